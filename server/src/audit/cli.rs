@@ -1,0 +1,1 @@
+//! `opencoder audit` (being written).

@@ -1,0 +1,39 @@
+//! The session cookie (SPEC §2): HttpOnly, SameSite=Lax, Path=/, Secure in production or over
+//! HTTPS, Domain from COOKIE_DOMAIN, Max-Age seven days. Built here only.
+
+use axum::http::{HeaderMap, HeaderValue};
+
+use super::extractors::COOKIE_NAME;
+use super::tokens::TOKEN_TTL_SECS;
+use crate::config::Config;
+
+fn is_https(headers: &HeaderMap, config: &Config) -> bool {
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let public_https = config.public_base_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    config.is_production() || forwarded_https || public_https
+}
+
+fn attributes(headers: &HeaderMap, config: &Config) -> String {
+    let mut attrs = String::from("; Path=/; HttpOnly; SameSite=Lax");
+    if is_https(headers, config) {
+        attrs.push_str("; Secure");
+    }
+    if let Some(domain) = &config.cookie_domain {
+        attrs.push_str("; Domain=");
+        attrs.push_str(domain);
+    }
+    attrs
+}
+
+pub fn session_cookie(token: &str, headers: &HeaderMap, config: &Config) -> HeaderValue {
+    let value = format!("{COOKIE_NAME}={token}{}; Max-Age={TOKEN_TTL_SECS}", attributes(headers, config));
+    HeaderValue::from_str(&value).expect("JWTs and validated domains are valid header text")
+}
+
+pub fn clear_cookie(headers: &HeaderMap, config: &Config) -> HeaderValue {
+    let value = format!("{COOKIE_NAME}={}; Max-Age=0", attributes(headers, config));
+    HeaderValue::from_str(&value).expect("validated domains are valid header text")
+}

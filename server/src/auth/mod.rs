@@ -1,0 +1,14 @@
+//! Identity (SPEC §2): name-only accounts, recovery keys, JWT sessions with a revocable epoch,
+//! the session cookie, and the `CurrentUser` extractor every protected handler takes.
+
+pub mod cookie;
+pub mod extractors;
+pub mod names;
+pub mod recovery;
+pub mod routes;
+pub mod store;
+pub mod tokens;
+
+pub use extractors::CurrentUser;
+pub use routes::router;
+pub use store::User;

@@ -1,0 +1,198 @@
+//! `/api/auth/*`: name-only sign-up, recovery, the account, logout (SPEC §2).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extractors::CurrentUser;
+use super::names::validate_name;
+use super::store::{self, User};
+use super::{cookie, recovery};
+use crate::audit::{Actor, AuditAction, AuditEvent};
+use crate::error::{AppError, AppResult};
+use crate::events::DomainEvent;
+use crate::http::client_ip::ClientIp;
+use crate::http::json::ApiJson;
+use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(recover))
+        .routes(routes!(get_me, rename_me, delete_me))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(rotate_recovery_key))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupRequest {
+    name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverRequest {
+    recovery_key: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RenameRequest {
+    name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeleteRequest {
+    confirm: String,
+}
+
+fn session_response(status: StatusCode, state: &AppState, headers: &HeaderMap, user: &User, extra: serde_json::Value) -> Response {
+    let token = state.tokens.issue(user.id, user.session_epoch, chrono::Utc::now().timestamp());
+    let mut body = json!({ "token": token, "user": user });
+    if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    let cookie = cookie::session_cookie(&token, headers, &state.config);
+    (status, [(header::SET_COOKIE, cookie)], axum::Json(body)).into_response()
+}
+
+/// Create a name-only account; the recovery key is shown this once.
+#[utoipa::path(post, path = "/api/auth/guest", tag = "auth", request_body = SignupRequest,
+    responses((status = 201, description = "{token, user, recoveryKey} and the oc_token cookie"), (status = 400), (status = 429)))]
+async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    actor: Actor,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> AppResult<Response> {
+    state.rate_limits.signup.check_or_429(ip)?;
+    let name = validate_name(&body.name)?;
+    let key = recovery::generate();
+    let hash = recovery::hash(&key).expect("generated keys are well-formed");
+    let user = store::create(&state.db, &name, &hash).await?;
+    state
+        .audit
+        .record(&Actor { user: Some(user.id), ..actor }, AuditEvent::new(AuditAction::UserSignup).target(user.id.to_string()))
+        .await;
+    Ok(session_response(StatusCode::CREATED, &state, &headers, &user, json!({ "recoveryKey": key })))
+}
+
+/// Exchange a recovery key for a fresh session.
+#[utoipa::path(post, path = "/api/auth/recover", tag = "auth", request_body = RecoverRequest,
+    responses((status = 200, description = "{token, user} and the oc_token cookie"), (status = 401), (status = 429)))]
+async fn recover(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    actor: Actor,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RecoverRequest>,
+) -> AppResult<Response> {
+    state.rate_limits.signup.check_or_429(ip)?;
+    let user = match recovery::hash(&body.recovery_key) {
+        Some(hash) => store::find_by_recovery_hash(&state.db, &hash).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        state.audit.record(&actor, AuditEvent::new(AuditAction::UserRecoverFail)).await;
+        return Err(AppError::Unauthenticated("invalid_recovery_key"));
+    };
+    state
+        .audit
+        .record(&Actor { user: Some(user.id), ..actor }, AuditEvent::new(AuditAction::UserRecover).target(user.id.to_string()))
+        .await;
+    Ok(session_response(StatusCode::OK, &state, &headers, &user, json!({})))
+}
+
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, description = "{user}"), (status = 401)))]
+async fn get_me(current: CurrentUser) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(json!({ "user": current.user })))
+}
+
+#[utoipa::path(patch, path = "/api/auth/me", tag = "auth", request_body = RenameRequest,
+    responses((status = 200, description = "{user}"), (status = 400), (status = 401)))]
+async fn rename_me(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<RenameRequest>,
+) -> AppResult<impl IntoResponse> {
+    let name = validate_name(&body.name)?;
+    let user = store::rename(&state.db, current.user.id, &name)
+        .await?
+        .ok_or(AppError::Unauthenticated("invalid_token"))?;
+    state
+        .audit
+        .record(
+            &current.actor,
+            AuditEvent::new(AuditAction::UserNameChange)
+                .target(user.id.to_string())
+                .meta(json!({ "from": current.user.name, "to": user.name })),
+        )
+        .await;
+    Ok(axum::Json(json!({ "user": user })))
+}
+
+/// Delete the account and every pad it owns. Needs `{confirm: "DELETE"}`.
+#[utoipa::path(delete, path = "/api/auth/me", tag = "auth", request_body = DeleteRequest,
+    responses((status = 200, description = "{ok: true}; the cookie is cleared"), (status = 400), (status = 401)))]
+async fn delete_me(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<DeleteRequest>,
+) -> AppResult<Response> {
+    if body.confirm != "DELETE" {
+        return Err(AppError::invalid("confirmation_required", "send {\"confirm\": \"DELETE\"} to delete the account"));
+    }
+    let owned = crate::pads::store::slugs_owned_by(&state.db, current.user.id).await?;
+    store::delete(&state.db, current.user.id).await?;
+    state
+        .audit
+        .record(
+            &current.actor,
+            AuditEvent::new(AuditAction::UserDelete)
+                .target(current.user.id.to_string())
+                .meta(json!({ "name": current.user.name, "padsDeleted": owned })),
+        )
+        .await;
+    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
+    let cookie = cookie::clear_cookie(&headers, &state.config);
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
+}
+
+/// Clear the session cookie on this browser.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 200, description = "{ok: true}")))]
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let cookie = cookie::clear_cookie(&headers, &state.config);
+    ([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response()
+}
+
+/// Revoke every token of this account, everywhere.
+#[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", responses((status = 200, description = "{ok: true}"), (status = 401)))]
+async fn logout_all(State(state): State<AppState>, current: CurrentUser, headers: HeaderMap) -> AppResult<Response> {
+    store::bump_epoch(&state.db, current.user.id).await?;
+    state
+        .audit
+        .record(&current.actor, AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()))
+        .await;
+    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
+    let cookie = cookie::clear_cookie(&headers, &state.config);
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
+}
+
+/// Replace the recovery key; the old one stops working. The new key is shown this once.
+#[utoipa::path(post, path = "/api/auth/recovery-key", tag = "auth", responses((status = 200, description = "{recoveryKey}"), (status = 401)))]
+async fn rotate_recovery_key(State(state): State<AppState>, current: CurrentUser) -> AppResult<impl IntoResponse> {
+    let key = recovery::generate();
+    let hash = recovery::hash(&key).expect("generated keys are well-formed");
+    store::set_recovery_hash(&state.db, current.user.id, &hash).await?;
+    state
+        .audit
+        .record(&current.actor, AuditEvent::new(AuditAction::UserRecoveryRotate).target(current.user.id.to_string()))
+        .await;
+    Ok(axum::Json(json!({ "recoveryKey": key })))
+}

@@ -1,0 +1,83 @@
+//! User rows. The only SQL that touches `users`.
+
+use serde::Serialize;
+
+use crate::db::{now_text, Db, UserId};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[schema(value_type = i64)]
+    pub id: UserId,
+    pub name: String,
+    #[serde(skip)]
+    pub session_epoch: i64,
+    pub created_at: String,
+}
+
+const USER_COLUMNS: &str = "id, name, session_epoch, created_at";
+
+pub async fn create(db: &Db, name: &str, recovery_hash: &str) -> sqlx::Result<User> {
+    let now = now_text();
+    sqlx::query_as(&format!(
+        "INSERT INTO users (name, recovery_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(recovery_hash)
+    .bind(&now)
+    .bind(&now)
+    .fetch_one(db.pool())
+    .await
+}
+
+pub async fn find(db: &Db, id: UserId) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await
+}
+
+pub async fn find_by_recovery_hash(db: &Db, hash: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE recovery_hash = ?"))
+        .bind(hash)
+        .fetch_optional(db.pool())
+        .await
+}
+
+pub async fn rename(db: &Db, id: UserId, name: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(&format!(
+        "UPDATE users SET name = ?, updated_at = ? WHERE id = ? RETURNING {USER_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(now_text())
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+pub async fn set_recovery_hash(db: &Db, id: UserId, hash: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET recovery_hash = ?, updated_at = ? WHERE id = ?")
+        .bind(hash)
+        .bind(now_text())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Invalidate every token issued so far; returns the new epoch.
+pub async fn bump_epoch(db: &Db, id: UserId) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ? RETURNING session_epoch",
+    )
+    .bind(now_text())
+    .bind(id)
+    .fetch_one(db.pool())
+    .await
+}
+
+/// Delete the user; owned pads, memberships and their data go with it through the foreign keys.
+pub async fn delete(db: &Db, id: UserId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(db.pool()).await?;
+    Ok(())
+}

@@ -1,0 +1,436 @@
+//! Configuration: one documented table read from the environment (and an optional `.env`).
+//!
+//! Every field names its variable, default and effect; `README.md` and `.env.example` repeat
+//! the table and a test checks they stay in step. `Config::from_vars` is pure so tests can build
+//! any configuration without touching the process environment. Production refusals live in
+//! `validate` and name the variable and the fix (SPEC §8).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use rand::RngCore;
+
+/// Secrets shorter than this are refused in production (SPEC §8).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Secrets that appear in tutorials, templates and the original's `.env.example`.
+const WELL_KNOWN_SECRETS: &[&str] = &[
+    "secret",
+    "changeme",
+    "change-me",
+    "change_me",
+    "dev-secret",
+    "development",
+    "jwt_secret",
+    "your-secret",
+    "your_jwt_secret",
+    "supersecret",
+    "opencoder",
+    "dev-secret-change-me-in-production-please-32b",
+    "replace-me-with-openssl-rand-hex-64",
+];
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {message}")]
+    Invalid { var: &'static str, message: String },
+    #[error("could not prepare DATA_DIR {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        message: message.into(),
+    }
+}
+
+/// Where the JWT secret came from; reported by `doctor` and `/api/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    GeneratedFile,
+    Missing,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `OPENCODER_ENV` (or `NODE_ENV`) = `production` turns on the production refusals. Default development.
+    pub mode: Mode,
+    /// `HOST` (0.0.0.0): interface to listen on.
+    pub host: IpAddr,
+    /// `PORT` (4000): port for the web client, the API and the WebSockets.
+    pub port: u16,
+    /// `DATA_DIR` (./data): database, generated dev secret, compile cache.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database.
+    pub database_url: String,
+    /// `JWT_SECRET` (dev: generated once into DATA_DIR/jwt_secret): HS256 signing key.
+    pub jwt_secret: Secret<Vec<u8>>,
+    pub jwt_secret_source: SecretSource,
+    /// `ENABLE_HSTS` (off): send Strict-Transport-Security.
+    pub enable_hsts: bool,
+    /// `ALLOWED_ORIGINS` (unset = reflect the request origin): comma-separated allow-list.
+    pub allowed_origins: Option<Vec<String>>,
+    /// `RATE_LIMIT_PER_MINUTE` (120): global per-IP request budget.
+    pub rate_limit_per_minute: u32,
+    /// `SIGNUP_RATE_LIMIT_PER_MINUTE` (10): sign-up and recovery per-IP budget.
+    pub signup_rate_limit_per_minute: u32,
+    /// `COOKIE_DOMAIN` (unset): Domain attribute of the session cookie.
+    pub cookie_domain: Option<String>,
+    /// `TRUSTED_PROXIES` (127.0.0.0/8,::1/128): peers whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `PUBLIC_BASE_URL` (unset = derived from the request's Host): base of invite links.
+    pub public_base_url: Option<String>,
+    /// `MAX_BODY_BYTES` (1048576): request body limit; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// `WEB_DIR` (unset = the client embedded in the binary): serve the web client from disk instead.
+    pub web_dir: Option<PathBuf>,
+    /// `LOG_FORMAT` (text; `json` for machine-readable lines).
+    pub log_json: bool,
+}
+
+/// Read `.env` (if present) without overriding real environment variables, then snapshot the environment.
+pub fn environment() -> HashMap<String, String> {
+    let _ = dotenvy::dotenv();
+    std::env::vars().collect()
+}
+
+fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn parse_bool(var: &'static str, value: Option<&str>) -> Result<bool, ConfigError> {
+    match value.map(|v| v.to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) => match v.as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(invalid(var, format!("expected 1/0/true/false, got {v:?}"))),
+        },
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    var: &'static str,
+    value: Option<&str>,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = value else { return Ok(default) };
+    let parsed: T = raw
+        .parse()
+        .map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
+    if parsed < min || parsed > max {
+        return Err(invalid(var, format!("must be between {min} and {max}, got {parsed}")));
+    }
+    Ok(parsed)
+}
+
+fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let origin = origin.trim_end_matches('/');
+        let valid_scheme = origin.starts_with("http://") || origin.starts_with("https://");
+        if !valid_scheme || origin[origin.find("://").unwrap_or(0) + 3..].contains('/') {
+            return Err(invalid(
+                "ALLOWED_ORIGINS",
+                format!("{origin:?} is not an origin like https://pad.example.com"),
+            ));
+        }
+        origins.push(origin.to_ascii_lowercase());
+    }
+    if origins.is_empty() {
+        return Err(invalid("ALLOWED_ORIGINS", "set but lists no origin"));
+    }
+    Ok(origins)
+}
+
+fn parse_proxies(raw: &str) -> Result<Vec<IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<IpNet>()
+                .or_else(|_| p.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| invalid("TRUSTED_PROXIES", format!("{p:?} is not an IP or CIDR")))
+        })
+        .collect()
+}
+
+impl Config {
+    /// Build the configuration from a snapshot of variables. Does not touch the disk except to
+    /// create `DATA_DIR` and, in development, the generated secret inside it.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let env_name = get(vars, "OPENCODER_ENV").or_else(|| get(vars, "NODE_ENV"));
+        let mode = match env_name.map(|v| v.to_ascii_lowercase()) {
+            Some(v) if v == "production" => Mode::Production,
+            Some(v) if ["development", "dev", "test"].contains(&v.as_str()) => Mode::Development,
+            None => Mode::Development,
+            Some(other) => {
+                return Err(invalid(
+                    "OPENCODER_ENV",
+                    format!("expected production or development, got {other:?}"),
+                ))
+            }
+        };
+        let host = match get(vars, "HOST") {
+            Some(h) => h
+                .parse()
+                .map_err(|_| invalid("HOST", format!("{h:?} is not an IP address")))?,
+            None => IpAddr::from([0, 0, 0, 0]),
+        };
+        let port = parse_num("PORT", get(vars, "PORT"), 4000u16, 0, u16::MAX)?;
+        let data_dir = PathBuf::from(get(vars, "DATA_DIR").unwrap_or("./data"));
+        let database_url = match get(vars, "DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") => url.to_string(),
+            Some(url) => {
+                return Err(invalid(
+                    "DATABASE_URL",
+                    format!("only sqlite: URLs are supported, got {:?}", url.split(':').next().unwrap_or("")),
+                ))
+            }
+            None => format!("sqlite://{}", data_dir.join("opencoder.db").display()),
+        };
+        let (jwt_secret, jwt_secret_source) = match get(vars, "JWT_SECRET") {
+            Some(s) => (s.as_bytes().to_vec(), SecretSource::Environment),
+            None => (Vec::new(), SecretSource::Missing),
+        };
+        let allowed_origins = get(vars, "ALLOWED_ORIGINS").map(parse_origins).transpose()?;
+        let trusted_proxies =
+            parse_proxies(get(vars, "TRUSTED_PROXIES").unwrap_or("127.0.0.0/8,::1/128"))?;
+        let public_base_url = match get(vars, "PUBLIC_BASE_URL") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_string())
+            }
+            Some(u) => {
+                return Err(invalid("PUBLIC_BASE_URL", format!("{u:?} must start with http:// or https://")))
+            }
+            None => None,
+        };
+        let log_json = match get(vars, "LOG_FORMAT") {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(invalid("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+        };
+        let config = Config {
+            mode,
+            host,
+            port,
+            data_dir,
+            database_url,
+            jwt_secret: Secret::new(jwt_secret),
+            jwt_secret_source,
+            enable_hsts: parse_bool("ENABLE_HSTS", get(vars, "ENABLE_HSTS"))?,
+            allowed_origins,
+            rate_limit_per_minute: parse_num("RATE_LIMIT_PER_MINUTE", get(vars, "RATE_LIMIT_PER_MINUTE"), 120, 1, 1_000_000)?,
+            signup_rate_limit_per_minute: parse_num(
+                "SIGNUP_RATE_LIMIT_PER_MINUTE",
+                get(vars, "SIGNUP_RATE_LIMIT_PER_MINUTE"),
+                10,
+                1,
+                10_000,
+            )?,
+            cookie_domain: get(vars, "COOKIE_DOMAIN").map(str::to_string),
+            trusted_proxies,
+            public_base_url,
+            max_body_bytes: parse_num("MAX_BODY_BYTES", get(vars, "MAX_BODY_BYTES"), 1 << 20, 1024, 64 << 20)?,
+            web_dir: get(vars, "WEB_DIR").map(PathBuf::from),
+            log_json,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The production refusals (SPEC §8). Development tolerates a missing secret: `prepare` generates one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.mode != Mode::Production {
+            return Ok(());
+        }
+        let secret = self.jwt_secret.expose();
+        if secret.is_empty() {
+            return Err(invalid(
+                "JWT_SECRET",
+                "is required in production; generate one with `openssl rand -hex 64`",
+            ));
+        }
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(invalid(
+                "JWT_SECRET",
+                format!(
+                    "is {} bytes; production needs at least {MIN_SECRET_BYTES} (use `openssl rand -hex 64`)",
+                    secret.len()
+                ),
+            ));
+        }
+        let lowered = String::from_utf8_lossy(secret).to_ascii_lowercase();
+        let single_char = secret.iter().all(|b| *b == secret[0]);
+        if single_char || WELL_KNOWN_SECRETS.iter().any(|known| lowered == *known) {
+            return Err(invalid(
+                "JWT_SECRET",
+                "is a well-known or trivial value; generate one with `openssl rand -hex 64`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Create `DATA_DIR` and, in development without `JWT_SECRET`, load or generate the secret
+    /// kept there so sessions survive restarts.
+    pub fn prepare(&mut self) -> Result<(), ConfigError> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|source| ConfigError::DataDir {
+            path: self.data_dir.clone(),
+            source,
+        })?;
+        if self.jwt_secret_source == SecretSource::Missing {
+            let secret = load_or_generate_secret(&self.data_dir.join("jwt_secret")).map_err(
+                |source| ConfigError::DataDir {
+                    path: self.data_dir.clone(),
+                    source,
+                },
+            )?;
+            self.jwt_secret = Secret::new(secret);
+            self.jwt_secret_source = SecretSource::GeneratedFile;
+        }
+        Ok(())
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.mode == Mode::Production
+    }
+
+    /// Warnings printed at start-up and shown by `doctor`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.is_production() && self.allowed_origins.is_none() {
+            warnings.push(
+                "ALLOWED_ORIGINS is unset in production: CORS reflects any origin; set it to your public origin"
+                    .to_string(),
+            );
+        }
+        if self.is_production() && !self.enable_hsts {
+            warnings.push("ENABLE_HSTS is off in production; enable it once TLS terminates in front".to_string());
+        }
+        warnings
+    }
+}
+
+fn load_or_generate_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    write_private(path, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_development_on_port_4000() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(c.mode, Mode::Development);
+        assert_eq!(c.port, 4000);
+        assert_eq!(c.rate_limit_per_minute, 120);
+        assert!(c.allowed_origins.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("PORT", "eighty"),
+            ("RATE_LIMIT_PER_MINUTE", "0"),
+            ("ENABLE_HSTS", "maybe"),
+            ("TRUSTED_PROXIES", "not-a-cidr"),
+            ("ALLOWED_ORIGINS", "example.com"),
+            ("OPENCODER_ENV", "staging"),
+        ] {
+            let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_weak_secrets() {
+        let strong = "f".repeat(20) + &"0123456789abcdef".repeat(4);
+        for secret in [None, Some("short"), Some("supersecret"), Some(&"a".repeat(64)[..])] {
+            let mut v = vars(&[("NODE_ENV", "production")]);
+            if let Some(s) = secret {
+                v.insert("JWT_SECRET".into(), s.into());
+            }
+            let err = Config::from_vars(&v).unwrap_err().to_string();
+            assert!(err.contains("JWT_SECRET"), "{err}");
+        }
+        let ok = Config::from_vars(&vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong)])).unwrap();
+        assert!(ok.is_production());
+        assert!(!ok.warnings().is_empty());
+    }
+
+    #[test]
+    fn secret_debug_is_masked() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "***");
+    }
+}

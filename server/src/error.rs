@@ -1,0 +1,185 @@
+//! The one place where failures become HTTP statuses and WebSocket close codes.
+//!
+//! Every handler returns `Result<_, AppError>`. Clients always get `{error: <stable_code>, message}`;
+//! a 5xx logs its real cause and returns a generic message, so internals never leak.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is well-formed HTTP but its content is not acceptable.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// 401: no usable credentials.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// 403: a member whose role does not allow this, or a refused cross-site request.
+    #[error("{code}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404: missing, or exists but the caller may not know it does (SPEC §3).
+    #[error("not found")]
+    NotFound,
+    /// 404: no endpoint at this path (distinct from a missing resource).
+    #[error("no such endpoint")]
+    NoRoute,
+    /// 409: conflicts with existing state (name taken, …).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 410: existed but is used up or expired (invites).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
+    /// 413: body, file or document over its limit.
+    #[error("{message}")]
+    TooLarge { message: String },
+    /// 415: the body is not JSON.
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// 429: slow down; `retry_after_secs` becomes `Retry-After`.
+    #[error("{message}")]
+    RateLimited { retry_after_secs: u64, message: String },
+    /// 503: a dependency (Docker, …) is down.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    /// 500: a bug or an I/O failure; the cause is logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid { code, message: message.into() }
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden { code: "forbidden", message: message.into() }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into() }
+    }
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Gone { code, message: message.into() }
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        AppError::TooLarge { message: message.into() }
+    }
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        AppError::RateLimited {
+            retry_after_secs: retry_after_secs.max(1),
+            message: "too many requests; retry later".into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Gone { .. } => StatusCode::GONE,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { code, .. }
+            | AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Gone { code, .. }
+            | AppError::Unavailable { code, .. } => code,
+            AppError::Unauthenticated(code) => code,
+            AppError::NotFound => "not_found",
+            AppError::NoRoute => "no_route",
+            AppError::TooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "internal server error".to_string(),
+            AppError::Unauthenticated("invalid_token") => "the session token is invalid or expired; sign in again".into(),
+            AppError::Unauthenticated("token_in_url") => "tokens are not accepted in URLs; send an Authorization header".into(),
+            AppError::Unauthenticated(_) => "sign in first".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// WebSocket close code for a failure that ends a socket (RFC 6455 §7.4 plus our 4xxx range).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated(_) => 4001,
+            AppError::Forbidden { .. } | AppError::NotFound | AppError::NoRoute => 4003,
+            AppError::TooLarge { .. } => 1009,
+            AppError::Invalid { .. } | AppError::UnsupportedMediaType => 1007,
+            AppError::RateLimited { .. } | AppError::Conflict { .. } | AppError::Gone { .. } => 1008,
+            AppError::Unavailable { .. } => 1013,
+            AppError::Internal(_) => 1011,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let body = Json(json!({ "error": self.code(), "message": self.public_message() }));
+        let mut response = (status, body).into_response();
+        if let AppError::RateLimited { retry_after_secs, .. } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+            JsonRejection::JsonDataError(e) => AppError::invalid("invalid_input", e.body_text()),
+            JsonRejection::JsonSyntaxError(_) => {
+                AppError::invalid("malformed_json", "the body is not valid UTF-8 JSON")
+            }
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::too_large("request body too large")
+            }
+            other => AppError::invalid("invalid_body", other.body_text()),
+        }
+    }
+}
+
+/// Turn a unique-constraint violation into a client error at the call site:
+/// `store::rename(..).await.on_unique(|| AppError::conflict(..))`.
+pub trait OnUnique<T> {
+    fn on_unique(self, make: impl FnOnce() -> AppError) -> AppResult<T>;
+}
+
+impl<T> OnUnique<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, make: impl FnOnce() -> AppError) -> AppResult<T> {
+        self.map_err(|err| match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => make(),
+            _ => err.into(),
+        })
+    }
+}

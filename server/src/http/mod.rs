@@ -1,0 +1,12 @@
+//! The perimeter: everything between the socket and a feature's handler — client IP, rate limits,
+//! security headers, CORS, origin checks, body limits, request ids and the request log.
+
+pub mod client_ip;
+pub mod cors;
+pub mod headers;
+pub mod health;
+pub mod json;
+pub mod origin;
+pub mod rate_limit;
+pub mod trace;
+pub mod url_tokens;

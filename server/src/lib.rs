@@ -1,0 +1,167 @@
+//! opencoder: a self-hosted collaborative coding pad.
+//!
+//! Modules, by the nouns of SPEC.md:
+//! - `config`  — the documented configuration table and the production refusals (§8, §10)
+//! - `error`   — the one mapping from failures to HTTP statuses and close codes
+//! - `db`      — the SQLite pool, migrations and typed ids
+//! - `auth`    — name-only identity, recovery keys, JWT sessions, `CurrentUser` (§2)
+//! - `pads`    — pads, files, roles, members, invites, passwords, fork (§3)
+//! - `collab`  — the pad document (Yjs via `yrs`) and its durable update log (§4)
+//! - `audit`   — the append-only, hash-chained audit log and its CLI (§9)
+//! - `events`  — domain events that carry access changes to live sockets
+//! - `http`    — the perimeter: client IP, rate limits, headers, CORS, origins, request log (§8)
+
+pub mod audit;
+pub mod auth;
+pub mod collab;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod openapi;
+pub mod pads;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::audit::AuditLog;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::events::EventBus;
+use crate::http::rate_limit::RateLimits;
+use crate::pads::unlock_throttle::UnlockThrottle;
+
+/// Everything a handler may need, cloned cheaply into each request. No globals: each test builds
+/// its own.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub tokens: TokenKeys,
+    pub audit: AuditLog,
+    pub rate_limits: RateLimits,
+    pub unlock_throttle: UnlockThrottle,
+    pub events: EventBus,
+    pub docs: collab::DocStore,
+    /// Background work (sweeps, flushes) that shutdown waits for.
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Connect to the database, migrate, and assemble the state. `config.prepare()` must have run.
+    pub async fn new(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let tokens = TokenKeys::new(config.jwt_secret.expose());
+        let rate_limits = RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute);
+        Ok(AppState {
+            audit: AuditLog::new(db.clone()),
+            docs: collab::DocStore::new(db.clone()),
+            config: Arc::new(config),
+            db,
+            tokens,
+            rate_limits,
+            unlock_throttle: UnlockThrottle::default(),
+            events: EventBus::default(),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Start background maintenance (rate-limit sweeps, throttle expiry).
+    pub fn spawn_background(&self) {
+        let state = self.clone();
+        self.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(http::rate_limit::SWEEP_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        state.rate_limits.sweep();
+                        state.unlock_throttle.sweep(std::time::Instant::now());
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Every feature's routes, as one OpenAPI-described router (the spec is derived from it).
+pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base())
+        .merge(http::health::router())
+        .merge(auth::router())
+        .merge(pads::router())
+}
+
+/// The whole application: routes, then the perimeter layers. Read bottom-up for request order:
+/// client IP → security headers → request log → panic guard → CORS → URL-token refusal →
+/// global rate limit → body limit → handler.
+pub fn build_app(state: AppState) -> Router {
+    let (router, spec) = api_router().split_for_parts();
+    let spec = Arc::new(spec);
+    router
+        .merge(openapi::router(spec))
+        .fallback(|| async { AppError::NoRoute.into_response() })
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), http::rate_limit::enforce_global))
+        .layer(axum::middleware::from_fn(http::url_tokens::refuse))
+        .layer(http::cors::layer(&state.config))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(axum::middleware::from_fn(http::trace::log_request))
+        .layer(from_fn_with_state(state.clone(), http::headers::apply))
+        .layer(from_fn_with_state(state.clone(), http::client_ip::attach))
+        .with_state(state)
+}
+
+/// How long shutdown waits for background work to flush.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serve until SIGINT/SIGTERM or `state.shutdown` is cancelled, then flush.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    state.spawn_background();
+    let app = build_app(state.clone());
+    let shutdown = state.shutdown.clone();
+    let signal_shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        signal_shutdown.cancel();
+    });
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    state.tasks.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, state.tasks.wait()).await.is_err() {
+        tracing::warn!("background tasks did not finish within the shutdown grace period");
+    }
+    state.docs.flush_all().await;
+    state.db.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler cannot fail on unix");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
