@@ -1,5 +1,6 @@
 //! Pads, files, roles, members, invites, passwords and fork (SPEC §3).
 
+pub mod access;
 pub mod roles;
 pub mod store;
 pub mod unlock_throttle;

@@ -1,0 +1,58 @@
+//! `PadAccess`: the pad named in the path plus the caller's *current* role, loaded from the
+//! database on every request and every WebSocket message (SPEC §3). A non-member gets exactly the
+//! answer a missing pad gets: 404.
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use serde::Deserialize;
+
+use super::roles::Role;
+use super::store::{self, Pad};
+use crate::auth::CurrentUser;
+use crate::db::UserId;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+#[derive(Debug, Clone)]
+pub struct PadAccess {
+    pub pad: Pad,
+    pub role: Role,
+    pub current: CurrentUser,
+}
+
+/// The pad and the user's role on it; 404 when either is missing.
+pub async fn load_access(state: &AppState, slug: &str, user: UserId) -> AppResult<(Pad, Role)> {
+    let pad = store::find_by_slug(&state.db, slug).await?.ok_or(AppError::NotFound)?;
+    let role = store::member_role(&state.db, pad.id, user).await?.ok_or(AppError::NotFound)?;
+    Ok((pad, role))
+}
+
+impl PadAccess {
+    /// Fail with 403 unless the role has the capability (the caller is a member, so the pad's
+    /// existence is no secret to them).
+    pub fn require(&self, allowed: fn(Role) -> bool, what: &str) -> AppResult<()> {
+        if allowed(self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("your role ({}) may not {what}", self.role.as_str())))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SlugParam {
+    slug: String,
+}
+
+impl FromRequestParts<AppState> for PadAccess {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<SlugParam>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let (pad, role) = load_access(state, &params.slug, current.user.id).await?;
+        Ok(PadAccess { pad, role, current })
+    }
+}

@@ -1,0 +1,131 @@
+//! Black-box test harness: the real router on 127.0.0.1:0 with a fresh SQLite database, driven
+//! over real HTTP.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use opencoder::config::Config;
+use opencoder::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A signed-up user.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: i64,
+    pub name: String,
+    pub token: String,
+    pub recovery_key: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawn with extra environment variables (as the server would read them).
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut env: HashMap<String, String> = HashMap::new();
+        env.insert("DATA_DIR".into(), dir.path().display().to_string());
+        // Generous budgets by default so tests that are not about rate limits never hit them.
+        env.insert("RATE_LIMIT_PER_MINUTE".into(), "100000".into());
+        env.insert("SIGNUP_RATE_LIMIT_PER_MINUTE".into(), "10000".into());
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let mut config = Config::from_vars(&env).expect("test config is valid");
+        config.prepare().expect("prepare data dir");
+        let state = AppState::new(config).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            opencoder::serve(serve_state, listener).await.expect("serve");
+        });
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { addr, base: format!("http://{addr}"), state, client, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Send a request; `token` becomes `Authorization: Bearer`, `body` JSON.
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::finish(req).await
+    }
+
+    pub async fn finish(req: reqwest::RequestBuilder) -> Resp {
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn signup(&self, name: &str) -> TestUser {
+        let r = self.post("/api/auth/guest", None, json!({ "name": name })).await;
+        assert_eq!(r.status, StatusCode::CREATED, "signup failed: {:?}", r.body);
+        TestUser {
+            id: r.body["user"]["id"].as_i64().unwrap(),
+            name: name.to_string(),
+            token: r.body["token"].as_str().unwrap().to_string(),
+            recovery_key: r.body["recoveryKey"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Rows of the audit log with this action.
+    pub async fn audit_rows(&self, action: &str) -> Vec<(Option<i64>, Option<String>, Option<String>)> {
+        sqlx::query_as("SELECT user_id, target, meta FROM audit_log WHERE action = ? ORDER BY id")
+            .bind(action)
+            .fetch_all(self.state.db.pool())
+            .await
+            .unwrap()
+    }
+}
