@@ -18,7 +18,7 @@ pub enum AppError {
     #[error("{0}")]
     Unauthenticated(&'static str),
     /// 403: a member whose role does not allow this, or a refused cross-site request.
-    #[error("{code}")]
+    #[error("{message}")]
     Forbidden { code: &'static str, message: String },
     /// 404: missing, or exists but the caller may not know it does (SPEC §3).
     #[error("not found")]
@@ -113,6 +113,8 @@ impl AppError {
             AppError::Internal(_) => "internal server error".to_string(),
             AppError::Unauthenticated("invalid_token") => "the session token is invalid or expired; sign in again".into(),
             AppError::Unauthenticated("token_in_url") => "tokens are not accepted in URLs; send an Authorization header".into(),
+            AppError::Unauthenticated("wrong_password") => "wrong password".into(),
+            AppError::Unauthenticated("invalid_recovery_key") => "that recovery key is not valid".into(),
             AppError::Unauthenticated(_) => "sign in first".into(),
             other => other.to_string(),
         }
@@ -181,5 +183,47 @@ impl<T> OnUnique<T> for Result<T, sqlx::Error> {
             sqlx::Error::Database(db) if db.is_unique_violation() => make(),
             _ => err.into(),
         })
+    }
+}
+
+/// Close code and short reason for a pad socket the server ends (SPEC §4; README lists them):
+///
+/// | code | when |
+/// |-----:|------|
+/// | 1001 | server shutting down |
+/// | 1003 | text frame, unknown message type or subtype |
+/// | 1007 | malformed frame (truncated varint, bad length, trailing bytes, invalid UTF-8/JSON), or an update yrs rejects |
+/// | 1008 | policy: message rate exceeded, too many connections (per user / per pad), too many awareness client ids |
+/// | 1009 | frame, awareness payload or app message over its limit, or the document would exceed its size limit |
+/// | 1011 | internal error |
+/// | 1013 | try again later: the connection could not keep up, or the document log is overloaded |
+/// | 4001 | the user's sessions were revoked (logout everywhere, account deleted) |
+/// | 4003 | the member lost access (kick, leave) |
+/// | 4004 | the pad was deleted |
+///
+/// Upgrades refused before the handshake get the HTTP status of their `AppError` instead (401
+/// anonymous or bad token, 403 cookie from a foreign origin, 404 no such pad or not a member).
+pub fn ws_close(err: &crate::collab::SessionError) -> (u16, &'static str) {
+    use crate::collab::SessionError as E;
+    match err {
+        E::Decode(decode) => match decode.kind() {
+            oc_proto::DecodeErrorKind::Malformed => (1007, "malformed frame"),
+            oc_proto::DecodeErrorKind::TooLarge => (1009, "frame or payload too large"),
+            oc_proto::DecodeErrorKind::Unsupported => (1003, "unsupported message type"),
+        },
+        E::TextFrame => (1003, "binary frames only"),
+        E::FrameTooLarge => (1009, "frame too large"),
+        E::BadUpdate => (1007, "invalid document update"),
+        E::DocTooLarge => (1009, "document size limit reached"),
+        E::RateLimited(_) => (1008, "rate limit exceeded"),
+        E::TooManyClientIds => (1008, "too many awareness client ids"),
+        E::TooManyConnections(_) => (1008, "too many connections"),
+        E::TooSlow => (1013, "connection too slow"),
+        E::Overloaded => (1013, "server overloaded"),
+        E::AccessRevoked => (4003, "forbidden"),
+        E::SessionRevoked => (4001, "session revoked"),
+        E::PadDeleted => (4004, "pad deleted"),
+        E::ServerShutdown => (1001, "server shutting down"),
+        E::Internal => (1011, "internal error"),
     }
 }

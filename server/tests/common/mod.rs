@@ -52,6 +52,10 @@ impl TestApp {
         // Generous budgets by default so tests that are not about rate limits never hit them.
         env.insert("RATE_LIMIT_PER_MINUTE".into(), "100000".into());
         env.insert("SIGNUP_RATE_LIMIT_PER_MINUTE".into(), "10000".into());
+        // Tests share one Docker daemon: no warm containers unless a test asks, and never remove
+        // another test's sandbox containers at start-up.
+        env.insert("EXEC_POOL".into(), "".into());
+        env.insert("EXEC_REMOVE_LEFTOVERS".into(), "0".into());
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
         }
@@ -127,5 +131,43 @@ impl TestApp {
             .fetch_all(self.state.db.pool())
             .await
             .unwrap()
+    }
+}
+
+/// Pad helpers (SPEC §3), shared by every suite that needs a pad with members.
+impl TestApp {
+    /// Send raw bytes with an optional Content-Type (malformed JSON, invalid UTF-8, …).
+    pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path)).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(ct) = content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        Self::finish(req).await
+    }
+
+    /// Create a pad as `user` (asserting 201) and return the response body `{pad, files, myRole}`.
+    pub async fn create_pad(&self, user: &TestUser, body: Value) -> Value {
+        let r = self.post("/api/pads", Some(&user.token), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create pad failed: {:?}", r.body);
+        r.body
+    }
+
+    /// Make `member` join the pad with `role` through a fresh invite from `owner` (asserting success).
+    pub async fn add_member(&self, owner: &TestUser, slug: &str, member: &TestUser, role: &str) {
+        let invite = self.post(&format!("/api/pads/{slug}/invites"), Some(&owner.token), json!({ "role": role })).await;
+        assert_eq!(invite.status, StatusCode::CREATED, "invite failed: {:?}", invite.body);
+        let token = invite.body["invite"]["token"].as_str().unwrap().to_string();
+        let accepted = self.post(&format!("/api/invites/{token}/accept"), Some(&member.token), json!({})).await;
+        assert_eq!(accepted.status, StatusCode::OK, "accept failed: {:?}", accepted.body);
     }
 }

@@ -1,0 +1,154 @@
+//! File rows (`pad_files`). The only SQL that touches them. Every lookup is scoped by pad, so a file
+//! id from another pad is simply not found (the original's cross-pad write, §12 #3).
+//!
+//! A file's *content* is not here: it lives in the pad's document (`collab::DocStore`).
+
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::db::{now_text, Db, FileId, PadId};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PadFile {
+    #[schema(value_type = i64)]
+    pub id: FileId,
+    #[serde(skip)]
+    pub pad_id: PadId,
+    pub name: String,
+    pub language: String,
+    pub sort_order: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const FILE_COLUMNS: &str = "id, pad_id, name, language, sort_order, created_at, updated_at";
+
+/// A file to create together with its pad (new pads, forks).
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub name: String,
+    pub language: String,
+}
+
+/// Insert a new pad's files in order, inside the caller's transaction.
+pub async fn insert_initial(conn: &mut SqliteConnection, pad: PadId, files: &[NewFile]) -> sqlx::Result<Vec<PadFile>> {
+    let now = now_text();
+    let mut created = Vec::with_capacity(files.len());
+    for (order, file) in files.iter().enumerate() {
+        let row: PadFile = sqlx::query_as(&format!(
+            "INSERT INTO pad_files (pad_id, name, language, sort_order, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {FILE_COLUMNS}"
+        ))
+        .bind(pad)
+        .bind(&file.name)
+        .bind(&file.language)
+        .bind(order as i64)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&mut *conn)
+        .await?;
+        created.push(row);
+    }
+    Ok(created)
+}
+
+pub async fn list(db: &Db, pad: PadId) -> sqlx::Result<Vec<PadFile>> {
+    sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = ? ORDER BY sort_order, id"))
+        .bind(pad)
+        .fetch_all(db.pool())
+        .await
+}
+
+pub async fn find(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<Option<PadFile>> {
+    sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE id = ? AND pad_id = ?"))
+        .bind(file)
+        .bind(pad)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Create a file at the end of the list unless the pad already has `max_files`. The count check
+/// and the insert are one statement, so two concurrent creates cannot both slip under the cap.
+/// `Ok(None)`: the cap is reached. A taken name is a unique violation (`OnUnique`).
+pub async fn create(
+    db: &Db,
+    pad: PadId,
+    name: &str,
+    language: &str,
+    max_files: usize,
+) -> sqlx::Result<Option<PadFile>> {
+    let now = now_text();
+    sqlx::query_as(&format!(
+        "INSERT INTO pad_files (pad_id, name, language, sort_order, created_at, updated_at)
+         SELECT ?1, ?2, ?3, COALESCE((SELECT MAX(sort_order) FROM pad_files WHERE pad_id = ?1), -1) + 1, ?4, ?4
+         WHERE (SELECT COUNT(*) FROM pad_files WHERE pad_id = ?1) < ?5
+         RETURNING {FILE_COLUMNS}"
+    ))
+    .bind(pad)
+    .bind(name)
+    .bind(language)
+    .bind(&now)
+    .bind(max_files as i64)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Change a file's name and/or language. A taken name is a unique violation (`OnUnique`).
+pub async fn update(db: &Db, pad: PadId, file: FileId, name: &str, language: &str) -> sqlx::Result<Option<PadFile>> {
+    sqlx::query_as(&format!(
+        "UPDATE pad_files SET name = ?, language = ?, updated_at = ? WHERE id = ? AND pad_id = ? RETURNING {FILE_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(language)
+    .bind(now_text())
+    .bind(file)
+    .bind(pad)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Undo a rename whose document move failed, so the row and the document keep agreeing.
+pub async fn restore_name(db: &Db, pad: PadId, file: FileId, name: &str, language: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE pad_files SET name = ?, language = ? WHERE id = ? AND pad_id = ?")
+        .bind(name)
+        .bind(language)
+        .bind(file)
+        .bind(pad)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub enum DeleteOutcome {
+    Deleted(PadFile),
+    NotFound,
+    /// The pad's only file; a pad always keeps one.
+    LastFile,
+}
+
+/// Delete a file unless it is the pad's last one (checked in the same statement).
+pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<DeleteOutcome> {
+    let deleted: Option<PadFile> = sqlx::query_as(&format!(
+        "DELETE FROM pad_files WHERE id = ?1 AND pad_id = ?2 AND (SELECT COUNT(*) FROM pad_files WHERE pad_id = ?2) > 1
+         RETURNING {FILE_COLUMNS}"
+    ))
+    .bind(file)
+    .bind(pad)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(file) = deleted {
+        return Ok(DeleteOutcome::Deleted(file));
+    }
+    Ok(match find(db, pad, file).await? {
+        Some(_) => DeleteOutcome::LastFile,
+        None => DeleteOutcome::NotFound,
+    })
+}
+
+/// Remove a row created a moment ago whose document text could not be written.
+pub async fn remove(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM pad_files WHERE id = ? AND pad_id = ?").bind(file).bind(pad).execute(db.pool()).await?;
+    Ok(())
+}
