@@ -35,7 +35,7 @@ async fn a_new_pad_has_an_unguessable_slug_an_owner_and_a_starter_file() {
     assert!(slug.chars().all(|c| SLUG_ALPHABET.contains(c)), "{slug}");
     assert_ne!(slug, slug_of(&app.create_pad(&ada, json!({})).await));
     assert_eq!(body["myRole"], "owner");
-    assert_eq!(body["pad"]["title"], "Python pad");
+    assert_eq!(body["pad"]["title"], "Python 3 pad");
     assert_eq!(body["pad"]["language"], "python");
     assert_eq!(body["pad"]["kind"], "sandbox");
     assert_eq!(body["pad"]["hasPassword"], false);

@@ -60,7 +60,7 @@ pub fn parse_file_id(raw: &str) -> AppResult<FileId> {
 fn file_language(requested: Option<&str>, name: &str, pad_language: &str) -> AppResult<String> {
     Ok(match requested {
         Some(lang) => languages::resolve(lang)?.id.to_string(),
-        None => languages::for_file_name(name).map(|l| l.id).unwrap_or(pad_language).to_string(),
+        None => languages::for_file_name(name).map(|l| l.id.as_str()).unwrap_or(pad_language).to_string(),
     })
 }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::files_store;
 use super::files_store::{NewFile, PadFile};
-use super::languages::{self, Language};
+use super::languages;
+use oc_sandbox::Language;
 use super::roles::Role;
 use super::store::{self, Member, NewPad, Pad};
 use crate::audit::{Actor, AuditAction, AuditEvent};
@@ -135,11 +136,11 @@ pub async fn create(state: &AppState, owner: UserId, req: CreatePad<'_>) -> AppR
     };
     let title = match req.title {
         Some(title) => validate_title(title)?,
-        None => format!("{} pad", language.label),
+        None => format!("{} pad", language.name),
     };
     let kind = req.kind.map(parse_kind).transpose()?.unwrap_or("sandbox");
     let starter = NewFile { name: language.default_file.to_string(), language: language.id.to_string() };
-    insert_pad(state, owner, &title, language.id, kind, vec![(starter, language.template.to_string())]).await
+    insert_pad(state, owner, &title, &language.id, kind, vec![(starter, language.template.to_string())]).await
 }
 
 /// What a member sees when opening a pad.
@@ -167,7 +168,7 @@ pub struct UpdatePad<'a> {
 /// Change title, language and/or kind (owner). Existing files keep their languages.
 pub async fn update(state: &AppState, pad: &Pad, req: UpdatePad<'_>) -> AppResult<Pad> {
     let title = req.title.map(validate_title).transpose()?;
-    let language = req.language.map(languages::resolve).transpose()?.map(|l| l.id);
+    let language = req.language.map(languages::resolve).transpose()?.map(|l| l.id.as_str());
     let kind = req.kind.map(parse_kind).transpose()?;
     let updated =
         store::update(&state.db, pad.id, title.as_deref(), language, kind).await?.ok_or(AppError::NotFound)?;

@@ -1,0 +1,161 @@
+//! `POST /api/pads/{slug}/runs`, `GET /api/languages` and `GET /metrics` (SPEC §5).
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use oc_sandbox::SourceFile;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::queue::Refusal;
+use super::service::RunRequest;
+use super::settings::MAX_TIMEOUT;
+use crate::error::{AppError, AppResult};
+use crate::http::client_ip::ClientIp;
+use crate::http::json::ApiJson;
+use crate::pads::access::PadAccess;
+use crate::pads::files_store;
+use crate::pads::roles::Role;
+use crate::AppState;
+
+/// Seconds a refused caller is told to wait: about one short run.
+const RETRY_AFTER_SECS: u64 = 2;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start_run)).routes(routes!(list_languages)).routes(routes!(metrics))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunBody {
+    /// File to run; defaults to the language's default file, else the first file of that language.
+    entry: Option<String>,
+    /// Language id or alias; defaults to the entry file's language, else the pad's.
+    language: Option<String>,
+    stdin: Option<String>,
+    /// Wall timeout in milliseconds (100–30000; default EXEC_TIMEOUT_MS).
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub struct RunQuery {
+    wait: Option<String>,
+}
+
+/// Run the pad's current files. Output streams to everyone on the pad as `run.*` messages;
+/// `?wait=1` also returns the finished run.
+#[utoipa::path(post, path = "/api/pads/{slug}/runs", tag = "runs", request_body = RunBody,
+    params(("slug" = String, Path), ("wait" = Option<String>, Query, description = "1 to wait for the result")),
+    responses((status = 202, description = "{runId}"), (status = 200, description = "{run} with ?wait=1"),
+        (status = 400), (status = 403), (status = 404), (status = 413), (status = 429), (status = 503)))]
+async fn start_run(
+    State(state): State<AppState>,
+    access: PadAccess,
+    Query(query): Query<RunQuery>,
+    ApiJson(body): ApiJson<RunBody>,
+) -> AppResult<Response> {
+    access.require(Role::can_run, "run code")?;
+    let exec = &state.exec;
+    let settings = exec.settings();
+    let stdin = body.stdin.unwrap_or_default().into_bytes();
+    if stdin.len() > settings.max_stdin_bytes {
+        return Err(AppError::too_large(format!("stdin is over {} bytes", settings.max_stdin_bytes)));
+    }
+    let timeout = match body.timeout_ms {
+        None => settings.default_timeout,
+        Some(ms) if (100..=MAX_TIMEOUT.as_millis() as u64).contains(&ms) => Duration::from_millis(ms),
+        Some(_) => return Err(AppError::invalid("invalid_timeout", "timeoutMs must be between 100 and 30000")),
+    };
+
+    let pad_files = files_store::list(&state.db, access.pad.id).await?;
+    let doc = state.docs.open(access.pad.id).await.map_err(|e| AppError::Internal(e.into()))?;
+    let texts = doc.file_texts().await;
+    let mut files = Vec::with_capacity(pad_files.len());
+    let mut total = 0usize;
+    for file in &pad_files {
+        let content = texts.get(&file.name).cloned().unwrap_or_default().into_bytes();
+        total += content.len();
+        files.push(SourceFile { name: file.name.clone(), content });
+    }
+    if total > settings.max_source_bytes {
+        return Err(AppError::too_large(format!("the pad's sources are over {} bytes", settings.max_source_bytes)));
+    }
+
+    let entry_file = match &body.entry {
+        Some(name) => Some(
+            pad_files
+                .iter()
+                .find(|f| &f.name == name)
+                .ok_or_else(|| AppError::invalid("unknown_entry", "entry is not a file of this pad"))?,
+        ),
+        None => None,
+    };
+    let language_input = body
+        .language
+        .clone()
+        .or_else(|| entry_file.map(|f| f.language.clone()))
+        .unwrap_or_else(|| access.pad.language.clone());
+    let language = state
+        .languages
+        .get(&language_input)
+        .ok_or_else(|| AppError::invalid("unknown_language", "that language cannot be run here"))?;
+    let entry = match entry_file {
+        Some(f) => f.name.clone(),
+        None => language
+            .pick_entry(pad_files.iter().map(|f| f.name.as_str()))
+            .ok_or_else(|| AppError::invalid("no_entry", format!("no {} file to run", language.name)))?,
+    };
+
+    let request = RunRequest {
+        pad: access.pad.id,
+        user: access.current.user.id,
+        user_name: access.current.user.name.clone(),
+        language: language.id.clone(),
+        entry,
+        files,
+        stdin,
+        timeout,
+    };
+    let started = exec.start(request, &state.tasks).map_err(|refusal| AppError::RateLimited {
+        retry_after_secs: RETRY_AFTER_SECS,
+        message: match refusal {
+            Refusal::UserBusy => "you already have the maximum number of runs in progress".into(),
+            Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
+        },
+    })?;
+    if matches!(query.wait.as_deref(), Some("1" | "true")) {
+        let run = started.finished.await.map_err(|_| AppError::Unavailable {
+            code: "run_aborted",
+            message: "the run was aborted (server shutting down)".into(),
+        })?;
+        return Ok((StatusCode::OK, axum::Json(json!({ "run": run }))).into_response());
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "runId": started.run_id }))).into_response())
+}
+
+/// The languages this server can run, with their starter files.
+#[utoipa::path(get, path = "/api/languages", tag = "runs", responses((status = 200, description = "{languages}")))]
+async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
+    let languages: Vec<_> = state
+        .languages
+        .languages()
+        .iter()
+        .map(|l| json!({ "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions, "defaultFile": l.default_file }))
+        .collect();
+    axum::Json(json!({ "languages": languages }))
+}
+
+/// Prometheus metrics: runs by language and outcome, durations, queue, pool and cache. Served to
+/// loopback and trusted-proxy peers only: run counts are nobody else's business.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format"), (status = 404)))]
+async fn metrics(State(state): State<AppState>, ClientIp(ip): ClientIp) -> AppResult<Response> {
+    let trusted = ip.is_loopback() || state.config.trusted_proxies.iter().any(|net| net.contains(&ip));
+    if !trusted {
+        return Err(AppError::NotFound);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.exec.render_metrics()).into_response())
+}

@@ -1,0 +1,273 @@
+//! The run service (SPEC §5): admission, one sandbox run, output streamed to everyone on the pad
+//! as `run.*` app messages, and the finished run stored as a pad event.
+//!
+//! The HTTP handler only validates and calls `start`; everything else happens here so the same
+//! path serves HTTP now and other callers later.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oc_sandbox::{BackendKind, Outcome, OutputChunk, RunLimits, RunSpec, SandboxBackend, SandboxError, SourceFile, Stream};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::metrics::RunHistogram;
+use super::output::Utf8Stream;
+use super::queue::{Refusal, Reservation, RunQueue};
+use super::settings::ExecSettings;
+use super::store;
+use crate::db::{Db, PadId, UserId};
+
+/// Output chunks buffered between the sandbox and the broadcaster; a slow consumer slows the
+/// program's output, it never grows memory.
+const OUTPUT_CHANNEL_CHUNKS: usize = 64;
+
+/// Sends an app message to every client on a pad (wired to the collaboration rooms).
+pub type PadBroadcast = Arc<dyn Fn(PadId, serde_json::Value) + Send + Sync>;
+
+/// A finished run, as stored and as returned by `?wait=1`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    pub run_id: String,
+    pub language: String,
+    pub entry: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub exit_code: Option<i64>,
+    pub signal: Option<String>,
+    pub timed_out: bool,
+    pub oom_killed: bool,
+    pub truncated: bool,
+    pub duration_ms: u64,
+    pub backend: String,
+    pub pooled: bool,
+    pub compile_cache: Option<String>,
+    pub outcome: String,
+    /// Set when the sandbox itself failed (Docker down, …) rather than the program.
+    pub error: Option<String>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// What a caller asks to run, already validated by the handler.
+pub struct RunRequest {
+    pub pad: PadId,
+    pub user: UserId,
+    pub user_name: String,
+    pub language: String,
+    pub entry: String,
+    pub files: Vec<SourceFile>,
+    pub stdin: Vec<u8>,
+    pub timeout: Duration,
+}
+
+pub struct StartedRun {
+    pub run_id: String,
+    /// Resolves with the finished run (for `?wait=1`).
+    pub finished: oneshot::Receiver<RunRecord>,
+}
+
+#[derive(Clone)]
+pub struct ExecService {
+    backend: Arc<dyn SandboxBackend>,
+    settings: Arc<ExecSettings>,
+    queue: RunQueue,
+    histogram: Arc<RunHistogram>,
+    metrics: Arc<oc_sandbox::Metrics>,
+    broadcast: PadBroadcast,
+    db: Db,
+}
+
+impl ExecService {
+    pub fn new(
+        backend: Arc<dyn SandboxBackend>,
+        metrics: Arc<oc_sandbox::Metrics>,
+        settings: ExecSettings,
+        db: Db,
+        broadcast: PadBroadcast,
+    ) -> Self {
+        ExecService {
+            queue: RunQueue::new(settings.concurrency, settings.per_user_concurrency, settings.queue),
+            backend,
+            settings: Arc::new(settings),
+            histogram: Arc::new(RunHistogram::default()),
+            metrics,
+            broadcast,
+            db,
+        }
+    }
+
+    pub fn settings(&self) -> &ExecSettings {
+        &self.settings
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    pub async fn health(&self) -> oc_sandbox::BackendHealth {
+        self.backend.health().await
+    }
+
+    pub fn queue(&self) -> &RunQueue {
+        &self.queue
+    }
+
+    /// Prometheus text for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        let mut text = self.metrics.render_prometheus("opencoder_exec");
+        text.push_str(&self.histogram.render("opencoder_exec_run_duration_seconds"));
+        text.push_str(&format!(
+            "# HELP opencoder_exec_queue_running Runs executing now.\n# TYPE opencoder_exec_queue_running gauge\nopencoder_exec_queue_running {}\n\
+             # HELP opencoder_exec_queue_waiting Runs waiting for a slot.\n# TYPE opencoder_exec_queue_waiting gauge\nopencoder_exec_queue_waiting {}\n",
+            self.queue.running(),
+            self.queue.waiting()
+        ));
+        text
+    }
+
+    /// Admit the run (or refuse at once) and start it in the background.
+    pub fn start(&self, request: RunRequest, tasks: &tokio_util::task::TaskTracker) -> Result<StartedRun, Refusal> {
+        let reservation = self.queue.reserve(request.user)?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let (done_tx, done_rx) = oneshot::channel();
+        let service = self.clone();
+        let id = run_id.clone();
+        tasks.spawn(async move {
+            let record = service.execute(id, request, reservation).await;
+            let _ = done_tx.send(record);
+        });
+        Ok(StartedRun { run_id, finished: done_rx })
+    }
+
+    async fn execute(&self, run_id: String, request: RunRequest, reservation: Reservation) -> RunRecord {
+        let started_at_ms = chrono::Utc::now().timestamp_millis();
+        (self.broadcast)(
+            request.pad,
+            json!({
+                "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
+                "language": request.language, "entry": request.entry, "at": started_at_ms,
+                "backend": self.backend.kind().as_str(),
+            }),
+        );
+        let ticket = reservation.ready().await;
+        let clock = Instant::now();
+        let spec = RunSpec {
+            language: request.language.clone(),
+            files: request.files,
+            entry: Some(request.entry.clone()),
+            stdin: request.stdin,
+            limits: RunLimits {
+                wall: request.timeout,
+                output_bytes: self.settings.output_bytes,
+                memory_mb: self.settings.memory_mb,
+                cpus: self.settings.cpus,
+                ..RunLimits::default()
+            },
+        };
+        let (tx, rx) = mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
+        let forward = self.forward_output(request.pad, run_id.clone(), rx);
+        let (result, (stdout, stderr)) = tokio::join!(self.backend.run(spec, tx), forward);
+        drop(ticket);
+        let finished_at_ms = chrono::Utc::now().timestamp_millis();
+        let elapsed = clock.elapsed();
+        let record = record_of(run_id, &request.language, &request.entry, started_at_ms, finished_at_ms, elapsed, result, self.backend.kind(), stdout, stderr);
+        self.histogram.observe(&record.language, elapsed);
+        (self.broadcast)(request.pad, finished_message(&record));
+        if let Err(err) = store::insert(&self.db, request.pad, request.user, &record).await {
+            tracing::error!(run_id = %record.run_id, error = %err, "storing the run failed");
+        }
+        record
+    }
+
+    /// Broadcast output as it arrives and keep the (already capped) copy for the record.
+    async fn forward_output(&self, pad: PadId, run_id: String, mut rx: mpsc::Receiver<OutputChunk>) -> (String, String) {
+        let (mut out_decoder, mut err_decoder) = (Utf8Stream::default(), Utf8Stream::default());
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        let send = |stream: Stream, text: String, stdout: &mut String, stderr: &mut String| {
+            if text.is_empty() {
+                return;
+            }
+            match stream {
+                Stream::Stdout => stdout.push_str(&text),
+                Stream::Stderr => stderr.push_str(&text),
+            }
+            (self.broadcast)(pad, json!({ "type": "run.output", "runId": run_id, "stream": stream, "data": text }));
+        };
+        while let Some(chunk) = rx.recv().await {
+            let text = match chunk.stream {
+                Stream::Stdout => out_decoder.push(&chunk.data),
+                Stream::Stderr => err_decoder.push(&chunk.data),
+            };
+            send(chunk.stream, text, &mut stdout, &mut stderr);
+        }
+        send(Stream::Stdout, out_decoder.finish(), &mut stdout, &mut stderr);
+        send(Stream::Stderr, err_decoder.finish(), &mut stdout, &mut stderr);
+        (stdout, stderr)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_of(
+    run_id: String,
+    language: &str,
+    entry: &str,
+    started_at_ms: i64,
+    finished_at_ms: i64,
+    elapsed: Duration,
+    result: Result<Outcome, SandboxError>,
+    backend: BackendKind,
+    stdout: String,
+    stderr: String,
+) -> RunRecord {
+    let base = RunRecord {
+        run_id,
+        language: language.to_string(),
+        entry: entry.to_string(),
+        started_at_ms,
+        finished_at_ms,
+        exit_code: None,
+        signal: None,
+        timed_out: false,
+        oom_killed: false,
+        truncated: false,
+        duration_ms: elapsed.as_millis() as u64,
+        backend: backend.as_str().to_string(),
+        pooled: false,
+        compile_cache: None,
+        outcome: String::new(),
+        error: None,
+        stdout,
+        stderr,
+    };
+    match result {
+        Ok(outcome) => RunRecord {
+            exit_code: outcome.exit_code,
+            signal: outcome.signal.clone(),
+            timed_out: outcome.timed_out,
+            oom_killed: outcome.oom_killed,
+            truncated: outcome.truncated,
+            duration_ms: outcome.duration.as_millis() as u64,
+            backend: outcome.backend.as_str().to_string(),
+            pooled: outcome.pooled,
+            compile_cache: outcome.compile_cache.map(|c| format!("{c:?}").to_ascii_lowercase()),
+            outcome: outcome.label().to_string(),
+            ..base
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, "sandbox run failed");
+            RunRecord { outcome: err.label().to_string(), error: Some(err.to_string()), ..base }
+        }
+    }
+}
+
+fn finished_message(record: &RunRecord) -> serde_json::Value {
+    json!({
+        "type": "run.finished", "runId": record.run_id, "exitCode": record.exit_code, "signal": record.signal,
+        "timedOut": record.timed_out, "oomKilled": record.oom_killed, "truncated": record.truncated,
+        "durationMs": record.duration_ms, "backend": record.backend, "pooled": record.pooled,
+        "compileCache": record.compile_cache, "outcome": record.outcome, "error": record.error,
+    })
+}

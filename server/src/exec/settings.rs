@@ -1,0 +1,115 @@
+//! `EXEC_*` settings (SPEC §5): which backend, the limits of a run, admission and the warm pool.
+//! Parsed with the rest of the configuration; every variable is listed in the README.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+
+/// Warm containers kept by default: the languages people run most.
+pub const DEFAULT_POOL: &str = "python=2,javascript=1";
+
+/// Ceiling for a run's wall timeout, whatever a request or the operator asks for.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    /// `EXEC_FORCE_LOCAL` (false): use the local subprocess backend even when Docker is reachable.
+    pub force_local: bool,
+    /// `EXEC_ALLOW_LOCAL` (false): permit the unsandboxed local backend in production.
+    pub allow_local: bool,
+    /// `EXEC_IMAGE` (opencoder-runner:latest): image of every built-in language.
+    pub image: String,
+    /// `EXEC_LANGUAGES_FILE` (unset): TOML file overriding or adding languages.
+    pub languages_file: Option<PathBuf>,
+    /// `EXEC_SECCOMP_PROFILE` (unset = Docker's default profile): a stricter JSON profile.
+    pub seccomp_profile: Option<PathBuf>,
+    /// `EXEC_TIMEOUT_MS` (10000): default wall timeout; requests may ask for up to 30000.
+    pub default_timeout: Duration,
+    /// `EXEC_OUTPUT_BYTES` (1048576): output cap across stdout and stderr.
+    pub output_bytes: usize,
+    /// `EXEC_MEMORY_MB` (512): memory (and memory+swap) per run.
+    pub memory_mb: u64,
+    /// `EXEC_CPUS` (1): CPU quota per run, in cores.
+    pub cpus: f64,
+    /// `EXEC_MAX_SOURCE_BYTES` (1048576): total source bytes of a run (413 above).
+    pub max_source_bytes: usize,
+    /// `EXEC_MAX_STDIN_BYTES` (262144): stdin of a run (413 above).
+    pub max_stdin_bytes: usize,
+    /// `EXEC_CONCURRENCY` (2 × cores): runs executing at once.
+    pub concurrency: usize,
+    /// `EXEC_PER_USER_CONCURRENCY` (2): runs one user may have running or queued.
+    pub per_user_concurrency: usize,
+    /// `EXEC_QUEUE` (32): runs that may wait for a slot before new ones get 429.
+    pub queue: usize,
+    /// `EXEC_POOL` (python=2,javascript=1; empty = no pool): warm containers per language.
+    pub pool: String,
+    /// `EXEC_COMPILE_CACHE_MB` (512): size of the compile cache under DATA_DIR.
+    pub compile_cache_mb: u64,
+    /// `EXEC_REMOVE_LEFTOVERS` (true): at start, remove sandbox containers a crashed server left
+    /// behind. Turn off only when several servers share one Docker daemon.
+    pub remove_leftovers: bool,
+}
+
+fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { var, message: message.into() }
+}
+
+fn flag(vars: &HashMap<String, String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(vars, var).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => Err(invalid(var, format!("expected true/false, got {other:?}"))),
+    }
+}
+
+fn number<T>(vars: &HashMap<String, String>, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = get(vars, var) else { return Ok(default) };
+    let value: T = raw.parse().map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
+    if value < min || value > max {
+        return Err(invalid(var, format!("must be between {min} and {max}, got {value}")));
+    }
+    Ok(value)
+}
+
+impl ExecSettings {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<ExecSettings, ConfigError> {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        // Set but empty means "no warm pool"; unset means the default pool.
+        let pool = vars.get("EXEC_POOL").map(|v| v.trim().to_string()).unwrap_or_else(|| DEFAULT_POOL.to_string());
+        oc_sandbox::parse_pool_spec(&pool).map_err(|e| invalid("EXEC_POOL", e.to_string()))?;
+        Ok(ExecSettings {
+            force_local: flag(vars, "EXEC_FORCE_LOCAL")?,
+            allow_local: flag(vars, "EXEC_ALLOW_LOCAL")?,
+            image: get(vars, "EXEC_IMAGE").unwrap_or("opencoder-runner:latest").to_string(),
+            languages_file: get(vars, "EXEC_LANGUAGES_FILE").map(PathBuf::from),
+            seccomp_profile: get(vars, "EXEC_SECCOMP_PROFILE").map(PathBuf::from),
+            default_timeout: Duration::from_millis(number(
+                vars,
+                "EXEC_TIMEOUT_MS",
+                10_000u64,
+                100,
+                MAX_TIMEOUT.as_millis() as u64,
+            )?),
+            output_bytes: number(vars, "EXEC_OUTPUT_BYTES", 1usize << 20, 1024, 64 << 20)?,
+            memory_mb: number(vars, "EXEC_MEMORY_MB", 512u64, 32, 16_384)?,
+            cpus: number(vars, "EXEC_CPUS", 1.0f64, 0.1, 64.0)?,
+            max_source_bytes: number(vars, "EXEC_MAX_SOURCE_BYTES", 1usize << 20, 1024, 16 << 20)?,
+            max_stdin_bytes: number(vars, "EXEC_MAX_STDIN_BYTES", 256usize << 10, 0, 16 << 20)?,
+            concurrency: number(vars, "EXEC_CONCURRENCY", 2 * cores, 1, 1024)?,
+            per_user_concurrency: number(vars, "EXEC_PER_USER_CONCURRENCY", 2usize, 1, 1024)?,
+            queue: number(vars, "EXEC_QUEUE", 32usize, 0, 100_000)?,
+            pool,
+            compile_cache_mb: number(vars, "EXEC_COMPILE_CACHE_MB", 512u64, 0, 1 << 20)?,
+            remove_leftovers: get(vars, "EXEC_REMOVE_LEFTOVERS").is_none() || flag(vars, "EXEC_REMOVE_LEFTOVERS")?,
+        })
+    }
+}
