@@ -8,5 +8,6 @@ pub mod health;
 pub mod json;
 pub mod origin;
 pub mod rate_limit;
+pub mod static_files;
 pub mod trace;
 pub mod url_tokens;

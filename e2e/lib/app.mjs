@@ -1,0 +1,113 @@
+// What a user does in the app, as reusable steps. Everything goes through the UI unless a step
+// says it is setup (then it uses the same REST API the client uses, with the page's own token).
+import assert from 'node:assert/strict';
+
+export const TIMEOUT = 20_000;
+
+let counter = 0;
+export function uniqueName(prefix) {
+  counter += 1;
+  return `${prefix} ${Date.now().toString(36).slice(-4)}${counter}`;
+}
+
+/** Sign up through the landing page; returns { name, recoveryKey }. Lands on `next` (or the dashboard). */
+export async function signUp(page, baseUrl, name, { path = '/' } = {}) {
+  if (path) await page.goto(baseUrl + path);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: /Start coding/ }).click();
+  const keyEl = page.getByTestId('recovery-key');
+  await keyEl.waitFor({ timeout: TIMEOUT });
+  const recoveryKey = (await keyEl.textContent()).trim();
+  assert.ok(recoveryKey.length >= 16, 'a recovery key is shown');
+  await page.getByLabel('I have saved my recovery key').check();
+  await page.getByRole('button', { name: /Continue/ }).click();
+  return { name, recoveryKey };
+}
+
+/** From the dashboard: create a pad; returns its slug once the editor is live. */
+export async function createPad(page, baseUrl, { title, language = 'python', kind } = {}) {
+  if (!page.url().endsWith('/dashboard')) await page.goto(baseUrl + '/dashboard');
+  await page.getByRole('heading', { name: /Your pads/ }).waitFor({ timeout: TIMEOUT });
+  if (title) await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Language').selectOption(language);
+  if (kind === 'interview') await page.getByText('Interview', { exact: true }).click();
+  await page.getByRole('button', { name: /Create pad/ }).click();
+  await page.waitForURL(/\/p\/[^/]+$/, { timeout: TIMEOUT });
+  await waitForEditor(page);
+  return new URL(page.url()).pathname.split('/').pop();
+}
+
+/** Wait until the editor is mounted, synced ("live") and shows a model. */
+export async function waitForEditor(page) {
+  await page.locator('.monaco-editor').first().waitFor({ timeout: TIMEOUT });
+  await page.locator('[data-testid="connection"][data-status="live"]').waitFor({ timeout: TIMEOUT });
+  await page.waitForFunction(() => !!window.monaco?.editor.getEditors()[0]?.getModel(), null, { timeout: TIMEOUT });
+}
+
+export async function editorText(page) {
+  return page.evaluate(() => window.monaco.editor.getEditors()[0].getModel().getValue());
+}
+
+/** Replace the open file's text the way a user pasting would. */
+export async function replaceEditorText(page, text) {
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+/** Put the caret at the end of the document and type. */
+export async function typeAtEnd(page, text, { delay = 15 } = {}) {
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.type(text, { delay });
+}
+
+export async function waitForEditorText(page, predicate, { timeout = TIMEOUT, label = 'editor text' } = {}) {
+  const start = Date.now();
+  for (;;) {
+    const text = await editorText(page);
+    if (predicate(text)) return { text, ms: Date.now() - start };
+    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${label}; editor has: ${JSON.stringify(text.slice(0, 300))}`);
+    await page.waitForTimeout(25);
+  }
+}
+
+/** Setup via the REST API with the page's own session (same calls the UI makes). */
+export async function apiCall(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const token = localStorage.getItem('oc_token');
+      const res = await fetch(path, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    { method, path, body },
+  );
+}
+
+export async function createInviteViaApi(page, slug, role) {
+  const res = await apiCall(page, 'POST', `/api/pads/${slug}/invites`, { role });
+  assert.equal(res.status, 201, `invite created: ${JSON.stringify(res.body)}`);
+  return res.body.invite;
+}
+
+/** Accept an invite link through the UI (the invite page's Join button). */
+export async function acceptInvite(page, url) {
+  await page.goto(url);
+  await page.getByRole('button', { name: /Join pad/ }).click();
+  await page.waitForURL(/\/p\/[^/]+$/, { timeout: TIMEOUT });
+  await waitForEditor(page);
+}
+
+export async function runAndWait(page) {
+  await page.getByRole('button', { name: /^(▶ )?Run/ }).click();
+}
+
+export async function outputText(page) {
+  return (await page.getByTestId('output').textContent()) ?? '';
+}

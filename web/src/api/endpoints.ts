@@ -1,0 +1,101 @@
+// Typed wrappers, one per endpoint in the server's OpenAPI (`GET /api/openapi.json`).
+import type { ApiClient } from './client';
+import type {
+  ChatMessage,
+  Health,
+  Invite,
+  InvitePreview,
+  Language,
+  Member,
+  Pad,
+  PadDetail,
+  PadFile,
+  PadKind,
+  PadPreview,
+  PadSummary,
+  Role,
+  RunRequest,
+  SessionResponse,
+  SignupResponse,
+  User,
+} from './types';
+
+const seg = (s: string | number) => encodeURIComponent(String(s));
+
+export function endpoints(c: ApiClient) {
+  return {
+    health: () => c.request<Health>('GET', '/api/health'),
+
+    auth: {
+      signup: (name: string) => c.request<SignupResponse>('POST', '/api/auth/guest', { body: { name }, quiet401: true }),
+      recover: (recoveryKey: string) =>
+        c.request<SessionResponse>('POST', '/api/auth/recover', { body: { recoveryKey }, quiet401: true }),
+      me: () => c.request<{ user: User }>('GET', '/api/auth/me', { quiet401: true }),
+      rename: (name: string) => c.request<{ user: User }>('PATCH', '/api/auth/me', { body: { name } }),
+      deleteAccount: () => c.request<{ ok: boolean }>('DELETE', '/api/auth/me', { body: { confirm: 'DELETE' } }),
+      logout: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout', { quiet401: true }),
+      logoutAll: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout-all'),
+      rotateRecoveryKey: () => c.request<{ recoveryKey: string }>('POST', '/api/auth/recovery-key'),
+    },
+
+    languages: () => c.request<{ languages: Language[] }>('GET', '/api/languages'),
+
+    pads: {
+      list: () => c.request<{ pads: PadSummary[] }>('GET', '/api/pads'),
+      create: (body: { title?: string; language?: string; kind?: PadKind }) =>
+        c.request<PadDetail>('POST', '/api/pads', { body }),
+      get: (slug: string) => c.request<PadDetail>('GET', `/api/pads/${seg(slug)}`),
+      update: (slug: string, body: { title?: string; language?: string; kind?: PadKind }) =>
+        c.request<{ pad: Pad }>('PATCH', `/api/pads/${seg(slug)}`, { body }),
+      remove: (slug: string) => c.request<unknown>('DELETE', `/api/pads/${seg(slug)}`),
+      fork: (slug: string) => c.request<PadDetail>('POST', `/api/pads/${seg(slug)}/fork`),
+      preview: (slug: string) => c.request<PadPreview>('GET', `/api/pads/${seg(slug)}/preview`),
+      setPassword: (slug: string, password: string, role: Role) =>
+        c.request<unknown>('PUT', `/api/pads/${seg(slug)}/password`, { body: { password, role } }),
+      clearPassword: (slug: string) => c.request<unknown>('DELETE', `/api/pads/${seg(slug)}/password`),
+      unlock: (slug: string, password: string) =>
+        c.request<{ role: Role }>('POST', `/api/pads/${seg(slug)}/unlock`, { body: { password } }),
+      leave: (slug: string) => c.request<unknown>('POST', `/api/pads/${seg(slug)}/leave`),
+    },
+
+    files: {
+      list: (slug: string) => c.request<{ files: PadFile[] }>('GET', `/api/pads/${seg(slug)}/files`),
+      create: (slug: string, body: { name: string; language?: string; content?: string }) =>
+        c.request<{ file: PadFile }>('POST', `/api/pads/${seg(slug)}/files`, { body }),
+      update: (slug: string, fileId: number, body: { name?: string; language?: string }) =>
+        c.request<{ file: PadFile }>('PATCH', `/api/pads/${seg(slug)}/files/${seg(fileId)}`, { body }),
+      remove: (slug: string, fileId: number) =>
+        c.request<unknown>('DELETE', `/api/pads/${seg(slug)}/files/${seg(fileId)}`),
+    },
+
+    members: {
+      list: (slug: string) => c.request<{ members: Member[] }>('GET', `/api/pads/${seg(slug)}/members`),
+      setRole: (slug: string, userId: number, role: Role) =>
+        c.request<unknown>('PATCH', `/api/pads/${seg(slug)}/members/${seg(userId)}`, { body: { role } }),
+      kick: (slug: string, userId: number) =>
+        c.request<unknown>('DELETE', `/api/pads/${seg(slug)}/members/${seg(userId)}`),
+    },
+
+    invites: {
+      list: (slug: string) => c.request<{ invites: Invite[] }>('GET', `/api/pads/${seg(slug)}/invites`),
+      create: (slug: string, body: { role: Role; expiresInHours?: number; maxUses?: number | null }) =>
+        c.request<{ invite: Invite }>('POST', `/api/pads/${seg(slug)}/invites`, { body }),
+      revoke: (slug: string, id: number) => c.request<unknown>('DELETE', `/api/pads/${seg(slug)}/invites/${seg(id)}`),
+      preview: (token: string) => c.request<InvitePreview>('GET', `/api/invites/${seg(token)}`),
+      accept: (token: string) =>
+        c.request<{ slug?: string; padSlug?: string; role?: Role }>('POST', `/api/invites/${seg(token)}/accept`),
+    },
+
+    chat: {
+      history: (slug: string, before?: string | number, limit = 50) =>
+        c.request<{ messages: ChatMessage[]; hasMore?: boolean }>('GET', `/api/pads/${seg(slug)}/chat`, { query: { before, limit } }),
+    },
+
+    runs: {
+      start: (slug: string, body: RunRequest) =>
+        c.request<{ runId: string }>('POST', `/api/pads/${seg(slug)}/runs`, { body }),
+    },
+  };
+}
+
+export type Endpoints = ReturnType<typeof endpoints>;

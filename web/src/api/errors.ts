@@ -1,0 +1,49 @@
+import { ApiError, isApiError } from './client';
+
+/** Seconds as "12 s", "3 min", "1 h 5 min". */
+export function formatWait(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  const rest = m % 60;
+  return rest ? `${h} h ${rest} min` : `${h} h`;
+}
+
+const SENTENCES: Record<string, string> = {
+  network: "Can't reach the server. Check your connection and try again.",
+  invalid_token: 'Your session has expired or was signed out elsewhere. Sign in again.',
+  unauthenticated: 'Sign in first.',
+  invalid_recovery_key: "That recovery key doesn't match any account. Check it and try again.",
+  not_found: "That doesn't exist, or you don't have access to it.",
+  forbidden: "Your role on this pad doesn't allow that.",
+  wrong_password: 'Wrong password.',
+  invite_expired: 'This invite link has expired. Ask the owner for a new one.',
+  invite_revoked: 'This invite link was revoked. Ask the owner for a new one.',
+  invite_used_up: 'This invite link has been used the maximum number of times.',
+  last_file: "A pad needs at least one file, so the last file can't be deleted.",
+  payload_too_large: 'That is too large for the server to accept.',
+  internal: 'Something went wrong on the server. Try again; if it keeps happening, tell the operator.',
+};
+
+/** A plain-language sentence for any error, for showing to the user. Never empty. */
+export function describeError(err: unknown): string {
+  if (isApiError(err)) return describeApiError(err);
+  if (err instanceof Error && err.message) return err.message;
+  return 'Something went wrong.';
+}
+
+function describeApiError(err: ApiError): string {
+  if (err.code === 'rate_limited' || err.status === 429) {
+    return err.retryAfter != null
+      ? `Too many attempts. Try again in ${formatWait(err.retryAfter)}.`
+      : 'Too many attempts. Wait a moment and try again.';
+  }
+  const known = SENTENCES[err.code];
+  if (known) return known;
+  const msg = err.message.trim();
+  if (!msg) return `The request failed (${err.status}).`;
+  const sentence = msg.charAt(0).toUpperCase() + msg.slice(1);
+  return /[.!?]$/.test(sentence) ? sentence : sentence + '.';
+}

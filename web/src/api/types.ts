@@ -1,0 +1,142 @@
+// Shapes the server sends. Field names follow the server's camelCase JSON.
+
+export type Role = 'owner' | 'collaborator' | 'candidate' | 'viewer';
+export type PadKind = 'sandbox' | 'interview';
+
+export const ROLE_RANK: Record<Role, number> = { owner: 4, collaborator: 3, candidate: 2, viewer: 1 };
+export const GRANTABLE_ROLES: Role[] = ['collaborator', 'candidate', 'viewer'];
+
+/** SPEC §3 capabilities, mirrored from the server's `Role` (the server still checks each one). */
+export const can = {
+  edit: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator' || r === 'candidate',
+  run: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator' || r === 'candidate',
+  fork: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator' || r === 'viewer',
+  manage: (r: Role | null | undefined) => r === 'owner',
+};
+
+export interface User {
+  id: number;
+  name: string;
+  createdAt: string;
+}
+
+export interface SessionResponse {
+  token: string;
+  user: User;
+}
+
+export interface SignupResponse extends SessionResponse {
+  recoveryKey: string;
+}
+
+export interface Pad {
+  id: number;
+  slug: string;
+  title: string;
+  language: string;
+  kind: PadKind;
+  ownerId: number;
+  hasPassword: boolean;
+  passwordRole?: Role | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PadSummary extends Pad {
+  myRole: Role;
+  ownerName?: string;
+}
+
+export interface PadFile {
+  id: number;
+  name: string;
+  language: string;
+  sortOrder?: number;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface Member {
+  userId: number;
+  name: string;
+  role: Role;
+  joinedAt?: string;
+}
+
+export interface PadDetail {
+  pad: Pad;
+  files: PadFile[];
+  members: Member[];
+  myRole: Role;
+}
+
+export interface PadPreview {
+  slug: string;
+  title: string;
+  kind?: PadKind;
+  hasPassword: boolean;
+}
+
+export interface Invite {
+  id: number;
+  token?: string;
+  url?: string;
+  role: Role;
+  createdAt: string;
+  expiresAt: string;
+  maxUses: number | null;
+  uses: number;
+  revokedAt?: string | null;
+}
+
+export interface InvitePreview {
+  padSlug?: string;
+  slug?: string;
+  padTitle?: string;
+  title?: string;
+  role: Role;
+  expiresAt?: string;
+}
+
+export interface ChatMessage {
+  id: number | string;
+  userId: number;
+  name: string;
+  body: string;
+  at: string;
+}
+
+export interface Language {
+  id: string;
+  name: string;
+  extensions?: string[];
+  editorMode?: string;
+  defaultFile?: string;
+}
+
+export interface RunRequest {
+  entry?: string;
+  language?: string;
+  stdin?: string;
+  timeoutMs?: number;
+}
+
+export interface RunFinished {
+  runId: string;
+  exitCode: number | null;
+  signal?: string | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  durationMs: number;
+  truncated: boolean;
+  backend?: string;
+}
+
+export interface Health {
+  ok: boolean;
+  name?: string;
+  version?: string;
+  mode?: string;
+  exec?: { backend?: string; sandboxed?: boolean; [k: string]: unknown };
+  [k: string]: unknown;
+}

@@ -1,0 +1,170 @@
+// The Monaco editor bound to the pad's Y.Doc, one model per file (so each file keeps its own
+// cursor, scroll and undo history), via y-monaco. This module is the lazily loaded editor chunk.
+import { useEffect, useRef } from 'react';
+import type * as Monaco from 'monaco-editor';
+import { MonacoBinding } from 'y-monaco';
+import * as Y from 'yjs';
+import type { Language } from '../api';
+import { editorModeFor, tabSizeFor } from '../features/pad/languages';
+import type { PadSession } from '../features/pad/padSession';
+import { useStore } from '../ui/store';
+import { RemoteCursors } from './cursors';
+import { monaco } from './monacoSetup';
+
+interface FileBinding {
+  name: string;
+  model: Monaco.editor.ITextModel;
+  binding: MonacoBinding;
+  undo: Y.UndoManager;
+  viewState: Monaco.editor.ICodeEditorViewState | null;
+  mode: string;
+}
+
+export interface CodeEditorProps {
+  session: PadSession;
+  readOnly: boolean;
+  theme: 'dark' | 'light';
+  languages: Language[];
+  onRun: () => void;
+  onReady?: () => void;
+}
+
+function fileUri(name: string) {
+  return monaco.Uri.from({ scheme: 'oc', path: '/' + name });
+}
+
+export default function CodeEditor(props: CodeEditorProps) {
+  const { session, readOnly, theme, languages } = props;
+  const hostRef = useRef<HTMLDivElement>(null);
+  const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
+  const cursorsRef = useRef<RemoteCursors | null>(null);
+  const bindingsRef = useRef(new Map<string, FileBinding>());
+  const shownRef = useRef<string | null>(null);
+  const onRunRef = useRef(props.onRun);
+  onRunRef.current = props.onRun;
+  const onReadyRef = useRef(props.onReady);
+  onReadyRef.current = props.onReady;
+  const files = useStore(session.store, (s) => s.files);
+  const active = useStore(session.store, (s) => s.activeFile);
+
+  // Create the editor once.
+  useEffect(() => {
+    const host = hostRef.current!;
+    const editor = monaco.editor.create(host, {
+      model: null,
+      automaticLayout: true,
+      fontSize: 14,
+      fontFamily: "ui-monospace, 'SF Mono', 'Cascadia Code', 'JetBrains Mono', Menlo, Consolas, 'DejaVu Sans Mono', monospace",
+      minimap: { enabled: false },
+      scrollBeyondLastLine: false,
+      smoothScrolling: true,
+      renderWhitespace: 'selection',
+      padding: { top: 10, bottom: 10 },
+      tabSize: 4,
+      wordWrap: 'off',
+      fixedOverflowWidgets: true,
+      // Enter always means a new line (Tab accepts a suggestion): fewer surprises when pairing.
+      acceptSuggestionOnEnter: 'off',
+      wordBasedSuggestions: 'currentDocument',
+      theme: theme === 'dark' ? 'oc-dark' : 'oc-light',
+      ariaLabel: 'Code editor',
+    });
+    editorRef.current = editor;
+    cursorsRef.current = new RemoteCursors(monaco, editor, session.doc, session.awareness);
+
+    const activeUndo = () => (shownRef.current ? bindingsRef.current.get(shownRef.current)?.undo : undefined);
+    const { KeyMod, KeyCode } = monaco;
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.Enter, () => onRunRef.current());
+    // Undo/redo only our own edits (a collaborator's typing is not ours to undo).
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => activeUndo()?.undo());
+    editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => activeUndo()?.redo());
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyY, () => activeUndo()?.redo());
+    // Everything is saved as you type; swallow the browser's "Save page".
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyS, () => undefined);
+
+    const bindings = bindingsRef.current;
+    return () => {
+      cursorsRef.current?.dispose();
+      cursorsRef.current = null;
+      bindings.forEach((b) => {
+        b.undo.destroy();
+        b.binding.destroy();
+        b.model.dispose();
+      });
+      bindings.clear();
+      shownRef.current = null;
+      editor.dispose();
+      editorRef.current = null;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [session]);
+
+  // Keep one model + binding per file; drop those of files that are gone.
+  useEffect(() => {
+    const editor = editorRef.current;
+    if (!editor) return;
+    const bindings = bindingsRef.current;
+    const names = new Set(files.map((f) => f.name));
+    bindings.forEach((b, name) => {
+      if (!names.has(name)) {
+        if (shownRef.current === name) {
+          editor.setModel(null);
+          shownRef.current = null;
+        }
+        b.undo.destroy();
+        b.binding.destroy();
+        b.model.dispose();
+        bindings.delete(name);
+      }
+    });
+    for (const file of files) {
+      const mode = editorModeFor(file.language, file.name, languages);
+      const existing = bindings.get(file.name);
+      if (existing) {
+        if (existing.mode !== mode) {
+          monaco.editor.setModelLanguage(existing.model, mode);
+          existing.model.updateOptions(tabSizeFor(mode));
+          existing.mode = mode;
+        }
+        continue;
+      }
+      const ytext = session.doc.getText('file:' + file.name);
+      monaco.editor.getModel(fileUri(file.name))?.dispose();
+      const model = monaco.editor.createModel(ytext.toString(), mode, fileUri(file.name));
+      model.setEOL(monaco.editor.EndOfLineSequence.LF);
+      model.updateOptions(tabSizeFor(mode));
+      const binding = new MonacoBinding(ytext, model, new Set([editor]), null);
+      const undo = new Y.UndoManager(ytext, { trackedOrigins: new Set([binding]), captureTimeout: 400 });
+      bindings.set(file.name, { name: file.name, model, binding, undo, viewState: null, mode });
+    }
+  }, [files, languages, session]);
+
+  // Show the active file's model, restoring where the user was in it.
+  useEffect(() => {
+    const editor = editorRef.current;
+    if (!editor) return;
+    const bindings = bindingsRef.current;
+    const next = active ? bindings.get(active) : undefined;
+    if (shownRef.current === (next?.name ?? null) && editor.getModel() === (next?.model ?? null)) return;
+    const prev = shownRef.current ? bindings.get(shownRef.current) : undefined;
+    if (prev) prev.viewState = editor.saveViewState();
+    editor.setModel(next?.model ?? null);
+    shownRef.current = next?.name ?? null;
+    if (next?.viewState) editor.restoreViewState(next.viewState);
+    cursorsRef.current?.setFile(shownRef.current);
+    if (next) onReadyRef.current?.();
+  }, [active, files]);
+
+  useEffect(() => {
+    editorRef.current?.updateOptions({
+      readOnly,
+      readOnlyMessage: { value: 'You can view this pad but not edit it. Ask the owner for edit access.' },
+    });
+  }, [readOnly]);
+
+  useEffect(() => {
+    monaco.editor.setTheme(theme === 'dark' ? 'oc-dark' : 'oc-light');
+  }, [theme]);
+
+  return <div ref={hostRef} className="editor-host" data-testid="editor-host" data-readonly={readOnly ? 'true' : 'false'} />;
+}

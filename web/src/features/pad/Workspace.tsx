@@ -1,0 +1,477 @@
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router-dom';
+import { api, can, describeError, type Health, type PadDetail } from '../../api';
+import { ErrorMessage, Kbd, Spinner, modKey } from '../../ui/common';
+import { ChatIcon, PeopleIcon } from '../../ui/icons';
+import { AppHeader } from '../../ui/Header';
+import { useStore } from '../../ui/store';
+import { useTheme } from '../../ui/theme';
+import { toast } from '../../ui/toast';
+import { useUser } from '../auth/session';
+import { ChatPanel } from '../chat/ChatPanel';
+import { MembersPanel } from '../members/MembersPanel';
+import { OutputPanel } from '../run/OutputPanel';
+import { ShareDialog } from '../share/ShareDialog';
+import { ConnectionChip, PresenceAvatars } from './Presence';
+import { FilesPanel } from './FilesPanel';
+import { languageName } from './languages';
+import { PadSession } from './padSession';
+import { ShortcutsHelp } from './ShortcutsHelp';
+import { useLanguages } from './useLanguages';
+
+const CodeEditor = lazy(() => import('../../editor/CodeEditor'));
+
+let healthCache: Promise<Health | null> | null = null;
+function useHealth(): Health | null {
+  const [health, setHealth] = useState<Health | null>(null);
+  useEffect(() => {
+    healthCache ??= api.health().catch(() => null);
+    let live = true;
+    void healthCache.then((h) => live && setHealth(h));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return health;
+}
+
+type SidePanel = 'chat' | 'people';
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el?.closest?.('input, textarea, select, [contenteditable="true"], .monaco-editor');
+}
+
+export function Workspace(props: { detail: PadDetail }) {
+  const user = useUser();
+  const [session, setSession] = useState<PadSession | null>(null);
+
+  // One session per mounted workspace (created in an effect so StrictMode's double mount is clean).
+  useEffect(() => {
+    const s = new PadSession(props.detail, user?.id ?? null);
+    setSession(s);
+    return () => s.destroy();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.detail.pad.slug]);
+
+  if (!session) return null;
+  return <WorkspaceView session={session} />;
+}
+
+function TitleEditor(props: { session: PadSession; canEdit: boolean }) {
+  const title = useStore(props.session.store, (s) => s.pad.title);
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState(title);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const cancelled = useRef(false);
+
+  useEffect(() => {
+    if (!editing) setValue(title);
+  }, [title, editing]);
+
+  const save = async () => {
+    if (cancelled.current) {
+      cancelled.current = false;
+      return;
+    }
+    const next = value.trim();
+    if (!next || next === title) {
+      setEditing(false);
+      setValue(title);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api.pads.update(props.session.slug, { title: next });
+      props.session.store.set((s) => ({ pad: { ...s.pad, ...(res?.pad ?? { title: next }) } }));
+      setEditing(false);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!editing) {
+    return (
+      <div className="pad-title-wrap">
+        <h1 className="pad-title-text" title={title}>
+          {title || 'Untitled pad'}
+        </h1>
+        {props.canEdit && (
+          <button className="btn-icon" aria-label="Rename pad" title="Rename pad" onClick={() => setEditing(true)}>
+            ✎
+          </button>
+        )}
+      </div>
+    );
+  }
+  return (
+    <form
+      className="row"
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <label className="sr-only" htmlFor="pad-title-input">
+        Pad title
+      </label>
+      <input
+        id="pad-title-input"
+        className="input"
+        autoFocus
+        value={value}
+        maxLength={120}
+        disabled={busy}
+        onChange={(e) => setValue(e.target.value)}
+        onBlur={() => void save()}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            cancelled.current = true;
+            setEditing(false);
+            setValue(title);
+            setError(null);
+          }
+        }}
+      />
+      {error && (
+        <span className="alert alert-error small" role="alert">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+}
+
+function Banners(props: { session: PadSession; health: Health | null }) {
+  const { session, health } = props;
+  const role = useStore(session.store, (s) => s.role);
+  const status = useStore(session.store, (s) => s.status);
+  const everSynced = useStore(session.store, (s) => s.everSynced);
+  const exec = health?.exec;
+  return (
+    <>
+      {exec && exec.isolated === false && (
+        <div className="banner banner-warn" role="note">
+          <strong>Code runs unsandboxed on this server</strong> ({String(exec.backend ?? 'local')} backend): programs run
+          as a plain process on the host, without Docker isolation. Only run code you trust.
+        </div>
+      )}
+      {exec && exec.available === false && (
+        <div className="banner banner-error" role="note">
+          Running code is unavailable right now{exec.detail ? `: ${String(exec.detail)}` : '.'}
+        </div>
+      )}
+      {role === 'viewer' && (
+        <div className="banner banner-info" role="note" data-testid="viewer-banner">
+          <strong>View only.</strong> You can watch, chat and fork, but not edit or run. Ask the owner for edit access.
+        </div>
+      )}
+      {(status === 'offline' || (status === 'reconnecting' && everSynced)) && (
+        <div className="banner banner-warn" role="status">
+          {status === 'offline'
+            ? "You're offline. Keep typing — your edits are kept here and sync when you're back."
+            : 'Connection lost. Reconnecting… your edits are kept here and sync when it’s back.'}
+          <button className="btn btn-small" onClick={() => session.provider.reconnectNow()}>
+            Retry now
+          </button>
+        </div>
+      )}
+    </>
+  );
+}
+
+function ClosedScreen(props: { session: PadSession }) {
+  const reason = useStore(props.session.store, (s) => s.closeReason);
+  const title = useStore(props.session.store, (s) => s.pad.title);
+  const navigate = useNavigate();
+  const [left, setLeft] = useState(8);
+  const noAccess = reason?.kind === 'no_access';
+  useEffect(() => {
+    if (!noAccess) return;
+    const t = setInterval(() => setLeft((n) => n - 1), 1000);
+    return () => clearInterval(t);
+  }, [noAccess]);
+  useEffect(() => {
+    if (noAccess && left <= 0) navigate('/dashboard', { replace: true });
+  }, [left, noAccess, navigate]);
+  if (!reason || reason.kind === 'destroyed') return null;
+  return (
+    <div className="modal-backdrop">
+      <div className="modal card" role="alertdialog" aria-labelledby="closed-title" aria-describedby="closed-body">
+        <div className="modal-head">
+          <h2 id="closed-title">{noAccess ? 'You no longer have access' : 'Signed out'}</h2>
+        </div>
+        <div className="modal-body stack">
+          <p id="closed-body" data-testid="closed-message">
+            {noAccess
+              ? `You were removed from “${title}”, or the pad was deleted. You can't see or edit it any more.`
+              : 'Your session ended (you signed out everywhere, or the account was deleted). Sign in again to continue.'}
+          </p>
+          {noAccess && <p className="muted small">Going back to your pads in {Math.max(0, left)} s…</p>}
+          <div className="row end">
+            <button className="btn btn-primary" autoFocus onClick={() => navigate(noAccess ? '/dashboard' : '/', { replace: true })}>
+              {noAccess ? 'Back to your pads' : 'Sign in'}
+            </button>
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function WorkspaceView(props: { session: PadSession }) {
+  const { session } = props;
+  const navigate = useNavigate();
+  const theme = useTheme();
+  const languages = useLanguages();
+  const health = useHealth();
+  const role = useStore(session.store, (s) => s.role);
+  const activeFile = useStore(session.store, (s) => s.activeFile);
+  const files = useStore(session.store, (s) => s.files);
+  const everSynced = useStore(session.store, (s) => s.everSynced);
+  const status = useStore(session.store, (s) => s.status);
+  const unread = useStore(session.store, (s) => s.unread);
+  const runRequested = useStore(session.store, (s) => s.runRequested);
+  const running = useStore(session.store, (s) => !!s.run && !s.run.finished);
+  const padLanguage = useStore(session.store, (s) => s.pad.language);
+  const [showFiles, setShowFiles] = useState(true);
+  const [side, setSide] = useState<SidePanel | null>('chat');
+  const [showOutput, setShowOutput] = useState(true);
+  const [stdin, setStdin] = useState('');
+  const [shareOpen, setShareOpen] = useState(false);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [forking, setForking] = useState(false);
+  const canEdit = can.edit(role);
+  const canRun = can.run(role);
+  const readOnly = !canEdit;
+
+  useEffect(() => {
+    session.setChatOpen(side === 'chat');
+  }, [side, session]);
+
+  const padTitle = useStore(session.store, (s) => s.pad.title);
+  useEffect(() => {
+    document.title = `${padTitle} · opencoder`;
+  }, [padTitle]);
+  useEffect(
+    () => () => {
+      document.title = 'opencoder — collaborative coding pads';
+    },
+    [],
+  );
+
+  const run = useCallback(() => {
+    if (!can.run(session.state.role)) {
+      toast("Your role can't run code on this pad.", 'error');
+      return;
+    }
+    const s = session.state;
+    const file = s.files.find((f) => f.name === s.activeFile);
+    setShowOutput(true);
+    void session.run({ entry: file?.name, language: file?.language, stdin });
+  }, [session, stdin]);
+
+  const fork = async () => {
+    setForking(true);
+    try {
+      const res = await api.pads.fork(session.slug);
+      const slug = res?.pad?.slug;
+      if (!slug) throw new Error('The server forked the pad but did not say where the copy is.');
+      toast('Forked — this is your own copy.', 'success');
+      navigate(`/p/${slug}`);
+    } catch (err) {
+      toast(`Couldn't fork: ${describeError(err)}`, 'error');
+    } finally {
+      setForking(false);
+    }
+  };
+
+  // Page-level shortcuts (the editor handles Ctrl/Cmd+Enter itself when focused).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.key === 'Enter') {
+        const t = e.target as HTMLElement;
+        // Run from the editor (handled there), the stdin box, or anywhere outside a text field; never from chat.
+        if (t.closest('.monaco-editor') || t.closest('.chat-panel')) return;
+        if (isTyping(t) && !t.closest('.stdin-box')) return;
+        e.preventDefault();
+        run();
+        return;
+      }
+      if (e.altKey && !mod && !e.shiftKey) {
+        const digit = e.code.startsWith('Digit') ? e.code.slice(5) : null;
+        if (digit === '1') setShowFiles((v) => !v);
+        else if (digit === '2') setSide((v) => (v === 'chat' ? null : 'chat'));
+        else if (digit === '3') setSide((v) => (v === 'people' ? null : 'people'));
+        else if (digit === '4') setShowOutput((v) => !v);
+        else return;
+        e.preventDefault();
+        return;
+      }
+      if (e.key === '?' && !mod && !isTyping(e.target)) {
+        e.preventDefault();
+        setHelpOpen((v) => !v);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [run]);
+
+  const active = useMemo(() => files.find((f) => f.name === activeFile) ?? null, [files, activeFile]);
+  const [langBusy, setLangBusy] = useState(false);
+  const changeLanguage = async (language: string) => {
+    if (!active) return;
+    setLangBusy(true);
+    try {
+      await api.files.update(session.slug, active.id, { language });
+      await session.refreshFiles();
+    } catch (err) {
+      toast(`Couldn't change the language: ${describeError(err)}`, 'error');
+    } finally {
+      setLangBusy(false);
+    }
+  };
+
+  return (
+    <div className="workspace">
+      <AppHeader>
+        <div className="row pad-head">
+          <TitleEditor session={session} canEdit={can.manage(role)} />
+          <span className={`chip chip-role-${role}`} data-testid="role-badge" title="Your role on this pad">
+            {role === 'viewer' ? 'view only' : role}
+          </span>
+          <ConnectionChip session={session} />
+          <PresenceAvatars session={session} />
+        </div>
+      </AppHeader>
+      <div className="pad-toolbar">
+        <div className="row">
+          <button className="btn-icon" aria-pressed={showFiles} title={`Files (Alt+1)`} aria-label="Toggle files" onClick={() => setShowFiles((v) => !v)}>
+            ☰
+          </button>
+          {active && (
+            <div className="row small muted">
+              <span className="mono file-crumb">{active.name}</span>
+              <label className="sr-only" htmlFor="file-language">
+                Language of {active.name}
+              </label>
+              <select
+                id="file-language"
+                className="input input-small"
+                value={active.language}
+                disabled={!canEdit || langBusy}
+                onChange={(e) => void changeLanguage(e.target.value)}
+              >
+                {!languages.some((l) => l.id === active.language) && <option value={active.language}>{languageName(active.language, languages)}</option>}
+                {languages.map((l) => (
+                  <option key={l.id} value={l.id}>
+                    {l.name}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
+        </div>
+        <div className="row">
+          <button className="btn btn-ghost btn-small" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
+            <Kbd>?</Kbd> Shortcuts
+          </button>
+          {can.fork(role) && (
+            <button className="btn btn-small" onClick={() => void fork()} disabled={forking} title="Make my own copy">
+              {forking ? 'Forking…' : 'Fork'}
+            </button>
+          )}
+          {can.manage(role) && (
+            <button className="btn btn-small" onClick={() => setShareOpen(true)}>
+              Share
+            </button>
+          )}
+          <button
+            className={`btn-icon${side === 'chat' ? ' active' : ''}`}
+            aria-pressed={side === 'chat'}
+            aria-label={unread ? `Chat, ${unread} unread` : 'Chat'}
+            title="Chat (Alt+2)"
+            onClick={() => setSide((v) => (v === 'chat' ? null : 'chat'))}
+          >
+            <ChatIcon />
+            {unread > 0 && <span className="badge" data-testid="unread-badge">{unread > 99 ? '99+' : unread}</span>}
+          </button>
+          <button
+            className="btn-icon"
+            aria-pressed={side === 'people'}
+            aria-label="People"
+            title="People (Alt+3)"
+            onClick={() => setSide((v) => (v === 'people' ? null : 'people'))}
+          >
+            <PeopleIcon />
+          </button>
+          <button
+            className="btn btn-primary run-button"
+            onClick={run}
+            disabled={!canRun || runRequested}
+            title={canRun ? `Run (${modKey}+Enter)` : 'Viewers cannot run code'}
+          >
+            {runRequested || running ? <Spinner /> : '▶'} {running ? 'Running' : 'Run'} <Kbd>{modKey}↵</Kbd>
+          </button>
+        </div>
+      </div>
+      <Banners session={session} health={health} />
+      <div className={`pad-body${showFiles ? ' with-files' : ''}${side ? ' with-side' : ''}`}>
+        {showFiles && <FilesPanel session={session} canEdit={canEdit} languages={languages} padLanguage={padLanguage} />}
+        <section className="pad-main">
+          <div className="editor-wrap">
+            {!everSynced && (
+              <div className="editor-overlay">
+                {status === 'reconnecting' || status === 'offline' ? (
+                  <div className="stack center">
+                    <ErrorMessage error={new Error("Can't connect to the pad right now. Retrying…")} />
+                    <button className="btn btn-small" onClick={() => session.provider.reconnectNow()}>
+                      Retry now
+                    </button>
+                  </div>
+                ) : (
+                  <Spinner label="Connecting to the pad…" />
+                )}
+              </div>
+            )}
+            {files.length === 0 && everSynced && <div className="editor-overlay muted">This pad has no files.</div>}
+            <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the editor…" /></div>}>
+              <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} />
+            </Suspense>
+          </div>
+          {showOutput ? (
+            <OutputPanel session={session} stdin={stdin} setStdin={setStdin} canRun={canRun} onRun={run} onHide={() => setShowOutput(false)} />
+          ) : (
+            <button className="output-collapsed" onClick={() => setShowOutput(true)}>
+              ▸ Output {running ? '(running…)' : ''}
+            </button>
+          )}
+        </section>
+        {side && (
+          <aside className="pad-side" aria-label={side === 'chat' ? 'Chat' : 'People'}>
+            <div className="side-tabs" role="tablist">
+              <button role="tab" aria-selected={side === 'chat'} className="side-tab" onClick={() => setSide('chat')}>
+                Chat {unread > 0 && side !== 'chat' && <span className="badge">{unread}</span>}
+              </button>
+              <button role="tab" aria-selected={side === 'people'} className="side-tab" onClick={() => setSide('people')}>
+                People
+              </button>
+              <button className="btn-icon" aria-label="Close panel" onClick={() => setSide(null)}>
+                ×
+              </button>
+            </div>
+            {side === 'chat' ? <ChatPanel session={session} /> : <MembersPanel session={session} />}
+          </aside>
+        )}
+      </div>
+      {shareOpen && <ShareDialog session={session} onClose={() => setShareOpen(false)} />}
+      {helpOpen && <ShortcutsHelp onClose={() => setHelpOpen(false)} />}
+      <ClosedScreen session={session} />
+    </div>
+  );
+}

@@ -1,0 +1,384 @@
+// Everything live about one open pad: the Y.Doc and its socket, who is here, files, members,
+// chat, the shared run, and the caller's role. Components subscribe to slices of `store`.
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { api, describeError, type ChatMessage, type Member, type Pad, type PadDetail, type PadFile, type Role } from '../../api';
+import type { AppMessage, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
+import { PadProvider, padSocketUrl, type CloseReason, type ConnectionStatus } from '../../collab/provider';
+import { Store } from '../../ui/store';
+import { toast } from '../../ui/toast';
+import { session } from '../auth/session';
+import {
+  confirmPending,
+  expirePending,
+  failOldestPending,
+  mergeMessages,
+  toChatMessage,
+  type PendingChat,
+} from '../chat/chatState';
+import { reduceRun, type RunView } from '../run/runState';
+
+export interface PresenceUser {
+  userId: number;
+  name: string;
+  color: string;
+  connections: number;
+}
+
+/** A remote (or own) awareness entry, flattened for the UI. */
+export interface Peer {
+  clientId: number;
+  userId: number | null;
+  name: string;
+  color: string;
+  file: string | null;
+  self: boolean;
+}
+
+export interface PadState {
+  pad: Pad;
+  files: PadFile[];
+  members: Member[];
+  role: Role;
+  status: ConnectionStatus;
+  rttMs: number | null;
+  synced: boolean;
+  everSynced: boolean;
+  closeReason: CloseReason | null;
+  presence: PresenceUser[];
+  peers: Peer[];
+  myColor: string | null;
+  messages: ChatMessage[];
+  pending: PendingChat[];
+  hasMoreHistory: boolean;
+  historyError: string | null;
+  historyLoading: boolean;
+  unread: number;
+  chatOpen: boolean;
+  run: RunView | null;
+  /** A run request is in flight (before `run.started` arrives). */
+  runRequested: boolean;
+  runError: string | null;
+  activeFile: string | null;
+}
+
+const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
+
+export function safeColor(color: unknown, fallback = '#64748b'): string {
+  return typeof color === 'string' && SAFE_COLOR.test(color) ? color : fallback;
+}
+
+function sortFiles(files: PadFile[]): PadFile[] {
+  return [...files].sort((a, b) => (a.sortOrder ?? 0) - (b.sortOrder ?? 0) || a.name.localeCompare(b.name));
+}
+
+export class PadSession {
+  readonly slug: string;
+  readonly doc: Y.Doc;
+  readonly awareness: awarenessProtocol.Awareness;
+  readonly provider: PadProvider;
+  readonly store: Store<PadState>;
+  readonly myUserId: number | null;
+  private localChatId = 1;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private disposed = false;
+  /** Set before a deliberate leave, so the server's 4003 close isn't shown as "you were removed". */
+  expectClose = false;
+
+  constructor(detail: PadDetail, myUserId: number | null) {
+    this.slug = detail.pad.slug;
+    this.myUserId = myUserId;
+    this.doc = new Y.Doc();
+    this.awareness = new awarenessProtocol.Awareness(this.doc);
+    const files = sortFiles(detail.files ?? []);
+    this.store = new Store<PadState>({
+      pad: detail.pad,
+      files,
+      members: detail.members ?? [],
+      role: detail.myRole,
+      status: 'connecting',
+      rttMs: null,
+      synced: false,
+      everSynced: false,
+      closeReason: null,
+      presence: [],
+      peers: [],
+      myColor: null,
+      messages: [],
+      pending: [],
+      hasMoreHistory: false,
+      historyError: null,
+      historyLoading: false,
+      unread: 0,
+      chatOpen: false,
+      run: null,
+      runRequested: false,
+      runError: null,
+      activeFile: files[0]?.name ?? null,
+    });
+    this.awareness.setLocalState({});
+    this.awareness.on('change', this.onAwarenessChange);
+    this.provider = new PadProvider(this.doc, {
+      url: padSocketUrl(this.slug),
+      getToken: () => session.token(),
+      awareness: this.awareness,
+    });
+    this.provider.on('status', (status) =>
+      this.store.set((s) => ({
+        status,
+        synced: this.provider.synced,
+        // Who is here is only known while connected; the server re-sends it on reconnect.
+        presence: status === 'live' || status === 'syncing' ? s.presence : [],
+      })),
+    );
+    this.provider.on('synced', () => this.store.set({ synced: true, everSynced: true }));
+    this.provider.on('rtt', (rttMs) => this.store.set({ rttMs }));
+    this.provider.on('app', this.onApp);
+    this.provider.on('permissionDenied', () => {
+      /* the app-level `error` {code:"read_only"} that follows carries the words */
+    });
+    this.provider.on('closed', (reason) => {
+      if (this.expectClose && reason.kind === 'no_access') return;
+      this.store.set({ closeReason: reason });
+      if (reason.kind === 'session_revoked') session.clear('expired');
+    });
+    this.timers.push(setInterval(() => this.store.set((s) => ({ pending: expirePending(s.pending, Date.now()) })), 2000));
+    void this.loadHistory();
+  }
+
+  destroy(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.timers.forEach(clearInterval);
+    this.awareness.off('change', this.onAwarenessChange);
+    this.provider.destroy();
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+
+  get state(): PadState {
+    return this.store.get();
+  }
+
+  // --- app messages --------------------------------------------------------------------------
+
+  private onApp = (msg: AppMessage) => {
+    switch (msg.type) {
+      case 'hello': {
+        const m = msg as { role?: string; user?: { color?: string } };
+        const patch: Partial<PadState> = {};
+        if (m.role && ['owner', 'collaborator', 'candidate', 'viewer'].includes(m.role)) patch.role = m.role as Role;
+        if (m.user?.color) patch.myColor = safeColor(m.user.color);
+        this.store.set(patch);
+        break;
+      }
+      case 'chat': {
+        const message = toChatMessage(msg);
+        if (!message) break;
+        this.store.set((s) => ({
+          messages: mergeMessages(s.messages, [message]),
+          pending: confirmPending(s.pending, message, this.myUserId),
+          unread: s.chatOpen || message.userId === this.myUserId ? s.unread : s.unread + 1,
+        }));
+        break;
+      }
+      case 'presence': {
+        const users = (msg as { users?: unknown }).users;
+        if (Array.isArray(users)) {
+          this.store.set({
+            presence: users
+              .filter((u): u is Record<string, unknown> => !!u && typeof u === 'object')
+              .map((u) => ({
+                userId: Number(u.userId),
+                name: String(u.name ?? ''),
+                color: safeColor(u.color),
+                connections: Number(u.connections ?? 1),
+              })),
+          });
+        }
+        break;
+      }
+      case 'members.changed': {
+        const members = (msg as { members?: Member[] }).members;
+        if (Array.isArray(members)) {
+          const me = members.find((m) => m.userId === this.myUserId);
+          this.store.set((s) => ({ members, role: (me?.role as Role) ?? s.role }));
+        }
+        break;
+      }
+      case 'files.changed': {
+        const files = (msg as { files?: PadFile[] }).files;
+        if (Array.isArray(files)) this.applyFiles(files);
+        break;
+      }
+      case 'pad.changed': {
+        const pad = (msg as { pad?: Partial<Pad> }).pad;
+        if (pad && typeof pad === 'object') this.store.set((s) => ({ pad: { ...s.pad, ...pad } }));
+        break;
+      }
+      case 'run.started':
+      case 'run.output':
+      case 'run.finished': {
+        const ev = msg as RunStartedEvent | RunOutputEvent | RunFinishedEvent;
+        this.store.set((s) => ({
+          run: reduceRun(s.run, ev),
+          runRequested: ev.type === 'run.started' ? false : s.runRequested,
+          runError: ev.type === 'run.started' ? null : s.runError,
+        }));
+        break;
+      }
+      case 'error': {
+        const code = String((msg as { code?: unknown }).code ?? 'error');
+        const message = String((msg as { message?: unknown }).message ?? '');
+        this.onServerError(code, message);
+        break;
+      }
+      default:
+        break;
+    }
+  };
+
+  private onServerError(code: string, message: string) {
+    if (code === 'read_only') {
+      toast("You can only view this pad: your change wasn't saved.", 'error');
+      return;
+    }
+    const chatInFlight = this.state.pending.some((p) => p.failed == null);
+    if (code === 'invalid_chat' || (chatInFlight && (code === 'rate_limited' || code === 'forbidden' || code === 'internal'))) {
+      const reason =
+        code === 'rate_limited'
+          ? 'Not sent: you are sending too fast. Wait a moment and retry.'
+          : `Not sent: ${message || code}.`;
+      this.store.set((s) => ({ pending: failOldestPending(s.pending, reason) }));
+      return;
+    }
+    if (code === 'awareness_refused') return;
+    toast(message ? `Server: ${message}` : `Server error (${code})`, 'error');
+  }
+
+  private applyFiles(files: PadFile[]) {
+    const sorted = sortFiles(files);
+    this.store.set((s) => {
+      let activeFile = s.activeFile;
+      if (activeFile && !sorted.some((f) => f.name === activeFile)) {
+        // Renamed (same id) or deleted: follow the id, else fall back to the first file.
+        const before = s.files.find((f) => f.name === activeFile);
+        const renamed = before ? sorted.find((f) => f.id === before.id) : undefined;
+        activeFile = renamed?.name ?? sorted[0]?.name ?? null;
+      }
+      return { files: sorted, activeFile };
+    });
+  }
+
+  /** After a REST file change, adopt the server's answer at once (the socket echo follows). */
+  async refreshFiles(): Promise<void> {
+    try {
+      const { files } = await api.files.list(this.slug);
+      this.applyFiles(files);
+    } catch {
+      /* the files.changed message will bring it */
+    }
+  }
+
+  setActiveFile(name: string) {
+    this.store.set({ activeFile: name });
+  }
+
+  // --- awareness -----------------------------------------------------------------------------
+
+  private onAwarenessChange = () => {
+    const peers: Peer[] = [];
+    this.awareness.getStates().forEach((state, clientId) => {
+      const user = (state as { user?: { id?: unknown; name?: unknown; color?: unknown } }).user;
+      const cursor = (state as { cursor?: { file?: unknown } }).cursor;
+      const self = clientId === this.doc.clientID;
+      if (!user && !self) return;
+      peers.push({
+        clientId,
+        userId: user && typeof user.id === 'number' ? user.id : self ? this.myUserId : null,
+        name: user && typeof user.name === 'string' ? user.name : 'someone',
+        color: safeColor(user?.color),
+        file: cursor && typeof cursor.file === 'string' ? cursor.file : null,
+        self,
+      });
+    });
+    this.store.set({ peers });
+  };
+
+  // --- chat ----------------------------------------------------------------------------------
+
+  async loadHistory(older = false): Promise<void> {
+    const s = this.state;
+    if (s.historyLoading) return;
+    this.store.set({ historyLoading: true, historyError: null });
+    const limit = 50;
+    const before = older && s.messages.length ? s.messages[0].id : undefined;
+    try {
+      const res = await api.chat.history(this.slug, before, limit);
+      const list = (res.messages ?? []).map(toChatMessage).filter((m): m is ChatMessage => m != null);
+      this.store.set((st) => ({
+        messages: mergeMessages(st.messages, list),
+        hasMoreHistory: typeof res.hasMore === 'boolean' ? res.hasMore : list.length >= limit,
+        historyLoading: false,
+      }));
+    } catch (err) {
+      this.store.set({ historyLoading: false, historyError: describeError(err) });
+    }
+  }
+
+  /** Send a chat message; returns false (and keeps nothing pending) when offline. */
+  sendChat(body: string): boolean {
+    const text = body.trim();
+    if (!text) return false;
+    if (!this.provider.sendApp({ type: 'chat', body: text })) return false;
+    const pending: PendingChat = { localId: this.localChatId++, body: text, sentAt: Date.now(), failed: null };
+    this.store.set((s) => ({ pending: [...s.pending, pending] }));
+    return true;
+  }
+
+  retryChat(localId: number) {
+    const p = this.state.pending.find((x) => x.localId === localId);
+    if (!p) return;
+    this.store.set((s) => ({ pending: s.pending.filter((x) => x.localId !== localId) }));
+    if (!this.sendChat(p.body)) {
+      this.store.set((s) => ({ pending: [...s.pending, { ...p, failed: 'Not sent: you are offline.' }] }));
+    }
+  }
+
+  discardChat(localId: number) {
+    this.store.set((s) => ({ pending: s.pending.filter((x) => x.localId !== localId) }));
+  }
+
+  setChatOpen(open: boolean) {
+    this.store.set((s) => ({ chatOpen: open, unread: open ? 0 : s.unread }));
+  }
+
+  // --- runs ----------------------------------------------------------------------------------
+
+  async run(options: { entry?: string; language?: string; stdin?: string }): Promise<void> {
+    if (this.state.runRequested) return;
+    this.store.set({ runRequested: true, runError: null });
+    try {
+      await api.runs.start(this.slug, {
+        entry: options.entry,
+        language: options.language,
+        stdin: options.stdin ? options.stdin : undefined,
+      });
+      if (!this.provider.connected) {
+        this.store.set({
+          runError: 'The run started, but the live connection is down, so its output may not show until you reconnect.',
+        });
+      }
+      // `run.started` clears runRequested; guard against it never arriving.
+      setTimeout(() => {
+        if (this.state.runRequested) this.store.set({ runRequested: false });
+      }, 15_000);
+    } catch (err) {
+      this.store.set({ runRequested: false, runError: describeError(err) });
+    }
+  }
+
+  clearRun() {
+    this.store.set({ run: null, runError: null });
+  }
+}

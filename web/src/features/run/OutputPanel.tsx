@@ -1,0 +1,151 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { Kbd, Spinner, formatDuration, modKey } from '../../ui/common';
+import { useStore } from '../../ui/store';
+import { useUser } from '../auth/session';
+import type { PadSession } from '../pad/padSession';
+import { describeOutcome } from './runState';
+
+export function OutputPanel(props: {
+  session: PadSession;
+  stdin: string;
+  setStdin: (v: string) => void;
+  canRun: boolean;
+  onRun: () => void;
+  onHide: () => void;
+}) {
+  const { session } = props;
+  const run = useStore(session.store, (s) => s.run);
+  const runError = useStore(session.store, (s) => s.runError);
+  const requested = useStore(session.store, (s) => s.runRequested);
+  const me = useUser();
+  const [showStdin, setShowStdin] = useState(false);
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const [elapsed, setElapsed] = useState(0);
+
+  const running = !!run && !run.finished;
+  useEffect(() => {
+    if (!running || !run) return;
+    const tick = () => setElapsed(Date.now() - run.startedAt);
+    tick();
+    const t = setInterval(tick, 200);
+    return () => clearInterval(t);
+  }, [running, run?.runId]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Follow the output unless the reader scrolled up.
+  useLayoutEffect(() => {
+    const el = bodyRef.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [run]);
+
+  const outcome = run?.finished ? describeOutcome(run.finished) : null;
+  const by = run?.startedBy?.name ? (run.startedBy.userId === me?.id ? 'you' : run.startedBy.name) : null;
+
+  return (
+    <section className="output-panel" aria-label="Output" data-testid="output-panel">
+      <div className="output-head">
+        <div className="row wrap">
+          <button className="btn-icon" aria-label="Hide output" title="Hide output (Alt+4)" onClick={props.onHide}>
+            ▾
+          </button>
+          <strong className="small upper">Output</strong>
+          {requested && !running && <Spinner label="starting…" />}
+          {running && (
+            <span className="chip chip-warn" data-testid="run-status">
+              <span className="pulse" aria-hidden="true" /> running · {formatDuration(elapsed)}
+            </span>
+          )}
+          {run?.finished && outcome && (
+            <>
+              <span className={`chip chip-${outcome.tone}`} data-testid="run-status">
+                {outcome.text}
+              </span>
+              <span className="chip">{formatDuration(run.finished.durationMs)}</span>
+              {run.finished.timedOut && outcome.text !== 'timed out' && <span className="chip chip-warn">timed out</span>}
+              {run.finished.oomKilled && outcome.tone !== 'bad' && <span className="chip chip-bad">out of memory</span>}
+              {(run.finished.truncated || run.clientTruncated) && (
+                <span className="chip chip-warn" title="The output was longer than the limit and was cut">
+                  output truncated
+                </span>
+              )}
+              {run.finished.signal && !outcome.text.includes(String(run.finished.signal)) && (
+                <span className="chip">signal {run.finished.signal}</span>
+              )}
+            </>
+          )}
+          {run && (
+            <span className="muted small">
+              {run.entry && <span className="mono">{run.entry}</span>}
+              {by && <> · run by {by}</>}
+              {run.backend || run.finished?.backend ? <> · {run.finished?.backend ?? run.backend}</> : null}
+            </span>
+          )}
+        </div>
+        <div className="row">
+          <button className="btn btn-ghost btn-small" aria-expanded={showStdin} onClick={() => setShowStdin((v) => !v)}>
+            stdin{props.stdin ? ' •' : ''}
+          </button>
+          <button className="btn btn-ghost btn-small" onClick={() => session.clearRun()} disabled={!run && !runError}>
+            Clear
+          </button>
+        </div>
+      </div>
+      {showStdin && (
+        <div className="stdin-box">
+          <label htmlFor="stdin" className="small muted">
+            Standard input, sent with each run ({modKey}+Enter runs from here)
+          </label>
+          <textarea
+            id="stdin"
+            className="input mono"
+            rows={3}
+            value={props.stdin}
+            placeholder="Input for your program"
+            onChange={(e) => props.setStdin(e.target.value)}
+          />
+        </div>
+      )}
+      <div
+        className="output-body mono"
+        ref={bodyRef}
+        role="log"
+        aria-live="polite"
+        data-testid="output"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+        }}
+      >
+        {runError && (
+          <div className="alert alert-error" role="alert">
+            {runError}
+          </div>
+        )}
+        {!run && !runError && (
+          <p className="muted empty-output">
+            {props.canRun ? (
+              <>
+                Press <Kbd>{modKey}↵</Kbd> or <strong>Run</strong> to run the open file. Everyone on the pad sees the
+                output live.
+              </>
+            ) : (
+              'Output of runs started by others appears here live.'
+            )}
+          </p>
+        )}
+        {run &&
+          run.segments.map((seg, i) => (
+            <span key={i} className={seg.stream === 'stderr' ? 'out-stderr' : 'out-stdout'} data-stream={seg.stream}>
+              {seg.text}
+            </span>
+          ))}
+        {run?.finished && run.segments.length === 0 && <p className="muted">(no output)</p>}
+        {run?.finished?.error && (
+          <div className="alert alert-error small" role="alert">
+            {String(run.finished.error)}
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
