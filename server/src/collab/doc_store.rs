@@ -1,23 +1,41 @@
-//! Pad documents and their durability: a loaded `yrs::Doc` per pad, an append-only update log
-//! (`doc_updates`) and compacted checkpoints (`doc_checkpoints`). Loading = latest checkpoint +
-//! the log after it. The log is kept (playback replays it); checkpoints only bound load time.
+//! Pad documents (SPEC §4): one loaded `yrs::Doc` per pad, shared by REST reads/edits and the
+//! live room, so there is one source of truth. Loading = latest checkpoint + the log after it.
 //!
-//! Every change, from a socket or from REST, goes through `apply_update` or `edit`, so the
-//! document, the log and what is broadcast can never disagree.
+//! Every change, from a socket (`PadDoc::apply_update`) or from REST (`DocStore::edit`), runs
+//! under the document's lock and, still under it: is applied, is queued for the durable log
+//! (`persist`, group commit), and is handed to the document's observer (the live `Room`, which
+//! fans it out). So the log's order, the apply order and the order every client receives updates
+//! in are the same, and a REST edit reaches open sockets.
+//!
+//! Must not: know about sockets, roles or sessions (the observer does the fan-out), or write the
+//! log any other way than through `Persist`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
+use axum::body::Bytes;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut, Update, WriteTxn};
+use yrs::{
+    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut, Update, WriteTxn,
+};
 
+use super::persist::Persist;
 use crate::db::{Db, PadId, UserId};
 
-/// Compact into a checkpoint after this many logged updates.
-pub const CHECKPOINT_EVERY_UPDATES: i64 = 500;
+/// Compact into a checkpoint after this many logged updates …
+pub const CHECKPOINT_EVERY_UPDATES: u64 = 500;
+/// … or this long after the last checkpoint when anything was logged since.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// A document nobody is connected to stays loaded this long after its last use (REST reads and
+/// edits reuse it), then it is unloaded.
+pub const DOC_IDLE_UNLOAD: Duration = Duration::from_secs(60);
 const FILE_PREFIX: &str = "file:";
+
+/// Identifies one socket connection; the origin of an update, so it is not echoed back.
+pub type ConnId = u64;
 
 /// The root text name of a file (SPEC §4).
 pub fn file_key(name: &str) -> String {
@@ -33,26 +51,70 @@ pub fn new_doc() -> Doc {
 pub enum DocError {
     #[error("the update could not be decoded or applied")]
     BadUpdate,
+    #[error("the document would exceed its size limit")]
+    TooLarge,
+    #[error("the document log is too far behind; try again later")]
+    Overloaded,
+    #[error("the document failed internally and must be reloaded")]
+    Poisoned,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 
-/// One pad's loaded document. The mutex orders edits: log order equals apply order.
+/// Whether an update changed the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied, logged and fanned out.
+    Changed,
+    /// Nothing new (already known content, or only stashed as pending); nothing logged.
+    Unchanged,
+}
+
+/// Who is told about every change of a loaded document: the live room, if any.
+pub trait DocObserver: Send + Sync {
+    /// Called under the document's lock right after `update` (Yjs v1) was applied and queued for
+    /// the log; must not block or touch the document.
+    fn on_update(&self, origin: Option<ConnId>, update: &Bytes);
+}
+
+/// One pad's loaded document.
 pub struct PadDoc {
     pub pad: PadId,
+    persist: Persist,
     inner: Mutex<DocState>,
 }
 
 struct DocState {
     doc: Doc,
-    /// Updates logged since the last checkpoint.
-    since_checkpoint: i64,
+    /// Updates logged since the last checkpoint, and when that checkpoint was taken.
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+    /// Upper bound of the encoded document size (exact at load and checkpoints, then + updates).
+    approx_len: usize,
+    last_used: Instant,
+    observer: Option<Weak<dyn DocObserver>>,
+    /// Set when the store dropped this instance; holders must reopen.
+    unloaded: bool,
+    /// Set when yrs panicked while applying; the instance is unusable.
+    poisoned: bool,
 }
 
 impl PadDoc {
+    fn lock(&self) -> MutexGuard<'_, DocState> {
+        // A panic while holding the lock is caught where yrs is called; a poisoned std mutex
+        // would only mean a bug elsewhere, and the state stays consistent for reads.
+        let mut state = self.inner.lock().unwrap_or_else(|poison| poison.into_inner());
+        state.last_used = Instant::now();
+        state
+    }
+
     /// The text of every file in the document, by file name.
     pub async fn file_texts(&self) -> BTreeMap<String, String> {
-        let state = self.inner.lock().await;
+        self.file_texts_now()
+    }
+
+    pub fn file_texts_now(&self) -> BTreeMap<String, String> {
+        let state = self.lock();
         let txn = state.doc.transact();
         txn.root_refs()
             .filter_map(|(name, _)| name.strip_prefix(FILE_PREFIX).map(str::to_string))
@@ -64,59 +126,240 @@ impl PadDoc {
     }
 
     pub async fn file_text(&self, name: &str) -> String {
-        let state = self.inner.lock().await;
+        let state = self.lock();
         let txn = state.doc.transact();
         txn.get_text(file_key(name).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
     }
 
     /// Encoded state vector (sync step 1 payload).
     pub async fn state_vector(&self) -> Vec<u8> {
-        self.inner.lock().await.doc.transact().state_vector().encode_v1()
+        self.state_vector_now()
+    }
+
+    pub fn state_vector_now(&self) -> Vec<u8> {
+        self.lock().doc.transact().state_vector().encode_v1()
     }
 
     /// What a peer with state vector `remote_sv` is missing (sync step 2 payload).
     pub async fn diff_since(&self, remote_sv: &[u8]) -> Result<Vec<u8>, DocError> {
-        let sv = StateVector::decode_v1(remote_sv).map_err(|_| DocError::BadUpdate)?;
-        Ok(self.inner.lock().await.doc.transact().encode_state_as_update_v1(&sv))
+        self.diff_since_now(remote_sv)
+    }
+
+    pub fn diff_since_now(&self, remote_sv: &[u8]) -> Result<Vec<u8>, DocError> {
+        let sv = decode_state_vector(remote_sv)?;
+        let state = self.lock();
+        let diff = state.doc.transact().encode_state_as_update_v1(&sv);
+        Ok(diff)
     }
 
     /// Size of the whole encoded document, for the document size limit.
     pub async fn encoded_len(&self) -> usize {
-        self.inner.lock().await.doc.transact().encode_state_as_update_v1(&StateVector::default()).len()
+        self.lock().doc.transact().encode_state_as_update_v1(&StateVector::default()).len()
+    }
+
+    /// Whether applying `update` would change the document (new content or new deletions),
+    /// without applying it. Used to tell a read-only client its edit was refused while letting
+    /// its no-op sync step 2 pass silently.
+    pub fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
+        let decoded = decode_update(update)?;
+        let state = self.lock();
+        let txn = state.doc.transact();
+        if decoded.extends(&txn.state_vector()) {
+            return Ok(true);
+        }
+        let deletes = decoded.delete_set();
+        if deletes.is_empty() {
+            return Ok(false);
+        }
+        let mut unknown = deletes.clone();
+        unknown.diff_with(&txn.snapshot().delete_set);
+        Ok(!unknown.is_empty())
+    }
+
+    /// Attach (or detach, with `None`) the observer told about every change.
+    pub fn set_observer(&self, observer: Option<Weak<dyn DocObserver>>) {
+        self.lock().observer = observer;
+    }
+
+    /// Apply a client's update, log it and fan it out (see the module docs for the order).
+    /// Garbage is refused before it touches the document; an update that would push the
+    /// document past `max_doc_bytes` is refused whole.
+    pub fn apply_update(
+        &self,
+        origin: Option<ConnId>,
+        user: Option<UserId>,
+        update: &[u8],
+        max_doc_bytes: usize,
+    ) -> Result<Applied, DocError> {
+        let decoded = decode_update(update)?;
+        let mut state = self.lock();
+        state.usable()?;
+        if state.approx_len.saturating_add(update.len()) > max_doc_bytes {
+            // The estimate only grows between checkpoints; recompute before refusing.
+            state.approx_len = encoded_len(&state.doc);
+            if state.approx_len.saturating_add(update.len()) > max_doc_bytes {
+                return Err(DocError::TooLarge);
+            }
+        }
+        if self.persist.overloaded() {
+            return Err(DocError::Overloaded);
+        }
+        let doc = state.doc.clone();
+        let outcome = guarded(move || {
+            let mut txn = doc.transact_mut();
+            txn.apply_update(decoded).map(|()| txn.encode_update_v1())
+        });
+        let encoded = match outcome {
+            None => {
+                state.poisoned = true;
+                tracing::error!(pad = %self.pad, "yrs panicked applying an update; the document will be reloaded");
+                return Err(DocError::Poisoned);
+            }
+            Some(Err(_)) => return Err(DocError::BadUpdate),
+            Some(Ok(encoded)) => encoded,
+        };
+        Ok(self.record(&mut state, origin, user, encoded))
+    }
+
+    /// Log and fan out a change that is already applied (under the lock).
+    fn record(&self, state: &mut DocState, origin: Option<ConnId>, user: Option<UserId>, encoded: Vec<u8>) -> Applied {
+        if is_empty_update(&encoded) {
+            return Applied::Unchanged;
+        }
+        let bytes = Bytes::from(encoded);
+        self.persist.append(self.pad, user, bytes.clone());
+        state.approx_len = state.approx_len.saturating_add(bytes.len());
+        state.since_checkpoint += 1;
+        if let Some(observer) = state.observer.as_ref().and_then(Weak::upgrade) {
+            observer.on_update(origin, &bytes);
+        }
+        if state.since_checkpoint >= CHECKPOINT_EVERY_UPDATES {
+            self.checkpoint_locked(state);
+        }
+        Applied::Changed
+    }
+
+    fn checkpoint_locked(&self, state: &mut DocState) {
+        let (full, sv) = {
+            let txn = state.doc.transact();
+            (txn.encode_state_as_update_v1(&StateVector::default()), txn.state_vector().encode_v1())
+        };
+        state.approx_len = full.len();
+        self.persist.checkpoint(self.pad, full, sv);
+        state.since_checkpoint = 0;
+        state.last_checkpoint = Instant::now();
+    }
+
+    /// Checkpoint now if anything was logged since the last one.
+    pub fn checkpoint_if_dirty(&self) {
+        let mut state = self.lock();
+        if state.since_checkpoint > 0 && !state.poisoned {
+            self.checkpoint_locked(&mut state);
+        }
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.lock().poisoned
     }
 }
+
+impl DocState {
+    fn usable(&self) -> Result<(), DocError> {
+        if self.poisoned {
+            Err(DocError::Poisoned)
+        } else if self.unloaded {
+            // Holders of an unloaded instance are rooms, which detach before unloading; a REST
+            // edit racing an unload reopens (see `DocStore::edit`).
+            Err(DocError::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Run yrs code on untrusted input; `None` when it panicked (yrs is not panic-free on every
+/// malformed update), so one client's garbage cannot take the server down.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
+/// Decode an untrusted Yjs v1 update (yrs panics on some inputs, e.g. client ids over 2^53).
+pub(crate) fn decode_update(update: &[u8]) -> Result<Update, DocError> {
+    guarded(|| Update::decode_v1(update)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+}
+
+/// Decode an untrusted encoded state vector.
+pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, DocError> {
+    guarded(|| StateVector::decode_v1(state_vector)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+}
+
+fn encoded_len(doc: &Doc) -> usize {
+    doc.transact().encode_state_as_update_v1(&StateVector::default()).len()
+}
+
+type Slot = Arc<tokio::sync::OnceCell<Arc<PadDoc>>>;
 
 #[derive(Clone)]
 pub struct DocStore {
     db: Db,
-    loaded: Arc<Mutex<HashMap<PadId, Arc<PadDoc>>>>,
+    persist: Persist,
+    loaded: Arc<Mutex<HashMap<PadId, Slot>>>,
 }
 
 impl DocStore {
+    /// Needs a tokio runtime: starts the log writer.
     pub fn new(db: Db) -> Self {
-        DocStore { db, loaded: Arc::new(Mutex::new(HashMap::new())) }
+        let persist = Persist::start(db.clone());
+        DocStore { db, persist, loaded: Arc::new(Mutex::new(HashMap::new())) }
     }
 
-    /// The pad's document, loading it from checkpoint + log tail on first use.
+    fn slots(&self) -> MutexGuard<'_, HashMap<PadId, Slot>> {
+        self.loaded.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The pad's document, loading it from checkpoint + log tail on first use. Concurrent first
+    /// opens of one pad share a single load.
     pub async fn open(&self, pad: PadId) -> Result<Arc<PadDoc>, DocError> {
-        let mut loaded = self.loaded.lock().await;
-        if let Some(doc) = loaded.get(&pad) {
-            return Ok(doc.clone());
+        loop {
+            let slot = self.slots().entry(pad).or_default().clone();
+            let doc = slot.get_or_try_init(|| self.load(pad)).await?.clone();
+            let state = doc.lock();
+            if state.poisoned {
+                drop(state);
+                self.forget(pad, &doc);
+                continue;
+            }
+            if state.unloaded {
+                continue;
+            }
+            drop(state);
+            return Ok(doc);
         }
-        let doc = Arc::new(self.load(pad).await?);
-        loaded.insert(pad, doc.clone());
-        Ok(doc)
     }
 
-    /// Drop a loaded document from memory (it is durable already).
+    /// Drop the instance from the map if it is still the one loaded.
+    fn forget(&self, pad: PadId, doc: &Arc<PadDoc>) {
+        let mut slots = self.slots();
+        if slots.get(&pad).and_then(|s| s.get()).is_some_and(|d| Arc::ptr_eq(d, doc)) {
+            slots.remove(&pad);
+        }
+    }
+
+    /// Drop a loaded document from memory (what it logged is durable or queued).
     pub async fn unload(&self, pad: PadId) {
-        self.loaded.lock().await.remove(&pad);
+        let slot = self.slots().remove(&pad);
+        if let Some(doc) = slot.as_ref().and_then(|s| s.get()) {
+            doc.checkpoint_if_dirty();
+            doc.lock().unloaded = true;
+        }
     }
 
-    async fn load(&self, pad: PadId) -> Result<PadDoc, DocError> {
+    async fn load(&self, pad: PadId) -> Result<Arc<PadDoc>, DocError> {
+        // Anything this pad queued before an unload must be in the database before we read it.
+        self.persist.flush().await;
         let doc = new_doc();
         let checkpoint: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT upto_update_id, state FROM doc_checkpoints WHERE pad_id = ? ORDER BY upto_update_id DESC LIMIT 1",
+            "SELECT upto_update_id, state FROM doc_checkpoints WHERE pad_id = ? ORDER BY upto_update_id DESC, id DESC LIMIT 1",
         )
         .bind(pad)
         .fetch_optional(self.db.pool())
@@ -128,94 +371,114 @@ impl DocStore {
                 .bind(upto)
                 .fetch_all(self.db.pool())
                 .await?;
-        {
-            let mut txn = doc.transact_mut();
-            for bytes in checkpoint.iter().map(|(_, s)| s).chain(tail.iter()) {
-                // A stored update that no longer decodes would be a bug; skip it rather than lose the pad.
-                match Update::decode_v1(bytes) {
-                    Ok(update) => {
-                        if let Err(err) = txn.apply_update(update) {
-                            tracing::error!(%pad, error = %err, "stored update failed to apply");
-                        }
-                    }
-                    Err(err) => tracing::error!(%pad, error = %err, "stored update failed to decode"),
-                }
+        for bytes in checkpoint.iter().map(|(_, s)| s).chain(tail.iter()) {
+            // A stored update that no longer applies would be a bug; skip it rather than lose the pad.
+            let applied = guarded(|| match Update::decode_v1(bytes) {
+                Ok(update) => doc.transact_mut().apply_update(update).map_err(|e| e.to_string()),
+                Err(err) => Err(err.to_string()),
+            });
+            match applied {
+                Some(Ok(())) => {}
+                Some(Err(err)) => tracing::error!(%pad, error = %err, "stored update failed to apply"),
+                None => tracing::error!(%pad, "stored update panicked yrs"),
             }
         }
-        Ok(PadDoc { pad, inner: Mutex::new(DocState { doc, since_checkpoint: tail.len() as i64 }) })
+        let now = Instant::now();
+        let approx_len = encoded_len(&doc);
+        Ok(Arc::new(PadDoc {
+            pad,
+            persist: self.persist.clone(),
+            inner: Mutex::new(DocState {
+                doc,
+                since_checkpoint: tail.len() as u64,
+                last_checkpoint: now,
+                approx_len,
+                last_used: now,
+                observer: None,
+                unloaded: false,
+                poisoned: false,
+            }),
+        }))
     }
 
-    /// Apply a client's update, log it, and return it for broadcast. Garbage is refused before it
-    /// touches the document.
+    /// Apply an update from outside a live room (tests, imports), log it and fan it out.
     pub async fn apply_update(&self, pad: PadId, user: Option<UserId>, update: &[u8]) -> Result<(), DocError> {
-        let decoded = Update::decode_v1(update).map_err(|_| DocError::BadUpdate)?;
-        let handle = self.open(pad).await?;
-        let mut state = handle.inner.lock().await;
-        state.doc.transact_mut().apply_update(decoded).map_err(|_| DocError::BadUpdate)?;
-        self.log(pad, user, update, &mut state).await
+        let doc = self.open(pad).await?;
+        doc.apply_update(None, user, update, usize::MAX).map(|_| ())
     }
 
-    /// Run a server-side edit (REST file changes, fork, templates) and log it. Returns the update
-    /// bytes (empty when nothing changed) so live rooms can broadcast them.
+    /// Run a server-side edit (REST file changes, fork, templates), log it and fan it out to the
+    /// pad's open sockets. Returns the update bytes (empty when nothing changed).
     pub async fn edit<F>(&self, pad: PadId, user: Option<UserId>, change: F) -> Result<Vec<u8>, DocError>
     where
         F: FnOnce(&mut TransactionMut),
     {
         let handle = self.open(pad).await?;
-        let mut state = handle.inner.lock().await;
-        let update = {
+        let mut state = handle.lock();
+        state.usable()?;
+        let encoded = {
             let mut txn = state.doc.transact_mut();
             change(&mut txn);
             txn.encode_update_v1()
         };
-        if is_empty_update(&update) {
-            return Ok(Vec::new());
+        match handle.record(&mut state, None, user, encoded.clone()) {
+            Applied::Changed => Ok(encoded),
+            Applied::Unchanged => Ok(Vec::new()),
         }
-        self.log(pad, user, &update, &mut state).await?;
-        Ok(update)
     }
 
-    async fn log(&self, pad: PadId, user: Option<UserId>, update: &[u8], state: &mut DocState) -> Result<(), DocError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) VALUES (?, ?, ?, ?) RETURNING id",
-        )
-        .bind(pad)
-        .bind(user)
-        .bind(now_ms)
-        .bind(update)
-        .fetch_one(self.db.pool())
-        .await?;
-        state.since_checkpoint += 1;
-        if state.since_checkpoint >= CHECKPOINT_EVERY_UPDATES {
-            self.checkpoint(pad, id, &state.doc).await?;
-            state.since_checkpoint = 0;
+    /// Periodic maintenance: checkpoint documents whose last checkpoint is older than
+    /// `CHECKPOINT_EVERY`, and unload documents without an observer idle for `idle_after`.
+    pub fn sweep(&self, now: Instant, idle_after: Duration) {
+        let docs: Vec<Arc<PadDoc>> = self.slots().values().filter_map(|s| s.get().cloned()).collect();
+        for doc in docs {
+            let mut state = doc.lock_for_sweep();
+            let observed = state.observer.as_ref().is_some_and(|o| o.strong_count() > 0);
+            if state.poisoned {
+                drop(state);
+                self.forget(doc.pad, &doc);
+                continue;
+            }
+            if state.since_checkpoint > 0 && now.saturating_duration_since(state.last_checkpoint) >= CHECKPOINT_EVERY {
+                doc.checkpoint_locked(&mut state);
+            }
+            if !observed && now.saturating_duration_since(state.last_used) >= idle_after {
+                if state.since_checkpoint > 0 {
+                    doc.checkpoint_locked(&mut state);
+                }
+                state.unloaded = true;
+                drop(state);
+                self.forget(doc.pad, &doc);
+            }
         }
-        Ok(())
     }
 
-    async fn checkpoint(&self, pad: PadId, upto_update_id: i64, doc: &Doc) -> Result<(), DocError> {
-        let (full, sv) = {
-            let txn = doc.transact();
-            (txn.encode_state_as_update_v1(&StateVector::default()), txn.state_vector().encode_v1())
-        };
-        sqlx::query(
-            "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(pad)
-        .bind(upto_update_id)
-        .bind(full)
-        .bind(sv)
-        .bind(crate::db::now_text())
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+    /// Pads whose documents are loaded (for tests and health).
+    pub fn loaded_count(&self) -> usize {
+        self.slots().len()
     }
 
-    /// Persist everything still in memory. Updates are logged synchronously today, so this only
-    /// drops the loaded documents; it is the hook shutdown calls.
+    /// Persist everything still in memory: checkpoint every document changed since its last
+    /// checkpoint, then wait until the log writer has committed all of it. Shutdown calls this
+    /// after the sockets have closed.
     pub async fn flush_all(&self) {
-        self.loaded.lock().await.clear();
+        let docs: Vec<Arc<PadDoc>> = self.slots().values().filter_map(|s| s.get().cloned()).collect();
+        for doc in docs {
+            doc.checkpoint_if_dirty();
+        }
+        self.persist.flush().await;
+    }
+
+    /// Wait until everything queued so far is committed.
+    pub async fn flush_log(&self) {
+        self.persist.flush().await;
+    }
+}
+
+impl PadDoc {
+    /// Lock without counting as a use (the sweeper must not keep documents alive).
+    fn lock_for_sweep(&self) -> MutexGuard<'_, DocState> {
+        self.inner.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 }
 

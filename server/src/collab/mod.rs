@@ -1,6 +1,31 @@
 //! Real-time collaboration (SPEC §4). One Yjs document per pad (via `yrs`); the text of file `F`
-//! is the root `Y.Text` named `file:F`. `doc_store` owns loaded documents and their durable log.
+//! is the root `Y.Text` named `file:F`.
+//!
+//! - `doc_store` — loaded documents (shared by REST and sockets), load = checkpoint + log tail
+//! - `persist`   — the group-commit writer of the update log and checkpoints
+//! - `room`      — one live pad: connections, fan-out, awareness
+//! - `rooms`     — the registry of rooms, connection limits, domain events → sockets
+//! - `session`   — one socket's protocol decisions, sans-IO
+//! - `app`       — the dispatcher of opencoder's own (type 100) messages
+//! - `chat`      — chat messages, their store and history endpoint
+//! - `limits`    — every named limit of the pad socket
+//! - `store`     — member and file lists pushed to sockets
+//! - `ws`        — the byte pump between an axum WebSocket and a session
+//! - `routes`    — `/ws/pad/{slug}` and `/api/pads/{slug}/chat`
 
+pub mod app;
+pub mod chat;
 pub mod doc_store;
+pub mod limits;
+pub mod persist;
+pub mod room;
+pub mod rooms;
+pub mod routes;
+pub mod session;
+pub mod store;
+pub mod ws;
 
-pub use doc_store::{file_key, DocStore, PadDoc};
+pub use doc_store::{file_key, get_text, set_text, DocError, DocStore, PadDoc};
+pub use rooms::{spawn_background, Rooms};
+pub use routes::router;
+pub use session::SessionError;

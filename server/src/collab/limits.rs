@@ -1,0 +1,107 @@
+//! The pad socket's limits (SPEC §4 "Limits"), each a named constant documented in the README,
+//! and the token bucket that enforces the per-connection message rates.
+//!
+//! Frame-shape limits (frame bytes, awareness payload bytes and entries, app message bytes) are
+//! oc-proto's and enforced by its decoder; they are re-exported here so this file lists them all.
+
+use std::time::{Duration, Instant};
+
+pub use oc_proto::{MAX_APP_MESSAGE_BYTES, MAX_AWARENESS_BYTES, MAX_AWARENESS_ENTRIES, MAX_FRAME_BYTES};
+
+/// Largest encoded document (Yjs v1 state) a pad may grow to: an update that would push it past
+/// this closes the socket with 1009 and is not applied.
+pub const MAX_DOC_BYTES: usize = 8 << 20;
+
+/// Sync messages (update / sync step 2) per second per connection, and the burst allowed.
+/// Typing is ~10/s; paste and undo bursts stay well inside the burst.
+pub const UPDATES_PER_SEC: f64 = 60.0;
+pub const UPDATES_BURST: f64 = 240.0;
+
+/// Awareness and query-awareness messages per second per connection, and the burst allowed.
+pub const AWARENESS_PER_SEC: f64 = 30.0;
+pub const AWARENESS_BURST: f64 = 90.0;
+
+/// Chat messages per second per connection, and the burst (over it: `rate_limited` error, not a close).
+pub const CHAT_PER_SEC: f64 = 5.0;
+pub const CHAT_BURST: f64 = 10.0;
+
+/// App messages of any type per second per connection, and the burst (over it: close 1008).
+pub const APP_MESSAGES_PER_SEC: f64 = 50.0;
+pub const APP_MESSAGES_BURST: f64 = 200.0;
+
+/// Yjs client ids one connection may publish awareness for (a tab usually has exactly one; a
+/// reloaded document gets a new one).
+pub const MAX_CLIENT_IDS_PER_CONN: usize = 8;
+
+/// Open pad sockets per user (all pads), and per pad (all users).
+pub const MAX_CONNECTIONS_PER_USER: usize = 20;
+pub const MAX_CONNECTIONS_PER_PAD: usize = 300;
+
+/// Chat body length in characters (after trimming).
+pub const MAX_CHAT_CHARS: usize = 2_000;
+
+/// Frames queued towards one socket before it is considered too slow and closed (1013); a live
+/// room fans out through a broadcast channel of this depth.
+pub const ROOM_FANOUT_DEPTH: usize = 4096;
+
+/// A token bucket: `rate` tokens per second up to `burst`. Time is an argument so tests need no
+/// sleeping (STYLE habit 12).
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        TokenBucket { rate, burst, tokens: burst, last: now }
+    }
+
+    /// Take one token; `false` when the bucket is empty.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How long until a token is available (for `retryAfterMs` hints).
+    pub fn wait_time(&self) -> Duration {
+        if self.tokens >= 1.0 || self.rate <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - self.tokens) / self.rate)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_burst_then_refills_at_rate() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(5.0, 10.0, t0);
+        for _ in 0..10 {
+            assert!(bucket.try_take(t0));
+        }
+        assert!(!bucket.try_take(t0));
+        assert!(bucket.wait_time() > Duration::ZERO);
+        assert!(bucket.try_take(t0 + Duration::from_millis(200)));
+        assert!(!bucket.try_take(t0 + Duration::from_millis(200)));
+        // Never refills past the burst.
+        let later = t0 + Duration::from_secs(60);
+        for _ in 0..10 {
+            assert!(bucket.try_take(later));
+        }
+        assert!(!bucket.try_take(later));
+    }
+}

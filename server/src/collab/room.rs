@@ -1,0 +1,356 @@
+//! One live pad (SPEC §4): its document handle, its connections with their outbound queues, and
+//! the pad's awareness states. Exists while anyone is connected (plus a grace period).
+//!
+//! Fan-out is synchronous and never blocks: each connection has a bounded frame queue; a
+//! connection whose queue is full is told to close (1013) rather than slowing everyone down.
+//! Document updates are fanned out by the document itself calling `DocObserver::on_update` under
+//! its lock, so every client receives updates in log order.
+//!
+//! Lock order: document lock, then the room lock — never the other way round (code holding the
+//! room lock must not call into the document).
+//!
+//! Must not: decide permissions (the session does) or touch the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use oc_proto::{AwarenessEntry, AwarenessUpdate};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::doc_store::{Applied, ConnId, DocError, DocObserver, PadDoc};
+use super::limits::{MAX_CLIENT_IDS_PER_CONN, MAX_DOC_BYTES, ROOM_FANOUT_DEPTH};
+use super::session::{PadPort, SessionError};
+use crate::db::{PadId, UserId};
+use crate::pads::roles::Role;
+
+/// Out-of-band instructions to one connection; never dropped (unbounded, and rare).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// Close the socket with the code `error.rs` maps this error to.
+    Close(SessionError),
+    /// The member's role changed; applies from the next message.
+    Role(Role),
+    /// Role events may have been missed: re-read the role before the next message.
+    RecheckRole,
+}
+
+/// What a connection receives from its room.
+pub struct ConnChannels {
+    pub frames: mpsc::Receiver<Bytes>,
+    pub control: mpsc::UnboundedReceiver<Control>,
+}
+
+/// Who is behind a connection, as shown to others (names and colours come from the server).
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub user: UserId,
+    pub name: String,
+    pub color: &'static str,
+}
+
+struct Conn {
+    who: Participant,
+    frames: mpsc::Sender<Bytes>,
+    control: mpsc::UnboundedSender<Control>,
+    /// Yjs client ids this connection publishes awareness for.
+    client_ids: Vec<u64>,
+    /// Already told to close for being too slow.
+    overflowed: bool,
+}
+
+struct AwarenessSlot {
+    conn: ConnId,
+    clock: u64,
+    state: Option<Value>,
+}
+
+#[derive(Default)]
+struct RoomInner {
+    conns: HashMap<ConnId, Conn>,
+    awareness: HashMap<u64, AwarenessSlot>,
+    /// When the last connection left; `None` while anyone is connected.
+    empty_since: Option<Instant>,
+}
+
+pub struct Room {
+    pub pad: PadId,
+    pub doc: Arc<PadDoc>,
+    inner: Mutex<RoomInner>,
+}
+
+/// One entry of a `presence` message.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceUser {
+    pub user_id: UserId,
+    pub name: String,
+    pub color: &'static str,
+    pub connections: usize,
+}
+
+impl Room {
+    /// A room for `doc`; becomes the document's observer.
+    pub fn new(doc: Arc<PadDoc>) -> Arc<Room> {
+        let room = Arc::new(Room {
+            pad: doc.pad,
+            doc: doc.clone(),
+            inner: Mutex::new(RoomInner { empty_since: Some(Instant::now()), ..RoomInner::default() }),
+        });
+        let weak = Arc::downgrade(&room);
+        doc.set_observer(Some(weak as std::sync::Weak<dyn DocObserver>));
+        room
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RoomInner> {
+        self.inner.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.lock().conns.len()
+    }
+
+    /// (connections of `user`, all connections).
+    pub fn counts(&self, user: UserId) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.conns.values().filter(|c| c.who.user == user).count(), inner.conns.len())
+    }
+
+    /// Since when nobody is connected.
+    pub fn empty_since(&self) -> Option<Instant> {
+        self.lock().empty_since
+    }
+
+    /// Register a connection; the caller (the registry) has checked the connection limits.
+    pub fn add(&self, conn: ConnId, who: Participant) -> ConnChannels {
+        let (frames_tx, frames) = mpsc::channel(ROOM_FANOUT_DEPTH);
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let mut inner = self.lock();
+        inner.conns.insert(
+            conn,
+            Conn { who, frames: frames_tx, control: control_tx, client_ids: Vec::new(), overflowed: false },
+        );
+        inner.empty_since = None;
+        ConnChannels { frames, control }
+    }
+
+    /// Unregister a connection: its awareness states are removed and the removal broadcast.
+    pub fn remove(&self, conn: ConnId) {
+        let mut inner = self.lock();
+        let Some(gone) = inner.conns.remove(&conn) else { return };
+        let mut removals = Vec::new();
+        for client in gone.client_ids {
+            if let Some(slot) = inner.awareness.remove(&client) {
+                if slot.state.is_some() {
+                    removals.push(AwarenessEntry { client_id: client, clock: slot.clock + 1, state: None });
+                }
+            }
+        }
+        if !removals.is_empty() {
+            let frame = Bytes::from(AwarenessUpdate { entries: removals }.encode_frame());
+            fan_out(&mut inner, None, &frame);
+        }
+        if inner.conns.is_empty() {
+            inner.empty_since = Some(Instant::now());
+        }
+    }
+
+    /// Send a frame to every connection except `except`.
+    pub fn broadcast(&self, except: Option<ConnId>, frame: Bytes) {
+        fan_out(&mut self.lock(), except, &frame);
+    }
+
+    /// Send an app message (`{type, ...}`) to every connection.
+    pub fn broadcast_app(&self, message: &Value) {
+        match oc_proto::AppMessage::new(message.clone()) {
+            Ok(app) => self.broadcast(None, Bytes::from(app.encode())),
+            Err(err) => tracing::error!(error = %err, "refusing to broadcast a malformed app message"),
+        }
+    }
+
+    /// Send a frame to one connection.
+    pub fn send_to(&self, conn: ConnId, frame: Bytes) {
+        let mut inner = self.lock();
+        if let Some(target) = inner.conns.get_mut(&conn) {
+            push(target, &frame);
+        }
+    }
+
+    /// Tell every connection of `user` (or everyone, with `None`) something out of band.
+    pub fn control(&self, user: Option<UserId>, control: Control) {
+        let inner = self.lock();
+        for conn in inner.conns.values() {
+            if user.is_none_or(|u| u == conn.who.user) {
+                let _ = conn.control.send(control.clone());
+            }
+        }
+    }
+
+    pub fn has_user(&self, user: UserId) -> bool {
+        self.lock().conns.values().any(|c| c.who.user == user)
+    }
+
+    /// Who is connected, one entry per user, in the order they are first seen by id.
+    pub fn presence(&self) -> Vec<PresenceUser> {
+        let inner = self.lock();
+        let mut by_user: HashMap<UserId, PresenceUser> = HashMap::new();
+        for conn in inner.conns.values() {
+            by_user
+                .entry(conn.who.user)
+                .or_insert_with(|| PresenceUser {
+                    user_id: conn.who.user,
+                    name: conn.who.name.clone(),
+                    color: conn.who.color,
+                    connections: 0,
+                })
+                .connections += 1;
+        }
+        let mut users: Vec<PresenceUser> = by_user.into_values().collect();
+        users.sort_by_key(|u| u.user_id);
+        users
+    }
+
+    /// Broadcast the current `presence` message.
+    pub fn broadcast_presence(&self) {
+        let users = self.presence();
+        self.broadcast_app(&json!({ "type": "presence", "users": users }));
+    }
+
+    /// Apply awareness entries published by `conn` (already stamped by its session). Entries for
+    /// a client id another user's connection owns are dropped and reported back; a connection
+    /// that claims too many client ids is a policy violation.
+    fn publish_awareness_entries(&self, conn: ConnId, entries: Vec<AwarenessEntry>) -> Result<usize, SessionError> {
+        let mut inner = self.lock();
+        let Some(me) = inner.conns.get(&conn) else { return Ok(0) };
+        let my_user = me.who.user;
+        let mut accepted = Vec::new();
+        let mut refused = 0;
+        for entry in entries {
+            let owner = inner.awareness.get(&entry.client_id).map(|slot| (slot.conn, slot.clock, slot.state.is_some()));
+            match owner {
+                Some((owner, clock, has_state)) => {
+                    if owner != conn {
+                        let same_user = inner.conns.get(&owner).is_none_or(|c| c.who.user == my_user);
+                        if !same_user {
+                            refused += 1;
+                            continue;
+                        }
+                        // The same user's reconnected tab takes its client id over.
+                        if let Some(old) = inner.conns.get_mut(&owner) {
+                            old.client_ids.retain(|c| *c != entry.client_id);
+                        }
+                        claim(&mut inner, conn, entry.client_id)?;
+                    }
+                    // y-protocols' rule: newer clock wins; an equal clock may only remove.
+                    let newer = entry.clock > clock || (entry.clock == clock && entry.is_removal() && has_state);
+                    if !newer && owner == conn {
+                        continue;
+                    }
+                }
+                None => claim(&mut inner, conn, entry.client_id)?,
+            }
+            let state = if entry.is_removal() { None } else { entry.state.clone() };
+            inner.awareness.insert(entry.client_id, AwarenessSlot { conn, clock: entry.clock, state });
+            accepted.push(entry);
+        }
+        if !accepted.is_empty() {
+            let frame = Bytes::from(AwarenessUpdate { entries: accepted }.encode_frame());
+            fan_out(&mut inner, Some(conn), &frame);
+        }
+        Ok(refused)
+    }
+
+    /// Every current awareness state as one awareness frame, or `None` when there is none.
+    fn awareness_frame(&self) -> Option<Vec<u8>> {
+        let inner = self.lock();
+        let entries: Vec<AwarenessEntry> = inner
+            .awareness
+            .iter()
+            .filter(|(_, slot)| slot.state.is_some())
+            .map(|(client, slot)| AwarenessEntry { client_id: *client, clock: slot.clock, state: slot.state.clone() })
+            .collect();
+        (!entries.is_empty()).then(|| AwarenessUpdate { entries }.encode_frame())
+    }
+
+    /// Close every connection (pad deleted, server shutdown).
+    pub fn close_all(&self, reason: SessionError) {
+        self.control(None, Control::Close(reason));
+    }
+
+    /// Consistency checks for tests: every awareness slot belongs to a live connection that
+    /// lists it, and vice versa.
+    pub fn check_invariants(&self) {
+        let inner = self.lock();
+        for (client, slot) in &inner.awareness {
+            let conn = inner.conns.get(&slot.conn).expect("awareness slot of a live connection");
+            assert!(conn.client_ids.contains(client), "connection lists its client id");
+        }
+        for conn in inner.conns.values() {
+            for client in &conn.client_ids {
+                assert!(inner.awareness.contains_key(client), "claimed client id has a slot");
+            }
+        }
+        assert_eq!(inner.empty_since.is_some(), inner.conns.is_empty());
+    }
+}
+
+fn claim(inner: &mut RoomInner, conn: ConnId, client: u64) -> Result<(), SessionError> {
+    let me = inner.conns.get_mut(&conn).ok_or(SessionError::Internal)?;
+    if !me.client_ids.contains(&client) {
+        if me.client_ids.len() >= MAX_CLIENT_IDS_PER_CONN {
+            return Err(SessionError::TooManyClientIds);
+        }
+        me.client_ids.push(client);
+    }
+    Ok(())
+}
+
+fn push(conn: &mut Conn, frame: &Bytes) {
+    if conn.overflowed {
+        return;
+    }
+    if conn.frames.try_send(frame.clone()).is_err() {
+        conn.overflowed = true;
+        let _ = conn.control.send(Control::Close(SessionError::TooSlow));
+    }
+}
+
+fn fan_out(inner: &mut RoomInner, except: Option<ConnId>, frame: &Bytes) {
+    for (id, conn) in inner.conns.iter_mut() {
+        if Some(*id) != except {
+            push(conn, frame);
+        }
+    }
+}
+
+impl DocObserver for Room {
+    fn on_update(&self, origin: Option<ConnId>, update: &Bytes) {
+        let frame = Bytes::from(oc_proto::encode_update(update));
+        fan_out(&mut self.lock(), origin, &frame);
+    }
+}
+
+/// The live room is the session's view of the pad.
+impl PadPort for Room {
+    fn state_vector(&self) -> Vec<u8> {
+        self.doc.state_vector_now()
+    }
+    fn diff_since(&self, state_vector: &[u8]) -> Result<Vec<u8>, DocError> {
+        self.doc.diff_since_now(state_vector)
+    }
+    fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
+        self.doc.would_change(update)
+    }
+    fn apply_update(&self, conn: ConnId, user: UserId, update: &[u8]) -> Result<Applied, DocError> {
+        self.doc.apply_update(Some(conn), Some(user), update, MAX_DOC_BYTES)
+    }
+    fn publish_awareness(&self, conn: ConnId, entries: Vec<AwarenessEntry>) -> Result<usize, SessionError> {
+        self.publish_awareness_entries(conn, entries)
+    }
+    fn awareness_snapshot(&self) -> Option<Vec<u8>> {
+        self.awareness_frame()
+    }
+}

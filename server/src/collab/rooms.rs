@@ -1,0 +1,341 @@
+//! The registry of live rooms, keyed by `PadId` (SPEC §4), plus the connection limits and the
+//! bridge from domain events to open sockets (SPEC §3: a kick, downgrade, revocation or deletion
+//! reaches open sockets at once).
+//!
+//! Server-side features broadcast to a pad through `Rooms::broadcast_app(pad, json)`; when
+//! nobody is connected it is a no-op.
+//!
+//! Must not: hold the registry lock across an `.await` or while calling into a document.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::app::AppHandlers;
+use super::doc_store::{ConnId, DocError, DocStore};
+use super::limits::{MAX_CONNECTIONS_PER_PAD, MAX_CONNECTIONS_PER_USER};
+use super::room::{ConnChannels, Control, Participant, Room};
+use super::session::SessionError;
+use super::store;
+use crate::db::{PadId, UserId};
+use crate::events::DomainEvent;
+use crate::AppState;
+
+/// A room nobody is connected to is kept this long (a reload reconnects into it), then unloaded.
+pub const ROOM_IDLE_GRACE: Duration = Duration::from_secs(30);
+/// How often idle rooms and documents are swept and time-based checkpoints taken.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+#[derive(Default)]
+struct Registry {
+    rooms: HashMap<PadId, Arc<Room>>,
+    per_user: HashMap<UserId, usize>,
+}
+
+#[derive(Clone)]
+pub struct Rooms {
+    inner: Arc<RoomsInner>,
+}
+
+struct RoomsInner {
+    docs: DocStore,
+    registry: Mutex<Registry>,
+    next_conn: AtomicU64,
+    handlers: AppHandlers,
+    presence: tokio::sync::broadcast::Sender<PresenceChange>,
+}
+
+/// A connection joined or left a pad's room, with the counts after the change. Recordings log
+/// joins and leaves and auto-record from these (SPEC §7); a subscriber that lags re-reads
+/// `Room::connection_count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub pad: PadId,
+    pub user: UserId,
+    pub joined: bool,
+    /// This user's connections to the pad, and everyone's.
+    pub user_connections: usize,
+    pub room_connections: usize,
+}
+
+impl Rooms {
+    /// Every join and leave from now on.
+    pub fn subscribe_presence(&self) -> tokio::sync::broadcast::Receiver<PresenceChange> {
+        self.inner.presence.subscribe()
+    }
+
+    /// Counted right after the change (joins: under the registry lock, so of two simultaneous
+    /// first joins exactly one sees a single connection).
+    fn presence_change(room: &Room, user: UserId, joined: bool) -> PresenceChange {
+        let (user_connections, room_connections) = room.counts(user);
+        PresenceChange { pad: room.pad, user, joined, user_connections, room_connections }
+    }
+
+    fn notify_presence(&self, change: PresenceChange) {
+        // No subscriber is fine.
+        let _ = self.inner.presence.send(change);
+    }
+}
+
+/// A connection's place in a room; leaving (on drop) updates awareness, presence and the limits.
+pub struct Membership {
+    pub room: Arc<Room>,
+    pub conn: ConnId,
+    user: UserId,
+    rooms: Rooms,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.room.remove(self.conn);
+        {
+            let mut registry = self.rooms.registry();
+            if let Some(count) = registry.per_user.get_mut(&self.user) {
+                *count -= 1;
+                if *count == 0 {
+                    registry.per_user.remove(&self.user);
+                }
+            }
+        }
+        self.room.broadcast_presence();
+        self.rooms.notify_presence(Rooms::presence_change(&self.room, self.user, false));
+    }
+}
+
+impl Rooms {
+    pub fn new(docs: DocStore, handlers: AppHandlers) -> Rooms {
+        Rooms {
+            inner: Arc::new(RoomsInner {
+                docs,
+                registry: Mutex::new(Registry::default()),
+                next_conn: AtomicU64::new(1),
+                handlers,
+                presence: tokio::sync::broadcast::channel(crate::events::EVENT_BUFFER).0,
+            }),
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.inner.registry.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub fn handlers(&self) -> &AppHandlers {
+        &self.inner.handlers
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The live room of a pad, if anyone is (or was just) connected.
+    pub fn get(&self, pad: PadId) -> Option<Arc<Room>> {
+        self.registry().rooms.get(&pad).cloned()
+    }
+
+    pub fn live_rooms(&self) -> usize {
+        self.registry().rooms.len()
+    }
+
+    /// Join a pad's room (creating it, and loading the document, on first use), enforcing the
+    /// per-user and per-pad connection limits.
+    pub async fn join(
+        &self,
+        pad: PadId,
+        conn: ConnId,
+        who: Participant,
+    ) -> Result<(Membership, ConnChannels), SessionError> {
+        loop {
+            let existing = self.get(pad);
+            let room = match existing {
+                Some(room) => room,
+                None => {
+                    let doc = self.inner.docs.open(pad).await.map_err(|err| match err {
+                        DocError::Db(e) => {
+                            tracing::error!(error = %e, %pad, "loading the pad document failed");
+                            SessionError::Internal
+                        }
+                        other => SessionError::from(other),
+                    })?;
+                    let mut registry = self.registry();
+                    registry.rooms.entry(pad).or_insert_with(|| Room::new(doc)).clone()
+                }
+            };
+            let mut registry = self.registry();
+            // The sweeper may have removed the room between `get` and here.
+            if !registry.rooms.get(&pad).is_some_and(|r| Arc::ptr_eq(r, &room)) {
+                continue;
+            }
+            if registry.per_user.get(&who.user).copied().unwrap_or(0) >= MAX_CONNECTIONS_PER_USER {
+                return Err(SessionError::TooManyConnections("per user"));
+            }
+            if room.connection_count() >= MAX_CONNECTIONS_PER_PAD {
+                return Err(SessionError::TooManyConnections("per pad"));
+            }
+            *registry.per_user.entry(who.user).or_default() += 1;
+            let user = who.user;
+            let channels = room.add(conn, who);
+            let change = Rooms::presence_change(&room, user, true);
+            drop(registry);
+            self.notify_presence(change);
+            return Ok((Membership { room, conn, user, rooms: self.clone() }, channels));
+        }
+    }
+
+    /// Send an app message (`{type, ...}`) to everyone on the pad. No-op when nobody is there.
+    pub fn broadcast_app(&self, pad: PadId, message: &Value) {
+        if let Some(room) = self.get(pad) {
+            room.broadcast_app(message);
+        }
+    }
+
+    /// Unload rooms nobody has been connected to for `ROOM_IDLE_GRACE`, then sweep documents.
+    pub async fn sweep(&self, now: Instant) {
+        let idle: Vec<Arc<Room>> = {
+            let mut registry = self.registry();
+            let idle: Vec<PadId> = registry
+                .rooms
+                .iter()
+                .filter(|(_, room)| {
+                    room.empty_since().is_some_and(|t| now.saturating_duration_since(t) >= ROOM_IDLE_GRACE)
+                })
+                .map(|(pad, _)| *pad)
+                .collect();
+            idle.iter().filter_map(|pad| registry.rooms.remove(pad)).collect()
+        };
+        for room in idle {
+            room.doc.set_observer(None);
+            self.inner.docs.unload(room.pad).await;
+        }
+        self.inner.docs.sweep(now, super::doc_store::DOC_IDLE_UNLOAD);
+    }
+
+    /// Tear a room down whose document failed: every socket closes (1013, reconnect) and the next
+    /// join loads the document afresh from the log.
+    pub fn discard(&self, room: &Arc<Room>) {
+        {
+            let mut registry = self.registry();
+            if registry.rooms.get(&room.pad).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                registry.rooms.remove(&room.pad);
+            }
+        }
+        room.doc.set_observer(None);
+        room.close_all(SessionError::Overloaded);
+    }
+
+    /// Close every socket (shutdown).
+    pub fn close_everything(&self, reason: SessionError) {
+        let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
+        for room in rooms {
+            room.close_all(reason.clone());
+        }
+    }
+
+    fn rooms_of_user(&self, user: UserId) -> Vec<Arc<Room>> {
+        self.registry().rooms.values().filter(|r| r.has_user(user)).cloned().collect()
+    }
+
+    /// Carry one domain event to the open sockets it concerns.
+    pub async fn on_event(&self, state: &AppState, event: DomainEvent) {
+        match event {
+            DomainEvent::UserRevoked { user } => {
+                for room in self.rooms_of_user(user) {
+                    room.control(Some(user), Control::Close(SessionError::SessionRevoked));
+                }
+            }
+            DomainEvent::MemberChanged { pad, user, role } => {
+                let Some(room) = self.get(pad) else { return };
+                match role {
+                    Some(role) => room.control(Some(user), Control::Role(role)),
+                    None => room.control(Some(user), Control::Close(SessionError::AccessRevoked)),
+                }
+                self.push_members(state, &room).await;
+            }
+            DomainEvent::PadDeleted { pad } => {
+                let room = self.registry().rooms.remove(&pad);
+                if let Some(room) = room {
+                    room.close_all(SessionError::PadDeleted);
+                    room.doc.set_observer(None);
+                }
+                self.inner.docs.unload(pad).await;
+            }
+            DomainEvent::PadChanged { pad } => {
+                let Some(room) = self.get(pad) else { return };
+                match crate::pads::store::find(&state.db, pad).await {
+                    Ok(Some(p)) => room.broadcast_app(&json!({
+                        "type": "pad.changed",
+                        "pad": { "title": p.title, "language": p.language, "kind": p.kind },
+                    })),
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, %pad, "reading the pad for pad.changed failed"),
+                }
+            }
+            DomainEvent::FilesChanged { pad } => {
+                let Some(room) = self.get(pad) else { return };
+                self.push_files(state, &room).await;
+            }
+        }
+    }
+
+    async fn push_members(&self, state: &AppState, room: &Room) {
+        match store::members(&state.db, room.pad).await {
+            Ok(members) => room.broadcast_app(&json!({ "type": "members.changed", "members": members })),
+            Err(err) => tracing::warn!(error = %err, pad = %room.pad, "reading members for members.changed failed"),
+        }
+    }
+
+    async fn push_files(&self, state: &AppState, room: &Room) {
+        match store::files(&state.db, room.pad).await {
+            Ok(files) => room.broadcast_app(&json!({ "type": "files.changed", "files": files })),
+            Err(err) => tracing::warn!(error = %err, pad = %room.pad, "reading files for files.changed failed"),
+        }
+    }
+
+    /// The event bus lagged: events were lost. Every socket re-reads its role before its next
+    /// message, and every room gets fresh member and file lists.
+    async fn on_lag(&self, state: &AppState) {
+        let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
+        for room in rooms {
+            room.control(None, Control::RecheckRole);
+            self.push_members(state, &room).await;
+            self.push_files(state, &room).await;
+        }
+    }
+}
+
+/// Background work of the collaboration module, on `state.tasks` so shutdown waits for it:
+/// domain events → sockets, and the idle/checkpoint sweeper.
+pub fn spawn_background(state: &AppState) {
+    let events_state = state.clone();
+    let mut events = state.events.subscribe();
+    state.tasks.spawn(async move {
+        let state = events_state;
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                received = events.recv() => match received {
+                    Ok(event) => state.rooms.on_event(&state, event).await,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "collaboration lagged behind domain events; re-checking access");
+                        state.rooms.on_lag(&state).await;
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+    });
+    let sweep_state = state.clone();
+    state.tasks.spawn(async move {
+        let state = sweep_state;
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                _ = tick.tick() => state.rooms.sweep(Instant::now()).await,
+            }
+        }
+    });
+}

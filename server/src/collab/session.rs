@@ -1,0 +1,591 @@
+//! One pad socket's protocol decisions (SPEC §3, §4), sans-IO: a frame's bytes go in, the frames
+//! to send back, an app message to dispatch, or a reason to close come out. No sockets, no
+//! database, no clock of its own (`now` is an argument), so every rule is unit-testable.
+//!
+//! Rules enforced here, on every message:
+//! - the frame must decode (oc-proto, with its limits); otherwise the socket closes;
+//! - the cached *current* role decides: a read-only member's document update is refused — not
+//!   applied, not logged, not relayed — and the client is told twice: a y-protocols
+//!   permission-denied message and an app `{type:"error", code:"read_only"}`; the socket stays
+//!   open. A no-op update (a read-only client's sync step 2 with nothing new) passes silently;
+//! - per-connection token buckets for updates, awareness and app messages;
+//! - awareness states are stamped with the real user (id, name from the database, colour) and a
+//!   connection may only publish its own client ids (the room enforces ownership).
+//!
+//! Must not: do I/O, or trust anything identity-related in a frame.
+
+use std::time::Instant;
+
+use oc_proto::{AppMessage, AwarenessUpdate, DecodeError, Limits, MessageRef};
+use serde_json::{json, Value};
+
+use super::doc_store::{Applied, ConnId, DocError};
+use super::limits::{
+    TokenBucket, APP_MESSAGES_BURST, APP_MESSAGES_PER_SEC, AWARENESS_BURST, AWARENESS_PER_SEC, UPDATES_BURST,
+    UPDATES_PER_SEC,
+};
+use crate::db::UserId;
+use crate::pads::roles::Role;
+
+/// Why a pad socket is closed by the server. `error.rs` maps each to a close code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    /// The frame does not decode (oc-proto's classification picks 1007/1009/1003).
+    #[error("bad frame: {0}")]
+    Decode(#[from] DecodeError),
+    /// Text frames are not part of the protocol.
+    #[error("text frames are not accepted; send binary frames")]
+    TextFrame,
+    /// Over the WebSocket frame/message size limit before decoding.
+    #[error("frame too large")]
+    FrameTooLarge,
+    /// yrs refused the update (garbage that still decoded as a frame).
+    #[error("the document update is invalid")]
+    BadUpdate,
+    /// The update would grow the document past `MAX_DOC_BYTES`.
+    #[error("the document would exceed its size limit")]
+    DocTooLarge,
+    /// A per-connection message rate was exceeded.
+    #[error("too many {0} messages")]
+    RateLimited(&'static str),
+    /// The connection published awareness for too many client ids.
+    #[error("too many awareness client ids on one connection")]
+    TooManyClientIds,
+    /// Connection limit per user or per pad reached.
+    #[error("too many connections ({0})")]
+    TooManyConnections(&'static str),
+    /// The connection's outbound queue overflowed.
+    #[error("the connection is too slow to keep up")]
+    TooSlow,
+    /// The document log is overloaded.
+    #[error("the server is overloaded; reconnect later")]
+    Overloaded,
+    /// The member lost access to the pad (kick, leave).
+    #[error("you no longer have access to this pad")]
+    AccessRevoked,
+    /// The user's sessions were revoked (logout everywhere, account deleted).
+    #[error("your session was revoked; sign in again")]
+    SessionRevoked,
+    /// The pad was deleted.
+    #[error("the pad was deleted")]
+    PadDeleted,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ServerShutdown,
+    /// A bug or an I/O failure.
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<DocError> for SessionError {
+    fn from(err: DocError) -> Self {
+        match err {
+            DocError::BadUpdate => SessionError::BadUpdate,
+            DocError::TooLarge => SessionError::DocTooLarge,
+            DocError::Overloaded => SessionError::Overloaded,
+            DocError::Poisoned | DocError::Db(_) => SessionError::Internal,
+        }
+    }
+}
+
+/// The pad as a session sees it: the live `Room` in production, an in-memory double in tests.
+pub trait PadPort {
+    fn state_vector(&self) -> Vec<u8>;
+    fn diff_since(&self, state_vector: &[u8]) -> Result<Vec<u8>, DocError>;
+    fn would_change(&self, update: &[u8]) -> Result<bool, DocError>;
+    /// Apply, log and relay to the others (role already checked).
+    fn apply_update(&self, conn: ConnId, user: UserId, update: &[u8]) -> Result<Applied, DocError>;
+    /// Publish stamped awareness entries; returns how many were refused (client id of another user).
+    fn publish_awareness(&self, conn: ConnId, entries: Vec<oc_proto::AwarenessEntry>) -> Result<usize, SessionError>;
+    /// Every current awareness state as one frame.
+    fn awareness_snapshot(&self) -> Option<Vec<u8>>;
+}
+
+/// What handling one frame produced.
+#[derive(Debug, Default)]
+pub struct Step {
+    /// Frames for this socket only, in order.
+    pub replies: Vec<Vec<u8>>,
+    /// An app message for the dispatcher.
+    pub app: Option<AppMessage>,
+    /// Close the socket for this reason (after sending `replies`).
+    pub close: Option<SessionError>,
+}
+
+impl Step {
+    fn close(reason: SessionError) -> Step {
+        Step { close: Some(reason), ..Step::default() }
+    }
+}
+
+/// The reason string of the y-protocols permission-denied message.
+pub const READ_ONLY_REASON: &str = "read-only: your role may not edit this pad";
+
+/// An app `error` message for the client.
+pub fn app_error(code: &str, message: &str) -> Value {
+    json!({ "type": "error", "code": code, "message": message })
+}
+
+pub fn encode_app_value(value: &Value) -> Vec<u8> {
+    match AppMessage::new(value.clone()) {
+        Ok(app) => app.encode(),
+        // Only reachable with a server bug (a value without a string `type`).
+        Err(_) => AppMessage::new(app_error("internal", "internal error")).map(|a| a.encode()).unwrap_or_default(),
+    }
+}
+
+pub struct Session {
+    pub conn: ConnId,
+    pub user: UserId,
+    pub name: String,
+    pub color: &'static str,
+    role: Role,
+    role_stale: bool,
+    updates: TokenBucket,
+    awareness: TokenBucket,
+    app: TokenBucket,
+}
+
+impl Session {
+    pub fn new(conn: ConnId, user: UserId, name: String, color: &'static str, role: Role, now: Instant) -> Session {
+        Session {
+            conn,
+            user,
+            name,
+            color,
+            role,
+            role_stale: false,
+            updates: TokenBucket::new(UPDATES_PER_SEC, UPDATES_BURST, now),
+            awareness: TokenBucket::new(AWARENESS_PER_SEC, AWARENESS_BURST, now),
+            app: TokenBucket::new(APP_MESSAGES_PER_SEC, APP_MESSAGES_BURST, now),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// A role change from the event bus; applies from the next message.
+    pub fn set_role(&mut self, role: Role) {
+        self.role = role;
+        self.role_stale = false;
+    }
+
+    /// Role events may have been missed: the caller must re-read the role before the next frame.
+    pub fn mark_role_stale(&mut self) {
+        self.role_stale = true;
+    }
+
+    pub fn role_is_stale(&self) -> bool {
+        self.role_stale
+    }
+
+    /// The user as stamped into awareness states and shown in presence.
+    pub fn identity(&self) -> Value {
+        json!({ "id": self.user, "name": self.name, "color": self.color, "colorLight": format!("{}33", self.color) })
+    }
+
+    /// Frames sent right after the socket opens: the server's sync step 1 (so the client
+    /// answers with what the server lacks), everyone's awareness, and a `hello`.
+    pub fn opening_frames(&self, pad: &impl PadPort) -> Vec<Vec<u8>> {
+        let mut frames = vec![oc_proto::encode_sync_step1(&pad.state_vector())];
+        if let Some(awareness) = pad.awareness_snapshot() {
+            frames.push(awareness);
+        }
+        frames.push(encode_app_value(&json!({
+            "type": "hello",
+            "connId": self.conn,
+            "user": self.identity(),
+            "role": self.role.as_str(),
+            "readOnly": !self.role.can_edit(),
+        })));
+        frames
+    }
+
+    /// Handle one binary frame.
+    pub fn handle_frame(&mut self, frame: &[u8], now: Instant, pad: &impl PadPort) -> Step {
+        let message = match oc_proto::decode_ref(frame, &Limits::DEFAULT) {
+            Ok(message) => message,
+            Err(err) => return Step::close(err.into()),
+        };
+        match message {
+            MessageRef::SyncStep1(state_vector) => {
+                if !self.updates.try_take(now) {
+                    return Step::close(SessionError::RateLimited("sync"));
+                }
+                match pad.diff_since(state_vector) {
+                    Ok(diff) => Step { replies: vec![oc_proto::encode_sync_step2(&diff)], ..Step::default() },
+                    Err(err) => Step::close(err.into()),
+                }
+            }
+            MessageRef::SyncStep2(update) | MessageRef::Update(update) => {
+                if !self.updates.try_take(now) {
+                    return Step::close(SessionError::RateLimited("update"));
+                }
+                self.handle_update(update, pad)
+            }
+            MessageRef::Awareness(payload) => {
+                if !self.awareness.try_take(now) {
+                    return Step::close(SessionError::RateLimited("awareness"));
+                }
+                self.handle_awareness(payload, pad)
+            }
+            MessageRef::QueryAwareness => {
+                if !self.awareness.try_take(now) {
+                    return Step::close(SessionError::RateLimited("awareness"));
+                }
+                Step { replies: pad.awareness_snapshot().into_iter().collect(), ..Step::default() }
+            }
+            // A client telling the server it was refused something: nothing to do.
+            MessageRef::PermissionDenied(_) => Step::default(),
+            MessageRef::App(app) => {
+                if !self.app.try_take(now) {
+                    return Step::close(SessionError::RateLimited("app"));
+                }
+                Step { app: Some(app), ..Step::default() }
+            }
+        }
+    }
+
+    fn handle_update(&mut self, update: &[u8], pad: &impl PadPort) -> Step {
+        if self.role.can_edit() {
+            return match pad.apply_update(self.conn, self.user, update) {
+                Ok(_) => Step::default(),
+                Err(err) => Step::close(err.into()),
+            };
+        }
+        match pad.would_change(update) {
+            Ok(false) => Step::default(),
+            Ok(true) => Step {
+                replies: vec![
+                    oc_proto::encode_permission_denied(READ_ONLY_REASON),
+                    encode_app_value(&app_error(
+                        "read_only",
+                        &format!("your role ({}) may not edit this pad; the change was not saved", self.role.as_str()),
+                    )),
+                ],
+                ..Step::default()
+            },
+            Err(err) => Step::close(err.into()),
+        }
+    }
+
+    fn handle_awareness(&mut self, payload: &[u8], pad: &impl PadPort) -> Step {
+        let mut update = match AwarenessUpdate::decode(payload, &Limits::DEFAULT) {
+            Ok(update) => update,
+            Err(err) => return Step::close(err.into()),
+        };
+        let identity = self.identity();
+        // States that are not objects cannot carry the stamp; they are dropped.
+        update.entries.retain_mut(|entry| entry.is_removal() || entry.stamp_user(identity.clone()));
+        if update.entries.is_empty() {
+            return Step::default();
+        }
+        match pad.publish_awareness(self.conn, update.entries) {
+            Ok(0) => Step::default(),
+            Ok(_) => Step {
+                replies: vec![encode_app_value(&app_error(
+                    "awareness_refused",
+                    "awareness for a client id of another user's connection was ignored",
+                ))],
+                ..Step::default()
+            },
+            Err(err) => Step::close(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use oc_proto::{AwarenessEntry, Message};
+    use rand::{Rng, SeedableRng};
+    use yrs::updates::decoder::Decode;
+    use yrs::updates::encoder::Encode;
+    use yrs::{GetString, ReadTxn, Text, Transact, Update};
+
+    use super::*;
+    use crate::collab::doc_store::{decode_state_vector, decode_update, guarded, new_doc};
+
+    /// An in-memory pad: a yrs document, an update log, and awareness by client id.
+    struct MemoryPad {
+        doc: yrs::Doc,
+        log: RefCell<Vec<Vec<u8>>>,
+        awareness: RefCell<HashMap<u64, (ConnId, AwarenessEntry)>>,
+    }
+
+    impl MemoryPad {
+        fn new() -> Self {
+            MemoryPad { doc: new_doc(), log: RefCell::default(), awareness: RefCell::default() }
+        }
+        fn text(&self) -> String {
+            let txn = self.doc.transact();
+            txn.get_text("file:main").map(|t| t.get_string(&txn)).unwrap_or_default()
+        }
+    }
+
+    impl PadPort for MemoryPad {
+        fn state_vector(&self) -> Vec<u8> {
+            self.doc.transact().state_vector().encode_v1()
+        }
+        fn diff_since(&self, sv: &[u8]) -> Result<Vec<u8>, DocError> {
+            let sv = decode_state_vector(sv)?;
+            Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+        }
+        fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
+            let update = decode_update(update)?;
+            Ok(update.extends(&self.doc.transact().state_vector()) || !update.delete_set().is_empty())
+        }
+        fn apply_update(&self, _: ConnId, _: UserId, update: &[u8]) -> Result<Applied, DocError> {
+            let decoded = decode_update(update)?;
+            let doc = self.doc.clone();
+            let encoded = guarded(move || {
+                let mut txn = doc.transact_mut();
+                txn.apply_update(decoded).map(|()| txn.encode_update_v1())
+            })
+            .ok_or(DocError::Poisoned)?
+            .map_err(|_| DocError::BadUpdate)?;
+            if encoded == [0, 0] {
+                return Ok(Applied::Unchanged);
+            }
+            self.log.borrow_mut().push(encoded);
+            Ok(Applied::Changed)
+        }
+        fn publish_awareness(&self, conn: ConnId, entries: Vec<AwarenessEntry>) -> Result<usize, SessionError> {
+            let mut refused = 0;
+            let mut map = self.awareness.borrow_mut();
+            for entry in entries {
+                match map.get(&entry.client_id) {
+                    Some((owner, _)) if *owner != conn => refused += 1,
+                    _ => {
+                        map.insert(entry.client_id, (conn, entry));
+                    }
+                }
+            }
+            Ok(refused)
+        }
+        fn awareness_snapshot(&self) -> Option<Vec<u8>> {
+            let entries: Vec<AwarenessEntry> = self.awareness.borrow().values().map(|(_, e)| e.clone()).collect();
+            (!entries.is_empty()).then(|| AwarenessUpdate { entries }.encode_frame())
+        }
+    }
+
+    fn session(role: Role) -> Session {
+        Session::new(1, UserId(7), "Ada".into(), "#e6194b", role, Instant::now())
+    }
+
+    /// A client-side update inserting `text` at the start of `file:main`.
+    fn typed(client: &yrs::Doc, text: &str) -> Vec<u8> {
+        let t = client.get_or_insert_text("file:main");
+        let mut txn = client.transact_mut();
+        t.insert(&mut txn, 0, text);
+        txn.encode_update_v1()
+    }
+
+    fn app_types(step: &Step) -> Vec<String> {
+        step.replies
+            .iter()
+            .filter_map(|f| match oc_proto::decode(f, &Limits::UNLIMITED) {
+                Ok(Message::App(app)) => Some(app.msg_type().to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn collaborator_update_is_applied_and_logged() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Collaborator);
+        let client = new_doc();
+        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "hi")), Instant::now(), &pad);
+        assert!(step.close.is_none() && step.replies.is_empty());
+        assert_eq!(pad.text(), "hi");
+        assert_eq!(pad.log.borrow().len(), 1);
+    }
+
+    #[test]
+    fn viewer_update_is_refused_and_told() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Viewer);
+        let client = new_doc();
+        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "hi")), Instant::now(), &pad);
+        assert!(step.close.is_none(), "the socket stays open for reading");
+        assert_eq!(pad.text(), "");
+        assert!(pad.log.borrow().is_empty());
+        assert_eq!(step.replies.len(), 2);
+        assert!(matches!(
+            oc_proto::decode(&step.replies[0], &Limits::UNLIMITED),
+            Ok(Message::Auth(oc_proto::AuthMessage::PermissionDenied(_)))
+        ));
+        assert_eq!(app_types(&step), ["error"]);
+    }
+
+    #[test]
+    fn viewer_noop_sync_step2_passes_silently() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Viewer);
+        let step = s.handle_frame(&oc_proto::encode_sync_step2(&[0, 0]), Instant::now(), &pad);
+        assert!(step.replies.is_empty() && step.close.is_none());
+    }
+
+    #[test]
+    fn downgrade_applies_on_next_message() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Candidate);
+        let client = new_doc();
+        s.handle_frame(&oc_proto::encode_update(&typed(&client, "a")), Instant::now(), &pad);
+        s.set_role(Role::Viewer);
+        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "b")), Instant::now(), &pad);
+        assert_eq!(pad.text(), "a");
+        assert_eq!(app_types(&step), ["error"]);
+    }
+
+    #[test]
+    fn sync_step1_is_answered_with_the_missing_part() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Owner);
+        let client = new_doc();
+        s.handle_frame(&oc_proto::encode_update(&typed(&client, "abc")), Instant::now(), &pad);
+        let fresh = new_doc();
+        let sv = fresh.transact().state_vector().encode_v1();
+        let step = s.handle_frame(&oc_proto::encode_sync_step1(&sv), Instant::now(), &pad);
+        let Ok(Message::SyncStep2(diff)) = oc_proto::decode(&step.replies[0], &Limits::UNLIMITED) else {
+            panic!("expected sync step 2");
+        };
+        fresh.transact_mut().apply_update(Update::decode_v1(&diff).unwrap()).unwrap();
+        let txn = fresh.transact();
+        assert_eq!(txn.get_text("file:main").unwrap().get_string(&txn), "abc");
+        // A client that is up to date gets an empty diff.
+        let sv = client.transact().state_vector().encode_v1();
+        let step = s.handle_frame(&oc_proto::encode_sync_step1(&sv), Instant::now(), &pad);
+        let Ok(Message::SyncStep2(diff)) = oc_proto::decode(&step.replies[0], &Limits::UNLIMITED) else {
+            panic!("expected sync step 2");
+        };
+        assert_eq!(diff, [0, 0]);
+    }
+
+    #[test]
+    fn awareness_is_stamped_with_the_real_user() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Viewer);
+        let update = AwarenessUpdate {
+            entries: vec![AwarenessEntry {
+                client_id: 42,
+                clock: 1,
+                state: Some(json!({ "user": { "name": "Mallory", "id": 1 }, "cursor": 3 })),
+            }],
+        };
+        let step = s.handle_frame(&update.encode_frame(), Instant::now(), &pad);
+        assert!(step.close.is_none());
+        let stored = pad.awareness.borrow()[&42].1.state.clone().unwrap();
+        assert_eq!(stored["user"]["name"], "Ada");
+        assert_eq!(stored["user"]["id"], 7);
+        assert_eq!(stored["cursor"], 3);
+    }
+
+    #[test]
+    fn awareness_for_another_connections_client_is_refused() {
+        let pad = MemoryPad::new();
+        let mut a = session(Role::Owner);
+        let mut b = Session::new(2, UserId(8), "Bob".into(), "#3cb44b", Role::Owner, Instant::now());
+        let entry =
+            |clock| AwarenessUpdate { entries: vec![AwarenessEntry { client_id: 42, clock, state: Some(json!({})) }] };
+        a.handle_frame(&entry(1).encode_frame(), Instant::now(), &pad);
+        let step = b.handle_frame(&entry(2).encode_frame(), Instant::now(), &pad);
+        assert_eq!(app_types(&step), ["error"]);
+        assert_eq!(pad.awareness.borrow()[&42].0, 1);
+    }
+
+    #[test]
+    fn malformed_frames_close_with_their_class() {
+        let pad = MemoryPad::new();
+        let cases: [(&[u8], &str); 5] = [
+            (&[0x80], "truncated varint"),
+            (&[0, 2, 10, 1], "length beyond the frame"),
+            (&[0, 2, 2, 0xff, 0xff], "garbage update"),
+            (&[7], "unknown type"),
+            (&[100, 3, b'{', b'x', b'}'], "invalid JSON"),
+        ];
+        for (frame, what) in cases {
+            let mut s = session(Role::Owner);
+            let step = s.handle_frame(frame, Instant::now(), &pad);
+            assert!(step.close.is_some(), "{what} must close");
+        }
+    }
+
+    #[test]
+    fn update_rate_is_limited() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Owner);
+        let client = new_doc();
+        let now = Instant::now();
+        let mut closed = None;
+        for i in 0..(UPDATES_BURST as usize + 5) {
+            let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "x")), now, &pad);
+            if let Some(reason) = step.close {
+                closed = Some((i, reason));
+                break;
+            }
+        }
+        let (at, reason) = closed.expect("the burst runs out");
+        assert_eq!(at, UPDATES_BURST as usize);
+        assert_eq!(reason, SessionError::RateLimited("update"));
+        // A second later the bucket has refilled.
+        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "y")), now + Duration::from_secs(1), &pad);
+        assert!(step.close.is_none());
+    }
+
+    /// Property: no frame, random or a mutation of a valid one, makes the session panic; any
+    /// frame it accepts leaves the document readable.
+    #[test]
+    fn random_frames_never_panic() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x000c_0de5);
+        let client = new_doc();
+        let mut seeds: Vec<Vec<u8>> = vec![
+            oc_proto::encode_update(&typed(&client, "hello world")),
+            oc_proto::encode_sync_step2(&typed(&client, "more")),
+            oc_proto::encode_sync_step1(&client.transact().state_vector().encode_v1()),
+            AwarenessUpdate { entries: vec![AwarenessEntry { client_id: 9, clock: 1, state: Some(json!({"a": 1})) }] }
+                .encode_frame(),
+            encode_app_value(&json!({ "type": "chat", "body": "hi" })),
+            vec![3],
+        ];
+        {
+            let t = client.get_or_insert_text("file:main");
+            let mut txn = client.transact_mut();
+            t.remove_range(&mut txn, 0, 3);
+            seeds.push(oc_proto::encode_update(&txn.encode_update_v1()));
+        }
+        for iteration in 0..20_000u32 {
+            let pad = MemoryPad::new();
+            let mut s = session(if iteration % 3 == 0 { Role::Viewer } else { Role::Owner });
+            for _ in 0..4 {
+                let frame: Vec<u8> = if rng.random_bool(0.3) {
+                    let len = rng.random_range(0..64);
+                    (0..len).map(|_| rng.random()).collect()
+                } else {
+                    let mut f = seeds[rng.random_range(0..seeds.len())].clone();
+                    for _ in 0..rng.random_range(1..4) {
+                        match rng.random_range(0..3) {
+                            0 if !f.is_empty() => {
+                                let i = rng.random_range(0..f.len());
+                                f[i] = rng.random();
+                            }
+                            1 if !f.is_empty() => {
+                                let i = rng.random_range(0..f.len());
+                                f.truncate(i);
+                            }
+                            _ => f.push(rng.random()),
+                        }
+                    }
+                    f
+                };
+                let _ = s.handle_frame(&frame, Instant::now(), &pad);
+                let _ = pad.text();
+            }
+        }
+    }
+}

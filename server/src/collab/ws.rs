@@ -1,0 +1,263 @@
+//! The byte pump of the pad socket (SPEC §2 WebSocket auth, §4): authenticate the upgrade, join
+//! the room, then move frames between the socket and the session/room until either side ends.
+//! Protocol decisions are the session's; this file only does I/O.
+//!
+//! Auth, in order: a `oc.bearer.<jwt>` subprotocol entry (any origin: a foreign page cannot read
+//! the token, so offering it proves nothing is being hijacked); an `Authorization: Bearer`
+//! header (non-browser clients); the `oc_token` cookie, only from a trusted browser origin (same
+//! origin or `ALLOWED_ORIGINS`), which blocks cross-site WebSocket hijacking. The server selects
+//! only the `opencoder.v1` subprotocol and never echoes the token. Tokens in the query string are
+//! refused before routing (`http::url_tokens`). Non-members and missing pads get the same 404.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use futures_util::SinkExt;
+use tracing::Instrument;
+
+use super::app::{AppCtx, ConnBuckets};
+use super::limits::MAX_FRAME_BYTES;
+use super::room::{Control, Participant};
+use super::session::{Session, SessionError};
+use crate::auth::extractors::{authenticate, token_from_headers, TokenSource};
+use crate::db::PadId;
+use crate::error::{ws_close, AppError, AppResult};
+use crate::http::origin;
+use crate::pads::access::load_access;
+use crate::pads::roles::Role;
+use crate::AppState;
+
+/// The subprotocol the server speaks and selects.
+pub const PROTOCOL: &str = "opencoder.v1";
+/// Prefix of the subprotocol entry carrying the bearer token.
+pub const BEARER_PREFIX: &str = "oc.bearer.";
+/// The socket accepts messages up to twice the frame limit so that a frame just over the limit
+/// is closed with a clean 1009 by the decoder; beyond this the WebSocket layer refuses it.
+const SOCKET_MESSAGE_LIMIT: usize = 2 * MAX_FRAME_BYTES;
+/// Small socket buffers: most pad sockets are idle, and thousands of them must stay cheap.
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+/// Most queued frames written before one flush.
+const WRITE_BATCH: usize = 256;
+/// A peer that does not take a write for this long is dropped (it would hold its task forever).
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a close handshake may take before the socket is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Stable colours for presence and cursors, picked by user id.
+const PALETTE: [&str; 12] = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990", "#800000",
+    "#808000", "#000075",
+];
+
+/// A colour derived from the user id only, so it is the same on every socket and every server.
+pub fn color_for(user: crate::db::UserId) -> &'static str {
+    // SplitMix64 finaliser: neighbouring ids get unrelated colours.
+    let mut x = user.0 as u64;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    PALETTE[(x % PALETTE.len() as u64) as usize]
+}
+
+/// The bearer token of an upgrade request; see the module docs for the order. Shared with the
+/// terminal socket (`terminal::ws`), which follows the same rules.
+pub(crate) fn upgrade_token(headers: &HeaderMap, state: &AppState) -> AppResult<String> {
+    let offered = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix(BEARER_PREFIX).map(str::to_string));
+    if let Some(token) = offered.filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    match token_from_headers(headers) {
+        Some((token, TokenSource::Cookie)) => {
+            let trusted =
+                origin::browser_origin(headers).is_some_and(|o| origin::is_trusted_origin(&o, headers, &state.config));
+            if trusted {
+                Ok(token)
+            } else {
+                Err(AppError::Forbidden {
+                    code: "cross_origin_refused",
+                    message: "cookie-authenticated sockets are accepted only from this site's origin".into(),
+                })
+            }
+        }
+        Some((token, _)) => Ok(token),
+        None => Err(AppError::Unauthenticated("unauthenticated")),
+    }
+}
+
+/// `GET /ws/pad/{slug}`: authenticate, authorize, upgrade.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let token = upgrade_token(&headers, &state)?;
+    let user = authenticate(&state, &token).await?;
+    let (pad, role) = load_access(&state, &slug, user.id).await?;
+    // Shutdown waits for this socket (it counts as a tracked task until it ends).
+    let tracked = state.tasks.token();
+    let ws = ws
+        .protocols([PROTOCOL])
+        .max_message_size(SOCKET_MESSAGE_LIMIT)
+        .max_frame_size(SOCKET_MESSAGE_LIMIT)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES);
+    Ok(ws.on_upgrade(move |socket| async move {
+        let conn = state.rooms.next_conn_id();
+        let span = tracing::info_span!("pad_socket", user_id = %user.id, pad = %pad.id, conn);
+        let who = Participant { user: user.id, name: user.name.clone(), color: color_for(user.id) };
+        run(state, socket, conn, who, role, pad.id).instrument(span).await;
+        drop(tracked);
+    }))
+}
+
+async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant, role: Role, pad: PadId) {
+    let started = Instant::now();
+    // Leaving the room happens when `membership` drops, whichever way this function returns.
+    let (membership, mut channels) = match state.rooms.join(pad, conn, who.clone()).await {
+        Ok(joined) => joined,
+        Err(reason) => {
+            tracing::warn!(reason = %reason, "pad socket refused");
+            close(&mut socket, &reason).await;
+            return;
+        }
+    };
+    tracing::info!("pad socket opened");
+    let room = membership.room.clone();
+    let mut session = Session::new(conn, who.user, who.name.clone(), who.color, role, Instant::now());
+    let buckets = ConnBuckets::default();
+    room.broadcast_presence();
+    let mut outcome: Option<SessionError> = None;
+    let opening = session.opening_frames(&*room).into_iter().map(Bytes::from).collect();
+    if write_all(&mut socket, opening).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            biased;
+            control = channels.control.recv() => match control {
+                Some(Control::Close(reason)) => { outcome = Some(reason); break; }
+                Some(Control::Role(role)) => session.set_role(role),
+                Some(Control::RecheckRole) => session.mark_role_stale(),
+                None => break,
+            },
+            _ = state.shutdown.cancelled() => { outcome = Some(SessionError::ServerShutdown); break; }
+            frame = channels.frames.recv() => {
+                let Some(frame) = frame else { break };
+                // Coalesce whatever else is queued into one write.
+                let mut batch = vec![frame];
+                while batch.len() < WRITE_BATCH {
+                    match channels.frames.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                if write_all(&mut socket, batch).await.is_err() { break; }
+            }
+            incoming = socket.recv() => {
+                let message = match incoming {
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(err)) => {
+                        if err.to_string().contains("too long") {
+                            outcome = Some(SessionError::FrameTooLarge);
+                        } else {
+                            tracing::debug!(error = %err, "pad socket read failed");
+                        }
+                        break;
+                    }
+                    Some(Ok(message)) => message,
+                };
+                let bytes = match message {
+                    Message::Binary(bytes) => bytes,
+                    Message::Text(_) => { outcome = Some(SessionError::TextFrame); break; }
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Close(_) => break,
+                };
+                if session.role_is_stale() {
+                    match crate::pads::store::member_role(&state.db, room.pad, who.user).await {
+                        Ok(Some(role)) => session.set_role(role),
+                        Ok(None) => { outcome = Some(SessionError::AccessRevoked); break; }
+                        Err(err) => {
+                            tracing::error!(error = %err, "re-reading the role failed");
+                            outcome = Some(SessionError::Internal);
+                            break;
+                        }
+                    }
+                }
+                let step = session.handle_frame(&bytes, Instant::now(), &*room);
+                let replies = step.replies.into_iter().map(Bytes::from).collect();
+                if write_all(&mut socket, replies).await.is_err() { break; }
+                if let Some(app) = step.app {
+                    let ctx = AppCtx {
+                        state: state.clone(),
+                        room: room.clone(),
+                        conn,
+                        user: who.user,
+                        role: session.role(),
+                        buckets: buckets.clone(),
+                    };
+                    state.rooms.handlers().dispatch(ctx, app).await;
+                }
+                if let Some(reason) = step.close {
+                    if room.doc.is_poisoned() {
+                        // yrs failed internally: everyone reconnects to a freshly loaded document.
+                        state.rooms.discard(&room);
+                    }
+                    outcome = Some(reason);
+                    break;
+                }
+            }
+        }
+    }
+    drop(membership);
+    if let Some(reason) = &outcome {
+        let (code, _) = ws_close(reason);
+        if code >= 4000 || code == 1001 {
+            tracing::info!(code, reason = %reason, "closing pad socket");
+        } else {
+            tracing::warn!(code, reason = %reason, "closing pad socket");
+        }
+        close(&mut socket, reason).await;
+    }
+    tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "pad socket closed");
+}
+
+/// Write frames and flush once; a peer that does not read for `SEND_TIMEOUT` is dropped.
+async fn write_all(socket: &mut WebSocket, frames: Vec<Bytes>) -> Result<(), ()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let write = async {
+        for frame in frames {
+            socket.feed(Message::Binary(frame)).await?;
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(SEND_TIMEOUT, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, "pad socket write failed");
+            Err(())
+        }
+        Err(_) => {
+            tracing::warn!("pad socket peer stopped reading; dropping it");
+            Err(())
+        }
+    }
+}
+
+async fn close(socket: &mut WebSocket, reason: &SessionError) {
+    let (code, text) = ws_close(reason);
+    let frame = CloseFrame { code, reason: text.into() };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}

@@ -1,0 +1,204 @@
+// Helpers for the interop suite: start the real opencoder binary, call its HTTP API, and a
+// minimal Yjs provider built only from the stock y-protocols message handlers (the same ones
+// y-websocket's provider uses), speaking over `ws` with opencoder's subprotocols.
+
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import WebSocket from 'ws'
+import * as authProtocol from 'y-protocols/auth'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as syncProtocol from 'y-protocols/sync'
+import * as Y from 'yjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+export const BIN = process.env.OPENCODER_BIN ?? resolve(here, '../../target/debug/opencoder')
+
+const MESSAGE_SYNC = 0
+const MESSAGE_AWARENESS = 1
+const MESSAGE_AUTH = 2
+const MESSAGE_QUERY_AWARENESS = 3
+const MESSAGE_APP = 100
+
+/** A free TCP port on loopback (the server cannot report one chosen with PORT=0). */
+export function freePort () {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolvePort(port))
+    })
+  })
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** Poll `predicate` until it holds or `ms` pass. */
+export async function until (predicate, ms = 5000, what = 'condition') {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await predicate()) return
+    await sleep(20)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** The real binary with a fresh DATA_DIR; `stop()` terminates it and removes the directory. */
+export async function startServer () {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opencoder-interop-'))
+  const port = await freePort()
+  const child = spawn(BIN, [], {
+    env: {
+      PATH: process.env.PATH,
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      RATE_LIMIT_PER_MINUTE: '100000',
+      SIGNUP_RATE_LIMIT_PER_MINUTE: '10000',
+      EXEC_POOL: '',
+      EXEC_REMOVE_LEFTOVERS: '0',
+      RUST_LOG: 'warn'
+    },
+    stdio: ['ignore', 'inherit', 'inherit']
+  })
+  const base = `http://127.0.0.1:${port}`
+  const exited = new Promise((r) => child.on('exit', r))
+  await until(async () => {
+    try {
+      const res = await fetch(`${base}/api/health`)
+      return res.status === 200 || res.status === 503
+    } catch {
+      return false
+    }
+  }, 20000, `the server at ${base} (binary ${BIN})`)
+  return {
+    base,
+    wsBase: base.replace('http://', 'ws://'),
+    async stop () {
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+export async function api (base, method, path, token, body) {
+  const headers = {}
+  if (token) headers.authorization = `Bearer ${token}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  let json = null
+  try { json = JSON.parse(text) } catch {}
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
+  return json
+}
+
+export async function signup (base, name) {
+  const body = await api(base, 'POST', '/api/auth/guest', null, { name })
+  return { id: body.user.id, name, token: body.token }
+}
+
+/**
+ * A Yjs client: a Y.Doc and an Awareness synced over the pad socket with the stock y-protocols
+ * handlers, exactly as y-websocket's provider wires them.
+ */
+export class PadClient {
+  constructor (wsBase, slug, token) {
+    this.doc = new Y.Doc()
+    this.awareness = new awarenessProtocol.Awareness(this.doc)
+    this.apps = []
+    this.denied = []
+    this.synced = false
+    this.closed = null
+    this.ws = new WebSocket(`${wsBase}/ws/pad/${slug}`, ['opencoder.v1', `oc.bearer.${token}`])
+    this.ws.binaryType = 'arraybuffer'
+    this.opened = new Promise((resolveOpen, reject) => {
+      this.ws.once('open', resolveOpen)
+      this.ws.once('error', reject)
+    })
+    this.ws.on('open', () => {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, MESSAGE_SYNC)
+      syncProtocol.writeSyncStep1(encoder, this.doc)
+      this.send(encoding.toUint8Array(encoder))
+      if (this.awareness.getLocalState() !== null) this.sendAwareness([this.doc.clientID])
+    })
+    this.ws.on('message', (data) => this.onMessage(new Uint8Array(data)))
+    this.ws.on('close', (code, reason) => { this.closed = { code, reason: reason.toString() } })
+    this.doc.on('update', (update, origin) => {
+      if (origin === this) return
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, MESSAGE_SYNC)
+      syncProtocol.writeUpdate(encoder, update)
+      this.send(encoding.toUint8Array(encoder))
+    })
+    this.awareness.on('update', ({ added, updated, removed }, origin) => {
+      if (origin !== 'local') return
+      this.sendAwareness(added.concat(updated, removed))
+    })
+  }
+
+  send (bytes) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes)
+  }
+
+  sendAwareness (clients) {
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_AWARENESS)
+    encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients))
+    this.send(encoding.toUint8Array(encoder))
+  }
+
+  onMessage (bytes) {
+    const decoder = decoding.createDecoder(bytes)
+    const encoder = encoding.createEncoder()
+    const type = decoding.readVarUint(decoder)
+    switch (type) {
+      case MESSAGE_SYNC: {
+        encoding.writeVarUint(encoder, MESSAGE_SYNC)
+        const syncType = syncProtocol.readSyncMessage(decoder, encoder, this.doc, this)
+        if (syncType === syncProtocol.messageYjsSyncStep2) this.synced = true
+        if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder))
+        break
+      }
+      case MESSAGE_AWARENESS:
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), this)
+        break
+      case MESSAGE_AUTH:
+        authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => this.denied.push(reason))
+        break
+      case MESSAGE_QUERY_AWARENESS:
+        this.sendAwareness(Array.from(this.awareness.getStates().keys()))
+        break
+      case MESSAGE_APP:
+        this.apps.push(JSON.parse(decoding.readVarString(decoder)))
+        break
+      default:
+        // Stock clients ignore unknown types.
+        break
+    }
+  }
+
+  async ready () {
+    await this.opened
+    await until(() => this.synced, 5000, 'initial sync')
+  }
+
+  text (file) {
+    return this.doc.getText(`file:${file}`).toString()
+  }
+
+  close () {
+    this.awareness.destroy()
+    this.ws.close()
+  }
+}
