@@ -68,8 +68,8 @@ const POOL_LABEL: &str = "opencoder.sandbox.pool";
 /// Default runner image (built by `scripts/build-runner-image.sh`).
 pub const DEFAULT_IMAGE: &str = "opencoder-runner:latest";
 
-const SANDBOX_USER: &str = "65534:65534";
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const SANDBOX_USER: &str = "65534:65534";
+pub(crate) const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Configuration of the Docker backend.
 #[derive(Debug, Clone)]
@@ -168,7 +168,7 @@ impl std::fmt::Debug for DockerBackend {
 }
 
 /// Docker errors that mean "the daemon is not there" rather than "this request failed".
-fn is_connection_error(e: &DockerError) -> bool {
+pub(crate) fn is_connection_error(e: &DockerError) -> bool {
     matches!(
         e,
         DockerError::IOError { .. }
@@ -180,7 +180,7 @@ fn is_connection_error(e: &DockerError) -> bool {
     )
 }
 
-fn status_of(e: &DockerError) -> Option<u16> {
+pub(crate) fn status_of(e: &DockerError) -> Option<u16> {
     match e {
         DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
@@ -197,31 +197,7 @@ impl DockerBackend {
             .map_err(|e| SandboxError::Internal(format!("docker client: {e}")))?
             .with_timeout(cfg.call_timeout.max(Duration::from_secs(5)));
 
-        let seccomp = match &cfg.seccomp_profile {
-            None => None,
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    SandboxError::Internal(format!(
-                        "cannot read seccomp profile {}: {e}",
-                        p.display()
-                    ))
-                })?;
-                let t = text.trim();
-                if t.eq_ignore_ascii_case("unconfined") || !t.starts_with('{') {
-                    return Err(SandboxError::Internal(format!(
-                        "seccomp profile {} must be a JSON profile (unconfined is not allowed)",
-                        p.display()
-                    )));
-                }
-                if serde_json::from_str::<serde_json::Value>(t).is_err() {
-                    return Err(SandboxError::Internal(format!(
-                        "seccomp profile {} is not valid JSON",
-                        p.display()
-                    )));
-                }
-                Some(t.to_string())
-            }
-        };
+        let seccomp = load_seccomp_profile(cfg.seccomp_profile.as_deref())?;
 
         let mut sizes = BTreeMap::new();
         for (name, n) in &cfg.pool.sizes {
@@ -490,59 +466,9 @@ impl Inner {
         pooled: bool,
     ) -> ContainerCreateBody {
         let plan = lang.plan("", &[], &script::docker_paths());
-        let mut env = vec![
-            format!("PATH={PATH}"),
-            format!("HOME={}", script::HOME),
-            "LANG=C.UTF-8".to_string(),
-            "LC_ALL=C.UTF-8".to_string(),
-            format!("TMPDIR={}", script::HOME),
-        ];
+        let mut env = base_env();
         env.extend(plan.env.iter().map(|(k, v)| format!("{k}={v}")));
-
-        let mut security_opt = vec!["no-new-privileges".to_string()];
-        if let Some(profile) = &self.seccomp {
-            security_opt.push(format!("seccomp={profile}"));
-        }
-        let mem = (limits.memory_mb as i64) * 1024 * 1024;
-        let host = HostConfig {
-            network_mode: Some("none".into()),
-            ipc_mode: Some("private".into()),
-            readonly_rootfs: Some(true),
-            tmpfs: Some(HashMap::from([(
-                "/tmp".to_string(),
-                format!("rw,exec,nosuid,nodev,size={}m,mode=1777", limits.tmpfs_mb),
-            )])),
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(security_opt),
-            pids_limit: Some(limits.pids),
-            ulimits: Some(vec![
-                ResourcesUlimits {
-                    name: Some("nofile".into()),
-                    soft: Some(64),
-                    hard: Some(64),
-                },
-                ResourcesUlimits {
-                    name: Some("core".into()),
-                    soft: Some(0),
-                    hard: Some(0),
-                },
-            ]),
-            memory: Some(mem),
-            memory_swap: Some(mem),
-            nano_cpus: Some((limits.cpus * 1e9) as i64),
-            cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
-            oom_score_adj: Some(500),
-            privileged: Some(false),
-            init: Some(false),
-            auto_remove: Some(false),
-            log_config: Some(HostConfigLogConfig {
-                typ: Some("none".into()),
-                config: None,
-            }),
-            binds: None,
-            mounts: None,
-            ..Default::default()
-        };
+        let host = sandbox_host_config(limits, self.seccomp.as_deref());
         let labels = HashMap::from([
             (SANDBOX_LABEL.to_string(), "1".to_string()),
             (INSTANCE_LABEL.to_string(), self.instance.clone()),
@@ -705,7 +631,98 @@ impl Inner {
     }
 }
 
-async fn remove_container(docker: &Docker, id: &str, timeout: Duration, metrics: &Metrics) {
+/// Reads and checks an operator seccomp profile (JSON; `unconfined` is refused). `None`: the
+/// daemon's default profile.
+pub(crate) fn load_seccomp_profile(
+    path: Option<&std::path::Path>,
+) -> Result<Option<String>, SandboxError> {
+    let Some(p) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        SandboxError::Internal(format!("cannot read seccomp profile {}: {e}", p.display()))
+    })?;
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("unconfined") || !t.starts_with('{') {
+        return Err(SandboxError::Internal(format!(
+            "seccomp profile {} must be a JSON profile (unconfined is not allowed)",
+            p.display()
+        )));
+    }
+    if serde_json::from_str::<serde_json::Value>(t).is_err() {
+        return Err(SandboxError::Internal(format!(
+            "seccomp profile {} is not valid JSON",
+            p.display()
+        )));
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// The explicit, minimal environment of every sandbox container (nothing from the host).
+pub(crate) fn base_env() -> Vec<String> {
+    vec![
+        format!("PATH={PATH}"),
+        format!("HOME={}", script::HOME),
+        "LANG=C.UTF-8".to_string(),
+        "LC_ALL=C.UTF-8".to_string(),
+        format!("TMPDIR={}", script::HOME),
+    ]
+}
+
+/// The locked-down host configuration of every sandbox container — run containers and terminal
+/// session containers alike (see the module docs for the list). One function so the two can
+/// never drift apart.
+pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>) -> HostConfig {
+    let mut security_opt = vec!["no-new-privileges".to_string()];
+    if let Some(profile) = seccomp {
+        security_opt.push(format!("seccomp={profile}"));
+    }
+    let mem = (limits.memory_mb as i64) * 1024 * 1024;
+    HostConfig {
+        network_mode: Some("none".into()),
+        ipc_mode: Some("private".into()),
+        readonly_rootfs: Some(true),
+        tmpfs: Some(HashMap::from([(
+            "/tmp".to_string(),
+            format!("rw,exec,nosuid,nodev,size={}m,mode=1777", limits.tmpfs_mb),
+        )])),
+        cap_drop: Some(vec!["ALL".into()]),
+        security_opt: Some(security_opt),
+        pids_limit: Some(limits.pids),
+        ulimits: Some(vec![
+            ResourcesUlimits {
+                name: Some("nofile".into()),
+                soft: Some(64),
+                hard: Some(64),
+            },
+            ResourcesUlimits {
+                name: Some("core".into()),
+                soft: Some(0),
+                hard: Some(0),
+            },
+        ]),
+        memory: Some(mem),
+        memory_swap: Some(mem),
+        nano_cpus: Some((limits.cpus * 1e9) as i64),
+        cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
+        oom_score_adj: Some(500),
+        privileged: Some(false),
+        init: Some(false),
+        auto_remove: Some(false),
+        log_config: Some(HostConfigLogConfig {
+            typ: Some("none".into()),
+            config: None,
+        }),
+        binds: None,
+        mounts: None,
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn remove_container(
+    docker: &Docker,
+    id: &str,
+    timeout: Duration,
+    metrics: &Metrics,
+) {
     let opts = RemoveContainerOptionsBuilder::new()
         .force(true)
         .v(true)
@@ -725,7 +742,7 @@ async fn remove_container(docker: &Docker, id: &str, timeout: Duration, metrics:
 }
 
 /// `<hostname>/<pid>/<start time in clock ticks since boot>` of this process.
-fn owner_id() -> &'static str {
+pub(crate) fn owner_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
         let pid = std::process::id();

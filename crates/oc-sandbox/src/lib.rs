@@ -23,6 +23,7 @@ pub mod metrics;
 mod output;
 pub mod pool;
 mod script;
+pub mod terminal;
 pub mod testing;
 
 use std::time::Duration;
@@ -36,6 +37,10 @@ pub use languages::{language, languages, Language, LanguageTable};
 pub use local::{LocalBackend, LocalConfig};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pool::{parse_pool_spec, PoolConfig, PoolLanguageStats, PoolStats};
+pub use terminal::{
+    LocalTerminalConfig, TermSize, TerminalDocker, TerminalDockerConfig, TerminalEvent,
+    TerminalLimits, TerminalSession,
+};
 
 /// One source file of a run. `name` must pass [`validate_file_name`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,375 @@
+//! The shared terminal (SPEC §6): one shell per pad, inside a sandbox container of that pad
+//! (same restrictions as runs, the pad's files in its working directory) — never on the host,
+//! except the explicit local development fallback (`TERMINAL_ALLOW_LOCAL`, refused in
+//! production). Everyone on the pad sees it; only roles that may run code type into it. Output is
+//! recorded for playback; keystrokes never are.
+//!
+//! - `settings`   — the `TERMINAL_*` variables
+//! - `session`    — one pad's terminal: clients, roles, size, lifetimes, the container
+//! - `scrollback` — the last 64 KiB of output, replayed to late joiners
+//! - `record`     — output → the pad's event log (batched, capped)
+//! - `ws`         — `GET /ws/pad/{slug}/terminal`: auth (shared with the pad socket) and the byte pump
+//! - `routes`     — the socket route and `POST /api/pads/{slug}/terminal/{restart,sync-files}`
+//!
+//! ## Protocol of the terminal socket
+//!
+//! Same handshake as the pad socket: subprotocols `opencoder.v1` + `oc.bearer.<jwt>` (the server
+//! selects `opencoder.v1`, never echoes the token), or the cookie from a trusted origin.
+//! Binary frames are raw terminal bytes: output server→client, input client→server (at most
+//! [`MAX_INPUT_FRAME`] bytes). Text frames are JSON control messages:
+//!
+//! | direction | message |
+//! |---|---|
+//! | client → server | `{type:"resize", cols, rows}` — the client's viewport; the latest typist's wins |
+//! | client → server | `{type:"restart"}` — a fresh container and shell (typing roles only) |
+//! | server → client | `{type:"role", role, canType}` — on join and when the role changes |
+//! | server → client | `{type:"status", state, idleMs, maxMs, local, code?, message?}` — `state` ∈ `starting`, `running`, `exited`, `idle_timeout`, `max_lifetime` |
+//! | server → client | `{type:"size", cols, rows}` — the TTY's size changed (everyone renders at it) |
+//! | server → client | `{type:"error", code, message}` — `read_only`, `not_running`, `input_busy`, `bad_message`, `terminal_unavailable`, `start_failed` (the socket stays open) |
+//!
+//! On join a client gets `role`, `status`, `size`, then the scrollback as one binary frame.
+//! Close codes: 4001 session revoked, 4003 kicked / lost access, 4004 pad deleted, 1001 server
+//! shutting down, 1008 message rate or too many terminal sockets on the pad, 1009 input frame
+//! too large, 1013 too slow to keep up with the output. Upgrades refused before the handshake
+//! get the HTTP status of their error (401 anonymous, 403 foreign-origin cookie, 404 not a member).
+
+pub mod record;
+pub mod routes;
+pub mod scrollback;
+pub mod session;
+pub mod settings;
+pub mod ws;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use oc_sandbox::{
+    LocalTerminalConfig, SandboxError, SourceFile, TermSize, TerminalDocker, TerminalDockerConfig, TerminalEvent,
+    TerminalLimits, TerminalSession,
+};
+use tokio::sync::{broadcast::error::RecvError, mpsc, oneshot};
+
+pub use routes::router;
+pub use session::ConnId;
+pub use settings::TerminalSettings;
+
+use self::session::{CloseReason, Cmd, Out, PadTerminal};
+use crate::config::Config;
+use crate::db::{PadId, UserId};
+use crate::error::{AppError, AppResult};
+use crate::events::DomainEvent;
+use crate::pads::roles::Role;
+use crate::AppState;
+
+/// Largest input frame (a paste); larger frames close the socket with 1009.
+pub const MAX_INPUT_FRAME: usize = 64 * 1024;
+/// Upper bound of the pad's files written into the workspace.
+pub const MAX_WORKSPACE_FILES_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Where shells run.
+#[derive(Clone)]
+pub enum Backend {
+    Docker(TerminalDocker),
+    /// The development fallback: a PTY on the host (no isolation).
+    Local(LocalTerminalConfig),
+    /// Terminals are off; the reason is shown to clients.
+    Unavailable(String),
+}
+
+/// The live pad terminals and where their shells run. Cheap to clone; part of `AppState`.
+#[derive(Clone)]
+pub struct Terminals {
+    inner: Arc<TerminalsInner>,
+}
+
+struct TerminalsInner {
+    settings: TerminalSettings,
+    backend: Backend,
+    limits: TerminalLimits,
+    registry: Mutex<HashMap<PadId, (u64, mpsc::Sender<Cmd>)>>,
+    next_id: AtomicU64,
+}
+
+/// A socket's membership in a pad terminal.
+pub struct Joined {
+    pub conn: ConnId,
+    pub out: mpsc::Receiver<Out>,
+    pub close: oneshot::Receiver<CloseReason>,
+    tx: mpsc::Sender<Cmd>,
+}
+
+impl Joined {
+    pub(crate) async fn send(&self, cmd: Cmd) -> bool {
+        self.tx.send(cmd).await.is_ok()
+    }
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let tx = self.tx.clone();
+        let conn = self.conn;
+        if tx.try_send(Cmd::Leave { conn }).is_err() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = tx.send(Cmd::Leave { conn }).await;
+                });
+            }
+        }
+    }
+}
+
+impl Terminals {
+    /// Picks the backend (SPEC §6): Docker; the host PTY only with `TERMINAL_ALLOW_LOCAL` outside
+    /// production when Docker is unreachable (or runs are forced local), loudly.
+    pub async fn new(config: &Config) -> anyhow::Result<Terminals> {
+        let settings = config.terminal.clone();
+        if settings.allow_local && config.is_production() {
+            anyhow::bail!(
+                "TERMINAL_ALLOW_LOCAL: a shell on the host is refused in production; unset it and make Docker reachable"
+            );
+        }
+        let exec = &config.exec;
+        let limits = TerminalLimits {
+            memory_mb: exec.memory_mb,
+            cpus: exec.cpus,
+            tmpfs_mb: settings.disk_mb,
+            max_files_bytes: MAX_WORKSPACE_FILES_BYTES,
+            // A little past the server's own limit: the server ends it first, this is the net.
+            lifetime: settings.max_lifetime + Duration::from_secs(60),
+            ..TerminalLimits::default()
+        };
+        let local = |why: &str| {
+            tracing::warn!(
+                "{why}: TERMINAL_ALLOW_LOCAL is set, so terminals are SHELLS ON THE HOST WITHOUT ISOLATION (development only)"
+            );
+            Backend::Local(LocalTerminalConfig { limits: limits.clone(), ..LocalTerminalConfig::default() })
+        };
+        let off = |why: String| {
+            tracing::warn!("terminals are unavailable: {why}");
+            Backend::Unavailable(why)
+        };
+        let backend = if exec.force_local {
+            if settings.allow_local {
+                local("EXEC_FORCE_LOCAL is set")
+            } else {
+                off("runs are forced local (EXEC_FORCE_LOCAL) and terminals need Docker; set TERMINAL_ALLOW_LOCAL=1 for a host shell in development".into())
+            }
+        } else {
+            match TerminalDocker::new(TerminalDockerConfig {
+                image: exec.image.clone(),
+                seccomp_profile: exec.seccomp_profile.clone(),
+                call_timeout: crate::exec::DOCKER_CALL_TIMEOUT,
+            }) {
+                Ok(docker) if settings.allow_local => match docker.check().await {
+                    Ok(()) => Backend::Docker(docker),
+                    Err(err) => local(&format!("Docker is unavailable for terminals ({err})")),
+                },
+                Ok(docker) => Backend::Docker(docker),
+                Err(err) if settings.allow_local => local(&format!("no Docker client ({err})")),
+                Err(err) => off(format!("no Docker client: {err}")),
+            }
+        };
+        Ok(Terminals {
+            inner: Arc::new(TerminalsInner {
+                settings,
+                backend,
+                limits,
+                registry: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &TerminalSettings {
+        &self.inner.settings
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// `docker`, `local` (unisolated) or `unavailable`, for health reports.
+    pub fn backend_label(&self) -> &'static str {
+        match self.inner.backend {
+            Backend::Docker(_) => "docker",
+            Backend::Local(_) => "local",
+            Backend::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// Pads with a live terminal.
+    pub fn live_count(&self) -> usize {
+        self.registry().len()
+    }
+
+    fn registry(&self) -> MutexGuard<'_, HashMap<PadId, (u64, mpsc::Sender<Cmd>)>> {
+        self.inner.registry.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Label value (`opencoder.terminal`) of a pad's session container.
+    pub fn container_key(pad: PadId) -> String {
+        format!("pad-{pad}")
+    }
+
+    pub(crate) async fn start_session(
+        &self,
+        pad: PadId,
+        files: &[SourceFile],
+        size: TermSize,
+    ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
+        match &self.inner.backend {
+            Backend::Docker(docker) => {
+                TerminalSession::start(docker, &self.inner.limits, &Self::container_key(pad), files, size).await
+            }
+            Backend::Local(cfg) => {
+                tracing::warn!(%pad, "starting a LOCAL terminal: a shell on the host without isolation");
+                TerminalSession::start_local(cfg, files, size).await
+            }
+            Backend::Unavailable(why) => Err(SandboxError::Unavailable(why.clone())),
+        }
+    }
+
+    /// The pad's terminal task, started if there is none.
+    fn get_or_spawn(&self, state: &AppState, pad: PadId) -> mpsc::Sender<Cmd> {
+        let mut registry = self.registry();
+        if let Some((_, tx)) = registry.get(&pad) {
+            if !tx.is_closed() {
+                return tx.clone();
+            }
+        }
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = session::command_channel();
+        registry.insert(pad, (id, tx.clone()));
+        let terminal = PadTerminal::new(state.clone(), self.clone(), pad, id, tx.clone(), rx);
+        state.tasks.spawn(terminal.run());
+        tx
+    }
+
+    pub(crate) fn unregister(&self, pad: PadId, id: u64) {
+        let mut registry = self.registry();
+        if registry.get(&pad).is_some_and(|(current, _)| *current == id) {
+            registry.remove(&pad);
+        }
+    }
+
+    fn existing(&self, pad: PadId) -> Option<mpsc::Sender<Cmd>> {
+        self.registry().get(&pad).map(|(_, tx)| tx.clone())
+    }
+
+    /// Join the pad's terminal (starting it on first use).
+    pub async fn join(
+        &self,
+        state: &AppState,
+        pad: PadId,
+        conn: ConnId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Joined, CloseReason> {
+        for _ in 0..5 {
+            let tx = self.get_or_spawn(state, pad);
+            let (out_tx, out) = mpsc::channel(session::CLIENT_QUEUE);
+            let (close_tx, close) = oneshot::channel();
+            let (ack_tx, ack) = oneshot::channel();
+            let cmd = Cmd::Join { conn, user, role, out: out_tx, close: close_tx, ack: ack_tx };
+            if tx.send(cmd).await.is_err() {
+                continue;
+            }
+            match ack.await {
+                Ok(Ok(())) => return Ok(Joined { conn, out, close, tx }),
+                Ok(Err(reason)) => return Err(reason),
+                Err(_) => continue, // the terminal was ending; a fresh one is spawned
+            }
+        }
+        Err((1011, "internal error"))
+    }
+
+    /// `POST …/terminal/restart`: a fresh container for the pad's open terminal.
+    pub async fn restart(&self, pad: PadId) -> AppResult<()> {
+        let not_open = || AppError::conflict("terminal_not_open", "nobody has this pad's terminal open");
+        let tx = self.existing(pad).ok_or_else(not_open)?;
+        let (reply, answer) = oneshot::channel();
+        tx.send(Cmd::Restart { by: None, reply: Some(reply) }).await.map_err(|_| not_open())?;
+        answer.await.map_err(|_| not_open())?
+    }
+
+    /// `POST …/terminal/sync-files`: write the pad's current files into the running workspace.
+    pub async fn sync_files(&self, pad: PadId) -> AppResult<usize> {
+        let not_running = || AppError::conflict("terminal_not_running", "the terminal is not running");
+        let tx = self.existing(pad).ok_or_else(not_running)?;
+        let (reply, answer) = oneshot::channel();
+        tx.send(Cmd::SyncFiles { reply }).await.map_err(|_| not_running())?;
+        answer.await.map_err(|_| not_running())?
+    }
+
+    fn all(&self) -> Vec<mpsc::Sender<Cmd>> {
+        self.registry().values().map(|(_, tx)| tx.clone()).collect()
+    }
+
+    /// Carry one domain event to the terminals it concerns (SPEC §3: at once).
+    pub(crate) async fn on_event(&self, event: DomainEvent) {
+        match event {
+            DomainEvent::MemberChanged { pad, user, role } => {
+                if let Some(tx) = self.existing(pad) {
+                    let _ = tx.send(Cmd::Member { user, role }).await;
+                }
+            }
+            DomainEvent::UserRevoked { user } => {
+                for tx in self.all() {
+                    let _ = tx.send(Cmd::UserRevoked { user }).await;
+                }
+            }
+            DomainEvent::PadDeleted { pad } => {
+                if let Some(tx) = self.existing(pad) {
+                    let _ = tx.send(Cmd::PadDeleted).await;
+                }
+            }
+            DomainEvent::PadChanged { .. } | DomainEvent::FilesChanged { .. } => {}
+        }
+    }
+
+    /// Ends every terminal (closing sockets with 1001) and removes every session container.
+    pub async fn shutdown(&self) {
+        let mut waits = Vec::new();
+        for tx in self.all() {
+            let (done, wait) = oneshot::channel();
+            if tx.send(Cmd::Shutdown { done }).await.is_ok() {
+                waits.push(wait);
+            }
+        }
+        for wait in waits {
+            let _ = tokio::time::timeout(Duration::from_secs(15), wait).await;
+        }
+        if let Backend::Docker(docker) = &self.inner.backend {
+            if let Err(err) = docker.remove_all().await {
+                tracing::warn!(error = %err, "could not remove terminal containers at shutdown");
+            }
+        }
+    }
+}
+
+/// Domain events → terminals, and the shutdown clean-up; on `state.tasks` so shutdown waits.
+pub fn spawn_background(state: &AppState) {
+    let state = state.clone();
+    let mut events = state.events.subscribe();
+    let tasks = state.tasks.clone();
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                received = events.recv() => match received {
+                    Ok(event) => state.terminals.on_event(event).await,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "terminals lagged behind domain events; re-checking roles");
+                        for tx in state.terminals.all() {
+                            let _ = tx.send(Cmd::RecheckRoles).await;
+                        }
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+        state.terminals.shutdown().await;
+    });
+}

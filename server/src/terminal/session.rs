@@ -1,0 +1,885 @@
+//! One shared terminal per pad (SPEC §6), like a shared tmux: one shell in one session container,
+//! every client on the pad sees the same output, only roles that may run code type into it.
+//!
+//! Each live pad terminal is a task (`PadTerminal::run`) that owns all of its state and is
+//! driven by commands: clients joining, leaving, typing and resizing (from their sockets),
+//! restarts and file syncs (REST), output and exit (from the session's pump), access changes
+//! (domain events), deletion and shutdown. Nothing here blocks on Docker: starting, writing to and
+//! closing the session happen in helper tasks that report back with commands.
+//!
+//! Rules, checked on every message against the client's *current* role (kept current by
+//! `DomainEvent::MemberChanged`; re-read from the database after the event bus lagged):
+//! - input from a role without `can_edit` is refused with an `error` message (at most one per
+//!   second per client), the socket stays open; a kick closes the socket with 4003;
+//! - the most recent typist's size wins (before anyone typed: the latest size a typing-capable
+//!   client sent); everyone is told with a `size` message;
+//! - output passes a per-terminal token bucket (`TERMINAL_OUTPUT_BYTES_PER_SEC`): beyond it
+//!   the shell is paused, never buffered; each client has a bounded queue and a client that
+//!   falls that far behind is disconnected (1013);
+//! - the container starts on the first join, and is destroyed `TERMINAL_GRACE_MS` after the
+//!   last client left, after `TERMINAL_IDLE_MS` without input, after `TERMINAL_MAX_MS`, on pad
+//!   deletion and on shutdown.
+//!
+//! Must not: log or record input.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use oc_sandbox::{SandboxError, SourceFile, TermSize, TerminalEvent, TerminalSession};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::record::OutputRecorder;
+use super::scrollback::Scrollback;
+use super::{Backend, Terminals};
+use crate::db::{PadId, UserId};
+use crate::error::{AppError, AppResult};
+use crate::pads::roles::Role;
+use crate::AppState;
+
+/// Identifies one terminal socket.
+pub type ConnId = u64;
+
+/// Outbound messages queued per client before it counts as too slow (1013).
+pub const CLIENT_QUEUE: usize = 128;
+/// Terminal sockets per pad.
+pub const MAX_CLIENTS_PER_PAD: usize = 64;
+/// Input kept while the container is still starting (the first keystrokes after opening).
+pub const PENDING_INPUT_BYTES: usize = 4096;
+/// Input chunks queued for the shell; beyond it input is refused (`input_busy`).
+const INPUT_QUEUE: usize = 64;
+/// Commands queued for a pad terminal.
+const COMMAND_QUEUE: usize = 256;
+/// Refusals (`read_only`, `not_running`) sent to one client at most this often.
+const REFUSAL_EVERY: Duration = Duration::from_secs(1);
+
+/// A message for one terminal socket.
+#[derive(Debug, Clone)]
+pub enum Out {
+    /// Raw terminal output.
+    Binary(Bytes),
+    /// A JSON control message.
+    Text(String),
+}
+
+/// Why the server closes a terminal socket: (code, reason).
+pub type CloseReason = (u16, &'static str);
+pub const CLOSE_FORBIDDEN: CloseReason = (4003, "forbidden");
+pub const CLOSE_REVOKED: CloseReason = (4001, "session revoked");
+pub const CLOSE_PAD_DELETED: CloseReason = (4004, "pad deleted");
+pub const CLOSE_SHUTDOWN: CloseReason = (1001, "server shutting down");
+pub const CLOSE_TOO_SLOW: CloseReason = (1013, "connection too slow");
+pub const CLOSE_TOO_MANY: CloseReason = (1008, "too many terminal connections");
+
+/// The lifecycle state clients see in `status` messages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Starting,
+    Running,
+    /// The shell ended (or could not start: `error` says why).
+    Exited {
+        code: Option<i64>,
+        error: Option<String>,
+    },
+    IdleTimeout,
+    MaxLifetime,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Starting => "starting",
+            Status::Running => "running",
+            Status::Exited { .. } => "exited",
+            Status::IdleTimeout => "idle_timeout",
+            Status::MaxLifetime => "max_lifetime",
+        }
+    }
+}
+
+pub(crate) enum Cmd {
+    Join {
+        conn: ConnId,
+        user: UserId,
+        role: Role,
+        out: mpsc::Sender<Out>,
+        close: oneshot::Sender<CloseReason>,
+        ack: oneshot::Sender<Result<(), CloseReason>>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Input {
+        conn: ConnId,
+        bytes: Bytes,
+    },
+    Resize {
+        conn: ConnId,
+        size: TermSize,
+    },
+    /// From a socket (`by`, role checked here) or REST (already checked).
+    Restart {
+        by: Option<ConnId>,
+        reply: Option<oneshot::Sender<AppResult<()>>>,
+    },
+    SyncFiles {
+        reply: oneshot::Sender<AppResult<usize>>,
+    },
+    Started {
+        gen: u64,
+        result: Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError>,
+    },
+    Output {
+        gen: u64,
+        bytes: Bytes,
+    },
+    Exited {
+        gen: u64,
+        code: Option<i64>,
+    },
+    Member {
+        user: UserId,
+        role: Option<Role>,
+    },
+    UserRevoked {
+        user: UserId,
+    },
+    RecheckRoles,
+    PadDeleted,
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+enum InputItem {
+    Bytes(Bytes),
+    Resize(TermSize),
+}
+
+struct Client {
+    user: UserId,
+    role: Role,
+    role_stale: bool,
+    out: mpsc::Sender<Out>,
+    close: Option<oneshot::Sender<CloseReason>>,
+    size: Option<TermSize>,
+    last_refusal: Option<Instant>,
+}
+
+enum Phase {
+    /// Nothing started yet (the first join starts it).
+    New,
+    Starting {
+        gen: u64,
+        since: Instant,
+        pending: Vec<u8>,
+    },
+    Running {
+        gen: u64,
+        since: Instant,
+        session: Arc<TerminalSession>,
+        input: mpsc::Sender<InputItem>,
+    },
+    Stopped(Status),
+}
+
+/// Bytes-per-second token bucket of the output pump (waits instead of refusing).
+struct ByteBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl ByteBucket {
+    fn new(rate: u64) -> ByteBucket {
+        let rate = rate as f64;
+        ByteBucket { rate, burst: rate, tokens: rate, last: Instant::now() }
+    }
+
+    /// How long to wait before `n` bytes may pass (they are accounted for now).
+    fn take(&mut self, n: usize, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst) - n as f64;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+}
+
+pub(crate) struct PadTerminal {
+    state: AppState,
+    terminals: Terminals,
+    pad: PadId,
+    /// This task's registration id (a pad's next terminal task gets a new one).
+    id: u64,
+    tx: mpsc::Sender<Cmd>,
+    rx: mpsc::Receiver<Cmd>,
+    clients: HashMap<ConnId, Client>,
+    scrollback: Scrollback,
+    size: TermSize,
+    typist: Option<ConnId>,
+    phase: Phase,
+    gen: u64,
+    last_input: Instant,
+    empty_since: Option<Instant>,
+    recorder: OutputRecorder,
+}
+
+pub(crate) fn command_channel() -> (mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>) {
+    mpsc::channel(COMMAND_QUEUE)
+}
+
+fn text(value: Value) -> Out {
+    Out::Text(value.to_string())
+}
+
+fn error_message(code: &str, message: &str) -> Out {
+    text(json!({ "type": "error", "code": code, "message": message }))
+}
+
+fn role_message(role: Role) -> Out {
+    text(json!({ "type": "role", "role": role.as_str(), "canType": role.can_edit() }))
+}
+
+/// The pad's current files, as the session's workspace gets them (names from the file list,
+/// contents from the live document).
+pub(crate) async fn pad_files(state: &AppState, pad: PadId) -> AppResult<Vec<SourceFile>> {
+    let listed = crate::pads::files_store::list(&state.db, pad).await?;
+    let doc = state.docs.open(pad).await.map_err(|e| AppError::Internal(e.into()))?;
+    let texts = doc.file_texts().await;
+    Ok(listed
+        .into_iter()
+        .map(|f| {
+            let content = texts.get(&f.name).cloned().unwrap_or_default().into_bytes();
+            SourceFile { name: f.name, content }
+        })
+        .collect())
+}
+
+fn sandbox_error(err: SandboxError) -> AppError {
+    match err {
+        SandboxError::Unavailable(message) => AppError::Unavailable { code: "terminal_unavailable", message },
+        SandboxError::TooLarge { what, limit, .. } => AppError::too_large(format!("{what} over {limit} bytes")),
+        SandboxError::InvalidFileName(name) => {
+            AppError::invalid("invalid_file_name", format!("file name {name:?} cannot be placed in the terminal"))
+        }
+        SandboxError::InvalidRequest(message) => AppError::invalid("invalid_request", message),
+        other => AppError::Internal(anyhow::anyhow!(other.to_string())),
+    }
+}
+
+impl PadTerminal {
+    pub(crate) fn new(
+        state: AppState,
+        terminals: Terminals,
+        pad: PadId,
+        id: u64,
+        tx: mpsc::Sender<Cmd>,
+        rx: mpsc::Receiver<Cmd>,
+    ) -> PadTerminal {
+        let recorder = OutputRecorder::new(state.db.clone(), pad, terminals.settings().record_bytes, &state.tasks);
+        PadTerminal {
+            state,
+            terminals,
+            pad,
+            id,
+            tx,
+            rx,
+            clients: HashMap::new(),
+            scrollback: Scrollback::default(),
+            size: TermSize::default(),
+            typist: None,
+            phase: Phase::New,
+            gen: 0,
+            last_input: Instant::now(),
+            empty_since: Some(Instant::now()),
+            recorder,
+        }
+    }
+
+    fn status_message(&self) -> Out {
+        let status = match &self.phase {
+            Phase::New | Phase::Starting { .. } => Status::Starting,
+            Phase::Running { .. } => Status::Running,
+            Phase::Stopped(status) => status.clone(),
+        };
+        let settings = self.terminals.settings();
+        let mut message = json!({
+            "type": "status",
+            "state": status.as_str(),
+            "idleMs": settings.idle.as_millis() as u64,
+            "maxMs": settings.max_lifetime.as_millis() as u64,
+            "local": matches!(self.terminals.backend(), Backend::Local(_)),
+        });
+        if let Status::Exited { code, error } = status {
+            message["code"] = json!(code);
+            if let Some(error) = error {
+                message["message"] = json!(error);
+            }
+        }
+        text(message)
+    }
+
+    fn size_message(&self) -> Out {
+        text(json!({ "type": "size", "cols": self.size.cols, "rows": self.size.rows }))
+    }
+
+    /// Queue a message for every client; a client whose queue is full is disconnected.
+    fn broadcast(&mut self, message: Out) {
+        let mut slow = Vec::new();
+        let mut gone = Vec::new();
+        for (conn, client) in &self.clients {
+            match client.out.try_send(message.clone()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*conn),
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*conn),
+            }
+        }
+        for conn in slow {
+            tracing::warn!(conn, pad = %self.pad, "terminal client too slow; disconnecting it");
+            self.drop_client(conn, Some(CLOSE_TOO_SLOW));
+        }
+        for conn in gone {
+            self.drop_client(conn, None);
+        }
+    }
+
+    fn send_to(&mut self, conn: ConnId, message: Out) {
+        let Some(client) = self.clients.get(&conn) else { return };
+        match client.out.try_send(message) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.drop_client(conn, Some(CLOSE_TOO_SLOW)),
+            Err(mpsc::error::TrySendError::Closed(_)) => self.drop_client(conn, None),
+        }
+    }
+
+    /// A refusal for one client, at most once per `REFUSAL_EVERY`.
+    fn refuse(&mut self, conn: ConnId, code: &str, message: &str) {
+        let now = Instant::now();
+        let Some(client) = self.clients.get_mut(&conn) else { return };
+        if client.last_refusal.is_some_and(|t| now.saturating_duration_since(t) < REFUSAL_EVERY) {
+            return;
+        }
+        client.last_refusal = Some(now);
+        self.send_to(conn, error_message(code, message));
+    }
+
+    fn drop_client(&mut self, conn: ConnId, reason: Option<CloseReason>) {
+        if let Some(mut client) = self.clients.remove(&conn) {
+            if let (Some(reason), Some(close)) = (reason, client.close.take()) {
+                let _ = close.send(reason);
+            }
+        }
+        if self.typist == Some(conn) {
+            self.typist = None;
+        }
+        if self.clients.is_empty() && self.empty_since.is_none() {
+            self.empty_since = Some(Instant::now());
+        }
+    }
+
+    fn close_all(&mut self, reason: CloseReason) {
+        let conns: Vec<ConnId> = self.clients.keys().copied().collect();
+        for conn in conns {
+            self.drop_client(conn, Some(reason));
+        }
+    }
+
+    fn set_status(&mut self, status: Status) {
+        let mut data = json!({ "state": status.as_str() });
+        if let Status::Exited { code, error } = &status {
+            data["code"] = json!(code);
+            if let Some(e) = error {
+                data["message"] = json!(e);
+            }
+        }
+        self.recorder.status(data);
+        if !matches!(status, Status::Starting | Status::Running) {
+            self.phase = Phase::Stopped(status);
+        }
+        let message = self.status_message();
+        self.broadcast(message);
+    }
+
+    /// Apply a new TTY size (if it changed) and tell everyone.
+    fn apply_size(&mut self, size: TermSize) {
+        if size == self.size {
+            return;
+        }
+        self.size = size;
+        if let Phase::Running { input, .. } = &self.phase {
+            // Through the input queue so a resize and the keystroke after it stay in order.
+            let _ = input.try_send(InputItem::Resize(size));
+        }
+        let message = self.size_message();
+        self.broadcast(message);
+    }
+
+    fn start(&mut self) {
+        self.gen += 1;
+        let gen = self.gen;
+        let now = Instant::now();
+        self.phase = Phase::Starting { gen, since: now, pending: Vec::new() };
+        self.last_input = now;
+        self.recorder.new_session();
+        self.set_status(Status::Starting);
+        let state = self.state.clone();
+        let terminals = self.terminals.clone();
+        let tx = self.tx.clone();
+        let pad = self.pad;
+        let size = self.size;
+        self.state.tasks.spawn(async move {
+            let result = async {
+                let files = pad_files(&state, pad)
+                    .await
+                    .map_err(|e| SandboxError::Internal(format!("reading the pad's files: {e}")))?;
+                terminals.start_session(pad, &files, size).await
+            }
+            .await;
+            if let Err(mpsc::error::SendError(Cmd::Started { result: Ok((session, _)), .. })) =
+                tx.send(Cmd::Started { gen, result }).await
+            {
+                session.close().await;
+            }
+        });
+    }
+
+    /// Stop the current session (if any): its container is removed in the background.
+    fn stop(&mut self, status: Status) {
+        match std::mem::replace(&mut self.phase, Phase::New) {
+            Phase::Running { session, .. } => {
+                // A late `Output`/`Exited` of this generation is ignored from now on.
+                self.gen += 1;
+                self.state.tasks.spawn(async move { session.close().await });
+            }
+            Phase::Starting { .. } => self.gen += 1, // `Started` will close what it brings
+            Phase::New | Phase::Stopped(_) => {}
+        }
+        self.set_status(status);
+    }
+
+    fn on_started(&mut self, gen: u64, result: Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError>) {
+        let current = matches!(&self.phase, Phase::Starting { gen: g, .. } if *g == gen);
+        let (session, events) = match result {
+            Ok(started) if current => started,
+            Ok((session, _)) => {
+                self.state.tasks.spawn(async move { session.close().await });
+                return;
+            }
+            Err(_) if !current => return,
+            Err(err) => {
+                tracing::warn!(error = %err, pad = %self.pad, "terminal could not start");
+                let (code, message) = match &err {
+                    SandboxError::Unavailable(m) => {
+                        ("terminal_unavailable", format!("the terminal sandbox is unavailable: {m}"))
+                    }
+                    SandboxError::TooLarge { .. }
+                    | SandboxError::InvalidFileName(_)
+                    | SandboxError::InvalidRequest(_) => {
+                        ("start_failed", format!("the pad's files cannot be placed in the terminal: {err}"))
+                    }
+                    _ => ("start_failed", "the terminal could not start".to_string()),
+                };
+                self.broadcast(error_message(code, &message));
+                self.phase = Phase::New;
+                self.set_status(Status::Exited { code: None, error: Some(message) });
+                return;
+            }
+        };
+        let Phase::Starting { since, pending, .. } = std::mem::replace(&mut self.phase, Phase::New) else {
+            unreachable!()
+        };
+        let session = Arc::new(session);
+        let (input_tx, mut input_rx) = mpsc::channel::<InputItem>(INPUT_QUEUE);
+        // Input writer: keystrokes and resizes, in order, never blocking this task.
+        let writer = session.clone();
+        let started_size = self.size;
+        self.state.tasks.spawn(async move {
+            let mut size = started_size;
+            while let Some(item) = input_rx.recv().await {
+                let res = match item {
+                    InputItem::Bytes(bytes) => writer.write(&bytes).await,
+                    InputItem::Resize(new) if new != size => {
+                        size = new;
+                        writer.resize(new).await
+                    }
+                    InputItem::Resize(_) => Ok(()),
+                };
+                if let Err(err) = res {
+                    // Never the input itself: only that writing failed.
+                    tracing::debug!(error = %err, "terminal input not delivered");
+                }
+            }
+        });
+        // Output pump: rate limit, then hand to this task.
+        let tx = self.tx.clone();
+        let rate = self.terminals.settings().output_bytes_per_sec;
+        self.state.tasks.spawn(async move {
+            let mut events = events;
+            let mut bucket = ByteBucket::new(rate);
+            while let Some(event) = events.recv().await {
+                let cmd = match event {
+                    TerminalEvent::Output(bytes) => {
+                        let wait = bucket.take(bytes.len(), Instant::now());
+                        if !wait.is_zero() {
+                            // Paused: the shell blocks on its TTY meanwhile.
+                            tokio::time::sleep(wait).await;
+                        }
+                        Cmd::Output { gen, bytes }
+                    }
+                    TerminalEvent::Exited { code } => Cmd::Exited { gen, code },
+                };
+                if tx.send(cmd).await.is_err() {
+                    break;
+                }
+            }
+        });
+        if !pending.is_empty() {
+            let _ = input_tx.try_send(InputItem::Bytes(Bytes::from(pending)));
+        }
+        self.phase = Phase::Running { gen, since, session, input: input_tx };
+        if let Some(size) = self.typist_size() {
+            self.apply_size(size);
+        }
+        self.set_status(Status::Running);
+    }
+
+    /// The size the current typist (or, before anyone typed, the latest typing-capable client)
+    /// asked for.
+    fn typist_size(&self) -> Option<TermSize> {
+        self.typist.and_then(|t| self.clients.get(&t)).and_then(|c| c.size)
+    }
+
+    async fn current_role(&mut self, conn: ConnId) -> Option<Role> {
+        let client = self.clients.get(&conn)?;
+        if !client.role_stale {
+            return Some(client.role);
+        }
+        let user = client.user;
+        match crate::pads::store::member_role(&self.state.db, self.pad, user).await {
+            Ok(Some(role)) => {
+                if let Some(client) = self.clients.get_mut(&conn) {
+                    client.role = role;
+                    client.role_stale = false;
+                }
+                Some(role)
+            }
+            Ok(None) => {
+                self.drop_client(conn, Some(CLOSE_FORBIDDEN));
+                None
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "re-reading the role failed");
+                None
+            }
+        }
+    }
+
+    fn on_input(&mut self, conn: ConnId, role: Role, bytes: Bytes) {
+        if !role.can_edit() {
+            self.refuse(conn, "read_only", "your role may watch the terminal but not type in it");
+            return;
+        }
+        if self.typist != Some(conn) {
+            self.typist = Some(conn);
+            if let Some(size) = self.typist_size() {
+                self.apply_size(size);
+            }
+        }
+        self.last_input = Instant::now();
+        match &mut self.phase {
+            Phase::Running { input, .. } => match input.try_send(InputItem::Bytes(bytes)) {
+                Ok(()) => {}
+                Err(_) => self.refuse(conn, "input_busy", "the terminal is not taking input right now"),
+            },
+            Phase::Starting { pending, .. } => {
+                if pending.len() + bytes.len() <= PENDING_INPUT_BYTES {
+                    pending.extend_from_slice(&bytes);
+                } else {
+                    self.refuse(conn, "input_busy", "the terminal is still starting");
+                }
+            }
+            Phase::New | Phase::Stopped(_) => {
+                self.refuse(conn, "not_running", "the terminal is not running; restart it to get a new shell")
+            }
+        }
+    }
+
+    fn on_resize(&mut self, conn: ConnId, size: TermSize) {
+        let Some(client) = self.clients.get_mut(&conn) else { return };
+        client.size = Some(size);
+        let may_drive = client.role.can_edit();
+        let typist_present = self.typist.is_some_and(|t| self.clients.contains_key(&t));
+        if may_drive && (self.typist == Some(conn) || !typist_present) {
+            if !typist_present {
+                self.typist = Some(conn);
+            }
+            self.apply_size(size);
+        }
+    }
+
+    fn restart(&mut self) {
+        self.stop_quietly();
+        self.scrollback.push(b"\r\n\x1b[2m[terminal restarted]\x1b[0m\r\n");
+        self.broadcast(Out::Binary(Bytes::from_static(b"\r\n\x1b[2m[terminal restarted]\x1b[0m\r\n")));
+        self.start();
+    }
+
+    /// Stop without announcing a final status (a restart announces `starting` right after).
+    fn stop_quietly(&mut self) {
+        match std::mem::replace(&mut self.phase, Phase::New) {
+            Phase::Running { session, .. } => {
+                self.gen += 1;
+                self.state.tasks.spawn(async move { session.close().await });
+            }
+            Phase::Starting { .. } => self.gen += 1,
+            Phase::New | Phase::Stopped(_) => {}
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let settings = self.terminals.settings();
+        let mut next = self.recorder.due();
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        match &self.phase {
+            Phase::Running { since, .. } | Phase::Starting { since, .. } => {
+                consider(self.last_input + settings.idle);
+                consider(*since + settings.max_lifetime);
+            }
+            Phase::New | Phase::Stopped(_) => {}
+        }
+        if let Some(since) = self.empty_since {
+            consider(since + settings.grace);
+        }
+        next
+    }
+
+    /// Returns `true` when the terminal should end (nobody left after the grace period).
+    fn on_timer(&mut self, now: Instant) -> bool {
+        let settings = self.terminals.settings().clone();
+        if self.recorder.due().is_some_and(|d| d <= now) {
+            self.recorder.flush();
+        }
+        if let Phase::Running { since, .. } | Phase::Starting { since, .. } = &self.phase {
+            let since = *since;
+            if now >= since + settings.max_lifetime {
+                tracing::info!(pad = %self.pad, "terminal reached its maximum lifetime");
+                self.stop(Status::MaxLifetime);
+            } else if now >= self.last_input + settings.idle {
+                tracing::info!(pad = %self.pad, "terminal idle; destroying its container");
+                self.stop(Status::IdleTimeout);
+            }
+        }
+        self.empty_since.is_some_and(|since| self.clients.is_empty() && now >= since + settings.grace)
+    }
+
+    /// The task: handle commands and timers until the terminal ends.
+    pub(crate) async fn run(mut self) {
+        loop {
+            let deadline = self.next_deadline();
+            let cmd = tokio::select! {
+                cmd = self.rx.recv() => cmd,
+                _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
+                    if self.on_timer(Instant::now()) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(cmd) = cmd else { break };
+            match cmd {
+                Cmd::Join { conn, user, role, out, close, ack } => {
+                    if self.clients.len() >= MAX_CLIENTS_PER_PAD {
+                        let _ = ack.send(Err(CLOSE_TOO_MANY));
+                        continue;
+                    }
+                    if ack.send(Ok(())).is_err() {
+                        continue;
+                    }
+                    self.clients.insert(
+                        conn,
+                        Client {
+                            user,
+                            role,
+                            role_stale: false,
+                            out,
+                            close: Some(close),
+                            size: None,
+                            last_refusal: None,
+                        },
+                    );
+                    self.empty_since = None;
+                    self.send_to(conn, role_message(role));
+                    if !matches!(self.phase, Phase::New) {
+                        // (A new terminal announces `starting` to everyone as it starts.)
+                        let status = self.status_message();
+                        self.send_to(conn, status);
+                    }
+                    let size = self.size_message();
+                    self.send_to(conn, size);
+                    if !self.scrollback.is_empty() {
+                        let replay = Bytes::from(self.scrollback.contents());
+                        self.send_to(conn, Out::Binary(replay));
+                    }
+                    if matches!(self.phase, Phase::New) {
+                        self.start();
+                    }
+                }
+                Cmd::Leave { conn } => self.drop_client(conn, None),
+                Cmd::Input { conn, bytes } => {
+                    if let Some(role) = self.current_role(conn).await {
+                        self.on_input(conn, role, bytes);
+                    }
+                }
+                Cmd::Resize { conn, size } => {
+                    if self.current_role(conn).await.is_some() {
+                        self.on_resize(conn, size);
+                    }
+                }
+                Cmd::Restart { by, reply } => {
+                    if let Some(conn) = by {
+                        match self.current_role(conn).await {
+                            Some(role) if role.can_edit() => {}
+                            Some(_) => {
+                                self.refuse(conn, "read_only", "your role may not restart the terminal");
+                                continue;
+                            }
+                            None => continue,
+                        }
+                    }
+                    self.restart();
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+                Cmd::SyncFiles { reply } => match &self.phase {
+                    Phase::Running { session, .. } => {
+                        let session = session.clone();
+                        let state = self.state.clone();
+                        let pad = self.pad;
+                        self.state.tasks.spawn(async move {
+                            let result = async {
+                                let files = pad_files(&state, pad).await?;
+                                session.sync_files(&files).await.map_err(sandbox_error)?;
+                                Ok(files.len())
+                            }
+                            .await;
+                            let _ = reply.send(result);
+                        });
+                    }
+                    _ => {
+                        let _ =
+                            reply.send(Err(AppError::conflict("terminal_not_running", "the terminal is not running")));
+                    }
+                },
+                Cmd::Started { gen, result } => self.on_started(gen, result),
+                Cmd::Output { gen, bytes } => {
+                    if matches!(&self.phase, Phase::Running { gen: g, .. } if *g == gen) {
+                        self.scrollback.push(&bytes);
+                        self.recorder.push(&bytes, Instant::now());
+                        self.broadcast(Out::Binary(bytes));
+                    }
+                }
+                Cmd::Exited { gen, code } => {
+                    if matches!(&self.phase, Phase::Running { gen: g, .. } if *g == gen) {
+                        self.stop(Status::Exited { code, error: None });
+                    }
+                }
+                Cmd::Member { user, role } => {
+                    let conns: Vec<ConnId> =
+                        self.clients.iter().filter(|(_, c)| c.user == user).map(|(conn, _)| *conn).collect();
+                    for conn in conns {
+                        match role {
+                            None => self.drop_client(conn, Some(CLOSE_FORBIDDEN)),
+                            Some(role) => {
+                                if let Some(client) = self.clients.get_mut(&conn) {
+                                    client.role = role;
+                                    client.role_stale = false;
+                                }
+                                if self.typist == Some(conn) && !role.can_edit() {
+                                    self.typist = None;
+                                }
+                                self.send_to(conn, role_message(role));
+                            }
+                        }
+                    }
+                }
+                Cmd::UserRevoked { user } => {
+                    let conns: Vec<ConnId> =
+                        self.clients.iter().filter(|(_, c)| c.user == user).map(|(conn, _)| *conn).collect();
+                    for conn in conns {
+                        self.drop_client(conn, Some(CLOSE_REVOKED));
+                    }
+                }
+                Cmd::RecheckRoles => {
+                    for client in self.clients.values_mut() {
+                        client.role_stale = true;
+                    }
+                }
+                Cmd::PadDeleted => {
+                    self.close_all(CLOSE_PAD_DELETED);
+                    break;
+                }
+                Cmd::Shutdown { done } => {
+                    self.close_all(CLOSE_SHUTDOWN);
+                    self.finish().await;
+                    let _ = done.send(());
+                    return;
+                }
+            }
+        }
+        self.finish().await;
+    }
+
+    /// Unregister, answer whatever is still queued, and remove the container.
+    async fn finish(&mut self) {
+        self.terminals.unregister(self.pad, self.id);
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            match cmd {
+                Cmd::Started { result: Ok((session, _)), .. } => session.close().await,
+                Cmd::Restart { reply: Some(reply), .. } => {
+                    let _ =
+                        reply.send(Err(AppError::conflict("terminal_not_open", "nobody has this pad's terminal open")));
+                }
+                Cmd::SyncFiles { reply } => {
+                    let _ = reply.send(Err(AppError::conflict("terminal_not_running", "the terminal is not running")));
+                }
+                Cmd::Shutdown { done } => {
+                    let _ = done.send(());
+                }
+                // A join that raced the end is retried by the joiner (its ack is dropped).
+                _ => {}
+            }
+        }
+        self.recorder.flush();
+        if let Phase::Running { session, .. } = std::mem::replace(&mut self.phase, Phase::New) {
+            session.close().await;
+        }
+        tracing::debug!(pad = %self.pad, "terminal ended");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_bucket_pauses_beyond_the_rate() {
+        let start = Instant::now();
+        let mut b = ByteBucket::new(1000);
+        b.last = start;
+        assert_eq!(b.take(1000, start), Duration::ZERO);
+        let wait = b.take(500, start);
+        assert!((wait.as_secs_f64() - 0.5).abs() < 1e-6, "{wait:?}");
+        // After the wait the debt is paid.
+        assert_eq!(b.take(0, start + Duration::from_millis(500)), Duration::ZERO);
+    }
+}

@@ -1,0 +1,496 @@
+//! The shared terminal (SPEC §6), against real Docker: one shell per pad in a locked-down session
+//! container, shared output, typing only for roles that may run code, scrollback for late
+//! joiners, idle/lifetime limits, restart and file sync, kicks, auth, and what gets recorded.
+//!
+//! Needs Docker and the runner image (scripts/ensure-docker.sh, scripts/build-runner-image.sh);
+//! fails, never skips, without them.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{TestApp, TestUser};
+use futures_util::{SinkExt, StreamExt};
+use opencoder::db::PadId;
+use opencoder::terminal::{Backend, Terminals};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A terminal socket client: output accumulated as text, control messages as JSON.
+struct Term {
+    ws: Ws,
+    output: String,
+    messages: Vec<Value>,
+    closed: Option<(u16, String)>,
+    selected_protocol: Option<String>,
+    response_headers: String,
+}
+
+fn term_url(app: &TestApp, slug: &str) -> String {
+    format!("ws://{}/ws/pad/{slug}/terminal", app.addr)
+}
+
+async fn connect_raw(app: &TestApp, slug: &str, headers: &[(&str, String)]) -> Result<Term, u16> {
+    let mut request = term_url(app, slug).into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let (ws, response) = match tokio_tungstenite::connect_async(request).await {
+        Ok(ok) => ok,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => return Err(response.status().as_u16()),
+        Err(other) => panic!("websocket connect failed: {other}"),
+    };
+    Ok(Term {
+        ws,
+        output: String::new(),
+        messages: Vec::new(),
+        closed: None,
+        selected_protocol: response.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_string()),
+        response_headers: format!("{:?}", response.headers()),
+    })
+}
+
+async fn connect(app: &TestApp, slug: &str, user: &TestUser) -> Term {
+    let protocols = format!("opencoder.v1, oc.bearer.{}", user.token);
+    connect_raw(app, slug, &[("sec-websocket-protocol", protocols)]).await.expect("terminal socket connects")
+}
+
+impl Term {
+    async fn send_input(&mut self, text: &str) {
+        self.ws.send(Message::Binary(text.as_bytes().to_vec().into())).await.expect("send input");
+    }
+
+    async fn send_control(&mut self, value: Value) {
+        self.ws.send(Message::Text(value.to_string().into())).await.expect("send control");
+    }
+
+    /// Read until `done` holds or `timeout` passes; `true` when it held.
+    async fn until(&mut self, timeout: Duration, mut done: impl FnMut(&Term) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if self.closed.is_some() {
+                return false;
+            }
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return done(self),
+                Ok(None) => {
+                    self.closed.get_or_insert((1006, String::new()));
+                }
+                Ok(Some(Err(_))) => {
+                    self.closed.get_or_insert((1006, String::new()));
+                }
+                Ok(Some(Ok(message))) => match message {
+                    Message::Binary(bytes) => self.output.push_str(&String::from_utf8_lossy(&bytes)),
+                    Message::Text(text) => {
+                        self.messages.push(serde_json::from_str(text.as_str()).expect("control JSON"))
+                    }
+                    Message::Close(frame) => {
+                        self.closed =
+                            Some(frame.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string())));
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    async fn expect_output(&mut self, needle: &str) {
+        let found = self.until(Duration::from_secs(30), |t| t.output.contains(needle)).await;
+        assert!(
+            found,
+            "output never contained {needle:?}; got {:?} (messages {:?}, closed {:?})",
+            self.output, self.messages, self.closed
+        );
+    }
+
+    fn has(&self, kind: &str, key: &str, value: &str) -> bool {
+        self.messages.iter().any(|m| m["type"] == kind && m[key] == value)
+    }
+
+    async fn expect_message(&mut self, kind: &str, key: &str, value: &str) {
+        let found = self.until(Duration::from_secs(30), |t| t.has(kind, key, value)).await;
+        assert!(found, "no {kind} with {key}={value}; messages {:?}, closed {:?}", self.messages, self.closed);
+    }
+
+    async fn running(&mut self) {
+        self.expect_message("status", "state", "running").await;
+    }
+
+    async fn expect_closed(&mut self, code: u16) {
+        let closed = self.until(Duration::from_secs(10), |t| t.closed.is_some()).await;
+        assert!(closed, "socket was not closed; messages {:?}", self.messages);
+        assert_eq!(self.closed.as_ref().unwrap().0, code, "{:?}", self.closed);
+    }
+}
+
+async fn spawn(extra: &[(&str, &str)]) -> TestApp {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    TestApp::spawn_with(extra).await
+}
+
+/// A pad owned by a fresh user, with a second file `notes.txt`.
+async fn pad(app: &TestApp) -> (TestUser, String, i64) {
+    let owner = app.signup("Owner").await;
+    let body = app.create_pad(&owner, json!({ "title": "term", "language": "python" })).await;
+    let slug = body["pad"]["slug"].as_str().unwrap().to_string();
+    let id = body["pad"]["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/files"),
+            Some(&owner.token),
+            json!({ "name": "notes.txt", "content": "pad-notes-123\n" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    (owner, slug, id)
+}
+
+/// Ids of this server's containers labelled as the pad's terminal (through the Docker API).
+async fn terminal_containers(app: &TestApp, pad_id: i64) -> Vec<String> {
+    let Backend::Docker(docker) = app.state.terminals.backend() else { panic!("terminals are not on Docker") };
+    docker.containers(Some(&Terminals::container_key(PadId(pad_id)))).await.expect("docker list")
+}
+
+async fn wait_no_containers(app: &TestApp, pad_id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = terminal_containers(app, pad_id).await;
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "terminal containers remain: {left:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_sockets_share_the_shell_and_a_viewer_may_only_watch() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let viewer = app.signup("Viewer").await;
+    app.add_member(&owner, &slug, &viewer, "viewer").await;
+
+    let mut a = connect(&app, &slug, &owner).await;
+    a.expect_message("role", "role", "owner").await;
+    a.running().await;
+    assert_eq!(terminal_containers(&app, pad_id).await.len(), 1, "one session container per pad");
+    let mut v = connect(&app, &slug, &viewer).await;
+    v.expect_message("role", "role", "viewer").await;
+    assert!(v.messages.iter().any(|m| m["type"] == "role" && m["canType"] == false));
+
+    // The typist's size wins and everyone is told.
+    a.send_control(json!({ "type": "resize", "cols": 101, "rows": 31 })).await;
+    v.send_control(json!({ "type": "resize", "cols": 40, "rows": 10 })).await;
+    a.send_input("echo shared-$((6*7)) $(stty size | tr ' ' x)\n").await;
+    a.expect_output("shared-42 31x101").await;
+    v.expect_output("shared-42 31x101").await;
+    assert!(
+        v.until(Duration::from_secs(5), |t| t.messages.iter().any(|m| m["type"] == "size" && m["cols"] == 101)).await
+    );
+
+    // A viewer's input is refused with a message; the socket stays open and keeps watching.
+    v.send_input("echo viewer-typed-$((1+1))\n").await;
+    v.expect_message("error", "code", "read_only").await;
+    a.send_input("echo after-$((2+3))\n").await;
+    v.expect_output("after-5").await;
+    assert!(v.closed.is_none());
+    assert!(
+        !a.output.contains("viewer-typed-2") && !v.output.contains("viewer-typed"),
+        "viewer input reached the shell"
+    );
+    // The viewer's restart is refused too: nothing restarts.
+    let starts = |t: &Term| t.messages.iter().filter(|m| m["state"] == "starting").count();
+    let before = starts(&a);
+    v.send_control(json!({ "type": "restart" })).await;
+    a.until(Duration::from_millis(500), |_| false).await;
+    assert_eq!(starts(&a), before, "a viewer restarted the terminal");
+    a.send_input("echo still-$((3*3))\n").await;
+    a.expect_output("still-9").await;
+}
+
+#[tokio::test]
+async fn the_shell_runs_locked_down_in_the_pads_workspace() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    t.send_input("echo UID=$(id -u) CWD=$(pwd) HOME=$HOME\n").await;
+    t.expect_output("UID=65534 CWD=/tmp/work HOME=/tmp").await;
+    t.send_input("cat notes.txt; ls main.py && echo HAS-MAIN\n").await;
+    t.expect_output("pad-notes-123").await;
+    t.expect_output("HAS-MAIN").await;
+    t.send_input("getent hosts example.com >/dev/null 2>&1 || echo NO-DNS-$((1+1))\n").await;
+    t.expect_output("NO-DNS-2").await;
+    t.send_input("(exec 3<>/dev/tcp/192.0.2.1/80) 2>/dev/null || echo NO-TCP-$((2+2))\n").await;
+    t.expect_output("NO-TCP-4").await;
+    t.send_input("touch /x 2>/dev/null || echo RO-ROOT-$((3+3))\n").await;
+    t.expect_output("RO-ROOT-6").await;
+    // No host environment: only the sandbox's own variables.
+    t.send_input("echo HOSTVARS=$(env | grep -c -E 'JWT|DATABASE|DATA_DIR|CARGO|RUST')\n").await;
+    t.expect_output("HOSTVARS=0").await;
+    // The workspace is writable (tmpfs), the files are the pad's.
+    t.send_input("echo hi > out.txt && cat out.txt | sed s/hi/WRITABLE/\n").await;
+    t.expect_output("WRITABLE").await;
+}
+
+#[tokio::test]
+async fn idle_terminal_is_destroyed_and_clients_are_told() {
+    let app = spawn(&[("TERMINAL_IDLE_MS", "2000")]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    assert_eq!(terminal_containers(&app, pad_id).await.len(), 1);
+    t.expect_message("status", "state", "idle_timeout").await;
+    wait_no_containers(&app, pad_id).await;
+    assert!(t.closed.is_none(), "the socket stays open after an idle timeout");
+    // Typing now is refused; a restart brings a fresh shell.
+    t.send_input("echo x\n").await;
+    t.expect_message("error", "code", "not_running").await;
+    let restarted = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    assert_eq!(restarted.status, StatusCode::OK, "{:?}", restarted.body);
+    let before = t.messages.iter().filter(|m| m["state"] == "running").count();
+    assert!(
+        t.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > before)
+            .await
+    );
+    t.send_input("echo back-$((5+5))\n").await;
+    t.expect_output("back-10").await;
+}
+
+#[tokio::test]
+async fn max_lifetime_ends_the_session() {
+    let app = spawn(&[("TERMINAL_MAX_MS", "3000")]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    t.expect_message("status", "state", "max_lifetime").await;
+    wait_no_containers(&app, pad_id).await;
+}
+
+#[tokio::test]
+async fn late_joiner_gets_the_scrollback() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let mut a = connect(&app, &slug, &owner).await;
+    a.running().await;
+    a.send_input("echo early-$((10*10))\n").await;
+    a.expect_output("early-100").await;
+    let mut b = connect(&app, &slug, &owner).await;
+    b.expect_output("early-100").await;
+    assert!(b.has("status", "state", "running"));
+}
+
+#[tokio::test]
+async fn kicked_member_terminal_closes_with_4003_and_a_downgrade_applies_on_the_next_message() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let kicked = app.signup("Kicked").await;
+    let demoted = app.signup("Demoted").await;
+    app.add_member(&owner, &slug, &kicked, "collaborator").await;
+    app.add_member(&owner, &slug, &demoted, "candidate").await;
+    let mut k = connect(&app, &slug, &kicked).await;
+    let mut d = connect(&app, &slug, &demoted).await;
+    k.running().await;
+    d.running().await;
+    d.send_input("echo cand-$((7+7))\n").await;
+    d.expect_output("cand-14").await;
+
+    let r = app.delete(&format!("/api/pads/{slug}/members/{}", kicked.id), Some(&owner.token)).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    k.expect_closed(4003).await;
+    assert_eq!(
+        connect_raw(&app, &slug, &[("sec-websocket-protocol", format!("opencoder.v1, oc.bearer.{}", kicked.token))])
+            .await
+            .err(),
+        Some(404)
+    );
+
+    let r = app
+        .patch(&format!("/api/pads/{slug}/members/{}", demoted.id), Some(&owner.token), json!({ "role": "viewer" }))
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    d.expect_message("role", "role", "viewer").await;
+    d.send_input("echo demoted-$((8+8))\n").await;
+    d.expect_message("error", "code", "read_only").await;
+    assert!(d.closed.is_none());
+}
+
+#[tokio::test]
+async fn handshake_never_echoes_the_token_and_strangers_are_refused() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let t = connect(&app, &slug, &owner).await;
+    assert_eq!(t.selected_protocol.as_deref(), Some("opencoder.v1"));
+    assert!(!t.response_headers.contains(&owner.token), "token echoed: {}", t.response_headers);
+
+    // Anonymous: 401. Non-member: 404 like a missing pad. Token in the URL: refused.
+    assert_eq!(connect_raw(&app, &slug, &[("sec-websocket-protocol", "opencoder.v1".into())]).await.err(), Some(401));
+    let stranger = app.signup("Stranger").await;
+    let offered = format!("opencoder.v1, oc.bearer.{}", stranger.token);
+    assert_eq!(connect_raw(&app, &slug, &[("sec-websocket-protocol", offered.clone())]).await.err(), Some(404));
+    assert_eq!(connect_raw(&app, "no-such-pad", &[("sec-websocket-protocol", offered)]).await.err(), Some(404));
+    let mut request = format!("{}?token={}", term_url(&app, &slug), owner.token).into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("opencoder.v1"));
+    assert!(tokio_tungstenite::connect_async(request).await.is_err(), "a token in the URL is refused");
+    // The cookie only from a trusted origin.
+    let cookie = format!("oc_token={}", owner.token);
+    let foreign = [("cookie", cookie.clone()), ("origin", "http://evil.example".to_string())];
+    assert_eq!(connect_raw(&app, &slug, &foreign).await.err(), Some(403));
+    let same = [("cookie", cookie), ("origin", format!("http://{}", app.addr))];
+    assert!(connect_raw(&app, &slug, &same).await.is_ok());
+    // REST actions: viewers may not restart or sync.
+    let viewer = app.signup("Viewer").await;
+    app.add_member(&owner, &slug, &viewer, "viewer").await;
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&viewer.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.post(&format!("/api/pads/{slug}/terminal/sync-files"), Some(&viewer.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&stranger.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sync_files_writes_the_current_files_into_the_workspace() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/files"),
+            Some(&owner.token),
+            json!({ "name": "later.txt", "content": "added-later-77\n" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = app.post(&format!("/api/pads/{slug}/terminal/sync-files"), Some(&owner.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["files"], 3);
+    t.send_input("cat later.txt\n").await;
+    t.expect_output("added-later-77").await;
+}
+
+#[tokio::test]
+async fn output_is_recorded_but_hidden_keystrokes_are_not() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    // `read -s` turns the TTY's echo off, as password prompts do: what is typed never shows.
+    t.send_input("read -s SECRET; echo; echo got-${#SECRET}-chars\n").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.send_input("hunter2-password\n").await;
+    t.expect_output("got-16-chars").await;
+    assert!(!t.output.contains("hunter2"), "hidden input was echoed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, data FROM pad_events WHERE pad_id = ? AND kind LIKE 'terminal%' ORDER BY id")
+            .bind(pad_id)
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    let all: String = rows.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("\n");
+    assert!(rows.iter().any(|(k, _)| k == "terminal.status"), "{all}");
+    assert!(all.contains("got-16-chars"), "output not recorded: {all}");
+    assert!(!all.contains("hunter2"), "a keystroke was recorded: {all}");
+}
+
+#[tokio::test]
+async fn pad_deletion_closes_the_terminal_and_removes_its_container() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    let r = app.delete(&format!("/api/pads/{slug}"), Some(&owner.token)).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    t.expect_closed(4004).await;
+    wait_no_containers(&app, pad_id).await;
+}
+
+#[tokio::test]
+async fn last_client_leaving_removes_the_container_after_the_grace() {
+    let app = spawn(&[("TERMINAL_GRACE_MS", "500")]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    let _ = t.ws.close(None).await;
+    drop(t);
+    wait_no_containers(&app, pad_id).await;
+    // A new client gets a fresh terminal.
+    let mut again = connect(&app, &slug, &owner).await;
+    again.running().await;
+    again.send_input("echo fresh-$((9+9))\n").await;
+    again.expect_output("fresh-18").await;
+}
+
+#[tokio::test]
+async fn output_is_rate_limited_by_pausing_the_shell() {
+    let app = spawn(&[("TERMINAL_OUTPUT_BYTES_PER_SEC", "16384")]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    // 64 KiB of output at 16 KiB/s (burst 16 KiB) takes about 3 s; nothing is dropped.
+    let started = Instant::now();
+    t.send_input("head -c 65536 /dev/zero | tr '\\0' x; echo; echo flood-$((20+1))\n").await;
+    t.expect_output("flood-21").await;
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(2500), "output was not paused: {elapsed:?}");
+    assert!(t.output.matches('x').count() >= 65536, "output was dropped");
+}
+
+#[tokio::test]
+async fn shutdown_closes_terminal_sockets_and_removes_the_containers() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    assert_eq!(terminal_containers(&app, pad_id).await.len(), 1);
+    app.state.shutdown.cancel();
+    t.expect_closed(1001).await;
+    wait_no_containers(&app, pad_id).await;
+}
+
+#[tokio::test]
+async fn local_fallback_only_when_allowed_and_never_in_production() {
+    // Production refuses a host shell outright.
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("OPENCODER_ENV".into(), "production".into());
+    vars.insert("JWT_SECRET".into(), "0123456789abcdef".repeat(4));
+    vars.insert("TERMINAL_ALLOW_LOCAL".into(), "1".into());
+    let config = opencoder::config::Config::from_vars(&vars).expect("config parses");
+    let err = Terminals::new(&config).await.err().expect("refused in production").to_string();
+    assert!(err.contains("TERMINAL_ALLOW_LOCAL"), "{err}");
+
+    // Runs forced local without the opt-in: terminals are unavailable, never a host shell.
+    let app = spawn(&[("EXEC_FORCE_LOCAL", "1")]).await;
+    assert!(matches!(app.state.terminals.backend(), Backend::Unavailable(_)));
+    let (owner, slug, _) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.expect_message("error", "code", "terminal_unavailable").await;
+    t.expect_message("status", "state", "exited").await;
+
+    // With the opt-in (development): a PTY on the host, flagged `local` to every client.
+    let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("TERMINAL_ALLOW_LOCAL", "1")]).await;
+    assert!(matches!(app.state.terminals.backend(), Backend::Local(_)));
+    let (owner, slug, _) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    assert!(t.messages.iter().any(|m| m["type"] == "status" && m["local"] == true));
+    t.send_input("cat notes.txt; echo HOSTVARS=$(env | grep -c -E 'JWT|DATABASE|DATA_DIR|CARGO')\n").await;
+    t.expect_output("pad-notes-123").await;
+    t.expect_output("HOSTVARS=0").await;
+}
