@@ -16,6 +16,12 @@ use rand::RngCore;
 /// Secrets shorter than this are refused in production (SPEC §8).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// File inside `DATA_DIR` holding the development secret generated when `JWT_SECRET` is unset.
+pub const JWT_SECRET_FILE: &str = "jwt_secret";
+
+/// Ceiling of `RATE_LIMIT_PER_MINUTE`; high enough that load tests can switch the limit off in effect.
+pub const MAX_RATE_LIMIT_PER_MINUTE: u32 = 1_000_000_000;
+
 /// Secrets that appear in tutorials, templates and the original's `.env.example`.
 const WELL_KNOWN_SECRETS: &[&str] = &[
     "secret",
@@ -119,6 +125,10 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// `LOG_FORMAT` (text; `json` for machine-readable lines).
     pub log_json: bool,
+    /// The `EXEC_*` settings (see `exec::settings`).
+    pub exec: crate::exec::ExecSettings,
+    /// The `TERMINAL_*` settings (see `terminal::settings`).
+    pub terminal: crate::terminal::TerminalSettings,
 }
 
 /// Read `.env` (if present) without overriding real environment variables, then snapshot the environment.
@@ -181,6 +191,28 @@ fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
     Ok(origins)
 }
 
+/// `COOKIE_DOMAIN` goes verbatim into `Set-Cookie`, so it must be a bare host name: anything else
+/// (`;`, spaces, a scheme, a port) would inject cookie attributes or make the header unbuildable.
+fn parse_cookie_domain(raw: &str) -> Result<String, ConfigError> {
+    let host = raw.strip_prefix('.').unwrap_or(raw);
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !valid {
+        return Err(invalid(
+            "COOKIE_DOMAIN",
+            format!("{raw:?} is not a host name like pad.example.com (no scheme, port or path)"),
+        ));
+    }
+    Ok(raw.to_ascii_lowercase())
+}
+
 fn parse_proxies(raw: &str) -> Result<Vec<IpNet>, ConfigError> {
     raw.split(',')
         .map(str::trim)
@@ -194,9 +226,19 @@ fn parse_proxies(raw: &str) -> Result<Vec<IpNet>, ConfigError> {
 }
 
 impl Config {
-    /// Build the configuration from a snapshot of variables. Does not touch the disk except to
-    /// create `DATA_DIR` and, in development, the generated secret inside it.
+    /// Build the configuration from a snapshot of variables and apply the production refusals.
+    /// Pure: touches neither the disk nor the process environment (`prepare` does the disk).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let config = Config::parse_vars(vars)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parse every variable (malformed values are still errors) but skip the production refusals.
+    /// Only for tools that never serve or sign anything and must work on a config the server
+    /// would refuse: `opencoder doctor` reports the refusal as a check, `opencoder audit` only
+    /// reads the database.
+    pub fn parse_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
         let env_name = get(vars, "OPENCODER_ENV").or_else(|| get(vars, "NODE_ENV"));
         let mode = match env_name.map(|v| v.to_ascii_lowercase()) {
             Some(v) if v == "production" => Mode::Production,
@@ -248,7 +290,7 @@ impl Config {
             Some("json") => true,
             Some(other) => return Err(invalid("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
         };
-        let config = Config {
+        Ok(Config {
             mode,
             host,
             port,
@@ -258,7 +300,13 @@ impl Config {
             jwt_secret_source,
             enable_hsts: parse_bool("ENABLE_HSTS", get(vars, "ENABLE_HSTS"))?,
             allowed_origins,
-            rate_limit_per_minute: parse_num("RATE_LIMIT_PER_MINUTE", get(vars, "RATE_LIMIT_PER_MINUTE"), 120, 1, 1_000_000)?,
+            rate_limit_per_minute: parse_num(
+                "RATE_LIMIT_PER_MINUTE",
+                get(vars, "RATE_LIMIT_PER_MINUTE"),
+                120,
+                1,
+                MAX_RATE_LIMIT_PER_MINUTE,
+            )?,
             signup_rate_limit_per_minute: parse_num(
                 "SIGNUP_RATE_LIMIT_PER_MINUTE",
                 get(vars, "SIGNUP_RATE_LIMIT_PER_MINUTE"),
@@ -266,15 +314,15 @@ impl Config {
                 1,
                 10_000,
             )?,
-            cookie_domain: get(vars, "COOKIE_DOMAIN").map(str::to_string),
+            cookie_domain: get(vars, "COOKIE_DOMAIN").map(parse_cookie_domain).transpose()?,
             trusted_proxies,
             public_base_url,
             max_body_bytes: parse_num("MAX_BODY_BYTES", get(vars, "MAX_BODY_BYTES"), 1 << 20, 1024, 64 << 20)?,
             web_dir: get(vars, "WEB_DIR").map(PathBuf::from),
             log_json,
-        };
-        config.validate()?;
-        Ok(config)
+            exec: crate::exec::ExecSettings::from_vars(vars)?,
+            terminal: crate::terminal::TerminalSettings::from_vars(vars)?,
+        })
     }
 
     /// The production refusals (SPEC §8). Development tolerates a missing secret: `prepare` generates one.
@@ -312,12 +360,9 @@ impl Config {
     /// Create `DATA_DIR` and, in development without `JWT_SECRET`, load or generate the secret
     /// kept there so sessions survive restarts.
     pub fn prepare(&mut self) -> Result<(), ConfigError> {
-        std::fs::create_dir_all(&self.data_dir).map_err(|source| ConfigError::DataDir {
-            path: self.data_dir.clone(),
-            source,
-        })?;
+        self.ensure_data_dir()?;
         if self.jwt_secret_source == SecretSource::Missing {
-            let secret = load_or_generate_secret(&self.data_dir.join("jwt_secret")).map_err(
+            let secret = load_or_generate_secret(&self.data_dir.join(JWT_SECRET_FILE)).map_err(
                 |source| ConfigError::DataDir {
                     path: self.data_dir.clone(),
                     source,
@@ -327,6 +372,14 @@ impl Config {
             self.jwt_secret_source = SecretSource::GeneratedFile;
         }
         Ok(())
+    }
+
+    /// Create `DATA_DIR` (and its parents) if missing; `migrate` needs no more than this.
+    pub fn ensure_data_dir(&self) -> Result<(), ConfigError> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|source| ConfigError::DataDir {
+            path: self.data_dir.clone(),
+            source,
+        })
     }
 
     pub fn is_production(&self) -> bool {
@@ -407,6 +460,9 @@ mod tests {
             ("TRUSTED_PROXIES", "not-a-cidr"),
             ("ALLOWED_ORIGINS", "example.com"),
             ("OPENCODER_ENV", "staging"),
+            ("COOKIE_DOMAIN", "evil.example; SameSite=None"),
+            ("COOKIE_DOMAIN", "https://pad.example.com"),
+            ("COOKIE_DOMAIN", "pad.example.com:4000"),
         ] {
             let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
@@ -427,6 +483,23 @@ mod tests {
         let ok = Config::from_vars(&vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong)])).unwrap();
         assert!(ok.is_production());
         assert!(!ok.warnings().is_empty());
+    }
+
+    #[test]
+    fn cookie_domain_accepts_host_names() {
+        for domain in ["pad.example.com", ".example.com", "localhost", "Pad-1.Example.COM"] {
+            let c = Config::from_vars(&vars(&[("COOKIE_DOMAIN", domain)])).unwrap();
+            assert_eq!(c.cookie_domain.as_deref(), Some(domain.to_ascii_lowercase().as_str()));
+        }
+    }
+
+    #[test]
+    fn parse_vars_skips_only_the_production_refusals() {
+        let weak = vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", "changeme")]);
+        assert!(Config::from_vars(&weak).is_err());
+        let parsed = Config::parse_vars(&weak).unwrap();
+        assert!(parsed.validate().unwrap_err().to_string().contains("JWT_SECRET"));
+        assert!(Config::parse_vars(&vars(&[("PORT", "eighty")])).is_err());
     }
 
     #[test]

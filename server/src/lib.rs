@@ -7,7 +7,11 @@
 //! - `auth`    — name-only identity, recovery keys, JWT sessions, `CurrentUser` (§2)
 //! - `pads`    — pads, files, roles, members, invites, passwords, fork (§3)
 //! - `collab`  — the pad document (Yjs via `yrs`) and its durable update log (§4)
+//! - `terminal` — the shared per-pad terminal: a shell inside a sandbox container of the pad (§6)
+//! - `recordings` — recordings: time windows over the pad's event log, paginated timelines,
+//!   seeking from checkpoints, JSON export (§7)
 //! - `audit`   — the append-only, hash-chained audit log and its CLI (§9)
+//! - `doctor`  — `opencoder doctor`: named ok/warn/fail checks of config, data dir and database
 //! - `events`  — domain events that carry access changes to live sockets
 //! - `http`    — the perimeter: client IP, rate limits, headers, CORS, origins, request log (§8)
 
@@ -16,11 +20,15 @@ pub mod auth;
 pub mod collab;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod http;
 pub mod openapi;
 pub mod pads;
+pub mod recordings;
+pub mod terminal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +63,15 @@ pub struct AppState {
     pub unlock_throttle: UnlockThrottle,
     pub events: EventBus,
     pub docs: collab::DocStore,
+    /// Live pad rooms (open sockets); `rooms.broadcast_app(pad, json)` reaches everyone on a pad.
+    pub rooms: collab::Rooms,
+    pub exec: exec::ExecService,
+    /// Recordings' tunables and idle watch (SPEC §7); the rest of their state is in the database.
+    pub recordings: recordings::Recorder,
+    /// Languages that can run (built-in table plus EXEC_LANGUAGES_FILE).
+    pub languages: Arc<oc_sandbox::LanguageTable>,
+    /// The shared per-pad terminals (SPEC §6).
+    pub terminals: terminal::Terminals,
     /// Background work (sweeps, flushes) that shutdown waits for.
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
@@ -67,9 +84,32 @@ impl AppState {
         db.migrate().await?;
         let tokens = TokenKeys::new(config.jwt_secret.expose());
         let rate_limits = RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute);
+        let languages = Arc::new(exec::language_table(&config.exec)?);
+        let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
+        let backend = exec::build_backend(
+            &config.exec,
+            config.is_production(),
+            &config.data_dir,
+            languages.clone(),
+            sandbox_metrics.clone(),
+        )
+        .await?;
+        let docs = collab::DocStore::new(db.clone());
+        let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers());
+        let broadcast: exec::PadBroadcast = {
+            let rooms = rooms.clone();
+            Arc::new(move |pad, message| rooms.broadcast_app(pad, &message))
+        };
+        let exec = exec::ExecService::new(backend, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
+        let terminals = terminal::Terminals::new(&config).await?;
         Ok(AppState {
+            terminals,
+            exec,
+            languages,
             audit: AuditLog::new(db.clone()),
-            docs: collab::DocStore::new(db.clone()),
+            docs,
+            rooms,
+            recordings: recordings::Recorder::default(),
             config: Arc::new(config),
             db,
             tokens,
@@ -83,6 +123,9 @@ impl AppState {
 
     /// Start background maintenance (rate-limit sweeps, throttle expiry).
     pub fn spawn_background(&self) {
+        collab::spawn_background(self);
+        recordings::spawn_background(self);
+        terminal::spawn_background(self);
         let state = self.clone();
         self.tasks.spawn(async move {
             let mut tick = tokio::time::interval(http::rate_limit::SWEEP_INTERVAL);
@@ -105,6 +148,10 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(http::health::router())
         .merge(auth::router())
         .merge(pads::router())
+        .merge(collab::router())
+        .merge(exec::routes::router())
+        .merge(recordings::routes::router())
+        .merge(terminal::router())
 }
 
 /// The whole application: routes, then the perimeter layers. Read bottom-up for request order:
@@ -115,7 +162,7 @@ pub fn build_app(state: AppState) -> Router {
     let spec = Arc::new(spec);
     router
         .merge(openapi::router(spec))
-        .fallback(|| async { AppError::NoRoute.into_response() })
+        .fallback(http::static_files::serve)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), http::rate_limit::enforce_global))
         .layer(axum::middleware::from_fn(http::url_tokens::refuse))
@@ -139,6 +186,10 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     tokio::spawn(async move {
         wait_for_signal().await;
         signal_shutdown.cancel();
+    });
+    // Small, latency-sensitive writes (pad socket updates, §4): no Nagle delay on any connection.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

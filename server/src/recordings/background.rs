@@ -1,0 +1,178 @@
+//! The recordings module's background task (on `state.tasks`, so shutdown waits for it):
+//!
+//! - room presence (the `collab::Rooms` presence hook) → `join` / `leave` events, auto-record
+//!   start on the first join, and the idle watch that stops auto recordings after the grace;
+//! - `FilesChanged` domain events → `files` events;
+//! - seek data for active recordings: a checkpoint at the start, then a segment every
+//!   `Recorder::segment_updates()` updates;
+//! - at start-up, closing auto recordings a crash left open.
+//!
+//! One task handles all of it in arrival order, so a pad's join and leave are logged in order.
+//! Lost notifications (a lagging channel) are repaired from the rooms' real connection counts.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::store::Recording;
+use super::{now_ms, seek, service, store, CHECKPOINT_SCAN_EVERY};
+use crate::collab::rooms::PresenceChange;
+use crate::db::PadId;
+use crate::events::DomainEvent;
+use crate::AppState;
+
+/// Upper bound on how long the task sleeps when no idle deadline is pending.
+const IDLE_CHECK_CAP: Duration = Duration::from_secs(1);
+
+pub fn spawn_background(state: &AppState) {
+    let state = state.clone();
+    let mut presence = state.rooms.subscribe_presence();
+    let mut events = state.events.subscribe();
+    state.tasks.clone().spawn(async move {
+        if let Err(err) = service::reconcile(&state).await {
+            tracing::error!(error = %err, "closing recordings left open failed");
+        }
+        let mut checkpoints = tokio::time::interval(CHECKPOINT_SCAN_EVERY);
+        checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let sleep = next_idle_sleep(&state);
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                received = presence.recv() => match received {
+                    Ok(change) => on_presence(&state, change).await,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "recordings lagged behind room presence; re-checking rooms");
+                        recheck_rooms(&state).await;
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+                received = events.recv() => match received {
+                    Ok(DomainEvent::FilesChanged { pad }) => {
+                        if let Err(err) = service::record_file_list(&state, pad, now_ms()).await {
+                            tracing::warn!(error = %err, %pad, "logging a file list change failed");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "recordings missed domain events"),
+                    Err(RecvError::Closed) => break,
+                },
+                _ = tokio::time::sleep(sleep) => stop_idle(&state).await,
+                _ = state.recordings.woken() => {
+                    stop_idle(&state).await;
+                    write_checkpoints(&state).await;
+                }
+                _ = checkpoints.tick() => write_checkpoints(&state).await,
+            }
+        }
+    });
+}
+
+fn next_idle_sleep(state: &AppState) -> Duration {
+    match state.recordings.next_idle_deadline() {
+        Some(deadline) => Duration::from_millis((deadline - now_ms()).clamp(0, IDLE_CHECK_CAP.as_millis() as i64) as u64),
+        None => IDLE_CHECK_CAP,
+    }
+}
+
+async fn on_presence(state: &AppState, change: PresenceChange) {
+    let at = now_ms();
+    let pad = change.pad;
+    if change.joined {
+        if change.user_connections == 1 {
+            log_event(state, pad, at, "join", change).await;
+        }
+        if change.room_connections == 1 {
+            if let Err(err) = service::on_first_join(state, pad, change.user).await {
+                tracing::error!(error = %err, %pad, "auto-record on join failed");
+            }
+        } else {
+            state.recordings.mark_occupied(pad);
+        }
+    } else {
+        if change.user_connections == 0 {
+            log_event(state, pad, at, "leave", change).await;
+        }
+        if change.room_connections == 0 {
+            state.recordings.mark_empty(pad, at);
+        }
+    }
+}
+
+async fn log_event(state: &AppState, pad: PadId, at: i64, kind: &str, change: PresenceChange) {
+    if let Err(err) = store::insert_pad_event(&state.db, pad, at, kind, Some(change.user), &serde_json::json!({})).await {
+        tracing::warn!(error = %err, %pad, kind, "logging a presence event failed");
+    }
+}
+
+fn connections(state: &AppState, pad: PadId) -> usize {
+    state.rooms.get(pad).map_or(0, |room| room.connection_count())
+}
+
+/// Stop the auto recordings of pads empty for the whole grace (if they are still empty).
+async fn stop_idle(state: &AppState) {
+    for (pad, since) in state.recordings.take_idle(now_ms()) {
+        if connections(state, pad) > 0 {
+            continue;
+        }
+        if let Err(err) = service::on_idle(state, pad, since).await {
+            tracing::error!(error = %err, %pad, "stopping an idle recording failed");
+        }
+    }
+}
+
+/// Presence notifications were lost: every pad with an auto recording and nobody connected is
+/// put on the idle watch.
+async fn recheck_rooms(state: &AppState) {
+    match store::all_active_recordings(&state.db).await {
+        Ok(active) => {
+            for recording in active.iter().filter(|r| r.auto_started) {
+                if connections(state, recording.pad_id) == 0 {
+                    state.recordings.mark_empty(recording.pad_id, now_ms());
+                } else {
+                    state.recordings.mark_occupied(recording.pad_id);
+                }
+            }
+        }
+        Err(err) => tracing::error!(error = %err, "reading active recordings failed"),
+    }
+}
+
+async fn write_checkpoints(state: &AppState) {
+    let active = match store::all_active_recordings(&state.db).await {
+        Ok(active) => active,
+        Err(err) => {
+            tracing::error!(error = %err, "reading active recordings failed");
+            return;
+        }
+    };
+    for recording in active {
+        if let Err(err) = write_due_checkpoints(state, &recording).await {
+            tracing::warn!(error = %err, pad = %recording.pad_id, "writing a seek checkpoint failed");
+        }
+    }
+}
+
+/// Bring the recording's seek data up to date: a full checkpoint at its start (the document
+/// after the last update before it), then a segment for every `segment_updates` updates after
+/// that. Segments merge log rows without loading a document, so catching up is cheap. Public so
+/// tests and the benchmark can do it without waiting for the scan.
+pub async fn write_due_checkpoints(state: &AppState, recording: &Recording) -> anyhow::Result<()> {
+    let _writer = state.recordings.writer().await;
+    state.docs.flush_log().await;
+    let every = state.recordings.segment_updates() as i64;
+    let db = &state.db;
+    let pad = recording.pad_id;
+    let start = store::last_update_at_or_before(db, pad, recording.started_at_ms - 1).await?;
+    if start > 0 && store::newest_recording_checkpoint(db, pad, recording.id).await? == 0 {
+        let doc = seek::doc_after_update(db, pad, start).await?;
+        store::insert_recording_checkpoint(db, pad, recording.id, start, &seek::encode_checkpoint(&doc)).await?;
+    }
+    let mut newest = store::newest_segment(db, pad, recording.id).await?.unwrap_or(start);
+    while let Some(target) = store::nth_update_after(db, pad, newest, every).await? {
+        let updates = store::updates_between(db, pad, newest, Some(target), None).await?;
+        let merged = tokio::task::spawn_blocking(move || seek::merge_segment(&updates)).await?;
+        store::insert_segment(db, pad, recording.id, newest, target, &merged).await?;
+        newest = target;
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! The JSON export of a recording (SPEC §7: "recordings can be exported as JSON").
+//!
+//! Schema, `version: 1` (times in ms since the epoch):
+//!
+//! ```text
+//! {
+//!   version: 1,
+//!   exportedAt: ms,
+//!   pad: {slug, title, language, kind},
+//!   recording: {id, name, startedAt, endedAt, durationMs, active, autoStarted, createdBy, stopReason},
+//!   files: {name: text},          // every file as it was just before the window opened
+//!   initialState: base64,         // the same document as one Yjs v1 update
+//!   events: [TimelineEvent]       // the whole timeline, in order (see `timeline::TimelineEvent`)
+//! }
+//! ```
+//!
+//! `initialState` plus the `update` of every `edit` event, applied in order, reproduce the
+//! document at any instant of the window with nothing but a Yjs library.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::service::RecordingView;
+use super::store;
+use super::timeline::{self, TimelineEvent, Window};
+use super::{now_ms, seek, MAX_PAGE};
+use crate::db::{Db, PadId};
+use crate::error::{AppError, AppResult};
+use crate::pads::store::Pad;
+
+/// The export format's version; bumped on any incompatible change.
+pub const EXPORT_VERSION: u32 = 1;
+/// An export holds at most this many events (about a week of steady typing); longer recordings
+/// are answered 413 rather than exhausting memory.
+pub const MAX_EXPORT_EVENTS: usize = 2_000_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExportPad {
+    pub slug: String,
+    pub title: String,
+    pub language: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingExport {
+    /// Always 1 for this schema.
+    pub version: u32,
+    /// ms since the epoch.
+    pub exported_at: i64,
+    pub pad: ExportPad,
+    pub recording: RecordingView,
+    /// Every file's text just before the window opened.
+    pub files: BTreeMap<String, String>,
+    /// The document just before the window opened, as one Yjs v1 update (base64).
+    pub initial_state: String,
+    pub events: Vec<TimelineEvent>,
+}
+
+/// The pad's file names at `t_ms`, from the newest `files` event at or before it.
+pub async fn listed_files(db: &Db, pad: PadId, t_ms: i64) -> AppResult<Option<BTreeSet<String>>> {
+    let data = store::latest_pad_event(db, pad, "files", t_ms).await?;
+    Ok(data.and_then(|d| {
+        d["files"].as_array().map(|files| files.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
+    }))
+}
+
+pub async fn build(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<RecordingExport> {
+    let window = Window::of(&recording);
+    let before = window.from_ms - 1;
+    let doc = seek::doc_at_time(db, pad.id, before).await?;
+    let listed = listed_files(db, pad.id, window.from_ms).await?;
+    let files = seek::visible_files(seek::file_texts(&doc), listed.as_ref());
+    let initial_state = STANDARD.encode(seek::encode_state(&doc));
+    let mut events = Vec::new();
+    let mut after: Option<String> = None;
+    let mut replayer = timeline::Replayer::default();
+    loop {
+        let page = timeline::page_with(db, pad.id, window, after.as_deref(), MAX_PAGE, &mut replayer).await?;
+        events.extend(page.events);
+        if events.len() > MAX_EXPORT_EVENTS {
+            return Err(AppError::too_large(format!("an export holds at most {MAX_EXPORT_EVENTS} events")));
+        }
+        if !page.has_more {
+            break;
+        }
+        after = Some(page.next_cursor);
+    }
+    Ok(RecordingExport {
+        version: EXPORT_VERSION,
+        exported_at: now_ms(),
+        pad: ExportPad {
+            slug: pad.slug.clone(),
+            title: pad.title.clone(),
+            language: pad.language.clone(),
+            kind: pad.kind.clone(),
+        },
+        recording: recording.into(),
+        files,
+        initial_state,
+        events,
+    })
+}
