@@ -268,6 +268,17 @@ impl DockerBackend {
         self.inner.pool.stats()
     }
 
+    /// The id of `image` on the daemon; `Unavailable` naming the build script when it is missing.
+    /// Used by `opencoder doctor` to check every language's image.
+    pub async fn image_id(&self, image: &str) -> Result<String, SandboxError> {
+        self.inner.image_id(image).await
+    }
+
+    /// The image a language runs in (its own, or the backend's default runner image).
+    pub fn image_for<'a>(&'a self, lang: &'a Language) -> &'a str {
+        lang.image.as_deref().unwrap_or(&self.inner.cfg.image)
+    }
+
     pub fn cache(&self) -> Option<&CompileCache> {
         self.inner.cache.as_ref()
     }

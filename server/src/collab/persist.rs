@@ -28,9 +28,11 @@ pub const MAX_BATCH: usize = 2_000;
 /// Items queued but not yet committed before new document updates are refused as overload.
 pub const MAX_PENDING_WRITES: usize = 200_000;
 /// Older checkpoints are thinned to about one per this many of the pad's updates (the newest is
-/// always kept): enough for playback to seek without replaying from the start, without storing
-/// the whole document every few hundred keystrokes (the original's mistake, reference §12.22).
-pub const CHECKPOINT_RETAIN_SPACING: i64 = 5_000;
+/// always kept, so loading never replays more than `CHECKPOINT_EVERY_UPDATES`). Playback seeks
+/// from recordings' own segments, so old full checkpoints only bound the scan of unrecorded
+/// history; keeping few of them holds storage per keystroke down (the original stored the whole
+/// document every few seconds, reference §12.22).
+pub const CHECKPOINT_RETAIN_SPACING: i64 = 20_000;
 /// Attempts at committing one batch before it is given up (and logged as lost).
 const COMMIT_ATTEMPTS: u32 = 5;
 

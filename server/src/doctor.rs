@@ -1,0 +1,484 @@
+//! `opencoder doctor`: a list of named checks, each `ok`, `warn` or `fail`, printed for an
+//! operator; any `fail` makes the command exit non-zero.
+//!
+//! Doctor diagnoses and never repairs: it creates no directory, no secret and no database, and it
+//! prints no secret (values are masked as `***`). It reads the same configuration the server
+//! does, but reports the production refusals (SPEC §8) as a failed check instead of stopping
+//! before it has said anything else.
+//!
+//! Adding a check: write a function returning a [`Check`] (async if it needs I/O) and push its
+//! result in [`run`], in the order an operator would fix things.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sqlx::sqlite::SqliteConnectOptions;
+
+use crate::config::{Config, Mode, SecretSource, JWT_SECRET_FILE, MIN_SECRET_BYTES};
+use crate::db::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad` so the report's `{:^4}` column lines up.
+        f.pad(match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        })
+    }
+}
+
+/// One check's outcome: a one-line summary plus optional detail lines.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub summary: String,
+    pub details: Vec<String>,
+}
+
+impl Check {
+    pub fn new(name: &'static str, status: Status, summary: impl Into<String>) -> Check {
+        Check { name, status, summary: summary.into(), details: Vec::new() }
+    }
+    pub fn ok(name: &'static str, summary: impl Into<String>) -> Check {
+        Check::new(name, Status::Ok, summary)
+    }
+    pub fn warn(name: &'static str, summary: impl Into<String>) -> Check {
+        Check::new(name, Status::Warn, summary)
+    }
+    pub fn fail(name: &'static str, summary: impl Into<String>) -> Check {
+        Check::new(name, Status::Fail, summary)
+    }
+    pub fn detail(mut self, line: impl Into<String>) -> Check {
+        self.details.push(line.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn push(&mut self, check: Check) {
+        self.checks.push(check);
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.count(Status::Fail) > 0
+    }
+
+    pub fn render(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for check in &self.checks {
+            writeln!(out, "[{:^4}] {:<width$}  {}", check.status, check.name, check.summary)?;
+            for line in &check.details {
+                writeln!(out, "       {:<width$}    {line}", "")?;
+            }
+        }
+        writeln!(
+            out,
+            "\n{} ok, {} warning(s), {} failure(s)",
+            self.count(Status::Ok),
+            self.count(Status::Warn),
+            self.count(Status::Fail)
+        )
+    }
+}
+
+/// Run every check against `config` (as parsed, before `prepare`).
+pub async fn run(config: &Config) -> Report {
+    let mut report = Report::default();
+    report.push(summarize_config(config));
+    report.push(production_refusals(config));
+    for warning in config.warnings() {
+        report.push(Check::warn("warning", warning));
+    }
+    report.push(jwt_secret(config));
+    report.push(data_dir(&config.data_dir));
+    let (database, db) = database(&config.database_url).await;
+    report.push(database);
+    if let Some(db) = db {
+        report.push(audit_chain(&db).await);
+        db.close().await;
+    }
+    for check in execution(config).await {
+        report.push(check);
+    }
+    report
+}
+
+/// Docker reachability, every language's image, the seccomp mode and the warm pool (SPEC §5).
+/// Connects with an empty pool and no start-up sweep, so doctor never creates or removes a
+/// container.
+pub async fn execution(config: &Config) -> Vec<Check> {
+    let settings = &config.exec;
+    let mut checks = Vec::new();
+    let languages = match crate::exec::language_table(settings) {
+        Ok(table) => std::sync::Arc::new(table),
+        Err(err) => return vec![Check::fail("languages", err.to_string())],
+    };
+    checks.push(Check::ok("languages", format!("{} languages configured", languages.languages().len())));
+    checks.push(match &settings.seccomp_profile {
+        None => Check::ok("seccomp", "Docker's default seccomp profile"),
+        Some(path) => Check::ok("seccomp", format!("operator profile {}", path.display())),
+    });
+    if settings.force_local {
+        let status = if config.is_production() && !settings.allow_local { Status::Fail } else { Status::Warn };
+        checks.push(Check::new("docker", status, "EXEC_FORCE_LOCAL is set: code runs unsandboxed on the host"));
+        return checks;
+    }
+    let docker = oc_sandbox::DockerBackend::new(oc_sandbox::DockerConfig {
+        image: settings.image.clone(),
+        seccomp_profile: settings.seccomp_profile.clone(),
+        cache_dir: None,
+        remove_leftovers_on_start: false,
+        languages: languages.clone(),
+        ..oc_sandbox::DockerConfig::default()
+    })
+    .await;
+    let docker = match docker {
+        Ok(docker) => docker,
+        Err(err) => {
+            checks.push(Check::fail("docker", err.to_string()).detail("run scripts/ensure-docker.sh"));
+            return checks;
+        }
+    };
+    let health = oc_sandbox::SandboxBackend::health(&docker).await;
+    if !health.available {
+        let status = if config.is_production() || !settings.allow_local { Status::Fail } else { Status::Warn };
+        checks.push(Check::new("docker", status, health.detail).detail("run scripts/ensure-docker.sh"));
+        docker.shutdown().await;
+        return checks;
+    }
+    checks.push(Check::ok("docker", health.detail));
+    let mut missing = Vec::new();
+    let mut images = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for lang in languages.languages() {
+        images.entry(docker.image_for(lang).to_string()).or_default().push(lang.id.clone());
+    }
+    for (image, langs) in &images {
+        if docker.image_id(image).await.is_err() {
+            missing.push(format!("{image} (for {})", langs.join(", ")));
+        }
+    }
+    checks.push(if missing.is_empty() {
+        Check::ok("images", format!("present: {}", images.keys().cloned().collect::<Vec<_>>().join(", ")))
+    } else {
+        missing.into_iter().fold(Check::fail("images", "missing; build with scripts/build-runner-image.sh"), Check::detail)
+    });
+    checks.push(match oc_sandbox::parse_pool_spec(&settings.pool) {
+        Ok(sizes) if sizes.is_empty() => Check::ok("pool", "no warm pool (EXEC_POOL is empty)"),
+        Ok(sizes) => {
+            let unknown: Vec<&String> = sizes.keys().filter(|l| languages.get(l).is_none()).collect();
+            if unknown.is_empty() {
+                let listed: Vec<String> = sizes.iter().map(|(l, n)| format!("{l}={n}")).collect();
+                Check::ok("pool", format!("warm containers: {}", listed.join(", ")))
+            } else {
+                Check::fail("pool", format!("EXEC_POOL names unknown languages: {unknown:?}"))
+            }
+        }
+        Err(err) => Check::fail("pool", format!("EXEC_POOL: {err}")),
+    });
+    docker.shutdown().await;
+    checks
+}
+
+fn show<T: fmt::Display>(value: Option<T>, unset: &str) -> String {
+    value.map_or_else(|| unset.to_string(), |v| v.to_string())
+}
+
+/// What the server would run with; secrets appear only as `***`.
+pub fn summarize_config(config: &Config) -> Check {
+    let mode = match config.mode {
+        Mode::Production => "production",
+        Mode::Development => "development",
+    };
+    let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+    Check::ok("config", format!("{mode} mode, listening on {}", std::net::SocketAddr::new(config.host, config.port)))
+        .detail(format!("DATA_DIR={}", config.data_dir.display()))
+        .detail(format!("DATABASE_URL={}", mask_url_credentials(&config.database_url)))
+        .detail(format!("JWT_SECRET=*** ({})", secret_source(config.jwt_secret_source)))
+        .detail(format!(
+            "ALLOWED_ORIGINS={}",
+            show(config.allowed_origins.as_ref().map(|o| o.join(",")), "(unset: CORS reflects any origin)")
+        ))
+        .detail(format!("RATE_LIMIT_PER_MINUTE={}", config.rate_limit_per_minute))
+        .detail(format!("SIGNUP_RATE_LIMIT_PER_MINUTE={}", config.signup_rate_limit_per_minute))
+        .detail(format!("TRUSTED_PROXIES={}", proxies.join(",")))
+        .detail(format!("COOKIE_DOMAIN={}", show(config.cookie_domain.as_deref(), "(unset)")))
+        .detail(format!("PUBLIC_BASE_URL={}", show(config.public_base_url.as_deref(), "(unset: from the request's Host)")))
+        .detail(format!("ENABLE_HSTS={}", if config.enable_hsts { "1" } else { "0" }))
+        .detail(format!("MAX_BODY_BYTES={}", config.max_body_bytes))
+        .detail(format!(
+            "WEB_DIR={}",
+            show(config.web_dir.as_ref().map(|d| d.display().to_string()), "(unset: embedded client)")
+        ))
+        .detail(format!("LOG_FORMAT={}", if config.log_json { "json" } else { "text" }))
+}
+
+fn secret_source(source: SecretSource) -> &'static str {
+    match source {
+        SecretSource::Environment => "from the environment",
+        SecretSource::GeneratedFile => "generated, kept in DATA_DIR",
+        SecretSource::Missing => "unset",
+    }
+}
+
+/// `scheme://user:pass@host` → `scheme://***@host`; other URLs unchanged.
+fn mask_url_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+/// The refusals a production start applies (SPEC §8), reported instead of enforced.
+pub fn production_refusals(config: &Config) -> Check {
+    match (config.mode, config.validate()) {
+        (_, Err(err)) => Check::fail("production", format!("the server would refuse to start: {err}")),
+        (Mode::Production, Ok(())) => Check::ok("production", "production mode; the secret passes the refusals"),
+        (Mode::Development, Ok(())) => {
+            Check::ok("production", "development mode (set OPENCODER_ENV=production for the production refusals)")
+        }
+    }
+}
+
+/// Where the signing secret comes from, and whether the generated one is kept private.
+pub fn jwt_secret(config: &Config) -> Check {
+    let file = config.data_dir.join(JWT_SECRET_FILE);
+    match config.jwt_secret_source {
+        SecretSource::Environment if config.jwt_secret.expose().len() < MIN_SECRET_BYTES => Check::warn(
+            "jwt secret",
+            format!("JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; production would refuse it"),
+        ),
+        SecretSource::Environment => Check::ok(
+            "jwt secret",
+            format!("from JWT_SECRET ({} bytes)", config.jwt_secret.expose().len()),
+        ),
+        SecretSource::Missing | SecretSource::GeneratedFile if config.mode == Mode::Production => {
+            Check::fail("jwt secret", "JWT_SECRET is unset; production requires it (`openssl rand -hex 64`)")
+        }
+        SecretSource::Missing | SecretSource::GeneratedFile => match std::fs::read_to_string(&file) {
+            Ok(text) if text.trim().len() >= MIN_SECRET_BYTES => match loose_permissions(&file) {
+                Some(mode) => Check::warn(
+                    "jwt secret",
+                    format!("generated secret {} is readable by others (mode {mode:o}); chmod 600 it", file.display()),
+                ),
+                None => Check::ok("jwt secret", format!("generated once, kept in {}", file.display())),
+            },
+            _ => Check::ok(
+                "jwt secret",
+                format!("JWT_SECRET unset; one will be generated into {} at first start", file.display()),
+            ),
+        },
+    }
+}
+
+#[cfg(unix)]
+fn loose_permissions(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn loose_permissions(_: &Path) -> Option<u32> {
+    None
+}
+
+/// `DATA_DIR` exists and takes a file, or can be created.
+pub fn data_dir(dir: &Path) -> Check {
+    if dir.is_dir() {
+        return match probe_write(dir) {
+            Ok(()) => Check::ok("data dir", format!("{} is writable", dir.display())),
+            Err(err) => Check::fail("data dir", format!("{} is not writable: {err}", dir.display())),
+        };
+    }
+    if dir.exists() {
+        return Check::fail("data dir", format!("{} exists but is not a directory", dir.display()));
+    }
+    let ancestor = dir.ancestors().skip(1).find(|a| a.is_dir()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    match probe_write(&ancestor) {
+        Ok(()) => Check::warn("data dir", format!("{} does not exist yet; the server creates it at start", dir.display())),
+        Err(err) => Check::fail(
+            "data dir",
+            format!("{} does not exist and {} is not writable: {err}", dir.display(), ancestor.display()),
+        ),
+    }
+}
+
+fn probe_write(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".opencoder-doctor-{}", std::process::id()));
+    std::fs::write(&probe, b"probe")?;
+    std::fs::remove_file(&probe)
+}
+
+/// The database file is reachable and carries every migration this binary embeds. Returns the
+/// open database for later checks when it is usable.
+pub async fn database(url: &str) -> (Check, Option<Db>) {
+    let path = match SqliteConnectOptions::from_str(url) {
+        Ok(options) => options.get_filename().to_path_buf(),
+        Err(err) => return (Check::fail("database", format!("DATABASE_URL cannot be parsed: {err}")), None),
+    };
+    if !path.exists() {
+        let check = Check::warn(
+            "database",
+            format!("{} does not exist yet; `opencoder migrate` or the first start creates it", path.display()),
+        );
+        return (check, None);
+    }
+    let db = match Db::connect(url).await {
+        Ok(db) => db,
+        Err(err) => return (Check::fail("database", format!("{} cannot be opened: {err:#}", path.display())), None),
+    };
+    if !db.ping().await {
+        return (Check::fail("database", format!("{} does not answer queries", path.display())), Some(db));
+    }
+    let check = match migration_status(&db).await {
+        Ok(status) => status.check(&path),
+        Err(err) => Check::fail("database", format!("cannot read the migration table: {err}")),
+    };
+    let usable = check.status != Status::Fail;
+    (check, Some(db).filter(|_| usable))
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct MigrationStatus {
+    known: usize,
+    applied: usize,
+    pending: Vec<i64>,
+    /// Applied versions this binary does not embed: the database is newer than the binary.
+    unknown: Vec<i64>,
+    /// Applied versions whose file changed since (migrations are never edited once merged).
+    changed: Vec<i64>,
+    /// Versions that failed half-way.
+    dirty: Vec<i64>,
+}
+
+impl MigrationStatus {
+    fn check(&self, path: &Path) -> Check {
+        let base = format!("{} reachable; {}/{} migrations applied", path.display(), self.applied, self.known);
+        if !self.dirty.is_empty() {
+            Check::fail("database", format!("{base}; migration(s) {:?} failed part-way: restore a backup", self.dirty))
+        } else if !self.changed.is_empty() {
+            Check::fail("database", format!("{base}; applied migration(s) {:?} differ from this binary's", self.changed))
+        } else if !self.unknown.is_empty() {
+            Check::fail("database", format!("{base}; the database has newer migrations {:?}: run a newer binary", self.unknown))
+        } else if !self.pending.is_empty() {
+            Check::warn("database", format!("{base}; pending {:?} (`opencoder migrate` or the next start applies them)", self.pending))
+        } else {
+            Check::ok("database", base)
+        }
+    }
+}
+
+async fn migration_status(db: &Db) -> sqlx::Result<MigrationStatus> {
+    // The same migrations `Db::migrate` embeds (the path is relative to the crate root).
+    let migrator = sqlx::migrate!("./migrations");
+    let known: Vec<_> = migrator.iter().filter(|m| !m.migration_type.is_down_migration()).collect();
+    let table: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_optional(db.pool())
+            .await?;
+    let applied: Vec<(i64, Vec<u8>, bool)> = if table.is_some() {
+        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(db.pool())
+            .await?
+    } else {
+        Vec::new()
+    };
+    let mut status = MigrationStatus { known: known.len(), ..Default::default() };
+    for (version, checksum, success) in &applied {
+        match known.iter().find(|m| m.version == *version) {
+            None => status.unknown.push(*version),
+            Some(_) if !success => status.dirty.push(*version),
+            Some(m) if m.checksum.as_ref() != checksum.as_slice() => status.changed.push(*version),
+            Some(_) => status.applied += 1,
+        }
+    }
+    status.pending = known
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.iter().any(|(a, _, _)| a == v))
+        .collect();
+    Ok(status)
+}
+
+/// The audit log's hash chain is intact (SPEC §9).
+pub async fn audit_chain(db: &Db) -> Check {
+    match crate::audit::cli::verify(db).await {
+        Ok(v) => match v.broken {
+            None => Check::ok("audit chain", format!("{} rows verified", v.rows)),
+            Some((id, why)) => Check::fail("audit chain", format!("broken at row {id}: {}", why.describe())),
+        },
+        Err(err) => Check::fail("audit chain", format!("cannot read the audit log: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::parse_vars(&vars).unwrap()
+    }
+
+    #[test]
+    fn the_summary_never_shows_the_secret() {
+        let secret = "s3cr3t-".repeat(10);
+        let check = summarize_config(&config(&[("JWT_SECRET", &secret)]));
+        let text = format!("{} {}", check.summary, check.details.join("\n"));
+        assert!(!text.contains(&secret));
+        assert!(text.contains("JWT_SECRET=***"));
+    }
+
+    #[test]
+    fn url_credentials_are_masked() {
+        assert_eq!(mask_url_credentials("postgres://u:p@db:5432/x"), "postgres://***@db:5432/x");
+        assert_eq!(mask_url_credentials("sqlite://./data/opencoder.db"), "sqlite://./data/opencoder.db");
+    }
+
+    #[test]
+    fn a_weak_production_secret_fails_naming_the_variable() {
+        let c = config(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", "changeme")]);
+        let check = production_refusals(&c);
+        assert_eq!(check.status, Status::Fail);
+        assert!(check.summary.contains("JWT_SECRET"));
+        assert_eq!(jwt_secret(&c).status, Status::Warn);
+    }
+
+    #[test]
+    fn failures_are_counted() {
+        let mut report = Report::default();
+        report.push(Check::ok("a", "fine"));
+        assert!(!report.has_failures());
+        report.push(Check::fail("b", "broken").detail("why"));
+        assert!(report.has_failures());
+        let mut out = Vec::new();
+        report.render(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("[FAIL] b  broken"), "{text}");
+        assert!(text.contains("1 ok, 0 warning(s), 1 failure(s)"), "{text}");
+    }
+}
