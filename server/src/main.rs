@@ -1,6 +1,13 @@
-//! The `opencoder` binary: `serve` (default), `migrate`, `audit`, `doctor`.
+//! The `opencoder` binary: `serve` (default), `migrate`, `audit`, `doctor`, `--version`.
+//!
+//! Thin on purpose: parse the command line, read the configuration, hand over to the library.
+//! Configuration errors exit non-zero with a message naming the variable (from `config`).
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use opencoder::audit::cli::AuditArgs;
+use opencoder::config::Config;
 
 #[derive(Parser)]
 #[command(name = "opencoder", version, about = "Self-hosted collaborative coding pad")]
@@ -15,43 +22,67 @@ enum Command {
     Serve,
     /// Apply the embedded database migrations and exit.
     Migrate,
+    /// List the audit log (newest rows, as a table or JSON) or verify its hash chain.
+    Audit(AuditArgs),
+    /// Check the configuration, data directory and database; exit 1 if any check fails.
+    Doctor,
 }
 
-fn init_tracing(json: bool) {
+/// Where log lines go: the server logs to stdout; the one-shot tools keep stdout for their output.
+#[derive(Clone, Copy, PartialEq)]
+enum LogTarget {
+    Server,
+    Tool,
+}
+
+fn init_tracing(json: bool, target: LogTarget) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let default = match target {
+        LogTarget::Server => "info,sqlx=warn",
+        LogTarget::Tool => "warn,sqlx=error",
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    if json {
-        builder.json().flatten_event(true).init();
-    } else {
-        builder.init();
+    match (json, target) {
+        (true, LogTarget::Server) => builder.json().flatten_event(true).init(),
+        (true, LogTarget::Tool) => builder.json().flatten_event(true).with_writer(std::io::stderr).init(),
+        (false, LogTarget::Server) => builder.init(),
+        (false, LogTarget::Tool) => builder.with_writer(std::io::stderr).init(),
     }
 }
 
-fn load_config() -> anyhow::Result<opencoder::config::Config> {
-    let vars = opencoder::config::environment();
-    let mut config = opencoder::config::Config::from_vars(&vars).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
-    config.prepare().map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
-    Ok(config)
+fn config_error(err: opencoder::config::ConfigError) -> anyhow::Error {
+    anyhow::anyhow!("configuration error: {err}")
+}
+
+/// The configuration with the production refusals applied, as `serve` needs it.
+fn load_config() -> anyhow::Result<Config> {
+    Config::from_vars(&opencoder::config::environment()).map_err(config_error)
+}
+
+/// The configuration without the production refusals: for tools that neither serve nor sign.
+fn load_config_for_tools() -> anyhow::Result<Config> {
+    Config::parse_vars(&opencoder::config::environment()).map_err(config_error)
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("opencoder: {err:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = load_config()?;
-    init_tracing(config.log_json);
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            let mut config = load_config()?;
+            config.prepare().map_err(config_error)?;
+            init_tracing(config.log_json, LogTarget::Server);
             for warning in config.warnings() {
                 tracing::warn!("{warning}");
             }
@@ -59,13 +90,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = opencoder::AppState::new(config).await?;
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(addr = %listener.local_addr()?, "opencoder listening");
-            opencoder::serve(state, listener).await
+            opencoder::serve(state, listener).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
+            // Migrating needs the data directory, not the signing secret: it may run before
+            // secrets are provisioned.
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            config.ensure_data_dir().map_err(config_error)?;
             let db = opencoder::db::Db::connect(&config.database_url).await?;
             db.migrate().await?;
+            db.close().await;
             println!("migrations applied");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(args) => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            let db = opencoder::audit::cli::open(&config.database_url).await?;
+            let outcome = opencoder::audit::cli::run(&db, &args, &mut std::io::stdout().lock()).await;
+            db.close().await;
+            outcome?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            println!("opencoder doctor {}", env!("CARGO_PKG_VERSION"));
+            let report = opencoder::doctor::run(&config).await;
+            report.render(&mut std::io::stdout().lock())?;
+            Ok(if report.has_failures() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
     }
 }

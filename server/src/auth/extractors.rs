@@ -26,10 +26,18 @@ pub enum TokenSource {
 }
 
 /// The bearer token of a request and where it was found.
+///
+/// The auth scheme is case-insensitive (RFC 9110 §11.1). An `Authorization` header of another
+/// scheme is not ours — typically a reverse proxy's Basic auth, which browsers then attach to
+/// every request — so it is ignored and the cookie still counts; a `Bearer` header, even an
+/// empty one, always wins over the cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<(String, TokenSource)> {
     if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
-        return Some((token.trim().to_string(), TokenSource::Header));
+        let value = value.trim();
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some((token.trim().to_string(), TokenSource::Header));
+        }
     }
     cookie_value(headers, COOKIE_NAME).map(|t| (t, TokenSource::Cookie))
 }
@@ -95,5 +103,31 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(actor_from_parts(parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_wins_and_other_schemes_leave_the_cookie() {
+        let cookie = ("cookie", "a=1; oc_token=from-cookie");
+        let got = |pairs: &[(&str, &str)]| token_from_headers(&headers(pairs));
+        assert_eq!(got(&[("authorization", "Bearer abc"), cookie]), Some(("abc".into(), TokenSource::Header)));
+        assert_eq!(got(&[("authorization", "BEARER  abc ")]), Some(("abc".into(), TokenSource::Header)));
+        assert_eq!(got(&[("authorization", "Bearer"), cookie]), Some(("".into(), TokenSource::Header)));
+        assert_eq!(got(&[("authorization", "Basic dXNlcjpwYXNz"), cookie]), Some(("from-cookie".into(), TokenSource::Cookie)));
+        assert_eq!(got(&[("authorization", "Basic dXNlcjpwYXNz")]), None);
+        assert_eq!(got(&[("cookie", "oc_token=")]), None);
+        assert_eq!(got(&[("cookie", "x=1"), ("cookie", "oc_token=second")]), Some(("second".into(), TokenSource::Cookie)));
     }
 }

@@ -19,7 +19,10 @@ use crate::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// The client's address. Addresses are canonicalised first: on a dual-stack listener an IPv4
+/// proxy appears as `::ffff:127.0.0.1`, which must still match `127.0.0.0/8`.
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -29,7 +32,7 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|part| part.trim().parse::<IpAddr>())
+        .map(|part| part.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
         .collect::<Result<_, _>>()
         // A malformed chain is ignored entirely rather than half-believed.
         .unwrap_or_default();
@@ -92,5 +95,14 @@ mod tests {
         let got = resolve(peer, &headers("6.6.6.6, 198.51.100.7, 127.0.0.2"), &loopback());
         assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
         assert_eq!(resolve(peer, &headers("garbage"), &loopback()), peer);
+    }
+
+    #[test]
+    fn mapped_ipv4_peers_match_ipv4_networks() {
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let got = resolve(mapped, &headers("198.51.100.7"), &loopback());
+        assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
+        let untrusted: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
+        assert_eq!(resolve(untrusted, &headers("1.2.3.4"), &loopback()), "203.0.113.9".parse::<IpAddr>().unwrap());
     }
 }

@@ -26,8 +26,14 @@ const FIXED: &[(&str, &str)] = &[
 ];
 
 pub async fn apply(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // API answers are personal (tokens, recovery keys, pads): no shared or browser cache keeps
+    // them, unless a handler chose a policy itself.
+    if is_api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     for (name, value) in FIXED {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }

@@ -22,6 +22,19 @@ use crate::AppState;
 /// How often idle buckets are dropped so memory stays bounded under address churn.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The bucket an address is counted in. An IPv6 client usually holds a whole /64 and can
+/// rotate through it at will, so IPv6 addresses share their /64's bucket; IPv4-mapped IPv6
+/// addresses count as the IPv4 address they are.
+pub fn bucket_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
 #[derive(Clone)]
 pub struct IpLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -35,7 +48,7 @@ impl IpLimiter {
 
     /// `Err(seconds to wait)` when the address is over budget.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.limiter.check_key(&ip).map_err(|not_until| {
+        self.limiter.check_key(&bucket_of(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
         })
@@ -81,4 +94,31 @@ pub async fn enforce_global(State(state): State<AppState>, request: Request, nex
         }
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(bucket_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(bucket_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), ip("2001:db8:1:2::"));
+        assert_ne!(bucket_of(ip("2001:db8:1:3::1")), bucket_of(ip("2001:db8:1:2::1")));
+        assert_eq!(bucket_of(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(bucket_of(ip("198.51.100.7")), ip("198.51.100.7"));
+    }
+
+    #[test]
+    fn a_rotating_ipv6_client_shares_one_budget() {
+        let limiter = IpLimiter::per_minute(2);
+        assert!(limiter.check(ip("2001:db8::1")).is_ok());
+        assert!(limiter.check(ip("2001:db8::2")).is_ok());
+        assert!(limiter.check(ip("2001:db8::3")).is_err());
+        assert!(limiter.check(ip("2001:db8:0:1::1")).is_ok());
+    }
 }

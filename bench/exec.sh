@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Code-execution benchmark (SPEC §5): hello-world runs over HTTP for Python, JavaScript and C,
+# first against a server with a warm pool (python, javascript, c), then against one without
+# (cold: every run creates its container), plus a plain `docker run --rm` of the same image and
+# command under the same flags as the baseline, in the same run. Needs Docker and the runner
+# image (scripts/ensure-docker.sh, scripts/build-runner-image.sh).
+#
+# Targets on 2 cores: Python warm p50 <= 60 ms, cold p50 <= 350 ms, >= 20 warm runs/s; C with a
+# compile-cache hit within 1.5x of the Python warm p50.
+# Extra arguments go to both `oc-bench exec` calls (e.g. -n 50 --gap-ms 500).
+set -euo pipefail
+source "$(dirname "$0")/server.sh"
+cd "$bench_root"
+warn_if_busy
+
+cargo build --release -p opencoder -p oc-bench >&2
+image="${EXEC_IMAGE:-opencoder-runner:latest}"
+
+start_opencoder EXEC_POOL=python=4,javascript=2,c=2 EXEC_CONCURRENCY=8 EXEC_PER_USER_CONCURRENCY=2
+"$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label warm --baseline-image "$image" "$@"
+
+start_opencoder EXEC_POOL= EXEC_CONCURRENCY=8
+"$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label cold --clients 0 "$@"

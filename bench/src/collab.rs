@@ -1,0 +1,543 @@
+//! `oc-bench collab`: load on the pad WebSocket (SPEC §4) — N Yjs clients per pad over one or many
+//! pads, T of them typing at R keystrokes/s, the rest watching — measuring end-to-end propagation
+//! latency (typist's send → every other client's receipt, HDR histogram, µs), and the server's CPU
+//! and RSS from `/proc/<pid>`.
+//!
+//! Works against opencoder (`--server opencoder`: signs users up, creates pads, authenticates with
+//! the `oc.bearer.` subprotocol) and against a plain y-websocket server (`--server y-websocket`:
+//! no auth, one room per URL path), so `bench/collab.sh` can run both under the same load.
+//!
+//! How latency is measured without clock sync: every client runs in this process. A typist's
+//! keystroke is a real yrs update inserting one character; its Yjs id (client, clock) is read back
+//! from the first struct of each update a receiver gets, and matched to the instant the typist
+//! sent it. Receivers never apply updates (they only parse the header), so the load generator stays
+//! cheap; typists only ever append to their own previous insert, so their updates are valid.
+//!
+//! Every run is bounded (`--warmup` + `--duration`), talks only to the given loopback server, and
+//! stops by itself.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::{header, Method, Request};
+use hyper_util::rt::TokioIo;
+use oc_proto::{Limits, MessageRef};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact};
+
+use crate::machine::Machine;
+
+/// Connections one opencoder user may hold (the server's `MAX_CONNECTIONS_PER_USER`).
+const CONNECTIONS_PER_USER: usize = 20;
+/// Concurrent connection attempts during setup.
+const CONNECT_CONCURRENCY: usize = 64;
+/// The text every typist types into.
+const BENCH_TEXT: &str = "file:bench.txt";
+
+#[derive(Debug, Clone, Args)]
+pub struct CollabArgs {
+    /// Base URL of the server (plain http on loopback).
+    #[arg(long, default_value = "http://127.0.0.1:4000")]
+    pub url: String,
+    /// What speaks at `--url`.
+    #[arg(long, value_enum, default_value_t = ServerKind::Opencoder)]
+    pub server: ServerKind,
+    /// Number of pads (rooms).
+    #[arg(long, default_value_t = 1)]
+    pub pads: usize,
+    /// Typing clients per pad.
+    #[arg(long, default_value_t = 50)]
+    pub typists: usize,
+    /// Watching (read-only traffic) clients per pad.
+    #[arg(long, default_value_t = 200)]
+    pub watchers: usize,
+    /// Keystrokes per second per typist.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Measured seconds (for idle runs: how long the clients are held).
+    #[arg(long, short = 'd', default_value_t = 20)]
+    pub duration: u64,
+    /// Unmeasured seconds of typing first.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// Server process id, for CPU and RSS from /proc.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// A name for this run in the output.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServerKind {
+    Opencoder,
+    YWebsocket,
+}
+
+/// One client's connection details.
+struct Slot {
+    url: String,
+    protocol: Option<String>,
+    typist: Option<usize>,
+}
+
+/// State shared by every client task.
+struct Shared {
+    /// Send instants per typist, indexed by the Yjs clock of the keystroke.
+    sent: Vec<Mutex<Vec<Instant>>>,
+    /// Yjs client id → typist index.
+    typist_of: HashMap<u64, usize>,
+    measure_from: Instant,
+    measure_until: Instant,
+    stop: AtomicBool,
+    keystrokes_measured: AtomicU64,
+    keystrokes_total: AtomicU64,
+    unmatched: AtomicU64,
+    closed_early: AtomicU64,
+}
+
+pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
+    if args.pads == 0 || args.typists + args.watchers == 0 {
+        bail!("--pads and --typists + --watchers must be positive");
+    }
+    let machine = Machine::detect();
+    let per_pad = args.typists + args.watchers;
+    let total = args.pads * per_pad;
+    let ws_base = args.url.replacen("http://", "ws://", 1).trim_end_matches('/').to_string();
+
+    let setup_started = Instant::now();
+    let rooms: Vec<(String, Vec<Option<String>>)> = match args.server {
+        ServerKind::Opencoder => opencoder_setup(&args, &ws_base).await.context("setup (sign-ups, pads, invites)")?,
+        ServerKind::YWebsocket => {
+            (0..args.pads).map(|p| (format!("{ws_base}/bench-pad-{p}"), vec![None; per_pad])).collect()
+        }
+    };
+    let mut slots = Vec::with_capacity(total);
+    let mut typist = 0;
+    for (url, protocols) in rooms {
+        for (i, protocol) in protocols.into_iter().enumerate() {
+            let is_typist = i < args.typists;
+            slots.push(Slot { url: url.clone(), protocol, typist: is_typist.then_some(typist) });
+            if is_typist {
+                typist += 1;
+            }
+        }
+    }
+    let typists = typist;
+    let docs: Vec<Doc> = (0..typists).map(|_| Doc::new()).collect();
+    let typist_of = docs.iter().enumerate().map(|(i, d)| (d.client_id().get(), i)).collect();
+
+    let rss_before = args.pid.and_then(rss_kib);
+    // Connect everyone and finish the sync handshake before any typing.
+    let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut connecting = Vec::with_capacity(total);
+    for slot in &slots {
+        let (url, protocol) = (slot.url.clone(), slot.protocol.clone());
+        let permits = permits.clone();
+        connecting.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            connect(&url, protocol.as_deref()).await
+        }));
+    }
+    let mut sockets = Vec::with_capacity(total);
+    for handle in connecting {
+        sockets.push(handle.await??);
+    }
+    let connected_in = setup_started.elapsed();
+
+    let now = Instant::now();
+    let shared = Arc::new(Shared {
+        sent: (0..typists).map(|_| Mutex::new(Vec::new())).collect(),
+        typist_of,
+        measure_from: now + Duration::from_secs(args.warmup),
+        measure_until: now + Duration::from_secs(args.warmup + args.duration),
+        stop: AtomicBool::new(false),
+        keystrokes_measured: AtomicU64::new(0),
+        keystrokes_total: AtomicU64::new(0),
+        unmatched: AtomicU64::new(0),
+        closed_early: AtomicU64::new(0),
+    });
+    let mut docs: Vec<Option<Doc>> = docs.into_iter().map(Some).collect();
+    let mut tasks = Vec::with_capacity(total);
+    for (slot, socket) in slots.iter().zip(sockets) {
+        let doc = slot.typist.and_then(|t| docs[t].take().map(|d| (t, d)));
+        let shared = shared.clone();
+        let rate = args.rate;
+        tasks.push(tokio::spawn(client(socket, doc, rate, shared)));
+    }
+
+    // Sample the server while the run lasts.
+    let cpu_at_start = Arc::new(Mutex::new(None));
+    let rss_peak = Arc::new(AtomicU64::new(0));
+    let sampler = args.pid.map(|pid| {
+        let (cpu_at_start, rss_peak, shared) = (cpu_at_start.clone(), rss_peak.clone(), shared.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(shared.measure_from.into()).await;
+            *cpu_at_start.lock().unwrap() = cpu_ticks(pid).map(|t| (t, Instant::now()));
+            while Instant::now() < shared.measure_until {
+                if let Some(rss) = rss_kib(pid) {
+                    rss_peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    });
+    tokio::time::sleep_until(shared.measure_until.into()).await;
+    let cpu_percent = args.pid.and_then(|pid| {
+        let (start_ticks, at) = (*cpu_at_start.lock().unwrap())?;
+        let ticks = cpu_ticks(pid)?;
+        Some((ticks - start_ticks) as f64 / clock_ticks_per_sec() / at.elapsed().as_secs_f64() * 100.0)
+    });
+    let rss_end = args.pid.and_then(rss_kib);
+    // Let in-flight keystrokes land, then stop everyone.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    shared.stop.store(true, Ordering::Relaxed);
+    let mut histogram = Histogram::<u64>::new(3)?;
+    for task in tasks {
+        if let Ok(h) = task.await {
+            histogram.add(h)?;
+        }
+    }
+    if let Some(s) = sampler {
+        let _ = s.await;
+    }
+
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let label = args.label.clone().unwrap_or_else(|| format!("{:?}", args.server).to_lowercase());
+    let measured = shared.keystrokes_measured.load(Ordering::Relaxed);
+    let report = json!({
+        "bench": "collab",
+        "label": label,
+        "machine": machine.to_json(),
+        "server": args.url,
+        "serverKind": format!("{:?}", args.server),
+        "pads": args.pads,
+        "typistsPerPad": args.typists,
+        "watchersPerPad": args.watchers,
+        "clients": total,
+        "keysPerSecondPerTypist": args.rate,
+        "durationSecs": args.duration,
+        "warmupSecs": args.warmup,
+        "connectSecs": (connected_in.as_secs_f64() * 100.0).round() / 100.0,
+        "keystrokesMeasured": measured,
+        "keystrokesTotal": shared.keystrokes_total.load(Ordering::Relaxed),
+        "deliveries": histogram.len(),
+        "expectedDeliveries": measured * (per_pad as u64 - 1),
+        "unmatched": shared.unmatched.load(Ordering::Relaxed),
+        "closedEarly": shared.closed_early.load(Ordering::Relaxed),
+        "p50Ms": ms(0.50),
+        "p99Ms": ms(0.99),
+        "p999Ms": ms(0.999),
+        "maxMs": histogram.max() as f64 / 1000.0,
+        "serverCpuPercent": cpu_percent.map(|c| (c * 10.0).round() / 10.0),
+        "serverRssBeforeMiB": rss_before.map(mib),
+        "serverRssPeakMiB": (rss_peak.load(Ordering::Relaxed) > 0).then(|| mib(rss_peak.load(Ordering::Relaxed))),
+        "serverRssEndMiB": rss_end.map(mib),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("oc-bench collab ({label})");
+        println!("machine: {} cores, {} ({}); commit {}", machine.nproc, machine.cpu_model, machine.os, machine.commit);
+        println!(
+            "load:    {} pad(s) × ({} typists at {}/s + {} watchers) = {} clients; {} s after {} s warm-up",
+            args.pads, args.typists, args.rate, args.watchers, total, args.duration, args.warmup
+        );
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+fn mib(kib: u64) -> f64 {
+    (kib as f64 / 1024.0 * 10.0).round() / 10.0
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+async fn connect(url: &str, protocol: Option<&str>) -> anyhow::Result<Socket> {
+    let mut request = url.into_client_request()?;
+    if let Some(protocol) = protocol {
+        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(protocol)?);
+    }
+    // No Nagle delay on keystrokes (the same for every server under test).
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+        .await
+        .with_context(|| format!("connecting {url}"))?;
+    // Our sync step 1 (an empty document), as every Yjs provider sends on open.
+    let empty = Doc::new().transact().state_vector().encode_v1();
+    socket.send(Message::Binary(oc_proto::encode_sync_step1(&empty).into())).await?;
+    // Until the server's answer arrives, answer its step 1 too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let next = tokio::time::timeout_at(deadline.into(), socket.next()).await.context("sync handshake timed out")?;
+        let Some(frame) = next else { bail!("closed during the handshake") };
+        if let Message::Binary(bytes) = frame? {
+            match oc_proto::decode_ref(&bytes, &Limits::UNLIMITED) {
+                Ok(MessageRef::SyncStep1(_)) => {
+                    let empty_update = Doc::new().transact().encode_state_as_update_v1(&StateVector::default());
+                    socket.send(Message::Binary(oc_proto::encode_sync_step2(&empty_update).into())).await?;
+                }
+                Ok(MessageRef::SyncStep2(_)) => return Ok(socket),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The Yjs id (client, clock) of the first struct in a v1 update.
+fn first_struct_id(update: &[u8]) -> Option<(u64, u64)> {
+    fn var(bytes: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            *bytes = rest;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut rest = update;
+    let clients = var(&mut rest)?;
+    if clients == 0 {
+        return None;
+    }
+    let _structs = var(&mut rest)?;
+    Some((var(&mut rest)?, var(&mut rest)?))
+}
+
+/// One client: receive and time updates; when a typist, also type at `rate`.
+async fn client(mut socket: Socket, typist: Option<(usize, Doc)>, rate: f64, shared: Arc<Shared>) -> Histogram<u64> {
+    let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    let own_client = typist.as_ref().map(|(_, d)| d.client_id().get());
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    // Spread typists' keystrokes over the period instead of typing in lockstep.
+    let phase = Duration::from_secs_f64(period.as_secs_f64() * (own_client.unwrap_or(0) % 1000) as f64 / 1000.0);
+    let mut tick = tokio::time::interval_at((Instant::now() + phase).into(), period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let text = typist.as_ref().map(|(_, d)| d.get_or_insert_text(BENCH_TEXT));
+    let mut stop_check = tokio::time::interval(Duration::from_millis(100));
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz ";
+    let mut typed = 0usize;
+    loop {
+        tokio::select! {
+            _ = stop_check.tick() => {
+                if shared.stop.load(Ordering::Relaxed) { break; }
+            }
+            _ = tick.tick(), if typist.is_some() && Instant::now() < shared.measure_until => {
+                let (index, doc) = typist.as_ref().expect("guarded by the branch condition");
+                let text = text.as_ref().expect("typists have a text");
+                let update = {
+                    let mut txn = doc.transact_mut();
+                    let len = text.len(&txn);
+                    let c = ALPHABET[typed % ALPHABET.len()] as char;
+                    text.insert(&mut txn, len, &c.to_string());
+                    txn.encode_update_v1()
+                };
+                typed += 1;
+                let frame = Bytes::from(oc_proto::encode_update(&update));
+                let now = Instant::now();
+                shared.sent[*index].lock().unwrap().push(now);
+                shared.keystrokes_total.fetch_add(1, Ordering::Relaxed);
+                if now >= shared.measure_from {
+                    shared.keystrokes_measured.fetch_add(1, Ordering::Relaxed);
+                }
+                if socket.send(Message::Binary(frame)).await.is_err() {
+                    shared.closed_early.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+            frame = socket.next() => {
+                let received = Instant::now();
+                let bytes = match frame {
+                    Some(Ok(Message::Binary(bytes))) => bytes,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        if !shared.stop.load(Ordering::Relaxed) {
+                            shared.closed_early.fetch_add(1, Ordering::Relaxed);
+                        }
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(MessageRef::Update(update)) = oc_proto::decode_ref(&bytes, &Limits::UNLIMITED) else { continue };
+                let Some((client, clock)) = first_struct_id(update) else { continue };
+                if Some(client) == own_client {
+                    continue; // a server that echoes to the sender (y-websocket does)
+                }
+                let Some(&t) = shared.typist_of.get(&client) else { continue };
+                let sent_at = shared.sent[t].lock().unwrap().get(clock as usize).copied();
+                match sent_at {
+                    Some(at) if at >= shared.measure_from && at < shared.measure_until => {
+                        let micros = received.saturating_duration_since(at).as_micros() as u64;
+                        let _ = histogram.record(micros.max(1));
+                    }
+                    Some(_) => {}
+                    None => {
+                        shared.unmatched.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    if let (Some((_, doc)), Some(text)) = (&typist, &text) {
+        let txn = doc.transact();
+        debug_assert_eq!(text.get_string(&txn).len(), typed);
+    }
+    histogram
+}
+
+/// Sign up enough users (each holds at most `CONNECTIONS_PER_USER` sockets), create the pads and
+/// make every user a member of the pads it connects to. Returns, per pad, the socket URL and each
+/// client's subprotocol header.
+async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec<(String, Vec<Option<String>>)>> {
+    let api = Api::new(&args.url)?;
+    let per_pad = args.typists + args.watchers;
+    let total = args.pads * per_pad;
+    let users_needed = total.div_ceil(CONNECTIONS_PER_USER);
+    let mut tokens = Vec::with_capacity(users_needed);
+    for i in 0..users_needed {
+        let body =
+            api.call(Method::POST, "/api/auth/guest", None, Some(json!({ "name": format!("bench {i}") }))).await?;
+        tokens.push(body["token"].as_str().context("sign-up returned no token")?.to_string());
+    }
+    let mut rooms = Vec::with_capacity(args.pads);
+    let mut invites: HashMap<usize, String> = HashMap::new();
+    let mut connection = 0;
+    for pad in 0..args.pads {
+        let owner = connection / CONNECTIONS_PER_USER;
+        let created = api
+            .call(
+                Method::POST,
+                "/api/pads",
+                Some(&tokens[owner]),
+                Some(json!({ "title": format!("bench {pad}"), "language": "python" })),
+            )
+            .await?;
+        let slug = created["pad"]["slug"].as_str().context("pad without slug")?.to_string();
+        invites.clear();
+        let mut protocols = Vec::with_capacity(per_pad);
+        for _ in 0..per_pad {
+            let user = connection / CONNECTIONS_PER_USER;
+            if user != owner && !invites.contains_key(&user) {
+                let invite = api
+                    .call(
+                        Method::POST,
+                        &format!("/api/pads/{slug}/invites"),
+                        Some(&tokens[owner]),
+                        Some(json!({ "role": "collaborator" })),
+                    )
+                    .await?;
+                let token = invite["invite"]["token"].as_str().context("invite without token")?.to_string();
+                api.call(Method::POST, &format!("/api/invites/{token}/accept"), Some(&tokens[user]), Some(json!({})))
+                    .await?;
+                invites.insert(user, token);
+            }
+            protocols.push(Some(format!("opencoder.v1, oc.bearer.{}", tokens[user])));
+            connection += 1;
+        }
+        rooms.push((format!("{ws_base}/ws/pad/{slug}"), protocols));
+    }
+    Ok(rooms)
+}
+
+/// A tiny JSON-over-HTTP/1.1 client (one request per connection; setup only).
+struct Api {
+    authority: String,
+}
+
+impl Api {
+    fn new(url: &str) -> anyhow::Result<Api> {
+        let authority = url.strip_prefix("http://").context("--url must be http://host:port")?.trim_end_matches('/');
+        Ok(Api { authority: authority.to_string() })
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let stream = TcpStream::connect(&self.authority).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        let mut request = Request::builder().method(method.clone()).uri(path).header(header::HOST, &self.authority);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(b) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Bytes::from(serde_json::to_vec(&b)?)
+            }
+            None => Bytes::new(),
+        };
+        let response = sender.send_request(request.body(Full::new(body))?).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            bail!("{method} {path} → {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Linux reports CPU time in USER_HZ, 100 on every mainstream architecture.
+fn clock_ticks_per_sec() -> f64 {
+    100.0
+}
+
+/// Resident set size in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_id_of_a_keystroke() {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text(BENCH_TEXT);
+        for expected_clock in 0..3u64 {
+            let update = {
+                let mut txn = doc.transact_mut();
+                let len = text.len(&txn);
+                text.insert(&mut txn, len, "x");
+                txn.encode_update_v1()
+            };
+            assert_eq!(first_struct_id(&update), Some((doc.client_id().get(), expected_clock)));
+        }
+        assert_eq!(first_struct_id(&[0, 0]), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! `oc-bench exec`: end-to-end hello-world runs over HTTP (`POST /api/pads/{slug}/runs?wait=1`)
+//! for Python, JavaScript and C, against a running server, plus a plain `docker run --rm` of the
+//! same image and command under the same flags as the baseline.
+//!
+//! Latency runs are sequential with a pause between them (`--gap-ms`) so a warm pool has time to
+//! refill: the figure is what one user pressing Run sees. Throughput uses `--clients` users
+//! running back to back. C runs the same source every time, so after the first run every compile
+//! is a cache hit (reported).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+
+use crate::machine::Machine;
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Base URL of a running opencoder (`bench/exec.sh` starts one).
+    #[arg(long, default_value = "http://127.0.0.1:4000")]
+    pub url: String,
+    /// Label for this server's configuration (e.g. `warm` with a pool, `cold` without).
+    #[arg(long, default_value = "warm")]
+    pub label: String,
+    /// Sequential runs per language.
+    #[arg(long, short = 'n', default_value_t = 30)]
+    pub runs: usize,
+    /// Pause between sequential runs, in milliseconds (lets the pool refill).
+    #[arg(long, default_value_t = 400)]
+    pub gap_ms: u64,
+    /// Concurrent clients (one user each) for the throughput scenario; 0 skips it.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Seconds of the throughput scenario.
+    #[arg(long, short = 'd', default_value_t = 15)]
+    pub duration: u64,
+    /// Also time `docker run --rm` of this image as the baseline (needs the docker CLI).
+    #[arg(long)]
+    pub baseline_image: Option<String>,
+}
+
+const PROGRAMS: &[(&str, &str, &str)] = &[
+    ("python", "main.py", "print(\"Hello, world!\")\n"),
+    ("javascript", "main.js", "console.log(\"Hello, world!\");\n"),
+    ("c", "main.c", "#include <stdio.h>\nint main(void) { puts(\"Hello, world!\"); return 0; }\n"),
+];
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    async fn signup(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<Client> {
+        let res = http.post(format!("{base}/api/auth/guest")).json(&json!({ "name": name })).send().await?;
+        if res.status() != 201 {
+            bail!("sign-up failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        let body: Value = res.json().await?;
+        let token = body["token"].as_str().context("no token")?.to_string();
+        Ok(Client { http: http.clone(), base: base.to_string(), token })
+    }
+
+    async fn pad(&self, language: &str, file: &str, source: &str) -> anyhow::Result<String> {
+        let res = self
+            .http
+            .post(format!("{}/api/pads", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "title": "bench", "language": language }))
+            .send()
+            .await?;
+        let body: Value = res.json().await?;
+        let slug = body["pad"]["slug"].as_str().context("no slug")?.to_string();
+        let files = body["files"].as_array().context("no files")?;
+        let id = files.iter().find(|f| f["name"] == file).and_then(|f| f["id"].as_i64()).context("no starter file")?;
+        // Replace the starter by renaming it away and creating the program under its name.
+        let res = self
+            .http
+            .patch(format!("{}/api/pads/{slug}/files/{id}", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "name": format!("old_{file}") }))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("rename failed: {}", res.status());
+        }
+        let res = self
+            .http
+            .post(format!("{}/api/pads/{slug}/files", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "name": file, "content": source }))
+            .send()
+            .await?;
+        if res.status() != 201 {
+            bail!("file create failed: {}", res.status());
+        }
+        Ok(slug)
+    }
+
+    /// One run; returns the wall time and the run record.
+    async fn run(&self, slug: &str, entry: &str) -> anyhow::Result<(Duration, Value)> {
+        let started = Instant::now();
+        let res = self
+            .http
+            .post(format!("{}/api/pads/{slug}/runs?wait=1", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "entry": entry }))
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        let elapsed = started.elapsed();
+        if status != 200 || body["run"]["exitCode"] != 0 {
+            bail!("run failed: {status} {body}");
+        }
+        Ok((elapsed, body["run"].clone()))
+    }
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds")
+}
+
+pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
+    let machine = Machine::detect();
+    println!("machine: {} cores, {}, {}; commit {}", machine.nproc, machine.cpu_model, machine.os, machine.commit);
+    println!("server: {} ({})", args.url, args.label);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let client = Client::signup(&http, &args.url, "bench").await?;
+
+    println!("{:<24} {:>5} {:>9} {:>9} {:>9}  notes", "scenario", "runs", "p50 ms", "p99 ms", "max ms");
+    let mut python_p50 = None;
+    for (language, file, source) in PROGRAMS {
+        let slug = client.pad(language, file, source).await?;
+        let mut h = histogram();
+        let (mut pooled, mut hits) = (0, 0);
+        for _ in 0..args.runs {
+            let (elapsed, run) = client.run(&slug, file).await?;
+            h.record(elapsed.as_micros() as u64)?;
+            pooled += usize::from(run["pooled"] == true);
+            hits += usize::from(run["compileCache"] == "hit");
+            tokio::time::sleep(Duration::from_millis(args.gap_ms)).await;
+        }
+        let mut notes = format!("{pooled}/{} from the warm pool", args.runs);
+        if *language == "c" {
+            notes.push_str(&format!(", {hits}/{} compile-cache hits", args.runs));
+        }
+        println!(
+            "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  {notes}",
+            format!("{language} ({})", args.label),
+            h.len(),
+            ms(&h, 0.5),
+            ms(&h, 0.99),
+            h.max() as f64 / 1000.0
+        );
+        if *language == "python" {
+            python_p50 = Some(ms(&h, 0.5));
+        }
+    }
+
+    if args.clients > 0 {
+        let (language, file, source) = PROGRAMS[0];
+        let mut workers = Vec::new();
+        for i in 0..args.clients {
+            let c = Client::signup(&http, &args.url, &format!("bench{i}")).await?;
+            let slug = c.pad(language, file, source).await?;
+            let deadline = Instant::now() + Duration::from_secs(args.duration);
+            workers.push(tokio::spawn(async move {
+                let (mut ok, mut failed) = (0u64, 0u64);
+                let mut h = histogram();
+                while Instant::now() < deadline {
+                    match c.run(&slug, file).await {
+                        Ok((elapsed, _)) => {
+                            ok += 1;
+                            let _ = h.record(elapsed.as_micros() as u64);
+                        }
+                        Err(_) => failed += 1,
+                    }
+                }
+                (ok, failed, h)
+            }));
+        }
+        let (mut ok, mut failed, mut h) = (0, 0, histogram());
+        for w in workers {
+            let (o, f, wh) = w.await?;
+            ok += o;
+            failed += f;
+            h.add(wh)?;
+        }
+        println!(
+            "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  {:.1} runs/s with {} clients, {failed} failed",
+            format!("python x{} ({})", args.clients, args.label),
+            ok,
+            ms(&h, 0.5),
+            ms(&h, 0.99),
+            h.max() as f64 / 1000.0,
+            ok as f64 / args.duration as f64,
+            args.clients
+        );
+    }
+
+    if let Some(image) = &args.baseline_image {
+        let mut h = histogram();
+        for _ in 0..args.runs.min(20) {
+            let started = Instant::now();
+            let out = Command::new("docker")
+                .args([
+                    "run", "--rm", "--network", "none", "--ipc", "private", "--read-only",
+                    "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=128m,mode=1777", "--cap-drop", "ALL",
+                    "--security-opt", "no-new-privileges", "--user", "65534:65534", "--pids-limit", "256",
+                    "--ulimit", "nofile=64:64", "--memory", "512m", "--memory-swap", "512m", "--cpus", "1",
+                    "-e", "HOME=/tmp", image, "python3", "-c", "print(\"Hello, world!\")",
+                ])
+                .output()
+                .context("running the docker CLI")?;
+            if !out.status.success() {
+                bail!("docker run failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            h.record(started.elapsed().as_micros() as u64)?;
+        }
+        println!(
+            "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  baseline: plain docker run --rm, same flags",
+            "python docker run --rm",
+            h.len(),
+            ms(&h, 0.5),
+            ms(&h, 0.99),
+            h.max() as f64 / 1000.0
+        );
+        if let Some(p50) = python_p50 {
+            println!("ratio: opencoder python ({}) p50 / docker run p50 = {:.2}", args.label, p50 / ms(&h, 0.5));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The real `opencoder` binary: `--version`, `migrate`, `audit` (listing, filters, `--verify`
+//! against a tampered row), `doctor`, and the production refusal to serve with a weak secret.
+//!
+//! Every child runs with a cleared environment and a temporary working directory, so neither the
+//! developer's shell nor a stray `.env` can change what is tested.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opencoder");
+const STRONG_SECRET: &str = "8c1f4e7a2b5d9e0f3a6c8b1d4e7f0a2c5e8b1d3f6a9c2e5f8b0d3a6c9e1f4a7b";
+
+/// `opencoder <args>` with only `vars` in its environment, run in `dir`.
+fn command(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.env_clear().current_dir(dir).args(args).stdin(Stdio::null());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, vars, args).output().expect("run opencoder")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A temporary DATA_DIR (inside a temporary working directory).
+struct Scratch {
+    dir: tempfile::TempDir,
+    data: String,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data").display().to_string();
+        Scratch { dir, data }
+    }
+
+    fn run(&self, extra: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut vars = vec![("DATA_DIR", self.data.as_str())];
+        vars.extend_from_slice(extra);
+        run(self.dir.path(), &vars, args)
+    }
+
+    fn db_path(&self) -> std::path::PathBuf {
+        Path::new(&self.data).join("opencoder.db")
+    }
+}
+
+/// The server binary on an ephemeral loopback port, stopped with SIGTERM on drop.
+struct Server {
+    child: tokio::process::Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(scratch: &Scratch) -> Server {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.env_clear()
+            .current_dir(scratch.dir.path())
+            .env("DATA_DIR", &scratch.data)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("start the server");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
+                if event["message"] == "opencoder listening" {
+                    return event["addr"].as_str().expect("addr field").to_string();
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .expect("the server starts within 30 s");
+        // Keep draining the log so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server { child, base: format!("http://{addr}") }
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Value {
+        let mut req = reqwest::Client::new().post(format!("{}{path}", self.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.json().await.unwrap()
+    }
+
+    /// SIGTERM, then wait for the graceful shutdown.
+    async fn stop(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.expect("stops").unwrap();
+        assert!(status.success(), "graceful shutdown exits 0: {status}");
+    }
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let scratch = Scratch::new();
+    let out = scratch.run(&[], &["--version"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).trim(), format!("opencoder {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn migrate_creates_and_migrates_a_fresh_data_dir() {
+    let scratch = Scratch::new();
+    let out = scratch.run(&[], &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).contains("migrations applied"));
+    assert!(scratch.db_path().exists());
+    assert!(
+        !Path::new(&scratch.data).join("jwt_secret").exists(),
+        "migrate needs no signing secret and generates none"
+    );
+    let again = scratch.run(&[], &["migrate"]);
+    assert!(again.status.success(), "idempotent: {}", text(&again));
+    // A production config with no secret may still migrate (secrets may come later).
+    let prod = scratch.run(&[("OPENCODER_ENV", "production")], &["migrate"]);
+    assert!(prod.status.success(), "{}", text(&prod));
+}
+
+#[test]
+fn audit_refuses_a_missing_database() {
+    let scratch = Scratch::new();
+    for args in [&["audit"][..], &["audit", "--verify"][..]] {
+        let out = scratch.run(&[], args);
+        assert!(!out.status.success());
+        assert!(text(&out).contains("no database"), "{}", text(&out));
+    }
+    assert!(!scratch.db_path().exists(), "audit never creates a database");
+}
+
+#[test]
+fn audit_rejects_bad_arguments() {
+    let scratch = Scratch::new();
+    assert!(scratch.run(&[], &["migrate"]).status.success());
+    for args in [
+        &["audit", "--since", "yesterday"][..],
+        &["audit", "--limit", "-1"][..],
+        &["audit", "--user", "alice"][..],
+        &["audit", "--verify", "--action", "user.signup"][..],
+    ] {
+        let out = scratch.run(&[], args);
+        assert!(!out.status.success(), "{args:?}");
+    }
+    let ok = scratch.run(&[], &["audit", "--since", "24h"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(stdout(&ok).contains("0 rows"));
+}
+
+#[tokio::test]
+async fn audit_lists_filters_and_verifies_then_detects_tampering() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch).await;
+    let mut users = Vec::new();
+    for name in ["Ada", "Grace", "Edsger"] {
+        let body = server.post("/api/auth/guest", None, json!({ "name": name })).await;
+        users.push((body["user"]["id"].as_i64().unwrap(), body["token"].as_str().unwrap().to_string()));
+    }
+    server.post("/api/auth/logout-all", Some(&users[1].1), json!({})).await;
+    server.stop().await;
+
+    // Table by default, newest rows last.
+    let table = scratch.run(&[], &["audit"]);
+    assert!(table.status.success(), "{}", text(&table));
+    let listing = stdout(&table);
+    assert!(listing.lines().next().unwrap().starts_with("ID"), "{listing}");
+    assert!(listing.contains("user.signup") && listing.contains("user.logout_all"), "{listing}");
+    assert!(listing.contains("127.0.0.1"), "{listing}");
+    assert!(listing.contains("4 rows"), "{listing}");
+
+    // --action … --json: only those rows, as JSON.
+    let json_out = scratch.run(&[], &["audit", "--action", "user.signup", "--json"]);
+    assert!(json_out.status.success(), "{}", text(&json_out));
+    let rows: Vec<Value> = serde_json::from_slice(&json_out.stdout).expect("a JSON array");
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["action"] == "user.signup"));
+    assert_eq!(rows.iter().map(|r| r["user_id"].as_i64().unwrap()).collect::<Vec<_>>(), users.iter().map(|u| u.0).collect::<Vec<_>>());
+    assert!(rows.iter().all(|r| r["ip"] == "127.0.0.1" && r["hash"].as_str().is_some_and(|h| h.len() == 64)));
+
+    let by_user = scratch.run(&[], &["audit", "--user", &users[1].0.to_string(), "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&by_user.stdout).unwrap();
+    assert_eq!(rows.iter().map(|r| r["action"].as_str().unwrap()).collect::<Vec<_>>(), ["user.signup", "user.logout_all"]);
+    let limited = scratch.run(&[], &["audit", "--limit", "1", "--json", "--since", "1h"]);
+    let rows: Vec<Value> = serde_json::from_slice(&limited.stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["action"], "user.logout_all");
+
+    let verified = scratch.run(&[], &["audit", "--verify"]);
+    assert!(verified.status.success(), "{}", text(&verified));
+    assert!(stdout(&verified).starts_with("OK"), "{}", text(&verified));
+    assert!(stdout(&verified).contains("4 rows"), "{}", text(&verified));
+
+    // Behind the triggers' back: drop the guard and rewrite row 2's target.
+    let url = format!("sqlite://{}", scratch.db_path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_update").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit_log SET target = '999' WHERE id = 2").execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let broken = scratch.run(&[], &["audit", "--verify"]);
+    assert!(!broken.status.success(), "a tampered chain must fail: {}", text(&broken));
+    let report = text(&broken);
+    assert!(report.contains("row 2"), "{report}");
+    assert!(!report.contains("row 3") && !report.contains("row 4"), "only the first broken row: {report}");
+}
+
+#[test]
+fn production_refuses_to_serve_with_a_weak_secret() {
+    let scratch = Scratch::new();
+    let base = [("HOST", "127.0.0.1"), ("PORT", "0")];
+    let a64 = "a".repeat(64);
+    for env_var in ["OPENCODER_ENV", "NODE_ENV"] {
+        for secret in [None, Some("short"), Some("changeme"), Some(a64.as_str()), Some("   ")] {
+            let mut vars = base.to_vec();
+            vars.push((env_var, "production"));
+            if let Some(s) = secret {
+                vars.push(("JWT_SECRET", s));
+            }
+            let mut child = command(scratch.dir.path(), &vars, &["serve"])
+                .env("DATA_DIR", &scratch.data)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // A refused start exits at once; a started server would still be running.
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                if std::time::Instant::now() > deadline {
+                    child.kill().unwrap();
+                    panic!("{env_var}=production with JWT_SECRET={secret:?} started serving");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let out = child.wait_with_output().unwrap();
+            assert!(!status.success(), "{env_var} {secret:?}");
+            let message = text(&out);
+            assert!(message.contains("JWT_SECRET"), "{env_var} {secret:?}: {message}");
+        }
+    }
+    // Nothing was created by a refused start.
+    assert!(!scratch.db_path().exists());
+}
+
+#[test]
+fn configuration_errors_name_the_variable() {
+    let scratch = Scratch::new();
+    for (var, value) in [("PORT", "http"), ("TRUSTED_PROXIES", "everyone"), ("COOKIE_DOMAIN", "a; Secure")] {
+        for args in [&["serve"][..], &["doctor"][..], &["audit"][..]] {
+            let out = scratch.run(&[(var, value)], args);
+            assert!(!out.status.success(), "{var} {args:?}");
+            assert!(text(&out).contains(var), "{var} {args:?}: {}", text(&out));
+        }
+    }
+}
+
+#[test]
+fn doctor_passes_on_a_healthy_dev_config_and_never_prints_the_secret() {
+    let scratch = Scratch::new();
+    let fresh = scratch.run(&[("JWT_SECRET", STRONG_SECRET)], &["doctor"]);
+    assert!(fresh.status.success(), "a fresh data dir is not a failure: {}", text(&fresh));
+
+    assert!(scratch.run(&[], &["migrate"]).status.success());
+    let out = scratch.run(&[("JWT_SECRET", STRONG_SECRET)], &["doctor"]);
+    let report = stdout(&out);
+    assert!(out.status.success(), "{}", text(&out));
+    for check in ["config", "production", "jwt secret", "data dir", "database", "audit chain"] {
+        let line = report
+            .lines()
+            .find(|l| l.contains(&format!("] {check} ")))
+            .unwrap_or_else(|| panic!("no {check} check: {report}"));
+        assert!(line.starts_with("[ ok ]"), "{line}");
+    }
+    assert!(report.contains("development mode"));
+    assert!(report.contains("JWT_SECRET=***"));
+    assert!(!text(&out).contains(STRONG_SECRET), "the secret leaked");
+    assert!(report.contains("0 failure(s)"));
+}
+
+#[test]
+fn doctor_fails_on_a_production_config_the_server_would_refuse() {
+    let scratch = Scratch::new();
+    let out = scratch.run(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", "changeme")], &["doctor"]);
+    assert!(!out.status.success());
+    let report = stdout(&out);
+    let line = report.lines().find(|l| l.contains("] production ")).expect("production check");
+    assert!(line.starts_with("[FAIL]") && line.contains("JWT_SECRET"), "{line}");
+    assert!(report.contains("ALLOWED_ORIGINS"), "production warnings are listed: {report}");
+    assert!(!Path::new(&scratch.data).exists(), "doctor diagnoses, it does not create");
+}
