@@ -1,6 +1,7 @@
 //! The run API over real HTTP against the real Docker sandbox (SPEC §5). Docker and the runner
 //! image are required: `make test` provides them; without them these tests fail and say how.
 
+mod collab_support;
 mod common;
 
 use std::time::Duration;
@@ -194,4 +195,42 @@ async fn metrics_and_languages_are_published() {
     for id in ["python", "javascript", "typescript", "go", "rust", "java", "c", "cpp", "ruby", "csharp"] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
+}
+
+#[tokio::test]
+async fn everyone_on_the_pad_sees_the_run_stream_live() {
+    let app = spawn(&[]).await;
+    let ada = app.signup("Ada").await;
+    let bob = app.signup("Bob").await;
+    let source = "import sys\nprint('out line')\nprint('err line', file=sys.stderr)\nprint('héllo €')\nsys.exit(3)\n";
+    let slug = pad_with(&app, &ada, "python", "s.py", source).await;
+    app.add_member(&ada, &slug, &bob, "viewer").await;
+    // Bob, a viewer, watches; Ada runs.
+    let mut watcher = collab_support::connect(&app.base, &slug, &bob.token).await;
+    watcher.synced().await;
+    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "s.py" })).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let run_id = r.body["run"]["runId"].as_str().unwrap().to_string();
+    assert_eq!(r.body["run"]["exitCode"], 3);
+    let finished = watcher.until(Duration::from_secs(10), |p| p.has_app("run.finished")).await;
+    assert!(finished, "run.finished never reached the watcher");
+    let started = watcher.app_messages("run.started");
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["runId"], run_id.as_str());
+    assert_eq!(started[0]["name"], "Ada");
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    for chunk in watcher.app_messages("run.output") {
+        assert_eq!(chunk["runId"], run_id.as_str());
+        match chunk["stream"].as_str() {
+            Some("stdout") => stdout.push_str(chunk["data"].as_str().unwrap()),
+            Some("stderr") => stderr.push_str(chunk["data"].as_str().unwrap()),
+            other => panic!("unexpected stream {other:?}"),
+        }
+    }
+    assert_eq!(stdout, "out line\nhéllo €\n");
+    assert_eq!(stderr, "err line\n");
+    let done = watcher.app_messages("run.finished");
+    assert_eq!(done[0]["exitCode"], 3);
+    assert_eq!(done[0]["timedOut"], false);
+    assert_eq!(done[0]["backend"], "docker");
 }
