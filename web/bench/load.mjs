@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Web client benchmark:
 //  1. production bundle sizes (gzip and brotli): the initial load (entry + its static imports +
-//     CSS), the Monaco/editor chunk, the pad-page chunk;
+//     CSS), the Monaco/editor chunk, the pad-page chunk, the terminal and playback chunks;
 //  2. time from navigation to an editable editor on a pad page, in headless Chromium, median of 5
 //     cold loads (fresh browser context, empty cache) and 5 warm reloads.
 // Prerequisites: `npm run build` (web/dist) and `cargo build -p opencoder` (target/debug/opencoder,
@@ -57,6 +57,13 @@ function bundleReport() {
   const lazyOnly = (key) => [...staticClosure(key)].filter((k) => !initialKeys.has(k));
   const padKeys = lazyOnly(padKey);
   const editorKeys = lazyOnly(editorKey).filter((k) => !padKeys.includes(k));
+  // The terminal (xterm.js) and playback chunks load only when used; sized beyond the pad page.
+  const beyondPad = (name) => {
+    const key = findChunk(name);
+    return key ? lazyOnly(key).filter((k) => !padKeys.includes(k) && !editorKeys.includes(k)) : [];
+  };
+  const terminalKeys = beyondPad('TerminalPanel');
+  const playbackKeys = beyondPad('PlaybackPage');
   const worker = readdirSync(join(dist, 'assets'))
     .filter((f) => /^editor\.worker-.*\.js$/.test(f))
     .map((f) => join('assets', f));
@@ -67,6 +74,9 @@ function bundleReport() {
     monacoJs: sizes(editorKeys.map((k) => manifest[k].file)),
     monacoCss: sizes(editorKeys.flatMap((k) => manifest[k].css ?? [])),
     editorWorker: sizes(worker),
+    terminalJs: sizes(terminalKeys.map((k) => manifest[k].file)),
+    terminalCss: sizes(terminalKeys.flatMap((k) => manifest[k].css ?? [])),
+    playbackJs: sizes(playbackKeys.map((k) => manifest[k].file)),
   };
 }
 
@@ -153,6 +163,9 @@ row('pad page JS (lazy)', bundles.padPageJs);
 row('Monaco editor JS (lazy)', bundles.monacoJs);
 row('Monaco editor CSS (lazy)', bundles.monacoCss);
 row('editor worker', bundles.editorWorker);
+row('terminal JS (lazy)', bundles.terminalJs);
+row('terminal CSS (lazy)', bundles.terminalCss);
+row('playback JS (lazy)', bundles.playbackJs);
 if (load) {
   console.log(`\nNavigation → editable editor on a pad page (headless Chromium, ${load.runs} runs):`);
   console.log(`  cold (fresh context, empty cache): median ${load.coldMedianMs} ms   [${load.coldMs.join(', ')}]`);

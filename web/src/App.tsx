@@ -11,6 +11,7 @@ const Dashboard = lazy(() => import('./features/dashboard/Dashboard'));
 const PadPage = lazy(() => import('./features/pad/PadPage'));
 const InvitePage = lazy(() => import('./features/share/InvitePage'));
 const Settings = lazy(() => import('./features/settings/Settings'));
+const PlaybackPage = lazy(() => import('./features/playback/PlaybackPage'));
 
 function NotFound() {
   return (
@@ -49,6 +50,14 @@ export function App() {
             element={
               <RequireAuth>
                 <PadPage />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/p/:slug/recordings/:id"
+            element={
+              <RequireAuth>
+                <PlaybackPage />
               </RequireAuth>
             }
           />

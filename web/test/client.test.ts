@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, createApiClient, parseRetryAfter, type TokenStore } from '../src/api/client';
+import { ApiError, createApiClient, dispositionFilename, parseRetryAfter, type TokenStore } from '../src/api/client';
 import { describeError, formatWait } from '../src/api/errors';
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
@@ -103,6 +103,39 @@ describe('api client', () => {
     const c = createApiClient({ tokens: memoryTokens(), fetch });
     const err = await rejection(c.request('GET', '/api/pads'));
     expect(err.name).toBe('AbortError');
+  });
+
+  it('downloads files with the bearer token in a header, never in the URL', async () => {
+    const fetch = vi.fn(
+      async (_url: RequestInfo | URL, _init?: RequestInit) =>
+        new Response('{"version":1}', {
+          status: 200,
+          headers: { 'Content-Type': 'application/json', 'Content-Disposition': 'attachment; filename="recording-abc-3.json"' },
+        }),
+    );
+    const c = createApiClient({ tokens: memoryTokens('secret'), fetch });
+    const file = await c.download('/api/pads/abc/recordings/3/export');
+    expect(await file.blob.text()).toBe('{"version":1}');
+    expect(file.filename).toBe('recording-abc-3.json');
+    const [url, init] = fetch.mock.calls[0];
+    expect(String(url)).toBe('/api/pads/abc/recordings/3/export');
+    expect(String(url)).not.toContain('secret');
+    expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer secret');
+  });
+
+  it('turns a failed download into an ApiError with the server’s code', async () => {
+    const fetch = vi.fn(async () => jsonResponse(403, { error: 'forbidden', message: 'your role may not export recordings' }));
+    const c = createApiClient({ tokens: memoryTokens(), fetch });
+    const err = await rejection(c.download('/api/x'));
+    expect(err.status).toBe(403);
+    expect(err.code).toBe('forbidden');
+  });
+
+  it('reads only plain file names from Content-Disposition', () => {
+    expect(dispositionFilename('attachment; filename="a.json"')).toBe('a.json');
+    expect(dispositionFilename('attachment; filename=b.json')).toBe('b.json');
+    expect(dispositionFilename('attachment; filename="../../etc/passwd"')).toBeNull();
+    expect(dispositionFilename(null)).toBeNull();
   });
 });
 

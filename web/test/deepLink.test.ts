@@ -8,6 +8,8 @@ describe('deep-link return', () => {
     expect(sanitizeNext('/dashboard')).toBe('/dashboard');
     expect(sanitizeNext('/settings')).toBe('/settings');
     expect(sanitizeNext('/p/abc?file=main.py')).toBe('/p/abc?file=main.py');
+    expect(sanitizeNext('/p/abc/recordings/12?t=3400')).toBe('/p/abc/recordings/12?t=3400');
+    expect(sanitizeNext('/p/abc/recordings/x/y')).toBeNull();
   });
 
   it('refuses open redirects and non-app paths', () => {

@@ -1296,23 +1296,10 @@ impl SandboxBackend for DockerBackend {
         output: mpsc::Sender<OutputChunk>,
     ) -> Result<Outcome, SandboxError> {
         let started = Instant::now();
-        let language = self
-            .inner
-            .cfg
-            .languages
-            .get(&spec.language)
-            .map_or("unknown".to_string(), |l| l.id.clone());
+        let language = spec.language.clone();
         let res = self.run_inner(spec, output, started).await;
-        let label = match &res {
-            Ok(o) => o.label(),
-            Err(e) => e.label(),
-        };
-        self.inner.cfg.metrics.record_run(
-            "docker",
-            &language,
-            label,
-            started.elapsed().as_millis() as u64,
-        );
+        let cfg = &self.inner.cfg;
+        cfg.metrics.record_result("docker", &cfg.languages, &language, &res, started);
         res
     }
 

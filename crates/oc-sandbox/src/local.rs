@@ -568,22 +568,9 @@ impl SandboxBackend for LocalBackend {
         output: mpsc::Sender<OutputChunk>,
     ) -> Result<Outcome, SandboxError> {
         let started = Instant::now();
-        let language = self
-            .cfg
-            .languages
-            .get(&spec.language)
-            .map_or("unknown".to_string(), |l| l.id.clone());
+        let language = spec.language.clone();
         let res = self.run_inner(spec, output, started).await;
-        let label = match &res {
-            Ok(o) => o.label(),
-            Err(e) => e.label(),
-        };
-        self.cfg.metrics.record_run(
-            "local",
-            &language,
-            label,
-            started.elapsed().as_millis() as u64,
-        );
+        self.cfg.metrics.record_result("local", &self.cfg.languages, &language, &res, started);
         res
     }
 

@@ -67,6 +67,23 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// Count a finished run (or its failure) under the language's canonical id.
+    pub(crate) fn record_result(
+        &self,
+        backend: &str,
+        languages: &crate::LanguageTable,
+        language: &str,
+        result: &Result<crate::Outcome, crate::SandboxError>,
+        started: std::time::Instant,
+    ) {
+        let language = languages.get(language).map_or("unknown", |l| l.id.as_str());
+        let label = match result {
+            Ok(outcome) => outcome.label(),
+            Err(err) => err.label(),
+        };
+        self.record_run(backend, language, label, started.elapsed().as_millis() as u64);
+    }
+
     /// Runs counted for `language` with outcome label `outcome` (any backend).
     pub fn runs_for(&self, language: &str, outcome: &str) -> u64 {
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());

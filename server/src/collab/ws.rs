@@ -9,14 +9,13 @@
 //! only the `opencoder.v1` subprotocol and never echoes the token. Tokens in the query string are
 //! refused before routing (`http::url_tokens`). Non-members and missing pads get the same 404.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use futures_util::SinkExt;
 use tracing::Instrument;
 
 use super::app::{AppCtx, ConnBuckets};
@@ -26,7 +25,7 @@ use super::session::{Session, SessionError};
 use crate::auth::extractors::{authenticate, token_from_headers, TokenSource};
 use crate::db::PadId;
 use crate::error::{ws_close, AppError, AppResult};
-use crate::http::origin;
+use crate::http::{origin, ws_io};
 use crate::pads::access::load_access;
 use crate::pads::roles::Role;
 use crate::AppState;
@@ -40,12 +39,6 @@ pub const BEARER_PREFIX: &str = "oc.bearer.";
 const SOCKET_MESSAGE_LIMIT: usize = 2 * MAX_FRAME_BYTES;
 /// Small socket buffers: most pad sockets are idle, and thousands of them must stay cheap.
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
-/// Most queued frames written before one flush.
-const WRITE_BATCH: usize = 256;
-/// A peer that does not take a write for this long is dropped (it would hold its task forever).
-const SEND_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long a close handshake may take before the socket is dropped.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Stable colours for presence and cursors, picked by user id.
 const PALETTE: [&str; 12] = [
@@ -154,14 +147,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
             _ = state.shutdown.cancelled() => { outcome = Some(SessionError::ServerShutdown); break; }
             frame = channels.frames.recv() => {
                 let Some(frame) = frame else { break };
-                // Coalesce whatever else is queued into one write.
-                let mut batch = vec![frame];
-                while batch.len() < WRITE_BATCH {
-                    match channels.frames.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
+                let batch = ws_io::batch(frame, &mut channels.frames);
                 if write_all(&mut socket, batch).await.is_err() { break; }
             }
             incoming = socket.recv() => {
@@ -232,32 +218,12 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "pad socket closed");
 }
 
-/// Write frames and flush once; a peer that does not read for `SEND_TIMEOUT` is dropped.
+/// Write frames and flush once; a peer that does not read for `ws_io::SEND_TIMEOUT` is dropped.
 async fn write_all(socket: &mut WebSocket, frames: Vec<Bytes>) -> Result<(), ()> {
-    if frames.is_empty() {
-        return Ok(());
-    }
-    let write = async {
-        for frame in frames {
-            socket.feed(Message::Binary(frame)).await?;
-        }
-        socket.flush().await
-    };
-    match tokio::time::timeout(SEND_TIMEOUT, write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => {
-            tracing::debug!(error = %err, "pad socket write failed");
-            Err(())
-        }
-        Err(_) => {
-            tracing::warn!("pad socket peer stopped reading; dropping it");
-            Err(())
-        }
-    }
+    ws_io::write_all(socket, frames.into_iter().map(Message::Binary), "pad socket").await
 }
 
 async fn close(socket: &mut WebSocket, reason: &SessionError) {
     let (code, text) = ws_close(reason);
-    let frame = CloseFrame { code, reason: text.into() };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    ws_io::close(socket, code, text).await;
 }

@@ -11,3 +11,4 @@ pub mod rate_limit;
 pub mod static_files;
 pub mod trace;
 pub mod url_tokens;
+pub mod ws_io;

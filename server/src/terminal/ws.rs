@@ -7,13 +7,12 @@
 //!
 //! Must not: log what is typed (no frame contents in any log line).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::SinkExt;
 use oc_sandbox::TermSize;
 use serde::Deserialize;
 use serde_json::json;
@@ -26,6 +25,7 @@ use crate::collab::limits::TokenBucket;
 use crate::collab::ws::{upgrade_token, PROTOCOL};
 use crate::db::{PadId, UserId};
 use crate::error::AppResult;
+use crate::http::ws_io;
 use crate::pads::access::load_access;
 use crate::pads::roles::Role;
 use crate::AppState;
@@ -34,11 +34,6 @@ use crate::AppState;
 /// tens per second; a paste is one frame.
 pub const MESSAGES_PER_SEC: f64 = 500.0;
 pub const MESSAGES_BURST: f64 = 1000.0;
-/// A peer that does not take a write for this long is dropped.
-const SEND_TIMEOUT: Duration = Duration::from_secs(15);
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most queued messages written before one flush.
-const WRITE_BATCH: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -89,13 +84,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, user: UserId, ro
             _ = state.shutdown.cancelled() => { outcome = Some(CLOSE_SHUTDOWN); break; }
             message = joined.out.recv() => {
                 let Some(message) = message else { break };
-                let mut batch = vec![message];
-                while batch.len() < WRITE_BATCH {
-                    match joined.out.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
+                let batch = ws_io::batch(message, &mut joined.out);
                 if write_all(&mut socket, batch).await.is_err() { break; }
             }
             incoming = socket.recv() => {
@@ -150,30 +139,13 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, user: UserId, ro
 }
 
 async fn write_all(socket: &mut WebSocket, batch: Vec<Out>) -> Result<(), ()> {
-    let write = async {
-        for message in batch {
-            let message = match message {
-                Out::Binary(bytes) => Message::Binary(bytes),
-                Out::Text(text) => Message::Text(text.into()),
-            };
-            socket.feed(message).await?;
-        }
-        socket.flush().await
-    };
-    match tokio::time::timeout(SEND_TIMEOUT, write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => {
-            tracing::debug!(error = %err, "terminal socket write failed");
-            Err(())
-        }
-        Err(_) => {
-            tracing::warn!("terminal socket peer stopped reading; dropping it");
-            Err(())
-        }
-    }
+    let messages = batch.into_iter().map(|message| match message {
+        Out::Binary(bytes) => Message::Binary(bytes),
+        Out::Text(text) => Message::Text(text.into()),
+    });
+    ws_io::write_all(socket, messages, "terminal socket").await
 }
 
 async fn close(socket: &mut WebSocket, (code, reason): CloseReason) {
-    let frame = CloseFrame { code, reason: reason.into() };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    ws_io::close(socket, code, reason).await;
 }

@@ -79,9 +79,28 @@ export interface RequestOptions {
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** A file the server sent (an export): the body as a Blob and the name it suggested. */
+export interface Download {
+  blob: Blob;
+  /** From `Content-Disposition: attachment; filename="…"`, else null. */
+  filename: string | null;
+}
+
 export interface ApiClient {
   request<T>(method: Method, path: string, options?: RequestOptions): Promise<T>;
+  /** GET a file with the bearer token (never a token in a URL); errors as for `request`. */
+  download(path: string, options?: Omit<RequestOptions, 'body'>): Promise<Download>;
   tokens: TokenStore;
+}
+
+/** The file name of a `Content-Disposition` header (plain `filename="…"` only), or null. */
+export function dispositionFilename(value: string | null): string | null {
+  if (!value) return null;
+  const m = /filename\s*=\s*"([^"]*)"|filename\s*=\s*([^;\s]+)/i.exec(value);
+  const name = (m?.[1] ?? m?.[2] ?? '').trim();
+  // Only a bare file name: no paths, no control characters.
+  if (!name || /[\\/\u0000-\u001f]/.test(name)) return null;
+  return name;
 }
 
 function buildUrl(base: string, path: string, query?: RequestOptions['query']): string {
@@ -101,7 +120,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = options.baseUrl ?? '';
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
-  async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+  async function send(method: Method, path: string, opts: RequestOptions): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = options.tokens.get();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -123,7 +142,31 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (err instanceof DOMException && err.name === 'AbortError') throw err;
       throw new ApiError(0, 'network', "Can't reach the server. Check your connection and try again.");
     }
+    if (!response.ok) await throwFor(response, opts);
+    return response;
+  }
 
+  async function throwFor(response: Response, opts: RequestOptions): Promise<never> {
+    const text = await response.text().catch(() => '');
+    let data: unknown = undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    const obj = (data && typeof data === 'object' ? data : {}) as { error?: unknown; message?: unknown };
+    const code = typeof obj.error === 'string' ? obj.error : `http_${response.status}`;
+    const message =
+      typeof obj.message === 'string' && obj.message
+        ? obj.message
+        : `The server answered ${response.status}${response.statusText ? ' ' + response.statusText : ''}.`;
+    const err = new ApiError(response.status, code, message, parseRetryAfter(response.headers.get('Retry-After')));
+    if (response.status === 401 && !opts.quiet401 && SESSION_GONE_CODES.has(code)) options.onUnauthorized?.(err);
+    throw err;
+  }
+
+  async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+    const response = await send(method, path, opts);
     const text = await response.text().catch(() => '');
     let data: unknown = undefined;
     if (text) {
@@ -133,23 +176,23 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         data = undefined;
       }
     }
-
-    if (!response.ok) {
-      const obj = (data && typeof data === 'object' ? data : {}) as { error?: unknown; message?: unknown };
-      const code = typeof obj.error === 'string' ? obj.error : `http_${response.status}`;
-      const message =
-        typeof obj.message === 'string' && obj.message
-          ? obj.message
-          : `The server answered ${response.status}${response.statusText ? ' ' + response.statusText : ''}.`;
-      const err = new ApiError(response.status, code, message, parseRetryAfter(response.headers.get('Retry-After')));
-      if (response.status === 401 && !opts.quiet401 && SESSION_GONE_CODES.has(code)) options.onUnauthorized?.(err);
-      throw err;
-    }
     if (data === undefined && text) {
       throw new ApiError(response.status, 'bad_response', 'The server sent a response the app could not read.');
     }
     return data as T;
   }
 
-  return { request, tokens: options.tokens };
+  async function download(path: string, opts: Omit<RequestOptions, 'body'> = {}): Promise<Download> {
+    const response = await send('GET', path, opts);
+    let blob: Blob;
+    try {
+      blob = await response.blob();
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      throw new ApiError(0, 'network', 'The download was interrupted. Check your connection and try again.');
+    }
+    return { blob, filename: dispositionFilename(response.headers.get('Content-Disposition')) };
+  }
+
+  return { request, download, tokens: options.tokens };
 }

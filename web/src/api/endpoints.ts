@@ -13,10 +13,14 @@ import type {
   PadKind,
   PadPreview,
   PadSummary,
+  RecordingList,
+  RecordingState,
+  RecordingView,
   Role,
   RunRequest,
   SessionResponse,
   SignupResponse,
+  TimelinePage,
   User,
 } from './types';
 
@@ -94,6 +98,29 @@ export function endpoints(c: ApiClient) {
     runs: {
       start: (slug: string, body: RunRequest) =>
         c.request<{ runId: string }>('POST', `/api/pads/${seg(slug)}/runs`, { body }),
+    },
+
+    terminal: {
+      restart: (slug: string) => c.request<{ state: string }>('POST', `/api/pads/${seg(slug)}/terminal/restart`),
+      syncFiles: (slug: string) => c.request<{ files: number }>('POST', `/api/pads/${seg(slug)}/terminal/sync-files`),
+    },
+
+    recordings: {
+      list: (slug: string, signal?: AbortSignal) =>
+        c.request<RecordingList>('GET', `/api/pads/${seg(slug)}/recordings`, { signal }),
+      start: (slug: string, name?: string) =>
+        c.request<{ recording: RecordingView }>('POST', `/api/pads/${seg(slug)}/recordings`, { body: name ? { name } : {} }),
+      stop: (slug: string, id: number) =>
+        c.request<{ recording: RecordingView }>('POST', `/api/pads/${seg(slug)}/recordings/${seg(id)}/stop`),
+      remove: (slug: string, id: number) => c.request<{ ok: boolean }>('DELETE', `/api/pads/${seg(slug)}/recordings/${seg(id)}`),
+      timeline: (slug: string, id: number, after?: string, limit?: number, signal?: AbortSignal) =>
+        c.request<TimelinePage>('GET', `/api/pads/${seg(slug)}/recordings/${seg(id)}/timeline`, { query: { after, limit }, signal }),
+      state: (slug: string, id: number, t: number, signal?: AbortSignal) =>
+        c.request<RecordingState>('GET', `/api/pads/${seg(slug)}/recordings/${seg(id)}/state`, { query: { t, yjs: true }, signal }),
+      /** The JSON export as a file (fetched with the bearer token; never a token in a URL). */
+      exportFile: (slug: string, id: number) => c.download(`/api/pads/${seg(slug)}/recordings/${seg(id)}/export`),
+      setAutoRecord: (slug: string, autoRecord: boolean) =>
+        c.request<{ autoRecord: boolean }>('PATCH', `/api/pads/${seg(slug)}/recording-settings`, { body: { autoRecord } }),
     },
   };
 }

@@ -24,6 +24,11 @@ const SENTENCES: Record<string, string> = {
   invite_used_up: 'This invite link has been used the maximum number of times.',
   last_file: "A pad needs at least one file, so the last file can't be deleted.",
   payload_too_large: 'That is too large for the server to accept.',
+  terminal_not_running: "The terminal isn't running. Open it (or restart it) first.",
+  terminal_not_open: 'Nobody has the terminal open, so there is nothing to restart. Open it to start a shell.',
+  already_recording: 'This pad is already being recorded. Stop that recording first.',
+  not_recording: 'That recording has already stopped.',
+  invalid_cursor: 'The timeline position is no longer valid. Reload the page.',
   internal: 'Something went wrong on the server. Try again; if it keeps happening, tell the operator.',
 };
 

@@ -12,6 +12,10 @@ export const can = {
   run: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator' || r === 'candidate',
   fork: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator' || r === 'viewer',
   manage: (r: Role | null | undefined) => r === 'owner',
+  /** Start/stop recordings. */
+  record: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator',
+  /** List, watch and export recordings (candidates may not: an interview candidate must not replay the interviewer's side). */
+  watchPlayback: (r: Role | null | undefined) => r === 'owner' || r === 'collaborator' || r === 'viewer',
 };
 
 export interface User {
@@ -139,4 +143,57 @@ export interface Health {
   mode?: string;
   exec?: { backend?: string; sandboxed?: boolean; [k: string]: unknown };
   [k: string]: unknown;
+}
+
+// --- recordings and playback (SPEC §7; times are ms since the epoch) -------------------------
+
+export interface RecordingView {
+  id: number;
+  name: string;
+  startedAt: number;
+  /** null while recording. */
+  endedAt: number | null;
+  durationMs: number | null;
+  active: boolean;
+  autoStarted: boolean;
+  createdBy: { userId: number; name: string } | null;
+  /** `manual`, `idle` or `reconcile` once stopped. */
+  stopReason: string | null;
+}
+
+export interface RecordingList {
+  /** Newest first. */
+  recordings: RecordingView[];
+  autoRecord: boolean;
+}
+
+/**
+ * One event of a recording's timeline. `data` by kind: `edit` {updateId, files, update (base64
+ * Yjs v1)}, `run` {runId, language, entry, finishedAt, exitCode, signal, timedOut, oomKilled,
+ * truncated, outcome, stdout, stderr}, `chat` {messageId, body}, `join`/`leave` {}, `files`
+ * {files:[{id,name,language}], changes?}, `terminal` {text, bytes, dropped?, truncated?},
+ * `terminal.status` {state, …}; other kinds as their feature logged them.
+ */
+export interface TimelineEvent {
+  at: number;
+  kind: string;
+  userId: number | null;
+  userName: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface TimelinePage {
+  events: TimelineEvent[];
+  /** Pass as `after` for the next page (always present). */
+  nextCursor: string;
+  hasMore: boolean;
+}
+
+export interface RecordingState {
+  /** The instant shown (moved into the window). */
+  t: number;
+  /** Every file's text at `t`. */
+  files: Record<string, string>;
+  /** With `yjs=true`: the document at `t` as one Yjs v1 update (base64). */
+  yjsState?: string;
 }

@@ -67,6 +67,12 @@ export interface RunFinishedEvent extends RunFinished {
   error?: string | null;
 }
 
+/** A recording of the pad started, stopped or was deleted; `recording` is the active one's id. */
+export interface RecordingsChangedEvent {
+  type: 'recordings.changed';
+  recording: number | null;
+}
+
 export type AppMessage =
   | ChatEvent
   | PresenceEvent
@@ -77,6 +83,7 @@ export type AppMessage =
   | RunStartedEvent
   | RunOutputEvent
   | RunFinishedEvent
+  | RecordingsChangedEvent
   | { type: string; [k: string]: unknown };
 
 /** Client → server app messages. */

@@ -30,3 +30,24 @@ export const LockIcon = () => (
     <path d="M8 11V7a4 4 0 0 1 8 0v4" />
   </Svg>
 );
+export const TerminalIcon = () => (
+  <Svg>
+    <path d="M4 17l6-5-6-5M12 19h8" />
+  </Svg>
+);
+export const RecordIcon = () => (
+  <Svg>
+    <circle cx="12" cy="12" r="9" />
+    <circle cx="12" cy="12" r="4" fill="currentColor" />
+  </Svg>
+);
+export const StepBackIcon = () => (
+  <Svg>
+    <path d="M19 20L9 12l10-8v16zM5 19V5" />
+  </Svg>
+);
+export const StepForwardIcon = () => (
+  <Svg>
+    <path d="M5 4l10 8-10 8V4zM19 5v14" />
+  </Svg>
+);

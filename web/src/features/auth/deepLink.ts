@@ -6,6 +6,7 @@ function isAppPath(path: string): boolean {
     path === '/dashboard' ||
     path === '/settings' ||
     /^\/p\/[^/]+(\/[^/]*)?$/.test(path) ||
+    /^\/p\/[^/]+\/recordings\/\d+$/.test(path) ||
     /^\/invite\/[^/]+$/.test(path)
   );
 }

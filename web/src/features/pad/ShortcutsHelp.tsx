@@ -9,6 +9,8 @@ const ROWS: [string[], string][] = [
   [['Alt', '2'], 'Show / hide chat'],
   [['Alt', '3'], 'Show / hide people'],
   [['Alt', '4'], 'Show / hide output'],
+  [['Alt', '5'], 'Show / hide the shared terminal'],
+  [['Alt', '6'], 'Show / hide recordings'],
   [['Enter'], 'Send a chat message (Shift+Enter for a new line)'],
   [['F1'], 'Editor command palette (inside the editor)'],
   [['Ctrl', 'M'], 'Toggle whether Tab moves focus out of the editor (keyboard navigation)'],
@@ -37,6 +39,11 @@ export function ShortcutsHelp(props: { onClose: () => void }) {
         </tbody>
       </table>
       <p className="muted small">On the dashboard, <Kbd>N</Kbd> jumps to the new-pad form.</p>
+      <p className="muted small">
+        Watching a recording: <Kbd>Space</Kbd> plays / pauses, <Kbd>←</Kbd> <Kbd>→</Kbd> step to the previous / next
+        change, <Kbd>Shift</Kbd>+<Kbd>←</Kbd> <Kbd>→</Kbd> jump 10 s, <Kbd>Home</Kbd> / <Kbd>End</Kbd> go to the
+        start / end.
+      </p>
     </Modal>
   );
 }

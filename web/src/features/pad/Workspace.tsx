@@ -2,14 +2,16 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type
 import { useNavigate } from 'react-router-dom';
 import { api, can, describeError, type Health, type PadDetail } from '../../api';
 import { ErrorMessage, Kbd, Spinner, modKey } from '../../ui/common';
-import { ChatIcon, PeopleIcon } from '../../ui/icons';
+import { ChatIcon, PeopleIcon, RecordIcon, TerminalIcon } from '../../ui/icons';
 import { AppHeader } from '../../ui/Header';
 import { useStore } from '../../ui/store';
 import { useTheme } from '../../ui/theme';
 import { toast } from '../../ui/toast';
-import { useUser } from '../auth/session';
+import { session as authSession, useUser } from '../auth/session';
 import { ChatPanel } from '../chat/ChatPanel';
 import { MembersPanel } from '../members/MembersPanel';
+import { RecordingIndicator, RecordingsPanel } from '../recordings/RecordingsPanel';
+import { RecordingsWatcher } from '../recordings/recordingsWatcher';
 import { OutputPanel } from '../run/OutputPanel';
 import { ShareDialog } from '../share/ShareDialog';
 import { ConnectionChip, PresenceAvatars } from './Presence';
@@ -20,6 +22,8 @@ import { ShortcutsHelp } from './ShortcutsHelp';
 import { useLanguages } from './useLanguages';
 
 const CodeEditor = lazy(() => import('../../editor/CodeEditor'));
+// xterm.js and the terminal socket load only when someone opens the terminal.
+const TerminalPanel = lazy(() => import('../terminal/TerminalPanel'));
 
 let healthCache: Promise<Health | null> | null = null;
 function useHealth(): Health | null {
@@ -35,7 +39,47 @@ function useHealth(): Health | null {
   return health;
 }
 
-type SidePanel = 'chat' | 'people';
+type SidePanel = 'chat' | 'people' | 'recordings';
+type DrawerTab = 'output' | 'terminal';
+
+const SIDE_LABEL: Record<SidePanel, string> = { chat: 'Chat', people: 'People', recordings: 'Recordings' };
+
+/** The workspace's recordings poller, running while the caller's role may see recordings. */
+function useRecordingsWatcher(slug: string, enabled: boolean): RecordingsWatcher {
+  const watcher = useMemo(() => new RecordingsWatcher(slug), [slug]);
+  useEffect(() => {
+    if (!enabled) return;
+    watcher.start();
+    return () => watcher.stop();
+  }, [watcher, enabled]);
+  return watcher;
+}
+
+/** "Sync files" for the terminal: writes the pad's current files into the shell's directory. */
+function SyncFilesButton(props: { slug: string }) {
+  const [busy, setBusy] = useState(false);
+  return (
+    <button
+      className="btn btn-ghost btn-small"
+      disabled={busy}
+      data-testid="terminal-sync"
+      title="Copy the pad's current files into the terminal's working directory (same-named files are overwritten)"
+      onClick={async () => {
+        setBusy(true);
+        try {
+          const res = await api.terminal.syncFiles(props.slug);
+          toast(`Copied ${res.files} file${res.files === 1 ? '' : 's'} into the terminal's directory.`, 'success');
+        } catch (err) {
+          toast(`Couldn't sync files: ${describeError(err)}`, 'error');
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      {busy ? 'Syncing…' : '⇅ Sync files'}
+    </button>
+  );
+}
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -241,6 +285,9 @@ function WorkspaceView(props: { session: PadSession }) {
   const [showFiles, setShowFiles] = useState(true);
   const [side, setSide] = useState<SidePanel | null>('chat');
   const [showOutput, setShowOutput] = useState(true);
+  const [drawerTab, setDrawerTab] = useState<DrawerTab>('output');
+  // Once opened, the terminal stays mounted (hidden with CSS) so it keeps its socket and scrollback.
+  const [terminalMounted, setTerminalMounted] = useState(false);
   const [stdin, setStdin] = useState('');
   const [shareOpen, setShareOpen] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
@@ -248,6 +295,34 @@ function WorkspaceView(props: { session: PadSession }) {
   const canEdit = can.edit(role);
   const canRun = can.run(role);
   const readOnly = !canEdit;
+  const canWatch = can.watchPlayback(role);
+  const recordings = useRecordingsWatcher(session.slug, canWatch);
+
+  const drawerTabRef = useRef(drawerTab);
+  drawerTabRef.current = drawerTab;
+  const showOutputRef = useRef(showOutput);
+  showOutputRef.current = showOutput;
+  const canWatchRef = useRef(canWatch);
+  canWatchRef.current = canWatch;
+
+  const openTerminal = useCallback((toggle = false) => {
+    setTerminalMounted(true);
+    setShowOutput((open) => {
+      // Toggle: a second press on an open terminal hides the drawer.
+      if (toggle && open && drawerTabRef.current === 'terminal') return false;
+      return true;
+    });
+    setDrawerTab('terminal');
+  }, []);
+  useEffect(() => {
+    if (!canWatch && side === 'recordings') setSide(null);
+  }, [canWatch, side]);
+  // The server pushes `recordings.changed`; (re)connecting may have missed one.
+  const pushedRecording = useStore(session.store, (s) => s.recording);
+  const live = status === 'live';
+  useEffect(() => {
+    if (canWatch && (pushedRecording || live)) void recordings.refresh();
+  }, [pushedRecording, live, canWatch, recordings]);
 
   useEffect(() => {
     session.setChatOpen(side === 'chat');
@@ -272,6 +347,7 @@ function WorkspaceView(props: { session: PadSession }) {
     const s = session.state;
     const file = s.files.find((f) => f.name === s.activeFile);
     setShowOutput(true);
+    setDrawerTab('output');
     void session.run({ entry: file?.name, language: file?.language, stdin });
   }, [session, stdin]);
 
@@ -308,7 +384,14 @@ function WorkspaceView(props: { session: PadSession }) {
         if (digit === '1') setShowFiles((v) => !v);
         else if (digit === '2') setSide((v) => (v === 'chat' ? null : 'chat'));
         else if (digit === '3') setSide((v) => (v === 'people' ? null : 'people'));
-        else if (digit === '4') setShowOutput((v) => !v);
+        else if (digit === '4') {
+          if (showOutputRef.current && drawerTabRef.current === 'output') setShowOutput(false);
+          else {
+            setShowOutput(true);
+            setDrawerTab('output');
+          }
+        } else if (digit === '5') openTerminal(true);
+        else if (digit === '6' && canWatchRef.current) setSide((v) => (v === 'recordings' ? null : 'recordings'));
         else return;
         e.preventDefault();
         return;
@@ -320,7 +403,7 @@ function WorkspaceView(props: { session: PadSession }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [run]);
+  }, [run, openTerminal]);
 
   const active = useMemo(() => files.find((f) => f.name === activeFile) ?? null, [files, activeFile]);
   const [langBusy, setLangBusy] = useState(false);
@@ -346,6 +429,7 @@ function WorkspaceView(props: { session: PadSession }) {
             {role === 'viewer' ? 'view only' : role}
           </span>
           <ConnectionChip session={session} />
+          <RecordingIndicator watcher={canWatch ? recordings : null} pushed={pushedRecording} onOpen={() => setSide('recordings')} />
           <PresenceAvatars session={session} />
         </div>
       </AppHeader>
@@ -411,6 +495,26 @@ function WorkspaceView(props: { session: PadSession }) {
             <PeopleIcon />
           </button>
           <button
+            className="btn-icon"
+            aria-pressed={showOutput && drawerTab === 'terminal'}
+            aria-label="Terminal"
+            title="Terminal (Alt+5)"
+            onClick={() => openTerminal(true)}
+          >
+            <TerminalIcon />
+          </button>
+          {canWatch && (
+            <button
+              className="btn-icon"
+              aria-pressed={side === 'recordings'}
+              aria-label="Recordings"
+              title="Recordings (Alt+6)"
+              onClick={() => setSide((v) => (v === 'recordings' ? null : 'recordings'))}
+            >
+              <RecordIcon />
+            </button>
+          )}
+          <button
             className="btn btn-primary run-button"
             onClick={run}
             disabled={!canRun || runRequested}
@@ -444,16 +548,61 @@ function WorkspaceView(props: { session: PadSession }) {
               <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} />
             </Suspense>
           </div>
-          {showOutput ? (
-            <OutputPanel session={session} stdin={stdin} setStdin={setStdin} canRun={canRun} onRun={run} onHide={() => setShowOutput(false)} />
-          ) : (
-            <button className="output-collapsed" onClick={() => setShowOutput(true)}>
-              ▸ Output {running ? '(running…)' : ''}
-            </button>
-          )}
+          <div className={`drawer${showOutput ? '' : ' drawer-collapsed'}${drawerTab === 'terminal' ? ' drawer-terminal' : ''}`}>
+            {showOutput ? (
+              <div className="drawer-tabs" role="tablist" aria-label="Output and terminal">
+                <button className="btn-icon" aria-label="Hide output and terminal" title="Hide (Alt+4)" onClick={() => setShowOutput(false)}>
+                  ▾
+                </button>
+                <button
+                  role="tab"
+                  aria-selected={drawerTab === 'output'}
+                  className="side-tab"
+                  data-testid="drawer-tab-output"
+                  onClick={() => setDrawerTab('output')}
+                >
+                  Output {running && drawerTab !== 'output' ? <span className="pulse" aria-label="running" /> : null}
+                </button>
+                <button
+                  role="tab"
+                  aria-selected={drawerTab === 'terminal'}
+                  className="side-tab"
+                  data-testid="drawer-tab-terminal"
+                  onClick={() => openTerminal()}
+                >
+                  Terminal
+                </button>
+                {drawerTab === 'terminal' && (
+                  <div className="row drawer-actions">
+                    {canRun ? (
+                      <SyncFilesButton slug={session.slug} />
+                    ) : (
+                      <span className="chip chip-warn" data-testid="terminal-readonly" title="The server refuses keystrokes from your role">
+                        view only — you can watch the terminal but not type in it
+                      </span>
+                    )}
+                  </div>
+                )}
+              </div>
+            ) : (
+              <button className="output-collapsed" onClick={() => setShowOutput(true)}>
+                ▸ {drawerTab === 'terminal' ? 'Terminal' : 'Output'} {running ? '(running…)' : ''}
+              </button>
+            )}
+            <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'output'}>
+              <OutputPanel session={session} stdin={stdin} setStdin={setStdin} canRun={canRun} onRun={run} onHide={() => setShowOutput(false)} embedded />
+            </div>
+            {terminalMounted && (
+              <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'terminal'}>
+                <Suspense fallback={<div className="center-pad"><Spinner label="Loading the terminal…" /></div>}>
+                  <TerminalPanel slug={session.slug} getToken={() => authSession.token()} theme={theme} className="terminal-pane" />
+                </Suspense>
+              </div>
+            )}
+          </div>
         </section>
         {side && (
-          <aside className="pad-side" aria-label={side === 'chat' ? 'Chat' : 'People'}>
+          <aside className="pad-side" aria-label={SIDE_LABEL[side]}>
             <div className="side-tabs" role="tablist">
               <button role="tab" aria-selected={side === 'chat'} className="side-tab" onClick={() => setSide('chat')}>
                 Chat {unread > 0 && side !== 'chat' && <span className="badge">{unread}</span>}
@@ -461,11 +610,22 @@ function WorkspaceView(props: { session: PadSession }) {
               <button role="tab" aria-selected={side === 'people'} className="side-tab" onClick={() => setSide('people')}>
                 People
               </button>
+              {canWatch && (
+                <button role="tab" aria-selected={side === 'recordings'} className="side-tab" onClick={() => setSide('recordings')}>
+                  Recordings
+                </button>
+              )}
               <button className="btn-icon" aria-label="Close panel" onClick={() => setSide(null)}>
                 ×
               </button>
             </div>
-            {side === 'chat' ? <ChatPanel session={session} /> : <MembersPanel session={session} />}
+            {side === 'chat' ? (
+              <ChatPanel session={session} />
+            ) : side === 'people' ? (
+              <MembersPanel session={session} />
+            ) : (
+              <RecordingsPanel slug={session.slug} role={role} watcher={recordings} />
+            )}
           </aside>
         )}
       </div>

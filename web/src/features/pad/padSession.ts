@@ -60,6 +60,11 @@ export interface PadState {
   runRequested: boolean;
   runError: string | null;
   activeFile: string | null;
+  /**
+   * The pad's active recording as the server last pushed it (`recordings.changed`), with when we
+   * heard; null until a push arrives (the socket does not say on join).
+   */
+  recording: { id: number | null; at: number } | null;
 }
 
 const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
@@ -115,6 +120,7 @@ export class PadSession {
       runRequested: false,
       runError: null,
       activeFile: files[0]?.name ?? null,
+      recording: null,
     });
     this.awareness.setLocalState({});
     this.awareness.on('change', this.onAwarenessChange);
@@ -225,6 +231,11 @@ export class PadSession {
           runRequested: ev.type === 'run.started' ? false : s.runRequested,
           runError: ev.type === 'run.started' ? null : s.runError,
         }));
+        break;
+      }
+      case 'recordings.changed': {
+        const id = (msg as { recording?: unknown }).recording;
+        this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now() } });
         break;
       }
       case 'error': {

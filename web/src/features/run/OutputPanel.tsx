@@ -12,6 +12,8 @@ export function OutputPanel(props: {
   canRun: boolean;
   onRun: () => void;
   onHide: () => void;
+  /** Inside the workspace's Output/Terminal drawer, which has its own tab and hide button. */
+  embedded?: boolean;
 }) {
   const { session } = props;
   const run = useStore(session.store, (s) => s.run);
@@ -45,10 +47,14 @@ export function OutputPanel(props: {
     <section className="output-panel" aria-label="Output" data-testid="output-panel">
       <div className="output-head">
         <div className="row wrap">
-          <button className="btn-icon" aria-label="Hide output" title="Hide output (Alt+4)" onClick={props.onHide}>
-            ▾
-          </button>
-          <strong className="small upper">Output</strong>
+          {!props.embedded && (
+            <>
+              <button className="btn-icon" aria-label="Hide output" title="Hide output (Alt+4)" onClick={props.onHide}>
+                ▾
+              </button>
+              <strong className="small upper">Output</strong>
+            </>
+          )}
           {requested && !running && <Spinner label="starting…" />}
           {running && (
             <span className="chip chip-warn" data-testid="run-status">
