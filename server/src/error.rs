@@ -26,6 +26,9 @@ pub enum AppError {
     /// 404: no endpoint at this path (distinct from a missing resource).
     #[error("no such endpoint")]
     NoRoute,
+    /// 405: the path exists but not with this method.
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
     /// 409: conflicts with existing state (name taken, …).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -80,6 +83,7 @@ impl AppError {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Gone { .. } => StatusCode::GONE,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +105,7 @@ impl AppError {
             AppError::Unauthenticated(code) => code,
             AppError::NotFound => "not_found",
             AppError::NoRoute => "no_route",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::TooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
@@ -126,7 +131,7 @@ impl AppError {
             AppError::Unauthenticated(_) => 4001,
             AppError::Forbidden { .. } | AppError::NotFound | AppError::NoRoute => 4003,
             AppError::TooLarge { .. } => 1009,
-            AppError::Invalid { .. } | AppError::UnsupportedMediaType => 1007,
+            AppError::Invalid { .. } | AppError::UnsupportedMediaType | AppError::MethodNotAllowed => 1007,
             AppError::RateLimited { .. } | AppError::Conflict { .. } | AppError::Gone { .. } => 1008,
             AppError::Unavailable { .. } => 1013,
             AppError::Internal(_) => 1011,

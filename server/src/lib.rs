@@ -163,6 +163,7 @@ pub fn build_app(state: AppState) -> Router {
     router
         .merge(openapi::router(spec))
         .fallback(http::static_files::serve)
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), http::rate_limit::enforce_global))
         .layer(axum::middleware::from_fn(http::url_tokens::refuse))

@@ -104,7 +104,7 @@ async fn every_status_class_carries_the_security_headers() {
     seen.push(no_route_deep);
 
     let wrong_method = app.get("/api/auth/guest", None).await;
-    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     seen.push(wrong_method);
 
     let unsupported = TestApp::finish(app.client.post(app.url("/api/auth/guest")).body(r#"{"name":"x"}"#)).await;

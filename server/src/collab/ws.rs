@@ -131,7 +131,10 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     let buckets = ConnBuckets::default();
     room.broadcast_presence();
     let mut outcome: Option<SessionError> = None;
-    let opening = session.opening_frames(&*room).into_iter().map(Bytes::from).collect();
+    let mut opening: Vec<Bytes> = session.opening_frames(&*room).into_iter().map(Bytes::from).collect();
+    // A joiner learns at once whether the session is being recorded, whatever its role.
+    let recording = crate::recordings::service::recording_status_for_joiner(&state, pad).await;
+    opening.push(Bytes::from(oc_proto::AppMessage::new(recording).expect("an object with a type").encode()));
     if write_all(&mut socket, opening).await.is_err() {
         return;
     }

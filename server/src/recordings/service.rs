@@ -141,7 +141,24 @@ pub async fn start(
 /// `{type: "recordings.changed", recording: id | null}`. Every role gets it — a candidate may
 /// not watch playback but should see that the session is being recorded.
 fn tell_pad(state: &AppState, pad: PadId, active: Option<i64>) {
-    state.rooms.broadcast_app(pad, &json!({ "type": "recordings.changed", "recording": active }));
+    state.rooms.broadcast_app(pad, &recordings_changed(active));
+}
+
+fn recordings_changed(active: Option<i64>) -> serde_json::Value {
+    json!({ "type": "recordings.changed", "recording": active })
+}
+
+/// What a socket that just joined needs to know: whether the pad is being recorded right now
+/// (the same message the pad gets when a recording starts or stops).
+pub async fn recording_status_for_joiner(state: &AppState, pad: PadId) -> serde_json::Value {
+    let active = match super::store::active_recording(&state.db, pad).await {
+        Ok(active) => active.map(|r| r.id),
+        Err(err) => {
+            tracing::warn!(error = %err, %pad, "reading the active recording failed");
+            None
+        }
+    };
+    recordings_changed(active)
 }
 
 /// Stop the recording at `at_ms` (409 `not_recording` when it already stopped); audited.
