@@ -77,26 +77,25 @@ impl Client {
         let slug = body["pad"]["slug"].as_str().context("no slug")?.to_string();
         let files = body["files"].as_array().context("no files")?;
         let id = files.iter().find(|f| f["name"] == file).and_then(|f| f["id"].as_i64()).context("no starter file")?;
-        // Replace the starter by renaming it away and creating the program under its name.
-        let res = self
-            .http
-            .patch(format!("{}/api/pads/{slug}/files/{id}", self.base))
-            .bearer_auth(&self.token)
-            .json(&json!({ "name": format!("old_{file}") }))
-            .send()
-            .await?;
-        if !res.status().is_success() {
-            bail!("rename failed: {}", res.status());
-        }
+        // Add the program, then delete the starter: compiled languages build every source file.
         let res = self
             .http
             .post(format!("{}/api/pads/{slug}/files", self.base))
             .bearer_auth(&self.token)
-            .json(&json!({ "name": file, "content": source }))
+            .json(&json!({ "name": format!("prog_{file}"), "content": source }))
             .send()
             .await?;
         if res.status() != 201 {
             bail!("file create failed: {}", res.status());
+        }
+        let res = self
+            .http
+            .delete(format!("{}/api/pads/{slug}/files/{id}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("starter delete failed: {}", res.status());
         }
         Ok(slug)
     }
@@ -143,7 +142,7 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
         let mut h = histogram();
         let (mut pooled, mut hits) = (0, 0);
         for _ in 0..args.runs {
-            let (elapsed, run) = client.run(&slug, file).await?;
+            let (elapsed, run) = client.run(&slug, &format!("prog_{file}")).await?;
             h.record(elapsed.as_micros() as u64)?;
             pooled += usize::from(run["pooled"] == true);
             hits += usize::from(run["compileCache"] == "hit");
@@ -177,7 +176,7 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
                 let (mut ok, mut failed) = (0u64, 0u64);
                 let mut h = histogram();
                 while Instant::now() < deadline {
-                    match c.run(&slug, file).await {
+                    match c.run(&slug, &format!("prog_{file}")).await {
                         Ok((elapsed, _)) => {
                             ok += 1;
                             let _ = h.record(elapsed.as_micros() as u64);
