@@ -142,7 +142,9 @@ impl AuditLog {
             prev_hash: String::new(),
             hash: String::new(),
         };
-        let mut tx = self.db.pool().begin().await?;
+        // IMMEDIATE: take the write lock before reading the chain head, so a concurrent writer
+        // makes this wait (busy timeout) instead of failing the upgrade with SQLITE_BUSY.
+        let mut tx = self.db.pool().begin_with("BEGIN IMMEDIATE").await?;
         let prev: Option<String> =
             sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
                 .fetch_optional(&mut *tx)

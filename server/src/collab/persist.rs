@@ -149,7 +149,7 @@ async fn commit_with_retry(db: &Db, writes: &[WriteOp]) {
 /// One transaction for the whole batch. Rows of a pad deleted meanwhile are skipped (the pad's
 /// log went with it), so one deleted pad cannot fail everyone's batch.
 async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
     for op in writes {
         match op {
             WriteOp::Update { pad, user, at_ms, bytes } => {

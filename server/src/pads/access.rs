@@ -22,9 +22,10 @@ pub struct PadAccess {
 
 /// The pad and the user's role on it; 404 when either is missing.
 pub async fn load_access(state: &AppState, slug: &str, user: UserId) -> AppResult<(Pad, Role)> {
-    let pad = store::find_by_slug(&state.db, slug).await?.ok_or(AppError::NotFound)?;
-    let role = store::member_role(&state.db, pad.id, user).await?.ok_or(AppError::NotFound)?;
-    Ok((pad, role))
+    match store::find_with_role(&state.db, slug, user).await? {
+        Some((pad, Some(role))) => Ok((pad, role)),
+        _ => Err(AppError::NotFound),
+    }
 }
 
 impl PadAccess {

@@ -37,6 +37,19 @@ const RANK_OF_EXISTING: &str =
 const RANK_OF_NEW: &str =
     "CASE excluded.role WHEN 'owner' THEN 4 WHEN 'collaborator' THEN 3 WHEN 'candidate' THEN 2 ELSE 1 END";
 
+/// The pad and the user's role on it, in one query: this runs on every pad request and message.
+pub async fn find_with_role(db: &Db, slug: &str, user: UserId) -> sqlx::Result<Option<(Pad, Option<Role>)>> {
+    let row: Option<PadWithRole> = sqlx::query_as(&format!(
+        "SELECT {PAD_COLUMNS}, m.role AS my_role FROM pads \
+         LEFT JOIN pad_members m ON m.pad_id = pads.id AND m.user_id = ? WHERE pads.slug = ?"
+    ))
+    .bind(user)
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|r| (r.pad, r.my_role.as_deref().and_then(Role::parse))))
+}
+
 pub async fn find_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Pad>> {
     sqlx::query_as(&format!("SELECT {PAD_COLUMNS} FROM pads WHERE slug = ?")).bind(slug).fetch_optional(db.pool()).await
 }
@@ -98,12 +111,12 @@ pub async fn create_with_files(db: &Db, new: &NewPad<'_>, files: &[NewFile]) -> 
     Ok((pad, files))
 }
 
-/// A pad as its member sees it in a list: the pad plus their role.
+/// A pad plus the caller's role on it (`None`: not a member).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PadWithRole {
     #[sqlx(flatten)]
     pub pad: Pad,
-    pub my_role: String,
+    pub my_role: Option<String>,
 }
 
 /// Every pad the user is a member of, newest first.
@@ -116,7 +129,7 @@ pub async fn list_for_user(db: &Db, user: UserId) -> sqlx::Result<Vec<(Pad, Role
     .bind(user)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.into_iter().filter_map(|row| Role::parse(&row.my_role).map(|role| (row.pad, role))).collect())
+    Ok(rows.into_iter().filter_map(|row| row.my_role.as_deref().and_then(Role::parse).map(|role| (row.pad, role))).collect())
 }
 
 /// Change any of title, language and kind (`None` keeps the current value).
