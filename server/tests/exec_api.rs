@@ -234,3 +234,40 @@ async fn everyone_on_the_pad_sees_the_run_stream_live() {
     assert_eq!(done[0]["timedOut"], false);
     assert_eq!(done[0]["backend"], "docker");
 }
+
+#[tokio::test]
+async fn sandboxed_code_cannot_reach_the_server_or_the_host() {
+    let app = spawn(&[]).await;
+    let ada = app.signup("Ada").await;
+    let port = app.addr.port();
+    // The server listens on the host; from inside the sandbox try its port on loopback, on the
+    // Docker bridge gateway and on the host's other addresses, plus DNS.
+    let program = format!(
+        r#"import socket
+targets = [("127.0.0.1", {port}), ("172.17.0.1", {port}), ("172.17.0.1", 2375), ("192.0.2.1", 80)]
+for host, port in targets:
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect((host, port))
+        print("REACHED", host, port)
+    except OSError as e:
+        print("blocked", host, port)
+try:
+    socket.getaddrinfo("example.com", 80)
+    print("REACHED dns")
+except OSError:
+    print("blocked dns")
+print(open("/proc/self/status").read().count("CapEff:\t0000000000000000"))
+"#
+    );
+    let slug = pad_with(&app, &ada, "python", "net.py", &program).await;
+    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "net.py", "timeoutMs": 20000 })).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let stdout = r.body["run"]["stdout"].as_str().unwrap_or_default();
+    assert!(!stdout.contains("REACHED"), "the sandbox reached the network:\n{stdout}");
+    assert_eq!(stdout.matches("blocked").count(), 5, "{stdout}");
+    assert!(stdout.ends_with("1\n"), "capabilities were not all dropped:\n{stdout}");
+    // The server is unharmed.
+    assert_eq!(app.get("/api/health", None).await.status, 200);
+}
