@@ -271,3 +271,29 @@ print(open("/proc/self/status").read().count("CapEff:\t0000000000000000"))
     // The server is unharmed.
     assert_eq!(app.get("/api/health", None).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_late_joiner_sees_a_run_in_progress_from_its_start() {
+    let app = spawn(&[]).await;
+    let ada = app.signup("Ada").await;
+    let source = "import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second', flush=True)\n";
+    let slug = pad_with(&app, &ada, "python", "slow.py", source).await;
+    let mut early = collab_support::connect(&app.base, &slug, &ada.token).await;
+    early.synced().await;
+    let r = app.post(&format!("/api/pads/{slug}/runs"), Some(&ada.token), json!({ "entry": "slow.py" })).await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let first_seen = early
+        .until(Duration::from_secs(20), |p| p.has_app("run.output"))
+        .await;
+    assert!(first_seen, "the early watcher never saw the first line: {:?}", early.apps);
+
+    let mut late = collab_support::connect(&app.base, &slug, &ada.token).await;
+    assert!(late.until(Duration::from_secs(20), |p| p.has_app("run.finished")).await, "the run never finished for the late joiner");
+    assert_eq!(late.app_messages("run.started").len(), 1, "the replay carries run.started");
+    // Replayed and live copies share a seq; counted once, the output is whole and in order.
+    let mut seen = std::collections::BTreeMap::new();
+    for chunk in late.app_messages("run.output") {
+        seen.insert(chunk["seq"].as_u64().unwrap(), chunk["data"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen.values().cloned().collect::<String>(), "first\nsecond\n");
+}

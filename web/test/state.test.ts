@@ -66,6 +66,19 @@ describe('run state', () => {
     expect(fin.finished?.exitCode).toBe(1);
   });
 
+  it('counts a replayed chunk once when it also arrives live', () => {
+    let run = reduceRun(null, started)!;
+    const chunk = (seq: number, data: string) => ({ type: 'run.output' as const, runId: 'r1', seq, stream: 'stdout' as const, data });
+    // Replay on join: started, seq 1 and 2; then the live copies of 2 and the new 3.
+    run = reduceRun(run, chunk(1, 'a'))!;
+    run = reduceRun(run, chunk(2, 'b'))!;
+    run = reduceRun(run, started)!;
+    run = reduceRun(run, chunk(2, 'b'))!;
+    run = reduceRun(run, chunk(3, 'c'))!;
+    expect(run.segments).toEqual([{ stream: 'stdout', text: 'abc' }]);
+    expect(run.lastSeq).toBe(3);
+  });
+
   it('caps output client-side', () => {
     let run = startRun(started);
     run = appendOutput(run, { type: 'run.output', runId: 'r1', stream: 'stdout', data: 'x'.repeat(CLIENT_OUTPUT_CAP - 1) });

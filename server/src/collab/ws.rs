@@ -135,6 +135,12 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     // A joiner learns at once whether the session is being recorded, whatever its role.
     let recording = crate::recordings::service::recording_status_for_joiner(&state, pad).await;
     opening.push(Bytes::from(oc_proto::AppMessage::new(recording).expect("an object with a type").encode()));
+    // Runs in progress, so a joiner sees their output from the start.
+    for message in state.exec.replay_for(pad) {
+        if let Ok(app) = oc_proto::AppMessage::new(message) {
+            opening.push(Bytes::from(app.encode()));
+        }
+    }
     if write_all(&mut socket, opening).await.is_err() {
         return;
     }

@@ -4,7 +4,8 @@
 //! The HTTP handler only validates and calls `start`; everything else happens here so the same
 //! path serves HTTP now and other callers later.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oc_sandbox::{BackendKind, Outcome, OutputChunk, RunLimits, RunSpec, SandboxBackend, SandboxError, SourceFile, Stream};
@@ -25,6 +26,26 @@ const OUTPUT_CHANNEL_CHUNKS: usize = 64;
 
 /// Sends an app message to every client on a pad (wired to the collaboration rooms).
 pub type PadBroadcast = Arc<dyn Fn(PadId, serde_json::Value) + Send + Sync>;
+
+/// Runs in progress and the messages sent for them so far, so a client that joins mid-run sees the
+/// whole run. Bounded: a run's output is capped by `EXEC_OUTPUT_BYTES` and the number of runs by
+/// admission.
+#[derive(Default)]
+struct LiveRuns {
+    runs: Mutex<HashMap<String, LiveRun>>,
+}
+
+struct LiveRun {
+    pad: PadId,
+    started_at_ms: i64,
+    messages: Vec<serde_json::Value>,
+}
+
+impl LiveRuns {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LiveRun>> {
+        self.runs.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
 
 /// A finished run, as stored and as returned by `?wait=1`.
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +98,7 @@ pub struct ExecService {
     histogram: Arc<RunHistogram>,
     metrics: Arc<oc_sandbox::Metrics>,
     broadcast: PadBroadcast,
+    live: Arc<LiveRuns>,
     db: Db,
 }
 
@@ -95,8 +117,27 @@ impl ExecService {
             histogram: Arc::new(RunHistogram::default()),
             metrics,
             broadcast,
+            live: Arc::default(),
             db,
         }
+    }
+
+    /// The `run.started` and `run.output` messages of the pad's runs in progress, oldest run
+    /// first, for a socket that just joined. `run.output` carries a per-run `seq`, so a client
+    /// drops the copies it also receives live.
+    pub fn replay_for(&self, pad: PadId) -> Vec<serde_json::Value> {
+        let live = self.live.lock();
+        let mut runs: Vec<&LiveRun> = live.values().filter(|run| run.pad == pad).collect();
+        runs.sort_by_key(|run| run.started_at_ms);
+        runs.into_iter().flat_map(|run| run.messages.iter().cloned()).collect()
+    }
+
+    /// Send a run message to the pad and remember it while the run is live.
+    fn publish(&self, pad: PadId, run_id: &str, message: serde_json::Value) {
+        if let Some(run) = self.live.lock().get_mut(run_id) {
+            run.messages.push(message.clone());
+        }
+        (self.broadcast)(pad, message);
     }
 
     pub fn settings(&self) -> &ExecSettings {
@@ -144,8 +185,10 @@ impl ExecService {
 
     async fn execute(&self, run_id: String, request: RunRequest, reservation: Reservation) -> RunRecord {
         let started_at_ms = chrono::Utc::now().timestamp_millis();
-        (self.broadcast)(
+        self.live.lock().insert(run_id.clone(), LiveRun { pad: request.pad, started_at_ms, messages: Vec::new() });
+        self.publish(
             request.pad,
+            &run_id,
             json!({
                 "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
                 "language": request.language, "entry": request.entry, "at": started_at_ms,
@@ -175,7 +218,10 @@ impl ExecService {
         let elapsed = clock.elapsed();
         let record = record_of(run_id, &request.language, &request.entry, started_at_ms, finished_at_ms, elapsed, result, self.backend.kind(), stdout, stderr);
         self.histogram.observe(&record.language, elapsed);
+        // Broadcast before forgetting the run: a socket joining in between sees the run in the
+        // replay and then this message, never a finish without its output.
         (self.broadcast)(request.pad, finished_message(&record));
+        self.live.lock().remove(&record.run_id);
         if let Err(err) = store::insert(&self.db, request.pad, request.user, &record).await {
             tracing::error!(run_id = %record.run_id, error = %err, "storing the run failed");
         }
@@ -186,7 +232,8 @@ impl ExecService {
     async fn forward_output(&self, pad: PadId, run_id: String, mut rx: mpsc::Receiver<OutputChunk>) -> (String, String) {
         let (mut out_decoder, mut err_decoder) = (Utf8Stream::default(), Utf8Stream::default());
         let (mut stdout, mut stderr) = (String::new(), String::new());
-        let send = |stream: Stream, text: String, stdout: &mut String, stderr: &mut String| {
+        let mut seq = 0u64;
+        let mut send = |stream: Stream, text: String, stdout: &mut String, stderr: &mut String| {
             if text.is_empty() {
                 return;
             }
@@ -194,7 +241,9 @@ impl ExecService {
                 Stream::Stdout => stdout.push_str(&text),
                 Stream::Stderr => stderr.push_str(&text),
             }
-            (self.broadcast)(pad, json!({ "type": "run.output", "runId": run_id, "stream": stream, "data": text }));
+            seq += 1;
+            let message = json!({ "type": "run.output", "runId": run_id, "seq": seq, "stream": stream, "data": text });
+            self.publish(pad, &run_id, message);
         };
         while let Some(chunk) = rx.recv().await {
             let text = match chunk.stream {

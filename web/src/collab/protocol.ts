@@ -59,6 +59,8 @@ export interface RunStartedEvent {
 export interface RunOutputEvent {
   type: 'run.output';
   runId: string;
+  /** Per-run sequence number: a joiner gets a replay and may then see a chunk again live. */
+  seq?: number;
   stream: 'stdout' | 'stderr';
   data: string;
 }

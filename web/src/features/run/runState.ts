@@ -18,6 +18,8 @@ export interface RunView {
   bytes: number;
   /** The client dropped output beyond its own cap (the server also caps and marks `truncated`). */
   clientTruncated: boolean;
+  /** Highest `seq` of output applied: replayed and live copies of a chunk count once. */
+  lastSeq: number;
   finished: RunFinishedEvent | null;
 }
 
@@ -36,13 +38,16 @@ export function startRun(ev: RunStartedEvent, now = Date.now()): RunView {
     segments: [],
     bytes: 0,
     clientTruncated: false,
+    lastSeq: 0,
     finished: null,
   };
 }
 
 export function appendOutput(run: RunView, ev: RunOutputEvent): RunView {
   if (ev.runId !== run.runId || typeof ev.data !== 'string' || ev.data === '') return run;
-  if (run.bytes >= CLIENT_OUTPUT_CAP) return run.clientTruncated ? run : { ...run, clientTruncated: true };
+  if (typeof ev.seq === 'number' && ev.seq <= run.lastSeq) return run;
+  const lastSeq = typeof ev.seq === 'number' ? ev.seq : run.lastSeq;
+  if (run.bytes >= CLIENT_OUTPUT_CAP) return run.clientTruncated ? { ...run, lastSeq } : { ...run, lastSeq, clientTruncated: true };
   const stream = ev.stream === 'stderr' ? 'stderr' : 'stdout';
   let data = ev.data;
   let clientTruncated: boolean = run.clientTruncated;
@@ -54,7 +59,7 @@ export function appendOutput(run: RunView, ev: RunOutputEvent): RunView {
   const last = segments[segments.length - 1];
   if (last && last.stream === stream) segments[segments.length - 1] = { stream, text: last.text + data };
   else segments.push({ stream, text: data });
-  return { ...run, segments, bytes: run.bytes + data.length, clientTruncated };
+  return { ...run, segments, bytes: run.bytes + data.length, clientTruncated, lastSeq };
 }
 
 export function finishRun(run: RunView, ev: RunFinishedEvent): RunView {
@@ -77,7 +82,8 @@ export function describeOutcome(f: RunFinishedEvent): { text: string; tone: 'ok'
 export function reduceRun(current: RunView | null, ev: RunStartedEvent | RunOutputEvent | RunFinishedEvent): RunView | null {
   switch (ev.type) {
     case 'run.started':
-      return startRun(ev);
+      // The same run again (a joiner's replay, then the live copy): keep what we have.
+      return current && current.runId === ev.runId ? current : startRun(ev);
     // A run that started before we joined (or reconnected): show what arrives from now on.
     case 'run.output':
       return appendOutput(current && current.runId === ev.runId ? current : startRun({ type: 'run.started', runId: ev.runId }), ev);
