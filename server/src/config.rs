@@ -107,7 +107,7 @@ pub struct Config {
     pub jwt_secret_source: SecretSource,
     /// `ENABLE_HSTS` (off): send Strict-Transport-Security.
     pub enable_hsts: bool,
-    /// `ALLOWED_ORIGINS` (unset = reflect the request origin): comma-separated allow-list.
+    /// `ALLOWED_ORIGINS` (unset = only this site's own origin is trusted): comma-separated extra trusted origins.
     pub allowed_origins: Option<Vec<String>>,
     /// `RATE_LIMIT_PER_MINUTE` (120): global per-IP request budget.
     pub rate_limit_per_minute: u32,
@@ -391,7 +391,8 @@ impl Config {
         let mut warnings = Vec::new();
         if self.is_production() && self.allowed_origins.is_none() {
             warnings.push(
-                "ALLOWED_ORIGINS is unset in production: CORS reflects any origin; set it to your public origin"
+                "ALLOWED_ORIGINS is unset in production: only an Origin matching the request's Host (or \
+                 PUBLIC_BASE_URL) is trusted, which a proxy that rewrites Host breaks; set it to your public origin"
                     .to_string(),
             );
         }

@@ -216,7 +216,7 @@ pub fn summarize_config(config: &Config) -> Check {
         .detail(format!("JWT_SECRET=*** ({})", secret_source(config.jwt_secret_source)))
         .detail(format!(
             "ALLOWED_ORIGINS={}",
-            show(config.allowed_origins.as_ref().map(|o| o.join(",")), "(unset: CORS reflects any origin)")
+            show(config.allowed_origins.as_ref().map(|o| o.join(",")), "(unset: only this site's own origin is trusted)")
         ))
         .detail(format!("RATE_LIMIT_PER_MINUTE={}", config.rate_limit_per_minute))
         .detail(format!("SIGNUP_RATE_LIMIT_PER_MINUTE={}", config.signup_rate_limit_per_minute))

@@ -208,15 +208,94 @@ async fn api_answers_are_not_cached() {
 // ---- CORS and origins ---------------------------------------------------------------------
 
 #[tokio::test]
-async fn without_allowed_origins_cors_reflects_the_origin() {
+async fn without_allowed_origins_foreign_origins_get_cors_without_credentials() {
     let app = TestApp::spawn().await;
     for origin in ["http://192.168.1.20:4000", "https://anything.example"] {
         let r = TestApp::finish(app.client.get(app.url("/api/health")).header(ORIGIN, origin)).await;
         assert_eq!(r.header("access-control-allow-origin"), Some(origin));
-        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+        assert_eq!(r.header("access-control-allow-credentials"), None, "{origin}: credentials only for trusted origins");
     }
+    let own = format!("http://{}", app.addr);
+    let same = TestApp::finish(app.client.get(app.url("/api/health")).header(ORIGIN, &own)).await;
+    assert_eq!(same.header("access-control-allow-origin"), Some(own.as_str()));
+    assert_eq!(same.header("access-control-allow-credentials"), Some("true"));
     let plain = app.get("/api/health", None).await;
     assert_eq!(plain.header("access-control-allow-origin"), None);
+}
+
+/// Issue 9 item 2: a page on another port of the same host is same-site, so a browser attaches
+/// the victim's `SameSite=Lax` cookie to its `fetch(…, {credentials: "include"})`. Before the fix
+/// the server mirrored that origin *with* `Access-Control-Allow-Credentials` and answered the
+/// cookie-authenticated read, so the page read pads, files, chat, exports and invite tokens.
+#[tokio::test]
+async fn a_second_origin_on_the_same_host_reads_nothing_with_the_victims_cookie() {
+    let app = TestApp::spawn().await;
+    let victim = app.signup("Victim").await;
+    let pad = app.create_pad(&victim, json!({ "title": "Secret plans", "language": "python" })).await;
+    let slug = pad["pad"]["slug"].as_str().unwrap().to_string();
+    let invite = app.post(&format!("/api/pads/{slug}/invites"), Some(&victim.token), json!({ "role": "collaborator" })).await;
+    assert!(invite.status.is_success(), "{:?}", invite.body);
+    // The attacker's page: same host, another port.
+    let attacker_origin = format!("http://127.0.0.1:{}", app.addr.port().wrapping_add(1).max(1024));
+    let cookie = format!("oc_token={}", victim.token);
+    for path in [
+        "/api/auth/me".to_string(),
+        "/api/pads".to_string(),
+        format!("/api/pads/{slug}"),
+        format!("/api/pads/{slug}/files"),
+        format!("/api/pads/{slug}/chat"),
+        format!("/api/pads/{slug}/invites"),
+        format!("/api/pads/{slug}/members"),
+        format!("/api/pads/{slug}/recordings"),
+    ] {
+        // Exactly what Chromium sends for a credentialed cross-origin fetch from that page.
+        let r = TestApp::finish(
+            app.client
+                .get(app.url(&path))
+                .header(COOKIE, &cookie)
+                .header(ORIGIN, &attacker_origin)
+                .header("sec-fetch-site", "same-site")
+                .header("sec-fetch-mode", "cors")
+                .header("sec-fetch-dest", "empty")
+                .header(REFERER, format!("{attacker_origin}/")),
+        )
+        .await;
+        assert_error(&r, StatusCode::FORBIDDEN, "cross_origin_refused");
+        assert_eq!(r.header("access-control-allow-credentials"), None, "{path}");
+        let text = r.body.to_string();
+        assert!(!text.contains("Secret plans") && !text.contains(&slug), "{path} leaked: {text}");
+    }
+    // The preflight a credentialed PATCH would need is not granted credentials either.
+    let preflight = TestApp::finish(
+        app.client
+            .request(Method::OPTIONS, app.url(&format!("/api/pads/{slug}")))
+            .header(ORIGIN, &attacker_origin)
+            .header("access-control-request-method", "PATCH")
+            .header("access-control-request-headers", "content-type"),
+    )
+    .await;
+    assert_eq!(preflight.header("access-control-allow-credentials"), None);
+
+    // The app's own pages keep working with the cookie, reads and writes.
+    let own_origin = format!("http://{}", app.addr);
+    let own = TestApp::finish(
+        app.client.get(app.url(&format!("/api/pads/{slug}"))).header(COOKIE, &cookie).header(ORIGIN, &own_origin),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{:?}", own.body);
+    assert_eq!(own.header("access-control-allow-credentials"), Some("true"));
+    // A navigation or a non-browser client sends no Origin: the cookie still works.
+    let originless = TestApp::finish(app.client.get(app.url("/api/pads")).header(COOKIE, &cookie)).await;
+    assert_eq!(originless.status, StatusCode::OK, "{:?}", originless.body);
+    // A page elsewhere holding its own bearer token is not riding on ambient credentials.
+    let bearer = TestApp::finish(
+        app.client
+            .get(app.url(&format!("/api/pads/{slug}")))
+            .header(AUTHORIZATION, format!("Bearer {}", victim.token))
+            .header(ORIGIN, &attacker_origin),
+    )
+    .await;
+    assert_eq!(bearer.status, StatusCode::OK, "{:?}", bearer.body);
 }
 
 #[tokio::test]

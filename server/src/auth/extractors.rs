@@ -3,11 +3,13 @@
 //! The token comes from `Authorization: Bearer`, else the `oc_token` cookie. The user row is
 //! loaded on every request, so a deleted user or a stale session epoch (logout-all) is refused at
 //! once, and names always come from the database, never from the token. A cookie-authenticated
-//! write from a foreign origin is refused: the cookie must never let another site act as the user.
+//! request from a foreign origin — a read as much as a write — is refused: the cookie must never
+//! let another site act as the user or read what the user can read (a page on another port of the
+//! same host is same-site, so `SameSite=Lax` alone does not keep the cookie away from it).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap};
 
 use super::store::{self, User};
 use crate::audit::Actor;
@@ -77,8 +79,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (token, source) =
             token_from_headers(&parts.headers).ok_or(AppError::Unauthenticated("unauthenticated"))?;
-        let is_write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if source == TokenSource::Cookie && is_write && !origin::cookie_request_allowed(&parts.headers, &state.config) {
+        if source == TokenSource::Cookie && !origin::cookie_request_allowed(&parts.headers, &state.config) {
             return Err(AppError::Forbidden {
                 code: "cross_origin_refused",
                 message: "cookie-authenticated requests from another origin are refused".into(),

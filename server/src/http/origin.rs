@@ -1,9 +1,9 @@
 //! Origin checks shared by CORS, cookie-authenticated writes and WebSocket upgrades (SPEC §2, §8).
 //!
-//! An origin is allowed when it is the server's own (same scheme-less host as the request, or
-//! `PUBLIC_BASE_URL`), or listed in `ALLOWED_ORIGINS`. Without `ALLOWED_ORIGINS`, CORS reflects any
-//! origin (dev/LAN), but cookie-authenticated writes and upgrades still need a same-origin request:
-//! a cookie must never let another site act as the user.
+//! An origin is trusted when it is the server's own (same host as the request, or
+//! `PUBLIC_BASE_URL`), or listed in `ALLOWED_ORIGINS`. Only trusted origins get credentialed CORS,
+//! cookie-authenticated requests (reads included) and cookie-authenticated socket upgrades: a
+//! cookie must never let another site act as the user or read what the user can read.
 
 use axum::http::{header, HeaderMap};
 
