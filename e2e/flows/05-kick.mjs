@@ -1,4 +1,5 @@
-// The owner removes B: B sees a clear message, returns to the dashboard and has lost access.
+// The owner removes B: B sees a clear message, returns to the dashboard and has lost access. The
+// removal sticks: B's invite link no longer lets them in until the owner re-admits them.
 import assert from 'node:assert/strict';
 import { acceptInvite, createInviteViaApi, createPad, signUp, uniqueName, TIMEOUT } from '../lib/app.mjs';
 
@@ -27,4 +28,18 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await b.page.goto(`${baseUrl}/p/${slug}`);
   await b.page.getByRole('heading', { name: 'Pad not found' }).waitFor();
   await screenshot(b.page, '-after');
+
+  // The invite B still holds is refused with a sentence that says why.
+  await b.page.goto(invite.url);
+  await b.page.getByRole('button', { name: /Join pad/ }).click();
+  const refusal = b.page.getByRole('alert');
+  await refusal.waitFor({ timeout: TIMEOUT });
+  assert.match(await refusal.textContent(), /removed you/);
+  await screenshot(b.page, '-refused');
+
+  // The owner re-admits B from the People panel; the same link works again.
+  const removed = a.page.locator('[data-testid="removed-member"]', { hasText: nameB });
+  await removed.getByRole('button', { name: 'Re-admit' }).click();
+  await removed.waitFor({ state: 'detached', timeout: TIMEOUT });
+  await acceptInvite(b.page, invite.url);
 }

@@ -140,6 +140,9 @@ fn table() -> Vec<Row> {
         row(M::PATCH, "/api/pads/{slug}/members/{userId}", Some(json!({ "role": "collaborator" })), manage),
         row(M::DELETE, "/api/pads/{slug}/members/{userId}", None, manage),
         row(M::POST, "/api/pads/{slug}/leave", Some(json!({})), [401, 404, 200, 200, 200, 400]),
+        row(M::GET, "/api/pads/{slug}/removed", None, manage),
+        // The viewer was never removed: the owner is told there is nothing to lift.
+        row(M::DELETE, "/api/pads/{slug}/removed/{userId}", None, [401, 404, 403, 403, 403, 404]),
         row(
             M::POST,
             "/api/pads/{slug}/invites",

@@ -562,6 +562,7 @@ async fn every_sharing_action_is_audited() {
         .await;
     app.post(&format!("/api/pads/{slug}/fork"), Some(&bob.token), json!({})).await;
     app.delete(&format!("/api/pads/{slug}/members/{}", bob.id), Some(&ada.token)).await;
+    app.delete(&format!("/api/pads/{slug}/removed/{}", bob.id), Some(&ada.token)).await;
     app.put(
         &format!("/api/pads/{slug}/password"),
         Some(&ada.token),
@@ -581,6 +582,7 @@ async fn every_sharing_action_is_audited() {
         ("member.role.change", ada.id),
         ("pad.fork", bob.id),
         ("member.kick", ada.id),
+        ("member.readmit", ada.id),
         ("pad.password.set", ada.id),
         ("pad.unlock.fail", bob.id),
         ("pad.unlock", bob.id),

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::http::client_ip::ClientIp;
 use crate::http::json::ApiJson;
+use crate::pads::roles::Role;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -148,7 +149,8 @@ async fn delete_me(
     if body.confirm != "DELETE" {
         return Err(AppError::invalid("confirmation_required", "send {\"confirm\": \"DELETE\"} to delete the account"));
     }
-    let owned = crate::pads::store::slugs_owned_by(&state.db, current.user.id).await?;
+    let memberships = crate::pads::store::memberships_of(&state.db, current.user.id).await?;
+    let (owned, joined): (Vec<_>, Vec<_>) = memberships.into_iter().partition(|(_, _, role)| *role == Role::Owner);
     store::delete(&state.db, current.user.id).await?;
     state
         .audit
@@ -156,9 +158,20 @@ async fn delete_me(
             &current.actor,
             AuditEvent::new(AuditAction::UserDelete)
                 .target(current.user.id.to_string())
-                .meta(json!({ "name": current.user.name, "padsDeleted": owned })),
+                .meta(json!({
+                    "name": current.user.name,
+                    "padsDeleted": owned.iter().map(|(_, slug, _)| slug).collect::<Vec<_>>(),
+                })),
         )
         .await;
+    // Everyone else on the pads that went with the account is disconnected (not left editing a
+    // document that can no longer be saved), and the member lists of the others are refreshed.
+    for (pad, _, _) in &owned {
+        state.events.publish(DomainEvent::PadDeleted { pad: *pad });
+    }
+    for (pad, _, _) in &joined {
+        state.events.publish(DomainEvent::MemberChanged { pad: *pad, user: current.user.id, role: None });
+    }
     state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())

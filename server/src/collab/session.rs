@@ -25,6 +25,7 @@ use super::limits::{
     UPDATES_PER_SEC,
 };
 use crate::db::UserId;
+use crate::pads::access::AccessLost;
 use crate::pads::roles::Role;
 
 /// Why a pad socket is closed by the server. `error.rs` maps each to a close code.
@@ -75,6 +76,16 @@ pub enum SessionError {
     /// A bug or an I/O failure.
     #[error("internal error")]
     Internal,
+}
+
+impl From<AccessLost> for SessionError {
+    fn from(lost: AccessLost) -> Self {
+        match lost {
+            AccessLost::SessionRevoked => SessionError::SessionRevoked,
+            AccessLost::NotAMember => SessionError::AccessRevoked,
+            AccessLost::PadDeleted => SessionError::PadDeleted,
+        }
+    }
 }
 
 impl From<DocError> for SessionError {

@@ -26,8 +26,7 @@ use crate::auth::extractors::{authenticate, token_from_headers, TokenSource};
 use crate::db::PadId;
 use crate::error::{ws_close, AppError, AppResult};
 use crate::http::{origin, ws_io};
-use crate::pads::access::load_access;
-use crate::pads::roles::Role;
+use crate::pads::access::{live_role, load_access};
 use crate::AppState;
 
 /// The subprotocol the server speaks and selects.
@@ -96,7 +95,8 @@ pub async fn upgrade(
 ) -> AppResult<Response> {
     let token = upgrade_token(&headers, &state)?;
     let user = authenticate(&state, &token).await?;
-    let (pad, role) = load_access(&state, &slug, user.id).await?;
+    // Non-members get their 404 here; the role itself is read again once the socket has joined.
+    let (pad, _) = load_access(&state, &slug, user.id).await?;
     // Shutdown waits for this socket (it counts as a tracked task until it ends).
     let tracked = state.tasks.token();
     let ws = ws
@@ -109,12 +109,12 @@ pub async fn upgrade(
         let conn = state.rooms.next_conn_id();
         let span = tracing::info_span!("pad_socket", user_id = %user.id, pad = %pad.id, conn);
         let who = Participant { user: user.id, name: user.name.clone(), color: color_for(user.id) };
-        run(state, socket, conn, who, role, pad.id).instrument(span).await;
+        run(state, socket, conn, who, pad.id, user.session_epoch).instrument(span).await;
         drop(tracked);
     }))
 }
 
-async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant, role: Role, pad: PadId) {
+async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant, pad: PadId, epoch: i64) {
     let started = Instant::now();
     // Leaving the room happens when `membership` drops, whichever way this function returns.
     let (membership, mut channels) = match state.rooms.join(pad, conn, who.clone()).await {
@@ -122,6 +122,23 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Err(reason) => {
             tracing::warn!(reason = %reason, "pad socket refused");
             close(&mut socket, &reason).await;
+            return;
+        }
+    };
+    // The role was read at the upgrade; from the join on, access changes arrive as room controls.
+    // One more read closes the window between the two (see `live_role`).
+    let role = match live_role(&state, pad, who.user, epoch).await {
+        Ok(Ok(current)) => current,
+        Ok(Err(lost)) => {
+            drop(membership);
+            tracing::info!(?lost, "access changed while the pad socket was joining");
+            close(&mut socket, &SessionError::from(lost)).await;
+            return;
+        }
+        Err(err) => {
+            drop(membership);
+            tracing::error!(error = %err, "re-reading access after joining failed");
+            close(&mut socket, &SessionError::Internal).await;
             return;
         }
     };
@@ -179,9 +196,9 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
                     Message::Close(_) => break,
                 };
                 if session.role_is_stale() {
-                    match crate::pads::store::member_role(&state.db, room.pad, who.user).await {
-                        Ok(Some(role)) => session.set_role(role),
-                        Ok(None) => { outcome = Some(SessionError::AccessRevoked); break; }
+                    match live_role(&state, room.pad, who.user, epoch).await {
+                        Ok(Ok(role)) => session.set_role(role),
+                        Ok(Err(lost)) => { outcome = Some(lost.into()); break; }
                         Err(err) => {
                             tracing::error!(error = %err, "re-reading the role failed");
                             outcome = Some(SessionError::Internal);

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::roles::Role;
 use super::store::{self, Pad};
 use crate::auth::CurrentUser;
-use crate::db::UserId;
+use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
@@ -26,6 +26,38 @@ pub async fn load_access(state: &AppState, slug: &str, user: UserId) -> AppResul
         Some((pad, Some(role))) => Ok((pad, role)),
         _ => Err(AppError::NotFound),
     }
+}
+
+/// Why a live socket no longer has access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLost {
+    /// The user's sessions were revoked (logout everywhere, account deleted).
+    SessionRevoked,
+    /// The user is no longer a member (kicked, left).
+    NotAMember,
+    /// The pad is gone.
+    PadDeleted,
+}
+
+/// The role a live socket has *now*, re-read from the database. Sockets read the role at the
+/// upgrade, but access changes reach them only once they have joined their pad's live state; a
+/// kick, downgrade, revocation or deletion that lands in between would be missed. Reading again
+/// right after joining closes that window: anything earlier is in the database, anything later
+/// arrives as an event. `session_epoch` is the one the socket's token was checked against.
+pub async fn live_role(
+    state: &AppState,
+    pad: PadId,
+    user: UserId,
+    session_epoch: i64,
+) -> AppResult<Result<Role, AccessLost>> {
+    match crate::auth::store::find(&state.db, user).await? {
+        Some(found) if found.session_epoch == session_epoch => {}
+        _ => return Ok(Err(AccessLost::SessionRevoked)),
+    }
+    if let Some(role) = store::member_role(&state.db, pad, user).await? {
+        return Ok(Ok(role));
+    }
+    Ok(Err(if store::find(&state.db, pad).await?.is_some() { AccessLost::NotAMember } else { AccessLost::PadDeleted }))
 }
 
 impl PadAccess {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::invites_store::{self, AcceptOutcome, Invite, Liveness, NewInvite};
-use super::members::parse_grantable_role;
+use super::members::{self, parse_grantable_role};
 use super::roles::Role;
 use super::store::Pad;
 use crate::audit::{Actor, AuditAction, AuditEvent};
@@ -241,6 +241,7 @@ pub async fn accept(
     let (invite, slug, grant) = match invites_store::accept(&state.db, token, user, now).await? {
         AcceptOutcome::Accepted { invite, pad_slug, grant } => (invite, pad_slug, grant),
         AcceptOutcome::Refused(liveness) => return Err(refusal(liveness)),
+        AcceptOutcome::Removed => return Err(members::removed_error()),
     };
     state
         .audit

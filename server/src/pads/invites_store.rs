@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::roles::Role;
-use super::store::{self, Grant};
+use super::store::{self, Grant, GrantOutcome};
 use crate::db::{Db, PadId, UserId};
 
 /// The stored form of an instant.
@@ -135,6 +135,8 @@ pub enum AcceptOutcome {
         grant: Grant,
     },
     Refused(Liveness),
+    /// The owner removed this user from the pad; the invite was not used.
+    Removed,
 }
 
 /// Accept an invite as `user`: check it, count a use and grant its role (upgrade only), all under
@@ -151,7 +153,10 @@ pub async fn accept(db: &Db, token: &str, user: UserId, now: DateTime<Utc>) -> s
     let (Liveness::Live, Some(role)) = (liveness, role) else {
         return Ok(AcceptOutcome::Refused(if liveness == Liveness::Live { Liveness::Missing } else { liveness }));
     };
-    let grant = store::grant_at_least_in(&mut tx, invite.pad_id, user, role).await?;
+    let grant = match store::grant_at_least_in(&mut tx, invite.pad_id, user, role).await? {
+        GrantOutcome::Granted(grant) => grant,
+        GrantOutcome::Removed => return Ok(AcceptOutcome::Removed),
+    };
     let invite = if grant.changed() {
         sqlx::query_as(&format!("UPDATE invites SET uses = uses + 1 WHERE id = ? RETURNING {INVITE_COLUMNS}"))
             .bind(invite.id)

@@ -48,12 +48,14 @@ pub async fn change_role(state: &AppState, actor: &Actor, pad: &Pad, target: Use
     Ok(role)
 }
 
-/// Remove a member (owner only); the owner cannot be kicked.
+/// Remove a member (owner only); the owner cannot be kicked. The removal sticks: invites and the
+/// pad password grant nothing to the kicked user until the owner re-admits them (`readmit`).
 pub async fn kick(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) -> AppResult<()> {
     if target == pad.owner_id {
         return Err(AppError::invalid("cannot_kick_owner", "the owner cannot be removed from their pad"));
     }
-    let role = store::remove_member(&state.db, pad.id, target).await?.ok_or(AppError::NotFound)?;
+    let by = actor.user.unwrap_or(pad.owner_id);
+    let role = store::kick_member(&state.db, pad.id, target, by).await?.ok_or(AppError::NotFound)?;
     state
         .audit
         .record(
@@ -64,6 +66,27 @@ pub async fn kick(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) ->
         )
         .await;
     state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: None });
+    Ok(())
+}
+
+/// What a removed user is told when an invite or the password would have let them back in.
+pub fn removed_error() -> AppError {
+    AppError::Forbidden {
+        code: "removed_from_pad",
+        message: "the owner removed you from this pad; ask them to re-admit you".into(),
+    }
+}
+
+/// Let a removed user back in through invites and the password again (owner only). It grants no
+/// role by itself.
+pub async fn readmit(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) -> AppResult<()> {
+    if !store::readmit(&state.db, pad.id, target).await? {
+        return Err(AppError::NotFound);
+    }
+    state
+        .audit
+        .record(actor, AuditEvent::new(AuditAction::MemberReadmit).target(&pad.slug).meta(json!({ "userId": target })))
+        .await;
     Ok(())
 }
 

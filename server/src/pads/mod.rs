@@ -5,7 +5,7 @@
 //! - `languages`        — language ids, aliases, extensions, starter files
 //! - `lifecycle`        — create, read, change, delete and fork pads
 //! - `files`            — file names, limits, create/rename/re-language/delete
-//! - `members`          — role changes, kicks, leaving
+//! - `members`          — role changes, kicks (which stick until a re-admit), leaving
 //! - `invites`          — invite links: create, list, revoke, preview, accept
 //! - `passwords`        — password pads: set, clear, preview, unlock
 //! - `unlock_throttle`  — growing per-pad and per-client delays for unlock attempts

@@ -17,9 +17,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::invites::Joined;
-use super::members::parse_grantable_role;
+use super::members::{self, parse_grantable_role};
 use super::roles::Role;
-use super::store::{self, Pad};
+use super::store::{self, GrantOutcome, Pad};
 use super::unlock_throttle::{retry_after_secs, UnlockKey};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
@@ -127,7 +127,10 @@ pub async fn unlock(
         return Err(AppError::Unauthenticated("wrong_password"));
     }
     state.unlock_throttle.succeeded(key);
-    let grant = store::grant_at_least(&state.db, pad.id, user, role).await?;
+    let grant = match store::grant_at_least(&state.db, pad.id, user, role).await? {
+        GrantOutcome::Granted(grant) => grant,
+        GrantOutcome::Removed => return Err(members::removed_error()),
+    };
     state
         .audit
         .record(

@@ -68,8 +68,17 @@ pub async fn member_role(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Opti
     Ok(role.as_deref().and_then(Role::parse))
 }
 
-pub async fn slugs_owned_by(db: &Db, user: UserId) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT slug FROM pads WHERE owner_id = ? ORDER BY id").bind(user).fetch_all(db.pool()).await
+/// Every pad the user belongs to, as `(pad, slug, role)`: what deleting the account takes with it
+/// (the pads they own) and whose member lists change (the others).
+pub async fn memberships_of(db: &Db, user: UserId) -> sqlx::Result<Vec<(PadId, String, Role)>> {
+    let rows: Vec<(PadId, String, String)> = sqlx::query_as(
+        "SELECT pads.id, pads.slug, pad_members.role FROM pad_members JOIN pads ON pads.id = pad_members.pad_id
+         WHERE pad_members.user_id = ? ORDER BY pads.id",
+    )
+    .bind(user)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().filter_map(|(pad, slug, role)| Some((pad, slug, Role::parse(&role)?))).collect())
 }
 
 /// A pad about to be created.
@@ -227,17 +236,88 @@ pub async fn change_role(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx:
     Ok(Some(previous))
 }
 
-/// Remove a non-owner member. Returns the role they had, or `None` when they were not a member or
-/// are the owner.
+/// Remove a non-owner member who leaves. Returns the role they had, or `None` when they were not a
+/// member or are the owner.
 pub async fn remove_member(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Option<Role>> {
+    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let role = delete_member_in(&mut tx, pad, user).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Kick a non-owner member: remove them and record the removal in one transaction, so no invite
+/// or password grant can slip in between (grants check the removal inside their own transaction).
+/// Returns the role they had, or `None` when they were not a member or are the owner.
+pub async fn kick_member(db: &Db, pad: PadId, user: UserId, by: UserId) -> sqlx::Result<Option<Role>> {
+    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let role = delete_member_in(&mut tx, pad, user).await?;
+    if role.is_some() {
+        sqlx::query(
+            "INSERT INTO pad_removals (pad_id, user_id, removed_by, removed_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (pad_id, user_id) DO UPDATE SET removed_by = excluded.removed_by, removed_at = excluded.removed_at",
+        )
+        .bind(pad)
+        .bind(user)
+        .bind(by)
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(role)
+}
+
+async fn delete_member_in(conn: &mut SqliteConnection, pad: PadId, user: UserId) -> sqlx::Result<Option<Role>> {
     let role: Option<String> = sqlx::query_scalar(
         "DELETE FROM pad_members WHERE pad_id = ? AND user_id = ? AND role != 'owner' RETURNING role",
     )
     .bind(pad)
     .bind(user)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// A user the owner removed, as the owner's list of removed people shows them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Removal {
+    #[schema(value_type = i64)]
+    pub user_id: UserId,
+    pub name: String,
+    pub removed_at: String,
+}
+
+/// People removed from the pad, most recent first.
+pub async fn removals(db: &Db, pad: PadId) -> sqlx::Result<Vec<Removal>> {
+    sqlx::query_as(
+        "SELECT pad_removals.user_id, users.name, pad_removals.removed_at
+         FROM pad_removals JOIN users ON users.id = pad_removals.user_id
+         WHERE pad_removals.pad_id = ?
+         ORDER BY pad_removals.removed_at DESC, pad_removals.user_id",
+    )
+    .bind(pad)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Lift a removal (re-admit); `false` when the user was not removed.
+pub async fn readmit(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM pad_removals WHERE pad_id = ? AND user_id = ?")
+        .bind(pad)
+        .bind(user)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+async fn is_removed_in(conn: &mut SqliteConnection, pad: PadId, user: UserId) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM pad_removals WHERE pad_id = ? AND user_id = ?")
+        .bind(pad)
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
 }
 
 async fn role_in(conn: &mut SqliteConnection, pad: PadId, user: UserId) -> sqlx::Result<Option<Role>> {
@@ -250,6 +330,14 @@ async fn role_in(conn: &mut SqliteConnection, pad: PadId, user: UserId) -> sqlx:
 }
 
 /// The result of an upgrade-only grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantOutcome {
+    Granted(Grant),
+    /// The owner removed this user from the pad and has not re-admitted them: nothing changed.
+    Removed,
+}
+
+/// The membership an upgrade-only grant led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
     pub previous: Option<Role>,
@@ -264,13 +352,17 @@ impl Grant {
 
 /// Make the user a member with at least `role`, inside the caller's transaction: a new member gets
 /// `role`, a lower one is upgraded, an equal or higher one (and the owner) is left alone. Access
-/// granted by invites and passwords only ever goes up (the original never upgraded, §12 #25).
+/// granted by invites and passwords only ever goes up (the original never upgraded, §12 #25). A
+/// user the owner removed gets nothing until re-admitted.
 pub async fn grant_at_least_in(
     conn: &mut SqliteConnection,
     pad: PadId,
     user: UserId,
     role: Role,
-) -> sqlx::Result<Grant> {
+) -> sqlx::Result<GrantOutcome> {
+    if is_removed_in(conn, pad, user).await? {
+        return Ok(GrantOutcome::Removed);
+    }
     let previous = role_in(conn, pad, user).await?;
     sqlx::query(&format!(
         "INSERT INTO pad_members (pad_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)
@@ -284,11 +376,11 @@ pub async fn grant_at_least_in(
     .execute(&mut *conn)
     .await?;
     let current = role_in(conn, pad, user).await?.unwrap_or(role);
-    Ok(Grant { previous, current })
+    Ok(GrantOutcome::Granted(Grant { previous, current }))
 }
 
 /// `grant_at_least_in` in its own transaction (password unlock).
-pub async fn grant_at_least(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx::Result<Grant> {
+pub async fn grant_at_least(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx::Result<GrantOutcome> {
     let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
     let grant = grant_at_least_in(&mut tx, pad, user, role).await?;
     tx.commit().await?;

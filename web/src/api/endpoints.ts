@@ -7,6 +7,7 @@ import type {
   InvitePreview,
   Language,
   Member,
+  Removal,
   Pad,
   PadDetail,
   PadFile,
@@ -78,6 +79,9 @@ export function endpoints(c: ApiClient) {
         c.request<unknown>('PATCH', `/api/pads/${seg(slug)}/members/${seg(userId)}`, { body: { role } }),
       kick: (slug: string, userId: number) =>
         c.request<unknown>('DELETE', `/api/pads/${seg(slug)}/members/${seg(userId)}`),
+      removed: (slug: string) => c.request<{ removed: Removal[] }>('GET', `/api/pads/${seg(slug)}/removed`),
+      readmit: (slug: string, userId: number) =>
+        c.request<unknown>('DELETE', `/api/pads/${seg(slug)}/removed/${seg(userId)}`),
     },
 
     invites: {

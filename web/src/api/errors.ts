@@ -22,6 +22,8 @@ const SENTENCES: Record<string, string> = {
   invite_expired: 'This invite link has expired. Ask the owner for a new one.',
   invite_revoked: 'This invite link was revoked. Ask the owner for a new one.',
   invite_used_up: 'This invite link has been used the maximum number of times.',
+  removed_from_pad: 'The owner removed you from this pad. Ask them to re-admit you before you use an invite link or the password again.',
+  cross_origin_refused: 'This page is not allowed to use your session here. Open the app from its own address.',
   last_file: "A pad needs at least one file, so the last file can't be deleted.",
   payload_too_large: 'That is too large for the server to accept.',
   terminal_not_running: "The terminal isn't running. Open it (or restart it) first.",

@@ -67,6 +67,13 @@ export interface Member {
   joinedAt?: string;
 }
 
+/** Someone the owner removed: invites and the password let them back in only after a re-admit. */
+export interface Removal {
+  userId: number;
+  name: string;
+  removedAt: string;
+}
+
 export interface PadDetail {
   pad: Pad;
   files: PadFile[];

@@ -13,7 +13,7 @@ use crate::http::json::ApiJson;
 use crate::pads::access::PadAccess;
 use crate::pads::members::{self, parse_grantable_role, parse_user_id};
 use crate::pads::roles::Role;
-use crate::pads::store::{self, Member};
+use crate::pads::store::{self, Member, Removal};
 use crate::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -21,6 +21,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_members))
         .routes(routes!(change_member_role, kick_member))
         .routes(routes!(leave_pad))
+        .routes(routes!(list_removals))
+        .routes(routes!(readmit_removed))
 }
 
 #[derive(Deserialize)]
@@ -38,6 +40,11 @@ pub struct ChangeRoleRequest {
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
     members: Vec<Member>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RemovalList {
+    removed: Vec<Removal>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,5 +100,28 @@ async fn kick_member(
 async fn leave_pad(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<Done>> {
     access.require(Role::can_view, "leave this pad")?;
     members::leave(&state, &access.current.actor, &access.pad, access.current.user.id).await?;
+    Ok(done())
+}
+
+/// People the owner removed, who cannot rejoin through invites or the password (owner).
+#[utoipa::path(get, path = "/api/pads/{slug}/removed", tag = "members", params(("slug" = String, Path)),
+    responses((status = 200, body = RemovalList), (status = 401), (status = 403), (status = 404)))]
+async fn list_removals(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<RemovalList>> {
+    access.require(Role::can_manage, "see who was removed")?;
+    Ok(Json(RemovalList { removed: store::removals(&state.db, access.pad.id).await? }))
+}
+
+/// Re-admit a removed user: invites and the password work for them again (owner; audited
+/// `member.readmit`). Grants no role by itself.
+#[utoipa::path(delete, path = "/api/pads/{slug}/removed/{userId}", tag = "members",
+    params(("slug" = String, Path), ("userId" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401), (status = 403), (status = 404)))]
+async fn readmit_removed(
+    State(state): State<AppState>,
+    access: PadAccess,
+    PathOr404(path): PathOr404<MemberPath>,
+) -> AppResult<Json<Done>> {
+    access.require(Role::can_manage, "re-admit removed people")?;
+    members::readmit(&state, &access.current.actor, &access.pad, parse_user_id(&path.user_id)?).await?;
     Ok(done())
 }

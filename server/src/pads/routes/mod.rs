@@ -6,7 +6,7 @@
 //! - `can_view` (every member): read the pad, its files and members; leave (not the owner).
 //! - `can_edit` (owner, collaborator, candidate): create, rename, re-language and delete files.
 //! - `can_fork` (owner, collaborator, viewer): fork.
-//! - `can_manage` (owner): change or delete the pad, password, invites, roles, kicks.
+//! - `can_manage` (owner): change or delete the pad, password, invites, roles, kicks, re-admits.
 //! - any signed-in user: create and list pads, preview/unlock a password pad, accept an invite.
 //! - anyone: preview an invite.
 

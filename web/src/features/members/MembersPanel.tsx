@@ -1,6 +1,6 @@
-import { useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
-import { api, can, describeError, GRANTABLE_ROLES, ROLE_RANK, type Member, type Role } from '../../api';
+import { api, can, describeError, GRANTABLE_ROLES, ROLE_RANK, type Member, type Removal, type Role } from '../../api';
 import { Avatar } from '../../ui/common';
 import { ConfirmDialog } from '../../ui/Modal';
 import { useStore } from '../../ui/store';
@@ -46,6 +46,44 @@ function RoleSelect(props: { member: Member; slug: string; onChanged: (role: Rol
   );
 }
 
+/** The owner's list of people they removed, each with a way back in. */
+function RemovedList(props: { slug: string; removed: Removal[]; onReadmitted: (userId: number) => void }) {
+  const [busy, setBusy] = useState<number | null>(null);
+  if (props.removed.length === 0) return null;
+  return (
+    <div className="removed-people" data-testid="removed-people">
+      <h3 className="small muted">Removed</h3>
+      <p className="small muted">They can't rejoin through an invite link or the password until you re-admit them.</p>
+      <ul className="member-list">
+        {props.removed.map((r) => (
+          <li key={r.userId} className="member" data-testid="removed-member">
+            <Avatar name={r.name} size={24} />
+            <div className="grow member-name">{r.name}</div>
+            <button
+              className="btn btn-small"
+              disabled={busy === r.userId}
+              onClick={async () => {
+                setBusy(r.userId);
+                try {
+                  await api.members.readmit(props.slug, r.userId);
+                  props.onReadmitted(r.userId);
+                  toast(`${r.name} can rejoin with an invite link or the password.`, 'success');
+                } catch (err) {
+                  toast(`Couldn't re-admit ${r.name}: ${describeError(err)}`, 'error');
+                } finally {
+                  setBusy(null);
+                }
+              }}
+            >
+              Re-admit
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 export function MembersPanel(props: { session: PadSession }) {
   const { session } = props;
   const me = useUser();
@@ -58,6 +96,17 @@ export function MembersPanel(props: { session: PadSession }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const owner = can.manage(role);
+  const [removed, setRemoved] = useState<Removal[]>([]);
+  const loadRemoved = useCallback(async () => {
+    try {
+      setRemoved((await api.members.removed(session.slug)).removed);
+    } catch (err) {
+      toast(`Couldn't load removed people: ${describeError(err)}`, 'error');
+    }
+  }, [session.slug]);
+  useEffect(() => {
+    if (owner) void loadRemoved();
+  }, [owner, loadRemoved]);
 
   const online = useMemo(() => new Set(presence.map((p) => p.userId)), [presence]);
   const sorted = useMemo(
@@ -122,6 +171,13 @@ export function MembersPanel(props: { session: PadSession }) {
           </button>
         </div>
       )}
+      {owner && (
+        <RemovedList
+          slug={session.slug}
+          removed={removed}
+          onReadmitted={(userId) => setRemoved((list) => list.filter((r) => r.userId !== userId))}
+        />
+      )}
       {owner && <p className="muted small panel-foot">Use Share to invite people or set a password.</p>}
       {toKick && (
         <ConfirmDialog
@@ -137,6 +193,7 @@ export function MembersPanel(props: { session: PadSession }) {
             try {
               await api.members.kick(session.slug, toKick.userId);
               update(toKick.userId, null);
+              void loadRemoved();
               toast(`${toKick.name} was removed.`, 'success');
               setToKick(null);
             } catch (err) {
@@ -147,8 +204,8 @@ export function MembersPanel(props: { session: PadSession }) {
           }}
         >
           <p>
-            {toKick.name} loses access at once and is disconnected. Invite links they still hold keep working until you
-            revoke them.
+            {toKick.name} loses access at once and is disconnected. They can't come back through an invite link or the
+            password until you re-admit them.
           </p>
         </ConfirmDialog>
       )}
