@@ -129,6 +129,8 @@ pub struct Config {
     pub exec: crate::exec::ExecSettings,
     /// The `TERMINAL_*` settings (see `terminal::settings`).
     pub terminal: crate::terminal::TerminalSettings,
+    /// The `COLLAB_*` settings (see `collab::settings`).
+    pub collab: crate::collab::CollabSettings,
 }
 
 /// Read `.env` (if present) without overriding real environment variables, then snapshot the environment.
@@ -322,6 +324,7 @@ impl Config {
             log_json,
             exec: crate::exec::ExecSettings::from_vars(vars)?,
             terminal: crate::terminal::TerminalSettings::from_vars(vars)?,
+            collab: crate::collab::CollabSettings::from_vars(vars)?,
         })
     }
 

@@ -160,6 +160,19 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A pad document failure seen by a REST handler: a full history is the client's to act on
+/// (409, fork the pad), a log writer that stays behind is temporary (503).
+impl From<crate::collab::DocError> for AppError {
+    fn from(err: crate::collab::DocError) -> Self {
+        use crate::collab::DocError as D;
+        match err {
+            D::HistoryFull => AppError::conflict("history_full", err.to_string()),
+            D::Overloaded => AppError::Unavailable { code: "overloaded", message: err.to_string() },
+            other => AppError::Internal(anyhow::Error::new(other).context("pad document edit failed")),
+        }
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
@@ -198,8 +211,8 @@ impl<T> OnUnique<T> for Result<T, sqlx::Error> {
 /// | 1001 | server shutting down |
 /// | 1003 | text frame, unknown message type or subtype |
 /// | 1007 | malformed frame (truncated varint, bad length, trailing bytes, invalid UTF-8/JSON), or an update yrs rejects |
-/// | 1008 | policy: message rate exceeded, too many connections (per user / per pad), too many awareness client ids |
-/// | 1009 | frame, awareness payload or app message over its limit, or the document would exceed its size limit |
+/// | 1008 | policy: message rate exceeded, too many connections (per user / per pad), too many awareness client ids, an update parking too much content with missing dependencies |
+/// | 1009 | frame, awareness payload, app message or document update over its limit, or the document would exceed its size limit |
 /// | 1011 | internal error |
 /// | 1013 | try again later: the connection could not keep up, or the document log is overloaded |
 /// | 4001 | the user's sessions were revoked (logout everywhere, account deleted) |
@@ -220,6 +233,8 @@ pub fn ws_close(err: &crate::collab::SessionError) -> (u16, &'static str) {
         E::FrameTooLarge => (1009, "frame too large"),
         E::BadUpdate => (1007, "invalid document update"),
         E::DocTooLarge => (1009, "document size limit reached"),
+        E::UpdateTooLarge => (1009, "document update too large"),
+        E::MissingDependencies => (1008, "update with missing dependencies"),
         E::RateLimited(_) => (1008, "rate limit exceeded"),
         E::TooManyClientIds => (1008, "too many awareness client ids"),
         E::TooManyConnections(_) => (1008, "too many connections"),

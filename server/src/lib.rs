@@ -94,7 +94,7 @@ impl AppState {
             sandbox_metrics.clone(),
         )
         .await?;
-        let docs = collab::DocStore::new(db.clone());
+        let docs = collab::DocStore::new(db.clone(), &config.collab);
         let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers());
         let broadcast: exec::PadBroadcast = {
             let rooms = rooms.clone();

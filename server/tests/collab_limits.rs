@@ -114,16 +114,10 @@ async fn oversized_frames_close_with_1009() {
     s.bystanders_still_work("after big frames").await;
 }
 
+/// Updates over their rate are slowed rather than closed: `collab_resources` floods them.
 #[tokio::test]
-async fn update_and_awareness_rates_are_limited_with_1008() {
+async fn awareness_rate_is_limited_with_1008() {
     let mut s = setup().await;
-    let mut p = s.offender().await;
-    let file = s.pad.file.clone();
-    for _ in 0..(limits::UPDATES_BURST as usize + 50) {
-        p.insert(&file, 0, "z").await;
-    }
-    assert_eq!(p.closed_within(Duration::from_secs(5)).await, Some(1008), "update flood");
-
     let mut p = s.offender().await;
     for _ in 0..(limits::AWARENESS_BURST as usize + 50) {
         p.set_awareness(json!({ "cursor": 1 })).await;
@@ -150,10 +144,11 @@ async fn too_many_awareness_client_ids_is_1008() {
 async fn document_size_limit_closes_with_1009_and_keeps_the_document() {
     let mut s = setup().await;
     let mut p = s.offender().await;
-    let chunk = "x".repeat(1_000_000);
+    // Each insert just under the single-update limit, so the document limit is what trips.
+    let chunk = "x".repeat(limits::MAX_UPDATE_BYTES - 1024);
     let file = s.pad.file.clone();
     let mut code = None;
-    for _ in 0..(limits::MAX_DOC_BYTES / 1_000_000 + 2) {
+    for _ in 0..(limits::MAX_DOC_BYTES / chunk.len() + 2) {
         p.insert(&file, 0, &chunk).await;
         p.drain(Duration::from_millis(30)).await;
         if let Some(closed) = &p.closed {

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,9 @@ use yrs::{
     Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut, Update, WriteTxn,
 };
 
-use super::persist::Persist;
+use super::limits::{MAX_PENDING_BYTES, MAX_UPDATE_BYTES};
+use super::persist::{Persist, QUEUE_WAIT_TIMEOUT};
+use super::settings::CollabSettings;
 use crate::db::{Db, PadId, UserId};
 
 /// Compact into a checkpoint after this many logged updates …
@@ -53,8 +56,14 @@ pub enum DocError {
     BadUpdate,
     #[error("the document would exceed its size limit")]
     TooLarge,
+    /// The update depends on content the server never received, beyond `MAX_PENDING_BYTES`.
+    #[error("the update depends on too much content the server does not have")]
+    MissingDependencies,
     #[error("the document log is too far behind; try again later")]
     Overloaded,
+    /// The pad used its update-log budget (`COLLAB_HISTORY_BYTES`); it stays readable.
+    #[error("this pad's edit history is full; fork the pad to keep editing")]
+    HistoryFull,
     #[error("the document failed internally and must be reloaded")]
     Poisoned,
     #[error(transparent)]
@@ -81,6 +90,10 @@ pub trait DocObserver: Send + Sync {
 pub struct PadDoc {
     pub pad: PadId,
     persist: Persist,
+    /// `COLLAB_HISTORY_BYTES`: update-log bytes this pad may accumulate.
+    history_budget: u64,
+    /// Sync step 1 answers encoded (full-state work done for peers; for tests and health).
+    sync_answers: AtomicU64,
     inner: Mutex<DocState>,
 }
 
@@ -91,6 +104,11 @@ struct DocState {
     last_checkpoint: Instant,
     /// Upper bound of the encoded document size (exact at load and checkpoints, then + updates).
     approx_len: usize,
+    /// Encoded size of what yrs parked (updates waiting for missing dependencies); counted
+    /// against the document size limit too, never logged, never checkpointed.
+    pending_len: usize,
+    /// Update-log bytes of this pad: committed (read at load) plus queued since.
+    history_bytes: u64,
     last_used: Instant,
     observer: Option<Weak<dyn DocObserver>>,
     /// Set when the store dropped this instance; holders must reopen.
@@ -147,14 +165,36 @@ impl PadDoc {
 
     pub fn diff_since_now(&self, remote_sv: &[u8]) -> Result<Vec<u8>, DocError> {
         let sv = decode_state_vector(remote_sv)?;
+        self.sync_answers.fetch_add(1, Ordering::Relaxed);
         let state = self.lock();
-        let diff = state.doc.transact().encode_state_as_update_v1(&sv);
+        // Parked content is not part of the document: peers get only what is integrated.
+        let diff = state.doc.transact().encode_diff_v1(&sv);
         Ok(diff)
     }
 
     /// Size of the whole encoded document, for the document size limit.
     pub async fn encoded_len(&self) -> usize {
-        self.lock().doc.transact().encode_state_as_update_v1(&StateVector::default()).len()
+        encoded_len(&self.lock().doc)
+    }
+
+    /// Upper bound of the encoded document size, without encoding it.
+    pub fn approx_len(&self) -> usize {
+        self.lock().approx_len
+    }
+
+    /// How many sync step 1 requests were answered (each encodes what the peer lacks).
+    pub fn sync_answers(&self) -> u64 {
+        self.sync_answers.load(Ordering::Relaxed)
+    }
+
+    /// Update-log bytes of this pad (committed and queued), counted against its history budget.
+    pub fn history_bytes(&self) -> u64 {
+        self.lock().history_bytes
+    }
+
+    /// Encoded size of the updates yrs holds back for missing dependencies.
+    pub fn pending_len(&self) -> usize {
+        self.lock().pending_len
     }
 
     /// Whether applying `update` would change the document (new content or new deletions),
@@ -183,7 +223,9 @@ impl PadDoc {
 
     /// Apply a client's update, log it and fan it out (see the module docs for the order).
     /// Garbage is refused before it touches the document; an update that would push the
-    /// document past `max_doc_bytes` is refused whole.
+    /// document past `max_doc_bytes` is refused whole. Content yrs has to park for missing
+    /// dependencies is bounded by `MAX_PENDING_BYTES`: an update that would park more has its
+    /// parked part dropped (what it integrated is kept and logged) and is refused.
     pub fn apply_update(
         &self,
         origin: Option<ConnId>,
@@ -194,10 +236,13 @@ impl PadDoc {
         let decoded = decode_update(update)?;
         let mut state = self.lock();
         state.usable()?;
-        if state.approx_len.saturating_add(update.len()) > max_doc_bytes {
+        if state.history_bytes.saturating_add(update.len() as u64) > self.history_budget {
+            return Err(DocError::HistoryFull);
+        }
+        if state.approx_len.saturating_add(state.pending_len).saturating_add(update.len()) > max_doc_bytes {
             // The estimate only grows between checkpoints; recompute before refusing.
             state.approx_len = encoded_len(&state.doc);
-            if state.approx_len.saturating_add(update.len()) > max_doc_bytes {
+            if state.approx_len.saturating_add(state.pending_len).saturating_add(update.len()) > max_doc_bytes {
                 return Err(DocError::TooLarge);
             }
         }
@@ -205,20 +250,23 @@ impl PadDoc {
             return Err(DocError::Overloaded);
         }
         let doc = state.doc.clone();
-        let outcome = guarded(move || {
-            let mut txn = doc.transact_mut();
-            txn.apply_update(decoded).map(|()| txn.encode_update_v1())
-        });
-        let encoded = match outcome {
+        let outcome = guarded(move || integrate_bounding_pending(&doc, decoded));
+        let integration = match outcome {
             None => {
                 state.poisoned = true;
                 tracing::error!(pad = %self.pad, "yrs panicked applying an update; the document will be reloaded");
                 return Err(DocError::Poisoned);
             }
-            Some(Err(_)) => return Err(DocError::BadUpdate),
-            Some(Ok(encoded)) => encoded,
+            Some(Err(err)) => return Err(err),
+            Some(Ok(integration)) => integration,
         };
-        Ok(self.record(&mut state, origin, user, encoded))
+        state.pending_len = integration.pending_len;
+        let applied = self.record(&mut state, origin, user, integration.encoded);
+        if integration.overflowed {
+            tracing::warn!(pad = %self.pad, "refused an update that parks too much content with missing dependencies");
+            return Err(DocError::MissingDependencies);
+        }
+        Ok(applied)
     }
 
     /// Log and fan out a change that is already applied (under the lock).
@@ -229,6 +277,7 @@ impl PadDoc {
         let bytes = Bytes::from(encoded);
         self.persist.append(self.pad, user, bytes.clone());
         state.approx_len = state.approx_len.saturating_add(bytes.len());
+        state.history_bytes = state.history_bytes.saturating_add(bytes.len() as u64);
         state.since_checkpoint += 1;
         if let Some(observer) = state.observer.as_ref().and_then(Weak::upgrade) {
             observer.on_update(origin, &bytes);
@@ -240,9 +289,11 @@ impl PadDoc {
     }
 
     fn checkpoint_locked(&self, state: &mut DocState) {
+        // Only integrated content: parked updates are not part of the state the vector describes,
+        // and baking them in would make every load park them again.
         let (full, sv) = {
             let txn = state.doc.transact();
-            (txn.encode_state_as_update_v1(&StateVector::default()), txn.state_vector().encode_v1())
+            (txn.encode_diff_v1(&StateVector::default()), txn.state_vector().encode_v1())
         };
         state.approx_len = full.len();
         self.persist.checkpoint(self.pad, full, sv);
@@ -293,8 +344,50 @@ pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, Do
     guarded(|| StateVector::decode_v1(state_vector)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
 }
 
+/// Size of the integrated document (parked content is tracked separately as `pending_len`).
 fn encoded_len(doc: &Doc) -> usize {
-    doc.transact().encode_state_as_update_v1(&StateVector::default()).len()
+    doc.transact().encode_diff_v1(&StateVector::default()).len()
+}
+
+/// What applying one client update did to the document.
+struct Integration {
+    /// The integrated changes (Yjs v1), to log and fan out; empty update when none.
+    encoded: Vec<u8>,
+    /// Encoded size of everything parked after this update.
+    pending_len: usize,
+    /// The update would have parked more than `MAX_PENDING_BYTES`; its parked part was dropped.
+    overflowed: bool,
+}
+
+/// Apply `update` and keep what yrs parks (blocks and deletions waiting for content the server
+/// never received) within `MAX_PENDING_BYTES`. The parked content from before is set aside and
+/// re-applied first (re-parking it changes nothing), so that on overflow exactly what this update
+/// parked is dropped and the earlier parked content restored. What the update integrated stays:
+/// it is valid content and ends up in the returned `encoded` like any other change.
+fn integrate_bounding_pending(doc: &Doc, update: Update) -> Result<Integration, DocError> {
+    let mut txn = doc.transact_mut();
+    // `Update` cannot be cloned: the earlier parked content is kept encoded to restore it.
+    let earlier = txn.prune_pending().map(|parked| parked.encode_v1());
+    if let Some(earlier) = &earlier {
+        txn.apply_update(decode_update(earlier)?).map_err(|_| DocError::BadUpdate)?;
+    }
+    txn.apply_update(update).map_err(|_| DocError::BadUpdate)?;
+    let mut pending_len = 0;
+    let mut overflowed = false;
+    if let Some(parked) = txn.prune_pending() {
+        let parked_len = parked.encode_v1().len();
+        if parked_len <= MAX_PENDING_BYTES {
+            pending_len = parked_len;
+            txn.apply_update(parked).map_err(|_| DocError::BadUpdate)?;
+        } else {
+            overflowed = true;
+            if let Some(earlier) = earlier {
+                pending_len = earlier.len();
+                txn.apply_update(decode_update(&earlier)?).map_err(|_| DocError::BadUpdate)?;
+            }
+        }
+    }
+    Ok(Integration { encoded: txn.encode_update_v1(), pending_len, overflowed })
 }
 
 type Slot = Arc<tokio::sync::OnceCell<Arc<PadDoc>>>;
@@ -303,14 +396,30 @@ type Slot = Arc<tokio::sync::OnceCell<Arc<PadDoc>>>;
 pub struct DocStore {
     db: Db,
     persist: Persist,
+    history_budget: u64,
     loaded: Arc<Mutex<HashMap<PadId, Slot>>>,
 }
 
 impl DocStore {
     /// Needs a tokio runtime: starts the log writer.
-    pub fn new(db: Db) -> Self {
-        let persist = Persist::start(db.clone());
-        DocStore { db, persist, loaded: Arc::new(Mutex::new(HashMap::new())) }
+    pub fn new(db: Db, settings: &CollabSettings) -> Self {
+        let persist = Persist::start(db.clone(), settings.persist_queue_bytes);
+        DocStore {
+            db,
+            persist,
+            history_budget: settings.history_bytes,
+            loaded: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Update-log bytes queued for the writer and not yet committed (for tests and health).
+    pub fn queued_log_bytes(&self) -> usize {
+        self.persist.queued_bytes()
+    }
+
+    /// Wait until the update log's queue has room (backpressure for pad sockets).
+    pub async fn wait_for_log_room(&self) {
+        self.persist.wait_for_room().await;
     }
 
     fn slots(&self) -> MutexGuard<'_, HashMap<PadId, Slot>> {
@@ -383,16 +492,21 @@ impl DocStore {
                 None => tracing::error!(%pad, "stored update panicked yrs"),
             }
         }
+        let history_bytes = super::store::history_bytes(&self.db, pad).await?;
         let now = Instant::now();
         let approx_len = encoded_len(&doc);
         Ok(Arc::new(PadDoc {
             pad,
             persist: self.persist.clone(),
+            history_budget: self.history_budget,
+            sync_answers: AtomicU64::new(0),
             inner: Mutex::new(DocState {
                 doc,
                 since_checkpoint: tail.len() as u64,
                 last_checkpoint: now,
                 approx_len,
+                pending_len: 0,
+                history_bytes,
                 last_used: now,
                 observer: None,
                 unloaded: false,
@@ -413,9 +527,16 @@ impl DocStore {
     where
         F: FnOnce(&mut TransactionMut),
     {
+        // A full log queue holds the edit back for a while; past that the caller answers 503.
+        tokio::time::timeout(QUEUE_WAIT_TIMEOUT, self.persist.wait_for_room()).await.map_err(|_| DocError::Overloaded)?;
         let handle = self.open(pad).await?;
         let mut state = handle.lock();
         state.usable()?;
+        // The edit's size is known only once applied, so the budget must still have room for
+        // the largest update (REST file contents are smaller): the log never passes the budget.
+        if state.history_bytes.saturating_add(MAX_UPDATE_BYTES as u64) > handle.history_budget {
+            return Err(DocError::HistoryFull);
+        }
         let encoded = {
             let mut txn = state.doc.transact_mut();
             change(&mut txn);

@@ -12,10 +12,32 @@ pub use oc_proto::{MAX_APP_MESSAGE_BYTES, MAX_AWARENESS_BYTES, MAX_AWARENESS_ENT
 /// this closes the socket with 1009 and is not applied.
 pub const MAX_DOC_BYTES: usize = 8 << 20;
 
+/// Largest single document update (sync step 2 or update) a socket may send; below the frame
+/// limit, above the largest file a REST write accepts (`pads::files::MAX_FILE_BYTES`), so pasting
+/// a whole file fits. Over it the socket closes with 1009 and nothing is applied or logged.
+pub const MAX_UPDATE_BYTES: usize = 768 << 10;
+
+/// Content yrs may hold back for missing dependencies (an update whose predecessors the server
+/// never received), per document. A relaying client (a second tab, y-webrtc) can briefly be ahead
+/// of another connection, so a little is allowed; an update that would park more is refused with
+/// 1008 and its parked part dropped, so a clock gap can neither grow memory nor reach a checkpoint.
+pub const MAX_PENDING_BYTES: usize = 64 << 10;
+
 /// Sync messages (update / sync step 2) per second per connection, and the burst allowed.
-/// Typing is ~10/s; paste and undo bursts stay well inside the burst.
+/// Typing is ~10/s; paste and undo bursts stay well inside the burst. Over it the socket is not
+/// closed: reading pauses until the budget refills (backpressure), see `COLLAB_FLOOD_CLOSE_MS`.
 pub const UPDATES_PER_SEC: f64 = 60.0;
 pub const UPDATES_BURST: f64 = 240.0;
+
+/// Sync step 1 (full-state requests) per second per connection, and the burst. A 2-byte request
+/// can ask for the whole document, so these get their own, low budget; a client needs one per
+/// (re)connection. Over it reading pauses, like updates.
+pub const SYNC_REQUESTS_PER_SEC: f64 = 2.0;
+pub const SYNC_REQUESTS_BURST: f64 = 5.0;
+
+/// Documents whose encoded size is above this answer sync step 1 from the blocking thread pool,
+/// so encoding a large state never stalls an async worker (and every socket it serves).
+pub const OFFLOAD_ENCODE_BYTES: usize = 256 << 10;
 
 /// Awareness and query-awareness messages per second per connection, and the burst allowed.
 pub const AWARENESS_PER_SEC: f64 = 30.0;
@@ -72,6 +94,21 @@ impl TokenBucket {
         }
     }
 
+    /// Take one token even when there is none, going into debt; returns how long until the debt
+    /// is paid. The caller pauses that long before taking the next, which is backpressure: the
+    /// sender is slowed to `rate` without being refused, and the debt never exceeds one token.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 || self.rate <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+
     /// How long until a token is available (for `retryAfterMs` hints).
     pub fn wait_time(&self) -> Duration {
         if self.tokens >= 1.0 || self.rate <= 0.0 {
@@ -103,5 +140,18 @@ mod tests {
             assert!(bucket.try_take(later));
         }
         assert!(!bucket.try_take(later));
+    }
+
+    #[test]
+    fn reserve_goes_into_debt_of_at_most_one_token_and_says_how_long_to_pause() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(10.0, 2.0, t0);
+        assert_eq!(bucket.reserve(t0), Duration::ZERO);
+        assert_eq!(bucket.reserve(t0), Duration::ZERO);
+        let pause = bucket.reserve(t0);
+        assert!((pause.as_secs_f64() - 0.1).abs() < 1e-9, "{pause:?}");
+        // After pausing as told, the next one waits one token's worth again, not more.
+        let pause = bucket.reserve(t0 + Duration::from_millis(100));
+        assert!((pause.as_secs_f64() - 0.1).abs() < 1e-9, "{pause:?}");
     }
 }

@@ -9,6 +9,7 @@
 //! - `app`       — the dispatcher of opencoder's own (type 100) messages
 //! - `chat`      — chat messages, their store and history endpoint
 //! - `limits`    — every named limit of the pad socket
+//! - `settings`  — the `COLLAB_*` settings (flood window, history budget, log queue bytes)
 //! - `store`     — member and file lists pushed to sockets
 //! - `ws`        — the byte pump between an axum WebSocket and a session
 //! - `routes`    — `/ws/pad/{slug}` and `/api/pads/{slug}/chat`
@@ -22,6 +23,7 @@ pub mod room;
 pub mod rooms;
 pub mod routes;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod ws;
 
@@ -29,3 +31,4 @@ pub use doc_store::{file_key, get_text, set_text, DocError, DocStore, PadDoc};
 pub use rooms::{spawn_background, Rooms};
 pub use routes::router;
 pub use session::SessionError;
+pub use settings::CollabSettings;

@@ -9,15 +9,22 @@
 //! (the SPEC asks for 100 ms). A checkpoint queued behind updates folds exactly those updates:
 //! its `upto_update_id` is the pad's highest log id at that point of the queue.
 //!
+//! The queue is bounded in bytes (`COLLAB_PERSIST_QUEUE_BYTES`): producers wait for room
+//! (`wait_for_room`) before they apply anything, so a socket that writes faster than the disk
+//! stops being read instead of growing memory; `overloaded` is only the hard stop behind that.
+//! Each committed update also adds its size to the pad's `history_bytes` counter, which the
+//! per-pad history budget (`COLLAB_HISTORY_BYTES`) is checked against.
+//!
 //! Must not: apply anything to a document, or be bypassed (a row written elsewhere could land
 //! between a checkpoint and the updates it claims to fold).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::db::{now_text, Db, PadId, UserId};
 
@@ -25,8 +32,11 @@ use crate::db::{now_text, Db, PadId, UserId};
 pub const GROUP_COMMIT_WINDOW: Duration = Duration::from_millis(40);
 /// Most items in one transaction (a busy server commits more often instead).
 pub const MAX_BATCH: usize = 2_000;
-/// Items queued but not yet committed before new document updates are refused as overload.
-pub const MAX_PENDING_WRITES: usize = 200_000;
+/// Producers normally wait while the queue holds `COLLAB_PERSIST_QUEUE_BYTES`; racing producers
+/// can overshoot a little, and only at this multiple of it are updates refused as overload.
+pub const OVERLOAD_FACTOR: usize = 2;
+/// How long a REST edit waits for room in a full queue before it fails with 503.
+pub const QUEUE_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Older checkpoints are thinned to about one per this many of the pad's updates (the newest is
 /// always kept, so loading never replays more than `CHECKPOINT_EVERY_UPDATES`). Playback seeks
 /// from recordings' own segments, so old full checkpoints only bound the scan of unrecorded
@@ -42,30 +52,67 @@ enum WriteOp {
     Flush(oneshot::Sender<()>),
 }
 
+impl WriteOp {
+    /// Bytes this item holds in the queue.
+    fn queued_bytes(&self) -> usize {
+        match self {
+            WriteOp::Update { bytes, .. } => bytes.len(),
+            WriteOp::Checkpoint { state, state_vector, .. } => state.len() + state_vector.len(),
+            WriteOp::Flush(_) => 0,
+        }
+    }
+}
+
+/// What is queued and not yet committed, shared by the handles and the writer.
+struct Queue {
+    bytes: AtomicUsize,
+    max_bytes: usize,
+    /// Signalled after every commit, for producers waiting for room.
+    drained: Notify,
+}
+
 /// Handle to the writer task; cheap to clone.
 #[derive(Clone)]
 pub struct Persist {
     tx: mpsc::UnboundedSender<WriteOp>,
-    pending: Arc<AtomicUsize>,
+    queue: Arc<Queue>,
 }
 
 impl Persist {
-    /// Start the writer task. It runs until every handle is dropped; `flush` is the shutdown hook.
-    pub fn start(db: Db) -> Persist {
+    /// Start the writer task with a queue of `max_bytes` (`COLLAB_PERSIST_QUEUE_BYTES`). It runs
+    /// until every handle is dropped; `flush` is the shutdown hook.
+    pub fn start(db: Db, max_bytes: usize) -> Persist {
         let (tx, rx) = mpsc::unbounded_channel();
-        let pending = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(run_writer(db, rx, pending.clone()));
-        Persist { tx, pending }
+        let queue = Arc::new(Queue { bytes: AtomicUsize::new(0), max_bytes, drained: Notify::new() });
+        tokio::spawn(run_writer(db, rx, queue.clone()));
+        Persist { tx, queue }
     }
 
-    /// Items waiting to be committed.
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
+    /// Bytes waiting to be committed.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.bytes.load(Ordering::Relaxed)
     }
 
-    /// Whether the writer is too far behind to accept more document updates.
+    /// Whether the queue has room for more.
+    pub fn has_room(&self) -> bool {
+        self.queued_bytes() < self.queue.max_bytes
+    }
+
+    /// Wait until the queue has room (backpressure for producers).
+    pub async fn wait_for_room(&self) {
+        loop {
+            // Registered before the check, so a commit between the check and the wait still wakes us.
+            let drained = self.queue.drained.notified();
+            if self.has_room() {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Whether the writer is so far behind that even a producer that waited must be refused.
     pub fn overloaded(&self) -> bool {
-        self.pending() >= MAX_PENDING_WRITES
+        self.queued_bytes() >= self.queue.max_bytes.saturating_mul(OVERLOAD_FACTOR)
     }
 
     /// Queue an update for the log. Never blocks; the caller holds the document's lock.
@@ -88,15 +135,16 @@ impl Persist {
     }
 
     fn send(&self, op: WriteOp) {
-        self.pending.fetch_add(1, Ordering::Relaxed);
+        let bytes = op.queued_bytes();
+        self.queue.bytes.fetch_add(bytes, Ordering::Relaxed);
         if self.tx.send(op).is_err() {
-            self.pending.fetch_sub(1, Ordering::Relaxed);
+            self.queue.bytes.fetch_sub(bytes, Ordering::Relaxed);
             tracing::error!("document writer is gone; an update was not persisted");
         }
     }
 }
 
-async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, pending: Arc<AtomicUsize>) {
+async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc<Queue>) {
     let mut batch: Vec<WriteOp> = Vec::new();
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::now() + GROUP_COMMIT_WINDOW;
@@ -121,7 +169,9 @@ async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, pending: A
         }
         if !writes.is_empty() {
             commit_with_retry(&db, &writes).await;
-            pending.fetch_sub(writes.len(), Ordering::Relaxed);
+            let committed: usize = writes.iter().map(WriteOp::queued_bytes).sum();
+            queue.bytes.fetch_sub(committed, Ordering::Relaxed);
+            queue.drained.notify_waiters();
         }
         for done in waiters {
             let _ = done.send(());
@@ -150,6 +200,7 @@ async fn commit_with_retry(db: &Db, writes: &[WriteOp]) {
 /// log went with it), so one deleted pad cannot fail everyone's batch.
 async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<()> {
     let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let mut history: HashMap<PadId, i64> = HashMap::new();
     for op in writes {
         match op {
             WriteOp::Update { pad, user, at_ms, bytes } => {
@@ -163,6 +214,7 @@ async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<()> {
                 .bind(bytes.as_ref())
                 .execute(&mut *tx)
                 .await?;
+                *history.entry(*pad).or_default() += bytes.len() as i64;
             }
             WriteOp::Checkpoint { pad, state, state_vector } => {
                 sqlx::query(
@@ -180,6 +232,13 @@ async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<()> {
             }
             WriteOp::Flush(_) => {}
         }
+    }
+    for (pad, bytes) in history {
+        sqlx::query("UPDATE pads SET history_bytes = history_bytes + ? WHERE id = ?")
+            .bind(bytes)
+            .bind(pad)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await
 }

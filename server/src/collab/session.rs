@@ -8,22 +8,26 @@
 //!   applied, not logged, not relayed — and the client is told twice: a y-protocols
 //!   permission-denied message and an app `{type:"error", code:"read_only"}`; the socket stays
 //!   open. A no-op update (a read-only client's sync step 2 with nothing new) passes silently;
-//! - per-connection token buckets for updates, awareness and app messages;
+//! - per-connection token buckets for updates, full-state requests (sync step 1), awareness and
+//!   app messages. Updates and sync step 1 over their rate are not refused: the session asks the
+//!   pump to stop reading for a while (backpressure), and closes only a connection that stays
+//!   over the rate for the whole flood window (`COLLAB_FLOOD_CLOSE_MS`);
 //! - awareness states are stamped with the real user (id, name from the database, colour) and a
 //!   connection may only publish its own client ids (the room enforces ownership).
 //!
 //! Must not: do I/O, or trust anything identity-related in a frame.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use oc_proto::{AppMessage, AwarenessUpdate, DecodeError, Limits, MessageRef};
 use serde_json::{json, Value};
 
 use super::doc_store::{Applied, ConnId, DocError};
 use super::limits::{
-    TokenBucket, APP_MESSAGES_BURST, APP_MESSAGES_PER_SEC, AWARENESS_BURST, AWARENESS_PER_SEC, UPDATES_BURST,
-    UPDATES_PER_SEC,
+    TokenBucket, APP_MESSAGES_BURST, APP_MESSAGES_PER_SEC, AWARENESS_BURST, AWARENESS_PER_SEC, SYNC_REQUESTS_BURST,
+    SYNC_REQUESTS_PER_SEC, MAX_UPDATE_BYTES, UPDATES_BURST, UPDATES_PER_SEC,
 };
+use super::settings::DEFAULT_FLOOD_CLOSE;
 use crate::db::UserId;
 use crate::pads::access::AccessLost;
 use crate::pads::roles::Role;
@@ -46,6 +50,12 @@ pub enum SessionError {
     /// The update would grow the document past `MAX_DOC_BYTES`.
     #[error("the document would exceed its size limit")]
     DocTooLarge,
+    /// One update over `MAX_UPDATE_BYTES`.
+    #[error("the document update is too large")]
+    UpdateTooLarge,
+    /// The update depends on more content the server never received than `MAX_PENDING_BYTES`.
+    #[error("the update depends on content the server does not have")]
+    MissingDependencies,
     /// A per-connection message rate was exceeded.
     #[error("too many {0} messages")]
     RateLimited(&'static str),
@@ -93,8 +103,10 @@ impl From<DocError> for SessionError {
         match err {
             DocError::BadUpdate => SessionError::BadUpdate,
             DocError::TooLarge => SessionError::DocTooLarge,
+            DocError::MissingDependencies => SessionError::MissingDependencies,
             DocError::Overloaded => SessionError::Overloaded,
-            DocError::Poisoned | DocError::Db(_) => SessionError::Internal,
+            // A full history is answered by the session (a `history_full` error), never a close.
+            DocError::Poisoned | DocError::Db(_) | DocError::HistoryFull => SessionError::Internal,
         }
     }
 }
@@ -121,6 +133,11 @@ pub struct Step {
     pub app: Option<AppMessage>,
     /// Close the socket for this reason (after sending `replies`).
     pub close: Option<SessionError>,
+    /// A sync step 1 to answer (the peer's state vector): the pump encodes the answer with
+    /// `sync_step2_for`, off the async workers when the document is large.
+    pub sync_request: Option<Vec<u8>>,
+    /// Stop reading this socket for this long before the next frame (backpressure).
+    pub pause: Duration,
 }
 
 impl Step {
@@ -131,6 +148,9 @@ impl Step {
 
 /// The reason string of the y-protocols permission-denied message.
 pub const READ_ONLY_REASON: &str = "read-only: your role may not edit this pad";
+
+/// The reason string of the permission-denied message when the pad's history budget is used.
+pub const HISTORY_FULL_REASON: &str = "history-full: this pad's edit history budget is used";
 
 /// An app `error` message for the client.
 pub fn app_error(code: &str, message: &str) -> Value {
@@ -153,8 +173,18 @@ pub struct Session {
     role: Role,
     role_stale: bool,
     updates: TokenBucket,
+    sync_requests: TokenBucket,
     awareness: TokenBucket,
     app: TokenBucket,
+    /// Since when every paced message had to wait (`None` while the client is within its rates).
+    throttled_since: Option<Instant>,
+    /// Continuous throttling for this long closes the socket (1008).
+    flood_close_after: Duration,
+}
+
+/// The sync step 2 frame answering a peer's state vector: what the pad has that the peer lacks.
+pub fn sync_step2_for(pad: &impl PadPort, state_vector: &[u8]) -> Result<Vec<u8>, SessionError> {
+    Ok(oc_proto::encode_sync_step2(&pad.diff_since(state_vector)?))
 }
 
 impl Session {
@@ -167,9 +197,34 @@ impl Session {
             role,
             role_stale: false,
             updates: TokenBucket::new(UPDATES_PER_SEC, UPDATES_BURST, now),
+            sync_requests: TokenBucket::new(SYNC_REQUESTS_PER_SEC, SYNC_REQUESTS_BURST, now),
             awareness: TokenBucket::new(AWARENESS_PER_SEC, AWARENESS_BURST, now),
             app: TokenBucket::new(APP_MESSAGES_PER_SEC, APP_MESSAGES_BURST, now),
+            throttled_since: None,
+            flood_close_after: DEFAULT_FLOOD_CLOSE,
         }
+    }
+
+    /// How long a connection may stay over its update or sync rate before it is closed
+    /// (`COLLAB_FLOOD_CLOSE_MS`).
+    pub fn close_floods_after(&mut self, window: Duration) {
+        self.flood_close_after = window;
+    }
+
+    /// Charge one paced message (update or sync step 1) to `bucket`: how long to pause reading,
+    /// or the close reason once the client has been over the rate for the whole flood window.
+    fn pace(&mut self, kind: &'static str, now: Instant) -> Result<Duration, SessionError> {
+        let bucket = if kind == "sync" { &mut self.sync_requests } else { &mut self.updates };
+        let pause = bucket.reserve(now);
+        if pause.is_zero() {
+            self.throttled_since = None;
+            return Ok(pause);
+        }
+        let since = *self.throttled_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= self.flood_close_after {
+            return Err(SessionError::RateLimited(kind));
+        }
+        Ok(pause)
     }
 
     pub fn role(&self) -> Role {
@@ -220,21 +275,14 @@ impl Session {
             Err(err) => return Step::close(err.into()),
         };
         match message {
-            MessageRef::SyncStep1(state_vector) => {
-                if !self.updates.try_take(now) {
-                    return Step::close(SessionError::RateLimited("sync"));
-                }
-                match pad.diff_since(state_vector) {
-                    Ok(diff) => Step { replies: vec![oc_proto::encode_sync_step2(&diff)], ..Step::default() },
-                    Err(err) => Step::close(err.into()),
-                }
-            }
-            MessageRef::SyncStep2(update) | MessageRef::Update(update) => {
-                if !self.updates.try_take(now) {
-                    return Step::close(SessionError::RateLimited("update"));
-                }
-                self.handle_update(update, pad)
-            }
+            MessageRef::SyncStep1(state_vector) => match self.pace("sync", now) {
+                Ok(pause) => Step { sync_request: Some(state_vector.to_vec()), pause, ..Step::default() },
+                Err(reason) => Step::close(reason),
+            },
+            MessageRef::SyncStep2(update) | MessageRef::Update(update) => match self.pace("update", now) {
+                Ok(pause) => Step { pause, ..self.handle_update(update, pad) },
+                Err(reason) => Step::close(reason),
+            },
             MessageRef::Awareness(payload) => {
                 if !self.awareness.try_take(now) {
                     return Step::close(SessionError::RateLimited("awareness"));
@@ -259,9 +307,23 @@ impl Session {
     }
 
     fn handle_update(&mut self, update: &[u8], pad: &impl PadPort) -> Step {
+        if update.len() > MAX_UPDATE_BYTES {
+            return Step::close(SessionError::UpdateTooLarge);
+        }
         if self.role.can_edit() {
             return match pad.apply_update(self.conn, self.user, update) {
                 Ok(_) => Step::default(),
+                // The pad stays readable; like a read-only member, the client is told and kept.
+                Err(DocError::HistoryFull) => Step {
+                    replies: vec![
+                        oc_proto::encode_permission_denied(HISTORY_FULL_REASON),
+                        encode_app_value(&app_error(
+                            "history_full",
+                            "this pad's edit history is full; the change was not saved (fork the pad to keep editing)",
+                        )),
+                    ],
+                    ..Step::default()
+                },
                 Err(err) => Step::close(err.into()),
             };
         }
@@ -462,20 +524,22 @@ mod tests {
         s.handle_frame(&oc_proto::encode_update(&typed(&client, "abc")), Instant::now(), &pad);
         let fresh = new_doc();
         let sv = fresh.transact().state_vector().encode_v1();
-        let step = s.handle_frame(&oc_proto::encode_sync_step1(&sv), Instant::now(), &pad);
-        let Ok(Message::SyncStep2(diff)) = oc_proto::decode(&step.replies[0], &Limits::UNLIMITED) else {
-            panic!("expected sync step 2");
+        let answer = |s: &mut Session, sv: &[u8]| {
+            let step = s.handle_frame(&oc_proto::encode_sync_step1(sv), Instant::now(), &pad);
+            let request = step.sync_request.expect("a sync request to answer");
+            let frame = sync_step2_for(&pad, &request).unwrap();
+            let Ok(Message::SyncStep2(diff)) = oc_proto::decode(&frame, &Limits::UNLIMITED) else {
+                panic!("expected sync step 2");
+            };
+            diff
         };
+        let diff = answer(&mut s, &sv);
         fresh.transact_mut().apply_update(Update::decode_v1(&diff).unwrap()).unwrap();
         let txn = fresh.transact();
         assert_eq!(txn.get_text("file:main").unwrap().get_string(&txn), "abc");
         // A client that is up to date gets an empty diff.
         let sv = client.transact().state_vector().encode_v1();
-        let step = s.handle_frame(&oc_proto::encode_sync_step1(&sv), Instant::now(), &pad);
-        let Ok(Message::SyncStep2(diff)) = oc_proto::decode(&step.replies[0], &Limits::UNLIMITED) else {
-            panic!("expected sync step 2");
-        };
-        assert_eq!(diff, [0, 0]);
+        assert_eq!(answer(&mut s, &sv), [0, 0]);
     }
 
     #[test]
@@ -528,25 +592,70 @@ mod tests {
     }
 
     #[test]
-    fn update_rate_is_limited() {
+    fn over_the_update_rate_reading_pauses_and_only_a_sustained_flood_closes() {
         let pad = MemoryPad::new();
         let mut s = session(Role::Owner);
         let client = new_doc();
-        let now = Instant::now();
-        let mut closed = None;
-        for i in 0..(UPDATES_BURST as usize + 5) {
-            let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "x")), now, &pad);
-            if let Some(reason) = step.close {
-                closed = Some((i, reason));
-                break;
-            }
+        let t0 = Instant::now();
+        for i in 0..UPDATES_BURST as usize {
+            let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "x")), t0, &pad);
+            assert!(step.close.is_none() && step.pause.is_zero(), "within the burst ({i})");
         }
-        let (at, reason) = closed.expect("the burst runs out");
-        assert_eq!(at, UPDATES_BURST as usize);
-        assert_eq!(reason, SessionError::RateLimited("update"));
-        // A second later the bucket has refilled.
-        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "y")), now + Duration::from_secs(1), &pad);
+        // Over the burst the update is still applied, and the pump is told to pause reading.
+        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "y")), t0, &pad);
         assert!(step.close.is_none());
+        assert!(step.pause > Duration::ZERO && step.pause <= Duration::from_secs_f64(1.0 / UPDATES_PER_SEC));
+        assert_eq!(pad.text().len(), UPDATES_BURST as usize + 1);
+        // Pausing as told keeps it open until the flood window has passed in continuous throttling.
+        let mut now = t0;
+        let mut pause = step.pause;
+        let closed_at = loop {
+            now += pause;
+            let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "z")), now, &pad);
+            if let Some(reason) = step.close {
+                assert_eq!(reason, SessionError::RateLimited("update"));
+                break now;
+            }
+            assert!(step.pause > Duration::ZERO);
+            pause = step.pause;
+        };
+        assert!(closed_at.duration_since(t0) >= DEFAULT_FLOOD_CLOSE);
+        assert!(closed_at.duration_since(t0) <= DEFAULT_FLOOD_CLOSE + Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_client_back_within_its_rate_is_no_longer_throttled() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Owner);
+        let client = new_doc();
+        let t0 = Instant::now();
+        for _ in 0..=UPDATES_BURST as usize {
+            s.handle_frame(&oc_proto::encode_update(&typed(&client, "x")), t0, &pad);
+        }
+        let later = t0 + Duration::from_secs(2);
+        let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "y")), later, &pad);
+        assert!(step.pause.is_zero());
+        // The flood window starts afresh.
+        let mut now = later;
+        for _ in 0..200 {
+            let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "z")), now, &pad);
+            assert!(step.close.is_none());
+            now += step.pause;
+        }
+    }
+
+    #[test]
+    fn sync_requests_have_their_own_low_budget() {
+        let pad = MemoryPad::new();
+        let mut s = session(Role::Owner);
+        let t0 = Instant::now();
+        let request = oc_proto::encode_sync_step1(&[0]);
+        for _ in 0..SYNC_REQUESTS_BURST as usize {
+            assert!(s.handle_frame(&request, t0, &pad).pause.is_zero());
+        }
+        let step = s.handle_frame(&request, t0, &pad);
+        assert!(step.sync_request.is_some(), "answered, after a pause");
+        assert_eq!(step.pause, Duration::from_secs_f64(1.0 / SYNC_REQUESTS_PER_SEC));
     }
 
     /// Property: no frame, random or a mutation of a valid one, makes the session panic; any

@@ -9,6 +9,7 @@
 //! only the `opencoder.v1` subprotocol and never echoes the token. Tokens in the query string are
 //! refused before routing (`http::url_tokens`). Non-members and missing pads get the same 404.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -19,9 +20,9 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::app::{AppCtx, ConnBuckets};
-use super::limits::MAX_FRAME_BYTES;
-use super::room::{Control, Participant};
-use super::session::{Session, SessionError};
+use super::limits::{MAX_FRAME_BYTES, OFFLOAD_ENCODE_BYTES};
+use super::room::{Control, Participant, Room};
+use super::session::{sync_step2_for, Session, SessionError};
 use crate::auth::extractors::{authenticate, token_from_headers, TokenSource};
 use crate::db::PadId;
 use crate::error::{ws_close, AppError, AppResult};
@@ -145,7 +146,11 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     tracing::info!("pad socket opened");
     let room = membership.room.clone();
     let mut session = Session::new(conn, who.user, who.name.clone(), who.color, role, Instant::now());
+    session.close_floods_after(state.config.collab.flood_close_after);
     let buckets = ConnBuckets::default();
+    // Backpressure: while the client is over its update or sync rate, its socket is not read.
+    let mut reading_paused = false;
+    let mut resume_reading_at = tokio::time::Instant::now();
     room.broadcast_presence();
     let mut outcome: Option<SessionError> = None;
     let mut opening: Vec<Bytes> = session.opening_frames(&*room).into_iter().map(Bytes::from).collect();
@@ -176,7 +181,8 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
                 let batch = ws_io::batch(frame, &mut channels.frames);
                 if write_all(&mut socket, batch).await.is_err() { break; }
             }
-            incoming = socket.recv() => {
+            _ = tokio::time::sleep_until(resume_reading_at), if reading_paused => reading_paused = false,
+            incoming = socket.recv(), if !reading_paused => {
                 let message = match incoming {
                     None | Some(Ok(Message::Close(_))) => break,
                     Some(Err(err)) => {
@@ -206,7 +212,19 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
                         }
                     }
                 }
-                let step = session.handle_frame(&bytes, Instant::now(), &*room);
+                // The update log's queue is bounded in bytes: wait for the writer rather than queue more.
+                state.docs.wait_for_log_room().await;
+                let mut step = session.handle_frame(&bytes, Instant::now(), &*room);
+                if let Some(state_vector) = step.sync_request.take() {
+                    match answer_sync_request(&room, state_vector).await {
+                        Ok(frame) => step.replies.push(frame),
+                        Err(reason) => step.close = Some(reason),
+                    }
+                }
+                if !step.pause.is_zero() {
+                    reading_paused = true;
+                    resume_reading_at = tokio::time::Instant::now() + step.pause;
+                }
                 let replies = step.replies.into_iter().map(Bytes::from).collect();
                 if write_all(&mut socket, replies).await.is_err() { break; }
                 if let Some(app) = step.app {
@@ -242,6 +260,18 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         close(&mut socket, reason).await;
     }
     tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "pad socket closed");
+}
+
+/// The sync step 2 answering a peer's state vector. A large document is encoded on the blocking
+/// pool: encoding it on an async worker would stall every socket that worker serves.
+async fn answer_sync_request(room: &Arc<Room>, state_vector: Vec<u8>) -> Result<Vec<u8>, SessionError> {
+    if room.doc.approx_len() <= OFFLOAD_ENCODE_BYTES {
+        return sync_step2_for(&**room, &state_vector);
+    }
+    let room = room.clone();
+    tokio::task::spawn_blocking(move || sync_step2_for(&*room, &state_vector))
+        .await
+        .unwrap_or(Err(SessionError::Internal))
 }
 
 /// Write frames and flush once; a peer that does not read for `ws_io::SEND_TIMEOUT` is dropped.

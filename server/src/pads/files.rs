@@ -65,7 +65,7 @@ fn file_language(requested: Option<&str>, name: &str, pad_language: &str) -> App
 }
 
 fn doc_failure(err: crate::collab::doc_store::DocError) -> AppError {
-    AppError::Internal(anyhow::Error::new(err).context("pad document edit failed"))
+    AppError::from(err)
 }
 
 fn name_taken() -> AppError {

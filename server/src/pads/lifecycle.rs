@@ -75,7 +75,7 @@ pub fn fork_title(title: &str) -> String {
 }
 
 fn doc_failure(err: crate::collab::doc_store::DocError) -> AppError {
-    AppError::Internal(anyhow::Error::new(err).context("pad document edit failed"))
+    AppError::from(err)
 }
 
 /// Insert the pad with a fresh slug (retrying on the improbable collision) and write the files'
