@@ -7,6 +7,10 @@
 //! fans it out). So the log's order, the apply order and the order every client receives updates
 //! in are the same, and a REST edit reaches open sockets.
 //!
+//! Bounds kept here, under the same lock: the document's size (`MAX_DOC_BYTES`, parked content
+//! included), what yrs may park for missing dependencies (`MAX_PENDING_BYTES`), and the pad's
+//! update-log history (`COLLAB_HISTORY_BYTES`, a running total read at load).
+//!
 //! Must not: know about sockets, roles or sessions (the observer does the fan-out), or write the
 //! log any other way than through `Persist`.
 
@@ -185,11 +189,6 @@ impl PadDoc {
     /// How many sync step 1 requests were answered (each encodes what the peer lacks).
     pub fn sync_answers(&self) -> u64 {
         self.sync_answers.load(Ordering::Relaxed)
-    }
-
-    /// Update-log bytes of this pad (committed and queued), counted against its history budget.
-    pub fn history_bytes(&self) -> u64 {
-        self.lock().history_bytes
     }
 
     /// Encoded size of the updates yrs holds back for missing dependencies.
