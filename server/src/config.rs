@@ -129,6 +129,10 @@ pub struct Config {
     pub exec: crate::exec::ExecSettings,
     /// The `TERMINAL_*` settings (see `terminal::settings`).
     pub terminal: crate::terminal::TerminalSettings,
+    /// The `SQLITE_*` settings (see `db::settings`).
+    pub db: crate::db::DbSettings,
+    /// The `RECORDING_*` settings (see `recordings::settings`).
+    pub recordings: crate::recordings::settings::RecordingSettings,
 }
 
 /// Read `.env` (if present) without overriding real environment variables, then snapshot the environment.
@@ -322,6 +326,8 @@ impl Config {
             log_json,
             exec: crate::exec::ExecSettings::from_vars(vars)?,
             terminal: crate::terminal::TerminalSettings::from_vars(vars)?,
+            db: crate::db::DbSettings::from_vars(vars)?,
+            recordings: crate::recordings::settings::RecordingSettings::from_vars(vars)?,
         })
     }
 
