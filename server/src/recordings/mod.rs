@@ -73,7 +73,7 @@ pub const PAGE_BYTE_BUDGET: usize = 4 * 1024 * 1024;
 /// Runs read from the database for one page. A run carries up to `EXEC_OUTPUT_BYTES` of output,
 /// so reading a page's worth (1,000) of them to take four would load a gigabyte; a page holds at
 /// most this many runs and continues with the next page.
-pub const MAX_RUNS_PER_PAGE: i64 = 8;
+pub const MAX_RUNS_PER_PAGE: i64 = 4;
 /// Characters in a recording's name.
 pub const MAX_NAME_CHARS: usize = 100;
 
