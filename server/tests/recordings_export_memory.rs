@@ -16,7 +16,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{GetString, Text, Transact, Update, WriteTxn};
 
 /// Runs in the recording, each with `RUN_OUTPUT_BYTES` of output (the default `EXEC_OUTPUT_BYTES`).
-const RUNS: usize = 128;
+const RUNS: usize = 192;
 const RUN_OUTPUT_BYTES: usize = 1 << 20;
 const EDITS: usize = 500;
 
@@ -100,7 +100,8 @@ async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
     println!("export: {received} bytes; resident set grew by {growth} bytes (baseline {baseline})");
     assert!(received > output_total, "{received} bytes received");
     // Building the export in memory held every event and then the serialised body: at least twice
-    // the body. Streamed, the growth is a few pages (their rows, their JSON) per allocator arena.
+    // the body. Streamed, the growth is a few pages (their rows, their JSON) per allocator arena
+    // (each pooled connection's thread has one): measured 50–85 MB here, whatever the body's size.
     assert!(growth < received / 2, "the server held the recording: RSS grew {growth} bytes for a {received}-byte export");
 
     // The download is one valid JSON document holding the whole window.
