@@ -192,6 +192,8 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("DATA_DIR".into(), data_dir.display().to_string());
     env.insert("RATE_LIMIT_PER_MINUTE".into(), "100000000".into());
+    // The benchmark seeks as one user far faster than a person scrubs.
+    env.insert("RECORDING_STATES_PER_MINUTE".into(), "1000000".into());
     env.insert("EXEC_POOL".into(), String::new());
     env.insert("EXEC_REMOVE_LEFTOVERS".into(), "0".into());
     let mut config = opencoder::config::Config::from_vars(&env).context("config")?;

@@ -131,6 +131,10 @@ pub struct Config {
     pub terminal: crate::terminal::TerminalSettings,
     /// The `COLLAB_*` settings (see `collab::settings`).
     pub collab: crate::collab::CollabSettings,
+    /// The `SQLITE_*` settings (see `db::settings`).
+    pub db: crate::db::DbSettings,
+    /// The `RECORDING_*` settings (see `recordings::settings`).
+    pub recordings: crate::recordings::settings::RecordingSettings,
 }
 
 /// Read `.env` (if present) without overriding real environment variables, then snapshot the environment.
@@ -325,6 +329,8 @@ impl Config {
             exec: crate::exec::ExecSettings::from_vars(vars)?,
             terminal: crate::terminal::TerminalSettings::from_vars(vars)?,
             collab: crate::collab::CollabSettings::from_vars(vars)?,
+            db: crate::db::DbSettings::from_vars(vars)?,
+            recordings: crate::recordings::settings::RecordingSettings::from_vars(vars)?,
         })
     }
 

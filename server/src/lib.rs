@@ -72,6 +72,8 @@ pub struct AppState {
     pub languages: Arc<oc_sandbox::LanguageTable>,
     /// The shared per-pad terminals (SPEC §6).
     pub terminals: terminal::Terminals,
+    /// The execution backend's last health check, shared by `/health` and `/api/health`.
+    pub health: http::health::HealthCache,
     /// Background work (sweeps, flushes) that shutdown waits for.
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
@@ -80,7 +82,7 @@ pub struct AppState {
 impl AppState {
     /// Connect to the database, migrate, and assemble the state. `config.prepare()` must have run.
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let db = Db::connect(&config.database_url).await?;
+        let db = Db::connect_with(&config.database_url, &config.db).await?;
         db.migrate().await?;
         let tokens = TokenKeys::new(config.jwt_secret.expose());
         let rate_limits = RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute);
@@ -104,12 +106,13 @@ impl AppState {
         let terminals = terminal::Terminals::new(&config).await?;
         Ok(AppState {
             terminals,
+            health: http::health::HealthCache::default(),
             exec,
             languages,
             audit: AuditLog::new(db.clone()),
             docs,
             rooms,
-            recordings: recordings::Recorder::default(),
+            recordings: recordings::Recorder::new(&config.recordings),
             config: Arc::new(config),
             db,
             tokens,
@@ -134,6 +137,7 @@ impl AppState {
                     _ = state.shutdown.cancelled() => break,
                     _ = tick.tick() => {
                         state.rate_limits.sweep();
+                        state.recordings.limits.sweep();
                         state.unlock_throttle.sweep(std::time::Instant::now());
                     }
                 }

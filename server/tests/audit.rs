@@ -89,6 +89,8 @@ async fn each_auth_action_writes_its_row_with_ip_and_user_agent() {
 
     let rotated = send(&app, Method::POST, "/api/auth/recovery-key", Some(&token), json!({}), ip).await;
     let new_key = rotated.body["recoveryKey"].as_str().unwrap().to_string();
+    // Rotation ends every earlier session; the caller goes on with the fresh token.
+    let token = rotated.body["token"].as_str().unwrap().to_string();
     let row = last(&app, "user.recovery.rotate").await;
     assert_eq!(row.user_id, Some(id));
     assert_from(&row, ip);

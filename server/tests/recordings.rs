@@ -746,3 +746,63 @@ async fn turning_auto_record_on_while_people_are_on_the_pad_records_at_once() {
     assert_eq!(recordings[0]["autoStarted"], true);
     peer.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Budgets: the state's merge bound and the per-user rate limits of state and export
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_that_would_merge_more_than_its_budget_is_refused_with_413() {
+    let app = TestApp::spawn_with(&[("RECORDING_STATE_MAX_BYTES", "8192")]).await;
+    let owner = app.signup("Ada").await;
+    let pad = new_pad(&app, &owner).await;
+    let rec = start_recording(&app, &owner, &pad, "long").await;
+    // About 40 × 600 bytes of single updates after the recording's start: over 8 KiB.
+    for i in 0..40 {
+        let (file, text) = (pad.file.clone(), format!("# revision {i}\n{}", "x = 1\n".repeat(100)));
+        app.state
+            .docs
+            .edit(PadId(pad.id), Some(opencoder::db::UserId(owner.id)), move |txn| opencoder::collab::set_text(txn, &file, &text))
+            .await
+            .unwrap();
+    }
+    app.state.docs.flush_log().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let recording = stop_recording(&app, &owner, &pad, rec).await;
+    let (start, end) = (recording["startedAt"].as_i64().unwrap(), recording["endedAt"].as_i64().unwrap());
+
+    let refused = app.get(&rec_path(&pad, &format!("/{rec}/state?t={end}")), Some(&owner.token)).await;
+    assert_eq!(refused.status, 413, "{:?}", refused.body);
+    assert_eq!(refused.body["error"], "payload_too_large");
+    assert!(refused.body["message"].as_str().unwrap().contains("8192"), "{:?}", refused.body);
+    // An instant with little history before it is still answered.
+    let early = app.get(&rec_path(&pad, &format!("/{rec}/state?t={start}")), Some(&owner.token)).await;
+    assert_eq!(early.status, 200, "{:?}", early.body);
+    // The export streams the same history page by page: no budget is hit.
+    assert_eq!(app.get(&rec_path(&pad, &format!("/{rec}/export")), Some(&owner.token)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_state_are_rate_limited_per_user() {
+    let app = TestApp::spawn_with(&[("RECORDING_EXPORTS_PER_MINUTE", "2"), ("RECORDING_STATES_PER_MINUTE", "3")]).await;
+    let owner = app.signup("Ada").await;
+    let bob = app.signup("Bob").await;
+    let pad = new_pad(&app, &owner).await;
+    app.add_member(&owner, &pad.slug, &bob, "viewer").await;
+    let rec = start_recording(&app, &owner, &pad, "r").await;
+    stop_recording(&app, &owner, &pad, rec).await;
+    let export = rec_path(&pad, &format!("/{rec}/export"));
+    let state = rec_path(&pad, &format!("/{rec}/state?t=0"));
+
+    for (path, budget) in [(&export, 2), (&state, 3)] {
+        for i in 0..budget {
+            assert_eq!(app.get(path, Some(&owner.token)).await.status, 200, "{path} call {i}");
+        }
+        let limited = app.get(path, Some(&owner.token)).await;
+        assert_eq!(limited.status, 429, "{path}: {:?}", limited.body);
+        assert_eq!(limited.body["error"], "rate_limited");
+        let retry: u64 = limited.header("retry-after").expect("Retry-After").parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        // Another user of the same pad (and address) is unaffected.
+        assert_eq!(app.get(path, Some(&bob.token)).await.status, 200, "{path} for Bob");
+    }
+}

@@ -1,6 +1,13 @@
 //! The audit log (SPEC §9): append-only (the database's triggers refuse UPDATE and DELETE) and
 //! hash-chained (each row stores the SHA-256 of its content and its predecessor's hash), so a row
 //! changed behind the triggers' back is detected by `opencoder audit --verify`.
+//!
+//! Sensitive actions (role changes, kicks, leaving, invites, passwords, deletions, recovery-key
+//! rotation) fail closed: their row is written with `require` *before* the change, and when it
+//! cannot be written the request fails with 500 and nothing changes. An action that then fails
+//! leaves a row recording the attempt; an action without its row is what this log exists to rule
+//! out. Everything else (sign-ups, renames, failed unlocks and recoveries) uses `record`, which
+//! logs a failed write and carries on.
 
 pub mod cli;
 
@@ -12,6 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::db::{now_text, Db, UserId};
+use crate::error::{AppError, AppResult};
 
 /// Largest stored meta object, in bytes of JSON.
 pub const MAX_META_BYTES: usize = 4096;
@@ -119,12 +127,19 @@ impl AuditLog {
         AuditLog { db, append_lock: Arc::new(Mutex::new(())) }
     }
 
-    /// Append one row. Failures are logged, not returned: losing the action the user asked for
-    /// because the audit write failed would be worse, and the hash chain shows gaps anyway.
+    /// Append one row for an action that need not be refused when it cannot be audited. Failures
+    /// are logged, not returned.
     pub async fn record(&self, actor: &Actor, event: AuditEvent) {
         if let Err(err) = self.append(actor, event.clone()).await {
             tracing::error!(action = event.action.as_str(), error = %err, "audit append failed");
         }
+    }
+
+    /// Append the row of a sensitive action, before the action: when it cannot be written the
+    /// caller must not go on (see the module docs), so the failure is a 500.
+    pub async fn require(&self, actor: &Actor, event: AuditEvent) -> AppResult<()> {
+        let action = event.action.as_str();
+        self.append(actor, event).await.map_err(|err| AppError::Internal(err.context(format!("audit append of {action} failed"))))
     }
 
     pub async fn append(&self, actor: &Actor, event: AuditEvent) -> anyhow::Result<()> {

@@ -197,15 +197,22 @@ async fn logout_all(State(state): State<AppState>, current: CurrentUser, headers
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
 }
 
-/// Replace the recovery key; the old one stops working. The new key is shown this once.
-#[utoipa::path(post, path = "/api/auth/recovery-key", tag = "auth", responses((status = 200, description = "{recoveryKey}"), (status = 401)))]
-async fn rotate_recovery_key(State(state): State<AppState>, current: CurrentUser) -> AppResult<impl IntoResponse> {
+/// Replace the recovery key; the old one stops working, and so does every other session: whoever
+/// may have had the old key may have signed in with it. The caller gets a fresh session (the new
+/// key is shown this once).
+#[utoipa::path(post, path = "/api/auth/recovery-key", tag = "auth",
+    responses((status = 200, description = "{recoveryKey, token, user} and the oc_token cookie"), (status = 401)))]
+async fn rotate_recovery_key(State(state): State<AppState>, current: CurrentUser, headers: HeaderMap) -> AppResult<Response> {
+    // Audited first: a rotation that cannot be audited does not happen (see `audit`).
+    state
+        .audit
+        .require(&current.actor, AuditEvent::new(AuditAction::UserRecoveryRotate).target(current.user.id.to_string()))
+        .await?;
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     store::set_recovery_hash(&state.db, current.user.id, &hash).await?;
-    state
-        .audit
-        .record(&current.actor, AuditEvent::new(AuditAction::UserRecoveryRotate).target(current.user.id.to_string()))
-        .await;
-    Ok(axum::Json(json!({ "recoveryKey": key })))
+    let epoch = store::bump_epoch(&state.db, current.user.id).await?;
+    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
+    let user = User { session_epoch: epoch, ..current.user };
+    Ok(session_response(StatusCode::OK, &state, &headers, &user, json!({ "recoveryKey": key })))
 }

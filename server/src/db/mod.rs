@@ -1,17 +1,20 @@
-//! Storage: one SQLite pool (WAL, foreign keys, busy timeout) and the embedded migrations.
+//! Storage: one SQLite pool (WAL, foreign keys, busy timeout, `synchronous` from `SQLITE_SYNCHRONOUS`)
+//! and the embedded migrations.
 //!
 //! SQL lives in each domain's `store.rs`, which take a `&Db`; handlers never see SQL. Swapping in
 //! another backend means changing `Db` and those stores, not the handlers.
 
 pub mod ids;
+pub mod settings;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
 pub use ids::{FileId, PadId, UserId};
+pub use settings::{DbSettings, Synchronous};
 
 /// How long a writer waits for the database lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,12 +29,18 @@ pub struct Db {
 }
 
 impl Db {
-    /// Open (creating if needed) the database at `url`. Does not migrate.
+    /// Open (creating if needed) the database at `url` with the default settings (every
+    /// acknowledged write durable). Does not migrate.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_with(url, &DbSettings::default()).await
+    }
+
+    /// Open (creating if needed) the database at `url`. Does not migrate.
+    pub async fn connect_with(url: &str, settings: &DbSettings) -> anyhow::Result<Db> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(settings.synchronous.as_sqlite())
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()

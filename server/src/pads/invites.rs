@@ -155,15 +155,21 @@ pub async fn create(
         },
     )
     .await?;
-    state
+    // The row names the invite, so it is written after the insert; when it cannot be written the
+    // invite is revoked before its token was ever shown, so nothing usable was created.
+    let audited = state
         .audit
-        .record(
+        .require(
             actor,
             AuditEvent::new(AuditAction::InviteCreate).target(&pad.slug).meta(json!({
                 "inviteId": invite.id, "role": role.as_str(), "expiresAt": invite.expires_at, "maxUses": invite.max_uses,
             })),
         )
         .await;
+    if let Err(err) = audited {
+        invites_store::revoke(&state.db, pad.id, invite.id, Utc::now()).await?;
+        return Err(err);
+    }
     Ok(invite)
 }
 

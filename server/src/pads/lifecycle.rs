@@ -178,17 +178,18 @@ pub async fn update(state: &AppState, pad: &Pad, req: UpdatePad<'_>) -> AppResul
 
 /// Delete the pad and everything in it (owner). Audited; open sockets are closed by the event.
 pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<()> {
+    // Audited first: a deletion that cannot be audited does not happen (see `audit`).
+    state
+        .audit
+        .require(
+            actor,
+            AuditEvent::new(AuditAction::PadDelete).target(&pad.slug).meta(serde_json::json!({ "title": pad.title })),
+        )
+        .await?;
     if !store::delete(&state.db, pad.id).await? {
         return Err(AppError::NotFound);
     }
     state.docs.unload(pad.id).await;
-    state
-        .audit
-        .record(
-            actor,
-            AuditEvent::new(AuditAction::PadDelete).target(&pad.slug).meta(serde_json::json!({ "title": pad.title })),
-        )
-        .await;
     state.events.publish(DomainEvent::PadDeleted { pad: pad.id });
     Ok(())
 }

@@ -32,20 +32,28 @@ pub async fn change_role(state: &AppState, actor: &Actor, pad: &Pad, target: Use
     if target == pad.owner_id {
         return Err(AppError::invalid("cannot_change_owner", "the owner's role cannot be changed"));
     }
-    let previous = store::change_role(&state.db, pad.id, target, role).await?.ok_or(AppError::NotFound)?;
+    let previous = member_other_than_owner(state, pad, target).await?;
     if previous != role {
+        // Audited first: a change that cannot be audited does not happen (see `audit`).
         state
             .audit
-            .record(
+            .require(
                 actor,
                 AuditEvent::new(AuditAction::MemberRoleChange)
                     .target(&pad.slug)
                     .meta(json!({ "userId": target, "from": previous.as_str(), "to": role.as_str() })),
             )
-            .await;
+            .await?;
+        store::change_role(&state.db, pad.id, target, role).await?.ok_or(AppError::NotFound)?;
         state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: Some(role) });
     }
     Ok(role)
+}
+
+/// The role of a member who is not the owner (404 otherwise): read before a change so its audit
+/// row can be written first.
+async fn member_other_than_owner(state: &AppState, pad: &Pad, user: UserId) -> AppResult<Role> {
+    store::member_role(&state.db, pad.id, user).await?.filter(|r| *r != Role::Owner).ok_or(AppError::NotFound)
 }
 
 /// Remove a member (owner only); the owner cannot be kicked. The removal sticks: invites and the
@@ -54,17 +62,18 @@ pub async fn kick(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) ->
     if target == pad.owner_id {
         return Err(AppError::invalid("cannot_kick_owner", "the owner cannot be removed from their pad"));
     }
-    let by = actor.user.unwrap_or(pad.owner_id);
-    let role = store::kick_member(&state.db, pad.id, target, by).await?.ok_or(AppError::NotFound)?;
+    let role = member_other_than_owner(state, pad, target).await?;
     state
         .audit
-        .record(
+        .require(
             actor,
             AuditEvent::new(AuditAction::MemberKick)
                 .target(&pad.slug)
                 .meta(json!({ "userId": target, "role": role.as_str() })),
         )
-        .await;
+        .await?;
+    let by = actor.user.unwrap_or(pad.owner_id);
+    store::kick_member(&state.db, pad.id, target, by).await?.ok_or(AppError::NotFound)?;
     state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: None });
     Ok(())
 }
@@ -80,13 +89,14 @@ pub fn removed_error() -> AppError {
 /// Let a removed user back in through invites and the password again (owner only). It grants no
 /// role by itself.
 pub async fn readmit(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) -> AppResult<()> {
-    if !store::readmit(&state.db, pad.id, target).await? {
+    if !store::is_removed(&state.db, pad.id, target).await? {
         return Err(AppError::NotFound);
     }
     state
         .audit
-        .record(actor, AuditEvent::new(AuditAction::MemberReadmit).target(&pad.slug).meta(json!({ "userId": target })))
-        .await;
+        .require(actor, AuditEvent::new(AuditAction::MemberReadmit).target(&pad.slug).meta(json!({ "userId": target })))
+        .await?;
+    store::readmit(&state.db, pad.id, target).await?;
     Ok(())
 }
 
@@ -95,14 +105,15 @@ pub async fn leave(state: &AppState, actor: &Actor, pad: &Pad, user: UserId) -> 
     if user == pad.owner_id {
         return Err(AppError::invalid("owner_cannot_leave", "the owner cannot leave their pad; delete it instead"));
     }
-    let role = store::remove_member(&state.db, pad.id, user).await?.ok_or(AppError::NotFound)?;
+    let role = member_other_than_owner(state, pad, user).await?;
     state
         .audit
-        .record(
+        .require(
             actor,
             AuditEvent::new(AuditAction::MemberLeave).target(&pad.slug).meta(json!({ "role": role.as_str() })),
         )
-        .await;
+        .await?;
+    store::remove_member(&state.db, pad.id, user).await?.ok_or(AppError::NotFound)?;
     state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user, role: None });
     Ok(())
 }

@@ -63,22 +63,23 @@ pub async fn set(state: &AppState, actor: &Actor, pad: &Pad, password: String, r
     validate_password(&password)?;
     let role = parse_grantable_role(role)?;
     let hash = hash_password(password).await?;
-    let updated = store::set_password(&state.db, pad.id, Some((&hash, role))).await?.ok_or(AppError::NotFound)?;
+    // Audited first: a change that cannot be audited does not happen (see `audit`).
     state
         .audit
-        .record(
+        .require(
             actor,
             AuditEvent::new(AuditAction::PadPasswordSet).target(&pad.slug).meta(json!({ "role": role.as_str() })),
         )
-        .await;
+        .await?;
+    let updated = store::set_password(&state.db, pad.id, Some((&hash, role))).await?.ok_or(AppError::NotFound)?;
     state.events.publish(DomainEvent::PadChanged { pad: pad.id });
     Ok(updated)
 }
 
 /// Remove the password (owner). Members who joined with it stay members.
 pub async fn clear(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<Pad> {
+    state.audit.require(actor, AuditEvent::new(AuditAction::PadPasswordClear).target(&pad.slug)).await?;
     let updated = store::set_password(&state.db, pad.id, None).await?.ok_or(AppError::NotFound)?;
-    state.audit.record(actor, AuditEvent::new(AuditAction::PadPasswordClear).target(&pad.slug)).await;
     state.events.publish(DomainEvent::PadChanged { pad: pad.id });
     Ok(updated)
 }

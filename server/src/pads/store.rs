@@ -311,6 +311,11 @@ pub async fn readmit(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<bool> {
     Ok(done.rows_affected() > 0)
 }
 
+/// Whether the owner removed the user from the pad (and has not re-admitted them).
+pub async fn is_removed(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<bool> {
+    is_removed_in(&mut *db.pool().acquire().await?, pad, user).await
+}
+
 async fn is_removed_in(conn: &mut SqliteConnection, pad: PadId, user: UserId) -> sqlx::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM pad_removals WHERE pad_id = ? AND user_id = ?")
         .bind(pad)

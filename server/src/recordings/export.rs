@@ -16,17 +16,25 @@
 //!
 //! `initialState` plus the `update` of every `edit` event, applied in order, reproduce the
 //! document at any instant of the window with nothing but a Yjs library.
+//!
+//! The export is streamed: everything before `events` is written first, then the timeline a page
+//! at a time (`MAX_PAGE` events, at most about `PAGE_BYTE_BUDGET` bytes), each page read from the
+//! database only when the client has taken the previous one. So the server holds one page and
+//! the document, never the recording, however long it is. A failure after the first bytes
+//! (the database going away) cuts the download short, so it never ends as valid JSON.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use axum::body::{Body, Bytes};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::service::RecordingView;
 use super::store;
-use super::timeline::{self, TimelineEvent, Window};
+use super::timeline::{self, Replayer, TimelineEvent, Window};
 use super::{now_ms, seek, MAX_PAGE};
 use crate::db::{Db, PadId};
 use crate::error::{AppError, AppResult};
@@ -34,9 +42,6 @@ use crate::pads::store::Pad;
 
 /// The export format's version; bumped on any incompatible change.
 pub const EXPORT_VERSION: u32 = 1;
-/// An export holds at most this many events (about a week of steady typing); longer recordings
-/// are answered 413 rather than exhausting memory.
-pub const MAX_EXPORT_EVENTS: usize = 2_000_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ExportPad {
@@ -70,28 +75,17 @@ pub async fn listed_files(db: &Db, pad: PadId, t_ms: i64) -> AppResult<Option<BT
     }))
 }
 
-pub async fn build(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<RecordingExport> {
+/// The export as a streamed body. Everything before the events is computed here, so a failure
+/// there is still an error status; the events follow page by page as the client reads.
+pub async fn stream(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<Body> {
     let window = Window::of(&recording);
     let before = window.from_ms - 1;
     let doc = seek::doc_at_time(db, pad.id, before).await?;
     let listed = listed_files(db, pad.id, window.from_ms).await?;
     let files = seek::visible_files(seek::file_texts(&doc), listed.as_ref());
     let initial_state = STANDARD.encode(seek::encode_state(&doc));
-    let mut events = Vec::new();
-    let mut after: Option<String> = None;
-    let mut replayer = timeline::Replayer::default();
-    loop {
-        let page = timeline::page_with(db, pad.id, window, after.as_deref(), MAX_PAGE, &mut replayer).await?;
-        events.extend(page.events);
-        if events.len() > MAX_EXPORT_EVENTS {
-            return Err(AppError::too_large(format!("an export holds at most {MAX_EXPORT_EVENTS} events")));
-        }
-        if !page.has_more {
-            break;
-        }
-        after = Some(page.next_cursor);
-    }
-    Ok(RecordingExport {
+    drop(doc);
+    let head = RecordingExport {
         version: EXPORT_VERSION,
         exported_at: now_ms(),
         pad: ExportPad {
@@ -103,6 +97,58 @@ pub async fn build(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult
         recording: recording.into(),
         files,
         initial_state,
-        events,
-    })
+        events: Vec::new(),
+    };
+    // `events` is the struct's last field: its JSON ends `"events":[]}`; the pages go between.
+    let head = serde_json::to_string(&head).map_err(|e| AppError::Internal(e.into()))?;
+    let head = head.strip_suffix("]}").expect("events is the last field").to_string();
+    let pages = EventPages { db: db.clone(), pad: pad.id, window, after: None, first: true, done: false, replayer: Replayer::default() };
+    let body = stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
+        .chain(stream::unfold(pages, |mut pages| async move {
+            if pages.done {
+                return None;
+            }
+            let chunk = pages.next_chunk().await;
+            Some((chunk, pages))
+        }));
+    Ok(Body::from_stream(body))
+}
+
+/// Where the streamed export is in the timeline.
+struct EventPages {
+    db: Db,
+    pad: PadId,
+    window: Window,
+    after: Option<String>,
+    /// No event written yet (the next one needs no comma).
+    first: bool,
+    done: bool,
+    replayer: Replayer,
+}
+
+impl EventPages {
+    /// The next page's events as JSON array items; the last page also closes the document.
+    async fn next_chunk(&mut self) -> Result<Bytes, std::io::Error> {
+        let page = timeline::page_with(&self.db, self.pad, self.window, self.after.as_deref(), MAX_PAGE, &mut self.replayer)
+            .await
+            .map_err(|err| {
+                self.done = true;
+                tracing::error!(error = %err, pad = %self.pad, "recording export cut short");
+                std::io::Error::other("export failed")
+            })?;
+        let mut chunk = Vec::new();
+        for event in &page.events {
+            if !std::mem::take(&mut self.first) {
+                chunk.push(b',');
+            }
+            serde_json::to_writer(&mut chunk, event).map_err(std::io::Error::other)?;
+        }
+        if page.has_more {
+            self.after = Some(page.next_cursor);
+        } else {
+            chunk.extend_from_slice(b"]}");
+            self.done = true;
+        }
+        Ok(Bytes::from(chunk))
+    }
 }

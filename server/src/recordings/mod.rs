@@ -24,7 +24,8 @@
 //! - `seek`     — the document at an instant: nearest checkpoint + segments + single updates
 //! - `timeline` — paginated, time-ordered events of a window (cursor over every source)
 //! - `service`  — start/stop/delete/settings, audited; auto-record on join/leave
-//! - `export`   — the JSON export (documented schema, `version: 1`)
+//! - `export`   — the JSON export (documented schema, `version: 1`), streamed page by page
+//! - `settings`, `limits` — per-user budgets of export and state, the state's merge bound
 //! - `background` — presence and file-list events, idle auto-stop, seek checkpoints and segments
 //! - `routes`   — the HTTP API
 //!
@@ -34,9 +35,11 @@
 
 pub mod background;
 pub mod export;
+pub mod limits;
 pub mod routes;
 pub mod seek;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod timeline;
 
@@ -49,6 +52,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::db::{Db, PadId, UserId};
+use limits::PlaybackLimits;
+use settings::RecordingSettings;
 
 /// Auto-started recordings stop once nobody has been on the pad for this long (a reload or a
 /// short network drop does not cut a recording in two).
@@ -65,6 +70,10 @@ pub const MAX_PAGE: i64 = 1_000;
 /// A timeline page stops growing past about this many bytes (runs carry their output), so a page
 /// of 1,000 events cannot become a 1 GB reply; it always holds at least one event.
 pub const PAGE_BYTE_BUDGET: usize = 4 * 1024 * 1024;
+/// Runs read from the database for one page. A run carries up to `EXEC_OUTPUT_BYTES` of output,
+/// so reading a page's worth (1,000) of them to take four would load a gigabyte; a page holds at
+/// most this many runs and continues with the next page.
+pub const MAX_RUNS_PER_PAGE: i64 = 4;
 /// Characters in a recording's name.
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -74,11 +83,12 @@ pub fn now_ms() -> i64 {
 }
 
 /// The recordings module's live part, held in `AppState`: the tunables (constants by default;
-/// tests shorten them) and which pads are empty and since when. Everything else is in the
-/// database.
+/// tests shorten them), which pads are empty and since when, and the per-user playback budgets.
+/// Everything else is in the database.
 #[derive(Clone)]
 pub struct Recorder {
     inner: Arc<RecorderInner>,
+    pub limits: PlaybackLimits,
 }
 
 struct RecorderInner {
@@ -93,8 +103,8 @@ struct RecorderInner {
     wake: Notify,
 }
 
-impl Default for Recorder {
-    fn default() -> Self {
+impl Recorder {
+    pub fn new(settings: &RecordingSettings) -> Self {
         Recorder {
             inner: Arc::new(RecorderInner {
                 idle_grace_ms: AtomicI64::new(IDLE_GRACE.as_millis() as i64),
@@ -103,11 +113,10 @@ impl Default for Recorder {
                 empty_since: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
             }),
+            limits: PlaybackLimits::new(settings),
         }
     }
-}
 
-impl Recorder {
     pub fn idle_grace(&self) -> Duration {
         Duration::from_millis(self.inner.idle_grace_ms.load(Ordering::Relaxed).max(0) as u64)
     }

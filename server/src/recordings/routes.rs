@@ -213,11 +213,15 @@ async fn recording_timeline(
 
 /// Every file's text at instant `t` (SPEC §7: seeking from the nearest checkpoint, never from
 /// the beginning; `can_watch_playback`). `t` outside the window is moved to its nearest end.
+/// Per-user budget `RECORDING_STATES_PER_MINUTE` (429); a seek that would merge more than
+/// `RECORDING_STATE_MAX_BYTES` is refused with 413.
 #[utoipa::path(get, path = "/api/pads/{slug}/recordings/{id}/state", tag = "recordings",
     params(("slug" = String, Path), ("id" = i64, Path),
         ("t" = i64, Query, description = "instant, ms since the epoch"),
         ("yjs" = Option<bool>, Query, description = "also return the Yjs document state")),
-    responses((status = 200, body = PadState), (status = 400), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = PadState), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 413, description = "payload_too_large: more history to merge than RECORDING_STATE_MAX_BYTES"),
+        (status = 429, description = "rate_limited, with Retry-After")),
     security(("bearer" = [])))]
 async fn recording_state(
     State(state): State<AppState>,
@@ -230,20 +234,21 @@ async fn recording_state(
     let t = int_param(&query, "t")?.ok_or_else(|| AppError::invalid("invalid_query", "t (ms since the epoch) is required"))?;
     let with_yjs = matches!(query.get("yjs").map(String::as_str), Some("true" | "1"));
     let recording = service::find(&state, &access.pad, id).await?;
+    state.recordings.limits.states.check(access.current.user.id)?;
     let t = Window::of(&recording).clamp(t);
-    let doc = seek::doc_at_time(&state.db, access.pad.id, t).await?;
+    let doc = seek::doc_at_time_within(&state.db, access.pad.id, t, state.recordings.limits.state_max_bytes).await?;
     let listed = export::listed_files(&state.db, access.pad.id, t).await?;
     let files = seek::visible_files(seek::file_texts(&doc), listed.as_ref());
     let yjs_state = with_yjs.then(|| STANDARD.encode(seek::encode_state(&doc)));
     Ok(Json(PadState { t, files, yjs_state }))
 }
 
-/// The whole recording as a JSON download (SPEC §7; `can_watch_playback`); schema in
-/// `recordings::export`.
+/// The whole recording as a JSON download (SPEC §7; `can_watch_playback`), streamed; schema in
+/// `recordings::export`. Per-user budget `RECORDING_EXPORTS_PER_MINUTE` (429).
 #[utoipa::path(get, path = "/api/pads/{slug}/recordings/{id}/export", tag = "recordings",
     params(("slug" = String, Path), ("id" = i64, Path)),
     responses((status = 200, body = RecordingExport, description = "Content-Disposition: attachment"),
-        (status = 401), (status = 403), (status = 404), (status = 413)),
+        (status = 401), (status = 403), (status = 404), (status = 429, description = "rate_limited, with Retry-After")),
     security(("bearer" = [])))]
 async fn export_recording(
     State(state): State<AppState>,
@@ -253,10 +258,11 @@ async fn export_recording(
     access.require(Role::can_watch_playback, "export recordings")?;
     let id = path_id(path)?;
     let recording = service::find(&state, &access.pad, id).await?;
-    let export = export::build(&state.db, &access.pad, recording).await?;
+    state.recordings.limits.exports.check(access.current.user.id)?;
+    let body = export::stream(&state.db, &access.pad, recording).await?;
     // Slugs are URL-safe; the file name needs no escaping.
     let disposition = format!("attachment; filename=\"recording-{}-{id}.json\"", access.pad.slug);
-    Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(export)))
+    Ok(([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], body))
 }
 
 /// Turn auto-record on or off (SPEC §7; owner): recording starts when the first person joins

@@ -27,6 +27,7 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 use super::store::{self, SeekBase, Segment};
 use crate::collab::doc_store::{file_key, guarded, new_doc};
 use crate::db::{Db, PadId};
+use crate::error::{AppError, AppResult};
 
 const FILE_PREFIX: &str = "file:";
 
@@ -124,7 +125,40 @@ async fn replay_blocking(plan: Plan) -> anyhow::Result<Seeked> {
 
 /// The document as it was at `t_ms` (every update logged at or before it).
 pub async fn seek_time(db: &Db, pad: PadId, t_ms: i64) -> anyhow::Result<Seeked> {
+    Ok(replay_blocking(plan_time(db, pad, t_ms, None).await?).await?)
+}
+
+pub async fn doc_at_time(db: &Db, pad: PadId, t_ms: i64) -> anyhow::Result<Doc> {
+    Ok(seek_time(db, pad, t_ms).await?.doc)
+}
+
+/// `doc_at_time`, refused with 413 before anything is rebuilt when the checkpoint, segments and
+/// single updates it would merge add up to more than `max_bytes` (`RECORDING_STATE_MAX_BYTES`).
+/// The sizes are read first (SQLite answers `length()` of a blob without reading it), so a
+/// refused seek loads at most the checkpoint.
+pub async fn doc_at_time_within(db: &Db, pad: PadId, t_ms: i64, max_bytes: u64) -> AppResult<Doc> {
+    let plan = plan_time(db, pad, t_ms, Some(max_bytes)).await?;
+    Ok(replay_blocking(plan).await.map_err(AppError::Internal)?.doc)
+}
+
+fn over_budget(merged: u64, max_bytes: Option<u64>) -> AppResult<()> {
+    match max_bytes {
+        Some(max) if merged > max => Err(AppError::too_large(format!(
+            "the state at this instant would merge more than {max} bytes of history (RECORDING_STATE_MAX_BYTES)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn plan_time(db: &Db, pad: PadId, t_ms: i64, max_bytes: Option<u64>) -> AppResult<Plan> {
     let base = store::checkpoint_at_or_before_time(db, pad, t_ms).await?;
+    let mut merged = base.state.as_ref().map_or(0, |state| state.len() as u64);
+    over_budget(merged, max_bytes)?;
+    if max_bytes.is_some() {
+        // Every segment of the bracket counts, chained or not: a bound from above is enough.
+        merged += store::segment_bytes_between(db, pad, base.upto, base.next_upto, Some(t_ms)).await?;
+        over_budget(merged, max_bytes)?;
+    }
     let found = store::segments_between(db, pad, base.upto, base.next_upto, Some(t_ms)).await?;
     let (segments, end) = chain(base.upto, found);
     // The single updates of `t_ms` lie before the next segment's end (or the next checkpoint).
@@ -132,12 +166,12 @@ pub async fn seek_time(db: &Db, pad: PadId, t_ms: i64) -> anyhow::Result<Seeked>
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    if max_bytes.is_some() {
+        merged += store::update_bytes_between(db, pad, end, bound, Some(t_ms)).await?;
+        over_budget(merged, max_bytes)?;
+    }
     let updates = store::updates_between(db, pad, end, bound, Some(t_ms)).await?;
-    replay_blocking(Plan { base, segments, updates }).await
-}
-
-pub async fn doc_at_time(db: &Db, pad: PadId, t_ms: i64) -> anyhow::Result<Doc> {
-    Ok(seek_time(db, pad, t_ms).await?.doc)
+    Ok(Plan { base, segments, updates })
 }
 
 /// The document right after the pad's update `upto_id` (0: empty).

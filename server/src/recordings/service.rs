@@ -184,11 +184,13 @@ pub async fn stop(
 
 /// Delete the recording (the window and its seek checkpoints; the pad's log stays); audited.
 pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad, id: i64) -> AppResult<()> {
+    find(state, pad, id).await?;
+    // Audited first: a deletion that cannot be audited does not happen (see `audit`).
+    let meta = json!({ "recordingId": id });
+    state.audit.require(actor, AuditEvent::new(AuditAction::RecordingDelete).target(&pad.slug).meta(meta)).await?;
     if !store::delete_recording(&state.db, pad.id, id).await? {
         return Err(AppError::NotFound);
     }
-    let meta = json!({ "recordingId": id });
-    state.audit.record(actor, AuditEvent::new(AuditAction::RecordingDelete).target(&pad.slug).meta(meta)).await;
     let active = store::active_recording(&state.db, pad.id).await?.map(|r| r.id);
     tell_pad(state, pad.id, active);
     Ok(())

@@ -298,6 +298,27 @@ pub async fn updates_between(
     .await
 }
 
+/// The bytes `updates_between` would return, without reading them.
+pub async fn update_bytes_between(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    upto: Option<i64>,
+    at_most_ms: Option<i64>,
+) -> sqlx::Result<u64> {
+    let bytes: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(length(update_bytes)), 0) FROM doc_updates \
+         WHERE pad_id = ? AND id > ? AND id <= ? AND at_ms <= ?",
+    )
+    .bind(pad)
+    .bind(after)
+    .bind(upto.unwrap_or(i64::MAX))
+    .bind(at_most_ms.unwrap_or(i64::MAX))
+    .fetch_one(db.pool())
+    .await?;
+    Ok(bytes.max(0) as u64)
+}
+
 /// The last update id logged at or before `t_ms`, or 0 when there is none. Scans only the
 /// checkpoint bracket of `t_ms` (see the module docs).
 pub async fn last_update_at_or_before(db: &Db, pad: PadId, t_ms: i64) -> sqlx::Result<i64> {
@@ -448,6 +469,28 @@ pub async fn segments_between(
     .bind(at_most_ms.unwrap_or(i64::MAX))
     .fetch_all(db.pool())
     .await
+}
+
+/// The bytes `segments_between` would return, without reading them.
+pub async fn segment_bytes_between(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    upto: Option<i64>,
+    at_most_ms: Option<i64>,
+) -> sqlx::Result<u64> {
+    let bytes: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(length(s.updates)), 0) FROM recording_segments s \
+         JOIN doc_updates u ON u.id = s.upto_update_id \
+         WHERE s.pad_id = ? AND s.upto_update_id > ? AND s.upto_update_id <= ? AND u.at_ms <= ?",
+    )
+    .bind(pad)
+    .bind(after)
+    .bind(upto.unwrap_or(i64::MAX))
+    .bind(at_most_ms.unwrap_or(i64::MAX))
+    .fetch_one(db.pool())
+    .await?;
+    Ok(bytes.max(0) as u64)
 }
 
 /// The end of the first segment ending after update `after` (bounds a scan of single updates).

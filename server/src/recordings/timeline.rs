@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::store::{self, ChatRow, EditRow, PadEventRow, RunRow, TimePos};
-use super::{now_ms, seek, PAGE_BYTE_BUDGET};
+use super::{now_ms, seek, MAX_RUNS_PER_PAGE, PAGE_BYTE_BUDGET};
 use crate::db::{Db, PadId, UserId};
 use crate::error::{AppError, AppResult};
 
@@ -174,10 +174,19 @@ pub async fn page_with(
     let edits = store::edits_page(db, pad, cursor.e, last_edit, window.from_ms, window.to_ms, fetch).await?;
     let pad_events = store::pad_events_page(db, pad, &cursor.p, window.to_ms, fetch).await?;
     let chats = store::chat_page(db, pad, &cursor.c, window.to_ms, fetch).await?;
-    let runs = store::runs_page(db, pad, &cursor.r, window.to_ms, fetch).await?;
+    let runs = store::runs_page(db, pad, &cursor.r, window.to_ms, fetch.min(MAX_RUNS_PER_PAGE + 1)).await?;
     // Sources start at the window's start through the initial cursor; a forged cursor must not
     // reach before it.
     let in_window = |at: i64| at >= window.from_ms;
+    // Each source was read up to one row past what this page may take from it. That last row
+    // (when there is one) is a sentinel: nothing of its source after it was read, so the page ends
+    // before it. With `limit + 1` rows read no page reaches it; with fewer (runs) it can.
+    let full = [
+        edits.len() as i64 == fetch,
+        pad_events.len() as i64 == fetch,
+        chats.len() as i64 == fetch,
+        runs.len() as i64 == fetch.min(MAX_RUNS_PER_PAGE + 1),
+    ];
     let mut sources: [std::collections::VecDeque<Candidate>; 4] = [
         edits.into_iter().map(Candidate::Edit).collect(),
         pad_events.into_iter().filter(|e| in_window(e.at_ms)).map(Candidate::Pad).collect(),
@@ -197,6 +206,9 @@ pub async fn page_with(
         else {
             break;
         };
+        if full[next] && sources[next].len() == 1 {
+            break;
+        }
         let candidate = sources[next].pop_front().expect("a front was just seen");
         bytes += candidate.weight();
         match &candidate {

@@ -52,6 +52,8 @@ impl TestApp {
         // Generous budgets by default so tests that are not about rate limits never hit them.
         env.insert("RATE_LIMIT_PER_MINUTE".into(), "100000".into());
         env.insert("SIGNUP_RATE_LIMIT_PER_MINUTE".into(), "10000".into());
+        env.insert("RECORDING_STATES_PER_MINUTE".into(), "100000".into());
+        env.insert("RECORDING_EXPORTS_PER_MINUTE".into(), "100000".into());
         // Tests share one Docker daemon: no warm containers unless a test asks, and never remove
         // another test's sandbox containers at start-up.
         env.insert("EXEC_POOL".into(), "".into());

@@ -40,7 +40,7 @@ export function endpoints(c: ApiClient) {
       deleteAccount: () => c.request<{ ok: boolean }>('DELETE', '/api/auth/me', { body: { confirm: 'DELETE' } }),
       logout: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout', { quiet401: true }),
       logoutAll: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout-all'),
-      rotateRecoveryKey: () => c.request<{ recoveryKey: string }>('POST', '/api/auth/recovery-key'),
+      rotateRecoveryKey: () => c.request<SignupResponse>('POST', '/api/auth/recovery-key'),
     },
 
     languages: () => c.request<{ languages: Language[] }>('GET', '/api/languages'),

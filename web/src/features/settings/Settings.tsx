@@ -158,6 +158,8 @@ export default function Settings() {
             setRotateError(null);
             try {
               const res = await api.auth.rotateRecoveryKey();
+              // Rotation signs out every other session; this one continues on the fresh token.
+              session.signedIn(res.token, res.user);
               setConfirmRotate(false);
               setNewKey(res.recoveryKey);
             } catch (err) {

@@ -1,0 +1,70 @@
+//! `RECORDING_*` settings: what one user may ask of playback. Parsed with the rest of the
+//! configuration; every variable is listed in the README.
+//!
+//! An export streams the whole recording and a state request rebuilds the document at an
+//! instant; both read the database at length and cost CPU, and both are open to every viewer. So
+//! each has a per-user budget, and a state request a bound on the bytes it may merge.
+
+use std::collections::HashMap;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, Clone)]
+pub struct RecordingSettings {
+    /// `RECORDING_STATE_MAX_BYTES` (67108864): bytes one state request may read and merge (the
+    /// checkpoint it starts from, the segments and the single updates after it); over it the
+    /// request is answered 413 `payload_too_large` without rebuilding anything.
+    pub state_max_bytes: u64,
+    /// `RECORDING_STATES_PER_MINUTE` (120): state requests per user per minute (429 beyond).
+    pub states_per_minute: u32,
+    /// `RECORDING_EXPORTS_PER_MINUTE` (10): exports per user per minute (429 beyond).
+    pub exports_per_minute: u32,
+}
+
+impl Default for RecordingSettings {
+    fn default() -> Self {
+        RecordingSettings::from_vars(&HashMap::new()).expect("defaults are valid")
+    }
+}
+
+fn number(vars: &HashMap<String, String>, var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    let Some(raw) = vars.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) else { return Ok(default) };
+    let value: u64 =
+        raw.parse().map_err(|_| ConfigError::Invalid { var, message: format!("expected a number, got {raw:?}") })?;
+    if value < min || value > max {
+        return Err(ConfigError::Invalid { var, message: format!("must be between {min} and {max}, got {value}") });
+    }
+    Ok(value)
+}
+
+impl RecordingSettings {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<RecordingSettings, ConfigError> {
+        let per_minute = |var, default| number(vars, var, default, 1, 1_000_000).map(|n| n as u32);
+        Ok(RecordingSettings {
+            state_max_bytes: number(vars, "RECORDING_STATE_MAX_BYTES", 64 << 20, 1024, 1 << 40)?,
+            states_per_minute: per_minute("RECORDING_STATES_PER_MINUTE", 120)?,
+            exports_per_minute: per_minute("RECORDING_EXPORTS_PER_MINUTE", 10)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_and_bad_values_name_the_variable() {
+        let s = RecordingSettings::default();
+        assert_eq!((s.state_max_bytes, s.states_per_minute, s.exports_per_minute), (64 << 20, 120, 10));
+        for (var, value) in
+            [("RECORDING_STATE_MAX_BYTES", "12"), ("RECORDING_STATES_PER_MINUTE", "0"), ("RECORDING_EXPORTS_PER_MINUTE", "lots")]
+        {
+            let err = RecordingSettings::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+}
