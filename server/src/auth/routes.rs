@@ -149,6 +149,7 @@ async fn delete_me(
         return Err(AppError::invalid("confirmation_required", "send {\"confirm\": \"DELETE\"} to delete the account"));
     }
     let owned = crate::pads::store::slugs_owned_by(&state.db, current.user.id).await?;
+    let owned_ids = crate::pads::store::ids_owned_by(&state.db, current.user.id).await?;
     store::delete(&state.db, current.user.id).await?;
     state
         .audit
@@ -159,6 +160,10 @@ async fn delete_me(
                 .meta(json!({ "name": current.user.name, "padsDeleted": owned })),
         )
         .await;
+    // The owned pads went with the account: their sockets and terminals close for everyone.
+    for pad in owned_ids {
+        state.events.publish(DomainEvent::PadDeleted { pad });
+    }
     state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())

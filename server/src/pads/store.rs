@@ -72,6 +72,10 @@ pub async fn slugs_owned_by(db: &Db, user: UserId) -> sqlx::Result<Vec<String>> 
     sqlx::query_scalar("SELECT slug FROM pads WHERE owner_id = ? ORDER BY id").bind(user).fetch_all(db.pool()).await
 }
 
+pub async fn ids_owned_by(db: &Db, user: UserId) -> sqlx::Result<Vec<PadId>> {
+    sqlx::query_scalar("SELECT id FROM pads WHERE owner_id = ? ORDER BY id").bind(user).fetch_all(db.pool()).await
+}
+
 /// A pad about to be created.
 #[derive(Debug, Clone)]
 pub struct NewPad<'a> {
