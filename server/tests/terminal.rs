@@ -533,15 +533,17 @@ async fn a_viewer_alone_never_starts_a_container() {
     let since = unix_now();
 
     let mut v = connect(&app, &slug, &viewer).await;
-    v.expect_message("error", "code", "not_running").await;
-    assert!(v.has("status", "state", "exited"), "a viewer is told nothing runs: {:?}", v.messages);
-    // Restart and input from the viewer are refused; still nothing is created.
+    v.expect_message("role", "role", "viewer").await;
+    // Restart and input from the viewer are refused; nothing is created.
     v.send_control(json!({ "type": "restart" })).await;
     v.send_input("echo x\n").await;
-    v.until(Duration::from_secs(2), |_| false).await;
+    v.until(Duration::from_secs(3), |_| false).await;
     assert!(v.closed.is_none(), "the viewer keeps watching");
     assert_eq!(terminal_containers_created(&app, pad_id, since).await, 0, "a viewer caused a container start");
     assert!(terminal_containers(&app, pad_id).await.is_empty());
+    // And is told why nothing runs.
+    v.expect_message("error", "code", "not_running").await;
+    assert!(v.has("status", "state", "exited"), "a viewer is told nothing runs: {:?}", v.messages);
     let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&viewer.token), json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -564,22 +566,34 @@ async fn a_burst_of_restarts_creates_at_most_a_couple_of_containers() {
     for _ in 0..200 {
         t.send_control(json!({ "type": "restart" })).await;
     }
-    t.expect_message("error", "code", "restart_too_soon").await;
-    assert!(t.closed.is_none(), "{:?}", t.closed);
-    // REST restarts inside the window are refused the same way, with Retry-After.
-    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
-    if r.status == StatusCode::TOO_MANY_REQUESTS {
-        assert!(r.header("retry-after").is_some(), "{:?}", r.body);
-    } else {
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    }
     // Whatever was accepted settles into one running shell.
     tokio::time::sleep(Duration::from_secs(3)).await;
     t.send_input("echo settled-$((6+6))\n").await;
     t.expect_output("settled-12").await;
     let created = terminal_containers_created(&app, pad_id, since).await;
     assert!(created <= 2, "200 restarts created {created} containers");
-    assert_eq!(terminal_containers(&app, pad_id).await.len(), 1, "one container remains");
+    wait_one_container(&app, pad_id).await;
+    // The refused ones were answered, and the socket stays open.
+    t.expect_message("error", "code", "restart_too_soon").await;
+    assert!(t.closed.is_none(), "{:?}", t.closed);
+    // REST restarts inside the window are refused the same way, with Retry-After.
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
+    assert!(r.header("retry-after").is_some(), "{:?}", r.body);
+}
+
+async fn wait_one_container(app: &TestApp, pad_id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = terminal_containers(app, pad_id).await;
+        if now.len() == 1 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected one container: {now:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test]
@@ -696,7 +710,15 @@ async fn restarts_do_not_reset_the_recording_budget() {
     assert!(!text.contains("zzzz"), "the new container's output was recorded past the budget");
 }
 
-#[tokio::test]
+/// Busy-waits `micros` (a timer's millisecond granularity is too coarse to aim at a join).
+fn spin(micros: i64) {
+    let until = Instant::now() + Duration::from_micros(micros.max(0) as u64);
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kick_that_lands_during_the_join_is_never_missed() {
     let app = spawn(&[]).await;
     let (owner, slug, _) = pad(&app).await;
@@ -704,24 +726,31 @@ async fn a_kick_that_lands_during_the_join_is_never_missed() {
     o.running().await;
     let member = app.signup("Member").await;
     let offered = format!("opencoder.v1, oc.bearer.{}", member.token);
+    // How long the kick waits after the connect starts (negative: the connect waits). Aimed by
+    // a staircase: a kick that beat the role check moves later, one that came after the join
+    // moves earlier, so the attempts cluster where the join happens.
+    let (mut offset_us, step_us) = (0i64, 150i64);
     let (mut refused, mut closed) = (0, 0);
-    for attempt in 0..40u64 {
+    for attempt in 0..150 {
         app.add_member(&owner, &slug, &member, "collaborator").await;
         let connecting = {
             let url = term_url(&app, &slug);
             let offered = offered.clone();
             tokio::spawn(async move {
+                spin(-offset_us);
                 let mut request = url.into_client_request().unwrap();
                 request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offered).unwrap());
                 tokio_tungstenite::connect_async(request).await
             })
         };
-        // Kicks spread over the handshake and the join.
-        tokio::time::sleep(Duration::from_micros(attempt % 10 * 700)).await;
+        spin(offset_us);
         let r = app.delete(&format!("/api/pads/{slug}/members/{}", member.id), Some(&owner.token)).await;
         assert!(r.status.is_success(), "{:?}", r.body);
         match connecting.await.unwrap() {
-            Err(_) => refused += 1,
+            Err(_) => {
+                refused += 1;
+                offset_us += step_us;
+            }
             Ok((ws, _)) => {
                 let mut t = Term {
                     ws,
@@ -735,15 +764,16 @@ async fn a_kick_that_lands_during_the_join_is_never_missed() {
                 assert_eq!(
                     t.closed.as_ref().map(|c| c.0),
                     Some(4003),
-                    "attempt {attempt}: a kicked member's socket stayed open: {:?}",
+                    "attempt {attempt} (kick {offset_us} µs after the connect): a kicked member's socket stayed open: {:?}",
                     t.messages
                 );
                 closed += 1;
+                offset_us -= step_us;
             }
         }
     }
-    eprintln!("refused at the upgrade: {refused}, closed after joining: {closed}");
-    assert!(closed > 0, "no attempt raced the join; the test proves nothing");
+    eprintln!("refused at the upgrade: {refused}, closed after joining: {closed}, final offset {offset_us} µs");
+    assert!(closed > 0 && refused > 0, "the kicks never met the joins; the test proves nothing");
 }
 
 /// Process command lines in the shell's container that contain `needle` (the probe itself
