@@ -868,3 +868,28 @@ async fn deleting_an_account_closes_its_pads_terminals_for_everyone() {
     m.expect_closed(4004).await;
     wait_no_containers(&app, pad_id).await;
 }
+
+#[tokio::test]
+async fn a_typist_who_deletes_their_account_leaves_nothing_running() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let typist = app.signup("Typist").await;
+    app.add_member(&owner, &slug, &typist, "collaborator").await;
+    let mut o = connect(&app, &slug, &owner).await;
+    o.running().await;
+    let mut c = connect(&app, &slug, &typist).await;
+    c.running().await;
+    c.send_input("sleep 1000 & echo left-running-$((5*5))\n").await;
+    c.expect_output("left-running-25").await;
+    let runs = o.messages.iter().filter(|m| m["state"] == "running").count();
+    let r = app.request(reqwest::Method::DELETE, "/api/auth/me", Some(&typist.token), Some(json!({ "confirm": "DELETE" }))).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    c.expect_closed(4001).await;
+    o.expect_output("terminal restarted").await;
+    assert!(
+        o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+            .await
+    );
+    o.send_input(&count_processes("sleep 1000", "after")).await;
+    o.expect_output("after=0").await;
+}

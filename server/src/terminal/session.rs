@@ -992,6 +992,15 @@ impl PadTerminal {
                     for conn in conns {
                         self.drop_client(conn, Some(CLOSE_REVOKED));
                     }
+                    // A deleted account (not just logged out everywhere) has no membership left:
+                    // nothing it typed into the shell may outlive it.
+                    if self.typed.contains(&user) {
+                        match crate::pads::store::member_role(&self.state.db, self.pad, user).await {
+                            Ok(Some(_)) => {}
+                            Ok(None) => self.on_typing_right_lost(user),
+                            Err(err) => tracing::error!(error = %err, "re-reading a revoked user's role failed"),
+                        }
+                    }
                 }
                 Cmd::RecheckRoles => {
                     for client in self.clients.values_mut() {
