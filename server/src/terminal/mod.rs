@@ -46,7 +46,8 @@
 //! Access changes: a socket subscribes to domain events before its role is read, and applies
 //! what arrived meanwhile right after joining, so a kick or revocation that lands during the
 //! join is never missed. When someone who typed into the current shell loses the right to (a
-//! kick, a downgrade), the shell is replaced by a fresh one so nothing they left running survives.
+//! kick, a downgrade, their account deleted), the shell is replaced by a fresh one so nothing
+//! they left running survives.
 
 pub mod record;
 pub mod routes;
