@@ -494,3 +494,402 @@ async fn local_fallback_only_when_allowed_and_never_in_production() {
     t.expect_output("pad-notes-123").await;
     t.expect_output("HOSTVARS=0").await;
 }
+
+/// Seconds since the epoch, as `docker events --since/--until` take them.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// Containers Docker created for the pad's terminal (this server's only) since `since`, from the
+/// daemon's event log: every create counts, including containers already removed again.
+async fn terminal_containers_created(app: &TestApp, pad_id: i64, since: f64) -> usize {
+    let Backend::Docker(docker) = app.state.terminals.backend() else { panic!("terminals are not on Docker") };
+    // Let the daemon's event log catch up with the last call.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let output = std::process::Command::new("docker")
+        .args(["events", "--since", &format!("{since:.3}"), "--until", &format!("{:.3}", unix_now())])
+        .args(["--filter", "type=container", "--filter", "event=create"])
+        .args(["--filter", &format!("label=opencoder.sandbox.instance={}", docker.instance_id())])
+        .args(["--filter", &format!("label=opencoder.terminal={}", Terminals::container_key(PadId(pad_id)))])
+        .args(["--format", "{{.ID}}"])
+        .output()
+        .expect("docker events runs");
+    assert!(output.status.success(), "docker events: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+/// A second pad of `owner`.
+async fn another_pad(app: &TestApp, owner: &TestUser) -> (String, i64) {
+    let body = app.create_pad(owner, json!({ "title": "second", "language": "python" })).await;
+    (body["pad"]["slug"].as_str().unwrap().to_string(), body["pad"]["id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn a_viewer_alone_never_starts_a_container() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let viewer = app.signup("Viewer").await;
+    app.add_member(&owner, &slug, &viewer, "viewer").await;
+    let since = unix_now();
+
+    let mut v = connect(&app, &slug, &viewer).await;
+    v.expect_message("role", "role", "viewer").await;
+    // Restart and input from the viewer are refused; nothing is created.
+    v.send_control(json!({ "type": "restart" })).await;
+    v.send_input("echo x\n").await;
+    v.until(Duration::from_secs(3), |_| false).await;
+    assert!(v.closed.is_none(), "the viewer keeps watching");
+    assert_eq!(terminal_containers_created(&app, pad_id, since).await, 0, "a viewer caused a container start");
+    assert!(terminal_containers(&app, pad_id).await.is_empty());
+    // And is told why nothing runs.
+    v.expect_message("error", "code", "not_running").await;
+    assert!(v.has("status", "state", "exited"), "a viewer is told nothing runs: {:?}", v.messages);
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&viewer.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Someone who may type opens it: one container, and the viewer watches it start.
+    let mut o = connect(&app, &slug, &owner).await;
+    o.running().await;
+    v.running().await;
+    o.send_input("echo watched-$((4*4))\n").await;
+    v.expect_output("watched-16").await;
+    assert_eq!(terminal_containers_created(&app, pad_id, since).await, 1);
+}
+
+#[tokio::test]
+async fn a_burst_of_restarts_creates_at_most_a_couple_of_containers() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    let since = unix_now();
+    for _ in 0..200 {
+        t.send_control(json!({ "type": "restart" })).await;
+    }
+    // Whatever was accepted settles into one running shell.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    t.send_input("echo settled-$((6+6))\n").await;
+    t.expect_output("settled-12").await;
+    let created = terminal_containers_created(&app, pad_id, since).await;
+    assert!(created <= 2, "200 restarts created {created} containers");
+    wait_one_container(&app, pad_id).await;
+    // The refused ones were answered, and the socket stays open.
+    t.expect_message("error", "code", "restart_too_soon").await;
+    assert!(t.closed.is_none(), "{:?}", t.closed);
+    // REST restarts inside the window are refused the same way, with Retry-After.
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
+    assert!(r.header("retry-after").is_some(), "{:?}", r.body);
+}
+
+async fn wait_one_container(app: &TestApp, pad_id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = terminal_containers(app, pad_id).await;
+        if now.len() == 1 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected one container: {now:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_over_the_container_cap_is_refused_and_runs_share_the_cap() {
+    let app = spawn(&[("EXEC_PER_USER_CONCURRENCY", "1"), ("TERMINAL_GRACE_MS", "200")]).await;
+    let (owner, slug_a, pad_a) = pad(&app).await;
+    let (slug_b, pad_b) = another_pad(&app, &owner).await;
+    let mut a = connect(&app, &slug_a, &owner).await;
+    a.running().await;
+
+    // A second terminal of the same user: refused with a clear message, no container.
+    let mut b = connect(&app, &slug_b, &owner).await;
+    b.expect_message("error", "code", "too_many_containers").await;
+    b.expect_message("status", "state", "exited").await;
+    assert!(b.closed.is_none());
+    assert!(terminal_containers(&app, pad_b).await.is_empty());
+    // A run is refused too: the terminal holds the user's place.
+    let run = app.post(&format!("/api/pads/{slug_a}/runs"), Some(&owner.token), json!({})).await;
+    assert_eq!(run.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", run.body);
+
+    // Closing the first terminal gives the place back.
+    let _ = a.ws.close(None).await;
+    drop(a);
+    wait_no_containers(&app, pad_a).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.state.terminals.containers_held() > 0 {
+        assert!(Instant::now() < deadline, "the container place was not given back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.send_control(json!({ "type": "restart" })).await;
+    b.running().await;
+    b.send_input("echo second-$((3+4))\n").await;
+    b.expect_output("second-7").await;
+}
+
+#[tokio::test]
+async fn the_global_container_cap_refuses_a_start_beyond_it() {
+    let app = spawn(&[("TERMINAL_MAX_CONTAINERS", "1")]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let mut a = connect(&app, &slug, &owner).await;
+    a.running().await;
+    let other = app.signup("Other").await;
+    let (other_slug, other_pad) = another_pad(&app, &other).await;
+    let mut b = connect(&app, &other_slug, &other).await;
+    b.expect_message("error", "code", "too_many_containers").await;
+    assert!(terminal_containers(&app, other_pad).await.is_empty());
+    assert_eq!(app.state.terminals.containers_held(), 1);
+}
+
+#[tokio::test]
+async fn a_user_over_the_terminal_socket_cap_is_closed_1008() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let viewer = app.signup("Viewer").await;
+    app.add_member(&owner, &slug, &viewer, "viewer").await;
+    let mut open = Vec::new();
+    for _ in 0..opencoder::terminal::session::MAX_SOCKETS_PER_USER {
+        let mut t = connect(&app, &slug, &viewer).await;
+        t.expect_message("role", "role", "viewer").await;
+        open.push(t);
+    }
+    let mut over = connect(&app, &slug, &viewer).await;
+    over.expect_closed(1008).await;
+    assert!(over.closed.as_ref().unwrap().1.contains("this user"), "{:?}", over.closed);
+    // Another user is not affected, and a closed socket gives its place back.
+    let mut o = connect(&app, &slug, &owner).await;
+    o.expect_message("role", "role", "owner").await;
+    let mut first = open.remove(0);
+    let _ = first.ws.close(None).await;
+    first.until(Duration::from_secs(5), |t| t.closed.is_some()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = connect(&app, &slug, &viewer).await;
+        if again.until(Duration::from_millis(500), |t| t.has("role", "role", "viewer")).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the closed socket's place was not given back");
+    }
+}
+
+#[tokio::test]
+async fn restarts_do_not_reset_the_recording_budget() {
+    let app = spawn(&[("TERMINAL_RECORD_BYTES", "4096")]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    t.send_input("head -c 8000 /dev/zero | tr '\\0' y; echo; echo first-$((1+1))\n").await;
+    t.expect_output("first-2").await;
+    // Past the debounce, a fresh container: its output must not be recorded.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let runs = t.messages.iter().filter(|m| m["state"] == "running").count();
+    t.send_control(json!({ "type": "restart" })).await;
+    assert!(
+        t.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+            .await,
+        "no restart: {:?}",
+        t.messages
+    );
+    t.send_input("head -c 8000 /dev/zero | tr '\\0' z; echo; echo second-$((2+2))\n").await;
+    t.expect_output("second-4").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT data FROM pad_events WHERE pad_id = ? AND kind = 'terminal' ORDER BY id")
+            .bind(pad_id)
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    let events: Vec<Value> = rows.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    let recorded: u64 = events.iter().map(|e| e["bytes"].as_u64().unwrap()).sum();
+    let markers = events.iter().filter(|e| e["truncated"] == true).count();
+    let text: String = events.iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert!(recorded <= 4096, "recorded {recorded} bytes with a 4096-byte budget");
+    assert_eq!(markers, 1, "one truncated marker per window: {events:?}");
+    assert!(!text.contains("zzzz"), "the new container's output was recorded past the budget");
+}
+
+/// Busy-waits `micros` (a timer's millisecond granularity is too coarse to aim at a join).
+fn spin(micros: i64) {
+    let until = Instant::now() + Duration::from_micros(micros.max(0) as u64);
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kick_that_lands_during_the_join_is_never_missed() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let mut o = connect(&app, &slug, &owner).await;
+    o.running().await;
+    let member = app.signup("Member").await;
+    let offered = format!("opencoder.v1, oc.bearer.{}", member.token);
+    // How long the kick waits after the connect starts (negative: the connect waits). Aimed by
+    // a staircase: a kick that beat the role check moves later, one that came after the join
+    // moves earlier, so the attempts cluster where the join happens.
+    let (mut offset_us, step_us) = (0i64, 150i64);
+    let (mut refused, mut closed) = (0, 0);
+    for attempt in 0..150 {
+        app.add_member(&owner, &slug, &member, "collaborator").await;
+        let connecting = {
+            let url = term_url(&app, &slug);
+            let offered = offered.clone();
+            tokio::spawn(async move {
+                spin(-offset_us);
+                let mut request = url.into_client_request().unwrap();
+                request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offered).unwrap());
+                tokio_tungstenite::connect_async(request).await
+            })
+        };
+        spin(offset_us);
+        let r = app.delete(&format!("/api/pads/{slug}/members/{}", member.id), Some(&owner.token)).await;
+        assert!(r.status.is_success(), "{:?}", r.body);
+        match connecting.await.unwrap() {
+            Err(_) => {
+                refused += 1;
+                offset_us += step_us;
+            }
+            Ok((ws, _)) => {
+                let mut t = Term {
+                    ws,
+                    output: String::new(),
+                    messages: Vec::new(),
+                    closed: None,
+                    selected_protocol: None,
+                    response_headers: String::new(),
+                };
+                t.until(Duration::from_secs(5), |t| t.closed.is_some()).await;
+                assert_eq!(
+                    t.closed.as_ref().map(|c| c.0),
+                    Some(4003),
+                    "attempt {attempt} (kick {offset_us} µs after the connect): a kicked member's socket stayed open: {:?}",
+                    t.messages
+                );
+                closed += 1;
+                offset_us -= step_us;
+            }
+        }
+    }
+    eprintln!("refused at the upgrade: {refused}, closed after joining: {closed}, final offset {offset_us} µs");
+    assert!(closed > 0 && refused > 0, "the kicks never met the joins; the test proves nothing");
+}
+
+/// Process command lines in the shell's container that contain `needle` (the probe itself
+/// excluded), printed as `<tag>=<count>`.
+fn count_processes(needle: &str, tag: &str) -> String {
+    format!(
+        "n=0; for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < $p/cmdline 2>/dev/null); case \"$c\" in \"{needle}\"*) n=$((n+1));; esac; done; echo {tag}=$n\n"
+    )
+}
+
+#[tokio::test]
+async fn a_typist_who_loses_access_leaves_nothing_running() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let typist = app.signup("Typist").await;
+    app.add_member(&owner, &slug, &typist, "collaborator").await;
+    let mut o = connect(&app, &slug, &owner).await;
+    o.running().await;
+    let mut c = connect(&app, &slug, &typist).await;
+    c.running().await;
+
+    for (round, change) in ["downgrade", "kick"].into_iter().enumerate() {
+        let before = terminal_containers(&app, pad_id).await;
+        assert_eq!(before.len(), 1);
+        c.send_input("sleep 1000 & echo left-running-$((5*5))\n").await;
+        c.expect_output("left-running-25").await;
+        o.send_input(&count_processes("sleep 1000", &format!("before{round}"))).await;
+        o.expect_output(&format!("before{round}=1")).await;
+        let starts = o.messages.iter().filter(|m| m["state"] == "starting").count();
+        let runs = o.messages.iter().filter(|m| m["state"] == "running").count();
+        let r = if change == "downgrade" {
+            app.patch(&format!("/api/pads/{slug}/members/{}", typist.id), Some(&owner.token), json!({ "role": "viewer" }))
+                .await
+        } else {
+            app.delete(&format!("/api/pads/{slug}/members/{}", typist.id), Some(&owner.token)).await
+        };
+        assert!(r.status.is_success(), "{:?}", r.body);
+        // Everyone is told; a fresh container replaces the one the typist used.
+        o.expect_output("terminal restarted").await;
+        assert!(
+            o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "starting").count() > starts)
+                .await
+        );
+        assert!(
+            o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+                .await
+        );
+        o.send_input(&count_processes("sleep 1000", &format!("after{round}"))).await;
+        o.expect_output(&format!("after{round}=0")).await;
+        wait_no_containers_but(&app, pad_id, &before[0]).await;
+        if change == "downgrade" {
+            c.expect_message("role", "role", "viewer").await;
+            let r = app
+                .patch(
+                    &format!("/api/pads/{slug}/members/{}", typist.id),
+                    Some(&owner.token),
+                    json!({ "role": "collaborator" }),
+                )
+                .await;
+            assert!(r.status.is_success(), "{:?}", r.body);
+            c.expect_message("role", "role", "collaborator").await;
+        } else {
+            c.expect_closed(4003).await;
+        }
+    }
+}
+
+/// Wait until the container `gone` is removed and exactly one other container serves the pad.
+async fn wait_no_containers_but(app: &TestApp, pad_id: i64, gone: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = terminal_containers(app, pad_id).await;
+        if now.len() == 1 && now[0] != gone {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the typist's container was not replaced: {now:?} (old {gone})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_account_closes_its_pads_terminals_for_everyone() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let member = app.signup("Member").await;
+    app.add_member(&owner, &slug, &member, "collaborator").await;
+    let mut m = connect(&app, &slug, &member).await;
+    m.running().await;
+    assert_eq!(terminal_containers(&app, pad_id).await.len(), 1);
+    let r = app.request(reqwest::Method::DELETE, "/api/auth/me", Some(&owner.token), Some(json!({ "confirm": "DELETE" }))).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    m.expect_closed(4004).await;
+    wait_no_containers(&app, pad_id).await;
+}
+
+#[tokio::test]
+async fn a_typist_who_deletes_their_account_leaves_nothing_running() {
+    let app = spawn(&[]).await;
+    let (owner, slug, _) = pad(&app).await;
+    let typist = app.signup("Typist").await;
+    app.add_member(&owner, &slug, &typist, "collaborator").await;
+    let mut o = connect(&app, &slug, &owner).await;
+    o.running().await;
+    let mut c = connect(&app, &slug, &typist).await;
+    c.running().await;
+    c.send_input("sleep 1000 & echo left-running-$((5*5))\n").await;
+    c.expect_output("left-running-25").await;
+    let runs = o.messages.iter().filter(|m| m["state"] == "running").count();
+    let r = app.request(reqwest::Method::DELETE, "/api/auth/me", Some(&typist.token), Some(json!({ "confirm": "DELETE" }))).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    c.expect_closed(4001).await;
+    o.expect_output("terminal restarted").await;
+    assert!(
+        o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+            .await
+    );
+    o.send_input(&count_processes("sleep 1000", "after")).await;
+    o.expect_output("after=0").await;
+}

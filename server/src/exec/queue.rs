@@ -1,6 +1,10 @@
 //! Run admission (SPEC §5): a global concurrency limit, a per-user limit, and a bounded wait
 //! queue. A run that cannot even queue is refused at once (429 + Retry-After) instead of piling
 //! up work the server cannot finish.
+//!
+//! The per-user limit counts containers of either kind: a terminal session container holds one
+//! of its starter's places ([`RunQueue::hold_user_slot`]) for as long as it exists, so a user
+//! never has more than `EXEC_PER_USER_CONCURRENCY` runs and terminals together.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +78,26 @@ impl Drop for RunTicket {
     }
 }
 
+/// A user's place held by a terminal session container (no global run slot: terminals have
+/// their own global cap). Dropping it gives the place back.
+pub struct UserSlot {
+    queue: RunQueue,
+    user: UserId,
+}
+
+impl UserSlot {
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut counts = self.queue.counts.lock().expect("queue counts poisoned");
+        release_user(&mut counts, self.user);
+    }
+}
+
 impl Reservation {
     /// Wait for a global slot; the returned ticket holds it for the whole run.
     pub async fn ready(mut self) -> RunTicket {
@@ -111,6 +135,16 @@ impl RunQueue {
         Ok(Reservation { queue: self.clone(), user, armed: true })
     }
 
+    /// Take one of the user's places without waiting, or refuse when they already hold them all.
+    pub fn hold_user_slot(&self, user: UserId) -> Result<UserSlot, Refusal> {
+        let mut counts = self.counts.lock().expect("queue counts poisoned");
+        if counts.per_user.get(&user).copied().unwrap_or(0) >= self.per_user_limit {
+            return Err(Refusal::UserBusy);
+        }
+        *counts.per_user.entry(user).or_default() += 1;
+        Ok(UserSlot { queue: self.clone(), user })
+    }
+
     pub fn running(&self) -> usize {
         self.global_limit - self.slots.available_permits()
     }
@@ -142,5 +176,19 @@ mod tests {
         // A reservation given up returns the user's place.
         drop(queue.reserve(b).unwrap());
         let _ = queue.reserve(b).unwrap();
+    }
+
+    #[tokio::test]
+    async fn terminal_slots_share_the_per_user_limit_with_runs() {
+        let queue = RunQueue::new(4, 2, 4);
+        let user = UserId(7);
+        let terminal = queue.hold_user_slot(user).unwrap();
+        let run = queue.reserve(user).unwrap();
+        assert!(queue.hold_user_slot(user).is_err(), "a third container of either kind is refused");
+        assert_eq!(queue.reserve(user).err(), Some(Refusal::UserBusy));
+        drop(terminal);
+        let again = queue.hold_user_slot(user).unwrap();
+        drop((run, again));
+        assert!(queue.counts.lock().unwrap().per_user.is_empty());
     }
 }

@@ -7,7 +7,7 @@
 //! - `settings`   — the `TERMINAL_*` variables
 //! - `session`    — one pad's terminal: clients, roles, size, lifetimes, the container
 //! - `scrollback` — the last 64 KiB of output, replayed to late joiners
-//! - `record`     — output → the pad's event log (batched, capped)
+//! - `record`     — output → the pad's event log (batched, capped per pad per window)
 //! - `ws`         — `GET /ws/pad/{slug}/terminal`: auth (shared with the pad socket) and the byte pump
 //! - `routes`     — the socket route and `POST /api/pads/{slug}/terminal/{restart,sync-files}`
 //!
@@ -21,17 +21,33 @@
 //! | direction | message |
 //! |---|---|
 //! | client → server | `{type:"resize", cols, rows}` — the client's viewport; the latest typist's wins |
-//! | client → server | `{type:"restart"}` — a fresh container and shell (typing roles only) |
+//! | client → server | `{type:"restart"}` — a fresh container and shell (typing roles only, at most one per [`session::RESTART_DEBOUNCE`] per pad) |
 //! | server → client | `{type:"role", role, canType}` — on join and when the role changes |
 //! | server → client | `{type:"status", state, idleMs, maxMs, local, code?, message?}` — `state` ∈ `starting`, `running`, `exited`, `idle_timeout`, `max_lifetime` |
 //! | server → client | `{type:"size", cols, rows}` — the TTY's size changed (everyone renders at it) |
-//! | server → client | `{type:"error", code, message}` — `read_only`, `not_running`, `input_busy`, `bad_message`, `terminal_unavailable`, `start_failed` (the socket stays open) |
+//! | server → client | `{type:"error", code, message}` — `read_only`, `not_running`, `input_busy`, `bad_message`, `terminal_unavailable`, `start_failed`, `restart_too_soon`, `too_many_containers` (the socket stays open) |
 //!
 //! On join a client gets `role`, `status`, `size`, then the scrollback as one binary frame.
 //! Close codes: 4001 session revoked, 4003 kicked / lost access, 4004 pad deleted, 1001 server
-//! shutting down, 1008 message rate or too many terminal sockets on the pad, 1009 input frame
-//! too large, 1013 too slow to keep up with the output. Upgrades refused before the handshake
-//! get the HTTP status of their error (401 anonymous, 403 foreign-origin cookie, 404 not a member).
+//! shutting down, 1008 message rate or too many terminal sockets on the pad or of the user,
+//! 1009 input frame too large, 1013 too slow to keep up with the output. Upgrades refused before
+//! the handshake get the HTTP status of their error (401 anonymous, 403 foreign-origin cookie,
+//! 404 not a member).
+//!
+//! ## Containers
+//!
+//! Only a role that may type causes a container start (its first join, a restart); a viewer
+//! who opens a pad's terminal when none runs is told so and waits. A session container holds,
+//! for as long as it may exist, a place of the global `TERMINAL_MAX_CONTAINERS` and one of its
+//! starter's `EXEC_PER_USER_CONCURRENCY` places, the same places runs take
+//! (`exec::queue::RunQueue::hold_user_slot`): a user never has more containers, runs and
+//! terminals together, than that. A start beyond either cap is refused (`too_many_containers`).
+//!
+//! Access changes: a socket subscribes to domain events before its role is read, and applies
+//! what arrived meanwhile right after joining, so a kick or revocation that lands during the
+//! join is never missed. When someone who typed into the current shell loses the right to (a
+//! kick, a downgrade, their account deleted), the shell is replaced by a fresh one so nothing
+//! they left running survives.
 
 pub mod record;
 pub mod routes;
@@ -49,17 +65,19 @@ use oc_sandbox::{
     LocalTerminalConfig, SandboxError, SourceFile, TermSize, TerminalDocker, TerminalDockerConfig, TerminalEvent,
     TerminalLimits, TerminalSession,
 };
-use tokio::sync::{broadcast::error::RecvError, mpsc, oneshot};
+use tokio::sync::{broadcast, broadcast::error::RecvError, mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 pub use routes::router;
 pub use session::ConnId;
 pub use settings::TerminalSettings;
 
-use self::session::{CloseReason, Cmd, Out, PadTerminal};
+use self::record::RecordBudget;
+use self::session::{CloseReason, Cmd, Out, PadTerminal, CLOSE_USER_TOO_MANY, MAX_SOCKETS_PER_USER};
 use crate::config::Config;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
+use crate::exec::queue::UserSlot;
 use crate::pads::roles::Role;
 use crate::AppState;
 
@@ -90,6 +108,36 @@ struct TerminalsInner {
     limits: TerminalLimits,
     registry: Mutex<HashMap<PadId, (u64, mpsc::Sender<Cmd>)>>,
     next_id: AtomicU64,
+    /// `TERMINAL_MAX_CONTAINERS` places; a session container holds one while it may exist.
+    containers: Arc<Semaphore>,
+    /// Open terminal sockets per user (at most [`MAX_SOCKETS_PER_USER`]).
+    sockets: Arc<Mutex<HashMap<UserId, usize>>>,
+    record_budget: RecordBudget,
+}
+
+/// What one session container holds from before its creation until after its removal: a place
+/// of the global terminal cap and one of its starter's per-user places (shared with runs).
+pub(crate) struct ContainerSlot {
+    _global: OwnedSemaphorePermit,
+    _user: UserSlot,
+}
+
+/// One open terminal socket of a user; dropping it gives the place back.
+pub(crate) struct SocketSlot {
+    sockets: Arc<Mutex<HashMap<UserId, usize>>>,
+    user: UserId,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(n) = sockets.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                sockets.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// A socket's membership in a pad terminal.
@@ -98,6 +146,7 @@ pub struct Joined {
     pub out: mpsc::Receiver<Out>,
     pub close: oneshot::Receiver<CloseReason>,
     tx: mpsc::Sender<Cmd>,
+    _socket: SocketSlot,
 }
 
 impl Joined {
@@ -171,6 +220,8 @@ impl Terminals {
                 Err(err) => off(format!("no Docker client: {err}")),
             }
         };
+        let containers = Arc::new(Semaphore::new(settings.max_containers));
+        let record_budget = RecordBudget::new(settings.record_bytes);
         Ok(Terminals {
             inner: Arc::new(TerminalsInner {
                 settings,
@@ -178,12 +229,47 @@ impl Terminals {
                 limits,
                 registry: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
+                containers,
+                sockets: Arc::new(Mutex::new(HashMap::new())),
+                record_budget,
             }),
         })
     }
 
     pub fn settings(&self) -> &TerminalSettings {
         &self.inner.settings
+    }
+
+    pub(crate) fn record_budget(&self) -> RecordBudget {
+        self.inner.record_budget.clone()
+    }
+
+    /// Session containers that exist or are being created or removed.
+    pub fn containers_held(&self) -> usize {
+        self.inner.settings.max_containers - self.inner.containers.available_permits()
+    }
+
+    /// A place for one session container started by `user`, or why there is none (a message
+    /// for the `too_many_containers` error).
+    pub(crate) fn claim_container(&self, state: &AppState, user: UserId) -> Result<ContainerSlot, String> {
+        let global = self.inner.containers.clone().try_acquire_owned().map_err(|_| {
+            "every terminal container of this server is in use; try again when one is closed".to_string()
+        })?;
+        let user_slot = state.exec.queue().hold_user_slot(user).map_err(|_| {
+            "you already have as many runs and terminals going as one person may; close a terminal or wait for a run"
+                .to_string()
+        })?;
+        Ok(ContainerSlot { _global: global, _user: user_slot })
+    }
+
+    fn claim_socket(&self, user: UserId) -> Option<SocketSlot> {
+        let mut sockets = self.inner.sockets.lock().unwrap_or_else(|poison| poison.into_inner());
+        let open = sockets.entry(user).or_default();
+        if *open >= MAX_SOCKETS_PER_USER {
+            return None;
+        }
+        *open += 1;
+        Some(SocketSlot { sockets: self.inner.sockets.clone(), user })
     }
 
     pub fn backend(&self) -> &Backend {
@@ -258,7 +344,9 @@ impl Terminals {
         self.registry().get(&pad).map(|(_, tx)| tx.clone())
     }
 
-    /// Join the pad's terminal (starting it on first use).
+    /// Join the pad's terminal (starting it on first use by a role that may type). `missed` is
+    /// the socket's subscription to domain events, taken before its role was read: whatever
+    /// concerning it arrived since is applied once the socket has joined.
     pub async fn join(
         &self,
         state: &AppState,
@@ -266,6 +354,42 @@ impl Terminals {
         conn: ConnId,
         user: UserId,
         role: Role,
+        missed: broadcast::Receiver<DomainEvent>,
+    ) -> Result<Joined, CloseReason> {
+        let socket = self.claim_socket(user).ok_or(CLOSE_USER_TOO_MANY)?;
+        let joined = self.join_terminal(state, pad, conn, user, role, socket).await?;
+        self.apply_missed(&joined, pad, user, missed).await;
+        Ok(joined)
+    }
+
+    /// Forward the access changes that reached `missed` while the socket was joining; the pad's
+    /// terminal applies them as it would have, had the socket already been there.
+    async fn apply_missed(&self, joined: &Joined, pad: PadId, user: UserId, mut missed: broadcast::Receiver<DomainEvent>) {
+        loop {
+            let cmd = match missed.try_recv() {
+                Ok(DomainEvent::MemberChanged { pad: p, user: u, role }) if p == pad && u == user => {
+                    Cmd::Member { user, role }
+                }
+                Ok(DomainEvent::UserRevoked { user: u }) if u == user => Cmd::UserRevoked { user },
+                Ok(DomainEvent::PadDeleted { pad: p }) if p == pad => Cmd::PadDeleted,
+                Ok(_) => continue,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => Cmd::RecheckRoles,
+                Err(_) => return,
+            };
+            if !joined.send(cmd).await {
+                return;
+            }
+        }
+    }
+
+    async fn join_terminal(
+        &self,
+        state: &AppState,
+        pad: PadId,
+        conn: ConnId,
+        user: UserId,
+        role: Role,
+        socket: SocketSlot,
     ) -> Result<Joined, CloseReason> {
         for _ in 0..5 {
             let tx = self.get_or_spawn(state, pad);
@@ -277,7 +401,7 @@ impl Terminals {
                 continue;
             }
             match ack.await {
-                Ok(Ok(())) => return Ok(Joined { conn, out, close, tx }),
+                Ok(Ok(())) => return Ok(Joined { conn, out, close, tx, _socket: socket }),
                 Ok(Err(reason)) => return Err(reason),
                 Err(_) => continue, // the terminal was ending; a fresh one is spawned
             }
@@ -285,12 +409,13 @@ impl Terminals {
         Err((1011, "internal error"))
     }
 
-    /// `POST …/terminal/restart`: a fresh container for the pad's open terminal.
-    pub async fn restart(&self, pad: PadId) -> AppResult<()> {
+    /// `POST …/terminal/restart` by `user`: a fresh container for the pad's open terminal.
+    pub async fn restart(&self, pad: PadId, user: UserId) -> AppResult<()> {
         let not_open = || AppError::conflict("terminal_not_open", "nobody has this pad's terminal open");
         let tx = self.existing(pad).ok_or_else(not_open)?;
         let (reply, answer) = oneshot::channel();
-        tx.send(Cmd::Restart { by: None, reply: Some(reply) }).await.map_err(|_| not_open())?;
+        let by = session::Requester::Api(user);
+        tx.send(Cmd::Restart { by, reply: Some(reply) }).await.map_err(|_| not_open())?;
         answer.await.map_err(|_| not_open())?
     }
 

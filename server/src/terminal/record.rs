@@ -3,15 +3,19 @@
 //! terminal printed.
 //!
 //! Output is batched: at most one `terminal` event per [`BATCH_EVERY`] per pad, each at most
-//! [`MAX_EVENT_BYTES`], and at most `TERMINAL_RECORD_BYTES` per session container; past that cap
-//! one event says `truncated` and the rest of that session is not recorded. Events are written
-//! in order by one writer task per pad behind a bounded queue; a batch that finds the queue
-//! full is counted as dropped rather than buffered.
+//! [`MAX_EVENT_BYTES`], and at most `TERMINAL_RECORD_BYTES` per pad per [`RECORD_WINDOW`]
+//! ([`RecordBudget`], shared by every container and terminal task the pad has in that window, so
+//! neither a restart nor a reconnect starts it over); past that cap one event says `truncated`
+//! and nothing more is recorded until the window ends. Events are written in order by one
+//! writer task per pad behind a bounded queue; a batch that finds the queue full is counted as
+//! dropped rather than buffered.
 //!
 //! Event data: `{"text": <output as UTF-8, invalid bytes replaced>, "bytes": <raw byte count>}`,
 //! plus `"dropped": n` when bytes were skipped and `"truncated": true` on the cap marker.
 //! Lifecycle changes are `terminal.status` events: `{"state": "running" | "exited" | ...}`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -26,17 +30,63 @@ pub const BATCH_EVERY: Duration = Duration::from_millis(100);
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 /// Events waiting for the database per pad.
 const QUEUE: usize = 32;
+/// The window of the recording budget: `TERMINAL_RECORD_BYTES` per pad per this long.
+pub const RECORD_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Kind of the output events.
 pub const OUTPUT_KIND: &str = "terminal";
 /// Kind of the lifecycle events.
 pub const STATUS_KIND: &str = "terminal.status";
 
+/// Output bytes recorded per pad in its current window. Part of `Terminals`, so the budget
+/// outlives any one container or terminal task; a pad's entry is dropped once its window ended.
+#[derive(Clone)]
+pub struct RecordBudget {
+    cap: u64,
+    pads: Arc<Mutex<HashMap<PadId, Window>>>,
+}
+
+struct Window {
+    started: Instant,
+    used: u64,
+}
+
+impl RecordBudget {
+    pub fn new(cap: u64) -> RecordBudget {
+        RecordBudget { cap, pads: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    fn pads(&self) -> std::sync::MutexGuard<'_, HashMap<PadId, Window>> {
+        self.pads.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Bytes the pad may still record in its current window (a new window when the last ended).
+    pub fn remaining(&self, pad: PadId, now: Instant) -> u64 {
+        let mut pads = self.pads();
+        if !pads.contains_key(&pad) {
+            pads.retain(|_, w| now < w.started + RECORD_WINDOW);
+        }
+        let window = pads.entry(pad).or_insert(Window { started: now, used: 0 });
+        if now >= window.started + RECORD_WINDOW {
+            *window = Window { started: now, used: 0 };
+        }
+        self.cap.saturating_sub(window.used)
+    }
+
+    /// Count `n` recorded bytes; `true` when this spent the window's last byte.
+    pub fn consume(&self, pad: PadId, n: u64) -> bool {
+        let mut pads = self.pads();
+        let Some(window) = pads.get_mut(&pad) else { return false };
+        let before = window.used;
+        window.used = window.used.saturating_add(n);
+        before < self.cap && window.used >= self.cap
+    }
+}
+
 /// Batches one pad's terminal output (owned by the pad's terminal task).
 pub struct OutputRecorder {
-    cap: u64,
-    recorded: u64,
-    truncated: bool,
+    pad: PadId,
+    budget: RecordBudget,
     batch: Vec<u8>,
     batch_bytes: usize,
     dropped: u64,
@@ -48,7 +98,7 @@ pub struct OutputRecorder {
 
 impl OutputRecorder {
     /// Starts the pad's writer task (ends when the recorder is dropped).
-    pub fn new(db: Db, pad: PadId, cap: u64, tasks: &tokio_util::task::TaskTracker) -> OutputRecorder {
+    pub fn new(db: Db, pad: PadId, budget: RecordBudget, tasks: &tokio_util::task::TaskTracker) -> OutputRecorder {
         let (queue, mut rx) = mpsc::channel::<(&'static str, Value)>(QUEUE);
         tasks.spawn(async move {
             while let Some((kind, data)) = rx.recv().await {
@@ -58,9 +108,8 @@ impl OutputRecorder {
             }
         });
         OutputRecorder {
-            cap,
-            recorded: 0,
-            truncated: false,
+            pad,
+            budget,
             batch: Vec::new(),
             batch_bytes: 0,
             dropped: 0,
@@ -70,11 +119,9 @@ impl OutputRecorder {
         }
     }
 
-    /// A new session container: the per-session cap starts over.
+    /// A new session container: a character split at the old one's end is not continued.
     pub fn new_session(&mut self) {
         self.flush();
-        self.recorded = 0;
-        self.truncated = false;
         self.carry.clear();
     }
 
@@ -86,22 +133,24 @@ impl OutputRecorder {
     }
 
     pub fn push(&mut self, bytes: &[u8], now: Instant) {
-        if self.truncated || bytes.is_empty() {
+        if bytes.is_empty() {
             return;
         }
-        let room_cap = self.cap.saturating_sub(self.recorded) as usize;
+        // Spent in this window: the `truncated` marker went out when it ran out.
+        let room_budget = self.budget.remaining(self.pad, now);
+        if room_budget == 0 {
+            return;
+        }
         let room_event = MAX_EVENT_BYTES.saturating_sub(self.batch.len());
-        let take = bytes.len().min(room_cap).min(room_event);
+        let take = bytes.len().min(usize::try_from(room_budget).unwrap_or(usize::MAX)).min(room_event);
         self.batch.extend_from_slice(&bytes[..take]);
         self.batch_bytes += take;
-        self.recorded += take as u64;
         self.dropped += (bytes.len() - take) as u64;
         if self.due.is_none() {
             self.due = Some(now + BATCH_EVERY);
         }
-        if self.recorded >= self.cap {
+        if self.budget.consume(self.pad, take as u64) {
             self.flush();
-            self.truncated = true;
             let _ = self.queue.try_send((OUTPUT_KIND, json!({ "text": "", "bytes": 0, "truncated": true })));
         }
     }
@@ -178,5 +227,19 @@ mod tests {
         assert!(carry.is_empty());
         assert_eq!(incomplete_tail(b"abc"), 0);
         assert_eq!(incomplete_tail(&[0xff]), 0);
+    }
+
+    #[test]
+    fn the_budget_is_per_pad_and_window() {
+        let budget = RecordBudget::new(100);
+        let (a, b) = (PadId(1), PadId(2));
+        let start = Instant::now();
+        assert_eq!(budget.remaining(a, start), 100);
+        assert!(!budget.consume(a, 60));
+        assert!(budget.consume(a, 40), "the last byte is reported once");
+        assert!(!budget.consume(a, 1));
+        assert_eq!(budget.remaining(a, start + Duration::from_secs(1)), 0);
+        assert_eq!(budget.remaining(b, start), 100, "pads have their own budget");
+        assert_eq!(budget.remaining(a, start + RECORD_WINDOW), 100, "a new window starts over");
     }
 }

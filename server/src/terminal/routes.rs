@@ -39,10 +39,11 @@ pub struct Synced {
 #[utoipa::path(post, path = "/api/pads/{slug}/terminal/restart", tag = "terminal",
     params(("slug" = String, Path)),
     responses((status = 200, body = Restarted), (status = 403, description = "role may not type in the terminal"),
-        (status = 404), (status = 409, description = "terminal_not_open: nobody has the terminal open")))]
+        (status = 404), (status = 409, description = "terminal_not_open: nobody has the terminal open"),
+        (status = 429, description = "a restart within 2 s of the last start, or no container place left (the message says which)")))]
 async fn restart(State(state): State<AppState>, access: PadAccess) -> AppResult<ApiJson<Restarted>> {
     access.require(Role::can_edit, "restart the terminal")?;
-    state.terminals.restart(access.pad.id).await?;
+    state.terminals.restart(access.pad.id, access.current.user.id).await?;
     Ok(ApiJson(Restarted { state: "starting" }))
 }
 

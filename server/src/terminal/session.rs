@@ -16,13 +16,20 @@
 //! - output passes a per-terminal token bucket (`TERMINAL_OUTPUT_BYTES_PER_SEC`): beyond it
 //!   the shell is paused, never buffered; each client has a bounded queue and a client that
 //!   falls that far behind is disconnected (1013);
-//! - the container starts on the first join, and is destroyed `TERMINAL_GRACE_MS` after the
-//!   last client left, after `TERMINAL_IDLE_MS` without input, after `TERMINAL_MAX_MS`, on pad
-//!   deletion and on shutdown.
+//! - the container starts on the first join of a role that may type (a viewer alone never causes
+//!   one: it is told the terminal is not running), and is destroyed `TERMINAL_GRACE_MS` after
+//!   the last client left, after `TERMINAL_IDLE_MS` without input, after `TERMINAL_MAX_MS`, on
+//!   pad deletion and on shutdown;
+//! - every start first claims a container place (`Terminals::claim_container`: the global
+//!   terminal cap and the starter's per-user places shared with runs), held until the container
+//!   is removed; at most one container creation is in flight per pad (a start wanted meanwhile
+//!   waits for it), and restarts asked for by clients come at most once per [`RESTART_DEBOUNCE`];
+//! - when someone who typed into the current shell is kicked or loses the right to type, the
+//!   shell is replaced at once (debounce or not) so nothing they left running survives.
 //!
 //! Must not: log or record input.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +41,7 @@ use tokio::time::Instant;
 
 use super::record::OutputRecorder;
 use super::scrollback::Scrollback;
-use super::{Backend, Terminals};
+use super::{Backend, ContainerSlot, Terminals};
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::pads::roles::Role;
@@ -47,6 +54,11 @@ pub type ConnId = u64;
 pub const CLIENT_QUEUE: usize = 128;
 /// Terminal sockets per pad.
 pub const MAX_CLIENTS_PER_PAD: usize = 64;
+/// Terminal sockets per user, across pads.
+pub const MAX_SOCKETS_PER_USER: usize = 8;
+/// A pad's terminal is (re)started at most once per this long on request (socket or REST);
+/// requests in between are refused (`restart_too_soon`) without touching Docker.
+pub const RESTART_DEBOUNCE: Duration = Duration::from_secs(2);
 /// Input kept while the container is still starting (the first keystrokes after opening).
 pub const PENDING_INPUT_BYTES: usize = 4096;
 /// Input chunks queued for the shell; beyond it input is refused (`input_busy`).
@@ -73,6 +85,46 @@ pub const CLOSE_PAD_DELETED: CloseReason = (4004, "pad deleted");
 pub const CLOSE_SHUTDOWN: CloseReason = (1001, "server shutting down");
 pub const CLOSE_TOO_SLOW: CloseReason = (1013, "connection too slow");
 pub const CLOSE_TOO_MANY: CloseReason = (1008, "too many terminal connections");
+pub const CLOSE_USER_TOO_MANY: CloseReason = (1008, "too many terminal connections for this user");
+
+/// Why a pad's terminal has no container yet, as viewers who open it are told.
+const NOT_STARTED: &str = "the terminal is not running; it starts when someone who may type opens it";
+/// Shown in the shell's output when it is replaced.
+const RESTARTED_NOTICE: &[u8] = b"\r\n\x1b[2m[terminal restarted]\x1b[0m\r\n";
+const REPLACED_NOTICE: &[u8] = b"\r\n\x1b[2m[terminal restarted: someone who typed here lost access]\x1b[0m\r\n";
+
+/// Why a requested restart did not happen.
+enum RestartRefused {
+    /// Within [`RESTART_DEBOUNCE`] of the last start; retry after this long.
+    TooSoon(Duration),
+    /// No container place (the message says which cap).
+    NoContainer(String),
+}
+
+impl RestartRefused {
+    fn too_soon_message() -> String {
+        format!("the terminal was just (re)started; restart it at most once per {} s", RESTART_DEBOUNCE.as_secs())
+    }
+
+    fn into_app_error(self) -> AppError {
+        match self {
+            RestartRefused::TooSoon(wait) => AppError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+                message: Self::too_soon_message(),
+            },
+            RestartRefused::NoContainer(message) => AppError::RateLimited { retry_after_secs: 1, message },
+        }
+    }
+}
+
+/// Who asked for a restart.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Requester {
+    /// A terminal socket (its role is checked by the pad terminal).
+    Socket(ConnId),
+    /// `POST …/terminal/restart` (the route checked the role).
+    Api(UserId),
+}
 
 /// The lifecycle state clients see in `status` messages.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,9 +172,8 @@ pub(crate) enum Cmd {
         conn: ConnId,
         size: TermSize,
     },
-    /// From a socket (`by`, role checked here) or REST (already checked).
     Restart {
-        by: Option<ConnId>,
+        by: Requester,
         reply: Option<oneshot::Sender<AppResult<()>>>,
     },
     SyncFiles {
@@ -131,6 +182,7 @@ pub(crate) enum Cmd {
     Started {
         gen: u64,
         result: Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError>,
+        slot: ContainerSlot,
     },
     Output {
         gen: u64,
@@ -182,6 +234,7 @@ enum Phase {
         since: Instant,
         session: Arc<TerminalSession>,
         input: mpsc::Sender<InputItem>,
+        slot: ContainerSlot,
     },
     Stopped(Status),
 }
@@ -230,6 +283,15 @@ pub(crate) struct PadTerminal {
     last_input: Instant,
     empty_since: Option<Instant>,
     recorder: OutputRecorder,
+    /// A container creation is running (at most one per pad).
+    in_flight: bool,
+    /// The place of a start wanted while another creation was in flight; it begins when that
+    /// one reports.
+    queued: Option<ContainerSlot>,
+    /// When the current container was asked for (restarts are debounced against it).
+    last_start: Option<Instant>,
+    /// Users whose input reached the current shell.
+    typed: HashSet<UserId>,
 }
 
 pub(crate) fn command_channel() -> (mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>) {
@@ -284,7 +346,7 @@ impl PadTerminal {
         tx: mpsc::Sender<Cmd>,
         rx: mpsc::Receiver<Cmd>,
     ) -> PadTerminal {
-        let recorder = OutputRecorder::new(state.db.clone(), pad, terminals.settings().record_bytes, &state.tasks);
+        let recorder = OutputRecorder::new(state.db.clone(), pad, terminals.record_budget(), &state.tasks);
         PadTerminal {
             state,
             terminals,
@@ -301,12 +363,17 @@ impl PadTerminal {
             last_input: Instant::now(),
             empty_since: Some(Instant::now()),
             recorder,
+            in_flight: false,
+            queued: None,
+            last_start: None,
+            typed: HashSet::new(),
         }
     }
 
     fn status_message(&self) -> Out {
         let status = match &self.phase {
-            Phase::New | Phase::Starting { .. } => Status::Starting,
+            Phase::New => Status::Exited { code: None, error: Some(NOT_STARTED.into()) },
+            Phase::Starting { .. } => Status::Starting,
             Phase::Running { .. } => Status::Running,
             Phase::Stopped(status) => status.clone(),
         };
@@ -422,14 +489,46 @@ impl PadTerminal {
         self.broadcast(message);
     }
 
-    fn start(&mut self) {
+    /// Start a fresh container, charged to the first of `payers` with a container place left.
+    /// Without one, everyone is told why (`too_many_containers`) and the terminal stays stopped.
+    fn start(&mut self, payers: &[UserId]) -> Result<(), String> {
+        let mut refusal = None;
+        let mut slot = None;
+        for &user in payers {
+            match self.terminals.claim_container(&self.state, user) {
+                Ok(claimed) => {
+                    slot = Some(claimed);
+                    break;
+                }
+                Err(why) => refusal = Some(why),
+            }
+        }
+        let Some(slot) = slot else {
+            let why = refusal.unwrap_or_else(|| "nobody who may type is here to start the terminal".into());
+            self.broadcast(error_message("too_many_containers", &why));
+            self.stop(Status::Exited { code: None, error: Some(why.clone()) });
+            return Err(why);
+        };
         self.gen += 1;
         let gen = self.gen;
         let now = Instant::now();
         self.phase = Phase::Starting { gen, since: now, pending: Vec::new() };
         self.last_input = now;
+        self.last_start = Some(now);
+        self.typed.clear();
         self.recorder.new_session();
         self.set_status(Status::Starting);
+        if self.in_flight {
+            self.queued = Some(slot);
+        } else {
+            self.spawn_start(gen, slot);
+        }
+        Ok(())
+    }
+
+    /// Create the container in a helper task that reports back with `Cmd::Started`.
+    fn spawn_start(&mut self, gen: u64, slot: ContainerSlot) {
+        self.in_flight = true;
         let state = self.state.clone();
         let terminals = self.terminals.clone();
         let tx = self.tx.clone();
@@ -443,8 +542,9 @@ impl PadTerminal {
                 terminals.start_session(pad, &files, size).await
             }
             .await;
+            // (The slot is given back only once the container is gone.)
             if let Err(mpsc::error::SendError(Cmd::Started { result: Ok((session, _)), .. })) =
-                tx.send(Cmd::Started { gen, result }).await
+                tx.send(Cmd::Started { gen, result, slot }).await
             {
                 session.close().await;
             }
@@ -453,46 +553,74 @@ impl PadTerminal {
 
     /// Stop the current session (if any): its container is removed in the background.
     fn stop(&mut self, status: Status) {
+        self.discard_session();
+        self.set_status(status);
+    }
+
+    /// End the current container or creation without announcing anything.
+    fn discard_session(&mut self) {
+        self.queued = None;
         match std::mem::replace(&mut self.phase, Phase::New) {
-            Phase::Running { session, .. } => {
+            Phase::Running { session, slot, .. } => {
                 // A late `Output`/`Exited` of this generation is ignored from now on.
                 self.gen += 1;
-                self.state.tasks.spawn(async move { session.close().await });
+                self.close_in_background(session, slot);
             }
             Phase::Starting { .. } => self.gen += 1, // `Started` will close what it brings
             Phase::New | Phase::Stopped(_) => {}
         }
-        self.set_status(status);
     }
 
-    fn on_started(&mut self, gen: u64, result: Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError>) {
+    /// Remove a container; its place is given back once it is gone.
+    fn close_in_background(&self, session: Arc<TerminalSession>, slot: ContainerSlot) {
+        self.state.tasks.spawn(async move {
+            session.close().await;
+            drop(slot);
+        });
+    }
+
+    fn on_started(
+        &mut self,
+        gen: u64,
+        result: Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError>,
+        slot: ContainerSlot,
+    ) {
+        self.in_flight = false;
         let current = matches!(&self.phase, Phase::Starting { gen: g, .. } if *g == gen);
-        let (session, events) = match result {
-            Ok(started) if current => started,
-            Ok((session, _)) => {
-                self.state.tasks.spawn(async move { session.close().await });
-                return;
+        match result {
+            Ok(started) if current => self.on_running(gen, started, slot),
+            Ok((session, _)) => self.close_in_background(Arc::new(session), slot),
+            Err(_) if !current => {}
+            Err(err) => self.on_start_failed(err),
+        }
+        // A start wanted while this creation was in flight begins now.
+        if let Some(slot) = self.queued.take() {
+            if let Phase::Starting { gen, .. } = self.phase {
+                self.spawn_start(gen, slot);
             }
-            Err(_) if !current => return,
-            Err(err) => {
-                tracing::warn!(error = %err, pad = %self.pad, "terminal could not start");
-                let (code, message) = match &err {
-                    SandboxError::Unavailable(m) => {
-                        ("terminal_unavailable", format!("the terminal sandbox is unavailable: {m}"))
-                    }
-                    SandboxError::TooLarge { .. }
-                    | SandboxError::InvalidFileName(_)
-                    | SandboxError::InvalidRequest(_) => {
-                        ("start_failed", format!("the pad's files cannot be placed in the terminal: {err}"))
-                    }
-                    _ => ("start_failed", "the terminal could not start".to_string()),
-                };
-                self.broadcast(error_message(code, &message));
-                self.phase = Phase::New;
-                self.set_status(Status::Exited { code: None, error: Some(message) });
-                return;
+        }
+    }
+
+    fn on_start_failed(&mut self, err: SandboxError) {
+        tracing::warn!(error = %err, pad = %self.pad, "terminal could not start");
+        let (code, message) = match &err {
+            SandboxError::Unavailable(m) => ("terminal_unavailable", format!("the terminal sandbox is unavailable: {m}")),
+            SandboxError::TooLarge { .. } | SandboxError::InvalidFileName(_) | SandboxError::InvalidRequest(_) => {
+                ("start_failed", format!("the pad's files cannot be placed in the terminal: {err}"))
             }
+            _ => ("start_failed", "the terminal could not start".to_string()),
         };
+        self.broadcast(error_message(code, &message));
+        self.phase = Phase::New;
+        self.set_status(Status::Exited { code: None, error: Some(message) });
+    }
+
+    fn on_running(
+        &mut self,
+        gen: u64,
+        (session, events): (TerminalSession, mpsc::Receiver<TerminalEvent>),
+        slot: ContainerSlot,
+    ) {
         let Phase::Starting { since, pending, .. } = std::mem::replace(&mut self.phase, Phase::New) else {
             unreachable!()
         };
@@ -544,7 +672,7 @@ impl PadTerminal {
         if !pending.is_empty() {
             let _ = input_tx.try_send(InputItem::Bytes(Bytes::from(pending)));
         }
-        self.phase = Phase::Running { gen, since, session, input: input_tx };
+        self.phase = Phase::Running { gen, since, session, input: input_tx, slot };
         if let Some(size) = self.typist_size() {
             self.apply_size(size);
         }
@@ -573,6 +701,7 @@ impl PadTerminal {
             }
             Ok(None) => {
                 self.drop_client(conn, Some(CLOSE_FORBIDDEN));
+                self.on_typing_right_lost(user);
                 None
             }
             Err(err) => {
@@ -594,14 +723,18 @@ impl PadTerminal {
             }
         }
         self.last_input = Instant::now();
+        let Some(user) = self.clients.get(&conn).map(|c| c.user) else { return };
         match &mut self.phase {
             Phase::Running { input, .. } => match input.try_send(InputItem::Bytes(bytes)) {
-                Ok(()) => {}
+                Ok(()) => {
+                    self.typed.insert(user);
+                }
                 Err(_) => self.refuse(conn, "input_busy", "the terminal is not taking input right now"),
             },
             Phase::Starting { pending, .. } => {
                 if pending.len() + bytes.len() <= PENDING_INPUT_BYTES {
                     pending.extend_from_slice(&bytes);
+                    self.typed.insert(user);
                 } else {
                     self.refuse(conn, "input_busy", "the terminal is still starting");
                 }
@@ -625,22 +758,45 @@ impl PadTerminal {
         }
     }
 
-    fn restart(&mut self) {
-        self.stop_quietly();
-        self.scrollback.push(b"\r\n\x1b[2m[terminal restarted]\x1b[0m\r\n");
-        self.broadcast(Out::Binary(Bytes::from_static(b"\r\n\x1b[2m[terminal restarted]\x1b[0m\r\n")));
-        self.start();
+    /// A fresh container and shell in place of the current one, with `notice` in the output.
+    fn restart(&mut self, notice: &'static [u8], payers: &[UserId]) -> Result<(), String> {
+        self.discard_session();
+        self.scrollback.push(notice);
+        self.broadcast(Out::Binary(Bytes::from_static(notice)));
+        self.start(payers)
     }
 
-    /// Stop without announcing a final status (a restart announces `starting` right after).
-    fn stop_quietly(&mut self) {
-        match std::mem::replace(&mut self.phase, Phase::New) {
-            Phase::Running { session, .. } => {
-                self.gen += 1;
-                self.state.tasks.spawn(async move { session.close().await });
+    /// A restart someone asked for: debounced, and charged to them.
+    fn requested_restart(&mut self, user: UserId) -> Result<(), RestartRefused> {
+        let now = Instant::now();
+        if let Some(wait) = self.last_start.map(|t| (t + RESTART_DEBOUNCE).saturating_duration_since(now)) {
+            if !wait.is_zero() {
+                return Err(RestartRefused::TooSoon(wait));
             }
-            Phase::Starting { .. } => self.gen += 1,
-            Phase::New | Phase::Stopped(_) => {}
+        }
+        self.restart(RESTARTED_NOTICE, &[user]).map_err(RestartRefused::NoContainer)
+    }
+
+    /// `user` may no longer type here: if they typed into the current shell, replace it (no
+    /// debounce) so nothing they left running survives, charged to someone who may still type.
+    fn on_typing_right_lost(&mut self, user: UserId) {
+        if !self.typed.remove(&user) || matches!(self.phase, Phase::New | Phase::Stopped(_)) {
+            return;
+        }
+        tracing::info!(pad = %self.pad, %user, "a typist lost access; replacing the shell");
+        let mut payers: Vec<UserId> = Vec::new();
+        for client in self.clients.values() {
+            if client.role.can_edit() && client.user != user && !payers.contains(&client.user) {
+                payers.push(client.user);
+            }
+        }
+        if payers.is_empty() {
+            self.scrollback.push(REPLACED_NOTICE);
+            self.broadcast(Out::Binary(Bytes::from_static(REPLACED_NOTICE)));
+            let why = "stopped: someone who typed here lost access, and nobody here may start a new shell";
+            self.stop(Status::Exited { code: None, error: Some(why.into()) });
+        } else {
+            let _ = self.restart(REPLACED_NOTICE, &payers);
         }
     }
 
@@ -717,10 +873,15 @@ impl PadTerminal {
                     );
                     self.empty_since = None;
                     self.send_to(conn, role_message(role));
-                    if !matches!(self.phase, Phase::New) {
-                        // (A new terminal announces `starting` to everyone as it starts.)
+                    // Only a role that may type brings a container into being.
+                    let starts = matches!(self.phase, Phase::New) && role.can_edit();
+                    if !starts {
+                        // (A starting terminal announces `starting` to everyone.)
                         let status = self.status_message();
                         self.send_to(conn, status);
+                        if matches!(self.phase, Phase::New) {
+                            self.send_to(conn, error_message("not_running", NOT_STARTED));
+                        }
                     }
                     let size = self.size_message();
                     self.send_to(conn, size);
@@ -728,8 +889,8 @@ impl PadTerminal {
                         let replay = Bytes::from(self.scrollback.contents());
                         self.send_to(conn, Out::Binary(replay));
                     }
-                    if matches!(self.phase, Phase::New) {
-                        self.start();
+                    if starts {
+                        let _ = self.start(&[user]);
                     }
                 }
                 Cmd::Leave { conn } => self.drop_client(conn, None),
@@ -744,19 +905,30 @@ impl PadTerminal {
                     }
                 }
                 Cmd::Restart { by, reply } => {
-                    if let Some(conn) = by {
-                        match self.current_role(conn).await {
-                            Some(role) if role.can_edit() => {}
+                    let user = match by {
+                        Requester::Socket(conn) => match self.current_role(conn).await {
+                            Some(role) if role.can_edit() => match self.clients.get(&conn) {
+                                Some(client) => client.user,
+                                None => continue,
+                            },
                             Some(_) => {
                                 self.refuse(conn, "read_only", "your role may not restart the terminal");
                                 continue;
                             }
                             None => continue,
+                        },
+                        Requester::Api(user) => user,
+                    };
+                    let result = self.requested_restart(user);
+                    match (by, reply, result) {
+                        (_, Some(reply), result) => {
+                            let _ = reply.send(result.map_err(RestartRefused::into_app_error));
                         }
-                    }
-                    self.restart();
-                    if let Some(reply) = reply {
-                        let _ = reply.send(Ok(()));
+                        (Requester::Socket(conn), None, Err(RestartRefused::TooSoon(_))) => {
+                            self.refuse(conn, "restart_too_soon", &RestartRefused::too_soon_message());
+                        }
+                        // `too_many_containers` was told to everyone by the start itself.
+                        (_, None, _) => {}
                     }
                 }
                 Cmd::SyncFiles { reply } => match &self.phase {
@@ -779,7 +951,7 @@ impl PadTerminal {
                             reply.send(Err(AppError::conflict("terminal_not_running", "the terminal is not running")));
                     }
                 },
-                Cmd::Started { gen, result } => self.on_started(gen, result),
+                Cmd::Started { gen, result, slot } => self.on_started(gen, result, slot),
                 Cmd::Output { gen, bytes } => {
                     if matches!(&self.phase, Phase::Running { gen: g, .. } if *g == gen) {
                         self.scrollback.push(&bytes);
@@ -810,12 +982,24 @@ impl PadTerminal {
                             }
                         }
                     }
+                    if !role.is_some_and(Role::can_edit) {
+                        self.on_typing_right_lost(user);
+                    }
                 }
                 Cmd::UserRevoked { user } => {
                     let conns: Vec<ConnId> =
                         self.clients.iter().filter(|(_, c)| c.user == user).map(|(conn, _)| *conn).collect();
                     for conn in conns {
                         self.drop_client(conn, Some(CLOSE_REVOKED));
+                    }
+                    // A deleted account (not just logged out everywhere) has no membership left:
+                    // nothing it typed into the shell may outlive it.
+                    if self.typed.contains(&user) {
+                        match crate::pads::store::member_role(&self.state.db, self.pad, user).await {
+                            Ok(Some(_)) => {}
+                            Ok(None) => self.on_typing_right_lost(user),
+                            Err(err) => tracing::error!(error = %err, "re-reading a revoked user's role failed"),
+                        }
                     }
                 }
                 Cmd::RecheckRoles => {
@@ -844,7 +1028,8 @@ impl PadTerminal {
         self.rx.close();
         while let Ok(cmd) = self.rx.try_recv() {
             match cmd {
-                Cmd::Started { result: Ok((session, _)), .. } => session.close().await,
+                // (The slot is given back after the container is gone.)
+                Cmd::Started { result: Ok((session, _)), slot: _slot, .. } => session.close().await,
                 Cmd::Restart { reply: Some(reply), .. } => {
                     let _ =
                         reply.send(Err(AppError::conflict("terminal_not_open", "nobody has this pad's terminal open")));
@@ -860,7 +1045,8 @@ impl PadTerminal {
             }
         }
         self.recorder.flush();
-        if let Phase::Running { session, .. } = std::mem::replace(&mut self.phase, Phase::New) {
+        self.queued = None;
+        if let Phase::Running { session, slot: _slot, .. } = std::mem::replace(&mut self.phase, Phase::New) {
             session.close().await;
         }
         tracing::debug!(pad = %self.pad, "terminal ended");

@@ -25,12 +25,16 @@ pub struct TerminalSettings {
     /// shell is paused (its TTY stops being read), nothing is buffered without bound.
     pub output_bytes_per_sec: u64,
     /// `TERMINAL_RECORD_BYTES` (4194304): terminal output recorded into the pad's event log per
-    /// session container, for playback; past it a single `truncated` marker. Keystrokes are
-    /// never recorded.
+    /// pad per `record::RECORD_WINDOW` (an hour), for playback, whatever containers come and go;
+    /// past it a single `truncated` marker. Keystrokes are never recorded.
     pub record_bytes: u64,
     /// `TERMINAL_DISK_MB` (128): size of the session container's writable `/tmp` (the
     /// workspace lives there).
     pub disk_mb: u64,
+    /// `TERMINAL_MAX_CONTAINERS` (8): terminal session containers on this server at once; a
+    /// start beyond it is refused with an `error` (`too_many_containers`). Each also holds one of
+    /// its starter's `EXEC_PER_USER_CONCURRENCY` places, shared with runs.
+    pub max_containers: usize,
     /// `TERMINAL_ALLOW_LOCAL` (false): when Docker is unreachable, give terminals a shell on
     /// the HOST (a PTY in a private temp dir, empty environment) — development only, no
     /// isolation, loudly flagged; refused in production.
@@ -85,6 +89,7 @@ impl TerminalSettings {
             output_bytes_per_sec: number(vars, "TERMINAL_OUTPUT_BYTES_PER_SEC", 256 * 1024, 16 * 1024, 1 << 30)?,
             record_bytes: number(vars, "TERMINAL_RECORD_BYTES", 4 << 20, 0, 1 << 30)?,
             disk_mb: number(vars, "TERMINAL_DISK_MB", 128, 16, 16_384)?,
+            max_containers: number(vars, "TERMINAL_MAX_CONTAINERS", 8, 1, 10_000)? as usize,
             allow_local: flag(vars, "TERMINAL_ALLOW_LOCAL")?,
         };
         Ok(settings)
@@ -105,6 +110,7 @@ mod tests {
         assert_eq!(s.idle, Duration::from_millis(600_000));
         assert_eq!(s.max_lifetime, Duration::from_millis(7_200_000));
         assert!(!s.allow_local);
+        assert_eq!(s.max_containers, 8);
     }
 
     #[test]
@@ -114,6 +120,7 @@ mod tests {
             ("TERMINAL_MAX_MS", "0"),
             ("TERMINAL_ALLOW_LOCAL", "maybe"),
             ("TERMINAL_OUTPUT_BYTES_PER_SEC", "10"),
+            ("TERMINAL_MAX_CONTAINERS", "0"),
         ] {
             let err = TerminalSettings::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");

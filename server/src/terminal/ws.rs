@@ -16,15 +16,17 @@ use axum::response::Response;
 use oc_sandbox::TermSize;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast;
 use tracing::Instrument;
 
-use super::session::{CloseReason, Cmd, Out, CLOSE_SHUTDOWN};
+use super::session::{CloseReason, Cmd, Out, Requester, CLOSE_SHUTDOWN};
 use super::{Joined, MAX_INPUT_FRAME};
 use crate::auth::extractors::authenticate;
 use crate::collab::limits::TokenBucket;
 use crate::collab::ws::{upgrade_token, PROTOCOL};
 use crate::db::{PadId, UserId};
 use crate::error::AppResult;
+use crate::events::DomainEvent;
 use crate::http::ws_io;
 use crate::pads::access::load_access;
 use crate::pads::roles::Role;
@@ -49,6 +51,9 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    // Subscribed before the session and the role are read: a revocation or kick that lands
+    // between that read and the join is applied right after joining, never missed.
+    let missed = state.events.subscribe();
     let token = upgrade_token(&headers, &state)?;
     let user = authenticate(&state, &token).await?;
     let (pad, role) = load_access(&state, &slug, user.id).await?;
@@ -57,14 +62,22 @@ pub async fn upgrade(
     Ok(ws.on_upgrade(move |socket| async move {
         let conn = state.rooms.next_conn_id();
         let span = tracing::info_span!("terminal_socket", user_id = %user.id, pad = %pad.id, conn);
-        run(state, socket, conn, user.id, role, pad.id).instrument(span).await;
+        run(state, socket, conn, user.id, role, pad.id, missed).instrument(span).await;
         drop(tracked);
     }))
 }
 
-async fn run(state: AppState, mut socket: WebSocket, conn: u64, user: UserId, role: Role, pad: PadId) {
+async fn run(
+    state: AppState,
+    mut socket: WebSocket,
+    conn: u64,
+    user: UserId,
+    role: Role,
+    pad: PadId,
+    missed: broadcast::Receiver<DomainEvent>,
+) {
     let started = Instant::now();
-    let mut joined: Joined = match state.terminals.join(&state, pad, conn, user, role).await {
+    let mut joined: Joined = match state.terminals.join(&state, pad, conn, user, role, missed).await {
         Ok(joined) => joined,
         Err(reason) => {
             close(&mut socket, reason).await;
@@ -111,7 +124,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, user: UserId, ro
                     Message::Binary(bytes) => Cmd::Input { conn, bytes },
                     Message::Text(text) => match serde_json::from_str::<Control>(text.as_str()) {
                         Ok(Control::Resize { cols, rows }) => Cmd::Resize { conn, size: TermSize::clamped(cols, rows) },
-                        Ok(Control::Restart) => Cmd::Restart { by: Some(conn), reply: None },
+                        Ok(Control::Restart) => Cmd::Restart { by: Requester::Socket(conn), reply: None },
                         Err(_) => {
                             let reply = json!({
                                 "type": "error",
