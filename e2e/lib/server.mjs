@@ -44,7 +44,8 @@ export async function startServer({ logFile } = {}) {
   };
   delete env.OPENCODER_ENV;
   delete env.NODE_ENV;
-  if (process.env.E2E_EXEC_FORCE_LOCAL === '1') env.EXEC_FORCE_LOCAL = '1';
+  // The unsandboxed backend needs the explicit opt-in (and a loopback HOST, set above).
+  if (process.env.E2E_EXEC_FORCE_LOCAL === '1') Object.assign(env, { EXEC_FORCE_LOCAL: '1', EXEC_ALLOW_LOCAL: '1' });
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (logFile) {
     mkdirSync(dirname(logFile), { recursive: true });

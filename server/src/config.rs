@@ -334,8 +334,10 @@ impl Config {
         })
     }
 
-    /// The production refusals (SPEC §8). Development tolerates a missing secret: `prepare` generates one.
+    /// The refusals (SPEC §8): the local backend's in every mode, then the production ones.
+    /// Development tolerates a missing secret: `prepare` generates one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_local_backend()?;
         if self.mode != Mode::Production {
             return Ok(());
         }
@@ -361,6 +363,35 @@ impl Config {
             return Err(invalid(
                 "JWT_SECRET",
                 "is a well-known or trivial value; generate one with `openssl rand -hex 64`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The unsandboxed local backend runs code as host processes that can read `DATA_DIR` (the
+    /// signing secret, the database), so it needs the explicit `EXEC_ALLOW_LOCAL` in every mode
+    /// and a server that only loopback clients can reach.
+    fn validate_local_backend(&self) -> Result<(), ConfigError> {
+        if self.exec.force_local && !self.exec.allow_local {
+            return Err(invalid(
+                "EXEC_FORCE_LOCAL",
+                "runs code unsandboxed on this host and needs EXEC_ALLOW_LOCAL=1 as well; unset it to use Docker",
+            ));
+        }
+        if self.terminal.allow_local && !self.exec.allow_local {
+            return Err(invalid(
+                "TERMINAL_ALLOW_LOCAL",
+                "a shell on this host needs EXEC_ALLOW_LOCAL=1 as well; unset it to use Docker",
+            ));
+        }
+        if self.exec.allow_local && !self.host.is_loopback() {
+            return Err(invalid(
+                "EXEC_ALLOW_LOCAL",
+                format!(
+                    "the unsandboxed local backend may only serve this machine, but HOST is {}; \
+                     set HOST=127.0.0.1 (or ::1), or unset EXEC_ALLOW_LOCAL and make Docker reachable",
+                    self.host
+                ),
             ));
         }
         Ok(())
@@ -473,6 +504,7 @@ mod tests {
             ("COOKIE_DOMAIN", "evil.example; SameSite=None"),
             ("COOKIE_DOMAIN", "https://pad.example.com"),
             ("COOKIE_DOMAIN", "pad.example.com:4000"),
+            ("NODE_ID", "node a"),
         ] {
             let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
@@ -493,6 +525,25 @@ mod tests {
         let ok = Config::from_vars(&vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong)])).unwrap();
         assert!(ok.is_production());
         assert!(!ok.warnings().is_empty());
+    }
+
+    #[test]
+    fn the_local_backend_needs_the_opt_in_and_a_loopback_bind() {
+        // The opt-in on the default bind (0.0.0.0) is refused, with what to do.
+        let err = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1")])).unwrap_err().to_string();
+        assert!(err.starts_with("EXEC_ALLOW_LOCAL") && err.contains("HOST=127.0.0.1"), "{err}");
+        let err = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1"), ("HOST", "192.168.1.5")])).unwrap_err();
+        assert!(err.to_string().starts_with("EXEC_ALLOW_LOCAL"), "{err}");
+        // Forcing local runs or a host terminal without the opt-in is refused in every mode.
+        for var in ["EXEC_FORCE_LOCAL", "TERMINAL_ALLOW_LOCAL"] {
+            let err = Config::from_vars(&vars(&[(var, "1"), ("HOST", "127.0.0.1")])).unwrap_err().to_string();
+            assert!(err.starts_with(var) && err.contains("EXEC_ALLOW_LOCAL=1"), "{err}");
+        }
+        for host in ["127.0.0.1", "::1"] {
+            let c = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1"), ("EXEC_FORCE_LOCAL", "1"), ("HOST", host)]))
+                .unwrap();
+            assert!(c.exec.allow_local && c.exec.force_local);
+        }
     }
 
     #[test]

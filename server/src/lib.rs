@@ -90,7 +90,6 @@ impl AppState {
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
         let backend = exec::build_backend(
             &config.exec,
-            config.is_production(),
             &config.data_dir,
             languages.clone(),
             sandbox_metrics.clone(),
@@ -203,6 +202,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     if tokio::time::timeout(SHUTDOWN_GRACE, state.tasks.wait()).await.is_err() {
         tracing::warn!("background tasks did not finish within the shutdown grace period");
     }
+    state.exec.shutdown().await;
     state.docs.flush_all().await;
     state.db.close().await;
     Ok(())

@@ -297,3 +297,255 @@ async fn a_late_joiner_sees_a_run_in_progress_from_its_start() {
     }
     assert_eq!(seen.values().cloned().collect::<String>(), "first\nsecond\n");
 }
+
+/// A python pad whose run writes a marker file at `marker`, wherever it runs.
+fn marker_program(marker: &std::path::Path) -> String {
+    format!("open({:?}, 'w').write('ran here')\nprint('inside', 6 * 7)\n", marker.display().to_string())
+}
+
+#[tokio::test]
+async fn an_unreachable_docker_never_runs_code_on_the_host() {
+    // Development mode on the default bind, Docker unreachable, no EXEC_ALLOW_LOCAL.
+    let app = TestApp::spawn_with(&[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]).await;
+    let health = app.get("/api/health", None).await;
+    assert_eq!(health.body["exec"]["backend"], "docker", "{}", health.body);
+    assert_eq!(health.body["exec"]["isolated"], true, "{}", health.body);
+    assert_eq!(health.body["exec"]["available"], false, "{}", health.body);
+    let ada = app.signup("Ada").await;
+    let marker = std::env::temp_dir().join(format!("oc-host-marker-{}", uuid::Uuid::new_v4()));
+    let slug = pad_with(&app, &ada, "python", "m.py", &marker_program(&marker)).await;
+    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "m.py" })).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["run"]["outcome"], "unavailable", "{}", r.body);
+    assert!(r.body["run"]["error"].as_str().unwrap_or_default().contains("docker"), "{}", r.body);
+    assert_eq!(r.body["run"]["stdout"], "", "{}", r.body);
+    assert!(!marker.exists(), "the program ran on the host");
+}
+
+/// Serves `path` as a Docker socket from now on, forwarding every connection to the real daemon.
+fn docker_appears_at(path: &std::path::Path) -> tokio::task::JoinHandle<()> {
+    let daemon = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_string());
+    let listener = tokio::net::UnixListener::bind(path).expect("bind the forwarding socket");
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let daemon = daemon.clone();
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = tokio::net::UnixStream::connect(&daemon).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_docker_daemon_that_comes_up_later_is_used_without_a_restart() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("docker.sock");
+    let app = TestApp::spawn_with(&[("DOCKER_HOST", &format!("unix://{}", socket.display()))]).await;
+    let ada = app.signup("Ada").await;
+    let marker = std::env::temp_dir().join(format!("oc-host-marker-{}", uuid::Uuid::new_v4()));
+    let slug = pad_with(&app, &ada, "python", "m.py", &marker_program(&marker)).await;
+    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "m.py" })).await;
+    assert_eq!(r.body["run"]["outcome"], "unavailable", "{}", r.body);
+
+    let _daemon = docker_appears_at(&socket);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "m.py" })).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        if r.body["run"]["outcome"] != "unavailable" {
+            break r.body["run"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the daemon was never picked up: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(run["outcome"], "ok", "{run}");
+    assert_eq!(run["backend"], "docker", "{run}");
+    assert_eq!(run["stdout"], "inside 42\n", "{run}");
+    assert!(!marker.exists(), "the program ran on the host");
+    let health = app.get("/api/health", None).await;
+    assert_eq!(health.body["exec"]["available"], true, "{}", health.body);
+}
+
+#[tokio::test]
+async fn byte_at_a_time_output_is_replayed_from_one_bounded_buffer() {
+    const OUTPUT_CAP: usize = 32 * 1024;
+    const WRITTEN: usize = 20_000;
+    let app = spawn(&[("EXEC_OUTPUT_BYTES", &OUTPUT_CAP.to_string())]).await;
+    let ada = app.signup("Ada").await;
+    let source = format!(
+        // A pause after each byte, so each reaches the server as its own chunk.
+        "import sys, time\nfor i in range({WRITTEN}):\n    sys.stdout.write('0123456789'[i % 10])\n    sys.stdout.flush()\n    time.sleep(0.0002)\ntime.sleep(2)\n"
+    );
+    let expected: String = (0..WRITTEN).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
+    let slug = pad_with(&app, &ada, "python", "drip.py", &source).await;
+    let mut early = collab_support::connect(&app.base, &slug, &ada.token).await;
+    early.synced().await;
+
+    // Sample the replay's size for the whole run.
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (exec, sampling) = (app.state.exec.clone(), sampling.clone());
+        tokio::spawn(async move {
+            let mut max = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                max = max.max(exec.replay_bytes());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            max
+        })
+    };
+    let r = app
+        .post(&format!("/api/pads/{slug}/runs"), Some(&ada.token), json!({ "entry": "drip.py", "timeoutMs": 30000 }))
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert!(early.until(Duration::from_secs(30), |p| p.has_app("run.output")).await, "no output: {:?}", early.apps);
+
+    // A socket joining mid-run gets the output so far, then the rest live, each chunk once.
+    let mut late = collab_support::connect(&app.base, &slug, &ada.token).await;
+    assert!(late.until(Duration::from_secs(40), |p| p.has_app("run.finished")).await, "the run never finished");
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let max_replay = sampler.await.unwrap();
+    let finished = &late.app_messages("run.finished")[0];
+    assert_eq!(finished["outcome"], "ok", "{finished}");
+
+    let mut seen = std::collections::BTreeMap::new();
+    for chunk in late.app_messages("run.output") {
+        let data = chunk["data"].as_str().unwrap().to_string();
+        if let Some(earlier) = seen.insert(chunk["seq"].as_u64().unwrap(), data.clone()) {
+            assert_eq!(earlier, data, "a replayed and a live copy of one seq differ");
+        }
+    }
+    let output: String = seen.values().cloned().collect();
+    assert_eq!(output.len(), WRITTEN);
+    assert!(output == expected, "the late joiner's output is not the program's");
+    // One buffer of at most the output cap (and a little index), whatever the write pattern.
+    eprintln!("largest replay: {max_replay} bytes for {WRITTEN} bytes of output");
+    assert!(max_replay >= WRITTEN, "the replay was never sampled full: {max_replay}");
+    assert!(max_replay <= 2 * OUTPUT_CAP, "the replay held {max_replay} bytes for {WRITTEN} bytes of output");
+    // Coalesced: a handful of messages, not one per byte.
+    assert!(seen.len() < 1_000, "{} run.output messages for {WRITTEN} bytes", seen.len());
+}
+
+/// Sandbox containers labelled with `node` (running ones only, or all).
+fn node_containers(node: &str, running_only: bool) -> Vec<String> {
+    let label = format!("label=opencoder.sandbox.node={node}");
+    let mut args = vec!["ps", "-q", "--filter", label.as_str()];
+    if !running_only {
+        args.push("-a");
+    }
+    let out = std::process::Command::new("docker").args(&args).output().expect("the docker CLI");
+    assert!(out.status.success(), "docker ps: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect()
+}
+
+/// Removes what a test's servers left behind, when the test ends (passed or not).
+struct RemoveNodeContainers(String);
+
+impl Drop for RemoveNodeContainers {
+    fn drop(&mut self) {
+        for id in node_containers(&self.0, false) {
+            let _ = std::process::Command::new("docker").args(["rm", "-f", &id]).output();
+        }
+    }
+}
+
+async fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+fn test_node() -> String {
+    format!("test-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_no_run_container_past_the_wall_limit() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let node = test_node();
+    let _cleanup = RemoveNodeContainers(node.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = collab_support::BinaryServer::start_with(dir.path(), &[("NODE_ID", &node)]).await;
+    let http = server.http();
+    let (_, token) = http.signup("Ada").await;
+    let pad = http.create_pad(&token).await;
+    let (status, body) = http
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/pads/{}/files", pad.slug),
+            Some(&token),
+            Some(json!({ "name": "nap.py", "content": "import time\nprint('napping', flush=True)\ntime.sleep(600)\n" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut watcher = collab_support::connect(&server.base, &pad.slug, &token).await;
+    let wall = Duration::from_secs(2);
+    let (status, body) = http
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/pads/{}/runs", pad.slug),
+            Some(&token),
+            Some(json!({ "entry": "nap.py", "timeoutMs": wall.as_millis() as u64 })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert!(watcher.until(Duration::from_secs(30), |p| p.has_app("run.output")).await, "the program never started");
+    assert_eq!(node_containers(&node, true).len(), 1);
+
+    // The server dies mid-run without any chance to clean up.
+    server.kill9();
+    let margin = Duration::from_secs(3);
+    let limit = wall + oc_sandbox::IN_CONTAINER_GRACE + margin;
+    let took = wait_for("the run container stopped after the server died", limit, || node_containers(&node, true).is_empty()).await;
+    eprintln!("run container stopped {took:?} after the server was killed (wall limit {wall:?})");
+}
+
+#[tokio::test]
+async fn sigterm_drains_the_warm_pool() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let node = test_node();
+    let _cleanup = RemoveNodeContainers(node.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut server =
+        collab_support::BinaryServer::start_with(dir.path(), &[("NODE_ID", &node), ("EXEC_POOL", "python=1")]).await;
+    wait_for("a warm container", Duration::from_secs(60), || node_containers(&node, true).len() == 1).await;
+    assert!(server.terminate().success(), "{}", server.log_text());
+    let left = node_containers(&node, false);
+    assert!(left.is_empty(), "containers left after SIGTERM: {left:?}\n{}", server.log_text());
+}
+
+#[tokio::test]
+async fn the_start_up_sweep_removes_only_this_nodes_leftovers() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let (node_a, node_b) = (test_node(), test_node());
+    let _cleanup = (RemoveNodeContainers(node_a.clone()), RemoveNodeContainers(node_b.clone()));
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sweep = ("EXEC_REMOVE_LEFTOVERS", "1");
+    // Node A crashes with a warm container.
+    let mut a = collab_support::BinaryServer::start_with(dir_a.path(), &[("NODE_ID", &node_a), ("EXEC_POOL", "python=1")]).await;
+    wait_for("a warm container", Duration::from_secs(60), || node_containers(&node_a, true).len() == 1).await;
+    a.kill9();
+    let leftover = node_containers(&node_a, false);
+    assert_eq!(leftover.len(), 1);
+
+    // Node B on the same daemon sweeps at start: A's container is not its to remove.
+    let b = collab_support::BinaryServer::start_with(dir_b.path(), &[("NODE_ID", &node_b), sweep]).await;
+    assert_eq!(node_containers(&node_a, false), leftover, "node B removed node A's container:\n{}", b.log_text());
+    drop(b);
+
+    // A restarted node A (its id kept in its DATA_DIR) removes it.
+    std::fs::write(dir_a.path().join("node_id"), &node_a).unwrap();
+    let a = collab_support::BinaryServer::start_with(dir_a.path(), &[sweep]).await;
+    drop(a);
+    let left = node_containers(&node_a, false);
+    assert!(left.is_empty(), "node A's restart left its leftover: {left:?}");
+}

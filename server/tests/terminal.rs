@@ -471,12 +471,14 @@ async fn local_fallback_only_when_allowed_and_never_in_production() {
     vars.insert("OPENCODER_ENV".into(), "production".into());
     vars.insert("JWT_SECRET".into(), "0123456789abcdef".repeat(4));
     vars.insert("TERMINAL_ALLOW_LOCAL".into(), "1".into());
+    vars.insert("EXEC_ALLOW_LOCAL".into(), "1".into());
+    vars.insert("HOST".into(), "127.0.0.1".into());
     let config = opencoder::config::Config::from_vars(&vars).expect("config parses");
     let err = Terminals::new(&config).await.err().expect("refused in production").to_string();
     assert!(err.contains("TERMINAL_ALLOW_LOCAL"), "{err}");
 
     // Runs forced local without the opt-in: terminals are unavailable, never a host shell.
-    let app = spawn(&[("EXEC_FORCE_LOCAL", "1")]).await;
+    let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("EXEC_ALLOW_LOCAL", "1"), ("HOST", "127.0.0.1")]).await;
     assert!(matches!(app.state.terminals.backend(), Backend::Unavailable(_)));
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
@@ -484,7 +486,7 @@ async fn local_fallback_only_when_allowed_and_never_in_production() {
     t.expect_message("status", "state", "exited").await;
 
     // With the opt-in (development): a PTY on the host, flagged `local` to every client.
-    let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("TERMINAL_ALLOW_LOCAL", "1")]).await;
+    let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("EXEC_ALLOW_LOCAL", "1"), ("HOST", "127.0.0.1"), ("TERMINAL_ALLOW_LOCAL", "1")]).await;
     assert!(matches!(app.state.terminals.backend(), Backend::Local(_)));
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;

@@ -14,7 +14,8 @@
 //! 5. the container is always removed: force-remove after the run, and a drop guard removes it if
 //!    the run future is cancelled or fails half-way.
 //!
-//! Every container: `NetworkMode none`, `IpcMode private`, read-only root, tmpfs `/tmp`
+//! Every container: `NetworkMode none`, `IpcMode private` with a 16 MiB `/dev/shm`
+//! ([`SHM_BYTES`]), read-only root, tmpfs `/tmp`
 //! (`rw,exec,nosuid,nodev,size=..,mode=1777`), `CapDrop ALL`, `no-new-privileges` (+ operator
 //! seccomp profile if given; Docker's default profile otherwise), user 65534:65534, pids limit,
 //! `nofile` 64:64 and `core` 0:0, memory = memory+swap, NanoCpus, private cgroup namespace, log
@@ -62,11 +63,17 @@ pub const SANDBOX_LABEL: &str = "opencoder.sandbox";
 pub const INSTANCE_LABEL: &str = "opencoder.sandbox.instance";
 /// Label naming the process that created the container: `<hostname>/<pid>/<start time>`.
 pub const OWNER_LABEL: &str = "opencoder.sandbox.owner";
+/// Label with the node id of the server that created the container ([`DockerConfig::node_id`]).
+pub const NODE_LABEL: &str = "opencoder.sandbox.node";
 const LANGUAGE_LABEL: &str = "opencoder.sandbox.language";
 const POOL_LABEL: &str = "opencoder.sandbox.pool";
 
 /// Default runner image (built by `scripts/build-runner-image.sh`).
 pub const DEFAULT_IMAGE: &str = "opencoder-runner:latest";
+
+/// Size of `/dev/shm` in every sandbox container (Docker's default is 64 MiB). Its pages count
+/// against the memory limit anyway; the cap keeps one program from spending it all there.
+pub const SHM_BYTES: i64 = 16 * 1024 * 1024;
 
 pub(crate) const SANDBOX_USER: &str = "65534:65534";
 pub(crate) const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -87,10 +94,17 @@ pub struct DockerConfig {
     pub call_timeout: Duration,
     /// Upper bound of sources + stdin per run.
     pub max_input_bytes: u64,
-    /// Remove leftover `opencoder.sandbox` containers when the backend starts (a crashed or
-    /// killed server's). Containers whose creating process is still alive on this host (another
-    /// server or a test process) are left alone; see [`OWNER_LABEL`].
+    /// Remove leftover sandbox containers of this node when the backend starts (a crashed or
+    /// killed server's): those labelled with [`Self::node_id`] whose creating process is gone
+    /// (see [`OWNER_LABEL`]). Other nodes' containers are never touched.
     pub remove_leftovers_on_start: bool,
+    /// Names this server among those sharing a Docker daemon ([`NODE_LABEL`]). Default: the
+    /// host name.
+    pub node_id: String,
+    /// Docker Engine address (`unix:///…`, `tcp://…`); `None`: `DOCKER_HOST` from the process
+    /// environment, else the local socket. A socket that does not exist yet is not an error: the
+    /// backend reports unavailable until the daemon answers there.
+    pub docker_host: Option<String>,
     pub languages: Arc<LanguageTable>,
     pub metrics: Arc<Metrics>,
 }
@@ -106,6 +120,8 @@ impl Default for DockerConfig {
             call_timeout: Duration::from_secs(30),
             max_input_bytes: 16 * 1024 * 1024,
             remove_leftovers_on_start: false,
+            node_id: hostname(),
+            docker_host: None,
             languages: Arc::new(LanguageTable::builtin()),
             metrics: Arc::new(Metrics::new()),
         }
@@ -140,8 +156,37 @@ impl HealthState {
     }
 }
 
+/// The Docker client. bollard refuses to build a client for a unix socket that does not exist
+/// yet, so a daemon that is not there at start gets its client on the first call that finds the
+/// socket: a daemon that comes up later is used without a restart.
+struct Client {
+    host: Option<String>,
+    docker: Mutex<Option<Docker>>,
+    timeout: Duration,
+}
+
+impl Client {
+    fn connect(host: Option<&str>, timeout: Duration) -> Result<Docker, DockerError> {
+        let docker = match host {
+            Some(host) => Docker::connect_with_host(host)?,
+            None => Docker::connect_with_defaults()?,
+        };
+        Ok(docker.with_timeout(timeout.max(Duration::from_secs(5))))
+    }
+
+    fn get(&self) -> Result<Docker, DockerError> {
+        let mut slot = self.docker.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(docker) = slot.as_ref() {
+            return Ok(docker.clone());
+        }
+        let docker = Self::connect(self.host.as_deref(), self.timeout)?;
+        *slot = Some(docker.clone());
+        Ok(docker)
+    }
+}
+
 pub(crate) struct Inner {
-    docker: Docker,
+    client: Client,
     cfg: DockerConfig,
     seccomp: Option<String>,
     instance: String,
@@ -193,9 +238,17 @@ impl DockerBackend {
     /// runtime. A daemon that is down is not an error here: the backend reports unavailable and
     /// recovers when the daemon comes back.
     pub async fn new(cfg: DockerConfig) -> Result<Self, SandboxError> {
-        let docker = Docker::connect_with_defaults()
-            .map_err(|e| SandboxError::Internal(format!("docker client: {e}")))?
-            .with_timeout(cfg.call_timeout.max(Duration::from_secs(5)));
+        let docker = match Client::connect(cfg.docker_host.as_deref(), cfg.call_timeout) {
+            Ok(docker) => Some(docker),
+            // No socket yet: unavailable until the daemon creates it.
+            Err(DockerError::SocketNotFoundError(_)) => None,
+            Err(e) => return Err(SandboxError::Internal(format!("docker client: {e}"))),
+        };
+        let client = Client {
+            host: cfg.docker_host.clone(),
+            docker: Mutex::new(docker),
+            timeout: cfg.call_timeout,
+        };
 
         let seccomp = load_seccomp_profile(cfg.seccomp_profile.as_deref())?;
 
@@ -219,7 +272,7 @@ impl DockerBackend {
         };
 
         let inner = Arc::new(Inner {
-            docker,
+            client,
             pool: Pool::new(cfg.pool.clone(), sizes),
             cfg,
             seccomp,
@@ -283,12 +336,7 @@ impl DockerBackend {
         self.inner.cache.as_ref()
     }
 
-    /// The underlying client (tests use it to inspect containers).
-    pub fn docker(&self) -> &Docker {
-        &self.inner.docker
-    }
-
-    /// Removes every sandbox container whose creating process is gone (the start-up sweep;
+    /// Removes this node's sandbox containers whose creating process is gone (the start-up sweep;
     /// see [`DockerConfig::remove_leftovers_on_start`]). Returns how many were removed.
     pub async fn remove_orphaned_containers(&self) -> Result<usize, SandboxError> {
         self.inner.remove_orphans().await
@@ -344,6 +392,22 @@ impl Inner {
         self.cfg.call_timeout
     }
 
+    /// The client, or `Down` (with the health state updated) while the daemon's socket is missing.
+    fn docker(&self) -> Result<Docker, CallError> {
+        self.client.get().map_err(|e| self.classify("connect", e))
+    }
+
+    fn classify(&self, what: &str, e: DockerError) -> CallError {
+        Metrics::inc(&self.cfg.metrics.docker_errors);
+        if is_connection_error(&e) {
+            self.health
+                .set(false, format!("docker daemon unreachable: {e}"));
+            CallError::Down(format!("docker daemon unreachable ({what}): {e}"))
+        } else {
+            CallError::Api(status_of(&e), format!("docker {what}: {e}"))
+        }
+    }
+
     /// Wraps a Docker call: timeout, error classification, health bookkeeping.
     async fn call<T>(
         &self,
@@ -359,18 +423,7 @@ impl Inner {
                 )))
             }
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                Metrics::inc(&self.cfg.metrics.docker_errors);
-                if is_connection_error(&e) {
-                    self.health
-                        .set(false, format!("docker daemon unreachable: {e}"));
-                    Err(CallError::Down(format!(
-                        "docker daemon unreachable ({what}): {e}"
-                    )))
-                } else {
-                    Err(CallError::Api(status_of(&e), format!("docker {what}: {e}")))
-                }
-            }
+            Ok(Err(e)) => Err(self.classify(what, e)),
         }
     }
 
@@ -379,12 +432,20 @@ impl Inner {
     pub(crate) async fn check_health(&self) -> bool {
         let t = Duration::from_secs(3).min(self.call_timeout());
         let was_up = self.health.is_up();
-        match tokio::time::timeout(t, self.docker.ping()).await {
+        let docker = match self.client.get() {
+            Ok(docker) => docker,
+            Err(e) => {
+                self.health
+                    .set(false, format!("docker daemon unreachable: {e}"));
+                return false;
+            }
+        };
+        match tokio::time::timeout(t, docker.ping()).await {
             Ok(Ok(_)) => {
                 if !was_up || !self.health.checked_within(Duration::from_secs(300)) {
-                    match tokio::time::timeout(t, self.docker.clone().negotiate_version()).await {
+                    match tokio::time::timeout(t, docker.clone().negotiate_version()).await {
                         Ok(Ok(_)) => {
-                            let v = match tokio::time::timeout(t, self.docker.version()).await {
+                            let v = match tokio::time::timeout(t, docker.version()).await {
                                 Ok(Ok(v)) => format!(
                                     "docker {} (API {})",
                                     v.version.unwrap_or_default(),
@@ -455,8 +516,9 @@ impl Inner {
                 return Ok(id.clone());
             }
         }
+        let docker = self.docker().map_err(CallError::into_sandbox)?;
         let info = self
-            .call("image inspect", self.docker.inspect_image(image))
+            .call("image inspect", docker.inspect_image(image))
             .await
             .map_err(|e| match e {
                 CallError::Api(Some(404), _) => Self::missing_image(image),
@@ -484,6 +546,7 @@ impl Inner {
             (SANDBOX_LABEL.to_string(), "1".to_string()),
             (INSTANCE_LABEL.to_string(), self.instance.clone()),
             (OWNER_LABEL.to_string(), owner_id().to_string()),
+            (NODE_LABEL.to_string(), self.cfg.node_id.clone()),
             (LANGUAGE_LABEL.to_string(), lang.id.clone()),
             (
                 POOL_LABEL.to_string(),
@@ -517,7 +580,7 @@ impl Inner {
 
     /// Creates and starts an idle container (waiting for its input tar).
     async fn create_started(
-        &self,
+        self: &Arc<Self>,
         lang: &Language,
         limits: &RunLimits,
         pooled: bool,
@@ -526,8 +589,9 @@ impl Inner {
         let body = self.container_body(lang, limits, pooled);
         let image = self.image_for(lang);
         let opts = CreateContainerOptionsBuilder::new().name(&name).build();
+        let docker = self.docker().map_err(CallError::into_sandbox)?;
         let created = self
-            .call("create", self.docker.create_container(Some(opts), body))
+            .call("create", docker.create_container(Some(opts), body))
             .await
             .map_err(|e| match e {
                 CallError::Api(Some(404), _) => Self::missing_image(&image),
@@ -536,7 +600,7 @@ impl Inner {
         Metrics::inc(&self.cfg.metrics.containers_created);
         let id = created.id;
         if let Err(e) = self
-            .call("start", self.docker.start_container(&id, None))
+            .call("start", docker.start_container(&id, None))
             .await
         {
             self.spawn_remove(id);
@@ -546,7 +610,7 @@ impl Inner {
     }
 
     pub(crate) async fn start_pool_container(
-        &self,
+        self: &Arc<Self>,
         language: &str,
     ) -> Result<String, SandboxError> {
         let lang = self
@@ -559,21 +623,25 @@ impl Inner {
         self.create_started(&lang, &limits, true).await
     }
 
-    /// Force-removes a container now (kills whatever runs in it). Errors are logged.
+    /// Force-removes a container now (kills whatever runs in it), retrying; a container that
+    /// still could not be removed is left to the supervisor, which retries while the daemon
+    /// answers.
     pub(crate) async fn remove_now(&self, id: &str) {
-        remove_container(&self.docker, id, self.call_timeout(), &self.cfg.metrics).await
+        let removed = match self.client.get() {
+            Ok(docker) => remove_container(&docker, id, self.call_timeout(), &self.cfg.metrics).await,
+            Err(_) => false,
+        };
+        if !removed {
+            self.pool.remove_later(id.to_string());
+        }
     }
 
     /// Removes a container in the background (tracked, so shutdown and tests can wait for it).
-    pub(crate) fn spawn_remove(&self, id: String) {
-        let docker = self.docker.clone();
-        let timeout = self.call_timeout();
-        let metrics = self.cfg.metrics.clone();
+    pub(crate) fn spawn_remove(self: &Arc<Self>, id: String) {
+        let inner = self.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            self.tracker.spawn_on(
-                async move { remove_container(&docker, &id, timeout, &metrics).await },
-                &handle,
-            );
+            self.tracker
+                .spawn_on(async move { inner.remove_now(&id).await }, &handle);
         }
     }
 
@@ -586,8 +654,9 @@ impl Inner {
             .all(true)
             .filters(&filters)
             .build();
+        let docker = self.docker().map_err(CallError::into_sandbox)?;
         let list = self
-            .call("list", self.docker.list_containers(Some(opts)))
+            .call("list", docker.list_containers(Some(opts)))
             .await
             .map_err(CallError::into_sandbox)?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
@@ -606,7 +675,8 @@ impl Inner {
         Ok(n)
     }
 
-    /// Removes sandbox containers whose owner process (see [`OWNER_LABEL`]) is not alive.
+    /// Removes this node's sandbox containers whose owner process (see [`OWNER_LABEL`]) is not
+    /// alive.
     async fn remove_orphans(&self) -> Result<usize, SandboxError> {
         let label = format!("{SANDBOX_LABEL}=1");
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
@@ -614,16 +684,14 @@ impl Inner {
             .all(true)
             .filters(&filters)
             .build();
+        let docker = self.docker().map_err(CallError::into_sandbox)?;
         let list = self
-            .call("list", self.docker.list_containers(Some(opts)))
+            .call("list", docker.list_containers(Some(opts)))
             .await
             .map_err(CallError::into_sandbox)?;
         let ids: Vec<String> = list
             .into_iter()
-            .filter(|c| {
-                let owner = c.labels.as_ref().and_then(|l| l.get(OWNER_LABEL));
-                !owner.is_some_and(|o| owner_alive(o))
-            })
+            .filter(|c| c.labels.as_ref().is_some_and(|l| is_leftover(l, &self.cfg.node_id)))
             .filter_map(|c| c.id)
             .collect();
         let n = ids.len();
@@ -690,6 +758,7 @@ pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>) -> 
     HostConfig {
         network_mode: Some("none".into()),
         ipc_mode: Some("private".into()),
+        shm_size: Some(SHM_BYTES),
         readonly_rootfs: Some(true),
         tmpfs: Some(HashMap::from([(
             "/tmp".to_string(),
@@ -728,28 +797,49 @@ pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>) -> 
     }
 }
 
+/// Attempts at removing a container (with a doubling pause from [`REMOVE_RETRY_PAUSE`]) before
+/// the removal is left to the supervisor, which retries it while the daemon answers.
+pub const REMOVE_ATTEMPTS: u32 = 3;
+/// First pause between removal attempts.
+pub const REMOVE_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// Force-removes a container, retrying; `true` once it is gone.
 pub(crate) async fn remove_container(
     docker: &Docker,
     id: &str,
     timeout: Duration,
     metrics: &Metrics,
-) {
+) -> bool {
     let opts = RemoveContainerOptionsBuilder::new()
         .force(true)
         .v(true)
         .build();
-    match tokio::time::timeout(timeout, docker.remove_container(id, Some(opts))).await {
-        Ok(Ok(())) => Metrics::inc(&metrics.containers_removed),
-        Ok(Err(e)) if status_of(&e) == Some(404) => Metrics::inc(&metrics.containers_removed),
-        Ok(Err(e)) => {
-            Metrics::inc(&metrics.docker_errors);
-            tracing::warn!(container = id, error = %e, "could not remove sandbox container");
+    let mut pause = REMOVE_RETRY_PAUSE;
+    for attempt in 1..=REMOVE_ATTEMPTS {
+        match tokio::time::timeout(timeout, docker.remove_container(id, Some(opts.clone()))).await {
+            Ok(Ok(())) => {
+                Metrics::inc(&metrics.containers_removed);
+                return true;
+            }
+            Ok(Err(e)) if status_of(&e) == Some(404) => {
+                Metrics::inc(&metrics.containers_removed);
+                return true;
+            }
+            Ok(Err(e)) => {
+                Metrics::inc(&metrics.docker_errors);
+                tracing::warn!(container = id, attempt, error = %e, "could not remove sandbox container");
+            }
+            Err(_) => {
+                Metrics::inc(&metrics.docker_errors);
+                tracing::warn!(container = id, attempt, "removing sandbox container timed out");
+            }
         }
-        Err(_) => {
-            Metrics::inc(&metrics.docker_errors);
-            tracing::warn!(container = id, "removing sandbox container timed out");
+        if attempt < REMOVE_ATTEMPTS {
+            tokio::time::sleep(pause).await;
+            pause *= 2;
         }
     }
+    false
 }
 
 /// `<hostname>/<pid>/<start time in clock ticks since boot>` of this process.
@@ -776,6 +866,18 @@ fn process_start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether a sandbox container with these labels is this node's and its creator is gone. A
+/// container without a node label (terminal sessions, older servers) counts as this node's only
+/// when its creator was a process on this host.
+fn is_leftover(labels: &HashMap<String, String>, node_id: &str) -> bool {
+    let owner = labels.get(OWNER_LABEL).map(String::as_str).unwrap_or_default();
+    let ours = match labels.get(NODE_LABEL) {
+        Some(node) => node == node_id,
+        None => owner.split('/').next() == Some(hostname().as_str()),
+    };
+    ours && !owner_alive(owner)
 }
 
 /// Whether the process named by an owner label is still running on this host.
@@ -939,7 +1041,7 @@ impl DockerBackend {
         }
 
         let build_tar = |mode: CompileMode, artifacts: Option<&[u8]>| {
-            let script_text = script::run_script(&plan, mode);
+            let script_text = script::run_script(&plan, mode, &spec.limits);
             script::input_tar(&spec.files, &spec.stdin, &script_text, artifacts)
                 .map_err(|e| SandboxError::Internal(format!("building the input archive: {e}")))
         };
@@ -1075,8 +1177,15 @@ impl DockerBackend {
             .stream(true)
             .logs(false)
             .build();
+        let docker = match inner.docker() {
+            Ok(docker) => docker,
+            Err(e) => {
+                d.error = Some(e.message().to_string());
+                return d;
+            }
+        };
         let attached = match inner
-            .call("attach", inner.docker.attach_container(id, Some(opts)))
+            .call("attach", docker.attach_container(id, Some(opts)))
             .await
         {
             Ok(a) => a,
@@ -1251,7 +1360,7 @@ impl DockerBackend {
         let wait_opts = WaitContainerOptionsBuilder::new()
             .condition("not-running")
             .build();
-        let mut waiter = inner.docker.wait_container(id, Some(wait_opts));
+        let mut waiter = docker.wait_container(id, Some(wait_opts));
         match tokio::time::timeout(inner.call_timeout(), waiter.next()).await {
             Ok(Some(Ok(r))) => d.exit_code = Some(r.status_code),
             Ok(Some(Err(DockerError::DockerContainerWaitError { code, .. }))) => {
@@ -1274,7 +1383,7 @@ impl DockerBackend {
         }
         if matches!(d.exit_code, Some(c) if c >= 128) {
             if let Ok(info) = inner
-                .call("inspect", inner.docker.inspect_container(id, None))
+                .call("inspect", docker.inspect_container(id, None))
                 .await
             {
                 d.oom_killed = info.state.and_then(|s| s.oom_killed).unwrap_or(false);
@@ -1328,6 +1437,10 @@ impl SandboxBackend for DockerBackend {
             pool: Some(self.inner.pool.stats()),
             cache: self.inner.cache.as_ref().map(|c| c.stats()),
         }
+    }
+
+    async fn shutdown(&self) {
+        DockerBackend::shutdown(self).await
     }
 }
 

@@ -37,6 +37,7 @@ pub use languages::{language, languages, Language, LanguageTable};
 pub use local::{LocalBackend, LocalConfig};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pool::{parse_pool_spec, PoolConfig, PoolLanguageStats, PoolStats};
+pub use script::IN_CONTAINER_GRACE;
 pub use terminal::{
     LocalTerminalConfig, TermSize, TerminalDocker, TerminalDockerConfig, TerminalEvent,
     TerminalLimits, TerminalSession,
@@ -276,6 +277,9 @@ pub trait SandboxBackend: Send + Sync {
         output: tokio::sync::mpsc::Sender<OutputChunk>,
     ) -> Result<Outcome, SandboxError>;
     async fn health(&self) -> BackendHealth;
+    /// Stops background work and removes what the backend created (server exit). Runs started
+    /// afterwards fail with `Unavailable`. Backends without background work need nothing.
+    async fn shutdown(&self) {}
 }
 
 /// Largest number of files in one run.

@@ -5,7 +5,8 @@
 //! The same task checks the daemon's health (ping, with backoff while it is down). When the
 //! daemon goes away the ready containers are forgotten (and removed once it is back) and runs fail
 //! fast with `Unavailable`; when it returns, the API version is re-negotiated, this instance's
-//! leftovers are removed and the pool is rebuilt.
+//! leftovers are removed and the pool is rebuilt. Container removals that failed are retried on
+//! every check while the daemon answers.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,7 +102,8 @@ pub(crate) fn resources_match(a: &RunLimits, b: &RunLimits) -> bool {
 struct State {
     ready: HashMap<String, VecDeque<String>>,
     starting: HashMap<String, usize>,
-    /// Ready containers dropped while the daemon was unreachable; removed once it is back.
+    /// Containers to remove while the daemon answers: ready ones dropped while it was
+    /// unreachable, and those whose removal failed.
     orphans: Vec<String>,
 }
 
@@ -175,6 +177,14 @@ impl Pool {
         st.orphans.extend(drained);
     }
 
+    /// Leaves a container whose removal failed to the supervisor.
+    pub(crate) fn remove_later(&self, id: String) {
+        let mut st = self.lock();
+        if !st.orphans.contains(&id) {
+            st.orphans.push(id);
+        }
+    }
+
     fn take_orphans(&self) -> Vec<String> {
         std::mem::take(&mut self.lock().orphans)
     }
@@ -232,10 +242,6 @@ pub(crate) async fn supervisor(inner: Arc<Inner>) {
         let up = inner.check_health().await;
         if up && !was_up {
             tracing::info!("docker daemon reachable again; rebuilding the sandbox pool");
-            // Containers from before the outage: dead or orphaned. Remove them.
-            for id in pool.take_orphans() {
-                inner.spawn_remove(id);
-            }
             inner.remove_own_stopped().await;
         } else if !up && was_up {
             tracing::warn!("docker daemon unreachable: {}", inner.health.detail());
@@ -245,6 +251,11 @@ pub(crate) async fn supervisor(inner: Arc<Inner>) {
 
         let wait = if up {
             backoff = Duration::from_millis(250);
+            // Containers from before an outage and removals that failed: retried while the
+            // daemon answers.
+            for id in pool.take_orphans() {
+                inner.spawn_remove(id);
+            }
             refill(&inner).await;
             pool.cfg.health_interval
         } else {

@@ -349,7 +349,7 @@ impl TerminalDocker {
             self.inner.call_timeout,
             &self.inner.metrics,
         )
-        .await
+        .await;
     }
 
     fn spawn_remove(&self, id: String) {

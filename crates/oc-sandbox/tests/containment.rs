@@ -597,3 +597,34 @@ async fn operator_seccomp_profile_is_applied_and_unconfined_refused() {
         "unconfined profile accepted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_shm_is_bounded() {
+    let b = backend().await;
+    // Docker's default /dev/shm is 64 MiB: 32 MiB fit there, but not in SHM_BYTES (16 MiB).
+    let r = run(
+        &b,
+        py(r#"
+import os
+st = os.statvfs("/dev/shm")
+print("SHM", st.f_blocks * st.f_frsize)
+try:
+    with open("/dev/shm/fill", "wb") as f:
+        for _ in range(32):
+            f.write(b"x" * (1 << 20))
+            f.flush()
+    print("WROTE 32MiB")
+except OSError as e:
+    print("FULL", e.errno)
+"#),
+    )
+    .await;
+    assert!(r.outcome.success(), "{}", r.all());
+    assert!(
+        r.stdout.contains(&format!("SHM {}\n", oc_sandbox::docker::SHM_BYTES)),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("FULL 28"), "writing past /dev/shm did not fail with ENOSPC: {}", r.all());
+    b.shutdown().await;
+}

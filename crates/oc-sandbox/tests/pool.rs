@@ -123,7 +123,7 @@ async fn pool_rejects_unknown_languages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn startup_sweep_removes_orphans_but_not_live_owners() {
+async fn startup_sweep_removes_only_this_nodes_orphans() {
     use bollard::models::ContainerCreateBody;
     use bollard::query_parameters::CreateContainerOptionsBuilder;
     use std::collections::HashMap;
@@ -146,7 +146,7 @@ async fn startup_sweep_removes_orphans_but_not_live_owners() {
         .to_string();
     let live_owner = format!("{host}/{}/{start}", std::process::id());
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let make = |owner: Option<String>| {
+    let make = |owner: Option<String>, node: Option<&'static str>| {
         let docker = docker.clone();
         let tag = tag.clone();
         async move {
@@ -156,6 +156,9 @@ async fn startup_sweep_removes_orphans_but_not_live_owners() {
             ]);
             if let Some(o) = owner {
                 labels.insert("opencoder.sandbox.owner".into(), o);
+            }
+            if let Some(n) = node {
+                labels.insert(oc_sandbox::docker::NODE_LABEL.into(), n.into());
             }
             let body = ContainerCreateBody {
                 image: Some(IMAGE.into()),
@@ -174,12 +177,18 @@ async fn startup_sweep_removes_orphans_but_not_live_owners() {
                 .id
         }
     };
-    let dead = make(Some(format!("{host}/999999999/1"))).await;
-    let unlabelled = make(None).await;
-    let live = make(Some(live_owner)).await;
+    let node = "sweep-test-node";
+    let dead = make(Some(format!("{host}/999999999/1")), Some(node)).await;
+    // Written by an older server or a terminal session of this host: no node label.
+    let dead_here_unnoded = make(Some(format!("{host}/999999999/1")), None).await;
+    let other_node = make(Some(format!("{host}/999999999/1")), Some("another-node")).await;
+    let other_host = make(Some("another-host/1/1".into()), None).await;
+    let unlabelled = make(None, None).await;
+    let live = make(Some(live_owner), Some(node)).await;
 
     let mut cfg = config();
     cfg.remove_leftovers_on_start = true;
+    cfg.node_id = node.into();
     let b = backend_with(cfg).await;
     let exists = |id: String| {
         let docker = docker.clone();
@@ -190,23 +199,33 @@ async fn startup_sweep_removes_orphans_but_not_live_owners() {
         "orphan of a dead process survived the sweep"
     );
     assert!(
-        !exists(unlabelled).await,
-        "unowned sandbox container survived the sweep"
+        !exists(dead_here_unnoded).await,
+        "orphan of a dead process of this host survived the sweep"
     );
+    // Only this node's: another node's, another host's and an unowned container stay.
+    for (id, what) in [
+        (&other_node, "another node's"),
+        (&other_host, "another host's"),
+        (&unlabelled, "an unowned"),
+    ] {
+        assert!(exists(id.clone()).await, "the sweep removed {what} container");
+    }
     assert!(
         exists(live.clone()).await,
         "the sweep removed a live process's container"
     );
-    docker
-        .remove_container(
-            &live,
-            Some(
-                bollard::query_parameters::RemoveContainerOptionsBuilder::new()
-                    .force(true)
-                    .build(),
-            ),
-        )
-        .await
-        .unwrap();
+    for id in [live, other_node, other_host, unlabelled] {
+        docker
+            .remove_container(
+                &id,
+                Some(
+                    bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+                        .force(true)
+                        .build(),
+                ),
+            )
+            .await
+            .unwrap();
+    }
     b.shutdown().await;
 }

@@ -3,8 +3,10 @@
 //! users, pads or HTTP.
 
 pub mod metrics;
+pub mod node;
 pub mod output;
 pub mod queue;
+pub mod replay;
 pub mod routes;
 pub mod service;
 pub mod settings;
@@ -42,33 +44,33 @@ pub fn language_table(settings: &ExecSettings) -> anyhow::Result<LanguageTable> 
     })
 }
 
-/// Pick the backend (SPEC §5): Docker unless forced local; the local fallback only in
-/// development or with EXEC_ALLOW_LOCAL, and always loudly.
+/// Pick the backend (SPEC §5): Docker, even while the daemon is unreachable (runs fail fast with
+/// `unavailable` and the backend keeps probing, so a daemon that comes up later is used without a
+/// restart). The unsandboxed local backend only with `EXEC_ALLOW_LOCAL` (the configuration has
+/// already refused it on a non-loopback `HOST`): forced, or when Docker is unreachable at start.
 pub async fn build_backend(
     settings: &ExecSettings,
-    production: bool,
     data_dir: &Path,
     languages: Arc<LanguageTable>,
     metrics: Arc<oc_sandbox::Metrics>,
 ) -> anyhow::Result<Arc<dyn SandboxBackend>> {
-    let local = |why: &str| -> anyhow::Result<Arc<dyn SandboxBackend>> {
-        if production && !settings.allow_local {
-            anyhow::bail!(
-                "EXEC_ALLOW_LOCAL: {why}, and the unsandboxed local backend is refused in production; \
-                 make Docker reachable or set EXEC_ALLOW_LOCAL=1 knowing runs are not isolated"
-            );
-        }
-        tracing::warn!("{why}: code runs as LOCAL SUBPROCESSES WITHOUT KERNEL ISOLATION (development only)");
-        Ok(Arc::new(LocalBackend::new(LocalConfig {
+    let local = |why: &str| -> Arc<dyn SandboxBackend> {
+        tracing::warn!(
+            "{why}: EXEC_ALLOW_LOCAL is set, so code runs as LOCAL SUBPROCESSES WITHOUT KERNEL ISOLATION \
+             (only loopback clients can reach this server)"
+        );
+        Arc::new(LocalBackend::new(LocalConfig {
             languages: languages.clone(),
             metrics: metrics.clone(),
             max_input_bytes: (settings.max_source_bytes + settings.max_stdin_bytes) as u64,
             ..LocalConfig::default()
-        })))
+        }))
     };
-    if settings.force_local {
-        return local("EXEC_FORCE_LOCAL is set");
+    if settings.force_local && settings.allow_local {
+        return Ok(local("EXEC_FORCE_LOCAL is set"));
     }
+    let node_id = node::node_id(settings, data_dir)
+        .map_err(|e| anyhow::anyhow!("NODE_ID: cannot keep the generated node id in {}: {e}", data_dir.display()))?;
     let docker = DockerBackend::new(DockerConfig {
         image: settings.image.clone(),
         seccomp_profile: settings.seccomp_profile.clone(),
@@ -82,18 +84,31 @@ pub async fn build_backend(
         call_timeout: DOCKER_CALL_TIMEOUT,
         max_input_bytes: (settings.max_source_bytes + settings.max_stdin_bytes) as u64,
         remove_leftovers_on_start: settings.remove_leftovers,
+        docker_host: settings.docker_host.clone(),
+        node_id,
         languages: languages.clone(),
         metrics: metrics.clone(),
     })
     .await;
     match docker {
-        // In production a daemon that is down is waited for (runs fail fast meanwhile), never
-        // silently replaced by unsandboxed execution.
-        Ok(docker) if production || docker.health().await.available => Ok(Arc::new(docker)),
+        Ok(docker) if !settings.allow_local => {
+            let health = docker.health().await;
+            if !health.available {
+                tracing::warn!(
+                    "Docker is unavailable ({}): runs fail until it is reachable, then it is used without a restart",
+                    health.detail
+                );
+            }
+            Ok(Arc::new(docker))
+        }
+        Ok(docker) if docker.health().await.available => Ok(Arc::new(docker)),
         Ok(docker) => {
             docker.shutdown().await;
-            local("Docker is unreachable")
+            Ok(local("Docker is unreachable"))
         }
-        Err(err) => local(&format!("Docker is unreachable ({err})")),
+        Err(err) if settings.allow_local => Ok(local(&format!("Docker is unreachable ({err})"))),
+        Err(err) => Err(anyhow::anyhow!(
+            "the Docker sandbox cannot be set up ({err}); fix DOCKER_HOST or the EXEC_* settings"
+        )),
     }
 }

@@ -14,8 +14,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::metrics::RunHistogram;
-use super::output::Utf8Stream;
+use super::output::{Coalescer, Utf8Stream};
 use super::queue::{Refusal, Reservation, RunQueue};
+use super::replay::RunReplay;
 use super::settings::ExecSettings;
 use super::store;
 use crate::db::{Db, PadId, UserId};
@@ -27,9 +28,9 @@ const OUTPUT_CHANNEL_CHUNKS: usize = 64;
 /// Sends an app message to every client on a pad (wired to the collaboration rooms).
 pub type PadBroadcast = Arc<dyn Fn(PadId, serde_json::Value) + Send + Sync>;
 
-/// Runs in progress and the messages sent for them so far, so a client that joins mid-run sees the
-/// whole run. Bounded: a run's output is capped by `EXEC_OUTPUT_BYTES` and the number of runs by
-/// admission.
+/// Runs in progress and what was sent for them so far, so a client that joins mid-run sees the
+/// whole run. Bounded: a run's replay is one buffer capped by `EXEC_OUTPUT_BYTES`, and the number
+/// of runs by admission.
 #[derive(Default)]
 struct LiveRuns {
     runs: Mutex<HashMap<String, LiveRun>>,
@@ -38,7 +39,8 @@ struct LiveRuns {
 struct LiveRun {
     pad: PadId,
     started_at_ms: i64,
-    messages: Vec<serde_json::Value>,
+    started: serde_json::Value,
+    output: RunReplay,
 }
 
 impl LiveRuns {
@@ -127,16 +129,24 @@ impl ExecService {
     /// drops the copies it also receives live.
     pub fn replay_for(&self, pad: PadId) -> Vec<serde_json::Value> {
         let live = self.live.lock();
-        let mut runs: Vec<&LiveRun> = live.values().filter(|run| run.pad == pad).collect();
-        runs.sort_by_key(|run| run.started_at_ms);
-        runs.into_iter().flat_map(|run| run.messages.iter().cloned()).collect()
+        let mut runs: Vec<(&String, &LiveRun)> = live.iter().filter(|(_, run)| run.pad == pad).collect();
+        runs.sort_by_key(|(_, run)| run.started_at_ms);
+        runs.into_iter()
+            .flat_map(|(run_id, run)| std::iter::once(run.started.clone()).chain(run.output.messages(run_id)))
+            .collect()
     }
 
-    /// Send a run message to the pad and remember it while the run is live.
-    fn publish(&self, pad: PadId, run_id: &str, message: serde_json::Value) {
+    /// Heap bytes held to replay runs in progress (bounded by `EXEC_OUTPUT_BYTES` per run).
+    pub fn replay_bytes(&self) -> usize {
+        self.live.lock().values().map(|run| run.output.heap_bytes()).sum()
+    }
+
+    /// Send one output chunk to the pad and keep it in the run's replay while the run is live.
+    fn publish_output(&self, pad: PadId, run_id: &str, seq: u64, stream: Stream, text: &str) {
         if let Some(run) = self.live.lock().get_mut(run_id) {
-            run.messages.push(message.clone());
+            run.output.push(seq, stream, text);
         }
+        let message = json!({ "type": "run.output", "runId": run_id, "seq": seq, "stream": stream, "data": text });
         (self.broadcast)(pad, message);
     }
 
@@ -150,6 +160,12 @@ impl ExecService {
 
     pub async fn health(&self) -> oc_sandbox::BackendHealth {
         self.backend.health().await
+    }
+
+    /// Server exit: stop the sandbox's background work and remove its containers (the warm
+    /// pool, and any run still going).
+    pub async fn shutdown(&self) {
+        self.backend.shutdown().await
     }
 
     pub fn queue(&self) -> &RunQueue {
@@ -185,16 +201,19 @@ impl ExecService {
 
     async fn execute(&self, run_id: String, request: RunRequest, reservation: Reservation) -> RunRecord {
         let started_at_ms = chrono::Utc::now().timestamp_millis();
-        self.live.lock().insert(run_id.clone(), LiveRun { pad: request.pad, started_at_ms, messages: Vec::new() });
-        self.publish(
-            request.pad,
-            &run_id,
-            json!({
-                "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
-                "language": request.language, "entry": request.entry, "at": started_at_ms,
-                "backend": self.backend.kind().as_str(),
-            }),
-        );
+        let started = json!({
+            "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
+            "language": request.language, "entry": request.entry, "at": started_at_ms,
+            "backend": self.backend.kind().as_str(),
+        });
+        let live = LiveRun {
+            pad: request.pad,
+            started_at_ms,
+            started: started.clone(),
+            output: RunReplay::new(self.settings.output_bytes),
+        };
+        self.live.lock().insert(run_id.clone(), live);
+        (self.broadcast)(request.pad, started);
         let ticket = reservation.ready().await;
         let clock = Instant::now();
         let spec = RunSpec {
@@ -228,32 +247,46 @@ impl ExecService {
         record
     }
 
-    /// Broadcast output as it arrives and keep the (already capped) copy for the record.
+    /// Broadcast output, coalesced into messages of at most `COALESCE_BYTES` sent within
+    /// `COALESCE_WINDOW`, and keep the (already capped) copy for the record.
     async fn forward_output(&self, pad: PadId, run_id: String, mut rx: mpsc::Receiver<OutputChunk>) -> (String, String) {
         let (mut out_decoder, mut err_decoder) = (Utf8Stream::default(), Utf8Stream::default());
         let (mut stdout, mut stderr) = (String::new(), String::new());
+        let mut coalescer = Coalescer::default();
         let mut seq = 0u64;
-        let mut send = |stream: Stream, text: String, stdout: &mut String, stderr: &mut String| {
-            if text.is_empty() {
-                return;
+        let mut flush = |coalescer: &mut Coalescer, stdout: &mut String, stderr: &mut String| {
+            for (stream, text) in coalescer.take() {
+                match stream {
+                    Stream::Stdout => stdout.push_str(&text),
+                    Stream::Stderr => stderr.push_str(&text),
+                }
+                seq += 1;
+                self.publish_output(pad, &run_id, seq, stream, &text);
             }
-            match stream {
-                Stream::Stdout => stdout.push_str(&text),
-                Stream::Stderr => stderr.push_str(&text),
-            }
-            seq += 1;
-            let message = json!({ "type": "run.output", "runId": run_id, "seq": seq, "stream": stream, "data": text });
-            self.publish(pad, &run_id, message);
         };
-        while let Some(chunk) = rx.recv().await {
-            let text = match chunk.stream {
-                Stream::Stdout => out_decoder.push(&chunk.data),
-                Stream::Stderr => err_decoder.push(&chunk.data),
-            };
-            send(chunk.stream, text, &mut stdout, &mut stderr);
+        loop {
+            let due = coalescer.due();
+            tokio::select! {
+                chunk = rx.recv() => {
+                    let Some(chunk) = chunk else { break };
+                    let text = match chunk.stream {
+                        Stream::Stdout => out_decoder.push(&chunk.data),
+                        Stream::Stderr => err_decoder.push(&chunk.data),
+                    };
+                    coalescer.push(chunk.stream, &text, tokio::time::Instant::now());
+                    if coalescer.is_full() {
+                        flush(&mut coalescer, &mut stdout, &mut stderr);
+                    }
+                }
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                    flush(&mut coalescer, &mut stdout, &mut stderr);
+                }
+            }
         }
-        send(Stream::Stdout, out_decoder.finish(), &mut stdout, &mut stderr);
-        send(Stream::Stderr, err_decoder.finish(), &mut stdout, &mut stderr);
+        let now = tokio::time::Instant::now();
+        coalescer.push(Stream::Stdout, &out_decoder.finish(), now);
+        coalescer.push(Stream::Stderr, &err_decoder.finish(), now);
+        flush(&mut coalescer, &mut stdout, &mut stderr);
         (stdout, stderr)
     }
 }

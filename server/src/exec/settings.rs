@@ -15,9 +15,13 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct ExecSettings {
-    /// `EXEC_FORCE_LOCAL` (false): use the local subprocess backend even when Docker is reachable.
+    /// `EXEC_FORCE_LOCAL` (false): use the local subprocess backend even when Docker is reachable
+    /// (needs `EXEC_ALLOW_LOCAL`).
     pub force_local: bool,
-    /// `EXEC_ALLOW_LOCAL` (false): permit the unsandboxed local backend in production.
+    /// `EXEC_ALLOW_LOCAL` (false): permit the unsandboxed local backend (runs, and terminals with
+    /// `TERMINAL_ALLOW_LOCAL`), in every mode. Without it an unreachable Docker makes runs fail
+    /// with `unavailable` until the daemon is back. Only accepted with a loopback `HOST`: host
+    /// processes can read `DATA_DIR`, so nobody else may reach a server that runs them.
     pub allow_local: bool,
     /// `EXEC_IMAGE` (opencoder-runner:latest): image of every built-in language.
     pub image: String,
@@ -47,9 +51,15 @@ pub struct ExecSettings {
     pub pool: String,
     /// `EXEC_COMPILE_CACHE_MB` (512): size of the compile cache under DATA_DIR.
     pub compile_cache_mb: u64,
-    /// `EXEC_REMOVE_LEFTOVERS` (true): at start, remove sandbox containers a crashed server left
-    /// behind. Turn off only when several servers share one Docker daemon.
+    /// `EXEC_REMOVE_LEFTOVERS` (true): at start, remove the sandbox containers a crashed server
+    /// of this node (`NODE_ID`) left behind; other nodes' containers are never touched.
     pub remove_leftovers: bool,
+    /// `NODE_ID` (unset = generated once into `DATA_DIR/node_id`): labels this server's sandbox
+    /// containers, so servers sharing a Docker daemon only ever sweep their own.
+    pub node_id: Option<String>,
+    /// `DOCKER_HOST` (unset = the local socket): the Docker Engine runs use, read from the
+    /// configuration like every other setting (so a daemon that is not there yet can be named).
+    pub docker_host: Option<String>,
 }
 
 fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
@@ -78,6 +88,15 @@ where
         return Err(invalid(var, format!("must be between {min} and {max}, got {value}")));
     }
     Ok(value)
+}
+
+/// `NODE_ID` goes into a container label: a short name of letters, digits, `_`, `.` and `-`.
+fn parse_node_id(raw: &str) -> Result<String, ConfigError> {
+    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !valid {
+        return Err(invalid("NODE_ID", format!("{raw:?}: use 1-64 letters, digits, '_', '.' or '-'")));
+    }
+    Ok(raw.to_string())
 }
 
 impl ExecSettings {
@@ -110,6 +129,8 @@ impl ExecSettings {
             pool,
             compile_cache_mb: number(vars, "EXEC_COMPILE_CACHE_MB", 512u64, 0, 1 << 20)?,
             remove_leftovers: get(vars, "EXEC_REMOVE_LEFTOVERS").is_none() || flag(vars, "EXEC_REMOVE_LEFTOVERS")?,
+            docker_host: get(vars, "DOCKER_HOST").map(str::to_string),
+            node_id: get(vars, "NODE_ID").map(parse_node_id).transpose()?,
         })
     }
 }

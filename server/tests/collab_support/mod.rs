@@ -377,6 +377,11 @@ pub fn free_port() -> u16 {
 
 impl BinaryServer {
     pub async fn start(data_dir: &Path) -> BinaryServer {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// Start with extra environment variables (they override the defaults below).
+    pub async fn start_with(data_dir: &Path, vars: &[(&str, &str)]) -> BinaryServer {
         let port = free_port();
         let log = data_dir.join(format!("server-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
@@ -391,6 +396,7 @@ impl BinaryServer {
             .env("EXEC_POOL", "")
             .env("EXEC_REMOVE_LEFTOVERS", "0")
             .env("RUST_LOG", "info,sqlx=warn")
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
