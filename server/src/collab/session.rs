@@ -45,6 +45,12 @@ pub enum SessionError {
     /// The update would grow the document past `MAX_DOC_BYTES`.
     #[error("the document would exceed its size limit")]
     DocTooLarge,
+    /// The update would grow a file past `pads::files::MAX_FILE_BYTES`.
+    #[error("a file would exceed its size limit")]
+    FileTooLarge,
+    /// The update writes to a root that is not one of the pad's files (`file:<id>`).
+    #[error("the update writes to a root that is not a file of this pad")]
+    UnknownRoot,
     /// A per-connection message rate was exceeded.
     #[error("too many {0} messages")]
     RateLimited(&'static str),
@@ -82,6 +88,8 @@ impl From<DocError> for SessionError {
         match err {
             DocError::BadUpdate => SessionError::BadUpdate,
             DocError::TooLarge => SessionError::DocTooLarge,
+            DocError::FileTooLarge => SessionError::FileTooLarge,
+            DocError::UnknownRoot => SessionError::UnknownRoot,
             DocError::Overloaded => SessionError::Overloaded,
             DocError::Poisoned | DocError::Db(_) => SessionError::Internal,
         }

@@ -17,7 +17,7 @@
 //! `initialState` plus the `update` of every `edit` event, applied in order, reproduce the
 //! document at any instant of the window with nothing but a Yjs library.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -28,8 +28,9 @@ use super::service::RecordingView;
 use super::store;
 use super::timeline::{self, TimelineEvent, Window};
 use super::{now_ms, seek, MAX_PAGE};
-use crate::db::{Db, PadId};
+use crate::db::{Db, FileId, PadId};
 use crate::error::{AppError, AppResult};
+use crate::pads::files_store::{self, TextKeys};
 use crate::pads::store::Pad;
 
 /// The export format's version; bumped on any incompatible change.
@@ -70,12 +71,33 @@ pub async fn listed_files(db: &Db, pad: PadId, t_ms: i64) -> AppResult<Option<BT
     }))
 }
 
+/// What the document's file roots stand for at `t_ms`: file ids named through the file list of
+/// the time (the newest `files` event at or before it, over today's rows), or file names for a
+/// document not yet re-keyed by id then (`seek::FileNames`).
+pub async fn file_names(db: &Db, pad: PadId, t_ms: i64) -> AppResult<seek::FileNames> {
+    let by_name_before = match files_store::text_keys(db, pad).await? {
+        TextKeys::ById => i64::MIN,
+        TextKeys::ByIdSince(at_ms) => at_ms,
+        TextKeys::ByName => i64::MAX,
+    };
+    let mut ids: HashMap<FileId, String> = files_store::list(db, pad).await?.into_iter().map(|f| (f.id, f.name)).collect();
+    if let Some(data) = store::latest_pad_event(db, pad, "files", t_ms).await? {
+        for file in data["files"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(name)) = (file["id"].as_i64(), file["name"].as_str()) {
+                ids.insert(FileId(id), name.to_string());
+            }
+        }
+    }
+    Ok(seek::FileNames { by_name_before, ids })
+}
+
 pub async fn build(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<RecordingExport> {
     let window = Window::of(&recording);
     let before = window.from_ms - 1;
     let doc = seek::doc_at_time(db, pad.id, before).await?;
     let listed = listed_files(db, pad.id, window.from_ms).await?;
-    let files = seek::visible_files(seek::file_texts(&doc), listed.as_ref());
+    let names = file_names(db, pad.id, before).await?;
+    let files = seek::visible_files(seek::file_texts(&doc, &names, before), listed.as_ref());
     let initial_state = STANDARD.encode(seek::encode_state(&doc));
     let mut events = Vec::new();
     let mut after: Option<String> = None;
