@@ -181,6 +181,19 @@ async fn a_socket_growing_a_file_past_the_file_limit_is_closed_1009_and_nothing_
     paster.insert(&pad.file, 0, &"Q".repeat(MAX_FILE_BYTES)).await;
     assert_eq!(paster.closed_within(Duration::from_secs(5)).await, Some(1009));
     assert!(!http.file_text(&owner, &pad, pad.file_id).await.contains("QQ"));
+
+    // An empty file has no root in a reloaded document; its first text is checked all the same.
+    let pad = http.create_pad(&owner).await;
+    let (status, body) =
+        http.call(Method::POST, &format!("/api/pads/{}/files", pad.slug), Some(&owner), Some(json!({ "name": "empty.txt" }))).await;
+    assert_eq!(status, 201, "{body}");
+    let empty = body["file"]["id"].as_i64().unwrap();
+    app.state.docs.unload(PadId(pad.id)).await;
+    let mut fresh = connect(&app.base, &pad.slug, &owner).await;
+    fresh.synced().await;
+    fresh.insert(&empty.to_string(), 0, &"E".repeat(MAX_FILE_BYTES + 1)).await;
+    assert_eq!(fresh.closed_within(Duration::from_secs(5)).await, Some(1009));
+    assert_eq!(http.file_text(&owner, &pad, empty).await, "");
 }
 
 #[tokio::test]

@@ -131,11 +131,13 @@ fn file_lengths(doc: &Doc, files: &HashSet<FileId>, growth: usize, max_file_byte
     files
         .iter()
         .filter_map(|file| {
-            let text = txn.get_text(file_key(*file).as_str())?;
-            if (text.len(&txn) as usize).saturating_mul(3).saturating_add(growth) <= max_file_bytes {
+            // A file whose root is not in the document yet (an empty file after a reload) is empty.
+            let text = txn.get_text(file_key(*file).as_str());
+            let units = text.as_ref().map_or(0, |t| t.len(&txn) as usize);
+            if units.saturating_mul(3).saturating_add(growth) <= max_file_bytes {
                 return None;
             }
-            let bytes = text.get_string(&txn).len();
+            let bytes = text.map_or(0, |t| t.get_string(&txn).len());
             (bytes.saturating_add(growth) > max_file_bytes).then_some((*file, bytes))
         })
         .collect()
