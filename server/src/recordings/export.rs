@@ -82,13 +82,29 @@ pub async fn file_names(db: &Db, pad: PadId, t_ms: i64) -> AppResult<seek::FileN
     };
     let mut ids: HashMap<FileId, String> = files_store::list(db, pad).await?.into_iter().map(|f| (f.id, f.name)).collect();
     if let Some(data) = store::latest_pad_event(db, pad, "files", t_ms).await? {
-        for file in data["files"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(name)) = (file["id"].as_i64(), file["name"].as_str()) {
-                ids.insert(FileId(id), name.to_string());
-            }
-        }
+        overlay_listed(&mut ids, &data);
     }
     Ok(seek::FileNames { by_name_before, ids })
+}
+
+/// `file_names` at every instant of `[from_ms, to_ms]`: the names at `from_ms`, then one entry
+/// per `files` event after it (oldest first). An instant's names are the last entry at or before it.
+pub async fn file_names_over(db: &Db, pad: PadId, from_ms: i64, to_ms: i64) -> AppResult<Vec<(i64, seek::FileNames)>> {
+    let mut names = file_names(db, pad, from_ms).await?;
+    let mut over = vec![(from_ms, names.clone())];
+    for (at_ms, data) in store::pad_events_between(db, pad, "files", from_ms, to_ms).await? {
+        overlay_listed(&mut names.ids, &data);
+        over.push((at_ms, names.clone()));
+    }
+    Ok(over)
+}
+
+fn overlay_listed(ids: &mut HashMap<FileId, String>, files_event: &serde_json::Value) {
+    for file in files_event["files"].as_array().into_iter().flatten() {
+        if let (Some(id), Some(name)) = (file["id"].as_i64(), file["name"].as_str()) {
+            ids.insert(FileId(id), name.to_string());
+        }
+    }
 }
 
 pub async fn build(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<RecordingExport> {

@@ -222,10 +222,11 @@ async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replay
         })
         .collect();
     let edit_files: Vec<Vec<String>> = match (edits.first(), edits.last()) {
-        (Some((first, _, _)), Some((last, last_at, _))) => {
+        (Some((first, first_at, _)), Some((last, last_at, _))) => {
             let last = *last;
-            // Roots are file ids: named through the file list as of the page's last edit.
-            let names = super::export::file_names(db, pad, *last_at).await?;
+            // Roots are file ids: each edit's named through the file list as of its own instant,
+            // so the names do not depend on how the timeline is paged.
+            let names = super::export::file_names_over(db, pad, *first_at, *last_at).await?;
             // The pad's log has nothing between the replayer's edit and this page's first one
             // when this page continues the replayer's (the cursor's edit position is its edit).
             let doc = match replayer.after_edit.take() {
@@ -237,7 +238,8 @@ async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replay
                     .iter()
                     .map(|(_, at_ms, u)| {
                         let roots = seek::apply_and_name_roots(&doc, u);
-                        roots.iter().filter_map(|root| names.name(*at_ms, root)).collect()
+                        let then = names.iter().rev().find(|(from, _)| from <= at_ms).or(names.first());
+                        roots.iter().filter_map(|root| then.and_then(|(_, n)| n.name(*at_ms, root))).collect()
                     })
                     .collect();
                 (doc, files)
