@@ -45,7 +45,8 @@ use crate::machine::Machine;
 const CONNECTIONS_PER_USER: usize = 20;
 /// Concurrent connection attempts during setup.
 const CONNECT_CONCURRENCY: usize = 64;
-/// The text every typist types into.
+/// The text every typist types into on a y-websocket server; on opencoder it is the root of the
+/// pad's starter file (`file:<id>`), the only kind of root the server accepts.
 const BENCH_TEXT: &str = "file:bench.txt";
 
 #[derive(Debug, Clone, Args)]
@@ -96,6 +97,8 @@ struct Slot {
     url: String,
     protocol: Option<String>,
     typist: Option<usize>,
+    /// The root the typist types into.
+    text_root: String,
 }
 
 /// State shared by every client task.
@@ -123,18 +126,18 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
     let ws_base = args.url.replacen("http://", "ws://", 1).trim_end_matches('/').to_string();
 
     let setup_started = Instant::now();
-    let rooms: Vec<(String, Vec<Option<String>>)> = match args.server {
+    let rooms: Vec<(String, Vec<Option<String>>, String)> = match args.server {
         ServerKind::Opencoder => opencoder_setup(&args, &ws_base).await.context("setup (sign-ups, pads, invites)")?,
-        ServerKind::YWebsocket => {
-            (0..args.pads).map(|p| (format!("{ws_base}/bench-pad-{p}"), vec![None; per_pad])).collect()
-        }
+        ServerKind::YWebsocket => (0..args.pads)
+            .map(|p| (format!("{ws_base}/bench-pad-{p}"), vec![None; per_pad], BENCH_TEXT.to_string()))
+            .collect(),
     };
     let mut slots = Vec::with_capacity(total);
     let mut typist = 0;
-    for (url, protocols) in rooms {
+    for (url, protocols, text_root) in rooms {
         for (i, protocol) in protocols.into_iter().enumerate() {
             let is_typist = i < args.typists;
-            slots.push(Slot { url: url.clone(), protocol, typist: is_typist.then_some(typist) });
+            slots.push(Slot { url: url.clone(), protocol, typist: is_typist.then_some(typist), text_root: text_root.clone() });
             if is_typist {
                 typist += 1;
             }
@@ -180,7 +183,7 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
         let doc = slot.typist.and_then(|t| docs[t].take().map(|d| (t, d)));
         let shared = shared.clone();
         let rate = args.rate;
-        tasks.push(tokio::spawn(client(socket, doc, rate, shared)));
+        tasks.push(tokio::spawn(client(socket, doc, slot.text_root.clone(), rate, shared)));
     }
 
     // Sample the server while the run lasts.
@@ -325,7 +328,13 @@ fn first_struct_id(update: &[u8]) -> Option<(u64, u64)> {
 }
 
 /// One client: receive and time updates; when a typist, also type at `rate`.
-async fn client(mut socket: Socket, typist: Option<(usize, Doc)>, rate: f64, shared: Arc<Shared>) -> Histogram<u64> {
+async fn client(
+    mut socket: Socket,
+    typist: Option<(usize, Doc)>,
+    text_root: String,
+    rate: f64,
+    shared: Arc<Shared>,
+) -> Histogram<u64> {
     let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
     let own_client = typist.as_ref().map(|(_, d)| d.client_id().get());
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
@@ -333,7 +342,7 @@ async fn client(mut socket: Socket, typist: Option<(usize, Doc)>, rate: f64, sha
     let phase = Duration::from_secs_f64(period.as_secs_f64() * (own_client.unwrap_or(0) % 1000) as f64 / 1000.0);
     let mut tick = tokio::time::interval_at((Instant::now() + phase).into(), period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let text = typist.as_ref().map(|(_, d)| d.get_or_insert_text(BENCH_TEXT));
+    let text = typist.as_ref().map(|(_, d)| d.get_or_insert_text(text_root.as_str()));
     let mut stop_check = tokio::time::interval(Duration::from_millis(100));
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz ";
     let mut typed = 0usize;
@@ -406,9 +415,9 @@ async fn client(mut socket: Socket, typist: Option<(usize, Doc)>, rate: f64, sha
 }
 
 /// Sign up enough users (each holds at most `CONNECTIONS_PER_USER` sockets), create the pads and
-/// make every user a member of the pads it connects to. Returns, per pad, the socket URL and each
-/// client's subprotocol header.
-async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec<(String, Vec<Option<String>>)>> {
+/// make every user a member of the pads it connects to. Returns, per pad, the socket URL, each
+/// client's subprotocol header and the root its typists type into (the starter file's).
+async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec<(String, Vec<Option<String>>, String)>> {
     let api = Api::new(&args.url)?;
     let per_pad = args.typists + args.watchers;
     let total = args.pads * per_pad;
@@ -433,6 +442,7 @@ async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec
             )
             .await?;
         let slug = created["pad"]["slug"].as_str().context("pad without slug")?.to_string();
+        let starter = created["files"][0]["id"].as_i64().context("pad without a starter file")?;
         invites.clear();
         let mut protocols = Vec::with_capacity(per_pad);
         for _ in 0..per_pad {
@@ -454,7 +464,7 @@ async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec
             protocols.push(Some(format!("opencoder.v1, oc.bearer.{}", tokens[user])));
             connection += 1;
         }
-        rooms.push((format!("{ws_base}/ws/pad/{slug}"), protocols));
+        rooms.push((format!("{ws_base}/ws/pad/{slug}"), protocols, format!("file:{starter}")));
     }
     Ok(rooms)
 }

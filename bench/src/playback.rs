@@ -31,7 +31,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{header, Method, Request};
 use hyper_util::rt::TokioIo;
 use opencoder::db::{PadId, UserId};
-use opencoder::recordings::{background, seek, store};
+use opencoder::recordings::{background, export, seek, store};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use yrs::updates::decoder::Decode;
@@ -89,6 +89,8 @@ struct Typist {
     rng: Rng,
     file: usize,
     cursors: [u32; 3],
+    /// The document root of each of `FILES` (`file:<id>`).
+    roots: [String; 3],
 }
 
 impl Typist {
@@ -96,7 +98,7 @@ impl Typist {
         if self.rng.chance(2) {
             self.file = self.rng.below(FILES.len() as u64) as usize;
         }
-        let text = self.doc.get_or_insert_text(format!("file:{}", FILES[self.file]).as_str());
+        let text = self.doc.get_or_insert_text(self.roots[self.file].as_str());
         let mut txn = self.doc.transact_mut();
         let len = text.len(&txn);
         let cursor = &mut self.cursors[self.file];
@@ -122,8 +124,9 @@ impl Typist {
         let txn = self.doc.transact();
         FILES
             .iter()
-            .map(|f| {
-                let text = txn.get_text(format!("file:{f}").as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+            .zip(&self.roots)
+            .map(|(f, root)| {
+                let text = txn.get_text(root.as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
                 (f.to_string(), text)
             })
             .collect()
@@ -223,13 +226,18 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
     let slug = body["pad"]["slug"].as_str().context("slug")?.to_string();
     let pad = PadId(body["pad"]["id"].as_i64().context("pad id")?);
     let starter = body["files"][0]["name"].as_str().context("starter file")?.to_string();
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    ids.insert(starter.clone(), body["files"][0]["id"].as_i64().context("starter file id")?);
     for name in FILES.iter().filter(|f| **f != starter) {
         let (status, body) =
             client.call(Method::POST, &format!("/api/pads/{slug}/files"), Some(&token), Some(json!({ "name": name }))).await?;
         if status != 201 {
             bail!("file creation answered {status}: {body}");
         }
+        ids.insert(name.to_string(), body["file"]["id"].as_i64().context("file id")?);
     }
+    let id_of = |name: &str| ids.get(name).copied().context("every bench file was created");
+    let roots = [format!("file:{}", id_of(FILES[0])?), format!("file:{}", id_of(FILES[1])?), format!("file:{}", id_of(FILES[2])?)];
     let (status, body) =
         client.call(Method::POST, &format!("/api/pads/{slug}/recordings"), Some(&token), Some(json!({ "name": "bench" }))).await?;
     if status != 201 {
@@ -242,7 +250,7 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
     let full = server_doc.diff_since(&StateVector::default().encode_v1()).await?;
     let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() });
     doc.transact_mut().apply_update(Update::decode_v1(&full)?)?;
-    let mut typist = Typist { doc, rng: Rng(args.seed.max(1)), file: 0, cursors: [0; 3] };
+    let mut typist = Typist { doc, rng: Rng(args.seed.max(1)), file: 0, cursors: [0; 3], roots };
     let started = Instant::now();
     // When each keystroke was applied: seek instants are drawn from these, so they spread over
     // the typing the way they would over a real session typed at a steady pace.
@@ -269,7 +277,8 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
 
     // Sanity: the state at the end is what the typist typed.
     let end = seek::seek_time(&state.db, pad, to).await?;
-    let texts = seek::file_texts(&end.doc);
+    let names = export::file_names(&state.db, pad, to).await?;
+    let texts = seek::file_texts(&end.doc, &names, to);
     for (file, text) in typist.texts() {
         if texts.get(&file) != Some(&text) {
             bail!("state at the end of the recording differs from the typed document in {file}");
@@ -286,7 +295,7 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         let t = random_t();
         let began = Instant::now();
         let seeked = seek::seek_time(&state.db, pad, t).await?;
-        let files = seek::file_texts(&seeked.doc);
+        let files = seek::file_texts(&seeked.doc, &names, t);
         std::hint::black_box(files);
         lib.record(began.elapsed().as_micros().max(1) as u64)?;
         replayed.record(seeked.replayed as u64)?;

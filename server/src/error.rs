@@ -37,7 +37,7 @@ pub enum AppError {
     Gone { code: &'static str, message: String },
     /// 413: body, file or document over its limit.
     #[error("{message}")]
-    TooLarge { message: String },
+    TooLarge { code: &'static str, message: String },
     /// 415: the body is not JSON.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
@@ -68,7 +68,17 @@ impl AppError {
         AppError::Gone { code, message: message.into() }
     }
     pub fn too_large(message: impl Into<String>) -> Self {
-        AppError::TooLarge { message: message.into() }
+        AppError::TooLarge { code: "payload_too_large", message: message.into() }
+    }
+    /// 413 `doc_too_large`: the change would push the pad's document past `MAX_DOC_BYTES`.
+    pub fn doc_too_large() -> Self {
+        AppError::TooLarge {
+            code: "doc_too_large",
+            message: format!(
+                "the pad's document would exceed its size limit ({} bytes encoded)",
+                crate::collab::limits::MAX_DOC_BYTES
+            ),
+        }
     }
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         AppError::RateLimited {
@@ -101,12 +111,12 @@ impl AppError {
             | AppError::Forbidden { code, .. }
             | AppError::Conflict { code, .. }
             | AppError::Gone { code, .. }
+            | AppError::TooLarge { code, .. }
             | AppError::Unavailable { code, .. } => code,
             AppError::Unauthenticated(code) => code,
             AppError::NotFound => "not_found",
             AppError::NoRoute => "no_route",
             AppError::MethodNotAllowed => "method_not_allowed",
-            AppError::TooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal(_) => "internal",
@@ -166,6 +176,7 @@ impl From<crate::collab::DocError> for AppError {
     fn from(err: crate::collab::DocError) -> Self {
         use crate::collab::DocError as D;
         match err {
+            D::TooLarge => AppError::doc_too_large(),
             D::HistoryFull => AppError::conflict("history_full", err.to_string()),
             D::Overloaded => AppError::Unavailable { code: "overloaded", message: err.to_string() },
             other => AppError::Internal(anyhow::Error::new(other).context("pad document edit failed")),
@@ -211,8 +222,8 @@ impl<T> OnUnique<T> for Result<T, sqlx::Error> {
 /// | 1001 | server shutting down |
 /// | 1003 | text frame, unknown message type or subtype |
 /// | 1007 | malformed frame (truncated varint, bad length, trailing bytes, invalid UTF-8/JSON), or an update yrs rejects |
-/// | 1008 | policy: message rate exceeded, too many connections (per user / per pad), too many awareness client ids, an update parking too much content with missing dependencies |
-/// | 1009 | frame, awareness payload, app message or document update over its limit, or the document would exceed its size limit |
+/// | 1008 | policy: message rate exceeded, too many connections (per user / per pad), too many awareness client ids, an update parking too much content with missing dependencies, an update writing to a root that is not a file of the pad |
+/// | 1009 | frame, awareness payload, app message or document update over its limit, or the document or a file would exceed its size limit |
 /// | 1011 | internal error |
 /// | 1013 | try again later: the connection could not keep up, or the document log is overloaded |
 /// | 4001 | the user's sessions were revoked (logout everywhere, account deleted) |
@@ -235,6 +246,8 @@ pub fn ws_close(err: &crate::collab::SessionError) -> (u16, &'static str) {
         E::DocTooLarge => (1009, "document size limit reached"),
         E::UpdateTooLarge => (1009, "document update too large"),
         E::MissingDependencies => (1008, "update with missing dependencies"),
+        E::FileTooLarge => (1009, "file size limit reached"),
+        E::UnknownRoot => (1008, "not a file of this pad"),
         E::RateLimited(_) => (1008, "rate limit exceeded"),
         E::TooManyClientIds => (1008, "too many awareness client ids"),
         E::TooManyConnections(_) => (1008, "too many connections"),

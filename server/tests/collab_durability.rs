@@ -10,7 +10,7 @@ use collab_support::{connect, connect_with, BinaryServer, Http, Peer};
 use common::TestApp;
 use opencoder::collab::doc_store::CHECKPOINT_EVERY_UPDATES;
 use opencoder::collab::{get_text, set_text};
-use opencoder::db::PadId;
+use opencoder::db::{FileId, PadId};
 
 async fn type_chars(peer: &mut Peer, file: &str, prefix: char, count: usize) -> String {
     let mut typed = String::new();
@@ -138,20 +138,19 @@ async fn load_is_checkpoint_plus_tail_and_the_whole_log_is_kept() {
     let (_, owner) = http.signup("Owner").await;
     let pad = http.create_pad(&owner).await;
     let pad_id = PadId(pad.id);
-    let file = pad.file.clone();
+    let file = FileId(pad.file_id);
     let edits = CHECKPOINT_EVERY_UPDATES as usize + 37;
     for i in 0..edits {
-        let f = file.clone();
         app.state
             .docs
             .edit(pad_id, None, move |txn| {
-                let current = get_text(txn, &f);
-                set_text(txn, &f, &format!("{current}{}", i % 10));
+                let current = get_text(txn, file);
+                set_text(txn, file, &format!("{current}{}", i % 10));
             })
             .await
             .unwrap();
     }
-    let expected = app.state.docs.open(pad_id).await.unwrap().file_text(&file).await;
+    let expected = app.state.docs.open(pad_id).await.unwrap().file_text(file).await;
     app.state.docs.flush_log().await;
     let db = app.state.db.pool();
     let checkpoints: Vec<(i64, i64)> =
@@ -177,7 +176,7 @@ async fn load_is_checkpoint_plus_tail_and_the_whole_log_is_kept() {
 
     app.state.docs.unload(pad_id).await;
     let reloaded = app.state.docs.open(pad_id).await.unwrap();
-    assert_eq!(reloaded.file_text(&file).await, expected);
+    assert_eq!(reloaded.file_text(file).await, expected);
 }
 
 #[tokio::test]

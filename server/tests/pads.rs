@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestApp, TestUser};
-use opencoder::db::PadId;
+use opencoder::db::{FileId, PadId};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -227,7 +227,7 @@ async fn files_are_created_renamed_relanguaged_and_deleted() {
     assert_eq!(r.status, 409);
     assert_eq!(r.body["error"], "name_taken");
 
-    // Rename moves the text; the language follows a recognised extension.
+    // Rename keeps the text (it is keyed by the file id); the language follows a recognised extension.
     let r =
         app.patch(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token), json!({ "name": "util.ts" })).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -235,8 +235,7 @@ async fn files_are_created_renamed_relanguaged_and_deleted() {
     assert_eq!(r.body["file"]["language"], "typescript");
     assert_eq!(file_content(&app, &ada, &slug, util_id).await, "export const x = 1;\n");
     let doc = app.state.docs.open(pad_id).await.unwrap();
-    assert_eq!(doc.file_text("util.js").await, "");
-    assert_eq!(doc.file_text("util.ts").await, "export const x = 1;\n");
+    assert_eq!(doc.file_text(FileId(util_id)).await, "export const x = 1;\n");
 
     // Renaming onto an existing name conflicts and changes nothing.
     let r =
@@ -263,7 +262,7 @@ async fn files_are_created_renamed_relanguaged_and_deleted() {
     // Delete clears the text; the last file stays.
     let r = app.delete(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token)).await;
     assert_eq!(r.status, 200);
-    assert_eq!(doc.file_text("util.ts").await, "");
+    assert_eq!(doc.file_text(FileId(util_id)).await, "");
     assert_eq!(app.get(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token)).await.status, 404);
     assert_eq!(app.delete(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token)).await.status, 404);
     for id in [types_id] {

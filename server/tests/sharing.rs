@@ -494,9 +494,12 @@ async fn a_fork_copies_current_content_but_not_members_or_password() {
     app.add_member(&ada, &pad.slug, &vic, "viewer").await;
     app.add_member(&ada, &pad.slug, &cat, "candidate").await;
     // A live edit, as a socket would make it: the fork must see the document, not the template.
+    let listed = app.get(&format!("/api/pads/{}/files", pad.slug), Some(&ada.token)).await;
+    let main = listed.body["files"].as_array().unwrap().iter().find(|f| f["name"] == "main.py").unwrap()["id"].as_i64();
+    let main = opencoder::db::FileId(main.unwrap());
     app.state
         .docs
-        .edit(pad.id, Some(UserId(ada.id)), |txn| opencoder::collab::doc_store::set_text(txn, "main.py", "print(42)\n"))
+        .edit(pad.id, Some(UserId(ada.id)), move |txn| opencoder::collab::doc_store::set_text(txn, main, "print(42)\n"))
         .await
         .unwrap();
 

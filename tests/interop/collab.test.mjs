@@ -29,8 +29,8 @@ after(async () => {
 })
 
 /** Type `count` characters one keystroke at a time at pseudo-random positions. */
-async function typeInto (client, name, tag, count, seed) {
-  const ytext = client.doc.getText(`file:${name}`)
+async function typeInto (client, fileId, tag, count, seed) {
+  const ytext = client.doc.getText(`file:${fileId}`)
   let x = seed
   for (let i = 0; i < count; i++) {
     x = (x * 1103515245 + 12345) % 2147483648
@@ -44,13 +44,13 @@ test('two stock clients typing concurrently converge, and REST reads the same te
   const a = new PadClient(server.wsBase, pad.slug, alice.token)
   const b = new PadClient(server.wsBase, pad.slug, bob.token)
   await Promise.all([a.ready(), b.ready()])
-  const starter = a.text(file.name)
-  assert.equal(b.text(file.name), starter)
+  const starter = a.text(file.id)
+  assert.equal(b.text(file.id), starter)
 
-  await Promise.all([typeInto(a, file.name, 'alice', 150, 7), typeInto(b, file.name, 'BOB', 150, 11)])
-  await until(() => a.text(file.name) === b.text(file.name) && a.text(file.name).length === starter.length + 300,
+  await Promise.all([typeInto(a, file.id, 'alice', 150, 7), typeInto(b, file.id, 'BOB', 150, 11)])
+  await until(() => a.text(file.id) === b.text(file.id) && a.text(file.id).length === starter.length + 300,
     10000, 'both clients to converge')
-  const converged = a.text(file.name)
+  const converged = a.text(file.id)
   for (const c of 'alice') assert.ok(converged.includes(c))
   for (const c of 'BOB') assert.ok(converged.includes(c))
 
@@ -62,7 +62,7 @@ test('two stock clients typing concurrently converge, and REST reads the same te
   // A third client joining later gets the full state.
   const c = new PadClient(server.wsBase, pad.slug, bob.token)
   await c.ready()
-  assert.equal(c.text(file.name), converged)
+  assert.equal(c.text(file.id), converged)
   assert.equal(a.denied.length + b.denied.length + c.denied.length, 0)
   a.close(); b.close(); c.close()
 })
@@ -96,7 +96,7 @@ test('a viewer\'s edit is refused with a permission-denied message and an app er
   const v = new PadClient(server.wsBase, pad.slug, viewer.token)
   await v.ready()
   const before = (await api(server.base, 'GET', `/api/pads/${pad.slug}/files/${file.id}`, alice.token)).content
-  v.doc.getText(`file:${file.name}`).insert(0, 'nope')
+  v.doc.getText(`file:${file.id}`).insert(0, 'nope')
   await until(() => v.denied.length > 0 && v.apps.some((m) => m.type === 'error' && m.code === 'read_only'), 5000, 'refusal')
   await sleep(150)
   const afterText = (await api(server.base, 'GET', `/api/pads/${pad.slug}/files/${file.id}`, alice.token)).content

@@ -193,8 +193,9 @@ export class PadClient {
     await until(() => this.synced, 5000, 'initial sync')
   }
 
-  text (file) {
-    return this.doc.getText(`file:${file}`).toString()
+  /** The text of the file with id `fileId` (its root is `file:<id>`). */
+  text (fileId) {
+    return this.doc.getText(`file:${fileId}`).toString()
   }
 
   close () {

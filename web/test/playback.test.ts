@@ -233,6 +233,21 @@ describe('the document at the playhead', () => {
     expect(seen).toEqual([{ kind: 'edit', userId: 7, userName: 'Ann', at: 5, files: ['main.py'] }]);
   });
 
+  it('reads file texts from their id roots, and from name roots of documents from before file ids', () => {
+    const src = new Y.Doc();
+    src.getText('file:main.py').insert(0, 'legacy');
+    src.getText('file:main.py').delete(0, 6);
+    src.getText('file:7').insert(0, 'by id');
+    src.getText('file:old.txt').insert(0, 'by name');
+    src.getText('file:99').insert(0, 'unknown id');
+    const doc = new PlaybackDoc(b64(Y.encodeStateAsUpdate(src)), 0);
+    doc.setFileIds([{ id: 7, name: 'app.py' }]);
+    doc.setFileIds([{ id: 7, name: 'main.py' }]);
+    expect(doc.fileNames().sort()).toEqual(['main.py', 'old.txt']);
+    expect(doc.text('main.py').toString()).toBe('by id');
+    expect(doc.text('old.txt').toString()).toBe('by name');
+  });
+
   it('counts a broken update and carries on', () => {
     const doc = new PlaybackDoc(null, 0);
     doc.applyThrough([edit(1, 1, '!!notbase64'), edit(2, 2, b64(new Uint8Array([1, 2, 3])))], 10);

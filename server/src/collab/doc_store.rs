@@ -14,7 +14,7 @@
 //! Must not: know about sockets, roles or sessions (the observer does the fan-out), or write the
 //! log any other way than through `Persist`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -27,10 +27,13 @@ use yrs::{
     Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut, Update, WriteTxn,
 };
 
-use super::limits::{MAX_PENDING_BYTES, MAX_UPDATE_BYTES};
+use super::file_roots;
+pub use super::file_roots::file_key;
+use super::limits::{MAX_DOC_BYTES, MAX_PENDING_BYTES, MAX_UPDATE_BYTES};
 use super::persist::{Persist, QUEUE_WAIT_TIMEOUT};
 use super::settings::CollabSettings;
-use crate::db::{Db, PadId, UserId};
+use crate::db::{Db, FileId, PadId, UserId};
+use crate::pads::files::MAX_FILE_BYTES;
 
 /// Compact into a checkpoint after this many logged updates …
 pub const CHECKPOINT_EVERY_UPDATES: u64 = 500;
@@ -39,15 +42,9 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// A document nobody is connected to stays loaded this long after its last use (REST reads and
 /// edits reuse it), then it is unloaded.
 pub const DOC_IDLE_UNLOAD: Duration = Duration::from_secs(60);
-const FILE_PREFIX: &str = "file:";
 
 /// Identifies one socket connection; the origin of an update, so it is not echoed back.
 pub type ConnId = u64;
-
-/// The root text name of a file (SPEC §4).
-pub fn file_key(name: &str) -> String {
-    format!("{FILE_PREFIX}{name}")
-}
 
 /// A new document with Yjs-compatible (UTF-16) offsets, so indexes agree with browser clients.
 pub fn new_doc() -> Doc {
@@ -63,6 +60,10 @@ pub enum DocError {
     /// The update depends on content the server never received, beyond `MAX_PENDING_BYTES`.
     #[error("the update depends on too much content the server does not have")]
     MissingDependencies,
+    #[error("a file would exceed its size limit")]
+    FileTooLarge,
+    #[error("the update writes to a root that is not a file of the pad")]
+    UnknownRoot,
     #[error("the document log is too far behind; try again later")]
     Overloaded,
     /// The pad used its update-log budget (`COLLAB_HISTORY_BYTES`); it stays readable.
@@ -119,6 +120,8 @@ struct DocState {
     unloaded: bool,
     /// Set when yrs panicked while applying; the instance is unusable.
     poisoned: bool,
+    /// The pad's files: the only roots a client update may name (`file_roots`).
+    files: HashSet<FileId>,
 }
 
 impl PadDoc {
@@ -130,27 +133,34 @@ impl PadDoc {
         state
     }
 
-    /// The text of every file in the document, by file name.
-    pub async fn file_texts(&self) -> BTreeMap<String, String> {
+    /// The text of every file in the document, by file id.
+    pub async fn file_texts(&self) -> BTreeMap<FileId, String> {
         self.file_texts_now()
     }
 
-    pub fn file_texts_now(&self) -> BTreeMap<String, String> {
+    pub fn file_texts_now(&self) -> BTreeMap<FileId, String> {
         let state = self.lock();
         let txn = state.doc.transact();
-        txn.root_refs()
-            .filter_map(|(name, _)| name.strip_prefix(FILE_PREFIX).map(str::to_string))
+        let files: Vec<FileId> = txn.root_refs().filter_map(|(root, _)| file_roots::parse_file_key(root)).collect();
+        files
+            .into_iter()
             .map(|file| {
-                let text = txn.get_text(file_key(&file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+                let text = txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
                 (file, text)
             })
             .collect()
     }
 
-    pub async fn file_text(&self, name: &str) -> String {
+    pub async fn file_text(&self, file: FileId) -> String {
         let state = self.lock();
         let txn = state.doc.transact();
-        txn.get_text(file_key(name).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+        txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+    }
+
+    /// Set the pad's files: the roots client updates may write to (the pads module calls this
+    /// after every file created or deleted).
+    pub fn set_files(&self, files: impl IntoIterator<Item = FileId>) {
+        self.lock().files = files.into_iter().collect();
     }
 
     /// Encoded state vector (sync step 1 payload).
@@ -245,6 +255,7 @@ impl PadDoc {
                 return Err(DocError::TooLarge);
             }
         }
+        file_roots::check_update(&state.doc, &state.files, update, MAX_FILE_BYTES)?;
         if self.persist.overloaded() {
             return Err(DocError::Overloaded);
         }
@@ -494,7 +505,7 @@ impl DocStore {
         let history_bytes = super::store::history_bytes(&self.db, pad).await?;
         let now = Instant::now();
         let approx_len = encoded_len(&doc);
-        Ok(Arc::new(PadDoc {
+        let loaded = Arc::new(PadDoc {
             pad,
             persist: self.persist.clone(),
             history_budget: self.history_budget,
@@ -510,8 +521,38 @@ impl DocStore {
                 observer: None,
                 unloaded: false,
                 poisoned: false,
+                files: HashSet::new(),
             }),
-        }))
+        });
+        self.attach_files(&loaded).await?;
+        Ok(loaded)
+    }
+
+    /// The root check hook: a loaded document learns the pad's files (the only roots clients may
+    /// write), and a document written before texts were keyed by file id is rewritten once
+    /// (`file_roots::rekey`), as one logged update, before anyone reads it.
+    async fn attach_files(&self, doc: &PadDoc) -> Result<(), DocError> {
+        let files = crate::pads::files_store::list(&self.db, doc.pad).await?;
+        doc.set_files(files.iter().map(|f| f.id));
+        if !crate::pads::files_store::is_name_keyed(&self.db, doc.pad).await? {
+            return Ok(());
+        }
+        // Taken before the update is stamped, so playback reads every instant from here on by id.
+        let at_ms = chrono::Utc::now().timestamp_millis();
+        let names: Vec<(FileId, String)> = files.into_iter().map(|f| (f.id, f.name)).collect();
+        {
+            let mut state = doc.lock();
+            let encoded = {
+                let mut txn = state.doc.transact_mut();
+                file_roots::rekey(&mut txn, &names);
+                txn.encode_update_v1()
+            };
+            doc.record(&mut state, None, None, encoded);
+        }
+        self.persist.flush().await;
+        crate::pads::files_store::mark_keyed_by_id(&self.db, doc.pad, at_ms).await?;
+        tracing::info!(pad = %doc.pad, "file texts re-keyed from names to file ids");
+        Ok(())
     }
 
     /// Apply an update from outside a live room (tests, imports), log it and fan it out.
@@ -526,6 +567,23 @@ impl DocStore {
     where
         F: FnOnce(&mut TransactionMut),
     {
+        self.edit_growing(pad, user, None, change).await
+    }
+
+    /// `edit` for a change that adds up to `growth` encoded bytes: refused whole (`TooLarge`,
+    /// nothing applied) when that could push the document past `MAX_DOC_BYTES`, the same limit
+    /// client updates meet — so REST cannot fill a pad that live edits then cannot touch.
+    pub async fn edit_within<F>(&self, pad: PadId, user: Option<UserId>, growth: usize, change: F) -> Result<Vec<u8>, DocError>
+    where
+        F: FnOnce(&mut TransactionMut),
+    {
+        self.edit_growing(pad, user, Some(growth), change).await
+    }
+
+    async fn edit_growing<F>(&self, pad: PadId, user: Option<UserId>, growth: Option<usize>, change: F) -> Result<Vec<u8>, DocError>
+    where
+        F: FnOnce(&mut TransactionMut),
+    {
         // A full log queue holds the edit back for a while; past that the caller answers 503.
         tokio::time::timeout(QUEUE_WAIT_TIMEOUT, self.persist.wait_for_room()).await.map_err(|_| DocError::Overloaded)?;
         let handle = self.open(pad).await?;
@@ -535,6 +593,15 @@ impl DocStore {
         // the largest update (REST file contents are smaller): the log never passes the budget.
         if state.history_bytes.saturating_add(MAX_UPDATE_BYTES as u64) > handle.history_budget {
             return Err(DocError::HistoryFull);
+        }
+        if let Some(growth) = growth {
+            if state.approx_len.saturating_add(growth) > MAX_DOC_BYTES {
+                // The estimate only grows between checkpoints; recompute before refusing.
+                state.approx_len = encoded_len(&state.doc);
+                if state.approx_len.saturating_add(growth) > MAX_DOC_BYTES {
+                    return Err(DocError::TooLarge);
+                }
+            }
         }
         let encoded = {
             let mut txn = state.doc.transact_mut();
@@ -607,9 +674,9 @@ fn is_empty_update(update: &[u8]) -> bool {
     update == [0, 0]
 }
 
-/// Replace a text's whole content inside a transaction.
-pub fn set_text(txn: &mut TransactionMut, name: &str, content: &str) {
-    let text = txn.get_or_insert_text(file_key(name).as_str());
+/// Replace a file's whole text inside a transaction.
+pub fn set_text(txn: &mut TransactionMut, file: FileId, content: &str) {
+    let text = txn.get_or_insert_text(file_key(file).as_str());
     let len = text.len(txn);
     if len > 0 {
         text.remove_range(txn, 0, len);
@@ -620,6 +687,6 @@ pub fn set_text(txn: &mut TransactionMut, name: &str, content: &str) {
 }
 
 /// The current content of a file's text inside a transaction.
-pub fn get_text(txn: &TransactionMut, name: &str) -> String {
-    txn.get_text(file_key(name).as_str()).map(|t| t.get_string(txn)).unwrap_or_default()
+pub fn get_text(txn: &TransactionMut, file: FileId) -> String {
+    txn.get_text(file_key(file).as_str()).map(|t| t.get_string(txn)).unwrap_or_default()
 }

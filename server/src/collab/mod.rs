@@ -1,7 +1,8 @@
-//! Real-time collaboration (SPEC §4). One Yjs document per pad (via `yrs`); the text of file `F`
-//! is the root `Y.Text` named `file:F`.
+//! Real-time collaboration (SPEC §4). One Yjs document per pad (via `yrs`); the text of the file
+//! with id `N` is the root `Y.Text` named `file:N`.
 //!
 //! - `doc_store` — loaded documents (shared by REST and sockets), load = checkpoint + log tail
+//! - `file_roots` — which roots an update may write, per-file size, re-keying old documents
 //! - `persist`   — the group-commit writer of the update log and checkpoints
 //! - `room`      — one live pad: connections, fan-out, awareness
 //! - `rooms`     — the registry of rooms, connection limits, domain events → sockets
@@ -17,6 +18,7 @@
 pub mod app;
 pub mod chat;
 pub mod doc_store;
+pub mod file_roots;
 pub mod limits;
 pub mod persist;
 pub mod room;

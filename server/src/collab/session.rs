@@ -56,6 +56,12 @@ pub enum SessionError {
     /// The update depends on more content the server never received than `MAX_PENDING_BYTES`.
     #[error("the update depends on content the server does not have")]
     MissingDependencies,
+    /// The update would grow a file past `pads::files::MAX_FILE_BYTES`.
+    #[error("a file would exceed its size limit")]
+    FileTooLarge,
+    /// The update writes to a root that is not one of the pad's files (`file:<id>`).
+    #[error("the update writes to a root that is not a file of this pad")]
+    UnknownRoot,
     /// A per-connection message rate was exceeded.
     #[error("too many {0} messages")]
     RateLimited(&'static str),
@@ -104,6 +110,8 @@ impl From<DocError> for SessionError {
             DocError::BadUpdate => SessionError::BadUpdate,
             DocError::TooLarge => SessionError::DocTooLarge,
             DocError::MissingDependencies => SessionError::MissingDependencies,
+            DocError::FileTooLarge => SessionError::FileTooLarge,
+            DocError::UnknownRoot => SessionError::UnknownRoot,
             DocError::Overloaded => SessionError::Overloaded,
             // A full history is answered by the session (a `history_full` error), never a close.
             DocError::Poisoned | DocError::Db(_) | DocError::HistoryFull => SessionError::Internal,

@@ -77,7 +77,7 @@ async fn start_run(
     let mut files = Vec::with_capacity(pad_files.len());
     let mut total = 0usize;
     for file in &pad_files {
-        let content = texts.get(&file.name).cloned().unwrap_or_default().into_bytes();
+        let content = texts.get(&file.id).cloned().unwrap_or_default().into_bytes();
         total += content.len();
         files.push(SourceFile { name: file.name.clone(), content });
     }

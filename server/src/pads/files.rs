@@ -1,17 +1,19 @@
 //! Files of a pad (SPEC §3): names, limits, create, rename, change language, delete.
 //!
-//! A file is a row (`files_store`: name, language, order) plus a text in the pad's document
-//! (`file:<name>`, SPEC §4). Every change here writes the row and then the document through
-//! `DocStore::edit`, so live rooms see the same change a REST client made, and ends with a
-//! `FilesChanged` event so open sockets refresh their file list.
+//! A file is a row (`files_store`: id, name, language, order) plus a text in the pad's document
+//! under the root `file:<id>` (SPEC §4), so a rename or a language change is metadata only and
+//! never touches text someone is typing. Creating and deleting write the row and then the
+//! document through `DocStore`, so live rooms see the same change a REST client made, tell the
+//! document which roots clients may now write, and end with a `FilesChanged` event so open
+//! sockets refresh their id ↔ name map.
 
 use serde::Serialize;
 
 use super::files_store::{self, DeleteOutcome, PadFile};
 use super::languages;
 use super::store::Pad;
-use crate::collab::doc_store::{get_text, set_text};
-use crate::db::{FileId, UserId};
+use crate::collab::doc_store::{set_text, DocError};
+use crate::db::{FileId, PadId, UserId};
 use crate::error::{AppError, AppResult, OnUnique};
 use crate::events::DomainEvent;
 use crate::AppState;
@@ -22,6 +24,10 @@ pub const MAX_FILES_PER_PAD: usize = 50;
 pub const MAX_FILE_BYTES: usize = 512 * 1024;
 /// Characters in a file name.
 pub const MAX_FILE_NAME_CHARS: usize = 100;
+/// Encoded bytes a written text may add to the document beyond its own UTF-8 bytes (the item's
+/// id, root name and lengths, the delete set of the text it replaces), for the document size
+/// check before a REST write (`DocStore::edit_within`).
+pub const TEXT_ENCODING_SLACK: usize = 256;
 
 /// A file name is one path segment: `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$` with no `..` (SPEC §3).
 /// ASCII only, so look-alikes (Cyrillic `а`, fullwidth letters, bidi overrides) and anything a
@@ -64,8 +70,12 @@ fn file_language(requested: Option<&str>, name: &str, pad_language: &str) -> App
     })
 }
 
-fn doc_failure(err: crate::collab::doc_store::DocError) -> AppError {
-    AppError::from(err)
+/// Tell the pad's document which roots clients may write: one per file row.
+async fn refresh_file_roots(state: &AppState, pad: PadId) -> AppResult<()> {
+    let files = files_store::list(&state.db, pad).await?;
+    let doc = state.docs.open(pad).await.map_err(AppError::from)?;
+    doc.set_files(files.iter().map(|f| f.id));
+    Ok(())
 }
 
 fn name_taken() -> AppError {
@@ -85,8 +95,8 @@ pub struct FileWithContent {
 
 pub async fn read(state: &AppState, pad: &Pad, file: FileId) -> AppResult<FileWithContent> {
     let file = files_store::find(&state.db, pad.id, file).await?.ok_or(AppError::NotFound)?;
-    let doc = state.docs.open(pad.id).await.map_err(doc_failure)?;
-    let content = doc.file_text(&file.name).await;
+    let doc = state.docs.open(pad.id).await.map_err(AppError::from)?;
+    let content = doc.file_text(file.id).await;
     Ok(FileWithContent { file, content })
 }
 
@@ -96,7 +106,8 @@ pub struct NewFileRequest<'a> {
     pub content: &'a str,
 }
 
-/// Create a file with its initial text. 409 `name_taken`, 409 `too_many_files` at the cap.
+/// Create a file with its initial text. 409 `name_taken`, 409 `too_many_files` at the cap, 413
+/// `doc_too_large` when the text does not fit in the pad's document.
 pub async fn create(state: &AppState, pad: &Pad, user: UserId, new: NewFileRequest<'_>) -> AppResult<PadFile> {
     validate_file_name(new.name)?;
     check_content(new.content)?;
@@ -107,23 +118,25 @@ pub async fn create(state: &AppState, pad: &Pad, user: UserId, new: NewFileReque
         .ok_or_else(|| {
             AppError::conflict("too_many_files", format!("a pad holds at most {MAX_FILES_PER_PAD} files"))
         })?;
-    // Always write the text, even when empty: it replaces anything a deleted namesake left behind.
+    // Always write the text, even when empty: SQLite may reuse a deleted file's row id, and late
+    // edits to that file's root must not show up in the new one.
     let content = new.content.to_string();
-    let name = file.name.clone();
-    if let Err(err) = state.docs.edit(pad.id, Some(user), move |txn| set_text(txn, &name, &content)).await {
+    let growth = content.len() + TEXT_ENCODING_SLACK;
+    let id = file.id;
+    if let Err(err) = state.docs.edit_within(pad.id, Some(user), growth, move |txn| set_text(txn, id, &content)).await {
         files_store::remove(&state.db, pad.id, file.id).await?;
-        return Err(doc_failure(err));
+        return Err(AppError::from(err));
     }
+    refresh_file_roots(state, pad.id).await?;
     state.events.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(file)
 }
 
-/// Rename and/or change the language. A rename moves the text from `file:old` to `file:new` in one
-/// document edit; without an explicit language it re-infers one from a recognised new extension.
+/// Rename and/or change the language: the row only, the text stays in `file:<id>`. Without an
+/// explicit language a rename re-infers one from a recognised new extension.
 pub async fn update(
     state: &AppState,
     pad: &Pad,
-    user: UserId,
     file: FileId,
     new_name: Option<&str>,
     new_language: Option<&str>,
@@ -143,21 +156,6 @@ pub async fn update(
         .await
         .on_unique(name_taken)?
         .ok_or(AppError::NotFound)?;
-    if renamed {
-        let (old, new) = (current.name.clone(), updated.name.clone());
-        let moved = state
-            .docs
-            .edit(pad.id, Some(user), move |txn| {
-                let text = get_text(txn, &old);
-                set_text(txn, &new, &text);
-                set_text(txn, &old, "");
-            })
-            .await;
-        if let Err(err) = moved {
-            files_store::restore_name(&state.db, pad.id, file, &current.name, &current.language).await?;
-            return Err(doc_failure(err));
-        }
-    }
     state.events.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(updated)
 }
@@ -171,8 +169,9 @@ pub async fn delete(state: &AppState, pad: &Pad, user: UserId, file: FileId) -> 
             return Err(AppError::invalid("last_file", "a pad keeps at least one file; create another first"))
         }
     };
-    let name = deleted.name.clone();
-    state.docs.edit(pad.id, Some(user), move |txn| set_text(txn, &name, "")).await.map_err(doc_failure)?;
+    let id = deleted.id;
+    state.docs.edit(pad.id, Some(user), move |txn| set_text(txn, id, "")).await.map_err(AppError::from)?;
+    refresh_file_roots(state, pad.id).await?;
     state.events.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! File rows (`pad_files`). The only SQL that touches them. Every lookup is scoped by pad, so a file
 //! id from another pad is simply not found (the original's cross-pad write, §12 #3).
 //!
-//! A file's *content* is not here: it lives in the pad's document (`collab::DocStore`).
+//! A file's *content* is not here: it lives in the pad's document (`collab::DocStore`), under
+//! the root named after the row id, which never changes. Also which pads' documents still key
+//! texts by name (`name_keyed_docs`, migration 0007).
 
 use serde::Serialize;
 use sqlx::SqliteConnection;
@@ -108,18 +110,6 @@ pub async fn update(db: &Db, pad: PadId, file: FileId, name: &str, language: &st
     .await
 }
 
-/// Undo a rename whose document move failed, so the row and the document keep agreeing.
-pub async fn restore_name(db: &Db, pad: PadId, file: FileId, name: &str, language: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE pad_files SET name = ?, language = ? WHERE id = ? AND pad_id = ?")
-        .bind(name)
-        .bind(language)
-        .bind(file)
-        .bind(pad)
-        .execute(db.pool())
-        .await?;
-    Ok(())
-}
-
 #[derive(Debug)]
 pub enum DeleteOutcome {
     Deleted(PadFile),
@@ -150,5 +140,43 @@ pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Resu
 /// Remove a row created a moment ago whose document text could not be written.
 pub async fn remove(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM pad_files WHERE id = ? AND pad_id = ?").bind(file).bind(pad).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// How a pad's document keys its file texts over time (migration 0007).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKeys {
+    /// By file id from the start (pads created since file ids).
+    ById,
+    /// By name before this instant (ms since the epoch), by id from it on.
+    ByIdSince(i64),
+    /// By name: the document has not been opened since file ids.
+    ByName,
+}
+
+pub async fn text_keys(db: &Db, pad: PadId) -> sqlx::Result<TextKeys> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = ?")
+        .bind(pad)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        None => TextKeys::ById,
+        Some((Some(at_ms),)) => TextKeys::ByIdSince(at_ms),
+        Some((None,)) => TextKeys::ByName,
+    })
+}
+
+/// Whether the pad's document still keys file texts by name and must be re-keyed.
+pub async fn is_name_keyed(db: &Db, pad: PadId) -> sqlx::Result<bool> {
+    Ok(text_keys(db, pad).await? == TextKeys::ByName)
+}
+
+/// Record that the pad's document was re-keyed by file id at `at_ms`.
+pub async fn mark_keyed_by_id(db: &Db, pad: PadId, at_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE name_keyed_docs SET rekeyed_at_ms = ? WHERE pad_id = ? AND rekeyed_at_ms IS NULL")
+        .bind(at_ms)
+        .bind(pad)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }

@@ -1,11 +1,10 @@
 //! A pad's life (SPEC §3): create with a starter file, read, change title/language/kind, delete,
 //! fork. Callers have already checked the caller's role (`PadAccess::require`).
 
-use std::collections::BTreeMap;
-
 use rand::Rng;
 use serde::Serialize;
 
+use super::files::TEXT_ENCODING_SLACK;
 use super::files_store;
 use super::files_store::{NewFile, PadFile};
 use super::languages;
@@ -14,7 +13,7 @@ use super::roles::Role;
 use super::store::{self, Member, NewPad, Pad};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::collab::doc_store::set_text;
-use crate::db::UserId;
+use crate::db::{FileId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::AppState;
@@ -74,12 +73,9 @@ pub fn fork_title(title: &str) -> String {
     format!("{}{FORK_SUFFIX}", kept.trim_end())
 }
 
-fn doc_failure(err: crate::collab::doc_store::DocError) -> AppError {
-    AppError::from(err)
-}
-
 /// Insert the pad with a fresh slug (retrying on the improbable collision) and write the files'
-/// texts into its new document. If the document write fails the pad is removed again, so a pad
+/// texts into its new document (`file:<id>` of each new row). If the document write fails — or the
+/// texts would not fit in a document (413 `doc_too_large`) — the pad is removed again, so a pad
 /// never exists without its content.
 async fn insert_pad(
     state: &AppState,
@@ -105,19 +101,21 @@ async fn insert_pad(
     }
     let (pad, rows) =
         created.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no free slug after {SLUG_ATTEMPTS} tries")))?;
-    let texts: Vec<(String, String)> = files.into_iter().map(|(f, text)| (f.name, text)).collect();
+    // Rows come back in the order they were given.
+    let texts: Vec<(FileId, String)> = rows.iter().zip(files).map(|(row, (_, text))| (row.id, text)).collect();
+    let growth = texts.iter().map(|(_, text)| text.len() + TEXT_ENCODING_SLACK).sum();
     let written = state
         .docs
-        .edit(pad.id, Some(owner), move |txn| {
-            for (name, text) in &texts {
-                set_text(txn, name, text);
+        .edit_within(pad.id, Some(owner), growth, move |txn| {
+            for (file, text) in &texts {
+                set_text(txn, *file, text);
             }
         })
         .await;
     if let Err(err) = written {
         state.docs.unload(pad.id).await;
         store::delete(&state.db, pad.id).await?;
-        return Err(doc_failure(err));
+        return Err(AppError::from(err));
     }
     Ok((pad, rows))
 }
@@ -199,12 +197,12 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<()>
 /// notes stay behind.
 pub async fn fork(state: &AppState, actor: &Actor, user: UserId, pad: &Pad) -> AppResult<(Pad, Vec<PadFile>)> {
     let rows = files_store::list(&state.db, pad.id).await?;
-    let doc = state.docs.open(pad.id).await.map_err(doc_failure)?;
-    let mut texts: BTreeMap<String, String> = doc.file_texts().await;
+    let doc = state.docs.open(pad.id).await.map_err(AppError::from)?;
+    let mut texts = doc.file_texts().await;
     let files: Vec<(NewFile, String)> = rows
         .into_iter()
         .map(|row| {
-            let text = texts.remove(&row.name).unwrap_or_default();
+            let text = texts.remove(&row.id).unwrap_or_default();
             (NewFile { name: row.name, language: row.language }, text)
         })
         .collect();

@@ -23,7 +23,7 @@
 //! the document, never the recording, however long it is. A failure after the first bytes
 //! (the database going away) cuts the download short, so it never ends as valid JSON.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::body::{Body, Bytes};
 use base64::engine::general_purpose::STANDARD;
@@ -36,8 +36,9 @@ use super::service::RecordingView;
 use super::store;
 use super::timeline::{self, Replayer, TimelineEvent, Window};
 use super::{now_ms, seek, MAX_PAGE};
-use crate::db::{Db, PadId};
+use crate::db::{Db, FileId, PadId};
 use crate::error::{AppError, AppResult};
+use crate::pads::files_store::{self, TextKeys};
 use crate::pads::store::Pad;
 
 /// The export format's version; bumped on any incompatible change.
@@ -75,6 +76,43 @@ pub async fn listed_files(db: &Db, pad: PadId, t_ms: i64) -> AppResult<Option<BT
     }))
 }
 
+/// What the document's file roots stand for at `t_ms`: file ids named through the file list of
+/// the time (the newest `files` event at or before it, over today's rows), or file names for a
+/// document not yet re-keyed by id then (`seek::FileNames`).
+pub async fn file_names(db: &Db, pad: PadId, t_ms: i64) -> AppResult<seek::FileNames> {
+    let by_name_before = match files_store::text_keys(db, pad).await? {
+        TextKeys::ById => i64::MIN,
+        TextKeys::ByIdSince(at_ms) => at_ms,
+        TextKeys::ByName => i64::MAX,
+    };
+    let mut ids: HashMap<FileId, String> = files_store::list(db, pad).await?.into_iter().map(|f| (f.id, f.name)).collect();
+    if let Some(data) = store::latest_pad_event(db, pad, "files", t_ms).await? {
+        overlay_listed(&mut ids, &data);
+    }
+    Ok(seek::FileNames { by_name_before, ids })
+}
+
+/// `file_names` at every instant of `[from_ms, to_ms]`: the names at `from_ms`, then one entry
+/// per `files` event after it (oldest first). An instant's names are the last entry at or before it.
+pub async fn file_names_over(db: &Db, pad: PadId, from_ms: i64, to_ms: i64) -> AppResult<Vec<(i64, seek::FileNames)>> {
+    let mut names = file_names(db, pad, from_ms).await?;
+    let mut over = vec![(from_ms, names.clone())];
+    for (at_ms, data) in store::pad_events_between(db, pad, "files", from_ms, to_ms).await? {
+        overlay_listed(&mut names.ids, &data);
+        over.push((at_ms, names.clone()));
+    }
+    Ok(over)
+}
+
+fn overlay_listed(ids: &mut HashMap<FileId, String>, files_event: &serde_json::Value) {
+    for file in files_event["files"].as_array().into_iter().flatten() {
+        if let (Some(id), Some(name)) = (file["id"].as_i64(), file["name"].as_str()) {
+            ids.insert(FileId(id), name.to_string());
+        }
+    }
+}
+
+
 /// The export as a streamed body. Everything before the events is computed here, so a failure
 /// there is still an error status; the events follow page by page as the client reads.
 pub async fn stream(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<Body> {
@@ -82,7 +120,8 @@ pub async fn stream(db: &Db, pad: &Pad, recording: store::Recording) -> AppResul
     let before = window.from_ms - 1;
     let doc = seek::doc_at_time(db, pad.id, before).await?;
     let listed = listed_files(db, pad.id, window.from_ms).await?;
-    let files = seek::visible_files(seek::file_texts(&doc), listed.as_ref());
+    let names = file_names(db, pad.id, before).await?;
+    let files = seek::visible_files(seek::file_texts(&doc, &names, before), listed.as_ref());
     let initial_state = STANDARD.encode(seek::encode_state(&doc));
     drop(doc);
     let head = RecordingExport {

@@ -238,7 +238,8 @@ async fn recording_state(
     let t = Window::of(&recording).clamp(t);
     let doc = seek::doc_at_time_within(&state.db, access.pad.id, t, state.recordings.limits.state_max_bytes).await?;
     let listed = export::listed_files(&state.db, access.pad.id, t).await?;
-    let files = seek::visible_files(seek::file_texts(&doc), listed.as_ref());
+    let names = export::file_names(&state.db, access.pad.id, t).await?;
+    let files = seek::visible_files(seek::file_texts(&doc, &names, t), listed.as_ref());
     let yjs_state = with_yjs.then(|| STANDARD.encode(seek::encode_state(&doc)));
     Ok(Json(PadState { t, files, yjs_state }))
 }

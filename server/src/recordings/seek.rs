@@ -18,15 +18,16 @@
 //! Must not: touch the live document (playback never changes the pad), or read the log except
 //! through `store`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 use super::store::{self, SeekBase, Segment};
-use crate::collab::doc_store::{file_key, guarded, new_doc};
-use crate::db::{Db, PadId};
+use crate::collab::doc_store::{guarded, new_doc};
+use crate::collab::file_roots::parse_file_key;
+use crate::db::{Db, FileId, PadId};
 use crate::error::{AppError, AppResult};
 
 const FILE_PREFIX: &str = "file:";
@@ -190,20 +191,49 @@ pub async fn doc_after_update(db: &Db, pad: PadId, upto_id: i64) -> anyhow::Resu
     Ok(seek_update(db, pad, upto_id).await?.doc)
 }
 
-/// Every `file:*` text of a document, by file name.
-pub fn file_texts(doc: &Doc) -> BTreeMap<String, String> {
+/// What a document's file roots stand for at an instant. Documents key texts by file id
+/// (`file:<id>`); a document written before file ids keyed them by name (`file:<name>`) until it
+/// was re-keyed (migration 0007), so instants before that read roots as names.
+#[derive(Debug, Clone)]
+pub struct FileNames {
+    /// Roots are file names at instants before this (ms since the epoch).
+    pub by_name_before: i64,
+    /// File names by id, as listed at the instant asked about.
+    pub ids: HashMap<FileId, String>,
+}
+
+impl FileNames {
+    /// The file a root holds the text of at `at_ms`, if any. A root of an unknown id has no
+    /// name to show; a name-looking root after re-keying is an emptied leftover.
+    pub fn name(&self, at_ms: i64, root: &str) -> Option<String> {
+        let suffix = root.strip_prefix(FILE_PREFIX)?;
+        if at_ms < self.by_name_before {
+            return Some(suffix.to_string());
+        }
+        match parse_file_key(root) {
+            Some(id) => self.ids.get(&id).cloned(),
+            None => Some(suffix.to_string()),
+        }
+    }
+}
+
+/// Every file text of a document at `at_ms`, by file name.
+pub fn file_texts(doc: &Doc, names: &FileNames, at_ms: i64) -> BTreeMap<String, String> {
     let txn = doc.transact();
-    txn.root_refs()
-        .filter_map(|(name, _)| name.strip_prefix(FILE_PREFIX).map(str::to_string))
-        .map(|file| {
-            let text = txn.get_text(file_key(&file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
-            (file, text)
+    let roots: Vec<(String, String)> =
+        txn.root_refs().filter_map(|(root, _)| names.name(at_ms, root).map(|name| (root.to_string(), name))).collect();
+    roots
+        .into_iter()
+        .map(|(root, name)| {
+            let text = txn.get_text(root.as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+            (name, text)
         })
+        .filter(|(_, text)| !text.is_empty())
         .collect()
 }
 
 /// The files shown at an instant: the pad's file list then (when known) plus every non-empty
-/// text. A deleted or renamed-away file's text is emptied by the pads module, so it drops out;
+/// text. A deleted file's text is emptied by the pads module, so it drops out;
 /// an empty file that exists is kept through the list.
 pub fn visible_files(texts: BTreeMap<String, String>, listed: Option<&BTreeSet<String>>) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = texts.into_iter().filter(|(_, text)| !text.is_empty()).collect();
@@ -226,12 +256,12 @@ pub fn encode_checkpoint(doc: &Doc) -> Vec<u8> {
     doc.transact().encode_state_as_update_v2(&StateVector::default())
 }
 
-/// Apply one update to `doc` and name the files it touched. This is how an edit's file is
+/// Apply one update to `doc` and name the file roots it touched. This is how an edit's file is
 /// known: an update names its parent text only when the item has no neighbours, so the document
 /// it lands in has to tell. yrs reports changed root types only once they are typed (a root first
 /// seen in a remote update is untyped), so every root is typed as text first, and a root the
 /// update creates counts as touched.
-pub fn apply_and_name_files(doc: &Doc, update: &[u8]) -> Vec<String> {
+pub fn apply_and_name_roots(doc: &Doc, update: &[u8]) -> Vec<String> {
     let before = type_file_roots(doc);
     let outcome = guarded(|| {
         let update = Update::decode_v1(update).map_err(|e| e.to_string())?;
@@ -243,7 +273,7 @@ pub fn apply_and_name_files(doc: &Doc, update: &[u8]) -> Vec<String> {
             .changed_parent_types()
             .iter()
             .filter_map(|branch| match branch.id() {
-                yrs::BranchID::Root(name) => name.strip_prefix(FILE_PREFIX).map(str::to_string),
+                yrs::BranchID::Root(name) => name.starts_with(FILE_PREFIX).then(|| name.to_string()),
                 yrs::BranchID::Nested(_) => None,
             })
             .collect();
@@ -262,16 +292,16 @@ pub fn apply_and_name_files(doc: &Doc, update: &[u8]) -> Vec<String> {
     files.into_iter().collect()
 }
 
-/// Type every `file:*` root of the document as text; returns the file names.
+/// Type every `file:*` root of the document as text; returns the root names.
 fn type_file_roots(doc: &Doc) -> BTreeSet<String> {
-    let names: BTreeSet<String> = {
+    let roots: BTreeSet<String> = {
         let txn = doc.transact();
-        txn.root_refs().filter_map(|(name, _)| name.strip_prefix(FILE_PREFIX).map(str::to_string)).collect()
+        txn.root_refs().filter(|(root, _)| root.starts_with(FILE_PREFIX)).map(|(root, _)| root.to_string()).collect()
     };
-    for name in &names {
-        doc.get_or_insert_text(file_key(name).as_str());
+    for root in &roots {
+        doc.get_or_insert_text(root.as_str());
     }
-    names
+    roots
 }
 
 #[cfg(test)]

@@ -200,6 +200,20 @@ pub async fn latest_pad_event(db: &Db, pad: PadId, kind: &str, at_ms: i64) -> sq
     Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
 }
 
+/// The data of the pad's `kind` events in `(after_ms, upto_ms]`, oldest first.
+pub async fn pad_events_between(db: &Db, pad: PadId, kind: &str, after_ms: i64, upto_ms: i64) -> sqlx::Result<Vec<(i64, Value)>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT at_ms, data FROM pad_events WHERE pad_id = ? AND kind = ? AND at_ms > ? AND at_ms <= ? ORDER BY at_ms, id",
+    )
+    .bind(pad)
+    .bind(kind)
+    .bind(after_ms)
+    .bind(upto_ms)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().filter_map(|(at, data)| serde_json::from_str(&data).ok().map(|d| (at, d))).collect())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The document log, read for seeking.
 

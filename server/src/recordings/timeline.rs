@@ -226,16 +226,19 @@ pub async fn page_with(
 
 /// Turn candidates into events; edits get the files they touched (see the module docs).
 async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replayer) -> AppResult<Vec<TimelineEvent>> {
-    let edits: Vec<(i64, Vec<u8>)> = taken
+    let edits: Vec<(i64, i64, Vec<u8>)> = taken
         .iter()
         .filter_map(|c| match c {
-            Candidate::Edit(e) => Some((e.id, e.update_bytes.clone())),
+            Candidate::Edit(e) => Some((e.id, e.at_ms, e.update_bytes.clone())),
             _ => None,
         })
         .collect();
     let edit_files: Vec<Vec<String>> = match (edits.first(), edits.last()) {
-        (Some((first, _)), Some((last, _))) => {
+        (Some((first, first_at, _)), Some((last, last_at, _))) => {
             let last = *last;
+            // Roots are file ids: each edit's named through the file list as of its own instant,
+            // so the names do not depend on how the timeline is paged.
+            let names = super::export::file_names_over(db, pad, *first_at, *last_at).await?;
             // The pad's log has nothing between the replayer's edit and this page's first one
             // when this page continues the replayer's (the cursor's edit position is its edit).
             let doc = match replayer.after_edit.take() {
@@ -243,7 +246,14 @@ async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replay
                 _ => seek::doc_after_update(db, pad, first - 1).await?,
             };
             let (doc, files) = tokio::task::spawn_blocking(move || {
-                let files = edits.iter().map(|(_, u)| seek::apply_and_name_files(&doc, u)).collect();
+                let files = edits
+                    .iter()
+                    .map(|(_, at_ms, u)| {
+                        let roots = seek::apply_and_name_roots(&doc, u);
+                        let then = names.iter().rev().find(|(from, _)| from <= at_ms).or(names.first());
+                        roots.iter().filter_map(|root| then.and_then(|(_, n)| n.name(*at_ms, root))).collect()
+                    })
+                    .collect();
                 (doc, files)
             })
             .await

@@ -319,7 +319,7 @@ pub(crate) async fn pad_files(state: &AppState, pad: PadId) -> AppResult<Vec<Sou
     Ok(listed
         .into_iter()
         .map(|f| {
-            let content = texts.get(&f.name).cloned().unwrap_or_default().into_bytes();
+            let content = texts.get(&f.id).cloned().unwrap_or_default().into_bytes();
             SourceFile { name: f.name, content }
         })
         .collect())

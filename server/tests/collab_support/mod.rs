@@ -32,9 +32,11 @@ pub fn new_doc() -> Doc {
 pub struct TestPad {
     pub slug: String,
     pub id: i64,
-    /// The starter file's id and name.
+    /// The starter file's id, its text's root suffix in the document (`file:<id>`) — what the
+    /// peer helpers take — and its name.
     pub file_id: i64,
     pub file: String,
+    pub name: String,
 }
 
 /// Minimal HTTP client used by the helpers (works against the in-process app and the binary).
@@ -90,7 +92,8 @@ impl Http {
             slug: body["pad"]["slug"].as_str().unwrap().to_string(),
             id: body["pad"]["id"].as_i64().unwrap(),
             file_id: body["files"][0]["id"].as_i64().unwrap(),
-            file: body["files"][0]["name"].as_str().unwrap().to_string(),
+            file: body["files"][0]["id"].as_i64().unwrap().to_string(),
+            name: body["files"][0]["name"].as_str().unwrap().to_string(),
         }
     }
 

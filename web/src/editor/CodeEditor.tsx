@@ -1,5 +1,7 @@
 // The Monaco editor bound to the pad's Y.Doc, one model per file (so each file keeps its own
-// cursor, scroll and undo history), via y-monaco. This module is the lazily loaded editor chunk.
+// cursor, scroll and undo history), via y-monaco. A file's text is the root `file:<id>`: bindings
+// are keyed by the file's id, so a rename (metadata only) keeps the model, the binding and the
+// undo history, and nothing typed meanwhile is lost. This module is the lazily loaded editor chunk.
 import { useEffect, useRef } from 'react';
 import type * as Monaco from 'monaco-editor';
 import { MonacoBinding } from 'y-monaco';
@@ -9,9 +11,11 @@ import { editorModeFor, tabSizeFor } from '../features/pad/languages';
 import type { PadSession } from '../features/pad/padSession';
 import { useStore } from '../ui/store';
 import { RemoteCursors } from './cursors';
+import { fileRoot } from './fileRoot';
 import { monaco } from './monacoSetup';
 
 interface FileBinding {
+  id: number;
   name: string;
   model: Monaco.editor.ITextModel;
   binding: MonacoBinding;
@@ -29,8 +33,8 @@ export interface CodeEditorProps {
   onReady?: () => void;
 }
 
-function fileUri(name: string) {
-  return monaco.Uri.from({ scheme: 'oc', path: '/' + name });
+function fileUri(id: number, name: string) {
+  return monaco.Uri.from({ scheme: 'oc', path: `/${id}/${name}` });
 }
 
 export default function CodeEditor(props: CodeEditorProps) {
@@ -38,8 +42,8 @@ export default function CodeEditor(props: CodeEditorProps) {
   const hostRef = useRef<HTMLDivElement>(null);
   const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
-  const bindingsRef = useRef(new Map<string, FileBinding>());
-  const shownRef = useRef<string | null>(null);
+  const bindingsRef = useRef(new Map<number, FileBinding>());
+  const shownRef = useRef<number | null>(null);
   const onRunRef = useRef(props.onRun);
   onRunRef.current = props.onRun;
   const onReadyRef = useRef(props.onReady);
@@ -104,23 +108,24 @@ export default function CodeEditor(props: CodeEditorProps) {
     const editor = editorRef.current;
     if (!editor) return;
     const bindings = bindingsRef.current;
-    const names = new Set(files.map((f) => f.name));
-    bindings.forEach((b, name) => {
-      if (!names.has(name)) {
-        if (shownRef.current === name) {
+    const ids = new Set(files.map((f) => f.id));
+    bindings.forEach((b, id) => {
+      if (!ids.has(id)) {
+        if (shownRef.current === id) {
           editor.setModel(null);
           shownRef.current = null;
         }
         b.undo.destroy();
         b.binding.destroy();
         b.model.dispose();
-        bindings.delete(name);
+        bindings.delete(id);
       }
     });
     for (const file of files) {
       const mode = editorModeFor(file.language, file.name, languages);
-      const existing = bindings.get(file.name);
+      const existing = bindings.get(file.id);
       if (existing) {
+        existing.name = file.name;
         if (existing.mode !== mode) {
           monaco.editor.setModelLanguage(existing.model, mode);
           existing.model.updateOptions(tabSizeFor(mode));
@@ -128,14 +133,14 @@ export default function CodeEditor(props: CodeEditorProps) {
         }
         continue;
       }
-      const ytext = session.doc.getText('file:' + file.name);
-      monaco.editor.getModel(fileUri(file.name))?.dispose();
-      const model = monaco.editor.createModel(ytext.toString(), mode, fileUri(file.name));
+      const ytext = session.doc.getText(fileRoot(file.id));
+      monaco.editor.getModel(fileUri(file.id, file.name))?.dispose();
+      const model = monaco.editor.createModel(ytext.toString(), mode, fileUri(file.id, file.name));
       model.setEOL(monaco.editor.EndOfLineSequence.LF);
       model.updateOptions(tabSizeFor(mode));
       const binding = new MonacoBinding(ytext, model, new Set([editor]), null);
       const undo = new Y.UndoManager(ytext, { trackedOrigins: new Set([binding]), captureTimeout: 400 });
-      bindings.set(file.name, { name: file.name, model, binding, undo, viewState: null, mode });
+      bindings.set(file.id, { id: file.id, name: file.name, model, binding, undo, viewState: null, mode });
     }
   }, [files, languages, session]);
 
@@ -144,14 +149,18 @@ export default function CodeEditor(props: CodeEditorProps) {
     const editor = editorRef.current;
     if (!editor) return;
     const bindings = bindingsRef.current;
-    const next = active ? bindings.get(active) : undefined;
-    if (shownRef.current === (next?.name ?? null) && editor.getModel() === (next?.model ?? null)) return;
+    const activeId = files.find((f) => f.name === active)?.id;
+    const next = activeId !== undefined ? bindings.get(activeId) : undefined;
+    if (shownRef.current === (next?.id ?? null) && editor.getModel() === (next?.model ?? null)) {
+      cursorsRef.current?.setFile(next ? { id: next.id, name: next.name } : null);
+      return;
+    }
     const prev = shownRef.current ? bindings.get(shownRef.current) : undefined;
     if (prev) prev.viewState = editor.saveViewState();
     editor.setModel(next?.model ?? null);
-    shownRef.current = next?.name ?? null;
+    shownRef.current = next?.id ?? null;
     if (next?.viewState) editor.restoreViewState(next.viewState);
-    cursorsRef.current?.setFile(shownRef.current);
+    cursorsRef.current?.setFile(next ? { id: next.id, name: next.name } : null);
     if (next) onReadyRef.current?.();
   }, [active, files]);
 

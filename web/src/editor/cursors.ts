@@ -1,17 +1,20 @@
 // Remote carets, selections and name labels, from the pad's awareness states (stamped by the
 // server with `user: {id, name, color}`). Keyed by Yjs client id, so two tabs of one person are
-// two cursors. Our own position is published (throttled) as `cursor: {file, anchor, head}` with
-// Yjs relative positions, which stay correct while others edit.
+// two cursors. Our own position is published (throttled) as `cursor: {file, fileId, anchor, head}`
+// (the file's name for lists, its id for matching) with Yjs relative positions, which stay correct
+// while others edit.
 import type * as Monaco from 'monaco-editor';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { textOn, withAlpha } from './colors';
+import { fileRoot } from './fileRoot';
 
 const PUBLISH_EVERY_MS = 60;
 const LABEL_IDLE_MS = 3000;
 
 interface CursorState {
   file: string;
+  fileId?: number;
   anchor: unknown;
   head: unknown;
 }
@@ -32,7 +35,7 @@ interface Widget {
 const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
 
 export class RemoteCursors {
-  private file: string | null = null;
+  private file: { id: number; name: string } | null = null;
   private decorations: Monaco.editor.IEditorDecorationsCollection;
   private widgets = new Map<number, Widget>();
   private styleEl: HTMLStyleElement;
@@ -61,7 +64,7 @@ export class RemoteCursors {
   }
 
   /** The file now shown in the editor (null: none). */
-  setFile(file: string | null) {
+  setFile(file: { id: number; name: string } | null) {
     this.file = file;
     this.publishNow();
     this.render();
@@ -102,12 +105,13 @@ export class RemoteCursors {
       this.awareness.setLocalStateField('cursor', null);
       return;
     }
-    const ytext = this.doc.getText('file:' + this.file);
+    const ytext = this.doc.getText(fileRoot(this.file.id));
     let anchor = model.getOffsetAt(sel.getStartPosition());
     let head = model.getOffsetAt(sel.getEndPosition());
     if (sel.getDirection() === this.monaco.SelectionDirection.RTL) [anchor, head] = [head, anchor];
     const cursor: CursorState = {
-      file: this.file,
+      file: this.file.name,
+      fileId: this.file.id,
       anchor: Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, anchor)),
       head: Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, head)),
     };
@@ -144,12 +148,13 @@ export class RemoteCursors {
     const seen = new Set<number>();
     const decorations: Monaco.editor.IModelDeltaDecoration[] = [];
     if (model && this.file) {
-      const ytext = this.doc.getText('file:' + this.file);
+      const shown = this.file;
+      const ytext = this.doc.getText(fileRoot(shown.id));
       this.awareness.getStates().forEach((state, clientId) => {
         if (clientId === this.doc.clientID) return;
         const cursor = (state as { cursor?: CursorState | null }).cursor;
         const user = (state as { user?: RemoteUser }).user;
-        if (!cursor || cursor.file !== this.file || !user) return;
+        if (!cursor || cursor.fileId !== shown.id || !user) return;
         const anchor = this.absolute(cursor.anchor, ytext);
         const head = this.absolute(cursor.head, ytext);
         if (anchor == null || head == null) return;

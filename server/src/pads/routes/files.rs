@@ -60,7 +60,8 @@ async fn list_files(State(state): State<AppState>, access: PadAccess) -> AppResu
     Ok(Json(FileList { files: files::list(&state, &access.pad).await? }))
 }
 
-/// Create a file (409 `name_taken`, 409 `too_many_files`, 413 over 512 KiB).
+/// Create a file (409 `name_taken`, 409 `too_many_files`, 413 over 512 KiB or `doc_too_large`
+/// when the pad's document would pass its size limit).
 #[utoipa::path(post, path = "/api/pads/{slug}/files", tag = "files", params(("slug" = String, Path)), request_body = CreateFileRequest,
     responses((status = 201, body = FileBody), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409), (status = 413)))]
 async fn create_file(
@@ -104,7 +105,7 @@ async fn update_file(
     access.require(Role::can_edit, "manage files")?;
     let id = parse_file_id(&path.file_id)?;
     let file =
-        files::update(&state, &access.pad, access.current.user.id, id, body.name.as_deref(), body.language.as_deref())
+        files::update(&state, &access.pad, id, body.name.as_deref(), body.language.as_deref())
             .await?;
     Ok(Json(FileBody { file }))
 }

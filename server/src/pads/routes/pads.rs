@@ -123,9 +123,10 @@ async fn delete_pad(State(state): State<AppState>, access: PadAccess) -> AppResu
 }
 
 /// Copy the pad's files and their current text into a new pad owned by the caller (owner,
-/// collaborator, viewer; audited `pad.fork`).
+/// collaborator, viewer; audited `pad.fork`). 413 `doc_too_large` if the copy would not fit in
+/// a document.
 #[utoipa::path(post, path = "/api/pads/{slug}/fork", tag = "pads", params(("slug" = String, Path)),
-    responses((status = 201, body = PadCreated), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 201, body = PadCreated), (status = 401), (status = 403), (status = 404), (status = 413)))]
 async fn fork_pad(State(state): State<AppState>, access: PadAccess) -> AppResult<(StatusCode, Json<PadCreated>)> {
     access.require(Role::can_fork, "fork this pad")?;
     let (pad, files) = lifecycle::fork(&state, &access.current.actor, access.current.user.id, &access.pad).await?;

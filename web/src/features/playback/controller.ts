@@ -136,6 +136,7 @@ export class PlaybackController {
       const end = Math.max(start, recording.endedAt ?? this.deps.now());
       const languages: Record<string, string> = {};
       for (const f of detail.files ?? []) languages[f.name] = f.language;
+      this.padFiles = detail.files ?? [];
       this.loader = new TimelineLoader((after, signal) => this.deps.fetchPage(this.slug, this.recordingId, after, signal), start, end);
       this.unsubscribe = this.loader.subscribe(this.onTimeline);
       const t = Math.min(end, start + Math.max(0, Number.isFinite(offsetMs) ? offsetMs : 0));
@@ -266,6 +267,8 @@ export class PlaybackController {
     this.refreshFiles(snap.events, doc, applied);
   }
 
+  /** The pad's files today: names for ids no `files` event of the recording lists. */
+  private padFiles: readonly { id?: number; name: string }[] = [];
   private lastFilesCount = -1;
   private filesTimesFor: TimelineEvent[] | null = null;
   private filesTimes: number[] = [];
@@ -292,6 +295,8 @@ export class PlaybackController {
         langChanged = true;
       }
     }
+    doc.setFileIds(this.padFiles);
+    doc.setFileIds(listedNow ?? []);
     const texts = doc.fileNames().map((name) => ({ name, length: doc.text(name).length }));
     const files = visibleFiles(listedNow, texts);
     let activeFile = s.activeFile;

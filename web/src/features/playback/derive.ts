@@ -4,6 +4,8 @@ import type { TimelineEvent } from '../../api';
 import { hueOf } from '../../ui/common';
 
 export interface FileEntry {
+  /** The file's id: its text is the document root `file:<id>`. */
+  id?: number;
   name: string;
   language: string;
 }
@@ -16,8 +18,12 @@ export function listedFilesThrough(events: readonly TimelineEvent[], n: number):
     const files = ev.data?.files;
     if (!Array.isArray(files)) continue;
     return files
-      .filter((f): f is { name: string; language?: unknown } => !!f && typeof (f as { name?: unknown }).name === 'string')
-      .map((f) => ({ name: f.name, language: typeof f.language === 'string' ? f.language : '' }));
+      .filter((f): f is { id?: unknown; name: string; language?: unknown } => !!f && typeof (f as { name?: unknown }).name === 'string')
+      .map((f) => ({
+        ...(typeof f.id === 'number' ? { id: f.id } : {}),
+        name: f.name,
+        language: typeof f.language === 'string' ? f.language : '',
+      }));
   }
   return null;
 }

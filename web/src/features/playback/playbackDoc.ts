@@ -3,6 +3,8 @@
 // the server per frame and never replays from the beginning. Yjs updates are idempotent, so an
 // edit already folded into the starting state applies as a no-op. Each edit is applied with an
 // `EditOrigin` naming its author, which the editor reads to colour recent changes.
+// File texts are the roots `file:<id>`; documents from before file ids keyed them by name
+// (`file:<name>`) until the server re-keyed them, so a root that is not a known id is a name.
 import * as Y from 'yjs';
 import type { TimelineEvent } from '../../api';
 import { countThrough } from './timeline';
@@ -68,15 +70,39 @@ export class PlaybackDoc {
     return applied;
   }
 
-  /** Names of every file the document has a text for. */
-  fileNames(): string[] {
-    const names: string[] = [];
-    for (const key of this.doc.share.keys()) if (key.startsWith(FILE_PREFIX)) names.push(key.slice(FILE_PREFIX.length));
-    return names;
+  /** File names by id (as a root suffix), from the file lists known at the playhead. */
+  private names = new Map<string, string>();
+
+  /** Learn which file each id is (later entries win: pass older lists first). */
+  setFileIds(files: readonly { id?: number; name: string }[]) {
+    for (const f of files) if (typeof f.id === 'number') this.names.set(String(f.id), f.name);
   }
 
+  /** The file name a root suffix stands for; null for an id no list names. */
+  private nameOf(suffix: string): string | null {
+    const named = this.names.get(suffix);
+    if (named !== undefined) return named;
+    return /^[1-9][0-9]*$/.test(suffix) ? null : suffix;
+  }
+
+  /** Names of every file the document has a text for. */
+  fileNames(): string[] {
+    const names = new Set<string>();
+    for (const key of this.doc.share.keys()) {
+      if (!key.startsWith(FILE_PREFIX)) continue;
+      const name = this.nameOf(key.slice(FILE_PREFIX.length));
+      if (name !== null) names.add(name);
+    }
+    return [...names];
+  }
+
+  /** The text of a file: its id root, or the name root of a document not yet keyed by id. */
   text(name: string): Y.Text {
-    return this.doc.getText(FILE_PREFIX + name);
+    let byId: string | null = null;
+    for (const [id, n] of this.names) if (n === name) byId = FILE_PREFIX + id;
+    const byName = FILE_PREFIX + name;
+    if (byId && (this.doc.share.has(byId) || !this.doc.share.has(byName))) return this.doc.getText(byId);
+    return this.doc.getText(byName);
   }
 
   destroy() {
