@@ -75,7 +75,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         var,
         message: message.into(),
@@ -143,8 +143,31 @@ pub fn environment() -> HashMap<String, String> {
     std::env::vars().collect()
 }
 
-fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+/// A variable's value, trimmed; unset and empty are the same. Shared by every settings module.
+pub(crate) fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
     vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// A true/false variable (`1/0`, `true/false`, `yes/no`, `on/off`); unset is false.
+pub(crate) fn flag(vars: &HashMap<String, String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(vars, var).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => Err(invalid(var, format!("expected true/false, got {other:?}"))),
+    }
+}
+
+/// A number variable within `min..=max`; unset is `default`.
+pub(crate) fn number<T>(vars: &HashMap<String, String>, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = get(vars, var) else { return Ok(default) };
+    let value: T = raw.parse().map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
+    if value < min || value > max {
+        return Err(invalid(var, format!("must be between {min} and {max}, got {value}")));
+    }
+    Ok(value)
 }
 
 fn parse_bool(var: &'static str, value: Option<&str>) -> Result<bool, ConfigError> {

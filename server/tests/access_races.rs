@@ -60,7 +60,7 @@ async fn a_kick_that_lands_while_the_socket_joins_still_closes_it() {
         assert_eq!(status, StatusCode::OK, "{body}");
         let kicked_after = started.elapsed();
         let code = peer.closed_within(Duration::from_secs(5)).await;
-        assert_eq!(code, Some(4003), "round {round}: kicked {kicked_after:?} after connecting, socket not closed");
+        assert_eq!(code, Some(4003), "round {round}: kicked {kicked_after:?} after connecting: {:?}", peer.closed);
     }
 }
 

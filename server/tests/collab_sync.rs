@@ -65,6 +65,12 @@ async fn reconnect_receives_only_what_it_missed_and_uploads_offline_edits() {
     a.synced().await;
     let big = "x".repeat(20_000);
     a.insert(&pad.file, 0, &big).await;
+    // The server has it before the second socket syncs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while http.file_text(&owner, &pad, pad.file_id).await.len() < big.len() {
+        assert!(std::time::Instant::now() < deadline, "the insert never reached the server");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut b = connect(&app.base, &pad.slug, &owner).await;
     b.synced().await;
     let full_state_size = *b.step2_sizes.last().unwrap();

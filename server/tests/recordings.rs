@@ -770,10 +770,10 @@ async fn a_state_that_would_merge_more_than_its_budget_is_refused_with_413() {
     let rec = start_recording(&app, &owner, &pad, "long").await;
     // About 40 × 600 bytes of single updates after the recording's start: over 8 KiB.
     for i in 0..40 {
-        let (file, text) = (pad.file.clone(), format!("# revision {i}\n{}", "x = 1\n".repeat(100)));
+        let (file, text) = (opencoder::db::FileId(pad.file_id), format!("# revision {i}\n{}", "x = 1\n".repeat(100)));
         app.state
             .docs
-            .edit(PadId(pad.id), Some(opencoder::db::UserId(owner.id)), move |txn| opencoder::collab::set_text(txn, &file, &text))
+            .edit(PadId(pad.id), Some(opencoder::db::UserId(owner.id)), move |txn| opencoder::collab::set_text(txn, file, &text))
             .await
             .unwrap();
     }

@@ -748,6 +748,9 @@ async fn a_kick_that_lands_during_the_join_is_never_missed() {
         spin(offset_us);
         let r = app.delete(&format!("/api/pads/{slug}/members/{}", member.id), Some(&owner.token)).await;
         assert!(r.status.is_success(), "{:?}", r.body);
+        // A kick sticks until a re-admit; the next attempt's invite needs one.
+        let r = app.delete(&format!("/api/pads/{slug}/removed/{}", member.id), Some(&owner.token)).await;
+        assert!(r.status.is_success(), "{:?}", r.body);
         match connecting.await.unwrap() {
             Err(_) => {
                 refused += 1;

@@ -164,15 +164,17 @@ async fn delete_me(
                 })),
         )
         .await;
-    // Everyone else on the pads that went with the account is disconnected (not left editing a
-    // document that can no longer be saved), and the member lists of the others are refreshed.
+    // The account's own sockets close first (4001, session revoked). Then everyone else on the
+    // pads that went with the account is disconnected (4004, not left editing a document that can
+    // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
+    // typed into is replaced).
+    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
     for (pad, _, _) in &owned {
         state.events.publish(DomainEvent::PadDeleted { pad: *pad });
     }
     for (pad, _, _) in &joined {
         state.events.publish(DomainEvent::MemberChanged { pad: *pad, user: current.user.id, role: None });
     }
-    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
 }

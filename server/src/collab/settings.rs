@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::{number, ConfigError};
 
 /// Default of `COLLAB_FLOOD_CLOSE_MS`.
 pub const DEFAULT_FLOOD_CLOSE: Duration = Duration::from_secs(10);
@@ -33,26 +33,6 @@ impl Default for CollabSettings {
     }
 }
 
-fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn number(
-    vars: &HashMap<String, String>,
-    var: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let Some(raw) = get(vars, var) else { return Ok(default) };
-    let invalid = |message: String| ConfigError::Invalid { var, message };
-    let value: u64 = raw.parse().map_err(|_| invalid(format!("expected a number, got {raw:?}")))?;
-    if value < min || value > max {
-        return Err(invalid(format!("must be between {min} and {max}, got {value}")));
-    }
-    Ok(value)
-}
-
 impl CollabSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<CollabSettings, ConfigError> {
         let default_flood_ms = DEFAULT_FLOOD_CLOSE.as_millis() as u64;
@@ -67,7 +47,7 @@ impl CollabSettings {
             // At least 1 MiB: a REST edit needs room for one largest update (`MAX_UPDATE_BYTES`).
             history_bytes: number(vars, "COLLAB_HISTORY_BYTES", 256 << 20, 1 << 20, 1 << 40)?,
             // At least a few of the largest updates, so one update can always be queued.
-            persist_queue_bytes: number(vars, "COLLAB_PERSIST_QUEUE_BYTES", 64 << 20, 4 << 20, 16 << 30)? as usize,
+            persist_queue_bytes: number::<u64>(vars, "COLLAB_PERSIST_QUEUE_BYTES", 64 << 20, 4 << 20, 16 << 30)? as usize,
         })
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::{get, flag, invalid, number, ConfigError};
 
 /// Warm containers kept by default: the languages people run most.
 pub const DEFAULT_POOL: &str = "python=2,javascript=1";
@@ -60,34 +60,6 @@ pub struct ExecSettings {
     /// `DOCKER_HOST` (unset = the local socket): the Docker Engine runs use, read from the
     /// configuration like every other setting (so a daemon that is not there yet can be named).
     pub docker_host: Option<String>,
-}
-
-fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { var, message: message.into() }
-}
-
-fn flag(vars: &HashMap<String, String>, var: &'static str) -> Result<bool, ConfigError> {
-    match get(vars, var).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("0" | "false" | "no" | "off") => Ok(false),
-        Some("1" | "true" | "yes" | "on") => Ok(true),
-        Some(other) => Err(invalid(var, format!("expected true/false, got {other:?}"))),
-    }
-}
-
-fn number<T>(vars: &HashMap<String, String>, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(raw) = get(vars, var) else { return Ok(default) };
-    let value: T = raw.parse().map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
-    if value < min || value > max {
-        return Err(invalid(var, format!("must be between {min} and {max}, got {value}")));
-    }
-    Ok(value)
 }
 
 /// `NODE_ID` goes into a container label: a short name of letters, digits, `_`, `.` and `-`.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 /// Most queued messages written before one flush.
@@ -48,8 +48,22 @@ pub async fn write_all(socket: &mut WebSocket, messages: impl IntoIterator<Item 
     }
 }
 
-/// Send a close frame, waiting at most `CLOSE_TIMEOUT`.
+/// Close with `code`: send the close frame, then read (and drop) whatever the peer still sends
+/// until its own close frame or the end of the stream — the closing handshake, all within
+/// `CLOSE_TIMEOUT`. Dropping a socket whose peer's frames are still unread makes the kernel answer
+/// with a reset, and a reset can destroy the close frame before the peer reads it: the client
+/// would see an abnormal 1006 instead of the reason it was closed.
 pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame { code, reason: reason.to_string().into() };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    let handshake = async {
+        if socket.send(Message::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        while let Some(Ok(message)) = socket.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::files_store::{self, DeleteOutcome, PadFile};
 use super::languages;
 use super::store::Pad;
-use crate::collab::doc_store::{set_text, DocError};
+use crate::collab::doc_store::set_text;
 use crate::db::{FileId, PadId, UserId};
 use crate::error::{AppError, AppResult, OnUnique};
 use crate::events::DomainEvent;

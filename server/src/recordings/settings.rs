@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::ConfigError;
+use crate::config::{number, ConfigError};
 
 #[derive(Debug, Clone)]
 pub struct RecordingSettings {
@@ -27,19 +27,9 @@ impl Default for RecordingSettings {
     }
 }
 
-fn number(vars: &HashMap<String, String>, var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
-    let Some(raw) = vars.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) else { return Ok(default) };
-    let value: u64 =
-        raw.parse().map_err(|_| ConfigError::Invalid { var, message: format!("expected a number, got {raw:?}") })?;
-    if value < min || value > max {
-        return Err(ConfigError::Invalid { var, message: format!("must be between {min} and {max}, got {value}") });
-    }
-    Ok(value)
-}
-
 impl RecordingSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<RecordingSettings, ConfigError> {
-        let per_minute = |var, default| number(vars, var, default, 1, 1_000_000).map(|n| n as u32);
+        let per_minute = |var, default| number::<u32>(vars, var, default, 1, 1_000_000);
         Ok(RecordingSettings {
             state_max_bytes: number(vars, "RECORDING_STATE_MAX_BYTES", 64 << 20, 1024, 1 << 40)?,
             states_per_minute: per_minute("RECORDING_STATES_PER_MINUTE", 120)?,

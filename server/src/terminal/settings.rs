@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::{flag, number, ConfigError};
 
 #[derive(Debug, Clone)]
 pub struct TerminalSettings {
@@ -47,37 +47,6 @@ impl Default for TerminalSettings {
     }
 }
 
-fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { var, message: message.into() }
-}
-
-fn number(
-    vars: &HashMap<String, String>,
-    var: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let Some(raw) = get(vars, var) else { return Ok(default) };
-    let value: u64 = raw.parse().map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
-    if value < min || value > max {
-        return Err(invalid(var, format!("must be between {min} and {max}, got {value}")));
-    }
-    Ok(value)
-}
-
-fn flag(vars: &HashMap<String, String>, var: &'static str) -> Result<bool, ConfigError> {
-    match get(vars, var).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("0" | "false" | "no" | "off") => Ok(false),
-        Some("1" | "true" | "yes" | "on") => Ok(true),
-        Some(other) => Err(invalid(var, format!("expected true/false, got {other:?}"))),
-    }
-}
-
 impl TerminalSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<TerminalSettings, ConfigError> {
         let day = 24 * 3600 * 1000;
@@ -89,7 +58,7 @@ impl TerminalSettings {
             output_bytes_per_sec: number(vars, "TERMINAL_OUTPUT_BYTES_PER_SEC", 256 * 1024, 16 * 1024, 1 << 30)?,
             record_bytes: number(vars, "TERMINAL_RECORD_BYTES", 4 << 20, 0, 1 << 30)?,
             disk_mb: number(vars, "TERMINAL_DISK_MB", 128, 16, 16_384)?,
-            max_containers: number(vars, "TERMINAL_MAX_CONTAINERS", 8, 1, 10_000)? as usize,
+            max_containers: number::<usize>(vars, "TERMINAL_MAX_CONTAINERS", 8, 1, 10_000)?,
             allow_local: flag(vars, "TERMINAL_ALLOW_LOCAL")?,
         };
         Ok(settings)
