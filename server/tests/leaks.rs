@@ -151,6 +151,14 @@ async fn sensitive_actions_do_not_happen_when_they_cannot_be_audited() {
     let recovered = app.post("/api/auth/recover", None, json!({ "recoveryKey": ada.recovery_key })).await;
     assert_eq!(recovered.status, 200, "the old key still works: {:?}", recovered.body);
 
+    let r = app.post("/api/auth/logout-all", Some(&bob.token), json!({})).await;
+    assert_internal(&r, "logout everywhere");
+    assert_eq!(app.get("/api/auth/me", Some(&bob.token)).await.status, 200, "Bob's sessions were not ended");
+
+    let r = app.request(reqwest::Method::DELETE, "/api/auth/me", Some(&cat.token), Some(json!({ "confirm": "DELETE" }))).await;
+    assert_internal(&r, "account deletion");
+    assert_eq!(app.get("/api/auth/me", Some(&cat.token)).await.status, 200, "Cat's account still exists");
+
     assert_eq!(audit_row_count(&app).await, rows_before);
 }
 

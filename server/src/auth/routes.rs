@@ -151,10 +151,10 @@ async fn delete_me(
     }
     let memberships = crate::pads::store::memberships_of(&state.db, current.user.id).await?;
     let (owned, joined): (Vec<_>, Vec<_>) = memberships.into_iter().partition(|(_, _, role)| *role == Role::Owner);
-    store::delete(&state.db, current.user.id).await?;
+    // Audited first: an account is not deleted without its row.
     state
         .audit
-        .record(
+        .require(
             &current.actor,
             AuditEvent::new(AuditAction::UserDelete)
                 .target(current.user.id.to_string())
@@ -163,7 +163,8 @@ async fn delete_me(
                     "padsDeleted": owned.iter().map(|(_, slug, _)| slug).collect::<Vec<_>>(),
                 })),
         )
-        .await;
+        .await?;
+    store::delete(&state.db, current.user.id).await?;
     // The account's own sockets close first (4001, session revoked). Then everyone else on the
     // pads that went with the account is disconnected (4004, not left editing a document that can
     // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
@@ -189,11 +190,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
 /// Revoke every token of this account, everywhere.
 #[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", responses((status = 200, description = "{ok: true}"), (status = 401)))]
 async fn logout_all(State(state): State<AppState>, current: CurrentUser, headers: HeaderMap) -> AppResult<Response> {
-    store::bump_epoch(&state.db, current.user.id).await?;
     state
         .audit
-        .record(&current.actor, AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()))
-        .await;
+        .require(&current.actor, AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()))
+        .await?;
+    store::bump_epoch(&state.db, current.user.id).await?;
     state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
