@@ -68,6 +68,8 @@ export interface PadState {
 }
 
 const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
+/** How often a pad whose history is full reminds the typist that edits are not saved. */
+const HISTORY_FULL_REMINDER_MS = 10_000;
 
 export function safeColor(color: unknown, fallback = '#64748b'): string {
   return typeof color === 'string' && SAFE_COLOR.test(color) ? color : fallback;
@@ -87,6 +89,7 @@ export class PadSession {
   private localChatId = 1;
   private timers: ReturnType<typeof setInterval>[] = [];
   private disposed = false;
+  private historyFullToldAt = 0;
   /** Set before a deliberate leave, so the server's 4003 close isn't shown as "you were removed". */
   expectClose = false;
 
@@ -252,6 +255,15 @@ export class PadSession {
   private onServerError(code: string, message: string) {
     if (code === 'read_only') {
       toast("You can only view this pad: your change wasn't saved.", 'error');
+      return;
+    }
+    if (code === 'history_full') {
+      // Every refused keystroke answers with this; say it once in a while, not per key.
+      const now = Date.now();
+      if (now - this.historyFullToldAt > HISTORY_FULL_REMINDER_MS) {
+        this.historyFullToldAt = now;
+        toast("This pad's edit history is full, so changes are no longer saved. Fork the pad to keep working.", 'error');
+      }
       return;
     }
     const chatInFlight = this.state.pending.some((p) => p.failed == null);
