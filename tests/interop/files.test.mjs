@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
-import { PadClient, api, signup, sleep, startServer, until } from './support.mjs'
+import { PadClient, api, sleep, twoPeoplePad, until } from './support.mjs'
 
 let server
 let alice
@@ -14,14 +14,7 @@ let pad
 let file
 
 before(async () => {
-  server = await startServer()
-  alice = await signup(server.base, 'Alice')
-  bob = await signup(server.base, 'Bob')
-  const created = await api(server.base, 'POST', '/api/pads', alice.token, { title: 'files', language: 'python' })
-  pad = created.pad
-  file = created.files[0]
-  const { invite } = await api(server.base, 'POST', `/api/pads/${pad.slug}/invites`, alice.token, { role: 'collaborator' })
-  await api(server.base, 'POST', `/api/invites/${invite.token}/accept`, bob.token, {})
+  ({ server, alice, bob, pad, file } = await twoPeoplePad('files'))
 })
 
 after(async () => {

@@ -203,3 +203,17 @@ export class PadClient {
     this.ws.close()
   }
 }
+
+/**
+ * A running server with Alice's pad (one Python file) and Bob as a collaborator on it. The
+ * fixture of every interop suite; the caller stops the server.
+ */
+export async function twoPeoplePad (title) {
+  const server = await startServer()
+  const alice = await signup(server.base, 'Alice')
+  const bob = await signup(server.base, 'Bob')
+  const created = await api(server.base, 'POST', '/api/pads', alice.token, { title, language: 'python' })
+  const { invite } = await api(server.base, 'POST', `/api/pads/${created.pad.slug}/invites`, alice.token, { role: 'collaborator' })
+  await api(server.base, 'POST', `/api/invites/${invite.token}/accept`, bob.token, {})
+  return { server, alice, bob, pad: created.pad, file: created.files[0] }
+}
