@@ -165,16 +165,21 @@ async fn terminal_containers(app: &TestApp, pad_id: i64) -> Vec<String> {
     docker.containers(Some(&Terminals::container_key(PadId(pad_id)))).await.expect("docker list")
 }
 
-async fn wait_no_containers(app: &TestApp, pad_id: i64) {
+/// Poll the pad's terminal containers until `done` holds of them (20 s at most, then fail with `what`).
+async fn wait_for_containers(app: &TestApp, pad_id: i64, what: &str, done: impl Fn(&[String]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let left = terminal_containers(app, pad_id).await;
-        if left.is_empty() {
+        let now = terminal_containers(app, pad_id).await;
+        if done(&now) {
             return;
         }
-        assert!(Instant::now() < deadline, "terminal containers remain: {left:?}");
+        assert!(Instant::now() < deadline, "{what}: {now:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn wait_no_containers(app: &TestApp, pad_id: i64) {
+    wait_for_containers(app, pad_id, "terminal containers remain", |now| now.is_empty()).await;
 }
 
 #[tokio::test]
@@ -848,15 +853,8 @@ async fn a_typist_who_loses_access_leaves_nothing_running() {
 
 /// Wait until the container `gone` is removed and exactly one other container serves the pad.
 async fn wait_no_containers_but(app: &TestApp, pad_id: i64, gone: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = terminal_containers(app, pad_id).await;
-        if now.len() == 1 && now[0] != gone {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the typist's container was not replaced: {now:?} (old {gone})");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let what = format!("the typist's container was not replaced (old {gone})");
+    wait_for_containers(app, pad_id, &what, |now| now.len() == 1 && now[0] != gone).await;
 }
 
 #[tokio::test]
