@@ -12,17 +12,18 @@
 //!   seeking from checkpoints, JSON export (§7)
 //! - `audit`   — the append-only, hash-chained audit log and its CLI (§9)
 //! - `doctor`  — `opencoder doctor`: named ok/warn/fail checks of config, data dir and database
-//! - `events`  — domain events that carry access changes to live sockets
+//! - `bus`     — the pad bus: domain events that carry access changes to live sockets, behind a
+//!   trait so a cluster transport can replace the in-process one
 //! - `http`    — the perimeter: client IP, rate limits, headers, CORS, origins, request log (§8)
 
 pub mod audit;
 pub mod auth;
+pub mod bus;
 pub mod collab;
 pub mod config;
 pub mod db;
 pub mod doctor;
 pub mod error;
-pub mod events;
 pub mod exec;
 pub mod http;
 pub mod openapi;
@@ -47,7 +48,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::EventBus;
+use crate::bus::{LocalBus, SharedBus};
 use crate::http::rate_limit::RateLimits;
 use crate::pads::unlock_throttle::UnlockThrottle;
 
@@ -61,7 +62,8 @@ pub struct AppState {
     pub audit: AuditLog,
     pub rate_limits: RateLimits,
     pub unlock_throttle: UnlockThrottle,
-    pub events: EventBus,
+    /// Domain events (kicks, role changes, deletions, revocations) to the live state.
+    pub bus: SharedBus,
     pub docs: collab::DocStore,
     /// Live pad rooms (open sockets); `rooms.broadcast_app(pad, json)` reaches everyone on a pad.
     pub rooms: collab::Rooms,
@@ -117,7 +119,7 @@ impl AppState {
             tokens,
             rate_limits,
             unlock_throttle: UnlockThrottle::default(),
-            events: EventBus::default(),
+            bus: Arc::new(LocalBus::default()),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         })

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{TestApp, TestUser};
 use opencoder::db::{PadId, UserId};
-use opencoder::events::DomainEvent;
+use opencoder::bus::DomainEvent;
 use opencoder::pads::invites_store::{self, NewInvite};
 use opencoder::pads::roles::Role;
 use serde_json::{json, Value};
@@ -158,7 +158,7 @@ async fn accepting_joins_or_upgrades_but_never_downgrades() {
     let pad = new_pad(&app, &ada, "p").await;
     let viewer_inv = invite(&app, &ada, &pad.slug, json!({ "role": "viewer" })).await;
     let collab_inv = invite(&app, &ada, &pad.slug, json!({ "role": "collaborator" })).await;
-    let mut events = app.state.events.subscribe();
+    let mut events = app.state.bus.subscribe();
 
     assert_eq!(app.post(&format!("/api/invites/{}/accept", token_of(&viewer_inv)), None, json!({})).await.status, 401);
 
@@ -267,7 +267,7 @@ async fn the_owner_changes_roles_and_kicks_and_members_leave() {
     let pad = new_pad(&app, &ada, "p").await;
     app.add_member(&ada, &pad.slug, &bob, "viewer").await;
     app.add_member(&ada, &pad.slug, &cat, "collaborator").await;
-    let mut events = app.state.events.subscribe();
+    let mut events = app.state.bus.subscribe();
     let members = |id: i64| format!("/api/pads/{}/members/{id}", pad.slug);
 
     let r = app.patch(&members(bob.id), Some(&ada.token), json!({ "role": "candidate" })).await;

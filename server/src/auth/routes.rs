@@ -14,7 +14,7 @@ use super::store::{self, User};
 use super::{cookie, recovery};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::http::client_ip::ClientIp;
 use crate::http::json::ApiJson;
 use crate::pads::roles::Role;
@@ -169,12 +169,12 @@ async fn delete_me(
     // pads that went with the account is disconnected (4004, not left editing a document that can
     // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
     // typed into is replaced).
-    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
+    state.bus.publish(DomainEvent::UserRevoked { user: current.user.id });
     for (pad, _, _) in &owned {
-        state.events.publish(DomainEvent::PadDeleted { pad: *pad });
+        state.bus.publish(DomainEvent::PadDeleted { pad: *pad });
     }
     for (pad, _, _) in &joined {
-        state.events.publish(DomainEvent::MemberChanged { pad: *pad, user: current.user.id, role: None });
+        state.bus.publish(DomainEvent::MemberChanged { pad: *pad, user: current.user.id, role: None });
     }
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
@@ -195,7 +195,7 @@ async fn logout_all(State(state): State<AppState>, current: CurrentUser, headers
         .require(&current.actor, AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()))
         .await?;
     store::bump_epoch(&state.db, current.user.id).await?;
-    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
+    state.bus.publish(DomainEvent::UserRevoked { user: current.user.id });
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
 }
@@ -215,7 +215,7 @@ async fn rotate_recovery_key(State(state): State<AppState>, current: CurrentUser
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     store::set_recovery_hash(&state.db, current.user.id, &hash).await?;
     let epoch = store::bump_epoch(&state.db, current.user.id).await?;
-    state.events.publish(DomainEvent::UserRevoked { user: current.user.id });
+    state.bus.publish(DomainEvent::UserRevoked { user: current.user.id });
     let user = User { session_epoch: epoch, ..current.user };
     Ok(session_response(StatusCode::OK, &state, &headers, &user, json!({ "recoveryKey": key })))
 }

@@ -22,7 +22,7 @@ use super::room::{ConnChannels, Control, Participant, Room};
 use super::session::SessionError;
 use super::store;
 use crate::db::{PadId, UserId};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// A room nobody is connected to is kept this long (a reload reconnects into it), then unloaded.
@@ -113,7 +113,7 @@ impl Rooms {
                 registry: Mutex::new(Registry::default()),
                 next_conn: AtomicU64::new(1),
                 handlers,
-                presence: tokio::sync::broadcast::channel(crate::events::EVENT_BUFFER).0,
+                presence: tokio::sync::broadcast::channel(crate::bus::EVENT_BUFFER).0,
             }),
         }
     }
@@ -309,7 +309,7 @@ impl Rooms {
 /// domain events → sockets, and the idle/checkpoint sweeper.
 pub fn spawn_background(state: &AppState) {
     let events_state = state.clone();
-    let mut events = state.events.subscribe();
+    let mut events = state.bus.subscribe();
     state.tasks.spawn(async move {
         let state = events_state;
         loop {

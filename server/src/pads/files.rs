@@ -15,7 +15,7 @@ use super::store::Pad;
 use crate::collab::doc_store::set_text;
 use crate::db::{FileId, PadId, UserId};
 use crate::error::{AppError, AppResult, OnUnique};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Files per pad (SPEC §3).
@@ -128,7 +128,7 @@ pub async fn create(state: &AppState, pad: &Pad, user: UserId, new: NewFileReque
         return Err(AppError::from(err));
     }
     refresh_file_roots(state, pad.id).await?;
-    state.events.publish(DomainEvent::FilesChanged { pad: pad.id });
+    state.bus.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(file)
 }
 
@@ -156,7 +156,7 @@ pub async fn update(
         .await
         .on_unique(name_taken)?
         .ok_or(AppError::NotFound)?;
-    state.events.publish(DomainEvent::FilesChanged { pad: pad.id });
+    state.bus.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(updated)
 }
 
@@ -172,7 +172,7 @@ pub async fn delete(state: &AppState, pad: &Pad, user: UserId, file: FileId) -> 
     let id = deleted.id;
     state.docs.edit(pad.id, Some(user), move |txn| set_text(txn, id, "")).await.map_err(AppError::from)?;
     refresh_file_roots(state, pad.id).await?;
-    state.events.publish(DomainEvent::FilesChanged { pad: pad.id });
+    state.bus.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(())
 }
 

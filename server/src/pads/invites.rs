@@ -23,7 +23,7 @@ use super::store::Pad;
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Hours an invite lives when the owner does not say (SPEC §3: 7 days).
@@ -262,7 +262,7 @@ pub async fn accept(
         )
         .await;
     if grant.changed() {
-        state.events.publish(DomainEvent::MemberChanged { pad: invite.pad_id, user, role: Some(grant.current) });
+        state.bus.publish(DomainEvent::MemberChanged { pad: invite.pad_id, user, role: Some(grant.current) });
     }
     Ok(Joined { slug, role: grant.current })
 }

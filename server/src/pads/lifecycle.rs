@@ -15,7 +15,7 @@ use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::collab::doc_store::set_text;
 use crate::db::{FileId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Characters in a title after trimming (SPEC §3).
@@ -170,7 +170,7 @@ pub async fn update(state: &AppState, pad: &Pad, req: UpdatePad<'_>) -> AppResul
     let kind = req.kind.map(parse_kind).transpose()?;
     let updated =
         store::update(&state.db, pad.id, title.as_deref(), language, kind).await?.ok_or(AppError::NotFound)?;
-    state.events.publish(DomainEvent::PadChanged { pad: pad.id });
+    state.bus.publish(DomainEvent::PadChanged { pad: pad.id });
     Ok(updated)
 }
 
@@ -188,7 +188,7 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<()>
         return Err(AppError::NotFound);
     }
     state.docs.unload(pad.id).await;
-    state.events.publish(DomainEvent::PadDeleted { pad: pad.id });
+    state.bus.publish(DomainEvent::PadDeleted { pad: pad.id });
     Ok(())
 }
 

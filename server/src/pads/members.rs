@@ -9,7 +9,7 @@ use super::store::{self, Pad};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// A user id from a path; anything else is as unknown as a missing member.
@@ -45,7 +45,7 @@ pub async fn change_role(state: &AppState, actor: &Actor, pad: &Pad, target: Use
             )
             .await?;
         store::change_role(&state.db, pad.id, target, role).await?.ok_or(AppError::NotFound)?;
-        state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: Some(role) });
+        state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: Some(role) });
     }
     Ok(role)
 }
@@ -74,7 +74,7 @@ pub async fn kick(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) ->
         .await?;
     let by = actor.user.unwrap_or(pad.owner_id);
     store::kick_member(&state.db, pad.id, target, by).await?.ok_or(AppError::NotFound)?;
-    state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: None });
+    state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: None });
     Ok(())
 }
 
@@ -114,7 +114,7 @@ pub async fn leave(state: &AppState, actor: &Actor, pad: &Pad, user: UserId) -> 
         )
         .await?;
     store::remove_member(&state.db, pad.id, user).await?.ok_or(AppError::NotFound)?;
-    state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user, role: None });
+    state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user, role: None });
     Ok(())
 }
 

@@ -24,7 +24,7 @@ use super::unlock_throttle::{retry_after_secs, UnlockKey};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// bcrypt work factor (SPEC §3).
@@ -72,7 +72,7 @@ pub async fn set(state: &AppState, actor: &Actor, pad: &Pad, password: String, r
         )
         .await?;
     let updated = store::set_password(&state.db, pad.id, Some((&hash, role))).await?.ok_or(AppError::NotFound)?;
-    state.events.publish(DomainEvent::PadChanged { pad: pad.id });
+    state.bus.publish(DomainEvent::PadChanged { pad: pad.id });
     Ok(updated)
 }
 
@@ -80,7 +80,7 @@ pub async fn set(state: &AppState, actor: &Actor, pad: &Pad, password: String, r
 pub async fn clear(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<Pad> {
     state.audit.require(actor, AuditEvent::new(AuditAction::PadPasswordClear).target(&pad.slug)).await?;
     let updated = store::set_password(&state.db, pad.id, None).await?.ok_or(AppError::NotFound)?;
-    state.events.publish(DomainEvent::PadChanged { pad: pad.id });
+    state.bus.publish(DomainEvent::PadChanged { pad: pad.id });
     Ok(updated)
 }
 
@@ -143,7 +143,7 @@ pub async fn unlock(
         )
         .await;
     if grant.changed() {
-        state.events.publish(DomainEvent::MemberChanged { pad: pad.id, user, role: Some(grant.current) });
+        state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user, role: Some(grant.current) });
     }
     Ok(Joined { slug: pad.slug, role: grant.current })
 }

@@ -18,7 +18,7 @@ use super::store::Recording;
 use super::{now_ms, seek, service, store, CHECKPOINT_SCAN_EVERY};
 use crate::collab::rooms::PresenceChange;
 use crate::db::PadId;
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Upper bound on how long the task sleeps when no idle deadline is pending.
@@ -27,7 +27,7 @@ const IDLE_CHECK_CAP: Duration = Duration::from_secs(1);
 pub fn spawn_background(state: &AppState) {
     let state = state.clone();
     let mut presence = state.rooms.subscribe_presence();
-    let mut events = state.events.subscribe();
+    let mut events = state.bus.subscribe();
     state.tasks.clone().spawn(async move {
         if let Err(err) = service::reconcile(&state).await {
             tracing::error!(error = %err, "closing recordings left open failed");

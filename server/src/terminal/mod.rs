@@ -76,7 +76,7 @@ use self::session::{CloseReason, Cmd, Out, PadTerminal, CLOSE_USER_TOO_MANY, MAX
 use crate::config::Config;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::exec::queue::UserSlot;
 use crate::pads::roles::Role;
 use crate::AppState;
@@ -477,7 +477,7 @@ impl Terminals {
 /// Domain events → terminals, and the shutdown clean-up; on `state.tasks` so shutdown waits.
 pub fn spawn_background(state: &AppState) {
     let state = state.clone();
-    let mut events = state.events.subscribe();
+    let mut events = state.bus.subscribe();
     let tasks = state.tasks.clone();
     tasks.spawn(async move {
         loop {

@@ -26,7 +26,7 @@ use crate::collab::limits::TokenBucket;
 use crate::collab::ws::{upgrade_token, PROTOCOL};
 use crate::db::{PadId, UserId};
 use crate::error::AppResult;
-use crate::events::DomainEvent;
+use crate::bus::DomainEvent;
 use crate::http::ws_io;
 use crate::pads::access::load_access;
 use crate::pads::roles::Role;
@@ -53,7 +53,7 @@ pub async fn upgrade(
 ) -> AppResult<Response> {
     // Subscribed before the session and the role are read: a revocation or kick that lands
     // between that read and the join is applied right after joining, never missed.
-    let missed = state.events.subscribe();
+    let missed = state.bus.subscribe();
     let token = upgrade_token(&headers, &state)?;
     let user = authenticate(&state, &token).await?;
     let (pad, role) = load_access(&state, &slug, user.id).await?;

@@ -1,0 +1,19 @@
+//! What changed, as the live state needs to hear it (SPEC §3: access changes reach open sockets
+//! at once).
+
+use crate::db::{PadId, UserId};
+use crate::pads::roles::Role;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainEvent {
+    /// The user was deleted or logged out everywhere: close every socket of theirs.
+    UserRevoked { user: UserId },
+    /// The user's role on the pad changed; `None` means they lost access (kick, leave).
+    MemberChanged { pad: PadId, user: UserId, role: Option<Role> },
+    /// The pad is gone: close its sockets.
+    PadDeleted { pad: PadId },
+    /// The pad's title, language or kind changed.
+    PadChanged { pad: PadId },
+    /// A file was created, renamed, deleted or changed language.
+    FilesChanged { pad: PadId },
+}
