@@ -1,5 +1,6 @@
 //! User rows. The only SQL that touches `users`.
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use crate::db::{now_text, Db, UserId};
@@ -30,11 +31,17 @@ pub async fn create(db: &Db, name: &str, recovery_hash: &str) -> sqlx::Result<Us
     .await
 }
 
+/// Every authenticated request and socket reads this: inline when the database allows.
 pub async fn find(db: &Db, id: UserId) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    if let Some(found) = db.inline(|conn| conn.prepare_cached(&sql)?.query_row([id.0], user_from_row).optional()) {
+        return found;
+    }
+    sqlx::query_as(&sql).bind(id).fetch_optional(db.pool()).await
+}
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User { id: UserId(row.get(0)?), name: row.get(1)?, session_epoch: row.get(2)?, created_at: row.get(3)? })
 }
 
 pub async fn find_by_recovery_hash(db: &Db, hash: &str) -> sqlx::Result<Option<User>> {

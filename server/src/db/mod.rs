@@ -5,6 +5,7 @@
 //! another backend means changing `Db` and those stores, not the handlers.
 
 pub mod ids;
+pub mod inline_reads;
 pub mod settings;
 
 use std::str::FromStr;
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
+
+use inline_reads::{InlineError, InlineReads};
 
 pub use ids::{FileId, PadId, UserId};
 pub use settings::{DbSettings, Synchronous};
@@ -26,6 +29,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    /// The hot reads' hand-off-free path (file databases only).
+    inline: Option<std::sync::Arc<InlineReads>>,
 }
 
 impl Db {
@@ -47,12 +52,22 @@ impl Db {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Db { pool })
+        Ok(Db { pool, inline: InlineReads::for_url(url).map(std::sync::Arc::new) })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Run a hot read on the calling task (see `inline_reads`). `None`: this database has no
+    /// inline path or it was busy — run the same read through the pool.
+    pub fn inline<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Option<sqlx::Result<T>> {
+        match self.inline.as_ref()?.run(read) {
+            Ok(value) => Some(Ok(value)),
+            Err(InlineError::Busy) => None,
+            Err(InlineError::Failed(err)) => Some(Err(sqlx::Error::Io(std::io::Error::other(err)))),
+        }
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -55,11 +55,26 @@ pub async fn insert_initial(conn: &mut SqliteConnection, pad: PadId, files: &[Ne
     Ok(created)
 }
 
+/// The pad's files in order (bounded by the per-pad file limit; read inline when possible).
 pub async fn list(db: &Db, pad: PadId) -> sqlx::Result<Vec<PadFile>> {
-    sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = ? ORDER BY sort_order, id"))
-        .bind(pad)
-        .fetch_all(db.pool())
-        .await
+    let sql = format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = ? ORDER BY sort_order, id");
+    let inline = db.inline(|conn| conn.prepare_cached(&sql)?.query_map([pad.0], file_from_row)?.collect());
+    if let Some(files) = inline {
+        return files;
+    }
+    sqlx::query_as(&sql).bind(pad).fetch_all(db.pool()).await
+}
+
+fn file_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PadFile> {
+    Ok(PadFile {
+        id: FileId(row.get(0)?),
+        pad_id: PadId(row.get(1)?),
+        name: row.get(2)?,
+        language: row.get(3)?,
+        sort_order: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+    })
 }
 
 pub async fn find(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<Option<PadFile>> {

@@ -4,6 +4,7 @@
 //! the write lock up front, so two concurrent grants serialise instead of failing with a stale
 //! snapshot.
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
@@ -37,17 +38,42 @@ const RANK_OF_EXISTING: &str =
 const RANK_OF_NEW: &str =
     "CASE excluded.role WHEN 'owner' THEN 4 WHEN 'collaborator' THEN 3 WHEN 'candidate' THEN 2 ELSE 1 END";
 
-/// The pad and the user's role on it, in one query: this runs on every pad request and message.
+/// The pad and the user's role on it, in one query: this runs on every pad request and message,
+/// inline when the database allows.
 pub async fn find_with_role(db: &Db, slug: &str, user: UserId) -> sqlx::Result<Option<(Pad, Option<Role>)>> {
-    let row: Option<PadWithRole> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {PAD_COLUMNS}, m.role AS my_role FROM pads \
          LEFT JOIN pad_members m ON m.pad_id = pads.id AND m.user_id = ? WHERE pads.slug = ?"
-    ))
-    .bind(user)
-    .bind(slug)
-    .fetch_optional(db.pool())
-    .await?;
+    );
+    let inline = db.inline(|conn| {
+        let mut statement = conn.prepare_cached(&sql)?;
+        statement
+            .query_row(rusqlite::params![user.0, slug], |row| {
+                Ok(PadWithRole { pad: pad_from_row(row)?, my_role: row.get(10)? })
+            })
+            .optional()
+    });
+    let row: Option<PadWithRole> = match inline {
+        Some(row) => row?,
+        None => sqlx::query_as(&sql).bind(user).bind(slug).fetch_optional(db.pool()).await?,
+    };
     Ok(row.map(|r| (r.pad, r.my_role.as_deref().and_then(Role::parse))))
+}
+
+/// A `Pad` from the first columns of a row selected with `PAD_COLUMNS`.
+fn pad_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Pad> {
+    Ok(Pad {
+        id: PadId(row.get(0)?),
+        slug: row.get(1)?,
+        title: row.get(2)?,
+        language: row.get(3)?,
+        kind: row.get(4)?,
+        owner_id: UserId(row.get(5)?),
+        has_password: row.get(6)?,
+        password_role: row.get(7)?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+    })
 }
 
 pub async fn find_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Pad>> {
@@ -206,16 +232,25 @@ pub struct Member {
 }
 
 /// Members, owner first, then by role and by when they joined.
+/// (Read inline when the database allows: every pad page and member change reads it.)
 pub async fn members(db: &Db, pad: PadId) -> sqlx::Result<Vec<Member>> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT pad_members.user_id, users.name, pad_members.role, pad_members.joined_at
          FROM pad_members JOIN users ON users.id = pad_members.user_id
          WHERE pad_members.pad_id = ?
          ORDER BY {RANK_OF_EXISTING} DESC, pad_members.joined_at, pad_members.user_id"
-    ))
-    .bind(pad)
-    .fetch_all(db.pool())
-    .await
+    );
+    let inline = db.inline(|conn| {
+        conn.prepare_cached(&sql)?
+            .query_map([pad.0], |row| {
+                Ok(Member { user_id: UserId(row.get(0)?), name: row.get(1)?, role: row.get(2)?, joined_at: row.get(3)? })
+            })?
+            .collect()
+    });
+    if let Some(members) = inline {
+        return members;
+    }
+    sqlx::query_as(&sql).bind(pad).fetch_all(db.pool()).await
 }
 
 /// Set a non-owner member's role. Returns the previous role, or `None` when the user is not a
