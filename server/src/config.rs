@@ -102,6 +102,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database.
     pub database_url: String,
+    /// `REDIS_URL` (unset = one node, in-process bus): `redis://…`, `rediss://…` or
+    /// `redis+unix://…`; domain events then cross nodes through Redis. May carry a password.
+    pub redis_url: Option<Secret<String>>,
     /// `JWT_SECRET` (dev: generated once into DATA_DIR/jwt_secret): HS256 signing key.
     pub jwt_secret: Secret<Vec<u8>>,
     pub jwt_secret_source: SecretSource,
@@ -314,6 +317,19 @@ impl Config {
             }
             None => None,
         };
+        let redis_url = match get(vars, "REDIS_URL") {
+            Some(url) if ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|p| url.starts_with(p)) => {
+                Some(Secret::new(url.to_string()))
+            }
+            // The value may hold a password: name only its scheme.
+            Some(url) => {
+                return Err(invalid(
+                    "REDIS_URL",
+                    format!("expected redis://, rediss:// or redis+unix://, got {:?}", url.split(':').next().unwrap_or("")),
+                ))
+            }
+            None => None,
+        };
         let log_json = match get(vars, "LOG_FORMAT") {
             None | Some("text") => false,
             Some("json") => true,
@@ -325,6 +341,7 @@ impl Config {
             port,
             data_dir,
             database_url,
+            redis_url,
             jwt_secret: Secret::new(jwt_secret),
             jwt_secret_source,
             enable_hsts: parse_bool("ENABLE_HSTS", get(vars, "ENABLE_HSTS"))?,
@@ -528,10 +545,19 @@ mod tests {
             ("COOKIE_DOMAIN", "https://pad.example.com"),
             ("COOKIE_DOMAIN", "pad.example.com:4000"),
             ("NODE_ID", "node a"),
+            ("REDIS_URL", "http://cache:6379"),
         ] {
             let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn a_refused_redis_url_never_shows_its_password() {
+        let err = Config::from_vars(&vars(&[("REDIS_URL", "tcp://user:hunter2@cache:6379")])).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let c = Config::from_vars(&vars(&[("REDIS_URL", "redis://:hunter2@cache:6379/0")])).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]

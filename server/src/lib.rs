@@ -48,7 +48,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::bus::{LocalBus, SharedBus};
+use crate::bus::{LocalBus, RedisBus, SharedBus};
 use crate::http::rate_limit::RateLimits;
 use crate::pads::unlock_throttle::UnlockThrottle;
 
@@ -105,6 +105,14 @@ impl AppState {
         };
         let exec = exec::ExecService::new(backend, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
         let terminals = terminal::Terminals::new(&config).await?;
+        let tasks = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        let bus: SharedBus = match &config.redis_url {
+            Some(url) => RedisBus::connect(url.expose(), &tasks, &shutdown)
+                .await
+                .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?,
+            None => Arc::new(LocalBus::default()),
+        };
         Ok(AppState {
             terminals,
             health: http::health::HealthCache::default(),
@@ -119,9 +127,9 @@ impl AppState {
             tokens,
             rate_limits,
             unlock_throttle: UnlockThrottle::default(),
-            bus: Arc::new(LocalBus::default()),
-            tasks: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
+            bus,
+            tasks,
+            shutdown,
         })
     }
 

@@ -1,10 +1,14 @@
 //! What changed, as the live state needs to hear it (SPEC §3: access changes reach open sockets
 //! at once).
 
+use serde::{Deserialize, Serialize};
+
 use crate::db::{PadId, UserId};
 use crate::pads::roles::Role;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialised for transports that cross processes (`bus::redis`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum DomainEvent {
     /// The user was deleted or logged out everywhere: close every socket of theirs.
     UserRevoked { user: UserId },
@@ -16,4 +20,7 @@ pub enum DomainEvent {
     PadChanged { pad: PadId },
     /// A file was created, renamed, deleted or changed language.
     FilesChanged { pad: PadId },
+    /// The transport may have lost events (it reconnected): re-check every live socket's access
+    /// and refresh what events would have pushed, as after a lag.
+    Resync,
 }

@@ -3,8 +3,8 @@
 //! Handlers publish [`DomainEvent`]s (a kick, a role change, a deletion, a revocation); the live
 //! state (collaboration rooms, terminals, recordings) subscribes. The bus is a trait so the
 //! transport can change without touching either side: [`LocalBus`] is one process's fan-out (one
-//! node, the default); a cluster transport carries the same events between nodes and delivers
-//! each node's subscribers the events of every node.
+//! node, the default); [`RedisBus`] (`REDIS_URL`) carries the same events between nodes and
+//! delivers each node's subscribers the events of every node.
 //!
 //! Publishing never blocks or fails. A subscriber that falls behind is told so by its receiver
 //! (`RecvError::Lagged`) and must re-check access from the database — the database, not the
@@ -12,6 +12,7 @@
 
 mod events;
 mod local;
+pub mod redis;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use tokio::sync::broadcast;
 
 pub use events::DomainEvent;
 pub use local::{LocalBus, EVENT_BUFFER};
+pub use redis::RedisBus;
 
 pub trait PadBus: Send + Sync {
     /// Deliver the event to every subscriber (on every node, for a cluster transport).

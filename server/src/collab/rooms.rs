@@ -276,6 +276,7 @@ impl Rooms {
                 let Some(room) = self.get(pad) else { return };
                 self.push_files(state, &room).await;
             }
+            DomainEvent::Resync => self.on_lag(state).await,
         }
     }
 
@@ -293,8 +294,8 @@ impl Rooms {
         }
     }
 
-    /// The event bus lagged: events were lost. Every socket re-reads its role before its next
-    /// message, and every room gets fresh member and file lists.
+    /// The event bus lagged or its transport reconnected: events were lost. Every socket re-reads
+    /// its role before its next message, and every room gets fresh member and file lists.
     async fn on_lag(&self, state: &AppState) {
         let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
         for room in rooms {

@@ -372,6 +372,7 @@ impl Terminals {
                 }
                 Ok(DomainEvent::UserRevoked { user: u }) if u == user => Cmd::UserRevoked { user },
                 Ok(DomainEvent::PadDeleted { pad: p }) if p == pad => Cmd::PadDeleted,
+                Ok(DomainEvent::Resync) => Cmd::RecheckRoles,
                 Ok(_) => continue,
                 Err(broadcast::error::TryRecvError::Lagged(_)) => Cmd::RecheckRoles,
                 Err(_) => return,
@@ -450,7 +451,15 @@ impl Terminals {
                     let _ = tx.send(Cmd::PadDeleted).await;
                 }
             }
+            DomainEvent::Resync => self.recheck_all_roles().await,
             DomainEvent::PadChanged { .. } | DomainEvent::FilesChanged { .. } => {}
+        }
+    }
+
+    /// Events may have been missed: every terminal re-reads its sockets' roles.
+    async fn recheck_all_roles(&self) {
+        for tx in self.all() {
+            let _ = tx.send(Cmd::RecheckRoles).await;
         }
     }
 
@@ -487,9 +496,7 @@ pub fn spawn_background(state: &AppState) {
                     Ok(event) => state.terminals.on_event(event).await,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "terminals lagged behind domain events; re-checking roles");
-                        for tx in state.terminals.all() {
-                            let _ = tx.send(Cmd::RecheckRoles).await;
-                        }
+                        state.terminals.recheck_all_roles().await;
                     }
                     Err(RecvError::Closed) => break,
                 },
