@@ -143,16 +143,24 @@ pub async fn execution(config: &Config) -> Vec<Check> {
         checks.push(Check::new("docker", status, "EXEC_FORCE_LOCAL is set: code runs unsandboxed on the host"));
         return checks;
     }
-    let docker = oc_sandbox::DockerBackend::new(oc_sandbox::DockerConfig {
-        image: settings.image.clone(),
-        seccomp_profile: settings.seccomp_profile.clone(),
-        cache_dir: None,
-        remove_leftovers_on_start: false,
-        docker_host: settings.docker_host.clone(),
-        languages: languages.clone(),
-        ..oc_sandbox::DockerConfig::default()
+    let host = oc_sandbox::DockerHost::connect(oc_sandbox::HostConfig {
+        address: settings.docker_host.clone(),
+        ..oc_sandbox::HostConfig::default()
     })
     .await;
+    let docker = match host {
+        Ok(host) => {
+            let cfg = oc_sandbox::DockerConfig {
+                image: settings.image.clone(),
+                seccomp_profile: settings.seccomp_profile.clone(),
+                cache_dir: None,
+                languages: languages.clone(),
+                ..oc_sandbox::DockerConfig::default()
+            };
+            oc_sandbox::DockerBackend::new(host, cfg).await
+        }
+        Err(err) => Err(err),
+    };
     let docker = match docker {
         Ok(docker) => docker,
         Err(err) => {
@@ -174,7 +182,7 @@ pub async fn execution(config: &Config) -> Vec<Check> {
         images.entry(docker.image_for(lang).to_string()).or_default().push(lang.id.clone());
     }
     for (image, langs) in &images {
-        if docker.image_id(image).await.is_err() {
+        if docker.host().image_id(image).await.is_err() {
             missing.push(format!("{image} (for {})", langs.join(", ")));
         }
     }
