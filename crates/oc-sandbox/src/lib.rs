@@ -22,6 +22,7 @@
 
 pub mod cache;
 pub mod docker;
+pub mod hosts;
 pub mod languages;
 pub mod local;
 pub mod metrics;
@@ -246,6 +247,10 @@ pub enum SandboxError {
     },
     #[error("sandbox internal error: {0}")]
     Internal(String),
+    /// The Docker host the run (or terminal) was placed on went away (several hosts: see
+    /// [`hosts`]). New runs go to the other hosts.
+    #[error("docker host unavailable: {0}")]
+    HostUnavailable(String),
 }
 
 impl SandboxError {
@@ -258,6 +263,7 @@ impl SandboxError {
             SandboxError::InvalidRequest(_) => "invalid_request",
             SandboxError::TooLarge { .. } => "too_large",
             SandboxError::Internal(_) => "internal",
+            SandboxError::HostUnavailable(_) => "host_unavailable",
         }
     }
 }
@@ -273,6 +279,25 @@ pub struct BackendHealth {
     pub isolated: bool,
     pub pool: Option<PoolStats>,
     pub cache: Option<CacheStats>,
+    /// Every Docker engine the backend uses (empty for the local fallback).
+    pub hosts: Vec<HostHealth>,
+}
+
+/// One Docker engine, for `/api/health` and `opencoder doctor`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostHealth {
+    /// Its address without credentials (`default`: `DOCKER_HOST` or the local socket).
+    pub address: String,
+    pub available: bool,
+    /// The daemon's version, or why it is unavailable.
+    pub detail: String,
+    /// Whether the runner image is there.
+    pub image: bool,
+    pub pool: PoolStats,
+    /// Runs in flight there.
+    pub load: usize,
+    /// Its share of runs (several hosts only).
+    pub capacity: Option<usize>,
 }
 
 /// A code-execution backend.

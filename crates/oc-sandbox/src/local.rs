@@ -575,6 +575,7 @@ impl SandboxBackend for LocalBackend {
             isolated: false,
             pool: None,
             cache: None,
+            hosts: Vec::new(),
         }
     }
 }

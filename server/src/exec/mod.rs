@@ -12,7 +12,7 @@ pub mod service;
 pub mod settings;
 pub mod store;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,11 +20,16 @@ use oc_sandbox::{
     DockerBackend, DockerConfig, DockerHost, DockerTerminals, HostConfig, LanguageTable, LocalBackend, LocalConfig,
     LocalTerminalConfig, LocalTerminals, PoolConfig, RunLimits, SandboxBackend, TerminalBackend,
 };
+use oc_sandbox::hosts::{HostMember, HostSet};
 
 pub use service::{ExecService, PadBroadcast};
 
 use crate::config::Config;
 pub use settings::ExecSettings;
+
+/// The compile cache under `DATA_DIR` (of the first host, with several: each other host `i` has
+/// its own `compile-cache-<i>`, as a cache directory has one owner that evicts from it).
+pub const COMPILE_CACHE_DIR: &str = "compile-cache";
 
 /// Docker API calls that take longer than this fail the run instead of hanging it.
 pub const DOCKER_CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -110,19 +115,37 @@ pub async fn build_sandboxes(
         };
         return Ok(Sandboxes { runs: local_runs("EXEC_FORCE_LOCAL is set"), terminals });
     }
-    let host = match connect_host(settings, &config.data_dir, metrics.clone()).await {
+    let node_id = node::node_id(settings, &config.data_dir).map_err(|e| {
+        anyhow::anyhow!("NODE_ID: cannot keep the generated node id in {}: {e}", config.data_dir.display())
+    })?;
+    let unreachable = |err: &dyn std::fmt::Display| {
+        let terminals = if allow_local_shell {
+            local_shells(&format!("no Docker client ({err})"))
+        } else {
+            no_shells(format!("no Docker client: {err}"))
+        };
+        Sandboxes { runs: local_runs(&format!("Docker is unreachable ({err})")), terminals }
+    };
+    if !settings.docker_hosts.is_empty() {
+        return match host_set(settings, &config.data_dir, &node_id, languages.clone(), metrics.clone()).await {
+            Ok(set) if !settings.allow_local || SandboxBackend::health(&set).await.available => {
+                Ok(Sandboxes { runs: Arc::new(set.clone()), terminals: TerminalChoice::Ready(Arc::new(set)) })
+            }
+            Ok(set) => {
+                set.shutdown().await;
+                Ok(unreachable(&"no Docker host of EXEC_DOCKER_HOSTS answers"))
+            }
+            Err(err) if settings.allow_local => Ok(unreachable(&err)),
+            Err(err) => anyhow::bail!("the Docker sandbox cannot be set up ({err}); fix EXEC_DOCKER_HOSTS or the EXEC_* settings"),
+        };
+    }
+    let host = match connect_host(settings, &node_id, settings.docker_host.clone(), metrics.clone()).await {
         Ok(host) => host,
-        Err(err) if settings.allow_local => {
-            let terminals = if allow_local_shell {
-                local_shells(&format!("no Docker client ({err})"))
-            } else {
-                no_shells(format!("no Docker client: {err}"))
-            };
-            return Ok(Sandboxes { runs: local_runs(&format!("Docker is unreachable ({err})")), terminals });
-        }
+        Err(err) if settings.allow_local => return Ok(unreachable(&err)),
         Err(err) => anyhow::bail!("the Docker sandbox cannot be set up ({err}); fix DOCKER_HOST or the EXEC_* settings"),
     };
-    let runs = match run_backend(settings, &config.data_dir, host.clone(), languages.clone()).await {
+    let cache_dir = config.data_dir.join(COMPILE_CACHE_DIR);
+    let runs = match run_backend(settings, cache_dir, host.clone(), languages.clone()).await {
         Ok(docker) if !settings.allow_local => {
             let health = docker.health().await;
             if !health.available {
@@ -153,18 +176,17 @@ pub async fn build_sandboxes(
     Ok(Sandboxes { runs, terminals })
 }
 
-/// The Docker engine of this server (`DOCKER_HOST`), its leftovers swept when asked to.
-pub async fn connect_host(
+/// One Docker engine of this server (`None`: `DOCKER_HOST`), its leftovers swept when asked to.
+async fn connect_host(
     settings: &ExecSettings,
-    data_dir: &Path,
+    node_id: &str,
+    address: Option<String>,
     metrics: Arc<oc_sandbox::Metrics>,
 ) -> anyhow::Result<DockerHost> {
-    let node_id = node::node_id(settings, data_dir)
-        .map_err(|e| anyhow::anyhow!("NODE_ID: cannot keep the generated node id in {}: {e}", data_dir.display()))?;
     Ok(DockerHost::connect(HostConfig {
-        address: settings.docker_host.clone(),
+        address,
         call_timeout: DOCKER_CALL_TIMEOUT,
-        node_id,
+        node_id: node_id.to_string(),
         remove_leftovers_on_start: settings.remove_leftovers,
         metrics,
     })
@@ -174,7 +196,7 @@ pub async fn connect_host(
 /// The Docker run backend on `host`: pool, compile cache, limits from the settings.
 async fn run_backend(
     settings: &ExecSettings,
-    data_dir: &Path,
+    cache_dir: PathBuf,
     host: DockerHost,
     languages: Arc<LanguageTable>,
 ) -> anyhow::Result<DockerBackend> {
@@ -188,11 +210,30 @@ async fn run_backend(
                 limits: base_limits(settings),
                 ..PoolConfig::default()
             },
-            cache_dir: (settings.compile_cache_mb > 0).then(|| data_dir.join("compile-cache")),
+            cache_dir: (settings.compile_cache_mb > 0).then_some(cache_dir),
             cache_max_bytes: settings.compile_cache_mb * 1024 * 1024,
             max_input_bytes: (settings.max_source_bytes + settings.max_stdin_bytes) as u64,
             languages,
         },
     )
     .await?)
+}
+
+/// Every host of `EXEC_DOCKER_HOSTS` with its own run backend (pool, compile cache) and terminals.
+async fn host_set(
+    settings: &ExecSettings,
+    data_dir: &Path,
+    node_id: &str,
+    languages: Arc<LanguageTable>,
+    metrics: Arc<oc_sandbox::Metrics>,
+) -> anyhow::Result<HostSet> {
+    let mut members = Vec::new();
+    for (i, spec) in settings.docker_hosts.iter().enumerate() {
+        let host = connect_host(settings, node_id, Some(spec.address.clone()), metrics.clone()).await?;
+        let cache = if i == 0 { COMPILE_CACHE_DIR.to_string() } else { format!("{COMPILE_CACHE_DIR}-{i}") };
+        let runs = run_backend(settings, data_dir.join(cache), host.clone(), languages.clone()).await?;
+        let terminals = DockerTerminals::new(host, settings.image.clone(), settings.seccomp_profile.as_deref())?;
+        members.push(HostMember { runs, terminals, capacity: spec.capacity });
+    }
+    Ok(HostSet::new(members)?)
 }

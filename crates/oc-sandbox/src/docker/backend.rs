@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,12 +33,13 @@ use super::host::DockerHost;
 use super::labels::ContainerKind;
 use super::lockdown::{load_seccomp_profile, DEFAULT_IMAGE};
 use crate::cache::CompileCache;
+use crate::hosts::{display_address, DEFAULT_ADDRESS};
 use crate::languages::{Language, LanguageTable};
 use crate::metrics::Metrics;
 use crate::pool::{self, Pool, PoolConfig};
 use crate::script::{self, CompileMode};
 use crate::{
-    signal_from_status, resolve_run, BackendHealth, BackendKind, CacheStatus, Outcome,
+    signal_from_status, resolve_run, BackendHealth, BackendKind, CacheStatus, HostHealth, Outcome,
     OutputChunk, Phase, RunSpec, SandboxBackend, SandboxError,
 };
 
@@ -87,6 +89,24 @@ pub(crate) struct Inner {
     pub(crate) pool: Pool,
     pub(crate) tracker: TaskTracker,
     pub(crate) cancel: CancellationToken,
+    /// Runs in progress (the host's load, for placement over several hosts).
+    in_flight: AtomicUsize,
+}
+
+/// Counts one run in progress until dropped (also when the run future is cancelled).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The Docker sandbox backend. Cheap to clone (shared state).
@@ -135,6 +155,7 @@ impl DockerBackend {
             cache,
             tracker: TaskTracker::new(),
             cancel: CancellationToken::new(),
+            in_flight: AtomicUsize::new(0),
         });
         inner.host.check_health().await;
         inner.tracker.spawn(pool::supervisor(inner.clone()));
@@ -152,6 +173,11 @@ impl DockerBackend {
 
     pub fn languages(&self) -> &Arc<LanguageTable> {
         &self.inner.cfg.languages
+    }
+
+    /// Runs in progress on this backend.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::SeqCst)
     }
 
     pub fn pool_stats(&self) -> crate::PoolStats {
@@ -425,6 +451,7 @@ impl SandboxBackend for DockerBackend {
     ) -> Result<Outcome, SandboxError> {
         let started = Instant::now();
         let language = spec.language.clone();
+        let _running = InFlight::enter(&self.inner.in_flight);
         let res = self.run_inner(spec, output, started).await;
         let cfg = &self.inner.cfg;
         self.metrics().record_result("docker", &cfg.languages, &language, &res, started);
@@ -432,29 +459,35 @@ impl SandboxBackend for DockerBackend {
     }
 
     async fn health(&self) -> BackendHealth {
-        let up = self.inner.host.check_health().await && !self.inner.cancel.is_cancelled();
-        let mut detail = self.inner.host.detail();
-        if up {
-            if let Err(e) = self.inner.host.image_id(&self.inner.cfg.image).await {
-                return BackendHealth {
-                    kind: BackendKind::Docker,
-                    available: false,
-                    detail: e.to_string(),
-                    isolated: true,
-                    pool: Some(self.inner.pool.stats()),
-                    cache: self.inner.cache.as_ref().map(|c| c.stats()),
-                };
-            }
-        } else if self.inner.cancel.is_cancelled() {
-            detail = "sandbox backend is shut down".into();
-        }
+        let inner = &self.inner;
+        let up = inner.host.check_health().await && !inner.cancel.is_cancelled();
+        let image = match up {
+            true => inner.host.image_id(&inner.cfg.image).await.map(drop),
+            false => Err(SandboxError::Unavailable(inner.host.detail())),
+        };
+        let detail = match &image {
+            _ if inner.cancel.is_cancelled() => "sandbox backend is shut down".to_string(),
+            Err(e) if up => e.to_string(),
+            _ => inner.host.detail(),
+        };
+        let available = up && image.is_ok();
+        let host = HostHealth {
+            address: display_address(inner.host.address().unwrap_or(DEFAULT_ADDRESS)),
+            available,
+            detail: detail.clone(),
+            image: image.is_ok(),
+            pool: inner.pool.stats(),
+            load: self.in_flight(),
+            capacity: None,
+        };
         BackendHealth {
             kind: BackendKind::Docker,
-            available: up,
+            available,
             detail,
             isolated: true,
-            pool: Some(self.inner.pool.stats()),
-            cache: self.inner.cache.as_ref().map(|c| c.stats()),
+            pool: Some(inner.pool.stats()),
+            cache: inner.cache.as_ref().map(|c| c.stats()),
+            hosts: vec![host],
         }
     }
 

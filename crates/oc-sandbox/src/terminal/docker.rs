@@ -80,6 +80,11 @@ impl DockerTerminals {
         })
     }
 
+    /// The image sessions run in.
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
     /// The create body of a session container: the run containers' host configuration and
     /// environment, an idle PID 1 that exits after `limits.lifetime`.
     fn container_body(&self, limits: &TerminalLimits, key: &str) -> ContainerCreateBody {
@@ -223,8 +228,8 @@ impl TerminalBackend for DockerTerminals {
         .await)
     }
 
-    fn host(&self) -> Option<&DockerHost> {
-        Some(&self.host)
+    fn hosts(&self) -> Vec<&DockerHost> {
+        vec![&self.host]
     }
 }
 

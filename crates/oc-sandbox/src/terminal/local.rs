@@ -82,8 +82,8 @@ impl TerminalBackend for LocalTerminals {
         Ok(0)
     }
 
-    fn host(&self) -> Option<&DockerHost> {
-        None
+    fn hosts(&self) -> Vec<&DockerHost> {
+        Vec::new()
     }
 }
 

@@ -149,8 +149,8 @@ pub trait TerminalBackend: Send + Sync + std::fmt::Debug {
     async fn containers(&self, key: Option<&str>) -> Result<Vec<String>, SandboxError>;
     /// Removes every session container of this backend (shutdown). Returns how many.
     async fn remove_all(&self) -> Result<usize, SandboxError>;
-    /// The engine sessions live on (`None`: the server's own host, unisolated).
-    fn host(&self) -> Option<&DockerHost>;
+    /// The engines sessions live on (none: the server's own host, unisolated).
+    fn hosts(&self) -> Vec<&DockerHost>;
 }
 
 /// What each implementation does to its running shell.

@@ -1,0 +1,74 @@
+//! Several Docker hosts behind the run API (`EXEC_DOCKER_HOSTS`): the default daemon and a second
+//! one started by `scripts/start-second-docker.sh` (this test starts it and FAILS if it cannot).
+//! Runs land on both, `/api/health` lists both to signed-in callers (address, version, image,
+//! pool, load, capacity) and nothing of them to anonymous ones, and the metrics count runs per
+//! host.
+
+mod common;
+
+use common::TestApp;
+use serde_json::json;
+
+const SECOND: &str = "unix:///run/oc-docker2.sock";
+
+fn start_second_daemon() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/start-second-docker.sh");
+    let out = std::process::Command::new("bash").arg(script).output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "scripts/start-second-docker.sh failed (it needs root and dockerd):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_use_every_host_and_health_lists_them() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    start_second_daemon();
+    let hosts = format!("unix:///var/run/docker.sock=1,{SECOND}=1");
+    let app = TestApp::spawn_with(&[("EXEC_DOCKER_HOSTS", hosts.as_str()), ("EXEC_POOL", "")]).await;
+    let ada = app.signup("Ada").await;
+
+    let anonymous = app.get("/api/health", None).await;
+    assert_eq!(anonymous.body["exec"]["available"], true, "{}", anonymous.body);
+    assert!(anonymous.body["exec"].get("hosts").is_none(), "hosts shown to anonymous callers");
+    let health = app.get("/api/health", Some(&ada.token)).await;
+    let listed = health.body["exec"]["hosts"].as_array().expect("hosts listed").clone();
+    let addresses: Vec<&str> = listed.iter().map(|h| h["address"].as_str().unwrap()).collect();
+    assert_eq!(addresses, vec!["unix:///var/run/docker.sock", SECOND], "{}", health.body);
+    for host in &listed {
+        assert_eq!(host["available"], true, "{host}");
+        assert_eq!(host["image"], true, "{host}");
+        assert_eq!(host["capacity"], 1, "{host}");
+        assert!(host["detail"].as_str().unwrap().starts_with("docker "), "{host}");
+        assert!(host["pool"].is_object() && host["load"].is_number(), "{host}");
+    }
+
+    // Two runs at once (on two pads), one place per host: each host takes one.
+    let code = "import time\ntime.sleep(1)\nprint('done')\n";
+    let mut slugs = Vec::new();
+    for title in ["first", "second"] {
+        let pad = app.post("/api/pads", Some(&ada.token), json!({ "title": title, "language": "python" })).await;
+        let slug = pad.body["pad"]["slug"].as_str().unwrap().to_string();
+        let file = app
+            .post(&format!("/api/pads/{slug}/files"), Some(&ada.token), json!({ "name": "sleep.py", "content": code }))
+            .await;
+        assert_eq!(file.status, 201, "{:?}", file.body);
+        slugs.push(slug);
+    }
+    let paths: Vec<String> = slugs.iter().map(|slug| format!("/api/pads/{slug}/runs?wait=1")).collect();
+    let body = || json!({ "entry": "sleep.py" });
+    let (a, b) = tokio::join!(
+        app.post(&paths[0], Some(&ada.token), body()),
+        app.post(&paths[1], Some(&ada.token), body())
+    );
+    for r in [a, b] {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["run"]["stdout"], "done\n", "{:?}", r.body);
+    }
+    let metrics = app.state.exec.render_metrics();
+    for host in ["unix:///var/run/docker.sock", SECOND] {
+        let series = format!("opencoder_exec_host_runs_total{{host=\"{host}\",outcome=\"ok\"}} 1");
+        assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+    }
+}
