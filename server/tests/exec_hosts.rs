@@ -1,8 +1,8 @@
 //! Several Docker hosts behind the run API (`EXEC_DOCKER_HOSTS`): the default daemon and a second
 //! one started by `scripts/start-second-docker.sh` (this test starts it and FAILS if it cannot).
 //! Runs land on both, `/api/health` lists both to signed-in callers (address, version, image,
-//! pool, load, capacity) and nothing of them to anonymous ones, and the metrics count runs per
-//! host.
+//! pool, load, capacity) and nothing of them to anonymous ones, the metrics count runs per host,
+//! and `opencoder doctor` names the host that lacks the image.
 
 mod common;
 
@@ -71,4 +71,45 @@ async fn runs_use_every_host_and_health_lists_them() {
         let series = format!("opencoder_exec_host_runs_total{{host=\"{host}\",outcome=\"ok\"}} 1");
         assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
     }
+}
+
+#[test]
+fn doctor_names_the_host_that_lacks_the_image() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    start_second_daemon();
+    // Tagged on the default daemon only.
+    let image = "oc-doctor-test-only-first:latest";
+    let tag = std::process::Command::new("docker")
+        .args(["tag", "opencoder-runner:latest", image])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("docker runs");
+    assert!(tag.status.success(), "docker tag: {}", String::from_utf8_lossy(&tag.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = format!("unix:///var/run/docker.sock=1,{SECOND}=1");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opencoder"))
+        .env_clear()
+        .current_dir(dir.path())
+        .envs([
+            ("DATA_DIR", dir.path().join("data").display().to_string()),
+            ("JWT_SECRET", "8c1f4e7a2b5d9e0f3a6c8b1d4e7f0a2c5e8b1d3f6a9c2e5f8b0d3a6c9e1f4a7b".to_string()),
+            ("EXEC_DOCKER_HOSTS", hosts),
+            ("EXEC_IMAGE", image.to_string()),
+        ])
+        .arg("doctor")
+        .output()
+        .expect("opencoder doctor runs");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "a host without the image is a failure: {report}");
+    let lines = |check: &str| -> Vec<String> {
+        report.lines().filter(|l| l.contains(&format!("] {check} "))).map(str::to_string).collect()
+    };
+    let docker = lines("docker");
+    assert_eq!(docker.len(), 2, "{report}");
+    assert!(docker.iter().all(|l| l.starts_with("[ ok ]")), "{report}");
+    let images = lines("images");
+    assert_eq!(images.len(), 2, "{report}");
+    assert!(images[0].starts_with("[ ok ]") && images[0].contains("unix:///var/run/docker.sock"), "{report}");
+    assert!(images[1].starts_with("[FAIL]") && images[1].contains(&format!("missing on {SECOND}")), "{report}");
+    assert!(images[1].contains(&format!("scripts/load-runner-image.sh {SECOND}")), "{report}");
 }

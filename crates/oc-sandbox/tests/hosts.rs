@@ -16,6 +16,8 @@ use oc_sandbox::{
 };
 
 const SECOND: &str = "unix:///run/oc-docker2.sock";
+/// One test at a time uses the second daemon (one of them stops it).
+static SECOND_DAEMON: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const CAPACITY: usize = 2;
 
 fn second_daemon(arg: &str) {
@@ -32,6 +34,10 @@ fn second_daemon(arg: &str) {
 }
 
 async fn member(address: Option<&str>, metrics: &Arc<Metrics>) -> HostMember {
+    member_with(address, metrics, IMAGE).await
+}
+
+async fn member_with(address: Option<&str>, metrics: &Arc<Metrics>, image: &str) -> HostMember {
     let host = DockerHost::connect(HostConfig {
         address: address.map(str::to_string),
         call_timeout: Duration::from_secs(10),
@@ -46,10 +52,16 @@ async fn member(address: Option<&str>, metrics: &Arc<Metrics>) -> HostMember {
         host.detail()
     );
     HostMember {
-        runs: DockerBackend::new(host.clone(), config())
-            .await
-            .expect("run backend"),
-        terminals: DockerTerminals::new(host, IMAGE.into(), None).expect("terminals"),
+        runs: DockerBackend::new(
+            host.clone(),
+            oc_sandbox::DockerConfig {
+                image: image.into(),
+                ..config()
+            },
+        )
+        .await
+        .expect("run backend"),
+        terminals: DockerTerminals::new(host, image.into(), None).expect("terminals"),
         capacity: CAPACITY,
     }
 }
@@ -80,6 +92,7 @@ async fn wait_in_flight(set: &HostSet, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
     second_daemon("start");
     let metrics = Arc::new(Metrics::new());
     let set = HostSet::new(vec![
@@ -200,5 +213,48 @@ async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     for h in fill {
         h.await.unwrap().0.expect("filler run");
     }
+    set.shutdown().await;
+}
+
+/// Tags the runner image on the default daemon only: the second one lacks it.
+fn tag_on_first_only(tag: &str) {
+    let out = std::process::Command::new("docker")
+        .args(["tag", IMAGE, tag])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("docker runs");
+    assert!(out.status.success(), "docker tag: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_without_the_image_gets_no_runs() {
+    require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
+    second_daemon("start");
+    let image = "oc-hosts-test-only-first:latest";
+    tag_on_first_only(image);
+    let metrics = Arc::new(Metrics::new());
+    let set = HostSet::new(vec![
+        member_with(None, &metrics, image).await,
+        member_with(Some(SECOND), &metrics, image).await,
+    ])
+    .unwrap();
+    let health = SandboxBackend::health(&set).await;
+    assert!(health.hosts[0].image && !health.hosts[1].image, "{health:?}");
+    assert!(health.hosts[1].detail.contains("not found"), "{health:?}");
+    // More runs at once than the first host's capacity: still none on the second.
+    let mut handles = Vec::new();
+    for _ in 0..CAPACITY + 1 {
+        let set = set.clone();
+        handles.push(tokio::spawn(async move {
+            run(&set, spec("python", "main.py", "print('here')")).await
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap().stdout, "here\n");
+    }
+    let first = set.members()[0].address();
+    assert_eq!(metrics.runs_on_host(&first, "ok"), CAPACITY as u64 + 1);
+    assert_eq!(set.members()[1].runs.own_containers().await.unwrap(), Vec::<String>::new());
     set.shutdown().await;
 }
