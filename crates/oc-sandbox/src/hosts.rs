@@ -2,7 +2,7 @@
 //! compile cache) and terminal backend on its own [`DockerHost`], and a capacity.
 //!
 //! Placement: a run goes to the healthy host that has the run's image and the most free capacity
-//! (capacity minus runs in flight there); when every such host is full it still goes to the one
+//! (capacity minus the runs placed there and not finished); when every such host is full it still goes to the one
 //! with the most room left (the server's admission queue bounds the total). A terminal session
 //! is placed the same way and stays on its host for its life.
 //!
@@ -11,6 +11,7 @@
 //! and the host rejoins by itself once its health check passes again (its backend's supervisor
 //! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -95,6 +96,20 @@ pub struct HostMember {
 #[derive(Debug, Clone)]
 pub struct HostSet {
     members: Arc<Vec<HostMember>>,
+    /// Runs placed on each member and not finished yet (its load).
+    placed: Arc<Vec<AtomicUsize>>,
+}
+
+/// A run's place on a member, given back when dropped.
+struct Placement<'a> {
+    member: &'a HostMember,
+    placed: &'a AtomicUsize,
+}
+
+impl Drop for Placement<'_> {
+    fn drop(&mut self) {
+        self.placed.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl HostSet {
@@ -102,18 +117,25 @@ impl HostSet {
         if members.is_empty() {
             return Err(SandboxError::InvalidRequest("a host set needs at least one host".into()));
         }
-        Ok(HostSet { members: Arc::new(members) })
+        let placed = Arc::new(members.iter().map(|_| AtomicUsize::new(0)).collect());
+        Ok(HostSet { members: Arc::new(members), placed })
     }
 
     pub fn members(&self) -> &[HostMember] {
         &self.members
     }
 
-    /// The healthy member with `image` and the most free capacity, or why there is none.
-    async fn place(&self, image_of: impl Fn(&HostMember) -> String) -> Result<&HostMember, SandboxError> {
-        let mut best: Option<(&HostMember, i64)> = None;
+    /// Runs placed on each member and not finished yet.
+    pub fn loads(&self) -> Vec<usize> {
+        self.placed.iter().map(|n| n.load(Ordering::SeqCst)).collect()
+    }
+
+    /// A place on the healthy member with `image` and the most free capacity, or why there is
+    /// none. The choice and the reservation happen together, so concurrent runs spread.
+    async fn place(&self, image_of: impl Fn(&HostMember) -> String) -> Result<Placement<'_>, SandboxError> {
+        let mut eligible = Vec::new();
         let mut refusals = Vec::new();
-        for member in self.members.iter() {
+        for (i, member) in self.members.iter().enumerate() {
             let host = member.runs.host();
             let name = member.address();
             if let Err(e) = host.ensure_up().await {
@@ -124,14 +146,15 @@ impl HostSet {
                 refusals.push(format!("{name}: {e}"));
                 continue;
             }
-            let free = member.capacity as i64 - member.runs.in_flight() as i64;
-            if best.is_none_or(|(_, most)| free > most) {
-                best = Some((member, free));
-            }
+            eligible.push(i);
         }
-        best.map(|(member, _)| member).ok_or_else(|| {
+        let free = |i: usize| self.members[i].capacity as i64 - self.placed[i].load(Ordering::SeqCst) as i64;
+        // Ties go to the first listed host (`max_by_key` keeps the last maximum, hence `rev`).
+        let best = eligible.into_iter().rev().max_by_key(|&i| free(i)).ok_or_else(|| {
             SandboxError::Unavailable(format!("no Docker host can take it: {}", refusals.join("; ")))
-        })
+        })?;
+        self.placed[best].fetch_add(1, Ordering::SeqCst);
+        Ok(Placement { member: &self.members[best], placed: &self.placed[best] })
     }
 }
 
@@ -159,11 +182,12 @@ impl SandboxBackend for HostSet {
     async fn run(&self, spec: RunSpec, output: mpsc::Sender<OutputChunk>) -> Result<Outcome, SandboxError> {
         let languages = self.members[0].runs.languages().clone();
         let lang = languages.get(&spec.language).cloned();
-        let member = match &lang {
-            Some(lang) => self.place(|m| m.runs.image_for(lang).to_string()).await?,
+        let placement = match &lang {
+            Some(lang) => Some(self.place(|m| m.runs.image_for(lang).to_string()).await?),
             // The first host reports the unknown language like a single host would.
-            None => &self.members[0],
+            None => None,
         };
+        let member = placement.as_ref().map_or(&self.members[0], |p| p.member);
         let result = member.runs.run(spec, output).await;
         let label = match &result {
             Ok(outcome) => outcome.label(),
@@ -177,9 +201,10 @@ impl SandboxBackend for HostSet {
     async fn health(&self) -> BackendHealth {
         let mut hosts = Vec::new();
         let mut first = None;
-        for member in self.members.iter() {
+        for (member, load) in self.members.iter().zip(self.loads()) {
             let health = member.runs.health().await;
-            hosts.extend(health.hosts.iter().cloned().map(|h| HostHealth { capacity: Some(member.capacity), ..h }));
+            let capacity = Some(member.capacity);
+            hosts.extend(health.hosts.iter().cloned().map(|h| HostHealth { capacity, load, ..h }));
             first.get_or_insert(health);
         }
         let up = hosts.iter().filter(|h| h.available).count();
@@ -226,7 +251,7 @@ impl TerminalBackend for HostSet {
         files: &[SourceFile],
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        let member = self.place(|m| m.terminals.image().to_string()).await?;
+        let member = self.place(|m| m.terminals.image().to_string()).await?.member;
         member
             .terminals
             .start(limits, key, files, size)
