@@ -40,7 +40,8 @@ async fn member(address: Option<&str>, metrics: &Arc<Metrics>) -> HostMember {
 async fn member_with(address: Option<&str>, metrics: &Arc<Metrics>, image: &str) -> HostMember {
     let host = DockerHost::connect(HostConfig {
         address: address.map(str::to_string),
-        call_timeout: Duration::from_secs(10),
+        // As the server (`DOCKER_CALL_TIMEOUT`): a daemon just restarted can be slow at first.
+        call_timeout: Duration::from_secs(20),
         metrics: metrics.clone(),
         ..HostConfig::default()
     })
