@@ -23,9 +23,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 daemon_ok() { timeout 15 docker info >/dev/null 2>&1; }
+# The default daemon only, by its pid file: a second daemon (scripts/start-second-docker.sh) may
+# run beside it and must not be taken for it.
 dockerd_running() {
-  if command -v pgrep >/dev/null 2>&1; then pgrep -x dockerd >/dev/null 2>&1; return; fi
-  grep -qx dockerd /proc/[0-9]*/comm 2>/dev/null
+  [ -f /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null
 }
 
 # ---- 1. the engine ---------------------------------------------------------------------------
@@ -73,6 +74,7 @@ else
     fi
     # setsid: the daemon must not die with this shell or its process group.
     $SUDO setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 < /dev/null &
+    started_pid=$!
     disown || true
   fi
 fi
@@ -84,7 +86,8 @@ until daemon_ok; do
     tail -n 30 "$DOCKERD_LOG" >&2 2>/dev/null || true
     die "the Docker daemon did not answer within ${WAIT}s (see $DOCKERD_LOG)"
   fi
-  if ! dockerd_running; then
+  # The pid file appears a moment after the start: until then, the process we started counts.
+  if ! dockerd_running && ! { [ -n "${started_pid:-}" ] && kill -0 "$started_pid" 2>/dev/null; }; then
     log "last lines of $DOCKERD_LOG:"
     tail -n 30 "$DOCKERD_LOG" >&2 2>/dev/null || true
     die "dockerd exited while starting (see $DOCKERD_LOG)"

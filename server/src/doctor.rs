@@ -143,46 +143,18 @@ pub async fn execution(config: &Config) -> Vec<Check> {
         checks.push(Check::new("docker", status, "EXEC_FORCE_LOCAL is set: code runs unsandboxed on the host"));
         return checks;
     }
-    let docker = oc_sandbox::DockerBackend::new(oc_sandbox::DockerConfig {
-        image: settings.image.clone(),
-        seccomp_profile: settings.seccomp_profile.clone(),
-        cache_dir: None,
-        remove_leftovers_on_start: false,
-        docker_host: settings.docker_host.clone(),
-        languages: languages.clone(),
-        ..oc_sandbox::DockerConfig::default()
-    })
-    .await;
-    let docker = match docker {
-        Ok(docker) => docker,
-        Err(err) => {
-            checks.push(Check::fail("docker", err.to_string()).detail("run scripts/ensure-docker.sh"));
+    // Every engine runs and terminals may use: each must answer and hold every language's image.
+    let several = !settings.docker_hosts.is_empty();
+    let addresses: Vec<Option<String>> = if several {
+        settings.docker_hosts.iter().map(|h| Some(h.address.clone())).collect()
+    } else {
+        vec![settings.docker_host.clone()]
+    };
+    for address in addresses {
+        if !host_checks(&mut checks, settings, &languages, address).await && !several {
             return checks;
         }
-    };
-    let health = oc_sandbox::SandboxBackend::health(&docker).await;
-    if !health.available {
-        let status = if settings.allow_local { Status::Warn } else { Status::Fail };
-        checks.push(Check::new("docker", status, health.detail).detail("run scripts/ensure-docker.sh"));
-        docker.shutdown().await;
-        return checks;
     }
-    checks.push(Check::ok("docker", health.detail));
-    let mut missing = Vec::new();
-    let mut images = std::collections::BTreeMap::<String, Vec<String>>::new();
-    for lang in languages.languages() {
-        images.entry(docker.image_for(lang).to_string()).or_default().push(lang.id.clone());
-    }
-    for (image, langs) in &images {
-        if docker.image_id(image).await.is_err() {
-            missing.push(format!("{image} (for {})", langs.join(", ")));
-        }
-    }
-    checks.push(if missing.is_empty() {
-        Check::ok("images", format!("present: {}", images.keys().cloned().collect::<Vec<_>>().join(", ")))
-    } else {
-        missing.into_iter().fold(Check::fail("images", "missing; build with scripts/build-runner-image.sh"), Check::detail)
-    });
     checks.push(match oc_sandbox::parse_pool_spec(&settings.pool) {
         Ok(sizes) if sizes.is_empty() => Check::ok("pool", "no warm pool (EXEC_POOL is empty)"),
         Ok(sizes) => {
@@ -196,8 +168,78 @@ pub async fn execution(config: &Config) -> Vec<Check> {
         }
         Err(err) => Check::fail("pool", format!("EXEC_POOL: {err}")),
     });
-    docker.shutdown().await;
     checks
+}
+
+/// Checks one Docker engine (`None`: `DOCKER_HOST`): it answers, and it holds every language's
+/// image. Returns whether it answered.
+async fn host_checks(
+    checks: &mut Vec<Check>,
+    settings: &crate::exec::ExecSettings,
+    languages: &std::sync::Arc<oc_sandbox::LanguageTable>,
+    address: Option<String>,
+) -> bool {
+    let name = match &address {
+        Some(address) => format!("{}: ", oc_sandbox::hosts::display_address(address)),
+        None => String::new(),
+    };
+    let host = oc_sandbox::DockerHost::connect(oc_sandbox::HostConfig {
+        address: address.clone(),
+        ..oc_sandbox::HostConfig::default()
+    })
+    .await;
+    let docker = match host {
+        Ok(host) => {
+            let cfg = oc_sandbox::DockerConfig {
+                image: settings.image.clone(),
+                seccomp_profile: settings.seccomp_profile.clone(),
+                cache_dir: None,
+                languages: languages.clone(),
+                ..oc_sandbox::DockerConfig::default()
+            };
+            oc_sandbox::DockerBackend::new(host, cfg).await
+        }
+        Err(err) => Err(err),
+    };
+    let docker = match docker {
+        Ok(docker) => docker,
+        Err(err) => {
+            checks.push(Check::fail("docker", format!("{name}{err}")).detail("run scripts/ensure-docker.sh"));
+            return false;
+        }
+    };
+    // Whether the daemon answers; a missing image is the images check's to report.
+    if !docker.host().check_health().await {
+        let status = if settings.allow_local { Status::Warn } else { Status::Fail };
+        checks.push(Check::new("docker", status, format!("{name}{}", docker.host().detail())).detail("run scripts/ensure-docker.sh"));
+        docker.shutdown().await;
+        return false;
+    }
+    checks.push(Check::ok("docker", format!("{name}{}", docker.host().detail())));
+    let mut missing = Vec::new();
+    let mut images = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for lang in languages.languages() {
+        images.entry(docker.image_for(lang).to_string()).or_default().push(lang.id.clone());
+    }
+    for (image, langs) in &images {
+        if docker.host().image_id(image).await.is_err() {
+            missing.push(format!("{image} (for {})", langs.join(", ")));
+        }
+    }
+    checks.push(if missing.is_empty() {
+        Check::ok("images", format!("{name}present: {}", images.keys().cloned().collect::<Vec<_>>().join(", ")))
+    } else {
+        let fix = match &address {
+            Some(address) => format!(
+                "missing on {}; build with scripts/build-runner-image.sh, then scripts/load-runner-image.sh {address}",
+                oc_sandbox::hosts::display_address(address)
+            ),
+            None => "missing; build with scripts/build-runner-image.sh".to_string(),
+        };
+        missing.into_iter().fold(Check::fail("images", fix), Check::detail)
+    });
+    docker.shutdown().await;
+    true
 }
 
 fn show<T: fmt::Display>(value: Option<T>, unset: &str) -> String {

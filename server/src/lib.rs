@@ -90,21 +90,15 @@ impl AppState {
         let rate_limits = RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute);
         let languages = Arc::new(exec::language_table(&config.exec)?);
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
-        let backend = exec::build_backend(
-            &config.exec,
-            &config.data_dir,
-            languages.clone(),
-            sandbox_metrics.clone(),
-        )
-        .await?;
+        let sandboxes = exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;
         let docs = collab::DocStore::new(db.clone(), &config.collab);
         let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers());
         let broadcast: exec::PadBroadcast = {
             let rooms = rooms.clone();
             Arc::new(move |pad, message| rooms.broadcast_app(pad, &message))
         };
-        let exec = exec::ExecService::new(backend, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
-        let terminals = terminal::Terminals::new(&config).await?;
+        let exec = exec::ExecService::new(sandboxes.runs, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
+        let terminals = terminal::Terminals::new(&config, sandboxes.terminals);
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let bus: SharedBus = match &config.redis_url {

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use common::{TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
 use opencoder::db::PadId;
-use opencoder::terminal::{Backend, Terminals};
+use opencoder::terminal::{TerminalChoice, Terminals};
+use oc_sandbox::{BackendKind, TerminalBackend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -159,9 +160,17 @@ async fn pad(app: &TestApp) -> (TestUser, String, i64) {
     (owner, slug, id)
 }
 
+/// The server's terminal backend, which must be Docker.
+fn docker_terminals(app: &TestApp) -> &dyn TerminalBackend {
+    match app.state.terminals.backend() {
+        TerminalChoice::Ready(b) if b.kind() == BackendKind::Docker => b.as_ref(),
+        _ => panic!("terminals are not on Docker"),
+    }
+}
+
 /// Ids of this server's containers labelled as the pad's terminal (through the Docker API).
 async fn terminal_containers(app: &TestApp, pad_id: i64) -> Vec<String> {
-    let Backend::Docker(docker) = app.state.terminals.backend() else { panic!("terminals are not on Docker") };
+    let docker = docker_terminals(app);
     docker.containers(Some(&Terminals::container_key(PadId(pad_id)))).await.expect("docker list")
 }
 
@@ -479,12 +488,13 @@ async fn local_fallback_only_when_allowed_and_never_in_production() {
     vars.insert("EXEC_ALLOW_LOCAL".into(), "1".into());
     vars.insert("HOST".into(), "127.0.0.1".into());
     let config = opencoder::config::Config::from_vars(&vars).expect("config parses");
-    let err = Terminals::new(&config).await.err().expect("refused in production").to_string();
+    let sandboxes = opencoder::exec::build_sandboxes(&config, Default::default(), Default::default()).await;
+    let err = sandboxes.err().expect("refused in production").to_string();
     assert!(err.contains("TERMINAL_ALLOW_LOCAL"), "{err}");
 
     // Runs forced local without the opt-in: terminals are unavailable, never a host shell.
     let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("EXEC_ALLOW_LOCAL", "1"), ("HOST", "127.0.0.1")]).await;
-    assert!(matches!(app.state.terminals.backend(), Backend::Unavailable(_)));
+    assert!(matches!(app.state.terminals.backend(), TerminalChoice::Unavailable(_)));
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
     t.expect_message("error", "code", "terminal_unavailable").await;
@@ -492,7 +502,7 @@ async fn local_fallback_only_when_allowed_and_never_in_production() {
 
     // With the opt-in (development): a PTY on the host, flagged `local` to every client.
     let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("EXEC_ALLOW_LOCAL", "1"), ("HOST", "127.0.0.1"), ("TERMINAL_ALLOW_LOCAL", "1")]).await;
-    assert!(matches!(app.state.terminals.backend(), Backend::Local(_)));
+    assert!(matches!(app.state.terminals.backend(), TerminalChoice::Ready(b) if b.kind() == BackendKind::Local));
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
     t.running().await;
@@ -510,13 +520,13 @@ fn unix_now() -> f64 {
 /// Containers Docker created for the pad's terminal (this server's only) since `since`, from the
 /// daemon's event log: every create counts, including containers already removed again.
 async fn terminal_containers_created(app: &TestApp, pad_id: i64, since: f64) -> usize {
-    let Backend::Docker(docker) = app.state.terminals.backend() else { panic!("terminals are not on Docker") };
+    let host = docker_terminals(app).hosts()[0];
     // Let the daemon's event log catch up with the last call.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let output = std::process::Command::new("docker")
         .args(["events", "--since", &format!("{since:.3}"), "--until", &format!("{:.3}", unix_now())])
         .args(["--filter", "type=container", "--filter", "event=create"])
-        .args(["--filter", &format!("label=opencoder.sandbox.instance={}", docker.instance_id())])
+        .args(["--filter", &format!("label=opencoder.sandbox.instance={}", host.instance_id())])
         .args(["--filter", &format!("label=opencoder.terminal={}", Terminals::container_key(PadId(pad_id)))])
         .args(["--format", "{{.ID}}"])
         .output()

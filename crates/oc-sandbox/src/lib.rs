@@ -5,18 +5,24 @@
 //! channel for [`OutputChunk`]s, and gets an [`Outcome`] back.
 //!
 //! Backends:
-//! * [`DockerBackend`] (`docker.rs`): one single-use, locked-down container per run (no network,
+//! * [`DockerBackend`] (`docker/`): one single-use, locked-down container per run (no network,
 //!   read-only root, tmpfs `/tmp`, no capabilities, `no-new-privileges`, uid 65534, pids / nofile /
 //!   memory / CPU limits, no mounts). Sources and stdin are streamed in as a tar over the attach
-//!   stream. Optional warm pool ([`pool`]) and compile cache ([`cache`]).
+//!   stream. Optional warm pool ([`pool`]) and compile cache ([`cache`]). It runs on a
+//!   [`DockerHost`]: one engine connection (health, images, labels, the leftover sweep) that
+//!   terminal sessions share.
 //! * [`LocalBackend`] (`local.rs`): subprocesses on the host, for development only (rlimits, empty
 //!   environment, private temp dir, process-group kill — but no kernel isolation).
+//!
+//! Terminals ([`terminal`]) are the same two things behind [`TerminalBackend`]:
+//! [`DockerTerminals`] (a session container on a [`DockerHost`]) and [`LocalTerminals`].
 //!
 //! Languages are a built-in table ([`languages()`], [`language()`]) that an operator may extend or
 //! override with a TOML file ([`LanguageTable::load_with_overrides`]).
 
 pub mod cache;
 pub mod docker;
+pub mod hosts;
 pub mod languages;
 pub mod local;
 pub mod metrics;
@@ -32,15 +38,15 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use cache::{CacheStats, CompileCache};
-pub use docker::{DockerBackend, DockerConfig, SANDBOX_LABEL};
+pub use docker::{ContainerKind, DockerBackend, DockerConfig, DockerHost, HostConfig, SANDBOX_LABEL};
 pub use languages::{language, languages, Language, LanguageTable};
 pub use local::{LocalBackend, LocalConfig};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pool::{parse_pool_spec, PoolConfig, PoolLanguageStats, PoolStats};
 pub use script::IN_CONTAINER_GRACE;
 pub use terminal::{
-    LocalTerminalConfig, TermSize, TerminalDocker, TerminalDockerConfig, TerminalEvent,
-    TerminalLimits, TerminalSession,
+    DockerTerminals, LocalTerminalConfig, LocalTerminals, TermSize, TerminalBackend,
+    TerminalEvent, TerminalLimits, TerminalSession,
 };
 
 /// One source file of a run. `name` must pass [`validate_file_name`].
@@ -74,6 +80,11 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// Sources plus stdin, in bytes.
+    pub fn input_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.content.len() as u64).sum::<u64>() + self.stdin.len() as u64
+    }
+
     /// A single-file run with default limits (handy in tests and for the server's "run template").
     pub fn single(language: &str, name: &str, content: impl Into<Vec<u8>>) -> Self {
         Self {
@@ -236,6 +247,10 @@ pub enum SandboxError {
     },
     #[error("sandbox internal error: {0}")]
     Internal(String),
+    /// The Docker host the run (or terminal) was placed on went away (several hosts: see
+    /// [`hosts`]). New runs go to the other hosts.
+    #[error("docker host unavailable: {0}")]
+    HostUnavailable(String),
 }
 
 impl SandboxError {
@@ -248,6 +263,7 @@ impl SandboxError {
             SandboxError::InvalidRequest(_) => "invalid_request",
             SandboxError::TooLarge { .. } => "too_large",
             SandboxError::Internal(_) => "internal",
+            SandboxError::HostUnavailable(_) => "host_unavailable",
         }
     }
 }
@@ -263,6 +279,25 @@ pub struct BackendHealth {
     pub isolated: bool,
     pub pool: Option<PoolStats>,
     pub cache: Option<CacheStats>,
+    /// Every Docker engine the backend uses (empty for the local fallback).
+    pub hosts: Vec<HostHealth>,
+}
+
+/// One Docker engine, for `/api/health` and `opencoder doctor`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostHealth {
+    /// Its address without credentials (`default`: `DOCKER_HOST` or the local socket).
+    pub address: String,
+    pub available: bool,
+    /// The daemon's version, or why it is unavailable.
+    pub detail: String,
+    /// Whether the runner image is there.
+    pub image: bool,
+    pub pool: PoolStats,
+    /// Runs in flight there.
+    pub load: usize,
+    /// Its share of runs (several hosts only).
+    pub capacity: Option<usize>,
 }
 
 /// A code-execution backend.
@@ -306,7 +341,7 @@ pub fn validate_file_name(name: &str) -> Result<(), SandboxError> {
 }
 
 /// Checks names, duplicates and the entry; returns the resolved entry file name.
-pub(crate) fn validate_spec(spec: &RunSpec, lang: &Language) -> Result<String, SandboxError> {
+fn validate_spec(spec: &RunSpec, lang: &Language) -> Result<String, SandboxError> {
     if spec.files.is_empty() {
         return Err(SandboxError::InvalidRequest("no files to run".into()));
     }
@@ -357,12 +392,7 @@ pub(crate) fn validate_spec(spec: &RunSpec, lang: &Language) -> Result<String, S
         ));
     }
     // Everything lands on the run's tmpfs: leave room for build outputs.
-    let input: u64 = spec
-        .files
-        .iter()
-        .map(|f| f.content.len() as u64)
-        .sum::<u64>()
-        + spec.stdin.len() as u64;
+    let input = spec.input_bytes();
     let limit = spec.limits.tmpfs_mb * 1024 * 1024 / 2;
     if input > limit {
         return Err(SandboxError::TooLarge {
@@ -372,6 +402,29 @@ pub(crate) fn validate_spec(spec: &RunSpec, lang: &Language) -> Result<String, S
         });
     }
     Ok(entry)
+}
+
+/// The language of `spec` and its entry file, once the request passed every check of
+/// [`validate_spec`] and its input fits `max_input_bytes`.
+pub(crate) fn resolve_run(
+    spec: &RunSpec,
+    languages: &LanguageTable,
+    max_input_bytes: u64,
+) -> Result<(Language, String), SandboxError> {
+    let lang = languages
+        .get(&spec.language)
+        .ok_or_else(|| SandboxError::UnknownLanguage(spec.language.clone()))?
+        .clone();
+    let entry = validate_spec(spec, &lang)?;
+    let input = spec.input_bytes();
+    if input > max_input_bytes {
+        return Err(SandboxError::TooLarge {
+            what: "sources and stdin".into(),
+            limit: max_input_bytes,
+            actual: input,
+        });
+    }
+    Ok((lang, entry))
 }
 
 /// `128+n` exit statuses as signal names.

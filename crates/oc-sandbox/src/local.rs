@@ -24,7 +24,7 @@ use crate::languages::{Language, LanguageTable, Paths};
 use crate::metrics::Metrics;
 use crate::output::{OutputSink, Push};
 use crate::{
-    validate_spec, BackendHealth, BackendKind, Outcome, OutputChunk, Phase, RunLimits, RunSpec,
+    resolve_run, BackendHealth, BackendKind, Outcome, OutputChunk, Phase, RunLimits, RunSpec,
     SandboxBackend, SandboxError, Stream,
 };
 
@@ -111,26 +111,7 @@ impl LocalBackend {
         tx: mpsc::Sender<OutputChunk>,
         started: Instant,
     ) -> Result<Outcome, SandboxError> {
-        let lang = self
-            .cfg
-            .languages
-            .get(&spec.language)
-            .ok_or_else(|| SandboxError::UnknownLanguage(spec.language.clone()))?
-            .clone();
-        let entry = validate_spec(&spec, &lang)?;
-        let input: u64 = spec
-            .files
-            .iter()
-            .map(|f| f.content.len() as u64)
-            .sum::<u64>()
-            + spec.stdin.len() as u64;
-        if input > self.cfg.max_input_bytes {
-            return Err(SandboxError::TooLarge {
-                what: "sources and stdin".into(),
-                limit: self.cfg.max_input_bytes,
-                actual: input,
-            });
-        }
+        let (lang, entry) = resolve_run(&spec, &self.cfg.languages, self.cfg.max_input_bytes)?;
         self.toolchain_available(&lang)?;
 
         let root = self
@@ -594,6 +575,7 @@ impl SandboxBackend for LocalBackend {
             isolated: false,
             pool: None,
             cache: None,
+            hosts: Vec::new(),
         }
     }
 }

@@ -13,6 +13,8 @@ use serde::Serialize;
 pub struct Metrics {
     /// (backend, language, outcome label) -> count
     runs: Mutex<BTreeMap<(String, String, String), u64>>,
+    /// (Docker host address, outcome label) -> count, with several hosts
+    host_runs: Mutex<BTreeMap<(String, String), u64>>,
     pub pool_hits: AtomicU64,
     pub pool_misses: AtomicU64,
     pub cache_hits: AtomicU64,
@@ -28,6 +30,7 @@ pub struct Metrics {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MetricsSnapshot {
     pub runs: Vec<RunCount>,
+    pub host_runs: Vec<HostRunCount>,
     pub pool_hits: u64,
     pub pool_misses: u64,
     pub cache_hits: u64,
@@ -36,6 +39,13 @@ pub struct MetricsSnapshot {
     pub containers_removed: u64,
     pub docker_errors: u64,
     pub run_millis_total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRunCount {
+    pub host: String,
+    pub outcome: String,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,6 +77,18 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// Count a run placed on a Docker host (several hosts) under its outcome label.
+    pub(crate) fn record_host_run(&self, host: &str, outcome: &str) {
+        let mut runs = self.host_runs.lock().unwrap_or_else(|e| e.into_inner());
+        *runs.entry((host.to_string(), outcome.to_string())).or_default() += 1;
+    }
+
+    /// Runs counted on `host` with outcome label `outcome`.
+    pub fn runs_on_host(&self, host: &str, outcome: &str) -> u64 {
+        let runs = self.host_runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.get(&(host.to_string(), outcome.to_string())).copied().unwrap_or(0)
+    }
+
     /// Count a finished run (or its failure) under the language's canonical id.
     pub(crate) fn record_result(
         &self,
@@ -95,7 +117,16 @@ impl Metrics {
 
     pub fn snapshot(&self) -> MetricsSnapshot {
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        let host_runs = self.host_runs.lock().unwrap_or_else(|e| e.into_inner());
         MetricsSnapshot {
+            host_runs: host_runs
+                .iter()
+                .map(|((host, outcome), n)| HostRunCount {
+                    host: host.clone(),
+                    outcome: outcome.clone(),
+                    count: *n,
+                })
+                .collect(),
             runs: runs
                 .iter()
                 .map(|((b, l, o), n)| RunCount {
@@ -120,20 +151,14 @@ impl Metrics {
     pub fn render_prometheus(&self, prefix: &str) -> String {
         let s = self.snapshot();
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP {prefix}_runs_total Code runs by backend, language and outcome."
-        );
-        let _ = writeln!(out, "# TYPE {prefix}_runs_total counter");
-        for r in &s.runs {
-            let _ = writeln!(
-                out,
-                "{prefix}_runs_total{{backend=\"{}\",language=\"{}\",outcome=\"{}\"}} {}",
-                escape(&r.backend),
-                escape(&r.language),
-                escape(&r.outcome),
-                r.count
-            );
+        let runs = s.runs.iter().map(|r| {
+            let labels = [("backend", &r.backend), ("language", &r.language), ("outcome", &r.outcome)];
+            (labels.to_vec(), r.count)
+        });
+        labelled_counter(&mut out, prefix, "runs_total", "Code runs by backend, language and outcome.", runs);
+        if !s.host_runs.is_empty() {
+            let runs = s.host_runs.iter().map(|r| (vec![("host", &r.host), ("outcome", &r.outcome)], r.count));
+            labelled_counter(&mut out, prefix, "host_runs_total", "Code runs by Docker host and outcome.", runs);
         }
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {prefix}_{name} {help}");
@@ -184,6 +209,25 @@ impl Metrics {
     }
 }
 
+/// One counter with a series per label set.
+fn labelled_counter<'a>(
+    out: &mut String,
+    prefix: &str,
+    name: &str,
+    help: &str,
+    series: impl Iterator<Item = (Vec<(&'a str, &'a String)>, u64)>,
+) {
+    let _ = writeln!(out, "# HELP {prefix}_{name} {help}");
+    let _ = writeln!(out, "# TYPE {prefix}_{name} counter");
+    for (labels, count) in series {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect();
+        let _ = writeln!(out, "{prefix}_{name}{{{}}} {count}", labels.join(","));
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -206,5 +250,12 @@ mod tests {
         ));
         assert!(text.contains("oc_exec_pool_hits_total 1"));
         assert_eq!(m.runs_for("python", "ok"), 2);
+        assert!(!text.contains("host_runs_total"), "one host: no per-host series");
+        m.record_host_run("unix:///run/oc-docker2.sock", "host_unavailable");
+        let text = m.render_prometheus("oc_exec");
+        assert!(text.contains(
+            "oc_exec_host_runs_total{host=\"unix:///run/oc-docker2.sock\",outcome=\"host_unavailable\"} 1"
+        ));
+        assert_eq!(m.runs_on_host("unix:///run/oc-docker2.sock", "host_unavailable"), 1);
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::docker::Inner;
+use crate::docker::backend::Inner;
 use crate::metrics::Metrics;
 use crate::RunLimits;
 
@@ -234,17 +234,17 @@ impl Pool {
 pub(crate) async fn supervisor(inner: Arc<Inner>) {
     let pool = &inner.pool;
     let mut backoff = Duration::from_millis(250);
-    let mut was_up = inner.health.is_up();
+    let mut was_up = inner.host.is_up();
     loop {
         if inner.cancel.is_cancelled() {
             return;
         }
-        let up = inner.check_health().await;
+        let up = inner.host.check_health().await;
         if up && !was_up {
             tracing::info!("docker daemon reachable again; rebuilding the sandbox pool");
             inner.remove_own_stopped().await;
         } else if !up && was_up {
-            tracing::warn!("docker daemon unreachable: {}", inner.health.detail());
+            tracing::warn!("docker daemon unreachable: {}", inner.host.detail());
             pool.invalidate();
         }
         was_up = up;
@@ -289,7 +289,7 @@ async fn refill(inner: &Arc<Inner>) {
                     _ = inner2.cancel.cancelled() => None,
                 };
                 let result = match permit {
-                    Some(_p) if !inner2.cancel.is_cancelled() && inner2.health.is_up() => {
+                    Some(_p) if !inner2.cancel.is_cancelled() && inner2.host.is_up() => {
                         inner2.start_pool_container(&lang2).await
                     }
                     _ => Err(crate::SandboxError::Unavailable("pool refill skipped".into())),

@@ -593,7 +593,7 @@ async fn operator_seccomp_profile_is_applied_and_unconfined_refused() {
     let mut cfg = config();
     cfg.seccomp_profile = Some(unconfined);
     assert!(
-        oc_sandbox::DockerBackend::new(cfg).await.is_err(),
+        oc_sandbox::DockerBackend::new(host().await, cfg).await.is_err(),
         "unconfined profile accepted"
     );
 }

@@ -76,8 +76,12 @@ async fn pool_recovers_after_daemon_restart() {
         max_backoff: Duration::from_secs(2),
         ..PoolConfig::default()
     };
-    cfg.call_timeout = Duration::from_secs(20);
-    let b = DockerBackend::new(cfg).await.expect("docker backend");
+    let host = host_with(oc_sandbox::HostConfig {
+        call_timeout: Duration::from_secs(20),
+        ..oc_sandbox::HostConfig::default()
+    })
+    .await;
+    let b = DockerBackend::new(host, cfg).await.expect("docker backend");
     assert!(
         b.health().await.available,
         "docker is not reachable: run scripts/ensure-docker.sh and scripts/build-runner-image.sh"

@@ -117,7 +117,7 @@ async fn pool_rejects_unknown_languages() {
         ..PoolConfig::default()
     };
     assert!(matches!(
-        DockerBackend::new(cfg).await,
+        DockerBackend::new(host().await, cfg).await,
         Err(oc_sandbox::SandboxError::UnknownLanguage(_))
     ));
 }
@@ -186,10 +186,13 @@ async fn startup_sweep_removes_only_this_nodes_orphans() {
     let unlabelled = make(None, None).await;
     let live = make(Some(live_owner), Some(node)).await;
 
-    let mut cfg = config();
-    cfg.remove_leftovers_on_start = true;
-    cfg.node_id = node.into();
-    let b = backend_with(cfg).await;
+    let host = host_with(oc_sandbox::HostConfig {
+        remove_leftovers_on_start: true,
+        node_id: node.into(),
+        ..oc_sandbox::HostConfig::default()
+    })
+    .await;
+    let b = backend_on(host, config()).await;
     let exists = |id: String| {
         let docker = docker.clone();
         async move { docker.inspect_container(&id, None).await.is_ok() }

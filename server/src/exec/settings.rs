@@ -60,6 +60,10 @@ pub struct ExecSettings {
     /// `DOCKER_HOST` (unset = the local socket): the Docker Engine runs use, read from the
     /// configuration like every other setting (so a daemon that is not there yet can be named).
     pub docker_host: Option<String>,
+    /// `EXEC_DOCKER_HOSTS` (unset = the single engine of `DOCKER_HOST`): several engines as
+    /// `address=capacity,…` (`unix:///…`, plain `tcp://…`); runs and terminals are placed on the
+    /// healthy host with the image and the most free capacity.
+    pub docker_hosts: Vec<oc_sandbox::hosts::HostSpec>,
 }
 
 /// `NODE_ID` goes into a container label: a short name of letters, digits, `_`, `.` and `-`.
@@ -102,7 +106,27 @@ impl ExecSettings {
             compile_cache_mb: number(vars, "EXEC_COMPILE_CACHE_MB", 512u64, 0, 1 << 20)?,
             remove_leftovers: get(vars, "EXEC_REMOVE_LEFTOVERS").is_none() || flag(vars, "EXEC_REMOVE_LEFTOVERS")?,
             docker_host: get(vars, "DOCKER_HOST").map(str::to_string),
+            docker_hosts: oc_sandbox::hosts::parse_hosts_spec(get(vars, "EXEC_DOCKER_HOSTS").unwrap_or_default())
+                .map_err(|e| invalid("EXEC_DOCKER_HOSTS", e))?,
             node_id: get(vars, "NODE_ID").map(parse_node_id).transpose()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hosts_are_parsed_and_checked() {
+        let vars = |v: &str| HashMap::from([("EXEC_DOCKER_HOSTS".to_string(), v.to_string())]);
+        let settings = ExecSettings::from_vars(&vars("unix:///var/run/docker.sock=8,unix:///run/oc-docker2.sock=4")).unwrap();
+        let capacities: Vec<usize> = settings.docker_hosts.iter().map(|h| h.capacity).collect();
+        assert_eq!(capacities, vec![8, 4]);
+        assert!(ExecSettings::from_vars(&HashMap::new()).unwrap().docker_hosts.is_empty());
+        for bad in ["ssh://box=2", "unix:///a=0", "unix:///a"] {
+            let err = ExecSettings::from_vars(&vars(bad)).unwrap_err().to_string();
+            assert!(err.starts_with("EXEC_DOCKER_HOSTS"), "{err}");
+        }
     }
 }

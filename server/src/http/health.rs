@@ -6,7 +6,8 @@
 //! execution backend's check (a Docker ping and an image lookup) is done at most once per
 //! `EXEC_CHECK_TTL` and shared by every caller; only the database ping (local, cheap) is live.
 //! `/health` says up or down and nothing else; the software version and the backend's detail
-//! (the daemon's version, its error) are for signed-in users of `/api/health` only.
+//! (the daemon's version, its error, every Docker host with its image, pool and load) are for
+//! signed-in users of `/api/health` only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -112,6 +113,8 @@ async fn api_health(State(state): State<AppState>, headers: HeaderMap) -> impl I
     if signed_in {
         body["version"] = json!(env!("CARGO_PKG_VERSION"));
         body["exec"]["detail"] = json!(exec.health.detail);
+        // Every Docker host: address (no credentials), version, image, pool, load.
+        body["exec"]["hosts"] = json!(exec.health.hosts);
     }
     (status_of(database), axum::Json(body))
 }

@@ -61,10 +61,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use oc_sandbox::{
-    LocalTerminalConfig, SandboxError, SourceFile, TermSize, TerminalDocker, TerminalDockerConfig, TerminalEvent,
-    TerminalLimits, TerminalSession,
-};
+use oc_sandbox::{BackendKind, SandboxError, SourceFile, TermSize, TerminalEvent, TerminalLimits, TerminalSession};
 use tokio::sync::{broadcast, broadcast::error::RecvError, mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 pub use routes::router;
@@ -78,6 +75,7 @@ use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::bus::DomainEvent;
 use crate::exec::queue::UserSlot;
+pub use crate::exec::TerminalChoice;
 use crate::pads::roles::Role;
 use crate::AppState;
 
@@ -85,16 +83,6 @@ use crate::AppState;
 pub const MAX_INPUT_FRAME: usize = 64 * 1024;
 /// Upper bound of the pad's files written into the workspace.
 pub const MAX_WORKSPACE_FILES_BYTES: u64 = 32 * 1024 * 1024;
-
-/// Where shells run.
-#[derive(Clone)]
-pub enum Backend {
-    Docker(TerminalDocker),
-    /// The development fallback: a PTY on the host (no isolation).
-    Local(LocalTerminalConfig),
-    /// Terminals are off; the reason is shown to clients.
-    Unavailable(String),
-}
 
 /// The live pad terminals and where their shells run. Cheap to clone; part of `AppState`.
 #[derive(Clone)]
@@ -104,7 +92,7 @@ pub struct Terminals {
 
 struct TerminalsInner {
     settings: TerminalSettings,
-    backend: Backend,
+    backend: TerminalChoice,
     limits: TerminalLimits,
     registry: Mutex<HashMap<PadId, (u64, mpsc::Sender<Cmd>)>>,
     next_id: AtomicU64,
@@ -170,59 +158,22 @@ impl Drop for Joined {
 }
 
 impl Terminals {
-    /// Picks the backend (SPEC §6): Docker; the host PTY only with `TERMINAL_ALLOW_LOCAL` outside
-    /// production when Docker is unreachable (or runs are forced local), loudly.
-    pub async fn new(config: &Config) -> anyhow::Result<Terminals> {
+    /// The pad terminals of this server, their shells started by `backend` (chosen with the
+    /// run backend in `exec::build_sandboxes`).
+    pub fn new(config: &Config, backend: TerminalChoice) -> Terminals {
         let settings = config.terminal.clone();
-        if settings.allow_local && config.is_production() {
-            anyhow::bail!(
-                "TERMINAL_ALLOW_LOCAL: a shell on the host is refused in production; unset it and make Docker reachable"
-            );
-        }
-        let exec = &config.exec;
         let limits = TerminalLimits {
-            memory_mb: exec.memory_mb,
-            cpus: exec.cpus,
+            memory_mb: config.exec.memory_mb,
+            cpus: config.exec.cpus,
             tmpfs_mb: settings.disk_mb,
             max_files_bytes: MAX_WORKSPACE_FILES_BYTES,
             // A little past the server's own limit: the server ends it first, this is the net.
             lifetime: settings.max_lifetime + Duration::from_secs(60),
             ..TerminalLimits::default()
         };
-        let local = |why: &str| {
-            tracing::warn!(
-                "{why}: TERMINAL_ALLOW_LOCAL is set, so terminals are SHELLS ON THE HOST WITHOUT ISOLATION (development only)"
-            );
-            Backend::Local(LocalTerminalConfig { limits: limits.clone(), ..LocalTerminalConfig::default() })
-        };
-        let off = |why: String| {
-            tracing::warn!("terminals are unavailable: {why}");
-            Backend::Unavailable(why)
-        };
-        let backend = if exec.force_local {
-            if settings.allow_local {
-                local("EXEC_FORCE_LOCAL is set")
-            } else {
-                off("runs are forced local (EXEC_FORCE_LOCAL) and terminals need Docker; set TERMINAL_ALLOW_LOCAL=1 for a host shell in development".into())
-            }
-        } else {
-            match TerminalDocker::new(TerminalDockerConfig {
-                image: exec.image.clone(),
-                seccomp_profile: exec.seccomp_profile.clone(),
-                call_timeout: crate::exec::DOCKER_CALL_TIMEOUT,
-            }) {
-                Ok(docker) if settings.allow_local => match docker.check().await {
-                    Ok(()) => Backend::Docker(docker),
-                    Err(err) => local(&format!("Docker is unavailable for terminals ({err})")),
-                },
-                Ok(docker) => Backend::Docker(docker),
-                Err(err) if settings.allow_local => local(&format!("no Docker client ({err})")),
-                Err(err) => off(format!("no Docker client: {err}")),
-            }
-        };
         let containers = Arc::new(Semaphore::new(settings.max_containers));
         let record_budget = RecordBudget::new(settings.record_bytes);
-        Ok(Terminals {
+        Terminals {
             inner: Arc::new(TerminalsInner {
                 settings,
                 backend,
@@ -233,7 +184,7 @@ impl Terminals {
                 sockets: Arc::new(Mutex::new(HashMap::new())),
                 record_budget,
             }),
-        })
+        }
     }
 
     pub fn settings(&self) -> &TerminalSettings {
@@ -272,16 +223,20 @@ impl Terminals {
         Some(SocketSlot { sockets: self.inner.sockets.clone(), user })
     }
 
-    pub fn backend(&self) -> &Backend {
+    pub fn backend(&self) -> &TerminalChoice {
         &self.inner.backend
+    }
+
+    /// Whether shells run on the host without isolation (the development fallback).
+    pub fn is_local(&self) -> bool {
+        matches!(&self.inner.backend, TerminalChoice::Ready(b) if b.kind() == BackendKind::Local)
     }
 
     /// `docker`, `local` (unisolated) or `unavailable`, for health reports.
     pub fn backend_label(&self) -> &'static str {
-        match self.inner.backend {
-            Backend::Docker(_) => "docker",
-            Backend::Local(_) => "local",
-            Backend::Unavailable(_) => "unavailable",
+        match &self.inner.backend {
+            TerminalChoice::Ready(b) => b.kind().as_str(),
+            TerminalChoice::Unavailable(_) => "unavailable",
         }
     }
 
@@ -306,14 +261,13 @@ impl Terminals {
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
         match &self.inner.backend {
-            Backend::Docker(docker) => {
-                TerminalSession::start(docker, &self.inner.limits, &Self::container_key(pad), files, size).await
+            TerminalChoice::Ready(backend) => {
+                if backend.kind() == BackendKind::Local {
+                    tracing::warn!(%pad, "starting a LOCAL terminal: a shell on the host without isolation");
+                }
+                backend.start(&self.inner.limits, &Self::container_key(pad), files, size).await
             }
-            Backend::Local(cfg) => {
-                tracing::warn!(%pad, "starting a LOCAL terminal: a shell on the host without isolation");
-                TerminalSession::start_local(cfg, files, size).await
-            }
-            Backend::Unavailable(why) => Err(SandboxError::Unavailable(why.clone())),
+            TerminalChoice::Unavailable(why) => Err(SandboxError::Unavailable(why.clone())),
         }
     }
 
@@ -475,8 +429,8 @@ impl Terminals {
         for wait in waits {
             let _ = tokio::time::timeout(Duration::from_secs(15), wait).await;
         }
-        if let Backend::Docker(docker) = &self.inner.backend {
-            if let Err(err) = docker.remove_all().await {
+        if let TerminalChoice::Ready(backend) = &self.inner.backend {
+            if let Err(err) = backend.remove_all().await {
                 tracing::warn!(error = %err, "could not remove terminal containers at shutdown");
             }
         }

@@ -47,7 +47,7 @@ use tokio::time::Instant;
 
 use super::record::OutputRecorder;
 use super::scrollback::Scrollback;
-use super::{Backend, ContainerSlot, Terminals};
+use super::{ContainerSlot, Terminals};
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::pads::roles::Role;

@@ -2,13 +2,12 @@
 //! runner image; when either is missing they FAIL (never skip) with instructions.
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
 use oc_sandbox::{
-    DockerBackend, DockerConfig, Metrics, Outcome, OutputChunk, RunLimits, RunSpec, SandboxBackend,
-    SandboxError, SourceFile, Stream,
+    DockerBackend, DockerConfig, DockerHost, HostConfig, Outcome, OutputChunk, RunLimits, RunSpec,
+    SandboxBackend, SandboxError, SourceFile, Stream,
 };
 use tokio::sync::mpsc;
 
@@ -43,9 +42,17 @@ pub async fn require_docker() {
 pub fn config() -> DockerConfig {
     DockerConfig {
         image: IMAGE.into(),
-        metrics: Arc::new(Metrics::new()),
         ..DockerConfig::default()
     }
+}
+
+/// A fresh connection to the default engine (its own instance id and counters).
+pub async fn host_with(cfg: HostConfig) -> DockerHost {
+    DockerHost::connect(cfg).await.expect("docker host")
+}
+
+pub async fn host() -> DockerHost {
+    host_with(HostConfig::default()).await
 }
 
 pub async fn backend() -> DockerBackend {
@@ -54,7 +61,11 @@ pub async fn backend() -> DockerBackend {
 
 pub async fn backend_with(cfg: DockerConfig) -> DockerBackend {
     require_docker().await;
-    let b = DockerBackend::new(cfg).await.expect("docker backend");
+    backend_on(host().await, cfg).await
+}
+
+pub async fn backend_on(host: DockerHost, cfg: DockerConfig) -> DockerBackend {
+    let b = DockerBackend::new(host, cfg).await.expect("docker backend");
     // The first health check ran in new(); make sure it saw the daemon.
     let h = b.health().await;
     assert!(h.available, "docker backend not available: {}", h.detail);

@@ -16,7 +16,7 @@ impl PadTerminal {
             "state": status.as_str(),
             "idleMs": settings.idle.as_millis() as u64,
             "maxMs": settings.max_lifetime.as_millis() as u64,
-            "local": matches!(self.terminals.backend(), Backend::Local(_)),
+            "local": self.terminals.is_local(),
         });
         if let Status::Exited { code, error } = status {
             message["code"] = json!(code);

@@ -119,7 +119,9 @@ impl PadTerminal {
     pub(super) fn on_start_failed(&mut self, err: SandboxError) {
         tracing::warn!(error = %err, pad = %self.pad, "terminal could not start");
         let (code, message) = match &err {
-            SandboxError::Unavailable(m) => ("terminal_unavailable", format!("the terminal sandbox is unavailable: {m}")),
+            SandboxError::Unavailable(m) | SandboxError::HostUnavailable(m) => {
+                ("terminal_unavailable", format!("the terminal sandbox is unavailable: {m}"))
+            }
             SandboxError::TooLarge { .. } | SandboxError::InvalidFileName(_) | SandboxError::InvalidRequest(_) => {
                 ("start_failed", format!("the pad's files cannot be placed in the terminal: {err}"))
             }

@@ -1,0 +1,104 @@
+//! Run containers: what one is created with, creating and starting it, and the guard that
+//! removes it whatever happens to the run.
+
+use std::sync::Arc;
+
+use bollard::models::ContainerCreateBody;
+
+use super::backend::Inner;
+use super::labels::ContainerKind;
+use super::lockdown::{base_env, sandbox_host_config, SANDBOX_USER};
+use crate::languages::Language;
+use crate::script;
+use crate::{RunLimits, SandboxError};
+
+const LANGUAGE_LABEL: &str = "opencoder.sandbox.language";
+const POOL_LABEL: &str = "opencoder.sandbox.pool";
+/// Name prefix of run containers.
+const NAME_PREFIX: &str = "oc-sbx";
+
+impl Inner {
+    fn container_body(&self, lang: &Language, limits: &RunLimits, pooled: bool) -> ContainerCreateBody {
+        let plan = lang.plan("", &[], &script::docker_paths());
+        let mut env = base_env();
+        env.extend(plan.env.iter().map(|(k, v)| format!("{k}={v}")));
+        let host = sandbox_host_config(limits, self.seccomp.as_deref());
+        let mut labels = self.host.labels(ContainerKind::Run);
+        labels.insert(LANGUAGE_LABEL.to_string(), lang.id.clone());
+        labels.insert(POOL_LABEL.to_string(), if pooled { "1" } else { "0" }.to_string());
+        let cmd = script::container_cmd();
+        ContainerCreateBody {
+            image: Some(self.image_for(lang)),
+            entrypoint: Some(vec![cmd[0].clone()]),
+            cmd: Some(cmd[1..].to_vec()),
+            env: Some(env),
+            user: Some(SANDBOX_USER.into()),
+            working_dir: Some(script::HOME.into()),
+            hostname: Some("sandbox".into()),
+            // Nothing in a sandbox deserves a graceful stop (also keeps daemon shutdowns fast).
+            stop_signal: Some("SIGKILL".into()),
+            stop_timeout: Some(1),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            open_stdin: Some(true),
+            stdin_once: Some(true),
+            tty: Some(false),
+            network_disabled: Some(true),
+            labels: Some(labels),
+            host_config: Some(host),
+            ..Default::default()
+        }
+    }
+
+    /// Creates and starts an idle container (waiting for its input tar).
+    pub(crate) async fn create_started(
+        &self,
+        lang: &Language,
+        limits: &RunLimits,
+        pooled: bool,
+    ) -> Result<String, SandboxError> {
+        let body = self.container_body(lang, limits, pooled);
+        self.host.create_started(NAME_PREFIX, body).await
+    }
+
+    pub(crate) async fn start_pool_container(&self, language: &str) -> Result<String, SandboxError> {
+        let lang = self
+            .cfg
+            .languages
+            .get(language)
+            .ok_or_else(|| SandboxError::UnknownLanguage(language.to_string()))?
+            .clone();
+        let limits = self.pool.cfg.limits.clone();
+        self.create_started(&lang, &limits, true).await
+    }
+}
+
+/// Removes the container when dropped unless disarmed (cancellation, early returns, panics).
+pub(crate) struct ContainerGuard {
+    inner: Arc<Inner>,
+    id: Option<String>,
+}
+
+impl ContainerGuard {
+    pub(crate) fn new(inner: Arc<Inner>, id: String) -> Self {
+        Self { inner, id: Some(id) }
+    }
+    pub(crate) fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or("")
+    }
+    /// Removes the container now (waiting for it).
+    pub(crate) async fn remove_now(mut self) {
+        if let Some(id) = self.id.take() {
+            self.inner.remove_now(&id).await;
+        }
+    }
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.inner.spawn_remove(id);
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! One Docker Engine: the connected, version-negotiated client with its health state, the images
+//! it holds, the labels of the containers this process creates there, container creation and
+//! removal, and the leftover sweep. Runs and terminal sessions both work through it, so they
+//! share one client, one set of call timeouts and one view of whether the daemon is up.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::errors::Error as DockerError;
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio_util::task::TaskTracker;
+
+use super::labels::{base_labels, hostname, is_leftover, ContainerKind, KIND_LABEL};
+use super::labels::{INSTANCE_LABEL, SANDBOX_LABEL};
+use crate::metrics::Metrics;
+use crate::SandboxError;
+
+/// Attempts at removing a container (with a doubling pause from [`REMOVE_RETRY_PAUSE`]) before
+/// the removal is left to the caller (the run backend's supervisor retries it while the daemon
+/// answers).
+pub const REMOVE_ATTEMPTS: u32 = 3;
+/// First pause between removal attempts.
+pub const REMOVE_RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// Upper bound of one health check's ping and version calls (or the call timeout if shorter).
+pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// While the daemon is known to be down, a caller re-checks it at most this often.
+pub const DOWN_RECHECK: Duration = Duration::from_secs(1);
+/// A healthy daemon's API version is re-negotiated after this long (it may have been upgraded).
+pub const RENEGOTIATE_AFTER: Duration = Duration::from_secs(300);
+/// How long an image's id is trusted before it is looked up again.
+pub const IMAGE_ID_TTL: Duration = Duration::from_secs(60);
+/// Removals run at once by a sweep.
+const SWEEP_PARALLELISM: usize = 4;
+
+/// How to reach one engine.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Docker Engine address (`unix:///…`, `tcp://…`); `None`: `DOCKER_HOST` from the process
+    /// environment, else the local socket. A socket that does not exist yet is not an error: the
+    /// host reports unavailable until the daemon answers there.
+    pub address: Option<String>,
+    /// Upper bound of every Docker API call (create, start, attach, inspect, remove, ...).
+    pub call_timeout: Duration,
+    /// Names this server among those sharing a Docker daemon (`opencoder.sandbox.node`).
+    /// Default: the host name.
+    pub node_id: String,
+    /// Remove leftover sandbox containers of this node when the host is connected (a crashed or
+    /// killed server's, runs and terminals alike): those labelled with [`Self::node_id`] whose
+    /// creating process is gone. Other nodes' containers are never touched.
+    pub remove_leftovers_on_start: bool,
+    /// Counters of Docker calls and containers (shared with the run backend's).
+    pub metrics: Arc<Metrics>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            address: None,
+            call_timeout: Duration::from_secs(30),
+            node_id: hostname(),
+            remove_leftovers_on_start: false,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// Daemon reachability as last observed.
+#[derive(Debug)]
+struct HealthState {
+    up: AtomicBool,
+    detail: Mutex<String>,
+    last_check: Mutex<Option<Instant>>,
+}
+
+impl HealthState {
+    fn is_up(&self) -> bool {
+        self.up.load(Ordering::SeqCst)
+    }
+    fn detail(&self) -> String {
+        self.detail.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn set(&self, up: bool, detail: String) {
+        self.up.store(up, Ordering::SeqCst);
+        *self.detail.lock().unwrap_or_else(|e| e.into_inner()) = detail;
+        *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+    fn checked_within(&self, d: Duration) -> bool {
+        matches!(*self.last_check.lock().unwrap_or_else(|e| e.into_inner()), Some(t) if t.elapsed() < d)
+    }
+}
+
+/// The Docker client. bollard refuses to build a client for a unix socket that does not exist
+/// yet, so a daemon that is not there at start gets its client on the first call that finds the
+/// socket: a daemon that comes up later is used without a restart.
+struct Client {
+    address: Option<String>,
+    docker: Mutex<Option<Docker>>,
+    timeout: Duration,
+}
+
+impl Client {
+    fn connect(address: Option<&str>, timeout: Duration) -> Result<Docker, DockerError> {
+        let docker = match address {
+            Some(address) => Docker::connect_with_host(address)?,
+            None => Docker::connect_with_defaults()?,
+        };
+        Ok(docker.with_timeout(timeout.max(Duration::from_secs(5))))
+    }
+
+    fn get(&self) -> Result<Docker, DockerError> {
+        let mut slot = self.docker.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(docker) = slot.as_ref() {
+            return Ok(docker.clone());
+        }
+        let docker = Self::connect(self.address.as_deref(), self.timeout)?;
+        *slot = Some(docker.clone());
+        Ok(docker)
+    }
+}
+
+/// Docker errors that mean "the daemon is not there" rather than "this request failed".
+pub(crate) fn is_connection_error(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::IOError { .. }
+            | DockerError::HyperResponseError { .. }
+            | DockerError::HttpClientError { .. }
+            | DockerError::SocketNotFoundError(_)
+            | DockerError::RequestTimeoutError
+            | DockerError::HyperLegacyError { .. }
+    )
+}
+
+pub(crate) fn status_of(e: &DockerError) -> Option<u16> {
+    match e {
+        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// Classified failure of one Docker call.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    Down(String),
+    Timeout(String),
+    Api(Option<u16>, String),
+}
+
+impl CallError {
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            CallError::Down(m) | CallError::Timeout(m) | CallError::Api(_, m) => m,
+        }
+    }
+    pub(crate) fn into_sandbox(self) -> SandboxError {
+        match self {
+            CallError::Down(m) | CallError::Timeout(m) => SandboxError::Unavailable(m),
+            CallError::Api(_, m) => SandboxError::Internal(m),
+        }
+    }
+}
+
+impl From<CallError> for SandboxError {
+    fn from(e: CallError) -> Self {
+        e.into_sandbox()
+    }
+}
+
+struct HostInner {
+    client: Client,
+    cfg: HostConfig,
+    /// Value of the instance label on this connection's containers.
+    instance: String,
+    health: HealthState,
+    image_ids: Mutex<HashMap<String, (String, Instant)>>,
+    /// Background removals (shutdown and tests wait for them).
+    removals: TaskTracker,
+}
+
+/// One Docker Engine (see the module docs). Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct DockerHost {
+    inner: Arc<HostInner>,
+}
+
+impl std::fmt::Debug for DockerHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerHost")
+            .field("address", &self.address())
+            .field("instance", &self.inner.instance)
+            .finish()
+    }
+}
+
+impl DockerHost {
+    /// Builds the client, checks the daemon once (negotiating the API version) and, when asked
+    /// to, sweeps this node's leftovers. Must be called inside a Tokio runtime. A daemon that is
+    /// down is not an error here: the host reports unavailable and recovers when it comes back.
+    pub async fn connect(cfg: HostConfig) -> Result<DockerHost, SandboxError> {
+        let docker = match Client::connect(cfg.address.as_deref(), cfg.call_timeout) {
+            Ok(docker) => Some(docker),
+            // No socket yet: unavailable until the daemon creates it.
+            Err(DockerError::SocketNotFoundError(_)) => None,
+            Err(e) => return Err(SandboxError::Internal(format!("docker client: {e}"))),
+        };
+        let host = DockerHost {
+            inner: Arc::new(HostInner {
+                client: Client {
+                    address: cfg.address.clone(),
+                    docker: Mutex::new(docker),
+                    timeout: cfg.call_timeout,
+                },
+                cfg,
+                instance: uuid::Uuid::new_v4().simple().to_string(),
+                health: HealthState {
+                    up: AtomicBool::new(false),
+                    detail: Mutex::new("not checked yet".into()),
+                    last_check: Mutex::new(None),
+                },
+                image_ids: Mutex::new(HashMap::new()),
+                removals: TaskTracker::new(),
+            }),
+        };
+        host.check_health().await;
+        if host.is_up() && host.inner.cfg.remove_leftovers_on_start {
+            match host.remove_leftovers().await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "removed leftover sandbox containers"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not remove leftover sandbox containers"),
+            }
+        }
+        Ok(host)
+    }
+
+    /// The configured address (`None`: `DOCKER_HOST`, else the local socket).
+    pub fn address(&self) -> Option<&str> {
+        self.inner.cfg.address.as_deref()
+    }
+
+    /// Value of the `opencoder.sandbox.instance` label on this connection's containers.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.inner.cfg.node_id
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.cfg.metrics
+    }
+
+    pub fn call_timeout(&self) -> Duration {
+        self.inner.cfg.call_timeout
+    }
+
+    /// Whether the daemon answered the last check.
+    pub fn is_up(&self) -> bool {
+        self.inner.health.is_up()
+    }
+
+    /// The daemon's version (`docker 20.10.24 (API 1.41)`) or why it is unavailable.
+    pub fn detail(&self) -> String {
+        self.inner.health.detail()
+    }
+
+    pub(crate) fn mark_down(&self, detail: String) {
+        self.inner.health.set(false, detail);
+    }
+
+    /// The client, or `Down` (with the health state updated) while the daemon's socket is missing.
+    pub(crate) fn docker(&self) -> Result<Docker, CallError> {
+        self.inner.client.get().map_err(|e| self.classify("connect", e))
+    }
+
+    /// Counts the failure; a connection error also marks the daemon down.
+    pub(crate) fn classify(&self, what: &str, e: DockerError) -> CallError {
+        Metrics::inc(&self.metrics().docker_errors);
+        if is_connection_error(&e) {
+            self.mark_down(format!("docker daemon unreachable: {e}"));
+            CallError::Down(format!("docker daemon unreachable ({what}): {e}"))
+        } else {
+            CallError::Api(status_of(&e), format!("docker {what}: {e}"))
+        }
+    }
+
+    /// Wraps a Docker call: timeout, error classification, health bookkeeping.
+    pub(crate) async fn call<T>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, DockerError>>,
+    ) -> Result<T, CallError> {
+        match tokio::time::timeout(self.call_timeout(), fut).await {
+            Err(_) => {
+                Metrics::inc(&self.metrics().docker_errors);
+                Err(CallError::Timeout(format!(
+                    "docker {what} timed out after {:?}",
+                    self.call_timeout()
+                )))
+            }
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.classify(what, e)),
+        }
+    }
+
+    /// Pings the daemon (short timeout) and updates the health state; re-negotiates the API
+    /// version when it comes (back) up.
+    pub async fn check_health(&self) -> bool {
+        let health = &self.inner.health;
+        let t = HEALTH_CHECK_TIMEOUT.min(self.call_timeout());
+        let was_up = health.is_up();
+        let docker = match self.inner.client.get() {
+            Ok(docker) => docker,
+            Err(e) => {
+                self.mark_down(format!("docker daemon unreachable: {e}"));
+                return false;
+            }
+        };
+        match tokio::time::timeout(t, docker.ping()).await {
+            Ok(Ok(_)) => {
+                if !was_up || !health.checked_within(RENEGOTIATE_AFTER) {
+                    match tokio::time::timeout(t, docker.clone().negotiate_version()).await {
+                        Ok(Ok(_)) => {
+                            let v = match tokio::time::timeout(t, docker.version()).await {
+                                Ok(Ok(v)) => format!(
+                                    "docker {} (API {})",
+                                    v.version.unwrap_or_default(),
+                                    v.api_version.unwrap_or_default()
+                                ),
+                                _ => "docker (version unknown)".into(),
+                            };
+                            health.set(true, v);
+                        }
+                        Ok(Err(e)) => self.mark_down(format!("docker API negotiation failed: {e}")),
+                        Err(_) => self.mark_down("docker API negotiation timed out".into()),
+                    }
+                } else {
+                    health.set(true, health.detail());
+                }
+            }
+            Ok(Err(e)) => self.mark_down(format!("docker daemon unreachable: {e}")),
+            Err(_) => self.mark_down(format!("docker daemon did not answer a ping within {t:?}")),
+        }
+        health.is_up()
+    }
+
+    /// Fails fast when the daemon is known to be down (re-checking at most every
+    /// [`DOWN_RECHECK`]).
+    pub async fn ensure_up(&self) -> Result<(), SandboxError> {
+        let health = &self.inner.health;
+        if health.is_up() {
+            return Ok(());
+        }
+        if !health.checked_within(DOWN_RECHECK) && self.check_health().await {
+            return Ok(());
+        }
+        Err(SandboxError::Unavailable(health.detail()))
+    }
+
+    pub(crate) fn missing_image(image: &str) -> SandboxError {
+        SandboxError::Unavailable(format!(
+            "sandbox image {image:?} not found on the Docker daemon; build it with scripts/build-runner-image.sh"
+        ))
+    }
+
+    /// The id (content digest) of `image` on the daemon, trusted for [`IMAGE_ID_TTL`];
+    /// `Unavailable` naming the build script when it is missing.
+    pub async fn image_id(&self, image: &str) -> Result<String, SandboxError> {
+        if let Some((id, at)) = self.inner.image_ids.lock().unwrap_or_else(|e| e.into_inner()).get(image) {
+            if at.elapsed() < IMAGE_ID_TTL {
+                return Ok(id.clone());
+            }
+        }
+        let docker = self.docker()?;
+        let info = self
+            .call("image inspect", docker.inspect_image(image))
+            .await
+            .map_err(|e| match e {
+                CallError::Api(Some(404), _) => Self::missing_image(image),
+                e => e.into_sandbox(),
+            })?;
+        let id = info.id.unwrap_or_default();
+        self.inner
+            .image_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(image.to_string(), (id.clone(), Instant::now()));
+        Ok(id)
+    }
+
+    /// The labels of a container of `kind` created through this host (callers add their own).
+    pub(crate) fn labels(&self, kind: ContainerKind) -> HashMap<String, String> {
+        base_labels(&self.inner.instance, self.node_id(), kind)
+    }
+
+    /// Creates a container named `<prefix>-<uuid>` from `body` and starts it. A missing image is
+    /// `Unavailable` naming the build script; a container that does not start is removed.
+    pub(crate) async fn create_started(
+        &self,
+        prefix: &str,
+        body: ContainerCreateBody,
+    ) -> Result<String, SandboxError> {
+        let name = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+        let image = body.image.clone().unwrap_or_default();
+        let opts = CreateContainerOptionsBuilder::new().name(&name).build();
+        let docker = self.docker()?;
+        let created = self
+            .call("create", docker.create_container(Some(opts), body))
+            .await
+            .map_err(|e| match e {
+                CallError::Api(Some(404), _) => Self::missing_image(&image),
+                e => e.into_sandbox(),
+            })?;
+        Metrics::inc(&self.metrics().containers_created);
+        if let Err(e) = self.call("start", docker.start_container(&created.id, None)).await {
+            self.spawn_remove(created.id);
+            return Err(e.into_sandbox());
+        }
+        Ok(created.id)
+    }
+
+    /// Force-removes a container (killing whatever runs in it), retrying; `true` once it is gone.
+    pub async fn remove(&self, id: &str) -> bool {
+        let Ok(docker) = self.inner.client.get() else {
+            return false;
+        };
+        let metrics = self.metrics();
+        let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let mut pause = REMOVE_RETRY_PAUSE;
+        for attempt in 1..=REMOVE_ATTEMPTS {
+            match tokio::time::timeout(self.call_timeout(), docker.remove_container(id, Some(opts.clone()))).await {
+                Ok(Ok(())) => {
+                    Metrics::inc(&metrics.containers_removed);
+                    return true;
+                }
+                Ok(Err(e)) if status_of(&e) == Some(404) => {
+                    Metrics::inc(&metrics.containers_removed);
+                    return true;
+                }
+                Ok(Err(e)) => {
+                    Metrics::inc(&metrics.docker_errors);
+                    tracing::warn!(container = id, attempt, error = %e, "could not remove sandbox container");
+                }
+                Err(_) => {
+                    Metrics::inc(&metrics.docker_errors);
+                    tracing::warn!(container = id, attempt, "removing sandbox container timed out");
+                }
+            }
+            if attempt < REMOVE_ATTEMPTS {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+        false
+    }
+
+    /// Removes a container in the background (tracked: see [`Self::removals_pending`]).
+    pub(crate) fn spawn_remove(&self, id: String) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let host = self.clone();
+            self.inner.removals.spawn_on(async move { host.remove(&id).await }, &handle);
+        }
+    }
+
+    /// Background removals still running.
+    pub fn removals_pending(&self) -> usize {
+        self.inner.removals.len()
+    }
+
+    /// Ids of the containers carrying every one of `labels` (`key` or `key=value`), stopped ones
+    /// only if `only_stopped`.
+    pub(crate) async fn list_ids(&self, labels: &[String], only_stopped: bool) -> Result<Vec<String>, SandboxError> {
+        let mut filters: HashMap<&str, Vec<&str>> =
+            HashMap::from([("label", labels.iter().map(String::as_str).collect())]);
+        if only_stopped {
+            filters.insert("status", vec!["created", "exited", "dead"]);
+        }
+        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let docker = self.docker()?;
+        let list = self.call("list", docker.list_containers(Some(opts))).await?;
+        Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// This connection's containers of `kind`, plus `extra` labels.
+    pub(crate) async fn own_ids(
+        &self,
+        kind: ContainerKind,
+        extra: Option<String>,
+        only_stopped: bool,
+    ) -> Result<Vec<String>, SandboxError> {
+        let mut labels = vec![
+            format!("{INSTANCE_LABEL}={}", self.inner.instance),
+            format!("{KIND_LABEL}={}", kind.as_str()),
+        ];
+        labels.extend(extra);
+        self.list_ids(&labels, only_stopped).await
+    }
+
+    /// Removes `ids` (a few at a time) with `remove`; returns how many there were.
+    pub(crate) async fn remove_each<F, Fut>(ids: Vec<String>, remove: F) -> usize
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let n = ids.len();
+        futures_util::stream::iter(ids).for_each_concurrent(SWEEP_PARALLELISM, remove).await;
+        n
+    }
+
+    /// Removes every sandbox container on the daemon, of any instance, kind and owner.
+    pub async fn remove_all_sandbox_containers(&self) -> Result<usize, SandboxError> {
+        let ids = self.list_ids(&[format!("{SANDBOX_LABEL}=1")], false).await?;
+        Ok(Self::remove_each(ids, |id| async move {
+            self.remove(&id).await;
+        })
+        .await)
+    }
+
+    /// Removes this node's sandbox containers whose owner process is not alive (runs and
+    /// terminals of a crashed server). Returns how many were removed.
+    pub async fn remove_leftovers(&self) -> Result<usize, SandboxError> {
+        let label = format!("{SANDBOX_LABEL}=1");
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
+        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let docker = self.docker()?;
+        let list = self.call("list", docker.list_containers(Some(opts))).await?;
+        let ids: Vec<String> = list
+            .into_iter()
+            .filter(|c| c.labels.as_ref().is_some_and(|l| is_leftover(l, self.node_id())))
+            .filter_map(|c| c.id)
+            .collect();
+        Ok(Self::remove_each(ids, |id| async move {
+            self.remove(&id).await;
+        })
+        .await)
+    }
+}

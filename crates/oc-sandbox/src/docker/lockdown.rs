@@ -1,0 +1,110 @@
+//! The controls every sandbox container gets, run containers and terminal session containers
+//! alike: `NetworkMode none`, `IpcMode private` with a 16 MiB `/dev/shm` ([`SHM_BYTES`]),
+//! read-only root, tmpfs `/tmp` (`rw,exec,nosuid,nodev,size=..,mode=1777`), `CapDrop ALL`,
+//! `no-new-privileges` (+ operator seccomp profile if given; Docker's default profile otherwise),
+//! user 65534:65534, pids limit, `nofile` 64:64 and `core` 0:0, memory = memory+swap, NanoCpus,
+//! private cgroup namespace, log driver `none` (untrusted output never reaches the daemon's disk),
+//! an explicit minimal env, no mounts or volumes. One module so the two kinds can never drift
+//! apart.
+
+use std::collections::HashMap;
+
+use bollard::models::{HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, ResourcesUlimits};
+
+use crate::script;
+use crate::{RunLimits, SandboxError};
+
+/// Default runner image (built by `scripts/build-runner-image.sh`).
+pub const DEFAULT_IMAGE: &str = "opencoder-runner:latest";
+
+/// Size of `/dev/shm` in every sandbox container (Docker's default is 64 MiB). Its pages count
+/// against the memory limit anyway; the cap keeps one program from spending it all there.
+pub const SHM_BYTES: i64 = 16 * 1024 * 1024;
+
+pub(crate) const SANDBOX_USER: &str = "65534:65534";
+pub(crate) const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Reads and checks an operator seccomp profile (JSON; `unconfined` is refused). `None`: the
+/// daemon's default profile.
+pub(crate) fn load_seccomp_profile(
+    path: Option<&std::path::Path>,
+) -> Result<Option<String>, SandboxError> {
+    let Some(p) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        SandboxError::Internal(format!("cannot read seccomp profile {}: {e}", p.display()))
+    })?;
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("unconfined") || !t.starts_with('{') {
+        return Err(SandboxError::Internal(format!(
+            "seccomp profile {} must be a JSON profile (unconfined is not allowed)",
+            p.display()
+        )));
+    }
+    if serde_json::from_str::<serde_json::Value>(t).is_err() {
+        return Err(SandboxError::Internal(format!(
+            "seccomp profile {} is not valid JSON",
+            p.display()
+        )));
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// The explicit, minimal environment of every sandbox container (nothing from the host).
+pub(crate) fn base_env() -> Vec<String> {
+    vec![
+        format!("PATH={PATH}"),
+        format!("HOME={}", script::HOME),
+        "LANG=C.UTF-8".to_string(),
+        "LC_ALL=C.UTF-8".to_string(),
+        format!("TMPDIR={}", script::HOME),
+    ]
+}
+
+/// The locked-down host configuration of every sandbox container (see the module docs).
+pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>) -> HostConfig {
+    let mut security_opt = vec!["no-new-privileges".to_string()];
+    if let Some(profile) = seccomp {
+        security_opt.push(format!("seccomp={profile}"));
+    }
+    let mem = (limits.memory_mb as i64) * 1024 * 1024;
+    HostConfig {
+        network_mode: Some("none".into()),
+        ipc_mode: Some("private".into()),
+        shm_size: Some(SHM_BYTES),
+        readonly_rootfs: Some(true),
+        tmpfs: Some(HashMap::from([(
+            "/tmp".to_string(),
+            format!("rw,exec,nosuid,nodev,size={}m,mode=1777", limits.tmpfs_mb),
+        )])),
+        cap_drop: Some(vec!["ALL".into()]),
+        security_opt: Some(security_opt),
+        pids_limit: Some(limits.pids),
+        ulimits: Some(vec![
+            ResourcesUlimits {
+                name: Some("nofile".into()),
+                soft: Some(64),
+                hard: Some(64),
+            },
+            ResourcesUlimits {
+                name: Some("core".into()),
+                soft: Some(0),
+                hard: Some(0),
+            },
+        ]),
+        memory: Some(mem),
+        memory_swap: Some(mem),
+        nano_cpus: Some((limits.cpus * 1e9) as i64),
+        cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
+        oom_score_adj: Some(500),
+        privileged: Some(false),
+        init: Some(false),
+        auto_remove: Some(false),
+        log_config: Some(HostConfigLogConfig {
+            typ: Some("none".into()),
+            config: None,
+        }),
+        binds: None,
+        mounts: None,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,26 @@
+//! Docker sandboxes (bollard): one engine connection ([`DockerHost`]) shared by the run backend
+//! ([`DockerBackend`]) and terminal sessions (`crate::terminal::DockerTerminals`).
+//!
+//! - `host`      — the engine: client, version negotiation, health, images, create/remove, sweep
+//! - `labels`    — the labels on every sandbox container and who owns one
+//! - `lockdown`  — the controls every sandbox container gets (network, root, users, limits, env)
+//! - `container` — a run container: its create body, and the guard that always removes it
+//! - `attach`    — driving one run over the attach stream (input tar, frames, output, deadlines)
+//! - `backend`   — the run backend: pool, compile cache, retries, outcome
+
+mod attach;
+pub(crate) mod backend;
+mod container;
+pub(crate) mod host;
+pub(crate) mod labels;
+pub(crate) mod lockdown;
+
+pub use backend::{DockerBackend, DockerConfig};
+pub use host::{
+    DockerHost, HostConfig, DOWN_RECHECK, HEALTH_CHECK_TIMEOUT, IMAGE_ID_TTL, REMOVE_ATTEMPTS,
+    REMOVE_RETRY_PAUSE, RENEGOTIATE_AFTER,
+};
+pub use labels::{
+    ContainerKind, INSTANCE_LABEL, KIND_LABEL, NODE_LABEL, OWNER_LABEL, SANDBOX_LABEL,
+};
+pub use lockdown::{DEFAULT_IMAGE, SHM_BYTES};

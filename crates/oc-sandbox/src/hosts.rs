@@ -1,0 +1,323 @@
+//! Several Docker engines (`EXEC_DOCKER_HOSTS`): each host has its own run backend (warm pool,
+//! compile cache) and terminal backend on its own [`DockerHost`], and a capacity.
+//!
+//! Placement: a run goes to the healthy host that has the run's image and the most free capacity
+//! (capacity minus the runs placed there and not finished); when every such host is full it still goes to the one
+//! with the most room left (the server's admission queue bounds the total). A terminal session
+//! is placed the same way and stays on its host for its life.
+//!
+//! A host that goes down: runs already there fail fast with [`SandboxError::HostUnavailable`]
+//! (its backend sees the broken stream and the failed health check), new runs go to the others,
+//! and the host rejoins by itself once its health check passes again (its backend's supervisor
+//! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::docker::{DockerBackend, DockerHost};
+use crate::terminal::{DockerTerminals, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession};
+use crate::{
+    BackendHealth, BackendKind, HostHealth, Outcome, OutputChunk, RunSpec, SandboxBackend, SandboxError, SourceFile,
+};
+
+/// How a host without a configured address (`DOCKER_HOST`, else the local socket) is named.
+pub const DEFAULT_ADDRESS: &str = "default";
+/// Largest capacity one host may be given.
+pub const MAX_HOST_CAPACITY: usize = 1024;
+/// Largest number of hosts in `EXEC_DOCKER_HOSTS`.
+pub const MAX_HOSTS: usize = 64;
+
+/// One entry of `EXEC_DOCKER_HOSTS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostSpec {
+    /// `unix:///path` or `tcp://host:port`.
+    pub address: String,
+    /// Runs this host takes at once before others are preferred.
+    pub capacity: usize,
+}
+
+/// Parses `address=capacity,address=capacity` (whitespace allowed; empty = none). Only
+/// `unix://` and `tcp://` (plain, for a trusted network) are accepted: this build's Docker
+/// client has neither TLS client certificates nor `ssh://` compiled in.
+pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
+    let mut out: Vec<HostSpec> = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (address, capacity) = part
+            .rsplit_once('=')
+            .ok_or_else(|| format!("host entry {part:?} is not address=capacity"))?;
+        let address = address.trim().trim_end_matches('/').to_string();
+        if !(address.starts_with("unix:///") || address.starts_with("tcp://")) {
+            return Err(format!(
+                "host {address:?}: only unix:///path and tcp://host:port are supported (no TLS or ssh:// in this build)"
+            ));
+        }
+        let capacity: usize = capacity
+            .trim()
+            .parse()
+            .map_err(|_| format!("host entry {part:?}: bad capacity"))?;
+        if capacity == 0 || capacity > MAX_HOST_CAPACITY {
+            return Err(format!("host entry {part:?}: capacity must be 1 to {MAX_HOST_CAPACITY}"));
+        }
+        if out.iter().any(|h| h.address == address) {
+            return Err(format!("host {address:?} is listed twice"));
+        }
+        out.push(HostSpec { address, capacity });
+    }
+    if out.len() > MAX_HOSTS {
+        return Err(format!("at most {MAX_HOSTS} hosts"));
+    }
+    Ok(out)
+}
+
+/// An address as shown in health reports, logs and metrics: any `user:password@` removed.
+pub fn display_address(address: &str) -> String {
+    match address.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => address.to_string(),
+        },
+        None => address.to_string(),
+    }
+}
+
+/// One host of the set.
+#[derive(Debug, Clone)]
+pub struct HostMember {
+    pub runs: DockerBackend,
+    pub terminals: DockerTerminals,
+    pub capacity: usize,
+}
+
+/// Runs and terminal sessions over several hosts (see the module docs). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HostSet {
+    members: Arc<Vec<HostMember>>,
+    /// Runs placed on each member and not finished yet (its load).
+    placed: Arc<Vec<AtomicUsize>>,
+}
+
+/// A run's place on a member, given back when dropped.
+struct Placement<'a> {
+    member: &'a HostMember,
+    placed: &'a AtomicUsize,
+}
+
+impl Drop for Placement<'_> {
+    fn drop(&mut self) {
+        self.placed.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl HostSet {
+    pub fn new(members: Vec<HostMember>) -> Result<HostSet, SandboxError> {
+        if members.is_empty() {
+            return Err(SandboxError::InvalidRequest("a host set needs at least one host".into()));
+        }
+        let placed = Arc::new(members.iter().map(|_| AtomicUsize::new(0)).collect());
+        Ok(HostSet { members: Arc::new(members), placed })
+    }
+
+    pub fn members(&self) -> &[HostMember] {
+        &self.members
+    }
+
+    /// Runs placed on each member and not finished yet.
+    pub fn loads(&self) -> Vec<usize> {
+        self.placed.iter().map(|n| n.load(Ordering::SeqCst)).collect()
+    }
+
+    /// A place on the healthy member with `image` and the most free capacity, or why there is
+    /// none. The choice and the reservation happen together, so concurrent runs spread.
+    async fn place(&self, image_of: impl Fn(&HostMember) -> String) -> Result<Placement<'_>, SandboxError> {
+        let mut eligible = Vec::new();
+        let mut refusals = Vec::new();
+        for (i, member) in self.members.iter().enumerate() {
+            let host = member.runs.host();
+            let name = member.address();
+            if let Err(e) = host.ensure_up().await {
+                refusals.push(format!("{name}: {e}"));
+                continue;
+            }
+            if let Err(e) = host.image_id(&image_of(member)).await {
+                refusals.push(format!("{name}: {e}"));
+                continue;
+            }
+            eligible.push(i);
+        }
+        let free = |i: usize| self.members[i].capacity as i64 - self.placed[i].load(Ordering::SeqCst) as i64;
+        // Ties go to the first listed host (`max_by_key` keeps the last maximum, hence `rev`).
+        let best = eligible.into_iter().rev().max_by_key(|&i| free(i)).ok_or_else(|| {
+            SandboxError::Unavailable(format!("no Docker host can take it: {}", refusals.join("; ")))
+        })?;
+        self.placed[best].fetch_add(1, Ordering::SeqCst);
+        Ok(Placement { member: &self.members[best], placed: &self.placed[best] })
+    }
+}
+
+impl HostMember {
+    /// The host's address without credentials.
+    pub fn address(&self) -> String {
+        display_address(self.runs.host().address().unwrap_or(DEFAULT_ADDRESS))
+    }
+}
+
+/// What its host's failure makes of a run's error.
+fn host_error(member: &HostMember, err: SandboxError) -> SandboxError {
+    match err {
+        SandboxError::Unavailable(why) => SandboxError::HostUnavailable(format!("{}: {why}", member.address())),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl SandboxBackend for HostSet {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Docker
+    }
+
+    async fn run(&self, spec: RunSpec, output: mpsc::Sender<OutputChunk>) -> Result<Outcome, SandboxError> {
+        let languages = self.members[0].runs.languages().clone();
+        let lang = languages.get(&spec.language).cloned();
+        let placement = match &lang {
+            Some(lang) => Some(self.place(|m| m.runs.image_for(lang).to_string()).await?),
+            // The first host reports the unknown language like a single host would.
+            None => None,
+        };
+        let member = placement.as_ref().map_or(&self.members[0], |p| p.member);
+        let result = member.runs.run(spec, output).await;
+        let label = match &result {
+            Ok(outcome) => outcome.label(),
+            Err(SandboxError::Unavailable(_)) => "host_unavailable",
+            Err(err) => err.label(),
+        };
+        member.runs.metrics().record_host_run(&member.address(), label);
+        result.map_err(|err| host_error(member, err))
+    }
+
+    async fn health(&self) -> BackendHealth {
+        let mut hosts = Vec::new();
+        let mut first = None;
+        for (member, load) in self.members.iter().zip(self.loads()) {
+            let health = member.runs.health().await;
+            let capacity = Some(member.capacity);
+            hosts.extend(health.hosts.iter().cloned().map(|h| HostHealth { capacity, load, ..h }));
+            first.get_or_insert(health);
+        }
+        let up = hosts.iter().filter(|h| h.available).count();
+        let first = first.expect("a host set has a host");
+        BackendHealth {
+            kind: BackendKind::Docker,
+            available: up > 0,
+            detail: format!("{up} of {} Docker hosts available", hosts.len()),
+            isolated: true,
+            pool: None,
+            cache: first.cache,
+            hosts,
+        }
+    }
+
+    async fn shutdown(&self) {
+        for member in self.members.iter() {
+            member.runs.shutdown().await;
+        }
+    }
+}
+
+#[async_trait]
+impl TerminalBackend for HostSet {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Docker
+    }
+
+    async fn check(&self) -> Result<(), SandboxError> {
+        let mut refusals = Vec::new();
+        for member in self.members.iter() {
+            match member.terminals.check().await {
+                Ok(()) => return Ok(()),
+                Err(e) => refusals.push(format!("{}: {e}", member.address())),
+            }
+        }
+        Err(SandboxError::Unavailable(refusals.join("; ")))
+    }
+
+    async fn start(
+        &self,
+        limits: &TerminalLimits,
+        key: &str,
+        files: &[SourceFile],
+        size: TermSize,
+    ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
+        let member = self.place(|m| m.terminals.image().to_string()).await?.member;
+        member
+            .terminals
+            .start(limits, key, files, size)
+            .await
+            .map_err(|err| host_error(member, err))
+    }
+
+    async fn containers(&self, key: Option<&str>) -> Result<Vec<String>, SandboxError> {
+        let mut all = Vec::new();
+        for member in self.members.iter() {
+            all.extend(member.terminals.containers(key).await?);
+        }
+        Ok(all)
+    }
+
+    async fn remove_all(&self) -> Result<usize, SandboxError> {
+        let mut n = 0;
+        for member in self.members.iter() {
+            match member.terminals.remove_all().await {
+                Ok(removed) => n += removed,
+                Err(e) => tracing::warn!(host = %member.address(), error = %e, "could not remove terminal containers"),
+            }
+        }
+        Ok(n)
+    }
+
+    fn hosts(&self) -> Vec<&DockerHost> {
+        self.members.iter().map(|m| m.runs.host()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse() {
+        let hosts = parse_hosts_spec(" unix:///var/run/docker.sock=8, unix:///run/oc-docker2.sock = 4 ,,").unwrap();
+        assert_eq!(
+            hosts,
+            vec![
+                HostSpec { address: "unix:///var/run/docker.sock".into(), capacity: 8 },
+                HostSpec { address: "unix:///run/oc-docker2.sock".into(), capacity: 4 },
+            ]
+        );
+        assert_eq!(parse_hosts_spec("tcp://10.0.0.2:2375=2").unwrap()[0].capacity, 2);
+        assert!(parse_hosts_spec("").unwrap().is_empty());
+        for bad in [
+            "unix:///a",
+            "unix:///a=0",
+            "unix:///a=1025",
+            "unix:///a=x",
+            "ssh://me@box=2",
+            "https://box=2",
+            "/var/run/docker.sock=2",
+            "unix:///a=1,unix:///a=2",
+        ] {
+            assert!(parse_hosts_spec(bad).is_err(), "{bad:?} accepted");
+        }
+        let many: Vec<String> = (0..=MAX_HOSTS).map(|i| format!("unix:///s{i}=1")).collect();
+        assert!(parse_hosts_spec(&many.join(",")).is_err());
+    }
+
+    #[test]
+    fn addresses_lose_credentials() {
+        assert_eq!(display_address("tcp://user:secret@10.0.0.2:2375"), "tcp://10.0.0.2:2375");
+        assert_eq!(display_address("unix:///run/oc-docker2.sock"), "unix:///run/oc-docker2.sock");
+    }
+}

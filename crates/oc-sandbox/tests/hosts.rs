@@ -1,0 +1,257 @@
+//! Several Docker hosts on one machine: the default daemon and a second one started by
+//! `scripts/start-second-docker.sh` (this test starts it, and FAILS if it cannot). Runs spread
+//! over both; the second is stopped while runs are in flight there (they fail fast with
+//! `HostUnavailable`, nothing hangs, new runs go to the first); restarted, it rejoins by itself.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use oc_sandbox::hosts::{HostMember, HostSet};
+use oc_sandbox::{
+    DockerBackend, DockerHost, DockerTerminals, HostConfig, Metrics, SandboxBackend, SandboxError,
+    TermSize, TerminalBackend, TerminalEvent, TerminalLimits,
+};
+
+const SECOND: &str = "unix:///run/oc-docker2.sock";
+/// One test at a time uses the second daemon (one of them stops it).
+static SECOND_DAEMON: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+const CAPACITY: usize = 2;
+
+fn second_daemon(arg: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/start-second-docker.sh");
+    let out = std::process::Command::new("bash")
+        .args([script, arg])
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "scripts/start-second-docker.sh {arg} failed (it needs root and dockerd):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn member(address: Option<&str>, metrics: &Arc<Metrics>) -> HostMember {
+    member_with(address, metrics, IMAGE).await
+}
+
+async fn member_with(address: Option<&str>, metrics: &Arc<Metrics>, image: &str) -> HostMember {
+    let host = DockerHost::connect(HostConfig {
+        address: address.map(str::to_string),
+        // As the server (`DOCKER_CALL_TIMEOUT`): a daemon just restarted can be slow at first.
+        call_timeout: Duration::from_secs(20),
+        metrics: metrics.clone(),
+        ..HostConfig::default()
+    })
+    .await
+    .expect("docker host");
+    assert!(
+        host.check_health().await,
+        "{address:?} does not answer: {}",
+        host.detail()
+    );
+    HostMember {
+        runs: DockerBackend::new(
+            host.clone(),
+            oc_sandbox::DockerConfig {
+                image: image.into(),
+                ..config()
+            },
+        )
+        .await
+        .expect("run backend"),
+        terminals: DockerTerminals::new(host, image.into(), None).expect("terminals"),
+        capacity: CAPACITY,
+    }
+}
+
+/// Starts one run of `seconds` of sleep (callers wait until it is placed, so that the order of
+/// placements is known).
+fn start_sleeper(
+    set: &HostSet,
+    seconds: u32,
+) -> tokio::task::JoinHandle<(Result<Ran, SandboxError>, Duration)> {
+    let set = set.clone();
+    tokio::spawn(async move {
+        let t = Instant::now();
+        let code = format!("import time\ntime.sleep({seconds})\nprint('slept')\n");
+        let r = try_run(&set, spec("python", "main.py", &code)).await;
+        (r, t.elapsed())
+    })
+}
+
+async fn wait_in_flight(set: &HostSet, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while set.loads().iter().sum::<usize>() < n {
+        assert!(Instant::now() < deadline, "runs were not placed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
+    require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
+    second_daemon("start");
+    let metrics = Arc::new(Metrics::new());
+    let set = HostSet::new(vec![
+        member(None, &metrics).await,
+        member(Some(SECOND), &metrics).await,
+    ])
+    .unwrap();
+    let [first, second] = [0, 1].map(|i| set.members()[i].address());
+    let health = SandboxBackend::health(&set).await;
+    assert!(health.available, "{health:?}");
+    assert_eq!(health.hosts.len(), 2, "{health:?}");
+    assert!(health.hosts.iter().all(|h| h.available && h.image), "{health:?}");
+
+    // Four runs at once fill both hosts: the most free capacity wins, and a place is taken as
+    // it is chosen, so concurrent runs spread.
+    let handles: Vec<_> = (0..4).map(|_| start_sleeper(&set, 1)).collect();
+    wait_in_flight(&set, 4).await;
+    assert_eq!(set.loads(), vec![CAPACITY, CAPACITY], "not spread");
+    for h in handles {
+        let (r, _) = h.await.unwrap();
+        assert_eq!(r.expect("run").stdout, "slept\n");
+    }
+    assert_eq!(metrics.runs_on_host(&first, "ok"), 2);
+    assert_eq!(metrics.runs_on_host(&second, "ok"), 2);
+
+    // Mid-load: two long runs on each host, then the second daemon stops.
+    let mut handles = Vec::new();
+    for i in 0..4 {
+        handles.push(start_sleeper(&set, 6));
+        wait_in_flight(&set, i + 1).await;
+    }
+    // Let the programs start before pulling the daemon.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    second_daemon("stop");
+    let (mut ok, mut host_down) = (0, 0);
+    for h in handles {
+        let (r, took) = h.await.unwrap();
+        assert!(took < Duration::from_secs(20), "a run hung for {took:?}");
+        match r {
+            Ok(r) if r.stdout == "slept\n" => ok += 1,
+            Err(SandboxError::HostUnavailable(why)) => {
+                assert!(why.contains(&second), "{why}");
+                host_down += 1;
+            }
+            other => panic!("unexpected result {other:?}"),
+        }
+    }
+    assert_eq!((ok, host_down), (2, 2));
+    // New runs go to the first host (and wait for nothing).
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = run(&set, spec("python", "main.py", "print('still here')")).await;
+        assert_eq!(r.stdout, "still here\n", "{}", r.all());
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+    assert_eq!(metrics.runs_on_host(&first, "ok"), 7);
+    assert_eq!(metrics.runs_on_host(&second, "host_unavailable"), 2);
+    let health = SandboxBackend::health(&set).await;
+    assert!(health.available && !health.hosts[1].available, "{health:?}");
+
+    // Restarted, it rejoins by itself: a full first host sends runs there again.
+    second_daemon("start");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !SandboxBackend::health(&set).await.hosts[1].available {
+        assert!(Instant::now() < deadline, "the second host did not rejoin");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut handles = Vec::new();
+    for i in 0..4 {
+        handles.push(start_sleeper(&set, 1));
+        wait_in_flight(&set, i + 1).await;
+    }
+    for h in handles {
+        let (r, _) = h.await.unwrap();
+        assert_eq!(r.expect("run after rejoin").stdout, "slept\n");
+    }
+    assert_eq!(metrics.runs_on_host(&second, "ok"), 4);
+
+    // A terminal lives on one host: with the first one full, it starts on the second.
+    let mut fill = Vec::new();
+    for i in 0..3 {
+        fill.push(start_sleeper(&set, 3));
+        wait_in_flight(&set, i + 1).await;
+    }
+    assert_eq!(set.loads(), vec![CAPACITY, 1]);
+    let (session, mut rx) = TerminalBackend::start(
+        &set,
+        &TerminalLimits::default(),
+        "hosts-test",
+        &[],
+        TermSize::default(),
+    )
+    .await
+    .expect("terminal");
+    let on = session.container_id().unwrap().to_string();
+    assert_eq!(
+        set.members()[1]
+            .terminals
+            .containers(Some("hosts-test"))
+            .await
+            .unwrap(),
+        vec![on]
+    );
+    session.write(b"echo T$((6*7))\n").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut out = String::new();
+    while !out.contains("T42") {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
+            other => panic!("no terminal output ({other:?}): {out}"),
+        }
+    }
+    session.close().await;
+    for h in fill {
+        h.await.unwrap().0.expect("filler run");
+    }
+    set.shutdown().await;
+}
+
+/// Tags the runner image on the default daemon only: the second one lacks it.
+fn tag_on_first_only(tag: &str) {
+    let out = std::process::Command::new("docker")
+        .args(["tag", IMAGE, tag])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("docker runs");
+    assert!(out.status.success(), "docker tag: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_without_the_image_gets_no_runs() {
+    require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
+    second_daemon("start");
+    let image = "oc-hosts-test-only-first:latest";
+    tag_on_first_only(image);
+    let metrics = Arc::new(Metrics::new());
+    let set = HostSet::new(vec![
+        member_with(None, &metrics, image).await,
+        member_with(Some(SECOND), &metrics, image).await,
+    ])
+    .unwrap();
+    let health = SandboxBackend::health(&set).await;
+    assert!(health.hosts[0].image && !health.hosts[1].image, "{health:?}");
+    assert!(health.hosts[1].detail.contains("not found"), "{health:?}");
+    // More runs at once than the first host's capacity: still none on the second.
+    let mut handles = Vec::new();
+    for _ in 0..CAPACITY + 1 {
+        let set = set.clone();
+        handles.push(tokio::spawn(async move {
+            run(&set, spec("python", "main.py", "print('here')")).await
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap().stdout, "here\n");
+    }
+    let first = set.members()[0].address();
+    assert_eq!(metrics.runs_on_host(&first, "ok"), CAPACITY as u64 + 1);
+    assert_eq!(set.members()[1].runs.own_containers().await.unwrap(), Vec::<String>::new());
+    set.shutdown().await;
+}
