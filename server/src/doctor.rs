@@ -393,20 +393,8 @@ impl MigrationStatus {
 }
 
 async fn migration_status(db: &Db) -> sqlx::Result<MigrationStatus> {
-    // The same migrations `Db::migrate` embeds (the path is relative to the crate root).
-    let migrator = sqlx::migrate!("./migrations");
-    let known: Vec<_> = migrator.iter().filter(|m| !m.migration_type.is_down_migration()).collect();
-    let table: Option<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-            .fetch_optional(db.pool())
-            .await?;
-    let applied: Vec<(i64, Vec<u8>, bool)> = if table.is_some() {
-        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(db.pool())
-            .await?
-    } else {
-        Vec::new()
-    };
+    let known: Vec<_> = db.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect();
+    let applied = db.applied_migrations().await?;
     let mut status = MigrationStatus { known: known.len(), ..Default::default() };
     for (version, checksum, success) in &applied {
         match known.iter().find(|m| m.version == *version) {

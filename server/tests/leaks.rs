@@ -68,14 +68,14 @@ async fn break_audit_writes(app: &TestApp) {
 }
 
 async fn audit_row_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.state.db.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.sql()).await.unwrap()
 }
 
 async fn role_on(app: &TestApp, slug: &str, user: &TestUser) -> Option<String> {
     sqlx::query_scalar("SELECT m.role FROM pad_members m JOIN pads p ON p.id = m.pad_id WHERE p.slug = ? AND m.user_id = ?")
         .bind(slug)
         .bind(user.id)
-        .fetch_optional(app.state.db.pool())
+        .fetch_optional(app.sql())
         .await
         .unwrap()
 }
@@ -83,7 +83,7 @@ async fn role_on(app: &TestApp, slug: &str, user: &TestUser) -> Option<String> {
 async fn has_password(app: &TestApp, slug: &str) -> bool {
     sqlx::query_scalar("SELECT password_hash IS NOT NULL FROM pads WHERE slug = ?")
         .bind(slug)
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap()
 }
@@ -168,7 +168,7 @@ async fn sensitive_actions_do_not_happen_when_they_cannot_be_audited() {
 async fn synchronous_of_every_connection(app: &TestApp) -> Vec<i64> {
     let mut connections = Vec::new();
     for _ in 0..4 {
-        connections.push(app.state.db.pool().acquire().await.unwrap());
+        connections.push(app.sql().acquire().await.unwrap());
     }
     let mut values = Vec::new();
     for conn in &mut connections {

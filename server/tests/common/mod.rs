@@ -126,11 +126,16 @@ impl TestApp {
         }
     }
 
+    /// The server's SQLite pool, for assertions on rows no endpoint shows.
+    pub fn sql(&self) -> &sqlx::SqlitePool {
+        self.state.db.sqlite_pool_for_tests().expect("this suite runs on SQLite")
+    }
+
     /// Rows of the audit log with this action.
     pub async fn audit_rows(&self, action: &str) -> Vec<(Option<i64>, Option<String>, Option<String>)> {
         sqlx::query_as("SELECT user_id, target, meta FROM audit_log WHERE action = ? ORDER BY id")
             .bind(action)
-            .fetch_all(self.state.db.pool())
+            .fetch_all(self.sql())
             .await
             .unwrap()
     }
