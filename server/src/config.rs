@@ -100,7 +100,8 @@ pub struct Config {
     pub port: u16,
     /// `DATA_DIR` (./data): database, generated dev secret, compile cache.
     pub data_dir: PathBuf,
-    /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database.
+    /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database, or a PostgreSQL database
+    /// with `postgres://`.
     pub database_url: String,
     /// `JWT_SECRET` (dev: generated once into DATA_DIR/jwt_secret): HS256 signing key.
     pub jwt_secret: Secret<Vec<u8>>,
@@ -289,11 +290,14 @@ impl Config {
         let port = parse_num("PORT", get(vars, "PORT"), 4000u16, 0, u16::MAX)?;
         let data_dir = PathBuf::from(get(vars, "DATA_DIR").unwrap_or("./data"));
         let database_url = match get(vars, "DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") => url.to_string(),
+            Some(url) if crate::db::Backend::of_url(url).is_some() => url.to_string(),
             Some(url) => {
                 return Err(invalid(
                     "DATABASE_URL",
-                    format!("only sqlite: URLs are supported, got {:?}", url.split(':').next().unwrap_or("")),
+                    format!(
+                        "only sqlite: and postgres:// URLs are supported, got {:?}",
+                        url.split(':').next().unwrap_or("")
+                    ),
                 ))
             }
             None => format!("sqlite://{}", data_dir.join("opencoder.db").display()),

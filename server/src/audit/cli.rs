@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 
 use super::{AuditRow, GENESIS_HASH};
-use crate::db::Db;
+use crate::db::{Backend, Db};
 
 /// Rows listed when `--limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -98,16 +98,19 @@ fn parse_since_now(raw: &str) -> Result<DateTime<Utc>, String> {
     parse_since(raw, Utc::now())
 }
 
-/// Open the server's database for reading. A missing file is an error rather than a new, empty
-/// database: an empty log would "verify" and hide the real mistake (a wrong `DATA_DIR`).
+/// Open the server's database for reading. A missing SQLite file is an error rather than a new,
+/// empty database: an empty log would "verify" and hide the real mistake (a wrong `DATA_DIR`). A
+/// PostgreSQL database is never created by connecting.
 pub async fn open(database_url: &str) -> anyhow::Result<Db> {
-    let options = SqliteConnectOptions::from_str(database_url)?;
-    let path = options.get_filename();
-    if !path.exists() {
-        anyhow::bail!(
-            "no database at {} (check DATA_DIR / DATABASE_URL; the server creates it on first start)",
-            path.display()
-        );
+    if Backend::of_url(database_url) != Some(Backend::Postgres) {
+        let options = SqliteConnectOptions::from_str(database_url)?;
+        let path = options.get_filename();
+        if !path.exists() {
+            anyhow::bail!(
+                "no database at {} (check DATA_DIR / DATABASE_URL; the server creates it on first start)",
+                path.display()
+            );
+        }
     }
     Db::connect(database_url).await
 }

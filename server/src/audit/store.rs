@@ -5,15 +5,16 @@ use sqlx::QueryBuilder;
 
 use super::cli::AuditFilter;
 use super::{AuditRow, GENESIS_HASH};
-use crate::db::{on_pool, on_tx, Db};
+use crate::db::{on_pool, on_tx, Backend, Db, WriteLock};
 
 const ROW_COLUMNS: &str = "id, at, user_id, action, target, ip, user_agent, meta, prev_hash, hash";
 
 /// Append `row` (its `id`, `prev_hash` and `hash` are ignored) to the chain: the chain head is read
-/// and the new row inserted under the write lock, so each row's `prev_hash` is the hash of the row
-/// before it in id order.
+/// and the new row inserted under the chain's write lock (`WriteLock::AuditChain`, held by every
+/// node), so each row's `prev_hash` is the hash of the row before it in id order.
 pub async fn append(db: &Db, row: &AuditRow) -> sqlx::Result<()> {
     let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::AuditChain).await?;
     let prev: Option<String> = on_tx!(tx, |conn| sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await)?;
@@ -33,12 +34,17 @@ pub async fn append(db: &Db, row: &AuditRow) -> sqlx::Result<()> {
     .bind(&prev_hash)
     .bind(&hash)
     .execute(&mut *conn)
-    .await)?;
+    .await.map(|done| done.rows_affected()))?;
     tx.commit().await
 }
 
 /// The rows matching `filter`, newest first (at most `filter.limit`).
 pub async fn newest_matching(db: &Db, filter: &AuditFilter) -> sqlx::Result<Vec<AuditRow>> {
+    // A row whose meta is not a JSON object has no pad; the filter must not fail on it.
+    let meta_pad = match db.backend() {
+        Backend::Sqlite => "(CASE WHEN json_valid(meta) THEN json_extract(meta, '$.pad') END)",
+        Backend::Postgres => "audit_meta_pad(meta)",
+    };
     on_pool!(db, |pool| {
         let mut sql = QueryBuilder::new(format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE 1 = 1"));
         if let Some(since) = &filter.since {
@@ -54,7 +60,7 @@ pub async fn newest_matching(db: &Db, filter: &AuditFilter) -> sqlx::Result<Vec<
         if let Some(pad) = &filter.pad {
             sql.push(" AND (target = ")
                 .push_bind(pad.clone())
-                .push(" OR (CASE WHEN json_valid(meta) THEN json_extract(meta, '$.pad') END) = ")
+                .push(format!(" OR {meta_pad} = "))
                 .push_bind(pad.clone())
                 .push(")");
         }

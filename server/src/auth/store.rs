@@ -61,7 +61,7 @@ pub async fn set_recovery_hash(db: &Db, id: UserId, hash: &str) -> sqlx::Result<
         .bind(now_text())
         .bind(id)
         .execute(pool)
-        .await)?;
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -78,6 +78,6 @@ pub async fn bump_epoch(db: &Db, id: UserId) -> sqlx::Result<i64> {
 
 /// Delete the user; owned pads, memberships and their data go with it through the foreign keys.
 pub async fn delete(db: &Db, id: UserId) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await)?;
+    on_pool!(db, |pool| sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -4,12 +4,12 @@
 //! history budget. (Chat has its own store, `chat_store.rs`.) File rows are the pads module's;
 //! this only shapes them for the `files.changed` message.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
 use super::persist::CHECKPOINT_RETAIN_SPACING;
-use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, UserId, WriteTx};
+use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, UserId, WriteLock, WriteTx};
 
 /// One entry of a `members.changed` message.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq)]
@@ -59,11 +59,25 @@ pub enum LogWrite<'a> {
     Checkpoint { pad: PadId, state: &'a [u8], state_vector: &'a [u8] },
 }
 
+impl LogWrite<'_> {
+    fn pad(&self) -> PadId {
+        match *self {
+            LogWrite::Update { pad, .. } | LogWrite::Checkpoint { pad, .. } => pad,
+        }
+    }
+}
+
 /// Commit a batch of the log writer in one transaction. Rows of a pad deleted meanwhile are
 /// skipped (the pad's log went with it), so one deleted pad cannot fail everyone's batch. Each
-/// update adds its size to the pad's `history_bytes` in the same transaction.
+/// update adds its size to the pad's `history_bytes` in the same transaction. The batch holds
+/// each of its pads' `WriteLock::DocLog`, so a checkpoint's `MAX(id)` is exactly the updates
+/// committed before it even with several nodes writing.
 pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
     let mut tx = db.write_tx().await?;
+    let pads: BTreeSet<PadId> = writes.iter().map(LogWrite::pad).collect();
+    for pad in pads {
+        tx.lock(WriteLock::DocLog(pad)).await?;
+    }
     let mut history: HashMap<PadId, i64> = HashMap::new();
     for write in writes {
         match *write {
@@ -77,7 +91,7 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
                 .bind(at_ms)
                 .bind(bytes)
                 .execute(&mut *conn)
-                .await)?;
+                .await.map(|done| done.rows_affected()))?;
                 *history.entry(pad).or_default() += bytes.len() as i64;
             }
             LogWrite::Checkpoint { pad, state, state_vector } => {
@@ -91,7 +105,7 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
                 .bind(state_vector)
                 .bind(now_text())
                 .execute(&mut *conn)
-                .await)?;
+                .await.map(|done| done.rows_affected()))?;
                 thin_checkpoints(&mut tx, pad).await?;
             }
         }
@@ -101,7 +115,7 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
             .bind(bytes)
             .bind(pad)
             .execute(&mut *conn)
-            .await)?;
+            .await.map(|done| done.rows_affected()))?;
     }
     tx.commit().await
 }
@@ -127,7 +141,7 @@ async fn thin_checkpoints(tx: &mut WriteTx, pad: PadId) -> sqlx::Result<()> {
     .fetch_one(&mut *conn)
     .await)?;
     if between < CHECKPOINT_RETAIN_SPACING {
-        on_tx!(tx, |conn| sqlx::query("DELETE FROM doc_checkpoints WHERE id = $1").bind(prev_id).execute(&mut *conn).await)?;
+        on_tx!(tx, |conn| sqlx::query("DELETE FROM doc_checkpoints WHERE id = $1").bind(prev_id).execute(&mut *conn).await.map(|done| done.rows_affected()))?;
     }
     Ok(())
 }

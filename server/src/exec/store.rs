@@ -27,6 +27,6 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
     .bind(&run.stdout)
     .bind(&run.stderr)
     .execute(pool)
-    .await)?;
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! texts by name (`name_keyed_docs`, migration 0007).
 
 use serde::Serialize;
-use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, WriteTx};
+use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, WriteLock, WriteTx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -69,7 +69,8 @@ pub async fn find(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<Option<PadF
 }
 
 /// Create a file at the end of the list unless the pad already has `max_files`. The count check
-/// and the insert are one statement, so two concurrent creates cannot both slip under the cap.
+/// and the insert are one statement under the pad's write lock, so two concurrent creates (on any
+/// node) cannot both slip under the cap.
 /// `Ok(None)`: the cap is reached. A taken name is a unique violation (`OnUnique`).
 pub async fn create(
     db: &Db,
@@ -79,7 +80,9 @@ pub async fn create(
     max_files: usize,
 ) -> sqlx::Result<Option<PadFile>> {
     let now = now_text();
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+    let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
+    let created = on_tx!(tx, |conn| sqlx::query_as(&format!(
         "INSERT INTO pad_files (pad_id, name, language, sort_order, created_at, updated_at)
          SELECT $1, $2, $3, COALESCE((SELECT MAX(sort_order) FROM pad_files WHERE pad_id = $1), -1) + 1, $4, $4
          WHERE (SELECT COUNT(*) FROM pad_files WHERE pad_id = $1) < $5
@@ -90,8 +93,10 @@ pub async fn create(
     .bind(language)
     .bind(&now)
     .bind(max_files as i64)
-    .fetch_optional(pool)
-    .await)
+    .fetch_optional(&mut *conn)
+    .await)?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Change a file's name and/or language. A taken name is a unique violation (`OnUnique`).
@@ -116,16 +121,20 @@ pub enum DeleteOutcome {
     LastFile,
 }
 
-/// Delete a file unless it is the pad's last one (checked in the same statement).
+/// Delete a file unless it is the pad's last one (checked in the same statement, under the pad's
+/// write lock).
 pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<DeleteOutcome> {
-    let deleted: Option<PadFile> = on_pool!(db, |pool| sqlx::query_as(&format!(
+    let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
+    let deleted: Option<PadFile> = on_tx!(tx, |conn| sqlx::query_as(&format!(
         "DELETE FROM pad_files WHERE id = $1 AND pad_id = $2 AND (SELECT COUNT(*) FROM pad_files WHERE pad_id = $2) > 1
          RETURNING {FILE_COLUMNS}"
     ))
     .bind(file)
     .bind(pad)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await)?;
+    tx.commit().await?;
     if let Some(file) = deleted {
         return Ok(DeleteOutcome::Deleted(file));
     }
@@ -137,7 +146,7 @@ pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Resu
 
 /// Remove a row created a moment ago whose document text could not be written.
 pub async fn remove(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query("DELETE FROM pad_files WHERE id = $1 AND pad_id = $2").bind(file).bind(pad).execute(pool).await)?;
+    on_pool!(db, |pool| sqlx::query("DELETE FROM pad_files WHERE id = $1 AND pad_id = $2").bind(file).bind(pad).execute(pool).await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -175,6 +184,6 @@ pub async fn mark_keyed_by_id(db: &Db, pad: PadId, at_ms: i64) -> sqlx::Result<(
         .bind(at_ms)
         .bind(pad)
         .execute(pool)
-        .await)?;
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }

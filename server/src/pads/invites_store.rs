@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::roles::Role;
 use super::store::{self, Grant, GrantOutcome};
-use crate::db::{on_pool, on_tx, Db, PadId, UserId};
+use crate::db::{on_pool, on_tx, Backend, Db, PadId, UserId, WriteLock, WriteTx};
 
 /// The stored form of an instant.
 pub fn time_text(at: DateTime<Utc>) -> String {
@@ -126,6 +126,10 @@ pub async fn find_by_token(db: &Db, token: &str) -> sqlx::Result<Option<InviteWi
     on_pool!(db, |pool| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(pool).await)
 }
 
+async fn find_by_token_in(tx: &mut WriteTx, token: &str) -> sqlx::Result<Option<InviteWithPad>> {
+    on_tx!(tx, |conn| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(&mut *conn).await)
+}
+
 #[derive(Debug)]
 pub enum AcceptOutcome {
     /// The membership the invite led to; a use was counted only when the grant changed something.
@@ -140,11 +144,20 @@ pub enum AcceptOutcome {
 }
 
 /// Accept an invite as `user`: check it, count a use and grant its role (upgrade only), all under
-/// one write lock, so two concurrent accepts of a one-use invite cannot both win. A member whose
+/// the pad's write lock (`WriteLock::Pad`), so two concurrent accepts of a one-use invite cannot
+/// both win, on any node. A member whose
 /// role is already at least the invite's keeps it and burns no use.
 pub async fn accept(db: &Db, token: &str, user: UserId, now: DateTime<Utc>) -> sqlx::Result<AcceptOutcome> {
     let mut tx = db.write_tx().await?;
-    let found: Option<InviteWithPad> = on_tx!(tx, |conn| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(&mut *conn).await)?;
+    let mut found = find_by_token_in(&mut tx, token).await?;
+    if let Some(pad) = found.as_ref().map(|f| f.invite.pad_id) {
+        tx.lock(WriteLock::Pad(pad)).await?;
+        // On PostgreSQL the first read came before the lock: another node may have used the
+        // invite meanwhile. (SQLite's transaction held the write lock from the start.)
+        if db.backend() == Backend::Postgres {
+            found = find_by_token_in(&mut tx, token).await?;
+        }
+    }
     let Some(InviteWithPad { invite, pad_slug, .. }) = found else {
         return Ok(AcceptOutcome::Refused(Liveness::Missing));
     };

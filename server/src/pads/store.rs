@@ -1,13 +1,14 @@
 //! Pad and membership rows. The only SQL that touches `pads` and `pad_members`.
 //!
-//! Writes that read first (role upgrades) run in `Db::write_tx` transactions, so two concurrent
-//! grants serialise instead of failing with a stale snapshot.
+//! Writes that read first (role changes, grants, kicks) run in `Db::write_tx` transactions holding
+//! the pad's `WriteLock::Pad`, so two concurrent grants, or a grant and a kick, serialise on every
+//! node instead of acting on a stale read.
 
 use serde::Serialize;
 
 use super::files_store::{self, NewFile, PadFile};
 use super::roles::Role;
-use crate::db::{now_text, on_pool, on_tx, Db, PadId, UserId, WriteTx};
+use crate::db::{now_text, on_pool, on_tx, Db, PadId, UserId, WriteLock, WriteTx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -112,7 +113,7 @@ pub async fn create_with_files(db: &Db, new: &NewPad<'_>, files: &[NewFile]) -> 
         .bind(new.owner)
         .bind(&now)
         .execute(&mut *conn)
-        .await)?;
+        .await.map(|done| done.rows_affected()))?;
     let files = files_store::insert_initial(&mut tx, pad.id, files).await?;
     tx.commit().await?;
     Ok((pad, files))
@@ -162,8 +163,8 @@ pub async fn update(
 
 /// Delete the pad; files, members, invites and its document go with it through the foreign keys.
 pub async fn delete(db: &Db, pad: PadId) -> sqlx::Result<bool> {
-    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM pads WHERE id = $1").bind(pad).execute(pool).await)?;
-    Ok(done.rows_affected() > 0)
+    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM pads WHERE id = $1").bind(pad).execute(pool).await.map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// The password hash and the role it grants, when the pad has a password.
@@ -220,6 +221,7 @@ pub async fn members(db: &Db, pad: PadId) -> sqlx::Result<Vec<Member>> {
 /// member or is the owner (the owner row is never touched).
 pub async fn change_role(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx::Result<Option<Role>> {
     let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
     let previous = role_in(&mut tx, pad, user).await?;
     let Some(previous) = previous.filter(|r| *r != Role::Owner) else {
         return Ok(None);
@@ -229,7 +231,7 @@ pub async fn change_role(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx:
         .bind(pad)
         .bind(user)
         .execute(&mut *conn)
-        .await)?;
+        .await.map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok(Some(previous))
 }
@@ -238,6 +240,7 @@ pub async fn change_role(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx:
 /// member or are the owner.
 pub async fn remove_member(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Option<Role>> {
     let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
     let role = delete_member_in(&mut tx, pad, user).await?;
     tx.commit().await?;
     Ok(role)
@@ -248,6 +251,7 @@ pub async fn remove_member(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Op
 /// Returns the role they had, or `None` when they were not a member or are the owner.
 pub async fn kick_member(db: &Db, pad: PadId, user: UserId, by: UserId) -> sqlx::Result<Option<Role>> {
     let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
     let role = delete_member_in(&mut tx, pad, user).await?;
     if role.is_some() {
         on_tx!(tx, |conn| sqlx::query(
@@ -259,7 +263,7 @@ pub async fn kick_member(db: &Db, pad: PadId, user: UserId, by: UserId) -> sqlx:
         .bind(by)
         .bind(now_text())
         .execute(&mut *conn)
-        .await)?;
+        .await.map(|done| done.rows_affected()))?;
     }
     tx.commit().await?;
     Ok(role)
@@ -305,8 +309,8 @@ pub async fn readmit(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<bool> {
         .bind(pad)
         .bind(user)
         .execute(pool)
-        .await)?;
-    Ok(done.rows_affected() > 0)
+        .await.map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// Whether the owner removed the user from the pad (and has not re-admitted them).
@@ -350,7 +354,8 @@ impl Grant {
     }
 }
 
-/// Make the user a member with at least `role`, inside the caller's transaction: a new member gets
+/// Make the user a member with at least `role`, inside the caller's transaction (which holds the
+/// pad's `WriteLock::Pad`): a new member gets
 /// `role`, a lower one is upgraded, an equal or higher one (and the owner) is left alone. Access
 /// granted by invites and passwords only ever goes up (the original never upgraded, §12 #25). A
 /// user the owner removed gets nothing until re-admitted.
@@ -374,7 +379,7 @@ pub async fn grant_at_least_in(
     .bind(role.as_str())
     .bind(now_text())
     .execute(&mut *conn)
-    .await)?;
+    .await.map(|done| done.rows_affected()))?;
     let current = role_in(tx, pad, user).await?.unwrap_or(role);
     Ok(GrantOutcome::Granted(Grant { previous, current }))
 }
@@ -382,6 +387,7 @@ pub async fn grant_at_least_in(
 /// `grant_at_least_in` in its own transaction (password unlock).
 pub async fn grant_at_least(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx::Result<GrantOutcome> {
     let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
     let grant = grant_at_least_in(&mut tx, pad, user, role).await?;
     tx.commit().await?;
     Ok(grant)

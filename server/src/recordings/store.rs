@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::FromRow;
 
-use crate::db::{on_pool, Db, PadId, UserId};
+use crate::db::{on_pool, Backend, Db, PadId, UserId};
 
 /// One recording row, with its creator's current name.
 #[derive(Debug, Clone, FromRow, PartialEq)]
@@ -108,7 +108,8 @@ pub async fn end_recording(
     reason: &str,
 ) -> sqlx::Result<bool> {
     let done = on_pool!(db, |pool| sqlx::query(
-        "UPDATE recordings SET ended_at_ms = MAX($1, started_at_ms), stopped_by = $2, stop_reason = $3 \
+        "UPDATE recordings SET ended_at_ms = CASE WHEN $1 > started_at_ms THEN $1 ELSE started_at_ms END, \
+         stopped_by = $2, stop_reason = $3 \
          WHERE pad_id = $4 AND id = $5 AND ended_at_ms IS NULL",
     )
     .bind(ended_at_ms)
@@ -117,14 +118,14 @@ pub async fn end_recording(
     .bind(pad)
     .bind(id)
     .execute(pool)
-    .await)?;
-    Ok(done.rows_affected() == 1)
+    .await.map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Delete the window (never the log). `false` when there was no such recording.
 pub async fn delete_recording(db: &Db, pad: PadId, id: i64) -> sqlx::Result<bool> {
-    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM recordings WHERE pad_id = $1 AND id = $2").bind(pad).bind(id).execute(pool).await)?;
-    Ok(done.rows_affected() == 1)
+    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM recordings WHERE pad_id = $1 AND id = $2").bind(pad).bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 pub async fn auto_record(db: &Db, pad: PadId) -> sqlx::Result<bool> {
@@ -143,7 +144,7 @@ pub async fn set_auto_record(db: &Db, pad: PadId, on: bool) -> sqlx::Result<()> 
     .bind(pad)
     .bind(on)
     .execute(pool)
-    .await)?;
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -154,7 +155,7 @@ pub async fn last_activity_ms(db: &Db, pad: PadId) -> sqlx::Result<Option<i64>> 
         "SELECT MAX(t) FROM ( \
             SELECT (SELECT at_ms FROM doc_updates WHERE pad_id = $1 ORDER BY id DESC LIMIT 1) AS t \
             UNION ALL SELECT MAX(at_ms) FROM pad_events WHERE pad_id = $1 \
-            UNION ALL SELECT MAX(finished_at_ms) FROM runs WHERE pad_id = $1)",
+            UNION ALL SELECT MAX(finished_at_ms) FROM runs WHERE pad_id = $1) AS latest",
     )
     .bind(pad)
     .fetch_one(pool)
@@ -235,13 +236,13 @@ pub async fn checkpoint_at_or_before_time(db: &Db, pad: PadId, t_ms: i64) -> sql
     // checkpoint old enough; the checkpoint's time is its update's `at_ms` (a rowid lookup).
     let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| sqlx::query_as(
         "SELECT upto, state, v2 FROM ( \
-            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, 0 AS v2 FROM doc_checkpoints c \
+            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, FALSE AS v2 FROM doc_checkpoints c \
                 JOIN doc_updates u ON u.id = c.upto_update_id \
-                WHERE c.pad_id = $1 AND u.at_ms <= $2 ORDER BY c.upto_update_id DESC LIMIT 1) \
+                WHERE c.pad_id = $1 AND u.at_ms <= $2 ORDER BY c.upto_update_id DESC LIMIT 1) AS engine \
             UNION ALL \
-            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, 1 AS v2 FROM recording_checkpoints c \
+            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, TRUE AS v2 FROM recording_checkpoints c \
                 JOIN doc_updates u ON u.id = c.upto_update_id \
-                WHERE c.pad_id = $1 AND u.at_ms <= $2 ORDER BY c.upto_update_id DESC LIMIT 1)) \
+                WHERE c.pad_id = $1 AND u.at_ms <= $2 ORDER BY c.upto_update_id DESC LIMIT 1) AS ours) AS bases \
          ORDER BY upto DESC, v2 DESC LIMIT 1",
     )
     .bind(pad)
@@ -260,11 +261,11 @@ pub async fn checkpoint_at_or_before_time(db: &Db, pad: PadId, t_ms: i64) -> sql
 pub async fn checkpoint_at_or_before_update(db: &Db, pad: PadId, upto_id: i64) -> sqlx::Result<SeekBase> {
     let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| sqlx::query_as(
         "SELECT upto, state, v2 FROM ( \
-            SELECT * FROM (SELECT upto_update_id AS upto, state, 0 AS v2 FROM doc_checkpoints \
-                WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1) \
+            SELECT * FROM (SELECT upto_update_id AS upto, state, FALSE AS v2 FROM doc_checkpoints \
+                WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1) AS engine \
             UNION ALL \
-            SELECT * FROM (SELECT upto_update_id AS upto, state, 1 AS v2 FROM recording_checkpoints \
-                WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1)) \
+            SELECT * FROM (SELECT upto_update_id AS upto, state, TRUE AS v2 FROM recording_checkpoints \
+                WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1) AS ours) AS bases \
          ORDER BY upto DESC, v2 DESC LIMIT 1",
     )
     .bind(pad)
@@ -284,7 +285,7 @@ async fn next_checkpoint_after(db: &Db, pad: PadId, upto: i64) -> sqlx::Result<O
                     ORDER BY upto_update_id LIMIT 1) AS upto \
             UNION ALL \
             SELECT (SELECT upto_update_id FROM recording_checkpoints WHERE pad_id = $1 AND upto_update_id > $2 \
-                    ORDER BY upto_update_id LIMIT 1))",
+                    ORDER BY upto_update_id LIMIT 1)) AS nexts",
     )
     .bind(pad)
     .bind(upto)
@@ -425,7 +426,7 @@ pub async fn insert_recording_checkpoint(db: &Db, pad: PadId, recording: i64, up
     .bind(upto)
     .bind(state)
     .execute(pool)
-    .await)?;
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -458,7 +459,7 @@ pub async fn insert_segment(db: &Db, pad: PadId, recording: i64, after: i64, upt
     .bind(upto)
     .bind(updates)
     .execute(pool)
-    .await)?;
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -565,14 +566,20 @@ pub struct ChatRow {
 }
 
 /// Chat times are RFC 3339 text; this is their instant in ms.
-const CHAT_AT_MS: &str = "CAST(ROUND((julianday(c.created_at) - 2440587.5) * 86400000.0) AS INTEGER)";
+fn chat_at_ms(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "CAST(ROUND((julianday(c.created_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+        Backend::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM CAST(c.created_at AS TIMESTAMPTZ)) * 1000) AS BIGINT)",
+    }
+}
 
 /// Up to `limit` chat messages after `pos` and at or before `to_ms`, in `(at_ms, id)` order.
 pub async fn chat_page(db: &Db, pad: PadId, pos: &TimePos<i64>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<ChatRow>> {
+    let chat_at_ms = chat_at_ms(db.backend());
     on_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT id, at_ms, user_id, user_name, body FROM ( \
-            SELECT c.id, {CHAT_AT_MS} AS at_ms, c.user_id, COALESCE(u.name, c.user_name) AS user_name, c.body \
-            FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id WHERE c.pad_id = $1) \
+            SELECT c.id, {chat_at_ms} AS at_ms, c.user_id, COALESCE(u.name, c.user_name) AS user_name, c.body \
+            FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id WHERE c.pad_id = $1) AS chat \
          WHERE (at_ms > $2 OR (at_ms = $2 AND id > $3)) AND at_ms <= $4 ORDER BY at_ms, id LIMIT $5"
     ))
     .bind(pad)
@@ -638,7 +645,8 @@ pub struct StorageReport {
     pub recording_checkpoint_bytes: i64,
     pub recording_segments: i64,
     pub recording_segment_bytes: i64,
-    /// Pages in use in the whole database file (free pages excluded) × page size.
+    /// The whole database: on SQLite the pages in use (free pages excluded) × page size; on
+    /// PostgreSQL the database's size on disk.
     pub database_bytes_in_use: i64,
 }
 
@@ -664,9 +672,14 @@ pub async fn storage_report(db: &Db, pad: PadId) -> sqlx::Result<StorageReport> 
             .bind(pad)
             .fetch_one(pool)
             .await)?;
-    let page_count: i64 = on_pool!(db, |pool| sqlx::query_scalar("PRAGMA page_count").fetch_one(pool).await)?;
-    let free: i64 = on_pool!(db, |pool| sqlx::query_scalar("PRAGMA freelist_count").fetch_one(pool).await)?;
-    let page_size: i64 = on_pool!(db, |pool| sqlx::query_scalar("PRAGMA page_size").fetch_one(pool).await)?;
+    let in_use = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT ((SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count())) \
+             * (SELECT page_size FROM pragma_page_size())"
+        }
+        Backend::Postgres => "SELECT pg_database_size(current_database())",
+    };
+    let database_bytes_in_use: i64 = on_pool!(db, |pool| sqlx::query_scalar(in_use).fetch_one(pool).await)?;
     Ok(StorageReport {
         updates,
         update_bytes: update_bytes.unwrap_or(0),
@@ -676,6 +689,6 @@ pub async fn storage_report(db: &Db, pad: PadId) -> sqlx::Result<StorageReport> 
         recording_checkpoint_bytes: recording_bytes.unwrap_or(0),
         recording_segments,
         recording_segment_bytes: segment_bytes.unwrap_or(0),
-        database_bytes_in_use: (page_count - free) * page_size,
+        database_bytes_in_use,
     })
 }

@@ -2,6 +2,8 @@
 //! over real HTTP.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
