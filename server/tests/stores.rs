@@ -431,8 +431,21 @@ async fn migrations_apply_to_an_empty_database(f: Fixture) {
     assert_eq!(f.db.applied_migrations().await.unwrap(), applied, "migrating again changes nothing");
 }
 
+/// The operator's tools open either backend: the doctor's database check and the audit CLI.
+async fn doctor_and_audit_cli_open_the_database(f: Fixture) {
+    let (check, db) = opencoder::doctor::database(&f.url).await;
+    assert_eq!(check.status, opencoder::doctor::Status::Ok, "{}", check.summary);
+    let known = f.db.migrator().iter().count();
+    assert!(check.summary.contains(&format!("{known}/{known} migrations applied")), "{}", check.summary);
+    assert!(db.is_some());
+    AuditLog::new(f.db.clone()).append(&Actor::default(), AuditEvent::new(AuditAction::PadFork)).await.unwrap();
+    let cli = opencoder::audit::cli::open(&f.url).await.unwrap();
+    assert_eq!(opencoder::audit::cli::verify(&cli).await.unwrap().rows, 1);
+}
+
 on_both_backends! {
     migrations_apply_to_an_empty_database => migrations_apply_to_an_empty_database;
+    doctor_and_audit_cli_open_the_database => doctor_and_audit_cli_open_the_database;
 }
 
 /// Databases migrated before the SQLite files moved to `migrations/sqlite/` recorded these
