@@ -163,30 +163,6 @@ async fn sensitive_actions_do_not_happen_when_they_cannot_be_audited() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// (c) SQLite's synchronous setting.
-
-async fn synchronous_of_every_connection(app: &TestApp) -> Vec<i64> {
-    let mut connections = Vec::new();
-    for _ in 0..4 {
-        connections.push(app.sql().acquire().await.unwrap());
-    }
-    let mut values = Vec::new();
-    for conn in &mut connections {
-        values.push(sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap());
-    }
-    values
-}
-
-#[tokio::test]
-async fn sqlite_syncs_every_commit_unless_told_otherwise() {
-    // PRAGMA synchronous: 1 = NORMAL, 2 = FULL.
-    let default = TestApp::spawn().await;
-    assert_eq!(synchronous_of_every_connection(&default).await, [2, 2, 2, 2]);
-    let relaxed = TestApp::spawn_with(&[("SQLITE_SYNCHRONOUS", "normal")]).await;
-    assert_eq!(synchronous_of_every_connection(&relaxed).await, [1, 1, 1, 1]);
-}
-
-// ---------------------------------------------------------------------------------------------
 // (d) Rotating the recovery key ends every other session.
 
 #[tokio::test]

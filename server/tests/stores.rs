@@ -71,6 +71,7 @@ on_both_backends! {
     doc_log_and_checkpoints => doc_log_and_checkpoints;
     doc_log_ids_are_commit_ordered_across_nodes => doc_log_ids_are_commit_ordered_across_nodes;
     chat => chat;
+    chat_ids_are_commit_ordered_across_nodes => chat_ids_are_commit_ordered_across_nodes;
     runs_and_recordings => runs_and_recordings;
     audit_chain_with_two_nodes => audit_chain_with_two_nodes;
 }
@@ -323,6 +324,37 @@ async fn chat(f: Fixture) {
     let timeline = rec_store::chat_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
     assert_eq!(timeline.len(), 5);
     assert_eq!(timeline[0].at_ms, first_ms, "chat times convert to the same instant in ms");
+}
+
+/// Every snapshot of a pad's chat that a reader takes while two nodes post must be a prefix of the
+/// final history in id order: a message committed later never takes an id below one already seen.
+async fn chat_ids_are_commit_ordered_across_nodes(f: Fixture) {
+    const POSTS: usize = 100;
+    let owner = user(&f.db, "Owner").await;
+    let id = pad(&f.db, owner, "chat-order").await;
+    let writers: Vec<_> = [f.db.clone(), f.second_pool().await, f.second_pool().await]
+        .into_iter()
+        .map(|db| {
+            tokio::spawn(async move {
+                for i in 0..POSTS {
+                    opencoder::collab::chat_store::insert(&db, id, owner, &format!("m{i}")).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = f.second_pool().await;
+    let mut snapshots: Vec<BTreeSet<i64>> = Vec::new();
+    while !writers.iter().all(|w| w.is_finished()) {
+        let page = opencoder::collab::chat_store::page(&reader, id, None, 10_000).await.unwrap();
+        snapshots.push(page.iter().map(|m| m.id).collect());
+    }
+    let all: Vec<i64> = opencoder::collab::chat_store::page(&f.db, id, None, 10_000).await.unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(all.len(), 3 * POSTS);
+    for seen in snapshots {
+        let Some(&newest) = seen.last() else { continue };
+        let gaps = all.iter().filter(|m| **m < newest && !seen.contains(m)).count();
+        assert_eq!(gaps, 0, "a reader saw message {newest} before {gaps} messages with lower ids");
+    }
 }
 
 async fn runs_and_recordings(f: Fixture) {

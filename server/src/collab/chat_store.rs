@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::db::{now_text, on_pool, Db, PadId, UserId};
+use crate::db::{now_text, on_pool, on_tx, Db, PadId, UserId, WriteLock};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -16,9 +16,12 @@ pub struct ChatMessage {
     pub at: String,
 }
 
-/// Store a message; the author's name comes from `users`.
+/// Store a message; the author's name comes from `users`. Under the pad's chat lock, so a message
+/// committed later always has a higher id (history pages by id).
 pub async fn insert(db: &Db, pad: PadId, user: UserId, body: &str) -> sqlx::Result<ChatMessage> {
-    on_pool!(db, |pool| sqlx::query_as(
+    let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Chat(pad)).await?;
+    let stored = on_tx!(tx, |conn| sqlx::query_as(
         "INSERT INTO chat_messages (pad_id, user_id, user_name, body, created_at) \
          SELECT $1, id, name, $2, $3 FROM users WHERE id = $4 \
          RETURNING id, user_id, user_name AS name, body, created_at AS at",
@@ -27,8 +30,10 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, body: &str) -> sqlx::Resu
     .bind(body)
     .bind(now_text())
     .bind(user)
-    .fetch_one(pool)
-    .await)
+    .fetch_one(&mut *conn)
+    .await)?;
+    tx.commit().await?;
+    Ok(stored)
 }
 
 /// The newest `limit` messages with id below `before` (all when `None`), oldest first.

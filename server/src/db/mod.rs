@@ -172,16 +172,6 @@ impl Db {
         &self.pool
     }
 
-    /// The SQLite pool, for the test suites that inspect or damage the database file directly
-    /// (the HTTP and WebSocket suites run on SQLite). Product code goes through the stores.
-    #[doc(hidden)]
-    pub fn sqlite_pool_for_tests(&self) -> Option<&SqlitePool> {
-        match &self.pool {
-            Pool::Sqlite(pool) => Some(pool),
-            Pool::Postgres(_) => None,
-        }
-    }
-
     /// Begin a transaction that writes after it reads. SQLite takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing
     /// with a stale snapshot, and nothing interleaves. PostgreSQL begins an ordinary (read
@@ -215,6 +205,8 @@ pub enum WriteLock {
     /// A pad's document log: appends hold it, so within a pad a row committed later always has a
     /// higher id, and a checkpoint's `MAX(id)` covers exactly the updates committed before it.
     DocLog(PadId),
+    /// A pad's chat: history pages by id, so ids must be in commit order within a pad.
+    Chat(PadId),
 }
 
 impl WriteLock {
@@ -226,6 +218,7 @@ impl WriteLock {
             WriteLock::AuditChain => (1, 0),
             WriteLock::Pad(pad) => (2, key(pad)),
             WriteLock::DocLog(pad) => (3, key(pad)),
+            WriteLock::Chat(pad) => (4, key(pad)),
         }
     }
 }
@@ -267,4 +260,34 @@ impl WriteTx {
 /// Timestamps are stored as RFC 3339 UTC text so they sort and read well in the CLI.
 pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PRAGMA synchronous` of as many pool connections at once as the pool holds (it is a
+    /// per-connection setting): 1 = NORMAL, 2 = FULL.
+    async fn synchronous_of_every_connection(db: &Db) -> Vec<i64> {
+        let Pool::Sqlite(pool) = &db.pool else { panic!("a SQLite handle") };
+        let mut connections = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            connections.push(pool.acquire().await.unwrap());
+        }
+        let mut values = Vec::new();
+        for conn in &mut connections {
+            values.push(sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap());
+        }
+        values
+    }
+
+    #[tokio::test]
+    async fn sqlite_syncs_every_commit_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sync.db").display());
+        let default = Db::connect(&url).await.unwrap();
+        assert_eq!(synchronous_of_every_connection(&default).await, vec![2; MAX_CONNECTIONS as usize]);
+        let relaxed = Db::connect_with(&url, &DbSettings { synchronous: Synchronous::Normal }).await.unwrap();
+        assert_eq!(synchronous_of_every_connection(&relaxed).await, vec![1; MAX_CONNECTIONS as usize]);
+    }
 }
