@@ -26,7 +26,7 @@ const SUPERUSER: &str = "opencoder";
 /// the directory.
 const SUPERVISOR: &str = r#"
 "$BIN/postgres" -D "$DIR/data" -p "$PORT" -k "$DIR" -c listen_addresses=127.0.0.1 \
-  -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+  -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
   >"$DIR/server.log" 2>&1 &
 pid=$!
 read -r _
