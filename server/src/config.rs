@@ -100,7 +100,8 @@ pub struct Config {
     pub port: u16,
     /// `DATA_DIR` (./data): database, generated dev secret, compile cache.
     pub data_dir: PathBuf,
-    /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database.
+    /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database, or a PostgreSQL database
+    /// with `postgres://`.
     pub database_url: String,
     /// `REDIS_URL` (unset = one node, in-process bus): `redis://…`, `rediss://…` or
     /// `redis+unix://…`; domain events then cross nodes through Redis. May carry a password.
@@ -292,11 +293,14 @@ impl Config {
         let port = parse_num("PORT", get(vars, "PORT"), 4000u16, 0, u16::MAX)?;
         let data_dir = PathBuf::from(get(vars, "DATA_DIR").unwrap_or("./data"));
         let database_url = match get(vars, "DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") => url.to_string(),
+            Some(url) if crate::db::Backend::of_url(url).is_some() => url.to_string(),
             Some(url) => {
                 return Err(invalid(
                     "DATABASE_URL",
-                    format!("only sqlite: URLs are supported, got {:?}", url.split(':').next().unwrap_or("")),
+                    format!(
+                        "only sqlite: and postgres:// URLs are supported, got {:?}",
+                        url.split(':').next().unwrap_or("")
+                    ),
                 ))
             }
             None => format!("sqlite://{}", data_dir.join("opencoder.db").display()),

@@ -17,7 +17,7 @@ use std::str::FromStr;
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::config::{Config, Mode, SecretSource, JWT_SECRET_FILE, MIN_SECRET_BYTES};
-use crate::db::Db;
+use crate::db::{Backend, Db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
@@ -375,29 +375,35 @@ fn probe_write(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-/// The database file is reachable and carries every migration this binary embeds. Returns the
-/// open database for later checks when it is usable.
+/// The database is reachable and carries every migration this binary embeds. Returns the open
+/// database for later checks when it is usable.
 pub async fn database(url: &str) -> (Check, Option<Db>) {
-    let path = match SqliteConnectOptions::from_str(url) {
-        Ok(options) => options.get_filename().to_path_buf(),
-        Err(err) => return (Check::fail("database", format!("DATABASE_URL cannot be parsed: {err}")), None),
+    let name = match Backend::of_url(url) {
+        Some(Backend::Postgres) => mask_url_credentials(url),
+        Some(Backend::Sqlite) | None => {
+            let path = match SqliteConnectOptions::from_str(url) {
+                Ok(options) => options.get_filename().to_path_buf(),
+                Err(err) => return (Check::fail("database", format!("DATABASE_URL cannot be parsed: {err}")), None),
+            };
+            if !path.exists() {
+                let check = Check::warn(
+                    "database",
+                    format!("{} does not exist yet; `opencoder migrate` or the first start creates it", path.display()),
+                );
+                return (check, None);
+            }
+            path.display().to_string()
+        }
     };
-    if !path.exists() {
-        let check = Check::warn(
-            "database",
-            format!("{} does not exist yet; `opencoder migrate` or the first start creates it", path.display()),
-        );
-        return (check, None);
-    }
     let db = match Db::connect(url).await {
         Ok(db) => db,
-        Err(err) => return (Check::fail("database", format!("{} cannot be opened: {err:#}", path.display())), None),
+        Err(err) => return (Check::fail("database", format!("{name} cannot be opened: {err:#}")), None),
     };
     if !db.ping().await {
-        return (Check::fail("database", format!("{} does not answer queries", path.display())), Some(db));
+        return (Check::fail("database", format!("{name} does not answer queries")), Some(db));
     }
     let check = match migration_status(&db).await {
-        Ok(status) => status.check(&path),
+        Ok(status) => status.check(&name),
         Err(err) => Check::fail("database", format!("cannot read the migration table: {err}")),
     };
     let usable = check.status != Status::Fail;
@@ -418,8 +424,8 @@ struct MigrationStatus {
 }
 
 impl MigrationStatus {
-    fn check(&self, path: &Path) -> Check {
-        let base = format!("{} reachable; {}/{} migrations applied", path.display(), self.applied, self.known);
+    fn check(&self, name: &str) -> Check {
+        let base = format!("{name} reachable; {}/{} migrations applied", self.applied, self.known);
         if !self.dirty.is_empty() {
             Check::fail("database", format!("{base}; migration(s) {:?} failed part-way: restore a backup", self.dirty))
         } else if !self.changed.is_empty() {
@@ -435,20 +441,8 @@ impl MigrationStatus {
 }
 
 async fn migration_status(db: &Db) -> sqlx::Result<MigrationStatus> {
-    // The same migrations `Db::migrate` embeds (the path is relative to the crate root).
-    let migrator = sqlx::migrate!("./migrations");
-    let known: Vec<_> = migrator.iter().filter(|m| !m.migration_type.is_down_migration()).collect();
-    let table: Option<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-            .fetch_optional(db.pool())
-            .await?;
-    let applied: Vec<(i64, Vec<u8>, bool)> = if table.is_some() {
-        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(db.pool())
-            .await?
-    } else {
-        Vec::new()
-    };
+    let known: Vec<_> = db.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect();
+    let applied = db.applied_migrations().await?;
     let mut status = MigrationStatus { known: known.len(), ..Default::default() };
     for (version, checksum, success) in &applied {
         match known.iter().find(|m| m.version == *version) {

@@ -3,7 +3,7 @@
 //! Modules, by the nouns of SPEC.md:
 //! - `config`  — the documented configuration table and the production refusals (§8, §10)
 //! - `error`   — the one mapping from failures to HTTP statuses and close codes
-//! - `db`      — the SQLite pool, migrations and typed ids
+//! - `db`      — the SQLite or PostgreSQL pool, write locks, migrations and typed ids
 //! - `auth`    — name-only identity, recovery keys, JWT sessions, `CurrentUser` (§2)
 //! - `pads`    — pads, files, roles, members, invites, passwords, fork (§3)
 //! - `collab`  — the pad document (Yjs via `yrs`) and its durable update log (§4)

@@ -27,7 +27,7 @@ struct Row {
 
 async fn rows(app: &TestApp) -> Vec<Row> {
     sqlx::query_as("SELECT id, user_id, action, target, ip, user_agent, meta FROM audit_log ORDER BY id")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.sql())
         .await
         .unwrap()
 }
@@ -136,7 +136,7 @@ async fn failed_actions_write_nothing_but_their_failure() {
 async fn the_database_refuses_update_and_delete() {
     let app = TestApp::spawn().await;
     app.signup("Immutable").await;
-    let pool = app.state.db.pool();
+    let pool = app.sql();
     for sql in [
         "UPDATE audit_log SET target = 'changed'",
         "UPDATE audit_log SET hash = 'x' WHERE id = 1",
@@ -162,7 +162,7 @@ async fn the_chain_verifies_and_detects_a_changed_row() {
     assert_eq!(outcome.broken, None);
     assert_eq!(outcome.rows, 10);
     let head: String = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap();
     assert_eq!(outcome.head, head);
@@ -185,7 +185,7 @@ async fn the_chain_verifies_and_detects_a_changed_row() {
     assert_eq!((outcome.rows, outcome.broken), (30, None));
 
     // Behind the triggers' back, change row 4: verification names it.
-    let pool = app.state.db.pool();
+    let pool = app.sql();
     sqlx::query("DROP TRIGGER audit_log_no_update").execute(pool).await.unwrap();
     sqlx::query("UPDATE audit_log SET target = 'someone else' WHERE id = 4").execute(pool).await.unwrap();
     let outcome = verify(&app.state.db).await.unwrap();

@@ -277,7 +277,7 @@ async fn deleting_the_account_needs_confirmation_and_revokes_everything() {
     assert_unauthenticated(&recover, "invalid_recovery_key");
 
     let remaining: Vec<String> = sqlx::query_scalar("SELECT slug FROM pads ORDER BY id")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.sql())
         .await
         .unwrap();
     assert_eq!(remaining, others_pad, "the user's pads {pads:?} are gone, others' stay");

@@ -86,11 +86,11 @@ async fn chat_history_pages_oldest_first() {
     let pad_id = opencoder::db::PadId(pad.id);
     let user: i64 = sqlx::query_scalar("SELECT owner_id FROM pads WHERE id = ?")
         .bind(pad.id)
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap();
     for i in 0..120 {
-        opencoder::collab::chat::insert(&app.state.db, pad_id, opencoder::db::UserId(user), &format!("m{i}"))
+        opencoder::collab::chat_store::insert(&app.state.db, pad_id, opencoder::db::UserId(user), &format!("m{i}"))
             .await
             .unwrap();
     }

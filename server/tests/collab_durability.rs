@@ -152,7 +152,7 @@ async fn load_is_checkpoint_plus_tail_and_the_whole_log_is_kept() {
     }
     let expected = app.state.docs.open(pad_id).await.unwrap().file_text(file).await;
     app.state.docs.flush_log().await;
-    let db = app.state.db.pool();
+    let db = app.sql();
     let checkpoints: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, upto_update_id FROM doc_checkpoints WHERE pad_id = ?")
             .bind(pad.id)

@@ -132,7 +132,7 @@ async fn updates_with_a_clock_gap_are_bounded_refused_with_1008_and_never_checkp
 
 /// Rows and bytes of the pad's update log, and the running total the server keeps.
 async fn log_totals(app: &TestApp, pad: i64) -> (i64, i64, i64) {
-    let db = app.state.db.pool();
+    let db = app.sql();
     let (rows, bytes): (i64, i64) =
         sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(LENGTH(update_bytes)), 0) FROM doc_updates WHERE pad_id = ?")
             .bind(pad)

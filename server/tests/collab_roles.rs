@@ -30,7 +30,7 @@ async fn logged(app: &TestApp, pad: i64) -> i64 {
     app.state.docs.flush_log().await;
     sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ?")
         .bind(pad)
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap()
 }

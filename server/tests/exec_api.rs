@@ -52,7 +52,7 @@ async fn python_runs_with_stdin_and_the_run_is_stored() {
     assert_eq!(run["timedOut"], false);
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE id = ?")
         .bind(run["runId"].as_str().unwrap())
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap();
     assert_eq!(stored, 1);
@@ -68,7 +68,7 @@ async fn without_wait_the_run_is_accepted_and_reported_later() {
     let run_id = r.body["runId"].as_str().unwrap().to_string();
     let mut stored = 0i64;
     for _ in 0..300 {
-        stored = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE id = ?").bind(&run_id).fetch_one(app.state.db.pool()).await.unwrap();
+        stored = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE id = ?").bind(&run_id).fetch_one(app.sql()).await.unwrap();
         if stored == 1 {
             break;
         }

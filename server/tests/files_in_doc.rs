@@ -106,12 +106,12 @@ async fn forking_a_pad_whose_texts_do_not_fit_a_document_is_refused_and_creates_
         .await
         .unwrap();
     assert!(encoded_len(&app, pad.id).await > MAX_DOC_BYTES);
-    let pads_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads").fetch_one(app.state.db.pool()).await.unwrap();
+    let pads_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads").fetch_one(app.sql()).await.unwrap();
 
     let (status, body) = http.call(Method::POST, &format!("/api/pads/{}/fork", pad.slug), Some(&owner), Some(json!({}))).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"], "doc_too_large");
-    let pads_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads").fetch_one(app.state.db.pool()).await.unwrap();
+    let pads_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads").fetch_one(app.sql()).await.unwrap();
     assert_eq!(pads_after, pads_before, "no half-made fork is left behind");
 }
 
@@ -303,7 +303,7 @@ async fn a_name_keyed_document_is_rekeyed_on_open_and_playback_before_that_still
     let http = Http::new(&app.base);
     let (_, owner) = http.signup("Owner").await;
     let pad = http.create_pad(&owner).await;
-    let db = app.state.db.pool();
+    let db = app.sql();
     // A document as it was written before file ids: the text under `file:<name>`.
     app.state.docs.unload(PadId(pad.id)).await;
     app.state.docs.flush_log().await;

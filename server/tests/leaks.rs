@@ -68,14 +68,14 @@ async fn break_audit_writes(app: &TestApp) {
 }
 
 async fn audit_row_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.state.db.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.sql()).await.unwrap()
 }
 
 async fn role_on(app: &TestApp, slug: &str, user: &TestUser) -> Option<String> {
     sqlx::query_scalar("SELECT m.role FROM pad_members m JOIN pads p ON p.id = m.pad_id WHERE p.slug = ? AND m.user_id = ?")
         .bind(slug)
         .bind(user.id)
-        .fetch_optional(app.state.db.pool())
+        .fetch_optional(app.sql())
         .await
         .unwrap()
 }
@@ -83,7 +83,7 @@ async fn role_on(app: &TestApp, slug: &str, user: &TestUser) -> Option<String> {
 async fn has_password(app: &TestApp, slug: &str) -> bool {
     sqlx::query_scalar("SELECT password_hash IS NOT NULL FROM pads WHERE slug = ?")
         .bind(slug)
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap()
 }
@@ -160,30 +160,6 @@ async fn sensitive_actions_do_not_happen_when_they_cannot_be_audited() {
     assert_eq!(app.get("/api/auth/me", Some(&cat.token)).await.status, 200, "Cat's account still exists");
 
     assert_eq!(audit_row_count(&app).await, rows_before);
-}
-
-// ---------------------------------------------------------------------------------------------
-// (c) SQLite's synchronous setting.
-
-async fn synchronous_of_every_connection(app: &TestApp) -> Vec<i64> {
-    let mut connections = Vec::new();
-    for _ in 0..4 {
-        connections.push(app.state.db.pool().acquire().await.unwrap());
-    }
-    let mut values = Vec::new();
-    for conn in &mut connections {
-        values.push(sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap());
-    }
-    values
-}
-
-#[tokio::test]
-async fn sqlite_syncs_every_commit_unless_told_otherwise() {
-    // PRAGMA synchronous: 1 = NORMAL, 2 = FULL.
-    let default = TestApp::spawn().await;
-    assert_eq!(synchronous_of_every_connection(&default).await, [2, 2, 2, 2]);
-    let relaxed = TestApp::spawn_with(&[("SQLITE_SYNCHRONOUS", "normal")]).await;
-    assert_eq!(synchronous_of_every_connection(&relaxed).await, [1, 1, 1, 1]);
 }
 
 // ---------------------------------------------------------------------------------------------

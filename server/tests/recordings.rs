@@ -193,7 +193,7 @@ async fn check_trace(app: &TestApp, owner: &TestUser, trace: Vec<Op>) -> Result<
 
     let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT id, at_ms FROM doc_updates WHERE pad_id = ? ORDER BY id")
         .bind(pad.id)
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.sql())
         .await
         .unwrap();
     prop_assert!(rows.len() >= expected.len());
@@ -201,7 +201,7 @@ async fn check_trace(app: &TestApp, owner: &TestUser, trace: Vec<Op>) -> Result<
     let times: Vec<i64> = rows[rows.len() - expected.len()..].iter().map(|(_, at)| *at).collect();
     prop_assert!(times.windows(2).all(|w| w[0] <= w[1]), "log times go forward");
     let segments: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM recording_segments WHERE pad_id = ?").bind(pad.id).fetch_one(app.state.db.pool()).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM recording_segments WHERE pad_id = ?").bind(pad.id).fetch_one(app.sql()).await.unwrap();
     prop_assert_eq!(segments as u64, expected.len() as u64 / TEST_SEGMENT_UPDATES, "segments were written");
 
     // Right after every single update (several share a millisecond, so this is finer than time).
@@ -298,7 +298,7 @@ async fn busy_recording() -> Busy {
         .edit(pad_id, Some(opencoder::db::UserId(owner.id)), move |txn| opencoder::collab::set_text(txn, file, "print('before')\n"))
         .await
         .unwrap();
-    opencoder::collab::chat::insert(&app.state.db, pad_id, opencoder::db::UserId(owner.id), "before").await.unwrap();
+    opencoder::collab::chat_store::insert(&app.state.db, pad_id, opencoder::db::UserId(owner.id), "before").await.unwrap();
     app.state.docs.flush_log().await;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let initial_text = {
@@ -316,7 +316,7 @@ async fn busy_recording() -> Busy {
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
     // Chat, a run, and file changes over REST.
-    opencoder::collab::chat::insert(&app.state.db, pad_id, opencoder::db::UserId(bob.id), "looks good").await.unwrap();
+    opencoder::collab::chat_store::insert(&app.state.db, pad_id, opencoder::db::UserId(bob.id), "looks good").await.unwrap();
     let now = chrono::Utc::now().timestamp_millis();
     sqlx::query(
         "INSERT INTO runs (id, pad_id, user_id, language, entry, started_at_ms, finished_at_ms, exit_code, signal, \
@@ -327,7 +327,7 @@ async fn busy_recording() -> Busy {
     .bind(bob.id)
     .bind(now)
     .bind(now + 40)
-    .execute(app.state.db.pool())
+    .execute(app.sql())
     .await
     .unwrap();
     let created = app.post(&format!("/api/pads/{}/files", pad.slug), Some(&owner.token), json!({ "name": "util.py", "content": "def f():\n    pass\n" })).await;
@@ -341,7 +341,7 @@ async fn busy_recording() -> Busy {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ? AND user_id = ?")
             .bind(pad.id)
             .bind(bob.id)
-            .fetch_one(app.state.db.pool())
+            .fetch_one(app.sql())
             .await
             .unwrap();
         n == 3
@@ -351,7 +351,7 @@ async fn busy_recording() -> Busy {
     eventually("join, leave and file events are logged", || async {
         let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM pad_events WHERE pad_id = ?")
             .bind(pad.id)
-            .fetch_all(app.state.db.pool())
+            .fetch_all(app.sql())
             .await
             .unwrap();
         kinds.iter().any(|k| k == "leave") && kinds.iter().filter(|k| *k == "files").count() >= 3
@@ -367,7 +367,7 @@ async fn busy_recording() -> Busy {
         .edit(pad_id, Some(opencoder::db::UserId(owner.id)), move |txn| opencoder::collab::set_text(txn, file, "after\n"))
         .await
         .unwrap();
-    opencoder::collab::chat::insert(&app.state.db, pad_id, opencoder::db::UserId(owner.id), "after").await.unwrap();
+    opencoder::collab::chat_store::insert(&app.state.db, pad_id, opencoder::db::UserId(owner.id), "after").await.unwrap();
     app.state.docs.flush_log().await;
     Busy { app, owner, bob, pad, rec, initial_text }
 }
@@ -413,7 +413,7 @@ async fn timeline_pages_return_every_event_of_the_window_once_in_time_order() {
         .bind(pad.id)
         .bind(from)
         .bind(to)
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.sql())
         .await
         .unwrap();
     let edits = of("edit");
@@ -581,11 +581,11 @@ async fn start_stop_and_delete_are_audited_and_conflicts_are_409() {
     assert_eq!(twice.status, 409);
     assert_eq!(twice.body["error"], "not_recording");
 
-    let updates_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ?").bind(pad.id).fetch_one(app.state.db.pool()).await.unwrap();
+    let updates_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ?").bind(pad.id).fetch_one(app.sql()).await.unwrap();
     assert_eq!(app.delete(&rec_path(&pad, &format!("/{rec}")), Some(&owner.token)).await.status, 200);
     assert_eq!(app.delete(&rec_path(&pad, &format!("/{rec}")), Some(&owner.token)).await.status, 404);
     assert!(app.get(&rec_path(&pad, ""), Some(&owner.token)).await.body["recordings"].as_array().unwrap().is_empty());
-    let updates_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ?").bind(pad.id).fetch_one(app.state.db.pool()).await.unwrap();
+    let updates_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ?").bind(pad.id).fetch_one(app.sql()).await.unwrap();
     assert_eq!(updates_after, updates_before, "deleting a recording keeps the pad's log");
 
     for action in ["recording.start", "recording.stop", "recording.delete"] {
@@ -732,7 +732,7 @@ async fn without_auto_record_joining_records_nothing_but_presence_is_logged() {
     eventually("the join is logged", || async {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pad_events WHERE pad_id = ? AND kind = 'join'")
             .bind(pad.id)
-            .fetch_one(app.state.db.pool())
+            .fetch_one(app.sql())
             .await
             .unwrap();
         n == 1

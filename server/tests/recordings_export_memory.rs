@@ -67,7 +67,7 @@ async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
         .bind(now + i as i64)
         .bind(now + i as i64 + 1)
         .bind(stdout)
-        .execute(app.state.db.pool())
+        .execute(app.sql())
         .await
         .unwrap();
     }

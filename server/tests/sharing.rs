@@ -407,7 +407,7 @@ async fn a_password_grants_its_role_to_whoever_knows_it() {
     assert_eq!(unlocks[0].0, Some(bob.id));
     assert_eq!(unlocks[0].1.as_deref(), Some(pad.slug.as_str()));
     let all: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT action, meta FROM audit_log").fetch_all(app.state.db.pool()).await.unwrap();
+        sqlx::query_as("SELECT action, meta FROM audit_log").fetch_all(app.sql()).await.unwrap();
     for (action, meta) in all {
         let meta = meta.unwrap_or_default();
         assert!(!meta.contains(password) && !meta.contains("pppp"), "{action}: {meta}");

@@ -414,7 +414,7 @@ async fn output_is_recorded_but_hidden_keystrokes_are_not() {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT kind, data FROM pad_events WHERE pad_id = ? AND kind LIKE 'terminal%' ORDER BY id")
             .bind(pad_id)
-            .fetch_all(app.state.db.pool())
+            .fetch_all(app.sql())
             .await
             .unwrap();
     let all: String = rows.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("\n");
@@ -715,7 +715,7 @@ async fn restarts_do_not_reset_the_recording_budget() {
     let rows: Vec<String> =
         sqlx::query_scalar("SELECT data FROM pad_events WHERE pad_id = ? AND kind = 'terminal' ORDER BY id")
             .bind(pad_id)
-            .fetch_all(app.state.db.pool())
+            .fetch_all(app.sql())
             .await
             .unwrap();
     let events: Vec<Value> = rows.iter().map(|d| serde_json::from_str(d).unwrap()).collect();

@@ -8,15 +8,13 @@
 use std::io::Write;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use clap::Args;
-use futures_util::TryStreamExt;
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::{AuditRow, GENESIS_HASH};
-use crate::db::Db;
+use crate::db::{Backend, Db};
 
 /// Rows listed when `--limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -100,47 +98,26 @@ fn parse_since_now(raw: &str) -> Result<DateTime<Utc>, String> {
     parse_since(raw, Utc::now())
 }
 
-/// Open the server's database for reading. A missing file is an error rather than a new, empty
-/// database: an empty log would "verify" and hide the real mistake (a wrong `DATA_DIR`).
+/// Open the server's database for reading. A missing SQLite file is an error rather than a new,
+/// empty database: an empty log would "verify" and hide the real mistake (a wrong `DATA_DIR`). A
+/// PostgreSQL database is never created by connecting.
 pub async fn open(database_url: &str) -> anyhow::Result<Db> {
-    let options = SqliteConnectOptions::from_str(database_url)?;
-    let path = options.get_filename();
-    if !path.exists() {
-        anyhow::bail!(
-            "no database at {} (check DATA_DIR / DATABASE_URL; the server creates it on first start)",
-            path.display()
-        );
+    if Backend::of_url(database_url) != Some(Backend::Postgres) {
+        let options = SqliteConnectOptions::from_str(database_url)?;
+        let path = options.get_filename();
+        if !path.exists() {
+            anyhow::bail!(
+                "no database at {} (check DATA_DIR / DATABASE_URL; the server creates it on first start)",
+                path.display()
+            );
+        }
     }
     Db::connect(database_url).await
 }
 
 /// The rows matching `filter`, oldest first; with a limit, the newest `limit` of them.
 pub async fn query(db: &Db, filter: &AuditFilter) -> sqlx::Result<Vec<AuditRow>> {
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT id, at, user_id, action, target, ip, user_agent, meta, prev_hash, hash FROM audit_log WHERE 1 = 1",
-    );
-    if let Some(since) = filter.since {
-        // Stored times are RFC 3339 UTC with milliseconds, so text order is time order.
-        sql.push(" AND at >= ").push_bind(since.to_rfc3339_opts(SecondsFormat::Millis, true));
-    }
-    if let Some(user) = filter.user {
-        sql.push(" AND user_id = ").push_bind(user);
-    }
-    if let Some(action) = &filter.action {
-        sql.push(" AND action = ").push_bind(action.clone());
-    }
-    if let Some(pad) = &filter.pad {
-        sql.push(" AND (target = ")
-            .push_bind(pad.clone())
-            .push(" OR (CASE WHEN json_valid(meta) THEN json_extract(meta, '$.pad') END) = ")
-            .push_bind(pad.clone())
-            .push(")");
-    }
-    sql.push(" ORDER BY id DESC");
-    if let Some(limit) = filter.limit {
-        sql.push(" LIMIT ").push_bind(i64::from(limit));
-    }
-    let mut rows: Vec<AuditRow> = sql.build_query_as().fetch_all(db.pool()).await?;
+    let mut rows = super::store::newest_matching(db, filter).await?;
     rows.reverse();
     Ok(rows)
 }
@@ -224,15 +201,7 @@ impl ChainVerifier {
 /// Recompute the chain over the whole table, streaming rows in id order.
 pub async fn verify(db: &Db) -> sqlx::Result<Verification> {
     let mut verifier = ChainVerifier::default();
-    let mut rows = sqlx::query_as::<_, AuditRow>(
-        "SELECT id, at, user_id, action, target, ip, user_agent, meta, prev_hash, hash FROM audit_log ORDER BY id",
-    )
-    .fetch(db.pool());
-    while let Some(row) = rows.try_next().await? {
-        if !verifier.push(&row) {
-            break;
-        }
-    }
+    super::store::scan_in_order(db, |row| verifier.push(row)).await?;
     Ok(verifier.finish())
 }
 

@@ -10,6 +10,7 @@
 //! logs a failed write and carries on.
 
 pub mod cli;
+pub mod store;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -159,31 +160,7 @@ impl AuditLog {
             prev_hash: String::new(),
             hash: String::new(),
         };
-        // IMMEDIATE: take the write lock before reading the chain head, so a concurrent writer
-        // makes this wait (busy timeout) instead of failing the upgrade with SQLITE_BUSY.
-        let mut tx = self.db.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let prev: Option<String> =
-            sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let prev_hash = prev.unwrap_or_else(|| GENESIS_HASH.to_string());
-        let hash = row.compute_hash(&prev_hash);
-        sqlx::query(
-            "INSERT INTO audit_log (at, user_id, action, target, ip, user_agent, meta, prev_hash, hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&row.at)
-        .bind(row.user_id)
-        .bind(&row.action)
-        .bind(&row.target)
-        .bind(&row.ip)
-        .bind(&row.user_agent)
-        .bind(&row.meta)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        store::append(&self.db, &row).await?;
         Ok(())
     }
 }

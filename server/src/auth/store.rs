@@ -3,7 +3,7 @@
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::db::{now_text, Db, UserId};
+use crate::db::{now_text, on_pool, Db, UserId};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -20,24 +20,24 @@ const USER_COLUMNS: &str = "id, name, session_epoch, created_at";
 
 pub async fn create(db: &Db, name: &str, recovery_hash: &str) -> sqlx::Result<User> {
     let now = now_text();
-    sqlx::query_as(&format!(
-        "INSERT INTO users (name, recovery_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "INSERT INTO users (name, recovery_hash, created_at, updated_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
     ))
     .bind(name)
     .bind(recovery_hash)
     .bind(&now)
     .bind(&now)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 /// Every authenticated request and socket reads this: inline when the database allows.
 pub async fn find(db: &Db, id: UserId) -> sqlx::Result<Option<User>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     if let Some(found) = db.inline(|conn| conn.prepare_cached(&sql)?.query_row([id.0], user_from_row).optional()) {
         return found;
     }
-    sqlx::query_as(&sql).bind(id).fetch_optional(db.pool()).await
+    on_pool!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
 }
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -45,46 +45,46 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 }
 
 pub async fn find_by_recovery_hash(db: &Db, hash: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE recovery_hash = ?"))
+    on_pool!(db, |pool| sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE recovery_hash = $1"))
         .bind(hash)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 pub async fn rename(db: &Db, id: UserId, name: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!(
-        "UPDATE users SET name = ?, updated_at = ? WHERE id = ? RETURNING {USER_COLUMNS}"
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "UPDATE users SET name = $1, updated_at = $2 WHERE id = $3 RETURNING {USER_COLUMNS}"
     ))
     .bind(name)
     .bind(now_text())
     .bind(id)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn set_recovery_hash(db: &Db, id: UserId, hash: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET recovery_hash = ?, updated_at = ? WHERE id = ?")
+    on_pool!(db, |pool| sqlx::query("UPDATE users SET recovery_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(now_text())
         .bind(id)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Invalidate every token issued so far; returns the new epoch.
 pub async fn bump_epoch(db: &Db, id: UserId) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ? RETURNING session_epoch",
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "UPDATE users SET session_epoch = session_epoch + 1, updated_at = $1 WHERE id = $2 RETURNING session_epoch",
     )
     .bind(now_text())
     .bind(id)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 /// Delete the user; owned pads, memberships and their data go with it through the foreign keys.
 pub async fn delete(db: &Db, id: UserId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(db.pool()).await?;
+    on_pool!(db, |pool| sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -1,5 +1,4 @@
-//! Pad chat (SPEC §3: every role may send chat): the `chat` app message, its store, and the
-//! history endpoint `GET /api/pads/{slug}/chat`.
+//! Pad chat (SPEC §3: every role may send chat): the `chat` app message and the history endpoint `GET /api/pads/{slug}/chat`.
 //!
 //! A message's author name is read from the database (never the client); history shows the
 //! author's current name, or the name at sending time once the account is gone.
@@ -11,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::app::{AppCtx, AppMsgError};
+use super::chat_store::{insert, page};
+pub use super::chat_store::ChatMessage;
 use super::limits::{CHAT_BURST, CHAT_PER_SEC, MAX_CHAT_CHARS};
-use crate::db::{now_text, Db, PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::pads::access::PadAccess;
 use crate::AppState;
@@ -20,49 +20,6 @@ use crate::AppState;
 /// Default and largest page of `GET /api/pads/{slug}/chat`.
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatMessage {
-    pub id: i64,
-    #[schema(value_type = Option<i64>)]
-    pub user_id: Option<UserId>,
-    pub name: String,
-    pub body: String,
-    /// RFC 3339 UTC.
-    pub at: String,
-}
-
-/// Store a message; the author's name comes from `users`.
-pub async fn insert(db: &Db, pad: PadId, user: UserId, body: &str) -> sqlx::Result<ChatMessage> {
-    sqlx::query_as(
-        "INSERT INTO chat_messages (pad_id, user_id, user_name, body, created_at) \
-         SELECT ?, id, name, ?, ? FROM users WHERE id = ? \
-         RETURNING id, user_id, user_name AS name, body, created_at AS at",
-    )
-    .bind(pad)
-    .bind(body)
-    .bind(now_text())
-    .bind(user)
-    .fetch_one(db.pool())
-    .await
-}
-
-/// The newest `limit` messages with id below `before` (all when `None`), oldest first.
-pub async fn page(db: &Db, pad: PadId, before: Option<i64>, limit: i64) -> sqlx::Result<Vec<ChatMessage>> {
-    let mut rows: Vec<ChatMessage> = sqlx::query_as(
-        "SELECT c.id, c.user_id, COALESCE(u.name, c.user_name) AS name, c.body, c.created_at AS at \
-         FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id \
-         WHERE c.pad_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?",
-    )
-    .bind(pad)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.reverse();
-    Ok(rows)
-}
 
 /// Trim and check a chat body: 1–`MAX_CHAT_CHARS` characters.
 pub fn validate_body(raw: &str) -> Result<&str, AppMsgError> {

@@ -477,19 +477,9 @@ impl DocStore {
         // Anything this pad queued before an unload must be in the database before we read it.
         self.persist.flush().await;
         let doc = new_doc();
-        let checkpoint: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT upto_update_id, state FROM doc_checkpoints WHERE pad_id = ? ORDER BY upto_update_id DESC, id DESC LIMIT 1",
-        )
-        .bind(pad)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let checkpoint = super::store::latest_checkpoint(&self.db, pad).await?;
         let upto = checkpoint.as_ref().map(|(id, _)| *id).unwrap_or(0);
-        let tail: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = ? AND id > ? ORDER BY id")
-                .bind(pad)
-                .bind(upto)
-                .fetch_all(self.db.pool())
-                .await?;
+        let tail = super::store::updates_after(&self.db, pad, upto).await?;
         for bytes in checkpoint.iter().map(|(_, s)| s).chain(tail.iter()) {
             // A stored update that no longer applies would be a bug; skip it rather than lose the pad.
             let applied = guarded(|| match Update::decode_v1(bytes) {

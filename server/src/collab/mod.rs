@@ -8,15 +8,17 @@
 //! - `rooms`     — the registry of rooms, connection limits, domain events → sockets
 //! - `session`   — one socket's protocol decisions, sans-IO
 //! - `app`       — the dispatcher of opencoder's own (type 100) messages
-//! - `chat`      — chat messages, their store and history endpoint
+//! - `chat`      — chat messages and their history endpoint
+//! - `chat_store` — chat rows
 //! - `limits`    — every named limit of the pad socket
 //! - `settings`  — the `COLLAB_*` settings (flood window, history budget, log queue bytes)
-//! - `store`     — member and file lists pushed to sockets
+//! - `store`     — the document log's SQL, member and file lists pushed to sockets
 //! - `ws`        — the byte pump between an axum WebSocket and a session
 //! - `routes`    — `/ws/pad/{slug}` and `/api/pads/{slug}/chat`
 
 pub mod app;
 pub mod chat;
+pub mod chat_store;
 pub mod doc_store;
 pub mod file_roots;
 pub mod limits;

@@ -18,7 +18,6 @@
 //! Must not: apply anything to a document, or be bypassed (a row written elsewhere could land
 //! between a checkpoint and the updates it claims to fold).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +25,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::db::{now_text, Db, PadId, UserId};
+use super::store::{self, LogWrite};
+use crate::db::{Db, PadId, UserId};
 
 /// How long the writer waits for more work after the first pending item before committing.
 pub const GROUP_COMMIT_WINDOW: Duration = Duration::from_millis(40);
@@ -196,73 +196,19 @@ async fn commit_with_retry(db: &Db, writes: &[WriteOp]) {
     }
 }
 
-/// One transaction for the whole batch. Rows of a pad deleted meanwhile are skipped (the pad's
-/// log went with it), so one deleted pad cannot fail everyone's batch.
+/// The batch as the store writes it (`Flush` markers carry nothing to write).
 async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<()> {
-    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
-    let mut history: HashMap<PadId, i64> = HashMap::new();
-    for op in writes {
-        match op {
+    let entries: Vec<LogWrite<'_>> = writes
+        .iter()
+        .filter_map(|op| match op {
             WriteOp::Update { pad, user, at_ms, bytes } => {
-                sqlx::query(
-                    "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) \
-                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM pads WHERE id = ?1)",
-                )
-                .bind(pad)
-                .bind(user)
-                .bind(at_ms)
-                .bind(bytes.as_ref())
-                .execute(&mut *tx)
-                .await?;
-                *history.entry(*pad).or_default() += bytes.len() as i64;
+                Some(LogWrite::Update { pad: *pad, user: *user, at_ms: *at_ms, bytes: bytes.as_ref() })
             }
             WriteOp::Checkpoint { pad, state, state_vector } => {
-                sqlx::query(
-                    "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) \
-                     SELECT ?1, COALESCE((SELECT MAX(id) FROM doc_updates WHERE pad_id = ?1), 0), ?2, ?3, ?4 \
-                     WHERE EXISTS (SELECT 1 FROM pads WHERE id = ?1)",
-                )
-                .bind(pad)
-                .bind(state)
-                .bind(state_vector)
-                .bind(now_text())
-                .execute(&mut *tx)
-                .await?;
-                thin_checkpoints(&mut tx, *pad).await?;
+                Some(LogWrite::Checkpoint { pad: *pad, state, state_vector })
             }
-            WriteOp::Flush(_) => {}
-        }
-    }
-    for (pad, bytes) in history {
-        sqlx::query("UPDATE pads SET history_bytes = history_bytes + ? WHERE id = ?")
-            .bind(bytes)
-            .bind(pad)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await
-}
-
-/// Drop the previous newest checkpoint when fewer than `CHECKPOINT_RETAIN_SPACING` of the pad's
-/// updates separate it from the one before it: it is then redundant for seeking.
-async fn thin_checkpoints(tx: &mut sqlx::SqliteConnection, pad: PadId) -> sqlx::Result<()> {
-    let newest: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, upto_update_id FROM doc_checkpoints WHERE pad_id = ? ORDER BY upto_update_id DESC, id DESC LIMIT 3",
-    )
-    .bind(pad)
-    .fetch_all(&mut *tx)
-    .await?;
-    let [_, (prev_id, prev_upto), (_, older_upto)] = newest[..] else {
-        return Ok(());
-    };
-    let between: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ? AND id > ? AND id <= ?")
-        .bind(pad)
-        .bind(older_upto)
-        .bind(prev_upto)
-        .fetch_one(&mut *tx)
-        .await?;
-    if between < CHECKPOINT_RETAIN_SPACING {
-        sqlx::query("DELETE FROM doc_checkpoints WHERE id = ?").bind(prev_id).execute(&mut *tx).await?;
-    }
-    Ok(())
+            WriteOp::Flush(_) => None,
+        })
+        .collect();
+    store::commit_log(db, &entries).await
 }

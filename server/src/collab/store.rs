@@ -1,11 +1,15 @@
-//! The reads the collaboration module pushes to sockets: member and file lists; and each pad's
-//! update-log total for the history budget. (Chat has its own
-//! store in `chat.rs`; the document log is `persist.rs`.) File rows are the pads module's; this
-//! only shapes them for the `files.changed` message.
+//! The collaboration module's SQL: the document log (`doc_updates`, `doc_checkpoints`), written
+//! only through `commit_log` by the writer in `persist.rs` and read back to load a document; the
+//! reads pushed to sockets (member and file lists); and each pad's update-log total for the
+//! history budget. (Chat has its own store, `chat_store.rs`.) File rows are the pads module's;
+//! this only shapes them for the `files.changed` message.
+
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::db::{Db, FileId, PadId, UserId};
+use super::persist::CHECKPOINT_RETAIN_SPACING;
+use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, UserId, WriteLock, WriteTx};
 
 /// One entry of a `members.changed` message.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq)]
@@ -26,13 +30,13 @@ pub struct FileEntry {
 }
 
 pub async fn members(db: &Db, pad: PadId) -> sqlx::Result<Vec<MemberEntry>> {
-    sqlx::query_as(
+    on_pool!(db, |pool| sqlx::query_as(
         "SELECT m.user_id, u.name, m.role FROM pad_members m JOIN users u ON u.id = m.user_id \
-         WHERE m.pad_id = ? ORDER BY m.joined_at, m.user_id",
+         WHERE m.pad_id = $1 ORDER BY m.joined_at, m.user_id",
     )
     .bind(pad)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 pub async fn files(db: &Db, pad: PadId) -> sqlx::Result<Vec<FileEntry>> {
@@ -43,6 +47,120 @@ pub async fn files(db: &Db, pad: PadId) -> sqlx::Result<Vec<FileEntry>> {
 /// Bytes of update log the pad has accumulated (`pads.history_bytes`, kept by the log writer).
 pub async fn history_bytes(db: &Db, pad: PadId) -> sqlx::Result<u64> {
     let bytes: Option<i64> =
-        sqlx::query_scalar("SELECT history_bytes FROM pads WHERE id = ?").bind(pad).fetch_optional(db.pool()).await?;
+        on_pool!(db, |pool| sqlx::query_scalar("SELECT history_bytes FROM pads WHERE id = $1").bind(pad).fetch_optional(pool).await)?;
     Ok(bytes.unwrap_or(0).max(0) as u64)
+}
+
+/// One item of a log writer batch.
+#[derive(Debug, Clone, Copy)]
+pub enum LogWrite<'a> {
+    Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: &'a [u8] },
+    /// The document after every update of the pad logged before it (in this batch or earlier).
+    Checkpoint { pad: PadId, state: &'a [u8], state_vector: &'a [u8] },
+}
+
+impl LogWrite<'_> {
+    fn pad(&self) -> PadId {
+        match *self {
+            LogWrite::Update { pad, .. } | LogWrite::Checkpoint { pad, .. } => pad,
+        }
+    }
+}
+
+/// Commit a batch of the log writer in one transaction. Rows of a pad deleted meanwhile are
+/// skipped (the pad's log went with it), so one deleted pad cannot fail everyone's batch. Each
+/// update adds its size to the pad's `history_bytes` in the same transaction. The batch holds
+/// each of its pads' `WriteLock::DocLog`, so a checkpoint's `MAX(id)` is exactly the updates
+/// committed before it even with several nodes writing.
+pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
+    let mut tx = db.write_tx().await?;
+    let pads: BTreeSet<PadId> = writes.iter().map(LogWrite::pad).collect();
+    for pad in pads {
+        tx.lock(WriteLock::DocLog(pad)).await?;
+    }
+    let mut history: HashMap<PadId, i64> = HashMap::new();
+    for write in writes {
+        match *write {
+            LogWrite::Update { pad, user, at_ms, bytes } => {
+                on_tx!(tx, |conn| sqlx::query(
+                    "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) \
+                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1)",
+                )
+                .bind(pad)
+                .bind(user)
+                .bind(at_ms)
+                .bind(bytes)
+                .execute(&mut *conn)
+                .await.map(|done| done.rows_affected()))?;
+                *history.entry(pad).or_default() += bytes.len() as i64;
+            }
+            LogWrite::Checkpoint { pad, state, state_vector } => {
+                on_tx!(tx, |conn| sqlx::query(
+                    "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) \
+                     SELECT $1, COALESCE((SELECT MAX(id) FROM doc_updates WHERE pad_id = $1), 0), $2, $3, $4 \
+                     WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1)",
+                )
+                .bind(pad)
+                .bind(state)
+                .bind(state_vector)
+                .bind(now_text())
+                .execute(&mut *conn)
+                .await.map(|done| done.rows_affected()))?;
+                thin_checkpoints(&mut tx, pad).await?;
+            }
+        }
+    }
+    for (pad, bytes) in history {
+        on_tx!(tx, |conn| sqlx::query("UPDATE pads SET history_bytes = history_bytes + $1 WHERE id = $2")
+            .bind(bytes)
+            .bind(pad)
+            .execute(&mut *conn)
+            .await.map(|done| done.rows_affected()))?;
+    }
+    tx.commit().await
+}
+
+/// Drop the previous newest checkpoint when fewer than `CHECKPOINT_RETAIN_SPACING` of the pad's
+/// updates separate it from the one before it: it is then redundant for seeking.
+async fn thin_checkpoints(tx: &mut WriteTx, pad: PadId) -> sqlx::Result<()> {
+    let newest: Vec<(i64, i64)> = on_tx!(tx, |conn| sqlx::query_as(
+        "SELECT id, upto_update_id FROM doc_checkpoints WHERE pad_id = $1 ORDER BY upto_update_id DESC, id DESC LIMIT 3",
+    )
+    .bind(pad)
+    .fetch_all(&mut *conn)
+    .await)?;
+    let [_, (prev_id, prev_upto), (_, older_upto)] = newest[..] else {
+        return Ok(());
+    };
+    let between: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM doc_updates WHERE pad_id = $1 AND id > $2 AND id <= $3",
+    )
+    .bind(pad)
+    .bind(older_upto)
+    .bind(prev_upto)
+    .fetch_one(&mut *conn)
+    .await)?;
+    if between < CHECKPOINT_RETAIN_SPACING {
+        on_tx!(tx, |conn| sqlx::query("DELETE FROM doc_checkpoints WHERE id = $1").bind(prev_id).execute(&mut *conn).await.map(|done| done.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The pad's newest checkpoint as `(upto_update_id, state)`, if any.
+pub async fn latest_checkpoint(db: &Db, pad: PadId) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
+    on_pool!(db, |pool| sqlx::query_as(
+        "SELECT upto_update_id, state FROM doc_checkpoints WHERE pad_id = $1 ORDER BY upto_update_id DESC, id DESC LIMIT 1",
+    )
+    .bind(pad)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// The pad's logged updates after update `after`, in log order.
+pub async fn updates_after(db: &Db, pad: PadId, after: i64) -> sqlx::Result<Vec<Vec<u8>>> {
+    on_pool!(db, |pool| sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id")
+        .bind(pad)
+        .bind(after)
+        .fetch_all(pool)
+        .await)
 }

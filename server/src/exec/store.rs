@@ -1,14 +1,14 @@
 //! Run rows. The only SQL that touches `runs`.
 
-use crate::db::{Db, PadId, UserId};
+use crate::db::{on_pool, Db, PadId, UserId};
 
 use super::service::RunRecord;
 
 pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx::Result<()> {
-    sqlx::query(
+    on_pool!(db, |pool| sqlx::query(
         "INSERT INTO runs (id, pad_id, user_id, language, entry, started_at_ms, finished_at_ms, exit_code, signal,
                            timed_out, oom_killed, truncated, backend, outcome, stdout, stderr)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&run.run_id)
     .bind(pad)
@@ -26,7 +26,7 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
     .bind(&run.outcome)
     .bind(&run.stdout)
     .bind(&run.stderr)
-    .execute(db.pool())
-    .await?;
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -6,9 +6,7 @@
 //! texts by name (`name_keyed_docs`, migration 0007).
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
-
-use crate::db::{now_text, Db, FileId, PadId};
+use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, WriteLock, WriteTx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -34,13 +32,13 @@ pub struct NewFile {
 }
 
 /// Insert a new pad's files in order, inside the caller's transaction.
-pub async fn insert_initial(conn: &mut SqliteConnection, pad: PadId, files: &[NewFile]) -> sqlx::Result<Vec<PadFile>> {
+pub async fn insert_initial(tx: &mut WriteTx, pad: PadId, files: &[NewFile]) -> sqlx::Result<Vec<PadFile>> {
     let now = now_text();
     let mut created = Vec::with_capacity(files.len());
     for (order, file) in files.iter().enumerate() {
-        let row: PadFile = sqlx::query_as(&format!(
+        let row: PadFile = on_tx!(tx, |conn| sqlx::query_as(&format!(
             "INSERT INTO pad_files (pad_id, name, language, sort_order, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING {FILE_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {FILE_COLUMNS}"
         ))
         .bind(pad)
         .bind(&file.name)
@@ -49,7 +47,7 @@ pub async fn insert_initial(conn: &mut SqliteConnection, pad: PadId, files: &[Ne
         .bind(&now)
         .bind(&now)
         .fetch_one(&mut *conn)
-        .await?;
+        .await)?;
         created.push(row);
     }
     Ok(created)
@@ -57,12 +55,12 @@ pub async fn insert_initial(conn: &mut SqliteConnection, pad: PadId, files: &[Ne
 
 /// The pad's files in order (bounded by the per-pad file limit; read inline when possible).
 pub async fn list(db: &Db, pad: PadId) -> sqlx::Result<Vec<PadFile>> {
-    let sql = format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = ? ORDER BY sort_order, id");
+    let sql = format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = $1 ORDER BY sort_order, id");
     let inline = db.inline(|conn| conn.prepare_cached(&sql)?.query_map([pad.0], file_from_row)?.collect());
     if let Some(files) = inline {
         return files;
     }
-    sqlx::query_as(&sql).bind(pad).fetch_all(db.pool()).await
+    on_pool!(db, |pool| sqlx::query_as(&sql).bind(pad).fetch_all(pool).await)
 }
 
 fn file_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PadFile> {
@@ -78,15 +76,16 @@ fn file_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PadFile> {
 }
 
 pub async fn find(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<Option<PadFile>> {
-    sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE id = ? AND pad_id = ?"))
+    on_pool!(db, |pool| sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE id = $1 AND pad_id = $2"))
         .bind(file)
         .bind(pad)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Create a file at the end of the list unless the pad already has `max_files`. The count check
-/// and the insert are one statement, so two concurrent creates cannot both slip under the cap.
+/// and the insert are one statement under the pad's write lock, so two concurrent creates (on any
+/// node) cannot both slip under the cap.
 /// `Ok(None)`: the cap is reached. A taken name is a unique violation (`OnUnique`).
 pub async fn create(
     db: &Db,
@@ -96,10 +95,12 @@ pub async fn create(
     max_files: usize,
 ) -> sqlx::Result<Option<PadFile>> {
     let now = now_text();
-    sqlx::query_as(&format!(
+    let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
+    let created = on_tx!(tx, |conn| sqlx::query_as(&format!(
         "INSERT INTO pad_files (pad_id, name, language, sort_order, created_at, updated_at)
-         SELECT ?1, ?2, ?3, COALESCE((SELECT MAX(sort_order) FROM pad_files WHERE pad_id = ?1), -1) + 1, ?4, ?4
-         WHERE (SELECT COUNT(*) FROM pad_files WHERE pad_id = ?1) < ?5
+         SELECT $1, $2, $3, COALESCE((SELECT MAX(sort_order) FROM pad_files WHERE pad_id = $1), -1) + 1, $4, $4
+         WHERE (SELECT COUNT(*) FROM pad_files WHERE pad_id = $1) < $5
          RETURNING {FILE_COLUMNS}"
     ))
     .bind(pad)
@@ -107,22 +108,24 @@ pub async fn create(
     .bind(language)
     .bind(&now)
     .bind(max_files as i64)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(&mut *conn)
+    .await)?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Change a file's name and/or language. A taken name is a unique violation (`OnUnique`).
 pub async fn update(db: &Db, pad: PadId, file: FileId, name: &str, language: &str) -> sqlx::Result<Option<PadFile>> {
-    sqlx::query_as(&format!(
-        "UPDATE pad_files SET name = ?, language = ?, updated_at = ? WHERE id = ? AND pad_id = ? RETURNING {FILE_COLUMNS}"
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "UPDATE pad_files SET name = $1, language = $2, updated_at = $3 WHERE id = $4 AND pad_id = $5 RETURNING {FILE_COLUMNS}"
     ))
     .bind(name)
     .bind(language)
     .bind(now_text())
     .bind(file)
     .bind(pad)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 #[derive(Debug)]
@@ -133,16 +136,20 @@ pub enum DeleteOutcome {
     LastFile,
 }
 
-/// Delete a file unless it is the pad's last one (checked in the same statement).
+/// Delete a file unless it is the pad's last one (checked in the same statement, under the pad's
+/// write lock).
 pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<DeleteOutcome> {
-    let deleted: Option<PadFile> = sqlx::query_as(&format!(
-        "DELETE FROM pad_files WHERE id = ?1 AND pad_id = ?2 AND (SELECT COUNT(*) FROM pad_files WHERE pad_id = ?2) > 1
+    let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Pad(pad)).await?;
+    let deleted: Option<PadFile> = on_tx!(tx, |conn| sqlx::query_as(&format!(
+        "DELETE FROM pad_files WHERE id = $1 AND pad_id = $2 AND (SELECT COUNT(*) FROM pad_files WHERE pad_id = $2) > 1
          RETURNING {FILE_COLUMNS}"
     ))
     .bind(file)
     .bind(pad)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await)?;
+    tx.commit().await?;
     if let Some(file) = deleted {
         return Ok(DeleteOutcome::Deleted(file));
     }
@@ -154,7 +161,7 @@ pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Resu
 
 /// Remove a row created a moment ago whose document text could not be written.
 pub async fn remove(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM pad_files WHERE id = ? AND pad_id = ?").bind(file).bind(pad).execute(db.pool()).await?;
+    on_pool!(db, |pool| sqlx::query("DELETE FROM pad_files WHERE id = $1 AND pad_id = $2").bind(file).bind(pad).execute(pool).await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -170,10 +177,10 @@ pub enum TextKeys {
 }
 
 pub async fn text_keys(db: &Db, pad: PadId) -> sqlx::Result<TextKeys> {
-    let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = ?")
+    let row: Option<(Option<i64>,)> = on_pool!(db, |pool| sqlx::query_as("SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = $1")
         .bind(pad)
-        .fetch_optional(db.pool())
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
     Ok(match row {
         None => TextKeys::ById,
         Some((Some(at_ms),)) => TextKeys::ByIdSince(at_ms),
@@ -188,10 +195,10 @@ pub async fn is_name_keyed(db: &Db, pad: PadId) -> sqlx::Result<bool> {
 
 /// Record that the pad's document was re-keyed by file id at `at_ms`.
 pub async fn mark_keyed_by_id(db: &Db, pad: PadId, at_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE name_keyed_docs SET rekeyed_at_ms = ? WHERE pad_id = ? AND rekeyed_at_ms IS NULL")
+    on_pool!(db, |pool| sqlx::query("UPDATE name_keyed_docs SET rekeyed_at_ms = $1 WHERE pad_id = $2 AND rekeyed_at_ms IS NULL")
         .bind(at_ms)
         .bind(pad)
-        .execute(db.pool())
-        .await?;
+        .execute(pool)
+        .await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::roles::Role;
 use super::store::{self, Grant, GrantOutcome};
-use crate::db::{Db, PadId, UserId};
+use crate::db::{on_pool, on_tx, Backend, Db, PadId, UserId, WriteLock, WriteTx};
 
 /// The stored form of an instant.
 pub fn time_text(at: DateTime<Utc>) -> String {
@@ -68,9 +68,9 @@ pub struct NewInvite<'a> {
 }
 
 pub async fn create(db: &Db, new: &NewInvite<'_>) -> sqlx::Result<Invite> {
-    sqlx::query_as(&format!(
+    on_pool!(db, |pool| sqlx::query_as(&format!(
         "INSERT INTO invites (pad_id, token, role, created_by, created_at, expires_at, max_uses)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {INVITE_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {INVITE_COLUMNS}"
     ))
     .bind(new.pad)
     .bind(new.token)
@@ -79,34 +79,34 @@ pub async fn create(db: &Db, new: &NewInvite<'_>) -> sqlx::Result<Invite> {
     .bind(time_text(new.created_at))
     .bind(time_text(new.expires_at))
     .bind(new.max_uses)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 /// Invites of the pad that can still be accepted, newest first.
 pub async fn list_live(db: &Db, pad: PadId, now: DateTime<Utc>) -> sqlx::Result<Vec<Invite>> {
-    sqlx::query_as(&format!(
+    on_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {INVITE_COLUMNS} FROM invites
-         WHERE pad_id = ? AND revoked_at IS NULL AND expires_at > ? AND (max_uses IS NULL OR uses < max_uses)
+         WHERE pad_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses)
          ORDER BY id DESC"
     ))
     .bind(pad)
     .bind(time_text(now))
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// Revoke an invite of this pad. The row stays (the audit trail names it); `None` when there is no
 /// such unrevoked invite on this pad.
 pub async fn revoke(db: &Db, pad: PadId, invite: i64, now: DateTime<Utc>) -> sqlx::Result<Option<Invite>> {
-    sqlx::query_as(&format!(
-        "UPDATE invites SET revoked_at = ? WHERE id = ? AND pad_id = ? AND revoked_at IS NULL RETURNING {INVITE_COLUMNS}"
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "UPDATE invites SET revoked_at = $1 WHERE id = $2 AND pad_id = $3 AND revoked_at IS NULL RETURNING {INVITE_COLUMNS}"
     ))
     .bind(time_text(now))
     .bind(invite)
     .bind(pad)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// An invite with the title and slug of its pad.
@@ -120,10 +120,14 @@ pub struct InviteWithPad {
 
 const BY_TOKEN: &str = "SELECT invites.id, invites.pad_id, invites.token, invites.role, invites.created_at,
     invites.expires_at, invites.max_uses, invites.uses, invites.revoked_at, pads.slug AS pad_slug, pads.title AS pad_title
-    FROM invites JOIN pads ON pads.id = invites.pad_id WHERE invites.token = ?";
+    FROM invites JOIN pads ON pads.id = invites.pad_id WHERE invites.token = $1";
 
 pub async fn find_by_token(db: &Db, token: &str) -> sqlx::Result<Option<InviteWithPad>> {
-    sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(db.pool()).await
+    on_pool!(db, |pool| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(pool).await)
+}
+
+async fn find_by_token_in(tx: &mut WriteTx, token: &str) -> sqlx::Result<Option<InviteWithPad>> {
+    on_tx!(tx, |conn| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(&mut *conn).await)
 }
 
 #[derive(Debug)]
@@ -140,11 +144,20 @@ pub enum AcceptOutcome {
 }
 
 /// Accept an invite as `user`: check it, count a use and grant its role (upgrade only), all under
-/// one write lock, so two concurrent accepts of a one-use invite cannot both win. A member whose
+/// the pad's write lock (`WriteLock::Pad`), so two concurrent accepts of a one-use invite cannot
+/// both win, on any node. A member whose
 /// role is already at least the invite's keeps it and burns no use.
 pub async fn accept(db: &Db, token: &str, user: UserId, now: DateTime<Utc>) -> sqlx::Result<AcceptOutcome> {
-    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
-    let found: Option<InviteWithPad> = sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(&mut *tx).await?;
+    let mut tx = db.write_tx().await?;
+    let mut found = find_by_token_in(&mut tx, token).await?;
+    if let Some(pad) = found.as_ref().map(|f| f.invite.pad_id) {
+        tx.lock(WriteLock::Pad(pad)).await?;
+        // On PostgreSQL the first read came before the lock: another node may have used the
+        // invite meanwhile. (SQLite's transaction held the write lock from the start.)
+        if db.backend() == Backend::Postgres {
+            found = find_by_token_in(&mut tx, token).await?;
+        }
+    }
     let Some(InviteWithPad { invite, pad_slug, .. }) = found else {
         return Ok(AcceptOutcome::Refused(Liveness::Missing));
     };
@@ -158,10 +171,10 @@ pub async fn accept(db: &Db, token: &str, user: UserId, now: DateTime<Utc>) -> s
         GrantOutcome::Removed => return Ok(AcceptOutcome::Removed),
     };
     let invite = if grant.changed() {
-        sqlx::query_as(&format!("UPDATE invites SET uses = uses + 1 WHERE id = ? RETURNING {INVITE_COLUMNS}"))
+        on_tx!(tx, |conn| sqlx::query_as(&format!("UPDATE invites SET uses = uses + 1 WHERE id = $1 RETURNING {INVITE_COLUMNS}"))
             .bind(invite.id)
-            .fetch_one(&mut *tx)
-            .await?
+            .fetch_one(&mut *conn)
+            .await)?
     } else {
         invite
     };

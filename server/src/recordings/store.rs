@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::FromRow;
 
-use crate::db::{Db, PadId, UserId};
+use crate::db::{on_pool, Backend, Db, PadId, UserId};
 
 /// One recording row, with its creator's current name.
 #[derive(Debug, Clone, FromRow, PartialEq)]
@@ -44,56 +44,56 @@ pub async fn insert_recording(
     started_at_ms: i64,
     auto_started: bool,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO recordings (pad_id, name, created_by, started_at_ms, auto_started) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "INSERT INTO recordings (pad_id, name, created_by, started_at_ms, auto_started) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(pad)
     .bind(name)
     .bind(created_by)
     .bind(started_at_ms)
     .bind(auto_started)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 pub async fn find_recording(db: &Db, pad: PadId, id: i64) -> sqlx::Result<Option<Recording>> {
-    sqlx::query_as(&format!(
-        "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by WHERE r.pad_id = ? AND r.id = ?"
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by WHERE r.pad_id = $1 AND r.id = $2"
     ))
     .bind(pad)
     .bind(id)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn active_recording(db: &Db, pad: PadId) -> sqlx::Result<Option<Recording>> {
-    sqlx::query_as(&format!(
+    on_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by \
-         WHERE r.pad_id = ? AND r.ended_at_ms IS NULL"
+         WHERE r.pad_id = $1 AND r.ended_at_ms IS NULL"
     ))
     .bind(pad)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 /// The pad's recordings, newest first.
 pub async fn list_recordings(db: &Db, pad: PadId) -> sqlx::Result<Vec<Recording>> {
-    sqlx::query_as(&format!(
+    on_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by \
-         WHERE r.pad_id = ? ORDER BY r.started_at_ms DESC, r.id DESC"
+         WHERE r.pad_id = $1 ORDER BY r.started_at_ms DESC, r.id DESC"
     ))
     .bind(pad)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// Every active recording of every pad (seek checkpoints are written for these).
 pub async fn all_active_recordings(db: &Db) -> sqlx::Result<Vec<Recording>> {
-    sqlx::query_as(&format!(
+    on_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by WHERE r.ended_at_ms IS NULL"
     ))
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// End the recording if it is still active; `None` when it was already ended (or is unknown).
@@ -107,58 +107,59 @@ pub async fn end_recording(
     stopped_by: Option<UserId>,
     reason: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE recordings SET ended_at_ms = MAX(?, started_at_ms), stopped_by = ?, stop_reason = ? \
-         WHERE pad_id = ? AND id = ? AND ended_at_ms IS NULL",
+    let done = on_pool!(db, |pool| sqlx::query(
+        "UPDATE recordings SET ended_at_ms = CASE WHEN $1 > started_at_ms THEN $1 ELSE started_at_ms END, \
+         stopped_by = $2, stop_reason = $3 \
+         WHERE pad_id = $4 AND id = $5 AND ended_at_ms IS NULL",
     )
     .bind(ended_at_ms)
     .bind(stopped_by)
     .bind(reason)
     .bind(pad)
     .bind(id)
-    .execute(db.pool())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Delete the window (never the log). `false` when there was no such recording.
 pub async fn delete_recording(db: &Db, pad: PadId, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM recordings WHERE pad_id = ? AND id = ?").bind(pad).bind(id).execute(db.pool()).await?;
-    Ok(done.rows_affected() == 1)
+    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM recordings WHERE pad_id = $1 AND id = $2").bind(pad).bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 pub async fn auto_record(db: &Db, pad: PadId) -> sqlx::Result<bool> {
-    let on: Option<bool> = sqlx::query_scalar("SELECT auto_record FROM recording_settings WHERE pad_id = ?")
+    let on: Option<bool> = on_pool!(db, |pool| sqlx::query_scalar("SELECT auto_record FROM recording_settings WHERE pad_id = $1")
         .bind(pad)
-        .fetch_optional(db.pool())
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
     Ok(on.unwrap_or(false))
 }
 
 pub async fn set_auto_record(db: &Db, pad: PadId, on: bool) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO recording_settings (pad_id, auto_record) VALUES (?, ?) \
+    on_pool!(db, |pool| sqlx::query(
+        "INSERT INTO recording_settings (pad_id, auto_record) VALUES ($1, $2) \
          ON CONFLICT (pad_id) DO UPDATE SET auto_record = excluded.auto_record",
     )
     .bind(pad)
     .bind(on)
-    .execute(db.pool())
-    .await?;
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The time of the pad's newest logged event of any kind, if any (closing recordings left open
 /// by a crash ends them there).
 pub async fn last_activity_ms(db: &Db, pad: PadId) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT MAX(t) FROM ( \
-            SELECT (SELECT at_ms FROM doc_updates WHERE pad_id = ?1 ORDER BY id DESC LIMIT 1) AS t \
-            UNION ALL SELECT MAX(at_ms) FROM pad_events WHERE pad_id = ?1 \
-            UNION ALL SELECT MAX(finished_at_ms) FROM runs WHERE pad_id = ?1)",
+            SELECT (SELECT at_ms FROM doc_updates WHERE pad_id = $1 ORDER BY id DESC LIMIT 1) AS t \
+            UNION ALL SELECT MAX(at_ms) FROM pad_events WHERE pad_id = $1 \
+            UNION ALL SELECT MAX(finished_at_ms) FROM runs WHERE pad_id = $1) AS latest",
     )
     .bind(pad)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,44 +174,44 @@ pub async fn insert_pad_event(
     user: Option<UserId>,
     data: &Value,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    on_pool!(db, |pool| sqlx::query_scalar(
         "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = ?1) RETURNING id",
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) RETURNING id",
     )
     .bind(pad)
     .bind(at_ms)
     .bind(kind)
     .bind(user)
     .bind(data.to_string())
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
     .map(|id| id.unwrap_or(0))
 }
 
 /// The `data` of the newest event of `kind` at or before `at_ms`.
 pub async fn latest_pad_event(db: &Db, pad: PadId, kind: &str, at_ms: i64) -> sqlx::Result<Option<Value>> {
-    let data: Option<String> = sqlx::query_scalar(
-        "SELECT data FROM pad_events WHERE pad_id = ? AND at_ms <= ? AND kind = ? ORDER BY at_ms DESC, id DESC LIMIT 1",
+    let data: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT data FROM pad_events WHERE pad_id = $1 AND at_ms <= $2 AND kind = $3 ORDER BY at_ms DESC, id DESC LIMIT 1",
     )
     .bind(pad)
     .bind(at_ms)
     .bind(kind)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(pool)
+    .await)?;
     Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
 }
 
 /// The data of the pad's `kind` events in `(after_ms, upto_ms]`, oldest first.
 pub async fn pad_events_between(db: &Db, pad: PadId, kind: &str, after_ms: i64, upto_ms: i64) -> sqlx::Result<Vec<(i64, Value)>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT at_ms, data FROM pad_events WHERE pad_id = ? AND kind = ? AND at_ms > ? AND at_ms <= ? ORDER BY at_ms, id",
+    let rows: Vec<(i64, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT at_ms, data FROM pad_events WHERE pad_id = $1 AND kind = $2 AND at_ms > $3 AND at_ms <= $4 ORDER BY at_ms, id",
     )
     .bind(pad)
     .bind(kind)
     .bind(after_ms)
     .bind(upto_ms)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(pool)
+    .await)?;
     Ok(rows.into_iter().filter_map(|(at, data)| serde_json::from_str(&data).ok().map(|d| (at, d))).collect())
 }
 
@@ -233,21 +234,21 @@ pub struct SeekBase {
 pub async fn checkpoint_at_or_before_time(db: &Db, pad: PadId, t_ms: i64) -> sqlx::Result<SeekBase> {
     // Each source is scanned newest-first through its (pad_id, upto) index and stops at the first
     // checkpoint old enough; the checkpoint's time is its update's `at_ms` (a rowid lookup).
-    let row: Option<(i64, Vec<u8>, bool)> = sqlx::query_as(
+    let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| sqlx::query_as(
         "SELECT upto, state, v2 FROM ( \
-            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, 0 AS v2 FROM doc_checkpoints c \
+            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, FALSE AS v2 FROM doc_checkpoints c \
                 JOIN doc_updates u ON u.id = c.upto_update_id \
-                WHERE c.pad_id = ?1 AND u.at_ms <= ?2 ORDER BY c.upto_update_id DESC LIMIT 1) \
+                WHERE c.pad_id = $1 AND u.at_ms <= $2 ORDER BY c.upto_update_id DESC LIMIT 1) AS engine \
             UNION ALL \
-            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, 1 AS v2 FROM recording_checkpoints c \
+            SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, TRUE AS v2 FROM recording_checkpoints c \
                 JOIN doc_updates u ON u.id = c.upto_update_id \
-                WHERE c.pad_id = ?1 AND u.at_ms <= ?2 ORDER BY c.upto_update_id DESC LIMIT 1)) \
+                WHERE c.pad_id = $1 AND u.at_ms <= $2 ORDER BY c.upto_update_id DESC LIMIT 1) AS ours) AS bases \
          ORDER BY upto DESC, v2 DESC LIMIT 1",
     )
     .bind(pad)
     .bind(t_ms)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(pool)
+    .await)?;
     let (upto, state, v2) = match row {
         Some((upto, state, v2)) => (upto, Some(state), v2),
         None => (0, None, false),
@@ -258,19 +259,19 @@ pub async fn checkpoint_at_or_before_time(db: &Db, pad: PadId, t_ms: i64) -> sql
 
 /// The nearest checkpoint (the engine's or ours) at or before update `upto_id`.
 pub async fn checkpoint_at_or_before_update(db: &Db, pad: PadId, upto_id: i64) -> sqlx::Result<SeekBase> {
-    let row: Option<(i64, Vec<u8>, bool)> = sqlx::query_as(
+    let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| sqlx::query_as(
         "SELECT upto, state, v2 FROM ( \
-            SELECT * FROM (SELECT upto_update_id AS upto, state, 0 AS v2 FROM doc_checkpoints \
-                WHERE pad_id = ?1 AND upto_update_id <= ?2 ORDER BY upto_update_id DESC LIMIT 1) \
+            SELECT * FROM (SELECT upto_update_id AS upto, state, FALSE AS v2 FROM doc_checkpoints \
+                WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1) AS engine \
             UNION ALL \
-            SELECT * FROM (SELECT upto_update_id AS upto, state, 1 AS v2 FROM recording_checkpoints \
-                WHERE pad_id = ?1 AND upto_update_id <= ?2 ORDER BY upto_update_id DESC LIMIT 1)) \
+            SELECT * FROM (SELECT upto_update_id AS upto, state, TRUE AS v2 FROM recording_checkpoints \
+                WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1) AS ours) AS bases \
          ORDER BY upto DESC, v2 DESC LIMIT 1",
     )
     .bind(pad)
     .bind(upto_id)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(pool)
+    .await)?;
     Ok(match row {
         Some((upto, state, v2)) => SeekBase { upto, state: Some(state), v2, next_upto: None },
         None => SeekBase::default(),
@@ -278,18 +279,18 @@ pub async fn checkpoint_at_or_before_update(db: &Db, pad: PadId, upto_id: i64) -
 }
 
 async fn next_checkpoint_after(db: &Db, pad: PadId, upto: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT MIN(upto) FROM ( \
-            SELECT (SELECT upto_update_id FROM doc_checkpoints WHERE pad_id = ?1 AND upto_update_id > ?2 \
+            SELECT (SELECT upto_update_id FROM doc_checkpoints WHERE pad_id = $1 AND upto_update_id > $2 \
                     ORDER BY upto_update_id LIMIT 1) AS upto \
             UNION ALL \
-            SELECT (SELECT upto_update_id FROM recording_checkpoints WHERE pad_id = ?1 AND upto_update_id > ?2 \
-                    ORDER BY upto_update_id LIMIT 1))",
+            SELECT (SELECT upto_update_id FROM recording_checkpoints WHERE pad_id = $1 AND upto_update_id > $2 \
+                    ORDER BY upto_update_id LIMIT 1)) AS nexts",
     )
     .bind(pad)
     .bind(upto)
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(pool)
+    .await)
 }
 
 /// The update bytes with id in `(after, upto]` (no upper bound with `None`) and logged at or
@@ -301,15 +302,15 @@ pub async fn updates_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    sqlx::query_scalar(
-        "SELECT update_bytes FROM doc_updates WHERE pad_id = ? AND id > ? AND id <= ? AND at_ms <= ? ORDER BY id",
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 AND id <= $3 AND at_ms <= $4 ORDER BY id",
     )
     .bind(pad)
     .bind(after)
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// The bytes `updates_between` would return, without reading them.
@@ -320,16 +321,16 @@ pub async fn update_bytes_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<u64> {
-    let bytes: i64 = sqlx::query_scalar(
+    let bytes: i64 = on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT COALESCE(SUM(length(update_bytes)), 0) FROM doc_updates \
-         WHERE pad_id = ? AND id > ? AND id <= ? AND at_ms <= ?",
+         WHERE pad_id = $1 AND id > $2 AND id <= $3 AND at_ms <= $4",
     )
     .bind(pad)
     .bind(after)
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(pool)
+    .await)?;
     Ok(bytes.max(0) as u64)
 }
 
@@ -337,15 +338,15 @@ pub async fn update_bytes_between(
 /// checkpoint bracket of `t_ms` (see the module docs).
 pub async fn last_update_at_or_before(db: &Db, pad: PadId, t_ms: i64) -> sqlx::Result<i64> {
     let base = checkpoint_at_or_before_time(db, pad, t_ms).await?;
-    let last: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(id) FROM doc_updates WHERE pad_id = ? AND id > ? AND id <= ? AND at_ms <= ?",
+    let last: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT MAX(id) FROM doc_updates WHERE pad_id = $1 AND id > $2 AND id <= $3 AND at_ms <= $4",
     )
     .bind(pad)
     .bind(base.upto)
     .bind(base.next_upto.unwrap_or(i64::MAX))
     .bind(t_ms)
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(pool)
+    .await)?;
     Ok(last.unwrap_or(base.upto))
 }
 
@@ -369,10 +370,10 @@ pub async fn edits_page(
     to_ms: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<EditRow>> {
-    sqlx::query_as(
+    on_pool!(db, |pool| sqlx::query_as(
         "SELECT d.id, d.at_ms, d.user_id, u.name AS user_name, d.update_bytes FROM doc_updates d \
          LEFT JOIN users u ON u.id = d.user_id \
-         WHERE d.pad_id = ? AND d.id > ? AND d.id <= ? AND d.at_ms BETWEEN ? AND ? ORDER BY d.id LIMIT ?",
+         WHERE d.pad_id = $1 AND d.id > $2 AND d.id <= $3 AND d.at_ms BETWEEN $4 AND $5 ORDER BY d.id LIMIT $6",
     )
     .bind(pad)
     .bind(after)
@@ -380,8 +381,8 @@ pub async fn edits_page(
     .bind(from_ms)
     .bind(to_ms)
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,13 +390,13 @@ pub async fn edits_page(
 
 /// The newest checkpoint written for this recording (0 when none).
 pub async fn newest_recording_checkpoint(db: &Db, pad: PadId, recording: i64) -> sqlx::Result<i64> {
-    let upto: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(upto_update_id) FROM recording_checkpoints WHERE pad_id = ? AND recording_id = ?",
+    let upto: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT MAX(upto_update_id) FROM recording_checkpoints WHERE pad_id = $1 AND recording_id = $2",
     )
     .bind(pad)
     .bind(recording)
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(pool)
+    .await)?;
     Ok(upto.unwrap_or(0))
 }
 
@@ -406,26 +407,26 @@ pub async fn next_update_after(db: &Db, pad: PadId, after: i64) -> sqlx::Result<
 
 /// The id of the `n`-th update after `after` (1-based), if the log has that many.
 pub async fn nth_update_after(db: &Db, pad: PadId, after: i64, n: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM doc_updates WHERE pad_id = ? AND id > ? ORDER BY id LIMIT 1 OFFSET ?")
+    on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET $3")
         .bind(pad)
         .bind(after)
         .bind(n - 1)
-        .fetch_optional(db.pool())
-        .await
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Store a checkpoint for `recording`; skipped when the recording was deleted meanwhile.
 pub async fn insert_recording_checkpoint(db: &Db, pad: PadId, recording: i64, upto: i64, state: &[u8]) -> sqlx::Result<()> {
-    sqlx::query(
+    on_pool!(db, |pool| sqlx::query(
         "INSERT INTO recording_checkpoints (pad_id, recording_id, upto_update_id, state) \
-         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = ?2 AND pad_id = ?1)",
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = $2 AND pad_id = $1)",
     )
     .bind(pad)
     .bind(recording)
     .bind(upto)
     .bind(state)
-    .execute(db.pool())
-    .await?;
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -439,26 +440,26 @@ pub struct Segment {
 
 /// The newest segment written for this recording (its `upto`), if any.
 pub async fn newest_segment(db: &Db, pad: PadId, recording: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT MAX(upto_update_id) FROM recording_segments WHERE pad_id = ? AND recording_id = ?")
+    on_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(upto_update_id) FROM recording_segments WHERE pad_id = $1 AND recording_id = $2")
         .bind(pad)
         .bind(recording)
-        .fetch_one(db.pool())
-        .await
+        .fetch_one(pool)
+        .await)
 }
 
 /// Store a segment for `recording`; skipped when the recording was deleted meanwhile.
 pub async fn insert_segment(db: &Db, pad: PadId, recording: i64, after: i64, upto: i64, updates: &[u8]) -> sqlx::Result<()> {
-    sqlx::query(
+    on_pool!(db, |pool| sqlx::query(
         "INSERT INTO recording_segments (pad_id, recording_id, after_update_id, upto_update_id, updates) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = ?2 AND pad_id = ?1)",
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = $2 AND pad_id = $1)",
     )
     .bind(pad)
     .bind(recording)
     .bind(after)
     .bind(upto)
     .bind(updates)
-    .execute(db.pool())
-    .await?;
+    .execute(pool)
+    .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -471,18 +472,18 @@ pub async fn segments_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<Vec<Segment>> {
-    sqlx::query_as(
+    on_pool!(db, |pool| sqlx::query_as(
         "SELECT s.after_update_id AS after, s.upto_update_id AS upto, s.updates FROM recording_segments s \
          JOIN doc_updates u ON u.id = s.upto_update_id \
-         WHERE s.pad_id = ? AND s.upto_update_id > ? AND s.upto_update_id <= ? AND u.at_ms <= ? \
+         WHERE s.pad_id = $1 AND s.upto_update_id > $2 AND s.upto_update_id <= $3 AND u.at_ms <= $4 \
          ORDER BY s.upto_update_id",
     )
     .bind(pad)
     .bind(after)
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 /// The bytes `segments_between` would return, without reading them.
@@ -493,29 +494,29 @@ pub async fn segment_bytes_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<u64> {
-    let bytes: i64 = sqlx::query_scalar(
+    let bytes: i64 = on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT COALESCE(SUM(length(s.updates)), 0) FROM recording_segments s \
          JOIN doc_updates u ON u.id = s.upto_update_id \
-         WHERE s.pad_id = ? AND s.upto_update_id > ? AND s.upto_update_id <= ? AND u.at_ms <= ?",
+         WHERE s.pad_id = $1 AND s.upto_update_id > $2 AND s.upto_update_id <= $3 AND u.at_ms <= $4",
     )
     .bind(pad)
     .bind(after)
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(pool)
+    .await)?;
     Ok(bytes.max(0) as u64)
 }
 
 /// The end of the first segment ending after update `after` (bounds a scan of single updates).
 pub async fn next_segment_end(db: &Db, pad: PadId, after: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT upto_update_id FROM recording_segments WHERE pad_id = ? AND upto_update_id > ? ORDER BY upto_update_id LIMIT 1",
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT upto_update_id FROM recording_segments WHERE pad_id = $1 AND upto_update_id > $2 ORDER BY upto_update_id LIMIT 1",
     )
     .bind(pad)
     .bind(after)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,19 +541,19 @@ pub struct PadEventRow {
 
 /// Up to `limit` pad events after `pos` and at or before `to_ms`, in `(at_ms, id)` order.
 pub async fn pad_events_page(db: &Db, pad: PadId, pos: &TimePos<i64>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<PadEventRow>> {
-    sqlx::query_as(
+    on_pool!(db, |pool| sqlx::query_as(
         "SELECT e.id, e.at_ms, e.kind, e.user_id, u.name AS user_name, e.data FROM pad_events e \
          LEFT JOIN users u ON u.id = e.user_id \
-         WHERE e.pad_id = ?1 AND (e.at_ms > ?2 OR (e.at_ms = ?2 AND e.id > ?3)) AND e.at_ms <= ?4 \
-         ORDER BY e.at_ms, e.id LIMIT ?5",
+         WHERE e.pad_id = $1 AND (e.at_ms > $2 OR (e.at_ms = $2 AND e.id > $3)) AND e.at_ms <= $4 \
+         ORDER BY e.at_ms, e.id LIMIT $5",
     )
     .bind(pad)
     .bind(pos.at)
     .bind(pos.id)
     .bind(to_ms)
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -565,23 +566,29 @@ pub struct ChatRow {
 }
 
 /// Chat times are RFC 3339 text; this is their instant in ms.
-const CHAT_AT_MS: &str = "CAST(ROUND((julianday(c.created_at) - 2440587.5) * 86400000.0) AS INTEGER)";
+fn chat_at_ms(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "CAST(ROUND((julianday(c.created_at) - 2440587.5) * 86400000.0) AS INTEGER)",
+        Backend::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM CAST(c.created_at AS TIMESTAMPTZ)) * 1000) AS BIGINT)",
+    }
+}
 
 /// Up to `limit` chat messages after `pos` and at or before `to_ms`, in `(at_ms, id)` order.
 pub async fn chat_page(db: &Db, pad: PadId, pos: &TimePos<i64>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<ChatRow>> {
-    sqlx::query_as(&format!(
+    let chat_at_ms = chat_at_ms(db.backend());
+    on_pool!(db, |pool| sqlx::query_as(&format!(
         "SELECT id, at_ms, user_id, user_name, body FROM ( \
-            SELECT c.id, {CHAT_AT_MS} AS at_ms, c.user_id, COALESCE(u.name, c.user_name) AS user_name, c.body \
-            FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id WHERE c.pad_id = ?1) \
-         WHERE (at_ms > ?2 OR (at_ms = ?2 AND id > ?3)) AND at_ms <= ?4 ORDER BY at_ms, id LIMIT ?5"
+            SELECT c.id, {chat_at_ms} AS at_ms, c.user_id, COALESCE(u.name, c.user_name) AS user_name, c.body \
+            FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id WHERE c.pad_id = $1) AS chat \
+         WHERE (at_ms > $2 OR (at_ms = $2 AND id > $3)) AND at_ms <= $4 ORDER BY at_ms, id LIMIT $5"
     ))
     .bind(pad)
     .bind(pos.at)
     .bind(pos.id)
     .bind(to_ms)
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -606,20 +613,20 @@ pub struct RunRow {
 /// Up to `limit` finished runs started after `pos` and at or before `to_ms`, in
 /// `(started_at_ms, id)` order.
 pub async fn runs_page(db: &Db, pad: PadId, pos: &TimePos<String>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<RunRow>> {
-    sqlx::query_as(
+    on_pool!(db, |pool| sqlx::query_as(
         "SELECT r.id, r.started_at_ms AS at_ms, r.finished_at_ms, r.user_id, u.name AS user_name, r.language, r.entry, \
                 r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.outcome, r.stdout, r.stderr \
          FROM runs r LEFT JOIN users u ON u.id = r.user_id \
-         WHERE r.pad_id = ?1 AND (r.started_at_ms > ?2 OR (r.started_at_ms = ?2 AND r.id > ?3)) AND r.started_at_ms <= ?4 \
-         ORDER BY r.started_at_ms, r.id LIMIT ?5",
+         WHERE r.pad_id = $1 AND (r.started_at_ms > $2 OR (r.started_at_ms = $2 AND r.id > $3)) AND r.started_at_ms <= $4 \
+         ORDER BY r.started_at_ms, r.id LIMIT $5",
     )
     .bind(pad)
     .bind(pos.at)
     .bind(&pos.id)
     .bind(to_ms)
     .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(pool)
+    .await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,35 +645,41 @@ pub struct StorageReport {
     pub recording_checkpoint_bytes: i64,
     pub recording_segments: i64,
     pub recording_segment_bytes: i64,
-    /// Pages in use in the whole database file (free pages excluded) × page size.
+    /// The whole database: on SQLite the pages in use (free pages excluded) × page size; on
+    /// PostgreSQL the database's size on disk.
     pub database_bytes_in_use: i64,
 }
 
 pub async fn storage_report(db: &Db, pad: PadId) -> sqlx::Result<StorageReport> {
     let (updates, update_bytes): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(update_bytes)) FROM doc_updates WHERE pad_id = ?")
+        on_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(update_bytes)) FROM doc_updates WHERE pad_id = $1")
             .bind(pad)
-            .fetch_one(db.pool())
-            .await?;
-    let (engine_checkpoints, engine_bytes): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), SUM(LENGTH(state) + LENGTH(state_vector)) FROM doc_checkpoints WHERE pad_id = ?",
+            .fetch_one(pool)
+            .await)?;
+    let (engine_checkpoints, engine_bytes): (i64, Option<i64>) = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT COUNT(*), SUM(LENGTH(state) + LENGTH(state_vector)) FROM doc_checkpoints WHERE pad_id = $1",
     )
     .bind(pad)
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(pool)
+    .await)?;
     let (recording_checkpoints, recording_bytes): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(state)) FROM recording_checkpoints WHERE pad_id = ?")
+        on_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(state)) FROM recording_checkpoints WHERE pad_id = $1")
             .bind(pad)
-            .fetch_one(db.pool())
-            .await?;
+            .fetch_one(pool)
+            .await)?;
     let (recording_segments, segment_bytes): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(updates)) FROM recording_segments WHERE pad_id = ?")
+        on_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(updates)) FROM recording_segments WHERE pad_id = $1")
             .bind(pad)
-            .fetch_one(db.pool())
-            .await?;
-    let page_count: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(db.pool()).await?;
-    let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(db.pool()).await?;
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(db.pool()).await?;
+            .fetch_one(pool)
+            .await)?;
+    let in_use = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT ((SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count())) \
+             * (SELECT page_size FROM pragma_page_size())"
+        }
+        Backend::Postgres => "SELECT pg_database_size(current_database())",
+    };
+    let database_bytes_in_use: i64 = on_pool!(db, |pool| sqlx::query_scalar(in_use).fetch_one(pool).await)?;
     Ok(StorageReport {
         updates,
         update_bytes: update_bytes.unwrap_or(0),
@@ -676,6 +689,6 @@ pub async fn storage_report(db: &Db, pad: PadId) -> sqlx::Result<StorageReport> 
         recording_checkpoint_bytes: recording_bytes.unwrap_or(0),
         recording_segments,
         recording_segment_bytes: segment_bytes.unwrap_or(0),
-        database_bytes_in_use: (page_count - free) * page_size,
+        database_bytes_in_use,
     })
 }

@@ -2,8 +2,11 @@
 //! over real HTTP.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::str::FromStr;
 
 use opencoder::config::Config;
 use opencoder::AppState;
@@ -15,6 +18,8 @@ pub struct TestApp {
     pub base: String,
     pub state: AppState,
     pub client: reqwest::Client,
+    /// A pool of its own on the server's SQLite file (none on PostgreSQL).
+    sql: Option<sqlx::SqlitePool>,
     _dir: tempfile::TempDir,
 }
 
@@ -63,7 +68,15 @@ impl TestApp {
         }
         let mut config = Config::from_vars(&env).expect("test config is valid");
         config.prepare().expect("prepare data dir");
+        let database_url = config.database_url.clone();
         let state = AppState::new(config).await.expect("state");
+        let sql = match opencoder::db::Backend::of_url(&database_url) {
+            Some(opencoder::db::Backend::Sqlite) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&database_url).expect("SQLite URL");
+                Some(sqlx::SqlitePool::connect_with(options).await.expect("open the SQLite file"))
+            }
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let serve_state = state.clone();
@@ -71,7 +84,7 @@ impl TestApp {
             opencoder::serve(serve_state, listener).await.expect("serve");
         });
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { addr, base: format!("http://{addr}"), state, client, _dir: dir }
+        TestApp { addr, base: format!("http://{addr}"), state, client, sql, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,11 +139,16 @@ impl TestApp {
         }
     }
 
+    /// A pool on the server's SQLite file, for assertions on rows no endpoint shows.
+    pub fn sql(&self) -> &sqlx::SqlitePool {
+        self.sql.as_ref().expect("this suite runs on SQLite")
+    }
+
     /// Rows of the audit log with this action.
     pub async fn audit_rows(&self, action: &str) -> Vec<(Option<i64>, Option<String>, Option<String>)> {
         sqlx::query_as("SELECT user_id, target, meta FROM audit_log WHERE action = ? ORDER BY id")
             .bind(action)
-            .fetch_all(self.state.db.pool())
+            .fetch_all(self.sql())
             .await
             .unwrap()
     }

@@ -1,0 +1,569 @@
+//! The store modules on both backends: every body below runs once against a fresh SQLite file and
+//! once against a fresh database on a throwaway PostgreSQL server (`common::postgres`). Bodies
+//! that need two nodes open two pools on the same database.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use opencoder::audit::{Actor, AuditAction, AuditEvent, AuditLog};
+use opencoder::collab::store::{self as collab_store, LogWrite};
+use opencoder::db::{Db, PadId, UserId};
+use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
+use opencoder::pads::invites_store::{self, AcceptOutcome, Liveness, NewInvite};
+use opencoder::pads::roles::Role;
+use opencoder::pads::store::{self as pad_store, GrantOutcome, NewPad};
+use opencoder::recordings::store as rec_store;
+
+use common::postgres::TempPostgres;
+
+/// A fresh, migrated database of one backend, and a way to open more pools on it.
+struct Fixture {
+    url: String,
+    db: Db,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Fixture {
+    async fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("stores.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        Fixture { url, db, _dir: Some(dir) }
+    }
+
+    async fn postgres() -> Fixture {
+        let url = TempPostgres::shared().create_database().await;
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        Fixture { url, db, _dir: None }
+    }
+
+    /// Another node's pool on the same database.
+    async fn second_pool(&self) -> Db {
+        Db::connect(&self.url).await.unwrap()
+    }
+}
+
+/// `name::sqlite` and `name::postgres`, both running `body(fixture)`.
+macro_rules! on_both_backends {
+    ($($name:ident => $body:ident;)*) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$body(super::Fixture::sqlite().await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$body(super::Fixture::postgres().await).await;
+            }
+        }
+    )*};
+}
+
+on_both_backends! {
+    users_and_sessions => users_and_sessions;
+    pads_members_and_roles => pads_members_and_roles;
+    files => files;
+    invites => invites;
+    doc_log_and_checkpoints => doc_log_and_checkpoints;
+    doc_log_ids_are_commit_ordered_across_nodes => doc_log_ids_are_commit_ordered_across_nodes;
+    chat => chat;
+    chat_ids_are_commit_ordered_across_nodes => chat_ids_are_commit_ordered_across_nodes;
+    runs_and_recordings => runs_and_recordings;
+    audit_chain_with_two_nodes => audit_chain_with_two_nodes;
+}
+
+async fn user(db: &Db, name: &str) -> UserId {
+    opencoder::auth::store::create(db, name, &format!("hash-of-{name}")).await.unwrap().id
+}
+
+async fn pad(db: &Db, owner: UserId, slug: &str) -> PadId {
+    let files = [NewFile { name: "main.py".into(), language: "python".into() }];
+    let new = NewPad { slug, title: "T", language: "python", kind: "sandbox", owner };
+    pad_store::create_with_files(db, &new, &files).await.unwrap().0.id
+}
+
+async fn users_and_sessions(f: Fixture) {
+    let db = &f.db;
+    let ada = opencoder::auth::store::create(db, "Ada", "h1").await.unwrap();
+    assert_eq!((ada.name.as_str(), ada.session_epoch), ("Ada", 0));
+    let dup = opencoder::auth::store::create(db, "Other", "h1").await.unwrap_err();
+    assert!(matches!(&dup, sqlx::Error::Database(e) if e.is_unique_violation()), "{dup}");
+    assert_eq!(opencoder::auth::store::find_by_recovery_hash(db, "h1").await.unwrap().unwrap().id, ada.id);
+    assert_eq!(opencoder::auth::store::rename(db, ada.id, "Ada L").await.unwrap().unwrap().name, "Ada L");
+    assert_eq!(opencoder::auth::store::bump_epoch(db, ada.id).await.unwrap(), 1);
+    assert_eq!(opencoder::auth::store::bump_epoch(db, ada.id).await.unwrap(), 2);
+    opencoder::auth::store::set_recovery_hash(db, ada.id, "h2").await.unwrap();
+    assert!(opencoder::auth::store::find_by_recovery_hash(db, "h1").await.unwrap().is_none());
+    let owned = pad(db, ada.id, "owned").await;
+    opencoder::auth::store::delete(db, ada.id).await.unwrap();
+    assert!(opencoder::auth::store::find(db, ada.id).await.unwrap().is_none());
+    assert!(pad_store::find(db, owned).await.unwrap().is_none(), "owned pads go with the account");
+}
+
+async fn pads_members_and_roles(f: Fixture) {
+    let db = &f.db;
+    let (owner, bob) = (user(db, "Owner").await, user(db, "Bob").await);
+    let id = pad(db, owner, "p1").await;
+    let (found, role) = pad_store::find_with_role(db, "p1", owner).await.unwrap().unwrap();
+    assert_eq!((found.id, role, found.has_password), (id, Some(Role::Owner), false));
+    assert_eq!(pad_store::find_with_role(db, "p1", bob).await.unwrap().unwrap().1, None);
+    let taken = pad_store::create_with_files(db, &NewPad { slug: "p1", title: "x", language: "python", kind: "sandbox", owner }, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(&taken, sqlx::Error::Database(e) if e.is_unique_violation()));
+
+    // Grants only go up; the owner row is never touched.
+    let granted = pad_store::grant_at_least(db, id, bob, Role::Viewer).await.unwrap();
+    assert!(matches!(granted, GrantOutcome::Granted(g) if g.previous.is_none() && g.current == Role::Viewer));
+    let up = pad_store::grant_at_least(db, id, bob, Role::Collaborator).await.unwrap();
+    assert!(matches!(up, GrantOutcome::Granted(g) if g.current == Role::Collaborator));
+    let not_down = pad_store::grant_at_least(db, id, bob, Role::Viewer).await.unwrap();
+    assert!(matches!(not_down, GrantOutcome::Granted(g) if !g.changed() && g.current == Role::Collaborator));
+    assert_eq!(pad_store::change_role(db, id, owner, Role::Viewer).await.unwrap(), None);
+    assert_eq!(pad_store::change_role(db, id, bob, Role::Candidate).await.unwrap(), Some(Role::Collaborator));
+    let members = pad_store::members(db, id).await.unwrap();
+    assert_eq!(members.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["owner", "candidate"]);
+    assert_eq!(pad_store::list_for_user(db, bob).await.unwrap().len(), 1);
+
+    // A kick sticks until re-admitted.
+    assert_eq!(pad_store::kick_member(db, id, bob, owner).await.unwrap(), Some(Role::Candidate));
+    assert!(pad_store::is_removed(db, id, bob).await.unwrap());
+    assert_eq!(pad_store::grant_at_least(db, id, bob, Role::Viewer).await.unwrap(), GrantOutcome::Removed);
+    assert_eq!(pad_store::removals(db, id).await.unwrap().len(), 1);
+    assert!(pad_store::readmit(db, id, bob).await.unwrap());
+    assert!(!pad_store::is_removed(db, id, bob).await.unwrap());
+
+    // Passwords and updates.
+    let with_password = pad_store::set_password(db, id, Some(("hash", Role::Viewer))).await.unwrap().unwrap();
+    assert!(with_password.has_password);
+    assert_eq!(pad_store::password(db, id).await.unwrap(), Some(("hash".to_string(), Role::Viewer)));
+    let renamed = pad_store::update(db, id, Some("New"), None, Some("interview")).await.unwrap().unwrap();
+    assert_eq!((renamed.title.as_str(), renamed.language.as_str(), renamed.kind.as_str()), ("New", "python", "interview"));
+    assert!(pad_store::delete(db, id).await.unwrap());
+    assert!(!pad_store::delete(db, id).await.unwrap());
+}
+
+async fn files(f: Fixture) {
+    let db = &f.db;
+    let owner = user(db, "Owner").await;
+    let id = pad(db, owner, "files").await;
+    let second = files_store::create(db, id, "b.py", "python", 3).await.unwrap().unwrap();
+    assert_eq!(second.sort_order, 1);
+    let taken = files_store::create(db, id, "b.py", "python", 3).await.unwrap_err();
+    assert!(matches!(&taken, sqlx::Error::Database(e) if e.is_unique_violation()));
+    files_store::create(db, id, "c.py", "python", 3).await.unwrap().unwrap();
+    assert!(files_store::create(db, id, "d.py", "python", 3).await.unwrap().is_none(), "the cap holds");
+    let renamed = files_store::update(db, id, second.id, "renamed.py", "python").await.unwrap().unwrap();
+    assert_eq!(renamed.name, "renamed.py");
+    let listed = files_store::list(db, id).await.unwrap();
+    assert_eq!(listed.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["main.py", "renamed.py", "c.py"]);
+    for file in &listed[1..] {
+        assert!(matches!(files_store::delete_unless_last(db, id, file.id).await.unwrap(), DeleteOutcome::Deleted(_)));
+    }
+    assert!(matches!(files_store::delete_unless_last(db, id, listed[0].id).await.unwrap(), DeleteOutcome::LastFile));
+    assert!(matches!(files_store::delete_unless_last(db, id, listed[1].id).await.unwrap(), DeleteOutcome::NotFound));
+    assert_eq!(files_store::text_keys(db, id).await.unwrap(), files_store::TextKeys::ById);
+
+    // Concurrent creates from two nodes never pass the cap.
+    let other = f.second_pool().await;
+    for round in 0..ROUNDS {
+        let id = pad(db, owner, &format!("race{round}")).await;
+        let racers = (0..RACERS).map(|i| {
+            let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
+            tokio::spawn(async move { files_store::create(&db, id, &format!("r{i}.py"), "python", 4).await.unwrap() })
+        });
+        let created = futures_util::future::join_all(racers).await.into_iter().filter(|r| r.as_ref().unwrap().is_some()).count();
+        assert_eq!(created, 3, "one file existed; the cap is 4");
+        assert_eq!(files_store::list(db, id).await.unwrap().len(), 4);
+    }
+}
+
+/// Rounds and racers of the tests that race two nodes.
+const ROUNDS: usize = 10;
+const RACERS: usize = 16;
+
+async fn invites(f: Fixture) {
+    let db = &f.db;
+    let (owner, bob, cat) = (user(db, "Owner").await, user(db, "Bob").await, user(db, "Cat").await);
+    let id = pad(db, owner, "inv").await;
+    let now = Utc::now();
+    let new = |token: &'static str, max_uses| NewInvite {
+        pad: id,
+        token,
+        role: Role::Collaborator,
+        created_by: owner,
+        created_at: now,
+        expires_at: now + ChronoDuration::hours(1),
+        max_uses,
+    };
+    let once = invites_store::create(db, &new("once", Some(1))).await.unwrap();
+    assert_eq!(invites_store::list_live(db, id, now).await.unwrap().len(), 1);
+    let accepted = invites_store::accept(db, "once", bob, now).await.unwrap();
+    assert!(matches!(accepted, AcceptOutcome::Accepted { invite, .. } if invite.uses == 1));
+    assert!(matches!(invites_store::accept(db, "once", cat, now).await.unwrap(), AcceptOutcome::Refused(Liveness::UsedUp)));
+    assert!(matches!(
+        invites_store::accept(db, "once", cat, now + ChronoDuration::hours(2)).await.unwrap(),
+        AcceptOutcome::Refused(Liveness::Expired)
+    ));
+    assert!(invites_store::revoke(db, id, once.id, now).await.unwrap().is_some());
+    assert!(matches!(invites_store::accept(db, "once", cat, now).await.unwrap(), AcceptOutcome::Refused(Liveness::Missing)));
+    assert!(invites_store::find_by_token(db, "once").await.unwrap().is_some());
+
+    // Two nodes accepting a one-use invite for different users: exactly one wins.
+    let other = f.second_pool().await;
+    for round in 0..ROUNDS {
+        let token: &'static str = Box::leak(format!("race{round}").into_boxed_str());
+        invites_store::create(db, &new(token, Some(1))).await.unwrap();
+        let mut racers = Vec::new();
+        for i in 0..RACERS {
+            let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
+            let racer = user(&db, &format!("racer{round}-{i}")).await;
+            racers.push(tokio::spawn(async move { invites_store::accept(&db, token, racer, now).await.unwrap() }));
+        }
+        let outcomes = futures_util::future::join_all(racers).await;
+        let wins = outcomes.iter().filter(|o| matches!(o.as_ref().unwrap(), AcceptOutcome::Accepted { .. })).count();
+        assert_eq!(wins, 1, "a one-use invite admitted {wins} users");
+    }
+}
+
+async fn doc_log_and_checkpoints(f: Fixture) {
+    let db = &f.db;
+    let owner = user(db, "Owner").await;
+    let id = pad(db, owner, "doc").await;
+    let gone = pad(db, owner, "gone").await;
+    pad_store::delete(db, gone).await.unwrap();
+    let batch = [
+        LogWrite::Update { pad: id, user: Some(owner), at_ms: 1, bytes: b"one" },
+        LogWrite::Update { pad: gone, user: None, at_ms: 1, bytes: b"skipped" },
+        LogWrite::Update { pad: id, user: None, at_ms: 2, bytes: b"three" },
+        LogWrite::Checkpoint { pad: id, state: b"state", state_vector: b"sv" },
+        LogWrite::Update { pad: id, user: None, at_ms: 3, bytes: b"after" },
+    ];
+    collab_store::commit_log(db, &batch).await.unwrap();
+    let (upto, state) = collab_store::latest_checkpoint(db, id).await.unwrap().unwrap();
+    assert_eq!(state, b"state");
+    assert_eq!(collab_store::updates_after(db, id, upto).await.unwrap(), [b"after".to_vec()], "the checkpoint folds the updates before it");
+    assert_eq!(collab_store::updates_after(db, id, 0).await.unwrap().len(), 3);
+    assert_eq!(collab_store::history_bytes(db, id).await.unwrap(), 3 + 5 + 5);
+    let report = rec_store::storage_report(db, id).await.unwrap();
+    assert_eq!((report.updates, report.update_bytes, report.engine_checkpoints), (3, 13, 1));
+    assert_eq!(report.engine_checkpoint_bytes, 7);
+    assert!(report.database_bytes_in_use > 0);
+}
+
+/// A reader that follows the log by id (loading a document, playback) must never miss an update:
+/// within a pad, an update committed later has a higher id than every update seen before it.
+async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
+    const BATCHES: usize = 150;
+    let owner = user(&f.db, "Owner").await;
+    let id = pad(&f.db, owner, "ordered").await;
+    let nodes = [f.db.clone(), f.second_pool().await, f.second_pool().await];
+    let writers: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, db)| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for i in 0..BATCHES {
+                    let bytes = format!("{n}:{i}").into_bytes();
+                    let more = format!("{n}:{i}+").into_bytes();
+                    let batch = [
+                        LogWrite::Update { pad: id, user: None, at_ms: i as i64, bytes: &bytes },
+                        LogWrite::Update { pad: id, user: None, at_ms: i as i64, bytes: &more },
+                    ];
+                    collab_store::commit_log(&db, &batch).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = f.second_pool().await;
+    let mut seen: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut after = 0i64;
+    let mut missed = Vec::new();
+    loop {
+        let done = writers.iter().all(|w| w.is_finished());
+        let rows = rec_store::edits_page(&reader, id, after, i64::MAX, 0, i64::MAX, 10_000).await.unwrap();
+        for row in rows {
+            after = row.id;
+            seen.insert(row.update_bytes);
+        }
+        if done {
+            break;
+        }
+    }
+    let all = collab_store::updates_after(&f.db, id, 0).await.unwrap();
+    assert_eq!(all.len(), nodes.len() * BATCHES * 2);
+    for bytes in all {
+        if !seen.contains(&bytes) {
+            missed.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    assert!(missed.is_empty(), "a reader following ids missed {} updates, e.g. {:?}", missed.len(), &missed[..missed.len().min(5)]);
+}
+
+async fn chat(f: Fixture) {
+    let db = &f.db;
+    let (owner, bob) = (user(db, "Owner").await, user(db, "Bob").await);
+    let id = pad(db, owner, "chat").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(opencoder::collab::chat_store::insert(db, id, if i % 2 == 0 { owner } else { bob }, &format!("m{i}")).await.unwrap().id);
+    }
+    let newest = opencoder::collab::chat_store::page(db, id, None, 2).await.unwrap();
+    assert_eq!(newest.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["m3", "m4"]);
+    let older = opencoder::collab::chat_store::page(db, id, Some(newest[0].id), 10).await.unwrap();
+    assert_eq!(older.len(), 3);
+    opencoder::auth::store::delete(db, bob).await.unwrap();
+    let after = opencoder::collab::chat_store::page(db, id, None, 10).await.unwrap();
+    assert_eq!((after[1].user_id, after[1].name.as_str()), (None, "Bob"), "the name at sending time stays");
+    let first_ms = chrono::DateTime::parse_from_rfc3339(&after[0].at).unwrap().timestamp_millis();
+    let timeline = rec_store::chat_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
+    assert_eq!(timeline.len(), 5);
+    assert_eq!(timeline[0].at_ms, first_ms, "chat times convert to the same instant in ms");
+}
+
+/// Every snapshot of a pad's chat that a reader takes while two nodes post must be a prefix of the
+/// final history in id order: a message committed later never takes an id below one already seen.
+async fn chat_ids_are_commit_ordered_across_nodes(f: Fixture) {
+    const POSTS: usize = 100;
+    let owner = user(&f.db, "Owner").await;
+    let id = pad(&f.db, owner, "chat-order").await;
+    let writers: Vec<_> = [f.db.clone(), f.second_pool().await, f.second_pool().await]
+        .into_iter()
+        .map(|db| {
+            tokio::spawn(async move {
+                for i in 0..POSTS {
+                    opencoder::collab::chat_store::insert(&db, id, owner, &format!("m{i}")).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = f.second_pool().await;
+    let mut snapshots: Vec<BTreeSet<i64>> = Vec::new();
+    while !writers.iter().all(|w| w.is_finished()) {
+        let page = opencoder::collab::chat_store::page(&reader, id, None, 10_000).await.unwrap();
+        snapshots.push(page.iter().map(|m| m.id).collect());
+    }
+    let all: Vec<i64> = opencoder::collab::chat_store::page(&f.db, id, None, 10_000).await.unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(all.len(), 3 * POSTS);
+    for seen in snapshots {
+        let Some(&newest) = seen.last() else { continue };
+        let gaps = all.iter().filter(|m| **m < newest && !seen.contains(m)).count();
+        assert_eq!(gaps, 0, "a reader saw message {newest} before {gaps} messages with lower ids");
+    }
+}
+
+async fn runs_and_recordings(f: Fixture) {
+    let db = &f.db;
+    let owner = user(db, "Owner").await;
+    let id = pad(db, owner, "rec").await;
+    let run = opencoder::exec::service::RunRecord {
+        run_id: "run-1".into(),
+        language: "python".into(),
+        entry: "main.py".into(),
+        started_at_ms: 1_000,
+        finished_at_ms: 1_500,
+        exit_code: Some(1),
+        signal: None,
+        timed_out: true,
+        oom_killed: false,
+        truncated: true,
+        duration_ms: 500,
+        backend: "docker".into(),
+        pooled: false,
+        compile_cache: None,
+        outcome: "timeout".into(),
+        error: None,
+        stdout: "out".into(),
+        stderr: "err".into(),
+    };
+    opencoder::exec::store::insert(db, id, owner, &run).await.unwrap();
+    let runs = rec_store::runs_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].timed_out, runs[0].oom_killed, runs[0].truncated, runs[0].exit_code), (true, false, true, Some(1)));
+
+    let rec = rec_store::insert_recording(db, id, "R", Some(owner), 900, true).await.unwrap();
+    let second = rec_store::insert_recording(db, id, "R2", Some(owner), 950, false).await.unwrap_err();
+    assert!(matches!(&second, sqlx::Error::Database(e) if e.is_unique_violation()), "one active recording per pad");
+    let active = rec_store::active_recording(db, id).await.unwrap().unwrap();
+    assert_eq!((active.id, active.auto_started, active.created_by_name.as_deref()), (rec, true, Some("Owner")));
+    assert!(rec_store::end_recording(db, id, rec, 100, Some(owner), "manual").await.unwrap());
+    assert!(!rec_store::end_recording(db, id, rec, 2_000, Some(owner), "manual").await.unwrap());
+    assert_eq!(rec_store::find_recording(db, id, rec).await.unwrap().unwrap().ended_at_ms, Some(900), "never before the start");
+    rec_store::set_auto_record(db, id, true).await.unwrap();
+    assert!(rec_store::auto_record(db, id).await.unwrap());
+
+    let event = rec_store::insert_pad_event(db, id, 1_200, "join", Some(owner), &serde_json::json!({"n": 1})).await.unwrap();
+    assert!(event > 0);
+    assert_eq!(rec_store::latest_pad_event(db, id, "join", 1_300).await.unwrap(), Some(serde_json::json!({"n": 1})));
+    assert_eq!(rec_store::pad_events_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap().len(), 1);
+    assert_eq!(rec_store::last_activity_ms(db, id).await.unwrap(), Some(1_500));
+
+    // Seek data over a short log.
+    let batch: Vec<Vec<u8>> = (0..4).map(|i| vec![i; 10]).collect();
+    let writes: Vec<LogWrite<'_>> =
+        batch.iter().enumerate().map(|(i, b)| LogWrite::Update { pad: id, user: None, at_ms: 2_000 + i as i64, bytes: b }).collect();
+    collab_store::commit_log(db, &writes).await.unwrap();
+    let rec2 = rec_store::insert_recording(db, id, "R3", None, 2_000, false).await.unwrap();
+    let first = rec_store::next_update_after(db, id, 0).await.unwrap().unwrap();
+    let third = rec_store::nth_update_after(db, id, 0, 3).await.unwrap().unwrap();
+    rec_store::insert_recording_checkpoint(db, id, rec2, first, b"cp").await.unwrap();
+    rec_store::insert_segment(db, id, rec2, first, third, b"seg").await.unwrap();
+    assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec2).await.unwrap(), first);
+    assert_eq!(rec_store::newest_segment(db, id, rec2).await.unwrap(), Some(third));
+    let base = rec_store::checkpoint_at_or_before_time(db, id, 2_002).await.unwrap();
+    assert_eq!((base.upto, base.v2, base.state.as_deref()), (first, true, Some(&b"cp"[..])));
+    let by_update = rec_store::checkpoint_at_or_before_update(db, id, third).await.unwrap();
+    assert_eq!(by_update.upto, first);
+    assert_eq!(rec_store::last_update_at_or_before(db, id, 2_001).await.unwrap(), first + 1);
+    assert_eq!(rec_store::updates_between(db, id, first, Some(third), None).await.unwrap().len(), 2);
+    assert_eq!(rec_store::update_bytes_between(db, id, first, None, Some(2_002)).await.unwrap(), 20);
+    assert_eq!(rec_store::segments_between(db, id, 0, None, None).await.unwrap().len(), 1);
+    assert_eq!(rec_store::segment_bytes_between(db, id, 0, None, None).await.unwrap(), 3);
+    assert_eq!(rec_store::next_segment_end(db, id, first).await.unwrap(), Some(third));
+    assert_eq!(rec_store::edits_page(db, id, 0, i64::MAX, 2_001, 2_002, 10).await.unwrap().len(), 2);
+    assert_eq!(rec_store::all_active_recordings(db).await.unwrap().len(), 1);
+    assert_eq!(rec_store::list_recordings(db, id).await.unwrap().len(), 2);
+    assert!(rec_store::delete_recording(db, id, rec2).await.unwrap());
+    assert_eq!(rec_store::segments_between(db, id, 0, None, None).await.unwrap().len(), 0, "seek data goes with it");
+}
+
+/// Two nodes (two pools, each with its own in-process lock) append at once: still one chain.
+async fn audit_chain_with_two_nodes(f: Fixture) {
+    const PER_NODE: usize = 40;
+    let nodes = [AuditLog::new(f.db.clone()), AuditLog::new(f.second_pool().await)];
+    let appends = nodes.iter().enumerate().flat_map(|(n, log)| {
+        (0..PER_NODE).map(move |i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let actor = Actor { user: Some(UserId(i as i64)), ..Actor::default() };
+                log.append(&actor, AuditEvent::new(AuditAction::PadFork).target(format!("node{n}-{i}"))).await.unwrap();
+            })
+        })
+    });
+    for done in futures_util::future::join_all(appends.collect::<Vec<_>>()).await {
+        done.unwrap();
+    }
+    let outcome = opencoder::audit::cli::verify(&f.db).await.unwrap();
+    assert_eq!((outcome.rows, outcome.broken), (2 * PER_NODE as u64, None));
+    let filter = opencoder::audit::cli::AuditFilter { pad: Some("node1-3".into()), ..Default::default() };
+    assert_eq!(opencoder::audit::cli::query(&f.db, &filter).await.unwrap().len(), 1);
+}
+
+async fn migrations_apply_to_an_empty_database(f: Fixture) {
+    let known: Vec<i64> = f.db.migrator().iter().map(|m| m.version).collect();
+    let applied = f.db.applied_migrations().await.unwrap();
+    assert_eq!(applied.iter().map(|(v, _, _)| *v).collect::<Vec<_>>(), known);
+    assert!(applied.iter().all(|(_, _, success)| *success));
+    f.db.migrate().await.unwrap();
+    assert_eq!(f.db.applied_migrations().await.unwrap(), applied, "migrating again changes nothing");
+}
+
+/// The operator's tools open either backend: the doctor's database check and the audit CLI.
+async fn doctor_and_audit_cli_open_the_database(f: Fixture) {
+    let (check, db) = opencoder::doctor::database(&f.url).await;
+    assert_eq!(check.status, opencoder::doctor::Status::Ok, "{}", check.summary);
+    let known = f.db.migrator().iter().count();
+    assert!(check.summary.contains(&format!("{known}/{known} migrations applied")), "{}", check.summary);
+    assert!(db.is_some());
+    AuditLog::new(f.db.clone()).append(&Actor::default(), AuditEvent::new(AuditAction::PadFork)).await.unwrap();
+    let cli = opencoder::audit::cli::open(&f.url).await.unwrap();
+    assert_eq!(opencoder::audit::cli::verify(&cli).await.unwrap().rows, 1);
+}
+
+on_both_backends! {
+    migrations_apply_to_an_empty_database => migrations_apply_to_an_empty_database;
+    doctor_and_audit_cli_open_the_database => doctor_and_audit_cli_open_the_database;
+}
+
+/// Databases migrated before the SQLite files moved to `migrations/sqlite/` recorded these
+/// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
+#[tokio::test]
+async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
+    const RECORDED: [(i64, &str); 7] = [
+        (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
+        (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
+        (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
+        (5, "00ee5c7158b8d67f50fb6a8e893b96251f8a0eb390bd92894ed528c90bbdc407b5b50953600f75ab4507daa5523184ae"),
+        (6, "c52aeb599d97b8204f3d0d61837baeed20d8abffa600e17fd8a39e7a6a41c81f19b9bcf230de1669341dee5efe8f1005"),
+        (7, "8ed51e76e933800959d8f6632cee38662fead57c101d61413b74dbf71aa14fa2e92e97d820d5b8cc97746d1de0a31083"),
+        (8, "1fb0e8a4a2fa4d7d2a38335f32045c2996af6f9fd66e7d59e893ff33efcb2a36be133a508aa758b377a14b8b13b83686"),
+    ];
+    let f = Fixture::sqlite().await;
+    let applied: Vec<(i64, String)> =
+        f.db.applied_migrations().await.unwrap().into_iter().map(|(v, checksum, _)| (v, hex::encode(checksum))).collect();
+    let recorded: Vec<(i64, String)> = RECORDED.iter().map(|(v, c)| (*v, c.to_string())).collect();
+    assert_eq!(applied, recorded);
+}
+
+/// Tables, columns, foreign keys (with their ON DELETE) and named indexes are the same on both.
+#[tokio::test]
+async fn the_postgres_schema_matches_the_sqlite_schema() {
+    let sqlite = Fixture::sqlite().await;
+    let postgres = Fixture::postgres().await;
+    let lite = sqlx::SqlitePool::connect(&sqlite.url).await.unwrap();
+    let pg = sqlx::PgPool::connect(&postgres.url).await.unwrap();
+    type Rows = BTreeSet<(String, String, String)>;
+    let lite_columns: Rows = sqlx::query_as(
+        "SELECT m.name, p.name, '' FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name != '_sqlx_migrations'",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    let pg_columns: Rows = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, '' FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name != '_sqlx_migrations'",
+    )
+    .fetch_all(&pg)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(lite_columns, pg_columns);
+    let lite_keys: Rows = sqlx::query_as(
+        "SELECT m.name, f.\"from\", f.on_delete FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f \
+         WHERE m.type = 'table'",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    let pg_keys: Rows = sqlx::query_as(
+        "SELECT k.table_name::text, k.column_name::text, r.delete_rule::text FROM information_schema.referential_constraints r \
+         JOIN information_schema.key_column_usage k ON k.constraint_name = r.constraint_name \
+              AND k.constraint_schema = r.constraint_schema \
+         WHERE r.constraint_schema = 'public'",
+    )
+    .fetch_all(&pg)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(lite_keys, pg_keys);
+    let lite_indexes: Rows = sqlx::query_as(
+        "SELECT tbl_name, name, '' FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    let pg_indexes: Rows = sqlx::query_as(
+        "SELECT tablename::text, indexname::text, '' FROM pg_indexes WHERE schemaname = 'public' \
+         AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'",
+    )
+    .fetch_all(&pg)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(lite_indexes, pg_indexes);
+}
