@@ -53,6 +53,7 @@ pub enum AuditAction {
     RecordingStart,
     RecordingStop,
     RecordingDelete,
+    RunStop,
 }
 
 impl AuditAction {
@@ -81,6 +82,7 @@ impl AuditAction {
             AuditAction::RecordingStart => "recording.start",
             AuditAction::RecordingStop => "recording.stop",
             AuditAction::RecordingDelete => "recording.delete",
+            AuditAction::RunStop => "run.stop",
         }
     }
 }
