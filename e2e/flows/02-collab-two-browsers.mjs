@@ -2,7 +2,7 @@
 // both see the same run output.
 import assert from 'node:assert/strict';
 import {
-  acceptInvite, createInviteViaApi, createPad, outputText, replaceEditorText, signUp, typeAtEnd, uniqueName, waitForEditorText,
+  acceptInvite, createInviteViaApi, createPad, outputText, replaceEditorText, signUp, typeAtEnd, uniqueName, waitForEditorText, waitForRunEnd,
 } from '../lib/app.mjs';
 
 export const name = 'collab-two-browsers';
@@ -41,11 +41,7 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
     { timeout: 30_000 },
   );
   await screenshot(b.page, '-streaming');
-  for (const p of [a.page, b.page]) {
-    await p.waitForFunction(() => /exit \d+/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''), null, {
-      timeout: 60_000,
-    });
-  }
+  for (const p of [a.page, b.page]) assert.equal(await waitForRunEnd(p), 'Exit 0');
   const outA = await outputText(a.page);
   const outB = await outputText(b.page);
   assert.match(outA, /pair\s+done/);

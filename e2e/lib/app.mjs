@@ -108,6 +108,14 @@ export async function runAndWait(page) {
   await page.getByRole('button', { name: /^(▶ )?Run/ }).click();
 }
 
+/** Wait until the output panel shows a finished run; returns its plain-language status. */
+export async function waitForRunEnd(page, { timeout = 60_000 } = {}) {
+  const status = page.locator('[data-testid="run-status"][data-finished]');
+  await status.waitFor({ timeout });
+  return ((await status.textContent()) ?? '').trim();
+}
+
+/** The output as shown (rows are blocks, so innerText keeps their line breaks). */
 export async function outputText(page) {
-  return (await page.getByTestId('output').textContent()) ?? '';
+  return (await page.getByTestId('output').innerText()) ?? '';
 }

@@ -2,7 +2,7 @@
 // chat, the shared run, and the caller's role. Components subscribe to slices of `store`.
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { api, describeError, type ChatMessage, type Member, type Pad, type PadDetail, type PadFile, type Role } from '../../api';
+import { api, describeError, isApiError, type ChatMessage, type Member, type Pad, type PadDetail, type PadFile, type Role } from '../../api';
 import type { AppMessage, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
 import { PadProvider, padSocketUrl, type CloseReason, type ConnectionStatus } from '../../collab/provider';
 import { Store } from '../../ui/store';
@@ -16,7 +16,15 @@ import {
   toChatMessage,
   type PendingChat,
 } from '../chat/chatState';
-import { reduceRun, type RunView } from '../run/runState';
+import { reduceRun, storedRunView, type RunView } from '../run/runState';
+
+type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent;
+
+/** How long "Stop and run again" waits for the stopped run's end before starting anyway. */
+const STOP_WAIT_MS = 5000;
+
+/** What a press of Run did. */
+export type RunStart = 'started' | 'busy' | 'failed';
 
 export interface PresenceUser {
   userId: number;
@@ -153,12 +161,14 @@ export class PadSession {
     });
     this.timers.push(setInterval(() => this.store.set((s) => ({ pending: expirePending(s.pending, Date.now()) })), 2000));
     void this.loadHistory();
+    void this.loadLastRun();
   }
 
   destroy(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.timers.forEach(clearInterval);
+    if (this.runFrame !== null) cancelAnimationFrame(this.runFrame);
     this.awareness.off('change', this.onAwarenessChange);
     this.provider.destroy();
     this.awareness.destroy();
@@ -227,15 +237,9 @@ export class PadSession {
       }
       case 'run.started':
       case 'run.output':
-      case 'run.finished': {
-        const ev = msg as RunStartedEvent | RunOutputEvent | RunFinishedEvent;
-        this.store.set((s) => ({
-          run: reduceRun(s.run, ev),
-          runRequested: ev.type === 'run.started' ? false : s.runRequested,
-          runError: ev.type === 'run.started' ? null : s.runError,
-        }));
+      case 'run.finished':
+        this.queueRunEvent(msg as RunEvent);
         break;
-      }
       case 'recordings.changed': {
         const id = (msg as { recording?: unknown }).recording;
         this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now() } });
@@ -378,8 +382,81 @@ export class PadSession {
 
   // --- runs ----------------------------------------------------------------------------------
 
-  async run(options: { entry?: string; language?: string; stdin?: string }): Promise<void> {
-    if (this.state.runRequested) return;
+  private runQueue: RunEvent[] = [];
+  private runFrame: number | null = null;
+
+  /** Run messages are applied once per animation frame, so a burst of output is one render. */
+  private queueRunEvent(ev: RunEvent) {
+    this.runQueue.push(ev);
+    if (this.runFrame === null) this.runFrame = requestAnimationFrame(this.flushRunEvents);
+  }
+
+  private flushRunEvents = () => {
+    this.runFrame = null;
+    const events = this.runQueue;
+    this.runQueue = [];
+    if (this.disposed || events.length === 0) return;
+    this.store.set((s) => {
+      let run = s.run;
+      for (const ev of events) run = reduceRun(run, ev);
+      const started = events.some((ev) => ev.type === 'run.started');
+      return { run, runRequested: started ? false : s.runRequested, runError: started ? null : s.runError };
+    });
+  };
+
+  /** The pad's last stored run, so its output survives a reload (unless a run is already showing). */
+  private async loadLastRun() {
+    try {
+      const res = await api.runs.last(this.slug);
+      if (this.disposed || !res?.run) return;
+      const stored = res.run;
+      this.store.set((s) => (s.run ? {} : { run: storedRunView(stored, res.limits) }));
+    } catch {
+      /* the panel simply starts empty */
+    }
+  }
+
+  /** Stop the run in progress (the server broadcasts `run.finished` to everyone). */
+  async stopRun(): Promise<void> {
+    const run = this.state.run;
+    if (!run || run.finished) return;
+    try {
+      await api.runs.stop(this.slug, run.runId);
+    } catch (err) {
+      if (!isApiError(err) || err.code !== 'run_finished') toast(`Couldn't stop the run: ${describeError(err)}`, 'error');
+    }
+  }
+
+  /** Resolves once the run showing now has finished (or another replaced it), or after
+   * STOP_WAIT_MS when its `run.finished` never arrives (socket down): the start then says why. */
+  private runOver(): Promise<void> {
+    return new Promise((resolve) => {
+      const runId = this.state.run?.runId;
+      let unsubscribe = () => {};
+      const done = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_WAIT_MS);
+      const check = () => {
+        const run = this.state.run;
+        if (this.disposed || !run || run.runId !== runId || run.finished) done();
+      };
+      unsubscribe = this.store.subscribe(check);
+      check();
+    });
+  }
+
+  /** "Stop and run again": stop the run in progress, wait for its end, then start this one. */
+  async stopAndRun(options: { entry?: string; language?: string; stdin?: string }): Promise<RunStart> {
+    await this.stopRun();
+    await this.runOver();
+    return this.run(options);
+  }
+
+  async run(options: { entry?: string; language?: string; stdin?: string }): Promise<RunStart> {
+    if (this.state.runRequested) return 'failed';
     this.store.set({ runRequested: true, runError: null });
     try {
       await api.runs.start(this.slug, {
@@ -396,8 +473,14 @@ export class PadSession {
       setTimeout(() => {
         if (this.state.runRequested) this.store.set({ runRequested: false });
       }, 15_000);
+      return 'started';
     } catch (err) {
+      if (isApiError(err) && err.code === 'run_in_progress') {
+        this.store.set({ runRequested: false });
+        return 'busy';
+      }
       this.store.set({ runRequested: false, runError: describeError(err) });
+      return 'failed';
     }
   }
 
