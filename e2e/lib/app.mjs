@@ -108,6 +108,15 @@ export async function runAndWait(page) {
   await page.getByRole('button', { name: /^(▶ )?Run/ }).click();
 }
 
+/** Sign `guest` up as a new user and bring them onto the pad with `role`; returns their name. */
+export async function inviteNewUser(ownerPage, guestPage, baseUrl, slug, role, prefix) {
+  const invite = await createInviteViaApi(ownerPage, slug, role);
+  const name = uniqueName(prefix);
+  await signUp(guestPage, baseUrl, name);
+  await acceptInvite(guestPage, baseUrl + new URL(invite.url).pathname);
+  return name;
+}
+
 /** Wait until the output panel shows a finished run; returns its plain-language status. */
 export async function waitForRunEnd(page, { timeout = 60_000 } = {}) {
   const status = page.locator('[data-testid="run-status"][data-finished]');
