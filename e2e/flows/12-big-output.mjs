@@ -27,6 +27,9 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
   await waitForEditorText(b.page, (t) => t === PROGRAM, { label: 'the program in Bob’s editor' });
   await watchLongTasks(a.page);
   await watchLongTasks(b.page);
+  // Bob's page has just loaded the editor: let that settle so only the run's work is counted.
+  await b.page.waitForTimeout(1500);
+  for (const p of [a.page, b.page]) await p.evaluate(() => (window.__longTasks = []));
 
   const started = Date.now();
   await a.page.getByRole('button', { name: /^(▶ )?Run/ }).click();

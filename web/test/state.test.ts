@@ -135,7 +135,7 @@ describe('run state', () => {
     expect(describeOutcome({ ...base, exitCode: null, outcome: 'stopped' }).text).toBe('Stopped');
     expect(describeOutcome({ ...base, exitCode: 1, outcome: 'compile_error' }).text).toBe("Didn't compile (exit 1)");
     expect(describeOutcome({ ...base, exitCode: null, signal: 'SIGSEGV' }).text).toBe('Killed (SIGSEGV)');
-    expect(describeOutcome({ ...base, exitCode: null, error: 'docker is down' })).toEqual({ text: "Couldn't run: docker is down", tone: 'bad' });
+    expect(describeOutcome({ ...base, exitCode: null, error: 'docker is down' })).toEqual({ text: "Couldn't run", tone: 'bad' });
   });
 
 });

@@ -20,6 +20,9 @@ import { reduceRun, storedRunView, type RunView } from '../run/runState';
 
 type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent;
 
+/** Output applied to the run view per animation frame (the server sends at most 16 KiB a message). */
+const FRAME_OUTPUT_CHARS = 128 * 1024;
+
 /** How long "Stop and run again" waits for the stopped run's end before starting anyway. */
 const STOP_WAIT_MS = 5000;
 
@@ -393,9 +396,16 @@ export class PadSession {
 
   private flushRunEvents = () => {
     this.runFrame = null;
-    const events = this.runQueue;
-    this.runQueue = [];
-    if (this.disposed || events.length === 0) return;
+    if (this.disposed || this.runQueue.length === 0) return;
+    // At most FRAME_OUTPUT_CHARS of output per frame: a burst is spread over frames, never one long task.
+    let chars = 0;
+    let taken = 0;
+    while (taken < this.runQueue.length && chars < FRAME_OUTPUT_CHARS) {
+      const ev = this.runQueue[taken++];
+      if (ev.type === 'run.output' && typeof ev.data === 'string') chars += ev.data.length;
+    }
+    const events = this.runQueue.splice(0, taken);
+    if (this.runQueue.length > 0) this.runFrame = requestAnimationFrame(this.flushRunEvents);
     this.store.set((s) => {
       let run = s.run;
       for (const ev of events) run = reduceRun(run, ev);

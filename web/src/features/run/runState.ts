@@ -128,7 +128,8 @@ export function describeOutcome(f: RunFinishedEvent, me?: { name?: string } | nu
     const by = f.stoppedBy ? (me?.name && f.stoppedBy === me.name ? 'you' : f.stoppedBy) : null;
     return { text: by ? `Stopped by ${by}` : 'Stopped', tone: 'warn' };
   }
-  if (f.error && f.exitCode == null && !f.timedOut && !f.oomKilled) return { text: `Couldn't run: ${f.error}`, tone: 'bad' };
+  // The panel shows the sandbox's error itself below the output.
+  if (f.error && f.exitCode == null && !f.timedOut && !f.oomKilled) return { text: "Couldn't run", tone: 'bad' };
   if (f.timedOut) return { text: limits ? `Stopped after the ${formatSeconds(limits.timeoutMs)} limit` : 'Stopped at the time limit', tone: 'warn' };
   if (f.oomKilled) return { text: limits ? `Out of memory (${limits.memoryMb} MB)` : 'Out of memory', tone: 'bad' };
   if (f.truncated) return { text: limits ? `Output cut at ${formatBytes(limits.outputBytes)}` : 'Output cut at the limit', tone: 'warn' };
