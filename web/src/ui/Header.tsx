@@ -54,7 +54,7 @@ function UserMenu() {
   return (
     <div className="menu-wrap" ref={ref}>
       <button className="btn btn-ghost user-button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)}>
-        <Avatar name={user.name} size={24} />
+        <Avatar name={user.name} userId={user.id} size={24} />
         <span className="user-name">{user.name}</span>
       </button>
       {open && (

@@ -6,6 +6,7 @@ import { api, describeError, isApiError, type ChatMessage, type Member, type Pad
 import type { AppMessage, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
 import { PadProvider, padSocketUrl, type CloseReason, type ConnectionStatus } from '../../collab/provider';
 import { Store } from '../../ui/store';
+import { personColor } from '../../ui/personColor';
 import { toast } from '../../ui/toast';
 import { session } from '../auth/session';
 import {
@@ -58,7 +59,6 @@ export interface PadState {
   closeReason: CloseReason | null;
   presence: PresenceUser[];
   peers: Peer[];
-  myColor: string | null;
   messages: ChatMessage[];
   pending: PendingChat[];
   hasMoreHistory: boolean;
@@ -78,13 +78,8 @@ export interface PadState {
   recording: { id: number | null; at: number } | null;
 }
 
-const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
 /** How often a pad whose history is full reminds the typist that edits are not saved. */
 const HISTORY_FULL_REMINDER_MS = 10_000;
-
-export function safeColor(color: unknown, fallback = '#64748b'): string {
-  return typeof color === 'string' && SAFE_COLOR.test(color) ? color : fallback;
-}
 
 function sortFiles(files: PadFile[]): PadFile[] {
   return [...files].sort((a, b) => (a.sortOrder ?? 0) - (b.sortOrder ?? 0) || a.name.localeCompare(b.name));
@@ -122,7 +117,6 @@ export class PadSession {
       closeReason: null,
       presence: [],
       peers: [],
-      myColor: null,
       messages: [],
       pending: [],
       hasMoreHistory: false,
@@ -187,10 +181,9 @@ export class PadSession {
   private onApp = (msg: AppMessage) => {
     switch (msg.type) {
       case 'hello': {
-        const m = msg as { role?: string; user?: { color?: string } };
+        const m = msg as { role?: string };
         const patch: Partial<PadState> = {};
         if (m.role && ['owner', 'collaborator', 'candidate', 'viewer'].includes(m.role)) patch.role = m.role as Role;
-        if (m.user?.color) patch.myColor = safeColor(m.user.color);
         this.store.set(patch);
         break;
       }
@@ -213,7 +206,7 @@ export class PadSession {
               .map((u) => ({
                 userId: Number(u.userId),
                 name: String(u.name ?? ''),
-                color: safeColor(u.color),
+                color: personColor(Number(u.userId), String(u.name ?? '')),
                 connections: Number(u.connections ?? 1),
               })),
           });
@@ -319,15 +312,17 @@ export class PadSession {
   private onAwarenessChange = () => {
     const peers: Peer[] = [];
     this.awareness.getStates().forEach((state, clientId) => {
-      const user = (state as { user?: { id?: unknown; name?: unknown; color?: unknown } }).user;
+      const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
       const cursor = (state as { cursor?: { file?: unknown } }).cursor;
       const self = clientId === this.doc.clientID;
       if (!user && !self) return;
+      const userId = user && typeof user.id === 'number' ? user.id : self ? this.myUserId : null;
+      const name = user && typeof user.name === 'string' ? user.name : 'someone';
       peers.push({
         clientId,
-        userId: user && typeof user.id === 'number' ? user.id : self ? this.myUserId : null,
-        name: user && typeof user.name === 'string' ? user.name : 'someone',
-        color: safeColor(user?.color),
+        userId,
+        name,
+        color: personColor(userId, name),
         file: cursor && typeof cursor.file === 'string' ? cursor.file : null,
         self,
       });
