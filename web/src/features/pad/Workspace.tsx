@@ -320,12 +320,20 @@ function WorkspaceView(props: { session: PadSession }) {
   useEffect(() => {
     if (!canWatch && side === 'recordings') setSide(null);
   }, [canWatch, side]);
-  // The server pushes `recordings.changed`; (re)connecting may have missed one.
+  // The server pushes `recordings.changed`; reconnecting may have missed one. Joining needs no
+  // extra ask (the status every joiner gets is not a change): the watcher fetched the list when it
+  // started, and asks again on each reconnect.
   const pushedRecording = useStore(session.store, (s) => s.recording);
   const live = status === 'live';
   useEffect(() => {
-    if (canWatch && (pushedRecording || live)) void recordings.refresh();
-  }, [pushedRecording, live, canWatch, recordings]);
+    if (canWatch && pushedRecording && !pushedRecording.onJoin) void recordings.refresh();
+  }, [pushedRecording, canWatch, recordings]);
+  const connectedBefore = useRef(false);
+  useEffect(() => {
+    if (!live) return;
+    if (connectedBefore.current && canWatchRef.current) void recordings.refresh();
+    connectedBefore.current = true;
+  }, [live, recordings]);
 
   useEffect(() => {
     session.setChatOpen(side === 'chat');

@@ -73,9 +73,9 @@ export interface PadState {
   activeFile: string | null;
   /**
    * The pad's active recording as the server last pushed it (`recordings.changed`), with when we
-   * heard; null until a push arrives (the socket does not say on join).
+   * heard; `onJoin` marks the status the server sends every socket that joins (not a change).
    */
-  recording: { id: number | null; at: number } | null;
+  recording: { id: number | null; at: number; onJoin: boolean } | null;
 }
 
 /** How often a pad whose history is full reminds the typist that edits are not saved. */
@@ -95,6 +95,8 @@ export class PadSession {
   private localChatId = 1;
   private timers: ReturnType<typeof setInterval>[] = [];
   private disposed = false;
+  /** The next `recordings.changed` is the status sent on joining (a new connection is being made). */
+  private joinStatusPending = true;
   private historyFullToldAt = 0;
   /** Set before a deliberate leave, so the server's 4003 close isn't shown as "you were removed". */
   expectClose = false;
@@ -137,14 +139,15 @@ export class PadSession {
       getToken: () => session.token(),
       awareness: this.awareness,
     });
-    this.provider.on('status', (status) =>
+    this.provider.on('status', (status) => {
+      if (status !== 'live') this.joinStatusPending = true;
       this.store.set((s) => ({
         status,
         synced: this.provider.synced,
         // Who is here is only known while connected; the server re-sends it on reconnect.
         presence: status === 'live' || status === 'syncing' ? s.presence : [],
-      })),
-    );
+      }));
+    });
     this.provider.on('synced', () => this.store.set({ synced: true, everSynced: true }));
     this.provider.on('rtt', (rttMs) => this.store.set({ rttMs }));
     this.provider.on('app', this.onApp);
@@ -238,7 +241,9 @@ export class PadSession {
         break;
       case 'recordings.changed': {
         const id = (msg as { recording?: unknown }).recording;
-        this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now() } });
+        const onJoin = this.joinStatusPending;
+        this.joinStatusPending = false;
+        this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now(), onJoin } });
         break;
       }
       case 'error': {
