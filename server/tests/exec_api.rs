@@ -578,9 +578,30 @@ async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
     let mut watcher = collab_support::connect(&app.base, &slug, &ada.token).await;
     watcher.synced().await;
 
-    let first = start_run(&app, &ada.token, &slug, "slow.py").await;
-    assert_eq!(first.status, 202, "{:?}", first.body);
-    let first_id = first.body["runId"].as_str().unwrap().to_string();
+    // Presses at the same instant: exactly one starts.
+    let presses: Vec<_> = (0..6)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url(&format!("/api/pads/{slug}/runs"));
+            let token = if i % 2 == 0 { ada.token.clone() } else { bob.token.clone() };
+            tokio::spawn(async move {
+                let body = json!({ "entry": "slow.py", "timeoutMs": 30000 });
+                let res = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut started = Vec::new();
+    for press in presses {
+        let (status, body) = press.await.unwrap();
+        match status {
+            202 => started.push(body["runId"].as_str().unwrap().to_string()),
+            409 => assert_eq!(body["error"], "run_in_progress", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(started.len(), 1, "one of six simultaneous presses starts a run: {started:?}");
+    let first_id = started.remove(0);
     // Bob's press 150 ms later, and Ada's own second press, are refused: the first run goes on.
     tokio::time::sleep(Duration::from_millis(150)).await;
     for token in [&bob.token, &ada.token] {
