@@ -22,7 +22,7 @@ import { reduceRun, storedRunView, type RunView } from '../run/runState';
 type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent;
 
 /** Output applied to the run view per animation frame (the server sends at most 16 KiB a message). */
-const FRAME_OUTPUT_CHARS = 128 * 1024;
+const FRAME_OUTPUT_CHARS = 64 * 1024;
 
 /** How long "Stop and run again" waits for the stopped run's end before starting anyway. */
 const STOP_WAIT_MS = 5000;
