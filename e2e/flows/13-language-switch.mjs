@@ -4,7 +4,7 @@
 // keeps the code (main.js, runs 42); a switch she cancels changes nothing.
 import assert from 'node:assert/strict';
 import {
-  createPad, editorText, inviteNewUser, outputText, replaceEditorText, signUp, uniqueName, waitForEditorText, waitForRunEnd, TIMEOUT,
+  createPad, editorText, inviteNewUser, outputText, replaceEditorText, runAndWaitForEnd, signUp, uniqueName, waitForEditorText, TIMEOUT,
 } from '../lib/app.mjs';
 
 export const name = 'language-switch';
@@ -14,8 +14,7 @@ async function fileShown(page, name) {
 }
 
 async function runShows(page, expected) {
-  await page.getByRole('button', { name: /^(▶ )?Run/ }).click();
-  assert.equal(await waitForRunEnd(page), 'Exit 0');
+  assert.equal(await runAndWaitForEnd(page), 'Exit 0');
   assert.match(await outputText(page), expected);
 }
 

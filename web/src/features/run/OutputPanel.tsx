@@ -38,7 +38,7 @@ export function OutputPanel(props: {
   const by = run?.startedBy?.name ? (run.startedBy.userId === me?.id ? 'you' : run.startedBy.name) : null;
 
   return (
-    <section className="output-panel" aria-label="Output" data-testid="output-panel">
+    <section className="output-panel" aria-label="Output" data-testid="output-panel" data-run-id={run?.runId}>
       <div className="output-head">
         <div className="row wrap">
           {!props.embedded && (
