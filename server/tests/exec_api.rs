@@ -694,8 +694,19 @@ async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
     assert!(last.body["limits"]["memoryMb"].as_u64().unwrap() > 0);
     assert_eq!(app.get(&format!("/api/pads/{slug}/runs/last"), Some(&eve.token)).await.status, 404);
 
+    // A collaborator may stop runs too.
+    let colin = app.signup("Colin").await;
+    app.add_member(&ada, &slug, &colin, "collaborator").await;
+    let second = start_run(&app, &ada.token, &slug, "nap.py").await;
+    assert_eq!(second.status, 202, "{:?}", second.body);
+    let second_id = second.body["runId"].as_str().unwrap().to_string();
+    assert_eq!(stop(&app, Some(&colin.token), &slug, &second_id).await.status, 202);
+    let stopped_by_colin =
+        |p: &collab_support::Peer| p.app_messages("run.finished").iter().any(|m| m["runId"] == second_id.as_str() && m["stoppedBy"] == "Colin");
+    assert!(watcher.until(Duration::from_secs(10), stopped_by_colin).await, "the collaborator's stop is announced");
+
     let audited: Vec<(Option<i64>, String)> =
-        sqlx::query_as("SELECT user_id, meta FROM audit_log WHERE action = 'run.stop' AND target = ?")
+        sqlx::query_as("SELECT user_id, meta FROM audit_log WHERE action = 'run.stop' AND target = ? ORDER BY id")
             .bind(&slug)
             .fetch_all(app.state.db.pool())
             .await
