@@ -1,6 +1,6 @@
 // Sign up → create a Python pad → type a program → Run → output appears.
 import assert from 'node:assert/strict';
-import { createPad, editorText, outputText, replaceEditorText, signUp, uniqueName, waitForEditorText, TIMEOUT } from '../lib/app.mjs';
+import { createPad, editorText, outputText, replaceEditorText, signUp, uniqueName, waitForEditorText, waitForRunEnd, TIMEOUT } from '../lib/app.mjs';
 
 export const name = 'run-python';
 
@@ -23,16 +23,11 @@ export async function run({ baseUrl, health, newPage, screenshot, log }) {
   // Run with the keyboard shortcut from the editor (the Run button is exercised in other flows).
   await page.locator('.monaco-editor .view-lines').first().click();
   await page.keyboard.press('ControlOrMeta+Enter');
-  const status = page.getByTestId('run-status');
-  await page.waitForFunction(
-    () => /exit \d+|timed out|failed|out of memory/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''),
-    null,
-    { timeout: 60_000 },
-  );
+  const status = await waitForRunEnd(page);
   const out = await outputText(page);
   assert.match(out, /hello, Grace/, 'stdout shows the greeting with stdin');
   assert.match(out, /42/, 'stdout shows 42');
-  assert.equal((await status.textContent()).trim(), 'exit 0');
+  assert.equal(status, 'Exit 0');
   const stderr = await page.locator('[data-stream="stderr"]').first().textContent({ timeout: TIMEOUT });
   assert.match(stderr, /to stderr/, 'stderr is shown separately');
   assert.equal(await editorText(page), program, 'the program is still there (Ctrl+Enter inserted no newline)');

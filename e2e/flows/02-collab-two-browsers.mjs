@@ -1,8 +1,8 @@
-// Two browser contexts on one pad: A's typing reaches B within 2 s, B shows A's cursor label, and
-// both see the same run output.
+// Two browser contexts on one pad: A's typing reaches B within 2 s, B shows A's cursor label in
+// A's own colour (the one A's avatar has on both pages, unlike B's), and both see the same run output.
 import assert from 'node:assert/strict';
 import {
-  acceptInvite, createInviteViaApi, createPad, outputText, replaceEditorText, signUp, typeAtEnd, uniqueName, waitForEditorText,
+  acceptInvite, createInviteViaApi, createPad, outputText, replaceEditorText, signUp, typeAtEnd, uniqueName, waitForEditorText, waitForRunEnd,
 } from '../lib/app.mjs';
 
 export const name = 'collab-two-browsers';
@@ -28,6 +28,13 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
 
   const label = b.page.locator('.oc-cursor-label', { hasText: nameA });
   await label.waitFor({ state: 'visible', timeout: 5000 });
+  // One colour per person: A's cursor on B's page, A's avatar in B's presence list and A's own
+  // avatar in A's header agree; B's differs.
+  const background = (locator) => locator.first().evaluate((el) => getComputedStyle(el).backgroundColor);
+  const colourA = await background(a.page.locator('.user-button .avatar'));
+  assert.equal(await background(label), colourA, "A's cursor label on B's page has A's colour");
+  assert.equal(await background(b.page.locator(`[data-testid="presence"] .avatar[title="${nameA}"]`)), colourA, "A's avatar on B's page");
+  assert.notEqual(await background(b.page.locator('.user-button .avatar')), colourA, 'B looks different from A');
 
   // Make the program slow enough to watch it stream: B sees the first line while it still runs.
   await replaceEditorText(a.page, 'import time\nprint("pair", flush=True)\ntime.sleep(2)\nprint("done", flush=True)\n');
@@ -41,11 +48,7 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
     { timeout: 30_000 },
   );
   await screenshot(b.page, '-streaming');
-  for (const p of [a.page, b.page]) {
-    await p.waitForFunction(() => /exit \d+/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''), null, {
-      timeout: 60_000,
-    });
-  }
+  for (const p of [a.page, b.page]) assert.equal(await waitForRunEnd(p), 'Exit 0');
   const outA = await outputText(a.page);
   const outB = await outputText(b.page);
   assert.match(outA, /pair\s+done/);

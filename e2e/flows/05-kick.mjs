@@ -23,6 +23,10 @@ export async function run({ baseUrl, newPage, screenshot }) {
   const message = b.page.getByTestId('closed-message');
   await message.waitFor({ timeout: TIMEOUT });
   assert.match(await message.textContent(), /removed/);
+  // Behind the dialog the chat does not promise a reconnect that will never come.
+  const chat = b.page.locator('#chat-input');
+  assert.equal(await chat.isDisabled(), true, 'chat input disabled once removed');
+  assert.doesNotMatch((await chat.getAttribute('placeholder')) ?? '', /Reconnecting/);
   await screenshot(b.page);
   await b.page.waitForURL(/\/dashboard$/, { timeout: 15_000 });
   await b.page.goto(`${baseUrl}/p/${slug}`);

@@ -104,10 +104,39 @@ export async function acceptInvite(page, url) {
   await waitForEditor(page);
 }
 
-export async function runAndWait(page) {
-  await page.getByRole('button', { name: /^(▶ )?Run/ }).click();
+/** Sign `guest` up as a new user and bring them onto the pad with `role`; returns their name. */
+export async function inviteNewUser(ownerPage, guestPage, baseUrl, slug, role, prefix) {
+  const invite = await createInviteViaApi(ownerPage, slug, role);
+  const name = uniqueName(prefix);
+  await signUp(guestPage, baseUrl, name);
+  await acceptInvite(guestPage, baseUrl + new URL(invite.url).pathname);
+  return name;
 }
 
+/** Press Run and wait for that run (not the one shown before) to finish; returns its status. */
+export async function runAndWaitForEnd(page, { timeout = 60_000 } = {}) {
+  const panel = page.getByTestId('output-panel');
+  const before = await panel.getAttribute('data-run-id');
+  await page.getByRole('button', { name: /^(▶ )?Run/ }).click();
+  await page.waitForFunction(
+    (previous) => {
+      const el = document.querySelector('[data-testid="output-panel"]');
+      return el?.dataset.runId && el.dataset.runId !== previous && el.querySelector('[data-testid="run-status"][data-finished]');
+    },
+    before,
+    { timeout },
+  );
+  return waitForRunEnd(page);
+}
+
+/** Wait until the output panel shows a finished run; returns its plain-language status. */
+export async function waitForRunEnd(page, { timeout = 60_000 } = {}) {
+  const status = page.locator('[data-testid="run-status"][data-finished]');
+  await status.waitFor({ timeout });
+  return ((await status.textContent()) ?? '').trim();
+}
+
+/** The output as shown (rows are blocks, so innerText keeps their line breaks). */
 export async function outputText(page) {
-  return (await page.getByTestId('output').textContent()) ?? '';
+  return (await page.getByTestId('output').innerText()) ?? '';
 }

@@ -133,13 +133,17 @@ async fn concurrent_runs_respect_global_and_per_user_limits() {
     let mut users = Vec::new();
     for i in 0..5 {
         let user = app.signup(&format!("user{i}")).await;
-        let slug = pad_with(&app, &user, "python", "s.py", program).await;
-        users.push((user, slug));
+        // One run per pad at a time: each of the user's four runs goes to a pad of its own.
+        let mut slugs = Vec::new();
+        for _ in 0..4 {
+            slugs.push(pad_with(&app, &user, "python", "s.py", program).await);
+        }
+        users.push((user, slugs));
     }
     // Each user fires four runs at once: two are admitted, the rest refused with 429.
     let mut handles = Vec::new();
-    for (user, slug) in &users {
-        for _ in 0..4 {
+    for (user, slugs) in &users {
+        for slug in slugs {
             let client = app.client.clone();
             let url = app.url(&format!("/api/pads/{slug}/runs?wait=1"));
             let token = user.token.clone();
@@ -195,6 +199,9 @@ async fn metrics_and_languages_are_published() {
     for id in ["python", "javascript", "typescript", "go", "rust", "java", "c", "cpp", "ruby", "csharp"] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
+    let c = languages.body["languages"].as_array().unwrap().iter().find(|l| l["id"] == "c").unwrap();
+    assert_eq!(c["defaultFile"], "main.c");
+    assert!(c["template"].as_str().unwrap().contains("main"), "the starter template is offered: {c}");
 }
 
 #[tokio::test]
@@ -548,4 +555,173 @@ async fn the_start_up_sweep_removes_only_this_nodes_leftovers() {
     drop(a);
     let left = node_containers(&node_a, false);
     assert!(left.is_empty(), "node A's restart left its leftover: {left:?}");
+}
+
+/// A program that prints once and then sleeps far past any limit.
+const NAP: &str = "import time\nprint('napping', flush=True)\ntime.sleep(600)\n";
+
+async fn start_run(app: &TestApp, token: &str, slug: &str, entry: &str) -> common::Resp {
+    app.post(&format!("/api/pads/{slug}/runs"), Some(token), json!({ "entry": entry, "timeoutMs": 30000 })).await
+}
+
+async fn stop(app: &TestApp, token: Option<&str>, slug: &str, run_id: &str) -> common::Resp {
+    app.post(&format!("/api/pads/{slug}/runs/{run_id}/stop"), token, json!({})).await
+}
+
+#[tokio::test]
+async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
+    let app = spawn(&[]).await;
+    let ada = app.signup("Ada").await;
+    let bob = app.signup("Bob").await;
+    let slug = pad_with(&app, &ada, "python", "slow.py", "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n").await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    let mut watcher = collab_support::connect(&app.base, &slug, &ada.token).await;
+    watcher.synced().await;
+
+    // Presses at the same instant: exactly one starts.
+    let presses: Vec<_> = (0..6)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url(&format!("/api/pads/{slug}/runs"));
+            let token = if i % 2 == 0 { ada.token.clone() } else { bob.token.clone() };
+            tokio::spawn(async move {
+                let body = json!({ "entry": "slow.py", "timeoutMs": 30000 });
+                let res = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut started = Vec::new();
+    for press in presses {
+        let (status, body) = press.await.unwrap();
+        match status {
+            202 => started.push(body["runId"].as_str().unwrap().to_string()),
+            409 => assert_eq!(body["error"], "run_in_progress", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(started.len(), 1, "one of six simultaneous presses starts a run: {started:?}");
+    let first_id = started.remove(0);
+    // Bob's press 150 ms later, and Ada's own second press, are refused: the first run goes on.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    for token in [&bob.token, &ada.token] {
+        let second = start_run(&app, token, &slug, "slow.py").await;
+        assert_eq!(second.status, 409, "{:?}", second.body);
+        assert_eq!(second.body["error"], "run_in_progress");
+    }
+    assert!(watcher.until(Duration::from_secs(30), |p| p.has_app("run.finished")).await, "the first run never finished");
+    assert_eq!(watcher.app_messages("run.started").len(), 1);
+    let output: String = watcher
+        .app_messages("run.output")
+        .iter()
+        .inspect(|chunk| assert_eq!(chunk["runId"], first_id.as_str()))
+        .map(|chunk| chunk["data"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(output, "tick 0\ntick 1\ntick 2\n");
+    let finished = &watcher.app_messages("run.finished")[0];
+    assert_eq!(finished["limits"]["timeoutMs"], 30000);
+    assert!(finished["limits"]["outputBytes"].as_u64().unwrap() > 0);
+
+    // Once it is over the pad runs again, and another pad was never blocked by it.
+    let again = run_wait(&app, &bob.token, &slug, json!({ "entry": "slow.py" })).await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.body["run"]["exitCode"], 0);
+}
+
+#[tokio::test]
+async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
+    let node = test_node();
+    let _cleanup = RemoveNodeContainers(node.clone());
+    let app = spawn(&[("NODE_ID", &node), ("EXEC_POOL", "")]).await;
+    let ada = app.signup("Ada").await;
+    let carl = app.signup("Carl").await;
+    let val = app.signup("Val").await;
+    let eve = app.signup("Eve").await;
+    let slug = pad_with(&app, &ada, "python", "nap.py", NAP).await;
+    app.add_member(&ada, &slug, &carl, "candidate").await;
+    app.add_member(&ada, &slug, &val, "viewer").await;
+    let mut watcher = collab_support::connect(&app.base, &slug, &val.token).await;
+    watcher.synced().await;
+
+    let started = start_run(&app, &ada.token, &slug, "nap.py").await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    let run_id = started.body["runId"].as_str().unwrap().to_string();
+    assert!(watcher.until(Duration::from_secs(30), |p| p.has_app("run.output")).await, "the program never started");
+    assert_eq!(node_containers(&node, false).len(), 1, "one container runs the program");
+
+    // Who may not stop it: nobody signed in, a non-member (who does not learn the pad exists),
+    // a viewer; and an id that is no run of this pad.
+    assert_eq!(stop(&app, None, &slug, &run_id).await.status, 401);
+    assert_eq!(stop(&app, Some(&eve.token), &slug, &run_id).await.status, 404);
+    let viewer = stop(&app, Some(&val.token), &slug, &run_id).await;
+    assert_eq!(viewer.status, 403, "{:?}", viewer.body);
+    assert_eq!(stop(&app, Some(&carl.token), &slug, "no-such-run").await.status, 404);
+    let other_pad = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
+    assert_eq!(stop(&app, Some(&ada.token), &other_pad, &run_id).await.status, 404);
+    assert_eq!(node_containers(&node, false).len(), 1, "refused stops leave the run alone");
+
+    // The candidate stops it; asking again while it winds down is not an error.
+    let stopped = stop(&app, Some(&carl.token), &slug, &run_id).await;
+    assert_eq!(stopped.status, 202, "{:?}", stopped.body);
+    let repeat = stop(&app, Some(&ada.token), &slug, &run_id).await;
+    assert!(matches!(repeat.status.as_u16(), 202 | 409), "{:?}", repeat.body);
+    let took = wait_for("the stopped run's container is removed", Duration::from_secs(1), || node_containers(&node, false).is_empty()).await;
+    eprintln!("container removed {took:?} after the stop");
+
+    assert!(watcher.until(Duration::from_secs(5), |p| p.has_app("run.finished")).await, "run.finished never came");
+    let finished = &watcher.app_messages("run.finished")[0];
+    assert_eq!(finished["runId"], run_id.as_str());
+    assert_eq!(finished["outcome"], "stopped");
+    assert_eq!(finished["stoppedBy"], "Carl", "the first stop names the run's stopper: {finished}");
+
+    // Finished: stopping again is a conflict, and the stored run is the pad's last.
+    let over = stop(&app, Some(&ada.token), &slug, &run_id).await;
+    assert_eq!(over.status, 409, "{:?}", over.body);
+    assert_eq!(over.body["error"], "run_finished");
+    let mut last = app.get(&format!("/api/pads/{slug}/runs/last"), Some(&val.token)).await;
+    for _ in 0..50 {
+        if !last.body["run"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = app.get(&format!("/api/pads/{slug}/runs/last"), Some(&val.token)).await;
+    }
+    assert_eq!(last.status, 200, "{:?}", last.body);
+    assert_eq!(last.body["run"]["runId"], run_id.as_str());
+    assert_eq!(last.body["run"]["outcome"], "stopped");
+    assert_eq!(last.body["run"]["stdout"], "napping\n");
+    assert_eq!(last.body["run"]["userName"], "Ada");
+    assert!(last.body["limits"]["memoryMb"].as_u64().unwrap() > 0);
+    assert_eq!(app.get(&format!("/api/pads/{slug}/runs/last"), Some(&eve.token)).await.status, 404);
+
+    // A collaborator may stop runs too.
+    let colin = app.signup("Colin").await;
+    app.add_member(&ada, &slug, &colin, "collaborator").await;
+    let second = start_run(&app, &ada.token, &slug, "nap.py").await;
+    assert_eq!(second.status, 202, "{:?}", second.body);
+    let second_id = second.body["runId"].as_str().unwrap().to_string();
+    assert_eq!(stop(&app, Some(&colin.token), &slug, &second_id).await.status, 202);
+    let stopped_by_colin =
+        |p: &collab_support::Peer| p.app_messages("run.finished").iter().any(|m| m["runId"] == second_id.as_str() && m["stoppedBy"] == "Colin");
+    assert!(watcher.until(Duration::from_secs(10), stopped_by_colin).await, "the collaborator's stop is announced");
+
+    let audited: Vec<(Option<i64>, String)> =
+        sqlx::query_as("SELECT user_id, meta FROM audit_log WHERE action = 'run.stop' AND target = ? ORDER BY id")
+            .bind(&slug)
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(!audited.is_empty(), "the stop is audited");
+    assert_eq!(audited[0].0, Some(carl.id));
+    assert!(audited[0].1.contains(&run_id), "{audited:?}");
+}
+
+#[tokio::test]
+async fn a_pad_without_runs_has_no_last_run() {
+    let app = spawn(&[]).await;
+    let ada = app.signup("Ada").await;
+    let slug = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
+    let last = app.get(&format!("/api/pads/{slug}/runs/last"), Some(&ada.token)).await;
+    assert_eq!(last.status, 200);
+    assert!(last.body["run"].is_null(), "{:?}", last.body);
 }

@@ -54,6 +54,7 @@ pub enum AuditAction {
     RecordingStart,
     RecordingStop,
     RecordingDelete,
+    RunStop,
 }
 
 impl AuditAction {
@@ -82,6 +83,7 @@ impl AuditAction {
             AuditAction::RecordingStart => "recording.start",
             AuditAction::RecordingStop => "recording.stop",
             AuditAction::RecordingDelete => "recording.delete",
+            AuditAction::RunStop => "run.stop",
         }
     }
 }

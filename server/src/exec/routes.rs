@@ -1,8 +1,9 @@
-//! `POST /api/pads/{slug}/runs`, `GET /api/languages` and `GET /metrics` (SPEC §5).
+//! `POST /api/pads/{slug}/runs`, stopping a run, the pad's last run, `GET /api/languages` and
+//! `GET /metrics` (SPEC §5).
 
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oc_sandbox::SourceFile;
@@ -12,8 +13,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::queue::Refusal;
-use super::service::RunRequest;
+use super::service::{RunRequest, StartRefusal, StopRefusal};
 use super::settings::MAX_TIMEOUT;
+use super::store;
+use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::http::client_ip::ClientIp;
 use crate::http::json::ApiJson;
@@ -26,7 +29,12 @@ use crate::AppState;
 const RETRY_AFTER_SECS: u64 = 2;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start_run)).routes(routes!(list_languages)).routes(routes!(metrics))
+    OpenApiRouter::new()
+        .routes(routes!(start_run))
+        .routes(routes!(stop_run))
+        .routes(routes!(last_run))
+        .routes(routes!(list_languages))
+        .routes(routes!(metrics))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -51,7 +59,8 @@ pub struct RunQuery {
 #[utoipa::path(post, path = "/api/pads/{slug}/runs", tag = "runs", request_body = RunBody,
     params(("slug" = String, Path), ("wait" = Option<String>, Query, description = "1 to wait for the result")),
     responses((status = 202, description = "{runId}"), (status = 200, description = "{run} with ?wait=1"),
-        (status = 400), (status = 403), (status = 404), (status = 413), (status = 429), (status = 503)))]
+        (status = 400), (status = 403), (status = 404), (status = 409, description = "run_in_progress: the pad already has a run going"),
+        (status = 413), (status = 429), (status = 503)))]
 async fn start_run(
     State(state): State<AppState>,
     access: PadAccess,
@@ -120,11 +129,16 @@ async fn start_run(
         stdin,
         timeout,
     };
-    let started = exec.start(request, &state.tasks).map_err(|refusal| AppError::RateLimited {
-        retry_after_secs: RETRY_AFTER_SECS,
-        message: match refusal {
-            Refusal::UserBusy => "you already have the maximum number of runs in progress".into(),
-            Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
+    let started = exec.start(request, &state.tasks).map_err(|refusal| match refusal {
+        StartRefusal::RunInProgress { run_id } => {
+            AppError::conflict("run_in_progress", format!("run {run_id} is still going on this pad; stop it first"))
+        }
+        StartRefusal::Queue(refusal) => AppError::RateLimited {
+            retry_after_secs: RETRY_AFTER_SECS,
+            message: match refusal {
+                Refusal::UserBusy => "you already have the maximum number of runs in progress".into(),
+                Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
+            },
         },
     })?;
     if matches!(query.wait.as_deref(), Some("1" | "true")) {
@@ -137,6 +151,60 @@ async fn start_run(
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "runId": started.run_id }))).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct RunPath {
+    id: String,
+}
+
+/// Stop a run in progress: its container is removed and `run.finished` (outcome `stopped`) names
+/// who stopped it. Idempotent while the run winds down; 409 `run_finished` once it is over.
+#[utoipa::path(post, path = "/api/pads/{slug}/runs/{id}/stop", tag = "runs",
+    params(("slug" = String, Path), ("id" = String, Path)),
+    responses((status = 202, description = "{runId, stopping: true}"), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "run_finished")))]
+async fn stop_run(
+    State(state): State<AppState>,
+    access: PadAccess,
+    path: Result<Path<RunPath>, axum::extract::rejection::PathRejection>,
+) -> AppResult<Response> {
+    access.require(Role::can_run, "stop runs")?;
+    let Path(RunPath { id }) = path.map_err(|_| AppError::NotFound)?;
+    if let Err(refusal) = state.exec.check_stoppable(access.pad.id, &id) {
+        return Err(stop_refused(&state, &access, &id, refusal).await);
+    }
+    state
+        .audit
+        .require(&access.current.actor, AuditEvent::new(AuditAction::RunStop).target(&access.pad.slug).meta(json!({ "runId": id })))
+        .await?;
+    if let Err(refusal) = state.exec.stop(access.pad.id, &id, &access.current.user.name) {
+        return Err(stop_refused(&state, &access, &id, refusal).await);
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "runId": id, "stopping": true }))).into_response())
+}
+
+async fn stop_refused(state: &AppState, access: &PadAccess, run_id: &str, refusal: StopRefusal) -> AppError {
+    let finished = || AppError::conflict("run_finished", "that run has already finished");
+    match refusal {
+        StopRefusal::Finished => finished(),
+        // Gone from the live list: finished and stored, or never a run of this pad.
+        StopRefusal::Unknown => match store::find(&state.db, access.pad.id, Some(run_id)).await {
+            Ok(Some(_)) => finished(),
+            Ok(None) => AppError::NotFound,
+            Err(err) => err.into(),
+        },
+    }
+}
+
+/// The pad's most recent finished run (null when none), so its output survives a reload, with
+/// the limits runs get by default.
+#[utoipa::path(get, path = "/api/pads/{slug}/runs/last", tag = "runs", params(("slug" = String, Path)),
+    responses((status = 200, description = "{run, limits}"), (status = 401), (status = 404)))]
+async fn last_run(State(state): State<AppState>, access: PadAccess) -> AppResult<Response> {
+    let run = store::find(&state.db, access.pad.id, None).await?;
+    let limits = state.exec.limits_shown(state.exec.settings().default_timeout);
+    Ok(axum::Json(json!({ "run": run, "limits": limits })).into_response())
+}
+
 /// The languages this server can run, with their starter files.
 #[utoipa::path(get, path = "/api/languages", tag = "runs", responses((status = 200, description = "{languages}")))]
 async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
@@ -144,7 +212,12 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
         .languages
         .languages()
         .iter()
-        .map(|l| json!({ "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions, "defaultFile": l.default_file }))
+        .map(|l| {
+            json!({
+                "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions,
+                "defaultFile": l.default_file, "template": l.template,
+            })
+        })
         .collect();
     axum::Json(json!({ "languages": languages }))
 }

@@ -12,6 +12,7 @@ use oc_sandbox::{BackendKind, Outcome, OutputChunk, RunLimits, RunSpec, SandboxB
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::metrics::RunHistogram;
 use super::output::{Coalescer, Utf8Stream};
@@ -30,7 +31,7 @@ pub type PadBroadcast = Arc<dyn Fn(PadId, serde_json::Value) + Send + Sync>;
 
 /// Runs in progress and what was sent for them so far, so a client that joins mid-run sees the
 /// whole run. Bounded: a run's replay is one buffer capped by `EXEC_OUTPUT_BYTES`, and the number
-/// of runs by admission.
+/// of runs by admission (at most one per pad).
 #[derive(Default)]
 struct LiveRuns {
     runs: Mutex<HashMap<String, LiveRun>>,
@@ -39,8 +40,25 @@ struct LiveRuns {
 struct LiveRun {
     pad: PadId,
     started_at_ms: i64,
-    started: serde_json::Value,
+    /// `run.started`, once broadcast (a run is registered before its task sends it).
+    started: Option<serde_json::Value>,
     output: RunReplay,
+    /// `run.finished`, once broadcast: the run stays here until it is stored, so a stop request
+    /// in between is told it finished rather than that it never existed.
+    finished: Option<serde_json::Value>,
+    stop: CancellationToken,
+    /// Display name of whoever stopped the run.
+    stopped_by: Option<String>,
+}
+
+impl LiveRun {
+    fn messages<'a>(&'a self, run_id: &'a str) -> impl Iterator<Item = serde_json::Value> + 'a {
+        self.started
+            .iter()
+            .cloned()
+            .chain(self.output.messages(run_id))
+            .chain(self.finished.iter().cloned())
+    }
 }
 
 impl LiveRuns {
@@ -68,6 +86,10 @@ pub struct RunRecord {
     pub pooled: bool,
     pub compile_cache: Option<String>,
     pub outcome: String,
+    /// Display name of whoever stopped the run (outcome `stopped`); not stored, so only the live
+    /// `run.finished` and `?wait=1` carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
     /// Set when the sandbox itself failed (Docker down, …) rather than the program.
     pub error: Option<String>,
     pub stdout: String,
@@ -84,6 +106,33 @@ pub struct RunRequest {
     pub files: Vec<SourceFile>,
     pub stdin: Vec<u8>,
     pub timeout: Duration,
+}
+
+/// Why a run was not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartRefusal {
+    /// Admission (global or per-user limits).
+    Queue(Refusal),
+    /// The pad already has a run in progress (one at a time, so outputs never interleave).
+    RunInProgress { run_id: String },
+}
+
+/// Why a stop request did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRefusal {
+    /// The run finished before the request (or was never on this pad's live list).
+    Finished,
+    /// No run with that id is in progress on this pad.
+    Unknown,
+}
+
+/// The limits a run ran under, sent with `run.finished` so clients can say which one ended it.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunLimitsShown {
+    pub timeout_ms: u64,
+    pub output_bytes: usize,
+    pub memory_mb: u64,
 }
 
 pub struct StartedRun {
@@ -131,9 +180,7 @@ impl ExecService {
         let live = self.live.lock();
         let mut runs: Vec<(&String, &LiveRun)> = live.iter().filter(|(_, run)| run.pad == pad).collect();
         runs.sort_by_key(|(_, run)| run.started_at_ms);
-        runs.into_iter()
-            .flat_map(|(run_id, run)| std::iter::once(run.started.clone()).chain(run.output.messages(run_id)))
-            .collect()
+        runs.into_iter().flat_map(|(run_id, run)| run.messages(run_id)).collect()
     }
 
     /// Heap bytes held to replay runs in progress (bounded by `EXEC_OUTPUT_BYTES` per run).
@@ -148,6 +195,15 @@ impl ExecService {
         }
         let message = json!({ "type": "run.output", "runId": run_id, "seq": seq, "stream": stream, "data": text });
         (self.broadcast)(pad, message);
+    }
+
+    /// The limits of a run with this wall timeout.
+    pub fn limits_shown(&self, timeout: Duration) -> RunLimitsShown {
+        RunLimitsShown {
+            timeout_ms: timeout.as_millis() as u64,
+            output_bytes: self.settings.output_bytes,
+            memory_mb: self.settings.memory_mb,
+        }
     }
 
     pub fn settings(&self) -> &ExecSettings {
@@ -185,37 +241,74 @@ impl ExecService {
         text
     }
 
-    /// Admit the run (or refuse at once) and start it in the background.
-    pub fn start(&self, request: RunRequest, tasks: &tokio_util::task::TaskTracker) -> Result<StartedRun, Refusal> {
-        let reservation = self.queue.reserve(request.user)?;
+    /// Admit the run (or refuse at once) and start it in the background. The pad check and the
+    /// registration happen under one lock, so two presses at once start one run.
+    pub fn start(&self, request: RunRequest, tasks: &tokio_util::task::TaskTracker) -> Result<StartedRun, StartRefusal> {
         let run_id = uuid::Uuid::new_v4().to_string();
+        let stop = CancellationToken::new();
+        let reservation = {
+            let mut live = self.live.lock();
+            if let Some((busy, _)) = live.iter().find(|(_, run)| run.pad == request.pad && run.finished.is_none()) {
+                return Err(StartRefusal::RunInProgress { run_id: busy.clone() });
+            }
+            let reservation = self.queue.reserve(request.user).map_err(StartRefusal::Queue)?;
+            live.insert(
+                run_id.clone(),
+                LiveRun {
+                    pad: request.pad,
+                    started_at_ms: chrono::Utc::now().timestamp_millis(),
+                    started: None,
+                    output: RunReplay::new(self.settings.output_bytes),
+                    finished: None,
+                    stop: stop.clone(),
+                    stopped_by: None,
+                },
+            );
+            reservation
+        };
         let (done_tx, done_rx) = oneshot::channel();
         let service = self.clone();
         let id = run_id.clone();
         tasks.spawn(async move {
-            let record = service.execute(id, request, reservation).await;
+            let record = service.execute(id, request, reservation, stop).await;
             let _ = done_tx.send(record);
         });
         Ok(StartedRun { run_id, finished: done_rx })
     }
 
-    async fn execute(&self, run_id: String, request: RunRequest, reservation: Reservation) -> RunRecord {
+    /// Whether `stop` would act now (checked before its audit row is written).
+    pub fn check_stoppable(&self, pad: PadId, run_id: &str) -> Result<(), StopRefusal> {
+        stoppable(&mut self.live.lock(), pad, run_id).map(drop)
+    }
+
+    /// Stop a run in progress on `pad`: its task drops the sandbox run, whose guard removes the
+    /// container. Stopping a run that is already stopping succeeds again (the first name stays).
+    pub fn stop(&self, pad: PadId, run_id: &str, by: &str) -> Result<(), StopRefusal> {
+        let mut live = self.live.lock();
+        let run = stoppable(&mut live, pad, run_id)?;
+        run.stopped_by.get_or_insert_with(|| by.to_string());
+        run.stop.cancel();
+        Ok(())
+    }
+
+    async fn execute(&self, run_id: String, request: RunRequest, reservation: Reservation, stop: CancellationToken) -> RunRecord {
         let started_at_ms = chrono::Utc::now().timestamp_millis();
         let started = json!({
             "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
             "language": request.language, "entry": request.entry, "at": started_at_ms,
             "backend": self.backend.kind().as_str(),
         });
-        let live = LiveRun {
-            pad: request.pad,
-            started_at_ms,
-            started: started.clone(),
-            output: RunReplay::new(self.settings.output_bytes),
-        };
-        self.live.lock().insert(run_id.clone(), live);
+        if let Some(run) = self.live.lock().get_mut(&run_id) {
+            run.started_at_ms = started_at_ms;
+            run.started = Some(started.clone());
+        }
         (self.broadcast)(request.pad, started);
-        let ticket = reservation.ready().await;
         let clock = Instant::now();
+        let ticket = tokio::select! {
+            biased;
+            _ = stop.cancelled() => None,
+            ticket = reservation.ready() => Some(ticket),
+        };
         let spec = RunSpec {
             language: request.language.clone(),
             files: request.files,
@@ -231,19 +324,42 @@ impl ExecService {
         };
         let (tx, rx) = mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let forward = self.forward_output(request.pad, run_id.clone(), rx);
-        let (result, (stdout, stderr)) = tokio::join!(self.backend.run(spec, tx), forward);
-        drop(ticket);
+        // Stopping drops the sandbox's run future: its container guard removes the container,
+        // and the output channel closes, which ends `forward`.
+        let run = async {
+            let _ticket = ticket?;
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => None,
+                result = self.backend.run(spec, tx) => Some(result),
+            }
+        };
+        let (result, (stdout, stderr)) = tokio::join!(run, forward);
         let finished_at_ms = chrono::Utc::now().timestamp_millis();
         let elapsed = clock.elapsed();
-        let record = record_of(run_id, &request.language, &request.entry, started_at_ms, finished_at_ms, elapsed, result, self.backend.kind(), stdout, stderr);
+        let run = RunInfo { run_id, language: &request.language, entry: &request.entry, started_at_ms, finished_at_ms, elapsed };
+        let mut record = match result {
+            Some(result) => record_of(run, result, self.backend.kind(), stdout, stderr),
+            None => stopped_record(run, self.backend.kind(), stdout, stderr),
+        };
         self.histogram.observe(&record.language, elapsed);
-        // Broadcast before forgetting the run: a socket joining in between sees the run in the
-        // replay and then this message, never a finish without its output.
-        (self.broadcast)(request.pad, finished_message(&record));
-        self.live.lock().remove(&record.run_id);
+        let message = {
+            let mut live = self.live.lock();
+            let entry = live.get_mut(&record.run_id);
+            record.stopped_by = entry.as_ref().and_then(|run| run.stopped_by.clone()).filter(|_| record.outcome == STOPPED);
+            let message = finished_message(&record, self.limits_shown(request.timeout));
+            // Kept for the replay until stored: a socket joining in between sees the whole run,
+            // never output without its finish.
+            if let Some(run) = entry {
+                run.finished = Some(message.clone());
+            }
+            message
+        };
+        (self.broadcast)(request.pad, message);
         if let Err(err) = store::insert(&self.db, request.pad, request.user, &record).await {
             tracing::error!(run_id = %record.run_id, error = %err, "storing the run failed");
         }
+        self.live.lock().remove(&record.run_id);
         record
     }
 
@@ -291,39 +407,58 @@ impl ExecService {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record_of(
+/// The live run `run_id` of `pad`, if it has not finished.
+fn stoppable<'a>(live: &'a mut HashMap<String, LiveRun>, pad: PadId, run_id: &str) -> Result<&'a mut LiveRun, StopRefusal> {
+    let run = live.get_mut(run_id).filter(|run| run.pad == pad).ok_or(StopRefusal::Unknown)?;
+    if run.finished.is_some() {
+        return Err(StopRefusal::Finished);
+    }
+    Ok(run)
+}
+
+/// The `outcome` of a run someone stopped.
+pub const STOPPED: &str = "stopped";
+
+/// What every record of a run shares, whatever became of it.
+struct RunInfo<'a> {
     run_id: String,
-    language: &str,
-    entry: &str,
+    language: &'a str,
+    entry: &'a str,
     started_at_ms: i64,
     finished_at_ms: i64,
     elapsed: Duration,
-    result: Result<Outcome, SandboxError>,
-    backend: BackendKind,
-    stdout: String,
-    stderr: String,
-) -> RunRecord {
-    let base = RunRecord {
-        run_id,
-        language: language.to_string(),
-        entry: entry.to_string(),
-        started_at_ms,
-        finished_at_ms,
+}
+
+fn base_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
+    RunRecord {
+        run_id: run.run_id,
+        language: run.language.to_string(),
+        entry: run.entry.to_string(),
+        started_at_ms: run.started_at_ms,
+        finished_at_ms: run.finished_at_ms,
         exit_code: None,
         signal: None,
         timed_out: false,
         oom_killed: false,
         truncated: false,
-        duration_ms: elapsed.as_millis() as u64,
+        duration_ms: run.elapsed.as_millis() as u64,
         backend: backend.as_str().to_string(),
         pooled: false,
         compile_cache: None,
         outcome: String::new(),
+        stopped_by: None,
         error: None,
         stdout,
         stderr,
-    };
+    }
+}
+
+fn stopped_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
+    RunRecord { outcome: STOPPED.to_string(), ..base_record(run, backend, stdout, stderr) }
+}
+
+fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
+    let base = base_record(run, backend, stdout, stderr);
     match result {
         Ok(outcome) => RunRecord {
             exit_code: outcome.exit_code,
@@ -345,11 +480,12 @@ fn record_of(
     }
 }
 
-fn finished_message(record: &RunRecord) -> serde_json::Value {
+fn finished_message(record: &RunRecord, limits: RunLimitsShown) -> serde_json::Value {
     json!({
         "type": "run.finished", "runId": record.run_id, "exitCode": record.exit_code, "signal": record.signal,
         "timedOut": record.timed_out, "oomKilled": record.oom_killed, "truncated": record.truncated,
         "durationMs": record.duration_ms, "backend": record.backend, "pooled": record.pooled,
-        "compileCache": record.compile_cache, "outcome": record.outcome, "error": record.error,
+        "compileCache": record.compile_cache, "outcome": record.outcome, "stoppedBy": record.stopped_by,
+        "error": record.error, "limits": limits,
     })
 }

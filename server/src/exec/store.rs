@@ -30,3 +30,40 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
     .await.map(|done| done.rows_affected()))?;
     Ok(())
 }
+
+/// A stored run as a client shows it after a reload.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRun {
+    pub run_id: String,
+    pub user_id: Option<UserId>,
+    pub user_name: Option<String>,
+    pub language: String,
+    pub entry: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub exit_code: Option<i64>,
+    pub signal: Option<String>,
+    pub timed_out: bool,
+    pub oom_killed: bool,
+    pub truncated: bool,
+    pub backend: String,
+    pub outcome: String,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The pad's run `run_id` if given, else its most recent run.
+pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Option<StoredRun>> {
+    sqlx::query_as(
+        "SELECT r.id AS run_id, r.user_id, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
+                r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.backend, r.outcome, r.stdout, r.stderr
+         FROM runs r LEFT JOIN users u ON u.id = r.user_id
+         WHERE r.pad_id = ?1 AND (?2 IS NULL OR r.id = ?2)
+         ORDER BY r.started_at_ms DESC, r.id DESC LIMIT 1",
+    )
+    .bind(pad)
+    .bind(run_id)
+    .fetch_optional(db.pool())
+    .await
+}

@@ -18,7 +18,9 @@ import type {
   RecordingState,
   RecordingView,
   Role,
+  RunLimits,
   RunRequest,
+  StoredRun,
   SessionResponse,
   SignupResponse,
   TimelinePage,
@@ -102,6 +104,9 @@ export function endpoints(c: ApiClient) {
     runs: {
       start: (slug: string, body: RunRequest) =>
         c.request<{ runId: string }>('POST', `/api/pads/${seg(slug)}/runs`, { body }),
+      stop: (slug: string, runId: string) =>
+        c.request<{ runId: string; stopping: boolean }>('POST', `/api/pads/${seg(slug)}/runs/${seg(runId)}/stop`),
+      last: (slug: string) => c.request<{ run: StoredRun | null; limits: RunLimits }>('GET', `/api/pads/${seg(slug)}/runs/last`),
     },
 
     terminal: {

@@ -35,6 +35,8 @@ const SENTENCES: Record<string, string> = {
   terminal_not_open: 'Nobody has the terminal open, so there is nothing to restart. Open it to start a shell.',
   already_recording: 'This pad is already being recorded. Stop that recording first.',
   not_recording: 'That recording has already stopped.',
+  run_in_progress: 'A run is still going on this pad. Stop it first, or wait for it to finish.',
+  run_finished: 'That run has already finished.',
   invalid_cursor: 'The timeline position is no longer valid. Reload the page.',
   internal: 'Something went wrong on the server. Try again; if it keeps happening, tell the operator.',
 };

@@ -123,6 +123,8 @@ export interface Language {
   extensions?: string[];
   editorMode?: string;
   defaultFile?: string;
+  /** Starter code for a new file of this language. */
+  template?: string;
 }
 
 export interface RunRequest {
@@ -141,6 +143,38 @@ export interface RunFinished {
   durationMs: number;
   truncated: boolean;
   backend?: string;
+  /** ok, error, timeout, oom, truncated, compile_error, signal, stopped, or a sandbox failure label. */
+  outcome?: string;
+  /** Display name of whoever stopped the run (outcome `stopped`). */
+  stoppedBy?: string | null;
+  limits?: RunLimits;
+}
+
+/** The limits a run ran under. */
+export interface RunLimits {
+  timeoutMs: number;
+  outputBytes: number;
+  memoryMb: number;
+}
+
+/** A finished run as stored (`GET /api/pads/{slug}/runs/last`). */
+export interface StoredRun {
+  runId: string;
+  userId: number | null;
+  userName: string | null;
+  language: string;
+  entry: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  truncated: boolean;
+  backend: string;
+  outcome: string;
+  stdout: string;
+  stderr: string;
 }
 
 export interface Health {

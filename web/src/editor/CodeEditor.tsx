@@ -30,6 +30,8 @@ export interface CodeEditorProps {
   theme: 'dark' | 'light';
   languages: Language[];
   onRun: () => void;
+  /** Stop the run in progress (Ctrl/Cmd+.). */
+  onStop: () => void;
   onReady?: () => void;
 }
 
@@ -46,6 +48,8 @@ export default function CodeEditor(props: CodeEditorProps) {
   const shownRef = useRef<number | null>(null);
   const onRunRef = useRef(props.onRun);
   onRunRef.current = props.onRun;
+  const onStopRef = useRef(props.onStop);
+  onStopRef.current = props.onStop;
   const onReadyRef = useRef(props.onReady);
   onReadyRef.current = props.onReady;
   const files = useStore(session.store, (s) => s.files);
@@ -79,6 +83,7 @@ export default function CodeEditor(props: CodeEditorProps) {
     const activeUndo = () => (shownRef.current ? bindingsRef.current.get(shownRef.current)?.undo : undefined);
     const { KeyMod, KeyCode } = monaco;
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.Enter, () => onRunRef.current());
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.Period, () => onStopRef.current());
     // Undo/redo only our own edits (a collaborator's typing is not ours to undo).
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => activeUndo()?.undo());
     editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => activeUndo()?.redo());

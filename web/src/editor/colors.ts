@@ -10,11 +10,22 @@ export function withAlpha(color: string, alpha: number): string | null {
   return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
 
-/** Black or white text, whichever reads better on `color`. */
+/** WCAG relative luminance of an rgb triple (0–255). */
+function relativeLuminance([r, g, b]: number[]): number {
+  const linear = (c: number) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+}
+
+/** Near-black or white text, whichever contrasts more with `color` (WCAG contrast ratio). */
 export function textOn(color: string): string {
   const rgba = withAlpha(color, 1);
   if (!rgba) return '#fff';
-  const [r, g, b] = rgba.match(/\d+/g)!.map(Number);
-  const luminance = (0.299 * r + 0.587 * g + 0.114 * b) / 255;
-  return luminance > 0.62 ? '#111' : '#fff';
+  const background = relativeLuminance(rgba.match(/\d+/g)!.slice(0, 3).map(Number));
+  const dark = relativeLuminance([17, 17, 17]);
+  const onDark = (background + 0.05) / (dark + 0.05);
+  const onWhite = 1.05 / (background + 0.05);
+  return onDark > onWhite ? '#111' : '#fff';
 }

@@ -1,5 +1,5 @@
 // Remote carets, selections and name labels, from the pad's awareness states (stamped by the
-// server with `user: {id, name, color}`). Keyed by Yjs client id, so two tabs of one person are
+// server with `user: {id, name}`; the colour is `personColor` of the id). Keyed by Yjs client id, so two tabs of one person are
 // two cursors. Our own position is published (throttled) as `cursor: {file, fileId, anchor, head}`
 // (the file's name for lists, its id for matching) with Yjs relative positions, which stay correct
 // while others edit.
@@ -8,6 +8,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { textOn, withAlpha } from './colors';
 import { fileRoot } from './fileRoot';
+import { personColor } from '../ui/personColor';
 
 const PUBLISH_EVERY_MS = 60;
 const LABEL_IDLE_MS = 3000;
@@ -20,8 +21,8 @@ interface CursorState {
 }
 
 interface RemoteUser {
+  id?: number;
   name: string;
-  color: string;
 }
 
 interface Widget {
@@ -32,7 +33,6 @@ interface Widget {
   lastMove: number;
 }
 
-const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
 
 export class RemoteCursors {
   private file: { id: number; name: string } | null = null;
@@ -158,7 +158,7 @@ export class RemoteCursors {
         const anchor = this.absolute(cursor.anchor, ytext);
         const head = this.absolute(cursor.head, ytext);
         if (anchor == null || head == null) return;
-        const color = typeof user.color === 'string' && SAFE_COLOR.test(user.color) ? user.color : '#64748b';
+        const color = personColor(typeof user.id === 'number' ? user.id : null, user.name);
         this.ensureStyle(clientId, color);
         const headPos = model.getPositionAt(head);
         if (anchor !== head) {

@@ -62,6 +62,14 @@ self.MonacoEnvironment = {
   },
 };
 
+// Monaco's Delayer rejects its pending promise with a `Canceled` error when a model's language
+// changes or a model goes away mid-delay, and nothing awaits that promise (microsoft/monaco-editor
+// #4702): mark exactly that rejection handled so it is not reported as an error.
+window.addEventListener('unhandledrejection', (event) => {
+  const reason: unknown = event.reason;
+  if (reason instanceof Error && reason.name === 'Canceled' && reason.message === 'Canceled') event.preventDefault();
+});
+
 monaco.editor.defineTheme('oc-dark', {
   base: 'vs-dark',
   inherit: true,

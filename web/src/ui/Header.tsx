@@ -1,10 +1,9 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { Link, useNavigate } from 'react-router-dom';
-import { describeError } from '../api';
-import { session, useUser } from '../features/auth/session';
+import { Link } from 'react-router-dom';
+import { SignOutDialog } from '../features/auth/SignOutDialog';
+import { useUser } from '../features/auth/session';
 import { Avatar } from './common';
 import { toggleTheme, useTheme } from './theme';
-import { toast } from './toast';
 
 export function Logo() {
   return (
@@ -35,8 +34,8 @@ export function ThemeToggle() {
 function UserMenu() {
   const user = useUser();
   const [open, setOpen] = useState(false);
+  const [signingOut, setSigningOut] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
-  const navigate = useNavigate();
   useEffect(() => {
     if (!open) return;
     const onDown = (e: MouseEvent) => {
@@ -54,7 +53,7 @@ function UserMenu() {
   return (
     <div className="menu-wrap" ref={ref}>
       <button className="btn btn-ghost user-button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)}>
-        <Avatar name={user.name} size={24} />
+        <Avatar name={user.name} userId={user.id} size={24} />
         <span className="user-name">{user.name}</span>
       </button>
       {open && (
@@ -67,20 +66,16 @@ function UserMenu() {
           </Link>
           <button
             role="menuitem"
-            onClick={async () => {
+            onClick={() => {
               setOpen(false);
-              try {
-                await session.logout();
-              } catch (err) {
-                toast(`Signed out here, but the server said: ${describeError(err)}`, 'error');
-              }
-              navigate('/');
+              setSigningOut(true);
             }}
           >
             Sign out
           </button>
         </div>
       )}
+      {signingOut && <SignOutDialog onClose={() => setSigningOut(false)} />}
     </div>
   );
 }

@@ -1,13 +1,9 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { describeError } from '../api';
+import { textOn } from '../editor/colors';
+import { personColor } from './personColor';
 
 /** Stable hue from a string (used where the server gives no colour). */
-export function hueOf(text: string): number {
-  let h = 0;
-  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
-  return h % 360;
-}
-
 export function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
   if (parts.length === 0) return '?';
@@ -16,15 +12,16 @@ export function initials(name: string): string {
   return (a + b).toUpperCase();
 }
 
-export function Avatar(props: { name: string; color?: string; size?: number; title?: string }) {
+/** A person's initials on their colour (the one their cursor and playback edits have). */
+export function Avatar(props: { name: string; userId: number | null | undefined; size?: number; title?: string }) {
   const size = props.size ?? 28;
-  const bg = props.color ?? `hsl(${hueOf(props.name)} 60% 45%)`;
+  const bg = personColor(props.userId, props.name);
   return (
     <span
       className="avatar"
       title={props.title ?? props.name}
       aria-label={props.title ?? props.name}
-      style={{ width: size, height: size, background: bg, fontSize: Math.round(size * 0.4) }}
+      style={{ width: size, height: size, background: bg, color: textOn(bg), fontSize: Math.round(size * 0.4) }}
     >
       {initials(props.name)}
     </span>

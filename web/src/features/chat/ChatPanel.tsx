@@ -16,6 +16,8 @@ export function ChatPanel(props: { session: PadSession }) {
   const messages = useStore(session.store, (s) => s.messages);
   const pending = useStore(session.store, (s) => s.pending);
   const status = useStore(session.store, (s) => s.status);
+  // Closed for good (removed, signed out, pad deleted): no reconnect is coming.
+  const closed = useStore(session.store, (s) => s.closeReason !== null);
   const hasMore = useStore(session.store, (s) => s.hasMoreHistory);
   const historyError = useStore(session.store, (s) => s.historyError);
   const historyLoading = useStore(session.store, (s) => s.historyLoading);
@@ -132,7 +134,14 @@ export function ChatPanel(props: { session: PadSession }) {
           id="chat-input"
           className="input"
           rows={2}
-          placeholder={connected ? 'Message… (Enter to send, Shift+Enter for a new line)' : 'Reconnecting… you can type, then send when back'}
+          placeholder={
+            closed
+              ? 'Chat is closed: you are no longer connected to this pad'
+              : connected
+                ? 'Message… (Enter to send, Shift+Enter for a new line)'
+                : 'Reconnecting… you can type, then send when back'
+          }
+          disabled={closed}
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={(e) => {
@@ -146,7 +155,7 @@ export function ChatPanel(props: { session: PadSession }) {
           <span className={`small ${text.length > MAX_CHARS ? 'danger-text' : 'muted'}`}>
             {text.length > MAX_CHARS * 0.8 ? `${text.length}/${MAX_CHARS}` : ''}
           </span>
-          <button className="btn btn-primary btn-small" type="submit" disabled={!text.trim()}>
+          <button className="btn btn-primary btn-small" type="submit" disabled={closed || !text.trim()}>
             Send
           </button>
         </div>

@@ -57,7 +57,7 @@ function RemovedList(props: { slug: string; removed: Removal[]; onReadmitted: (u
       <ul className="member-list">
         {props.removed.map((r) => (
           <li key={r.userId} className="member" data-testid="removed-member">
-            <Avatar name={r.name} size={24} />
+            <Avatar name={r.name} userId={r.userId} size={24} />
             <div className="grow member-name">{r.name}</div>
             <button
               className="btn btn-small"
@@ -132,10 +132,9 @@ export function MembersPanel(props: { session: PadSession }) {
       <ul className="member-list">
         {sorted.map((m) => {
           const isMe = m.userId === me?.id;
-          const color = presence.find((p) => p.userId === m.userId)?.color;
           return (
             <li key={m.userId} className="member" data-testid="member">
-              <Avatar name={m.name} color={color} size={28} />
+              <Avatar name={m.name} userId={m.userId} size={28} />
               <div className="grow">
                 <div className="member-name">
                   {m.name}

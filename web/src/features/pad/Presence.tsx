@@ -35,9 +35,9 @@ export function PresenceAvatars(props: { session: PadSession }) {
   const peers = useStore(props.session.store, (s) => s.peers);
   const me = useUser();
   const people = useMemo(() => {
-    const byUser = new Map<number, { userId: number; name: string; color: string }>();
-    for (const p of presence) byUser.set(p.userId, { userId: p.userId, name: p.name, color: p.color });
-    for (const p of peers) if (p.userId != null && !byUser.has(p.userId) && !p.self) byUser.set(p.userId, { userId: p.userId, name: p.name, color: p.color });
+    const byUser = new Map<number, { userId: number; name: string }>();
+    for (const p of presence) byUser.set(p.userId, { userId: p.userId, name: p.name });
+    for (const p of peers) if (p.userId != null && !byUser.has(p.userId) && !p.self) byUser.set(p.userId, { userId: p.userId, name: p.name });
     const list = Array.from(byUser.values());
     list.sort((a, b) => (a.userId === me?.id ? -1 : b.userId === me?.id ? 1 : a.name.localeCompare(b.name)));
     return list;
@@ -49,7 +49,7 @@ export function PresenceAvatars(props: { session: PadSession }) {
   return (
     <div className="avatars" title={`Here now: ${names}`} aria-label={`${people.length} ${people.length === 1 ? 'person' : 'people'} here: ${names}`} data-testid="presence">
       {shown.map((p) => (
-        <Avatar key={p.userId} name={p.name} color={p.color} size={26} title={p.userId === me?.id ? `${p.name} (you)` : p.name} />
+        <Avatar key={p.userId} name={p.name} userId={p.userId} size={26} title={p.userId === me?.id ? `${p.name} (you)` : p.name} />
       ))}
       {extra > 0 && <span className="avatar avatar-more">+{extra}</span>}
     </div>

@@ -2,6 +2,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type
 import { useNavigate } from 'react-router-dom';
 import { api, can, describeError, type Health, type PadDetail } from '../../api';
 import { ErrorMessage, Kbd, Spinner, modKey } from '../../ui/common';
+import { ConfirmDialog, Modal } from '../../ui/Modal';
 import { ChatIcon, PeopleIcon, RecordIcon, TerminalIcon } from '../../ui/icons';
 import { AppHeader } from '../../ui/Header';
 import { useStore } from '../../ui/store';
@@ -16,6 +17,8 @@ import { OutputPanel } from '../run/OutputPanel';
 import { ShareDialog } from '../share/ShareDialog';
 import { ConnectionChip, PresenceAvatars } from './Presence';
 import { FilesPanel } from './FilesPanel';
+import { fileRoot } from '../../editor/fileRoot';
+import { fileNameFor, starterReplacesSilently } from './languageSwitch';
 import { languageName } from './languages';
 import { PadSession } from './padSession';
 import { ShortcutsHelp } from './ShortcutsHelp';
@@ -317,12 +320,20 @@ function WorkspaceView(props: { session: PadSession }) {
   useEffect(() => {
     if (!canWatch && side === 'recordings') setSide(null);
   }, [canWatch, side]);
-  // The server pushes `recordings.changed`; (re)connecting may have missed one.
+  // The server pushes `recordings.changed`; reconnecting may have missed one. Joining needs no
+  // extra ask (the status every joiner gets is not a change): the watcher fetched the list when it
+  // started, and asks again on each reconnect.
   const pushedRecording = useStore(session.store, (s) => s.recording);
   const live = status === 'live';
   useEffect(() => {
-    if (canWatch && (pushedRecording || live)) void recordings.refresh();
-  }, [pushedRecording, live, canWatch, recordings]);
+    if (canWatch && pushedRecording && !pushedRecording.onJoin) void recordings.refresh();
+  }, [pushedRecording, canWatch, recordings]);
+  const connectedBefore = useRef(false);
+  useEffect(() => {
+    if (!live) return;
+    if (connectedBefore.current && canWatchRef.current) void recordings.refresh();
+    connectedBefore.current = true;
+  }, [live, recordings]);
 
   useEffect(() => {
     session.setChatOpen(side === 'chat');
@@ -339,17 +350,30 @@ function WorkspaceView(props: { session: PadSession }) {
     [],
   );
 
+  // A press of Run while a run is going asks before stopping it (one run per pad at a time).
+  const [rerunAsk, setRerunAsk] = useState(false);
+  const runOptions = useCallback(() => {
+    const s = session.state;
+    const file = s.files.find((f) => f.name === s.activeFile);
+    return { entry: file?.name, language: file?.language, stdin };
+  }, [session, stdin]);
   const run = useCallback(() => {
     if (!can.run(session.state.role)) {
       toast("Your role can't run code on this pad.", 'error');
       return;
     }
-    const s = session.state;
-    const file = s.files.find((f) => f.name === s.activeFile);
     setShowOutput(true);
     setDrawerTab('output');
-    void session.run({ entry: file?.name, language: file?.language, stdin });
-  }, [session, stdin]);
+    const current = session.state.run;
+    if (current && !current.finished) {
+      setRerunAsk(true);
+      return;
+    }
+    void session.run(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
+  }, [session, runOptions]);
+  const stop = useCallback(() => {
+    if (can.run(session.state.role)) void session.stopRun();
+  }, [session]);
 
   const fork = async () => {
     setForking(true);
@@ -370,6 +394,14 @@ function WorkspaceView(props: { session: PadSession }) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.key === '.' && !e.shiftKey && !e.altKey) {
+        // Stop works from anywhere but chat (the editor binds it itself).
+        const t = e.target as HTMLElement;
+        if (t.closest('.monaco-editor') || t.closest('.chat-panel')) return;
+        e.preventDefault();
+        stop();
+        return;
+      }
       if (mod && e.key === 'Enter') {
         const t = e.target as HTMLElement;
         // Run from the editor (handled there), the stdin box, or anywhere outside a text field; never from chat.
@@ -403,21 +435,45 @@ function WorkspaceView(props: { session: PadSession }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [run, openTerminal]);
+  }, [run, stop, openTerminal]);
 
   const active = useMemo(() => files.find((f) => f.name === activeFile) ?? null, [files, activeFile]);
   const [langBusy, setLangBusy] = useState(false);
-  const changeLanguage = async (language: string) => {
-    if (!active) return;
+  /** A language switch waiting for the user's answer: the file holds someone's code. */
+  const [langAsk, setLangAsk] = useState<{ fileId: number; language: string; name: string } | null>(null);
+  const applyLanguage = async (change: { fileId: number; language: string; name: string }, starter: boolean) => {
+    const file = session.state.files.find((f) => f.id === change.fileId);
+    const to = languages.find((l) => l.id === change.language);
+    if (!file) return;
     setLangBusy(true);
     try {
-      await api.files.update(session.slug, active.id, { language });
+      const taken = session.state.files.some((f) => f.name === change.name && f.id !== file.id);
+      const name = taken ? file.name : change.name;
+      await api.files.update(session.slug, file.id, { language: change.language, ...(name !== file.name ? { name } : {}) });
+      if (session.state.activeFile === file.name) session.setActiveFile(name);
+      if (starter && to?.template) {
+        const text = session.doc.getText(fileRoot(file.id));
+        session.doc.transact(() => {
+          text.delete(0, text.length);
+          text.insert(0, to.template!);
+        });
+      }
       await session.refreshFiles();
+      if (taken) toast(`${change.name} already exists, so ${file.name} kept its name.`, 'info');
     } catch (err) {
       toast(`Couldn't change the language: ${describeError(err)}`, 'error');
     } finally {
       setLangBusy(false);
     }
+  };
+  const changeLanguage = (language: string) => {
+    const to = languages.find((l) => l.id === language);
+    if (!active || !to) return;
+    const from = languages.find((l) => l.id === active.language);
+    const change = { fileId: active.id, language, name: fileNameFor(active.name, from, to) };
+    const content = session.doc.getText(fileRoot(active.id)).toString();
+    if (!to.template || starterReplacesSilently(content, from)) void applyLanguage(change, !!to.template);
+    else setLangAsk(change);
   };
 
   return (
@@ -449,7 +505,7 @@ function WorkspaceView(props: { session: PadSession }) {
                 className="input input-small"
                 value={active.language}
                 disabled={!canEdit || langBusy}
-                onChange={(e) => void changeLanguage(e.target.value)}
+                onChange={(e) => changeLanguage(e.target.value)}
               >
                 {!languages.some((l) => l.id === active.language) && <option value={active.language}>{languageName(active.language, languages)}</option>}
                 {languages.map((l) => (
@@ -514,6 +570,11 @@ function WorkspaceView(props: { session: PadSession }) {
               <RecordIcon />
             </button>
           )}
+          {running && canRun && (
+            <button className="btn btn-danger btn-small" data-testid="stop-run" onClick={stop} title={`Stop the run (${modKey}+.)`}>
+              ■ Stop
+            </button>
+          )}
           <button
             className="btn btn-primary run-button"
             onClick={run}
@@ -545,7 +606,7 @@ function WorkspaceView(props: { session: PadSession }) {
             )}
             {files.length === 0 && everSynced && <div className="editor-overlay muted">This pad has no files.</div>}
             <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the editor…" /></div>}>
-              <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} />
+              <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} onStop={stop} />
             </Suspense>
           </div>
           <div className={`drawer${showOutput ? '' : ' drawer-collapsed'}${drawerTab === 'terminal' ? ' drawer-terminal' : ''}`}>
@@ -590,7 +651,7 @@ function WorkspaceView(props: { session: PadSession }) {
               </button>
             )}
             <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'output'}>
-              <OutputPanel session={session} stdin={stdin} setStdin={setStdin} canRun={canRun} onRun={run} onHide={() => setShowOutput(false)} embedded />
+              <OutputPanel session={session} stdin={stdin} setStdin={setStdin} canRun={canRun} onHide={() => setShowOutput(false)} embedded />
             </div>
             {terminalMounted && (
               <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'terminal'}>
@@ -631,6 +692,53 @@ function WorkspaceView(props: { session: PadSession }) {
       </div>
       {shareOpen && <ShareDialog session={session} onClose={() => setShareOpen(false)} />}
       {helpOpen && <ShortcutsHelp onClose={() => setHelpOpen(false)} />}
+      {rerunAsk && (
+        <ConfirmDialog
+          title="A run is in progress"
+          confirmLabel="Stop and run again"
+          danger
+          onCancel={() => setRerunAsk(false)}
+          onConfirm={() => {
+            setRerunAsk(false);
+            void session.stopAndRun(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
+          }}
+        >
+          The pad runs one program at a time. Stop the current run and start the open file again?
+        </ConfirmDialog>
+      )}
+      {langAsk && (
+        <Modal title={`Switch to ${languageName(langAsk.language, languages)}?`} onClose={() => setLangAsk(null)}>
+          <div className="stack">
+            <p>
+              The file has code in it. It becomes <span className="mono">{langAsk.name}</span>; do you want the{' '}
+              {languageName(langAsk.language, languages)} starter in place of its code, or keep the code as it is?
+            </p>
+            <div className="row end">
+              <button className="btn" data-autofocus onClick={() => setLangAsk(null)}>
+                Cancel
+              </button>
+              <button
+                className="btn"
+                onClick={() => {
+                  setLangAsk(null);
+                  void applyLanguage(langAsk, false);
+                }}
+              >
+                Keep the code
+              </button>
+              <button
+                className="btn btn-danger"
+                onClick={() => {
+                  setLangAsk(null);
+                  void applyLanguage(langAsk, true);
+                }}
+              >
+                Replace with the starter
+              </button>
+            </div>
+          </div>
+        </Modal>
+      )}
       <ClosedScreen session={session} />
     </div>
   );

@@ -2,10 +2,11 @@
 // chat, the shared run, and the caller's role. Components subscribe to slices of `store`.
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { api, describeError, type ChatMessage, type Member, type Pad, type PadDetail, type PadFile, type Role } from '../../api';
+import { api, describeError, isApiError, type ChatMessage, type Member, type Pad, type PadDetail, type PadFile, type Role } from '../../api';
 import type { AppMessage, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
 import { PadProvider, padSocketUrl, type CloseReason, type ConnectionStatus } from '../../collab/provider';
 import { Store } from '../../ui/store';
+import { personColor } from '../../ui/personColor';
 import { toast } from '../../ui/toast';
 import { session } from '../auth/session';
 import {
@@ -16,7 +17,18 @@ import {
   toChatMessage,
   type PendingChat,
 } from '../chat/chatState';
-import { reduceRun, type RunView } from '../run/runState';
+import { reduceRun, storedRunView, type RunView } from '../run/runState';
+
+type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent;
+
+/** Output applied to the run view per animation frame (the server sends at most 16 KiB a message). */
+const FRAME_OUTPUT_CHARS = 64 * 1024;
+
+/** How long "Stop and run again" waits for the stopped run's end before starting anyway. */
+const STOP_WAIT_MS = 5000;
+
+/** What a press of Run did. */
+export type RunStart = 'started' | 'busy' | 'failed';
 
 export interface PresenceUser {
   userId: number;
@@ -47,7 +59,6 @@ export interface PadState {
   closeReason: CloseReason | null;
   presence: PresenceUser[];
   peers: Peer[];
-  myColor: string | null;
   messages: ChatMessage[];
   pending: PendingChat[];
   hasMoreHistory: boolean;
@@ -62,18 +73,13 @@ export interface PadState {
   activeFile: string | null;
   /**
    * The pad's active recording as the server last pushed it (`recordings.changed`), with when we
-   * heard; null until a push arrives (the socket does not say on join).
+   * heard; `onJoin` marks the status the server sends every socket that joins (not a change).
    */
-  recording: { id: number | null; at: number } | null;
+  recording: { id: number | null; at: number; onJoin: boolean } | null;
 }
 
-const SAFE_COLOR = /^#[0-9a-fA-F]{3,8}$/;
 /** How often a pad whose history is full reminds the typist that edits are not saved. */
 const HISTORY_FULL_REMINDER_MS = 10_000;
-
-export function safeColor(color: unknown, fallback = '#64748b'): string {
-  return typeof color === 'string' && SAFE_COLOR.test(color) ? color : fallback;
-}
 
 function sortFiles(files: PadFile[]): PadFile[] {
   return [...files].sort((a, b) => (a.sortOrder ?? 0) - (b.sortOrder ?? 0) || a.name.localeCompare(b.name));
@@ -89,6 +95,8 @@ export class PadSession {
   private localChatId = 1;
   private timers: ReturnType<typeof setInterval>[] = [];
   private disposed = false;
+  /** The next `recordings.changed` is the status sent on joining (a new connection is being made). */
+  private joinStatusPending = true;
   private historyFullToldAt = 0;
   /** Set before a deliberate leave, so the server's 4003 close isn't shown as "you were removed". */
   expectClose = false;
@@ -111,7 +119,6 @@ export class PadSession {
       closeReason: null,
       presence: [],
       peers: [],
-      myColor: null,
       messages: [],
       pending: [],
       hasMoreHistory: false,
@@ -132,14 +139,15 @@ export class PadSession {
       getToken: () => session.token(),
       awareness: this.awareness,
     });
-    this.provider.on('status', (status) =>
+    this.provider.on('status', (status) => {
+      if (status !== 'live') this.joinStatusPending = true;
       this.store.set((s) => ({
         status,
         synced: this.provider.synced,
         // Who is here is only known while connected; the server re-sends it on reconnect.
         presence: status === 'live' || status === 'syncing' ? s.presence : [],
-      })),
-    );
+      }));
+    });
     this.provider.on('synced', () => this.store.set({ synced: true, everSynced: true }));
     this.provider.on('rtt', (rttMs) => this.store.set({ rttMs }));
     this.provider.on('app', this.onApp);
@@ -153,12 +161,14 @@ export class PadSession {
     });
     this.timers.push(setInterval(() => this.store.set((s) => ({ pending: expirePending(s.pending, Date.now()) })), 2000));
     void this.loadHistory();
+    void this.loadLastRun();
   }
 
   destroy(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.timers.forEach(clearInterval);
+    if (this.runFrame !== null) cancelAnimationFrame(this.runFrame);
     this.awareness.off('change', this.onAwarenessChange);
     this.provider.destroy();
     this.awareness.destroy();
@@ -174,10 +184,9 @@ export class PadSession {
   private onApp = (msg: AppMessage) => {
     switch (msg.type) {
       case 'hello': {
-        const m = msg as { role?: string; user?: { color?: string } };
+        const m = msg as { role?: string };
         const patch: Partial<PadState> = {};
         if (m.role && ['owner', 'collaborator', 'candidate', 'viewer'].includes(m.role)) patch.role = m.role as Role;
-        if (m.user?.color) patch.myColor = safeColor(m.user.color);
         this.store.set(patch);
         break;
       }
@@ -200,7 +209,7 @@ export class PadSession {
               .map((u) => ({
                 userId: Number(u.userId),
                 name: String(u.name ?? ''),
-                color: safeColor(u.color),
+                color: personColor(Number(u.userId), String(u.name ?? '')),
                 connections: Number(u.connections ?? 1),
               })),
           });
@@ -227,18 +236,14 @@ export class PadSession {
       }
       case 'run.started':
       case 'run.output':
-      case 'run.finished': {
-        const ev = msg as RunStartedEvent | RunOutputEvent | RunFinishedEvent;
-        this.store.set((s) => ({
-          run: reduceRun(s.run, ev),
-          runRequested: ev.type === 'run.started' ? false : s.runRequested,
-          runError: ev.type === 'run.started' ? null : s.runError,
-        }));
+      case 'run.finished':
+        this.queueRunEvent(msg as RunEvent);
         break;
-      }
       case 'recordings.changed': {
         const id = (msg as { recording?: unknown }).recording;
-        this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now() } });
+        const onJoin = this.joinStatusPending;
+        this.joinStatusPending = false;
+        this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now(), onJoin } });
         break;
       }
       case 'error': {
@@ -312,15 +317,17 @@ export class PadSession {
   private onAwarenessChange = () => {
     const peers: Peer[] = [];
     this.awareness.getStates().forEach((state, clientId) => {
-      const user = (state as { user?: { id?: unknown; name?: unknown; color?: unknown } }).user;
+      const user = (state as { user?: { id?: unknown; name?: unknown } }).user;
       const cursor = (state as { cursor?: { file?: unknown } }).cursor;
       const self = clientId === this.doc.clientID;
       if (!user && !self) return;
+      const userId = user && typeof user.id === 'number' ? user.id : self ? this.myUserId : null;
+      const name = user && typeof user.name === 'string' ? user.name : 'someone';
       peers.push({
         clientId,
-        userId: user && typeof user.id === 'number' ? user.id : self ? this.myUserId : null,
-        name: user && typeof user.name === 'string' ? user.name : 'someone',
-        color: safeColor(user?.color),
+        userId,
+        name,
+        color: personColor(userId, name),
         file: cursor && typeof cursor.file === 'string' ? cursor.file : null,
         self,
       });
@@ -378,8 +385,88 @@ export class PadSession {
 
   // --- runs ----------------------------------------------------------------------------------
 
-  async run(options: { entry?: string; language?: string; stdin?: string }): Promise<void> {
-    if (this.state.runRequested) return;
+  private runQueue: RunEvent[] = [];
+  private runFrame: number | null = null;
+
+  /** Run messages are applied once per animation frame, so a burst of output is one render. */
+  private queueRunEvent(ev: RunEvent) {
+    this.runQueue.push(ev);
+    if (this.runFrame === null) this.runFrame = requestAnimationFrame(this.flushRunEvents);
+  }
+
+  private flushRunEvents = () => {
+    this.runFrame = null;
+    if (this.disposed || this.runQueue.length === 0) return;
+    // At most FRAME_OUTPUT_CHARS of output per frame: a burst is spread over frames, never one long task.
+    let chars = 0;
+    let taken = 0;
+    while (taken < this.runQueue.length && chars < FRAME_OUTPUT_CHARS) {
+      const ev = this.runQueue[taken++];
+      if (ev.type === 'run.output' && typeof ev.data === 'string') chars += ev.data.length;
+    }
+    const events = this.runQueue.splice(0, taken);
+    if (this.runQueue.length > 0) this.runFrame = requestAnimationFrame(this.flushRunEvents);
+    this.store.set((s) => {
+      let run = s.run;
+      for (const ev of events) run = reduceRun(run, ev);
+      const started = events.some((ev) => ev.type === 'run.started');
+      return { run, runRequested: started ? false : s.runRequested, runError: started ? null : s.runError };
+    });
+  };
+
+  /** The pad's last stored run, so its output survives a reload (unless a run is already showing). */
+  private async loadLastRun() {
+    try {
+      const res = await api.runs.last(this.slug);
+      if (this.disposed || !res?.run) return;
+      const stored = res.run;
+      this.store.set((s) => (s.run ? {} : { run: storedRunView(stored, res.limits) }));
+    } catch {
+      /* the panel simply starts empty */
+    }
+  }
+
+  /** Stop the run in progress (the server broadcasts `run.finished` to everyone). */
+  async stopRun(): Promise<void> {
+    const run = this.state.run;
+    if (!run || run.finished) return;
+    try {
+      await api.runs.stop(this.slug, run.runId);
+    } catch (err) {
+      if (!isApiError(err) || err.code !== 'run_finished') toast(`Couldn't stop the run: ${describeError(err)}`, 'error');
+    }
+  }
+
+  /** Resolves once the run showing now has finished (or another replaced it), or after
+   * STOP_WAIT_MS when its `run.finished` never arrives (socket down): the start then says why. */
+  private runOver(): Promise<void> {
+    return new Promise((resolve) => {
+      const runId = this.state.run?.runId;
+      let unsubscribe = () => {};
+      const done = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_WAIT_MS);
+      const check = () => {
+        const run = this.state.run;
+        if (this.disposed || !run || run.runId !== runId || run.finished) done();
+      };
+      unsubscribe = this.store.subscribe(check);
+      check();
+    });
+  }
+
+  /** "Stop and run again": stop the run in progress, wait for its end, then start this one. */
+  async stopAndRun(options: { entry?: string; language?: string; stdin?: string }): Promise<RunStart> {
+    await this.stopRun();
+    await this.runOver();
+    return this.run(options);
+  }
+
+  async run(options: { entry?: string; language?: string; stdin?: string }): Promise<RunStart> {
+    if (this.state.runRequested) return 'failed';
     this.store.set({ runRequested: true, runError: null });
     try {
       await api.runs.start(this.slug, {
@@ -396,8 +483,14 @@ export class PadSession {
       setTimeout(() => {
         if (this.state.runRequested) this.store.set({ runRequested: false });
       }, 15_000);
+      return 'started';
     } catch (err) {
+      if (isApiError(err) && err.code === 'run_in_progress') {
+        this.store.set({ runRequested: false });
+        return 'busy';
+      }
       this.store.set({ runRequested: false, runError: describeError(err) });
+      return 'failed';
     }
   }
 

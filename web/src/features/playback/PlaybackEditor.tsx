@@ -10,7 +10,7 @@ import { monaco } from '../../editor/monacoSetup';
 import { useStore } from '../../ui/store';
 import { editorModeFor, tabSizeFor } from '../pad/languages';
 import type { PlaybackController } from './controller';
-import { authorHue } from './derive';
+import { personHue } from '../../ui/personColor';
 import { isEditOrigin, type EditOrigin, type PlaybackDoc } from './playbackDoc';
 
 /** How long (recording time) a replayed change keeps its author's colour. */
@@ -204,7 +204,7 @@ export default function PlaybackEditor(props: { controller: PlaybackController; 
         mirror = new TextMirror(model, (m, range, origin) => {
           // A long jump forward applies many edits at once: only the recent ones get a colour.
           if (origin.at < controller.state.t - RECENT_EDIT_MS) return;
-          const hue = authorHue(origin.userId, origin.userName);
+          const hue = personHue(origin.userId, origin.userName);
           const cls = authorClasses(hue);
           const [id] = m.model.deltaDecorations(
             [],

@@ -20,6 +20,7 @@ import { PlaybackController, isForbidden, isMissing } from './controller';
 import { authorsOf, chatThrough, describeRun, markersOf, runAt, type Marker } from './derive';
 import { TerminalTranscript } from './terminalText';
 import { countThrough, type TimelineSnapshot } from './timeline';
+import { personColor } from '../../ui/personColor';
 
 const PlaybackEditor = lazy(() => import('./PlaybackEditor'));
 
@@ -227,7 +228,7 @@ function Player(props: { controller: PlaybackController }) {
           <span className="pb-authors" aria-label="Who edited">
             {authors.map((a) => (
               <span key={`${a.userId}-${a.name}`} className="pb-author">
-                <span className="pb-swatch" style={{ background: `hsl(${a.hue} 75% 50%)` }} aria-hidden="true" />
+                <span className="pb-swatch" style={{ background: personColor(a.userId, a.name) }} aria-hidden="true" />
                 {a.name}
               </span>
             ))}

@@ -1,7 +1,7 @@
 // What the pad showed at an instant, derived from the timeline events up to it (pure; unit-tested):
 // the file list, chat, the latest run and its output, and the activity markers.
 import type { TimelineEvent } from '../../api';
-import { hueOf } from '../../ui/common';
+import { personHue } from '../../ui/personColor';
 
 export interface FileEntry {
   /** The file's id: its text is the document root `file:<id>`. */
@@ -183,11 +183,6 @@ export function terminalCountThrough(events: readonly TimelineEvent[], n: number
   return count;
 }
 
-/** A recognisable colour per author (the timeline names authors by id). */
-export function authorHue(userId: number | null, name: string | null): number {
-  return hueOf(userId != null ? `u${userId}` : name ?? '?');
-}
-
 export interface Author {
   userId: number | null;
   name: string;
@@ -200,7 +195,7 @@ export function authorsOf(events: readonly TimelineEvent[]): Author[] {
   for (const ev of events) {
     if (ev.kind !== 'edit') continue;
     const key = ev.userId != null ? `u${ev.userId}` : `n${ev.userName ?? ''}`;
-    if (!seen.has(key)) seen.set(key, { userId: ev.userId, name: ev.userName ?? 'someone', hue: authorHue(ev.userId, ev.userName) });
+    if (!seen.has(key)) seen.set(key, { userId: ev.userId, name: ev.userName ?? 'someone', hue: personHue(ev.userId, ev.userName) });
   }
   return Array.from(seen.values());
 }

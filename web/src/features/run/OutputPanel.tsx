@@ -1,8 +1,11 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Kbd, Spinner, formatDuration, modKey } from '../../ui/common';
+import { copyText } from '../../ui/clipboard';
 import { useStore } from '../../ui/store';
+import { toast } from '../../ui/toast';
 import { useUser } from '../auth/session';
 import type { PadSession } from '../pad/padSession';
+import { OutputView } from './OutputView';
 import { describeOutcome } from './runState';
 
 export function OutputPanel(props: {
@@ -10,7 +13,6 @@ export function OutputPanel(props: {
   stdin: string;
   setStdin: (v: string) => void;
   canRun: boolean;
-  onRun: () => void;
   onHide: () => void;
   /** Inside the workspace's Output/Terminal drawer, which has its own tab and hide button. */
   embedded?: boolean;
@@ -21,8 +23,6 @@ export function OutputPanel(props: {
   const requested = useStore(session.store, (s) => s.runRequested);
   const me = useUser();
   const [showStdin, setShowStdin] = useState(false);
-  const bodyRef = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
   const [elapsed, setElapsed] = useState(0);
 
   const running = !!run && !run.finished;
@@ -34,17 +34,11 @@ export function OutputPanel(props: {
     return () => clearInterval(t);
   }, [running, run?.runId]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  // Follow the output unless the reader scrolled up.
-  useLayoutEffect(() => {
-    const el = bodyRef.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [run]);
-
-  const outcome = run?.finished ? describeOutcome(run.finished) : null;
+  const outcome = run?.finished ? describeOutcome(run.finished, me) : null;
   const by = run?.startedBy?.name ? (run.startedBy.userId === me?.id ? 'you' : run.startedBy.name) : null;
 
   return (
-    <section className="output-panel" aria-label="Output" data-testid="output-panel">
+    <section className="output-panel" aria-label="Output" data-testid="output-panel" data-run-id={run?.runId}>
       <div className="output-head">
         <div className="row wrap">
           {!props.embedded && (
@@ -63,19 +57,14 @@ export function OutputPanel(props: {
           )}
           {run?.finished && outcome && (
             <>
-              <span className={`chip chip-${outcome.tone}`} data-testid="run-status">
+              <span className={`chip chip-${outcome.tone}`} data-testid="run-status" data-finished={run.finished.outcome ?? 'finished'}>
                 {outcome.text}
               </span>
               <span className="chip">{formatDuration(run.finished.durationMs)}</span>
-              {run.finished.timedOut && outcome.text !== 'timed out' && <span className="chip chip-warn">timed out</span>}
-              {run.finished.oomKilled && outcome.tone !== 'bad' && <span className="chip chip-bad">out of memory</span>}
-              {(run.finished.truncated || run.clientTruncated) && (
-                <span className="chip chip-warn" title="The output was longer than the limit and was cut">
-                  output truncated
+              {run.clientTruncated && !run.finished.truncated && (
+                <span className="chip chip-warn" title="This browser keeps at most 2 MiB of a run's output">
+                  output cut here
                 </span>
-              )}
-              {run.finished.signal && !outcome.text.includes(String(run.finished.signal)) && (
-                <span className="chip">signal {run.finished.signal}</span>
               )}
             </>
           )}
@@ -90,6 +79,16 @@ export function OutputPanel(props: {
         <div className="row">
           <button className="btn btn-ghost btn-small" aria-expanded={showStdin} onClick={() => setShowStdin((v) => !v)}>
             stdin{props.stdin ? ' •' : ''}
+          </button>
+          <button
+            className="btn btn-ghost btn-small"
+            disabled={!run || run.output.rowCount === 0}
+            title="Copy the whole output"
+            onClick={async () => {
+              if (run && (await copyText(run.output.text()))) toast('Output copied.', 'success');
+            }}
+          >
+            Copy
           </button>
           <button className="btn btn-ghost btn-small" onClick={() => session.clearRun()} disabled={!run && !runError}>
             Clear
@@ -111,17 +110,7 @@ export function OutputPanel(props: {
           />
         </div>
       )}
-      <div
-        className="output-body mono"
-        ref={bodyRef}
-        role="log"
-        aria-live="polite"
-        data-testid="output"
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-        }}
-      >
+      <div className="output-body mono" role="log" data-testid="output">
         {runError && (
           <div className="alert alert-error" role="alert">
             {runError}
@@ -139,13 +128,8 @@ export function OutputPanel(props: {
             )}
           </p>
         )}
-        {run &&
-          run.segments.map((seg, i) => (
-            <span key={i} className={seg.stream === 'stderr' ? 'out-stderr' : 'out-stdout'} data-stream={seg.stream}>
-              {seg.text}
-            </span>
-          ))}
-        {run?.finished && run.segments.length === 0 && <p className="muted">(no output)</p>}
+        {run && run.output.rowCount > 0 && <OutputView output={run.output} version={run.version} runId={run.runId} />}
+        {run?.finished && run.output.rowCount === 0 && <p className="muted">(no output)</p>}
         {run?.finished?.error && (
           <div className="alert alert-error small" role="alert">
             {String(run.finished.error)}

@@ -1,11 +1,9 @@
-// A run as everyone on the pad sees it, built from the socket's `run.*` messages (pure functions,
-// unit-tested). Output is kept as consecutive same-stream segments, capped client-side.
+// A run as everyone on the pad sees it, built from the socket's `run.*` messages. Output goes
+// into an OutputBuffer appended in place (a view is a new object with a new `version`, sharing
+// the buffer), capped client-side; chunks of another run id never enter a run's buffer.
 import type { RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
-
-export interface OutputSegment {
-  stream: 'stdout' | 'stderr';
-  text: string;
-}
+import type { RunLimits, StoredRun } from '../../api/types';
+import { OutputBuffer } from './outputBuffer';
 
 export interface RunView {
   runId: string;
@@ -14,8 +12,9 @@ export interface RunView {
   language?: string;
   backend?: string;
   startedAt: number;
-  segments: OutputSegment[];
-  bytes: number;
+  output: OutputBuffer;
+  /** Bumped on every change to `output`, so subscribers see a changed run. */
+  version: number;
   /** The client dropped output beyond its own cap (the server also caps and marks `truncated`). */
   clientTruncated: boolean;
   /** Highest `seq` of output applied: replayed and live copies of a chunk count once. */
@@ -35,8 +34,8 @@ export function startRun(ev: RunStartedEvent, now = Date.now()): RunView {
     language: ev.language,
     backend: typeof ev.backend === 'string' ? ev.backend : undefined,
     startedAt: Number.isFinite(at) ? at : now,
-    segments: [],
-    bytes: 0,
+    output: new OutputBuffer(),
+    version: 0,
     clientTruncated: false,
     lastSeq: 0,
     finished: null,
@@ -47,35 +46,15 @@ export function appendOutput(run: RunView, ev: RunOutputEvent): RunView {
   if (ev.runId !== run.runId || typeof ev.data !== 'string' || ev.data === '') return run;
   if (typeof ev.seq === 'number' && ev.seq <= run.lastSeq) return run;
   const lastSeq = typeof ev.seq === 'number' ? ev.seq : run.lastSeq;
-  if (run.bytes >= CLIENT_OUTPUT_CAP) return run.clientTruncated ? { ...run, lastSeq } : { ...run, lastSeq, clientTruncated: true };
-  const stream = ev.stream === 'stderr' ? 'stderr' : 'stdout';
-  let data = ev.data;
-  let clientTruncated: boolean = run.clientTruncated;
-  if (run.bytes + data.length > CLIENT_OUTPUT_CAP) {
-    data = data.slice(0, CLIENT_OUTPUT_CAP - run.bytes);
-    clientTruncated = true;
-  }
-  const segments = run.segments.slice();
-  const last = segments[segments.length - 1];
-  if (last && last.stream === stream) segments[segments.length - 1] = { stream, text: last.text + data };
-  else segments.push({ stream, text: data });
-  return { ...run, segments, bytes: run.bytes + data.length, clientTruncated, lastSeq };
+  const room = CLIENT_OUTPUT_CAP - run.output.chars;
+  if (room <= 0) return run.clientTruncated ? { ...run, lastSeq } : { ...run, lastSeq, clientTruncated: true };
+  run.output.append(ev.stream === 'stderr' ? 'stderr' : 'stdout', ev.data.length > room ? ev.data.slice(0, room) : ev.data);
+  return { ...run, version: run.version + 1, clientTruncated: run.clientTruncated || ev.data.length > room, lastSeq };
 }
 
 export function finishRun(run: RunView, ev: RunFinishedEvent): RunView {
   if (ev.runId !== run.runId) return run;
   return { ...run, finished: ev };
-}
-
-/** One line describing how a run ended. */
-export function describeOutcome(f: RunFinishedEvent): { text: string; tone: 'ok' | 'bad' | 'warn' } {
-  if (f.error && f.exitCode == null && !f.timedOut && !f.oomKilled) return { text: `failed: ${f.error}`, tone: 'bad' };
-  if (f.timedOut) return { text: 'timed out', tone: 'warn' };
-  if (f.oomKilled) return { text: 'out of memory (killed)', tone: 'bad' };
-  if (f.exitCode === 0) return { text: 'exit 0', tone: 'ok' };
-  if (f.exitCode != null) return { text: `exit ${f.exitCode}`, tone: 'bad' };
-  if (f.signal) return { text: `killed by ${f.signal}`, tone: 'bad' };
-  return { text: 'finished', tone: 'warn' };
 }
 
 /** Apply one run message to the current view (a new `run.started` replaces it). */
@@ -92,4 +71,71 @@ export function reduceRun(current: RunView | null, ev: RunStartedEvent | RunOutp
     default:
       return current;
   }
+}
+
+/** A stored run (after a reload) as a finished view: stdout, then stderr (their interleaving is not stored). */
+export function storedRunView(stored: StoredRun, limits: RunLimits | undefined): RunView {
+  let view = startRun({
+    type: 'run.started',
+    runId: stored.runId,
+    userId: stored.userId ?? undefined,
+    name: stored.userName ?? undefined,
+    entry: stored.entry,
+    language: stored.language,
+    backend: stored.backend,
+    at: stored.startedAtMs,
+  });
+  view = appendOutput(view, { type: 'run.output', runId: stored.runId, stream: 'stdout', data: stored.stdout });
+  view = appendOutput(view, { type: 'run.output', runId: stored.runId, stream: 'stderr', data: stored.stderr });
+  return {
+    ...view,
+    finished: {
+      type: 'run.finished',
+      runId: stored.runId,
+      exitCode: stored.exitCode,
+      signal: stored.signal,
+      timedOut: stored.timedOut,
+      oomKilled: stored.oomKilled,
+      truncated: stored.truncated,
+      durationMs: Math.max(0, stored.finishedAtMs - stored.startedAtMs),
+      backend: stored.backend,
+      outcome: stored.outcome,
+      limits,
+    },
+  };
+}
+
+/** "1 MiB", "512 KiB", "300 bytes". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} bytes`;
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s} s` : `${s.toFixed(1)} s`;
+}
+
+/**
+ * How a run ended, in plain words: which limit stopped it (with its value), who stopped it, or
+ * its exit code. `myName` turns "Stopped by <me>" into "Stopped by you".
+ */
+export function describeOutcome(f: RunFinishedEvent, me?: { name?: string } | null): { text: string; tone: 'ok' | 'bad' | 'warn' } {
+  const limits = f.limits;
+  if (f.outcome === 'stopped') {
+    const by = f.stoppedBy ? (me?.name && f.stoppedBy === me.name ? 'you' : f.stoppedBy) : null;
+    return { text: by ? `Stopped by ${by}` : 'Stopped', tone: 'warn' };
+  }
+  // The panel shows the sandbox's error itself below the output.
+  if (f.error && f.exitCode == null && !f.timedOut && !f.oomKilled) return { text: "Couldn't run", tone: 'bad' };
+  if (f.timedOut) return { text: limits ? `Stopped after the ${formatSeconds(limits.timeoutMs)} limit` : 'Stopped at the time limit', tone: 'warn' };
+  if (f.oomKilled) return { text: limits ? `Out of memory (${limits.memoryMb} MB)` : 'Out of memory', tone: 'bad' };
+  if (f.truncated) return { text: limits ? `Output cut at ${formatBytes(limits.outputBytes)}` : 'Output cut at the limit', tone: 'warn' };
+  if (f.outcome === 'compile_error') return { text: `Didn't compile${f.exitCode != null ? ` (exit ${f.exitCode})` : ''}`, tone: 'bad' };
+  if (f.exitCode === 0) return { text: 'Exit 0', tone: 'ok' };
+  if (f.exitCode != null) return { text: `Exit ${f.exitCode}`, tone: 'bad' };
+  if (f.signal) return { text: `Killed (${f.signal})`, tone: 'bad' };
+  return { text: 'Finished', tone: 'warn' };
 }

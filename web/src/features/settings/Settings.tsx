@@ -6,6 +6,7 @@ import { ConfirmDialog, Modal } from '../../ui/Modal';
 import { useTheme, setTheme } from '../../ui/theme';
 import { toast } from '../../ui/toast';
 import { RecoveryKeyPanel } from '../auth/RecoveryKeyPanel';
+import { SignOutDialog } from '../auth/SignOutDialog';
 import { session, useUser } from '../auth/session';
 
 export default function Settings() {
@@ -13,6 +14,7 @@ export default function Settings() {
   const navigate = useNavigate();
   const theme = useTheme();
   const [name, setName] = useState(user?.name ?? '');
+  const [signingOut, setSigningOut] = useState(false);
   const [nameBusy, setNameBusy] = useState(false);
   const [nameError, setNameError] = useState<string | null>(null);
   const [confirmRotate, setConfirmRotate] = useState(false);
@@ -103,17 +105,7 @@ export default function Settings() {
             <button className="btn" onClick={() => setConfirmRotate(true)}>
               Make a new recovery key
             </button>
-            <button
-              className="btn"
-              onClick={async () => {
-                try {
-                  await session.logout();
-                } catch (err) {
-                  toast(`Signed out here, but the server said: ${describeError(err)}`, 'error');
-                }
-                navigate('/');
-              }}
-            >
+            <button className="btn" onClick={() => setSigningOut(true)}>
               Sign out
             </button>
             <button className="btn" onClick={() => setConfirmLogoutAll(true)}>
@@ -177,6 +169,7 @@ export default function Settings() {
           <RecoveryKeyPanel recoveryKey={newKey} userName={user.name} onDone={() => setNewKey(null)} doneLabel="Done" />
         </Modal>
       )}
+      {signingOut && <SignOutDialog onClose={() => setSigningOut(false)} />}
       {confirmLogoutAll && (
         <ConfirmDialog
           title="Sign out everywhere?"

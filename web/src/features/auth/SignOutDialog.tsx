@@ -1,0 +1,39 @@
+import { useState } from 'react';
+import { Link, useNavigate } from 'react-router-dom';
+import { describeError } from '../../api';
+import { ConfirmDialog } from '../../ui/Modal';
+import { toast } from '../../ui/toast';
+import { session } from './session';
+
+/** Sign out of this browser, after reminding that only the recovery key signs back in. */
+export function SignOutDialog(props: { onClose: () => void }) {
+  const navigate = useNavigate();
+  const [busy, setBusy] = useState(false);
+  return (
+    <ConfirmDialog
+      title="Sign out?"
+      confirmLabel="Sign out"
+      busy={busy}
+      onCancel={props.onClose}
+      onConfirm={async () => {
+        setBusy(true);
+        try {
+          await session.logout();
+        } catch (err) {
+          toast(`Signed out here, but the server said: ${describeError(err)}`, 'error');
+        }
+        props.onClose();
+        navigate('/');
+      }}
+    >
+      <p data-testid="sign-out-reminder">
+        There is no password or email: your <strong>recovery key</strong> is the only way back into this account. If
+        you haven't saved it, cancel and make a new one in{' '}
+        <Link to="/settings" onClick={props.onClose}>
+          Settings
+        </Link>{' '}
+        first.
+      </p>
+    </ConfirmDialog>
+  );
+}
