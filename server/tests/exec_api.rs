@@ -708,7 +708,7 @@ async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
     let audited: Vec<(Option<i64>, String)> =
         sqlx::query_as("SELECT user_id, meta FROM audit_log WHERE action = 'run.stop' AND target = ? ORDER BY id")
             .bind(&slug)
-            .fetch_all(app.state.db.pool())
+            .fetch_all(app.sql())
             .await
             .unwrap();
     assert!(!audited.is_empty(), "the stop is audited");

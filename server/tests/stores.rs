@@ -380,11 +380,16 @@ async fn runs_and_recordings(f: Fixture) {
         error: None,
         stdout: "out".into(),
         stderr: "err".into(),
+        stopped_by: None,
     };
     opencoder::exec::store::insert(db, id, owner, &run).await.unwrap();
     let runs = rec_store::runs_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!((runs[0].timed_out, runs[0].oom_killed, runs[0].truncated, runs[0].exit_code), (true, false, true, Some(1)));
+    let last = opencoder::exec::store::find(db, id, None).await.unwrap().unwrap();
+    assert_eq!((last.run_id.as_str(), last.user_name.as_deref(), last.stdout.as_str()), ("run-1", Some("Owner"), "out"));
+    assert!(opencoder::exec::store::find(db, id, Some("run-1")).await.unwrap().is_some());
+    assert!(opencoder::exec::store::find(db, id, Some("run-2")).await.unwrap().is_none());
 
     let rec = rec_store::insert_recording(db, id, "R", Some(owner), 900, true).await.unwrap();
     let second = rec_store::insert_recording(db, id, "R2", Some(owner), 950, false).await.unwrap_err();

@@ -55,15 +55,16 @@ pub struct StoredRun {
 
 /// The pad's run `run_id` if given, else its most recent run.
 pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Option<StoredRun>> {
-    sqlx::query_as(
+    // CAST: PostgreSQL must know the parameter's type to test it for NULL.
+    on_pool!(db, |pool| sqlx::query_as(
         "SELECT r.id AS run_id, r.user_id, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
                 r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.backend, r.outcome, r.stdout, r.stderr
          FROM runs r LEFT JOIN users u ON u.id = r.user_id
-         WHERE r.pad_id = ?1 AND (?2 IS NULL OR r.id = ?2)
+         WHERE r.pad_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.id = $2)
          ORDER BY r.started_at_ms DESC, r.id DESC LIMIT 1",
     )
     .bind(pad)
     .bind(run_id)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(pool)
+    .await)
 }
