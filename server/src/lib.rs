@@ -81,13 +81,28 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
+/// A multiplexed, self-reconnecting Redis connection. The error never repeats the URL (it may
+/// carry a password).
+async fn redis_connection(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(url).map_err(|_| anyhow::anyhow!("REDIS_URL: not a Redis URL this server can use"))?;
+    // Connection errors name the failure (refused, timed out), not the URL.
+    client.get_connection_manager().await.map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))
+}
+
 impl AppState {
     /// Connect to the database, migrate, and assemble the state. `config.prepare()` must have run.
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
         let db = Db::connect_with(&config.database_url, &config.db).await?;
         db.migrate().await?;
         let tokens = TokenKeys::new(config.jwt_secret.expose());
-        let rate_limits = RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute);
+        let rate_limits = match &config.redis_url {
+            Some(url) => RateLimits::shared(
+                config.rate_limit_per_minute,
+                config.signup_rate_limit_per_minute,
+                redis_connection(url.expose()).await?,
+            ),
+            None => RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute),
+        };
         let languages = Arc::new(exec::language_table(&config.exec)?);
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
         let sandboxes = exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;

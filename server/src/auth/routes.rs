@@ -71,7 +71,7 @@ async fn signup(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> AppResult<Response> {
-    state.rate_limits.signup.check_or_429(ip)?;
+    state.rate_limits.signup.check_or_429(ip).await?;
     let name = validate_name(&body.name)?;
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
@@ -93,7 +93,7 @@ async fn recover(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RecoverRequest>,
 ) -> AppResult<Response> {
-    state.rate_limits.signup.check_or_429(ip)?;
+    state.rate_limits.signup.check_or_429(ip).await?;
     let user = match recovery::hash(&body.recovery_key) {
         Some(hash) => store::find_by_recovery_hash(&state.db, &hash).await?,
         None => None,

@@ -31,6 +31,8 @@ const STATEMENT_CACHE: usize = 32;
 pub struct InlineReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Set by `close`: the database is shutting down, as it is for the pool.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// Why an inline read did not produce rows.
@@ -38,6 +40,8 @@ pub struct InlineReads {
 pub enum InlineError {
     /// The database was locked: run the read through the pool instead.
     Busy,
+    /// The database was closed (shutdown).
+    Closed,
     Failed(rusqlite::Error),
 }
 
@@ -58,18 +62,27 @@ impl InlineReads {
         if path.is_empty() || path.contains(":memory:") || path.starts_with("file:") {
             return None;
         }
-        Some(InlineReads { path: PathBuf::from(path), idle: Mutex::new(Vec::new()) })
+        Some(InlineReads { path: PathBuf::from(path), idle: Mutex::new(Vec::new()), closed: Default::default() })
+    }
+
+    /// Close every idle connection and refuse further reads.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.idle.lock().unwrap_or_else(|poison| poison.into_inner()).clear();
     }
 
     /// Run `read` on an idle read-only connection (opening one when none is idle).
     pub fn run<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, InlineError> {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(InlineError::Closed);
+        }
         let conn = match self.take_idle() {
             Some(conn) => conn,
             None => open(&self.path)?,
         };
         let result = read(&conn).map_err(InlineError::from);
         let mut idle = self.idle.lock().unwrap_or_else(|poison| poison.into_inner());
-        if idle.len() < MAX_IDLE_READERS {
+        if idle.len() < MAX_IDLE_READERS && !self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             idle.push(conn);
         }
         result
@@ -142,6 +155,17 @@ mod tests {
         writer.pragma_update(None, "locking_mode", "exclusive").unwrap();
         writer.execute("UPDATE t SET v = 'c' WHERE id = 1", []).unwrap();
         assert!(matches!(read_v(&reads), Err(InlineError::Busy)));
+    }
+
+    #[test]
+    fn closed_reads_are_refused_like_a_closed_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _writer) = database(dir.path());
+        let reads = InlineReads::for_url(&format!("sqlite://{}", path.display())).unwrap();
+        assert_eq!(read_v(&reads).unwrap(), "a");
+        reads.close();
+        assert!(matches!(read_v(&reads), Err(InlineError::Closed)));
+        assert!(reads.idle.lock().unwrap().is_empty());
     }
 
     #[test]

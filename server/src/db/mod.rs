@@ -158,6 +158,7 @@ impl Db {
         match self.inline.as_ref()?.run(read) {
             Ok(value) => Some(Ok(value)),
             Err(InlineError::Busy) => None,
+            Err(InlineError::Closed) => Some(Err(sqlx::Error::PoolClosed)),
             Err(InlineError::Failed(err)) => Some(Err(sqlx::Error::Io(std::io::Error::other(err)))),
         }
     }
@@ -204,6 +205,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(inline) = &self.inline {
+            inline.close();
+        }
         on_pool!(self, |pool| pool.close().await)
     }
 }
