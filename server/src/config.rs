@@ -101,8 +101,8 @@ pub struct Config {
     /// `DATA_DIR` (./data): database, generated dev secret, compile cache.
     pub data_dir: PathBuf,
     /// `DATABASE_URL` (sqlite://DATA_DIR/opencoder.db): SQLite database, or a PostgreSQL database
-    /// with `postgres://`.
-    pub database_url: String,
+    /// with `postgres://` (whose password this keeps out of `Debug`).
+    pub database_url: Secret<String>,
     /// `REDIS_URL` (unset = one node, in-process bus): `redis://…`, `rediss://…` or
     /// `redis+unix://…`; domain events then cross nodes through Redis. May carry a password.
     pub redis_url: Option<Secret<String>>,
@@ -344,7 +344,7 @@ impl Config {
             host,
             port,
             data_dir,
-            database_url,
+            database_url: Secret::new(database_url),
             redis_url,
             jwt_secret: Secret::new(jwt_secret),
             jwt_secret_source,
@@ -558,6 +558,8 @@ mod tests {
 
     #[test]
     fn a_refused_redis_url_never_shows_its_password() {
+        let c = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://oc:hunter2@db/oc")])).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"), "nor the database's");
         let err = Config::from_vars(&vars(&[("REDIS_URL", "tcp://user:hunter2@cache:6379")])).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         let c = Config::from_vars(&vars(&[("REDIS_URL", "redis://:hunter2@cache:6379/0")])).unwrap();

@@ -111,7 +111,7 @@ pub async fn run(config: &Config) -> Report {
     }
     report.push(jwt_secret(config));
     report.push(data_dir(&config.data_dir));
-    let (database, db) = database(&config.database_url).await;
+    let (database, db) = database(config.database_url.expose()).await;
     report.push(database);
     if let Some(db) = db {
         report.push(audit_chain(&db).await);
@@ -255,7 +255,7 @@ pub fn summarize_config(config: &Config) -> Check {
     let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
     Check::ok("config", format!("{mode} mode, listening on {}", std::net::SocketAddr::new(config.host, config.port)))
         .detail(format!("DATA_DIR={}", config.data_dir.display()))
-        .detail(format!("DATABASE_URL={}", mask_url_credentials(&config.database_url)))
+        .detail(format!("DATABASE_URL={}", mask_url_credentials(config.database_url.expose())))
         .detail(format!("JWT_SECRET=*** ({})", secret_source(config.jwt_secret_source)))
         .detail(format!(
             "ALLOWED_ORIGINS={}",

@@ -92,7 +92,7 @@ async fn redis_connection(url: &str) -> anyhow::Result<redis::aio::ConnectionMan
 impl AppState {
     /// Connect to the database, migrate, and assemble the state. `config.prepare()` must have run.
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let db = Db::connect_with(&config.database_url, &config.db).await?;
+        let db = Db::connect_with(config.database_url.expose(), &config.db).await?;
         db.migrate().await?;
         let tokens = TokenKeys::new(config.jwt_secret.expose());
         let rate_limits = match &config.redis_url {

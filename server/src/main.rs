@@ -99,7 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config_for_tools()?;
             init_tracing(config.log_json, LogTarget::Tool);
             config.ensure_data_dir().map_err(config_error)?;
-            let db = opencoder::db::Db::connect(&config.database_url).await?;
+            let db = opencoder::db::Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
             db.close().await;
             println!("migrations applied");
@@ -108,7 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => {
             let config = load_config_for_tools()?;
             init_tracing(config.log_json, LogTarget::Tool);
-            let db = opencoder::audit::cli::open(&config.database_url).await?;
+            let db = opencoder::audit::cli::open(config.database_url.expose()).await?;
             let outcome = opencoder::audit::cli::run(&db, &args, &mut std::io::stdout().lock()).await;
             db.close().await;
             outcome?;

@@ -226,7 +226,7 @@ async fn a_full_log_queue_pauses_the_socket_instead_of_growing_memory() {
     let s = setup(&[("COLLAB_PERSIST_QUEUE_BYTES", &queue.to_string())]).await;
     let mut p = s.peer().await;
     // Another connection holds SQLite's write lock: the log writer cannot commit meanwhile.
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&s.app.state.config.database_url)
+    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(s.app.state.config.database_url.expose())
         .await
         .unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();

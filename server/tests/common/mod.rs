@@ -68,7 +68,7 @@ impl TestApp {
         }
         let mut config = Config::from_vars(&env).expect("test config is valid");
         config.prepare().expect("prepare data dir");
-        let database_url = config.database_url.clone();
+        let database_url = config.database_url.expose().clone();
         let state = AppState::new(config).await.expect("state");
         let sql = match opencoder::db::Backend::of_url(&database_url) {
             Some(opencoder::db::Backend::Sqlite) => {
