@@ -95,13 +95,20 @@ impl AppState {
         let db = Db::connect_with(config.database_url.expose(), &config.db).await?;
         db.migrate().await?;
         let tokens = TokenKeys::new(config.jwt_secret.expose());
-        let rate_limits = match &config.redis_url {
-            Some(url) => RateLimits::shared(
-                config.rate_limit_per_minute,
-                config.signup_rate_limit_per_minute,
-                redis_connection(url.expose()).await?,
+        let (rate_limits, unlock_throttle) = match &config.redis_url {
+            Some(url) => {
+                let redis = redis_connection(url.expose()).await?;
+                let limits = RateLimits::shared(
+                    config.rate_limit_per_minute,
+                    config.signup_rate_limit_per_minute,
+                    redis.clone(),
+                );
+                (limits, UnlockThrottle::shared(redis))
+            }
+            None => (
+                RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute),
+                UnlockThrottle::default(),
             ),
-            None => RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute),
         };
         let languages = Arc::new(exec::language_table(&config.exec)?);
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
@@ -135,7 +142,7 @@ impl AppState {
             db,
             tokens,
             rate_limits,
-            unlock_throttle: UnlockThrottle::default(),
+            unlock_throttle,
             bus,
             tasks,
             shutdown,

@@ -7,11 +7,16 @@ use common::TestApp;
 use redis_support::RedisServer;
 use serde_json::json;
 
+const SHARED_SECRET: &str = "cluster-limits-test-secret-0123456789abcdef";
+
+/// Two nodes on one database and one Redis, signing with one secret.
 async fn two_nodes(redis: &RedisServer, limits: &[(&str, &str)]) -> (TestApp, TestApp) {
     let url = redis.url();
-    let mut vars = vec![("REDIS_URL", url.as_str())];
+    let mut vars = vec![("REDIS_URL", url.as_str()), ("JWT_SECRET", SHARED_SECRET)];
     vars.extend_from_slice(limits);
     let a = TestApp::spawn_with(&vars).await;
+    let db_url = format!("sqlite://{}", a.state.config.data_dir.join("opencoder.db").display());
+    vars.push(("DATABASE_URL", &db_url));
     let b = TestApp::spawn_with(&vars).await;
     (a, b)
 }
@@ -60,4 +65,37 @@ async fn without_redis_each_node_falls_back_to_its_own_budget() {
     }
     assert_eq!(statuses, [201, 201, 201, 429], "the node's own limiter still holds");
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "requests do not each wait for a dead Redis");
+}
+
+#[tokio::test]
+async fn a_password_guesser_alternating_nodes_is_throttled_as_on_one() {
+    let redis = RedisServer::start();
+    let (a, b) = two_nodes(&redis, &[]).await;
+    let ada = a.signup("Ada").await;
+    let eve = a.signup("Eve").await;
+    let r = a.post("/api/pads", Some(&ada.token), json!({ "title": "Locked", "language": "python" })).await;
+    let slug = r.body["pad"]["slug"].as_str().unwrap().to_string();
+    let password = json!({ "password": "correct horse battery staple", "role": "viewer" });
+    assert_eq!(a.put(&format!("/api/pads/{slug}/password"), Some(&ada.token), password).await.status, 200);
+
+    // Three free failures per client, then a wait of 1 s, 2 s, 4 s … from each counted attempt.
+    // Shared, the fifth or sixth guess overall is refused (the sixth only if a guess's bcrypt
+    // outlasted the wait); counted per node, alternating guesses would each node see only every
+    // other one, and nothing would be refused before the ninth.
+    let unlock = format!("/api/pads/{slug}/unlock");
+    let guess = json!({ "password": "wrong guess" });
+    let mut first_refused = None;
+    for i in 0..10 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let status = node.post(&unlock, Some(&eve.token), guess.clone()).await.status.as_u16();
+        if status == 429 {
+            first_refused = Some(i);
+            break;
+        }
+        assert_eq!(status, 401, "guess {i}");
+    }
+    assert!(first_refused.is_some_and(|i| (4..=5).contains(&i)), "first refused guess: {first_refused:?}");
+    let r = b.post(&unlock, Some(&eve.token), json!({ "password": "correct horse battery staple" })).await;
+    assert_eq!(r.status, 429, "even the right password waits: {:?}", r.body);
+    assert!(r.header("retry-after").is_some());
 }

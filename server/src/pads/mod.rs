@@ -9,6 +9,7 @@
 //! - `invites`          — invite links: create, list, revoke, preview, accept
 //! - `passwords`        — password pads: set, clear, preview, unlock
 //! - `unlock_throttle`  — growing per-pad and per-client delays for unlock attempts
+//! - `unlock_shared`    — the same counts kept in Redis, across nodes
 //! - `store`, `files_store`, `invites_store` — the only SQL of this module
 //! - `routes`           — the thin HTTP handlers
 
@@ -24,6 +25,7 @@ pub mod passwords;
 pub mod roles;
 mod routes;
 pub mod store;
+pub mod unlock_shared;
 pub mod unlock_throttle;
 
 use utoipa_axum::router::OpenApiRouter;

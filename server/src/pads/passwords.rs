@@ -9,7 +9,6 @@
 //! failure is audited. The password itself never reaches a log line or an audit row.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use base64::Engine;
 use serde::Serialize;
@@ -120,14 +119,14 @@ pub async fn unlock(
     };
     validate_password(&password)?;
     let key = UnlockKey::new(pad.id, ip);
-    if let Err(wait) = state.unlock_throttle.attempt(key, Instant::now()) {
+    if let Err(wait) = state.unlock_throttle.admit(key).await {
         return Err(AppError::rate_limited(retry_after_secs(wait)));
     }
     if !verify_password(password, hash).await? {
         state.audit.record(actor, AuditEvent::new(AuditAction::PadUnlockFail).target(&pad.slug)).await;
         return Err(AppError::Unauthenticated("wrong_password"));
     }
-    state.unlock_throttle.succeeded(key);
+    state.unlock_throttle.forgive(key).await;
     let grant = match store::grant_at_least(&state.db, pad.id, user, role).await? {
         GrantOutcome::Granted(grant) => grant,
         GrantOutcome::Removed => return Err(members::removed_error()),

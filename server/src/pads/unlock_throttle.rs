@@ -14,6 +14,9 @@
 //! IPv6 clients are keyed by their /64: one host typically owns a whole /64, so per-address keys
 //! would hand it 2^64 fresh allowances.
 //!
+//! With `REDIS_URL` the same counts are also kept in Redis (`unlock_shared`), so adding nodes
+//! never multiplies a guesser's allowance.
+//!
 //! Memory is bounded: `sweep` drops entries idle for `IDLE_EXPIRY` and each map holds at most
 //! `MAX_ENTRIES`; when full, the least recently seen entries give way. Time is always an argument
 //! (`now: Instant`) so tests move it instead of sleeping.
@@ -24,6 +27,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::unlock_shared::SharedUnlock;
 use crate::db::PadId;
 
 /// How failures turn into waiting.
@@ -159,6 +163,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct UnlockThrottle {
     inner: Arc<Mutex<Inner>>,
+    /// The same counts across nodes (`REDIS_URL`), consulted after the local ones.
+    shared: Option<SharedUnlock>,
 }
 
 impl Default for UnlockThrottle {
@@ -171,6 +177,29 @@ impl UnlockThrottle {
     pub fn with_policies(pad: Policy, client: Policy) -> Self {
         UnlockThrottle {
             inner: Arc::new(Mutex::new(Inner { pads: Counters::new(pad), clients: Counters::new(client) })),
+            shared: None,
+        }
+    }
+
+    /// The default policies, counted on this node and across every node sharing `redis`.
+    pub fn shared(redis: redis::aio::ConnectionManager) -> Self {
+        UnlockThrottle { shared: Some(SharedUnlock::new(redis)), ..UnlockThrottle::default() }
+    }
+
+    /// `attempt` on this node, then across the cluster when shared. `Err(wait)`: refuse.
+    pub async fn admit(&self, key: UnlockKey) -> Result<(), Duration> {
+        self.attempt(key, Instant::now())?;
+        match &self.shared {
+            Some(shared) => shared.attempt(key).await,
+            None => Ok(()),
+        }
+    }
+
+    /// `succeeded` on this node and across the cluster.
+    pub async fn forgive(&self, key: UnlockKey) {
+        self.succeeded(key);
+        if let Some(shared) = &self.shared {
+            shared.succeeded(key).await;
         }
     }
 
