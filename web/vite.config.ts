@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { precompress } from './build/precompress';
 
@@ -7,6 +8,16 @@ const apiTarget = process.env.OPENCODER_API ?? 'http://127.0.0.1:4000';
 
 export default defineConfig({
   esbuild: { jsx: 'automatic' },
+  resolve: {
+    // Key-binding add-ons import the bare package, whose entry pulls in every language service;
+    // point them at the editor API we already bundle (the same module instance, no second copy).
+    // monaco-vim's browser build carries its own old copy of Monaco internals; its ES module build
+    // imports them from ours.
+    alias: [
+      { find: /^monaco-editor$/, replacement: 'monaco-editor/esm/vs/editor/editor.api.js' },
+      { find: /^monaco-vim$/, replacement: fileURLToPath(new URL('./node_modules/monaco-vim/dist/index.mjs', import.meta.url)) },
+    ],
+  },
   plugins: [precompress()],
   build: {
     target: 'es2020',

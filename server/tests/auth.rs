@@ -243,8 +243,31 @@ async fn me_reads_and_renames_from_the_database() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(me(&app, &user.token).await.body["user"]["name"], "After");
 
-    assert_unauthenticated(&app.get("/api/auth/me", None).await, "unauthenticated");
     assert_unauthenticated(&app.patch("/api/auth/me", None, json!({ "name": "x" })).await, "unauthenticated");
+}
+
+#[tokio::test]
+async fn me_without_credentials_is_a_visitor_but_a_bad_token_is_still_401() {
+    let app = TestApp::spawn().await;
+    let visitor = app.get("/api/auth/me", None).await;
+    assert_eq!(visitor.status, StatusCode::OK, "{:?}", visitor.body);
+    assert_eq!(visitor.body, json!({ "user": null }));
+    // An unrelated cookie or another auth scheme is still "no credentials".
+    let other_cookie = TestApp::finish(app.client.get(app.url("/api/auth/me")).header(COOKIE, "theme=dark")).await;
+    assert_eq!(other_cookie.status, StatusCode::OK);
+    assert_eq!(other_cookie.body, json!({ "user": null }));
+
+    assert_unauthenticated(&app.get("/api/auth/me", Some("not-a-token")).await, "invalid_token");
+    assert_unauthenticated(&with_cookie(&app, Method::GET, "/api/auth/me", "not-a-token", None).await, "invalid_token");
+    let empty_bearer = TestApp::finish(app.client.get(app.url("/api/auth/me")).header(AUTHORIZATION, "Bearer")).await;
+    assert_eq!(empty_bearer.status, StatusCode::UNAUTHORIZED, "an empty bearer header is a bad token, not a visitor");
+
+    // A session ended by logout-all is 401 for the cookie too, never a quiet visitor.
+    let user = app.signup("Gone").await;
+    assert_eq!(app.post("/api/auth/logout-all", Some(&user.token), json!({})).await.status, StatusCode::OK);
+    assert_unauthenticated(&with_cookie(&app, Method::GET, "/api/auth/me", &user.token, None).await, "invalid_token");
+    let signed_in = with_cookie(&app, Method::GET, "/api/auth/me", &app.signup("Here").await.token, None).await;
+    assert_eq!(signed_in.body["user"]["name"], "Here");
 }
 
 #[tokio::test]

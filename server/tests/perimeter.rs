@@ -82,7 +82,7 @@ async fn every_status_class_carries_the_security_headers() {
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_name");
     seen.push(bad);
 
-    let unauthenticated = app.get("/api/auth/me", None).await;
+    let unauthenticated = app.get("/api/pads", None).await;
     assert_error(&unauthenticated, StatusCode::UNAUTHORIZED, "unauthenticated");
     seen.push(unauthenticated);
 

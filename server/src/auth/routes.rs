@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extractors::CurrentUser;
+use super::extractors::{token_from_headers, CurrentUser};
 use super::names::validate_name;
 use super::store::{self, User};
 use super::{cookie, recovery};
@@ -109,9 +109,17 @@ async fn recover(
     Ok(session_response(StatusCode::OK, &state, &headers, &user, json!({})))
 }
 
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, description = "{user}"), (status = 401)))]
-async fn get_me(current: CurrentUser) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(json!({ "user": current.user })))
+/// Who is signed in. A request that carries no credentials at all is a visitor, not an error:
+/// `200 {"user": null}`, so a landing page asking "am I signed in?" logs nothing. A token that is
+/// present but bad or expired is still 401, so clients can tell "signed out" from "session ended".
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses(
+    (status = 200, description = "`{user}`; `{\"user\": null}` when the request carries neither a bearer token nor the session cookie"),
+    (status = 401, description = "a bearer token or cookie that is invalid or expired")))]
+async fn get_me(headers: HeaderMap, current: Result<CurrentUser, AppError>) -> AppResult<impl IntoResponse> {
+    if token_from_headers(&headers).is_none() {
+        return Ok(axum::Json(json!({ "user": null })));
+    }
+    Ok(axum::Json(json!({ "user": current?.user })))
 }
 
 #[utoipa::path(patch, path = "/api/auth/me", tag = "auth", request_body = RenameRequest,

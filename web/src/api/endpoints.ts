@@ -37,7 +37,8 @@ export function endpoints(c: ApiClient) {
       signup: (name: string) => c.request<SignupResponse>('POST', '/api/auth/guest', { body: { name }, quiet401: true }),
       recover: (recoveryKey: string) =>
         c.request<SessionResponse>('POST', '/api/auth/recover', { body: { recoveryKey }, quiet401: true }),
-      me: () => c.request<{ user: User }>('GET', '/api/auth/me', { quiet401: true }),
+      /** `user: null` when the request carried no credentials at all (a visitor). */
+      me: () => c.request<{ user: User | null }>('GET', '/api/auth/me', { quiet401: true }),
       rename: (name: string) => c.request<{ user: User }>('PATCH', '/api/auth/me', { body: { name } }),
       deleteAccount: () => c.request<{ ok: boolean }>('DELETE', '/api/auth/me', { body: { confirm: 'DELETE' } }),
       logout: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout', { quiet401: true }),

@@ -9,8 +9,11 @@ import * as Y from 'yjs';
 import type { Language } from '../api';
 import { editorModeFor, tabSizeFor } from '../features/pad/languages';
 import type { PadSession } from '../features/pad/padSession';
+import { useMyPrefs } from '../features/settings/EditorPrefs';
+import { indentation, type KeyBindings, type TabWidth } from '../ui/prefs';
 import { useStore } from '../ui/store';
 import { RemoteCursors } from './cursors';
+import { parseDiagnostics, stderrText, type RunDiagnostic } from './diagnostics';
 import { fileRoot } from './fileRoot';
 import { monaco } from './monacoSetup';
 
@@ -23,6 +26,9 @@ interface FileBinding {
   viewState: Monaco.editor.ICodeEditorViewState | null;
   mode: string;
 }
+
+/** Owner of the markers a run's errors put in the editor. */
+const RUN_MARKERS = 'oc-run';
 
 export interface CodeEditorProps {
   session: PadSession;
@@ -39,9 +45,59 @@ function fileUri(id: number, name: string) {
   return monaco.Uri.from({ scheme: 'oc', path: `/${id}/${name}` });
 }
 
+function modelIndentation(mode: string, tabWidth: TabWidth) {
+  return indentation(tabSizeFor(mode), tabWidth);
+}
+
+function runMarker(model: Monaco.editor.ITextModel, d: RunDiagnostic): Monaco.editor.IMarkerData {
+  const line = Math.min(d.line, model.getLineCount());
+  const lineEnd = model.getLineMaxColumn(line);
+  const start = d.column ? Math.min(d.column, lineEnd) : Math.max(1, model.getLineFirstNonWhitespaceColumn(line));
+  const word = d.column ? model.getWordAtPosition({ lineNumber: line, column: start }) : null;
+  const severity = { error: monaco.MarkerSeverity.Error, warning: monaco.MarkerSeverity.Warning, info: monaco.MarkerSeverity.Info }[d.severity];
+  return {
+    severity,
+    message: d.message,
+    source: 'run',
+    startLineNumber: line,
+    startColumn: start,
+    endLineNumber: line,
+    endColumn: word ? word.endColumn : lineEnd > start ? lineEnd : start + 1,
+  };
+}
+
+interface KeyMode {
+  dispose(): void;
+}
+
+/** Vim or Emacs key bindings, each its own lazy chunk (most people never load either). */
+async function startKeyMode(kind: KeyBindings, editor: Monaco.editor.IStandaloneCodeEditor, status: HTMLElement): Promise<KeyMode | null> {
+  if (kind === 'vim') {
+    const { initVimMode } = await import('monaco-vim');
+    return initVimMode(editor, status);
+  }
+  if (kind === 'emacs') {
+    const { EmacsExtension } = await import('monaco-emacs');
+    const emacs = new EmacsExtension(editor);
+    const keys = emacs.onDidChangeKey((key) => (status.textContent = key));
+    emacs.start();
+    status.textContent = 'Emacs';
+    return { dispose: () => (keys.dispose(), emacs.dispose()) };
+  }
+  return null;
+}
+
 export default function CodeEditor(props: CodeEditorProps) {
   const { session, readOnly, theme, languages } = props;
   const hostRef = useRef<HTMLDivElement>(null);
+  const statusRef = useRef<HTMLDivElement>(null);
+  const [prefs] = useMyPrefs();
+  const prefsRef = useRef(prefs);
+  prefsRef.current = prefs;
+  const run = useStore(session.store, (s) => s.run);
+  const runId = run?.runId ?? null;
+  const runFinished = run?.finished != null;
+  const markedRunRef = useRef<string | null>(null);
   const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
   const bindingsRef = useRef(new Map<number, FileBinding>());
@@ -61,15 +117,14 @@ export default function CodeEditor(props: CodeEditorProps) {
     const editor = monaco.editor.create(host, {
       model: null,
       automaticLayout: true,
-      fontSize: 14,
+      fontSize: prefs.fontSize,
       fontFamily: "ui-monospace, 'SF Mono', 'Cascadia Code', 'JetBrains Mono', Menlo, Consolas, 'DejaVu Sans Mono', monospace",
       minimap: { enabled: false },
       scrollBeyondLastLine: false,
       smoothScrolling: true,
       renderWhitespace: 'selection',
       padding: { top: 10, bottom: 10 },
-      tabSize: 4,
-      wordWrap: 'off',
+      wordWrap: prefs.wordWrap ? 'on' : 'off',
       fixedOverflowWidgets: true,
       // Enter always means a new line (Tab accepts a suggestion): fewer surprises when pairing.
       acceptSuggestionOnEnter: 'off',
@@ -133,7 +188,7 @@ export default function CodeEditor(props: CodeEditorProps) {
         existing.name = file.name;
         if (existing.mode !== mode) {
           monaco.editor.setModelLanguage(existing.model, mode);
-          existing.model.updateOptions(tabSizeFor(mode));
+          existing.model.updateOptions(modelIndentation(mode, prefsRef.current.tabWidth));
           existing.mode = mode;
         }
         continue;
@@ -142,8 +197,10 @@ export default function CodeEditor(props: CodeEditorProps) {
       monaco.editor.getModel(fileUri(file.id, file.name))?.dispose();
       const model = monaco.editor.createModel(ytext.toString(), mode, fileUri(file.id, file.name));
       model.setEOL(monaco.editor.EndOfLineSequence.LF);
-      model.updateOptions(tabSizeFor(mode));
+      model.updateOptions(modelIndentation(mode, prefsRef.current.tabWidth));
       const binding = new MonacoBinding(ytext, model, new Set([editor]), null);
+      // A run's error markers describe the text it ran; any edit makes them stale.
+      model.onDidChangeContent(() => monaco.editor.setModelMarkers(model, RUN_MARKERS, []));
       const undo = new Y.UndoManager(ytext, { trackedOrigins: new Set([binding]), captureTimeout: 400 });
       bindings.set(file.id, { id: file.id, name: file.name, model, binding, undo, viewState: null, mode });
     }
@@ -166,8 +223,52 @@ export default function CodeEditor(props: CodeEditorProps) {
     shownRef.current = next?.id ?? null;
     if (next?.viewState) editor.restoreViewState(next.viewState);
     cursorsRef.current?.setFile(next ? { id: next.id, name: next.name } : null);
+    if (next && !prev) {
+      // The pad just opened (or was created): type at once, unless the user is already elsewhere.
+      const elsewhere = document.activeElement && document.activeElement !== document.body;
+      if (!elsewhere) editor.focus();
+    }
     if (next) onReadyRef.current?.();
   }, [active, files]);
+
+  // A run's compiler/interpreter errors as markers at their lines: cleared when the next run starts.
+  useEffect(() => {
+    const bindings = [...bindingsRef.current.values()];
+    if (runId !== markedRunRef.current) bindings.forEach((b) => monaco.editor.setModelMarkers(b.model, RUN_MARKERS, []));
+    const finished = session.store.get().run;
+    if (!runId || !runFinished || !finished || markedRunRef.current === runId || bindings.length === 0) return;
+    markedRunRef.current = runId;
+    const found = parseDiagnostics(stderrText(finished.output), bindings.map((b) => b.name));
+    for (const b of bindings) {
+      const mine = found.filter((d) => d.file === b.name);
+      if (mine.length > 0) monaco.editor.setModelMarkers(b.model, RUN_MARKERS, mine.map((d) => runMarker(b.model, d)));
+    }
+  }, [runId, runFinished, files, session]);
+
+  useEffect(() => {
+    editorRef.current?.updateOptions({ fontSize: prefs.fontSize, wordWrap: prefs.wordWrap ? 'on' : 'off' });
+  }, [prefs.fontSize, prefs.wordWrap]);
+
+  useEffect(() => {
+    bindingsRef.current.forEach((b) => b.model.updateOptions(modelIndentation(b.mode, prefs.tabWidth)));
+  }, [prefs.tabWidth, files]);
+
+  useEffect(() => {
+    const editor = editorRef.current;
+    const status = statusRef.current;
+    if (!editor || !status || prefs.keyBindings === 'standard') return;
+    let mode: KeyMode | null = null;
+    let cancelled = false;
+    void startKeyMode(prefs.keyBindings, editor, status).then((m) => {
+      if (cancelled) m?.dispose();
+      else mode = m;
+    });
+    return () => {
+      cancelled = true;
+      mode?.dispose();
+      status.textContent = '';
+    };
+  }, [prefs.keyBindings, session]);
 
   useEffect(() => {
     editorRef.current?.updateOptions({
@@ -180,5 +281,17 @@ export default function CodeEditor(props: CodeEditorProps) {
     monaco.editor.setTheme(theme === 'dark' ? 'oc-dark' : 'oc-light');
   }, [theme]);
 
-  return <div ref={hostRef} className="editor-host" data-testid="editor-host" data-readonly={readOnly ? 'true' : 'false'} />;
+  const keyed = prefs.keyBindings !== 'standard';
+  return (
+    <>
+      <div
+        ref={hostRef}
+        className={`editor-host${keyed ? ' with-status' : ''}`}
+        data-testid="editor-host"
+        data-readonly={readOnly ? 'true' : 'false'}
+        data-keys={prefs.keyBindings}
+      />
+      <div ref={statusRef} className="editor-status mono" data-testid="editor-keymode" hidden={!keyed} aria-live="polite" />
+    </>
+  );
 }

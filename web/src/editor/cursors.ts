@@ -11,7 +11,10 @@ import { fileRoot } from './fileRoot';
 import { personColor } from '../ui/personColor';
 
 const PUBLISH_EVERY_MS = 60;
-const LABEL_IDLE_MS = 3000;
+/** A name label shows this long after its caret moves (or the pointer rests on the caret), then fades out
+ * completely, so it never covers code for longer than a glance. */
+export const LABEL_SHOWN_MS = 2000;
+const IDLE_CHECK_MS = 250;
 
 interface CursorState {
   file: string;
@@ -59,8 +62,9 @@ export class RemoteCursors {
     this.disposables.push(
       editor.onDidChangeCursorSelection(() => this.schedulePublish()),
       editor.onDidChangeModelContent(() => this.render()),
+      editor.onMouseMove((e) => this.revealNear(e.target.position)),
     );
-    this.idleTimer = setInterval(() => this.updateIdle(), 1000);
+    this.idleTimer = setInterval(() => this.updateIdle(), IDLE_CHECK_MS);
   }
 
   /** The file now shown in the editor (null: none). */
@@ -226,10 +230,21 @@ export class RemoteCursors {
     this.editor.addContentWidget(entry.widget);
   }
 
+  /** The pointer on (or next to) a remote caret shows whose it is. */
+  private revealNear(position: Monaco.IPosition | null) {
+    if (!position) return;
+    this.widgets.forEach((w) => {
+      if (w.position.lineNumber === position.lineNumber && Math.abs(w.position.column - position.column) <= 1) {
+        w.lastMove = Date.now();
+        w.node.classList.remove('oc-label-idle');
+      }
+    });
+  }
+
   private updateIdle() {
     const now = Date.now();
     this.widgets.forEach((w) => {
-      const idle = now - w.lastMove > LABEL_IDLE_MS;
+      const idle = now - w.lastMove > LABEL_SHOWN_MS;
       w.node.classList.toggle('oc-label-idle', idle);
     });
   }

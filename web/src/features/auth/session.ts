@@ -31,7 +31,8 @@ export const session = {
   async hydrate(): Promise<void> {
     try {
       const { user } = await api.auth.me();
-      set({ status: 'signedIn', user });
+      if (user) set({ status: 'signedIn', user });
+      else set({ status: 'signedOut' });
     } catch (err) {
       if (isApiError(err) && err.status === 401) {
         const hadToken = client.tokens.get() != null;

@@ -1,10 +1,13 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { api, can, describeError, type Health, type PadDetail } from '../../api';
 import { ErrorMessage, Kbd, Spinner, modKey } from '../../ui/common';
 import { ConfirmDialog, Modal } from '../../ui/Modal';
 import { ChatIcon, PeopleIcon, RecordIcon, TerminalIcon } from '../../ui/icons';
 import { AppHeader } from '../../ui/Header';
+import { useNarrow } from '../../ui/media';
+import { DRAWER_SHARE, FILES_WIDTH, SIDE_WIDTH } from '../../ui/prefs';
+import { Splitter } from '../../ui/Splitter';
 import { useStore } from '../../ui/store';
 import { useTheme } from '../../ui/theme';
 import { toast } from '../../ui/toast';
@@ -14,6 +17,7 @@ import { MembersPanel } from '../members/MembersPanel';
 import { RecordingIndicator, RecordingsPanel } from '../recordings/RecordingsPanel';
 import { RecordingsWatcher } from '../recordings/recordingsWatcher';
 import { OutputPanel } from '../run/OutputPanel';
+import { EditorPrefsForm, useMyPrefs } from '../settings/EditorPrefs';
 import { ShareDialog } from '../share/ShareDialog';
 import { ConnectionChip, PresenceAvatars } from './Presence';
 import { FilesPanel } from './FilesPanel';
@@ -46,6 +50,15 @@ type SidePanel = 'chat' | 'people' | 'recordings';
 type DrawerTab = 'output' | 'terminal';
 
 const SIDE_LABEL: Record<SidePanel, string> = { chat: 'Chat', people: 'People', recordings: 'Recordings' };
+type NarrowPane = 'code' | 'files' | SidePanel;
+const PANE_LABEL: Record<NarrowPane, string> = { code: 'Code', files: 'Files', ...SIDE_LABEL };
+/** The drag handles on the code column's edges: the files panel on its left, the side panel on its right. */
+const COLUMN_SPLITTERS = [
+  { key: 'filesWidth', sign: 1, range: FILES_WIDTH, label: 'Resize the files panel', className: 'splitter-start', testId: 'split-files' },
+  { key: 'sideWidth', sign: -1, range: SIDE_WIDTH, label: 'Resize the side panel', className: 'splitter-end', testId: 'split-side' },
+] as const;
+/** On a narrow screen the output takes at most this share of the code pane: the editor keeps the larger part. */
+const NARROW_DRAWER_MAX_SHARE = 0.35;
 
 /** The workspace's recordings poller, running while the caller's role may see recordings. */
 function useRecordingsWatcher(slug: string, enabled: boolean): RecordingsWatcher {
@@ -287,6 +300,25 @@ function WorkspaceView(props: { session: PadSession }) {
   const padLanguage = useStore(session.store, (s) => s.pad.language);
   const [showFiles, setShowFiles] = useState(true);
   const [side, setSide] = useState<SidePanel | null>('chat');
+  // On a narrow screen one pane shows at a time, picked with tabs (the code, files, or a side panel).
+  const narrow = useNarrow();
+  const [pane, setPane] = useState<NarrowPane>('code');
+  const narrowRef = useRef(narrow);
+  narrowRef.current = narrow;
+  const [prefs, updatePrefs] = useMyPrefs();
+  const [prefsOpen, setPrefsOpen] = useState(false);
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const mainRef = useRef<HTMLElement>(null);
+  const filesShown = narrow ? pane === 'files' : showFiles;
+  const sideShown: SidePanel | null = narrow ? (pane === 'code' || pane === 'files' ? null : pane) : side;
+  const toggleFiles = useCallback(() => {
+    if (narrowRef.current) setPane((p) => (p === 'files' ? 'code' : 'files'));
+    else setShowFiles((v) => !v);
+  }, []);
+  const toggleSide = useCallback((panel: SidePanel) => {
+    if (narrowRef.current) setPane((p) => (p === panel ? 'code' : panel));
+    else setSide((v) => (v === panel ? null : panel));
+  }, []);
   const [showOutput, setShowOutput] = useState(true);
   const [drawerTab, setDrawerTab] = useState<DrawerTab>('output');
   // Once opened, the terminal stays mounted (hidden with CSS) so it keeps its socket and scrollback.
@@ -319,7 +351,8 @@ function WorkspaceView(props: { session: PadSession }) {
   }, []);
   useEffect(() => {
     if (!canWatch && side === 'recordings') setSide(null);
-  }, [canWatch, side]);
+    if (!canWatch && pane === 'recordings') setPane('code');
+  }, [canWatch, side, pane]);
   // The server pushes `recordings.changed`; reconnecting may have missed one. Joining needs no
   // extra ask (the status every joiner gets is not a change): the watcher fetched the list when it
   // started, and asks again on each reconnect.
@@ -336,8 +369,8 @@ function WorkspaceView(props: { session: PadSession }) {
   }, [live, recordings]);
 
   useEffect(() => {
-    session.setChatOpen(side === 'chat');
-  }, [side, session]);
+    session.setChatOpen(sideShown === 'chat');
+  }, [sideShown, session]);
 
   const padTitle = useStore(session.store, (s) => s.pad.title);
   useEffect(() => {
@@ -413,9 +446,9 @@ function WorkspaceView(props: { session: PadSession }) {
       }
       if (e.altKey && !mod && !e.shiftKey) {
         const digit = e.code.startsWith('Digit') ? e.code.slice(5) : null;
-        if (digit === '1') setShowFiles((v) => !v);
-        else if (digit === '2') setSide((v) => (v === 'chat' ? null : 'chat'));
-        else if (digit === '3') setSide((v) => (v === 'people' ? null : 'people'));
+        if (digit === '1') toggleFiles();
+        else if (digit === '2') toggleSide('chat');
+        else if (digit === '3') toggleSide('people');
         else if (digit === '4') {
           if (showOutputRef.current && drawerTabRef.current === 'output') setShowOutput(false);
           else {
@@ -423,7 +456,7 @@ function WorkspaceView(props: { session: PadSession }) {
             setDrawerTab('output');
           }
         } else if (digit === '5') openTerminal(true);
-        else if (digit === '6' && canWatchRef.current) setSide((v) => (v === 'recordings' ? null : 'recordings'));
+        else if (digit === '6' && canWatchRef.current) toggleSide('recordings');
         else return;
         e.preventDefault();
         return;
@@ -435,7 +468,7 @@ function WorkspaceView(props: { session: PadSession }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [run, stop, openTerminal]);
+  }, [run, stop, openTerminal, toggleFiles, toggleSide]);
 
   const active = useMemo(() => files.find((f) => f.name === activeFile) ?? null, [files, activeFile]);
   const [langBusy, setLangBusy] = useState(false);
@@ -491,7 +524,7 @@ function WorkspaceView(props: { session: PadSession }) {
       </AppHeader>
       <div className="pad-toolbar">
         <div className="row">
-          <button className="btn-icon" aria-pressed={showFiles} title={`Files (Alt+1)`} aria-label="Toggle files" onClick={() => setShowFiles((v) => !v)}>
+          <button className="btn-icon wide-only" aria-pressed={showFiles} title={`Files (Alt+1)`} aria-label="Toggle files" onClick={toggleFiles}>
             ☰
           </button>
           {active && (
@@ -518,8 +551,11 @@ function WorkspaceView(props: { session: PadSession }) {
           )}
         </div>
         <div className="row">
-          <button className="btn btn-ghost btn-small" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
+          <button className="btn btn-ghost btn-small wide-only" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
             <Kbd>?</Kbd> Shortcuts
+          </button>
+          <button className="btn-icon" aria-label="Editor settings" title="Editor settings: font size, tab width, wrap, Vim/Emacs keys" onClick={() => setPrefsOpen(true)}>
+            Aa
           </button>
           {can.fork(role) && (
             <button className="btn btn-small" onClick={() => void fork()} disabled={forking} title="Make my own copy">
@@ -532,21 +568,21 @@ function WorkspaceView(props: { session: PadSession }) {
             </button>
           )}
           <button
-            className={`btn-icon${side === 'chat' ? ' active' : ''}`}
+            className={`btn-icon wide-only${side === 'chat' ? ' active' : ''}`}
             aria-pressed={side === 'chat'}
             aria-label={unread ? `Chat, ${unread} unread` : 'Chat'}
             title="Chat (Alt+2)"
-            onClick={() => setSide((v) => (v === 'chat' ? null : 'chat'))}
+            onClick={() => toggleSide('chat')}
           >
             <ChatIcon />
             {unread > 0 && <span className="badge" data-testid="unread-badge">{unread > 99 ? '99+' : unread}</span>}
           </button>
           <button
-            className="btn-icon"
+            className="btn-icon wide-only"
             aria-pressed={side === 'people'}
             aria-label="People"
             title="People (Alt+3)"
-            onClick={() => setSide((v) => (v === 'people' ? null : 'people'))}
+            onClick={() => toggleSide('people')}
           >
             <PeopleIcon />
           </button>
@@ -561,11 +597,11 @@ function WorkspaceView(props: { session: PadSession }) {
           </button>
           {canWatch && (
             <button
-              className="btn-icon"
+              className="btn-icon wide-only"
               aria-pressed={side === 'recordings'}
               aria-label="Recordings"
               title="Recordings (Alt+6)"
-              onClick={() => setSide((v) => (v === 'recordings' ? null : 'recordings'))}
+              onClick={() => toggleSide('recordings')}
             >
               <RecordIcon />
             </button>
@@ -586,9 +622,38 @@ function WorkspaceView(props: { session: PadSession }) {
         </div>
       </div>
       <Banners session={session} health={health} />
-      <div className={`pad-body${showFiles ? ' with-files' : ''}${side ? ' with-side' : ''}`}>
-        {showFiles && <FilesPanel session={session} canEdit={canEdit} languages={languages} padLanguage={padLanguage} />}
-        <section className="pad-main">
+      {narrow && (
+        <div className="pane-tabs" role="tablist" aria-label="Panes">
+          {(['code', 'files', 'chat', 'people', ...(canWatch ? (['recordings'] as const) : [])] as const).map((p) => (
+            <button key={p} role="tab" aria-selected={pane === p} className="side-tab" data-testid={`pane-tab-${p}`} onClick={() => setPane(p)}>
+              {PANE_LABEL[p]}
+              {p === 'chat' && unread > 0 && pane !== 'chat' && <span className="badge">{unread > 99 ? '99+' : unread}</span>}
+            </button>
+          ))}
+        </div>
+      )}
+      <div
+        ref={bodyRef}
+        className={narrow ? `pad-body narrow pane-${pane}` : `pad-body${showFiles ? ' with-files' : ''}${side ? ' with-side' : ''}`}
+        style={{ '--files-w': `${prefs.filesWidth}px`, '--side-w': `${prefs.sideWidth}px` } as CSSProperties}
+      >
+        {filesShown && <FilesPanel session={session} canEdit={canEdit} languages={languages} padLanguage={padLanguage} />}
+        <section className="pad-main" ref={mainRef}>
+          {!narrow &&
+            COLUMN_SPLITTERS.filter((c) => (c.key === 'filesWidth' ? showFiles : side)).map((c) => (
+              <Splitter
+                key={c.key}
+                axis="x"
+                sign={c.sign}
+                label={c.label}
+                className={c.className}
+                testId={c.testId}
+                value={prefs[c.key]}
+                min={c.range.min}
+                max={c.range.max}
+                onChange={(v) => updatePrefs({ [c.key]: Math.round(v) })}
+              />
+            ))}
           <div className="editor-wrap">
             {!everSynced && (
               <div className="editor-overlay">
@@ -609,7 +674,23 @@ function WorkspaceView(props: { session: PadSession }) {
               <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} onStop={stop} />
             </Suspense>
           </div>
-          <div className={`drawer${showOutput ? '' : ' drawer-collapsed'}${drawerTab === 'terminal' ? ' drawer-terminal' : ''}`}>
+          <div
+            className={`drawer${showOutput ? '' : ' drawer-collapsed'}`}
+            style={showOutput ? { height: `${Math.min(prefs.drawerShare, narrow ? NARROW_DRAWER_MAX_SHARE : DRAWER_SHARE.max) * 100}%` } : undefined}
+          >
+            {showOutput && (
+              <Splitter
+                axis="y"
+                sign={-1}
+                label="Resize the output panel"
+                testId="split-drawer"
+                value={prefs.drawerShare}
+                min={DRAWER_SHARE.min}
+                max={narrow ? NARROW_DRAWER_MAX_SHARE : DRAWER_SHARE.max}
+                scale={() => mainRef.current?.clientHeight ?? 1}
+                onChange={(v) => updatePrefs({ drawerShare: v })}
+              />
+            )}
             {showOutput ? (
               <div className="drawer-tabs" role="tablist" aria-label="Output and terminal">
                 <button className="btn-icon" aria-label="Hide output and terminal" title="Hide (Alt+4)" onClick={() => setShowOutput(false)}>
@@ -662,8 +743,8 @@ function WorkspaceView(props: { session: PadSession }) {
             )}
           </div>
         </section>
-        {side && (
-          <aside className="pad-side" aria-label={SIDE_LABEL[side]}>
+        {sideShown && (
+          <aside className="pad-side" aria-label={SIDE_LABEL[sideShown]}>
             <div className="side-tabs" role="tablist">
               <button role="tab" aria-selected={side === 'chat'} className="side-tab" onClick={() => setSide('chat')}>
                 Chat {unread > 0 && side !== 'chat' && <span className="badge">{unread}</span>}
@@ -680,9 +761,9 @@ function WorkspaceView(props: { session: PadSession }) {
                 ×
               </button>
             </div>
-            {side === 'chat' ? (
+            {sideShown === 'chat' ? (
               <ChatPanel session={session} />
-            ) : side === 'people' ? (
+            ) : sideShown === 'people' ? (
               <MembersPanel session={session} />
             ) : (
               <RecordingsPanel slug={session.slug} role={role} watcher={recordings} />
@@ -692,6 +773,12 @@ function WorkspaceView(props: { session: PadSession }) {
       </div>
       {shareOpen && <ShareDialog session={session} onClose={() => setShareOpen(false)} />}
       {helpOpen && <ShortcutsHelp onClose={() => setHelpOpen(false)} />}
+      {prefsOpen && (
+        <Modal title="Editor settings" onClose={() => setPrefsOpen(false)}>
+          <EditorPrefsForm />
+          <p className="muted small">Saved in this browser for your account; also under Settings.</p>
+        </Modal>
+      )}
       {rerunAsk && (
         <ConfirmDialog
           title="A run is in progress"

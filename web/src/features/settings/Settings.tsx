@@ -8,6 +8,7 @@ import { toast } from '../../ui/toast';
 import { RecoveryKeyPanel } from '../auth/RecoveryKeyPanel';
 import { SignOutDialog } from '../auth/SignOutDialog';
 import { session, useUser } from '../auth/session';
+import { EditorPrefsForm } from './EditorPrefs';
 
 export default function Settings() {
   const user = useUser();
@@ -93,6 +94,12 @@ export default function Settings() {
               </button>
             ))}
           </div>
+        </section>
+
+        <section className="card stack" aria-labelledby="editor-h">
+          <h2 id="editor-h">Editor</h2>
+          <EditorPrefsForm />
+          <p className="muted small">Saved in this browser for your account, and applied at once to your open pads.</p>
         </section>
 
         <section className="card stack" aria-labelledby="signin-h">
