@@ -245,16 +245,16 @@ async fn doc_log_and_checkpoints(f: Fixture) {
     let [Some(one), None, Some(three)] = places[..] else { panic!("places {places:?}") };
     assert_eq!((one.prev, three.prev), (0, one.id), "each update names the pad's update before it");
     let batch = [
-        LogWrite::Checkpoint { pad: id, upto: one.id, then_own: false, state: b"state", state_vector: b"sv" },
+        LogWrite::Checkpoint { pad: id, held: three.id, state: b"state", state_vector: b"sv" },
         LogWrite::Update { pad: id, user: None, at_ms: 3, bytes: b"after" },
     ];
     let places = collab_store::commit_log(db, &batch).await.unwrap();
     assert_eq!(places[0], None);
     assert_eq!(places[1].map(|p| p.prev), Some(three.id), "the chain continues across batches");
     let (upto, state) = collab_store::latest_checkpoint(db, id).await.unwrap().unwrap();
-    assert_eq!((upto, state.as_slice()), (one.id, &b"state"[..]), "the checkpoint claims the id it was given");
+    assert_eq!((upto, state.as_slice()), (three.id, &b"state"[..]), "the checkpoint covers what its document held");
     let tail: Vec<Vec<u8>> = collab_store::log_page(db, id, upto, 10).await.unwrap().into_iter().map(|(_, b)| b).collect();
-    assert_eq!(tail, [b"three".to_vec(), b"after".to_vec()], "a load replays everything after it");
+    assert_eq!(tail, [b"after".to_vec()], "a load replays everything after it");
     assert_eq!(collab_store::log_page(db, id, 0, 2).await.unwrap().len(), 2, "pages are bounded");
     assert_eq!(collab_store::log_page(db, id, 0, 10).await.unwrap().len(), 3);
     assert_eq!(collab_store::history_bytes(db, id).await.unwrap(), 3 + 5 + 5);
@@ -267,10 +267,17 @@ async fn doc_log_and_checkpoints(f: Fixture) {
     let after = places[1].unwrap().id;
     let batch = [
         LogWrite::Update { pad: id, user: None, at_ms: 4, bytes: b"own" },
-        LogWrite::Checkpoint { pad: id, upto: after, then_own: true, state: b"s2", state_vector: b"sv" },
+        LogWrite::Checkpoint { pad: id, held: after, state: b"s2", state_vector: b"sv" },
     ];
     let own = collab_store::commit_log(db, &batch).await.unwrap()[0].unwrap().id;
     assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap().0, own);
+    // One whose document missed an update committed before the batch is dropped.
+    let batch = [
+        LogWrite::Update { pad: id, user: None, at_ms: 5, bytes: b"mine" },
+        LogWrite::Checkpoint { pad: id, held: after, state: b"s3", state_vector: b"sv" },
+    ];
+    collab_store::commit_log(db, &batch).await.unwrap();
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap(), (own, b"s2".to_vec()));
 }
 
 /// A reader that follows the log by id (loading a document, playback) must never miss an update:

@@ -355,6 +355,10 @@ impl PadDoc {
     }
 
     fn checkpoint_locked(&self, state: &mut DocState) {
+        if !state.beyond_gap.is_empty() {
+            // The document holds updates past a missing one: no exact checkpoint until repaired.
+            return;
+        }
         // Only integrated content: parked updates are not part of the state the vector describes,
         // and baking them in would make every load park them again.
         let (full, sv) = {
@@ -364,7 +368,7 @@ impl PadDoc {
         state.approx_len = full.len();
         // Without a gap, the document holds the log up to `log_upto` plus this node's updates
         // still queued for the log, and nothing else.
-        self.persist.checkpoint(self.pad, state.log_upto, state.beyond_gap.is_empty(), full, sv);
+        self.persist.checkpoint(self.pad, state.log_upto, full, sv);
         state.since_checkpoint = 0;
         state.last_checkpoint = Instant::now();
     }

@@ -6,10 +6,10 @@
 //! which is also the order clients were sent the updates. The writer commits everything that
 //! arrived within `GROUP_COMMIT_WINDOW` of the first pending item in one transaction, so an
 //! accepted update is durable no later than ~`GROUP_COMMIT_WINDOW` + one commit after receipt
-//! (the SPEC asks for 100 ms). A checkpoint carries the log id up to which its document is known
-//! to hold every committed update (`PadDoc` tracks it; with several nodes writing one pad, the
-//! pad's `MAX(id)` may include updates this node's document has not received yet); when nobody
-//! else wrote the pad since, it also covers this node's updates committed just before it.
+//! (the SPEC asks for 100 ms). A checkpoint carries the log id up to which its document holds the
+//! pad's log (`PadDoc` tracks it); it covers that and this node's updates queued before it, and is
+//! dropped when another node wrote the pad in between (with several nodes writing one pad, the
+//! pad's `MAX(id)` may include updates this node's document has not received yet).
 //!
 //! After each commit the writer hands every committed update with its place in the pad's log to
 //! `on_commit` (the document store: it advances the document's log position and relays the update
@@ -54,7 +54,7 @@ const COMMIT_ATTEMPTS: u32 = 5;
 
 enum WriteOp {
     Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: Bytes },
-    Checkpoint { pad: PadId, upto: i64, then_own: bool, state: Vec<u8>, state_vector: Vec<u8> },
+    Checkpoint { pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8> },
     Flush(oneshot::Sender<()>),
 }
 
@@ -137,10 +137,10 @@ impl Persist {
         self.send(WriteOp::Update { pad, user, at_ms, bytes });
     }
 
-    /// Queue a checkpoint of a document that holds every update of the pad's log up to `upto`,
-    /// and (`then_own`) nothing else but the updates queued here before it.
-    pub fn checkpoint(&self, pad: PadId, upto: i64, then_own: bool, state: Vec<u8>, state_vector: Vec<u8>) {
-        self.send(WriteOp::Checkpoint { pad, upto, then_own, state, state_vector });
+    /// Queue a checkpoint of a document that holds exactly the pad's log up to `held` plus the
+    /// updates queued here before it (see `LogWrite::Checkpoint`).
+    pub fn checkpoint(&self, pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8>) {
+        self.send(WriteOp::Checkpoint { pad, held, state, state_vector });
     }
 
     /// Wait until everything queued before this call is committed (or given up).
@@ -234,8 +234,8 @@ async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<Vec<Option<LogPlace
             WriteOp::Update { pad, user, at_ms, bytes } => {
                 Some(LogWrite::Update { pad: *pad, user: *user, at_ms: *at_ms, bytes: bytes.as_ref() })
             }
-            WriteOp::Checkpoint { pad, upto, then_own, state, state_vector } => {
-                Some(LogWrite::Checkpoint { pad: *pad, upto: *upto, then_own: *then_own, state, state_vector })
+            WriteOp::Checkpoint { pad, held, state, state_vector } => {
+                Some(LogWrite::Checkpoint { pad: *pad, held: *held, state, state_vector })
             }
             WriteOp::Flush(_) => None,
         })

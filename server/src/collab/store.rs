@@ -55,11 +55,12 @@ pub async fn history_bytes(db: &Db, pad: PadId) -> sqlx::Result<u64> {
 #[derive(Debug, Clone, Copy)]
 pub enum LogWrite<'a> {
     Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: &'a [u8] },
-    /// A document that holds every update of the pad's log up to id `upto` (and maybe later
-    /// ones, which a load replays again harmlessly). With `then_own`, it holds nothing else but
-    /// the updates queued before it in the same writer's batches: when nobody else wrote the pad
-    /// since `upto`, the checkpoint then covers those too.
-    Checkpoint { pad: PadId, upto: i64, then_own: bool, state: &'a [u8], state_vector: &'a [u8] },
+    /// A document that holds exactly the pad's log up to id `held` plus the updates queued before
+    /// it in the same writer's batches. Written, covering up to the last of those, only when no
+    /// other writer added to the pad's log after `held` before this batch; otherwise it would hold
+    /// less than its claim, and it is dropped (playback seeks from checkpoints and needs them
+    /// exact).
+    Checkpoint { pad: PadId, held: i64, state: &'a [u8], state_vector: &'a [u8] },
 }
 
 /// Where a committed update landed in its pad's log: its id and the id of the pad's update
@@ -117,12 +118,16 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
                 places.push(id.map(|id| LogPlace { pad, prev: newest.insert(pad, id).unwrap_or(0), id }));
                 *history.entry(pad).or_default() += bytes.len() as i64;
             }
-            LogWrite::Checkpoint { pad, upto, then_own, state, state_vector } => {
-                // Nothing between `upto` and this batch: the log up to here is `upto` plus this
-                // batch's updates of the pad before the checkpoint, all in the document.
-                let upto = match (then_own, before_batch.get(&pad), newest.get(&pad)) {
-                    (true, Some(&start), Some(&reached)) if start == upto => reached,
-                    _ => upto,
+            LogWrite::Checkpoint { pad, held, state, state_vector } => {
+                // Nothing between `held` and this batch: the log up to here is `held` plus this
+                // batch's updates of the pad before the checkpoint, exactly the document.
+                let upto = match (before_batch.get(&pad), newest.get(&pad)) {
+                    (Some(&start), Some(&reached)) if start == held => reached,
+                    _ => {
+                        tracing::debug!(%pad, "checkpoint dropped: the log moved on past what the document held");
+                        places.push(None);
+                        continue;
+                    }
                 };
                 on_tx!(tx, |conn| sqlx::query(
                     "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) \
