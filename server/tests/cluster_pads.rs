@@ -181,7 +181,14 @@ async fn a_checkpoint_claims_only_the_log_its_node_holds() {
     let loaded = node_state(&fresh, &pad).await.0;
     assert!(loaded.contains("from B") && loaded.contains("and from A"), "reloaded {loaded:?}");
 
-    // Redis returns: node A repairs from the database and both nodes converge.
+    // Node A's own commit named B's update as its predecessor: A notices the gap and repairs it
+    // from the log while Redis is still down.
+    let deadline = Instant::now() + CONVERGE_WITHIN;
+    while !node_state(&c.a, &pad).await.0.contains("from B") {
+        assert!(Instant::now() < deadline, "node A never repaired the gap in its pad's log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Redis returns: both nodes converge.
     c.redis.restart();
     let text = nodes_converge(&c, &pad, |t| t.contains("from B")).await;
     assert_eq!(text, loaded);
