@@ -113,14 +113,6 @@ impl AppState {
         let languages = Arc::new(exec::language_table(&config.exec)?);
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
         let sandboxes = exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;
-        let docs = collab::DocStore::new(db.clone(), &config.collab);
-        let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers());
-        let broadcast: exec::PadBroadcast = {
-            let rooms = rooms.clone();
-            Arc::new(move |pad, message| rooms.broadcast_app(pad, &message))
-        };
-        let exec = exec::ExecService::new(sandboxes.runs, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
-        let terminals = terminal::Terminals::new(&config, sandboxes.terminals);
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let bus: SharedBus = match &config.redis_url {
@@ -129,6 +121,14 @@ impl AppState {
                 .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?,
             None => Arc::new(LocalBus::default()),
         };
+        let docs = collab::DocStore::new(db.clone(), &config.collab, bus.clone());
+        let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers(), bus.clone());
+        let broadcast: exec::PadBroadcast = {
+            let rooms = rooms.clone();
+            Arc::new(move |pad, message| rooms.broadcast_app(pad, &message))
+        };
+        let exec = exec::ExecService::new(sandboxes.runs, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
+        let terminals = terminal::Terminals::new(&config, sandboxes.terminals);
         Ok(AppState {
             terminals,
             health: http::health::HealthCache::default(),

@@ -240,19 +240,44 @@ async fn doc_log_and_checkpoints(f: Fixture) {
         LogWrite::Update { pad: id, user: Some(owner), at_ms: 1, bytes: b"one" },
         LogWrite::Update { pad: gone, user: None, at_ms: 1, bytes: b"skipped" },
         LogWrite::Update { pad: id, user: None, at_ms: 2, bytes: b"three" },
-        LogWrite::Checkpoint { pad: id, state: b"state", state_vector: b"sv" },
+    ];
+    let places = collab_store::commit_log(db, &batch).await.unwrap();
+    let [Some(one), None, Some(three)] = places[..] else { panic!("places {places:?}") };
+    assert_eq!((one.prev, three.prev), (0, one.id), "each update names the pad's update before it");
+    let batch = [
+        LogWrite::Checkpoint { pad: id, held: three.id, state: b"state", state_vector: b"sv" },
         LogWrite::Update { pad: id, user: None, at_ms: 3, bytes: b"after" },
     ];
-    collab_store::commit_log(db, &batch).await.unwrap();
+    let places = collab_store::commit_log(db, &batch).await.unwrap();
+    assert_eq!(places[0], None);
+    assert_eq!(places[1].map(|p| p.prev), Some(three.id), "the chain continues across batches");
     let (upto, state) = collab_store::latest_checkpoint(db, id).await.unwrap().unwrap();
-    assert_eq!(state, b"state");
-    assert_eq!(collab_store::updates_after(db, id, upto).await.unwrap(), [b"after".to_vec()], "the checkpoint folds the updates before it");
-    assert_eq!(collab_store::updates_after(db, id, 0).await.unwrap().len(), 3);
+    assert_eq!((upto, state.as_slice()), (three.id, &b"state"[..]), "the checkpoint covers what its document held");
+    let tail: Vec<Vec<u8>> = collab_store::log_page(db, id, upto, 10).await.unwrap().into_iter().map(|(_, b)| b).collect();
+    assert_eq!(tail, [b"after".to_vec()], "a load replays everything after it");
+    assert_eq!(collab_store::log_page(db, id, 0, 2).await.unwrap().len(), 2, "pages are bounded");
+    assert_eq!(collab_store::log_page(db, id, 0, 10).await.unwrap().len(), 3);
     assert_eq!(collab_store::history_bytes(db, id).await.unwrap(), 3 + 5 + 5);
     let report = rec_store::storage_report(db, id).await.unwrap();
     assert_eq!((report.updates, report.update_bytes, report.engine_checkpoints), (3, 13, 1));
     assert_eq!(report.engine_checkpoint_bytes, 7);
     assert!(report.database_bytes_in_use > 0);
+    // A checkpoint of a node that holds the log up to the batch's start and its own updates covers
+    // them.
+    let after = places[1].unwrap().id;
+    let batch = [
+        LogWrite::Update { pad: id, user: None, at_ms: 4, bytes: b"own" },
+        LogWrite::Checkpoint { pad: id, held: after, state: b"s2", state_vector: b"sv" },
+    ];
+    let own = collab_store::commit_log(db, &batch).await.unwrap()[0].unwrap().id;
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap().0, own);
+    // One whose document missed an update committed before the batch is dropped.
+    let batch = [
+        LogWrite::Update { pad: id, user: None, at_ms: 5, bytes: b"mine" },
+        LogWrite::Checkpoint { pad: id, held: after, state: b"s3", state_vector: b"sv" },
+    ];
+    collab_store::commit_log(db, &batch).await.unwrap();
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap(), (own, b"s2".to_vec()));
 }
 
 /// A reader that follows the log by id (loading a document, playback) must never miss an update:
@@ -268,6 +293,7 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
         .map(|(n, db)| {
             let db = db.clone();
             tokio::spawn(async move {
+                let mut places = Vec::new();
                 for i in 0..BATCHES {
                     let bytes = format!("{n}:{i}").into_bytes();
                     let more = format!("{n}:{i}+").into_bytes();
@@ -275,8 +301,9 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
                         LogWrite::Update { pad: id, user: None, at_ms: i as i64, bytes: &bytes },
                         LogWrite::Update { pad: id, user: None, at_ms: i as i64, bytes: &more },
                     ];
-                    collab_store::commit_log(&db, &batch).await.unwrap();
+                    places.extend(collab_store::commit_log(&db, &batch).await.unwrap().into_iter().flatten());
                 }
+                places
             })
         })
         .collect();
@@ -284,6 +311,7 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
     let mut seen: BTreeSet<Vec<u8>> = BTreeSet::new();
     let mut after = 0i64;
     let mut missed = Vec::new();
+    let mut places = Vec::new();
     loop {
         let done = writers.iter().all(|w| w.is_finished());
         let rows = rec_store::edits_page(&reader, id, after, i64::MAX, 0, i64::MAX, 10_000).await.unwrap();
@@ -295,7 +323,17 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
             break;
         }
     }
-    let all = collab_store::updates_after(&f.db, id, 0).await.unwrap();
+    for writer in writers {
+        places.extend(writer.await.unwrap());
+    }
+    // What every node relays: one chain through the pad's log, whichever node committed each link.
+    places.sort_by_key(|p| p.id);
+    let mut prev = 0;
+    for place in &places {
+        assert_eq!(place.prev, prev, "update {} names the wrong predecessor", place.id);
+        prev = place.id;
+    }
+    let all: Vec<Vec<u8>> = collab_store::log_page(&f.db, id, 0, i64::MAX).await.unwrap().into_iter().map(|(_, b)| b).collect();
     assert_eq!(all.len(), nodes.len() * BATCHES * 2);
     for bytes in all {
         if !seen.contains(&bytes) {

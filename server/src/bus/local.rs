@@ -2,19 +2,23 @@
 
 use tokio::sync::broadcast;
 
-use super::{DomainEvent, PadBus};
+use super::{DomainEvent, PadBus, PadMessage, Relayed};
+use crate::db::PadId;
 
 /// Events buffered per subscriber before it is considered lagging.
 pub const EVENT_BUFFER: usize = 1024;
 
 pub struct LocalBus {
     sender: broadcast::Sender<DomainEvent>,
+    /// Never sent on: one node has no other node to hear from.
+    relayed: broadcast::Sender<Relayed>,
 }
 
 impl Default for LocalBus {
     fn default() -> Self {
         let (sender, _) = broadcast::channel(EVENT_BUFFER);
-        LocalBus { sender }
+        let (relayed, _) = broadcast::channel(1);
+        LocalBus { sender, relayed }
     }
 }
 
@@ -26,5 +30,11 @@ impl PadBus for LocalBus {
 
     fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
         self.sender.subscribe()
+    }
+
+    fn relay(&self, _pad: PadId, _message: PadMessage) {}
+
+    fn subscribe_relayed(&self) -> broadcast::Receiver<Relayed> {
+        self.relayed.subscribe()
     }
 }

@@ -4,7 +4,8 @@
 //! state (collaboration rooms, terminals, recordings) subscribes. The bus is a trait so the
 //! transport can change without touching either side: [`LocalBus`] is one process's fan-out (one
 //! node, the default); [`RedisBus`] (`REDIS_URL`) carries the same events between nodes and
-//! delivers each node's subscribers the events of every node.
+//! delivers each node's subscribers the events of every node, and relays pads' committed document
+//! updates and socket frames ([`PadMessage`]) to the other nodes.
 //!
 //! Publishing never blocks or fails. A subscriber that falls behind is told so by its receiver
 //! (`RecvError::Lagged`) and must re-check access from the database — the database, not the
@@ -13,6 +14,7 @@
 mod events;
 mod local;
 pub mod redis;
+mod relay;
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use tokio::sync::broadcast;
 pub use events::DomainEvent;
 pub use local::{LocalBus, EVENT_BUFFER};
 pub use redis::RedisBus;
+pub use relay::{PadMessage, Relayed};
 
 pub trait PadBus: Send + Sync {
     /// Deliver the event to every subscriber (on every node, for a cluster transport).
@@ -28,6 +31,12 @@ pub trait PadBus: Send + Sync {
 
     /// Every event published from now on.
     fn subscribe(&self) -> broadcast::Receiver<DomainEvent>;
+
+    /// Send a pad message to the other nodes (never to this one). Lossy: see `relay`.
+    fn relay(&self, pad: crate::db::PadId, message: PadMessage);
+
+    /// Every pad message other nodes relay from now on.
+    fn subscribe_relayed(&self) -> broadcast::Receiver<Relayed>;
 }
 
 /// The bus as the application state holds it.

@@ -1,46 +1,100 @@
-//! The bus across nodes: domain events published on one Redis channel that every node
-//! subscribes to (`REDIS_URL`).
+//! The bus across nodes: domain events and relayed pad messages published on one Redis channel
+//! that every node subscribes to (`REDIS_URL`).
 //!
 //! An event reaches this node's own subscribers at once, without a round trip, and is queued for
-//! one publisher task so other nodes see a node's events in the order it published them. Events
-//! from Redis that this process published itself are dropped (each process has its own origin id).
+//! one publisher task so other nodes see a node's messages in the order it published them.
+//! Messages from Redis that this process published itself are dropped (each process has its own
+//! origin id).
 //!
-//! Redis pub/sub delivers at most once: while the subscription is down, events are lost. Every
-//! event here only tells a node to re-read something from the database, so a gap is repaired by
-//! re-reading everything: when the subscription comes back, local subscribers get
-//! [`DomainEvent::Resync`]. A message delivered twice is harmless for the same reason.
+//! Redis pub/sub delivers at most once: while the subscription is down, messages are lost. Every
+//! event here only tells a node to re-read something from the database, and every relayed update
+//! is already committed to the log, so a gap is repaired by re-reading: when the subscription
+//! comes back, local subscribers get [`DomainEvent::Resync`] (rooms re-check roles, documents
+//! re-read their logs). A message delivered twice is harmless for the same reason (and a CRDT
+//! update applies idempotently).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{DomainEvent, PadBus, EVENT_BUFFER};
+use super::{DomainEvent, PadBus, PadMessage, Relayed, EVENT_BUFFER};
+use crate::db::PadId;
 
-/// The one channel every node publishes its domain events on.
-pub const EVENTS_CHANNEL: &str = "opencoder:events";
-/// Events waiting for the publisher task; past this (Redis down for long) the oldest waiting
-/// events are dropped and the other nodes resync when the subscription returns.
-pub const PUBLISH_QUEUE: usize = EVENT_BUFFER;
+/// The one channel every node publishes its domain events and pad messages on.
+pub const BUS_CHANNEL: &str = "opencoder:bus";
+/// Messages waiting for the publisher task; past this (Redis down or slow) new messages are
+/// dropped: the other nodes resync when their subscription returns, or notice the gap in a pad's
+/// update chain at its next update.
+pub const PUBLISH_QUEUE: usize = 4 * EVENT_BUFFER;
+/// Relayed pad messages buffered for this node's receiver before it is considered lagging (it
+/// then re-reads every open document's log).
+pub const RELAY_BUFFER: usize = 4 * EVENT_BUFFER;
 /// Waits between reconnection attempts, doubling up to the cap.
 pub const RECONNECT_FIRST: Duration = Duration::from_millis(100);
 pub const RECONNECT_CAP: Duration = Duration::from_secs(2);
 
-/// What goes over the wire: the event and the process that published it.
+/// What goes over the wire: the message and the process that published it.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     origin: String,
-    event: DomainEvent,
+    #[serde(flatten)]
+    body: Wire,
+}
+
+/// Bytes travel base64-encoded inside the JSON envelope.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+enum Wire {
+    Event { event: DomainEvent },
+    Update { pad: PadId, prev: i64, id: i64, data: String },
+    Frame { pad: PadId, data: String },
+}
+
+impl Wire {
+    fn relay(pad: PadId, message: &PadMessage) -> Wire {
+        match message {
+            PadMessage::Update { prev, id, bytes } => Wire::Update { pad, prev: *prev, id: *id, data: BASE64.encode(bytes) },
+            PadMessage::Frame(bytes) => Wire::Frame { pad, data: BASE64.encode(bytes) },
+        }
+    }
+}
+
+/// What a received message is for.
+enum Incoming {
+    Event(DomainEvent),
+    Relayed(Relayed),
+}
+
+fn decode(body: Wire) -> Option<Incoming> {
+    let bytes = |data: &str| BASE64.decode(data).ok().map(Bytes::from);
+    Some(match body {
+        Wire::Event { event } => Incoming::Event(event),
+        Wire::Update { pad, prev, id, data } => {
+            Incoming::Relayed(Relayed { pad, message: PadMessage::Update { prev, id, bytes: bytes(&data)? } })
+        }
+        Wire::Frame { pad, data } => Incoming::Relayed(Relayed { pad, message: PadMessage::Frame(bytes(&data)?) }),
+    })
+}
+
+/// Where the subscriber hands what it receives.
+#[derive(Clone)]
+struct Receivers {
+    events: broadcast::Sender<DomainEvent>,
+    relayed: broadcast::Sender<Relayed>,
 }
 
 pub struct RedisBus {
     origin: String,
-    local: broadcast::Sender<DomainEvent>,
-    outgoing: mpsc::Sender<DomainEvent>,
+    local: Receivers,
+    outgoing: mpsc::Sender<Wire>,
 }
 
 impl RedisBus {
@@ -50,7 +104,7 @@ impl RedisBus {
         let client = redis::Client::open(url)?;
         let publisher = client.get_connection_manager().await?;
         let origin = uuid::Uuid::new_v4().simple().to_string();
-        let (local, _) = broadcast::channel(EVENT_BUFFER);
+        let local = Receivers { events: broadcast::channel(EVENT_BUFFER).0, relayed: broadcast::channel(RELAY_BUFFER).0 };
         let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE);
         let bus = Arc::new(RedisBus { origin: origin.clone(), local: local.clone(), outgoing });
         let first = client.get_async_pubsub().await?;
@@ -60,16 +114,30 @@ impl RedisBus {
     }
 }
 
+impl RedisBus {
+    fn enqueue(&self, body: Wire) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(body) {
+            tracing::warn!("the Redis publish queue is full; other nodes will repair from the database");
+        }
+    }
+}
+
 impl PadBus for RedisBus {
     fn publish(&self, event: DomainEvent) {
-        let _ = self.local.send(event.clone());
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(event) {
-            tracing::warn!("the Redis publish queue is full; other nodes will resync when it drains");
-        }
+        let _ = self.local.events.send(event.clone());
+        self.enqueue(Wire::Event { event });
     }
 
     fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
-        self.local.subscribe()
+        self.local.events.subscribe()
+    }
+
+    fn relay(&self, pad: PadId, message: PadMessage) {
+        self.enqueue(Wire::relay(pad, &message));
+    }
+
+    fn subscribe_relayed(&self) -> broadcast::Receiver<Relayed> {
+        self.local.relayed.subscribe()
     }
 }
 
@@ -82,27 +150,27 @@ impl std::fmt::Debug for RedisBus {
 async fn publish_loop(
     mut redis: redis::aio::ConnectionManager,
     origin: String,
-    mut queued: mpsc::Receiver<DomainEvent>,
+    mut queued: mpsc::Receiver<Wire>,
     shutdown: CancellationToken,
 ) {
     loop {
-        let event = tokio::select! {
+        let body = tokio::select! {
             _ = shutdown.cancelled() => return,
-            event = queued.recv() => match event { Some(event) => event, None => return },
+            body = queued.recv() => match body { Some(body) => body, None => return },
         };
-        let payload = match serde_json::to_vec(&Envelope { origin: origin.clone(), event }) {
+        let payload = match serde_json::to_vec(&Envelope { origin: origin.clone(), body }) {
             Ok(payload) => payload,
             Err(err) => {
-                tracing::error!(error = %err, "encoding a domain event failed");
+                tracing::error!(error = %err, "encoding a bus message failed");
                 continue;
             }
         };
-        // The connection manager reconnects by itself; an event that fails now is lost for the
+        // The connection manager reconnects by itself; a message that fails now is lost for the
         // other nodes, which resync once their subscriptions notice the outage.
         let sent: redis::RedisResult<()> =
-            redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(payload).query_async(&mut redis).await;
+            redis::cmd("PUBLISH").arg(BUS_CHANNEL).arg(payload).query_async(&mut redis).await;
         if let Err(err) = sent {
-            tracing::warn!(error = %err, "publishing a domain event to Redis failed");
+            tracing::warn!(error = %err, "publishing to Redis failed");
         }
     }
 }
@@ -111,7 +179,7 @@ async fn subscribe_loop(
     client: redis::Client,
     first: redis::aio::PubSub,
     origin: String,
-    local: broadcast::Sender<DomainEvent>,
+    local: Receivers,
     shutdown: CancellationToken,
 ) {
     let mut connection = Some(first);
@@ -133,7 +201,7 @@ async fn subscribe_loop(
                 }
             },
         };
-        if let Err(err) = pubsub.subscribe(EVENTS_CHANNEL).await {
+        if let Err(err) = pubsub.subscribe(BUS_CHANNEL).await {
             outage = true;
             tracing::warn!(error = %err, "subscribing to Redis failed; retrying");
             if sleep_or_stop(&shutdown, &mut wait).await {
@@ -144,7 +212,7 @@ async fn subscribe_loop(
         if outage {
             // Back after an outage: whatever was published meanwhile is lost.
             tracing::info!("Redis subscription restored; resyncing live state");
-            let _ = local.send(DomainEvent::Resync);
+            let _ = local.events.send(DomainEvent::Resync);
         }
         wait = RECONNECT_FIRST;
         let mut messages = pubsub.on_message();
@@ -154,12 +222,19 @@ async fn subscribe_loop(
                 message = messages.next() => message,
             };
             let Some(message) = message else { break };
-            match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
-                Ok(envelope) if envelope.origin == origin => {}
-                Ok(envelope) => {
-                    let _ = local.send(envelope.event);
+            let envelope = match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
+                Ok(envelope) if envelope.origin == origin => continue,
+                Ok(envelope) => envelope,
+                Err(err) => {
+                    tracing::warn!(error = %err, "dropping a malformed message on the bus channel");
+                    continue;
                 }
-                Err(err) => tracing::warn!(error = %err, "dropping a malformed message on the events channel"),
+            };
+            // No receiver is fine: nothing of this node listens (yet).
+            match decode(envelope.body) {
+                Some(Incoming::Event(event)) => drop(local.events.send(event)),
+                Some(Incoming::Relayed(relayed)) => drop(local.relayed.send(relayed)),
+                None => tracing::warn!("dropping a bus message with undecodable bytes"),
             }
         }
         outage = true;

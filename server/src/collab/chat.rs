@@ -53,7 +53,7 @@ pub async fn handle(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgError>
     })?;
     let mut out = serde_json::to_value(&stored).unwrap_or_default();
     out["type"] = json!("chat");
-    ctx.room.broadcast_app(&out);
+    ctx.room.share_app(&out);
     Ok(())
 }
 

@@ -11,6 +11,14 @@
 //! included), what yrs may park for missing dependencies (`MAX_PENDING_BYTES`), and the pad's
 //! update-log history (`COLLAB_HISTORY_BYTES`, a running total read at load).
 //!
+//! Several nodes (`REDIS_URL`): every committed update is relayed to the other nodes, which apply
+//! it to their loaded copy of the document without logging it again (`apply_relayed`). Each
+//! document knows up to which log id it holds every committed update of its pad (`log_upto`,
+//! advanced along the `prev → id` chain of committed updates, its own and relayed ones); its
+//! checkpoints claim exactly that. A gap in the chain (a lost message) that is not filled within
+//! `GAP_REPAIR_AFTER`, or a bus outage, makes it re-read the log after `log_upto` from the
+//! database in pages of `LOG_READ_PAGE` (`repair`).
+//!
 //! Must not: know about sockets, roles or sessions (the observer does the fan-out), or write the
 //! log any other way than through `Persist`.
 
@@ -30,8 +38,9 @@ use yrs::{
 use super::file_roots;
 pub use super::file_roots::file_key;
 use super::limits::{MAX_DOC_BYTES, MAX_PENDING_BYTES, MAX_UPDATE_BYTES};
-use super::persist::{Persist, QUEUE_WAIT_TIMEOUT};
+use super::persist::{Committed, Persist, QUEUE_WAIT_TIMEOUT};
 use super::settings::CollabSettings;
+use crate::bus::{PadMessage, SharedBus};
 use crate::db::{Db, FileId, PadId, UserId};
 use crate::pads::files::MAX_FILE_BYTES;
 
@@ -42,6 +51,11 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// A document nobody is connected to stays loaded this long after its last use (REST reads and
 /// edits reuse it), then it is unloaded.
 pub const DOC_IDLE_UNLOAD: Duration = Duration::from_secs(60);
+/// Updates read from the log per query when loading or repairing a document.
+pub const LOG_READ_PAGE: i64 = 500;
+/// How long a document waits for a missing link of its pad's update chain (a relayed update
+/// that may still be in flight) before it re-reads the log from the database.
+pub const GAP_REPAIR_AFTER: Duration = Duration::from_secs(1);
 
 /// Identifies one socket connection; the origin of an update, so it is not echoed back.
 pub type ConnId = u64;
@@ -122,6 +136,12 @@ struct DocState {
     poisoned: bool,
     /// The pad's files: the only roots a client update may name (`file_roots`).
     files: HashSet<FileId>,
+    /// Every update of the pad's log with an id up to this is in `doc`.
+    log_upto: i64,
+    /// Committed updates in `doc` past a missing link: `prev → id`.
+    beyond_gap: BTreeMap<i64, i64>,
+    /// Since when `beyond_gap` is not empty.
+    gap_since: Option<Instant>,
 }
 
 impl PadDoc {
@@ -286,19 +306,59 @@ impl PadDoc {
         }
         let bytes = Bytes::from(encoded);
         self.persist.append(self.pad, user, bytes.clone());
+        self.count_and_fan_out(state, origin, &bytes);
+        Applied::Changed
+    }
+
+    /// Account for an update now in the document and hand it to the observer.
+    fn count_and_fan_out(&self, state: &mut DocState, origin: Option<ConnId>, bytes: &Bytes) {
         state.approx_len = state.approx_len.saturating_add(bytes.len());
         state.history_bytes = state.history_bytes.saturating_add(bytes.len() as u64);
         state.since_checkpoint += 1;
         if let Some(observer) = state.observer.as_ref().and_then(Weak::upgrade) {
-            observer.on_update(origin, &bytes);
+            observer.on_update(origin, bytes);
         }
         if state.since_checkpoint >= CHECKPOINT_EVERY_UPDATES {
             self.checkpoint_locked(state);
         }
-        Applied::Changed
+    }
+
+    /// An update of this node was committed at `prev → id` of the pad's log.
+    fn note_logged(&self, prev: i64, id: i64) {
+        self.lock_for_sweep().advance(prev, id);
+    }
+
+    /// Apply an update another node committed at `prev → id` (not logged again) and fan it out.
+    /// One this document already holds is skipped; applying it again would change nothing.
+    fn apply_committed(&self, prev: i64, id: i64, bytes: &Bytes) {
+        let mut state = self.lock();
+        if state.usable().is_err() || id <= state.log_upto || state.beyond_gap.get(&prev) == Some(&id) {
+            return;
+        }
+        let doc = state.doc.clone();
+        if !apply_stored(self.pad, &doc, bytes) {
+            state.poisoned = true;
+            return;
+        }
+        state.advance(prev, id);
+        self.count_and_fan_out(&mut state, None, bytes);
+    }
+
+    /// Whether the update chain has had a missing link for `GAP_REPAIR_AFTER` by `now`.
+    fn gap_overdue(&self, now: Instant) -> bool {
+        self.lock_for_sweep().gap_since.is_some_and(|since| now.saturating_duration_since(since) >= GAP_REPAIR_AFTER)
+    }
+
+    /// The log id up to which this document holds every committed update.
+    pub fn log_upto(&self) -> i64 {
+        self.lock_for_sweep().log_upto
     }
 
     fn checkpoint_locked(&self, state: &mut DocState) {
+        if !state.beyond_gap.is_empty() {
+            // The document holds updates past a missing one: no exact checkpoint until repaired.
+            return;
+        }
         // Only integrated content: parked updates are not part of the state the vector describes,
         // and baking them in would make every load park them again.
         let (full, sv) = {
@@ -306,7 +366,9 @@ impl PadDoc {
             (txn.encode_diff_v1(&StateVector::default()), txn.state_vector().encode_v1())
         };
         state.approx_len = full.len();
-        self.persist.checkpoint(self.pad, full, sv);
+        // Without a gap, the document holds the log up to `log_upto` plus this node's updates
+        // still queued for the log, and nothing else.
+        self.persist.checkpoint(self.pad, state.log_upto, full, sv);
         state.since_checkpoint = 0;
         state.last_checkpoint = Instant::now();
     }
@@ -325,6 +387,23 @@ impl PadDoc {
 }
 
 impl DocState {
+    /// The committed update `prev → id` is in the document: move `log_upto` along the chain as far
+    /// as it now reaches.
+    fn advance(&mut self, prev: i64, id: i64) {
+        if id <= self.log_upto {
+            return;
+        }
+        self.beyond_gap.insert(prev, id);
+        while let Some((&prev, &id)) = self.beyond_gap.first_key_value() {
+            if prev > self.log_upto {
+                break;
+            }
+            self.beyond_gap.pop_first();
+            self.log_upto = self.log_upto.max(id);
+        }
+        self.gap_since = if self.beyond_gap.is_empty() { None } else { self.gap_since.or(Some(Instant::now())) };
+    }
+
     fn usable(&self) -> Result<(), DocError> {
         if self.poisoned {
             Err(DocError::Poisoned)
@@ -352,6 +431,26 @@ pub(crate) fn decode_update(update: &[u8]) -> Result<Update, DocError> {
 /// Decode an untrusted encoded state vector.
 pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, DocError> {
     guarded(|| StateVector::decode_v1(state_vector)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+}
+
+/// Apply an update from the log (this node's or another's); `false` when yrs panicked. One that
+/// no longer applies would be a bug: it is skipped rather than losing the pad.
+fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
+    let applied = guarded(|| match Update::decode_v1(bytes) {
+        Ok(update) => doc.transact_mut().apply_update(update).map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    });
+    match applied {
+        Some(Ok(())) => true,
+        Some(Err(err)) => {
+            tracing::error!(%pad, error = %err, "stored update failed to apply");
+            true
+        }
+        None => {
+            tracing::error!(%pad, "stored update panicked yrs");
+            false
+        }
+    }
 }
 
 /// Size of the integrated document (parked content is tracked separately as `pending_len`).
@@ -402,23 +501,87 @@ fn integrate_bounding_pending(doc: &Doc, update: Update) -> Result<Integration, 
 
 type Slot = Arc<tokio::sync::OnceCell<Arc<PadDoc>>>;
 
+type Loaded = Arc<Mutex<HashMap<PadId, Slot>>>;
+
+fn loaded_doc(loaded: &Loaded, pad: PadId) -> Option<Arc<PadDoc>> {
+    loaded.lock().unwrap_or_else(|poison| poison.into_inner()).get(&pad).and_then(|slot| slot.get().cloned())
+}
+
 #[derive(Clone)]
 pub struct DocStore {
     db: Db,
     persist: Persist,
     history_budget: u64,
-    loaded: Arc<Mutex<HashMap<PadId, Slot>>>,
+    loaded: Loaded,
 }
 
 impl DocStore {
-    /// Needs a tokio runtime: starts the log writer.
-    pub fn new(db: Db, settings: &CollabSettings) -> Self {
-        let persist = Persist::start(db.clone(), settings.persist_queue_bytes);
-        DocStore {
-            db,
-            persist,
-            history_budget: settings.history_bytes,
-            loaded: Arc::new(Mutex::new(HashMap::new())),
+    /// Needs a tokio runtime: starts the log writer, whose commits are relayed on `bus`.
+    pub fn new(db: Db, settings: &CollabSettings, bus: SharedBus) -> Self {
+        let loaded: Loaded = Arc::new(Mutex::new(HashMap::new()));
+        let on_commit = {
+            let loaded = loaded.clone();
+            Arc::new(move |committed: Vec<Committed>| {
+                for Committed { place, bytes } in committed {
+                    if let Some(doc) = loaded_doc(&loaded, place.pad) {
+                        doc.note_logged(place.prev, place.id);
+                    }
+                    bus.relay(place.pad, PadMessage::Update { prev: place.prev, id: place.id, bytes });
+                }
+            })
+        };
+        let persist = Persist::start(db.clone(), settings.persist_queue_bytes, on_commit);
+        DocStore { db, persist, history_budget: settings.history_bytes, loaded }
+    }
+
+    /// Another node committed `prev → id` of the pad's log: apply it if the pad is loaded here.
+    pub fn apply_relayed(&self, pad: PadId, prev: i64, id: i64, bytes: &Bytes) {
+        if let Some(doc) = loaded_doc(&self.loaded, pad) {
+            doc.apply_committed(prev, id, bytes);
+        }
+    }
+
+    /// Re-read the log of every loaded document after what it holds (relayed updates may have
+    /// been lost).
+    pub async fn repair_all(&self) {
+        for doc in self.loaded_docs() {
+            self.repair(&doc).await;
+        }
+    }
+
+    /// Repair the documents whose update chain has missed a link for `GAP_REPAIR_AFTER`.
+    pub async fn repair_gaps(&self, now: Instant) {
+        for doc in self.loaded_docs() {
+            if doc.gap_overdue(now) {
+                self.repair(&doc).await;
+            }
+        }
+    }
+
+    fn loaded_docs(&self) -> Vec<Arc<PadDoc>> {
+        self.slots().values().filter_map(|s| s.get().cloned()).collect()
+    }
+
+    /// Apply the pad's committed updates after the document's `log_upto`, page by page.
+    async fn repair(&self, doc: &PadDoc) {
+        loop {
+            let after = doc.log_upto();
+            let page = match super::store::log_page(&self.db, doc.pad, after, LOG_READ_PAGE).await {
+                Ok(page) => page,
+                Err(err) => {
+                    tracing::warn!(error = %err, pad = %doc.pad, "re-reading the document log failed");
+                    return;
+                }
+            };
+            let full = page.len() as i64 == LOG_READ_PAGE;
+            let mut prev = after;
+            for (id, bytes) in page {
+                doc.apply_committed(prev, id, &Bytes::from(bytes));
+                prev = id;
+            }
+            if !full || doc.log_upto() <= after {
+                return;
+            }
         }
     }
 
@@ -441,7 +604,19 @@ impl DocStore {
     pub async fn open(&self, pad: PadId) -> Result<Arc<PadDoc>, DocError> {
         loop {
             let slot = self.slots().entry(pad).or_default().clone();
-            let doc = slot.get_or_try_init(|| self.load(pad)).await?.clone();
+            let mut fresh = false;
+            let doc = slot
+                .get_or_try_init(|| {
+                    fresh = true;
+                    self.load(pad)
+                })
+                .await?
+                .clone();
+            if fresh {
+                // Updates other nodes relayed between the load's read and now were dropped (the
+                // pad was not loaded yet): they are in the log.
+                self.repair(&doc).await;
+            }
             let state = doc.lock();
             if state.poisoned {
                 drop(state);
@@ -478,18 +653,21 @@ impl DocStore {
         self.persist.flush().await;
         let doc = new_doc();
         let checkpoint = super::store::latest_checkpoint(&self.db, pad).await?;
-        let upto = checkpoint.as_ref().map(|(id, _)| *id).unwrap_or(0);
-        let tail = super::store::updates_after(&self.db, pad, upto).await?;
-        for bytes in checkpoint.iter().map(|(_, s)| s).chain(tail.iter()) {
-            // A stored update that no longer applies would be a bug; skip it rather than lose the pad.
-            let applied = guarded(|| match Update::decode_v1(bytes) {
-                Ok(update) => doc.transact_mut().apply_update(update).map_err(|e| e.to_string()),
-                Err(err) => Err(err.to_string()),
-            });
-            match applied {
-                Some(Ok(())) => {}
-                Some(Err(err)) => tracing::error!(%pad, error = %err, "stored update failed to apply"),
-                None => tracing::error!(%pad, "stored update panicked yrs"),
+        let mut log_upto = checkpoint.as_ref().map(|(id, _)| *id).unwrap_or(0);
+        if let Some((_, state)) = &checkpoint {
+            apply_stored(pad, &doc, state);
+        }
+        let mut tail = 0u64;
+        loop {
+            let page = super::store::log_page(&self.db, pad, log_upto, LOG_READ_PAGE).await?;
+            let full = page.len() as i64 == LOG_READ_PAGE;
+            for (id, bytes) in page {
+                apply_stored(pad, &doc, &bytes);
+                log_upto = id;
+                tail += 1;
+            }
+            if !full {
+                break;
             }
         }
         let history_bytes = super::store::history_bytes(&self.db, pad).await?;
@@ -502,7 +680,7 @@ impl DocStore {
             sync_answers: AtomicU64::new(0),
             inner: Mutex::new(DocState {
                 doc,
-                since_checkpoint: tail.len() as u64,
+                since_checkpoint: tail,
                 last_checkpoint: now,
                 approx_len,
                 pending_len: 0,
@@ -512,6 +690,9 @@ impl DocStore {
                 unloaded: false,
                 poisoned: false,
                 files: HashSet::new(),
+                log_upto,
+                beyond_gap: BTreeMap::new(),
+                gap_since: None,
             }),
         });
         self.attach_files(&loaded).await?;

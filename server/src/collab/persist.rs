@@ -6,8 +6,14 @@
 //! which is also the order clients were sent the updates. The writer commits everything that
 //! arrived within `GROUP_COMMIT_WINDOW` of the first pending item in one transaction, so an
 //! accepted update is durable no later than ~`GROUP_COMMIT_WINDOW` + one commit after receipt
-//! (the SPEC asks for 100 ms). A checkpoint queued behind updates folds exactly those updates:
-//! its `upto_update_id` is the pad's highest log id at that point of the queue.
+//! (the SPEC asks for 100 ms). A checkpoint carries the log id up to which its document holds the
+//! pad's log (`PadDoc` tracks it); it covers that and this node's updates queued before it, and is
+//! dropped when another node wrote the pad in between (with several nodes writing one pad, the
+//! pad's `MAX(id)` may include updates this node's document has not received yet).
+//!
+//! After each commit the writer hands every committed update with its place in the pad's log to
+//! `on_commit` (the document store: it advances the document's log position and relays the update
+//! to the other nodes). An update counts as *acknowledged* from that commit on.
 //!
 //! The queue is bounded in bytes (`COLLAB_PERSIST_QUEUE_BYTES`): producers wait for room
 //! (`wait_for_room`) before they apply anything, so a socket that writes faster than the disk
@@ -25,7 +31,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::store::{self, LogWrite};
+use super::store::{self, LogPlace, LogWrite};
 use crate::db::{Db, PadId, UserId};
 
 /// How long the writer waits for more work after the first pending item before committing.
@@ -48,9 +54,19 @@ const COMMIT_ATTEMPTS: u32 = 5;
 
 enum WriteOp {
     Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: Bytes },
-    Checkpoint { pad: PadId, state: Vec<u8>, state_vector: Vec<u8> },
+    Checkpoint { pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8> },
     Flush(oneshot::Sender<()>),
 }
+
+/// An update as committed: where it landed in its pad's log, and its bytes.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub place: LogPlace,
+    pub bytes: Bytes,
+}
+
+/// Told about every commit, in commit order, from the writer task; must not block.
+pub type OnCommit = Arc<dyn Fn(Vec<Committed>) + Send + Sync>;
 
 impl WriteOp {
     /// Bytes this item holds in the queue.
@@ -81,10 +97,10 @@ pub struct Persist {
 impl Persist {
     /// Start the writer task with a queue of `max_bytes` (`COLLAB_PERSIST_QUEUE_BYTES`). It runs
     /// until every handle is dropped; `flush` is the shutdown hook.
-    pub fn start(db: Db, max_bytes: usize) -> Persist {
+    pub fn start(db: Db, max_bytes: usize, on_commit: OnCommit) -> Persist {
         let (tx, rx) = mpsc::unbounded_channel();
         let queue = Arc::new(Queue { bytes: AtomicUsize::new(0), max_bytes, drained: Notify::new() });
-        tokio::spawn(run_writer(db, rx, queue.clone()));
+        tokio::spawn(run_writer(db, rx, queue.clone(), on_commit));
         Persist { tx, queue }
     }
 
@@ -121,9 +137,10 @@ impl Persist {
         self.send(WriteOp::Update { pad, user, at_ms, bytes });
     }
 
-    /// Queue a checkpoint of the document as it is after every update queued so far for `pad`.
-    pub fn checkpoint(&self, pad: PadId, state: Vec<u8>, state_vector: Vec<u8>) {
-        self.send(WriteOp::Checkpoint { pad, state, state_vector });
+    /// Queue a checkpoint of a document that holds exactly the pad's log up to `held` plus the
+    /// updates queued here before it (see `LogWrite::Checkpoint`).
+    pub fn checkpoint(&self, pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8>) {
+        self.send(WriteOp::Checkpoint { pad, held, state, state_vector });
     }
 
     /// Wait until everything queued before this call is committed (or given up).
@@ -144,7 +161,7 @@ impl Persist {
     }
 }
 
-async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc<Queue>) {
+async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc<Queue>, on_commit: OnCommit) {
     let mut batch: Vec<WriteOp> = Vec::new();
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::now() + GROUP_COMMIT_WINDOW;
@@ -168,7 +185,18 @@ async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc
             }
         }
         if !writes.is_empty() {
-            commit_with_retry(&db, &writes).await;
+            let places = commit_with_retry(&db, &writes).await;
+            let committed: Vec<Committed> = writes
+                .iter()
+                .zip(places)
+                .filter_map(|(op, place)| match (op, place) {
+                    (WriteOp::Update { bytes, .. }, Some(place)) => Some(Committed { place, bytes: bytes.clone() }),
+                    _ => None,
+                })
+                .collect();
+            if !committed.is_empty() {
+                on_commit(committed);
+            }
             let committed: usize = writes.iter().map(WriteOp::queued_bytes).sum();
             queue.bytes.fetch_sub(committed, Ordering::Relaxed);
             queue.drained.notify_waiters();
@@ -179,11 +207,12 @@ async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc
     }
 }
 
-async fn commit_with_retry(db: &Db, writes: &[WriteOp]) {
+/// Where each write landed (see `store::commit_log`); all `None` when the batch was lost.
+async fn commit_with_retry(db: &Db, writes: &[WriteOp]) -> Vec<Option<LogPlace>> {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=COMMIT_ATTEMPTS {
         match commit(db, writes).await {
-            Ok(()) => return,
+            Ok(places) => return places,
             Err(err) if attempt < COMMIT_ATTEMPTS => {
                 tracing::warn!(error = %err, attempt, "document log commit failed; retrying");
                 tokio::time::sleep(delay).await;
@@ -194,18 +223,19 @@ async fn commit_with_retry(db: &Db, writes: &[WriteOp]) {
             }
         }
     }
+    Vec::new()
 }
 
 /// The batch as the store writes it (`Flush` markers carry nothing to write).
-async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<()> {
+async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<Vec<Option<LogPlace>>> {
     let entries: Vec<LogWrite<'_>> = writes
         .iter()
         .filter_map(|op| match op {
             WriteOp::Update { pad, user, at_ms, bytes } => {
                 Some(LogWrite::Update { pad: *pad, user: *user, at_ms: *at_ms, bytes: bytes.as_ref() })
             }
-            WriteOp::Checkpoint { pad, state, state_vector } => {
-                Some(LogWrite::Checkpoint { pad: *pad, state, state_vector })
+            WriteOp::Checkpoint { pad, held, state, state_vector } => {
+                Some(LogWrite::Checkpoint { pad: *pad, held: *held, state, state_vector })
             }
             WriteOp::Flush(_) => None,
         })

@@ -6,6 +6,10 @@
 //! Document updates are fanned out by the document itself calling `DocObserver::on_update` under
 //! its lock, so every client receives updates in log order.
 //!
+//! With several nodes, awareness changes and shared app messages (`share_app`) are also relayed
+//! on the bus to the pad's sockets on other nodes (`broadcast` delivers what they relay here).
+//! Awareness is lossy there as here: clients refresh their state periodically.
+//!
 //! Lock order: document lock, then the room lock — never the other way round (code holding the
 //! room lock must not call into the document).
 //!
@@ -24,6 +28,7 @@ use tokio::sync::mpsc;
 use super::doc_store::{Applied, ConnId, DocError, DocObserver, PadDoc};
 use super::limits::{MAX_CLIENT_IDS_PER_CONN, MAX_DOC_BYTES, ROOM_FANOUT_DEPTH};
 use super::session::{PadPort, SessionError};
+use crate::bus::{PadMessage, SharedBus};
 use crate::db::{PadId, UserId};
 use crate::pads::roles::Role;
 
@@ -79,6 +84,7 @@ struct RoomInner {
 pub struct Room {
     pub pad: PadId,
     pub doc: Arc<PadDoc>,
+    bus: SharedBus,
     inner: Mutex<RoomInner>,
 }
 
@@ -94,10 +100,11 @@ pub struct PresenceUser {
 
 impl Room {
     /// A room for `doc`; becomes the document's observer.
-    pub fn new(doc: Arc<PadDoc>) -> Arc<Room> {
+    pub fn new(doc: Arc<PadDoc>, bus: SharedBus) -> Arc<Room> {
         let room = Arc::new(Room {
             pad: doc.pad,
             doc: doc.clone(),
+            bus,
             inner: Mutex::new(RoomInner { empty_since: Some(Instant::now()), ..RoomInner::default() }),
         });
         let weak = Arc::downgrade(&room);
@@ -152,6 +159,7 @@ impl Room {
         if !removals.is_empty() {
             let frame = Bytes::from(AwarenessUpdate { entries: removals }.encode_frame());
             fan_out(&mut inner, None, &frame);
+            self.bus.relay(self.pad, PadMessage::Frame(frame));
         }
         if inner.conns.is_empty() {
             inner.empty_since = Some(Instant::now());
@@ -163,11 +171,19 @@ impl Room {
         fan_out(&mut self.lock(), except, &frame);
     }
 
-    /// Send an app message (`{type, ...}`) to every connection.
+    /// Send an app message (`{type, ...}`) to every connection of this node. For what every node
+    /// derives by itself (presence, member and file lists after a domain event).
     pub fn broadcast_app(&self, message: &Value) {
-        match oc_proto::AppMessage::new(message.clone()) {
-            Ok(app) => self.broadcast(None, Bytes::from(app.encode())),
-            Err(err) => tracing::error!(error = %err, "refusing to broadcast a malformed app message"),
+        if let Some(frame) = app_frame(message) {
+            self.broadcast(None, frame);
+        }
+    }
+
+    /// Send an app message (`{type, ...}`) to every connection of the pad, on every node.
+    pub fn share_app(&self, message: &Value) {
+        if let Some(frame) = app_frame(message) {
+            self.broadcast(None, frame.clone());
+            self.bus.relay(self.pad, PadMessage::Frame(frame));
         }
     }
 
@@ -259,6 +275,7 @@ impl Room {
         if !accepted.is_empty() {
             let frame = Bytes::from(AwarenessUpdate { entries: accepted }.encode_frame());
             fan_out(&mut inner, Some(conn), &frame);
+            self.bus.relay(self.pad, PadMessage::Frame(frame));
         }
         Ok(refused)
     }
@@ -294,6 +311,17 @@ impl Room {
             }
         }
         assert_eq!(inner.empty_since.is_some(), inner.conns.is_empty());
+    }
+}
+
+/// An app message as a frame, or `None` (logged) when it is malformed.
+pub(crate) fn app_frame(message: &Value) -> Option<Bytes> {
+    match oc_proto::AppMessage::new(message.clone()) {
+        Ok(app) => Some(Bytes::from(app.encode())),
+        Err(err) => {
+            tracing::error!(error = %err, "refusing to broadcast a malformed app message");
+            None
+        }
     }
 }
 

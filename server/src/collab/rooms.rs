@@ -2,8 +2,10 @@
 //! bridge from domain events to open sockets (SPEC §3: a kick, downgrade, revocation or deletion
 //! reaches open sockets at once).
 //!
-//! Server-side features broadcast to a pad through `Rooms::broadcast_app(pad, json)`; when
-//! nobody is connected it is a no-op.
+//! Server-side features broadcast to a pad through `Rooms::broadcast_app(pad, json)`: it reaches
+//! the pad's sockets on this node and is relayed to the other nodes. What other nodes relay —
+//! committed updates, awareness, app messages — reaches this node's documents and rooms through
+//! `on_relayed`.
 //!
 //! Must not: hold the registry lock across an `.await` or while calling into a document.
 
@@ -18,11 +20,11 @@ use tokio::sync::broadcast::error::RecvError;
 use super::app::AppHandlers;
 use super::doc_store::{ConnId, DocError, DocStore};
 use super::limits::{MAX_CONNECTIONS_PER_PAD, MAX_CONNECTIONS_PER_USER};
-use super::room::{ConnChannels, Control, Participant, Room};
+use super::room::{app_frame, ConnChannels, Control, Participant, Room};
 use super::session::SessionError;
 use super::store;
 use crate::db::{PadId, UserId};
-use crate::bus::DomainEvent;
+use crate::bus::{DomainEvent, PadMessage, Relayed, SharedBus};
 use crate::AppState;
 
 /// A room nobody is connected to is kept this long (a reload reconnects into it), then unloaded.
@@ -45,6 +47,7 @@ struct RoomsInner {
     registry: Mutex<Registry>,
     next_conn: AtomicU64,
     handlers: AppHandlers,
+    bus: SharedBus,
     presence: tokio::sync::broadcast::Sender<PresenceChange>,
 }
 
@@ -106,13 +109,14 @@ impl Drop for Membership {
 }
 
 impl Rooms {
-    pub fn new(docs: DocStore, handlers: AppHandlers) -> Rooms {
+    pub fn new(docs: DocStore, handlers: AppHandlers, bus: SharedBus) -> Rooms {
         Rooms {
             inner: Arc::new(RoomsInner {
                 docs,
                 registry: Mutex::new(Registry::default()),
                 next_conn: AtomicU64::new(1),
                 handlers,
+                bus,
                 presence: tokio::sync::broadcast::channel(crate::bus::EVENT_BUFFER).0,
             }),
         }
@@ -160,7 +164,7 @@ impl Rooms {
                         other => SessionError::from(other),
                     })?;
                     let mut registry = self.registry();
-                    registry.rooms.entry(pad).or_insert_with(|| Room::new(doc)).clone()
+                    registry.rooms.entry(pad).or_insert_with(|| Room::new(doc, self.inner.bus.clone())).clone()
                 }
             };
             let mut registry = self.registry();
@@ -184,10 +188,25 @@ impl Rooms {
         }
     }
 
-    /// Send an app message (`{type, ...}`) to everyone on the pad. No-op when nobody is there.
+    /// Send an app message (`{type, ...}`) to everyone on the pad, on every node.
     pub fn broadcast_app(&self, pad: PadId, message: &Value) {
+        let Some(frame) = app_frame(message) else { return };
         if let Some(room) = self.get(pad) {
-            room.broadcast_app(message);
+            room.broadcast(None, frame.clone());
+        }
+        self.inner.bus.relay(pad, PadMessage::Frame(frame));
+    }
+
+    /// What another node relayed: a committed update for the pad's loaded document (which fans
+    /// it out), or a frame for the pad's sockets here.
+    pub fn on_relayed(&self, relayed: Relayed) {
+        match relayed.message {
+            PadMessage::Update { prev, id, bytes } => self.inner.docs.apply_relayed(relayed.pad, prev, id, &bytes),
+            PadMessage::Frame(frame) => {
+                if let Some(room) = self.get(relayed.pad) {
+                    room.broadcast(None, frame);
+                }
+            }
         }
     }
 
@@ -210,6 +229,7 @@ impl Rooms {
             self.inner.docs.unload(room.pad).await;
         }
         self.inner.docs.sweep(now, super::doc_store::DOC_IDLE_UNLOAD);
+        self.inner.docs.repair_gaps(now).await;
     }
 
     /// Tear a room down whose document failed: every socket closes (1013, reconnect) and the next
@@ -294,9 +314,11 @@ impl Rooms {
         }
     }
 
-    /// The event bus lagged or its transport reconnected: events were lost. Every socket re-reads
-    /// its role before its next message, and every room gets fresh member and file lists.
+    /// The event bus lagged or its transport reconnected: events and relayed updates were lost.
+    /// Every loaded document re-reads its log, every socket re-reads its role before its next
+    /// message, and every room gets fresh member and file lists.
     async fn on_lag(&self, state: &AppState) {
+        self.inner.docs.repair_all().await;
         let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
         for room in rooms {
             room.control(None, Control::RecheckRole);
@@ -307,8 +329,27 @@ impl Rooms {
 }
 
 /// Background work of the collaboration module, on `state.tasks` so shutdown waits for it:
-/// domain events → sockets, and the idle/checkpoint sweeper.
+/// domain events → sockets, other nodes' relayed messages → documents and sockets, and the
+/// idle/checkpoint/gap sweeper.
 pub fn spawn_background(state: &AppState) {
+    let relay_state = state.clone();
+    let mut relayed = state.bus.subscribe_relayed();
+    state.tasks.spawn(async move {
+        let state = relay_state;
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                received = relayed.recv() => match received {
+                    Ok(message) => state.rooms.on_relayed(message),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "collaboration lagged behind relayed pad messages; re-reading document logs");
+                        state.docs.repair_all().await;
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+    });
     let events_state = state.clone();
     let mut events = state.bus.subscribe();
     state.tasks.spawn(async move {

@@ -55,8 +55,21 @@ pub async fn history_bytes(db: &Db, pad: PadId) -> sqlx::Result<u64> {
 #[derive(Debug, Clone, Copy)]
 pub enum LogWrite<'a> {
     Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: &'a [u8] },
-    /// The document after every update of the pad logged before it (in this batch or earlier).
-    Checkpoint { pad: PadId, state: &'a [u8], state_vector: &'a [u8] },
+    /// A document that holds exactly the pad's log up to id `held` plus the updates queued before
+    /// it in the same writer's batches. Written, covering up to the last of those, only when no
+    /// other writer added to the pad's log after `held` before this batch; otherwise it would hold
+    /// less than its claim, and it is dropped (playback seeks from checkpoints and needs them
+    /// exact).
+    Checkpoint { pad: PadId, held: i64, state: &'a [u8], state_vector: &'a [u8] },
+}
+
+/// Where a committed update landed in its pad's log: its id and the id of the pad's update
+/// committed just before it (0 for the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPlace {
+    pub pad: PadId,
+    pub prev: i64,
+    pub id: i64,
 }
 
 impl LogWrite<'_> {
@@ -70,43 +83,65 @@ impl LogWrite<'_> {
 /// Commit a batch of the log writer in one transaction. Rows of a pad deleted meanwhile are
 /// skipped (the pad's log went with it), so one deleted pad cannot fail everyone's batch. Each
 /// update adds its size to the pad's `history_bytes` in the same transaction. The batch holds
-/// each of its pads' `WriteLock::DocLog`, so a checkpoint's `MAX(id)` is exactly the updates
-/// committed before it even with several nodes writing.
-pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
+/// each of its pads' `WriteLock::DocLog`, so the pad's newest id read here is the update just
+/// before the batch's first, even with several nodes writing. Returns, for each write in order,
+/// where the update landed (`None` for checkpoints and skipped rows).
+pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Option<LogPlace>>> {
     let mut tx = db.write_tx().await?;
     let pads: BTreeSet<PadId> = writes.iter().map(LogWrite::pad).collect();
+    let mut newest: HashMap<PadId, i64> = HashMap::new();
+    let mut before_batch: HashMap<PadId, i64> = HashMap::new();
     for pad in pads {
         tx.lock(WriteLock::DocLog(pad)).await?;
+        let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM doc_updates WHERE pad_id = $1")
+            .bind(pad)
+            .fetch_one(&mut *conn)
+            .await)?;
+        newest.insert(pad, id);
+        before_batch.insert(pad, id);
     }
     let mut history: HashMap<PadId, i64> = HashMap::new();
+    let mut places = Vec::new();
     for write in writes {
         match *write {
             LogWrite::Update { pad, user, at_ms, bytes } => {
-                on_tx!(tx, |conn| sqlx::query(
+                let id: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
                     "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) \
-                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1)",
+                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) RETURNING id",
                 )
                 .bind(pad)
                 .bind(user)
                 .bind(at_ms)
                 .bind(bytes)
-                .execute(&mut *conn)
-                .await.map(|done| done.rows_affected()))?;
+                .fetch_optional(&mut *conn)
+                .await)?;
+                places.push(id.map(|id| LogPlace { pad, prev: newest.insert(pad, id).unwrap_or(0), id }));
                 *history.entry(pad).or_default() += bytes.len() as i64;
             }
-            LogWrite::Checkpoint { pad, state, state_vector } => {
+            LogWrite::Checkpoint { pad, held, state, state_vector } => {
+                // Nothing between `held` and this batch: the log up to here is `held` plus this
+                // batch's updates of the pad before the checkpoint, exactly the document.
+                let upto = match (before_batch.get(&pad), newest.get(&pad)) {
+                    (Some(&start), Some(&reached)) if start == held => reached,
+                    _ => {
+                        tracing::debug!(%pad, "checkpoint dropped: the log moved on past what the document held");
+                        places.push(None);
+                        continue;
+                    }
+                };
                 on_tx!(tx, |conn| sqlx::query(
                     "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) \
-                     SELECT $1, COALESCE((SELECT MAX(id) FROM doc_updates WHERE pad_id = $1), 0), $2, $3, $4 \
-                     WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1)",
+                     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1)",
                 )
                 .bind(pad)
+                .bind(upto)
                 .bind(state)
                 .bind(state_vector)
                 .bind(now_text())
                 .execute(&mut *conn)
                 .await.map(|done| done.rows_affected()))?;
                 thin_checkpoints(&mut tx, pad).await?;
+                places.push(None);
             }
         }
     }
@@ -117,7 +152,8 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<()> {
             .execute(&mut *conn)
             .await.map(|done| done.rows_affected()))?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(places)
 }
 
 /// Drop the previous newest checkpoint when fewer than `CHECKPOINT_RETAIN_SPACING` of the pad's
@@ -156,11 +192,14 @@ pub async fn latest_checkpoint(db: &Db, pad: PadId) -> sqlx::Result<Option<(i64,
     .await)
 }
 
-/// The pad's logged updates after update `after`, in log order.
-pub async fn updates_after(db: &Db, pad: PadId, after: i64) -> sqlx::Result<Vec<Vec<u8>>> {
-    on_pool!(db, |pool| sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id")
-        .bind(pad)
-        .bind(after)
-        .fetch_all(pool)
-        .await)
+/// At most `limit` of the pad's logged updates after update `after`, in log order, with their ids.
+pub async fn log_page(db: &Db, pad: PadId, after: i64, limit: i64) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
+    on_pool!(db, |pool| sqlx::query_as(
+        "SELECT id, update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(pad)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
 }

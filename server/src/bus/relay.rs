@@ -1,0 +1,26 @@
+//! What the pad bus relays between nodes besides domain events: a pad's committed document
+//! updates and the frames its sockets exchange (awareness, shared app messages).
+//!
+//! A relayed update carries its place in the pad's log: its id and `prev`, the id of the pad's
+//! update committed just before it (ids follow commit order within a pad). The chain lets a node
+//! tell, per pad, whether it holds every committed update up to some id, and notice a gap (a lost
+//! message) at the next update of the pad; it then re-reads the log from the database.
+
+use axum::body::Bytes;
+
+use crate::db::PadId;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PadMessage {
+    /// A document update as committed to the pad's log (Yjs v1).
+    Update { prev: i64, id: i64, bytes: Bytes },
+    /// A frame for every socket on the pad, as sent (awareness or an app message). Lossy.
+    Frame(Bytes),
+}
+
+/// A message of another node, for this node's rooms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relayed {
+    pub pad: PadId,
+    pub message: PadMessage,
+}

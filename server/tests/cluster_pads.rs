@@ -1,0 +1,312 @@
+//! Pads shared across nodes: two servers on one PostgreSQL and one Redis (both throwaway), the
+//! clients of one pad spread over both. Committed document updates, awareness and chat cross
+//! nodes; a checkpoint claims only the log a node holds; a lost or duplicated relay message is
+//! repaired from (or harmless to) the database, which is the truth.
+
+mod collab_support;
+mod common;
+mod redis_support;
+
+use std::time::{Duration, Instant};
+
+use collab_support::{connect, connect_with, new_doc, BinaryServer, Http, Peer, TestPad};
+use common::postgres::TempPostgres;
+use common::TestApp;
+use opencoder::db::{FileId, PadId};
+use futures_util::StreamExt;
+use redis_support::RedisServer;
+use serde_json::json;
+use yrs::updates::decoder::Decode;
+use yrs::{GetString, ReadTxn, StateVector, Transact, Update};
+
+const SHARED_SECRET: &str = "cluster-pads-test-secret-0123456789abcdef";
+/// How long the nodes get to converge after the last edit.
+const CONVERGE_WITHIN: Duration = Duration::from_secs(10);
+
+struct Cluster {
+    a: TestApp,
+    b: TestApp,
+    redis: RedisServer,
+    db_url: String,
+}
+
+async fn node(db_url: &str, redis: &RedisServer) -> TestApp {
+    TestApp::spawn_with(&[("REDIS_URL", &redis.url()), ("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", db_url)]).await
+}
+
+async fn cluster() -> Cluster {
+    let db_url = TempPostgres::shared().create_database().await;
+    let redis = RedisServer::start();
+    let a = node(&db_url, &redis).await;
+    let b = node(&db_url, &redis).await;
+    Cluster { a, b, redis, db_url }
+}
+
+async fn owner_pad(c: &Cluster) -> (String, TestPad) {
+    let http = Http::new(&c.a.base);
+    let (_, owner) = http.signup("Owner").await;
+    let pad = http.create_pad(&owner).await;
+    (owner, pad)
+}
+
+/// Read from both peers until their texts are equal and satisfy `done`.
+async fn converge(pa: &mut Peer, pb: &mut Peer, file: &str, done: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + CONVERGE_WITHIN;
+    loop {
+        pa.drain(Duration::from_millis(50)).await;
+        pb.drain(Duration::from_millis(50)).await;
+        let (ta, tb) = (pa.text(file), pb.text(file));
+        if ta == tb && done(&ta) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no convergence:\nA: {ta:?}\nB: {tb:?}");
+    }
+}
+
+/// The pad's document as each node holds it: text of the file and state vector.
+async fn node_state(app: &TestApp, pad: &TestPad) -> (String, StateVector) {
+    let doc = app.state.docs.open(PadId(pad.id)).await.unwrap();
+    (doc.file_text(FileId(pad.file_id)).await, StateVector::decode_v1(&doc.state_vector().await).unwrap())
+}
+
+async fn nodes_converge(c: &Cluster, pad: &TestPad, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + CONVERGE_WITHIN;
+    loop {
+        let (a, b) = (node_state(&c.a, pad).await, node_state(&c.b, pad).await);
+        if a == b && done(&a.0) {
+            return a.0;
+        }
+        assert!(Instant::now() < deadline, "nodes differ:\nA: {a:?}\nB: {b:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The file's text replayed from every update committed to the pad's log.
+async fn committed_text(db_url: &str, pad: &TestPad) -> String {
+    let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = $1 ORDER BY id")
+        .bind(pad.id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let doc = new_doc();
+    for row in rows {
+        doc.transact_mut().apply_update(Update::decode_v1(&row).unwrap()).unwrap();
+    }
+    let txn = doc.transact();
+    txn.get_text(format!("file:{}", pad.file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn concurrent_edits_on_two_nodes_converge_with_equal_state_vectors() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pb.synced().await;
+    for i in 0..40 {
+        pa.append(&pad.file, &format!("a{i};")).await;
+        pb.append(&pad.file, &format!("b{i};")).await;
+    }
+    let all = |t: &str| (0..40).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
+    converge(&mut pa, &mut pb, &pad.file, all).await;
+    let text = nodes_converge(&c, &pad, all).await;
+    assert_eq!(text, pa.text(&pad.file), "the servers hold what the clients see");
+    assert_eq!(
+        pa.doc.transact().state_vector(),
+        pb.doc.transact().state_vector(),
+        "clients on different nodes have equal state vectors"
+    );
+}
+
+#[tokio::test]
+async fn awareness_and_chat_cross_nodes_and_a_leaving_connection_is_cleaned_up() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pb.synced().await;
+
+    pa.set_awareness(json!({ "cursor": { "anchor": 3 } })).await;
+    let id = pa.client_id;
+    assert!(pb.until(Duration::from_secs(2), |p| p.awareness.contains_key(&id)).await, "awareness reaches node B");
+
+    pa.send_app(json!({ "type": "chat", "body": "hello from A" })).await;
+    assert!(
+        pb.until(Duration::from_secs(2), |p| p.app_messages("chat").iter().any(|m| m["body"] == "hello from A")).await,
+        "chat reaches node B"
+    );
+
+    pa.close().await;
+    assert!(pb.until(Duration::from_secs(2), |p| !p.awareness.contains_key(&id)).await, "the awareness state of a connection that left node A is removed on node B");
+}
+
+#[tokio::test]
+async fn a_checkpoint_claims_only_the_log_its_node_holds() {
+    let mut c = cluster().await;
+    let (_, pad) = owner_pad(&c).await;
+    // Both nodes have the document loaded, then node A stops hearing from node B.
+    node_state(&c.a, &pad).await;
+    node_state(&c.b, &pad).await;
+    c.redis.stop();
+    let file = FileId(pad.file_id);
+    c.b.state.docs.edit(PadId(pad.id), None, move |txn| opencoder::collab::set_text(txn, file, "from B")).await.unwrap();
+    c.b.state.docs.flush_log().await;
+    let pool = sqlx::PgPool::connect(&c.db_url).await.unwrap();
+    let from_b: i64 = sqlx::query_scalar("SELECT MAX(id) FROM doc_updates WHERE pad_id = $1").bind(pad.id).fetch_one(&pool).await.unwrap();
+    c.a.state
+        .docs
+        .edit(PadId(pad.id), None, move |txn| {
+            let text = opencoder::collab::get_text(txn, file);
+            opencoder::collab::set_text(txn, file, &format!("{text} and from A"));
+        })
+        .await
+        .unwrap();
+    // Node A's document lacks B's committed update; its checkpoint must not claim it.
+    c.a.state.docs.flush_all().await;
+    let upto: Option<i64> = sqlx::query_scalar("SELECT MAX(upto_update_id) FROM doc_checkpoints WHERE pad_id = $1")
+        .bind(pad.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(upto.is_none_or(|upto| upto < from_b), "a checkpoint claims {upto:?}, past B's update {from_b} it lacks");
+
+    // A third node (Redis is still down) loads the pad from the database: every committed edit
+    // is there.
+    let fresh = TestApp::spawn_with(&[("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", &c.db_url)]).await;
+    let loaded = node_state(&fresh, &pad).await.0;
+    assert!(loaded.contains("from B") && loaded.contains("and from A"), "reloaded {loaded:?}");
+
+    // Node A's own commit named B's update as its predecessor: A notices the gap and repairs it
+    // from the log while Redis is still down.
+    let deadline = Instant::now() + CONVERGE_WITHIN;
+    while !node_state(&c.a, &pad).await.0.contains("from B") {
+        assert!(Instant::now() < deadline, "node A never repaired the gap in its pad's log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Redis returns: both nodes converge.
+    c.redis.restart();
+    let text = nodes_converge(&c, &pad, |t| t.contains("from B")).await;
+    assert_eq!(text, loaded);
+}
+
+#[tokio::test]
+async fn edits_during_a_redis_restart_and_a_flushall_still_converge() {
+    let mut c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pb.synced().await;
+    for i in 0..10 {
+        pa.append(&pad.file, &format!("a{i};")).await;
+        if i == 3 {
+            c.redis.stop();
+        }
+        if i == 6 {
+            c.redis.restart();
+        }
+        pb.append(&pad.file, &format!("b{i};")).await;
+        if i == 8 {
+            let flushed = std::process::Command::new("redis-cli")
+                .arg("-s")
+                .arg(c.redis.url().trim_start_matches("redis+unix://"))
+                .arg("FLUSHALL")
+                .output()
+                .unwrap();
+            assert!(flushed.status.success());
+        }
+        pa.drain(Duration::from_millis(20)).await;
+        pb.drain(Duration::from_millis(20)).await;
+    }
+    let all = |t: &str| (0..10).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
+    converge(&mut pa, &mut pb, &pad.file, all).await;
+    nodes_converge(&c, &pad, all).await;
+}
+
+#[tokio::test]
+async fn every_relayed_message_delivered_twice_changes_nothing() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let client = redis::Client::open(c.redis.url()).unwrap();
+    let mut tap = client.get_async_pubsub().await.unwrap();
+    tap.subscribe("opencoder:bus").await.unwrap();
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pb.synced().await;
+    for i in 0..10 {
+        pa.append(&pad.file, &format!("a{i};")).await;
+        pb.append(&pad.file, &format!("b{i};")).await;
+    }
+    let all = |t: &str| (0..10).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
+    converge(&mut pa, &mut pb, &pad.file, all).await;
+    let before = nodes_converge(&c, &pad, all).await;
+
+    let mut captured = Vec::new();
+    {
+        let mut messages = tap.on_message();
+        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+            captured.push(message.get_payload_bytes().to_vec());
+        }
+    }
+    assert!(captured.len() >= 20, "every committed update was relayed ({} messages)", captured.len());
+    let mut publisher = client.get_multiplexed_async_connection().await.unwrap();
+    for payload in &captured {
+        let _: i64 = redis::cmd("PUBLISH").arg("opencoder:bus").arg(payload).query_async(&mut publisher).await.unwrap();
+    }
+    let frames = (pa.frames_received, pb.frames_received);
+    pa.drain(Duration::from_millis(500)).await;
+    pb.drain(Duration::from_millis(500)).await;
+    assert_eq!((pa.text(&pad.file), pb.text(&pad.file)), (before.clone(), before.clone()));
+    assert_eq!(nodes_converge(&c, &pad, all).await, before);
+    let replayed = (pa.frames_received - frames.0, pb.frames_received - frames.1);
+    assert_eq!(replayed, (0, 0), "duplicates of applied updates are not fanned out again");
+}
+
+#[tokio::test]
+async fn a_node_killed_mid_edit_loses_no_committed_edit() {
+    const EDITS: usize = 150;
+    let db_url = TempPostgres::shared().create_database().await;
+    let redis = RedisServer::start();
+    let redis_url = redis.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let vars = [("DATABASE_URL", db_url.as_str()), ("REDIS_URL", redis_url.as_str()), ("JWT_SECRET", SHARED_SECRET)];
+    let mut a = BinaryServer::start_with(dir_a.path(), &vars).await;
+    let b = BinaryServer::start_with(dir_b.path(), &vars).await;
+    let http = a.http();
+    let (_, owner) = http.signup("Owner").await;
+    let pad = http.create_pad(&owner).await;
+    let mut typist = connect(&a.base, &pad.slug, &owner).await;
+    let mut watcher = connect(&b.base, &pad.slug, &owner).await;
+    typist.synced().await;
+    watcher.synced().await;
+    for i in 0..EDITS {
+        typist.append(&pad.file, &format!("e{i};")).await;
+    }
+    // Some edits are committed, the last ones most likely not yet.
+    a.kill9();
+    let committed = committed_text(&db_url, &pad).await;
+    let fresh = |t: &str| t.starts_with(committed.as_str());
+    assert!(
+        watcher.until(CONVERGE_WITHIN, |p| fresh(&p.text(&pad.file))).await,
+        "node B holds every committed edit: {:?} vs {committed:?}",
+        watcher.text(&pad.file)
+    );
+
+    // The typist reconnects to node B with its own document: its unacknowledged edits come along.
+    let protocol = format!("opencoder.v1, oc.bearer.{owner}");
+    let mut back = connect_with(&b.base, &pad.slug, &[("sec-websocket-protocol", &protocol)], typist.doc.clone())
+        .await
+        .expect("reconnect to node B");
+    back.synced().await;
+    let everything = typist.text(&pad.file);
+    assert!(everything.ends_with(&format!("e{};", EDITS - 1)));
+    let mut late = connect(&b.base, &pad.slug, &owner).await;
+    late.synced().await;
+    assert!(late.until(CONVERGE_WITHIN, |p| p.text(&pad.file) == everything).await, "{:?}", late.text(&pad.file));
+}
