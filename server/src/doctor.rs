@@ -257,6 +257,7 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
         Err(err) => return Check::warn("escape-cves", format!("{name}cannot read the engine's versions: {err}")),
     };
     let mut status = Status::Ok;
+    let mut distribution = false;
     let mut lines = Vec::new();
     let mut seen = Vec::new();
     for (component_name, version, commit) in &components {
@@ -278,12 +279,15 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
                 status = Status::Warn;
                 lines.push(format!("{} {version} is older than the fix of {}: upgrade it", component.name(), fixes(&cves)));
             }
-            Verdict::DistributionBuild(cves) => lines.push(format!(
+            Verdict::DistributionBuild(cves) => {
+                distribution = true;
+                lines.push(format!(
                 "{} version {version}{}: a distribution build (fixes are backported); check your distribution's advisory for {}",
                 component.name(),
                 commit.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
                 fixes(&cves)
-            )),
+                ))
+            }
             Verdict::Unknown => {
                 status = Status::Warn;
                 lines.push(format!("{} version {version:?} cannot be compared with the escape fixes", component.name()));
@@ -295,6 +299,7 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
         lines.push("the engine does not report its runc version: check it against CVE-2019-5736 and CVE-2024-21626".into());
     }
     let summary = match status {
+        Status::Ok if distribution => format!("{name}{}: distribution builds, see their advisories", seen.join(", ")),
         Status::Ok => format!("{name}{}: no known runc escape applies by version", seen.join(", ")),
         _ => format!("{name}{}: may be open to a runc container escape", seen.join(", ")),
     };
@@ -613,6 +618,28 @@ mod tests {
         assert_eq!(check.status, Status::Fail);
         assert!(check.summary.contains("JWT_SECRET"));
         assert_eq!(jwt_secret(&c).status, Status::Warn);
+    }
+
+    fn components(list: &[(&str, &str, Option<&str>)]) -> Vec<(String, String, Option<String>)> {
+        list.iter().map(|(n, v, c)| (n.to_string(), v.to_string(), c.map(str::to_string))).collect()
+    }
+
+    #[test]
+    fn old_upstream_runc_warns_and_debian_builds_point_to_the_advisory() {
+        let old = escape_advisories("", Ok(components(&[("Engine", "24.0.7", None), ("runc", "1.1.11", Some("v1.1.11-0-g4bccb38"))])));
+        assert_eq!(old.status, Status::Warn);
+        assert!(old.details.iter().any(|d| d.contains("runc 1.1.11") && d.contains("CVE-2024-21626")), "{old:?}");
+        let fixed = escape_advisories("", Ok(components(&[("Engine", "27.3.1", None), ("runc", "1.1.14", None)])));
+        assert_eq!(fixed.status, Status::Ok);
+        assert!(fixed.details.is_empty(), "{fixed:?}");
+        let debian = escape_advisories(
+            "",
+            Ok(components(&[("Engine", "20.10.24+dfsg1", Some("5d6db84")), ("runc", "1.1.5+ds1", Some("1.1.5+ds1-1+deb12u1"))])),
+        );
+        assert_eq!(debian.status, Status::Ok);
+        assert!(debian.details.iter().any(|d| d.contains("runc version 1.1.5+ds1") && d.contains("distribution's advisory")), "{debian:?}");
+        let silent = escape_advisories("", Ok(components(&[("Engine", "27.3.1", None)])));
+        assert_eq!(silent.status, Status::Warn, "an engine that hides its runc version is not vouched for");
     }
 
     #[test]
