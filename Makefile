@@ -27,6 +27,7 @@ web: web-deps
 
 ## Everything the suites need beyond the Rust toolchain.
 deps-test: sandbox
+	scripts/ensure-gvisor.sh
 	scripts/ensure-chromium.sh
 	scripts/ensure-postgres.sh
 	scripts/ensure-redis.sh

@@ -7,7 +7,9 @@
 #
 # Targets on 2 cores: Python warm p50 <= 60 ms, cold p50 <= 350 ms, >= 20 warm runs/s; C with a
 # compile-cache hit within 1.5x of the Python warm p50.
-# Extra arguments go to both `oc-bench exec` calls (e.g. -n 50 --gap-ms 500).
+# When the daemon lists gVisor's runsc (scripts/ensure-gvisor.sh), the same warm and cold rounds
+# and the baseline run again with EXEC_RUNTIME=runsc, side by side with the default runtime.
+# Extra arguments go to every `oc-bench exec` call (e.g. -n 50 --gap-ms 500).
 set -euo pipefail
 source "$(dirname "$0")/server.sh"
 cd "$bench_root"
@@ -21,3 +23,13 @@ start_opencoder EXEC_POOL=python=4,javascript=2,c=2 EXEC_CONCURRENCY=8 EXEC_PER_
 
 start_opencoder EXEC_POOL= EXEC_CONCURRENCY=8
 "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label cold --clients 0 "$@"
+
+if docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
+    start_opencoder EXEC_RUNTIME=runsc EXEC_POOL=python=4,javascript=2,c=2 EXEC_CONCURRENCY=8 EXEC_PER_USER_CONCURRENCY=2
+    "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label "warm runsc" \
+        --baseline-image "$image" --baseline-runtime runsc "$@"
+    start_opencoder EXEC_RUNTIME=runsc EXEC_POOL= EXEC_CONCURRENCY=8
+    "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label "cold runsc" --clients 0 "$@"
+else
+    echo "runsc is not registered (scripts/ensure-gvisor.sh): no gVisor figures" >&2
+fi

@@ -40,6 +40,9 @@ pub struct ExecArgs {
     /// Also time `docker run --rm` of this image as the baseline (needs the docker CLI).
     #[arg(long)]
     pub baseline_image: Option<String>,
+    /// OCI runtime of the baseline `docker run` (`runsc`: gVisor); unset: the daemon's default.
+    #[arg(long)]
+    pub baseline_runtime: Option<String>,
 }
 
 const PROGRAMS: &[(&str, &str, &str)] = &[
@@ -208,11 +211,14 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
 
     if let Some(image) = &args.baseline_image {
         let mut h = histogram();
+        let runtime: Vec<&str> = args.baseline_runtime.iter().flat_map(|r| ["--runtime", r.as_str()]).collect();
         for _ in 0..args.runs.min(20) {
             let started = Instant::now();
             let out = Command::new("docker")
+                .args(["run"])
+                .args(&runtime)
                 .args([
-                    "run", "--rm", "--network", "none", "--ipc", "private", "--read-only",
+                    "--rm", "--network", "none", "--ipc", "private", "--read-only",
                     "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=128m,mode=1777", "--cap-drop", "ALL",
                     "--security-opt", "no-new-privileges", "--user", "65534:65534", "--pids-limit", "256",
                     "--ulimit", "nofile=64:64", "--memory", "512m", "--memory-swap", "512m", "--cpus", "1",
@@ -227,7 +233,7 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
         }
         println!(
             "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  baseline: plain docker run --rm, same flags",
-            "python docker run --rm",
+            format!("python docker run ({})", args.baseline_runtime.as_deref().unwrap_or("runc")),
             h.len(),
             ms(&h, 0.5),
             ms(&h, 0.99),

@@ -189,6 +189,7 @@ async fn connect_host(
         node_id: node_id.to_string(),
         remove_leftovers_on_start: settings.remove_leftovers,
         metrics,
+        runtime: settings.runtime.clone(),
     })
     .await?)
 }

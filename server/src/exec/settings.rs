@@ -29,6 +29,11 @@ pub struct ExecSettings {
     pub languages_file: Option<PathBuf>,
     /// `EXEC_SECCOMP_PROFILE` (unset = Docker's default profile): a stricter JSON profile.
     pub seccomp_profile: Option<PathBuf>,
+    /// `EXEC_RUNTIME` (unset = the daemon's default runtime, runc): the OCI runtime of every
+    /// sandbox, runs and terminals (`runsc`: gVisor, registered by `scripts/ensure-gvisor.sh`).
+    /// The server refuses to start when a daemon does not list it, and it cannot be combined
+    /// with `EXEC_ALLOW_LOCAL` (a stronger tier must not fall back to no sandbox at all).
+    pub runtime: Option<String>,
     /// `EXEC_TIMEOUT_MS` (10000): default wall timeout; requests may ask for up to 30000.
     pub default_timeout: Duration,
     /// `EXEC_OUTPUT_BYTES` (1048576): output cap across stdout and stderr.
@@ -66,6 +71,22 @@ pub struct ExecSettings {
     pub docker_hosts: Vec<oc_sandbox::hosts::HostSpec>,
 }
 
+/// `EXEC_RUNTIME` names a runtime in the daemon's configuration: a short name of letters,
+/// digits, `_`, `.` and `-`.
+fn parse_runtime(raw: &str, allow_local: bool) -> Result<String, ConfigError> {
+    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !valid {
+        return Err(invalid("EXEC_RUNTIME", format!("{raw:?}: use 1-64 letters, digits, '_', '.' or '-'")));
+    }
+    if allow_local {
+        return Err(invalid(
+            "EXEC_RUNTIME",
+            "cannot be combined with EXEC_ALLOW_LOCAL: the stronger runtime would fall back to running code on the host",
+        ));
+    }
+    Ok(raw.to_string())
+}
+
 /// `NODE_ID` goes into a container label: a short name of letters, digits, `_`, `.` and `-`.
 fn parse_node_id(raw: &str) -> Result<String, ConfigError> {
     let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
@@ -81,9 +102,11 @@ impl ExecSettings {
         // Set but empty means "no warm pool"; unset means the default pool.
         let pool = vars.get("EXEC_POOL").map(|v| v.trim().to_string()).unwrap_or_else(|| DEFAULT_POOL.to_string());
         oc_sandbox::parse_pool_spec(&pool).map_err(|e| invalid("EXEC_POOL", e.to_string()))?;
+        let allow_local = flag(vars, "EXEC_ALLOW_LOCAL")?;
         Ok(ExecSettings {
             force_local: flag(vars, "EXEC_FORCE_LOCAL")?,
-            allow_local: flag(vars, "EXEC_ALLOW_LOCAL")?,
+            allow_local,
+            runtime: get(vars, "EXEC_RUNTIME").map(|r| parse_runtime(r, allow_local)).transpose()?,
             image: get(vars, "EXEC_IMAGE").unwrap_or("opencoder-runner:latest").to_string(),
             languages_file: get(vars, "EXEC_LANGUAGES_FILE").map(PathBuf::from),
             seccomp_profile: get(vars, "EXEC_SECCOMP_PROFILE").map(PathBuf::from),
@@ -128,5 +151,20 @@ mod tests {
             let err = ExecSettings::from_vars(&vars(bad)).unwrap_err().to_string();
             assert!(err.starts_with("EXEC_DOCKER_HOSTS"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_runtime_is_a_name_and_never_falls_back_to_the_host() {
+        let vars = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", "runsc")])).unwrap().runtime.as_deref(), Some("runsc"));
+        assert_eq!(ExecSettings::from_vars(&HashMap::new()).unwrap().runtime, None);
+        for bad in ["runsc --debug", "a/b", &"r".repeat(65)] {
+            let err = ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", bad)])).unwrap_err().to_string();
+            assert!(err.starts_with("EXEC_RUNTIME"), "{err}");
+        }
+        let err = ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", "runsc"), ("EXEC_ALLOW_LOCAL", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("EXEC_ALLOW_LOCAL"), "{err}");
     }
 }

@@ -22,7 +22,7 @@ impl Inner {
         let plan = lang.plan("", &[], &script::docker_paths());
         let mut env = base_env();
         env.extend(plan.env.iter().map(|(k, v)| format!("{k}={v}")));
-        let host = sandbox_host_config(limits, self.seccomp.as_deref());
+        let host = sandbox_host_config(limits, self.seccomp.as_deref(), self.host.runtime());
         let mut labels = self.host.labels(ContainerKind::Run);
         labels.insert(LANGUAGE_LABEL.to_string(), lang.id.clone());
         labels.insert(POOL_LABEL.to_string(), if pooled { "1" } else { "0" }.to_string());

@@ -57,6 +57,10 @@ pub struct HostConfig {
     pub remove_leftovers_on_start: bool,
     /// Counters of Docker calls and containers (shared with the run backend's).
     pub metrics: Arc<Metrics>,
+    /// OCI runtime of every sandbox container created here (`HostConfig.Runtime`, e.g. `runsc`
+    /// for gVisor); `None`: the daemon's default runtime. [`DockerHost::connect`] refuses a
+    /// runtime the daemon does not list.
+    pub runtime: Option<String>,
 }
 
 impl Default for HostConfig {
@@ -67,6 +71,7 @@ impl Default for HostConfig {
             node_id: hostname(),
             remove_leftovers_on_start: false,
             metrics: Arc::new(Metrics::new()),
+            runtime: None,
         }
     }
 }
@@ -229,6 +234,19 @@ impl DockerHost {
             }),
         };
         host.check_health().await;
+        if host.is_up() {
+            if let Some(runtime) = host.runtime() {
+                let listed = host.runtimes().await?;
+                if !listed.iter().any(|r| r == runtime) {
+                    return Err(SandboxError::Unavailable(format!(
+                        "the Docker daemon{} does not list the runtime {runtime:?} (it has: {}); \
+                         register it with scripts/ensure-gvisor.sh or unset EXEC_RUNTIME",
+                        host.address().map(|a| format!(" at {a}")).unwrap_or_default(),
+                        listed.join(", ")
+                    )));
+                }
+            }
+        }
         if host.is_up() && host.inner.cfg.remove_leftovers_on_start {
             match host.remove_leftovers().await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "removed leftover sandbox containers"),
@@ -259,6 +277,37 @@ impl DockerHost {
 
     pub fn call_timeout(&self) -> Duration {
         self.inner.cfg.call_timeout
+    }
+
+    /// The OCI runtime of this host's sandbox containers (`None`: the daemon's default).
+    pub fn runtime(&self) -> Option<&str> {
+        self.inner.cfg.runtime.as_deref()
+    }
+
+    /// The runtimes the daemon lists (`docker info`), sorted.
+    pub async fn runtimes(&self) -> Result<Vec<String>, SandboxError> {
+        let docker = self.docker()?;
+        let info = self.call("info", docker.info()).await?;
+        let mut names: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The daemon's components as `/version` reports them: (name, version, git commit), the
+    /// engine first (the versions container-escape advisories are judged by).
+    pub async fn components(&self) -> Result<Vec<(String, String, Option<String>)>, SandboxError> {
+        let docker = self.docker()?;
+        let v = self.call("version", docker.version()).await?;
+        let engine = (
+            "Engine".to_string(),
+            v.version.unwrap_or_default(),
+            v.git_commit,
+        );
+        let others = v.components.unwrap_or_default().into_iter().filter(|c| c.name != "Engine").map(|c| {
+            let commit = c.details.as_ref().and_then(|d| d.get("GitCommit")).cloned();
+            (c.name, c.version, commit)
+        });
+        Ok(std::iter::once(engine).chain(others).collect())
     }
 
     /// Whether the daemon answered the last check.

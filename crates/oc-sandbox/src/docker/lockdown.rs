@@ -4,8 +4,8 @@
 //! `no-new-privileges` (+ operator seccomp profile if given; Docker's default profile otherwise),
 //! user 65534:65534, pids limit, `nofile` 64:64 and `core` 0:0, memory = memory+swap, NanoCpus,
 //! private cgroup namespace, log driver `none` (untrusted output never reaches the daemon's disk),
-//! an explicit minimal env, no mounts or volumes. One module so the two kinds can never drift
-//! apart.
+//! an explicit minimal env, no mounts or volumes, and the host's OCI runtime (`runsc` for the
+//! gVisor tier). One module so the two kinds can never drift apart.
 
 use std::collections::HashMap;
 
@@ -60,8 +60,9 @@ pub(crate) fn base_env() -> Vec<String> {
     ]
 }
 
-/// The locked-down host configuration of every sandbox container (see the module docs).
-pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>) -> HostConfig {
+/// The locked-down host configuration of every sandbox container (see the module docs);
+/// `runtime`: the OCI runtime (`None`: the daemon's default).
+pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>, runtime: Option<&str>) -> HostConfig {
     let mut security_opt = vec!["no-new-privileges".to_string()];
     if let Some(profile) = seccomp {
         security_opt.push(format!("seccomp={profile}"));
@@ -105,6 +106,7 @@ pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>) -> 
         }),
         binds: None,
         mounts: None,
+        runtime: runtime.map(str::to_string),
         ..Default::default()
     }
 }

@@ -8,6 +8,7 @@
 //! - `attach`    — driving one run over the attach stream (input tar, frames, output, deadlines)
 //! - `backend`   — the run backend: pool, compile cache, retries, outcome
 
+pub mod advisories;
 mod attach;
 pub(crate) mod backend;
 mod container;

@@ -88,7 +88,7 @@ impl DockerTerminals {
     /// The create body of a session container: the run containers' host configuration and
     /// environment, an idle PID 1 that exits after `limits.lifetime`.
     fn container_body(&self, limits: &TerminalLimits, key: &str) -> ContainerCreateBody {
-        let host = sandbox_host_config(&limits.run_limits(), self.seccomp.as_deref());
+        let host = sandbox_host_config(&limits.run_limits(), self.seccomp.as_deref(), self.host.runtime());
         let mut labels = self.host.labels(ContainerKind::Terminal);
         labels.insert(TERMINAL_LABEL.to_string(), key.to_string());
         ContainerCreateBody {
@@ -326,7 +326,7 @@ mod tests {
         let docker = terminals().await;
         let limits = TerminalLimits::default();
         let body = docker.container_body(&limits, "pad-1");
-        assert_eq!(body.host_config, Some(sandbox_host_config(&limits.run_limits(), None)));
+        assert_eq!(body.host_config, Some(sandbox_host_config(&limits.run_limits(), None, None)));
         let host = body.host_config.unwrap();
         assert_eq!(host.network_mode.as_deref(), Some("none"));
         assert_eq!(host.readonly_rootfs, Some(true));
