@@ -314,6 +314,7 @@ impl ExecService {
             files: request.files,
             entry: Some(request.entry.clone()),
             stdin: request.stdin,
+            live_stdin: None,
             limits: RunLimits {
                 wall: request.timeout,
                 output_bytes: self.settings.output_bytes,
