@@ -359,6 +359,7 @@ impl ExecService {
                 run.console = None;
                 let message = json!({ "type": "run.eof", "runId": run_id });
                 run.input_closed = Some(message.clone());
+                drop(live);
                 (self.broadcast)(pad, message);
             }
         }
