@@ -24,14 +24,7 @@ async fn spawn(extra: &[(&str, &str)]) -> TestApp {
 
 /// A pad whose file `name` holds `source`.
 async fn pad_with(app: &TestApp, user: &TestUser, language: &str, name: &str, source: &str) -> String {
-    let pad = app.post("/api/pads", Some(&user.token), json!({ "title": "runs", "language": language })).await;
-    assert_eq!(pad.status, 201, "{:?}", pad.body);
-    let slug = pad.body["pad"]["slug"].as_str().unwrap().to_string();
-    let file = app
-        .post(&format!("/api/pads/{slug}/files"), Some(&user.token), json!({ "name": name, "content": source }))
-        .await;
-    assert_eq!(file.status, 201, "{:?}", file.body);
-    slug
+    app.pad_with_file(user, language, name, source).await
 }
 
 async fn run_wait(app: &TestApp, token: &str, slug: &str, body: Value) -> common::Resp {

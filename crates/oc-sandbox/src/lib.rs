@@ -7,8 +7,8 @@
 //! Backends:
 //! * [`DockerBackend`] (`docker/`): one single-use, locked-down container per run (no network,
 //!   read-only root, tmpfs `/tmp`, no capabilities, `no-new-privileges`, uid 65534, pids / nofile /
-//!   memory / CPU limits, no mounts). Sources and stdin are streamed in as a tar over the attach
-//!   stream. Optional warm pool ([`pool`]) and compile cache ([`cache`]). It runs on a
+//!   memory / CPU limits, no mounts). Sources are streamed in as a tar over the attach stream,
+//!   then the program's stdin (pre-filled, then live console input) over the same stream. Optional warm pool ([`pool`]) and compile cache ([`cache`]). It runs on a
 //!   [`DockerHost`]: one engine connection (health, images, labels, the leftover sweep) that
 //!   terminal sessions share.
 //! * [`LocalBackend`] (`local.rs`): subprocesses on the host, for development only (rlimits, empty
@@ -65,8 +65,12 @@ impl SourceFile {
     }
 }
 
+/// Console input of a run, chunk by chunk: the program reads each chunk as it arrives and sees
+/// EOF once every sender is dropped.
+pub type LiveStdin = tokio::sync::mpsc::Receiver<Vec<u8>>;
+
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunSpec {
     /// Language id or alias (see [`languages()`]).
     pub language: String,
@@ -74,13 +78,31 @@ pub struct RunSpec {
     /// The file to run/compile; must be one of `files`. `None`: the language's default file name if
     /// present, else the first file with one of the language's extensions.
     pub entry: Option<String>,
-    /// Everything the program reads on stdin (it sees EOF afterwards).
+    /// What the program reads first on stdin.
     pub stdin: Vec<u8>,
+    /// `None`: EOF right after `stdin`. `Some`: after `stdin`, whatever arrives here, then EOF when
+    /// the senders are gone.
+    pub live_stdin: Option<LiveStdin>,
     pub limits: RunLimits,
 }
 
+/// A copy of the request without its live stdin: a stream has one reader, so a clone runs with
+/// EOF after the pre-filled stdin.
+impl Clone for RunSpec {
+    fn clone(&self) -> Self {
+        Self {
+            language: self.language.clone(),
+            files: self.files.clone(),
+            entry: self.entry.clone(),
+            stdin: self.stdin.clone(),
+            live_stdin: None,
+            limits: self.limits.clone(),
+        }
+    }
+}
+
 impl RunSpec {
-    /// Sources plus stdin, in bytes.
+    /// Sources plus pre-filled stdin, in bytes.
     pub fn input_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.content.len() as u64).sum::<u64>() + self.stdin.len() as u64
     }
@@ -92,6 +114,7 @@ impl RunSpec {
             files: vec![SourceFile::new(name, content)],
             entry: Some(name.to_string()),
             stdin: Vec::new(),
+            live_stdin: None,
             limits: RunLimits::default(),
         }
     }

@@ -19,12 +19,13 @@ use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::languages::{Language, LanguageTable, Paths};
 use crate::metrics::Metrics;
 use crate::output::{OutputSink, Push};
 use crate::{
-    resolve_run, BackendHealth, BackendKind, Outcome, OutputChunk, Phase, RunLimits, RunSpec,
+    resolve_run, BackendHealth, BackendKind, LiveStdin, Outcome, OutputChunk, Phase, RunLimits, RunSpec,
     SandboxBackend, SandboxError, Stream,
 };
 
@@ -107,7 +108,7 @@ impl LocalBackend {
 
     async fn run_inner(
         &self,
-        spec: RunSpec,
+        mut spec: RunSpec,
         tx: mpsc::Sender<OutputChunk>,
         started: Instant,
     ) -> Result<Outcome, SandboxError> {
@@ -126,7 +127,7 @@ impl LocalBackend {
             .tempdir_in(&root)
             .map_err(|e| SandboxError::Internal(format!("temp dir in {}: {e}", root.display())))?;
         let result = self
-            .run_in_dir(&spec, &lang, &entry, dir.path(), tx, started)
+            .run_in_dir(&mut spec, &lang, &entry, dir.path(), tx, started)
             .await;
         // Remove the dir off the async threads.
         let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
@@ -135,7 +136,7 @@ impl LocalBackend {
 
     async fn run_in_dir(
         &self,
-        spec: &RunSpec,
+        spec: &mut RunSpec,
         lang: &Language,
         entry: &str,
         dir: &Path,
@@ -212,7 +213,10 @@ impl LocalBackend {
                 lang,
                 &spec.limits,
                 spec.limits.wall,
-                Some(&spec.stdin),
+                Some(StdinFeed {
+                    prefilled: std::mem::take(&mut spec.stdin),
+                    live: spec.live_stdin.take(),
+                }),
                 &run_id,
                 &mut sink,
             )
@@ -232,7 +236,7 @@ impl LocalBackend {
         lang: &Language,
         limits: &RunLimits,
         wall: Duration,
-        stdin: Option<&[u8]>,
+        stdin: Option<StdinFeed>,
         run_id: &str,
         sink: &mut OutputSink,
     ) -> Result<Step, SandboxError> {
@@ -263,14 +267,11 @@ impl LocalBackend {
             run_id: run_id.to_string(),
         };
 
-        if let (Some(data), Some(mut w)) = (stdin, child.stdin.take()) {
-            let data = data.to_vec();
-            tokio::spawn(async move {
-                // EPIPE when the program doesn't read its stdin: fine.
-                let _ = w.write_all(&data).await;
-                let _ = w.shutdown().await;
-            });
-        }
+        // Aborted with the step: a live feed would otherwise wait for input after the exit.
+        let _feed = match (stdin, child.stdin.take()) {
+            (Some(feed), Some(w)) => Some(AbortOnDropHandle::new(tokio::spawn(feed.write_to(w)))),
+            _ => None,
+        };
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
         let mut obuf = vec![0u8; 16 * 1024];
@@ -534,6 +535,30 @@ impl Rlimits {
         set(libc::RLIMIT_FSIZE, self.fsize, self.fsize)?;
         set(libc::RLIMIT_CORE, 0, 0)?;
         Ok(())
+    }
+}
+
+/// What the run step's stdin pipe gets: `prefilled`, then each chunk of `live` as it arrives, then
+/// EOF.
+struct StdinFeed {
+    prefilled: Vec<u8>,
+    live: Option<LiveStdin>,
+}
+
+impl StdinFeed {
+    async fn write_to(mut self, mut pipe: tokio::process::ChildStdin) {
+        // EPIPE when the program doesn't read its stdin (or closed it): fine.
+        if pipe.write_all(&self.prefilled).await.is_err() {
+            return;
+        }
+        if let Some(live) = self.live.as_mut() {
+            while let Some(chunk) = live.recv().await {
+                if pipe.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = pipe.shutdown().await;
     }
 }
 

@@ -24,17 +24,27 @@ pub const IN_CONTAINER_GRACE: Duration = Duration::from_secs(2);
 pub(crate) const HOME: &str = "/tmp";
 pub(crate) const SRC_DIR: &str = "/tmp/app";
 pub(crate) const OUT_DIR: &str = "/tmp/.oc/build";
-const STDIN_FILE: &str = "/tmp/.oc/stdin";
 const ARTIFACTS_FILE: &str = "/tmp/.oc/artifacts.tar";
 pub(crate) const FRAME_PREFIX: &[u8] = b"OCSB1 ";
 
-/// The container command: unpack the input tar from the attached stdin, then hand over to run.sh.
+/// The container command: unpack the input tar from the attached stdin, then hand over to run.sh,
+/// which leaves the rest of the attached stdin to the program. The tar is preceded by its length
+/// ([`input_header`]) and read with `head -c`, because tar itself reads whole records and would
+/// swallow the first bytes of the program's input (`read` and GNU `head -c` never read past what
+/// they need).
 pub(crate) fn container_cmd() -> Vec<String> {
     vec![
         "/bin/sh".into(),
         "-c".into(),
-        "tar -x -m -f - -C /tmp || exit 125; exec /bin/sh /tmp/.oc/run.sh".into(),
+        "read n; case $n in ''|*[!0-9]*) exit 125;; esac; \
+         head -c \"$n\" | tar -x -m -f - -C /tmp || exit 125; exec /bin/sh /tmp/.oc/run.sh"
+            .into(),
     ]
+}
+
+/// The line that precedes the input tar on the attached stdin.
+pub(crate) fn input_header(tar_len: usize) -> String {
+    format!("{tar_len}\n")
 }
 
 pub(crate) fn docker_paths() -> Paths {
@@ -126,26 +136,19 @@ pub(crate) fn run_script(plan: &Plan, mode: CompileMode, limits: &RunLimits) -> 
     // Not `exec`: the program must not become PID 1 (init ignores signals it has no handler
     // for, so e.g. `kill(getpid(), SIGTERM)` would do nothing). `timeout` passes the program's
     // exit status through, and re-raises the signal it died of.
-    s.push_str(&format!(
-        "{} {} < {}\n",
-        deadline(limits.wall),
-        argv_line(&plan.run),
-        sh_quote(STDIN_FILE)
-    ));
+    s.push_str(&format!("{} {}\n", deadline(limits.wall), argv_line(&plan.run)));
     s.push_str("exit $?\n");
     s
 }
 
-/// Builds the input tar (in memory): `app/<files>`, `.oc/stdin`, `.oc/run.sh` and optionally
+/// Builds the input tar (in memory): `app/<files>`, `.oc/run.sh` and optionally
 /// `.oc/artifacts.tar`. Entries are owned by 65534 with the current mtime.
 pub(crate) fn input_tar(
     files: &[SourceFile],
-    stdin: &[u8],
     script: &str,
     artifacts: Option<&[u8]>,
 ) -> std::io::Result<Vec<u8>> {
     let cap = files.iter().map(|f| f.content.len() + 1024).sum::<usize>()
-        + stdin.len()
         + script.len()
         + artifacts.map_or(0, |a| a.len())
         + 8192;
@@ -174,7 +177,6 @@ pub(crate) fn input_tar(
         // Names were validated (no '/', no '..'), so every entry stays inside app/.
         add(&mut b, &format!("app/{}", f.name), &f.content, false)?;
     }
-    add(&mut b, ".oc/stdin", stdin, false)?;
     add(&mut b, ".oc/run.sh", script.as_bytes(), false)?;
     if let Some(a) = artifacts {
         add(&mut b, ".oc/artifacts.tar", a, false)?;
@@ -258,7 +260,7 @@ mod tests {
             SourceFile::new("main.py", "print(1)"),
             SourceFile::new("data.txt", "x"),
         ];
-        let t = input_tar(&files, b"in", "echo", None).unwrap();
+        let t = input_tar(&files, "echo", None).unwrap();
         let mut a = tar::Archive::new(&t[..]);
         let names: Vec<String> = a
             .entries()
@@ -272,7 +274,6 @@ mod tests {
                 ".oc/",
                 "app/main.py",
                 "app/data.txt",
-                ".oc/stdin",
                 ".oc/run.sh"
             ]
         );

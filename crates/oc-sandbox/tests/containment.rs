@@ -424,6 +424,7 @@ async fn hostile_file_names_are_refused() {
             files: vec![SourceFile::new(name, "print(1)")],
             entry: None,
             stdin: vec![],
+            live_stdin: None,
             limits: RunLimits::default(),
         };
         match try_run(&b, s).await {
@@ -437,6 +438,7 @@ async fn hostile_file_names_are_refused() {
         files: vec![SourceFile::new("main.py", "print(1)")],
         entry: Some("../main.py".into()),
         stdin: vec![],
+        live_stdin: None,
         limits: RunLimits::default(),
     };
     assert!(matches!(

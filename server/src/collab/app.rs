@@ -132,5 +132,8 @@ impl AppHandlers {
 
 /// The protocol table: every client→server app message, once.
 pub fn handlers() -> AppHandlers {
-    AppHandlers::default().register("chat", super::chat::handle)
+    AppHandlers::default()
+        .register("chat", super::chat::handle)
+        .register("run.stdin", crate::exec::console::handle_stdin)
+        .register("run.eof", crate::exec::console::handle_eof)
 }

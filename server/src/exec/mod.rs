@@ -2,6 +2,7 @@
 //! of sandbox backends — for runs and for terminals, in one place ([`build_sandboxes`]). The sandbox itself lives in the `oc-sandbox` crate, which knows nothing of
 //! users, pads or HTTP.
 
+pub mod console;
 pub mod metrics;
 pub mod node;
 pub mod output;

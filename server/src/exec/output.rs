@@ -6,7 +6,27 @@
 use std::time::Duration;
 
 use oc_sandbox::Stream;
+use serde::Serialize;
 use tokio::time::Instant;
+
+/// What a `run.output` message carries: the program's stdout or stderr, or console input typed by
+/// someone on the pad (echoed to everyone, in order with the output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    Stdout,
+    Stderr,
+    Stdin,
+}
+
+impl From<Stream> for OutputKind {
+    fn from(stream: Stream) -> Self {
+        match stream {
+            Stream::Stdout => OutputKind::Stdout,
+            Stream::Stderr => OutputKind::Stderr,
+        }
+    }
+}
 
 /// Largest piece of text one `run.output` message carries.
 pub const COALESCE_BYTES: usize = 16 * 1024;

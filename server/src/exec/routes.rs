@@ -45,6 +45,9 @@ pub struct RunBody {
     /// Language id or alias; defaults to the entry file's language, else the pad's.
     language: Option<String>,
     stdin: Option<String>,
+    /// `true`: after `stdin`, the program reads console input typed on the pad (`run.stdin` app
+    /// messages) until someone sends `run.eof`. Default `false`: EOF right after `stdin`.
+    interactive: Option<bool>,
     /// Wall timeout in milliseconds (100–30000; default EXEC_TIMEOUT_MS).
     timeout_ms: Option<u64>,
 }
@@ -127,6 +130,7 @@ async fn start_run(
         entry,
         files,
         stdin,
+        interactive: body.interactive.unwrap_or(false),
         timeout,
     };
     let started = exec.start(request, &state.tasks).map_err(|refusal| match refusal {

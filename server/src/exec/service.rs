@@ -1,5 +1,6 @@
 //! The run service (SPEC §5): admission, one sandbox run, output streamed to everyone on the pad
-//! as `run.*` app messages, and the finished run stored as a pad event.
+//! as `run.*` app messages, console input typed on the pad streamed to the program (and echoed to
+//! everyone, in order with the output), and the finished run stored as a pad event.
 //!
 //! The HTTP handler only validates and calls `start`; everything else happens here so the same
 //! path serves HTTP now and other callers later.
@@ -14,8 +15,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::console::{ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES};
 use super::metrics::RunHistogram;
-use super::output::{Coalescer, Utf8Stream};
+use super::output::{Coalescer, OutputKind, Utf8Stream};
 use super::queue::{Refusal, Reservation, RunQueue};
 use super::replay::RunReplay;
 use super::settings::ExecSettings;
@@ -49,6 +51,25 @@ struct LiveRun {
     stop: CancellationToken,
     /// Display name of whoever stopped the run.
     stopped_by: Option<String>,
+    /// The console of an interactive run until its input is closed (`None` from the start for
+    /// a run whose input ends after the pre-filled stdin).
+    console: Option<Console>,
+    /// `run.eof`, once someone closed the console input.
+    input_closed: Option<serde_json::Value>,
+}
+
+/// The server's ends of a run's console: the program's stdin and the echo of what was typed.
+struct Console {
+    input: mpsc::Sender<Vec<u8>>,
+    echo: mpsc::UnboundedSender<String>,
+    /// Console input accepted so far (at most `CONSOLE_RUN_BYTES`).
+    bytes: usize,
+}
+
+/// The run task's ends of its console.
+struct ConsoleEnds {
+    input: oc_sandbox::LiveStdin,
+    echo: mpsc::UnboundedReceiver<String>,
 }
 
 impl LiveRun {
@@ -57,6 +78,7 @@ impl LiveRun {
             .iter()
             .cloned()
             .chain(self.output.messages(run_id))
+            .chain(self.input_closed.iter().cloned())
             .chain(self.finished.iter().cloned())
     }
 }
@@ -105,6 +127,9 @@ pub struct RunRequest {
     pub entry: String,
     pub files: Vec<SourceFile>,
     pub stdin: Vec<u8>,
+    /// After `stdin`, the program reads console input typed on the pad until someone closes it;
+    /// otherwise it sees EOF right after `stdin`.
+    pub interactive: bool,
     pub timeout: Duration,
 }
 
@@ -189,7 +214,7 @@ impl ExecService {
     }
 
     /// Send one output chunk to the pad and keep it in the run's replay while the run is live.
-    fn publish_output(&self, pad: PadId, run_id: &str, seq: u64, stream: Stream, text: &str) {
+    fn publish_output(&self, pad: PadId, run_id: &str, seq: u64, stream: OutputKind, text: &str) {
         if let Some(run) = self.live.lock().get_mut(run_id) {
             run.output.push(seq, stream, text);
         }
@@ -246,6 +271,13 @@ impl ExecService {
     pub fn start(&self, request: RunRequest, tasks: &tokio_util::task::TaskTracker) -> Result<StartedRun, StartRefusal> {
         let run_id = uuid::Uuid::new_v4().to_string();
         let stop = CancellationToken::new();
+        let (console, console_ends) = if request.interactive {
+            let (input, input_rx) = mpsc::channel(CONSOLE_CHANNEL_CHUNKS);
+            let (echo, echo_rx) = mpsc::unbounded_channel();
+            (Some(Console { input, echo, bytes: 0 }), Some(ConsoleEnds { input: input_rx, echo: echo_rx }))
+        } else {
+            (None, None)
+        };
         let reservation = {
             let mut live = self.live.lock();
             if let Some((busy, _)) = live.iter().find(|(_, run)| run.pad == request.pad && run.finished.is_none()) {
@@ -258,10 +290,12 @@ impl ExecService {
                     pad: request.pad,
                     started_at_ms: chrono::Utc::now().timestamp_millis(),
                     started: None,
-                    output: RunReplay::new(self.settings.output_bytes),
+                    output: RunReplay::new(self.settings.output_bytes, CONSOLE_RUN_BYTES),
                     finished: None,
                     stop: stop.clone(),
                     stopped_by: None,
+                    console,
+                    input_closed: None,
                 },
             );
             reservation
@@ -270,7 +304,7 @@ impl ExecService {
         let service = self.clone();
         let id = run_id.clone();
         tasks.spawn(async move {
-            let record = service.execute(id, request, reservation, stop).await;
+            let record = service.execute(id, request, reservation, stop, console_ends).await;
             let _ = done_tx.send(record);
         });
         Ok(StartedRun { run_id, finished: done_rx })
@@ -291,12 +325,60 @@ impl ExecService {
         Ok(())
     }
 
-    async fn execute(&self, run_id: String, request: RunRequest, reservation: Reservation, stop: CancellationToken) -> RunRecord {
+    /// Console input for run `run_id` of `pad`: data goes to the program's stdin and is echoed to
+    /// everyone on the pad; `Eof` closes the program's stdin. Refused unless the run is live,
+    /// interactive and its input still open, and within the console limits.
+    pub fn console_input(&self, pad: PadId, run_id: &str, input: ConsoleInput<'_>) -> Result<(), ConsoleRefusal> {
+        let mut live = self.live.lock();
+        let run = live.get_mut(run_id).filter(|run| run.pad == pad).ok_or(ConsoleRefusal::Unknown)?;
+        if run.finished.is_some() {
+            return Err(ConsoleRefusal::Finished);
+        }
+        let console = run.console.as_mut().ok_or(ConsoleRefusal::Closed)?;
+        match input {
+            ConsoleInput::Data(data) => {
+                if data.len() > CONSOLE_MESSAGE_BYTES {
+                    return Err(ConsoleRefusal::TooLarge);
+                }
+                if console.bytes + data.len() > CONSOLE_RUN_BYTES {
+                    return Err(ConsoleRefusal::RunLimit);
+                }
+                if data.is_empty() {
+                    return Ok(());
+                }
+                console.input.try_send(data.as_bytes().to_vec()).map_err(|err| match err {
+                    mpsc::error::TrySendError::Full(_) => ConsoleRefusal::Busy,
+                    // The sandbox dropped its end: the program is done.
+                    mpsc::error::TrySendError::Closed(_) => ConsoleRefusal::Finished,
+                })?;
+                console.bytes += data.len();
+                // The run task echoes it in order with the output; gone means it is finishing.
+                let _ = console.echo.send(data.to_string());
+            }
+            ConsoleInput::Eof => {
+                run.console = None;
+                let message = json!({ "type": "run.eof", "runId": run_id });
+                run.input_closed = Some(message.clone());
+                drop(live);
+                (self.broadcast)(pad, message);
+            }
+        }
+        Ok(())
+    }
+
+    async fn execute(
+        &self,
+        run_id: String,
+        request: RunRequest,
+        reservation: Reservation,
+        stop: CancellationToken,
+        console: Option<ConsoleEnds>,
+    ) -> RunRecord {
         let started_at_ms = chrono::Utc::now().timestamp_millis();
         let started = json!({
             "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
             "language": request.language, "entry": request.entry, "at": started_at_ms,
-            "backend": self.backend.kind().as_str(),
+            "backend": self.backend.kind().as_str(), "interactive": request.interactive,
         });
         if let Some(run) = self.live.lock().get_mut(&run_id) {
             run.started_at_ms = started_at_ms;
@@ -309,11 +391,16 @@ impl ExecService {
             _ = stop.cancelled() => None,
             ticket = reservation.ready() => Some(ticket),
         };
+        let (live_stdin, echo) = match console {
+            Some(ends) => (Some(ends.input), Some(ends.echo)),
+            None => (None, None),
+        };
         let spec = RunSpec {
             language: request.language.clone(),
             files: request.files,
             entry: Some(request.entry.clone()),
             stdin: request.stdin,
+            live_stdin,
             limits: RunLimits {
                 wall: request.timeout,
                 output_bytes: self.settings.output_bytes,
@@ -323,7 +410,7 @@ impl ExecService {
             },
         };
         let (tx, rx) = mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
-        let forward = self.forward_output(request.pad, run_id.clone(), rx);
+        let forward = self.forward_output(request.pad, run_id.clone(), rx, echo);
         // Stopping drops the sandbox's run future: its container guard removes the container,
         // and the output channel closes, which ends `forward`.
         let run = async {
@@ -364,25 +451,41 @@ impl ExecService {
     }
 
     /// Broadcast output, coalesced into messages of at most `COALESCE_BYTES` sent within
-    /// `COALESCE_WINDOW`, and keep the (already capped) copy for the record.
-    async fn forward_output(&self, pad: PadId, run_id: String, mut rx: mpsc::Receiver<OutputChunk>) -> (String, String) {
+    /// `COALESCE_WINDOW`, and keep the (already capped) copy for the record. Console input is
+    /// echoed between the output sent before and after it, and kept in the record's stdout, where
+    /// a terminal would show it.
+    async fn forward_output(
+        &self,
+        pad: PadId,
+        run_id: String,
+        mut rx: mpsc::Receiver<OutputChunk>,
+        mut echo: Option<mpsc::UnboundedReceiver<String>>,
+    ) -> (String, String) {
         let (mut out_decoder, mut err_decoder) = (Utf8Stream::default(), Utf8Stream::default());
         let (mut stdout, mut stderr) = (String::new(), String::new());
         let mut coalescer = Coalescer::default();
         let mut seq = 0u64;
-        let mut flush = |coalescer: &mut Coalescer, stdout: &mut String, stderr: &mut String| {
-            for (stream, text) in coalescer.take() {
-                match stream {
-                    Stream::Stdout => stdout.push_str(&text),
-                    Stream::Stderr => stderr.push_str(&text),
+        // Sends what is pending, then the console input `typed` if any.
+        let mut flush = |coalescer: &mut Coalescer, stdout: &mut String, stderr: &mut String, typed: Option<String>| {
+            let pending = coalescer.take().into_iter().map(|(stream, text)| (OutputKind::from(stream), text));
+            for (kind, text) in pending.chain(typed.map(|t| (OutputKind::Stdin, t))) {
+                match kind {
+                    OutputKind::Stdout | OutputKind::Stdin => stdout.push_str(&text),
+                    OutputKind::Stderr => stderr.push_str(&text),
                 }
                 seq += 1;
-                self.publish_output(pad, &run_id, seq, stream, &text);
+                self.publish_output(pad, &run_id, seq, kind, &text);
             }
         };
         loop {
             let due = coalescer.due();
             tokio::select! {
+                // Input typed after the output that is already here is shown after it.
+                biased;
+                typed = recv_echo(&mut echo) => match typed {
+                    Some(typed) => flush(&mut coalescer, &mut stdout, &mut stderr, Some(typed)),
+                    None => echo = None,
+                },
                 chunk = rx.recv() => {
                     let Some(chunk) = chunk else { break };
                     let text = match chunk.stream {
@@ -391,19 +494,31 @@ impl ExecService {
                     };
                     coalescer.push(chunk.stream, &text, tokio::time::Instant::now());
                     if coalescer.is_full() {
-                        flush(&mut coalescer, &mut stdout, &mut stderr);
+                        flush(&mut coalescer, &mut stdout, &mut stderr, None);
                     }
                 }
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
-                    flush(&mut coalescer, &mut stdout, &mut stderr);
+                    flush(&mut coalescer, &mut stdout, &mut stderr, None);
                 }
             }
         }
         let now = tokio::time::Instant::now();
         coalescer.push(Stream::Stdout, &out_decoder.finish(), now);
         coalescer.push(Stream::Stderr, &err_decoder.finish(), now);
-        flush(&mut coalescer, &mut stdout, &mut stderr);
+        flush(&mut coalescer, &mut stdout, &mut stderr, None);
+        // Input accepted while the program was exiting still belongs to the transcript.
+        while let Some(typed) = echo.as_mut().and_then(|echo| echo.try_recv().ok()) {
+            flush(&mut coalescer, &mut stdout, &mut stderr, Some(typed));
+        }
         (stdout, stderr)
+    }
+}
+
+/// The next echo of console input; pending forever for a run without (or no longer with) a console.
+async fn recv_echo(echo: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+    match echo {
+        Some(echo) => echo.recv().await,
+        None => std::future::pending().await,
     }
 }
 

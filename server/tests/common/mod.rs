@@ -182,6 +182,15 @@ impl TestApp {
         r.body
     }
 
+    /// A pad of `user` in `language` whose file `name` holds `source`; returns its slug.
+    pub async fn pad_with_file(&self, user: &TestUser, language: &str, name: &str, source: &str) -> String {
+        let body = self.create_pad(user, json!({ "title": "runs", "language": language })).await;
+        let slug = body["pad"]["slug"].as_str().unwrap().to_string();
+        let file = self.post(&format!("/api/pads/{slug}/files"), Some(&user.token), json!({ "name": name, "content": source })).await;
+        assert_eq!(file.status, StatusCode::CREATED, "{:?}", file.body);
+        slug
+    }
+
     /// Make `member` join the pad with `role` through a fresh invite from `owner` (asserting success).
     pub async fn add_member(&self, owner: &TestUser, slug: &str, member: &TestUser, role: &str) {
         let invite = self.post(&format!("/api/pads/{slug}/invites"), Some(&owner.token), json!({ "role": role })).await;

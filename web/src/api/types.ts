@@ -131,6 +131,8 @@ export interface RunRequest {
   entry?: string;
   language?: string;
   stdin?: string;
+  /** After `stdin`, the program reads console input (`run.stdin` messages) until `run.eof`. */
+  interactive?: boolean;
   timeoutMs?: number;
 }
 

@@ -61,8 +61,14 @@ export interface RunOutputEvent {
   runId: string;
   /** Per-run sequence number: a joiner gets a replay and may then see a chunk again live. */
   seq?: number;
-  stream: 'stdout' | 'stderr';
+  /** `stdin`: console input someone on the pad typed, echoed to everyone. */
+  stream: 'stdout' | 'stderr' | 'stdin';
   data: string;
+}
+/** Someone ended the run's console input (Ctrl-D): the program has read its last input. */
+export interface RunEofEvent {
+  type: 'run.eof';
+  runId: string;
 }
 export interface RunFinishedEvent extends RunFinished {
   type: 'run.finished';
@@ -85,6 +91,7 @@ export type AppMessage =
   | RunStartedEvent
   | RunOutputEvent
   | RunFinishedEvent
+  | RunEofEvent
   | RecordingsChangedEvent
   | { type: string; [k: string]: unknown };
 

@@ -1,4 +1,5 @@
-//! Driving one run over its container's attach stream: the input tar in, the control frames and
+//! Driving one run over its container's attach stream: the input tar and the program's stdin in,
+//! the control frames and
 //! the program's output out, the deadlines and the output cap enforced, the exit status
 //! collected.
 
@@ -13,7 +14,7 @@ use super::backend::Inner;
 use super::host::is_connection_error;
 use crate::output::{OutputSink, Push};
 use crate::script::{self, CompileMode, Frame};
-use crate::{OutputChunk, RunLimits, Stream};
+use crate::{LiveStdin, OutputChunk, RunLimits, Stream};
 
 /// Setup-phase stderr kept for the error message.
 const SETUP_STDERR_BYTES: usize = 4096;
@@ -38,6 +39,12 @@ pub(crate) struct Drive {
     pub(crate) error: Option<String>,
 }
 
+/// The program's stdin: `prefilled`, then (live runs) each chunk of `live` as it arrives.
+pub(crate) struct Stdin<'a> {
+    pub(crate) prefilled: &'a [u8],
+    pub(crate) live: Option<&'a mut LiveStdin>,
+}
+
 enum StdoutState {
     AwaitSetup,
     AwaitCompile,
@@ -45,12 +52,13 @@ enum StdoutState {
     Program,
 }
 
-/// Attaches, streams the tar in, relays output, enforces deadlines and the output cap,
+/// Attaches, streams the tar and stdin in, relays output, enforces deadlines and the output cap,
 /// then collects the exit status.
 pub(crate) async fn drive(
     inner: &Inner,
     id: &str,
     tar: &[u8],
+    stdin: Stdin<'_>,
     limits: &RunLimits,
     mode: CompileMode,
     tx: &mpsc::Sender<OutputChunk>,
@@ -84,8 +92,16 @@ pub(crate) async fn drive(
     let mut output = attached.output;
     let mut input = attached.input;
     let writer = async move {
+        input.write_all(script::input_header(tar.len()).as_bytes()).await?;
         input.write_all(tar).await?;
+        input.write_all(stdin.prefilled).await?;
         input.flush().await?;
+        if let Some(live) = stdin.live {
+            while let Some(chunk) = live.recv().await {
+                input.write_all(&chunk).await?;
+                input.flush().await?;
+            }
+        }
         input.shutdown().await?;
         // Keep the write half alive until the end of the run (dropping it early is fine too,
         // but some transports treat a dropped half as a reset).
@@ -115,9 +131,9 @@ pub(crate) async fn drive(
                 writer_done = true;
                 match res {
                     Ok(w) => _input_keep = Some(w),
-                    // The container may have exited early (e.g. tar failed); the output
-                    // stream tells the rest.
-                    Err(e) => tracing::debug!(error = %e, "writing the input archive failed"),
+                    // The container may have exited early (e.g. tar failed), or the program
+                    // closed its stdin; the output stream tells the rest.
+                    Err(e) => tracing::debug!(error = %e, "writing the input archive or stdin failed"),
                 }
             }
             item = output.next() => {

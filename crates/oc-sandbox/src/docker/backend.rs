@@ -3,11 +3,13 @@
 //! Lifecycle of a run — one container per run, never reused:
 //! 1. take a warm container from the pool (created + started, blocked in `tar -x` on its stdin),
 //!    or create and start one the same way (cold);
-//! 2. attach to its stdin/stdout/stderr and stream one tar in: the sources (`/tmp/app`), the
-//!    program's stdin (`/tmp/.oc/stdin`), the generated `run.sh` and, on a compile-cache hit, the
-//!    build artifacts; then close stdin;
-//! 3. the container's shell unpacks the tar and runs `run.sh` as PID 1 (compile step, then the
-//!    program with stdin from the file); output streams back over the same attach connection;
+//! 2. attach to its stdin/stdout/stderr and stream one tar in (its length first): the sources
+//!    (`/tmp/app`), the generated `run.sh` and, on a compile-cache hit, the build artifacts; then
+//!    the program's stdin on the same stream: the pre-filled bytes, then console input as it
+//!    arrives (live runs); then close stdin (EOF);
+//! 3. the container's shell unpacks the tar and runs `run.sh` as PID 1 (compile step with stdin
+//!    from `/dev/null`, then the program on the attached stdin); output streams back over the
+//!    same attach connection;
 //! 4. when `run.sh` exits the whole container stops (PID 1 gone: the kernel kills everything else
 //!    in the PID namespace, detached children included); on timeout or when the output cap is hit
 //!    the container is force-removed (killing everything) before the run returns;
@@ -273,12 +275,13 @@ impl Inner {
 impl DockerBackend {
     async fn run_inner(
         &self,
-        spec: RunSpec,
+        mut spec: RunSpec,
         tx: mpsc::Sender<OutputChunk>,
         started: Instant,
     ) -> Result<Outcome, SandboxError> {
         let inner = &self.inner;
         let (lang, entry) = resolve_run(&spec, &inner.cfg.languages, inner.cfg.max_input_bytes)?;
+        let mut live_stdin = spec.live_stdin.take();
         inner.ensure_up().await?;
 
         let names: Vec<&str> = spec.files.iter().map(|f| f.name.as_str()).collect();
@@ -322,7 +325,7 @@ impl DockerBackend {
 
         let build_tar = |mode: CompileMode, artifacts: Option<&[u8]>| {
             let script_text = script::run_script(&plan, mode, &spec.limits);
-            script::input_tar(&spec.files, &spec.stdin, &script_text, artifacts)
+            script::input_tar(&spec.files, &script_text, artifacts)
                 .map_err(|e| SandboxError::Internal(format!("building the input archive: {e}")))
         };
         let mut tar = build_tar(mode, cached.as_deref())?;
@@ -346,7 +349,8 @@ impl DockerBackend {
                 ),
             };
             let guard = ContainerGuard::new(inner.clone(), id);
-            let drive = attach::drive(inner, guard.id(), &tar, &spec.limits, mode, &tx).await;
+            let stdin = attach::Stdin { prefilled: &spec.stdin, live: live_stdin.as_mut() };
+            let drive = attach::drive(inner, guard.id(), &tar, stdin, &spec.limits, mode, &tx).await;
             let usable = drive.setup_seen || drive.timed_out || drive.truncated;
             if drive.killed || !usable {
                 // Killed: make sure nothing keeps running before we return.

@@ -135,6 +135,7 @@ pub fn spec_files(language: &str, files: &[(&str, &str)], stdin: &str) -> RunSpe
             .collect(),
         entry: None,
         stdin: stdin.as_bytes().to_vec(),
+        live_stdin: None,
         limits: RunLimits::default(),
     }
 }

@@ -3,7 +3,7 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { api, describeError, isApiError, type ChatMessage, type Member, type Pad, type PadDetail, type PadFile, type Role } from '../../api';
-import type { AppMessage, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
+import type { AppMessage } from '../../collab/protocol';
 import { PadProvider, padSocketUrl, type CloseReason, type ConnectionStatus } from '../../collab/provider';
 import { Store } from '../../ui/store';
 import { personColor } from '../../ui/personColor';
@@ -17,9 +17,8 @@ import {
   toChatMessage,
   type PendingChat,
 } from '../chat/chatState';
-import { reduceRun, storedRunView, type RunView } from '../run/runState';
-
-type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent;
+import { consoleMessages } from '../run/consoleInput';
+import { acceptsInput, reduceRun, storedRunView, type RunEvent, type RunView } from '../run/runState';
 
 /** Output applied to the run view per animation frame (the server sends at most 16 KiB a message). */
 const FRAME_OUTPUT_CHARS = 64 * 1024;
@@ -70,6 +69,8 @@ export interface PadState {
   /** A run request is in flight (before `run.started` arrives). */
   runRequested: boolean;
   runError: string | null;
+  /** Runs started here end their input after the pre-filled stdin (no console input). */
+  runEndsInput: boolean;
   activeFile: string | null;
   /**
    * The pad's active recording as the server last pushed it (`recordings.changed`), with when we
@@ -128,6 +129,7 @@ export class PadSession {
       chatOpen: false,
       run: null,
       runRequested: false,
+      runEndsInput: false,
       runError: null,
       activeFile: files[0]?.name ?? null,
       recording: null,
@@ -237,6 +239,7 @@ export class PadSession {
       case 'run.started':
       case 'run.output':
       case 'run.finished':
+      case 'run.eof':
         this.queueRunEvent(msg as RunEvent);
         break;
       case 'recordings.changed': {
@@ -473,6 +476,7 @@ export class PadSession {
         entry: options.entry,
         language: options.language,
         stdin: options.stdin ? options.stdin : undefined,
+        interactive: !this.state.runEndsInput,
       });
       if (!this.provider.connected) {
         this.store.set({
@@ -492,6 +496,22 @@ export class PadSession {
       this.store.set({ runRequested: false, runError: describeError(err) });
       return 'failed';
     }
+  }
+
+  setRunEndsInput(endsInput: boolean) {
+    this.store.set({ runEndsInput: endsInput });
+  }
+
+  /** Type `text` into the live run's console, then end its input if `eof`; false when the run takes
+   * no input or the socket is down. Everyone sees the input once the server echoes it. */
+  sendRunInput(text: string, eof = false): boolean {
+    const run = this.state.run;
+    if (!run || !acceptsInput(run)) return false;
+    if (!this.provider.connected) {
+      toast('Not sent: you are offline.', 'error');
+      return false;
+    }
+    return consoleMessages(run.runId, text, eof).every((message) => this.provider.sendApp(message));
   }
 
   clearRun() {

@@ -5,8 +5,9 @@ import { useStore } from '../../ui/store';
 import { toast } from '../../ui/toast';
 import { useUser } from '../auth/session';
 import type { PadSession } from '../pad/padSession';
+import { ConsoleLine } from './ConsoleLine';
 import { OutputView } from './OutputView';
-import { describeOutcome } from './runState';
+import { acceptsInput, describeOutcome } from './runState';
 
 export function OutputPanel(props: {
   session: PadSession;
@@ -21,6 +22,7 @@ export function OutputPanel(props: {
   const run = useStore(session.store, (s) => s.run);
   const runError = useStore(session.store, (s) => s.runError);
   const requested = useStore(session.store, (s) => s.runRequested);
+  const endsInput = useStore(session.store, (s) => s.runEndsInput);
   const me = useUser();
   const [showStdin, setShowStdin] = useState(false);
   const [elapsed, setElapsed] = useState(0);
@@ -78,7 +80,7 @@ export function OutputPanel(props: {
         </div>
         <div className="row">
           <button className="btn btn-ghost btn-small" aria-expanded={showStdin} onClick={() => setShowStdin((v) => !v)}>
-            stdin{props.stdin ? ' •' : ''}
+            stdin{props.stdin || endsInput ? ' •' : ''}
           </button>
           <button
             className="btn btn-ghost btn-small"
@@ -108,6 +110,15 @@ export function OutputPanel(props: {
             placeholder="Input for your program"
             onChange={(e) => props.setStdin(e.target.value)}
           />
+          <label className="small row">
+            <input
+              type="checkbox"
+              data-testid="stdin-ends-input"
+              checked={endsInput}
+              onChange={(e) => session.setRunEndsInput(e.target.checked)}
+            />
+            End input here (the program sees end of input after this text; no console input while it runs)
+          </label>
         </div>
       )}
       <div className="output-body mono" role="log" data-testid="output">
@@ -136,6 +147,12 @@ export function OutputPanel(props: {
           </div>
         )}
       </div>
+      {run && acceptsInput(run) &&
+        (props.canRun ? (
+          <ConsoleLine session={session} runId={run.runId} />
+        ) : (
+          <p className="muted small console-line">This program reads input; people who can run code may type it.</p>
+        ))}
     </section>
   );
 }

@@ -52,7 +52,7 @@ export function OutputView(props: { output: OutputBuffer; version: number; runId
     shown.push(
       <div key={i} className="output-row">
         {output.row(i).map((span, j) => (
-          <span key={j} className={span.stream === 'stderr' ? 'out-stderr' : 'out-stdout'} data-stream={span.stream}>
+          <span key={j} className={`out-${span.stream}`} data-stream={span.stream}>
             {span.text}
           </span>
         ))}

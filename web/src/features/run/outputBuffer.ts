@@ -2,7 +2,8 @@
 // came before, and a view reads only the rows it shows (see OutputView). Rows longer than
 // MAX_ROW_CHARS are wrapped so no single row holds megabytes of a line without newlines.
 
-export type OutputStream = 'stdout' | 'stderr';
+/** `stdin`: console input typed on the pad, shown where the program read it. */
+export type OutputStream = 'stdout' | 'stderr' | 'stdin';
 
 export interface OutputSpan {
   stream: OutputStream;

@@ -1,7 +1,7 @@
 // A run as everyone on the pad sees it, built from the socket's `run.*` messages. Output goes
 // into an OutputBuffer appended in place (a view is a new object with a new `version`, sharing
 // the buffer), capped client-side; chunks of another run id never enter a run's buffer.
-import type { RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
+import type { RunEofEvent, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
 import type { RunLimits, StoredRun } from '../../api/types';
 import { OutputBuffer } from './outputBuffer';
 
@@ -20,7 +20,13 @@ export interface RunView {
   /** Highest `seq` of output applied: replayed and live copies of a chunk count once. */
   lastSeq: number;
   finished: RunFinishedEvent | null;
+  /** The program reads console input typed on the pad (until `inputClosed`). */
+  interactive: boolean;
+  /** Someone ended the console input (Ctrl-D). */
+  inputClosed: boolean;
 }
+
+export type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent | RunEofEvent;
 
 /** Client-side cap on kept output (the server caps at 1 MiB by default). */
 export const CLIENT_OUTPUT_CAP = 2 * 1024 * 1024;
@@ -39,7 +45,14 @@ export function startRun(ev: RunStartedEvent, now = Date.now()): RunView {
     clientTruncated: false,
     lastSeq: 0,
     finished: null,
+    interactive: ev.interactive === true,
+    inputClosed: false,
   };
+}
+
+/** Whether the console takes input now: a live interactive run whose input is still open. */
+export function acceptsInput(run: RunView | null): boolean {
+  return !!run && run.interactive && !run.inputClosed && !run.finished;
 }
 
 export function appendOutput(run: RunView, ev: RunOutputEvent): RunView {
@@ -48,7 +61,8 @@ export function appendOutput(run: RunView, ev: RunOutputEvent): RunView {
   const lastSeq = typeof ev.seq === 'number' ? ev.seq : run.lastSeq;
   const room = CLIENT_OUTPUT_CAP - run.output.chars;
   if (room <= 0) return run.clientTruncated ? { ...run, lastSeq } : { ...run, lastSeq, clientTruncated: true };
-  run.output.append(ev.stream === 'stderr' ? 'stderr' : 'stdout', ev.data.length > room ? ev.data.slice(0, room) : ev.data);
+  const stream = ev.stream === 'stderr' || ev.stream === 'stdin' ? ev.stream : 'stdout';
+  run.output.append(stream, ev.data.length > room ? ev.data.slice(0, room) : ev.data);
   return { ...run, version: run.version + 1, clientTruncated: run.clientTruncated || ev.data.length > room, lastSeq };
 }
 
@@ -58,7 +72,7 @@ export function finishRun(run: RunView, ev: RunFinishedEvent): RunView {
 }
 
 /** Apply one run message to the current view (a new `run.started` replaces it). */
-export function reduceRun(current: RunView | null, ev: RunStartedEvent | RunOutputEvent | RunFinishedEvent): RunView | null {
+export function reduceRun(current: RunView | null, ev: RunEvent): RunView | null {
   switch (ev.type) {
     case 'run.started':
       // The same run again (a joiner's replay, then the live copy): keep what we have.
@@ -68,12 +82,15 @@ export function reduceRun(current: RunView | null, ev: RunStartedEvent | RunOutp
       return appendOutput(current && current.runId === ev.runId ? current : startRun({ type: 'run.started', runId: ev.runId }), ev);
     case 'run.finished':
       return finishRun(current && current.runId === ev.runId ? current : startRun({ type: 'run.started', runId: ev.runId }), ev);
+    case 'run.eof':
+      return current && current.runId === ev.runId ? { ...current, inputClosed: true } : current;
     default:
       return current;
   }
 }
 
-/** A stored run (after a reload) as a finished view: stdout, then stderr (their interleaving is not stored). */
+/** A stored run (after a reload) as a finished view: stdout (console input included, unmarked), then
+ * stderr (their interleaving is not stored). */
 export function storedRunView(stored: StoredRun, limits: RunLimits | undefined): RunView {
   let view = startRun({
     type: 'run.started',
