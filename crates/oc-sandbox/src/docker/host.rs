@@ -34,6 +34,10 @@ pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DOWN_RECHECK: Duration = Duration::from_secs(1);
 /// A healthy daemon's API version is re-negotiated after this long (it may have been upgraded).
 pub const RENEGOTIATE_AFTER: Duration = Duration::from_secs(300);
+/// A daemon that comes back after being down takes work only once it has answered for this
+/// long: containers started in the first second after a dockerd restart were seen to die with
+/// their shim (exit 137, Docker 20.10), so a rejoining host settles before runs are placed on it.
+pub const REJOIN_SETTLE: Duration = Duration::from_secs(3);
 /// How long an image's id is trusted before it is looked up again.
 pub const IMAGE_ID_TTL: Duration = Duration::from_secs(60);
 /// Removals run at once by a sweep.
@@ -82,6 +86,10 @@ struct HealthState {
     up: AtomicBool,
     detail: Mutex<String>,
     last_check: Mutex<Option<Instant>>,
+    /// Has been up at least once: a later down → up is a return, which settles first.
+    ever_up: AtomicBool,
+    /// When a returning daemon first answered again (cleared when it goes down).
+    answering_since: Mutex<Option<Instant>>,
 }
 
 impl HealthState {
@@ -92,10 +100,32 @@ impl HealthState {
         self.detail.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
     fn set(&self, up: bool, detail: String) {
+        if up {
+            self.ever_up.store(true, Ordering::SeqCst);
+        } else {
+            *self.answering_since.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        self.record(up, detail);
+    }
+    /// A returning daemon that has not settled yet: down, keeping when it started answering.
+    fn settling(&self) {
+        self.record(false, format!("docker daemon answering again; taking work once it has for {REJOIN_SETTLE:?}"));
+    }
+    fn record(&self, up: bool, detail: String) {
         self.up.store(up, Ordering::SeqCst);
         *self.detail.lock().unwrap_or_else(|e| e.into_inner()) = detail;
         *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     }
+    /// For a daemon answering a ping while marked down: `true` once it may take work again (at
+    /// once on first contact; after `REJOIN_SETTLE` when it is coming back).
+    fn settled(&self) -> bool {
+        if !self.ever_up.load(Ordering::SeqCst) {
+            return true;
+        }
+        let mut since = self.answering_since.lock().unwrap_or_else(|e| e.into_inner());
+        since.get_or_insert_with(Instant::now).elapsed() >= REJOIN_SETTLE
+    }
+
     fn checked_within(&self, d: Duration) -> bool {
         matches!(*self.last_check.lock().unwrap_or_else(|e| e.into_inner()), Some(t) if t.elapsed() < d)
     }
@@ -228,6 +258,8 @@ impl DockerHost {
                     up: AtomicBool::new(false),
                     detail: Mutex::new("not checked yet".into()),
                     last_check: Mutex::new(None),
+                    ever_up: AtomicBool::new(false),
+                    answering_since: Mutex::new(None),
                 },
                 image_ids: Mutex::new(HashMap::new()),
                 removals: TaskTracker::new(),
@@ -373,6 +405,7 @@ impl DockerHost {
             }
         };
         match tokio::time::timeout(t, docker.ping()).await {
+            Ok(Ok(_)) if !was_up && !health.settled() => health.settling(),
             Ok(Ok(_)) => {
                 if !was_up || !health.checked_within(RENEGOTIATE_AFTER) {
                     match tokio::time::timeout(t, docker.clone().negotiate_version()).await {
