@@ -1,0 +1,125 @@
+//! yrs at the edges of a pad document: decoding untrusted input without letting a yrs panic
+//! through, applying stored updates, integrating an update while bounding what yrs parks, and
+//! reading and replacing a file's text inside a transaction.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut, Update, WriteTxn,
+};
+
+use super::super::limits::MAX_PENDING_BYTES;
+use super::{file_key, DocError};
+use crate::db::{FileId, PadId};
+
+/// A new document with Yjs-compatible (UTF-16) offsets, so indexes agree with browser clients.
+pub fn new_doc() -> Doc {
+    Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() })
+}
+
+/// Run yrs code on untrusted input; `None` when it panicked (yrs is not panic-free on every
+/// malformed update), so one client's garbage cannot take the server down.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
+/// Decode an untrusted Yjs v1 update (yrs panics on some inputs, e.g. client ids over 2^53).
+pub(crate) fn decode_update(update: &[u8]) -> Result<Update, DocError> {
+    guarded(|| Update::decode_v1(update)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+}
+
+/// Decode an untrusted encoded state vector.
+pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, DocError> {
+    guarded(|| StateVector::decode_v1(state_vector)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+}
+
+/// Apply an update from the log (this node's or another's); `false` when yrs panicked. One that
+/// no longer applies would be a bug: it is skipped rather than losing the pad.
+pub(super) fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
+    let applied = guarded(|| match Update::decode_v1(bytes) {
+        Ok(update) => doc.transact_mut().apply_update(update).map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    });
+    match applied {
+        Some(Ok(())) => true,
+        Some(Err(err)) => {
+            tracing::error!(%pad, error = %err, "stored update failed to apply");
+            true
+        }
+        None => {
+            tracing::error!(%pad, "stored update panicked yrs");
+            false
+        }
+    }
+}
+
+/// Size of the integrated document (parked content is tracked separately as `pending_len`).
+pub(super) fn encoded_len(doc: &Doc) -> usize {
+    doc.transact().encode_diff_v1(&StateVector::default()).len()
+}
+
+/// What applying one client update did to the document.
+pub(super) struct Integration {
+    /// The integrated changes (Yjs v1), to log and fan out; empty update when none.
+    pub(super) encoded: Vec<u8>,
+    /// Encoded size of everything parked after this update.
+    pub(super) pending_len: usize,
+    /// The update would have parked more than `MAX_PENDING_BYTES`; its parked part was dropped.
+    pub(super) overflowed: bool,
+}
+
+/// Apply `update` and keep what yrs parks (blocks and deletions waiting for content the server
+/// never received) within `MAX_PENDING_BYTES`. The parked content from before is set aside and
+/// re-applied first (re-parking it changes nothing), so that on overflow exactly what this update
+/// parked is dropped and the earlier parked content restored. What the update integrated stays:
+/// it is valid content and ends up in the returned `encoded` like any other change.
+pub(super) fn integrate_bounding_pending(doc: &Doc, update: Update) -> Result<Integration, DocError> {
+    let mut txn = doc.transact_mut();
+    // `Update` cannot be cloned: the earlier parked content is kept encoded to restore it.
+    let earlier = txn.prune_pending().map(|parked| parked.encode_v1());
+    if let Some(earlier) = &earlier {
+        txn.apply_update(decode_update(earlier)?).map_err(|_| DocError::BadUpdate)?;
+    }
+    txn.apply_update(update).map_err(|_| DocError::BadUpdate)?;
+    let mut pending_len = 0;
+    let mut overflowed = false;
+    if let Some(parked) = txn.prune_pending() {
+        let parked_len = parked.encode_v1().len();
+        if parked_len <= MAX_PENDING_BYTES {
+            pending_len = parked_len;
+            txn.apply_update(parked).map_err(|_| DocError::BadUpdate)?;
+        } else {
+            overflowed = true;
+            if let Some(earlier) = earlier {
+                pending_len = earlier.len();
+                txn.apply_update(decode_update(&earlier)?).map_err(|_| DocError::BadUpdate)?;
+            }
+        }
+    }
+    Ok(Integration { encoded: txn.encode_update_v1(), pending_len, overflowed })
+}
+
+/// An update that carries no inserts and no deletes (lib0 v1: two zero varints).
+pub(super) fn is_empty_update(update: &[u8]) -> bool {
+    update == [0, 0]
+}
+
+/// Replace a file's whole text inside a transaction.
+pub fn set_text(txn: &mut TransactionMut, file: FileId, content: &str) {
+    let text = txn.get_or_insert_text(file_key(file).as_str());
+    let len = text.len(txn);
+    if len > 0 {
+        text.remove_range(txn, 0, len);
+    }
+    if !content.is_empty() {
+        text.insert(txn, 0, content);
+    }
+}
+
+/// The current content of a file's text inside a transaction.
+pub fn get_text(txn: &TransactionMut, file: FileId) -> String {
+    txn.get_text(file_key(file).as_str()).map(|t| t.get_string(txn)).unwrap_or_default()
+}
+

@@ -1,0 +1,427 @@
+//! Pad documents (SPEC §4): one loaded `yrs::Doc` per pad, shared by REST reads/edits and the
+//! live room, so there is one source of truth. Loading = latest checkpoint + the log after it.
+//!
+//! Every change, from a socket (`PadDoc::apply_update`) or from REST (`DocStore::edit`), runs
+//! under the document's lock and, still under it: is applied, is queued for the durable log
+//! (`persist`, group commit), and is handed to the document's observer (the live `Room`, which
+//! fans it out). So the log's order, the apply order and the order every client receives updates
+//! in are the same, and a REST edit reaches open sockets.
+//!
+//! Bounds kept here, under the same lock: the document's size (`MAX_DOC_BYTES`, parked content
+//! included), what yrs may park for missing dependencies (`MAX_PENDING_BYTES`), and the pad's
+//! update-log history (`COLLAB_HISTORY_BYTES`, a running total read at load).
+//!
+//! Several nodes (`REDIS_URL`): every committed update is relayed to the other nodes, which apply
+//! it to their loaded copy of the document without logging it again (`apply_relayed`). Each
+//! document knows up to which log id it holds every committed update of its pad (`log_upto`,
+//! advanced along the `prev → id` chain of committed updates, its own and relayed ones); its
+//! checkpoints claim exactly that. A gap in the chain (a lost message) that is not filled within
+//! `GAP_REPAIR_AFTER`, or a bus outage, makes it re-read the log after `log_upto` from the
+//! database in pages of `LOG_READ_PAGE` (`repair`).
+//!
+//! Here: `PadDoc`, one loaded document and everything done under its lock. `registry`: the
+//! node's loaded documents (load, open, unload, sweep, REST edits, repair). `codec`: yrs at the
+//! edges (guarded decoding, stored updates, bounded integration, file texts).
+//!
+//! Must not: know about sockets, roles or sessions (the observer does the fan-out), or write the
+//! log any other way than through `Persist`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, GetString, ReadTxn, StateVector, Transact};
+
+mod codec;
+mod registry;
+
+pub(crate) use codec::{decode_state_vector, decode_update, guarded};
+use codec::{apply_stored, encoded_len, integrate_bounding_pending, is_empty_update};
+pub use codec::{get_text, new_doc, set_text};
+pub use registry::DocStore;
+
+use super::file_roots;
+pub use super::file_roots::file_key;
+use super::limits::{MAX_DOC_BYTES, MAX_UPDATE_BYTES};
+use super::persist::{Committed, Persist, QUEUE_WAIT_TIMEOUT};
+use super::settings::CollabSettings;
+use crate::bus::{PadMessage, SharedBus};
+use crate::db::{Db, FileId, PadId, UserId};
+use crate::pads::files::MAX_FILE_BYTES;
+
+/// Compact into a checkpoint after this many logged updates …
+pub const CHECKPOINT_EVERY_UPDATES: u64 = 500;
+/// … or this long after the last checkpoint when anything was logged since.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// A document nobody is connected to stays loaded this long after its last use (REST reads and
+/// edits reuse it), then it is unloaded.
+pub const DOC_IDLE_UNLOAD: Duration = Duration::from_secs(60);
+/// Updates read from the log per query when loading or repairing a document.
+pub const LOG_READ_PAGE: i64 = 500;
+/// How long a document waits for a missing link of its pad's update chain (a relayed update
+/// that may still be in flight) before it re-reads the log from the database.
+pub const GAP_REPAIR_AFTER: Duration = Duration::from_secs(1);
+
+/// Identifies one socket connection; the origin of an update, so it is not echoed back.
+pub type ConnId = u64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("the update could not be decoded or applied")]
+    BadUpdate,
+    #[error("the document would exceed its size limit")]
+    TooLarge,
+    /// The update depends on content the server never received, beyond `MAX_PENDING_BYTES`.
+    #[error("the update depends on too much content the server does not have")]
+    MissingDependencies,
+    #[error("a file would exceed its size limit")]
+    FileTooLarge,
+    #[error("the update writes to a root that is not a file of the pad")]
+    UnknownRoot,
+    #[error("the document log is too far behind; try again later")]
+    Overloaded,
+    /// The pad used its update-log budget (`COLLAB_HISTORY_BYTES`); it stays readable.
+    #[error("this pad's edit history is full; fork the pad to keep editing")]
+    HistoryFull,
+    #[error("the document failed internally and must be reloaded")]
+    Poisoned,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Whether an update changed the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied, logged and fanned out.
+    Changed,
+    /// Nothing new (already known content, or only stashed as pending); nothing logged.
+    Unchanged,
+}
+
+/// Who is told about every change of a loaded document: the live room, if any.
+pub trait DocObserver: Send + Sync {
+    /// Called under the document's lock right after `update` (Yjs v1) was applied and queued for
+    /// the log; must not block or touch the document.
+    fn on_update(&self, origin: Option<ConnId>, update: &Bytes);
+}
+
+/// One pad's loaded document.
+pub struct PadDoc {
+    pub pad: PadId,
+    persist: Persist,
+    /// `COLLAB_HISTORY_BYTES`: update-log bytes this pad may accumulate.
+    history_budget: u64,
+    /// Sync step 1 answers encoded (full-state work done for peers; for tests and health).
+    sync_answers: AtomicU64,
+    inner: Mutex<DocState>,
+}
+
+struct DocState {
+    doc: Doc,
+    /// Updates logged since the last checkpoint, and when that checkpoint was taken.
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+    /// Upper bound of the encoded document size (exact at load and checkpoints, then + updates).
+    approx_len: usize,
+    /// Encoded size of what yrs parked (updates waiting for missing dependencies); counted
+    /// against the document size limit too, never logged, never checkpointed.
+    pending_len: usize,
+    /// Update-log bytes of this pad: committed (read at load) plus queued since.
+    history_bytes: u64,
+    last_used: Instant,
+    observer: Option<Weak<dyn DocObserver>>,
+    /// Set when the store dropped this instance; holders must reopen.
+    unloaded: bool,
+    /// Set when yrs panicked while applying; the instance is unusable.
+    poisoned: bool,
+    /// The pad's files: the only roots a client update may name (`file_roots`).
+    files: HashSet<FileId>,
+    /// Every update of the pad's log with an id up to this is in `doc`.
+    log_upto: i64,
+    /// Committed updates in `doc` past a missing link: `prev → id`.
+    beyond_gap: BTreeMap<i64, i64>,
+    /// Since when `beyond_gap` is not empty.
+    gap_since: Option<Instant>,
+}
+
+impl PadDoc {
+    /// Lock without counting as a use (the sweeper must not keep documents alive).
+    fn lock_for_sweep(&self) -> MutexGuard<'_, DocState> {
+        self.inner.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, DocState> {
+        // A panic while holding the lock is caught where yrs is called; a poisoned std mutex
+        // would only mean a bug elsewhere, and the state stays consistent for reads.
+        let mut state = self.inner.lock().unwrap_or_else(|poison| poison.into_inner());
+        state.last_used = Instant::now();
+        state
+    }
+
+    /// The text of every file in the document, by file id.
+    pub async fn file_texts(&self) -> BTreeMap<FileId, String> {
+        self.file_texts_now()
+    }
+
+    pub fn file_texts_now(&self) -> BTreeMap<FileId, String> {
+        let state = self.lock();
+        let txn = state.doc.transact();
+        let files: Vec<FileId> = txn.root_refs().filter_map(|(root, _)| file_roots::parse_file_key(root)).collect();
+        files
+            .into_iter()
+            .map(|file| {
+                let text = txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+                (file, text)
+            })
+            .collect()
+    }
+
+    pub async fn file_text(&self, file: FileId) -> String {
+        let state = self.lock();
+        let txn = state.doc.transact();
+        txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+    }
+
+    /// Set the pad's files: the roots client updates may write to (the pads module calls this
+    /// after every file created or deleted).
+    pub fn set_files(&self, files: impl IntoIterator<Item = FileId>) {
+        self.lock().files = files.into_iter().collect();
+    }
+
+    /// Encoded state vector (sync step 1 payload).
+    pub async fn state_vector(&self) -> Vec<u8> {
+        self.state_vector_now()
+    }
+
+    pub fn state_vector_now(&self) -> Vec<u8> {
+        self.lock().doc.transact().state_vector().encode_v1()
+    }
+
+    /// What a peer with state vector `remote_sv` is missing (sync step 2 payload).
+    pub async fn diff_since(&self, remote_sv: &[u8]) -> Result<Vec<u8>, DocError> {
+        self.diff_since_now(remote_sv)
+    }
+
+    pub fn diff_since_now(&self, remote_sv: &[u8]) -> Result<Vec<u8>, DocError> {
+        let sv = decode_state_vector(remote_sv)?;
+        self.sync_answers.fetch_add(1, Ordering::Relaxed);
+        let state = self.lock();
+        // Parked content is not part of the document: peers get only what is integrated.
+        let diff = state.doc.transact().encode_diff_v1(&sv);
+        Ok(diff)
+    }
+
+    /// Size of the whole encoded document, for the document size limit.
+    pub async fn encoded_len(&self) -> usize {
+        encoded_len(&self.lock().doc)
+    }
+
+    /// Upper bound of the encoded document size, without encoding it.
+    pub fn approx_len(&self) -> usize {
+        self.lock().approx_len
+    }
+
+    /// How many sync step 1 requests were answered (each encodes what the peer lacks).
+    pub fn sync_answers(&self) -> u64 {
+        self.sync_answers.load(Ordering::Relaxed)
+    }
+
+    /// Encoded size of the updates yrs holds back for missing dependencies.
+    pub fn pending_len(&self) -> usize {
+        self.lock().pending_len
+    }
+
+    /// Whether applying `update` would change the document (new content or new deletions),
+    /// without applying it. Used to tell a read-only client its edit was refused while letting
+    /// its no-op sync step 2 pass silently.
+    pub fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
+        let decoded = decode_update(update)?;
+        let state = self.lock();
+        let txn = state.doc.transact();
+        if decoded.extends(&txn.state_vector()) {
+            return Ok(true);
+        }
+        let deletes = decoded.delete_set();
+        if deletes.is_empty() {
+            return Ok(false);
+        }
+        let mut unknown = deletes.clone();
+        unknown.diff_with(&txn.snapshot().delete_set);
+        Ok(!unknown.is_empty())
+    }
+
+    /// Attach (or detach, with `None`) the observer told about every change.
+    pub fn set_observer(&self, observer: Option<Weak<dyn DocObserver>>) {
+        self.lock().observer = observer;
+    }
+
+    /// Apply a client's update, log it and fan it out (see the module docs for the order).
+    /// Garbage is refused before it touches the document; an update that would push the
+    /// document past `max_doc_bytes` is refused whole. Content yrs has to park for missing
+    /// dependencies is bounded by `MAX_PENDING_BYTES`: an update that would park more has its
+    /// parked part dropped (what it integrated is kept and logged) and is refused.
+    pub fn apply_update(
+        &self,
+        origin: Option<ConnId>,
+        user: Option<UserId>,
+        update: &[u8],
+        max_doc_bytes: usize,
+    ) -> Result<Applied, DocError> {
+        let decoded = decode_update(update)?;
+        let mut state = self.lock();
+        state.usable()?;
+        if state.history_bytes.saturating_add(update.len() as u64) > self.history_budget {
+            return Err(DocError::HistoryFull);
+        }
+        if state.approx_len.saturating_add(state.pending_len).saturating_add(update.len()) > max_doc_bytes {
+            // The estimate only grows between checkpoints; recompute before refusing.
+            state.approx_len = encoded_len(&state.doc);
+            if state.approx_len.saturating_add(state.pending_len).saturating_add(update.len()) > max_doc_bytes {
+                return Err(DocError::TooLarge);
+            }
+        }
+        file_roots::check_update(&state.doc, &state.files, update, MAX_FILE_BYTES)?;
+        if self.persist.overloaded() {
+            return Err(DocError::Overloaded);
+        }
+        let doc = state.doc.clone();
+        let outcome = guarded(move || integrate_bounding_pending(&doc, decoded));
+        let integration = match outcome {
+            None => {
+                state.poisoned = true;
+                tracing::error!(pad = %self.pad, "yrs panicked applying an update; the document will be reloaded");
+                return Err(DocError::Poisoned);
+            }
+            Some(Err(err)) => return Err(err),
+            Some(Ok(integration)) => integration,
+        };
+        state.pending_len = integration.pending_len;
+        let applied = self.record(&mut state, origin, user, integration.encoded);
+        if integration.overflowed {
+            tracing::warn!(pad = %self.pad, "refused an update that parks too much content with missing dependencies");
+            return Err(DocError::MissingDependencies);
+        }
+        Ok(applied)
+    }
+
+    /// Log and fan out a change that is already applied (under the lock).
+    fn record(&self, state: &mut DocState, origin: Option<ConnId>, user: Option<UserId>, encoded: Vec<u8>) -> Applied {
+        if is_empty_update(&encoded) {
+            return Applied::Unchanged;
+        }
+        let bytes = Bytes::from(encoded);
+        self.persist.append(self.pad, user, bytes.clone());
+        self.count_and_fan_out(state, origin, &bytes);
+        Applied::Changed
+    }
+
+    /// Account for an update now in the document and hand it to the observer.
+    fn count_and_fan_out(&self, state: &mut DocState, origin: Option<ConnId>, bytes: &Bytes) {
+        state.approx_len = state.approx_len.saturating_add(bytes.len());
+        state.history_bytes = state.history_bytes.saturating_add(bytes.len() as u64);
+        state.since_checkpoint += 1;
+        if let Some(observer) = state.observer.as_ref().and_then(Weak::upgrade) {
+            observer.on_update(origin, bytes);
+        }
+        if state.since_checkpoint >= CHECKPOINT_EVERY_UPDATES {
+            self.checkpoint_locked(state);
+        }
+    }
+
+    /// An update of this node was committed at `prev → id` of the pad's log.
+    fn note_logged(&self, prev: i64, id: i64) {
+        self.lock_for_sweep().advance(prev, id);
+    }
+
+    /// Apply an update another node committed at `prev → id` (not logged again) and fan it out.
+    /// One this document already holds is skipped; applying it again would change nothing.
+    fn apply_committed(&self, prev: i64, id: i64, bytes: &Bytes) {
+        let mut state = self.lock();
+        if state.usable().is_err() || id <= state.log_upto || state.beyond_gap.get(&prev) == Some(&id) {
+            return;
+        }
+        let doc = state.doc.clone();
+        if !apply_stored(self.pad, &doc, bytes) {
+            state.poisoned = true;
+            return;
+        }
+        state.advance(prev, id);
+        self.count_and_fan_out(&mut state, None, bytes);
+    }
+
+    /// Whether the update chain has had a missing link for `GAP_REPAIR_AFTER` by `now`.
+    fn gap_overdue(&self, now: Instant) -> bool {
+        self.lock_for_sweep().gap_since.is_some_and(|since| now.saturating_duration_since(since) >= GAP_REPAIR_AFTER)
+    }
+
+    /// The log id up to which this document holds every committed update.
+    pub fn log_upto(&self) -> i64 {
+        self.lock_for_sweep().log_upto
+    }
+
+    fn checkpoint_locked(&self, state: &mut DocState) {
+        if !state.beyond_gap.is_empty() {
+            // The document holds updates past a missing one: no exact checkpoint until repaired.
+            return;
+        }
+        // Only integrated content: parked updates are not part of the state the vector describes,
+        // and baking them in would make every load park them again.
+        let (full, sv) = {
+            let txn = state.doc.transact();
+            (txn.encode_diff_v1(&StateVector::default()), txn.state_vector().encode_v1())
+        };
+        state.approx_len = full.len();
+        // Without a gap, the document holds the log up to `log_upto` plus this node's updates
+        // still queued for the log, and nothing else.
+        self.persist.checkpoint(self.pad, state.log_upto, full, sv);
+        state.since_checkpoint = 0;
+        state.last_checkpoint = Instant::now();
+    }
+
+    /// Checkpoint now if anything was logged since the last one.
+    pub fn checkpoint_if_dirty(&self) {
+        let mut state = self.lock();
+        if state.since_checkpoint > 0 && !state.poisoned {
+            self.checkpoint_locked(&mut state);
+        }
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.lock().poisoned
+    }
+}
+
+impl DocState {
+    /// The committed update `prev → id` is in the document: move `log_upto` along the chain as far
+    /// as it now reaches.
+    fn advance(&mut self, prev: i64, id: i64) {
+        if id <= self.log_upto {
+            return;
+        }
+        self.beyond_gap.insert(prev, id);
+        while let Some((&prev, &id)) = self.beyond_gap.first_key_value() {
+            if prev > self.log_upto {
+                break;
+            }
+            self.beyond_gap.pop_first();
+            self.log_upto = self.log_upto.max(id);
+        }
+        self.gap_since = if self.beyond_gap.is_empty() { None } else { self.gap_since.or(Some(Instant::now())) };
+    }
+
+    fn usable(&self) -> Result<(), DocError> {
+        if self.poisoned {
+            Err(DocError::Poisoned)
+        } else if self.unloaded {
+            // Holders of an unloaded instance are rooms, which detach before unloading; a REST
+            // edit racing an unload reopens (see `DocStore::edit`).
+            Err(DocError::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+}
+
