@@ -27,11 +27,13 @@
 //! - when someone who typed into the current shell is kicked or loses the right to type, the
 //!   shell is replaced at once (debounce or not) so nothing they left running survives.
 //!
-//! Split by job: `clients` (what each client is told, leaving) and `container` (start, stop,
-//! restart and replacement of the session container); the actor loop and input stay here.
+//! Split by job: `clients` (what each client is told, leaving), `container` (start, stop,
+//! restart and replacement of the session container) and `byte_bucket` (the output pump's
+//! pace); the actor loop and input stay here.
 //!
 //! Must not: log or record input.
 
+mod byte_bucket;
 mod clients;
 mod container;
 
@@ -243,33 +245,6 @@ enum Phase {
         slot: ContainerSlot,
     },
     Stopped(Status),
-}
-
-/// Bytes-per-second token bucket of the output pump (waits instead of refusing).
-struct ByteBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl ByteBucket {
-    fn new(rate: u64) -> ByteBucket {
-        let rate = rate as f64;
-        ByteBucket { rate, burst: rate, tokens: rate, last: Instant::now() }
-    }
-
-    /// How long to wait before `n` bytes may pass (they are accounted for now).
-    fn take(&mut self, n: usize, now: Instant) -> Duration {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst) - n as f64;
-        if self.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-self.tokens / self.rate)
-        }
-    }
 }
 
 pub(crate) struct PadTerminal {
@@ -705,22 +680,5 @@ impl PadTerminal {
             session.close().await;
         }
         tracing::debug!(pad = %self.pad, "terminal ended");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_bucket_pauses_beyond_the_rate() {
-        let start = Instant::now();
-        let mut b = ByteBucket::new(1000);
-        b.last = start;
-        assert_eq!(b.take(1000, start), Duration::ZERO);
-        let wait = b.take(500, start);
-        assert!((wait.as_secs_f64() - 0.5).abs() < 1e-6, "{wait:?}");
-        // After the wait the debt is paid.
-        assert_eq!(b.take(0, start + Duration::from_millis(500)), Duration::ZERO);
     }
 }

@@ -1,6 +1,7 @@
 //! The pad terminal's container: starting it (charged to someone with a container place left),
 //! stopping, replacing and restarting it, and the answers of the start in the background.
 
+use super::byte_bucket::ByteBucket;
 use super::*;
 
 impl PadTerminal {
