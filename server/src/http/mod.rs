@@ -8,6 +8,7 @@ pub mod health;
 pub mod json;
 pub mod origin;
 pub mod rate_limit;
+pub mod shared_counts;
 pub mod static_files;
 pub mod trace;
 pub mod url_tokens;

@@ -22,16 +22,12 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::client_ip::ClientIp;
+use super::shared_counts::SharedCounts;
 use crate::error::AppError;
 use crate::AppState;
 
 /// How often idle buckets are dropped so memory stays bounded under address churn.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-/// How long a request waits for Redis's answer before its node's own budget decides.
-pub const SHARED_CHECK_TIMEOUT: Duration = Duration::from_millis(250);
-/// After Redis failed to answer, budgets are local-only this long (requests do not each wait
-/// for a dead Redis).
-pub const SHARED_RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// The bucket an address is counted in. An IPv6 client usually holds a whole /64 and can
 /// rotate through it at will, so IPv6 addresses share their /64's bucket; IPv4-mapped IPv6
@@ -55,14 +51,12 @@ pub struct IpLimiter {
 /// The cluster-wide count of one budget in Redis.
 #[derive(Clone)]
 struct SharedBudget {
-    redis: redis::aio::ConnectionManager,
+    counts: SharedCounts,
     /// `opencoder:rate:<budget>:`; the address bucket follows.
     key_prefix: String,
     /// One request's worth of the budget, in milliseconds (a minute / the count).
     interval_ms: u64,
     count: u32,
-    /// Set when Redis last failed to answer: local-only until then.
-    unavailable_until: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// GCRA in Redis, on Redis's own clock (nodes' clocks may differ): the key holds the theoretical
@@ -84,28 +78,12 @@ impl SharedBudget {
     /// Redis's verdict, or `Ok` (the local budget has already allowed it) when Redis cannot give
     /// one in time.
     async fn check(&self, bucket: IpAddr) -> Result<(), u64> {
-        let now = std::time::Instant::now();
-        if self.unavailable_until.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|until| now < until) {
-            return Ok(());
-        }
-        let mut redis = self.redis.clone();
         let script = redis::Script::new(GCRA_SCRIPT);
         let mut invocation = script.key(format!("{}{bucket}", self.key_prefix));
         invocation.arg(self.interval_ms).arg(self.count);
-        let verdict: Result<u64, String> =
-            match tokio::time::timeout(SHARED_CHECK_TIMEOUT, invocation.invoke_async(&mut redis)).await {
-                Ok(Ok(wait_ms)) => Ok(wait_ms),
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(_) => Err("no answer in time".into()),
-            };
-        match verdict {
-            Ok(0) => Ok(()),
-            Ok(wait_ms) => Err(wait_ms.div_ceil(1000)),
-            Err(err) => {
-                tracing::warn!(error = %err, "Redis did not answer a rate-limit check; budgets are this node's own for now");
-                *self.unavailable_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(now + SHARED_RETRY_AFTER);
-                Ok(())
-            }
+        match self.counts.run(&invocation, "rate limit").await {
+            Some(0) | None => Ok(()),
+            Some(wait_ms) => Err(wait_ms.div_ceil(1000)),
         }
     }
 }
@@ -120,11 +98,10 @@ impl IpLimiter {
     pub fn shared_per_minute(count: u32, name: &str, redis: redis::aio::ConnectionManager) -> Self {
         let count = count.max(1);
         let shared = SharedBudget {
-            redis,
+            counts: SharedCounts::new(redis),
             key_prefix: format!("opencoder:rate:{name}:"),
             interval_ms: (60_000 / u64::from(count)).max(1),
             count,
-            unavailable_until: Arc::default(),
         };
         IpLimiter { shared: Some(shared), ..IpLimiter::per_minute(count) }
     }

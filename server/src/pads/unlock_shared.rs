@@ -6,15 +6,10 @@
 //! more than its own policy, and when Redis cannot answer it keeps throttling on its own counts.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::unlock_throttle::{UnlockKey, CLIENT_POLICY, IDLE_EXPIRY, PAD_POLICY};
-
-/// How long an unlock waits for Redis's verdict before the local one stands.
-pub const SHARED_UNLOCK_TIMEOUT: Duration = Duration::from_millis(250);
-/// After Redis failed to answer, only local counts apply this long.
-pub const SHARED_UNLOCK_RETRY_AFTER: Duration = Duration::from_secs(2);
+use crate::http::shared_counts::SharedCounts;
 
 /// KEYS: pad entry, client entry (hashes of `failures` and `blocked` = ms on Redis's clock).
 /// ARGV: the pad policy (free failures, base delay ms, max delay ms), the client policy (the
@@ -56,8 +51,7 @@ return 0
 
 #[derive(Clone)]
 pub struct SharedUnlock {
-    redis: redis::aio::ConnectionManager,
-    unavailable_until: Arc<Mutex<Option<Instant>>>,
+    counts: SharedCounts,
 }
 
 fn keys(key: UnlockKey) -> [String; 2] {
@@ -74,7 +68,7 @@ fn millis(d: Duration) -> u64 {
 
 impl SharedUnlock {
     pub fn new(redis: redis::aio::ConnectionManager) -> Self {
-        SharedUnlock { redis, unavailable_until: Arc::default() }
+        SharedUnlock { counts: SharedCounts::new(redis) }
     }
 
     /// `Err(wait)` while the pad or the client is throttled across the cluster; otherwise the
@@ -90,7 +84,7 @@ impl SharedUnlock {
             invocation.arg(policy.free_failures).arg(millis(policy.base_delay)).arg(millis(policy.max_delay));
         }
         invocation.arg(millis(IDLE_EXPIRY));
-        match self.run(invocation).await {
+        match self.counts.run(&invocation, "unlock throttle").await {
             Some(0) | None => Ok(()),
             Some(wait_ms) => Err(Duration::from_millis(wait_ms)),
         }
@@ -102,22 +96,6 @@ impl SharedUnlock {
         for k in keys(key) {
             invocation.key(k);
         }
-        self.run(invocation).await;
-    }
-
-    async fn run(&self, invocation: redis::ScriptInvocation<'_>) -> Option<u64> {
-        let now = Instant::now();
-        if self.unavailable_until.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|until| now < until) {
-            return None;
-        }
-        let mut redis = self.redis.clone();
-        let failure = match tokio::time::timeout(SHARED_UNLOCK_TIMEOUT, invocation.invoke_async::<u64>(&mut redis)).await {
-            Ok(Ok(answer)) => return Some(answer),
-            Ok(Err(err)) => err.to_string(),
-            Err(_) => "no answer in time".to_string(),
-        };
-        tracing::warn!(error = %failure, "Redis did not answer an unlock-throttle call; this node's counts decide for now");
-        *self.unavailable_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(now + SHARED_UNLOCK_RETRY_AFTER);
-        None
+        self.counts.run(&invocation, "unlock throttle").await;
     }
 }
