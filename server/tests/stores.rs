@@ -5,9 +5,13 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Bytes;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use opencoder::audit::{Actor, AuditAction, AuditEvent, AuditLog};
+use opencoder::collab::persist::Persist;
 use opencoder::collab::store::{self as collab_store, LogWrite};
 use opencoder::db::{Db, PadId, UserId};
 use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
@@ -70,6 +74,7 @@ on_both_backends! {
     invites => invites;
     doc_log_and_checkpoints => doc_log_and_checkpoints;
     doc_log_ids_are_commit_ordered_across_nodes => doc_log_ids_are_commit_ordered_across_nodes;
+    the_log_writer_counts_its_own_commits_into_a_checkpoint => the_log_writer_counts_its_own_commits_into_a_checkpoint;
     chat => chat;
     chat_ids_are_commit_ordered_across_nodes => chat_ids_are_commit_ordered_across_nodes;
     runs_and_recordings => runs_and_recordings;
@@ -278,6 +283,43 @@ async fn doc_log_and_checkpoints(f: Fixture) {
     ];
     collab_store::commit_log(db, &batch).await.unwrap();
     assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap(), (own, b"s2".to_vec()));
+}
+
+/// A document learns where its updates landed only after their batch commits, so a checkpoint it
+/// queues meanwhile names an older `held`. The writer counts its own committed updates after that
+/// in (a busy pad still gets checkpoints, and playback can seek from them), but never past an
+/// update another node wrote.
+async fn the_log_writer_counts_its_own_commits_into_a_checkpoint(f: Fixture) {
+    let db = &f.db;
+    let owner = user(db, "Owner").await;
+    let id = pad(db, owner, "busy").await;
+    // The document is never told where its updates landed, as if every commit were in flight.
+    let writer = Persist::start(db.clone(), 1 << 20, Arc::new(|_| {}));
+    for text in ["a", "b", "c"] {
+        writer.append(id, Some(owner), Bytes::from_static(text.as_bytes()));
+    }
+    writer.flush().await;
+    writer.checkpoint(id, 0, b"abc".to_vec(), b"sv".to_vec());
+    writer.flush().await;
+    let newest = collab_store::log_page(db, id, 0, 10).await.unwrap().last().unwrap().0;
+    assert_eq!(
+        collab_store::latest_checkpoint(db, id).await.unwrap(),
+        Some((newest, b"abc".to_vec())),
+        "the checkpoint covers the writer's own committed updates"
+    );
+    // Another node writes the pad; this node's document has not received it.
+    let other = f.second_pool().await;
+    let foreign = [LogWrite::Update { pad: id, user: None, at_ms: 9, bytes: b"x" }];
+    collab_store::commit_log(&other, &foreign).await.unwrap();
+    writer.append(id, Some(owner), Bytes::from_static(b"d"));
+    writer.flush().await;
+    writer.checkpoint(id, newest, b"abcd".to_vec(), b"sv".to_vec());
+    writer.flush().await;
+    assert_eq!(
+        collab_store::latest_checkpoint(db, id).await.unwrap(),
+        Some((newest, b"abc".to_vec())),
+        "a checkpoint missing another node's update is dropped"
+    );
 }
 
 /// A reader that follows the log by id (loading a document, playback) must never miss an update:

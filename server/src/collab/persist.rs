@@ -9,7 +9,11 @@
 //! (the SPEC asks for 100 ms). A checkpoint carries the log id up to which its document holds the
 //! pad's log (`PadDoc` tracks it); it covers that and this node's updates queued before it, and is
 //! dropped when another node wrote the pad in between (with several nodes writing one pad, the
-//! pad's `MAX(id)` may include updates this node's document has not received yet).
+//! pad's `MAX(id)` may include updates this node's document has not received yet). The document
+//! learns where its updates landed only after their commit, so a checkpoint queued while a batch
+//! of its pad is committing names a `held` that batch has already passed; the writer remembers
+//! which runs of each pad's log it wrote itself (`OwnRuns`) and counts those in, so a busy pad
+//! still gets its checkpoints.
 //!
 //! After each commit the writer hands every committed update with its place in the pad's log to
 //! `on_commit` (the document store: it advances the document's log position and relays the update
@@ -24,6 +28,7 @@
 //! Must not: apply anything to a document, or be bypassed (a row written elsewhere could land
 //! between a checkpoint and the updates it claims to fold).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +56,9 @@ pub const QUEUE_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const CHECKPOINT_RETAIN_SPACING: i64 = 20_000;
 /// Attempts at committing one batch before it is given up (and logged as lost).
 const COMMIT_ATTEMPTS: u32 = 5;
+/// The writer forgets a pad's run of its own updates after this many batches without one; a
+/// checkpoint queued longer ago than that falls back to its own `held` (and may be dropped).
+const OWN_RUN_BATCHES: u64 = 64;
 
 enum WriteOp {
     Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: Bytes },
@@ -161,8 +169,51 @@ impl Persist {
     }
 }
 
+/// For each pad this writer wrote recently, the newest run of consecutive ids in the pad's log
+/// that are all its own updates: `(from, to]`, with `from` the id just before the run. Every one
+/// of those was applied to the pad's document before it was queued, so a document that holds
+/// the log up to some `held` inside a run also holds the rest of that run.
+#[derive(Default)]
+struct OwnRuns {
+    runs: HashMap<PadId, OwnRun>,
+    batches: u64,
+}
+
+struct OwnRun {
+    from: i64,
+    to: i64,
+    batch: u64,
+}
+
+impl OwnRuns {
+    /// How far a document that held the log up to `held` holds it, counting this writer's
+    /// committed updates that follow `held` without another writer's in between.
+    fn held_through(&self, pad: PadId, held: i64) -> i64 {
+        match self.runs.get(&pad) {
+            Some(run) if run.from <= held && held <= run.to => run.to,
+            _ => held,
+        }
+    }
+
+    /// Extend the runs with a committed batch's updates, in commit order.
+    fn record<'a>(&mut self, places: impl IntoIterator<Item = &'a LogPlace>) {
+        self.batches += 1;
+        let batch = self.batches;
+        for place in places {
+            let run = self.runs.entry(place.pad).or_insert(OwnRun { from: place.prev, to: place.prev, batch });
+            if run.to != place.prev {
+                run.from = place.prev;
+            }
+            run.to = place.id;
+            run.batch = batch;
+        }
+        self.runs.retain(|_, run| batch - run.batch < OWN_RUN_BATCHES);
+    }
+}
+
 async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc<Queue>, on_commit: OnCommit) {
     let mut batch: Vec<WriteOp> = Vec::new();
+    let mut own = OwnRuns::default();
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::now() + GROUP_COMMIT_WINDOW;
         let mut flush_now = matches!(first, WriteOp::Flush(_));
@@ -185,7 +236,8 @@ async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc
             }
         }
         if !writes.is_empty() {
-            let places = commit_with_retry(&db, &writes).await;
+            let places = commit_with_retry(&db, &writes, &own).await;
+            own.record(places.iter().flatten());
             let committed: Vec<Committed> = writes
                 .iter()
                 .zip(places)
@@ -208,10 +260,10 @@ async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc
 }
 
 /// Where each write landed (see `store::commit_log`); all `None` when the batch was lost.
-async fn commit_with_retry(db: &Db, writes: &[WriteOp]) -> Vec<Option<LogPlace>> {
+async fn commit_with_retry(db: &Db, writes: &[WriteOp], own: &OwnRuns) -> Vec<Option<LogPlace>> {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=COMMIT_ATTEMPTS {
-        match commit(db, writes).await {
+        match commit(db, writes, own).await {
             Ok(places) => return places,
             Err(err) if attempt < COMMIT_ATTEMPTS => {
                 tracing::warn!(error = %err, attempt, "document log commit failed; retrying");
@@ -226,8 +278,9 @@ async fn commit_with_retry(db: &Db, writes: &[WriteOp]) -> Vec<Option<LogPlace>>
     Vec::new()
 }
 
-/// The batch as the store writes it (`Flush` markers carry nothing to write).
-async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<Vec<Option<LogPlace>>> {
+/// The batch as the store writes it (`Flush` markers carry nothing to write; a checkpoint's
+/// `held` counts this writer's committed run after it).
+async fn commit(db: &Db, writes: &[WriteOp], own: &OwnRuns) -> sqlx::Result<Vec<Option<LogPlace>>> {
     let entries: Vec<LogWrite<'_>> = writes
         .iter()
         .filter_map(|op| match op {
@@ -235,7 +288,7 @@ async fn commit(db: &Db, writes: &[WriteOp]) -> sqlx::Result<Vec<Option<LogPlace
                 Some(LogWrite::Update { pad: *pad, user: *user, at_ms: *at_ms, bytes: bytes.as_ref() })
             }
             WriteOp::Checkpoint { pad, held, state, state_vector } => {
-                Some(LogWrite::Checkpoint { pad: *pad, held: *held, state, state_vector })
+                Some(LogWrite::Checkpoint { pad: *pad, held: own.held_through(*pad, *held), state, state_vector })
             }
             WriteOp::Flush(_) => None,
         })
