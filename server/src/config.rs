@@ -117,6 +117,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `SIGNUP_RATE_LIMIT_PER_MINUTE` (10): sign-up and recovery per-IP budget.
     pub signup_rate_limit_per_minute: u32,
+    /// `PAD_MAX_MEMBERS` (250): members one pad may have, owner included; joining a full pad
+    /// through an invite or a password is refused with 409 `pad_full` (existing members keep
+    /// their place and may still be upgraded).
+    pub pad_max_members: usize,
     /// `COOKIE_DOMAIN` (unset): Domain attribute of the session cookie.
     pub cookie_domain: Option<String>,
     /// `TRUSTED_PROXIES` (127.0.0.0/8,::1/128): peers whose X-Forwarded-For is believed.
@@ -364,6 +368,7 @@ impl Config {
                 1,
                 10_000,
             )?,
+            pad_max_members: parse_num("PAD_MAX_MEMBERS", get(vars, "PAD_MAX_MEMBERS"), 250, 2, 100_000)?,
             cookie_domain: get(vars, "COOKIE_DOMAIN").map(parse_cookie_domain).transpose()?,
             trusted_proxies,
             public_base_url,

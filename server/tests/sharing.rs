@@ -603,3 +603,40 @@ async fn every_sharing_action_is_audited() {
         }
     }
 }
+
+/// `PAD_MAX_MEMBERS` bounds the member list every pad load reads: a newcomer joining a full pad
+/// through an invite or the password is refused, the invite keeps its uses, existing members
+/// are still upgraded, and a leaving member frees a place.
+#[tokio::test]
+async fn a_full_pad_admits_no_newcomer_by_invite_or_password() {
+    let app = TestApp::spawn_with(&[("PAD_MAX_MEMBERS", "3")]).await;
+    let ada = app.signup("Ada").await;
+    let (bob, cat, dan) = (app.signup("Bob").await, app.signup("Cat").await, app.signup("Dan").await);
+    let pad = new_pad(&app, &ada, "Full").await;
+    let viewers = token_of(&invite(&app, &ada, &pad.slug, json!({ "role": "viewer" })).await);
+    for member in [&bob, &cat] {
+        assert_eq!(accept(&app, member, &viewers).await.status, 200);
+    }
+    let r = accept(&app, &dan, &viewers).await;
+    assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (409, Some("pad_full")), "{:?}", r.body);
+    assert_eq!(role_of(&app, &dan, &pad.slug).await, None);
+    let list = app.get(&format!("/api/pads/{}/invites", pad.slug), Some(&ada.token)).await;
+    assert_eq!(list.body["invites"][0]["uses"], 2, "a refused accept uses nothing");
+
+    let password = "correct horse battery staple";
+    let r = app
+        .put(&format!("/api/pads/{}/password", pad.slug), Some(&ada.token), json!({ "password": password, "role": "viewer" }))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = app.post(&format!("/api/pads/{}/unlock", pad.slug), Some(&dan.token), json!({ "password": password })).await;
+    assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (409, Some("pad_full")), "{:?}", r.body);
+
+    let editors = token_of(&invite(&app, &ada, &pad.slug, json!({ "role": "collaborator" })).await);
+    assert_eq!(accept(&app, &bob, &editors).await.status, 200, "a member of a full pad may be upgraded");
+    assert_eq!(role_of(&app, &bob, &pad.slug).await.as_deref(), Some("collaborator"));
+
+    assert_eq!(app.post(&format!("/api/pads/{}/leave", pad.slug), Some(&cat.token), json!({})).await.status, 200);
+    let r = app.post(&format!("/api/pads/{}/unlock", pad.slug), Some(&dan.token), json!({ "password": password })).await;
+    assert_eq!(r.status, 200, "a place freed by a leaving member is taken: {:?}", r.body);
+    assert_eq!(role_of(&app, &dan, &pad.slug).await.as_deref(), Some("viewer"));
+}

@@ -81,6 +81,9 @@ on_both_backends! {
     audit_chain_with_two_nodes => audit_chain_with_two_nodes;
 }
 
+/// A member cap no test body reaches.
+const ROOMY: usize = 1_000;
+
 async fn user(db: &Db, name: &str) -> UserId {
     opencoder::auth::store::create(db, name, &format!("hash-of-{name}")).await.unwrap().id
 }
@@ -122,11 +125,11 @@ async fn pads_members_and_roles(f: Fixture) {
     assert!(matches!(&taken, sqlx::Error::Database(e) if e.is_unique_violation()));
 
     // Grants only go up; the owner row is never touched.
-    let granted = pad_store::grant_at_least(db, id, bob, Role::Viewer).await.unwrap();
+    let granted = pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY).await.unwrap();
     assert!(matches!(granted, GrantOutcome::Granted(g) if g.previous.is_none() && g.current == Role::Viewer));
-    let up = pad_store::grant_at_least(db, id, bob, Role::Collaborator).await.unwrap();
+    let up = pad_store::grant_at_least(db, id, bob, Role::Collaborator, ROOMY).await.unwrap();
     assert!(matches!(up, GrantOutcome::Granted(g) if g.current == Role::Collaborator));
-    let not_down = pad_store::grant_at_least(db, id, bob, Role::Viewer).await.unwrap();
+    let not_down = pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY).await.unwrap();
     assert!(matches!(not_down, GrantOutcome::Granted(g) if !g.changed() && g.current == Role::Collaborator));
     assert_eq!(pad_store::change_role(db, id, owner, Role::Viewer).await.unwrap(), None);
     assert_eq!(pad_store::change_role(db, id, bob, Role::Candidate).await.unwrap(), Some(Role::Collaborator));
@@ -137,10 +140,30 @@ async fn pads_members_and_roles(f: Fixture) {
     // A kick sticks until re-admitted.
     assert_eq!(pad_store::kick_member(db, id, bob, owner).await.unwrap(), Some(Role::Candidate));
     assert!(pad_store::is_removed(db, id, bob).await.unwrap());
-    assert_eq!(pad_store::grant_at_least(db, id, bob, Role::Viewer).await.unwrap(), GrantOutcome::Removed);
+    assert_eq!(pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY).await.unwrap(), GrantOutcome::Removed);
     assert_eq!(pad_store::removals(db, id).await.unwrap().len(), 1);
     assert!(pad_store::readmit(db, id, bob).await.unwrap());
     assert!(!pad_store::is_removed(db, id, bob).await.unwrap());
+
+    // A full pad admits no newcomer, but its members may still be upgraded. Joins racing on two
+    // nodes never overshoot the cap.
+    let full = pad(db, owner, "full").await;
+    let cap = 4;
+    let other = f.second_pool().await;
+    let mut joins = Vec::new();
+    for i in 0..9 {
+        let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
+        let joiner = user(&db, &format!("joiner{i}")).await;
+        joins.push(tokio::spawn(async move { (joiner, pad_store::grant_at_least(&db, full, joiner, Role::Viewer, cap).await.unwrap()) }));
+    }
+    let outcomes: Vec<_> = futures_util::future::join_all(joins).await.into_iter().map(Result::unwrap).collect();
+    let admitted: Vec<UserId> =
+        outcomes.iter().filter(|(_, o)| matches!(o, GrantOutcome::Granted(_))).map(|(u, _)| *u).collect();
+    assert_eq!(admitted.len(), cap - 1, "the owner and {} joiners fill a pad of {cap}", cap - 1);
+    assert!(outcomes.iter().all(|(_, o)| matches!(o, GrantOutcome::Granted(_) | GrantOutcome::Full)));
+    assert_eq!(pad_store::members(db, full).await.unwrap().len(), cap);
+    let upgraded = pad_store::grant_at_least(db, full, admitted[0], Role::Collaborator, cap).await.unwrap();
+    assert!(matches!(upgraded, GrantOutcome::Granted(g) if g.current == Role::Collaborator));
 
     // Passwords and updates.
     let with_password = pad_store::set_password(db, id, Some(("hash", Role::Viewer))).await.unwrap().unwrap();
@@ -207,15 +230,15 @@ async fn invites(f: Fixture) {
     };
     let once = invites_store::create(db, &new("once", Some(1))).await.unwrap();
     assert_eq!(invites_store::list_live(db, id, now).await.unwrap().len(), 1);
-    let accepted = invites_store::accept(db, "once", bob, now).await.unwrap();
+    let accepted = invites_store::accept(db, "once", bob, now, ROOMY).await.unwrap();
     assert!(matches!(accepted, AcceptOutcome::Accepted { invite, .. } if invite.uses == 1));
-    assert!(matches!(invites_store::accept(db, "once", cat, now).await.unwrap(), AcceptOutcome::Refused(Liveness::UsedUp)));
+    assert!(matches!(invites_store::accept(db, "once", cat, now, ROOMY).await.unwrap(), AcceptOutcome::Refused(Liveness::UsedUp)));
     assert!(matches!(
-        invites_store::accept(db, "once", cat, now + ChronoDuration::hours(2)).await.unwrap(),
+        invites_store::accept(db, "once", cat, now + ChronoDuration::hours(2), ROOMY).await.unwrap(),
         AcceptOutcome::Refused(Liveness::Expired)
     ));
     assert!(invites_store::revoke(db, id, once.id, now).await.unwrap().is_some());
-    assert!(matches!(invites_store::accept(db, "once", cat, now).await.unwrap(), AcceptOutcome::Refused(Liveness::Missing)));
+    assert!(matches!(invites_store::accept(db, "once", cat, now, ROOMY).await.unwrap(), AcceptOutcome::Refused(Liveness::Missing)));
     assert!(invites_store::find_by_token(db, "once").await.unwrap().is_some());
 
     // Two nodes accepting a one-use invite for different users: exactly one wins.
@@ -227,7 +250,7 @@ async fn invites(f: Fixture) {
         for i in 0..RACERS {
             let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
             let racer = user(&db, &format!("racer{round}-{i}")).await;
-            racers.push(tokio::spawn(async move { invites_store::accept(&db, token, racer, now).await.unwrap() }));
+            racers.push(tokio::spawn(async move { invites_store::accept(&db, token, racer, now, ROOMY).await.unwrap() }));
         }
         let outcomes = futures_util::future::join_all(racers).await;
         let wins = outcomes.iter().filter(|o| matches!(o.as_ref().unwrap(), AcceptOutcome::Accepted { .. })).count();

@@ -244,10 +244,11 @@ pub async fn accept(
     if !looks_like_token(token) {
         return Err(AppError::NotFound);
     }
-    let (invite, slug, grant) = match invites_store::accept(&state.db, token, user, now).await? {
+    let (invite, slug, grant) = match invites_store::accept(&state.db, token, user, now, state.config.pad_max_members).await? {
         AcceptOutcome::Accepted { invite, pad_slug, grant } => (invite, pad_slug, grant),
         AcceptOutcome::Refused(liveness) => return Err(refusal(liveness)),
         AcceptOutcome::Removed => return Err(members::removed_error()),
+        AcceptOutcome::Full => return Err(members::full_error(state.config.pad_max_members)),
     };
     state
         .audit

@@ -141,13 +141,21 @@ pub enum AcceptOutcome {
     Refused(Liveness),
     /// The owner removed this user from the pad; the invite was not used.
     Removed,
+    /// The pad has its most members; the invite was not used.
+    Full,
 }
 
 /// Accept an invite as `user`: check it, count a use and grant its role (upgrade only), all under
 /// the pad's write lock (`WriteLock::Pad`), so two concurrent accepts of a one-use invite cannot
 /// both win, on any node. A member whose
 /// role is already at least the invite's keeps it and burns no use.
-pub async fn accept(db: &Db, token: &str, user: UserId, now: DateTime<Utc>) -> sqlx::Result<AcceptOutcome> {
+pub async fn accept(
+    db: &Db,
+    token: &str,
+    user: UserId,
+    now: DateTime<Utc>,
+    max_members: usize,
+) -> sqlx::Result<AcceptOutcome> {
     let mut tx = db.write_tx().await?;
     let mut found = find_by_token_in(&mut tx, token).await?;
     if let Some(pad) = found.as_ref().map(|f| f.invite.pad_id) {
@@ -166,9 +174,10 @@ pub async fn accept(db: &Db, token: &str, user: UserId, now: DateTime<Utc>) -> s
     let (Liveness::Live, Some(role)) = (liveness, role) else {
         return Ok(AcceptOutcome::Refused(if liveness == Liveness::Live { Liveness::Missing } else { liveness }));
     };
-    let grant = match store::grant_at_least_in(&mut tx, invite.pad_id, user, role).await? {
+    let grant = match store::grant_at_least_in(&mut tx, invite.pad_id, user, role, max_members).await? {
         GrantOutcome::Granted(grant) => grant,
         GrantOutcome::Removed => return Ok(AcceptOutcome::Removed),
+        GrantOutcome::Full => return Ok(AcceptOutcome::Full),
     };
     let invite = if grant.changed() {
         on_tx!(tx, |conn| sqlx::query_as(&format!("UPDATE invites SET uses = uses + 1 WHERE id = $1 RETURNING {INVITE_COLUMNS}"))

@@ -86,6 +86,11 @@ pub fn removed_error() -> AppError {
     }
 }
 
+/// What a newcomer is told when the pad has `PAD_MAX_MEMBERS` members already.
+pub fn full_error(max_members: usize) -> AppError {
+    AppError::conflict("pad_full", format!("this pad already has {max_members} members; ask its owner to remove someone"))
+}
+
 /// Let a removed user back in through invites and the password again (owner only). It grants no
 /// role by itself.
 pub async fn readmit(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) -> AppResult<()> {

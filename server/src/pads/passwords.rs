@@ -127,9 +127,10 @@ pub async fn unlock(
         return Err(AppError::Unauthenticated("wrong_password"));
     }
     state.unlock_throttle.forgive(key).await;
-    let grant = match store::grant_at_least(&state.db, pad.id, user, role).await? {
+    let grant = match store::grant_at_least(&state.db, pad.id, user, role, state.config.pad_max_members).await? {
         GrantOutcome::Granted(grant) => grant,
         GrantOutcome::Removed => return Err(members::removed_error()),
+        GrantOutcome::Full => return Err(members::full_error(state.config.pad_max_members)),
     };
     state
         .audit

@@ -374,6 +374,8 @@ pub enum GrantOutcome {
     Granted(Grant),
     /// The owner removed this user from the pad and has not re-admitted them: nothing changed.
     Removed,
+    /// The user is not a member and the pad already has its most members: nothing changed.
+    Full,
 }
 
 /// The membership an upgrade-only grant led to.
@@ -393,17 +395,28 @@ impl Grant {
 /// pad's `WriteLock::Pad`): a new member gets
 /// `role`, a lower one is upgraded, an equal or higher one (and the owner) is left alone. Access
 /// granted by invites and passwords only ever goes up (the original never upgraded, §12 #25). A
-/// user the owner removed gets nothing until re-admitted.
+/// user the owner removed gets nothing until re-admitted. A newcomer is refused once the pad has
+/// `max_members` (the count is read under the pad's lock, so concurrent joins cannot overshoot).
 pub async fn grant_at_least_in(
     tx: &mut WriteTx,
     pad: PadId,
     user: UserId,
     role: Role,
+    max_members: usize,
 ) -> sqlx::Result<GrantOutcome> {
     if is_removed_in(tx, pad, user).await? {
         return Ok(GrantOutcome::Removed);
     }
     let previous = role_in(tx, pad, user).await?;
+    if previous.is_none() {
+        let members: i64 = on_tx!(tx, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM pad_members WHERE pad_id = $1")
+            .bind(pad)
+            .fetch_one(&mut *conn)
+            .await)?;
+        if members >= max_members as i64 {
+            return Ok(GrantOutcome::Full);
+        }
+    }
     on_tx!(tx, |conn| sqlx::query(&format!(
         "INSERT INTO pad_members (pad_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (pad_id, user_id) DO UPDATE SET role = excluded.role
@@ -420,10 +433,10 @@ pub async fn grant_at_least_in(
 }
 
 /// `grant_at_least_in` in its own transaction (password unlock).
-pub async fn grant_at_least(db: &Db, pad: PadId, user: UserId, role: Role) -> sqlx::Result<GrantOutcome> {
+pub async fn grant_at_least(db: &Db, pad: PadId, user: UserId, role: Role, max_members: usize) -> sqlx::Result<GrantOutcome> {
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::Pad(pad)).await?;
-    let grant = grant_at_least_in(&mut tx, pad, user, role).await?;
+    let grant = grant_at_least_in(&mut tx, pad, user, role, max_members).await?;
     tx.commit().await?;
     Ok(grant)
 }
