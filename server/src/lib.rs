@@ -64,6 +64,8 @@ pub struct AppState {
     pub unlock_throttle: UnlockThrottle,
     /// Domain events (kicks, role changes, deletions, revocations) to the live state.
     pub bus: SharedBus,
+    /// The Redis connection of the shared counts (`REDIS_URL`), also pinged by `/readyz`.
+    pub redis: Option<redis::aio::ConnectionManager>,
     pub docs: collab::DocStore,
     /// Live pad rooms (open sockets); `rooms.broadcast_app(pad, json)` reaches everyone on a pad.
     pub rooms: collab::Rooms,
@@ -95,15 +97,18 @@ impl AppState {
         let db = Db::connect_with(config.database_url.expose(), &config.db).await?;
         db.migrate().await?;
         let tokens = TokenKeys::new(config.jwt_secret.expose());
-        let (rate_limits, unlock_throttle) = match &config.redis_url {
-            Some(url) => {
-                let redis = redis_connection(url.expose()).await?;
+        let redis = match &config.redis_url {
+            Some(url) => Some(redis_connection(url.expose()).await?),
+            None => None,
+        };
+        let (rate_limits, unlock_throttle) = match &redis {
+            Some(redis) => {
                 let limits = RateLimits::shared(
                     config.rate_limit_per_minute,
                     config.signup_rate_limit_per_minute,
                     redis.clone(),
                 );
-                (limits, UnlockThrottle::shared(redis))
+                (limits, UnlockThrottle::shared(redis.clone()))
             }
             None => (
                 RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute),
@@ -144,6 +149,7 @@ impl AppState {
             rate_limits,
             unlock_throttle,
             bus,
+            redis,
             tasks,
             shutdown,
         })

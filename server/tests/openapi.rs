@@ -12,6 +12,8 @@ const CORE_ENDPOINTS: &[(&str, &str)] = &[
     // health
     ("get", "/health"),
     ("get", "/api/health"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
     // auth (SPEC §2)
     ("post", "/api/auth/guest"),
     ("post", "/api/auth/recover"),

@@ -1,6 +1,11 @@
-//! Liveness and readiness: `/health` for load balancers, `/api/health` for the client, which also
-//! shows whether code runs sandboxed. Execution being down does not fail the check: the pad
-//! still works for editing, and `exec.available` says what is wrong.
+//! Liveness and readiness. `/healthz` answers while the process serves requests (a container's
+//! liveness probe: it touches nothing else, so a slow database never gets the process killed).
+//! `/readyz` is for load balancers and orchestrators: ready when the database answers, Redis
+//! answers when `REDIS_URL` is set, and at least one execution backend can run code; otherwise 503
+//! naming the failing checks. `/health` (older, kept for existing load balancer configurations)
+//! fails only on the database: execution being down does not fail it, the pad still works for
+//! editing, and `exec.available` says what is wrong. `/api/health` is the client's view, which
+//! also shows whether code runs sandboxed.
 //!
 //! Both are unauthenticated, so neither may let a caller make the server work per request: the
 //! execution backend's check (a Docker ping and an image lookup) is done at most once per
@@ -26,9 +31,15 @@ use crate::AppState;
 
 /// How long one check of the execution backend is reused.
 pub const EXEC_CHECK_TTL: Duration = Duration::from_secs(5);
+/// How long `/readyz` waits for the database's and Redis's answer before it counts them as down.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(api_health))
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(api_health))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 /// The last check of the execution backend, and how many checks were made (for tests and
@@ -85,6 +96,44 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "exec": { "available": exec.health.available, "checkedAt": exec.at_ms },
     });
     (status_of(database), axum::Json(body))
+}
+
+/// The process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "the process serves requests")))]
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({ "ok": true }))
+}
+
+/// Whether Redis answers a PING in time; `None` when this node runs without Redis.
+async fn redis_answers(state: &AppState) -> Option<bool> {
+    let mut redis = state.redis.clone()?;
+    let command = redis::cmd("PING");
+    let ping = command.query_async::<String>(&mut redis);
+    Some(matches!(tokio::time::timeout(READY_CHECK_TIMEOUT, ping).await, Ok(Ok(_))))
+}
+
+async fn database_answers(state: &AppState) -> bool {
+    tokio::time::timeout(READY_CHECK_TIMEOUT, state.db.ping()).await.unwrap_or(false)
+}
+
+/// Ready for traffic: the database, Redis when configured, and a backend that runs code.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses((status = 200, description = "ready"), (status = 503, description = "not ready; `failing` names the checks"))
+)]
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let (database, redis, exec) = tokio::join!(database_answers(&state), redis_answers(&state), state.health.exec(&state));
+    let mut checks = serde_json::Map::new();
+    checks.insert("database".into(), json!(database));
+    if let Some(redis) = redis {
+        checks.insert("redis".into(), json!(redis));
+    }
+    checks.insert("exec".into(), json!(exec.health.available));
+    let failing: Vec<&String> = checks.iter().filter(|(_, ok)| **ok == json!(false)).map(|(name, _)| name).collect();
+    let status = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(json!({ "ready": failing.is_empty(), "failing": failing, "checks": checks })))
 }
 
 /// The client's view: whether runs are sandboxed; signed-in callers also get the version and the
