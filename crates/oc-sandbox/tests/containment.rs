@@ -425,6 +425,7 @@ async fn hostile_file_names_are_refused() {
             entry: None,
             stdin: vec![],
             live_stdin: None,
+            repl: false,
             limits: RunLimits::default(),
         };
         match try_run(&b, s).await {
@@ -439,6 +440,7 @@ async fn hostile_file_names_are_refused() {
         entry: Some("../main.py".into()),
         stdin: vec![],
         live_stdin: None,
+        repl: false,
         limits: RunLimits::default(),
     };
     assert!(matches!(

@@ -401,6 +401,7 @@ impl ExecService {
             entry: Some(request.entry.clone()),
             stdin: request.stdin,
             live_stdin,
+            repl: false,
             limits: RunLimits {
                 wall: request.timeout,
                 output_bytes: self.settings.output_bytes,

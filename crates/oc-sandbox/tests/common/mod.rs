@@ -136,6 +136,7 @@ pub fn spec_files(language: &str, files: &[(&str, &str)], stdin: &str) -> RunSpe
         entry: None,
         stdin: stdin.as_bytes().to_vec(),
         live_stdin: None,
+        repl: false,
         limits: RunLimits::default(),
     }
 }
