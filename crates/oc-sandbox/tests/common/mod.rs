@@ -2,6 +2,8 @@
 //! runner image; when either is missing they FAIL (never skip) with instructions.
 #![allow(dead_code)]
 
+pub mod lockdown;
+
 use std::time::Duration;
 
 use bollard::Docker;
