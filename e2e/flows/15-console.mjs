@@ -3,23 +3,12 @@
 // input (marked as input) and the answer. Then Bob, a collaborator, feeds a sys.stdin.read()
 // program two lines and ends the input with Ctrl+D; both pages show the count it printed.
 import assert from 'node:assert/strict';
-import { inviteNewUser, outputText, replaceEditorText, signUp, createPad, uniqueName, waitForEditorText, waitForRunEnd } from '../lib/app.mjs';
+import { inviteNewUser, outputText, replaceEditorText, signUp, createPad, uniqueName, waitForEditorText, waitForOutput, waitForRunEnd } from '../lib/app.mjs';
 
 export const name = 'console';
 
 const ASK = 'name = input("name? ")\nprint("hello " + name)\n';
 const COUNT = 'import sys\nprint("words:", len(sys.stdin.read().split()))\n';
-
-/** Wait until the page's output (as shown) contains `expected`. */
-async function waitForOutput(page, expected, label) {
-  await page.waitForFunction(
-    (text) => (document.querySelector('[data-testid="output"]')?.innerText ?? '').includes(text),
-    expected,
-    { timeout: 30_000 },
-  ).catch(async (err) => {
-    throw new Error(`${label}: output never showed ${JSON.stringify(expected)}; it shows ${JSON.stringify(await outputText(page))} (${err.message})`);
-  });
-}
 
 /** Start a run of the editor's program and wait until this page shows a new run taking input. */
 async function runWithConsole(page, previousRun) {

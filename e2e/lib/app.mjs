@@ -140,3 +140,14 @@ export async function waitForRunEnd(page, { timeout = 60_000 } = {}) {
 export async function outputText(page) {
   return (await page.getByTestId('output').innerText()) ?? '';
 }
+
+/** Wait until the page's output (as shown) contains `expected`; `label` says whose page in the error. */
+export async function waitForOutput(page, expected, label) {
+  await page.waitForFunction(
+    (text) => (document.querySelector('[data-testid="output"]')?.innerText ?? '').includes(text),
+    expected,
+    { timeout: 30_000 },
+  ).catch(async (err) => {
+    throw new Error(`${label}: output never showed ${JSON.stringify(expected)}; it shows ${JSON.stringify(await outputText(page))} (${err.message})`);
+  });
+}

@@ -4,54 +4,21 @@
 
 mod collab_support;
 mod common;
+mod exec_support;
 
 use std::time::Duration;
 
-use collab_support::Peer;
 use common::{TestApp, TestUser};
+use exec_support::{errors, joined, start, transcript, WAIT};
 use opencoder::exec::console::{CONSOLE_BURST, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES};
-use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(30);
+use serde_json::json;
 
 async fn spawn() -> TestApp {
-    // The sandbox's daemon-restart test takes this lock exclusively; never run beside it.
-    oc_sandbox::testing::hold_shared_docker_lock();
-    let app = TestApp::spawn_with(&[]).await;
-    let health = app.get("/api/health", None).await;
-    assert_eq!(health.body["exec"]["backend"], "docker", "these tests need Docker and the runner image: {}", health.body);
-    app
+    exec_support::spawn_docker(&[]).await
 }
 
 async fn pad_with(app: &TestApp, user: &TestUser, name: &str, source: &str) -> String {
     app.pad_with_file(user, "python", name, source).await
-}
-
-async fn start(app: &TestApp, user: &TestUser, slug: &str, body: Value) -> String {
-    let r = app.post(&format!("/api/pads/{slug}/runs"), Some(&user.token), body).await;
-    assert_eq!(r.status, 202, "{:?}", r.body);
-    r.body["runId"].as_str().unwrap().to_string()
-}
-
-async fn joined(app: &TestApp, slug: &str, user: &TestUser) -> Peer {
-    let mut peer = collab_support::connect(&app.base, slug, &user.token).await;
-    peer.synced().await;
-    peer
-}
-
-/// The run's output as a peer saw it, replayed and live copies counted once, input marked `[in:…]`.
-fn transcript(peer: &Peer, run_id: &str) -> String {
-    let mut chunks = std::collections::BTreeMap::new();
-    for m in peer.app_messages("run.output").into_iter().filter(|m| m["runId"] == run_id) {
-        let data = m["data"].as_str().unwrap();
-        let text = if m["stream"] == "stdin" { format!("[in:{data}]") } else { data.to_string() };
-        chunks.insert(m["seq"].as_u64().unwrap(), text);
-    }
-    chunks.into_values().collect()
-}
-
-fn errors<'a>(peer: &'a Peer, re: &str) -> Vec<&'a str> {
-    peer.app_messages("error").into_iter().filter(|m| m["re"] == re).map(|m| m["code"].as_str().unwrap()).collect()
 }
 
 #[tokio::test]

@@ -466,6 +466,7 @@ async fn runs_and_recordings(f: Fixture) {
     let id = pad(db, owner, "rec").await;
     let run = opencoder::exec::service::RunRecord {
         run_id: "run-1".into(),
+        kind: opencoder::exec::repl::RunKind::Repl,
         language: "python".into(),
         entry: "main.py".into(),
         started_at_ms: 1_000,
@@ -491,6 +492,7 @@ async fn runs_and_recordings(f: Fixture) {
     assert_eq!((runs[0].timed_out, runs[0].oom_killed, runs[0].truncated, runs[0].exit_code), (true, false, true, Some(1)));
     let last = opencoder::exec::store::find(db, id, None).await.unwrap().unwrap();
     assert_eq!((last.run_id.as_str(), last.user_name.as_deref(), last.stdout.as_str()), ("run-1", Some("Owner"), "out"));
+    assert_eq!(last.kind, "repl");
     assert!(opencoder::exec::store::find(db, id, Some("run-1")).await.unwrap().is_some());
     assert!(opencoder::exec::store::find(db, id, Some("run-2")).await.unwrap().is_none());
 
@@ -592,7 +594,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 7] = [
+    const RECORDED: [(i64, &str); 8] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -600,6 +602,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (6, "c52aeb599d97b8204f3d0d61837baeed20d8abffa600e17fd8a39e7a6a41c81f19b9bcf230de1669341dee5efe8f1005"),
         (7, "8ed51e76e933800959d8f6632cee38662fead57c101d61413b74dbf71aa14fa2e92e97d820d5b8cc97746d1de0a31083"),
         (8, "1fb0e8a4a2fa4d7d2a38335f32045c2996af6f9fd66e7d59e893ff33efcb2a36be133a508aa758b377a14b8b13b83686"),
+        (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

@@ -23,6 +23,7 @@
 //! [[language]]            # changing a built-in one: only the fields given are replaced
 //! id = "python"
 //! run = ["python3", "-X", "utf8", "{entry}"]
+//! repl = ["python3", "-i", "{entry}"]   # the session after the entry ran (same placeholders)
 //!
 //! [[language]]
 //! id = "csharp"
@@ -60,6 +61,9 @@ pub struct Language {
     pub compile: Option<Vec<String>>,
     /// Run step (argv template).
     pub run: Vec<String>,
+    /// REPL (argv template): runs the entry, then reads expressions from stdin in its context.
+    /// `None`: no REPL for this language.
+    pub repl: Option<Vec<String>>,
     /// What the compile step produces, relative to `{out}` (`.` = everything); cached.
     pub artifacts: Vec<String>,
     /// Extensions that `{sources}` picks up; default: `extensions`.
@@ -81,6 +85,12 @@ impl Language {
 
     pub fn has_compile_step(&self) -> bool {
         self.compile.is_some()
+    }
+
+    /// This language with its REPL as the run step, if it has one.
+    pub fn for_repl(&self) -> Option<Language> {
+        let repl = self.repl.clone()?;
+        Some(Language { run: repl, ..self.clone() })
     }
 
     fn matches_ext(name: &str, exts: &[String]) -> bool {
@@ -124,6 +134,9 @@ impl Language {
         }
         if matches!(&self.compile, Some(c) if c.is_empty()) {
             return Err(format!("{}: empty compile command", self.id));
+        }
+        if matches!(&self.repl, Some(r) if r.is_empty()) {
+            return Err(format!("{}: empty repl command", self.id));
         }
         if self.extensions.is_empty() {
             return Err(format!("{}: no extensions", self.id));
@@ -232,6 +245,7 @@ struct LanguageOverride {
     #[serde(default)]
     no_compile: bool,
     run: Option<Vec<String>>,
+    repl: Option<Vec<String>>,
     artifacts: Option<Vec<String>>,
     source_extensions: Option<Vec<String>>,
     env: Option<BTreeMap<String, String>>,
@@ -313,6 +327,7 @@ impl LanguageTable {
                         image: None,
                         compile: None,
                         run: vec![],
+                        repl: None,
                         artifacts: vec![],
                         source_extensions: vec![],
                         env: BTreeMap::new(),
@@ -340,6 +355,9 @@ impl LanguageTable {
             );
             if o.image.is_some() {
                 lang.image = o.image;
+            }
+            if o.repl.is_some() {
+                lang.repl = o.repl;
             }
             if o.no_compile {
                 lang.compile = None;
@@ -436,6 +454,7 @@ fn lang(
         image: None,
         compile: compile.map(v),
         run: v(run),
+        repl: crate::repl::builtin_command(id),
         artifacts: v(artifacts),
         source_extensions: vec![],
         env: BTreeMap::new(),

@@ -28,6 +28,7 @@ pub mod local;
 pub mod metrics;
 mod output;
 pub mod pool;
+mod repl;
 mod script;
 pub mod terminal;
 pub mod testing;
@@ -83,6 +84,10 @@ pub struct RunSpec {
     /// `None`: EOF right after `stdin`. `Some`: after `stdin`, whatever arrives here, then EOF when
     /// the senders are gone.
     pub live_stdin: Option<LiveStdin>,
+    /// Run the language's REPL ([`Language::repl`]) instead of its run step: the entry runs, then
+    /// the session reads expressions from stdin in its context. Refused as `InvalidRequest` for a
+    /// language without one.
+    pub repl: bool,
     pub limits: RunLimits,
 }
 
@@ -96,6 +101,7 @@ impl Clone for RunSpec {
             entry: self.entry.clone(),
             stdin: self.stdin.clone(),
             live_stdin: None,
+            repl: self.repl,
             limits: self.limits.clone(),
         }
     }
@@ -115,6 +121,7 @@ impl RunSpec {
             entry: Some(name.to_string()),
             stdin: Vec::new(),
             live_stdin: None,
+            repl: false,
             limits: RunLimits::default(),
         }
     }
@@ -427,8 +434,8 @@ fn validate_spec(spec: &RunSpec, lang: &Language) -> Result<String, SandboxError
     Ok(entry)
 }
 
-/// The language of `spec` and its entry file, once the request passed every check of
-/// [`validate_spec`] and its input fits `max_input_bytes`.
+/// The language of `spec` (with its REPL as the run step for a REPL) and its entry file, once
+/// the request passed every check of [`validate_spec`] and its input fits `max_input_bytes`.
 pub(crate) fn resolve_run(
     spec: &RunSpec,
     languages: &LanguageTable,
@@ -436,8 +443,13 @@ pub(crate) fn resolve_run(
 ) -> Result<(Language, String), SandboxError> {
     let lang = languages
         .get(&spec.language)
-        .ok_or_else(|| SandboxError::UnknownLanguage(spec.language.clone()))?
-        .clone();
+        .ok_or_else(|| SandboxError::UnknownLanguage(spec.language.clone()))?;
+    let lang = match spec.repl {
+        false => lang.clone(),
+        true => lang
+            .for_repl()
+            .ok_or_else(|| SandboxError::InvalidRequest(format!("{} has no REPL", lang.name)))?,
+    };
     let entry = validate_spec(spec, &lang)?;
     let input = spec.input_bytes();
     if input > max_input_bytes {

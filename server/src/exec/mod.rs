@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod node;
 pub mod output;
 pub mod queue;
+pub mod repl;
 pub mod replay;
 pub mod routes;
 pub mod service;

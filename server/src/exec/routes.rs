@@ -1,5 +1,5 @@
-//! `POST /api/pads/{slug}/runs`, stopping a run, the pad's last run, `GET /api/languages` and
-//! `GET /metrics` (SPEC §5).
+//! `POST /api/pads/{slug}/runs` (a run, or a REPL session: `super::repl`), stopping one, the
+//! pad's last run, `GET /api/languages` and `GET /metrics` (SPEC §5).
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::queue::Refusal;
+use super::repl::RunKind;
 use super::service::{RunRequest, StartRefusal, StopRefusal};
 use super::settings::MAX_TIMEOUT;
 use super::store;
@@ -48,8 +49,12 @@ pub struct RunBody {
     /// `true`: after `stdin`, the program reads console input typed on the pad (`run.stdin` app
     /// messages) until someone sends `run.eof`. Default `false`: EOF right after `stdin`.
     interactive: Option<bool>,
-    /// Wall timeout in milliseconds (100–30000; default EXEC_TIMEOUT_MS).
+    /// Wall timeout in milliseconds (100–30000; default EXEC_TIMEOUT_MS). Not for a REPL.
     timeout_ms: Option<u64>,
+    /// `true`: a REPL session of the language (Python, JavaScript, Ruby) with the entry loaded
+    /// first, typed into like a console (always interactive), within REPL_IDLE_MS / REPL_MAX_MS /
+    /// REPL_OUTPUT_BYTES. 400 `no_repl` for a language without one.
+    repl: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -57,12 +62,13 @@ pub struct RunQuery {
     wait: Option<String>,
 }
 
-/// Run the pad's current files. Output streams to everyone on the pad as `run.*` messages;
-/// `?wait=1` also returns the finished run.
+/// Run the pad's current files, or open a REPL with them (`repl: true`). Output streams to
+/// everyone on the pad as `run.*` messages; `?wait=1` also returns the finished run.
 #[utoipa::path(post, path = "/api/pads/{slug}/runs", tag = "runs", request_body = RunBody,
     params(("slug" = String, Path), ("wait" = Option<String>, Query, description = "1 to wait for the result")),
     responses((status = 202, description = "{runId}"), (status = 200, description = "{run} with ?wait=1"),
-        (status = 400), (status = 403), (status = 404), (status = 409, description = "run_in_progress: the pad already has a run going"),
+        (status = 400, description = "no_repl: the language has no REPL; invalid_timeout"), (status = 403), (status = 404),
+        (status = 409, description = "run_in_progress: the pad already has a run going; repl_open: a REPL is open on it"),
         (status = 413), (status = 429), (status = 503)))]
 async fn start_run(
     State(state): State<AppState>,
@@ -77,10 +83,15 @@ async fn start_run(
     if stdin.len() > settings.max_stdin_bytes {
         return Err(AppError::too_large(format!("stdin is over {} bytes", settings.max_stdin_bytes)));
     }
-    let timeout = match body.timeout_ms {
-        None => settings.default_timeout,
-        Some(ms) if (100..=MAX_TIMEOUT.as_millis() as u64).contains(&ms) => Duration::from_millis(ms),
-        Some(_) => return Err(AppError::invalid("invalid_timeout", "timeoutMs must be between 100 and 30000")),
+    let kind = if body.repl == Some(true) { RunKind::Repl } else { RunKind::Run };
+    let timeout = match (kind, body.timeout_ms) {
+        (RunKind::Repl, None) => settings.repl_max,
+        (RunKind::Repl, Some(_)) => {
+            return Err(AppError::invalid("invalid_timeout", "a REPL's lifetime is the server's REPL_MAX_MS; leave out timeoutMs"))
+        }
+        (RunKind::Run, None) => settings.default_timeout,
+        (RunKind::Run, Some(ms)) if (100..=MAX_TIMEOUT.as_millis() as u64).contains(&ms) => Duration::from_millis(ms),
+        (RunKind::Run, Some(_)) => return Err(AppError::invalid("invalid_timeout", "timeoutMs must be between 100 and 30000")),
     };
 
     let pad_files = files_store::list(&state.db, access.pad.id).await?;
@@ -115,6 +126,14 @@ async fn start_run(
         .languages
         .get(&language_input)
         .ok_or_else(|| AppError::invalid("unknown_language", "that language cannot be run here"))?;
+    if kind == RunKind::Repl && language.repl.is_none() {
+        let with_repl: Vec<&str> =
+            state.languages.languages().iter().filter(|l| l.repl.is_some()).map(|l| l.name.as_str()).collect();
+        return Err(AppError::invalid(
+            "no_repl",
+            format!("{} has no REPL here; these languages have one: {}", language.name, with_repl.join(", ")),
+        ));
+    }
     let entry = match entry_file {
         Some(f) => f.name.clone(),
         None => language
@@ -123,6 +142,7 @@ async fn start_run(
     };
 
     let request = RunRequest {
+        kind,
         pad: access.pad.id,
         user: access.current.user.id,
         user_name: access.current.user.name.clone(),
@@ -130,12 +150,15 @@ async fn start_run(
         entry,
         files,
         stdin,
-        interactive: body.interactive.unwrap_or(false),
+        interactive: kind == RunKind::Repl || body.interactive.unwrap_or(false),
         timeout,
     };
     let started = exec.start(request, &state.tasks).map_err(|refusal| match refusal {
-        StartRefusal::RunInProgress { run_id } => {
+        StartRefusal::RunInProgress { run_id, kind: RunKind::Run } => {
             AppError::conflict("run_in_progress", format!("run {run_id} is still going on this pad; stop it first"))
+        }
+        StartRefusal::RunInProgress { run_id, kind: RunKind::Repl } => {
+            AppError::conflict("repl_open", format!("a REPL ({run_id}) is open on this pad; close it (Stop) first"))
         }
         StartRefusal::Queue(refusal) => AppError::RateLimited {
             retry_after_secs: RETRY_AFTER_SECS,
@@ -199,17 +222,19 @@ async fn stop_refused(state: &AppState, access: &PadAccess, run_id: &str, refusa
     }
 }
 
-/// The pad's most recent finished run (null when none), so its output survives a reload, with
-/// the limits runs get by default.
+/// The pad's most recent finished run or REPL session (null when none), so its output survives a
+/// reload, with the limits runs get by default and those of a REPL session.
 #[utoipa::path(get, path = "/api/pads/{slug}/runs/last", tag = "runs", params(("slug" = String, Path)),
-    responses((status = 200, description = "{run, limits}"), (status = 401), (status = 404)))]
+    responses((status = 200, description = "{run, limits, replLimits}"), (status = 401), (status = 404)))]
 async fn last_run(State(state): State<AppState>, access: PadAccess) -> AppResult<Response> {
     let run = store::find(&state.db, access.pad.id, None).await?;
-    let limits = state.exec.limits_shown(state.exec.settings().default_timeout);
-    Ok(axum::Json(json!({ "run": run, "limits": limits })).into_response())
+    let settings = state.exec.settings();
+    let limits = state.exec.limits_shown(RunKind::Run, settings.default_timeout);
+    let repl_limits = state.exec.limits_shown(RunKind::Repl, settings.repl_max);
+    Ok(axum::Json(json!({ "run": run, "limits": limits, "replLimits": repl_limits })).into_response())
 }
 
-/// The languages this server can run, with their starter files.
+/// The languages this server can run, with their starter files and whether they have a REPL.
 #[utoipa::path(get, path = "/api/languages", tag = "runs", responses((status = 200, description = "{languages}")))]
 async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
     let languages: Vec<_> = state
@@ -219,7 +244,7 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
         .map(|l| {
             json!({
                 "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions,
-                "defaultFile": l.default_file, "template": l.template,
+                "defaultFile": l.default_file, "template": l.template, "repl": l.repl.is_some(),
             })
         })
         .collect();

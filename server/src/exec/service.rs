@@ -1,6 +1,7 @@
 //! The run service (SPEC §5): admission, one sandbox run, output streamed to everyone on the pad
 //! as `run.*` app messages, console input typed on the pad streamed to the program (and echoed to
-//! everyone, in order with the output), and the finished run stored as a pad event.
+//! everyone, in order with the output), and the finished run stored as a pad event. A REPL
+//! session (`super::repl`) is a run of its own kind on the same path, with its own limits.
 //!
 //! The HTTP handler only validates and calls `start`; everything else happens here so the same
 //! path serves HTTP now and other callers later.
@@ -19,6 +20,7 @@ use super::console::{ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSO
 use super::metrics::RunHistogram;
 use super::output::{Coalescer, OutputKind, Utf8Stream};
 use super::queue::{Refusal, Reservation, RunQueue};
+use super::repl::{RunKind, IDLE};
 use super::replay::RunReplay;
 use super::settings::ExecSettings;
 use super::store;
@@ -41,6 +43,7 @@ struct LiveRuns {
 
 struct LiveRun {
     pad: PadId,
+    kind: RunKind,
     started_at_ms: i64,
     /// `run.started`, once broadcast (a run is registered before its task sends it).
     started: Option<serde_json::Value>,
@@ -49,13 +52,24 @@ struct LiveRun {
     /// in between is told it finished rather than that it never existed.
     finished: Option<serde_json::Value>,
     stop: CancellationToken,
-    /// Display name of whoever stopped the run.
-    stopped_by: Option<String>,
+    /// Why the run was ended before it finished, once someone stopped it or a REPL went idle.
+    ended: Option<Ended>,
+    /// When console input was last accepted (a REPL's idle clock).
+    last_input: tokio::time::Instant,
     /// The console of an interactive run until its input is closed (`None` from the start for
     /// a run whose input ends after the pre-filled stdin).
     console: Option<Console>,
     /// `run.eof`, once someone closed the console input.
     input_closed: Option<serde_json::Value>,
+}
+
+/// Why a run was ended from outside; the first reason stays.
+#[derive(Debug, Clone)]
+enum Ended {
+    /// Someone stopped it (their display name).
+    StoppedBy(String),
+    /// A REPL nobody typed into for `REPL_IDLE_MS`.
+    Idle,
 }
 
 /// The server's ends of a run's console: the program's stdin and the echo of what was typed.
@@ -94,6 +108,7 @@ impl LiveRuns {
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     pub run_id: String,
+    pub kind: RunKind,
     pub language: String,
     pub entry: String,
     pub started_at_ms: i64,
@@ -120,6 +135,7 @@ pub struct RunRecord {
 
 /// What a caller asks to run, already validated by the handler.
 pub struct RunRequest {
+    pub kind: RunKind,
     pub pad: PadId,
     pub user: UserId,
     pub user_name: String,
@@ -128,8 +144,9 @@ pub struct RunRequest {
     pub files: Vec<SourceFile>,
     pub stdin: Vec<u8>,
     /// After `stdin`, the program reads console input typed on the pad until someone closes it;
-    /// otherwise it sees EOF right after `stdin`.
+    /// otherwise it sees EOF right after `stdin`. Always set for a REPL.
     pub interactive: bool,
+    /// The wall limit (a REPL's is `REPL_MAX_MS`).
     pub timeout: Duration,
 }
 
@@ -138,8 +155,9 @@ pub struct RunRequest {
 pub enum StartRefusal {
     /// Admission (global or per-user limits).
     Queue(Refusal),
-    /// The pad already has a run in progress (one at a time, so outputs never interleave).
-    RunInProgress { run_id: String },
+    /// The pad already has a run or a REPL in progress (one at a time, so outputs never
+    /// interleave).
+    RunInProgress { run_id: String, kind: RunKind },
 }
 
 /// Why a stop request did nothing.
@@ -158,6 +176,9 @@ pub struct RunLimitsShown {
     pub timeout_ms: u64,
     pub output_bytes: usize,
     pub memory_mb: u64,
+    /// A REPL's `REPL_IDLE_MS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_ms: Option<u64>,
 }
 
 pub struct StartedRun {
@@ -222,12 +243,21 @@ impl ExecService {
         (self.broadcast)(pad, message);
     }
 
-    /// The limits of a run with this wall timeout.
-    pub fn limits_shown(&self, timeout: Duration) -> RunLimitsShown {
+    /// The limits of a run with this wall timeout, or of a REPL session.
+    pub fn limits_shown(&self, kind: RunKind, timeout: Duration) -> RunLimitsShown {
         RunLimitsShown {
             timeout_ms: timeout.as_millis() as u64,
-            output_bytes: self.settings.output_bytes,
+            output_bytes: self.output_bytes(kind),
             memory_mb: self.settings.memory_mb,
+            idle_ms: (kind == RunKind::Repl).then(|| self.settings.repl_idle.as_millis() as u64),
+        }
+    }
+
+    /// The output cap of a run of this kind.
+    fn output_bytes(&self, kind: RunKind) -> usize {
+        match kind {
+            RunKind::Run => self.settings.output_bytes,
+            RunKind::Repl => self.settings.repl_output_bytes,
         }
     }
 
@@ -280,20 +310,22 @@ impl ExecService {
         };
         let reservation = {
             let mut live = self.live.lock();
-            if let Some((busy, _)) = live.iter().find(|(_, run)| run.pad == request.pad && run.finished.is_none()) {
-                return Err(StartRefusal::RunInProgress { run_id: busy.clone() });
+            if let Some((busy, run)) = live.iter().find(|(_, run)| run.pad == request.pad && run.finished.is_none()) {
+                return Err(StartRefusal::RunInProgress { run_id: busy.clone(), kind: run.kind });
             }
             let reservation = self.queue.reserve(request.user).map_err(StartRefusal::Queue)?;
             live.insert(
                 run_id.clone(),
                 LiveRun {
                     pad: request.pad,
+                    kind: request.kind,
                     started_at_ms: chrono::Utc::now().timestamp_millis(),
                     started: None,
-                    output: RunReplay::new(self.settings.output_bytes, CONSOLE_RUN_BYTES),
+                    output: RunReplay::new(self.output_bytes(request.kind), CONSOLE_RUN_BYTES),
                     finished: None,
                     stop: stop.clone(),
-                    stopped_by: None,
+                    ended: None,
+                    last_input: tokio::time::Instant::now(),
                     console,
                     input_closed: None,
                 },
@@ -316,13 +348,32 @@ impl ExecService {
     }
 
     /// Stop a run in progress on `pad`: its task drops the sandbox run, whose guard removes the
-    /// container. Stopping a run that is already stopping succeeds again (the first name stays).
+    /// container. Stopping a run that is already stopping succeeds again (the first reason stays).
     pub fn stop(&self, pad: PadId, run_id: &str, by: &str) -> Result<(), StopRefusal> {
         let mut live = self.live.lock();
         let run = stoppable(&mut live, pad, run_id)?;
-        run.stopped_by.get_or_insert_with(|| by.to_string());
+        run.ended.get_or_insert_with(|| Ended::StoppedBy(by.to_string()));
         run.stop.cancel();
         Ok(())
+    }
+
+    /// Resolves once nobody has typed into REPL `run_id` for `idle` (counted from now or the last
+    /// input, whichever is later), having marked it ended as idle; never for a run that is gone.
+    async fn idle_expired(&self, run_id: &str, idle: Duration) {
+        let since = tokio::time::Instant::now();
+        loop {
+            let Some(last_input) = self.live.lock().get(run_id).map(|run| run.last_input) else {
+                return std::future::pending().await;
+            };
+            let due = since.max(last_input) + idle;
+            if tokio::time::Instant::now() >= due {
+                break;
+            }
+            tokio::time::sleep_until(due).await;
+        }
+        if let Some(run) = self.live.lock().get_mut(run_id) {
+            run.ended.get_or_insert(Ended::Idle);
+        }
     }
 
     /// Console input for run `run_id` of `pad`: data goes to the program's stdin and is echoed to
@@ -352,6 +403,7 @@ impl ExecService {
                     mpsc::error::TrySendError::Closed(_) => ConsoleRefusal::Finished,
                 })?;
                 console.bytes += data.len();
+                run.last_input = tokio::time::Instant::now();
                 // The run task echoes it in order with the output; gone means it is finishing.
                 let _ = console.echo.send(data.to_string());
             }
@@ -376,8 +428,8 @@ impl ExecService {
     ) -> RunRecord {
         let started_at_ms = chrono::Utc::now().timestamp_millis();
         let started = json!({
-            "type": "run.started", "runId": run_id, "userId": request.user, "name": request.user_name,
-            "language": request.language, "entry": request.entry, "at": started_at_ms,
+            "type": "run.started", "runId": run_id, "kind": request.kind, "userId": request.user,
+            "name": request.user_name, "language": request.language, "entry": request.entry, "at": started_at_ms,
             "backend": self.backend.kind().as_str(), "interactive": request.interactive,
         });
         if let Some(run) = self.live.lock().get_mut(&run_id) {
@@ -401,9 +453,10 @@ impl ExecService {
             entry: Some(request.entry.clone()),
             stdin: request.stdin,
             live_stdin,
+            repl: request.kind == RunKind::Repl,
             limits: RunLimits {
                 wall: request.timeout,
-                output_bytes: self.settings.output_bytes,
+                output_bytes: self.output_bytes(request.kind),
                 memory_mb: self.settings.memory_mb,
                 cpus: self.settings.cpus,
                 ..RunLimits::default()
@@ -418,23 +471,46 @@ impl ExecService {
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
+                _ = self.idle_expired(&run_id, self.settings.repl_idle), if request.kind == RunKind::Repl => None,
                 result = self.backend.run(spec, tx) => Some(result),
             }
         };
         let (result, (stdout, stderr)) = tokio::join!(run, forward);
         let finished_at_ms = chrono::Utc::now().timestamp_millis();
         let elapsed = clock.elapsed();
-        let run = RunInfo { run_id, language: &request.language, entry: &request.entry, started_at_ms, finished_at_ms, elapsed };
+        let run = RunInfo {
+            run_id,
+            kind: request.kind,
+            language: &request.language,
+            entry: &request.entry,
+            started_at_ms,
+            finished_at_ms,
+            elapsed,
+        };
+        // `None`: ended from outside (stopped, or a REPL gone idle) before the sandbox finished.
+        let ended = result.is_none();
         let mut record = match result {
             Some(result) => record_of(run, result, self.backend.kind(), stdout, stderr),
-            None => stopped_record(run, self.backend.kind(), stdout, stderr),
+            None => base_record(run, self.backend.kind(), stdout, stderr),
         };
-        self.histogram.observe(&record.language, elapsed);
+        // A REPL session's length says nothing about how long programs take.
+        if request.kind == RunKind::Run {
+            self.histogram.observe(&record.language, elapsed);
+        }
         let message = {
             let mut live = self.live.lock();
             let entry = live.get_mut(&record.run_id);
-            record.stopped_by = entry.as_ref().and_then(|run| run.stopped_by.clone()).filter(|_| record.outcome == STOPPED);
-            let message = finished_message(&record, self.limits_shown(request.timeout));
+            if ended {
+                match entry.as_ref().and_then(|run| run.ended.clone()) {
+                    Some(Ended::Idle) => record.outcome = IDLE.to_string(),
+                    Some(Ended::StoppedBy(name)) => {
+                        record.outcome = STOPPED.to_string();
+                        record.stopped_by = Some(name);
+                    }
+                    None => record.outcome = STOPPED.to_string(),
+                }
+            }
+            let message = finished_message(&record, self.limits_shown(request.kind, request.timeout));
             // Kept for the replay until stored: a socket joining in between sees the whole run,
             // never output without its finish.
             if let Some(run) = entry {
@@ -537,6 +613,7 @@ pub const STOPPED: &str = "stopped";
 /// What every record of a run shares, whatever became of it.
 struct RunInfo<'a> {
     run_id: String,
+    kind: RunKind,
     language: &'a str,
     entry: &'a str,
     started_at_ms: i64,
@@ -547,6 +624,7 @@ struct RunInfo<'a> {
 fn base_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
     RunRecord {
         run_id: run.run_id,
+        kind: run.kind,
         language: run.language.to_string(),
         entry: run.entry.to_string(),
         started_at_ms: run.started_at_ms,
@@ -566,10 +644,6 @@ fn base_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: S
         stdout,
         stderr,
     }
-}
-
-fn stopped_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
-    RunRecord { outcome: STOPPED.to_string(), ..base_record(run, backend, stdout, stderr) }
 }
 
 fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
@@ -597,7 +671,7 @@ fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: B
 
 fn finished_message(record: &RunRecord, limits: RunLimitsShown) -> serde_json::Value {
     json!({
-        "type": "run.finished", "runId": record.run_id, "exitCode": record.exit_code, "signal": record.signal,
+        "type": "run.finished", "runId": record.run_id, "kind": record.kind, "exitCode": record.exit_code, "signal": record.signal,
         "timedOut": record.timed_out, "oomKilled": record.oom_killed, "truncated": record.truncated,
         "durationMs": record.duration_ms, "backend": record.backend, "pooled": record.pooled,
         "compileCache": record.compile_cache, "outcome": record.outcome, "stoppedBy": record.stopped_by,

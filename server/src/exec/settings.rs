@@ -1,5 +1,6 @@
-//! `EXEC_*` settings (SPEC §5): which backend, the limits of a run, admission and the warm pool.
-//! Parsed with the rest of the configuration; every variable is listed in the README.
+//! `EXEC_*` settings (SPEC §5): which backend, the limits of a run, admission and the warm pool;
+//! `REPL_*`: the limits of a REPL session after a run. Parsed with the rest of the configuration;
+//! every variable is listed in the README.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -69,6 +70,12 @@ pub struct ExecSettings {
     /// `address=capacity,…` (`unix:///…`, plain `tcp://…`); runs and terminals are placed on the
     /// healthy host with the image and the most free capacity.
     pub docker_hosts: Vec<oc_sandbox::hosts::HostSpec>,
+    /// `REPL_IDLE_MS` (300000): a REPL session nobody typed into for this long is closed.
+    pub repl_idle: Duration,
+    /// `REPL_MAX_MS` (1800000): a REPL session's lifetime (its wall limit), however busy.
+    pub repl_max: Duration,
+    /// `REPL_OUTPUT_BYTES` (1048576): output cap of a REPL session, the program's own included.
+    pub repl_output_bytes: usize,
 }
 
 /// `EXEC_RUNTIME` names a runtime in the daemon's configuration: a short name of letters,
@@ -132,6 +139,9 @@ impl ExecSettings {
             docker_hosts: oc_sandbox::hosts::parse_hosts_spec(get(vars, "EXEC_DOCKER_HOSTS").unwrap_or_default())
                 .map_err(|e| invalid("EXEC_DOCKER_HOSTS", e))?,
             node_id: get(vars, "NODE_ID").map(parse_node_id).transpose()?,
+            repl_idle: Duration::from_millis(number(vars, "REPL_IDLE_MS", 300_000u64, 500, 3_600_000)?),
+            repl_max: Duration::from_millis(number(vars, "REPL_MAX_MS", 1_800_000u64, 1_000, 14_400_000)?),
+            repl_output_bytes: number(vars, "REPL_OUTPUT_BYTES", 1usize << 20, 1024, 64 << 20)?,
         })
     }
 }
@@ -150,6 +160,17 @@ mod tests {
         for bad in ["ssh://box=2", "unix:///a=0", "unix:///a"] {
             let err = ExecSettings::from_vars(&vars(bad)).unwrap_err().to_string();
             assert!(err.starts_with("EXEC_DOCKER_HOSTS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn repl_limits_have_defaults_and_bounds() {
+        let defaults = ExecSettings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!((defaults.repl_idle, defaults.repl_max), (Duration::from_secs(300), Duration::from_secs(1800)));
+        assert_eq!(defaults.repl_output_bytes, 1 << 20);
+        for (name, bad) in [("REPL_IDLE_MS", "100"), ("REPL_MAX_MS", "99999999"), ("REPL_OUTPUT_BYTES", "12")] {
+            let err = ExecSettings::from_vars(&HashMap::from([(name.to_string(), bad.to_string())])).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{err}");
         }
     }
 

@@ -7,8 +7,8 @@ use super::service::RunRecord;
 pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx::Result<()> {
     on_pool!(db, |pool| sqlx::query(
         "INSERT INTO runs (id, pad_id, user_id, language, entry, started_at_ms, finished_at_ms, exit_code, signal,
-                           timed_out, oom_killed, truncated, backend, outcome, stdout, stderr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                           timed_out, oom_killed, truncated, backend, outcome, stdout, stderr, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&run.run_id)
     .bind(pad)
@@ -26,6 +26,7 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
     .bind(&run.outcome)
     .bind(&run.stdout)
     .bind(&run.stderr)
+    .bind(run.kind.as_str())
     .execute(pool)
     .await.map(|done| done.rows_affected()))?;
     Ok(())
@@ -36,6 +37,8 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
 #[serde(rename_all = "camelCase")]
 pub struct StoredRun {
     pub run_id: String,
+    /// `run`, or `repl` for a REPL session.
+    pub kind: String,
     pub user_id: Option<UserId>,
     pub user_name: Option<String>,
     pub language: String,
@@ -57,7 +60,7 @@ pub struct StoredRun {
 pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Option<StoredRun>> {
     // CAST: PostgreSQL must know the parameter's type to test it for NULL.
     on_pool!(db, |pool| sqlx::query_as(
-        "SELECT r.id AS run_id, r.user_id, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
+        "SELECT r.id AS run_id, r.kind, r.user_id, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
                 r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.backend, r.outcome, r.stdout, r.stderr
          FROM runs r LEFT JOIN users u ON u.id = r.user_id
          WHERE r.pad_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.id = $2)

@@ -107,7 +107,8 @@ export function endpoints(c: ApiClient) {
         c.request<{ runId: string }>('POST', `/api/pads/${seg(slug)}/runs`, { body }),
       stop: (slug: string, runId: string) =>
         c.request<{ runId: string; stopping: boolean }>('POST', `/api/pads/${seg(slug)}/runs/${seg(runId)}/stop`),
-      last: (slug: string) => c.request<{ run: StoredRun | null; limits: RunLimits }>('GET', `/api/pads/${seg(slug)}/runs/last`),
+      last: (slug: string) =>
+        c.request<{ run: StoredRun | null; limits: RunLimits; replLimits?: RunLimits }>('GET', `/api/pads/${seg(slug)}/runs/last`),
     },
 
     terminal: {

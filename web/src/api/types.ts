@@ -125,6 +125,8 @@ export interface Language {
   defaultFile?: string;
   /** Starter code for a new file of this language. */
   template?: string;
+  /** A REPL can be opened after a run (`RunRequest.repl`). */
+  repl?: boolean;
 }
 
 export interface RunRequest {
@@ -134,10 +136,16 @@ export interface RunRequest {
   /** After `stdin`, the program reads console input (`run.stdin` messages) until `run.eof`. */
   interactive?: boolean;
   timeoutMs?: number;
+  /** A REPL session with the entry loaded, instead of a run (always interactive). */
+  repl?: boolean;
 }
+
+/** A program run, or a REPL session after one. */
+export type RunKind = 'run' | 'repl';
 
 export interface RunFinished {
   runId: string;
+  kind?: RunKind;
   exitCode: number | null;
   signal?: string | null;
   timedOut: boolean;
@@ -145,7 +153,8 @@ export interface RunFinished {
   durationMs: number;
   truncated: boolean;
   backend?: string;
-  /** ok, error, timeout, oom, truncated, compile_error, signal, stopped, or a sandbox failure label. */
+  /** ok, error, timeout, oom, truncated, compile_error, signal, stopped, idle (a REPL nobody typed
+   * into), or a sandbox failure label. */
   outcome?: string;
   /** Display name of whoever stopped the run (outcome `stopped`). */
   stoppedBy?: string | null;
@@ -157,11 +166,14 @@ export interface RunLimits {
   timeoutMs: number;
   outputBytes: number;
   memoryMb: number;
+  /** A REPL's idle timeout. */
+  idleMs?: number;
 }
 
 /** A finished run as stored (`GET /api/pads/{slug}/runs/last`). */
 export interface StoredRun {
   runId: string;
+  kind?: RunKind;
   userId: number | null;
   userName: string | null;
   language: string;

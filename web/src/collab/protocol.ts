@@ -2,7 +2,7 @@
 // opencoder app message carrying a lib0 varString of JSON `{type, ...}`.
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import type { RunFinished } from '../api/types';
+import type { RunFinished, RunKind } from '../api/types';
 
 export const MSG_SYNC = 0;
 export const MSG_AWARENESS = 1;
@@ -48,6 +48,8 @@ export interface ErrorEvent {
 export interface RunStartedEvent {
   type: 'run.started';
   runId: string;
+  /** `repl`: a REPL session after a run. */
+  kind?: RunKind;
   userId?: number;
   name?: string;
   entry?: string;

@@ -36,6 +36,8 @@ export interface CodeEditorProps {
   theme: 'dark' | 'light';
   languages: Language[];
   onRun: () => void;
+  /** Open a REPL with the file loaded (Ctrl/Cmd+Shift+Enter). */
+  onRepl: () => void;
   /** Stop the run in progress (Ctrl/Cmd+.). */
   onStop: () => void;
   onReady?: () => void;
@@ -104,6 +106,8 @@ export default function CodeEditor(props: CodeEditorProps) {
   const shownRef = useRef<number | null>(null);
   const onRunRef = useRef(props.onRun);
   onRunRef.current = props.onRun;
+  const onReplRef = useRef(props.onRepl);
+  onReplRef.current = props.onRepl;
   const onStopRef = useRef(props.onStop);
   onStopRef.current = props.onStop;
   const onReadyRef = useRef(props.onReady);
@@ -138,6 +142,7 @@ export default function CodeEditor(props: CodeEditorProps) {
     const activeUndo = () => (shownRef.current ? bindingsRef.current.get(shownRef.current)?.undo : undefined);
     const { KeyMod, KeyCode } = monaco;
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.Enter, () => onRunRef.current());
+    editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.Enter, () => onReplRef.current());
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.Period, () => onStopRef.current());
     // Undo/redo only our own edits (a collaborator's typing is not ours to undo).
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => activeUndo()?.undo());

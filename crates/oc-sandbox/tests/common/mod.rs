@@ -2,6 +2,8 @@
 //! runner image; when either is missing they FAIL (never skip) with instructions.
 #![allow(dead_code)]
 
+pub mod lockdown;
+
 use std::time::Duration;
 
 use bollard::Docker;
@@ -136,6 +138,7 @@ pub fn spec_files(language: &str, files: &[(&str, &str)], stdin: &str) -> RunSpe
         entry: None,
         stdin: stdin.as_bytes().to_vec(),
         live_stdin: None,
+        repl: false,
         limits: RunLimits::default(),
     }
 }

@@ -3,6 +3,7 @@ import { Kbd, modKey } from '../../ui/common';
 
 const ROWS: [string[], string][] = [
   [[modKey, 'Enter'], 'Run the program (editor, stdin box, or anywhere outside a text field)'],
+  [[modKey, 'Shift', 'Enter'], 'Run the program, then keep a REPL open in its context (Python, JavaScript, Ruby)'],
   [[modKey, '.'], 'Stop the run in progress'],
   [[modKey, 'Z'], 'Undo your own edits (not other people’s)'],
   [[modKey, 'Shift', 'Z'], 'Redo'],

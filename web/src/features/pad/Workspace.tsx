@@ -17,6 +17,8 @@ import { MembersPanel } from '../members/MembersPanel';
 import { RecordingIndicator, RecordingsPanel } from '../recordings/RecordingsPanel';
 import { RecordingsWatcher } from '../recordings/recordingsWatcher';
 import { OutputPanel } from '../run/OutputPanel';
+import { ReplButton } from '../run/ReplButton';
+import { isReplShortcut, replAvailability } from '../run/repl';
 import { EditorPrefsForm, useMyPrefs } from '../settings/EditorPrefs';
 import { ShareDialog } from '../share/ShareDialog';
 import { ConnectionChip, PresenceAvatars } from './Presence';
@@ -297,6 +299,7 @@ function WorkspaceView(props: { session: PadSession }) {
   const unread = useStore(session.store, (s) => s.unread);
   const runRequested = useStore(session.store, (s) => s.runRequested);
   const running = useStore(session.store, (s) => !!s.run && !s.run.finished);
+  const replOpen = useStore(session.store, (s) => !!s.run && !s.run.finished && s.run.repl);
   const padLanguage = useStore(session.store, (s) => s.pad.language);
   const [showFiles, setShowFiles] = useState(true);
   const [side, setSide] = useState<SidePanel | null>('chat');
@@ -399,10 +402,23 @@ function WorkspaceView(props: { session: PadSession }) {
     setDrawerTab('output');
     const current = session.state.run;
     if (current && !current.finished) {
-      setRerunAsk(true);
+      // Run closes an open REPL (it loads the program again anyway); a run in progress asks first.
+      if (current.repl) void session.stopAndRun(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
+      else setRerunAsk(true);
       return;
     }
     void session.run(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
+  }, [session, runOptions]);
+  const openRepl = useCallback(() => {
+    const s = session.state;
+    const { enabled, why } = replAvailability({ canRun: can.run(s.role), run: s.run, requested: s.runRequested });
+    if (!enabled) {
+      toast(why, 'error');
+      return;
+    }
+    setShowOutput(true);
+    setDrawerTab('output');
+    void session.run({ ...runOptions(), repl: true });
   }, [session, runOptions]);
   const stop = useCallback(() => {
     if (can.run(session.state.role)) void session.stopRun();
@@ -433,6 +449,14 @@ function WorkspaceView(props: { session: PadSession }) {
         if (t.closest('.monaco-editor') || t.closest('.chat-panel')) return;
         e.preventDefault();
         stop();
+        return;
+      }
+      if (isReplShortcut(e)) {
+        const t = e.target as HTMLElement;
+        // The editor binds it itself; chat and other text fields keep their keys.
+        if (t.closest('.monaco-editor') || t.closest('.chat-panel') || isTyping(t)) return;
+        e.preventDefault();
+        openRepl();
         return;
       }
       if (mod && e.key === 'Enter') {
@@ -468,7 +492,7 @@ function WorkspaceView(props: { session: PadSession }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [run, stop, openTerminal, toggleFiles, toggleSide]);
+  }, [run, openRepl, stop, openTerminal, toggleFiles, toggleSide]);
 
   const active = useMemo(() => files.find((f) => f.name === activeFile) ?? null, [files, activeFile]);
   const [langBusy, setLangBusy] = useState(false);
@@ -611,13 +635,14 @@ function WorkspaceView(props: { session: PadSession }) {
               ■ Stop
             </button>
           )}
+          <ReplButton session={session} canRun={canRun} languages={languages} language={active?.language} onOpen={openRepl} />
           <button
             className="btn btn-primary run-button"
             onClick={run}
             disabled={!canRun || runRequested}
-            title={canRun ? `Run (${modKey}+Enter)` : 'Viewers cannot run code'}
+            title={canRun ? `${replOpen ? 'Close the REPL and run' : 'Run'} (${modKey}+Enter)` : 'Viewers cannot run code'}
           >
-            {runRequested || running ? <Spinner /> : '▶'} {running ? 'Running' : 'Run'} <Kbd>{modKey}↵</Kbd>
+            {runRequested || (running && !replOpen) ? <Spinner /> : '▶'} {running && !replOpen ? 'Running' : 'Run'} <Kbd>{modKey}↵</Kbd>
           </button>
         </div>
       </div>
@@ -671,7 +696,7 @@ function WorkspaceView(props: { session: PadSession }) {
             )}
             {files.length === 0 && everSynced && <div className="editor-overlay muted">This pad has no files.</div>}
             <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the editor…" /></div>}>
-              <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} onStop={stop} />
+              <CodeEditor session={session} readOnly={readOnly} theme={theme} languages={languages} onRun={run} onRepl={openRepl} onStop={stop} />
             </Suspense>
           </div>
           <div
@@ -732,7 +757,16 @@ function WorkspaceView(props: { session: PadSession }) {
               </button>
             )}
             <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'output'}>
-              <OutputPanel session={session} stdin={stdin} setStdin={setStdin} canRun={canRun} onHide={() => setShowOutput(false)} embedded />
+              <OutputPanel
+                session={session}
+                stdin={stdin}
+                setStdin={setStdin}
+                canRun={canRun}
+                languages={languages}
+                onRepl={openRepl}
+                onHide={() => setShowOutput(false)}
+                embedded
+              />
             </div>
             {terminalMounted && (
               <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'terminal'}>

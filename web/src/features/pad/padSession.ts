@@ -423,7 +423,7 @@ export class PadSession {
       const res = await api.runs.last(this.slug);
       if (this.disposed || !res?.run) return;
       const stored = res.run;
-      this.store.set((s) => (s.run ? {} : { run: storedRunView(stored, res.limits) }));
+      this.store.set((s) => (s.run ? {} : { run: storedRunView(stored, res.limits, res.replLimits) }));
     } catch {
       /* the panel simply starts empty */
     }
@@ -468,7 +468,8 @@ export class PadSession {
     return this.run(options);
   }
 
-  async run(options: { entry?: string; language?: string; stdin?: string }): Promise<RunStart> {
+  /** Start a run, or with `repl` a REPL session with the entry loaded. */
+  async run(options: { entry?: string; language?: string; stdin?: string; repl?: boolean }): Promise<RunStart> {
     if (this.state.runRequested) return 'failed';
     this.store.set({ runRequested: true, runError: null });
     try {
@@ -477,6 +478,7 @@ export class PadSession {
         language: options.language,
         stdin: options.stdin ? options.stdin : undefined,
         interactive: !this.state.runEndsInput,
+        repl: options.repl || undefined,
       });
       if (!this.provider.connected) {
         this.store.set({
@@ -489,7 +491,7 @@ export class PadSession {
       }, 15_000);
       return 'started';
     } catch (err) {
-      if (isApiError(err) && err.code === 'run_in_progress') {
+      if (isApiError(err) && (err.code === 'run_in_progress' || err.code === 'repl_open')) {
         this.store.set({ runRequested: false });
         return 'busy';
       }

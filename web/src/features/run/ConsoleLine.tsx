@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { PadSession } from '../pad/padSession';
 import { consoleKey } from './consoleInput';
 import './console.css';
@@ -6,14 +6,19 @@ import './console.css';
 /**
  * The line where a live run's console input is typed: Enter sends it (with its newline) to the
  * program, Ctrl-D sends what is typed without a newline and ends the input. Everyone on the pad
- * sees the input in the output once the server echoes it.
+ * sees the input in the output once the server echoes it. In a REPL the line is an expression.
  */
-export function ConsoleLine(props: { session: PadSession; runId: string }) {
+export function ConsoleLine(props: { session: PadSession; runId: string; repl: boolean; focus: boolean }) {
   const { session } = props;
   const [line, setLine] = useState('');
+  const ref = useRef<HTMLInputElement>(null);
 
-  // Never focused on its own: whoever pressed Run may be typing code, which must not go to stdin.
-  useEffect(() => setLine(''), [props.runId]);
+  // Focused only when asked (the REPL of the person who opened it): whoever pressed Run may be
+  // typing code, which must not go to stdin.
+  useEffect(() => {
+    setLine('');
+    if (props.focus) ref.current?.focus();
+  }, [props.runId]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
     <div className="console-line">
@@ -21,10 +26,17 @@ export function ConsoleLine(props: { session: PadSession; runId: string }) {
         ›
       </span>
       <input
+        ref={ref}
         className="input mono"
         data-testid="console-input"
-        aria-label="Input for the running program (Enter sends the line, Ctrl+D ends the input)"
-        placeholder="Type input for the program · Enter sends · Ctrl+D ends input"
+        aria-label={
+          props.repl
+            ? 'REPL input (Enter evaluates the line, Ctrl+D ends the REPL)'
+            : 'Input for the running program (Enter sends the line, Ctrl+D ends the input)'
+        }
+        placeholder={
+          props.repl ? 'Type an expression · Enter evaluates · Ctrl+D ends the REPL' : 'Type input for the program · Enter sends · Ctrl+D ends input'
+        }
         value={line}
         spellCheck={false}
         autoComplete="off"

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { Language } from '../../api/types';
 import { Kbd, Spinner, formatDuration, modKey } from '../../ui/common';
 import { copyText } from '../../ui/clipboard';
 import { useStore } from '../../ui/store';
@@ -7,6 +8,7 @@ import { useUser } from '../auth/session';
 import type { PadSession } from '../pad/padSession';
 import { ConsoleLine } from './ConsoleLine';
 import { OutputView } from './OutputView';
+import { offersRepl } from './repl';
 import { acceptsInput, describeOutcome } from './runState';
 
 export function OutputPanel(props: {
@@ -14,6 +16,9 @@ export function OutputPanel(props: {
   stdin: string;
   setStdin: (v: string) => void;
   canRun: boolean;
+  /** Which languages have a REPL, and opening one (offered after a run of such a language). */
+  languages: Language[];
+  onRepl: () => void;
   onHide: () => void;
   /** Inside the workspace's Output/Terminal drawer, which has its own tab and hide button. */
   embedded?: boolean;
@@ -54,7 +59,7 @@ export function OutputPanel(props: {
           {requested && !running && <Spinner label="starting…" />}
           {running && (
             <span className="chip chip-warn" data-testid="run-status">
-              <span className="pulse" aria-hidden="true" /> running · {formatDuration(elapsed)}
+              <span className="pulse" aria-hidden="true" /> {run?.repl ? 'REPL open' : 'running'} · {formatDuration(elapsed)}
             </span>
           )}
           {run?.finished && outcome && (
@@ -70,10 +75,15 @@ export function OutputPanel(props: {
               )}
             </>
           )}
+          {run?.repl && (
+            <span className="chip" data-testid="repl-chip" title="A REPL session: typed lines are evaluated in the program's context">
+              REPL
+            </span>
+          )}
           {run && (
             <span className="muted small">
               {run.entry && <span className="mono">{run.entry}</span>}
-              {by && <> · run by {by}</>}
+              {by && <> · {run.repl ? 'opened' : 'run'} by {by}</>}
               {run.backend || run.finished?.backend ? <> · {run.finished?.backend ?? run.backend}</> : null}
             </span>
           )}
@@ -149,10 +159,21 @@ export function OutputPanel(props: {
       </div>
       {run && acceptsInput(run) &&
         (props.canRun ? (
-          <ConsoleLine session={session} runId={run.runId} />
+          <ConsoleLine session={session} runId={run.runId} repl={run.repl} focus={run.repl && !!me && run.startedBy.userId === me.id} />
         ) : (
-          <p className="muted small console-line">This program reads input; people who can run code may type it.</p>
+          <p className="muted small console-line">
+            {run.repl ? 'A REPL is open' : 'This program reads input'}; people who can run code may type it.
+          </p>
         ))}
+      {props.canRun && offersRepl(run, props.languages) && (
+        <p className="muted small console-line" data-testid="repl-offer">
+          Keep exploring <span className="mono">{run?.entry}</span> in a REPL, with its functions and variables loaded:
+          <button className="btn btn-small" data-testid="open-repl-from-output" onClick={props.onRepl}>
+            Open REPL
+          </button>
+          <Kbd>{modKey}⇧↵</Kbd>
+        </p>
+      )}
     </section>
   );
 }

@@ -1,6 +1,7 @@
-// A run as everyone on the pad sees it, built from the socket's `run.*` messages. Output goes
-// into an OutputBuffer appended in place (a view is a new object with a new `version`, sharing
-// the buffer), capped client-side; chunks of another run id never enter a run's buffer.
+// A run (or a REPL session after one) as everyone on the pad sees it, built from the socket's
+// `run.*` messages. Output goes into an OutputBuffer appended in place (a view is a new object
+// with a new `version`, sharing the buffer), capped client-side; chunks of another run id never
+// enter a run's buffer.
 import type { RunEofEvent, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
 import type { RunLimits, StoredRun } from '../../api/types';
 import { OutputBuffer } from './outputBuffer';
@@ -24,6 +25,8 @@ export interface RunView {
   interactive: boolean;
   /** Someone ended the console input (Ctrl-D). */
   inputClosed: boolean;
+  /** A REPL session: the console evaluates what is typed in the program's context. */
+  repl: boolean;
 }
 
 export type RunEvent = RunStartedEvent | RunOutputEvent | RunFinishedEvent | RunEofEvent;
@@ -47,6 +50,7 @@ export function startRun(ev: RunStartedEvent, now = Date.now()): RunView {
     finished: null,
     interactive: ev.interactive === true,
     inputClosed: false,
+    repl: ev.kind === 'repl',
   };
 }
 
@@ -68,7 +72,7 @@ export function appendOutput(run: RunView, ev: RunOutputEvent): RunView {
 
 export function finishRun(run: RunView, ev: RunFinishedEvent): RunView {
   if (ev.runId !== run.runId) return run;
-  return { ...run, finished: ev };
+  return { ...run, finished: ev, repl: run.repl || ev.kind === 'repl' };
 }
 
 /** Apply one run message to the current view (a new `run.started` replaces it). */
@@ -90,11 +94,12 @@ export function reduceRun(current: RunView | null, ev: RunEvent): RunView | null
 }
 
 /** A stored run (after a reload) as a finished view: stdout (console input included, unmarked), then
- * stderr (their interleaving is not stored). */
-export function storedRunView(stored: StoredRun, limits: RunLimits | undefined): RunView {
+ * stderr (their interleaving is not stored). `limits` are those of a run, `replLimits` of a REPL. */
+export function storedRunView(stored: StoredRun, limits: RunLimits | undefined, replLimits?: RunLimits): RunView {
   let view = startRun({
     type: 'run.started',
     runId: stored.runId,
+    kind: stored.kind,
     userId: stored.userId ?? undefined,
     name: stored.userName ?? undefined,
     entry: stored.entry,
@@ -117,7 +122,8 @@ export function storedRunView(stored: StoredRun, limits: RunLimits | undefined):
       durationMs: Math.max(0, stored.finishedAtMs - stored.startedAtMs),
       backend: stored.backend,
       outcome: stored.outcome,
-      limits,
+      kind: stored.kind,
+      limits: stored.kind === 'repl' ? replLimits : limits,
     },
   };
 }
@@ -130,7 +136,12 @@ export function formatBytes(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-function formatSeconds(ms: number): string {
+/** A limit's length: "10 s", "1.5 s", "5 min", "2.5 min". */
+export function formatLimit(ms: number): string {
+  if (ms >= 60_000) {
+    const min = ms / 60_000;
+    return Number.isInteger(min) ? `${min} min` : `${min.toFixed(1)} min`;
+  }
   const s = ms / 1000;
   return Number.isInteger(s) ? `${s} s` : `${s.toFixed(1)} s`;
 }
@@ -145,9 +156,13 @@ export function describeOutcome(f: RunFinishedEvent, me?: { name?: string } | nu
     const by = f.stoppedBy ? (me?.name && f.stoppedBy === me.name ? 'you' : f.stoppedBy) : null;
     return { text: by ? `Stopped by ${by}` : 'Stopped', tone: 'warn' };
   }
+  if (f.kind === 'repl') {
+    const ended = describeReplEnd(f);
+    if (ended) return ended;
+  }
   // The panel shows the sandbox's error itself below the output.
   if (f.error && f.exitCode == null && !f.timedOut && !f.oomKilled) return { text: "Couldn't run", tone: 'bad' };
-  if (f.timedOut) return { text: limits ? `Stopped after the ${formatSeconds(limits.timeoutMs)} limit` : 'Stopped at the time limit', tone: 'warn' };
+  if (f.timedOut) return { text: limits ? `Stopped after the ${formatLimit(limits.timeoutMs)} limit` : 'Stopped at the time limit', tone: 'warn' };
   if (f.oomKilled) return { text: limits ? `Out of memory (${limits.memoryMb} MB)` : 'Out of memory', tone: 'bad' };
   if (f.truncated) return { text: limits ? `Output cut at ${formatBytes(limits.outputBytes)}` : 'Output cut at the limit', tone: 'warn' };
   if (f.outcome === 'compile_error') return { text: `Didn't compile${f.exitCode != null ? ` (exit ${f.exitCode})` : ''}`, tone: 'bad' };
@@ -155,4 +170,15 @@ export function describeOutcome(f: RunFinishedEvent, me?: { name?: string } | nu
   if (f.exitCode != null) return { text: `Exit ${f.exitCode}`, tone: 'bad' };
   if (f.signal) return { text: `Killed (${f.signal})`, tone: 'bad' };
   return { text: 'Finished', tone: 'warn' };
+}
+
+/** How a REPL session ended where that differs from a run: idle, its lifetime, its own end. */
+function describeReplEnd(f: RunFinishedEvent): { text: string; tone: 'ok' | 'warn' } | null {
+  const limits = f.limits;
+  if (f.outcome === 'idle') {
+    return { text: limits?.idleMs ? `REPL closed after ${formatLimit(limits.idleMs)} idle` : 'REPL closed: nobody typed', tone: 'warn' };
+  }
+  if (f.timedOut) return { text: limits ? `REPL closed at its ${formatLimit(limits.timeoutMs)} limit` : 'REPL closed at its time limit', tone: 'warn' };
+  if (f.exitCode === 0 && f.outcome === 'ok') return { text: 'REPL ended', tone: 'ok' };
+  return null;
 }
