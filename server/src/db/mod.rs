@@ -16,6 +16,7 @@
 
 pub mod ids;
 pub mod inline_reads;
+pub mod migrations;
 pub mod settings;
 
 use std::str::FromStr;
@@ -50,6 +51,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The migrations this binary embeds for this backend.
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
     /// The backend a `DATABASE_URL` names, or `None` for an unsupported scheme.
     pub fn of_url(url: &str) -> Option<Backend> {
         if url.starts_with("sqlite:") {
@@ -141,10 +150,7 @@ impl Db {
 
     /// The migrations this binary embeds for the handle's backend.
     pub fn migrator(&self) -> &'static Migrator {
-        match self.backend() {
-            Backend::Sqlite => &SQLITE_MIGRATOR,
-            Backend::Postgres => &POSTGRES_MIGRATOR,
-        }
+        self.backend().migrator()
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
