@@ -317,3 +317,67 @@ fn doctor_fails_on_a_production_config_the_server_would_refuse() {
     assert!(report.contains("ALLOWED_ORIGINS"), "production warnings are listed: {report}");
     assert!(!Path::new(&scratch.data).exists(), "doctor diagnoses, it does not create");
 }
+
+#[tokio::test]
+async fn backup_of_a_running_server_restores_through_the_binary_and_refuses_a_non_empty_target() {
+    let source = Scratch::new();
+    let server = Server::start(&source).await;
+    let ada = server.post("/api/auth/guest", None, json!({ "name": "Ada" })).await;
+    let token = ada["token"].as_str().unwrap().to_string();
+    let archive = source.dir.path().join("nightly.tar.gz");
+    let archive_arg = archive.display().to_string();
+    let out = source.run(&[], &["backup", "--output", &archive_arg]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).contains("backup written to") && stdout(&out).contains("jwt_secret"), "{}", text(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the archive holds the secret: owner-only");
+    }
+    server.stop().await;
+
+    let target = Scratch::new();
+    let restored = target.run(&[], &["restore", &archive_arg]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    assert!(stdout(&restored).contains("audit chain verified"), "{}", text(&restored));
+    assert_eq!(
+        std::fs::read(Path::new(&target.data).join("jwt_secret")).unwrap(),
+        std::fs::read(Path::new(&source.data).join("jwt_secret")).unwrap(),
+        "the generated secret came along"
+    );
+    let again = target.run(&[], &["restore", &archive_arg]);
+    assert!(!again.status.success(), "a non-empty target is refused");
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    let forced = target.run(&[], &["restore", "--force", &archive_arg]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    let verified = target.run(&[], &["audit", "--verify"]);
+    assert!(verified.status.success() && stdout(&verified).starts_with("OK"), "{}", text(&verified));
+
+    // The restored server knows Ada's session (same secret, same epoch).
+    let server = Server::start(&target).await;
+    let me: Value = reqwest::Client::new()
+        .get(format!("{}/api/auth/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["name"], "Ada");
+    server.stop().await;
+}
+
+#[test]
+fn restore_help_says_what_force_does() {
+    let scratch = Scratch::new();
+    let out = scratch.run(&[], &["restore", "--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(help.contains("--force") && help.contains("Wipe the target first"), "{help}");
+    let missing = scratch.run(&[], &["restore", "no-such-archive.tar.gz"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("no-such-archive.tar.gz"), "{}", text(&missing));
+    assert!(!Path::new(&scratch.data).exists(), "a refused restore writes nothing");
+}

@@ -206,6 +206,21 @@ impl Db {
         Ok(WriteTx { inner })
     }
 
+    /// Begin a transaction that only reads, every read from one snapshot while writers carry on:
+    /// SQLite's deferred transaction pins its WAL snapshot at the first read, PostgreSQL's
+    /// `REPEATABLE READ` at the first statement. What a backup reads through.
+    pub async fn snapshot_tx(&self) -> sqlx::Result<WriteTx> {
+        let inner = match &self.pool {
+            Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                TxInner::Postgres(tx)
+            }
+        };
+        Ok(WriteTx { inner })
+    }
+
     pub async fn ping(&self) -> bool {
         on_pool!(self, |pool| sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok())
     }
