@@ -22,7 +22,11 @@ enum Command {
     /// Serve the web client, the API and the WebSockets (the default).
     Serve,
     /// Apply the embedded database migrations and exit.
-    Migrate,
+    Migrate {
+        /// List the migrations that would run, oldest first, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a consistent snapshot of the database (taken while the server runs) and of the
     /// DATA_DIR files that matter (the generated JWT secret and node id) into one archive.
     Backup {
@@ -113,7 +117,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opencoder::serve(state, listener).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
+        Command::Migrate { dry_run: true } => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            let pending = opencoder::db::migrations::plan(config.database_url.expose()).await?;
+            if pending.is_empty() {
+                println!("nothing to apply: the database is up to date");
+            }
+            for (version, description) in &pending {
+                println!("would apply {version:04} {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { dry_run: false } => {
             // Migrating needs the data directory, not the signing secret: it may run before
             // secrets are provisioned.
             let config = load_config_for_tools()?;

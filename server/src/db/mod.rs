@@ -153,7 +153,10 @@ impl Db {
         self.backend().migrator()
     }
 
+    /// Apply every pending migration. A database migrated by a newer binary is refused with a
+    /// message saying so (sqlx alone would only say a version is "missing").
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        migrations::refuse_newer(self).await?;
         on_pool!(self, |pool| self.migrator().run(pool).await)?;
         Ok(())
     }
