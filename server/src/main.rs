@@ -172,12 +172,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let restored = opencoder::backup::restore(&file, &target, force).await?;
             let rows: u64 = restored.manifest.tables.iter().map(|t| t.rows).sum();
             println!(
-                "restored {} tables, {rows} rows from {} (taken {} on {:?} at schema version {}); audit chain verified, {} rows",
+                "restored {} tables, {rows} rows from {} (taken {} on {} at schema version {}; loaded at this database's \
+                 version {}, then migrated); audit chain verified, {} rows",
                 restored.manifest.tables.len(),
                 file.display(),
                 restored.manifest.created_at,
-                restored.manifest.backend,
+                restored.manifest.backend.as_str(),
                 restored.manifest.schema_version,
+                restored.restored_at_version,
                 restored.audit_rows
             );
             Ok(ExitCode::SUCCESS)

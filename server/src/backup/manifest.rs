@@ -46,6 +46,15 @@ pub enum BackendName {
     Postgres,
 }
 
+impl BackendName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendName::Sqlite => "sqlite",
+            BackendName::Postgres => "postgres",
+        }
+    }
+}
+
 impl From<Backend> for BackendName {
     fn from(backend: Backend) -> Self {
         match backend {

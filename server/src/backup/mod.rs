@@ -75,10 +75,3 @@ pub fn data_files(config: &crate::config::Config) -> Vec<&'static str> {
     }
     files
 }
-
-pub(crate) fn backend_name(backend: crate::db::Backend) -> &'static str {
-    match backend {
-        crate::db::Backend::Sqlite => "sqlite",
-        crate::db::Backend::Postgres => "postgres",
-    }
-}

@@ -7,10 +7,10 @@ use std::str::FromStr;
 use sqlx::sqlite::SqliteConnectOptions;
 
 use super::archive::{open_verified, Verified};
-use super::manifest::Manifest;
+use super::manifest::{BackendName, Manifest};
 use super::schema::{foreign_key_order, Table};
 use super::value::{Bound, ColumnKind, Value};
-use super::{backend_name, store, BackupError, MAX_BIND_PARAMETERS, RESTORE_BATCH_BYTES, RESTORE_BATCH_ROWS};
+use super::{store, BackupError, MAX_BIND_PARAMETERS, RESTORE_BATCH_BYTES, RESTORE_BATCH_ROWS};
 use crate::audit::cli::{ChainVerifier, Verification};
 use crate::audit::AuditRow;
 use crate::db::{Backend, Db, WriteTx};
@@ -45,7 +45,7 @@ pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Res
     let source = Backend::from(manifest.backend);
     let known = source.migrator().iter().map(|m| m.version).max().unwrap_or(0);
     if !source.migrator().version_exists(manifest.schema_version) {
-        return Err(BackupError::NewerSchema { backend: backend_name(source), version: manifest.schema_version, known });
+        return Err(BackupError::NewerSchema { backend: manifest.backend.as_str(), version: manifest.schema_version, known });
     }
     let chain = verify_archived_chain(&verified)?;
     if let Some((id, why)) = chain.broken {
@@ -269,10 +269,10 @@ async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<
             return Err(BackupError::Schema(format!(
                 "no {} schema of this opencoder has the archive's tables and columns ({} schema version {}); restore it into \
                  a {} database, start this opencoder on it once to upgrade it, and back that up",
-                backend_name(target),
-                backend_name(manifest.backend.into()),
+                BackendName::from(target).as_str(),
+                manifest.backend.as_str(),
                 manifest.schema_version,
-                backend_name(manifest.backend.into()),
+                manifest.backend.as_str(),
             )))
         }
     };
