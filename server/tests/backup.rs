@@ -335,9 +335,9 @@ async fn sqlite_backup_taken_during_edits_restores_into_sqlite_and_postgres() {
 }
 
 #[tokio::test]
-async fn postgres_backup_taken_during_edits_restores_into_sqlite() {
+async fn postgres_backup_taken_during_edits_restores_into_sqlite_and_postgres() {
     let url = TempPostgres::shared().create_database().await;
-    round_trip(Some(&url), &[Backend::Sqlite]).await;
+    round_trip(Some(&url), &[Backend::Sqlite, Backend::Postgres]).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,5 +534,22 @@ async fn an_archive_whose_audit_chain_is_broken_is_refused() {
     match Untouched::new().refuses(&path).await {
         BackupError::AuditBroken { id, .. } => assert_eq!(id, 1),
         other => panic!("expected a broken chain, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_manifest_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_backup(dir.path()).await;
+    let mut padded = members(&archive);
+    let (_, manifest) = padded.iter_mut().find(|(name, _)| name == "manifest.json").unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    json["padding"] = json!("x".repeat(opencoder::backup::MAX_MANIFEST_BYTES as usize));
+    *manifest = serde_json::to_vec(&json).unwrap();
+    let path = dir.path().join("padded.tar.gz");
+    write_members(&path, &padded);
+    match Untouched::new().refuses(&path).await {
+        BackupError::BadArchive(why) => assert!(why.contains("manifest is larger than"), "{why}"),
+        other => panic!("expected an oversized manifest to be refused, got {other}"),
     }
 }

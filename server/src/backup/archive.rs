@@ -19,8 +19,11 @@ use super::{BackupError, MAX_MANIFEST_BYTES, MAX_ROW_BYTES};
 
 /// Owner-only: archives carry the signing secret and every account's data.
 const PRIVATE_MODE: u32 = 0o600;
+/// Bytes read from the archive at a time while staging a member.
+const COPY_BUFFER_BYTES: usize = 64 * 1024;
 
-fn private_file(path: &Path) -> io::Result<File> {
+/// Create (or truncate) `path`, readable by its owner only.
+pub(crate) fn private_file(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -150,7 +153,7 @@ pub fn open_verified(path: &Path) -> Result<Verified, BackupError> {
         let target = scratch.path().join(format!("member-{}", staged.len()));
         let mut out = BufWriter::new(private_file(&target)?);
         let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; COPY_BUFFER_BYTES];
         let mut bytes = 0u64;
         loop {
             let n = entry.read(&mut buf).map_err(|e| bad(format!("unreadable member {name:?}: {e}")))?;
@@ -186,7 +189,7 @@ impl Verified {
     pub fn rows(&self, table: &str) -> Result<Rows, BackupError> {
         let name = manifest::table_member(table);
         let path = self.staged.get(&name).ok_or_else(|| bad(format!("no member for table {table}")))?;
-        Ok(Rows { reader: BufReader::new(File::open(path)?), table: table.to_string(), line: Vec::new() })
+        Ok(Rows::new(File::open(path)?, table, MAX_ROW_BYTES))
     }
 
     /// A data-directory file's bytes (small: a secret or an id).
@@ -200,6 +203,13 @@ pub struct Rows {
     reader: BufReader<File>,
     table: String,
     line: Vec<u8>,
+    max_row_bytes: u64,
+}
+
+impl Rows {
+    fn new(file: File, table: &str, max_row_bytes: u64) -> Rows {
+        Rows { reader: BufReader::new(file), table: table.to_string(), line: Vec::new(), max_row_bytes }
+    }
 }
 
 impl Iterator for Rows {
@@ -207,12 +217,12 @@ impl Iterator for Rows {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.line.clear();
-        let read = (&mut self.reader).take(MAX_ROW_BYTES + 1).read_until(b'\n', &mut self.line);
+        let read = (&mut self.reader).take(self.max_row_bytes + 1).read_until(b'\n', &mut self.line);
         match read {
             Err(e) => Some(Err(e.into())),
             Ok(0) => None,
             Ok(_) if self.line.last() != Some(&b'\n') => {
-                Some(Err(bad(format!("a row of {} is cut off or larger than {MAX_ROW_BYTES} bytes", self.table))))
+                Some(Err(bad(format!("a row of {} is cut off or larger than {} bytes", self.table, self.max_row_bytes))))
             }
             Ok(_) => Some(parse_row(&self.line).map_err(|why| bad(format!("a row of {}: {why}", self.table)))),
         }
@@ -229,4 +239,26 @@ pub fn write_row(out: &mut impl Write, cells: &[Value]) -> io::Result<()> {
     let json = serde_json::Value::Array(cells.iter().map(Value::to_json).collect());
     serde_json::to_writer(&mut *out, &json)?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(text: &[u8], limit: u64) -> Vec<Result<Vec<Value>, String>> {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(text).unwrap();
+        std::io::Seek::rewind(&mut file).unwrap();
+        Rows::new(file, "t", limit).map(|row| row.map_err(|e| e.to_string())).collect()
+    }
+
+    #[test]
+    fn a_row_longer_than_the_limit_or_cut_off_is_refused() {
+        let rows = rows_of(b"[1,\"ab\"]\n[2,null]\n", 12);
+        assert_eq!(rows, vec![Ok(vec![Value::Int(1), Value::Text("ab".into())]), Ok(vec![Value::Int(2), Value::Null])]);
+        let long = rows_of(b"[1,\"abcdefghijklmnop\"]\n", 12);
+        assert!(long[0].as_ref().is_err_and(|e| e.contains("larger than 12 bytes")), "{long:?}");
+        let cut = rows_of(b"[1,2]\n[3,", 12);
+        assert!(cut[0].is_ok() && cut[1].as_ref().is_err_and(|e| e.contains("cut off")), "{cut:?}");
+    }
 }

@@ -77,11 +77,7 @@ fn refuse_differing_files(verified: &Verified, data_dir: &Path) -> Result<(), Ba
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = super::archive::private_file(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }

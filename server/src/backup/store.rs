@@ -191,9 +191,14 @@ pub async fn has_rows(tx: &mut WriteTx, table: &str) -> sqlx::Result<bool> {
     on_tx!(tx, |conn| sqlx::query_scalar(&sql).fetch_one(&mut *conn).await)
 }
 
-/// One multi-row `INSERT` of `rows` (cells in `columns` order).
+/// One multi-row `INSERT` of `rows` (cells in `columns` order). Restored ids are kept, also in
+/// a PostgreSQL identity column declared `GENERATED ALWAYS`.
 pub async fn insert_rows(tx: &mut WriteTx, table: &str, columns: &[String], rows: Vec<Vec<Bound>>) -> sqlx::Result<()> {
-    let head = format!("INSERT INTO {} ({}) ", quoted(table), quoted_list(columns));
+    let keep_ids = match backend_of(tx) {
+        Backend::Sqlite => "",
+        Backend::Postgres => "OVERRIDING SYSTEM VALUE ",
+    };
+    let head = format!("INSERT INTO {} ({}) {keep_ids}", quoted(table), quoted_list(columns));
     on_tx!(tx, |conn| {
         let mut sql = QueryBuilder::new(head);
         sql.push_values(rows, |mut out, row| {
