@@ -389,6 +389,18 @@ fn write_members(path: &Path, members: &[(String, Vec<u8>)]) {
     tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
 }
 
+/// A copy of `archive` at `out` with its members and manifest changed by `edit` (the manifest is
+/// written back as `edit` left it).
+fn rewrite(archive: &Path, out: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>, &mut serde_json::Value)) {
+    let mut all = members(archive);
+    let at = all.iter().position(|(name, _)| name == "manifest.json").unwrap();
+    let (_, bytes) = all.remove(at);
+    let mut manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    edit(&mut all, &mut manifest);
+    all.push(("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
+    write_members(out, &all);
+}
+
 /// A target that does not exist yet, and a check that nothing was written to it.
 struct Untouched {
     _dir: tempfile::TempDir,
@@ -471,13 +483,8 @@ async fn hostile_member_names_are_refused() {
 async fn an_archive_from_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let archive = small_backup(dir.path()).await;
-    let mut newer = members(&archive);
-    let (_, manifest) = newer.iter_mut().find(|(name, _)| name == "manifest.json").unwrap();
-    let mut json: serde_json::Value = serde_json::from_slice(manifest).unwrap();
-    json["schemaVersion"] = json!(9999);
-    *manifest = serde_json::to_vec(&json).unwrap();
     let path = dir.path().join("newer.tar.gz");
-    write_members(&path, &newer);
+    rewrite(&archive, &path, |_, manifest| manifest["schemaVersion"] = json!(9999));
     match Untouched::new().refuses(&path).await {
         BackupError::NewerSchema { version, .. } => assert_eq!(version, 9999),
         other => panic!("expected a newer schema refusal, got {other}"),
@@ -516,21 +523,18 @@ async fn an_archive_whose_audit_chain_is_broken_is_refused() {
     let archive = small_backup(dir.path()).await;
     // A backup of a database whose audit row was rewritten behind the triggers' back: the
     // checksums are right (they were taken of what was there), the chain is not.
-    let mut rewritten = members(&archive);
-    let (_, audit) = rewritten.iter_mut().find(|(name, _)| name == "tables/audit_log.jsonl").unwrap();
-    let text = String::from_utf8(audit.clone()).unwrap();
-    assert!(text.contains("user.signup"));
-    *audit = text.replacen("user.signup", "user.signux", 1).into_bytes();
-    let (bytes, sha) = (audit.len(), {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&*audit))
-    });
-    let (_, manifest) = rewritten.iter_mut().find(|(name, _)| name == "manifest.json").unwrap();
-    let mut json: serde_json::Value = serde_json::from_slice(manifest).unwrap();
-    json["members"]["tables/audit_log.jsonl"] = json!({ "bytes": bytes, "sha256": sha });
-    *manifest = serde_json::to_vec(&json).unwrap();
     let path = dir.path().join("broken-chain.tar.gz");
-    write_members(&path, &rewritten);
+    rewrite(&archive, &path, |members, manifest| {
+        let (_, audit) = members.iter_mut().find(|(name, _)| name == "tables/audit_log.jsonl").unwrap();
+        let text = String::from_utf8(audit.clone()).unwrap();
+        assert!(text.contains("user.signup"));
+        *audit = text.replacen("user.signup", "user.signux", 1).into_bytes();
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&*audit))
+        };
+        manifest["members"]["tables/audit_log.jsonl"] = json!({ "bytes": audit.len(), "sha256": sha });
+    });
     match Untouched::new().refuses(&path).await {
         BackupError::AuditBroken { id, .. } => assert_eq!(id, 1),
         other => panic!("expected a broken chain, got {other}"),
@@ -541,13 +545,10 @@ async fn an_archive_whose_audit_chain_is_broken_is_refused() {
 async fn an_oversized_manifest_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let archive = small_backup(dir.path()).await;
-    let mut padded = members(&archive);
-    let (_, manifest) = padded.iter_mut().find(|(name, _)| name == "manifest.json").unwrap();
-    let mut json: serde_json::Value = serde_json::from_slice(manifest).unwrap();
-    json["padding"] = json!("x".repeat(opencoder::backup::MAX_MANIFEST_BYTES as usize));
-    *manifest = serde_json::to_vec(&json).unwrap();
     let path = dir.path().join("padded.tar.gz");
-    write_members(&path, &padded);
+    rewrite(&archive, &path, |_, manifest| {
+        manifest["padding"] = json!("x".repeat(opencoder::backup::MAX_MANIFEST_BYTES as usize));
+    });
     match Untouched::new().refuses(&path).await {
         BackupError::BadArchive(why) => assert!(why.contains("manifest is larger than"), "{why}"),
         other => panic!("expected an oversized manifest to be refused, got {other}"),
