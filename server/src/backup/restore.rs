@@ -30,6 +30,7 @@ pub struct Restored {
     pub manifest: Manifest,
     /// The target's migration the archive's tables were restored at (before the newer ones ran).
     pub restored_at_version: i64,
+    /// Audit rows verified in the restored database (the same chain as the archive's).
     pub audit_rows: u64,
 }
 
@@ -54,7 +55,7 @@ pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Res
     if !force {
         refuse_differing_files(&verified, &target.data_dir)?;
     }
-    let restored_at_version = match Backend::of_url(&target.database_url) {
+    let loaded = match Backend::of_url(&target.database_url) {
         Some(Backend::Postgres) => restore_postgres(&verified, &target.database_url, force).await?,
         _ => restore_sqlite(&verified, &target.database_url, force).await?,
     };
@@ -62,7 +63,7 @@ pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Res
     for name in &manifest.files {
         write_private(&target.data_dir.join(name), &verified.file(name)?)?;
     }
-    Ok(Restored { manifest: manifest.clone(), restored_at_version, audit_rows: chain.rows })
+    Ok(Restored { manifest: manifest.clone(), restored_at_version: loaded.at_version, audit_rows: loaded.audit_rows })
 }
 
 fn refuse_differing_files(verified: &Verified, data_dir: &Path) -> Result<(), BackupError> {
@@ -82,19 +83,50 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Walks audit rows given as cells in `columns` order.
+struct ChainCheck {
+    columns: Vec<String>,
+    verifier: ChainVerifier,
+}
+
+impl ChainCheck {
+    fn new(columns: Vec<String>) -> ChainCheck {
+        ChainCheck { columns, verifier: ChainVerifier::default() }
+    }
+
+    /// `false` once the chain is broken.
+    fn push(&mut self, cells: Vec<Value>) -> Result<bool, BackupError> {
+        let row = audit_row(&self.columns, cells).map_err(BackupError::Schema)?;
+        Ok(self.verifier.push(&row))
+    }
+}
+
 /// The archive's audit chain, walked before anything is written.
 fn verify_archived_chain(verified: &Verified) -> Result<Verification, BackupError> {
-    let mut verifier = ChainVerifier::default();
     let Some(table) = verified.manifest.tables.iter().find(|t| t.name == AUDIT_TABLE) else {
-        return Ok(verifier.finish());
+        return Ok(ChainVerifier::default().finish());
     };
+    let mut check = ChainCheck::new(table.columns.clone());
     for cells in verified.rows(&table.name)? {
-        let row = audit_row(&table.columns, cells?).map_err(BackupError::BadArchive)?;
-        if !verifier.push(&row) {
+        if !check.push(cells?)? {
             break;
         }
     }
-    Ok(verifier.finish())
+    Ok(check.verifier.finish())
+}
+
+/// The restored audit chain, walked inside the restore's transaction before it commits.
+async fn verify_restored_chain(tx: &mut WriteTx) -> Result<u64, BackupError> {
+    let tables = store::tables(tx).await?;
+    let Some(table) = tables.iter().find(|t| t.name == AUDIT_TABLE) else { return Ok(0) };
+    let mut check = ChainCheck::new(table.column_names());
+    // The walk goes on past a break (a stream is not stopped half-way); only the first counts.
+    store::stream_rows(tx, table, |cells| check.push(cells).map(|_| ())).await?;
+    let verification = check.verifier.finish();
+    match verification.broken {
+        Some((id, why)) => Err(BackupError::AuditBroken { place: "of the restored database", id, why: why.describe() }),
+        None => Ok(verification.rows),
+    }
 }
 
 fn audit_row(columns: &[String], cells: Vec<Value>) -> Result<AuditRow, String> {
@@ -135,7 +167,7 @@ async fn holds_rows(tx: &mut WriteTx) -> Result<Option<String>, BackupError> {
     Ok(None)
 }
 
-async fn restore_postgres(verified: &Verified, url: &str, force: bool) -> Result<i64, BackupError> {
+async fn restore_postgres(verified: &Verified, url: &str, force: bool) -> Result<Loaded, BackupError> {
     let db = Db::connect(url).await.map_err(BackupError::Connect)?;
     let outcome = async {
         let mut tx = db.write_tx().await?;
@@ -145,19 +177,18 @@ async fn restore_postgres(verified: &Verified, url: &str, force: bool) -> Result
             }
         }
         store::wipe_schema(&mut tx).await?;
-        let version = fill(&mut tx, Backend::Postgres, verified).await?;
+        let loaded = fill(&mut tx, Backend::Postgres, verified).await?;
         tx.commit().await?;
-        check_restored_chain(&db).await?;
-        Ok(version)
+        Ok(loaded)
     }
     .await;
     db.close().await;
     outcome
 }
 
-/// SQLite: restore into a staged file beside the database and rename it into place once the
-/// restored chain verifies, so a failed restore leaves the target as it was.
-async fn restore_sqlite(verified: &Verified, url: &str, force: bool) -> Result<i64, BackupError> {
+/// SQLite: restore into a staged file beside the database and rename it into place once it is
+/// complete and its chain verifies, so a failed restore leaves the target as it was.
+async fn restore_sqlite(verified: &Verified, url: &str, force: bool) -> Result<Loaded, BackupError> {
     let path = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
     if path.exists() {
         let existing = Db::connect(url).await.map_err(BackupError::Connect)?;
@@ -181,20 +212,19 @@ async fn restore_sqlite(verified: &Verified, url: &str, force: bool) -> Result<i
     let db = Db::connect(&format!("sqlite://{}", staged.display())).await.map_err(BackupError::Connect)?;
     let outcome = async {
         let mut tx = db.write_tx().await?;
-        let version = fill(&mut tx, Backend::Sqlite, verified).await?;
+        let loaded = fill(&mut tx, Backend::Sqlite, verified).await?;
         tx.commit().await?;
-        check_restored_chain(&db).await?;
         store::checkpoint_wal(&db).await?;
-        Ok(version)
+        Ok(loaded)
     }
     .await;
     db.close().await;
     match outcome {
-        Ok(version) => {
+        Ok(loaded) => {
             remove_database_files(&path)?;
             std::fs::rename(&staged, &path)?;
             remove_database_files(&staged)?;
-            Ok(version)
+            Ok(loaded)
         }
         Err(err) => {
             remove_database_files(&staged)?;
@@ -220,22 +250,22 @@ fn remove_database_files(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn check_restored_chain(db: &Db) -> Result<(), BackupError> {
-    let verification = crate::audit::cli::verify(db).await?;
-    match verification.broken {
-        Some((id, why)) => Err(BackupError::AuditBroken { place: "of the restored database", id, why: why.describe() }),
-        None => Ok(()),
-    }
-}
-
 /// Table and column names, for comparing a schema with the archive's.
 fn shape<'a>(tables: impl Iterator<Item = (&'a str, Vec<String>)>) -> BTreeMap<String, BTreeSet<String>> {
     tables.map(|(name, columns)| (name.to_string(), columns.into_iter().collect())).collect()
 }
 
-/// Build the schema the archive was taken at in an empty database, load every table, then run
-/// the migrations that came after. Returns the version the rows were loaded at.
-async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<i64, BackupError> {
+/// What `fill` did.
+struct Loaded {
+    /// The target's migration the rows were loaded at.
+    at_version: i64,
+    /// Audit rows verified in the restored database.
+    audit_rows: u64,
+}
+
+/// Build the schema the archive was taken at in an empty database, load every table, run the
+/// migrations that came after, and verify the restored audit chain, all before the caller commits.
+async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<Loaded, BackupError> {
     let manifest = &verified.manifest;
     let wanted = shape(manifest.tables.iter().map(|t| (t.name.as_str(), t.columns.clone())));
     let migrations: Vec<_> = target.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect();
@@ -284,7 +314,8 @@ async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<
     for migration in &migrations[applied..] {
         store::apply_migration(tx, migration).await?;
     }
-    Ok(at_version)
+    let audit_rows = verify_restored_chain(tx).await?;
+    Ok(Loaded { at_version, audit_rows })
 }
 
 /// Insert one table's rows in pages bounded by rows, parameters and bytes.
