@@ -489,6 +489,13 @@ async fn an_archive_from_a_newer_schema_is_refused() {
         BackupError::NewerSchema { version, .. } => assert_eq!(version, 9999),
         other => panic!("expected a newer schema refusal, got {other}"),
     }
+    // SQLite's migrations skip 0002: an archive claiming it was not made by opencoder.
+    let path = dir.path().join("unknown.tar.gz");
+    rewrite(&archive, &path, |_, manifest| manifest["schemaVersion"] = json!(2));
+    match Untouched::new().refuses(&path).await {
+        BackupError::BadArchive(why) => assert!(why.contains("schema version 2"), "{why}"),
+        other => panic!("expected an unknown schema version to be refused, got {other}"),
+    }
 }
 
 #[tokio::test]

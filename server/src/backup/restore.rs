@@ -39,18 +39,28 @@ pub struct Restored {
 /// written to the target before the archive is verified.
 pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Restored, BackupError> {
     let path = archive.to_path_buf();
-    let verified = tokio::task::spawn_blocking(move || open_verified(&path))
-        .await
-        .map_err(|e| BackupError::Io(std::io::Error::other(e)))??;
+    // Reading and hashing the whole archive is blocking file work.
+    let verified = tokio::task::spawn_blocking(move || {
+        let verified = open_verified(&path)?;
+        if let Some((id, why)) = verify_archived_chain(&verified)?.broken {
+            return Err(BackupError::AuditBroken { place: "in the archive", id, why: why.describe() });
+        }
+        Ok(verified)
+    })
+    .await
+    .map_err(|e| BackupError::Io(std::io::Error::other(e)))??;
     let manifest = &verified.manifest;
     let source = Backend::from(manifest.backend);
     let known = source.migrator().iter().map(|m| m.version).max().unwrap_or(0);
-    if !source.migrator().version_exists(manifest.schema_version) {
+    if manifest.schema_version > known {
         return Err(BackupError::NewerSchema { backend: manifest.backend.as_str(), version: manifest.schema_version, known });
     }
-    let chain = verify_archived_chain(&verified)?;
-    if let Some((id, why)) = chain.broken {
-        return Err(BackupError::AuditBroken { place: "in the archive", id, why: why.describe() });
+    if !source.migrator().version_exists(manifest.schema_version) {
+        return Err(BackupError::BadArchive(format!(
+            "schema version {} is none of this opencoder's {} migrations",
+            manifest.schema_version,
+            manifest.backend.as_str()
+        )));
     }
     if !force {
         refuse_differing_files(&verified, &target.data_dir)?;
