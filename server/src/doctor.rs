@@ -17,6 +17,7 @@ use std::str::FromStr;
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::config::{Config, Mode, SecretSource, JWT_SECRET_FILE, MIN_SECRET_BYTES};
+use crate::db::migrations::MigrationStatus;
 use crate::db::{Backend, Db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -517,62 +518,28 @@ pub async fn database(url: &str) -> (Check, Option<Db>) {
     if !db.ping().await {
         return (Check::fail("database", format!("{name} does not answer queries")), Some(db));
     }
-    let check = match migration_status(&db).await {
-        Ok(status) => status.check(&name),
+    let check = match crate::db::migrations::status(&db).await {
+        Ok(status) => migration_check(&status, &name),
         Err(err) => Check::fail("database", format!("cannot read the migration table: {err}")),
     };
     let usable = check.status != Status::Fail;
     (check, Some(db).filter(|_| usable))
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
-struct MigrationStatus {
-    known: usize,
-    applied: usize,
-    pending: Vec<i64>,
-    /// Applied versions this binary does not embed: the database is newer than the binary.
-    unknown: Vec<i64>,
-    /// Applied versions whose file changed since (migrations are never edited once merged).
-    changed: Vec<i64>,
-    /// Versions that failed half-way.
-    dirty: Vec<i64>,
-}
-
-impl MigrationStatus {
-    fn check(&self, name: &str) -> Check {
-        let base = format!("{name} reachable; {}/{} migrations applied", self.applied, self.known);
-        if !self.dirty.is_empty() {
-            Check::fail("database", format!("{base}; migration(s) {:?} failed part-way: restore a backup", self.dirty))
-        } else if !self.changed.is_empty() {
-            Check::fail("database", format!("{base}; applied migration(s) {:?} differ from this binary's", self.changed))
-        } else if !self.unknown.is_empty() {
-            Check::fail("database", format!("{base}; the database has newer migrations {:?}: run a newer binary", self.unknown))
-        } else if !self.pending.is_empty() {
-            Check::warn("database", format!("{base}; pending {:?} (`opencoder migrate` or the next start applies them)", self.pending))
-        } else {
-            Check::ok("database", base)
-        }
+/// The database check's verdict on where its migrations stand.
+fn migration_check(status: &MigrationStatus, name: &str) -> Check {
+    let base = format!("{name} reachable; {}/{} migrations applied", status.applied, status.known);
+    if !status.dirty.is_empty() {
+        Check::fail("database", format!("{base}; migration(s) {:?} failed part-way: restore a backup", status.dirty))
+    } else if !status.changed.is_empty() {
+        Check::fail("database", format!("{base}; applied migration(s) {:?} differ from this binary's", status.changed))
+    } else if !status.unknown.is_empty() {
+        Check::fail("database", format!("{base}; the database has newer migrations {:?}: run a newer binary", status.unknown))
+    } else if !status.pending.is_empty() {
+        Check::warn("database", format!("{base}; pending {:?} (`opencoder migrate` or the next start applies them)", status.pending))
+    } else {
+        Check::ok("database", base)
     }
-}
-
-async fn migration_status(db: &Db) -> sqlx::Result<MigrationStatus> {
-    let known: Vec<_> = db.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect();
-    let applied = db.applied_migrations().await?;
-    let mut status = MigrationStatus { known: known.len(), ..Default::default() };
-    for (version, checksum, success) in &applied {
-        match known.iter().find(|m| m.version == *version) {
-            None => status.unknown.push(*version),
-            Some(_) if !success => status.dirty.push(*version),
-            Some(m) if m.checksum.as_ref() != checksum.as_slice() => status.changed.push(*version),
-            Some(_) => status.applied += 1,
-        }
-    }
-    status.pending = known
-        .iter()
-        .map(|m| m.version)
-        .filter(|v| !applied.iter().any(|(a, _, _)| a == v))
-        .collect();
-    Ok(status)
 }
 
 /// The audit log's hash chain is intact (SPEC §9).

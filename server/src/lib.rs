@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bus;
 pub mod collab;
 pub mod config;

@@ -1,4 +1,5 @@
-//! The `opencoder` binary: `serve` (default), `migrate`, `audit`, `doctor`, `--version`.
+//! The `opencoder` binary: `serve` (default), `migrate`, `backup`, `restore`, `audit`, `doctor`,
+//! `--version`.
 //!
 //! Thin on purpose: parse the command line, read the configuration, hand over to the library.
 //! Configuration errors exit non-zero with a message naming the variable (from `config`).
@@ -21,7 +22,30 @@ enum Command {
     /// Serve the web client, the API and the WebSockets (the default).
     Serve,
     /// Apply the embedded database migrations and exit.
-    Migrate,
+    Migrate {
+        /// List the migrations that would run, oldest first, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a consistent snapshot of the database (taken while the server runs) and of the
+    /// DATA_DIR files that matter (the generated JWT secret and node id) into one archive.
+    Backup {
+        /// The archive to write (default: opencoder-backup-<UTC time>.tar.gz here). Keep it
+        /// private: it holds every account's data and, when generated, the signing secret.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Restore an archive from `opencoder backup` into this configuration's database and
+    /// DATA_DIR (SQLite or PostgreSQL, whichever the archive came from). Stop every server first.
+    Restore {
+        /// The archive to restore. Every checksum is verified before anything is written.
+        file: std::path::PathBuf,
+        /// Wipe the target first: restore over a database that holds rows (its tables are
+        /// dropped; on PostgreSQL every table and function of the current schema) and replace the
+        /// DATA_DIR files the archive carries. Without it such a target is refused.
+        #[arg(long)]
+        force: bool,
+    },
     /// List the audit log (newest rows, as a table or JSON) or verify its hash chain.
     Audit(AuditArgs),
     /// Check the configuration, data directory and database; exit 1 if any check fails.
@@ -93,7 +117,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opencoder::serve(state, listener).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
+        Command::Migrate { dry_run: true } => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            let pending = opencoder::db::migrations::plan(config.database_url.expose()).await?;
+            if pending.is_empty() {
+                println!("nothing to apply: the database is up to date");
+            }
+            for (version, description) in &pending {
+                println!("would apply {version:04} {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { dry_run: false } => {
             // Migrating needs the data directory, not the signing secret: it may run before
             // secrets are provisioned.
             let config = load_config_for_tools()?;
@@ -103,6 +139,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db.migrate().await?;
             db.close().await;
             println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { output } => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            let output = output.unwrap_or_else(|| {
+                format!("opencoder-backup-{}.tar.gz", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")).into()
+            });
+            let db = opencoder::audit::cli::open(config.database_url.expose()).await?;
+            let files = opencoder::backup::data_files(&config);
+            let outcome = opencoder::backup::create(&db, &config.data_dir, &files, &output).await;
+            db.close().await;
+            let manifest = outcome?;
+            let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+            println!(
+                "backup written to {}: {} tables, {rows} rows, schema version {}, files {:?}",
+                output.display(),
+                manifest.tables.len(),
+                manifest.schema_version,
+                manifest.files
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, force } => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            let target = opencoder::backup::Target {
+                database_url: config.database_url.expose().clone(),
+                data_dir: config.data_dir.clone(),
+            };
+            let restored = opencoder::backup::restore(&file, &target, force).await?;
+            let rows: u64 = restored.manifest.tables.iter().map(|t| t.rows).sum();
+            println!(
+                "restored {} tables, {rows} rows from {} (taken {} on {} at schema version {}; loaded at this database's \
+                 version {}, then migrated); audit chain verified, {} rows",
+                restored.manifest.tables.len(),
+                file.display(),
+                restored.manifest.created_at,
+                restored.manifest.backend.as_str(),
+                restored.manifest.schema_version,
+                restored.restored_at_version,
+                restored.audit_rows
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(args) => {

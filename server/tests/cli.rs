@@ -1,8 +1,12 @@
-//! The real `opencoder` binary: `--version`, `migrate`, `audit` (listing, filters, `--verify`
-//! against a tampered row), `doctor`, and the production refusal to serve with a weak secret.
+//! The real `opencoder` binary: `--version`, `migrate` (and `--dry-run`), `audit` (listing,
+//! filters, `--verify` against a tampered row), `doctor`, `backup` and `restore`, upgrading a
+//! database of the first released schema, refusing a database newer than the binary, and the
+//! production refusal to serve with a weak secret.
 //!
 //! Every child runs with a cleared environment and a temporary working directory, so neither the
 //! developer's shell nor a stray `.env` can change what is tested.
+
+mod common;
 
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -316,4 +320,219 @@ fn doctor_fails_on_a_production_config_the_server_would_refuse() {
     assert!(line.starts_with("[FAIL]") && line.contains("JWT_SECRET"), "{line}");
     assert!(report.contains("ALLOWED_ORIGINS"), "production warnings are listed: {report}");
     assert!(!Path::new(&scratch.data).exists(), "doctor diagnoses, it does not create");
+}
+
+#[tokio::test]
+async fn backup_of_a_running_server_restores_through_the_binary_and_refuses_a_non_empty_target() {
+    let source = Scratch::new();
+    let server = Server::start(&source).await;
+    let ada = server.post("/api/auth/guest", None, json!({ "name": "Ada" })).await;
+    let token = ada["token"].as_str().unwrap().to_string();
+    let archive = source.dir.path().join("nightly.tar.gz");
+    let archive_arg = archive.display().to_string();
+    let out = source.run(&[], &["backup", "--output", &archive_arg]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).contains("backup written to") && stdout(&out).contains("jwt_secret"), "{}", text(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the archive holds the secret: owner-only");
+    }
+    server.stop().await;
+
+    let target = Scratch::new();
+    let restored = target.run(&[], &["restore", &archive_arg]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    assert!(stdout(&restored).contains("audit chain verified"), "{}", text(&restored));
+    assert_eq!(
+        std::fs::read(Path::new(&target.data).join("jwt_secret")).unwrap(),
+        std::fs::read(Path::new(&source.data).join("jwt_secret")).unwrap(),
+        "the generated secret came along"
+    );
+    let again = target.run(&[], &["restore", &archive_arg]);
+    assert!(!again.status.success(), "a non-empty target is refused");
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    let forced = target.run(&[], &["restore", "--force", &archive_arg]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    let verified = target.run(&[], &["audit", "--verify"]);
+    assert!(verified.status.success() && stdout(&verified).starts_with("OK"), "{}", text(&verified));
+
+    // The restored server knows Ada's session (same secret, same epoch).
+    let server = Server::start(&target).await;
+    let me: Value = reqwest::Client::new()
+        .get(format!("{}/api/auth/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["name"], "Ada");
+    server.stop().await;
+}
+
+#[test]
+fn restore_help_says_what_force_does() {
+    let scratch = Scratch::new();
+    let out = scratch.run(&[], &["restore", "--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(help.contains("--force") && help.contains("Wipe the target first"), "{help}");
+    let missing = scratch.run(&[], &["restore", "no-such-archive.tar.gz"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("no-such-archive.tar.gz"), "{}", text(&missing));
+    assert!(!Path::new(&scratch.data).exists(), "a refused restore writes nothing");
+}
+
+/// The first released schema's fixture (see `fixtures/first-schema/README.md`) as `scratch`'s
+/// database.
+async fn load_first_schema(scratch: &Scratch) {
+    use sqlx::Connection;
+    std::fs::create_dir_all(&scratch.data).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(scratch.db_path()).create_if_missing(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(include_str!("fixtures/first-schema/opencoder-0001.sql")).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+}
+
+async fn applied_versions(scratch: &Scratch) -> Vec<i64> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", scratch.db_path().display())).await.unwrap();
+    let versions = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    versions
+}
+
+#[tokio::test]
+async fn a_database_of_the_first_schema_upgrades_and_keeps_its_data() {
+    let scratch = Scratch::new();
+    load_first_schema(&scratch).await;
+    assert_eq!(applied_versions(&scratch).await, [1]);
+
+    let plan = scratch.run(&[], &["migrate", "--dry-run"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let listed: Vec<String> = stdout(&plan).lines().map(str::to_string).collect();
+    assert_eq!(listed.first().map(String::as_str), Some("would apply 0003 collab"), "{listed:?}");
+    assert!(listed.iter().any(|l| l == "would apply 0007 file ids"), "{listed:?}");
+    assert!(!listed.iter().any(|l| l.contains(" 0001 ")), "{listed:?}");
+    assert_eq!(applied_versions(&scratch).await, [1], "a dry run changes nothing");
+
+    let migrated = scratch.run(&[], &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    assert_eq!(applied_versions(&scratch).await.len(), listed.len() + 1);
+    let again = scratch.run(&[], &["migrate", "--dry-run"]);
+    assert_eq!(stdout(&again).trim(), "nothing to apply: the database is up to date");
+    let verified = scratch.run(&[], &["audit", "--verify"]);
+    assert!(verified.status.success() && stdout(&verified).contains("3 rows"), "{}", text(&verified));
+
+    // Through the API: both accounts sign in with their keys, the pad, its members and roles,
+    // and the document (written when texts were keyed by file name) are all there.
+    let server = Server::start(&scratch).await;
+    let ada = server.post("/api/auth/recover", None, json!({ "recoveryKey": "ocr_00112233445566778899aabbccddeeff00112233" })).await;
+    assert_eq!(ada["user"]["name"], "Ada");
+    let bob = server.post("/api/auth/recover", None, json!({ "recoveryKey": "ocr_445566778899aabbccddeeff0011223344556677" })).await;
+    assert_eq!(bob["user"]["name"], "Bob");
+    let client = reqwest::Client::new();
+    let get = |path: &str, token: &Value| {
+        client.get(format!("{}{path}", server.base)).bearer_auth(token.as_str().unwrap()).send()
+    };
+    let pad: Value = get("/api/pads/first-schema-pad", &bob["token"]).await.unwrap().json().await.unwrap();
+    assert_eq!(pad["pad"]["title"], "Legacy interview", "{pad}");
+    assert_eq!(pad["myRole"], "candidate", "{pad}");
+    let file: Value = get("/api/pads/first-schema-pad/files/1", &ada["token"]).await.unwrap().json().await.unwrap();
+    assert_eq!(file["content"], "print('written by the first schema')\n", "{file}");
+    server.stop().await;
+    let verified = scratch.run(&[], &["audit", "--verify"]);
+    assert!(verified.status.success(), "the upgraded chain still verifies: {}", text(&verified));
+}
+
+#[tokio::test]
+async fn migrate_dry_run_on_postgres_lists_and_creates_nothing() {
+    let url = common::postgres::TempPostgres::shared().create_database().await;
+    let scratch = Scratch::new();
+    let plan = scratch.run(&[("DATABASE_URL", &url)], &["migrate", "--dry-run"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(stdout(&plan).starts_with("would apply 0001 schema"), "{}", text(&plan));
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(tables, 0, "a dry run creates nothing");
+    assert!(scratch.run(&[("DATABASE_URL", &url)], &["migrate"]).status.success());
+    let after = scratch.run(&[("DATABASE_URL", &url)], &["migrate", "--dry-run"]);
+    assert_eq!(stdout(&after).trim(), "nothing to apply: the database is up to date", "{}", text(&after));
+}
+
+#[tokio::test]
+async fn a_database_newer_than_the_binary_is_refused_by_serve_and_migrate_and_failed_by_doctor() {
+    let scratch = Scratch::new();
+    assert!(scratch.run(&[], &["migrate"]).status.success());
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", scratch.db_path().display())).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999, 'from a newer opencoder', 1, X'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let doctor = scratch.run(&[("JWT_SECRET", STRONG_SECRET)], &["doctor"]);
+    assert!(!doctor.status.success());
+    let report = stdout(&doctor);
+    let line = report.lines().find(|l| l.contains("] database ")).expect("database check");
+    assert!(line.starts_with("[FAIL]") && line.contains("newer migrations [99999]"), "{line}");
+
+    for args in [&["migrate"][..], &["migrate", "--dry-run"][..]] {
+        let out = scratch.run(&[], args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(text(&out).contains("[99999]") && text(&out).contains("newer opencoder"), "{args:?}: {}", text(&out));
+    }
+    let mut child = command(scratch.dir.path(), &[("DATA_DIR", scratch.data.as_str()), ("HOST", "127.0.0.1"), ("PORT", "0")], &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the server started on a database newer than itself");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let message = text(&out);
+    assert!(message.contains("[99999]") && message.contains("downgrades are not supported"), "{message}");
+    assert_eq!(applied_versions(&scratch).await.last(), Some(&99999), "nothing was applied or removed");
+}
+
+#[tokio::test]
+async fn a_backup_of_the_first_schema_restores_at_that_schema_and_upgrades_but_not_across_backends() {
+    let old = Scratch::new();
+    load_first_schema(&old).await;
+    let archive = old.dir.path().join("old.tar.gz").display().to_string();
+    let out = old.run(&[], &["backup", "--output", &archive]);
+    assert!(out.status.success() && stdout(&out).contains("schema version 1"), "{}", text(&out));
+
+    // Same backend: restored at version 1, then upgraded by the migrations after it.
+    let target = Scratch::new();
+    let restored = target.run(&[], &["restore", &archive]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    let plan = target.run(&[], &["migrate", "--dry-run"]);
+    assert_eq!(stdout(&plan).trim(), "nothing to apply: the database is up to date", "{}", text(&plan));
+    let server = Server::start(&target).await;
+    let ada = server.post("/api/auth/recover", None, json!({ "recoveryKey": "ocr_00112233445566778899aabbccddeeff00112233" })).await;
+    assert_eq!(ada["user"]["name"], "Ada");
+    server.stop().await;
+
+    // PostgreSQL never had that schema: refused, saying how to get there.
+    let url = common::postgres::TempPostgres::shared().create_database().await;
+    let refused = Scratch::new().run(&[("DATABASE_URL", &url)], &["restore", &archive]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("start this opencoder on it once to upgrade it"), "{}", text(&refused));
 }

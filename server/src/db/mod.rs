@@ -16,6 +16,7 @@
 
 pub mod ids;
 pub mod inline_reads;
+pub mod migrations;
 pub mod settings;
 
 use std::str::FromStr;
@@ -50,6 +51,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The migrations this binary embeds for this backend.
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
     /// The backend a `DATABASE_URL` names, or `None` for an unsupported scheme.
     pub fn of_url(url: &str) -> Option<Backend> {
         if url.starts_with("sqlite:") {
@@ -141,13 +150,13 @@ impl Db {
 
     /// The migrations this binary embeds for the handle's backend.
     pub fn migrator(&self) -> &'static Migrator {
-        match self.backend() {
-            Backend::Sqlite => &SQLITE_MIGRATOR,
-            Backend::Postgres => &POSTGRES_MIGRATOR,
-        }
+        self.backend().migrator()
     }
 
+    /// Apply every pending migration. A database migrated by a newer binary is refused with a
+    /// message saying so (sqlx alone would only say a version is "missing").
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        migrations::refuse_newer(self).await?;
         on_pool!(self, |pool| self.migrator().run(pool).await)?;
         Ok(())
     }
@@ -196,6 +205,21 @@ impl Db {
         let inner = match &self.pool {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(WriteTx { inner })
+    }
+
+    /// Begin a transaction that only reads, every read from one snapshot while writers carry on:
+    /// SQLite's deferred transaction pins its WAL snapshot at the first read, PostgreSQL's
+    /// `REPEATABLE READ` at the first statement. What a backup reads through.
+    pub async fn snapshot_tx(&self) -> sqlx::Result<WriteTx> {
+        let inner = match &self.pool {
+            Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                TxInner::Postgres(tx)
+            }
         };
         Ok(WriteTx { inner })
     }
