@@ -4,6 +4,7 @@
 
 mod collab_support;
 mod common;
+mod redis_support;
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use opencoder::interviews::questions::{
     MAX_STARTER_FILE_BYTES, MAX_TAGS, MAX_TAG_CHARS,
 };
 use opencoder::interviews::switches::{MAX_COUNTDOWN_MS, MIN_COUNTDOWN_MS};
+use redis_support::RedisServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -632,4 +634,26 @@ async fn the_matrix_covers_every_published_interview_route() {
             "PUT /api/questions/{id}/editors/{userId}",
         ]
     );
+}
+
+/// Two nodes on one database and one Redis: the lock set through node A holds the candidate's
+/// socket on node B (the change crosses as `InterviewChanged`).
+#[tokio::test]
+async fn a_lock_set_on_one_node_holds_the_candidates_socket_on_the_other() {
+    const SECRET: &str = "interviews-cluster-test-secret-0123456789abcdef";
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let a = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SECRET)]).await;
+    let db_url = format!("sqlite://{}", a.state.config.data_dir.join("opencoder.db").display());
+    let b = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SECRET), ("DATABASE_URL", &db_url)]).await;
+    let (ada, cam) = (a.signup("Ada").await, a.signup("Cam").await);
+    let (slug, file, _) = interview(&a, &ada).await;
+    admit(&a, &ada, &slug, &cam).await;
+    let mut on_b = connect(&b.base, &slug, &cam.token).await;
+    on_b.synced().await;
+    switch(&a, &ada, &slug, json!({ "locked": true })).await;
+    assert!(on_b.until(Duration::from_secs(5), |p| p.has_app("interview.changed")).await, "the change reached node B");
+    on_b.insert(&file.to_string(), 0, "# via node B\n").await;
+    assert!(on_b.until(Duration::from_secs(5), |p| p.has_error("pad_locked")).await, "{:?}", on_b.apps);
+    assert!(!file_text(&a, &ada, &slug, file).await.contains("via node B"));
 }
