@@ -71,6 +71,7 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await a.page.getByTestId('switch-locked').click();
   await a.page.locator('[data-testid="switch-locked"]:checked').waitFor({ timeout: TIMEOUT });
   await b.page.getByTestId('interview-locked').waitFor({ timeout: TIMEOUT });
+  await b.page.getByTestId('interview-banner').getByText('paused editing').waitFor({ timeout: TIMEOUT });
   await b.page.locator('[data-testid="editor-host"][data-readonly="true"]').waitFor({ timeout: TIMEOUT });
   const before = await editorText(a.page);
   await typeAtEnd(b.page, 'LOCKED-TYPING');

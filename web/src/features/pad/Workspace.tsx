@@ -634,6 +634,13 @@ function WorkspaceView(props: { session: PadSession }) {
         </div>
       </div>
       <Banners session={session} health={health} />
+      {held.edit && (
+        <div className="banner banner-info" role="note" data-testid="interview-banner">
+          {interview?.interview.endedAtMs
+            ? 'The interview has ended. Thank you! The pad is now read-only.'
+            : 'The interviewer has paused editing for now.'}
+        </div>
+      )}
       {narrow && (
         <div className="pane-tabs" role="tablist" aria-label="Panes">
           {(['code', 'files', ...(interview ? (['interview'] as const) : []), 'chat', 'people', ...(canWatch ? (['recordings'] as const) : [])] as const).map((p) => (
