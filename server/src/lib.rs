@@ -10,6 +10,8 @@
 //! - `terminal` — the shared per-pad terminal: a shell inside a sandbox container of the pad (§6)
 //! - `recordings` — recordings: time windows over the pad's event log, paginated timelines,
 //!   seeking from checkpoints, JSON export (§7)
+//! - `interviews` — question bank, "Start interview", the interviewer's switches and the waiting
+//!   room (issue 13)
 //! - `audit`   — the append-only, hash-chained audit log and its CLI (§9)
 //! - `doctor`  — `opencoder doctor`: named ok/warn/fail checks of config, data dir and database
 //! - `bus`     — the pad bus: domain events that carry access changes to live sockets, behind a
@@ -27,6 +29,7 @@ pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod http;
+pub mod interviews;
 pub mod openapi;
 pub mod pads;
 pub mod recordings;
@@ -188,6 +191,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(exec::routes::router())
         .merge(recordings::routes::router())
         .merge(terminal::router())
+        .merge(interviews::router())
 }
 
 /// The whole application: routes, then the perimeter layers. Read bottom-up for request order:

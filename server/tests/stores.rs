@@ -18,6 +18,8 @@ use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
 use opencoder::pads::invites_store::{self, AcceptOutcome, Liveness, NewInvite};
 use opencoder::pads::roles::Role;
 use opencoder::pads::store::{self as pad_store, GrantOutcome, NewPad};
+use opencoder::interviews::questions_store::{self, CreateOutcome, Filter, QuestionFields, ShareOutcome, StarterFile};
+use opencoder::interviews::store as interview_store;
 use opencoder::recordings::store as rec_store;
 
 use common::postgres::TempPostgres;
@@ -79,6 +81,7 @@ on_both_backends! {
     chat_ids_are_commit_ordered_across_nodes => chat_ids_are_commit_ordered_across_nodes;
     runs_and_recordings => runs_and_recordings;
     audit_chain_with_two_nodes => audit_chain_with_two_nodes;
+    questions_and_interviews => questions_and_interviews;
 }
 
 /// A member cap no test body reaches.
@@ -564,6 +567,104 @@ async fn audit_chain_with_two_nodes(f: Fixture) {
     assert_eq!(opencoder::audit::cli::query(&f.db, &filter).await.unwrap().len(), 1);
 }
 
+/// The question bank and interview rows: limits counted in the transaction, visibility, search
+/// and filters, switches, the end and the waiting room.
+async fn questions_and_interviews(f: Fixture) {
+    let db = &f.db;
+    let (ada, bob) = (user(db, "Ada").await, user(db, "Bob").await);
+    let fields = |title: &str, tag: &str, language: &str| QuestionFields {
+        title: title.into(),
+        prompt: format!("Prompt of {title} with 50% and a_b"),
+        difficulty: "easy".into(),
+        guidance: "secret".into(),
+        tags: vec![tag.into()],
+        files: vec![StarterFile { language: language.into(), name: "main.x".into(), content: "x".into() }],
+    };
+    let created = |outcome: CreateOutcome| match outcome {
+        CreateOutcome::Created(id) => id,
+        CreateOutcome::TooMany => panic!("under the limit"),
+    };
+    let sum = created(questions_store::create(db, ada, &fields("Two sum", "arrays", "python"), 2).await.unwrap());
+    let walk = created(questions_store::create(db, ada, &fields("Graph walk", "graphs", "go"), 2).await.unwrap());
+    assert!(matches!(questions_store::create(db, ada, &fields("Third", "x", "go"), 2).await.unwrap(), CreateOutcome::TooMany));
+    // Two nodes racing for the last place: exactly one wins.
+    let other = f.second_pool().await;
+    let (b1, b2) = (fields("B1", "x", "go"), fields("B2", "x", "go"));
+    let (a, b) = tokio::join!(questions_store::create(db, bob, &b1, 1), questions_store::create(&other, bob, &b2, 1));
+    let wins = [a.unwrap(), b.unwrap()].iter().filter(|o| matches!(o, CreateOutcome::Created(_))).count();
+    assert_eq!(wins, 1);
+
+    let found = questions_store::find(db, sum, ada).await.unwrap().unwrap();
+    assert_eq!((found.row.title.as_str(), found.tags.clone(), found.files.len()), ("Two sum", vec!["arrays".to_string()], 1));
+    assert!(questions_store::find(db, sum, bob).await.unwrap().is_none(), "a stranger sees nothing");
+    assert!(!questions_store::update(db, sum, bob, &fields("Taken", "x", "go")).await.unwrap());
+    assert_eq!(questions_store::add_editor(db, sum, ada, bob, 1).await.unwrap(), ShareOutcome::Added);
+    assert_eq!(questions_store::add_editor(db, sum, ada, bob, 1).await.unwrap(), ShareOutcome::Already);
+    let carl = user(db, "Carl").await;
+    assert_eq!(questions_store::add_editor(db, sum, ada, carl, 1).await.unwrap(), ShareOutcome::TooMany);
+    assert_eq!(questions_store::add_editor(db, sum, bob, carl, 5).await.unwrap(), ShareOutcome::Missing, "not the owner");
+    assert!(questions_store::update(db, sum, bob, &fields("Two sum v2", "hashing", "python")).await.unwrap());
+    let found = questions_store::find(db, sum, bob).await.unwrap().unwrap();
+    assert_eq!((found.row.title.as_str(), found.tags.clone()), ("Two sum v2", vec!["hashing".to_string()]));
+
+    let list = |filter: Filter| async move {
+        questions_store::list(db, ada, &filter, 10).await.unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>()
+    };
+    assert_eq!(list(Filter::default()).await, vec![walk, sum]);
+    assert_eq!(list(Filter { tag: Some("graphs".into()), ..Filter::default() }).await, vec![walk]);
+    assert_eq!(list(Filter { language: Some("python".into()), ..Filter::default() }).await, vec![sum]);
+    assert_eq!(list(Filter { text: Some("graph w".into()), ..Filter::default() }).await, vec![walk]);
+    assert_eq!(list(Filter { text: Some("50%".into()), ..Filter::default() }).await, vec![walk, sum]);
+    assert_eq!(list(Filter { text: Some("0%x".into()), ..Filter::default() }).await, Vec::<i64>::new());
+    assert_eq!(list(Filter { before: Some(walk), ..Filter::default() }).await, vec![sum]);
+    let summary = &questions_store::list(db, ada, &Filter::default(), 1).await.unwrap()[0];
+    assert_eq!((summary.tags.as_deref(), summary.languages.as_deref()), (Some("graphs"), Some("go")));
+
+    // An interview row on a pad, its switches, its end and the waiting room.
+    let pad_id = pad(db, ada, "iv").await;
+    let new = interview_store::NewInterview {
+        pad: pad_id,
+        question: sum,
+        language: "python",
+        title: "Two sum",
+        prompt: "P",
+        guidance: "G",
+        created_by: ada,
+    };
+    interview_store::create(db, &new).await.unwrap();
+    let values = interview_store::SwitchValues {
+        locked: true,
+        run_disabled: false,
+        terminal_disabled: true,
+        prompt_hidden: false,
+        timer_mode: Some("elapsed".into()),
+        timer_started_ms: Some(7),
+        timer_duration_ms: None,
+    };
+    let row = interview_store::set_switches(db, pad_id, &values).await.unwrap().unwrap();
+    assert_eq!((row.locked, row.run_disabled, row.terminal_disabled, row.timer_started_ms), (true, false, true, Some(7)));
+    let pad_member = |role: &'static str| async move {
+        pad_store::grant_at_least(db, pad_id, bob, Role::parse(role).unwrap()).await.unwrap();
+    };
+    pad_member("candidate").await;
+    assert_eq!(interview_store::find_with_admission(db, pad_id, bob).await.unwrap().unwrap().1, None);
+    assert_eq!(interview_store::knock(db, pad_id, bob).await.unwrap(), ("waiting".to_string(), true));
+    assert_eq!(interview_store::knock(db, pad_id, bob).await.unwrap(), ("waiting".to_string(), false));
+    assert_eq!(interview_store::not_admitted(db, pad_id).await.unwrap()[0].name, "Bob");
+    assert!(interview_store::decide(db, pad_id, bob, "admitted", ada).await.unwrap());
+    assert!(!interview_store::decide(db, pad_id, carl, "admitted", ada).await.unwrap(), "never knocked");
+    assert_eq!(interview_store::find_with_admission(db, pad_id, bob).await.unwrap().unwrap().1.as_deref(), Some("admitted"));
+    assert!(interview_store::not_admitted(db, pad_id).await.unwrap().is_empty());
+    assert!(interview_store::end(db, pad_id, ada, 99).await.unwrap().is_some());
+    assert!(interview_store::end(db, pad_id, ada, 100).await.unwrap().is_none(), "ends once");
+    assert!(interview_store::set_switches(db, pad_id, &values).await.unwrap().is_none(), "no switches after the end");
+    // The question goes; the interview keeps its copy.
+    assert!(!questions_store::delete(db, sum, bob).await.unwrap(), "a co-editor cannot delete");
+    assert!(questions_store::delete(db, sum, ada).await.unwrap());
+    let kept = interview_store::find(db, pad_id).await.unwrap().unwrap();
+    assert_eq!((kept.question_id, kept.prompt.as_str(), kept.ended_at_ms), (None, "P", Some(99)));
+}
+
 async fn migrations_apply_to_an_empty_database(f: Fixture) {
     let known: Vec<i64> = f.db.migrator().iter().map(|m| m.version).collect();
     let applied = f.db.applied_migrations().await.unwrap();
@@ -602,6 +703,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (6, "c52aeb599d97b8204f3d0d61837baeed20d8abffa600e17fd8a39e7a6a41c81f19b9bcf230de1669341dee5efe8f1005"),
         (7, "8ed51e76e933800959d8f6632cee38662fead57c101d61413b74dbf71aa14fa2e92e97d820d5b8cc97746d1de0a31083"),
         (8, "1fb0e8a4a2fa4d7d2a38335f32045c2996af6f9fd66e7d59e893ff33efcb2a36be133a508aa758b377a14b8b13b83686"),
+        (10, "6c5b138aa5f0e742b0d38430eacf8d4ebc25019327fa043d68eb78a734c41edd468c81c103456212eb0d376b7449e38d"),
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
     ];
     let f = Fixture::sqlite().await;

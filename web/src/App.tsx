@@ -12,6 +12,7 @@ const PadPage = lazy(() => import('./features/pad/PadPage'));
 const InvitePage = lazy(() => import('./features/share/InvitePage'));
 const Settings = lazy(() => import('./features/settings/Settings'));
 const PlaybackPage = lazy(() => import('./features/playback/PlaybackPage'));
+const QuestionBank = lazy(() => import('./features/interview/QuestionBank'));
 
 function NotFound() {
   return (
@@ -58,6 +59,14 @@ export function App() {
             element={
               <RequireAuth>
                 <PlaybackPage />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/questions"
+            element={
+              <RequireAuth>
+                <QuestionBank />
               </RequireAuth>
             }
           />

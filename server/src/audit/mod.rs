@@ -55,6 +55,16 @@ pub enum AuditAction {
     RecordingStop,
     RecordingDelete,
     RunStop,
+    QuestionCreate,
+    QuestionUpdate,
+    QuestionDelete,
+    QuestionShare,
+    QuestionUnshare,
+    InterviewStart,
+    InterviewSwitch,
+    InterviewEnd,
+    InterviewAdmit,
+    InterviewRefuse,
 }
 
 impl AuditAction {
@@ -84,6 +94,16 @@ impl AuditAction {
             AuditAction::RecordingStop => "recording.stop",
             AuditAction::RecordingDelete => "recording.delete",
             AuditAction::RunStop => "run.stop",
+            AuditAction::QuestionCreate => "question.create",
+            AuditAction::QuestionUpdate => "question.update",
+            AuditAction::QuestionDelete => "question.delete",
+            AuditAction::QuestionShare => "question.share",
+            AuditAction::QuestionUnshare => "question.unshare",
+            AuditAction::InterviewStart => "interview.start",
+            AuditAction::InterviewSwitch => "interview.switch",
+            AuditAction::InterviewEnd => "interview.end",
+            AuditAction::InterviewAdmit => "interview.admit",
+            AuditAction::InterviewRefuse => "interview.refuse",
         }
     }
 }

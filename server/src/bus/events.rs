@@ -20,6 +20,8 @@ pub enum DomainEvent {
     PadChanged { pad: PadId },
     /// A file was created, renamed, deleted or changed language.
     FilesChanged { pad: PadId },
+    /// The pad's interview changed: a switch, the timer, its end, or the waiting room.
+    InterviewChanged { pad: PadId },
     /// The transport may have lost events (it reconnected): re-check every live socket's access
     /// and refresh what events would have pushed, as after a lag.
     Resync,

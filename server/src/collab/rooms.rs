@@ -296,6 +296,13 @@ impl Rooms {
                 let Some(room) = self.get(pad) else { return };
                 self.push_files(state, &room).await;
             }
+            DomainEvent::InterviewChanged { pad } => {
+                let Some(room) = self.get(pad) else { return };
+                // Before the notice, so a socket that sees it already refuses what the change
+                // closed (its control is read ahead of its frames).
+                room.control(None, Control::RecheckRole);
+                room.broadcast_app(&json!({ "type": "interview.changed" }));
+            }
             DomainEvent::Resync => self.on_lag(state).await,
         }
     }

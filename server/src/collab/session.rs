@@ -4,7 +4,8 @@
 //!
 //! Rules enforced here, on every message:
 //! - the frame must decode (oc-proto, with its limits); otherwise the socket closes;
-//! - the cached *current* role decides: a read-only member's document update is refused — not
+//! - the cached *current* role decides, with the pad's interview lock (a locked or ended interview
+//!   makes candidates read-only): a read-only member's document update is refused — not
 //!   applied, not logged, not relayed — and the client is told twice: a y-protocols
 //!   permission-denied message and an app `{type:"error", code:"read_only"}`; the socket stays
 //!   open. A no-op update (a read-only client's sync step 2 with nothing new) passes silently;
@@ -157,6 +158,9 @@ impl Step {
 /// The reason string of the y-protocols permission-denied message.
 pub const READ_ONLY_REASON: &str = "read-only: your role may not edit this pad";
 
+/// The reason string of the permission-denied message when an interviewer locked the pad.
+pub const LOCKED_REASON: &str = "locked: the interviewer locked the pad";
+
 /// The reason string of the permission-denied message when the pad's history budget is used.
 pub const HISTORY_FULL_REASON: &str = "history-full: this pad's edit history budget is used";
 
@@ -180,6 +184,8 @@ pub struct Session {
     pub color: &'static str,
     role: Role,
     role_stale: bool,
+    /// The pad's interview refuses candidates' edits (locked or ended); re-read with the role.
+    edits_locked: bool,
     updates: TokenBucket,
     sync_requests: TokenBucket,
     awareness: TokenBucket,
@@ -204,6 +210,7 @@ impl Session {
             color,
             role,
             role_stale: false,
+            edits_locked: false,
             updates: TokenBucket::new(UPDATES_PER_SEC, UPDATES_BURST, now),
             sync_requests: TokenBucket::new(SYNC_REQUESTS_PER_SEC, SYNC_REQUESTS_BURST, now),
             awareness: TokenBucket::new(AWARENESS_PER_SEC, AWARENESS_BURST, now),
@@ -245,6 +252,18 @@ impl Session {
         self.role_stale = false;
     }
 
+    /// The interview lock as just read (`interviews::switches::edits_locked`); applies from the
+    /// next message.
+    pub fn set_edits_locked(&mut self, locked: bool) {
+        self.edits_locked = locked;
+    }
+
+    /// Whether this connection's document updates are applied: the role may edit and no
+    /// interview switch holds it.
+    pub fn may_edit(&self) -> bool {
+        self.role.can_edit() && !(self.edits_locked && self.role.bound_by_interview_switches())
+    }
+
     /// Role events may have been missed: the caller must re-read the role before the next frame.
     pub fn mark_role_stale(&mut self) {
         self.role_stale = true;
@@ -271,7 +290,7 @@ impl Session {
             "connId": self.conn,
             "user": self.identity(),
             "role": self.role.as_str(),
-            "readOnly": !self.role.can_edit(),
+            "readOnly": !self.may_edit(),
         })));
         frames
     }
@@ -318,7 +337,7 @@ impl Session {
         if update.len() > MAX_UPDATE_BYTES {
             return Step::close(SessionError::UpdateTooLarge);
         }
-        if self.role.can_edit() {
+        if self.may_edit() {
             return match pad.apply_update(self.conn, self.user, update) {
                 Ok(_) => Step::default(),
                 // The pad stays readable; like a read-only member, the client is told and kept.
@@ -337,6 +356,13 @@ impl Session {
         }
         match pad.would_change(update) {
             Ok(false) => Step::default(),
+            Ok(true) if self.role.can_edit() => Step {
+                replies: vec![
+                    oc_proto::encode_permission_denied(LOCKED_REASON),
+                    encode_app_value(&app_error("pad_locked", "the interviewer locked the pad; the change was not saved")),
+                ],
+                ..Step::default()
+            },
             Ok(true) => Step {
                 replies: vec![
                     oc_proto::encode_permission_denied(READ_ONLY_REASON),

@@ -147,6 +147,14 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     let room = membership.room.clone();
     let mut session = Session::new(conn, who.user, who.name.clone(), who.color, role, Instant::now());
     session.close_floods_after(state.config.collab.flood_close_after);
+    match edits_locked(&state, pad).await {
+        Ok(locked) => session.set_edits_locked(locked),
+        Err(reason) => {
+            drop(membership);
+            close(&mut socket, &reason).await;
+            return;
+        }
+    }
     let buckets = ConnBuckets::default();
     // Backpressure: while the client is over its update or sync rate, its socket is not read.
     let mut reading_paused = false;
@@ -211,6 +219,11 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
                             break;
                         }
                     }
+                    // Interview switches are re-read with the role (`InterviewChanged` asks for both).
+                    match edits_locked(&state, room.pad).await {
+                        Ok(locked) => session.set_edits_locked(locked),
+                        Err(reason) => { outcome = Some(reason); break; }
+                    }
                 }
                 // The update log's queue is bounded in bytes: wait for the writer rather than queue more.
                 state.docs.wait_for_log_room().await;
@@ -272,6 +285,15 @@ async fn answer_sync_request(room: &Arc<Room>, state_vector: Vec<u8>) -> Result<
     tokio::task::spawn_blocking(move || sync_step2_for(&*room, &state_vector))
         .await
         .unwrap_or(Err(SessionError::Internal))
+}
+
+/// Whether the pad's interview refuses candidates' edits now (read at the join and with every
+/// role re-read).
+async fn edits_locked(state: &AppState, pad: PadId) -> Result<bool, SessionError> {
+    crate::interviews::switches::edits_locked(&state.db, pad).await.map_err(|err| {
+        tracing::error!(error = %err, "reading the interview switches failed");
+        SessionError::Internal
+    })
 }
 
 /// Write frames and flush once; a peer that does not read for `ws_io::SEND_TIMEOUT` is dropped.

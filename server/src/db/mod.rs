@@ -250,6 +250,10 @@ pub enum WriteLock {
     DocLog(PadId),
     /// A pad's chat: history pages by id, so ids must be in commit order within a pad.
     Chat(PadId),
+    /// A user's question bank: the count that bounds it (`interviews::questions`).
+    QuestionsOf(UserId),
+    /// One question's co-editor list: the count that bounds it.
+    Question(i64),
 }
 
 impl WriteLock {
@@ -262,6 +266,8 @@ impl WriteLock {
             WriteLock::Pad(pad) => (2, key(pad)),
             WriteLock::DocLog(pad) => (3, key(pad)),
             WriteLock::Chat(pad) => (4, key(pad)),
+            WriteLock::QuestionsOf(user) => (5, (user.0 & i64::from(i32::MAX)) as i32),
+            WriteLock::Question(id) => (6, (id & i64::from(i32::MAX)) as i32),
         }
     }
 }

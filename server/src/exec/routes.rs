@@ -17,6 +17,7 @@ use super::repl::RunKind;
 use super::service::{RunRequest, StartRefusal, StopRefusal};
 use super::settings::MAX_TIMEOUT;
 use super::store;
+use crate::interviews::switches::Surface;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::http::client_ip::ClientIp;
@@ -77,6 +78,7 @@ async fn start_run(
     ApiJson(body): ApiJson<RunBody>,
 ) -> AppResult<Response> {
     access.require(Role::can_run, "run code")?;
+    access.require_open(&state, Surface::Run).await?;
     let exec = &state.exec;
     let settings = exec.settings();
     let stdin = body.stdin.unwrap_or_default().into_bytes();

@@ -11,6 +11,7 @@ use super::store::{self, Pad};
 use crate::auth::CurrentUser;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::interviews::switches::Surface;
 use crate::AppState;
 
 #[derive(Debug, Clone)]
@@ -20,8 +21,16 @@ pub struct PadAccess {
     pub current: CurrentUser,
 }
 
-/// The pad and the user's role on it; 404 when either is missing.
+/// The pad and the user's role on it; 404 when either is missing, 403 `waiting_room` for a
+/// candidate an interviewer has not let in yet (`interviews::waiting_room`).
 pub async fn load_access(state: &AppState, slug: &str, user: UserId) -> AppResult<(Pad, Role)> {
+    let (pad, role) = load_membership(state, slug, user).await?;
+    crate::interviews::waiting_room::require_admitted(state, pad.id, user, role).await?;
+    Ok((pad, role))
+}
+
+/// `load_access` without the waiting room: only for the waiting room's own knock.
+pub async fn load_membership(state: &AppState, slug: &str, user: UserId) -> AppResult<(Pad, Role)> {
     match store::find_with_role(&state.db, slug, user).await? {
         Some((pad, Some(role))) => Ok((pad, role)),
         _ => Err(AppError::NotFound),
@@ -70,6 +79,12 @@ impl PadAccess {
             Err(AppError::forbidden(format!("your role ({}) may not {what}", self.role.as_str())))
         }
     }
+
+    /// Fail with 403 (the switch's code) when the pad's interview switches close `surface` to
+    /// this role (`interviews::switches`).
+    pub async fn require_open(&self, state: &AppState, surface: Surface) -> AppResult<()> {
+        crate::interviews::switches::require(state, self.pad.id, self.role, surface).await
+    }
 }
 
 #[derive(Deserialize)]
@@ -77,15 +92,34 @@ struct SlugParam {
     slug: String,
 }
 
+/// The caller and the pad slug of a request, before any access is decided.
+async fn caller_and_slug(parts: &mut Parts, state: &AppState) -> AppResult<(CurrentUser, String)> {
+    let current = CurrentUser::from_request_parts(parts, state).await?;
+    let Path(params) = Path::<SlugParam>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
+    Ok((current, params.slug))
+}
+
 impl FromRequestParts<AppState> for PadAccess {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let current = CurrentUser::from_request_parts(parts, state).await?;
-        let Path(params) = Path::<SlugParam>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound)?;
-        let (pad, role) = load_access(state, &params.slug, current.user.id).await?;
+        let (current, slug) = caller_and_slug(parts, state).await?;
+        let (pad, role) = load_access(state, &slug, current.user.id).await?;
         Ok(PadAccess { pad, role, current })
+    }
+}
+
+/// A member's access before the waiting room decided on them (`load_membership`): only for the
+/// waiting room's knock, which a candidate must reach while they wait.
+#[derive(Debug, Clone)]
+pub struct PadMembership(pub PadAccess);
+
+impl FromRequestParts<AppState> for PadMembership {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (current, slug) = caller_and_slug(parts, state).await?;
+        let (pad, role) = load_membership(state, &slug, current.user.id).await?;
+        Ok(PadMembership(PadAccess { pad, role, current }))
     }
 }

@@ -77,7 +77,7 @@ pub fn fork_title(title: &str) -> String {
 /// texts into its new document (`file:<id>` of each new row). If the document write fails — or the
 /// texts would not fit in a document (413 `doc_too_large`) — the pad is removed again, so a pad
 /// never exists without its content.
-async fn insert_pad(
+pub(crate) async fn insert_pad(
     state: &AppState,
     owner: UserId,
     title: &str,

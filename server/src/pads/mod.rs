@@ -23,7 +23,7 @@ pub mod lifecycle;
 pub mod members;
 pub mod passwords;
 pub mod roles;
-mod routes;
+pub(crate) mod routes;
 pub mod store;
 pub mod unlock_shared;
 pub mod unlock_throttle;

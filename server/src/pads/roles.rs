@@ -94,6 +94,15 @@ impl Role {
         self.can_record()
     }
 
+    /// Held by an interview's switches (locked pad, run or terminal off, ended) and its waiting
+    /// room; interviewers set them, viewers are read-only anyway.
+    pub fn bound_by_interview_switches(self) -> bool {
+        match self {
+            Role::Candidate => true,
+            Role::Owner | Role::Collaborator | Role::Viewer => false,
+        }
+    }
+
     /// Rename/delete the pad, password, invites, kick, change roles, delete recordings.
     pub fn can_manage(self) -> bool {
         match self {
@@ -118,7 +127,7 @@ mod tests {
     /// The SPEC §3 table, row by row: (capability, owner, collaborator, candidate, viewer).
     #[test]
     fn capabilities_match_the_spec_table() {
-        let table: [(&str, fn(Role) -> bool, [bool; 4]); 7] = [
+        let table: [(&str, fn(Role) -> bool, [bool; 4]); 8] = [
             ("view", Role::can_view, [true, true, true, true]),
             ("chat", Role::can_chat, [true, true, true, true]),
             ("edit/run", Role::can_edit, [true, true, true, false]),
@@ -126,6 +135,7 @@ mod tests {
             ("record", Role::can_record, [true, true, false, false]),
             ("notes", Role::can_see_interviewer_notes, [true, true, false, false]),
             ("manage", Role::can_manage, [true, false, false, false]),
+            ("interview switches", Role::bound_by_interview_switches, [false, false, true, false]),
         ];
         for (name, capability, expected) in table {
             let actual = [Owner, Collaborator, Candidate, Viewer].map(capability);

@@ -405,6 +405,12 @@ impl Terminals {
                     let _ = tx.send(Cmd::PadDeleted).await;
                 }
             }
+            // A switch may have closed the terminal to candidates: roles are re-read on next input.
+            DomainEvent::InterviewChanged { pad } => {
+                if let Some(tx) = self.existing(pad) {
+                    let _ = tx.send(Cmd::RecheckRoles).await;
+                }
+            }
             DomainEvent::Resync => self.recheck_all_roles().await,
             DomainEvent::PadChanged { .. } | DomainEvent::FilesChanged { .. } => {}
         }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::interviews::switches::Surface;
 use crate::error::AppResult;
 use crate::http::json::ApiJson;
 use crate::pads::access::PadAccess;
@@ -43,6 +44,7 @@ pub struct Synced {
         (status = 429, description = "a restart within 2 s of the last start, or no container place left (the message says which)")))]
 async fn restart(State(state): State<AppState>, access: PadAccess) -> AppResult<ApiJson<Restarted>> {
     access.require(Role::can_edit, "restart the terminal")?;
+    access.require_open(&state, Surface::Terminal).await?;
     state.terminals.restart(access.pad.id, access.current.user.id).await?;
     Ok(ApiJson(Restarted { state: "starting" }))
 }
@@ -54,6 +56,7 @@ async fn restart(State(state): State<AppState>, access: PadAccess) -> AppResult<
         (status = 409, description = "terminal_not_running"), (status = 413), (status = 503)))]
 async fn sync_files(State(state): State<AppState>, access: PadAccess) -> AppResult<ApiJson<Synced>> {
     access.require(Role::can_edit, "sync files into the terminal")?;
+    access.require_open(&state, Surface::Terminal).await?;
     let files = state.terminals.sync_files(access.pad.id).await?;
     Ok(ApiJson(Synced { files }))
 }

@@ -363,7 +363,7 @@ impl PadTerminal {
             return Some(client.role);
         }
         let user = client.user;
-        match crate::pads::store::member_role(&self.state.db, self.pad, user).await {
+        match crate::interviews::switches::terminal_role(&self.state.db, self.pad, user).await {
             Ok(Some(role)) => {
                 if let Some(client) = self.clients.get_mut(&conn) {
                     client.role = role;

@@ -28,6 +28,7 @@ use crate::db::{PadId, UserId};
 use crate::error::AppResult;
 use crate::bus::DomainEvent;
 use crate::http::ws_io;
+use crate::interviews::switches::Surface;
 use crate::pads::access::load_access;
 use crate::pads::roles::Role;
 use crate::AppState;
@@ -57,6 +58,7 @@ pub async fn upgrade(
     let token = upgrade_token(&headers, &state)?;
     let user = authenticate(&state, &token).await?;
     let (pad, role) = load_access(&state, &slug, user.id).await?;
+    crate::interviews::switches::require(&state, pad.id, role, Surface::Terminal).await?;
     let tracked = state.tasks.token();
     let ws = ws.protocols([PROTOCOL]).max_message_size(MAX_INPUT_FRAME).max_frame_size(MAX_INPUT_FRAME);
     Ok(ws.on_upgrade(move |socket| async move {

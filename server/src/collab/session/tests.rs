@@ -145,6 +145,30 @@ fn downgrade_applies_on_next_message() {
 }
 
 #[test]
+fn an_interview_lock_holds_candidates_only() {
+    let pad = MemoryPad::new();
+    let mut candidate = session(Role::Candidate);
+    let mut interviewer = session(Role::Collaborator);
+    for s in [&mut candidate, &mut interviewer] {
+        s.set_edits_locked(true);
+    }
+    let client = new_doc();
+    let step = candidate.handle_frame(&oc_proto::encode_update(&typed(&client, "a")), Instant::now(), &pad);
+    assert_eq!(pad.text(), "");
+    assert!(step.close.is_none());
+    assert!(matches!(
+        oc_proto::decode(&step.replies[0], &Limits::UNLIMITED),
+        Ok(Message::Auth(oc_proto::AuthMessage::PermissionDenied(reason))) if reason == super::LOCKED_REASON
+    ));
+    assert!(!candidate.may_edit());
+    let other = new_doc();
+    interviewer.handle_frame(&oc_proto::encode_update(&typed(&other, "b")), Instant::now(), &pad);
+    assert_eq!(pad.text(), "b", "interviewers edit a locked pad");
+    candidate.set_edits_locked(false);
+    assert!(candidate.may_edit());
+}
+
+#[test]
 fn sync_step1_is_answered_with_the_missing_part() {
     let pad = MemoryPad::new();
     let mut s = session(Role::Owner);

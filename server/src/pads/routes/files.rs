@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{done, Done, PathOr404};
+use crate::interviews::switches::Surface;
 use crate::error::AppResult;
 use crate::http::json::ApiJson;
 use crate::pads::access::PadAccess;
@@ -70,6 +71,7 @@ async fn create_file(
     ApiJson(body): ApiJson<CreateFileRequest>,
 ) -> AppResult<(StatusCode, Json<FileBody>)> {
     access.require(Role::can_edit, "manage files")?;
+    access.require_open(&state, Surface::Edit).await?;
     let request = NewFileRequest {
         name: &body.name,
         language: body.language.as_deref(),
@@ -103,6 +105,7 @@ async fn update_file(
     ApiJson(body): ApiJson<UpdateFileRequest>,
 ) -> AppResult<Json<FileBody>> {
     access.require(Role::can_edit, "manage files")?;
+    access.require_open(&state, Surface::Edit).await?;
     let id = parse_file_id(&path.file_id)?;
     let file =
         files::update(&state, &access.pad, id, body.name.as_deref(), body.language.as_deref())
@@ -120,6 +123,7 @@ async fn delete_file(
     PathOr404(path): PathOr404<FilePath>,
 ) -> AppResult<Json<Done>> {
     access.require(Role::can_edit, "manage files")?;
+    access.require_open(&state, Surface::Edit).await?;
     files::delete(&state, &access.pad, access.current.user.id, parse_file_id(&path.file_id)?).await?;
     Ok(done())
 }

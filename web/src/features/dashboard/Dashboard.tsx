@@ -243,7 +243,12 @@ export default function Dashboard() {
       <AppHeader />
       <main className="page">
         <div className="dashboard">
-          <CreatePadCard onCreated={(slug) => navigate(`/p/${slug}`)} />
+          <div className="stack">
+            <CreatePadCard onCreated={(slug) => navigate(`/p/${slug}`)} />
+            <Link className="btn" to="/questions" data-testid="question-bank-link">
+              Question bank: interviews from your questions
+            </Link>
+          </div>
           <section className="stack" aria-labelledby="your-pads">
             <div className="row between wrap">
               <h1 id="your-pads">

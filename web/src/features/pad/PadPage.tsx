@@ -1,8 +1,9 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, describeError, formatWait, isApiError, type PadDetail, type PadPreview } from '../../api';
 import { AppHeader } from '../../ui/Header';
 import { ErrorMessage, Loading } from '../../ui/common';
+import { WaitingRoom } from '../interview/WaitingRoom';
 import { Workspace } from './Workspace';
 
 // Start fetching the editor chunk as soon as the pad page is wanted, in parallel with the API.
@@ -11,6 +12,7 @@ export const loadEditor = () => import('../../editor/CodeEditor');
 type Access =
   | { kind: 'loading' }
   | { kind: 'ready'; detail: PadDetail }
+  | { kind: 'waiting' }
   | { kind: 'locked'; preview: PadPreview }
   | { kind: 'noAccess'; preview: PadPreview }
   | { kind: 'notFound' }
@@ -20,6 +22,8 @@ async function resolveAccess(slug: string): Promise<Access> {
   try {
     return { kind: 'ready', detail: await api.pads.get(slug) };
   } catch (err) {
+    // A candidate of an interview waits until an interviewer lets them in.
+    if (isApiError(err) && err.code === 'waiting_room') return { kind: 'waiting' };
     if (!isApiError(err) || err.status !== 404) return { kind: 'error', error: err };
   }
   try {
@@ -35,6 +39,7 @@ export default function PadPage() {
   const { slug = '' } = useParams();
   const [access, setAccess] = useState<Access>({ kind: 'loading' });
   const [nonce, setNonce] = useState(0);
+  const admitted = useCallback(() => setNonce((n) => n + 1), []);
 
   useEffect(() => {
     void loadEditor();
@@ -56,6 +61,7 @@ export default function PadPage() {
       <AppHeader />
       <main className="page narrow">
         {access.kind === 'loading' && <Loading label="Opening the pad…" />}
+        {access.kind === 'waiting' && <WaitingRoom slug={slug} onAdmitted={admitted} />}
         {access.kind === 'error' && (
           <ErrorMessage error={access.error} title="Couldn't open this pad." onRetry={() => setNonce((n) => n + 1)} />
         )}

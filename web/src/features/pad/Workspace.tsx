@@ -29,10 +29,14 @@ import { languageName } from './languages';
 import { PadSession } from './padSession';
 import { ShortcutsHelp } from './ShortcutsHelp';
 import { useLanguages } from './useLanguages';
+import { heldBy } from '../interview/interviewApi';
+import { useInterview } from '../interview/useInterview';
 
 const CodeEditor = lazy(() => import('../../editor/CodeEditor'));
 // xterm.js and the terminal socket load only when someone opens the terminal.
 const TerminalPanel = lazy(() => import('../terminal/TerminalPanel'));
+// The prompt's Markdown renderer and sanitiser load only on interview pads.
+const InterviewPanel = lazy(() => import('../interview/InterviewPanel'));
 
 let healthCache: Promise<Health | null> | null = null;
 function useHealth(): Health | null {
@@ -48,10 +52,10 @@ function useHealth(): Health | null {
   return health;
 }
 
-type SidePanel = 'chat' | 'people' | 'recordings';
+type SidePanel = 'chat' | 'people' | 'recordings' | 'interview';
 type DrawerTab = 'output' | 'terminal';
 
-const SIDE_LABEL: Record<SidePanel, string> = { chat: 'Chat', people: 'People', recordings: 'Recordings' };
+const SIDE_LABEL: Record<SidePanel, string> = { chat: 'Chat', people: 'People', recordings: 'Recordings', interview: 'Interview' };
 type NarrowPane = 'code' | 'files' | SidePanel;
 const PANE_LABEL: Record<NarrowPane, string> = { code: 'Code', files: 'Files', ...SIDE_LABEL };
 /** The drag handles on the code column's edges: the files panel on its left, the side panel on its right. */
@@ -302,7 +306,8 @@ function WorkspaceView(props: { session: PadSession }) {
   const replOpen = useStore(session.store, (s) => !!s.run && !s.run.finished && s.run.repl);
   const padLanguage = useStore(session.store, (s) => s.pad.language);
   const [showFiles, setShowFiles] = useState(true);
-  const [side, setSide] = useState<SidePanel | null>('chat');
+  const interview = useInterview(session);
+  const [side, setSide] = useState<SidePanel | null>(session.state.pad.kind === 'interview' ? 'interview' : 'chat');
   // On a narrow screen one pane shows at a time, picked with tabs (the code, files, or a side panel).
   const narrow = useNarrow();
   const [pane, setPane] = useState<NarrowPane>('code');
@@ -330,9 +335,14 @@ function WorkspaceView(props: { session: PadSession }) {
   const [shareOpen, setShareOpen] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
   const [forking, setForking] = useState(false);
-  const canEdit = can.edit(role);
-  const canRun = can.run(role);
+  // What the interviewer's switches take from this role (the server refuses it anyway).
+  const held = heldBy(interview?.interview ?? null, role);
+  const canEdit = can.edit(role) && !held.edit;
+  const canRun = can.run(role) && !held.run;
   const readOnly = !canEdit;
+  useEffect(() => {
+    if (held.terminal && drawerTab === 'terminal') setDrawerTab('output');
+  }, [held.terminal, drawerTab]);
   const canWatch = can.watchPlayback(role);
   const recordings = useRecordingsWatcher(session.slug, canWatch);
 
@@ -610,15 +620,17 @@ function WorkspaceView(props: { session: PadSession }) {
           >
             <PeopleIcon />
           </button>
-          <button
-            className="btn-icon"
-            aria-pressed={showOutput && drawerTab === 'terminal'}
-            aria-label="Terminal"
-            title="Terminal (Alt+5)"
-            onClick={() => openTerminal(true)}
-          >
-            <TerminalIcon />
-          </button>
+          {!held.terminal && (
+            <button
+              className="btn-icon"
+              aria-pressed={showOutput && drawerTab === 'terminal'}
+              aria-label="Terminal"
+              title="Terminal (Alt+5)"
+              onClick={() => openTerminal(true)}
+            >
+              <TerminalIcon />
+            </button>
+          )}
           {canWatch && (
             <button
               className="btn-icon wide-only"
@@ -647,9 +659,16 @@ function WorkspaceView(props: { session: PadSession }) {
         </div>
       </div>
       <Banners session={session} health={health} />
+      {held.edit && (
+        <div className="banner banner-info" role="note" data-testid="interview-banner">
+          {interview?.interview.endedAtMs
+            ? 'The interview has ended. Thank you! The pad is now read-only.'
+            : 'The interviewer has paused editing for now.'}
+        </div>
+      )}
       {narrow && (
         <div className="pane-tabs" role="tablist" aria-label="Panes">
-          {(['code', 'files', 'chat', 'people', ...(canWatch ? (['recordings'] as const) : [])] as const).map((p) => (
+          {(['code', 'files', ...(interview ? (['interview'] as const) : []), 'chat', 'people', ...(canWatch ? (['recordings'] as const) : [])] as const).map((p) => (
             <button key={p} role="tab" aria-selected={pane === p} className="side-tab" data-testid={`pane-tab-${p}`} onClick={() => setPane(p)}>
               {PANE_LABEL[p]}
               {p === 'chat' && unread > 0 && pane !== 'chat' && <span className="badge">{unread > 99 ? '99+' : unread}</span>}
@@ -730,15 +749,17 @@ function WorkspaceView(props: { session: PadSession }) {
                 >
                   Output {running && drawerTab !== 'output' ? <span className="pulse" aria-label="running" /> : null}
                 </button>
-                <button
-                  role="tab"
-                  aria-selected={drawerTab === 'terminal'}
-                  className="side-tab"
-                  data-testid="drawer-tab-terminal"
-                  onClick={() => openTerminal()}
-                >
-                  Terminal
-                </button>
+                {!held.terminal && (
+                  <button
+                    role="tab"
+                    aria-selected={drawerTab === 'terminal'}
+                    className="side-tab"
+                    data-testid="drawer-tab-terminal"
+                    onClick={() => openTerminal()}
+                  >
+                    Terminal
+                  </button>
+                )}
                 {drawerTab === 'terminal' && (
                   <div className="row drawer-actions">
                     {canRun ? (
@@ -768,7 +789,7 @@ function WorkspaceView(props: { session: PadSession }) {
                 embedded
               />
             </div>
-            {terminalMounted && (
+            {terminalMounted && !held.terminal && (
               <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'terminal'}>
                 <Suspense fallback={<div className="center-pad"><Spinner label="Loading the terminal…" /></div>}>
                   <TerminalPanel slug={session.slug} getToken={() => authSession.token()} theme={theme} className="terminal-pane" />
@@ -780,6 +801,11 @@ function WorkspaceView(props: { session: PadSession }) {
         {sideShown && (
           <aside className="pad-side" aria-label={SIDE_LABEL[sideShown]}>
             <div className="side-tabs" role="tablist">
+              {interview && (
+                <button role="tab" aria-selected={side === 'interview'} className="side-tab" data-testid="side-tab-interview" onClick={() => setSide('interview')}>
+                  Interview
+                </button>
+              )}
               <button role="tab" aria-selected={side === 'chat'} className="side-tab" onClick={() => setSide('chat')}>
                 Chat {unread > 0 && side !== 'chat' && <span className="badge">{unread}</span>}
               </button>
@@ -795,7 +821,11 @@ function WorkspaceView(props: { session: PadSession }) {
                 ×
               </button>
             </div>
-            {sideShown === 'chat' ? (
+            {sideShown === 'interview' ? (
+              <Suspense fallback={<Spinner />}>
+                {interview ? <InterviewPanel slug={session.slug} state={interview} role={role} /> : <Spinner />}
+              </Suspense>
+            ) : sideShown === 'chat' ? (
               <ChatPanel session={session} />
             ) : sideShown === 'people' ? (
               <MembersPanel session={session} />

@@ -77,6 +77,8 @@ export interface PadState {
    * heard; `onJoin` marks the status the server sends every socket that joins (not a change).
    */
   recording: { id: number | null; at: number; onJoin: boolean } | null;
+  /** Bumped by `interview.changed`: the pad's interview is to be fetched again. */
+  interviewVersion: number;
 }
 
 /** How often a pad whose history is full reminds the typist that edits are not saved. */
@@ -133,6 +135,7 @@ export class PadSession {
       runError: null,
       activeFile: files[0]?.name ?? null,
       recording: null,
+      interviewVersion: 0,
     });
     this.awareness.setLocalState({});
     this.awareness.on('change', this.onAwarenessChange);
@@ -249,6 +252,9 @@ export class PadSession {
         this.store.set({ recording: { id: typeof id === 'number' ? id : null, at: Date.now(), onJoin } });
         break;
       }
+      case 'interview.changed':
+        this.store.set((s) => ({ interviewVersion: s.interviewVersion + 1 }));
+        break;
       case 'error': {
         const code = String((msg as { code?: unknown }).code ?? 'error');
         const message = String((msg as { message?: unknown }).message ?? '');
@@ -263,6 +269,10 @@ export class PadSession {
   private onServerError(code: string, message: string) {
     if (code === 'read_only') {
       toast("You can only view this pad: your change wasn't saved.", 'error');
+      return;
+    }
+    if (code === 'pad_locked') {
+      toast("The interviewer has paused editing: your change wasn't saved.", 'error');
       return;
     }
     if (code === 'history_full') {

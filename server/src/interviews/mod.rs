@@ -1,0 +1,20 @@
+//! Interviews (issue 13 §1–§2): the question bank, "Start interview", the interviewer's switches
+//! and the waiting room. What comes later (private notes, scorecards, integrity markers, drawing,
+//! take-homes) gets modules and tables of its own beside these.
+//!
+//! - `questions`, `questions_store` — the bank: limits, validation, co-editors; its SQL
+//! - `start` — a question becomes an interview pad
+//! - `switches` — lock, run, terminal, prompt, timer, end; what each blocks, and where
+//! - `waiting_room` — candidates wait until an interviewer admits them
+//! - `store` — the SQL of interviews and admissions
+//! - `routes` — the HTTP handlers
+
+pub mod questions;
+pub mod questions_store;
+pub mod routes;
+pub mod start;
+pub mod store;
+pub mod switches;
+pub mod waiting_room;
+
+pub use routes::router;

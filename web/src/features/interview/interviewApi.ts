@@ -1,0 +1,158 @@
+// The interview endpoints (server `interviews::routes`, OpenAPI tags `questions` and `interviews`).
+import { client, type Member, type Pad, type PadFile, type Role } from '../../api';
+import type { TimerView } from './timer';
+
+const seg = (s: string | number) => encodeURIComponent(String(s));
+
+export type Difficulty = 'easy' | 'medium' | 'hard';
+export const DIFFICULTIES: Difficulty[] = ['easy', 'medium', 'hard'];
+
+export interface Person {
+  id: number;
+  name: string;
+}
+
+export interface StarterFile {
+  name: string;
+  content: string;
+}
+
+export interface QuestionLanguage {
+  language: string;
+  files: StarterFile[];
+}
+
+export interface Question {
+  id: number;
+  owner: Person;
+  mine: boolean;
+  title: string;
+  prompt: string;
+  difficulty: Difficulty;
+  tags: string[];
+  languages: QuestionLanguage[];
+  guidance: string;
+  editors: Person[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface QuestionInput {
+  title: string;
+  prompt: string;
+  difficulty: Difficulty;
+  tags: string[];
+  languages: QuestionLanguage[];
+  guidance: string;
+}
+
+export interface QuestionSummary {
+  id: number;
+  owner: Person;
+  mine: boolean;
+  title: string;
+  difficulty: Difficulty;
+  tags: string[];
+  languages: string[];
+  updatedAt: string;
+}
+
+export interface QuestionFilter {
+  q?: string;
+  tag?: string;
+  language?: string;
+  difficulty?: string;
+  before?: number;
+}
+
+export interface Admission {
+  userId: number;
+  name: string;
+  status: 'waiting' | 'refused';
+  requestedAt: string;
+}
+
+export interface Interview {
+  title: string;
+  prompt: string | null;
+  promptHidden: boolean;
+  language: string;
+  locked: boolean;
+  runDisabled: boolean;
+  terminalDisabled: boolean;
+  timer: TimerView | null;
+  endedAtMs: number | null;
+  nowMs: number;
+  guidance?: string;
+  questionId?: number | null;
+  waiting?: Admission[];
+}
+
+export interface SwitchesPatch {
+  locked?: boolean;
+  runDisabled?: boolean;
+  terminalDisabled?: boolean;
+  promptHidden?: boolean;
+  timer?: { mode: 'off' | 'elapsed' | 'countdown'; durationMs?: number };
+}
+
+export interface Started {
+  pad: Pad;
+  files: PadFile[];
+  myRole: Role;
+  interview: Interview;
+  members?: Member[];
+}
+
+/** The filter as query parameters, leaving out empty ones. */
+function query(filter: QuestionFilter): Record<string, string | number | undefined> {
+  return Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === '' ? undefined : value]));
+}
+
+export const questionsApi = {
+  list: (filter: QuestionFilter) =>
+    client.request<{ questions: QuestionSummary[]; nextBefore?: number }>('GET', '/api/questions', { query: query(filter) }),
+  get: (id: number) => client.request<Question>('GET', `/api/questions/${seg(id)}`),
+  create: (body: QuestionInput) => client.request<Question>('POST', '/api/questions', { body }),
+  update: (id: number, body: QuestionInput) => client.request<Question>('PUT', `/api/questions/${seg(id)}`, { body }),
+  remove: (id: number) => client.request<unknown>('DELETE', `/api/questions/${seg(id)}`),
+  share: (id: number, userId: number) => client.request<Question>('PUT', `/api/questions/${seg(id)}/editors/${seg(userId)}`),
+  unshare: (id: number, userId: number) =>
+    client.request<unknown>('DELETE', `/api/questions/${seg(id)}/editors/${seg(userId)}`),
+  start: (id: number, body: { language?: string; title?: string }) =>
+    client.request<Started>('POST', `/api/questions/${seg(id)}/interviews`, { body }),
+};
+
+export const interviewApi = {
+  get: (slug: string) => client.request<Interview>('GET', `/api/pads/${seg(slug)}/interview`),
+  change: (slug: string, body: SwitchesPatch) =>
+    client.request<Interview>('PATCH', `/api/pads/${seg(slug)}/interview`, { body }),
+  end: (slug: string) => client.request<Interview>('POST', `/api/pads/${seg(slug)}/interview/end`),
+  knock: (slug: string) =>
+    client.request<{ status: 'waiting' | 'admitted' | 'refused'; title: string }>(
+      'POST',
+      `/api/pads/${seg(slug)}/interview/knock`,
+    ),
+  decide: (slug: string, userId: number, admit: boolean) =>
+    client.request<unknown>('POST', `/api/pads/${seg(slug)}/interview/admissions/${seg(userId)}`, { body: { admit } }),
+};
+
+/** What the switches take from this role right now (interviewers are never held). */
+export function heldBy(interview: Interview | null, role: Role | null | undefined) {
+  const held = !!interview && role === 'candidate';
+  const ended = !!interview?.endedAtMs;
+  return {
+    edit: held && (interview!.locked || ended),
+    run: held && (interview!.runDisabled || ended),
+    terminal: held && (interview!.terminalDisabled || ended),
+  };
+}
+
+/** Parse "a, b  c" into distinct lowercase tags. */
+export function parseTags(text: string): string[] {
+  const tags = text
+    .split(/[\s,]+/)
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+  return [...new Set(tags)];
+}
