@@ -10,7 +10,7 @@
 # the build is skipped when an image with the same label exists, unless --force.
 #
 # Environment: RUNNER_IMAGE (default opencoder-runner:latest), RUNNER_SUITE (default bookworm),
-#              TMPDIR (where the root tarball is staged, ~1.5 GB).
+#              TMPDIR (where the root tarball is staged, ~3.5 GB).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
