@@ -219,7 +219,7 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
         .map(|l| {
             json!({
                 "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions,
-                "defaultFile": l.default_file, "template": l.template,
+                "editorMode": l.editor_mode, "defaultFile": l.default_file, "template": l.template,
             })
         })
         .collect();
