@@ -808,9 +808,9 @@ fn builtin_languages() -> Vec<Language> {
     ));
 
     // A fresh in-memory database per run. `setup.sql`, when the pad has one, runs first (schema
-    // and rows, like a database pad's setup); the shell reads it through `cat` so that a pad
-    // without one is not an error. `-bail` stops at the first error, which the shell reports
-    // with its line in the file.
+    // and rows, like a database pad's setup), unless it is the entry itself (the client runs the
+    // open file); the shell reads it through `sh` so that a pad without one is not an error.
+    // `-bail` stops at the first error, which the shell reports with its line in the file.
     out.push(lang(
         "sql",
         "SQL (SQLite)",
@@ -825,7 +825,7 @@ fn builtin_languages() -> Vec<Language> {
             "-bail",
             "-box",
             ":memory:",
-            ".read '|cat setup.sql 2>/dev/null'",
+            ".read '|[ {entry} = setup.sql ] || cat setup.sql 2>/dev/null'",
             ".read {entry}",
         ],
         &[],
@@ -923,14 +923,15 @@ mod tests {
             .env
             .contains(&("GOCACHE".into(), "/tmp/.cache/go-build".into())));
         // SQL reads the pad's setup script (if any) before the entry, whichever file is the entry.
-        let sql = t
-            .get("sql")
-            .unwrap()
-            .plan("report.sql", &["report.sql", "setup.sql"], &paths);
-        assert!(sql.compile.is_none());
+        let sql = t.get("sql").unwrap();
+        let report = sql.plan("report.sql", &["report.sql", "setup.sql"], &paths);
+        assert!(report.compile.is_none());
         assert_eq!(
-            &sql.run[sql.run.len() - 2..],
-            &v(&[".read '|cat setup.sql 2>/dev/null'", ".read report.sql"])
+            &report.run[report.run.len() - 2..],
+            &v(&[
+                ".read '|[ report.sql = setup.sql ] || cat setup.sql 2>/dev/null'",
+                ".read report.sql"
+            ])
         );
         let k = t
             .get("kotlin")

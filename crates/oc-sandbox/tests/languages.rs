@@ -350,6 +350,15 @@ async fn sql_runs_the_setup_script_first_and_prints_a_table() {
 ";
     assert_eq!(r.stdout, want, "{}", r.all());
 
+    // Running the setup script itself (the open file) runs it once, not twice.
+    let setup_with_count = format!("{setup}SELECT COUNT(*) AS rows FROM employees;\n");
+    let mut s = spec_files("sql", &[("main.sql", query), ("setup.sql", &setup_with_count)], "");
+    s.entry = Some("setup.sql".into());
+    let r = run(&b, s).await;
+    assert!(r.outcome.success(), "{}", r.all());
+    assert!(r.stdout.contains("│ 3    │"), "{}", r.all());
+    assert!(!r.stdout.contains("dept"), "{}", r.all());
+
     // Every run starts from a fresh database: the table of the previous run is gone.
     let r = run(&b, spec("sql", "main.sql", "SELECT COUNT(*) FROM employees;\n")).await;
     assert!(!r.outcome.success(), "{}", r.all());
