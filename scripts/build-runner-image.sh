@@ -10,7 +10,7 @@
 # the build is skipped when an image with the same label exists, unless --force.
 #
 # Environment: RUNNER_IMAGE (default opencoder-runner:latest), RUNNER_SUITE (default bookworm),
-#              TMPDIR (where the root tarball is staged, ~1.5 GB).
+#              TMPDIR (where the root tarball is staged, ~3.5 GB).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,7 +19,7 @@ PKGS_FILE="$root/deploy/runner/packages.txt"
 IMAGE="${RUNNER_IMAGE:-opencoder-runner:latest}"
 SUITE="${RUNNER_SUITE:-bookworm}"
 # Bump when the post-processing below changes, so existing images get rebuilt.
-RECIPE_VERSION=3
+RECIPE_VERSION=4
 
 log() { echo "build-runner-image: $*" >&2; }
 die() { echo "build-runner-image: ERROR: $*" >&2; exit 1; }
@@ -70,7 +70,10 @@ log "building $IMAGE from $SUITE with: $packages"
 # Post-processing (customize hooks, run on the finished tree "$1"):
 #  - /tmp mode 1777: the sandbox mounts a tmpfs there; keep the underlying dir sane too.
 #  - strip setuid/setgid bits (defence in depth on top of no-new-privileges).
-#  - drop apt lists/caches, docs, man pages and locales (smaller image, nothing uses them).
+#  - drop apt lists/caches, docs, man pages and locales (smaller image, nothing uses them), the
+#    static archives of the GHC API and Cabal libraries (programs link against base and the
+#    other boot libraries, the compiler itself uses the shared ones) and the Python libraries'
+#    own test suites (removed after installing: the packages byte-compile them on install).
 #  (the essential hook: openjdk's postinst fails when /usr/share/man/man1 is missing, and the
 #   path-exclude of man pages would leave it missing)
 #  - /etc/opencoder-runner records the recipe for debugging.
@@ -82,11 +85,14 @@ mmdebstrap \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
+  --dpkgopt='path-exclude=/usr/lib/ghc/ghc-[0-9]*/*.a' \
+  --dpkgopt='path-exclude=/usr/lib/ghc/Cabal-[0-9]*/*.a' \
   --include="$packages" \
   --essential-hook='mkdir -p "$1/usr/share/man/man1"' \
   --customize-hook='chmod 1777 "$1/tmp"' \
   --customize-hook='find "$1" -xdev -type f -perm /6000 -exec chmod ug-s {} +' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*' \
+  --customize-hook='find "$1/usr/lib/python3/dist-packages" -depth -type d -name tests -exec rm -rf {} +' \
   --customize-hook="echo 'recipe=$recipe suite=$SUITE built=$(date -u +%FT%TZ)' > \"\$1/etc/opencoder-runner\"" \
   "$SUITE" "$tarball" </dev/null >&2 || die "mmdebstrap failed"
 mid=$(date +%s)

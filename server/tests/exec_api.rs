@@ -189,12 +189,21 @@ async fn metrics_and_languages_are_published() {
     assert!(metrics.contains("opencoder_exec_queue_waiting 0"));
     let languages = app.get("/api/languages", None).await;
     let ids: Vec<&str> = languages.body["languages"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    for id in ["python", "javascript", "typescript", "go", "rust", "java", "c", "cpp", "ruby", "csharp"] {
+    for id in [
+        "python", "javascript", "typescript", "go", "rust", "java", "c", "cpp", "ruby", "csharp", "kotlin", "scala", "haskell", "php",
+        "perl", "lua", "r", "elixir", "bash", "sql",
+    ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    let c = languages.body["languages"].as_array().unwrap().iter().find(|l| l["id"] == "c").unwrap();
+    let find = |id: &str| languages.body["languages"].as_array().unwrap().iter().find(|l| l["id"] == id).unwrap().clone();
+    let c = find("c");
     assert_eq!(c["defaultFile"], "main.c");
     assert!(c["template"].as_str().unwrap().contains("main"), "the starter template is offered: {c}");
+    // The editor's syntax mode comes with each language, so the picker needs no code per language.
+    assert_eq!(find("kotlin")["editorMode"], "kotlin");
+    assert_eq!(find("bash")["editorMode"], "shell");
+    let sql = find("sql");
+    assert_eq!((sql["editorMode"].as_str(), sql["defaultFile"].as_str()), (Some("sql"), Some("main.sql")));
 }
 
 #[tokio::test]

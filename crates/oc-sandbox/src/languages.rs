@@ -12,13 +12,13 @@
 //! The override file (`EXEC_LANGUAGES_FILE` in the server) looks like:
 //! ```toml
 //! [[language]]            # a new language: every required field
-//! id = "lua"
-//! name = "Lua"
-//! extensions = ["lua"]
-//! default_file = "main.lua"
-//! template = 'print("Hello, world!")'
-//! run = ["lua5.4", "{entry}"]
-//! image = "my-runner-with-lua:latest"
+//! id = "zig"
+//! name = "Zig"
+//! extensions = ["zig"]
+//! default_file = "main.zig"
+//! template = 'pub fn main() void {}'
+//! run = ["zig", "run", "{entry}"]
+//! image = "my-runner-with-zig:latest"
 //!
 //! [[language]]            # changing a built-in one: only the fields given are replaced
 //! id = "python"
@@ -426,6 +426,12 @@ pub fn language(id_or_alias: &str) -> Option<&'static Language> {
     TABLE.get_or_init(LanguageTable::builtin).get(id_or_alias)
 }
 
+/// JVM flags of the Kotlin and Scala compilers, whose launcher scripts read `JAVA_OPTS`: javac's
+/// quick-start flags, a heap that fits the default 512 MiB run memory, and no VM warnings
+/// (kotlinc's launcher passes the deprecated `-noverify`, which would print one per compile).
+const JVM_COMPILER_OPTS: &str =
+    "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -XX:-PrintWarnings -Xmx256m";
+
 fn v(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -660,6 +666,190 @@ fn builtin_languages() -> Vec<Language> {
     cs.local_min_address_space_mb = 4096;
     out.push(cs);
 
+    // The jar carries the Kotlin runtime, so it runs on the plain JVM like Java's classes.
+    let mut kotlin = lang(
+        "kotlin",
+        "Kotlin",
+        &["kt"],
+        &["kt"],
+        "kotlin",
+        "main.kt",
+        "fun main() {\n    println(\"Hello, world!\")\n}\n",
+        Some(&[
+            "kotlinc",
+            "-nowarn",
+            "-include-runtime",
+            "-d",
+            "{out}/main.jar",
+            "{sources}",
+        ]),
+        &[
+            "java",
+            "-XX:+UseSerialGC",
+            "-XX:-UsePerfData",
+            "-jar",
+            "{out}/main.jar",
+        ],
+        &["main.jar"],
+    );
+    kotlin
+        .env
+        .insert("JAVA_OPTS".into(), JVM_COMPILER_OPTS.into());
+    kotlin.local_min_address_space_mb = 8192;
+    out.push(kotlin);
+
+    let mut scala = lang(
+        "scala",
+        "Scala",
+        &[],
+        &["scala"],
+        "scala",
+        "Main.scala",
+        "object Main {\n  def main(args: Array[String]): Unit = {\n    println(\"Hello, world!\")\n  }\n}\n",
+        Some(&["scalac", "-nowarn", "-d", "{out}", "{sources}"]),
+        &[
+            "java",
+            "-XX:+UseSerialGC",
+            "-XX:-UsePerfData",
+            "-cp",
+            "{out}:/usr/share/java/scala-library.jar",
+            "{entry_stem}",
+        ],
+        &["."],
+    );
+    scala
+        .env
+        .insert("JAVA_OPTS".into(), JVM_COMPILER_OPTS.into());
+    scala.local_min_address_space_mb = 8192;
+    out.push(scala);
+
+    let mut haskell = lang(
+        "haskell",
+        "Haskell",
+        &["hs"],
+        &["hs"],
+        "plaintext",
+        "main.hs",
+        "main :: IO ()\nmain = putStrLn \"Hello, world!\"\n",
+        Some(&[
+            "ghc",
+            "-v0",
+            "-outputdir",
+            "{out}/obj",
+            "-o",
+            "{out}/main",
+            "{sources}",
+        ]),
+        &["{out}/main"],
+        &["main"],
+    );
+    haskell.local_min_address_space_mb = 4096;
+    out.push(haskell);
+
+    out.push(lang(
+        "php",
+        "PHP",
+        &[],
+        &["php"],
+        "php",
+        "main.php",
+        "<?php\n\necho \"Hello, world!\\n\";\n",
+        None,
+        &["php", "{entry}"],
+        &[],
+    ));
+
+    out.push(lang(
+        "perl",
+        "Perl",
+        &["pl"],
+        &["pl", "pm"],
+        "perl",
+        "main.pl",
+        "use strict;\nuse warnings;\n\nprint \"Hello, world!\\n\";\n",
+        None,
+        &["perl", "{entry}"],
+        &[],
+    ));
+
+    out.push(lang(
+        "lua",
+        "Lua",
+        &[],
+        &["lua"],
+        "lua",
+        "main.lua",
+        "print(\"Hello, world!\")\n",
+        None,
+        &["lua5.4", "{entry}"],
+        &[],
+    ));
+
+    out.push(lang(
+        "r",
+        "R",
+        &["rscript"],
+        &["R", "r"],
+        "r",
+        "main.R",
+        "cat(\"Hello, world!\\n\")\n",
+        None,
+        &["Rscript", "--no-init-file", "{entry}"],
+        &[],
+    ));
+
+    let mut elixir = lang(
+        "elixir",
+        "Elixir",
+        &["ex", "exs"],
+        &["exs", "ex"],
+        "elixir",
+        "main.exs",
+        "IO.puts(\"Hello, world!\")\n",
+        None,
+        &["elixir", "{entry}"],
+        &[],
+    );
+    elixir.local_min_address_space_mb = 4096;
+    out.push(elixir);
+
+    out.push(lang(
+        "bash",
+        "Bash",
+        &["sh", "shell"],
+        &["sh", "bash"],
+        "shell",
+        "main.sh",
+        "echo \"Hello, world!\"\n",
+        None,
+        &["bash", "{entry}"],
+        &[],
+    ));
+
+    // A fresh in-memory database per run. `setup.sql`, when the pad has one, runs first (schema
+    // and rows, like a database pad's setup), unless it is the entry itself (the client runs the
+    // open file); the shell reads it through `sh` so that a pad without one is not an error.
+    // `-bail` stops at the first error, which the shell reports with its line in the file.
+    out.push(lang(
+        "sql",
+        "SQL (SQLite)",
+        &["sqlite", "sqlite3"],
+        &["sql"],
+        "sql",
+        "main.sql",
+        "SELECT 'Hello, world!' AS greeting;\n",
+        None,
+        &[
+            "sqlite3",
+            "-bail",
+            "-box",
+            ":memory:",
+            ".read '|[ {entry} = setup.sql ] || cat setup.sql 2>/dev/null'",
+            ".read {entry}",
+        ],
+        &[],
+    ));
+
     for l in &out {
         debug_assert!(l.validate().is_ok(), "{:?}", l.validate());
     }
@@ -687,16 +877,30 @@ mod tests {
             "cpp",
             "ruby",
             "csharp",
+            "kotlin",
+            "scala",
+            "haskell",
+            "php",
+            "perl",
+            "lua",
+            "r",
+            "elixir",
+            "bash",
+            "sql",
         ] {
             assert_eq!(t.get(id).unwrap().id, id);
         }
+        assert_eq!(t.get("sqlite").unwrap().id, "sql");
+        assert_eq!(t.get("sh").unwrap().id, "bash");
+        assert_eq!(t.for_extension("R").unwrap().id, "r");
+        assert_eq!(t.for_extension("exs").unwrap().id, "elixir");
         assert_eq!(t.get("PY").unwrap().id, "python");
         assert_eq!(t.get("c++").unwrap().id, "cpp");
         assert_eq!(t.get("node").unwrap().id, "javascript");
         assert!(t.get("cobol").is_none());
         assert_eq!(t.for_extension(".rs").unwrap().id, "rust");
         assert_eq!(language("golang").unwrap().id, "go");
-        assert!(languages().len() >= 10);
+        assert!(languages().len() >= 20);
     }
 
     #[test]
@@ -737,6 +941,34 @@ mod tests {
         assert!(g
             .env
             .contains(&("GOCACHE".into(), "/tmp/.cache/go-build".into())));
+        // SQL reads the pad's setup script (if any) before the entry, whichever file is the entry.
+        let sql = t.get("sql").unwrap();
+        let report = sql.plan("report.sql", &["report.sql", "setup.sql"], &paths);
+        assert!(report.compile.is_none());
+        assert_eq!(
+            &report.run[report.run.len() - 2..],
+            &v(&[
+                ".read '|[ report.sql = setup.sql ] || cat setup.sql 2>/dev/null'",
+                ".read report.sql"
+            ])
+        );
+        let k = t
+            .get("kotlin")
+            .unwrap()
+            .plan("main.kt", &["main.kt", "util.kt"], &paths);
+        assert_eq!(
+            k.compile.unwrap(),
+            v(&[
+                "kotlinc",
+                "-nowarn",
+                "-include-runtime",
+                "-d",
+                "/tmp/.oc/build/main.jar",
+                "main.kt",
+                "util.kt"
+            ])
+        );
+        assert_eq!(k.artifacts, v(&["main.jar"]));
     }
 
     #[test]
@@ -765,12 +997,12 @@ mod tests {
                 disabled = true
 
                 [[language]]
-                id = "lua"
-                name = "Lua"
-                extensions = ["lua"]
-                default_file = "main.lua"
-                template = 'print("hi")'
-                run = ["lua5.4", "{entry}"]
+                id = "zig"
+                name = "Zig"
+                extensions = ["zig"]
+                default_file = "main.zig"
+                template = 'pub fn main() void {}'
+                run = ["zig", "run", "{entry}"]
                 image = "custom:1"
                 "#,
             )
@@ -778,7 +1010,8 @@ mod tests {
         assert_eq!(t.get("python").unwrap().run[2], "utf8");
         assert_eq!(t.get("python").unwrap().name, "Python 3");
         assert!(t.get("csharp").is_none());
-        assert_eq!(t.get("lua").unwrap().image.as_deref(), Some("custom:1"));
+        assert_eq!(t.get("zig").unwrap().image.as_deref(), Some("custom:1"));
+        assert_eq!(t.get("lua").unwrap().image, None);
 
         let bad = LanguageTable::builtin()
             .with_overrides_toml("[[language]]\nid = \"x\"\nname = \"X\"\n");

@@ -246,7 +246,7 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
         .map(|l| {
             json!({
                 "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions,
-                "defaultFile": l.default_file, "template": l.template, "repl": l.repl.is_some(),
+                "editorMode": l.editor_mode, "defaultFile": l.default_file, "template": l.template, "repl": l.repl.is_some(),
             })
         })
         .collect();

@@ -2,7 +2,7 @@
 //! alike: `NetworkMode none`, `IpcMode private` with a 16 MiB `/dev/shm` ([`SHM_BYTES`]),
 //! read-only root, tmpfs `/tmp` (`rw,exec,nosuid,nodev,size=..,mode=1777`), `CapDrop ALL`,
 //! `no-new-privileges` (+ operator seccomp profile if given; Docker's default profile otherwise),
-//! user 65534:65534, pids limit, `nofile` 64:64 and `core` 0:0, memory = memory+swap, NanoCpus,
+//! user 65534:65534, pids limit, `nofile` 64 soft / 256 hard and `core` 0:0, memory = memory+swap, NanoCpus,
 //! private cgroup namespace, log driver `none` (untrusted output never reaches the daemon's disk),
 //! an explicit minimal env, no mounts or volumes, and the host's OCI runtime (`runsc` for the
 //! gVisor tier). One module so the two kinds can never drift apart.
@@ -20,6 +20,12 @@ pub const DEFAULT_IMAGE: &str = "opencoder-runner:latest";
 /// Size of `/dev/shm` in every sandbox container (Docker's default is 64 MiB). Its pages count
 /// against the memory limit anyway; the cap keeps one program from spending it all there.
 pub const SHM_BYTES: i64 = 16 * 1024 * 1024;
+
+/// Open files per process: the soft limit every program starts with, and the hard limit it may
+/// raise itself to. R refuses to start below 167 (it sizes its DLL table from the limit and
+/// raises the soft limit itself), so the ceiling sits above that while the default stays small.
+pub(crate) const NOFILE_SOFT: i64 = 64;
+pub(crate) const NOFILE_HARD: i64 = 256;
 
 pub(crate) const SANDBOX_USER: &str = "65534:65534";
 pub(crate) const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -83,8 +89,8 @@ pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>, run
         ulimits: Some(vec![
             ResourcesUlimits {
                 name: Some("nofile".into()),
-                soft: Some(64),
-                hard: Some(64),
+                soft: Some(NOFILE_SOFT),
+                hard: Some(NOFILE_HARD),
             },
             ResourcesUlimits {
                 name: Some("core".into()),

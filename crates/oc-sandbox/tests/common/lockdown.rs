@@ -169,7 +169,7 @@ pub fn assert_locked_filesystem(r: &Ran) {
     );
     assert!(out.contains("SETUID DENIED"), "{}", r.all());
     assert!(out.contains("DOCKERSOCK False"), "{}", r.all());
-    assert!(out.contains("NOFILE (64, 64)"), "{}", r.all());
+    assert!(out.contains("NOFILE (64, 256)"), "{}", r.all());
     // Only the variables the sandbox sets (plus PWD/OLDPWD from the shell's `cd`).
     let keys = out.lines().find(|l| l.starts_with("ENVKEYS ")).unwrap();
     assert_eq!(

@@ -11,7 +11,17 @@ export const FALLBACK_LANGUAGES: Language[] = [
   { id: 'c', name: 'C', extensions: ['c', 'h'], editorMode: 'c', defaultFile: 'main.c' },
   { id: 'cpp', name: 'C++', extensions: ['cpp', 'cc', 'hpp', 'h'], editorMode: 'cpp', defaultFile: 'main.cpp' },
   { id: 'ruby', name: 'Ruby', extensions: ['rb'], editorMode: 'ruby', defaultFile: 'main.rb' },
-  { id: 'csharp', name: 'C#', extensions: ['cs'], editorMode: 'csharp', defaultFile: 'Program.cs' },
+  { id: 'csharp', name: 'C# (Mono)', extensions: ['cs'], editorMode: 'csharp', defaultFile: 'main.cs' },
+  { id: 'kotlin', name: 'Kotlin', extensions: ['kt'], editorMode: 'kotlin', defaultFile: 'main.kt' },
+  { id: 'scala', name: 'Scala', extensions: ['scala'], editorMode: 'scala', defaultFile: 'Main.scala' },
+  { id: 'haskell', name: 'Haskell', extensions: ['hs'], editorMode: 'plaintext', defaultFile: 'main.hs' },
+  { id: 'php', name: 'PHP', extensions: ['php'], editorMode: 'php', defaultFile: 'main.php' },
+  { id: 'perl', name: 'Perl', extensions: ['pl', 'pm'], editorMode: 'perl', defaultFile: 'main.pl' },
+  { id: 'lua', name: 'Lua', extensions: ['lua'], editorMode: 'lua', defaultFile: 'main.lua' },
+  { id: 'r', name: 'R', extensions: ['R', 'r'], editorMode: 'r', defaultFile: 'main.R' },
+  { id: 'elixir', name: 'Elixir', extensions: ['exs', 'ex'], editorMode: 'elixir', defaultFile: 'main.exs' },
+  { id: 'bash', name: 'Bash', extensions: ['sh', 'bash'], editorMode: 'shell', defaultFile: 'main.sh' },
+  { id: 'sql', name: 'SQL (SQLite)', extensions: ['sql'], editorMode: 'sql', defaultFile: 'main.sql' },
 ];
 
 const MODE_BY_ID: Record<string, string> = {
@@ -74,7 +84,9 @@ export function editorModeFor(language: string | undefined, fileName: string, la
     if (mode) return MODE_BY_ID[mode] ?? mode;
   }
   const ext = fileName.includes('.') ? fileName.split('.').pop()!.toLowerCase() : '';
-  return MODE_BY_EXT[ext] ?? 'plaintext';
+  // A language the server added carries its own mode, so new languages need no entry here.
+  const declared = languages.find((l) => l.extensions?.some((e) => e.toLowerCase() === ext))?.editorMode;
+  return MODE_BY_EXT[ext] ?? (declared ? (MODE_BY_ID[declared] ?? declared) : 'plaintext');
 }
 
 /** Guess a language id from a new file's name (for the file-create form). */
