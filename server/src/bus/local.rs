@@ -9,6 +9,7 @@ use crate::db::PadId;
 pub const EVENT_BUFFER: usize = 1024;
 
 pub struct LocalBus {
+    node: String,
     sender: broadcast::Sender<DomainEvent>,
     /// Never sent on: one node has no other node to hear from.
     relayed: broadcast::Sender<Relayed>,
@@ -18,11 +19,15 @@ impl Default for LocalBus {
     fn default() -> Self {
         let (sender, _) = broadcast::channel(EVENT_BUFFER);
         let (relayed, _) = broadcast::channel(1);
-        LocalBus { sender, relayed }
+        LocalBus { node: uuid::Uuid::new_v4().simple().to_string(), sender, relayed }
     }
 }
 
 impl PadBus for LocalBus {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
     fn publish(&self, event: DomainEvent) {
         // No subscriber is fine: nobody is connected.
         let _ = self.sender.send(event);

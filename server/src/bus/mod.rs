@@ -26,6 +26,9 @@ pub use redis::RedisBus;
 pub use relay::{PadMessage, Relayed};
 
 pub trait PadBus: Send + Sync {
+    /// This process's id among the nodes (random per process; the holder of its pad leases).
+    fn node(&self) -> &str;
+
     /// Deliver the event to every subscriber (on every node, for a cluster transport).
     fn publish(&self, event: DomainEvent);
 

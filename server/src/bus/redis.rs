@@ -123,6 +123,10 @@ impl RedisBus {
 }
 
 impl PadBus for RedisBus {
+    fn node(&self) -> &str {
+        &self.origin
+    }
+
     fn publish(&self, event: DomainEvent) {
         let _ = self.local.events.send(event.clone());
         self.enqueue(Wire::Event { event });
