@@ -486,7 +486,7 @@ async fn runs_and_recordings(f: Fixture) {
     rec_store::set_auto_record(db, id, true).await.unwrap();
     assert!(rec_store::auto_record(db, id).await.unwrap());
 
-    let event = rec_store::insert_pad_event(db, id, 1_200, "join", Some(owner), &serde_json::json!({"n": 1})).await.unwrap();
+    let event = rec_store::insert_pad_event(db, None, id, 1_200, "join", Some(owner), &serde_json::json!({"n": 1})).await.unwrap();
     assert!(event > 0);
     assert_eq!(rec_store::latest_pad_event(db, id, "join", 1_300).await.unwrap(), Some(serde_json::json!({"n": 1})));
     assert_eq!(rec_store::pad_events_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap().len(), 1);

@@ -68,7 +68,7 @@ pub fn spawn_background(state: &AppState) {
                 },
                 received = events.recv() => match received {
                     Ok(DomainEvent::FilesChanged { pad }) => {
-                        if let Err(err) = service::record_file_list(&state, pad, now_ms()).await {
+                        if let Err(err) = files_changed(&state, pad).await {
                             tracing::warn!(error = %err, %pad, "logging a file list change failed");
                         }
                     }
@@ -138,6 +138,15 @@ async fn first_join(state: &AppState, pad: PadId, user: crate::db::UserId) -> an
     Ok(())
 }
 
+/// Every node hears of a file change; the pad's owner logs it (this node takes the pad when
+/// nobody holds it).
+async fn files_changed(state: &AppState, pad: PadId) -> anyhow::Result<()> {
+    if let crate::cluster::Claim::Owned(_) = state.ownership.claim(pad).await? {
+        service::record_file_list(state, pad, now_ms()).await?;
+    }
+    Ok(())
+}
+
 /// This node took the pad over (its owner left or died): start the auto recording its sockets
 /// would have started, if none runs.
 async fn on_gained(state: &AppState, pad: PadId) {
@@ -148,7 +157,7 @@ async fn on_gained(state: &AppState, pad: PadId) {
 }
 
 async fn log_event(state: &AppState, pad: PadId, at: i64, kind: &str, change: PresenceChange) {
-    if let Err(err) = store::insert_pad_event(&state.db, pad, at, kind, Some(change.user), &serde_json::json!({})).await {
+    if let Err(err) = store::insert_pad_event(&state.db, None, pad, at, kind, Some(change.user), &serde_json::json!({})).await {
         tracing::warn!(error = %err, %pad, kind, "logging a presence event failed");
     }
 }

@@ -296,7 +296,7 @@ pub async fn record_file_list(state: &AppState, pad: PadId, at_ms: i64) -> anyho
             json!({ "files": files, "changes": changes })
         }
     };
-    store::insert_pad_event(&state.db, pad, at_ms, "files", None, &data).await?;
+    store::insert_pad_event(&state.db, None, pad, at_ms, "files", None, &data).await?;
     Ok(())
 }
 

@@ -166,27 +166,35 @@ pub async fn last_activity_ms(db: &Db, pad: PadId) -> sqlx::Result<Option<i64>> 
 // ---------------------------------------------------------------------------------------------
 // pad_events: joins, leaves, file list changes, terminal output (later), …
 
-/// Append one event to the pad's log.
+/// Append one event to the pad's log; with a `fence`, only while it is the pad's lease (`Stale`
+/// otherwise: what only the pad's owner logs, like its terminal's output).
 pub async fn insert_pad_event(
     db: &Db,
+    fence: Option<Fence>,
     pad: PadId,
     at_ms: i64,
     kind: &str,
     user: Option<UserId>,
     data: &Value,
-) -> sqlx::Result<i64> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+) -> Result<i64, FencedError> {
+    let sql = format!(
         "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
-         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) RETURNING id",
-    )
-    .bind(pad)
-    .bind(at_ms)
-    .bind(kind)
-    .bind(user)
-    .bind(data.to_string())
-    .fetch_optional(pool)
-    .await)
-    .map(|id| id.unwrap_or(0))
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1){} RETURNING id",
+        fenced(fence, "$6"),
+    );
+    let epoch = fence.map(|f| f.epoch);
+    let id: Option<i64> = on_pool!(db, |pool| {
+        let query = sqlx::query_scalar(&sql).bind(pad).bind(at_ms).bind(kind).bind(user).bind(data.to_string());
+        let query = match epoch {
+            Some(epoch) => query.bind(epoch),
+            None => query,
+        };
+        query.fetch_optional(pool).await
+    })?;
+    if id.is_none() {
+        check_fence(db, fence).await?;
+    }
+    Ok(id.unwrap_or(0))
 }
 
 /// The `data` of the newest event of `kind` at or before `at_ms`.

@@ -1,0 +1,219 @@
+//! What must exist once per pad, across nodes (one PostgreSQL, one Redis, both throwaway): the
+//! pad's owner holds a lease with a fencing epoch. One shell per pad whichever node a terminal
+//! socket is on; a dead owner's pads are taken over within seconds; a paused owner's writes are
+//! refused once another node took over.
+//!
+//! The terminal tests need Docker and the runner image (like `terminal.rs`).
+
+mod collab_support;
+mod common;
+mod redis_support;
+
+use std::time::{Duration, Instant};
+
+use collab_support::{connect, BinaryServer, Http, TestPad};
+use common::postgres::TempPostgres;
+use common::TestApp;
+use futures_util::{SinkExt, StreamExt};
+use opencoder::cluster::{FencedError, LEASE_TTL, RENEW_EVERY};
+use opencoder::db::PadId;
+use redis_support::RedisServer;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+const SHARED_SECRET: &str = "cluster-ownership-test-secret-0123456789abcdef";
+/// A dead owner's pad is someone else's after its lease expires and one renewal round passes.
+const TAKEOVER_WITHIN: Duration = Duration::from_secs(LEASE_TTL.as_secs() + 2 * RENEW_EVERY.as_secs() + 1);
+
+/// A terminal socket: its output so far (control messages left out).
+struct Shell {
+    ws: collab_support::Ws,
+    output: String,
+}
+
+impl Shell {
+    async fn open(base: &str, slug: &str, token: &str) -> Shell {
+        let url = format!("{}/ws/pad/{slug}/terminal", base.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().unwrap();
+        let protocols = HeaderValue::from_str(&format!("opencoder.v1, oc.bearer.{token}")).unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", protocols);
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("terminal socket");
+        Shell { ws, output: String::new() }
+    }
+
+    async fn type_line(&mut self, line: &str) {
+        self.ws.send(Message::Binary(format!("{line}\n").into_bytes().into())).await.unwrap();
+    }
+
+    /// Read until the output satisfies `done` (`false` on timeout or close).
+    async fn until(&mut self, within: Duration, done: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        while !done(&self.output) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Ok(Some(Ok(Message::Binary(bytes)))) => self.output.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Some(Ok(_))) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+async fn owner_and_pad(http: &Http) -> (String, TestPad) {
+    let (_, owner) = http.signup("Owner").await;
+    let pad = http.create_pad(&owner).await;
+    (owner, pad)
+}
+
+/// Remove the sandbox containers a killed node left (its start-up sweep would, had it come back).
+fn remove_containers_of(data_dir: &std::path::Path) {
+    let node = std::fs::read_to_string(data_dir.join("node_id")).unwrap();
+    let listed = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=opencoder.sandbox.node={}", node.trim())])
+        .output()
+        .unwrap();
+    for id in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
+        let _ = std::process::Command::new("docker").args(["rm", "-f", id]).output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_shell_for_sockets_on_two_nodes_and_a_new_one_after_the_owner_is_killed() {
+    let db_url = TempPostgres::shared().create_database().await;
+    let redis = RedisServer::start();
+    let redis_url = redis.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let vars = [("DATABASE_URL", db_url.as_str()), ("REDIS_URL", redis_url.as_str()), ("JWT_SECRET", SHARED_SECRET)];
+    let mut a = BinaryServer::start_with(dir_a.path(), &vars).await;
+    let b = BinaryServer::start_with(dir_b.path(), &vars).await;
+    let (owner, pad) = owner_and_pad(&a.http()).await;
+
+    let mut on_a = Shell::open(&a.base, &pad.slug, &owner).await;
+    on_a.type_line("export MARK=shared; echo ready-$((40+2))").await;
+    assert!(on_a.until(Duration::from_secs(30), |o| o.contains("ready-42")).await, "shell on A: {:?}", on_a.output);
+
+    // Node B does not own the pad: its socket reaches A's shell (scrollback first).
+    let mut on_b = Shell::open(&b.base, &pad.slug, &owner).await;
+    assert!(on_b.until(Duration::from_secs(10), |o| o.contains("ready-42")).await, "scrollback on B: {:?}", on_b.output);
+    on_b.type_line("echo \"x${MARK}y-$((2+3))\"").await;
+    let same_shell = |o: &str| o.contains("xsharedy-5");
+    assert!(on_b.until(Duration::from_secs(10), same_shell).await, "typed on B, run in A's shell: {:?}", on_b.output);
+    assert!(on_a.until(Duration::from_secs(10), same_shell).await, "and A sees it: {:?}", on_a.output);
+    let containers = |dir: &std::path::Path| {
+        let node = std::fs::read_to_string(dir.join("node_id")).unwrap();
+        let listed = std::process::Command::new("docker")
+            .args(["ps", "-q", "--filter", &format!("label=opencoder.sandbox.node={}", node.trim())])
+            .args(["--filter", &format!("label=opencoder.terminal=pad-{}", pad.id)])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&listed.stdout).split_whitespace().count()
+    };
+    assert_eq!((containers(dir_a.path()), containers(dir_b.path())), (1, 0), "one container, on the owner");
+
+    // The owner dies: B takes the pad over within seconds and starts a new shell.
+    a.kill9();
+    let killed = Instant::now();
+    let restarted = |o: &str| o.contains("terminal restarted");
+    assert!(on_b.until(TAKEOVER_WITHIN, restarted).await, "B took over: {:?}", on_b.output);
+    let took = killed.elapsed();
+    assert!(took <= TAKEOVER_WITHIN, "takeover took {took:?}");
+    let before = on_b.output.len();
+    on_b.type_line("echo \"x${MARK}y-$((3+4))\"").await;
+    let fresh = |o: &str| o[before..].contains("xy-7");
+    assert!(on_b.until(Duration::from_secs(30), fresh).await, "a new shell on B: {:?}", &on_b.output[before..]);
+    assert_eq!(containers(dir_b.path()), 1);
+    println!("terminal takeover after kill -9 of the owner: {took:?}");
+    remove_containers_of(dir_a.path());
+    drop(b);
+}
+
+/// Two in-process nodes on one PostgreSQL and one Redis.
+async fn cluster() -> (TestApp, TestApp, RedisServer) {
+    let db_url = TempPostgres::shared().create_database().await;
+    let redis = RedisServer::start();
+    let vars = [("REDIS_URL", redis.url()), ("JWT_SECRET", SHARED_SECRET.to_string()), ("DATABASE_URL", db_url)];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = TestApp::spawn_with(&vars).await;
+    let b = TestApp::spawn_with(&vars).await;
+    (a, b, redis)
+}
+
+async fn until(within: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paused_owner_has_its_writes_refused_once_another_node_took_the_pad_over() {
+    let (a, b, _redis) = cluster().await;
+    let http = Http::new(&a.base);
+    let (owner, pad) = owner_and_pad(&http).await;
+    let id = PadId(pad.id);
+    let mut peer_a = connect(&a.base, &pad.slug, &owner).await;
+    peer_a.synced().await;
+    let node_a = a.state.ownership.node().to_string();
+    let owns = |app: &TestApp| app.state.ownership.owned(id).and_then(|owner| owner.fence);
+    assert!(until(TAKEOVER_WITHIN, async || owns(&a).is_some()).await, "A, with a socket of the pad, owns it");
+    let (status, body) =
+        http.call(reqwest::Method::POST, &format!("/api/pads/{}/recordings", pad.slug), Some(&owner), Some(json!({}))).await;
+    assert!(status.is_success(), "{status} {body}");
+    let recording = opencoder::recordings::store::active_recording(&a.state.db, id).await.unwrap().unwrap();
+    for i in 0..6 {
+        peer_a.append(&pad.file, &format!("e{i};")).await;
+    }
+    a.state.docs.flush_log().await;
+
+    // A stops renewing, as a paused process would; B, with a socket of the pad, takes it over.
+    a.state.ownership.pause_renewals(true);
+    let stale = owns(&a).unwrap();
+    let mut peer_b = connect(&b.base, &pad.slug, &owner).await;
+    peer_b.synced().await;
+    assert!(until(TAKEOVER_WITHIN, async || owns(&b).is_some()).await, "B took the pad over");
+    assert!(owns(&b).unwrap().epoch > stale.epoch);
+    assert_eq!(owns(&a), Some(stale), "paused, A still believes it owns the pad");
+
+    // Seek data falls due only now (A's own background would have written it while it owned the
+    // pad), and A still writes as the owner it believes it is.
+    a.state.recordings.set_segment_updates(2);
+    let refused = opencoder::recordings::background::write_due_checkpoints(&a.state, &recording).await.unwrap_err();
+    assert!(matches!(refused.downcast_ref::<FencedError>(), Some(FencedError::Stale(p)) if *p == id), "{refused:?}");
+    let output = json!({ "text": "stale output", "bytes": 12 });
+    let refused = opencoder::recordings::append_event(&a.state.db, Some(stale), id, "terminal", None, &output).await.unwrap_err();
+    assert!(matches!(refused.downcast_ref::<FencedError>(), Some(FencedError::Stale(_))), "{refused:?}");
+    let lease = opencoder::cluster::store::lease(&a.state.db, id).await.unwrap().unwrap();
+    assert_ne!(lease.owner, node_a);
+
+    // Resumed, A learns at its next renewal that the pad is no longer its.
+    a.state.ownership.pause_renewals(false);
+    assert!(until(TAKEOVER_WITHIN, async || owns(&a).is_none()).await, "A gave the pad up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn auto_record_on_two_nodes_makes_one_recording() {
+    let (a, b, _redis) = cluster().await;
+    let http = Http::new(&a.base);
+    let (owner, pad) = owner_and_pad(&http).await;
+    let (status, body) = http
+        .call(reqwest::Method::PATCH, &format!("/api/pads/{}/recording-settings", pad.slug), Some(&owner), Some(json!({ "autoRecord": true })))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let (mut on_a, mut on_b) = tokio::join!(connect(&a.base, &pad.slug, &owner), connect(&b.base, &pad.slug, &owner));
+    on_a.synced().await;
+    on_b.synced().await;
+    let recordings = async || {
+        let (_, body) = http.call(reqwest::Method::GET, &format!("/api/pads/{}/recordings", pad.slug), Some(&owner), None).await;
+        body["recordings"].as_array().cloned().unwrap_or_default()
+    };
+    assert!(until(Duration::from_secs(5), async || !recordings().await.is_empty()).await);
+    tokio::time::sleep(TAKEOVER_WITHIN).await;
+    assert_eq!(recordings().await.len(), 1, "{:?}", recordings().await);
+}
