@@ -217,3 +217,98 @@ async fn auto_record_on_two_nodes_makes_one_recording() {
     tokio::time::sleep(TAKEOVER_WITHIN).await;
     assert_eq!(recordings().await.len(), 1, "{:?}", recordings().await);
 }
+
+/// The latest `presence` a peer got: (user id, connections) per user.
+fn presence(peer: &collab_support::Peer) -> Vec<(i64, u64)> {
+    let Some(last) = peer.app_messages("presence").last().cloned() else { return Vec::new() };
+    last["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["userId"].as_i64().unwrap(), u["connections"].as_u64().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn presence_lists_every_node_s_connections_and_a_dead_node_s_drop_out() {
+    let db_url = TempPostgres::shared().create_database().await;
+    let redis = RedisServer::start();
+    let redis_url = redis.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let vars = [("DATABASE_URL", db_url.as_str()), ("REDIS_URL", redis_url.as_str()), ("JWT_SECRET", SHARED_SECRET)];
+    let a = BinaryServer::start_with(dir_a.path(), &vars).await;
+    let mut b = BinaryServer::start_with(dir_b.path(), &vars).await;
+    let http = a.http();
+    let (owner_id, owner) = http.signup("Owner").await;
+    let pad = http.create_pad(&owner).await;
+    let (member_id, member) = http.signup("Member").await;
+    http.add_member(&owner, &pad, &member, "collaborator").await;
+
+    let mut owner_on_a = connect(&a.base, &pad.slug, &owner).await;
+    owner_on_a.synced().await;
+    let mut member_on_b = connect(&b.base, &pad.slug, &member).await;
+    let mut owner_on_b = connect(&b.base, &pad.slug, &owner).await;
+    member_on_b.synced().await;
+    owner_on_b.synced().await;
+    let everyone = [(owner_id, 2), (member_id, 1)];
+    let within = Duration::from_secs(3);
+    assert!(owner_on_a.until(within, |p| presence(p) == everyone).await, "on A: {:?}", presence(&owner_on_a));
+    assert!(member_on_b.until(within, |p| presence(p) == everyone).await, "on B: {:?}", presence(&member_on_b));
+
+    // A leaving connection is gone from the other node's list at once.
+    owner_on_b.close().await;
+    let left = [(owner_id, 1), (member_id, 1)];
+    assert!(owner_on_a.until(within, |p| presence(p) == left).await, "on A: {:?}", presence(&owner_on_a));
+
+    // A dead node's connections drop out once it stops repeating them.
+    b.kill9();
+    let expiry = opencoder::collab::limits::PRESENCE_EXPIRY + opencoder::collab::rooms::SWEEP_EVERY * 2;
+    assert!(owner_on_a.until(expiry, |p| presence(p) == [(owner_id, 1)]).await, "on A: {:?}", presence(&owner_on_a));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn console_input_from_a_socket_on_another_node_reaches_the_run() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let (a, b, _redis) = cluster().await;
+    let http = Http::new(&a.base);
+    let (owner, pad) = owner_and_pad(&http).await;
+    let (_, bob) = http.signup("Bob").await;
+    let (_, vic) = http.signup("Vic").await;
+    http.add_member(&owner, &pad, &bob, "collaborator").await;
+    http.add_member(&owner, &pad, &vic, "viewer").await;
+    let source = "name = input('name? ')\nprint('hello ' + name, flush=True)\n";
+    let (status, body) = http
+        .call(reqwest::Method::POST, &format!("/api/pads/{}/files", pad.slug), Some(&owner), Some(json!({ "name": "ask.py", "content": source })))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let mut on_a = connect(&a.base, &pad.slug, &owner).await;
+    let mut bob_on_b = connect(&b.base, &pad.slug, &bob).await;
+    let mut vic_on_b = connect(&b.base, &pad.slug, &vic).await;
+    for peer in [&mut on_a, &mut bob_on_b, &mut vic_on_b] {
+        peer.synced().await;
+    }
+    // The run lives on node A.
+    let (status, body) = http
+        .call(reqwest::Method::POST, &format!("/api/pads/{}/runs", pad.slug), Some(&owner), Some(json!({ "entry": "ask.py", "interactive": true })))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let run_id = body["runId"].as_str().unwrap().to_string();
+    let output = |peer: &collab_support::Peer| -> String {
+        let mut chunks = std::collections::BTreeMap::new();
+        for m in peer.app_messages("run.output").into_iter().filter(|m| m["runId"] == run_id.as_str()) {
+            chunks.insert(m["seq"].as_u64().unwrap(), m["data"].as_str().unwrap().to_string());
+        }
+        chunks.into_values().collect::<String>()
+    };
+    let wait = Duration::from_secs(30);
+    assert!(bob_on_b.until(wait, |p| output(p) == "name? ").await, "{:?}", output(&bob_on_b));
+
+    // A viewer on B is refused there, as on the run's own node.
+    vic_on_b.send_app(json!({ "type": "run.stdin", "runId": run_id, "data": "Vic\n" })).await;
+    assert!(vic_on_b.until(wait, |p| p.has_error("forbidden")).await);
+    // A collaborator's input on B reaches the program on A; everyone sees the exchange.
+    bob_on_b.send_app(json!({ "type": "run.stdin", "runId": run_id, "data": "Bob\n" })).await;
+    for peer in [&mut on_a, &mut bob_on_b] {
+        assert!(peer.until(wait, |p| output(p) == "name? Bob\nhello Bob\n").await, "{:?}", output(peer));
+    }
+}

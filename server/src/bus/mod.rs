@@ -26,7 +26,7 @@ pub use direct::{Direct, NodeMessage, Raw};
 pub use events::DomainEvent;
 pub use local::{LocalBus, EVENT_BUFFER};
 pub use redis::RedisBus;
-pub use relay::{PadMessage, Relayed};
+pub use relay::{NodePresence, PadMessage, Relayed};
 
 pub trait PadBus: Send + Sync {
     /// This process's id among the nodes (random per process; the holder of its pad leases).

@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Direct, DomainEvent, NodeMessage, PadBus, PadMessage, Relayed, EVENT_BUFFER};
+use super::{Direct, DomainEvent, NodeMessage, NodePresence, PadBus, PadMessage, Relayed, EVENT_BUFFER};
 use crate::db::PadId;
 
 /// The one channel every node publishes its domain events and pad messages on.
@@ -56,6 +56,7 @@ enum Wire {
     Event { event: DomainEvent },
     Update { pad: PadId, prev: i64, id: i64, data: String },
     Frame { pad: PadId, data: String },
+    Presence { pad: PadId, node: String, users: Vec<NodePresence> },
     /// For the node `to` (every node but the sender when `None`).
     Direct { to: Option<String>, message: NodeMessage },
 }
@@ -65,6 +66,7 @@ impl Wire {
         match message {
             PadMessage::Update { prev, id, bytes } => Wire::Update { pad, prev: *prev, id: *id, data: BASE64.encode(bytes) },
             PadMessage::Frame(bytes) => Wire::Frame { pad, data: BASE64.encode(bytes) },
+            PadMessage::Presence { node, users } => Wire::Presence { pad, node: node.clone(), users: users.clone() },
         }
     }
 }
@@ -84,6 +86,7 @@ fn decode(body: Wire) -> Option<Incoming> {
             Incoming::Relayed(Relayed { pad, message: PadMessage::Update { prev, id, bytes: bytes(&data)? } })
         }
         Wire::Frame { pad, data } => Incoming::Relayed(Relayed { pad, message: PadMessage::Frame(bytes(&data)?) }),
+        Wire::Presence { pad, node, users } => Incoming::Relayed(Relayed { pad, message: PadMessage::Presence { node, users } }),
         Wire::Direct { to, message } => Incoming::Direct { to, message },
     })
 }

@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use store::{Fence, FencedError};
 
+use crate::bus::NodeMessage;
 use crate::db::{Db, PadId};
 
 /// How long a lease lasts without renewal: a dead node's pads are taken over this long (plus one
@@ -343,10 +344,13 @@ fn ttl_ms() -> i64 {
 }
 
 /// The renewal loop (clustered nodes only), on `state.tasks`; leases are given up at shutdown.
+/// Also routes what other nodes send this one (`NodeMessage`) to the terminal relay and the run
+/// console.
 pub fn spawn_background(state: &crate::AppState) {
     if !state.ownership.is_clustered() {
         return;
     }
+    spawn_router(state);
     let ownership = state.ownership.clone();
     let shutdown = state.shutdown.clone();
     state.tasks.spawn(async move {
@@ -359,5 +363,28 @@ pub fn spawn_background(state: &crate::AppState) {
             }
         }
         ownership.release_all().await;
+    });
+}
+
+fn spawn_router(state: &crate::AppState) {
+    let state = state.clone();
+    let mut direct = state.bus.subscribe_direct();
+    state.tasks.clone().spawn(async move {
+        loop {
+            let received = tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                received = direct.recv() => received,
+            };
+            match received {
+                Ok(crate::bus::Direct { message: NodeMessage::ConsoleInput { pad, user, run_id, data }, .. }) => {
+                    crate::exec::console::on_relayed(&state, pad, user, &run_id, data.as_deref()).await
+                }
+                Ok(direct) => crate::terminal::relay::dispatch(&state, direct),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "messages from other nodes were dropped; terminal keepalives and owner checks recover");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
     });
 }

@@ -103,7 +103,7 @@ impl Drop for Membership {
                 }
             }
         }
-        self.room.broadcast_presence();
+        self.room.presence_changed();
         self.rooms.notify_presence(Rooms::presence_change(&self.room, self.user, false));
     }
 }
@@ -207,11 +207,21 @@ impl Rooms {
                     room.broadcast(None, frame);
                 }
             }
+            PadMessage::Presence { node, users } => {
+                if let Some(room) = self.get(relayed.pad) {
+                    room.on_node_presence(node, users, Instant::now());
+                }
+            }
         }
     }
 
-    /// Unload rooms nobody has been connected to for `ROOM_IDLE_GRACE`, then sweep documents.
+    /// Unload rooms nobody has been connected to for `ROOM_IDLE_GRACE`, then sweep documents;
+    /// refresh presence across nodes.
     pub async fn sweep(&self, now: Instant) {
+        let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
+        for room in rooms {
+            room.refresh_presence(now);
+        }
         let idle: Vec<Arc<Room>> = {
             let mut registry = self.registry();
             let idle: Vec<PadId> = registry

@@ -495,10 +495,8 @@ impl Terminals {
     }
 }
 
-/// Domain events → terminals, the relay between nodes, and the shutdown clean-up; on
-/// `state.tasks` so shutdown waits.
+/// Domain events → terminals, and the shutdown clean-up; on `state.tasks` so shutdown waits.
 pub fn spawn_background(state: &AppState) {
-    relay::spawn_background(state);
     let state = state.clone();
     let mut events = state.bus.subscribe();
     let tasks = state.tasks.clone();

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use oc_sandbox::TermSize;
-use tokio::sync::{broadcast::error::RecvError, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::session::{self, CloseReason, Cmd, Out, Requester, CLOSE_MOVED, CLOSE_REASONS};
@@ -295,8 +295,8 @@ async fn serve_relayed(state: AppState, from: String, pad: PadId, conn: ConnId, 
     let _ = tx.send(Cmd::Leave { conn: local }).await;
 }
 
-/// Route one message of another node to the link or relayed socket it is for.
-fn dispatch(state: &AppState, Direct { from, message }: Direct) {
+/// Route one terminal message of another node to the link or relayed socket it is for.
+pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
     let to_relayed = |conn: ConnId, input: RelayIn| {
         let sender = state.terminals.relayed().get(&(from.clone(), conn)).cloned();
         if let Some(sender) = sender {
@@ -328,29 +328,7 @@ fn dispatch(state: &AppState, Direct { from, message }: Direct) {
             to_link(conn, LinkIn::Out(Out::Text(String::from_utf8_lossy(&data.0).into_owned())))
         }
         NodeMessage::TerminalClose { conn, code, reason } => to_link(conn, LinkIn::Close(close_reason(code, &reason))),
+        // Routed to the console by the caller (`cluster`).
         NodeMessage::ConsoleInput { .. } => {}
     }
-}
-
-/// Messages of other nodes → links and relayed sockets (clustered nodes only).
-pub(super) fn spawn_background(state: &AppState) {
-    if !state.ownership.is_clustered() {
-        return;
-    }
-    let state = state.clone();
-    let mut direct = state.bus.subscribe_direct();
-    state.tasks.clone().spawn(async move {
-        loop {
-            tokio::select! {
-                _ = state.shutdown.cancelled() => break,
-                received = direct.recv() => match received {
-                    Ok(message) => dispatch(&state, message),
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "the terminal relay lagged; keepalives and owner checks recover it");
-                    }
-                    Err(RecvError::Closed) => break,
-                },
-            }
-        }
-    });
 }
