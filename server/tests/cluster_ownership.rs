@@ -312,3 +312,59 @@ async fn console_input_from_a_socket_on_another_node_reaches_the_run() {
         assert!(peer.until(wait, |p| output(p) == "name? Bob\nhello Bob\n").await, "{:?}", output(peer));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_owner_checkpoints_a_pad_other_writers_keep_its_own_checkpoints_off() {
+    use opencoder::collab::owner_checkpoints::{take_due, TAIL_UPDATES};
+    use opencoder::collab::store::{self as collab_store, LogWrite};
+    use yrs::updates::decoder::Decode;
+    use yrs::{GetString, Text, Transact};
+
+    let (a, b, _redis) = cluster().await;
+    let http = Http::new(&a.base);
+    let (owner, pad) = owner_and_pad(&http).await;
+    let id = PadId(pad.id);
+    let mut on_a = connect(&a.base, &pad.slug, &owner).await;
+    let mut on_b = connect(&b.base, &pad.slug, &owner).await;
+    on_a.synced().await;
+    on_b.synced().await;
+    let owns = |app: &TestApp| app.state.ownership.owned(id).and_then(|owner| owner.fence).is_some();
+    assert!(until(TAKEOVER_WITHIN, async || owns(&a) || owns(&b)).await);
+    let (owner_node, other) = if owns(&a) { (&a, &b) } else { (&b, &a) };
+
+    // A writer that is neither node's document (as another node's edits are to each) logs more
+    // than a checkpoint's worth of updates.
+    let writer = collab_support::new_doc();
+    let root = format!("file:{}", pad.file);
+    let updates: Vec<Vec<u8>> = (0..TAIL_UPDATES + 20)
+        .map(|i| {
+            let text = writer.get_or_insert_text(root.as_str());
+            let mut txn = writer.transact_mut();
+            let len = text.len(&txn);
+            text.insert(&mut txn, len, &format!("{i};"));
+            txn.encode_update_v1()
+        })
+        .collect();
+    let writes: Vec<LogWrite<'_>> = updates.iter().map(|bytes| LogWrite::Update { pad: id, user: None, at_ms: 1, bytes }).collect();
+    collab_store::commit_log(&owner_node.state.db, &writes).await.unwrap();
+    let newest = |db: opencoder::db::Db| async move { collab_store::latest_checkpoint(&db, id).await.unwrap() };
+    let before = newest(owner_node.state.db.clone()).await.map(|(upto, _)| upto);
+
+    take_due(&other.state).await;
+    assert_eq!(newest(owner_node.state.db.clone()).await.map(|(upto, _)| upto), before, "only the owner builds one");
+    take_due(&owner_node.state).await;
+    let (upto, state) = newest(owner_node.state.db.clone()).await.unwrap();
+    let log = collab_store::log_page(&owner_node.state.db, id, 0, 10 * TAIL_UPDATES).await.unwrap();
+    // A node may have checkpointed the pad's first update before the writer came.
+    let last = log.iter().position(|(id, _)| *id > before.unwrap_or(0)).unwrap() + TAIL_UPDATES as usize - 1;
+    assert_eq!(upto, log[last].0, "one step of the log after the newest checkpoint, exactly");
+    let checkpointed = collab_support::new_doc();
+    checkpointed.transact_mut().apply_update(yrs::Update::decode_v1(&state).unwrap()).unwrap();
+    let replayed = collab_support::new_doc();
+    for (_, bytes) in &log[..=last] {
+        replayed.transact_mut().apply_update(yrs::Update::decode_v1(bytes).unwrap()).unwrap();
+    }
+    let text = |doc: &yrs::Doc| doc.get_or_insert_text(root.as_str()).get_string(&doc.transact());
+    assert_eq!(text(&checkpointed), text(&replayed));
+    assert!(text(&checkpointed).contains("0;1;2;") && !text(&checkpointed).contains("519;"), "{:?}", text(&checkpointed));
+}

@@ -712,13 +712,18 @@ async fn a_stale_epoch_cannot_write_what_only_the_owner_may(f: Fixture) {
     assert!(matches!(refused, Err(FencedError::Stale(p)) if p == id), "{refused:?}");
     let refused = rec_store::insert_recording_checkpoint(db, Some(stale), id, rec, first, b"cp").await;
     assert!(matches!(refused, Err(FencedError::Stale(_))), "{refused:?}");
+    let refused = collab_store::insert_owner_checkpoint(db, stale, third, b"state", b"sv").await;
+    assert!(matches!(refused, Err(FencedError::Stale(_))), "{refused:?}");
     assert_eq!(rec_store::newest_segment(db, id, rec).await.unwrap(), None);
     assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec).await.unwrap(), 0);
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap(), None);
 
     rec_store::insert_segment(db, Some(current), id, rec, first, third, b"seg").await.unwrap();
     rec_store::insert_recording_checkpoint(db, Some(current), id, rec, first, b"cp").await.unwrap();
     assert_eq!(rec_store::newest_segment(db, id, rec).await.unwrap(), Some(third));
     assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec).await.unwrap(), first);
+    collab_store::insert_owner_checkpoint(db, current, third, b"state", b"sv").await.unwrap();
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap(), Some((third, b"state".to_vec())));
     // A write that changes nothing for another reason (the recording is gone) is not a fence error.
     assert!(rec_store::delete_recording(db, id, rec).await.unwrap());
     rec_store::insert_segment(db, Some(current), id, rec, third, third + 1, b"seg").await.unwrap();

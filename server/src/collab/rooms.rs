@@ -139,6 +139,11 @@ impl Rooms {
         self.registry().rooms.get(&pad).cloned()
     }
 
+    /// The pads with a live room on this node.
+    pub fn pads(&self) -> Vec<PadId> {
+        self.registry().rooms.keys().copied().collect()
+    }
+
     pub fn live_rooms(&self) -> usize {
         self.registry().rooms.len()
     }
@@ -383,10 +388,13 @@ pub fn spawn_background(state: &AppState) {
         let state = sweep_state;
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut owner_checkpoints = tokio::time::interval(super::owner_checkpoints::SCAN_EVERY);
+        owner_checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 _ = tick.tick() => state.rooms.sweep(Instant::now()).await,
+                _ = owner_checkpoints.tick() => super::owner_checkpoints::take_due(&state).await,
             }
         }
     });
