@@ -32,7 +32,8 @@
 //! On join a client gets `role`, `status`, `size`, then the scrollback as one binary frame.
 //! Close codes: 4001 session revoked, 4003 kicked / lost access, 4004 pad deleted, 1001 server
 //! shutting down, 1008 message rate or too many terminal sockets on the pad or of the user,
-//! 1009 input frame too large, 1013 too slow to keep up with the output. Upgrades refused before
+//! 1009 input frame too large, 1012 the terminal moved to another node (reconnect), 1013 too
+//! slow to keep up with the output. Upgrades refused before
 //! the handshake get the HTTP status of their error (401 anonymous, 403 foreign-origin cookie,
 //! 404 not a member).
 //!
