@@ -53,7 +53,8 @@ pub enum OwnershipChange {
 pub enum Claim {
     /// This node owns the pad for as long as the lease is held and not `lost`.
     Owned(PadLease),
-    /// Another live node owns it (its bus id).
+    /// Another live node owns it (its bus id; empty when the lease changed hands while this node
+    /// asked twice: look again later).
     Elsewhere(String),
 }
 
@@ -201,17 +202,24 @@ impl Ownership {
         if let Some(lease) = self.held_lease(pad) {
             return Ok(Claim::Owned(lease));
         }
-        match store::acquire(&self.inner.db, pad, &self.inner.node, ttl_ms()).await? {
-            Some(epoch) => {
+        // A lease released or expired between the two statements is tried for once more.
+        for _ in 0..2 {
+            if let Some(epoch) = store::acquire(&self.inner.db, pad, &self.inner.node, ttl_ms()).await? {
                 self.gained(pad, epoch);
-                Ok(Claim::Owned(self.held_lease(pad).expect("just gained")))
+                if let Some(lease) = self.held_lease(pad) {
+                    return Ok(Claim::Owned(lease));
+                }
+                continue;
             }
-            None => match store::lease(&self.inner.db, pad).await? {
-                Some(lease) if lease.owner != self.inner.node && lease.remaining_ms > 0 => Ok(Claim::Elsewhere(lease.owner)),
-                // Released or expired between the two statements: try once more next time.
-                _ => Ok(Claim::Elsewhere(String::new())),
-            },
+            match store::lease(&self.inner.db, pad).await? {
+                Some(lease) if lease.owner != self.inner.node && lease.remaining_ms > 0 => {
+                    return Ok(Claim::Elsewhere(lease.owner))
+                }
+                _ => continue,
+            }
         }
+        // Contended twice in a row: whoever holds it now is found at the next look.
+        Ok(Claim::Elsewhere(String::new()))
     }
 
     fn held_lease(&self, pad: PadId) -> Option<PadLease> {
@@ -239,7 +247,7 @@ impl Ownership {
 
     fn lose(&self, pad: PadId, epoch: i64) {
         let mut pads = self.pads();
-        if !pads.held.get(&pad).is_some_and(|held| held.epoch == epoch) {
+        if pads.held.get(&pad).is_none_or(|held| held.epoch != epoch) {
             return;
         }
         if let Some(held) = pads.held.remove(&pad) {

@@ -236,9 +236,30 @@ impl Link {
     }
 }
 
-/// On the owner: a socket of node `from` joins this node's terminal of the pad.
-async fn serve_relayed(state: AppState, from: String, pad: PadId, conn: ConnId, user: UserId) {
-    let reply = |message: NodeMessage| state.bus.send(Some(&from), message);
+/// On the owner: a socket of node `from` joins this node's terminal of the pad. What the socket
+/// sends meanwhile waits in `relayed` (registered by `dispatch` before this starts).
+async fn serve_relayed(
+    state: AppState,
+    from: String,
+    pad: PadId,
+    conn: ConnId,
+    user: UserId,
+    mut relayed: mpsc::Receiver<RelayIn>,
+) {
+    let key = (from.clone(), conn);
+    serve_joined(&state, &from, pad, conn, user, &mut relayed).await;
+    state.terminals.relayed().remove(&key);
+}
+
+async fn serve_joined(
+    state: &AppState,
+    from: &str,
+    pad: PadId,
+    conn: ConnId,
+    user: UserId,
+    relayed: &mut mpsc::Receiver<RelayIn>,
+) {
+    let reply = |message: NodeMessage| state.bus.send(Some(from), message);
     let refuse = |(code, reason): CloseReason| reply(NodeMessage::TerminalClose { conn, code, reason: reason.into() });
     let role = match crate::pads::store::member_role(&state.db, pad, user).await {
         Ok(Some(role)) => role,
@@ -253,13 +274,10 @@ async fn serve_relayed(state: AppState, from: String, pad: PadId, conn: ConnId, 
     // Its own id here: socket ids of different nodes may collide.
     let local = state.rooms.next_conn_id();
     let (out_tx, mut out) = mpsc::channel(session::CLIENT_QUEUE);
-    let (tx, mut close) = match state.terminals.attach(&state, pad, local, user, role, out_tx, lease).await {
+    let (tx, mut close) = match state.terminals.attach(state, pad, local, user, role, out_tx, lease).await {
         Ok(joined) => joined,
         Err(reason) => return refuse(reason),
     };
-    let (relay_tx, mut relayed) = mpsc::channel(RELAY_QUEUE);
-    let key = (from.clone(), conn);
-    state.terminals.relayed().insert(key.clone(), relay_tx);
     let mut silent_since = Instant::now();
     loop {
         tokio::select! {
@@ -291,7 +309,6 @@ async fn serve_relayed(state: AppState, from: String, pad: PadId, conn: ConnId, 
             }
         }
     }
-    state.terminals.relayed().remove(&key);
     let _ = tx.send(Cmd::Leave { conn: local }).await;
 }
 
@@ -316,7 +333,9 @@ pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
     };
     match message {
         NodeMessage::TerminalJoin { pad, conn, user } => {
-            state.tasks.spawn(serve_relayed(state.clone(), from, pad, conn, user));
+            let (relay_tx, relayed) = mpsc::channel(RELAY_QUEUE);
+            state.terminals.relayed().insert((from.clone(), conn), relay_tx);
+            state.tasks.spawn(serve_relayed(state.clone(), from, pad, conn, user, relayed));
         }
         NodeMessage::TerminalInput { conn, data, .. } => to_relayed(conn, RelayIn::Input(data.0)),
         NodeMessage::TerminalResize { conn, cols, rows, .. } => to_relayed(conn, RelayIn::Resize(TermSize::clamped(cols, rows))),
