@@ -27,10 +27,12 @@ const SHARED_SECRET: &str = "cluster-ownership-test-secret-0123456789abcdef";
 /// A dead owner's pad is someone else's after its lease expires and one renewal round passes.
 const TAKEOVER_WITHIN: Duration = Duration::from_secs(LEASE_TTL.as_secs() + 2 * RENEW_EVERY.as_secs() + 1);
 
-/// A terminal socket: its output so far (control messages left out).
+/// A terminal socket: its output so far, its control messages, and its close code.
 struct Shell {
     ws: collab_support::Ws,
     output: String,
+    messages: Vec<serde_json::Value>,
+    closed: Option<u16>,
 }
 
 impl Shell {
@@ -40,7 +42,7 @@ impl Shell {
         let protocols = HeaderValue::from_str(&format!("opencoder.v1, oc.bearer.{token}")).unwrap();
         request.headers_mut().insert("sec-websocket-protocol", protocols);
         let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("terminal socket");
-        Shell { ws, output: String::new() }
+        Shell { ws, output: String::new(), messages: Vec::new(), closed: None }
     }
 
     async fn type_line(&mut self, line: &str) {
@@ -49,16 +51,30 @@ impl Shell {
 
     /// Read until the output satisfies `done` (`false` on timeout or close).
     async fn until(&mut self, within: Duration, done: impl Fn(&str) -> bool) -> bool {
+        self.until_shell(within, |shell| done(&shell.output)).await
+    }
+
+    /// Read until `done` holds for what was received (`false` on timeout or close).
+    async fn until_shell(&mut self, within: Duration, done: impl Fn(&Shell) -> bool) -> bool {
         let deadline = Instant::now() + within;
-        while !done(&self.output) {
+        while !done(self) {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.ws.next()).await {
                 Ok(Some(Ok(Message::Binary(bytes)))) => self.output.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Some(Ok(Message::Text(text)))) => self.messages.push(serde_json::from_str(text.as_str()).unwrap()),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    self.closed = frame.map(|f| u16::from(f.code));
+                    return done(self);
+                }
                 Ok(Some(Ok(_))) => {}
                 _ => return false,
             }
         }
         true
+    }
+
+    fn has_error(&self, code: &str) -> bool {
+        self.messages.iter().any(|m| m["type"] == "error" && m["code"] == code)
     }
 }
 
@@ -306,6 +322,16 @@ async fn console_input_from_a_socket_on_another_node_reaches_the_run() {
     // A viewer on B is refused there, as on the run's own node.
     vic_on_b.send_app(json!({ "type": "run.stdin", "runId": run_id, "data": "Vic\n" })).await;
     assert!(vic_on_b.until(wait, |p| p.has_error("forbidden")).await);
+    // Console input that reaches the run's node for a user whose role may not run code (as a
+    // node that did not check would send it) is dropped there.
+    let viewer_id = http.call(reqwest::Method::GET, "/api/auth/me", Some(&vic), None).await.1["user"]["id"].as_i64().unwrap();
+    let forged = opencoder::bus::NodeMessage::ConsoleInput {
+        pad: PadId(pad.id),
+        user: opencoder::db::UserId(viewer_id),
+        run_id: run_id.clone(),
+        data: Some("Vic\n".into()),
+    };
+    b.state.bus.send(None, forged);
     // A collaborator's input on B reaches the program on A; everyone sees the exchange.
     bob_on_b.send_app(json!({ "type": "run.stdin", "runId": run_id, "data": "Bob\n" })).await;
     for peer in [&mut on_a, &mut bob_on_b] {
@@ -367,4 +393,41 @@ async fn the_owner_checkpoints_a_pad_other_writers_keep_its_own_checkpoints_off(
     let text = |doc: &yrs::Doc| doc.get_or_insert_text(root.as_str()).get_string(&doc.transact());
     assert_eq!(text(&checkpointed), text(&replayed));
     assert!(text(&checkpointed).contains("0;1;2;") && !text(&checkpointed).contains("519;"), "{:?}", text(&checkpointed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn roles_apply_to_terminal_sockets_linked_from_another_node() {
+    let (a, b, _redis) = cluster().await;
+    let http = Http::new(&a.base);
+    let (owner, pad) = owner_and_pad(&http).await;
+    let (viewer_id, viewer) = http.signup("Vic").await;
+    let (member_id, member) = http.signup("Bob").await;
+    http.add_member(&owner, &pad, &viewer, "viewer").await;
+    http.add_member(&owner, &pad, &member, "collaborator").await;
+    let mut on_a = Shell::open(&a.base, &pad.slug, &owner).await;
+    on_a.type_line("echo ready-$((40+2))").await;
+    assert!(on_a.until(Duration::from_secs(30), |o| o.contains("ready-42")).await, "{:?}", on_a.output);
+
+    // A viewer linked from node B watches but may not type: the owner refuses it.
+    let mut vic = Shell::open(&b.base, &pad.slug, &viewer).await;
+    assert!(vic.until(Duration::from_secs(10), |o| o.contains("ready-42")).await);
+    assert!(vic.messages.iter().any(|m| m["type"] == "role" && m["role"] == "viewer" && m["canType"] == false));
+    vic.type_line("echo vic-$((1+1))").await;
+    assert!(vic.until_shell(Duration::from_secs(10), |s| s.has_error("read_only")).await, "{:?}", vic.messages);
+    // A collaborator linked from B types; then a kick through node A closes that socket on B.
+    let mut bob = Shell::open(&b.base, &pad.slug, &member).await;
+    bob.type_line("echo bob-$((1+1))").await;
+    assert!(on_a.until(Duration::from_secs(10), |o| o.contains("bob-2")).await, "{:?}", on_a.output);
+    assert!(!on_a.output.contains("vic-2"), "the viewer's input never ran");
+    let (status, body) =
+        http.call(reqwest::Method::DELETE, &format!("/api/pads/{}/members/{member_id}", pad.slug), Some(&owner), None).await;
+    assert!(status.is_success(), "kick: {status} {body}");
+    assert!(bob.until_shell(Duration::from_secs(2), |s| s.closed.is_some()).await, "{:?}", bob.messages);
+    assert_eq!(bob.closed, Some(4003));
+    // A downgrade reaches the linked viewer's role too.
+    let (status, body) = http
+        .call(reqwest::Method::PATCH, &format!("/api/pads/{}/members/{viewer_id}", pad.slug), Some(&owner), Some(json!({ "role": "collaborator" })))
+        .await;
+    assert!(status.is_success(), "role change: {status} {body}");
+    assert!(vic.until_shell(Duration::from_secs(2), |s| s.messages.iter().any(|m| m["type"] == "role" && m["canType"] == true)).await);
 }

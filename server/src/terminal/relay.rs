@@ -281,15 +281,20 @@ async fn serve_joined(
     let mut silent_since = Instant::now();
     loop {
         tokio::select! {
-            message = out.recv() => match message {
-                Some(Out::Binary(bytes)) => reply(NodeMessage::TerminalOutput { conn, binary: true, data: Raw(bytes) }),
-                Some(Out::Text(text)) => reply(NodeMessage::TerminalOutput { conn, binary: false, data: Raw(Bytes::from(text)) }),
-                None => break,
-            },
+            biased;
             reason = &mut close => {
                 refuse(reason.unwrap_or(session::CLOSE_INTERNAL));
                 break;
             }
+            message = out.recv() => match message {
+                Some(Out::Binary(bytes)) => reply(NodeMessage::TerminalOutput { conn, binary: true, data: Raw(bytes) }),
+                Some(Out::Text(text)) => reply(NodeMessage::TerminalOutput { conn, binary: false, data: Raw(Bytes::from(text)) }),
+                // The terminal let the socket go: with its reason, sent just before.
+                None => {
+                    refuse(close.try_recv().unwrap_or(session::CLOSE_INTERNAL));
+                    break;
+                }
+            },
             received = relayed.recv() => {
                 silent_since = Instant::now();
                 let cmd = match received {
