@@ -431,3 +431,26 @@ async fn roles_apply_to_terminal_sockets_linked_from_another_node() {
     assert!(status.is_success(), "role change: {status} {body}");
     assert!(vic.until_shell(Duration::from_secs(2), |s| s.messages.iter().any(|m| m["type"] == "role" && m["canType"] == true)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_linked_terminal_socket_the_owner_dropped_while_redis_was_down_is_told_to_reconnect() {
+    let (a, b, mut redis) = cluster().await;
+    let http = Http::new(&a.base);
+    let (owner, pad) = owner_and_pad(&http).await;
+    let mut on_a = Shell::open(&a.base, &pad.slug, &owner).await;
+    on_a.type_line("echo ready-$((40+2))").await;
+    assert!(on_a.until(Duration::from_secs(30), |o| o.contains("ready-42")).await, "{:?}", on_a.output);
+    let mut on_b = Shell::open(&b.base, &pad.slug, &owner).await;
+    assert!(on_b.until(Duration::from_secs(10), |o| o.contains("ready-42")).await);
+
+    // Longer than the owner waits for a linked socket's keepalive.
+    redis.stop();
+    tokio::time::sleep(opencoder::terminal::relay::SILENT_AFTER + RENEW_EVERY * 2).await;
+    redis.restart();
+    assert!(on_b.until_shell(Duration::from_secs(10), |s| s.closed.is_some()).await, "{:?}", on_b.messages);
+    assert_eq!(on_b.closed, Some(1012), "reconnect to reach the terminal again");
+    // Reconnected, it is linked again.
+    let mut again = Shell::open(&b.base, &pad.slug, &owner).await;
+    again.type_line("echo back-$((2+2))").await;
+    assert!(on_a.until(Duration::from_secs(10), |o| o.contains("back-4")).await, "{:?}", on_a.output);
+}

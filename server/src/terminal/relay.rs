@@ -321,10 +321,19 @@ async fn serve_joined(
 pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
     let to_relayed = |conn: ConnId, input: RelayIn| {
         let sender = state.terminals.relayed().get(&(from.clone(), conn)).cloned();
-        if let Some(sender) = sender {
-            if sender.try_send(input).is_err() {
-                tracing::debug!("a relayed terminal socket's queue is full; its message is dropped");
+        match sender {
+            Some(sender) => {
+                if sender.try_send(input).is_err() {
+                    tracing::debug!("a relayed terminal socket's queue is full; its message is dropped");
+                }
             }
+            // Dropped here (silent too long, e.g. while Redis was down) or never joined here:
+            // the socket reconnects and joins whoever owns the pad now.
+            None if !matches!(input, RelayIn::Leave) => {
+                let (code, reason) = CLOSE_MOVED;
+                state.bus.send(Some(&from), NodeMessage::TerminalClose { conn, code, reason: reason.into() });
+            }
+            None => {}
         }
     };
     let to_link = |conn: ConnId, input: LinkIn| {
