@@ -16,12 +16,15 @@
 //! - `doctor`  — `opencoder doctor`: named ok/warn/fail checks of config, data dir and database
 //! - `bus`     — the pad bus: domain events that carry access changes to live sockets, behind a
 //!   trait so a cluster transport can replace the in-process one
+//! - `cluster` — pad ownership across nodes: leases with a fencing epoch for what must exist once
+//!   per pad
 //! - `http`    — the perimeter: client IP, rate limits, headers, CORS, origins, request log (§8)
 
 pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod bus;
+pub mod cluster;
 pub mod collab;
 pub mod config;
 pub mod db;
@@ -70,6 +73,8 @@ pub struct AppState {
     pub bus: SharedBus,
     /// The Redis connection of the shared counts (`REDIS_URL`), also pinged by `/readyz`.
     pub redis: Option<redis::aio::ConnectionManager>,
+    /// Which pads this node owns (all of them on one node; leases with several).
+    pub ownership: cluster::Ownership,
     pub docs: collab::DocStore,
     /// Live pad rooms (open sockets); `rooms.broadcast_app(pad, json)` reaches everyone on a pad.
     pub rooms: collab::Rooms,
@@ -130,6 +135,10 @@ impl AppState {
                 .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?,
             None => Arc::new(LocalBus::default()),
         };
+        let ownership = match &config.redis_url {
+            Some(_) => cluster::Ownership::clustered(db.clone(), bus.node().to_string()),
+            None => cluster::Ownership::solo(db.clone(), bus.node().to_string()),
+        };
         let docs = collab::DocStore::new(db.clone(), &config.collab, bus.clone());
         let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers(), bus.clone());
         let broadcast: exec::PadBroadcast = {
@@ -154,6 +163,7 @@ impl AppState {
             unlock_throttle,
             bus,
             redis,
+            ownership,
             tasks,
             shutdown,
         })
@@ -161,6 +171,7 @@ impl AppState {
 
     /// Start background maintenance (rate-limit sweeps, throttle expiry).
     pub fn spawn_background(&self) {
+        cluster::spawn_background(self);
         collab::spawn_background(self);
         recordings::spawn_background(self);
         terminal::spawn_background(self);

@@ -11,6 +11,7 @@ use axum::body::Bytes;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use opencoder::audit::{Actor, AuditAction, AuditEvent, AuditLog};
+use opencoder::cluster::store::{self as lease_store, Fence, FencedError};
 use opencoder::collab::persist::Persist;
 use opencoder::collab::store::{self as collab_store, LogWrite};
 use opencoder::db::{Db, PadId, UserId};
@@ -82,6 +83,9 @@ on_both_backends! {
     runs_and_recordings => runs_and_recordings;
     audit_chain_with_two_nodes => audit_chain_with_two_nodes;
     questions_and_interviews => questions_and_interviews;
+    pad_leases_acquire_renew_and_take_over_after_expiry => pad_leases_acquire_renew_and_take_over_after_expiry;
+    a_stale_epoch_cannot_write_what_only_the_owner_may => a_stale_epoch_cannot_write_what_only_the_owner_may;
+    two_nodes_racing_for_one_lease_exactly_one_wins => two_nodes_racing_for_one_lease_exactly_one_wins;
 }
 
 /// A member cap no test body reaches.
@@ -510,7 +514,7 @@ async fn runs_and_recordings(f: Fixture) {
     rec_store::set_auto_record(db, id, true).await.unwrap();
     assert!(rec_store::auto_record(db, id).await.unwrap());
 
-    let event = rec_store::insert_pad_event(db, id, 1_200, "join", Some(owner), &serde_json::json!({"n": 1})).await.unwrap();
+    let event = rec_store::insert_pad_event(db, None, id, 1_200, "join", Some(owner), &serde_json::json!({"n": 1})).await.unwrap();
     assert!(event > 0);
     assert_eq!(rec_store::latest_pad_event(db, id, "join", 1_300).await.unwrap(), Some(serde_json::json!({"n": 1})));
     assert_eq!(rec_store::pad_events_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap().len(), 1);
@@ -524,8 +528,8 @@ async fn runs_and_recordings(f: Fixture) {
     let rec2 = rec_store::insert_recording(db, id, "R3", None, 2_000, false).await.unwrap();
     let first = rec_store::next_update_after(db, id, 0).await.unwrap().unwrap();
     let third = rec_store::nth_update_after(db, id, 0, 3).await.unwrap().unwrap();
-    rec_store::insert_recording_checkpoint(db, id, rec2, first, b"cp").await.unwrap();
-    rec_store::insert_segment(db, id, rec2, first, third, b"seg").await.unwrap();
+    rec_store::insert_recording_checkpoint(db, None, id, rec2, first, b"cp").await.unwrap();
+    rec_store::insert_segment(db, None, id, rec2, first, third, b"seg").await.unwrap();
     assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec2).await.unwrap(), first);
     assert_eq!(rec_store::newest_segment(db, id, rec2).await.unwrap(), Some(third));
     let base = rec_store::checkpoint_at_or_before_time(db, id, 2_002).await.unwrap();
@@ -695,7 +699,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 8] = [
+    const RECORDED: [(i64, &str); 10] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -703,6 +707,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (6, "c52aeb599d97b8204f3d0d61837baeed20d8abffa600e17fd8a39e7a6a41c81f19b9bcf230de1669341dee5efe8f1005"),
         (7, "8ed51e76e933800959d8f6632cee38662fead57c101d61413b74dbf71aa14fa2e92e97d820d5b8cc97746d1de0a31083"),
         (8, "1fb0e8a4a2fa4d7d2a38335f32045c2996af6f9fd66e7d59e893ff33efcb2a36be133a508aa758b377a14b8b13b83686"),
+        (9, "d01f9bcd45a8b004b57792f3e702d4d63695dd58a4856dad18794bf2856bc4bdfa675af277c80e534d7212947aeeb49c"),
         (10, "6c5b138aa5f0e742b0d38430eacf8d4ebc25019327fa043d68eb78a734c41edd468c81c103456212eb0d376b7449e38d"),
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
     ];
@@ -779,4 +784,92 @@ async fn the_postgres_schema_matches_the_sqlite_schema() {
     .into_iter()
     .collect();
     assert_eq!(lite_indexes, pg_indexes);
+}
+
+/// A lease lasts its TTL on the database's clock; the holder renews it without a new epoch,
+/// another node takes it only once it expired (with the next epoch), and a released lease keeps
+/// its epoch so the next holder's is still higher.
+async fn pad_leases_acquire_renew_and_take_over_after_expiry(f: Fixture) {
+    let db = &f.db;
+    let owner = user(db, "Owner").await;
+    let id = pad(db, owner, "lease").await;
+    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), Some(1));
+    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), Some(1), "a renewal keeps the epoch");
+    assert_eq!(lease_store::acquire(db, id, "node-b", 60_000).await.unwrap(), None, "a live lease is not taken");
+    let held = lease_store::lease(db, id).await.unwrap().unwrap();
+    assert_eq!((held.owner.as_str(), held.epoch), ("node-a", 1));
+    assert!(held.remaining_ms > 59_000 && held.remaining_ms <= 60_000, "{}", held.remaining_ms);
+
+    // Node A stops renewing: its short lease runs out and node B takes over with the next epoch.
+    assert_eq!(lease_store::acquire(db, id, "node-a", 150).await.unwrap(), Some(1));
+    assert_eq!(lease_store::acquire(db, id, "node-b", 60_000).await.unwrap(), None);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(lease_store::acquire(db, id, "node-b", 60_000).await.unwrap(), Some(2));
+    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), None, "the old holder's renewal fails");
+    assert_eq!(lease_store::live_leases(db).await.unwrap().iter().map(|l| (l.owner.as_str(), l.epoch)).collect::<Vec<_>>(), [("node-b", 2)]);
+
+    lease_store::release(db, id, "node-a").await.unwrap();
+    assert_eq!(lease_store::lease(db, id).await.unwrap().unwrap().owner, "node-b", "only the holder releases");
+    lease_store::release(db, id, "node-b").await.unwrap();
+    assert!(lease_store::live_leases(db).await.unwrap().is_empty());
+    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), Some(3), "released, the epoch still grows");
+}
+
+/// Seek data written under an old epoch is refused (and nothing is written); the current epoch's
+/// write goes through.
+async fn a_stale_epoch_cannot_write_what_only_the_owner_may(f: Fixture) {
+    let db = &f.db;
+    let owner = user(db, "Owner").await;
+    let id = pad(db, owner, "fenced").await;
+    let batch: Vec<Vec<u8>> = (0..3).map(|i| vec![i; 10]).collect();
+    let writes: Vec<LogWrite<'_>> =
+        batch.iter().enumerate().map(|(i, b)| LogWrite::Update { pad: id, user: None, at_ms: 2_000 + i as i64, bytes: b }).collect();
+    collab_store::commit_log(db, &writes).await.unwrap();
+    let rec = rec_store::insert_recording(db, id, "R", None, 2_000, false).await.unwrap();
+    let first = rec_store::next_update_after(db, id, 0).await.unwrap().unwrap();
+    let third = rec_store::nth_update_after(db, id, 0, 3).await.unwrap().unwrap();
+
+    assert_eq!(lease_store::acquire(db, id, "node-a", 100).await.unwrap(), Some(1));
+    let stale = Fence { pad: id, epoch: 1 };
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    assert_eq!(lease_store::acquire(&f.second_pool().await, id, "node-b", 60_000).await.unwrap(), Some(2));
+    let current = Fence { pad: id, epoch: 2 };
+    assert!(!lease_store::is_current(db, stale).await.unwrap());
+
+    let refused = rec_store::insert_segment(db, Some(stale), id, rec, first, third, b"seg").await;
+    assert!(matches!(refused, Err(FencedError::Stale(p)) if p == id), "{refused:?}");
+    let refused = rec_store::insert_recording_checkpoint(db, Some(stale), id, rec, first, b"cp").await;
+    assert!(matches!(refused, Err(FencedError::Stale(_))), "{refused:?}");
+    let refused = collab_store::insert_owner_checkpoint(db, stale, third, b"state", b"sv").await;
+    assert!(matches!(refused, Err(FencedError::Stale(_))), "{refused:?}");
+    assert_eq!(rec_store::newest_segment(db, id, rec).await.unwrap(), None);
+    assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec).await.unwrap(), 0);
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap(), None);
+
+    rec_store::insert_segment(db, Some(current), id, rec, first, third, b"seg").await.unwrap();
+    rec_store::insert_recording_checkpoint(db, Some(current), id, rec, first, b"cp").await.unwrap();
+    assert_eq!(rec_store::newest_segment(db, id, rec).await.unwrap(), Some(third));
+    assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec).await.unwrap(), first);
+    collab_store::insert_owner_checkpoint(db, current, third, b"state", b"sv").await.unwrap();
+    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap(), Some((third, b"state".to_vec())));
+    // A write that changes nothing for another reason (the recording is gone) is not a fence error.
+    assert!(rec_store::delete_recording(db, id, rec).await.unwrap());
+    rec_store::insert_segment(db, Some(current), id, rec, third, third + 1, b"seg").await.unwrap();
+}
+
+/// Many nodes (two pools, many owners) ask for one free lease at the same moment: exactly one
+/// gets it.
+async fn two_nodes_racing_for_one_lease_exactly_one_wins(f: Fixture) {
+    let owner = user(&f.db, "Owner").await;
+    let id = pad(&f.db, owner, "race").await;
+    let pools = [f.db.clone(), f.second_pool().await];
+    for round in 0..5 {
+        let attempts = (0..16).map(|i| {
+            let db = pools[i % 2].clone();
+            tokio::spawn(async move { lease_store::acquire(&db, id, &format!("node-{round}-{i}"), 100).await.unwrap() })
+        });
+        let won: Vec<i64> = futures_util::future::join_all(attempts).await.into_iter().filter_map(|r| r.unwrap()).collect();
+        assert_eq!(won, [round + 1], "round {round}: exactly one winner, with the next epoch");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

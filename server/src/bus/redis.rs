@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{DomainEvent, PadBus, PadMessage, Relayed, EVENT_BUFFER};
+use super::{Direct, DomainEvent, NodeMessage, NodePresence, PadBus, PadMessage, Relayed, EVENT_BUFFER};
 use crate::db::PadId;
 
 /// The one channel every node publishes its domain events and pad messages on.
@@ -56,6 +56,9 @@ enum Wire {
     Event { event: DomainEvent },
     Update { pad: PadId, prev: i64, id: i64, data: String },
     Frame { pad: PadId, data: String },
+    Presence { pad: PadId, node: String, users: Vec<NodePresence> },
+    /// For the node `to` (every node but the sender when `None`).
+    Direct { to: Option<String>, message: NodeMessage },
 }
 
 impl Wire {
@@ -63,6 +66,7 @@ impl Wire {
         match message {
             PadMessage::Update { prev, id, bytes } => Wire::Update { pad, prev: *prev, id: *id, data: BASE64.encode(bytes) },
             PadMessage::Frame(bytes) => Wire::Frame { pad, data: BASE64.encode(bytes) },
+            PadMessage::Presence { node, users } => Wire::Presence { pad, node: node.clone(), users: users.clone() },
         }
     }
 }
@@ -71,6 +75,7 @@ impl Wire {
 enum Incoming {
     Event(DomainEvent),
     Relayed(Relayed),
+    Direct { to: Option<String>, message: NodeMessage },
 }
 
 fn decode(body: Wire) -> Option<Incoming> {
@@ -81,6 +86,8 @@ fn decode(body: Wire) -> Option<Incoming> {
             Incoming::Relayed(Relayed { pad, message: PadMessage::Update { prev, id, bytes: bytes(&data)? } })
         }
         Wire::Frame { pad, data } => Incoming::Relayed(Relayed { pad, message: PadMessage::Frame(bytes(&data)?) }),
+        Wire::Presence { pad, node, users } => Incoming::Relayed(Relayed { pad, message: PadMessage::Presence { node, users } }),
+        Wire::Direct { to, message } => Incoming::Direct { to, message },
     })
 }
 
@@ -89,6 +96,7 @@ fn decode(body: Wire) -> Option<Incoming> {
 struct Receivers {
     events: broadcast::Sender<DomainEvent>,
     relayed: broadcast::Sender<Relayed>,
+    direct: broadcast::Sender<Direct>,
 }
 
 pub struct RedisBus {
@@ -104,7 +112,11 @@ impl RedisBus {
         let client = redis::Client::open(url)?;
         let publisher = client.get_connection_manager().await?;
         let origin = uuid::Uuid::new_v4().simple().to_string();
-        let local = Receivers { events: broadcast::channel(EVENT_BUFFER).0, relayed: broadcast::channel(RELAY_BUFFER).0 };
+        let local = Receivers {
+            events: broadcast::channel(EVENT_BUFFER).0,
+            relayed: broadcast::channel(RELAY_BUFFER).0,
+            direct: broadcast::channel(RELAY_BUFFER).0,
+        };
         let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE);
         let bus = Arc::new(RedisBus { origin: origin.clone(), local: local.clone(), outgoing });
         let first = client.get_async_pubsub().await?;
@@ -123,6 +135,10 @@ impl RedisBus {
 }
 
 impl PadBus for RedisBus {
+    fn node(&self) -> &str {
+        &self.origin
+    }
+
     fn publish(&self, event: DomainEvent) {
         let _ = self.local.events.send(event.clone());
         self.enqueue(Wire::Event { event });
@@ -138,6 +154,14 @@ impl PadBus for RedisBus {
 
     fn subscribe_relayed(&self) -> broadcast::Receiver<Relayed> {
         self.local.relayed.subscribe()
+    }
+
+    fn send(&self, to: Option<&str>, message: NodeMessage) {
+        self.enqueue(Wire::Direct { to: to.map(str::to_string), message });
+    }
+
+    fn subscribe_direct(&self) -> broadcast::Receiver<Direct> {
+        self.local.direct.subscribe()
     }
 }
 
@@ -234,6 +258,11 @@ async fn subscribe_loop(
             match decode(envelope.body) {
                 Some(Incoming::Event(event)) => drop(local.events.send(event)),
                 Some(Incoming::Relayed(relayed)) => drop(local.relayed.send(relayed)),
+                Some(Incoming::Direct { to, message }) => {
+                    if to.is_none_or(|to| to == origin) {
+                        drop(local.direct.send(Direct { from: envelope.origin, message }));
+                    }
+                }
                 None => tracing::warn!("dropping a bus message with undecodable bytes"),
             }
         }

@@ -7,8 +7,9 @@
 //! message) at the next update of the pad; it then re-reads the log from the database.
 
 use axum::body::Bytes;
+use serde::{Deserialize, Serialize};
 
-use crate::db::PadId;
+use crate::db::{PadId, UserId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PadMessage {
@@ -16,6 +17,18 @@ pub enum PadMessage {
     Update { prev: i64, id: i64, bytes: Bytes },
     /// A frame for every socket on the pad, as sent (awareness or an app message). Lossy.
     Frame(Bytes),
+    /// Who is connected to the pad on the node `node` (all of them, replacing what it said
+    /// before); repeated while anyone is, so a lost one is made good and a dead node's expire.
+    Presence { node: String, users: Vec<NodePresence> },
+}
+
+/// One user's connections to a pad on one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePresence {
+    pub user_id: UserId,
+    pub name: String,
+    pub connections: usize,
 }
 
 /// A message of another node, for this node's rooms.

@@ -119,6 +119,12 @@ impl TokenBucket {
     }
 }
 
+/// With several nodes, each repeats who is connected to a pad on it this often while anyone is
+/// (`Room::refresh_presence`), and forgets another node's connections not repeated for
+/// `PRESENCE_EXPIRY` (the node died).
+pub const PRESENCE_REFRESH: Duration = Duration::from_secs(2);
+pub const PRESENCE_EXPIRY: Duration = Duration::from_secs(5);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ pub mod chat_store;
 pub mod doc_store;
 pub mod file_roots;
 pub mod limits;
+pub mod owner_checkpoints;
 pub mod persist;
 pub mod room;
 pub mod rooms;

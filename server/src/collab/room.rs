@@ -26,9 +26,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::doc_store::{Applied, ConnId, DocError, DocObserver, PadDoc};
-use super::limits::{MAX_CLIENT_IDS_PER_CONN, MAX_DOC_BYTES, ROOM_FANOUT_DEPTH};
+use super::limits::{MAX_CLIENT_IDS_PER_CONN, MAX_DOC_BYTES, PRESENCE_EXPIRY, PRESENCE_REFRESH, ROOM_FANOUT_DEPTH};
 use super::session::{PadPort, SessionError};
-use crate::bus::{PadMessage, SharedBus};
+use crate::bus::{NodePresence, PadMessage, SharedBus};
 use crate::db::{PadId, UserId};
 use crate::pads::roles::Role;
 
@@ -79,6 +79,15 @@ struct RoomInner {
     awareness: HashMap<u64, AwarenessSlot>,
     /// When the last connection left; `None` while anyone is connected.
     empty_since: Option<Instant>,
+    /// Other nodes' connections to the pad, by node, as each last told.
+    remote: HashMap<String, RemotePresence>,
+    /// When this node last told the others who is connected here.
+    told_at: Option<Instant>,
+}
+
+struct RemotePresence {
+    users: Vec<NodePresence>,
+    heard_at: Instant,
 }
 
 pub struct Room {
@@ -209,30 +218,96 @@ impl Room {
         self.lock().conns.values().any(|c| c.who.user == user)
     }
 
-    /// Who is connected, one entry per user, in the order they are first seen by id.
+    /// Who is connected, on every node, one entry per user, ordered by user id.
     pub fn presence(&self) -> Vec<PresenceUser> {
         let inner = self.lock();
         let mut by_user: HashMap<UserId, PresenceUser> = HashMap::new();
-        for conn in inner.conns.values() {
+        let local = inner.conns.values().map(|conn| (conn.who.user, conn.who.name.as_str(), 1));
+        let remote = inner.remote.values().flat_map(|node| node.users.iter().map(|u| (u.user_id, u.name.as_str(), u.connections)));
+        for (user, name, connections) in local.chain(remote) {
             by_user
-                .entry(conn.who.user)
+                .entry(user)
                 .or_insert_with(|| PresenceUser {
-                    user_id: conn.who.user,
-                    name: conn.who.name.clone(),
-                    color: conn.who.color,
+                    user_id: user,
+                    name: name.to_string(),
+                    color: super::ws::color_for(user),
                     connections: 0,
                 })
-                .connections += 1;
+                .connections += connections;
         }
         let mut users: Vec<PresenceUser> = by_user.into_values().collect();
         users.sort_by_key(|u| u.user_id);
         users
     }
 
-    /// Broadcast the current `presence` message.
-    pub fn broadcast_presence(&self) {
+    /// Send the current `presence` message to this node's connections.
+    fn broadcast_presence(&self) {
         let users = self.presence();
         self.broadcast_app(&json!({ "type": "presence", "users": users }));
+    }
+
+    /// Someone joined or left here: tell this node's connections and the other nodes.
+    pub fn presence_changed(&self) {
+        self.broadcast_presence();
+        self.tell_nodes(Instant::now());
+    }
+
+    /// Tell the other nodes who is connected to the pad here (nobody, after the last one left).
+    fn tell_nodes(&self, now: Instant) {
+        let users = {
+            let mut inner = self.lock();
+            inner.told_at = Some(now);
+            let mut by_user: HashMap<UserId, NodePresence> = HashMap::new();
+            for conn in inner.conns.values() {
+                by_user
+                    .entry(conn.who.user)
+                    .or_insert_with(|| NodePresence { user_id: conn.who.user, name: conn.who.name.clone(), connections: 0 })
+                    .connections += 1;
+            }
+            by_user.into_values().collect()
+        };
+        self.bus.relay(self.pad, PadMessage::Presence { node: self.bus.node().to_string(), users });
+    }
+
+    /// Another node told who is connected to the pad there. A node heard of for the first time is
+    /// told who is here in return, so both know each other at once.
+    pub fn on_node_presence(&self, node: String, users: Vec<NodePresence>, now: Instant) {
+        let (changed, new_node, anyone_here) = {
+            let mut inner = self.lock();
+            let previous = inner.remote.get(&node).map(|p| p.users.clone());
+            let new_node = previous.is_none();
+            let changed = previous.unwrap_or_default() != users;
+            if users.is_empty() {
+                inner.remote.remove(&node);
+            } else {
+                inner.remote.insert(node, RemotePresence { users, heard_at: now });
+            }
+            (changed, new_node, !inner.conns.is_empty())
+        };
+        if changed {
+            self.broadcast_presence();
+        }
+        if new_node && anyone_here {
+            self.tell_nodes(now);
+        }
+    }
+
+    /// Forget nodes not heard from for `PRESENCE_EXPIRY` (they died), and repeat who is here
+    /// every `PRESENCE_REFRESH` while anyone is.
+    pub fn refresh_presence(&self, now: Instant) {
+        let (expired, tell) = {
+            let mut inner = self.lock();
+            let before = inner.remote.len();
+            inner.remote.retain(|_, node| now.saturating_duration_since(node.heard_at) < PRESENCE_EXPIRY);
+            let due = inner.told_at.is_none_or(|t| now.saturating_duration_since(t) >= PRESENCE_REFRESH);
+            (inner.remote.len() != before, due && !inner.conns.is_empty())
+        };
+        if expired {
+            self.broadcast_presence();
+        }
+        if tell {
+            self.tell_nodes(now);
+        }
     }
 
     /// Apply awareness entries published by `conn` (already stamped by its session). Entries for

@@ -103,7 +103,7 @@ impl Drop for Membership {
                 }
             }
         }
-        self.room.broadcast_presence();
+        self.room.presence_changed();
         self.rooms.notify_presence(Rooms::presence_change(&self.room, self.user, false));
     }
 }
@@ -137,6 +137,11 @@ impl Rooms {
     /// The live room of a pad, if anyone is (or was just) connected.
     pub fn get(&self, pad: PadId) -> Option<Arc<Room>> {
         self.registry().rooms.get(&pad).cloned()
+    }
+
+    /// The pads with a live room on this node.
+    pub fn pads(&self) -> Vec<PadId> {
+        self.registry().rooms.keys().copied().collect()
     }
 
     pub fn live_rooms(&self) -> usize {
@@ -207,11 +212,21 @@ impl Rooms {
                     room.broadcast(None, frame);
                 }
             }
+            PadMessage::Presence { node, users } => {
+                if let Some(room) = self.get(relayed.pad) {
+                    room.on_node_presence(node, users, Instant::now());
+                }
+            }
         }
     }
 
-    /// Unload rooms nobody has been connected to for `ROOM_IDLE_GRACE`, then sweep documents.
+    /// Unload rooms nobody has been connected to for `ROOM_IDLE_GRACE`, then sweep documents;
+    /// refresh presence across nodes.
     pub async fn sweep(&self, now: Instant) {
+        let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
+        for room in rooms {
+            room.refresh_presence(now);
+        }
         let idle: Vec<Arc<Room>> = {
             let mut registry = self.registry();
             let idle: Vec<PadId> = registry
@@ -380,10 +395,13 @@ pub fn spawn_background(state: &AppState) {
         let state = sweep_state;
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut owner_checkpoints = tokio::time::interval(super::owner_checkpoints::SCAN_EVERY);
+        owner_checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 _ = tick.tick() => state.rooms.sweep(Instant::now()).await,
+                _ = owner_checkpoints.tick() => super::owner_checkpoints::take_due(&state).await,
             }
         }
     });

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::persist::CHECKPOINT_RETAIN_SPACING;
+use crate::cluster::store::{check_fence, fence_condition, Fence, FencedError};
 use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, UserId, WriteLock, WriteTx};
 
 /// One entry of a `members.changed` message.
@@ -154,6 +155,41 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
     }
     tx.commit().await?;
     Ok(places)
+}
+
+/// A checkpoint the pad's owner built from the log (`owner_checkpoints`): exactly the pad's log up
+/// to `upto`, written only while `fence` is the pad's lease.
+pub async fn insert_owner_checkpoint(
+    db: &Db,
+    fence: Fence,
+    upto: i64,
+    state: &[u8],
+    state_vector: &[u8],
+) -> Result<(), FencedError> {
+    let pad = fence.pad;
+    let sql = format!(
+        "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) \
+         SELECT $1, $2, $3, $4, $5 WHERE {}",
+        fence_condition("$1", "$6"),
+    );
+    let mut tx = db.write_tx().await?;
+    let written = on_tx!(tx, |conn| sqlx::query(&sql)
+        .bind(pad)
+        .bind(upto)
+        .bind(state)
+        .bind(state_vector)
+        .bind(now_text())
+        .bind(fence.epoch)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+    if written == 0 {
+        drop(tx);
+        return check_fence(db, Some(fence)).await;
+    }
+    thin_checkpoints(&mut tx, pad).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Drop the previous newest checkpoint when fewer than `CHECKPOINT_RETAIN_SPACING` of the pad's

@@ -159,7 +159,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     // Backpressure: while the client is over its update or sync rate, its socket is not read.
     let mut reading_paused = false;
     let mut resume_reading_at = tokio::time::Instant::now();
-    room.broadcast_presence();
+    room.presence_changed();
     let mut outcome: Option<SessionError> = None;
     let mut opening: Vec<Bytes> = session.opening_frames(&*room).into_iter().map(Bytes::from).collect();
     // A joiner learns at once whether the session is being recorded, whatever its role.

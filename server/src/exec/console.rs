@@ -3,11 +3,19 @@
 //! input (Ctrl-D). Only roles that may run code may type, checked on every message; everyone on
 //! the pad sees the input echoed as `run.output` with `stream:"stdin"`, and `run.eof` when the
 //! input is closed.
+//!
+//! With several nodes a run lives on the node that started it. Input for a run this node does not
+//! have goes to every other node (`NodeMessage::ConsoleInput`); the one hosting the run checks the
+//! typist's role again and applies it. Its refusals (`input_limit`, `run_finished`, …) stay there:
+//! the typist learns of accepted input from the echo every node relays.
 
 use oc_proto::AppMessage;
 use serde::Deserialize;
 
+use crate::bus::NodeMessage;
 use crate::collab::app::{AppCtx, AppMsgError};
+use crate::db::{PadId, UserId};
+use crate::AppState;
 
 /// Largest `data` of one `run.stdin` message, in bytes.
 pub const CONSOLE_MESSAGE_BYTES: usize = 4 * 1024;
@@ -89,7 +97,7 @@ pub async fn handle_stdin(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsg
     let input: StdinIn = message
         .deserialize()
         .map_err(|_| AppMsgError::new("invalid_input", "expected {type:\"run.stdin\", runId: string, data: string}"))?;
-    Ok(ctx.state.exec.console_input(ctx.room.pad, &input.run_id, ConsoleInput::Data(&input.data))?)
+    apply_or_relay(&ctx, input.run_id, Some(input.data))
 }
 
 /// `{type:"run.eof", runId}`.
@@ -98,5 +106,40 @@ pub async fn handle_eof(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgEr
     let input: EofIn = message
         .deserialize()
         .map_err(|_| AppMsgError::new("invalid_input", "expected {type:\"run.eof\", runId: string}"))?;
-    Ok(ctx.state.exec.console_input(ctx.room.pad, &input.run_id, ConsoleInput::Eof)?)
+    apply_or_relay(&ctx, input.run_id, None)
+}
+
+/// Input for a run of this node goes to it; with several nodes, input for a run it does not have
+/// goes to the others (`data: None` is the end of input).
+fn apply_or_relay(ctx: &AppCtx, run_id: String, data: Option<String>) -> Result<(), AppMsgError> {
+    let pad = ctx.room.pad;
+    match ctx.state.exec.console_input(pad, &run_id, console_input(data.as_deref())) {
+        Err(ConsoleRefusal::Unknown) if ctx.state.ownership.is_clustered() => {
+            ctx.state.bus.send(None, NodeMessage::ConsoleInput { pad, user: ctx.user, run_id, data });
+            Ok(())
+        }
+        result => Ok(result?),
+    }
+}
+
+fn console_input(data: Option<&str>) -> ConsoleInput<'_> {
+    data.map_or(ConsoleInput::Eof, ConsoleInput::Data)
+}
+
+/// Console input another node relayed: applied when the run is this node's and the typist's role
+/// (read again here) may run code.
+pub async fn on_relayed(state: &AppState, pad: PadId, user: UserId, run_id: &str, data: Option<&str>) {
+    // Most nodes do not have the run: they skip the role read.
+    if state.exec.check_stoppable(pad, run_id).is_err() {
+        return;
+    }
+    match crate::pads::store::member_role(&state.db, pad, user).await {
+        Ok(Some(role)) if role.can_run() => {
+            if let Err(refusal) = state.exec.console_input(pad, run_id, console_input(data)) {
+                tracing::debug!(?refusal, %pad, "relayed console input refused");
+            }
+        }
+        Ok(_) => tracing::info!(%pad, "relayed console input from a role that may not run code; dropped"),
+        Err(err) => tracing::warn!(error = %err, %pad, "reading the typist's role for relayed console input failed"),
+    }
 }

@@ -9,16 +9,26 @@
 //!
 //! One task handles all of it in arrival order, so a pad's join and leave are logged in order.
 //! Lost notifications (a lagging channel) are repaired from the rooms' real connection counts.
+//!
+//! With several nodes, what must happen once per pad is the pad's owner's (`cluster`): a node
+//! wants the lease of every pad it has sockets of, and only the owner starts an auto recording on
+//! a first join (or, having just gained the pad, when it has sockets and none runs) and writes
+//! seek data, each write fenced by its epoch. An idle stop needs nobody on the pad on any node:
+//! a node whose room emptied stops the recording after the grace only if no other node holds the
+//! pad's lease (a node with sockets of the pad would).
 
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use std::collections::HashMap;
+
 use super::store::Recording;
 use super::{now_ms, seek, service, store, CHECKPOINT_SCAN_EVERY};
+use crate::bus::DomainEvent;
+use crate::cluster::{Interest, OwnershipChange};
 use crate::collab::rooms::PresenceChange;
 use crate::db::PadId;
-use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Upper bound on how long the task sleeps when no idle deadline is pending.
@@ -28,7 +38,10 @@ pub fn spawn_background(state: &AppState) {
     let state = state.clone();
     let mut presence = state.rooms.subscribe_presence();
     let mut events = state.bus.subscribe();
+    let mut ownership = state.ownership.subscribe();
     state.tasks.clone().spawn(async move {
+        // The pads this node has sockets of, whose leases it wants.
+        let mut interests: HashMap<PadId, Interest> = HashMap::new();
         if let Err(err) = service::reconcile(&state).await {
             tracing::error!(error = %err, "closing recordings left open failed");
         }
@@ -39,7 +52,14 @@ pub fn spawn_background(state: &AppState) {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 received = presence.recv() => match received {
-                    Ok(change) => on_presence(&state, change).await,
+                    Ok(change) => {
+                        if change.room_connections == 0 {
+                            interests.remove(&change.pad);
+                        } else {
+                            interests.entry(change.pad).or_insert_with(|| state.ownership.want(change.pad));
+                        }
+                        on_presence(&state, change).await
+                    }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "recordings lagged behind room presence; re-checking rooms");
                         recheck_rooms(&state).await;
@@ -48,12 +68,22 @@ pub fn spawn_background(state: &AppState) {
                 },
                 received = events.recv() => match received {
                     Ok(DomainEvent::FilesChanged { pad }) => {
-                        if let Err(err) = service::record_file_list(&state, pad, now_ms()).await {
+                        if let Err(err) = files_changed(&state, pad).await {
                             tracing::warn!(error = %err, %pad, "logging a file list change failed");
                         }
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "recordings missed domain events"),
+                    Err(RecvError::Closed) => break,
+                },
+                received = ownership.recv() => match received {
+                    Ok(OwnershipChange::Gained(pad)) => on_gained(&state, pad).await,
+                    Ok(OwnershipChange::Lost(_)) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        for pad in interests.keys() {
+                            on_gained(&state, *pad).await;
+                        }
+                    }
                     Err(RecvError::Closed) => break,
                 },
                 _ = tokio::time::sleep(sleep) => stop_idle(&state).await,
@@ -82,7 +112,7 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
             log_event(state, pad, at, "join", change).await;
         }
         if change.room_connections == 1 {
-            if let Err(err) = service::on_first_join(state, pad, change.user).await {
+            if let Err(err) = first_join(state, pad, change.user).await {
                 tracing::error!(error = %err, %pad, "auto-record on join failed");
             }
         } else {
@@ -98,8 +128,36 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
     }
 }
 
+/// Auto-record on this node's first join, if this node owns the pad (taking the lease now when
+/// nobody holds it; the owner elsewhere has started it otherwise).
+async fn first_join(state: &AppState, pad: PadId, user: crate::db::UserId) -> anyhow::Result<()> {
+    state.recordings.mark_occupied(pad);
+    if let crate::cluster::Claim::Owned(_) = state.ownership.claim(pad).await? {
+        service::on_first_join(state, pad, user).await?;
+    }
+    Ok(())
+}
+
+/// Every node hears of a file change; the pad's owner logs it (this node takes the pad when
+/// nobody holds it).
+async fn files_changed(state: &AppState, pad: PadId) -> anyhow::Result<()> {
+    if let crate::cluster::Claim::Owned(_) = state.ownership.claim(pad).await? {
+        service::record_file_list(state, pad, now_ms()).await?;
+    }
+    Ok(())
+}
+
+/// This node took the pad over (its owner left or died): start the auto recording its sockets
+/// would have started, if none runs.
+async fn on_gained(state: &AppState, pad: PadId) {
+    let Some(user) = state.rooms.get(pad).and_then(|room| room.presence().first().map(|u| u.user_id)) else { return };
+    if let Err(err) = service::on_first_join(state, pad, user).await {
+        tracing::error!(error = %err, %pad, "auto-record after a takeover failed");
+    }
+}
+
 async fn log_event(state: &AppState, pad: PadId, at: i64, kind: &str, change: PresenceChange) {
-    if let Err(err) = store::insert_pad_event(&state.db, pad, at, kind, Some(change.user), &serde_json::json!({})).await {
+    if let Err(err) = store::insert_pad_event(&state.db, None, pad, at, kind, Some(change.user), &serde_json::json!({})).await {
         tracing::warn!(error = %err, %pad, kind, "logging a presence event failed");
     }
 }
@@ -111,11 +169,22 @@ fn connections(state: &AppState, pad: PadId) -> usize {
 /// Stop the auto recordings of pads empty for the whole grace (if they are still empty).
 async fn stop_idle(state: &AppState) {
     for (pad, since) in state.recordings.take_idle(now_ms()) {
-        if connections(state, pad) > 0 {
+        if connections(state, pad) > 0 || occupied_elsewhere(state, pad).await {
             continue;
         }
         if let Err(err) = service::on_idle(state, pad, since).await {
             tracing::error!(error = %err, %pad, "stopping an idle recording failed");
+        }
+    }
+}
+
+/// Whether another node holds the pad's lease: it has sockets of the pad (or its terminal).
+async fn occupied_elsewhere(state: &AppState, pad: PadId) -> bool {
+    match state.ownership.owner_of(pad).await {
+        Ok(owner) => owner.is_some_and(|owner| owner != state.ownership.node()),
+        Err(err) => {
+            tracing::warn!(error = %err, %pad, "reading the pad's lease failed; not stopping its recording");
+            true
         }
     }
 }
@@ -145,7 +214,7 @@ async fn write_checkpoints(state: &AppState) {
             return;
         }
     };
-    for recording in active {
+    for recording in active.into_iter().filter(|r| state.ownership.owned(r.pad_id).is_some()) {
         if let Err(err) = write_due_checkpoints(state, &recording).await {
             tracing::warn!(error = %err, pad = %recording.pad_id, "writing a seek checkpoint failed");
         }
@@ -154,9 +223,12 @@ async fn write_checkpoints(state: &AppState) {
 
 /// Bring the recording's seek data up to date: a full checkpoint at its start (the document
 /// after the last update before it), then a segment for every `segment_updates` updates after
-/// that. Segments merge log rows without loading a document, so catching up is cheap. Public so
-/// tests and the benchmark can do it without waiting for the scan.
+/// that. Segments merge log rows without loading a document, so catching up is cheap. Only the
+/// pad's owner writes them, fenced by its epoch (`FencedError::Stale` when another node took the
+/// pad over). Public so tests and the benchmark can do it without waiting for the scan.
 pub async fn write_due_checkpoints(state: &AppState, recording: &Recording) -> anyhow::Result<()> {
+    let Some(owner) = state.ownership.owned(recording.pad_id) else { return Ok(()) };
+    let fence = owner.fence;
     let _writer = state.recordings.writer().await;
     state.docs.flush_log().await;
     let every = state.recordings.segment_updates() as i64;
@@ -165,13 +237,13 @@ pub async fn write_due_checkpoints(state: &AppState, recording: &Recording) -> a
     let start = store::last_update_at_or_before(db, pad, recording.started_at_ms - 1).await?;
     if start > 0 && store::newest_recording_checkpoint(db, pad, recording.id).await? == 0 {
         let doc = seek::doc_after_update(db, pad, start).await?;
-        store::insert_recording_checkpoint(db, pad, recording.id, start, &seek::encode_checkpoint(&doc)).await?;
+        store::insert_recording_checkpoint(db, fence, pad, recording.id, start, &seek::encode_checkpoint(&doc)).await?;
     }
     let mut newest = store::newest_segment(db, pad, recording.id).await?.unwrap_or(start);
     while let Some(target) = store::nth_update_after(db, pad, newest, every).await? {
         let updates = store::updates_between(db, pad, newest, Some(target), None).await?;
         let merged = tokio::task::spawn_blocking(move || seek::merge_segment(&updates)).await?;
-        store::insert_segment(db, pad, recording.id, newest, target, &merged).await?;
+        store::insert_segment(db, fence, pad, recording.id, newest, target, &merged).await?;
         newest = target;
     }
     Ok(())

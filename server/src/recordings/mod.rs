@@ -182,9 +182,17 @@ impl Recorder {
 
 /// Append an event to the pad's log (SPEC §7). This is how a feature adds a kind of event to
 /// playback: `kind` is a short lowercase name (`terminal`, …), `data` a JSON object shown as the
-/// event's `data` in timelines and exports. Never pass secrets or keystrokes.
-pub async fn append_event(db: &Db, pad: PadId, kind: &str, user: Option<UserId>, data: &Value) -> anyhow::Result<()> {
-    store::insert_pad_event(db, pad, now_ms(), kind, user, data).await?;
+/// event's `data` in timelines and exports. Never pass secrets or keystrokes. What only the pad's
+/// owner node logs carries its `fence` (refused once another node took the pad over).
+pub async fn append_event(
+    db: &Db,
+    fence: Option<crate::cluster::Fence>,
+    pad: PadId,
+    kind: &str,
+    user: Option<UserId>,
+    data: &Value,
+) -> anyhow::Result<()> {
+    store::insert_pad_event(db, fence, pad, now_ms(), kind, user, data).await?;
     Ok(())
 }
 

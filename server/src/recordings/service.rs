@@ -241,11 +241,15 @@ pub async fn on_idle(state: &AppState, pad_id: PadId, since_ms: i64) -> AppResul
     }
 }
 
-/// At start-up nobody is connected: auto-started recordings left open by a crash or a kill end
-/// at the pad's last activity.
+/// At start-up nobody is connected here: auto-started recordings left open by a crash or a kill
+/// end at the pad's last activity (unless another live node owns the pad).
 pub async fn reconcile(state: &AppState) -> AppResult<()> {
     for recording in store::all_active_recordings(&state.db).await? {
         if !recording.auto_started {
+            continue;
+        }
+        // Another live node owns the pad: it has sockets there, the recording is not left over.
+        if state.ownership.owner_of(recording.pad_id).await?.is_some_and(|owner| owner != state.ownership.node()) {
             continue;
         }
         let Some(pad) = crate::pads::store::find(&state.db, recording.pad_id).await? else { continue };
@@ -292,7 +296,7 @@ pub async fn record_file_list(state: &AppState, pad: PadId, at_ms: i64) -> anyho
             json!({ "files": files, "changes": changes })
         }
     };
-    store::insert_pad_event(&state.db, pad, at_ms, "files", None, &data).await?;
+    store::insert_pad_event(&state.db, None, pad, at_ms, "files", None, &data).await?;
     Ok(())
 }
 

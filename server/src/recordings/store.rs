@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::FromRow;
 
+use crate::cluster::store::{check_fence, fence_condition, Fence, FencedError};
 use crate::db::{on_pool, Backend, Db, PadId, UserId};
 
 /// One recording row, with its creator's current name.
@@ -165,27 +166,35 @@ pub async fn last_activity_ms(db: &Db, pad: PadId) -> sqlx::Result<Option<i64>> 
 // ---------------------------------------------------------------------------------------------
 // pad_events: joins, leaves, file list changes, terminal output (later), …
 
-/// Append one event to the pad's log.
+/// Append one event to the pad's log; with a `fence`, only while it is the pad's lease (`Stale`
+/// otherwise: what only the pad's owner logs, like its terminal's output).
 pub async fn insert_pad_event(
     db: &Db,
+    fence: Option<Fence>,
     pad: PadId,
     at_ms: i64,
     kind: &str,
     user: Option<UserId>,
     data: &Value,
-) -> sqlx::Result<i64> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+) -> Result<i64, FencedError> {
+    let sql = format!(
         "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
-         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) RETURNING id",
-    )
-    .bind(pad)
-    .bind(at_ms)
-    .bind(kind)
-    .bind(user)
-    .bind(data.to_string())
-    .fetch_optional(pool)
-    .await)
-    .map(|id| id.unwrap_or(0))
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1){} RETURNING id",
+        fenced(fence, "$6"),
+    );
+    let epoch = fence.map(|f| f.epoch);
+    let id: Option<i64> = on_pool!(db, |pool| {
+        let query = sqlx::query_scalar(&sql).bind(pad).bind(at_ms).bind(kind).bind(user).bind(data.to_string());
+        let query = match epoch {
+            Some(epoch) => query.bind(epoch),
+            None => query,
+        };
+        query.fetch_optional(pool).await
+    })?;
+    if id.is_none() {
+        check_fence(db, fence).await?;
+    }
+    Ok(id.unwrap_or(0))
 }
 
 /// The `data` of the newest event of `kind` at or before `at_ms`.
@@ -415,19 +424,42 @@ pub async fn nth_update_after(db: &Db, pad: PadId, after: i64, n: i64) -> sqlx::
         .await)
 }
 
-/// Store a checkpoint for `recording`; skipped when the recording was deleted meanwhile.
-pub async fn insert_recording_checkpoint(db: &Db, pad: PadId, recording: i64, upto: i64, state: &[u8]) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query(
+/// Store a checkpoint for `recording`; skipped when the recording was deleted meanwhile, refused
+/// (`Stale`) when `fence` is no longer the pad's lease.
+pub async fn insert_recording_checkpoint(
+    db: &Db,
+    fence: Option<Fence>,
+    pad: PadId,
+    recording: i64,
+    upto: i64,
+    state: &[u8],
+) -> Result<(), FencedError> {
+    let sql = format!(
         "INSERT INTO recording_checkpoints (pad_id, recording_id, upto_update_id, state) \
-         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = $2 AND pad_id = $1)",
-    )
-    .bind(pad)
-    .bind(recording)
-    .bind(upto)
-    .bind(state)
-    .execute(pool)
-    .await.map(|done| done.rows_affected()))?;
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = $2 AND pad_id = $1){}",
+        fenced(fence, "$5"),
+    );
+    let epoch = fence.map(|f| f.epoch);
+    let written = on_pool!(db, |pool| {
+        let query = sqlx::query(&sql).bind(pad).bind(recording).bind(upto).bind(state);
+        let query = match epoch {
+            Some(epoch) => query.bind(epoch),
+            None => query,
+        };
+        query.execute(pool).await.map(|done| done.rows_affected())
+    })?;
+    if written == 0 {
+        check_fence(db, fence).await?;
+    }
     Ok(())
+}
+
+/// The fence a guarded write adds after its own conditions (the pad is always bound at `$1`).
+fn fenced(fence: Option<Fence>, epoch_param: &str) -> String {
+    match fence {
+        Some(_) => format!(" AND {}", fence_condition("$1", epoch_param)),
+        None => String::new(),
+    }
 }
 
 /// One merged run of the log: the pad's updates with id in `(after, upto]`, as one Yjs v2 update.
@@ -447,19 +479,34 @@ pub async fn newest_segment(db: &Db, pad: PadId, recording: i64) -> sqlx::Result
         .await)
 }
 
-/// Store a segment for `recording`; skipped when the recording was deleted meanwhile.
-pub async fn insert_segment(db: &Db, pad: PadId, recording: i64, after: i64, upto: i64, updates: &[u8]) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query(
+/// Store a segment for `recording`; skipped when the recording was deleted meanwhile, refused
+/// (`Stale`) when `fence` is no longer the pad's lease.
+pub async fn insert_segment(
+    db: &Db,
+    fence: Option<Fence>,
+    pad: PadId,
+    recording: i64,
+    after: i64,
+    upto: i64,
+    updates: &[u8],
+) -> Result<(), FencedError> {
+    let sql = format!(
         "INSERT INTO recording_segments (pad_id, recording_id, after_update_id, upto_update_id, updates) \
-         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = $2 AND pad_id = $1)",
-    )
-    .bind(pad)
-    .bind(recording)
-    .bind(after)
-    .bind(upto)
-    .bind(updates)
-    .execute(pool)
-    .await.map(|done| done.rows_affected()))?;
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM recordings WHERE id = $2 AND pad_id = $1){}",
+        fenced(fence, "$6"),
+    );
+    let epoch = fence.map(|f| f.epoch);
+    let written = on_pool!(db, |pool| {
+        let query = sqlx::query(&sql).bind(pad).bind(recording).bind(after).bind(upto).bind(updates);
+        let query = match epoch {
+            Some(epoch) => query.bind(epoch),
+            None => query,
+        };
+        query.execute(pool).await.map(|done| done.rows_affected())
+    })?;
+    if written == 0 {
+        check_fence(db, fence).await?;
+    }
     Ok(())
 }
 

@@ -9,6 +9,8 @@
 //! - `scrollback` — the last 64 KiB of output, replayed to late joiners
 //! - `record`     — output → the pad's event log (batched, capped per pad per window)
 //! - `ws`         — `GET /ws/pad/{slug}/terminal`: auth (shared with the pad socket) and the byte pump
+//! - `relay`      — several nodes: a socket on another node than the pad's owner reaches the
+//!   owner's terminal over the bus
 //! - `routes`     — the socket route and `POST /api/pads/{slug}/terminal/{restart,sync-files}`
 //!
 //! ## Protocol of the terminal socket
@@ -30,7 +32,8 @@
 //! On join a client gets `role`, `status`, `size`, then the scrollback as one binary frame.
 //! Close codes: 4001 session revoked, 4003 kicked / lost access, 4004 pad deleted, 1001 server
 //! shutting down, 1008 message rate or too many terminal sockets on the pad or of the user,
-//! 1009 input frame too large, 1013 too slow to keep up with the output. Upgrades refused before
+//! 1009 input frame too large, 1012 the terminal moved to another node (reconnect), 1013 too
+//! slow to keep up with the output. Upgrades refused before
 //! the handshake get the HTTP status of their error (401 anonymous, 403 foreign-origin cookie,
 //! 404 not a member).
 //!
@@ -50,6 +53,7 @@
 //! they left running survives.
 
 pub mod record;
+pub mod relay;
 pub mod routes;
 pub mod scrollback;
 pub mod session;
@@ -69,7 +73,9 @@ pub use session::ConnId;
 pub use settings::TerminalSettings;
 
 use self::record::RecordBudget;
+use self::relay::{LinkIn, RelayIn};
 use self::session::{CloseReason, Cmd, Out, PadTerminal, CLOSE_USER_TOO_MANY, MAX_SOCKETS_PER_USER};
+use crate::cluster::{Claim, PadLease};
 use crate::config::Config;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
@@ -101,6 +107,10 @@ struct TerminalsInner {
     /// Open terminal sockets per user (at most [`MAX_SOCKETS_PER_USER`]).
     sockets: Arc<Mutex<HashMap<UserId, usize>>>,
     record_budget: RecordBudget,
+    /// Sockets of this node joined to a terminal another node owns (`relay`), by socket.
+    links: Mutex<HashMap<ConnId, mpsc::Sender<LinkIn>>>,
+    /// Sockets of other nodes joined to a terminal this node owns, by (their node, their socket).
+    relayed: Mutex<HashMap<(String, ConnId), mpsc::Sender<RelayIn>>>,
 }
 
 /// What one session container holds from before its creation until after its removal: a place
@@ -134,7 +144,9 @@ pub struct Joined {
     pub out: mpsc::Receiver<Out>,
     pub close: oneshot::Receiver<CloseReason>,
     tx: mpsc::Sender<Cmd>,
-    _socket: SocketSlot,
+    /// The user's socket place on the node the socket is open on (none for a relayed socket on
+    /// the owner: its own node counts it).
+    _socket: Option<SocketSlot>,
 }
 
 impl Joined {
@@ -183,6 +195,8 @@ impl Terminals {
                 containers,
                 sockets: Arc::new(Mutex::new(HashMap::new())),
                 record_budget,
+                links: Mutex::new(HashMap::new()),
+                relayed: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -271,8 +285,8 @@ impl Terminals {
         }
     }
 
-    /// The pad's terminal task, started if there is none.
-    fn get_or_spawn(&self, state: &AppState, pad: PadId) -> mpsc::Sender<Cmd> {
+    /// The pad's terminal task, started (holding `lease`) if there is none.
+    fn get_or_spawn(&self, state: &AppState, pad: PadId, lease: PadLease) -> mpsc::Sender<Cmd> {
         let mut registry = self.registry();
         if let Some((_, tx)) = registry.get(&pad) {
             if !tx.is_closed() {
@@ -282,9 +296,17 @@ impl Terminals {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = session::command_channel();
         registry.insert(pad, (id, tx.clone()));
-        let terminal = PadTerminal::new(state.clone(), self.clone(), pad, id, tx.clone(), rx);
+        let terminal = PadTerminal::new(state.clone(), self.clone(), pad, id, tx.clone(), rx, lease);
         state.tasks.spawn(terminal.run());
         tx
+    }
+
+    pub(crate) fn links(&self) -> MutexGuard<'_, HashMap<ConnId, mpsc::Sender<LinkIn>>> {
+        self.inner.links.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn relayed(&self) -> MutexGuard<'_, HashMap<(String, ConnId), mpsc::Sender<RelayIn>>> {
+        self.inner.relayed.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub(crate) fn unregister(&self, pad: PadId, id: u64) {
@@ -337,6 +359,8 @@ impl Terminals {
         }
     }
 
+    /// Join the pad's terminal where it runs: here when this node owns the pad (or takes it now),
+    /// else through the owner over the bus (`relay`).
     async fn join_terminal(
         &self,
         state: &AppState,
@@ -346,22 +370,57 @@ impl Terminals {
         role: Role,
         socket: SocketSlot,
     ) -> Result<Joined, CloseReason> {
+        let claim = state.ownership.claim(pad).await.map_err(|err| {
+            tracing::error!(error = %err, %pad, "reading the pad's lease failed");
+            session::CLOSE_INTERNAL
+        })?;
+        match claim {
+            Claim::Owned(lease) => {
+                let (out_tx, out) = mpsc::channel(session::CLIENT_QUEUE);
+                let (tx, close) = self.attach(state, pad, conn, user, role, out_tx, lease).await?;
+                Ok(Joined { conn, out, close, tx, _socket: Some(socket) })
+            }
+            Claim::Elsewhere(owner) => Ok(relay::join_remote(state, pad, conn, user, owner, socket)),
+        }
+    }
+
+    /// Join the socket `conn` to this node's terminal of the pad (spawned holding `lease` if
+    /// there is none): its commands go to the returned sender, its output to `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn attach(
+        &self,
+        state: &AppState,
+        pad: PadId,
+        conn: ConnId,
+        user: UserId,
+        role: Role,
+        out: mpsc::Sender<Out>,
+        lease: PadLease,
+    ) -> Result<(mpsc::Sender<Cmd>, oneshot::Receiver<CloseReason>), CloseReason> {
+        let mut lease = Some(lease);
         for _ in 0..5 {
-            let tx = self.get_or_spawn(state, pad);
-            let (out_tx, out) = mpsc::channel(session::CLIENT_QUEUE);
+            let tx = match lease.take() {
+                Some(lease) => self.get_or_spawn(state, pad, lease),
+                // A retry: the terminal that ended gave its lease back with it.
+                None => match state.ownership.claim(pad).await {
+                    Ok(Claim::Owned(lease)) => self.get_or_spawn(state, pad, lease),
+                    Ok(Claim::Elsewhere(_)) => return Err(session::CLOSE_MOVED),
+                    Err(_) => return Err(session::CLOSE_INTERNAL),
+                },
+            };
             let (close_tx, close) = oneshot::channel();
             let (ack_tx, ack) = oneshot::channel();
-            let cmd = Cmd::Join { conn, user, role, out: out_tx, close: close_tx, ack: ack_tx };
+            let cmd = Cmd::Join { conn, user, role, out: out.clone(), close: close_tx, ack: ack_tx };
             if tx.send(cmd).await.is_err() {
                 continue;
             }
             match ack.await {
-                Ok(Ok(())) => return Ok(Joined { conn, out, close, tx, _socket: socket }),
+                Ok(Ok(())) => return Ok((tx, close)),
                 Ok(Err(reason)) => return Err(reason),
                 Err(_) => continue, // the terminal was ending; a fresh one is spawned
             }
         }
-        Err((1011, "internal error"))
+        Err(session::CLOSE_INTERNAL)
     }
 
     /// `POST …/terminal/restart` by `user`: a fresh container for the pad's open terminal.

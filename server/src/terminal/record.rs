@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::cluster::Fence;
 use crate::db::{Db, PadId};
 
 /// At most one output event per this long per pad.
@@ -98,11 +99,19 @@ pub struct OutputRecorder {
 
 impl OutputRecorder {
     /// Starts the pad's writer task (ends when the recorder is dropped).
-    pub fn new(db: Db, pad: PadId, budget: RecordBudget, tasks: &tokio_util::task::TaskTracker) -> OutputRecorder {
+    /// Writes carry `fence` (the pad's lease of this node's terminal): once another node took the
+    /// pad over, they are refused.
+    pub fn new(
+        db: Db,
+        fence: Option<Fence>,
+        pad: PadId,
+        budget: RecordBudget,
+        tasks: &tokio_util::task::TaskTracker,
+    ) -> OutputRecorder {
         let (queue, mut rx) = mpsc::channel::<(&'static str, Value)>(QUEUE);
         tasks.spawn(async move {
             while let Some((kind, data)) = rx.recv().await {
-                if let Err(err) = crate::recordings::append_event(&db, pad, kind, None, &data).await {
+                if let Err(err) = crate::recordings::append_event(&db, fence, pad, kind, None, &data).await {
                     tracing::warn!(error = %err, %pad, "recording terminal output failed");
                 }
             }

@@ -50,6 +50,7 @@ use tokio::time::Instant;
 use super::record::OutputRecorder;
 use super::scrollback::Scrollback;
 use super::{ContainerSlot, Terminals};
+use crate::cluster::PadLease;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::pads::roles::Role;
@@ -94,6 +95,24 @@ pub const CLOSE_SHUTDOWN: CloseReason = (1001, "server shutting down");
 pub const CLOSE_TOO_SLOW: CloseReason = (1013, "connection too slow");
 pub const CLOSE_TOO_MANY: CloseReason = (1008, "too many terminal connections");
 pub const CLOSE_USER_TOO_MANY: CloseReason = (1008, "too many terminal connections for this user");
+/// Another node took the pad over (this one lost its lease): reconnect to reach the new owner's
+/// terminal.
+pub const CLOSE_MOVED: CloseReason = (1012, "the terminal moved to another node; reconnect");
+pub const CLOSE_INTERNAL: CloseReason = (1011, "internal error");
+
+/// Every close reason a pad terminal gives, so one relayed from another node (as a code and a
+/// text) is closed with the same words.
+pub const CLOSE_REASONS: [CloseReason; 9] = [
+    CLOSE_FORBIDDEN,
+    CLOSE_REVOKED,
+    CLOSE_PAD_DELETED,
+    CLOSE_SHUTDOWN,
+    CLOSE_TOO_SLOW,
+    CLOSE_TOO_MANY,
+    CLOSE_USER_TOO_MANY,
+    CLOSE_MOVED,
+    CLOSE_INTERNAL,
+];
 
 /// Why a pad's terminal has no container yet, as viewers who open it are told.
 const NOT_STARTED: &str = "the terminal is not running; it starts when someone who may type opens it";
@@ -273,6 +292,9 @@ pub(crate) struct PadTerminal {
     last_start: Option<Instant>,
     /// Users whose input reached the current shell.
     typed: HashSet<UserId>,
+    /// This node's ownership of the pad: the terminal ends when another node takes it over, and
+    /// its recorded output carries the lease's fence.
+    lease: PadLease,
 }
 
 pub(crate) fn command_channel() -> (mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>) {
@@ -326,8 +348,9 @@ impl PadTerminal {
         id: u64,
         tx: mpsc::Sender<Cmd>,
         rx: mpsc::Receiver<Cmd>,
+        lease: PadLease,
     ) -> PadTerminal {
-        let recorder = OutputRecorder::new(state.db.clone(), pad, terminals.record_budget(), &state.tasks);
+        let recorder = OutputRecorder::new(state.db.clone(), lease.fence(), pad, terminals.record_budget(), &state.tasks);
         PadTerminal {
             state,
             terminals,
@@ -348,6 +371,7 @@ impl PadTerminal {
             queued: None,
             last_start: None,
             typed: HashSet::new(),
+            lease,
         }
     }
 
@@ -472,6 +496,10 @@ impl PadTerminal {
             let deadline = self.next_deadline();
             let cmd = tokio::select! {
                 cmd = self.rx.recv() => cmd,
+                _ = self.lease.lost() => {
+                    self.close_all(CLOSE_MOVED);
+                    break;
+                }
                 _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                     if self.on_timer(Instant::now()) {
                         break;

@@ -55,6 +55,17 @@ pub(super) fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
     }
 }
 
+/// The document of a checkpoint's state (`None`: no checkpoint yet) and the log updates after
+/// it, encoded as a checkpoint is: the full state and the state vector (Yjs v1).
+pub(crate) fn state_from_log(pad: PadId, checkpoint: Option<&[u8]>, updates: &[(i64, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
+    let doc = new_doc();
+    for bytes in checkpoint.into_iter().chain(updates.iter().map(|(_, bytes)| bytes.as_slice())) {
+        apply_stored(pad, &doc, bytes);
+    }
+    let txn = doc.transact();
+    (txn.encode_diff_v1(&StateVector::default()), txn.state_vector().encode_v1())
+}
+
 /// Size of the integrated document (parked content is tracked separately as `pending_len`).
 pub(super) fn encoded_len(doc: &Doc) -> usize {
     doc.transact().encode_diff_v1(&StateVector::default()).len()

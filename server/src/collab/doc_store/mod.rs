@@ -38,7 +38,7 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact};
 mod codec;
 mod registry;
 
-pub(crate) use codec::{decode_state_vector, decode_update, guarded};
+pub(crate) use codec::{decode_state_vector, decode_update, guarded, state_from_log};
 use codec::{apply_stored, encoded_len, integrate_bounding_pending, is_empty_update};
 pub use codec::{get_text, new_doc, set_text};
 pub use registry::DocStore;
