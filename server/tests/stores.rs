@@ -648,7 +648,7 @@ async fn questions_and_interviews(f: Fixture) {
     let row = interview_store::set_switches(db, pad_id, &values).await.unwrap().unwrap();
     assert_eq!((row.locked, row.run_disabled, row.terminal_disabled, row.timer_started_ms), (true, false, true, Some(7)));
     let pad_member = |role: &'static str| async move {
-        pad_store::grant_at_least(db, pad_id, bob, Role::parse(role).unwrap()).await.unwrap();
+        pad_store::grant_at_least(db, pad_id, bob, Role::parse(role).unwrap(), ROOMY).await.unwrap();
     };
     pad_member("candidate").await;
     assert_eq!(interview_store::find_with_admission(db, pad_id, bob).await.unwrap().unwrap().1, None);
