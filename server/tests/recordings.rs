@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{TestApp, TestUser};
 use opencoder::db::PadId;
-use opencoder::recordings::{background, seek, store, timeline};
+use opencoder::recordings::{background, seek, service, store, timeline};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use serde_json::{json, Value};
@@ -817,4 +817,31 @@ async fn export_and_state_are_rate_limited_per_user() {
         // Another user of the same pad (and address) is unaffected.
         assert_eq!(app.get(path, Some(&bob.token)).await.status, 200, "{path} for Bob");
     }
+}
+
+/// The file list at a recording's start is logged even when a list equal to today's was logged
+/// a moment later (the background handling a file change runs on its own schedule): comparing
+/// with that later list would leave playback at the start with an older list, missing an empty
+/// file.
+#[tokio::test]
+async fn the_file_list_at_a_start_is_compared_with_the_list_then_not_with_a_later_one() {
+    let app = TestApp::spawn().await;
+    let owner = app.signup("Ada").await;
+    let pad = new_pad(&app, &owner).await;
+    let id = PadId(pad.id);
+    let now = opencoder::recordings::now_ms();
+    service::record_file_list(&app.state, id, now - 1_000).await.unwrap();
+    // A file made through the store: no file-change event, so only the lists below are logged.
+    opencoder::pads::files_store::create(&app.state.db, id, "empty.txt", "plaintext", 50).await.unwrap().unwrap();
+    let files: Vec<Value> = opencoder::pads::files_store::list(&app.state.db, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| json!({ "id": f.id.0, "name": f.name, "language": f.language }))
+        .collect();
+    store::insert_pad_event(&app.state.db, None, id, now + 60_000, "files", None, &json!({ "files": files })).await.unwrap();
+
+    service::record_file_list(&app.state, id, now).await.unwrap();
+    let listed = opencoder::recordings::export::listed_files(&app.state.db, id, now).await.unwrap().unwrap();
+    assert!(listed.contains("empty.txt"), "the list at the start lacks the empty file: {listed:?}");
 }

@@ -276,14 +276,17 @@ pub struct FileRef {
 /// `{files: [{id, name, language}], changes: [{op, fileId, name, from?, language}]}` with `op`
 /// one of `created`, `renamed`, `deleted`, `language` (`changes` is absent for the first list
 /// logged for a pad, which has nothing to compare with). File ids survive renames, so a rename is
-/// told apart from a delete plus a create.
+/// told apart from a delete plus a create. It is compared with the list logged at or before
+/// `at_ms`, not with the newest: a list another task logged a moment later (the background
+/// handling a file change) says nothing about `at_ms`, and skipping on it would leave playback
+/// at `at_ms` with an older list.
 pub async fn record_file_list(state: &AppState, pad: PadId, at_ms: i64) -> anyhow::Result<()> {
     let files: Vec<FileRef> = crate::pads::files_store::list(&state.db, pad)
         .await?
         .into_iter()
         .map(|f| FileRef { id: f.id.0, name: f.name, language: f.language })
         .collect();
-    let previous: Option<Vec<FileRef>> = store::latest_pad_event(&state.db, pad, "files", i64::MAX)
+    let previous: Option<Vec<FileRef>> = store::latest_pad_event(&state.db, pad, "files", at_ms)
         .await?
         .and_then(|data| serde_json::from_value(data["files"].clone()).ok());
     let data = match previous {
