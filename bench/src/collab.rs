@@ -13,10 +13,20 @@
 //! sent it. Receivers never apply updates (they only parse the header), so the load generator stays
 //! cheap; typists only ever append to their own previous insert, so their updates are valid.
 //!
-//! Every run is bounded (`--warmup` + `--duration`), talks only to the given loopback server, and
+//! Several nodes of one cluster (`--url` repeated, with `--pid` for each in the same order): the
+//! clients of each pad are spread over the nodes (client `i` of pad `p` on node `(p + i) % n`, so a
+//! pad's typist and its first watcher are on different nodes), and deliveries are also reported
+//! apart by whether they crossed nodes. Each receiver counts updates it got twice (`duplicates`).
+//!
+//! Whether the time goes to the server or to this load generator: a probe task asks the
+//! generator's runtime for a 10 ms sleep over and over and records how late it wakes
+//! (`generatorLagP99Ms`), and the generator's own CPU is read from `/proc/self`. A late-waking
+//! generator inflates every latency it measures; a quiet one means the latency is the server's.
+//!
+//! Every run is bounded (`--warmup` + `--duration`), talks only to the given loopback servers, and
 //! stops by itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,15 +55,18 @@ use crate::machine::Machine;
 const CONNECTIONS_PER_USER: usize = 20;
 /// Concurrent connection attempts during setup.
 const CONNECT_CONCURRENCY: usize = 64;
+/// How often the generator's lag probe asks for a wake-up.
+const LAG_PROBE_PERIOD: Duration = Duration::from_millis(10);
 /// The text every typist types into on a y-websocket server; on opencoder it is the root of the
 /// pad's starter file (`file:<id>`), the only kind of root the server accepts.
 const BENCH_TEXT: &str = "file:bench.txt";
 
 #[derive(Debug, Clone, Args)]
 pub struct CollabArgs {
-    /// Base URL of the server (plain http on loopback).
-    #[arg(long, default_value = "http://127.0.0.1:4000")]
-    pub url: String,
+    /// Base URL of the server (plain http on loopback); repeat it for the nodes of one cluster
+    /// (setup goes through the first; clients are spread over all of them).
+    #[arg(long = "url", default_value = "http://127.0.0.1:4000")]
+    pub urls: Vec<String>,
     /// What speaks at `--url`.
     #[arg(long, value_enum, default_value_t = ServerKind::Opencoder)]
     pub server: ServerKind,
@@ -75,9 +88,9 @@ pub struct CollabArgs {
     /// Unmeasured seconds of typing first.
     #[arg(long, default_value_t = 3)]
     pub warmup: u64,
-    /// Server process id, for CPU and RSS from /proc.
-    #[arg(long)]
-    pub pid: Option<u32>,
+    /// Server process id, for CPU and RSS from /proc; one per `--url`, in the same order.
+    #[arg(long = "pid")]
+    pub pids: Vec<u32>,
     /// A name for this run in the output.
     #[arg(long)]
     pub label: Option<String>,
@@ -95,6 +108,8 @@ pub enum ServerKind {
 /// One client's connection details.
 struct Slot {
     url: String,
+    /// Index of the node (`--url`) it connects to.
+    node: usize,
     protocol: Option<String>,
     typist: Option<usize>,
     /// The root the typist types into.
@@ -107,6 +122,8 @@ struct Shared {
     sent: Vec<Mutex<Vec<Instant>>>,
     /// Yjs client id → typist index.
     typist_of: HashMap<u64, usize>,
+    /// The node each typist is connected to.
+    typist_node: Vec<usize>,
     measure_from: Instant,
     measure_until: Instant,
     stop: AtomicBool,
@@ -114,6 +131,63 @@ struct Shared {
     keystrokes_total: AtomicU64,
     unmatched: AtomicU64,
     closed_early: AtomicU64,
+    duplicates: AtomicU64,
+}
+
+/// One client's deliveries: all of them, and those that crossed nodes.
+struct Deliveries {
+    all: Histogram<u64>,
+    cross_node: Histogram<u64>,
+}
+
+/// CPU and memory of one process over the measured window.
+struct ProcessSample {
+    cpu_percent: Option<f64>,
+    rss_before_kib: Option<u64>,
+    rss_peak_kib: u64,
+    rss_end_kib: Option<u64>,
+}
+
+/// Samples processes' RSS every 250 ms while the run is measured, and their CPU over it.
+async fn sample_processes(pids: Vec<u32>, shared: Arc<Shared>) -> Vec<ProcessSample> {
+    let rss_before: Vec<Option<u64>> = pids.iter().map(|&pid| rss_kib(pid)).collect();
+    tokio::time::sleep_until(shared.measure_from.into()).await;
+    let started = Instant::now();
+    let ticks_at_start: Vec<Option<u64>> = pids.iter().map(|&pid| cpu_ticks(pid)).collect();
+    let mut peaks = vec![0u64; pids.len()];
+    while Instant::now() < shared.measure_until {
+        for (peak, &pid) in peaks.iter_mut().zip(&pids) {
+            *peak = (*peak).max(rss_kib(pid).unwrap_or(0));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    pids.iter()
+        .enumerate()
+        .map(|(i, &pid)| ProcessSample {
+            cpu_percent: ticks_at_start[i]
+                .zip(cpu_ticks(pid))
+                .map(|(start, end)| (end - start) as f64 / clock_ticks_per_sec() / seconds * 100.0),
+            rss_before_kib: rss_before[i],
+            rss_peak_kib: peaks[i],
+            rss_end_kib: rss_kib(pid),
+        })
+        .collect()
+}
+
+/// How late the generator's runtime wakes a task that asked to sleep `LAG_PROBE_PERIOD`, over the
+/// measured window (µs).
+async fn probe_generator_lag(shared: Arc<Shared>) -> Histogram<u64> {
+    let mut lag = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    while Instant::now() < shared.measure_until {
+        let asked = Instant::now();
+        tokio::time::sleep(LAG_PROBE_PERIOD).await;
+        if asked >= shared.measure_from {
+            let late = asked.elapsed().saturating_sub(LAG_PROBE_PERIOD);
+            let _ = lag.record((late.as_micros() as u64).max(1));
+        }
+    }
+    lag
 }
 
 pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
@@ -123,31 +197,36 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
     let machine = Machine::detect();
     let per_pad = args.typists + args.watchers;
     let total = args.pads * per_pad;
-    let ws_base = args.url.replacen("http://", "ws://", 1).trim_end_matches('/').to_string();
+    if !args.pids.is_empty() && args.pids.len() != args.urls.len() {
+        bail!("give one --pid per --url (or none)");
+    }
+    let ws_bases: Vec<String> =
+        args.urls.iter().map(|url| url.replacen("http://", "ws://", 1).trim_end_matches('/').to_string()).collect();
 
     let setup_started = Instant::now();
     let rooms: Vec<(String, Vec<Option<String>>, String)> = match args.server {
-        ServerKind::Opencoder => opencoder_setup(&args, &ws_base).await.context("setup (sign-ups, pads, invites)")?,
+        ServerKind::Opencoder => opencoder_setup(&args).await.context("setup (sign-ups, pads, invites)")?,
         ServerKind::YWebsocket => (0..args.pads)
-            .map(|p| (format!("{ws_base}/bench-pad-{p}"), vec![None; per_pad], BENCH_TEXT.to_string()))
+            .map(|p| (format!("/bench-pad-{p}"), vec![None; per_pad], BENCH_TEXT.to_string()))
             .collect(),
     };
     let mut slots = Vec::with_capacity(total);
-    let mut typist = 0;
-    for (url, protocols, text_root) in rooms {
+    let mut typist_node = Vec::new();
+    for (pad, (path, protocols, text_root)) in rooms.into_iter().enumerate() {
         for (i, protocol) in protocols.into_iter().enumerate() {
-            let is_typist = i < args.typists;
-            slots.push(Slot { url: url.clone(), protocol, typist: is_typist.then_some(typist), text_root: text_root.clone() });
-            if is_typist {
-                typist += 1;
+            let node = (pad + i) % ws_bases.len();
+            let typist = (i < args.typists).then_some(typist_node.len());
+            if typist.is_some() {
+                typist_node.push(node);
             }
+            let url = format!("{}{path}", ws_bases[node]);
+            slots.push(Slot { url, node, protocol, typist, text_root: text_root.clone() });
         }
     }
-    let typists = typist;
+    let typists = typist_node.len();
     let docs: Vec<Doc> = (0..typists).map(|_| Doc::new()).collect();
     let typist_of = docs.iter().enumerate().map(|(i, d)| (d.client_id().get(), i)).collect();
 
-    let rss_before = args.pid.and_then(rss_kib);
     // Connect everyone and finish the sync handshake before any typing.
     let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let mut connecting = Vec::with_capacity(total);
@@ -169,6 +248,7 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         sent: (0..typists).map(|_| Mutex::new(Vec::new())).collect(),
         typist_of,
+        typist_node,
         measure_from: now + Duration::from_secs(args.warmup),
         measure_until: now + Duration::from_secs(args.warmup + args.duration),
         stop: AtomicBool::new(false),
@@ -176,6 +256,7 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
         keystrokes_total: AtomicU64::new(0),
         unmatched: AtomicU64::new(0),
         closed_early: AtomicU64::new(0),
+        duplicates: AtomicU64::new(0),
     });
     let mut docs: Vec<Option<Doc>> = docs.into_iter().map(Some).collect();
     let mut tasks = Vec::with_capacity(total);
@@ -183,53 +264,57 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
         let doc = slot.typist.and_then(|t| docs[t].take().map(|d| (t, d)));
         let shared = shared.clone();
         let rate = args.rate;
-        tasks.push(tokio::spawn(client(socket, doc, slot.text_root.clone(), rate, shared)));
+        tasks.push(tokio::spawn(client(socket, slot.node, doc, slot.text_root.clone(), rate, shared)));
     }
 
-    // Sample the server while the run lasts.
-    let cpu_at_start = Arc::new(Mutex::new(None));
-    let rss_peak = Arc::new(AtomicU64::new(0));
-    let sampler = args.pid.map(|pid| {
-        let (cpu_at_start, rss_peak, shared) = (cpu_at_start.clone(), rss_peak.clone(), shared.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep_until(shared.measure_from.into()).await;
-            *cpu_at_start.lock().unwrap() = cpu_ticks(pid).map(|t| (t, Instant::now()));
-            while Instant::now() < shared.measure_until {
-                if let Some(rss) = rss_kib(pid) {
-                    rss_peak.fetch_max(rss, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        })
-    });
-    tokio::time::sleep_until(shared.measure_until.into()).await;
-    let cpu_percent = args.pid.and_then(|pid| {
-        let (start_ticks, at) = (*cpu_at_start.lock().unwrap())?;
-        let ticks = cpu_ticks(pid)?;
-        Some((ticks - start_ticks) as f64 / clock_ticks_per_sec() / at.elapsed().as_secs_f64() * 100.0)
-    });
-    let rss_end = args.pid.and_then(rss_kib);
+    // Sample the servers and this generator (its own pid last) while the run lasts.
+    let mut sampled = args.pids.clone();
+    sampled.push(std::process::id());
+    let sampler = tokio::spawn(sample_processes(sampled, shared.clone()));
+    let lag_probe = tokio::spawn(probe_generator_lag(shared.clone()));
+    let mut samples = sampler.await?;
+    let generator = samples.pop().expect("the generator is always sampled");
+    let generator_lag = lag_probe.await?;
     // Let in-flight keystrokes land, then stop everyone.
     tokio::time::sleep(Duration::from_millis(500)).await;
     shared.stop.store(true, Ordering::Relaxed);
     let mut histogram = Histogram::<u64>::new(3)?;
+    let mut cross_node = Histogram::<u64>::new(3)?;
     for task in tasks {
-        if let Ok(h) = task.await {
-            histogram.add(h)?;
+        if let Ok(deliveries) = task.await {
+            histogram.add(deliveries.all)?;
+            cross_node.add(deliveries.cross_node)?;
         }
-    }
-    if let Some(s) = sampler {
-        let _ = s.await;
     }
 
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let cross_ms = |q: f64| (!cross_node.is_empty()).then(|| cross_node.value_at_quantile(q) as f64 / 1000.0);
     let label = args.label.clone().unwrap_or_else(|| format!("{:?}", args.server).to_lowercase());
+    let round1 = |x: f64| (x * 10.0).round() / 10.0;
+    let total_cpu = (!samples.is_empty() && samples.iter().all(|s| s.cpu_percent.is_some()))
+        .then(|| round1(samples.iter().filter_map(|s| s.cpu_percent).sum()));
+    let sum_kib = |pick: fn(&ProcessSample) -> Option<u64>| -> Option<f64> {
+        let values: Option<Vec<u64>> = samples.iter().map(pick).collect();
+        values.filter(|v| !v.is_empty()).map(|v| mib(v.iter().sum()))
+    };
+    let nodes: Vec<Value> = samples
+        .iter()
+        .zip(&args.urls)
+        .map(|(sample, url)| {
+            json!({
+                "url": url,
+                "cpuPercent": sample.cpu_percent.map(round1),
+                "rssPeakMiB": mib(sample.rss_peak_kib),
+            })
+        })
+        .collect();
     let measured = shared.keystrokes_measured.load(Ordering::Relaxed);
     let report = json!({
         "bench": "collab",
         "label": label,
         "machine": machine.to_json(),
-        "server": args.url,
+        "server": args.urls[0],
+        "nodes": nodes,
         "serverKind": format!("{:?}", args.server),
         "pads": args.pads,
         "typistsPerPad": args.typists,
@@ -244,15 +329,22 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
         "deliveries": histogram.len(),
         "expectedDeliveries": measured * (per_pad as u64 - 1),
         "unmatched": shared.unmatched.load(Ordering::Relaxed),
+        "duplicates": shared.duplicates.load(Ordering::Relaxed),
         "closedEarly": shared.closed_early.load(Ordering::Relaxed),
         "p50Ms": ms(0.50),
         "p99Ms": ms(0.99),
         "p999Ms": ms(0.999),
         "maxMs": histogram.max() as f64 / 1000.0,
-        "serverCpuPercent": cpu_percent.map(|c| (c * 10.0).round() / 10.0),
-        "serverRssBeforeMiB": rss_before.map(mib),
-        "serverRssPeakMiB": (rss_peak.load(Ordering::Relaxed) > 0).then(|| mib(rss_peak.load(Ordering::Relaxed))),
-        "serverRssEndMiB": rss_end.map(mib),
+        "crossNodeDeliveries": cross_node.len(),
+        "crossNodeP50Ms": cross_ms(0.50),
+        "crossNodeP99Ms": cross_ms(0.99),
+        "serverCpuPercent": total_cpu,
+        "serverRssBeforeMiB": sum_kib(|s| s.rss_before_kib),
+        "serverRssPeakMiB": sum_kib(|s| (s.rss_peak_kib > 0).then_some(s.rss_peak_kib)),
+        "serverRssEndMiB": sum_kib(|s| s.rss_end_kib),
+        "generatorCpuPercent": generator.cpu_percent.map(round1),
+        "generatorLagP50Ms": generator_lag.value_at_quantile(0.50) as f64 / 1000.0,
+        "generatorLagP99Ms": generator_lag.value_at_quantile(0.99) as f64 / 1000.0,
     });
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -330,12 +422,15 @@ fn first_struct_id(update: &[u8]) -> Option<(u64, u64)> {
 /// One client: receive and time updates; when a typist, also type at `rate`.
 async fn client(
     mut socket: Socket,
+    node: usize,
     typist: Option<(usize, Doc)>,
     text_root: String,
     rate: f64,
     shared: Arc<Shared>,
-) -> Histogram<u64> {
-    let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+) -> Deliveries {
+    let new_histogram = || Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    let mut deliveries = Deliveries { all: new_histogram(), cross_node: new_histogram() };
+    let mut seen: HashSet<(u64, u64)> = HashSet::new();
     let own_client = typist.as_ref().map(|(_, d)| d.client_id().get());
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     // Spread typists' keystrokes over the period instead of typing in lockstep.
@@ -392,11 +487,18 @@ async fn client(
                     continue; // a server that echoes to the sender (y-websocket does)
                 }
                 let Some(&t) = shared.typist_of.get(&client) else { continue };
+                if !seen.insert((client, clock)) {
+                    shared.duplicates.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 let sent_at = shared.sent[t].lock().unwrap().get(clock as usize).copied();
                 match sent_at {
                     Some(at) if at >= shared.measure_from && at < shared.measure_until => {
-                        let micros = received.saturating_duration_since(at).as_micros() as u64;
-                        let _ = histogram.record(micros.max(1));
+                        let micros = (received.saturating_duration_since(at).as_micros() as u64).max(1);
+                        let _ = deliveries.all.record(micros);
+                        if shared.typist_node[t] != node {
+                            let _ = deliveries.cross_node.record(micros);
+                        }
                     }
                     Some(_) => {}
                     None => {
@@ -411,14 +513,14 @@ async fn client(
         let txn = doc.transact();
         debug_assert_eq!(text.get_string(&txn).len(), typed);
     }
-    histogram
+    deliveries
 }
 
 /// Sign up enough users (each holds at most `CONNECTIONS_PER_USER` sockets), create the pads and
-/// make every user a member of the pads it connects to. Returns, per pad, the socket URL, each
+/// make every user a member of the pads it connects to. Returns, per pad, the socket path, each
 /// client's subprotocol header and the root its typists type into (the starter file's).
-async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec<(String, Vec<Option<String>>, String)>> {
-    let api = Api::new(&args.url)?;
+async fn opencoder_setup(args: &CollabArgs) -> anyhow::Result<Vec<(String, Vec<Option<String>>, String)>> {
+    let api = Api::new(&args.urls[0])?;
     let per_pad = args.typists + args.watchers;
     let total = args.pads * per_pad;
     let users_needed = total.div_ceil(CONNECTIONS_PER_USER);
@@ -464,7 +566,7 @@ async fn opencoder_setup(args: &CollabArgs, ws_base: &str) -> anyhow::Result<Vec
             protocols.push(Some(format!("opencoder.v1, oc.bearer.{}", tokens[user])));
             connection += 1;
         }
-        rooms.push((format!("{ws_base}/ws/pad/{slug}"), protocols, format!("file:{starter}")));
+        rooms.push((format!("/ws/pad/{slug}"), protocols, format!("file:{starter}")));
     }
     Ok(rooms)
 }
