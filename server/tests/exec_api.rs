@@ -693,6 +693,7 @@ async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
     assert_eq!(last.body["run"]["outcome"], "stopped");
     assert_eq!(last.body["run"]["stdout"], "napping\n");
     assert_eq!(last.body["run"]["userName"], "Ada");
+    assert_eq!(last.body["run"]["stoppedBy"], "Carl", "a reload still says who stopped it");
     assert!(last.body["limits"]["memoryMb"].as_u64().unwrap() > 0);
     assert_eq!(app.get(&format!("/api/pads/{slug}/runs/last"), Some(&eve.token)).await.status, 404);
 

@@ -90,6 +90,8 @@ async fn a_collaborators_input_reaches_the_program_and_everyone_sees_it() {
     }
     assert_eq!(last.body["run"]["runId"], run_id.as_str());
     assert_eq!(last.body["run"]["stdout"], "name? Bob\nhello Bob\nrest ''\n");
+    // After a reload the input still shows as input, where it was typed.
+    assert_eq!(last.body["run"]["layout"], json!([["o", 6], ["i", 4], ["o", 18]]));
 }
 
 #[tokio::test]

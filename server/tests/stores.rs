@@ -471,6 +471,10 @@ async fn runs_and_recordings(f: Fixture) {
     let db = &f.db;
     let owner = user(db, "Owner").await;
     let id = pad(db, owner, "rec").await;
+    let mut layout = opencoder::exec::transcript::Layout::default();
+    layout.push(opencoder::exec::output::OutputKind::Stdout, "ou");
+    layout.push(opencoder::exec::output::OutputKind::Stderr, "err");
+    layout.push(opencoder::exec::output::OutputKind::Stdin, "t");
     let run = opencoder::exec::service::RunRecord {
         run_id: "run-1".into(),
         kind: opencoder::exec::repl::RunKind::Repl,
@@ -491,7 +495,9 @@ async fn runs_and_recordings(f: Fixture) {
         error: None,
         stdout: "out".into(),
         stderr: "err".into(),
-        stopped_by: None,
+        stopped_by: Some("Owner".into()),
+        stopped_by_user: Some(owner),
+        layout,
     };
     opencoder::exec::store::insert(db, id, owner, &run).await.unwrap();
     let runs = rec_store::runs_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
@@ -500,6 +506,8 @@ async fn runs_and_recordings(f: Fixture) {
     let last = opencoder::exec::store::find(db, id, None).await.unwrap().unwrap();
     assert_eq!((last.run_id.as_str(), last.user_name.as_deref(), last.stdout.as_str()), ("run-1", Some("Owner"), "out"));
     assert_eq!(last.kind, "repl");
+    assert_eq!(last.stopped_by.as_deref(), Some("Owner"), "who stopped it is kept");
+    assert_eq!(last.layout.as_deref(), Some(r#"[["o",2],["e",3],["i",1]]"#), "and how its output interleaved");
     assert!(opencoder::exec::store::find(db, id, Some("run-1")).await.unwrap().is_some());
     assert!(opencoder::exec::store::find(db, id, Some("run-2")).await.unwrap().is_none());
 
@@ -699,7 +707,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 10] = [
+    const RECORDED: [(i64, &str); 11] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -710,6 +718,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (9, "d01f9bcd45a8b004b57792f3e702d4d63695dd58a4856dad18794bf2856bc4bdfa675af277c80e534d7212947aeeb49c"),
         (10, "6c5b138aa5f0e742b0d38430eacf8d4ebc25019327fa043d68eb78a734c41edd468c81c103456212eb0d376b7449e38d"),
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
+        (14, "055b20cbd7c818ceb87d4a79bf5c32df57803fe508e38d333855a18d32d70f04cfff41a05ac23acb38df0c720342bf08"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

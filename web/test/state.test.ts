@@ -117,6 +117,25 @@ describe('run state', () => {
     expect(describeOutcome(view.finished!).text).toBe('Stopped after the 10 s limit');
   });
 
+  it('shows a stored run interleaved as it was live, input marked, and names who stopped it', () => {
+    const view = storedRunView(
+      {
+        runId: 's2', userId: 4, userName: 'Ada', language: 'python', entry: 'main.py', startedAtMs: 1000, finishedAtMs: 2000,
+        exitCode: null, signal: 'SIGKILL', timedOut: false, oomKilled: false, truncated: false, backend: 'docker',
+        outcome: 'stopped', stoppedBy: 'Bob', stdout: 'name? Zoë\nhi 😀\n', stderr: 'warn\n',
+        layout: [['o', 6], ['i', 4], ['e', 5], ['o', 6]],
+      },
+      undefined,
+    );
+    expect(spans(view)).toEqual([
+      { stream: 'stdout', text: 'name? ' },
+      { stream: 'stdin', text: 'Zoë' },
+      { stream: 'stderr', text: 'warn' },
+      { stream: 'stdout', text: 'hi 😀' },
+    ]);
+    expect(describeOutcome(view.finished!).text).toBe('Stopped by Bob');
+  });
+
   it('describes outcomes in plain words, naming the limit that ended the run', () => {
     const base = { runId: 'r', timedOut: false, oomKilled: false, durationMs: 1, truncated: false, type: 'run.finished' as const };
     const limits = { timeoutMs: 10_000, outputBytes: 1024 * 1024, memoryMb: 512 };

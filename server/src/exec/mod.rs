@@ -13,6 +13,7 @@ pub mod routes;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod transcript;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

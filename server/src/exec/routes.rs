@@ -205,7 +205,7 @@ async fn stop_run(
         .audit
         .require(&access.current.actor, AuditEvent::new(AuditAction::RunStop).target(&access.pad.slug).meta(json!({ "runId": id })))
         .await?;
-    if let Err(refusal) = state.exec.stop(access.pad.id, &id, &access.current.user.name) {
+    if let Err(refusal) = state.exec.stop(access.pad.id, &id, access.current.user.id, &access.current.user.name) {
         return Err(stop_refused(&state, &access, &id, refusal).await);
     }
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "runId": id, "stopping": true }))).into_response())

@@ -24,6 +24,7 @@ use super::repl::{RunKind, IDLE};
 use super::replay::RunReplay;
 use super::settings::ExecSettings;
 use super::store;
+use super::transcript::Layout;
 use crate::db::{Db, PadId, UserId};
 
 /// Output chunks buffered between the sandbox and the broadcaster; a slow consumer slows the
@@ -66,8 +67,8 @@ struct LiveRun {
 /// Why a run was ended from outside; the first reason stays.
 #[derive(Debug, Clone)]
 enum Ended {
-    /// Someone stopped it (their display name).
-    StoppedBy(String),
+    /// Someone stopped it.
+    StoppedBy { user: UserId, name: String },
     /// A REPL nobody typed into for `REPL_IDLE_MS`.
     Idle,
 }
@@ -123,14 +124,27 @@ pub struct RunRecord {
     pub pooled: bool,
     pub compile_cache: Option<String>,
     pub outcome: String,
-    /// Display name of whoever stopped the run (outcome `stopped`); not stored, so only the live
-    /// `run.finished` and `?wait=1` carry it.
+    /// Display name of whoever stopped the run (outcome `stopped`); the stored run keeps their
+    /// id (`stopped_by_user`) and shows their current name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<String>,
+    #[serde(skip)]
+    pub stopped_by_user: Option<UserId>,
     /// Set when the sandbox itself failed (Docker down, …) rather than the program.
     pub error: Option<String>,
     pub stdout: String,
     pub stderr: String,
+    /// How stdout, stderr and console input interleaved (stored beside them).
+    #[serde(skip)]
+    pub layout: Layout,
+}
+
+/// A run's output as it went to clients: each stream's text and how they interleaved.
+#[derive(Default)]
+struct Captured {
+    stdout: String,
+    stderr: String,
+    layout: Layout,
 }
 
 /// What a caller asks to run, already validated by the handler.
@@ -349,10 +363,10 @@ impl ExecService {
 
     /// Stop a run in progress on `pad`: its task drops the sandbox run, whose guard removes the
     /// container. Stopping a run that is already stopping succeeds again (the first reason stays).
-    pub fn stop(&self, pad: PadId, run_id: &str, by: &str) -> Result<(), StopRefusal> {
+    pub fn stop(&self, pad: PadId, run_id: &str, by: UserId, name: &str) -> Result<(), StopRefusal> {
         let mut live = self.live.lock();
         let run = stoppable(&mut live, pad, run_id)?;
-        run.ended.get_or_insert_with(|| Ended::StoppedBy(by.to_string()));
+        run.ended.get_or_insert_with(|| Ended::StoppedBy { user: by, name: name.to_string() });
         run.stop.cancel();
         Ok(())
     }
@@ -475,7 +489,7 @@ impl ExecService {
                 result = self.backend.run(spec, tx) => Some(result),
             }
         };
-        let (result, (stdout, stderr)) = tokio::join!(run, forward);
+        let (result, captured) = tokio::join!(run, forward);
         let finished_at_ms = chrono::Utc::now().timestamp_millis();
         let elapsed = clock.elapsed();
         let run = RunInfo {
@@ -490,8 +504,8 @@ impl ExecService {
         // `None`: ended from outside (stopped, or a REPL gone idle) before the sandbox finished.
         let ended = result.is_none();
         let mut record = match result {
-            Some(result) => record_of(run, result, self.backend.kind(), stdout, stderr),
-            None => base_record(run, self.backend.kind(), stdout, stderr),
+            Some(result) => record_of(run, result, self.backend.kind(), captured),
+            None => base_record(run, self.backend.kind(), captured),
         };
         // A REPL session's length says nothing about how long programs take.
         if request.kind == RunKind::Run {
@@ -503,9 +517,10 @@ impl ExecService {
             if ended {
                 match entry.as_ref().and_then(|run| run.ended.clone()) {
                     Some(Ended::Idle) => record.outcome = IDLE.to_string(),
-                    Some(Ended::StoppedBy(name)) => {
+                    Some(Ended::StoppedBy { user, name }) => {
                         record.outcome = STOPPED.to_string();
                         record.stopped_by = Some(name);
+                        record.stopped_by_user = Some(user);
                     }
                     None => record.outcome = STOPPED.to_string(),
                 }
@@ -536,19 +551,20 @@ impl ExecService {
         run_id: String,
         mut rx: mpsc::Receiver<OutputChunk>,
         mut echo: Option<mpsc::UnboundedReceiver<String>>,
-    ) -> (String, String) {
+    ) -> Captured {
         let (mut out_decoder, mut err_decoder) = (Utf8Stream::default(), Utf8Stream::default());
-        let (mut stdout, mut stderr) = (String::new(), String::new());
+        let mut captured = Captured::default();
         let mut coalescer = Coalescer::default();
         let mut seq = 0u64;
         // Sends what is pending, then the console input `typed` if any.
-        let mut flush = |coalescer: &mut Coalescer, stdout: &mut String, stderr: &mut String, typed: Option<String>| {
+        let mut flush = |coalescer: &mut Coalescer, captured: &mut Captured, typed: Option<String>| {
             let pending = coalescer.take().into_iter().map(|(stream, text)| (OutputKind::from(stream), text));
             for (kind, text) in pending.chain(typed.map(|t| (OutputKind::Stdin, t))) {
                 match kind {
-                    OutputKind::Stdout | OutputKind::Stdin => stdout.push_str(&text),
-                    OutputKind::Stderr => stderr.push_str(&text),
+                    OutputKind::Stdout | OutputKind::Stdin => captured.stdout.push_str(&text),
+                    OutputKind::Stderr => captured.stderr.push_str(&text),
                 }
+                captured.layout.push(kind, &text);
                 seq += 1;
                 self.publish_output(pad, &run_id, seq, kind, &text);
             }
@@ -559,7 +575,7 @@ impl ExecService {
                 // Input typed after the output that is already here is shown after it.
                 biased;
                 typed = recv_echo(&mut echo) => match typed {
-                    Some(typed) => flush(&mut coalescer, &mut stdout, &mut stderr, Some(typed)),
+                    Some(typed) => flush(&mut coalescer, &mut captured, Some(typed)),
                     None => echo = None,
                 },
                 chunk = rx.recv() => {
@@ -570,23 +586,23 @@ impl ExecService {
                     };
                     coalescer.push(chunk.stream, &text, tokio::time::Instant::now());
                     if coalescer.is_full() {
-                        flush(&mut coalescer, &mut stdout, &mut stderr, None);
+                        flush(&mut coalescer, &mut captured, None);
                     }
                 }
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
-                    flush(&mut coalescer, &mut stdout, &mut stderr, None);
+                    flush(&mut coalescer, &mut captured, None);
                 }
             }
         }
         let now = tokio::time::Instant::now();
         coalescer.push(Stream::Stdout, &out_decoder.finish(), now);
         coalescer.push(Stream::Stderr, &err_decoder.finish(), now);
-        flush(&mut coalescer, &mut stdout, &mut stderr, None);
+        flush(&mut coalescer, &mut captured, None);
         // Input accepted while the program was exiting still belongs to the transcript.
         while let Some(typed) = echo.as_mut().and_then(|echo| echo.try_recv().ok()) {
-            flush(&mut coalescer, &mut stdout, &mut stderr, Some(typed));
+            flush(&mut coalescer, &mut captured, Some(typed));
         }
-        (stdout, stderr)
+        captured
     }
 }
 
@@ -621,7 +637,7 @@ struct RunInfo<'a> {
     elapsed: Duration,
 }
 
-fn base_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
+fn base_record(run: RunInfo<'_>, backend: BackendKind, captured: Captured) -> RunRecord {
     RunRecord {
         run_id: run.run_id,
         kind: run.kind,
@@ -640,14 +656,16 @@ fn base_record(run: RunInfo<'_>, backend: BackendKind, stdout: String, stderr: S
         compile_cache: None,
         outcome: String::new(),
         stopped_by: None,
+        stopped_by_user: None,
         error: None,
-        stdout,
-        stderr,
+        stdout: captured.stdout,
+        stderr: captured.stderr,
+        layout: captured.layout,
     }
 }
 
-fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: BackendKind, stdout: String, stderr: String) -> RunRecord {
-    let base = base_record(run, backend, stdout, stderr);
+fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: BackendKind, captured: Captured) -> RunRecord {
+    let base = base_record(run, backend, captured);
     match result {
         Ok(outcome) => RunRecord {
             exit_code: outcome.exit_code,

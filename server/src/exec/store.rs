@@ -7,8 +7,8 @@ use super::service::RunRecord;
 pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx::Result<()> {
     on_pool!(db, |pool| sqlx::query(
         "INSERT INTO runs (id, pad_id, user_id, language, entry, started_at_ms, finished_at_ms, exit_code, signal,
-                           timed_out, oom_killed, truncated, backend, outcome, stdout, stderr, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                           timed_out, oom_killed, truncated, backend, outcome, stdout, stderr, kind, stopped_by, layout)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(&run.run_id)
     .bind(pad)
@@ -27,6 +27,8 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
     .bind(&run.stdout)
     .bind(&run.stderr)
     .bind(run.kind.as_str())
+    .bind(run.stopped_by_user)
+    .bind(run.layout.to_json())
     .execute(pool)
     .await.map(|done| done.rows_affected()))?;
     Ok(())
@@ -54,6 +56,12 @@ pub struct StoredRun {
     pub outcome: String,
     pub stdout: String,
     pub stderr: String,
+    /// The current name of whoever stopped it (outcome `stopped`; null once their account is gone).
+    pub stopped_by: Option<String>,
+    /// How stdout, stderr and console input interleaved (`exec::transcript`), or null for a run
+    /// stored before that was kept.
+    #[serde(serialize_with = "super::transcript::serialize_stored")]
+    pub layout: Option<String>,
 }
 
 /// The pad's run `run_id` if given, else its most recent run.
@@ -61,8 +69,9 @@ pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Opt
     // CAST: PostgreSQL must know the parameter's type to test it for NULL.
     on_pool!(db, |pool| sqlx::query_as(
         "SELECT r.id AS run_id, r.kind, r.user_id, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
-                r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.backend, r.outcome, r.stdout, r.stderr
-         FROM runs r LEFT JOIN users u ON u.id = r.user_id
+                r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.backend, r.outcome, r.stdout, r.stderr,
+                s.name AS stopped_by, r.layout
+         FROM runs r LEFT JOIN users u ON u.id = r.user_id LEFT JOIN users s ON s.id = r.stopped_by
          WHERE r.pad_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.id = $2)
          ORDER BY r.started_at_ms DESC, r.id DESC LIMIT 1",
     )

@@ -189,6 +189,11 @@ export interface StoredRun {
   outcome: string;
   stdout: string;
   stderr: string;
+  /** Current name of whoever stopped it (outcome `stopped`). */
+  stoppedBy?: string | null;
+  /** How stdout (`o`), console input (`i`, inside stdout) and stderr (`e`) interleaved, in UTF-16
+   * units; null for runs stored before it was kept. */
+  layout?: Array<['o' | 'i' | 'e', number]> | null;
 }
 
 export interface Health {

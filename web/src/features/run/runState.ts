@@ -4,7 +4,7 @@
 // enter a run's buffer.
 import type { RunEofEvent, RunFinishedEvent, RunOutputEvent, RunStartedEvent } from '../../collab/protocol';
 import type { RunLimits, StoredRun } from '../../api/types';
-import { OutputBuffer } from './outputBuffer';
+import { OutputBuffer, type OutputStream } from './outputBuffer';
 
 export interface RunView {
   runId: string;
@@ -93,8 +93,30 @@ export function reduceRun(current: RunView | null, ev: RunEvent): RunView | null
   }
 }
 
-/** A stored run (after a reload) as a finished view: stdout (console input included, unmarked), then
- * stderr (their interleaving is not stored). `limits` are those of a run, `replLimits` of a REPL. */
+/** The output of a stored run as the pieces clients saw live: its layout (`[["o"|"i"|"e", UTF-16
+ * units], …]`) walks stdout (output `o` and console input `i`) and stderr (`e`) in order. A run
+ * stored before layouts were kept shows stdout, then stderr. Text the layout does not cover (it
+ * never should) is shown after it rather than lost. */
+export function storedPieces(stored: Pick<StoredRun, 'stdout' | 'stderr' | 'layout'>): Array<{ stream: OutputStream; data: string }> {
+  const pieces: Array<{ stream: OutputStream; data: string }> = [];
+  let out = 0;
+  let err = 0;
+  for (const [code, units] of stored.layout ?? []) {
+    if (code === 'e') {
+      pieces.push({ stream: 'stderr', data: stored.stderr.slice(err, err + units) });
+      err += units;
+    } else {
+      pieces.push({ stream: code === 'i' ? 'stdin' : 'stdout', data: stored.stdout.slice(out, out + units) });
+      out += units;
+    }
+  }
+  if (out < stored.stdout.length) pieces.push({ stream: 'stdout', data: stored.stdout.slice(out) });
+  if (err < stored.stderr.length) pieces.push({ stream: 'stderr', data: stored.stderr.slice(err) });
+  return pieces.filter((p) => p.data.length > 0);
+}
+
+/** A stored run (after a reload) as a finished view, output interleaved as it was shown live
+ * (`storedPieces`) and naming who stopped it. `limits` are those of a run, `replLimits` of a REPL. */
 export function storedRunView(stored: StoredRun, limits: RunLimits | undefined, replLimits?: RunLimits): RunView {
   let view = startRun({
     type: 'run.started',
@@ -107,8 +129,9 @@ export function storedRunView(stored: StoredRun, limits: RunLimits | undefined, 
     backend: stored.backend,
     at: stored.startedAtMs,
   });
-  view = appendOutput(view, { type: 'run.output', runId: stored.runId, stream: 'stdout', data: stored.stdout });
-  view = appendOutput(view, { type: 'run.output', runId: stored.runId, stream: 'stderr', data: stored.stderr });
+  for (const piece of storedPieces(stored)) {
+    view = appendOutput(view, { type: 'run.output', runId: stored.runId, stream: piece.stream, data: piece.data });
+  }
   return {
     ...view,
     finished: {
@@ -122,6 +145,7 @@ export function storedRunView(stored: StoredRun, limits: RunLimits | undefined, 
       durationMs: Math.max(0, stored.finishedAtMs - stored.startedAtMs),
       backend: stored.backend,
       outcome: stored.outcome,
+      stoppedBy: stored.stoppedBy ?? null,
       kind: stored.kind,
       limits: stored.kind === 'repl' ? replLimits : limits,
     },
