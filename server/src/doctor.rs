@@ -114,8 +114,13 @@ pub async fn run(config: &Config) -> Report {
     report.push(data_dir(&config.data_dir));
     let (database, db) = database(config.database_url.expose()).await;
     report.push(database);
+    report.push(node(config));
+    report.push(redis(config).await);
     if let Some(db) = db {
         report.push(audit_chain(&db).await);
+        if config.redis_url.is_some() {
+            report.push(pad_owners(&db).await);
+        }
         db.close().await;
     }
     for check in execution(config).await {
@@ -123,6 +128,61 @@ pub async fn run(config: &Config) -> Report {
     }
     report
 }
+
+/// This node's id (`NODE_ID`, or the one generated into `DATA_DIR`), read without creating it.
+pub fn node(config: &Config) -> Check {
+    if let Some(id) = &config.exec.node_id {
+        return Check::ok("node", format!("node id {id} (NODE_ID)"));
+    }
+    let path = config.data_dir.join(crate::exec::node::NODE_ID_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Check::ok("node", format!("node id {} ({})", id.trim(), path.display())),
+        _ => Check::ok("node", "no node id yet: the server generates one into DATA_DIR at its first start"),
+    }
+}
+
+/// One node, or a cluster: with `REDIS_URL`, Redis must answer a PING (the pad bus and the shared
+/// budgets run through it).
+pub async fn redis(config: &Config) -> Check {
+    let Some(url) = &config.redis_url else {
+        return Check::ok("cluster", "one node: no REDIS_URL, the pad bus is in-process");
+    };
+    let answered = async {
+        let client = redis::Client::open(url.expose().as_str()).map_err(|_| "REDIS_URL is not a Redis URL".to_string())?;
+        let mut connection = client.get_multiplexed_async_connection().await.map_err(|err| err.to_string())?;
+        redis::cmd("PING").query_async::<String>(&mut connection).await.map_err(|err| err.to_string())
+    };
+    match tokio::time::timeout(crate::http::health::READY_CHECK_TIMEOUT * 5, answered).await {
+        Ok(Ok(_)) => Check::ok("cluster", "several nodes: Redis answers (pad bus, shared budgets)"),
+        Ok(Err(err)) => Check::fail("cluster", format!("REDIS_URL is set but Redis does not answer: {err}")),
+        Err(_) => Check::fail("cluster", "REDIS_URL is set but Redis did not answer within 5 s"),
+    }
+}
+
+/// The live nodes, as the holders of unexpired pad leases, and which pads each owns.
+pub async fn pad_owners(db: &Db) -> Check {
+    let leases = match crate::cluster::store::live_leases(db).await {
+        Ok(leases) => leases,
+        Err(err) => return Check::fail("owners", format!("reading pad leases failed: {err}")),
+    };
+    let mut by_holder: std::collections::BTreeMap<&str, Vec<i64>> = std::collections::BTreeMap::new();
+    for lease in &leases {
+        by_holder.entry(lease.owner.as_str()).or_default().push(lease.pad_id.0);
+    }
+    let summary = match by_holder.len() {
+        0 => "no node holds a pad lease right now (no pad is open)".to_string(),
+        n => format!("{n} live node(s) own {} pad(s)", leases.len()),
+    };
+    by_holder.into_iter().fold(Check::ok("owners", summary), |check, (holder, pads)| {
+        let shown: Vec<String> = pads.iter().take(MAX_PADS_LISTED).map(i64::to_string).collect();
+        let more = pads.len().saturating_sub(MAX_PADS_LISTED);
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        check.detail(format!("{holder}: pads {}{tail}", shown.join(", ")))
+    })
+}
+
+/// Pad ids listed per node by the `owners` check.
+const MAX_PADS_LISTED: usize = 20;
 
 /// Docker reachability, the engine's components against the runc escape advisories, every
 /// language's image, the seccomp mode, the runtime and the warm pool (SPEC §5). Connects with

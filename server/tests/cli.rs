@@ -7,6 +7,7 @@
 //! developer's shell nor a stray `.env` can change what is tested.
 
 mod common;
+mod redis_support;
 
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -297,7 +298,7 @@ fn doctor_passes_on_a_healthy_dev_config_and_never_prints_the_secret() {
     let out = scratch.run(&[("JWT_SECRET", STRONG_SECRET)], &["doctor"]);
     let report = stdout(&out);
     assert!(out.status.success(), "{}", text(&out));
-    for check in ["config", "production", "jwt secret", "data dir", "database", "audit chain"] {
+    for check in ["config", "production", "jwt secret", "data dir", "database", "node", "cluster", "audit chain"] {
         let line = report
             .lines()
             .find(|l| l.contains(&format!("] {check} ")))
@@ -535,4 +536,35 @@ async fn a_backup_of_the_first_schema_restores_at_that_schema_and_upgrades_but_n
     let refused = Scratch::new().run(&[("DATABASE_URL", &url)], &["restore", &archive]);
     assert!(!refused.status.success());
     assert!(text(&refused).contains("start this opencoder on it once to upgrade it"), "{}", text(&refused));
+}
+
+/// Several nodes: doctor checks Redis answers, names this node, and lists the live nodes (the
+/// holders of unexpired pad leases) with the pads each owns; a Redis that does not answer fails.
+#[tokio::test]
+async fn doctor_reports_redis_this_node_and_who_owns_which_pads() {
+    let mut redis = redis_support::RedisServer::start();
+    let scratch = Scratch::new();
+    assert!(scratch.run(&[], &["migrate"]).status.success());
+    let db = opencoder::db::Db::connect(&format!("sqlite://{}", scratch.db_path().display())).await.unwrap();
+    let owner = opencoder::auth::store::create(&db, "Ada", "hash").await.unwrap().id;
+    let files = [opencoder::pads::files_store::NewFile { name: "main.py".into(), language: "python".into() }];
+    let new = opencoder::pads::store::NewPad { slug: "owned", title: "T", language: "python", kind: "sandbox", owner };
+    let pad = opencoder::pads::store::create_with_files(&db, &new, &files).await.unwrap().0.id;
+    assert!(opencoder::cluster::store::acquire(&db, pad, "holder-a", 60_000).await.unwrap().is_some());
+    db.close().await;
+
+    let url = redis.url();
+    let vars = [("JWT_SECRET", STRONG_SECRET), ("REDIS_URL", url.as_str()), ("NODE_ID", "eu-1")];
+    let out = scratch.run(&vars, &["doctor"]);
+    let report = stdout(&out);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(report.contains("[ ok ] cluster") && report.contains("Redis answers"), "{report}");
+    assert!(report.contains("node id eu-1"), "{report}");
+    assert!(report.contains("1 live node(s) own 1 pad(s)"), "{report}");
+    assert!(report.contains(&format!("holder-a: pads {}", pad.0)), "{report}");
+
+    redis.stop();
+    let out = scratch.run(&vars, &["doctor"]);
+    assert!(!out.status.success(), "a silent Redis is a failure: {}", text(&out));
+    assert!(stdout(&out).lines().any(|l| l.starts_with("[FAIL] cluster")), "{}", stdout(&out));
 }

@@ -32,6 +32,7 @@ async fn a_node_without_its_database_is_alive_but_not_ready() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["checks"], json!({ "database": true, "exec": true }), "no Redis check without REDIS_URL");
     assert_eq!(r.body["failing"], json!([]));
+    assert_eq!(app.get("/api/health", None).await.body["cluster"], false, "one node");
 
     app.state.db.close().await;
     let r = app.get("/readyz", None).await;
@@ -55,6 +56,7 @@ async fn readiness_follows_redis_down_and_back() {
     let (status, body) = readiness_until(&app, true, Duration::from_secs(5)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["redis"], true, "{body}");
+    assert_eq!(app.get("/api/health", None).await.body["cluster"], true, "several nodes");
 
     redis.stop();
     let started = Instant::now();

@@ -146,6 +146,8 @@ async fn api_health(State(state): State<AppState>, headers: HeaderMap) -> impl I
         "ok": database,
         "name": "opencoder",
         "mode": if state.config.is_production() { "production" } else { "development" },
+        // Several nodes share pads through Redis (`REDIS_URL`); otherwise this node is alone.
+        "cluster": state.config.redis_url.is_some(),
         "database": if database { "ok" } else { "unreachable" },
         // The client shows a banner when `isolated` is false: runs are not sandboxed.
         "exec": {
