@@ -225,9 +225,11 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
                         Err(reason) => { outcome = Some(reason); break; }
                     }
                 }
+                let received = Instant::now();
                 // The update log's queue is bounded in bytes: wait for the writer rather than queue more.
                 state.docs.wait_for_log_room().await;
                 let mut step = session.handle_frame(&bytes, Instant::now(), &*room);
+                state.metrics.pad_frame(&bytes, received.elapsed());
                 if let Some(state_vector) = step.sync_request.take() {
                     match answer_sync_request(&room, state_vector).await {
                         Ok(frame) => step.replies.push(frame),
@@ -263,6 +265,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         }
     }
     drop(membership);
+    state.metrics.pad_socket_closed(outcome.as_ref().map(|reason| ws_close(reason).0));
     if let Some(reason) = &outcome {
         let (code, _) = ws_close(reason);
         if code >= 4000 || code == 1001 {

@@ -29,7 +29,7 @@ pub struct DocStore {
 
 impl DocStore {
     /// Needs a tokio runtime: starts the log writer, whose commits are relayed on `bus`.
-    pub fn new(db: Db, settings: &CollabSettings, bus: SharedBus) -> Self {
+    pub fn new(db: Db, settings: &CollabSettings, bus: SharedBus, metrics: PersistMetrics) -> Self {
         let loaded: Loaded = Arc::new(Mutex::new(HashMap::new()));
         let on_commit = {
             let loaded = loaded.clone();
@@ -42,7 +42,7 @@ impl DocStore {
                 }
             })
         };
-        let persist = Persist::start(db.clone(), settings.persist_queue_bytes, on_commit);
+        let persist = Persist::start(db.clone(), settings.persist_queue_bytes, on_commit, metrics);
         DocStore { db, persist, history_budget: settings.history_bytes, loaded }
     }
 
