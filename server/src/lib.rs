@@ -132,15 +132,16 @@ impl AppState {
         let sandboxes = exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
+        let cluster_metrics = metrics::ClusterMetrics::default();
         let bus: SharedBus = match &config.redis_url {
-            Some(url) => RedisBus::connect(url.expose(), &tasks, &shutdown)
+            Some(url) => RedisBus::connect(url.expose(), &tasks, &shutdown, cluster_metrics.clone())
                 .await
                 .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?,
             None => Arc::new(LocalBus::default()),
         };
         let ownership = match &config.redis_url {
-            Some(_) => cluster::Ownership::clustered(db.clone(), bus.node().to_string()),
-            None => cluster::Ownership::solo(db.clone(), bus.node().to_string()),
+            Some(_) => cluster::Ownership::clustered(db.clone(), bus.node().to_string(), cluster_metrics.clone()),
+            None => cluster::Ownership::solo(db.clone(), bus.node().to_string(), cluster_metrics.clone()),
         };
         let persist_metrics = metrics::PersistMetrics::default();
         let docs = collab::DocStore::new(db.clone(), &config.collab, bus.clone(), persist_metrics.clone());
@@ -152,7 +153,7 @@ impl AppState {
         let exec = exec::ExecService::new(sandboxes.runs, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
         let terminals = terminal::Terminals::new(&config, sandboxes.terminals);
         let live = metrics::LiveState { exec: exec.clone(), rooms: rooms.clone(), docs: docs.clone(), terminals: terminals.clone() };
-        let metrics = metrics::Metrics::new(live, exec.run_durations().clone(), &persist_metrics);
+        let metrics = metrics::Metrics::new(live, exec.run_durations().clone(), &persist_metrics, &cluster_metrics);
         Ok(AppState {
             metrics,
             terminals,

@@ -7,15 +7,18 @@
 mod collab_support;
 mod common;
 mod exec_support;
+mod redis_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use collab_support::Http;
 use common::TestApp;
+use redis_support::RedisServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+const SHARED_SECRET: &str = "metrics-cluster-test-secret-0123456789abcdef";
 const TOKEN: &str = "metrics-token-0123456789abcdef0123456789";
 /// An address outside loopback and the trusted proxies, as a trusted proxy (loopback) reports it.
 const REMOTE: &str = "203.0.113.7";
@@ -173,6 +176,61 @@ async fn every_subsystem_reports_after_real_traffic() {
     assert!(routes.iter().all(|r| *r == "unmatched" || r.starts_with('/')), "{routes:?}");
     assert!(routes.contains("/api/pads/{slug}"), "{routes:?}");
     assert_the_dashboard_queries_exist(&text);
+}
+
+/// Polls `app`'s `/metrics` until `done` holds for it (or the wait is over); the last scrape.
+async fn scrape_until(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + exec_support::WAIT;
+    loop {
+        let text = scrape(app).await;
+        if done(&text) || tokio::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bus_messages_and_lease_takeovers_are_counted_per_node() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let a = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SHARED_SECRET)]).await;
+    let db_url = format!("sqlite://{}", a.state.config.data_dir.join("opencoder.db").display());
+    let b = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", &db_url)]).await;
+    let http = Http::new(&a.base);
+    let (_, owner) = http.signup("Owner").await;
+    let pad = http.create_pad(&owner).await;
+    let gained = |kind: &str| format!("opencoder_cluster_leases_gained_total{{kind=\"{kind}\"}}");
+    let published = r#"opencoder_bus_messages_total{direction="published"}"#;
+    let received = r#"opencoder_bus_messages_total{direction="received"}"#;
+    let before = scrape(&b).await;
+    assert_eq!(sample(&before, received), Some(0.0), "every bus series is there from the start: {before}");
+    assert_eq!(sample(&before, &gained("takeover")), Some(0.0));
+
+    // A socket on A: A owns the pad (the first holder) and relays the edit to B through Redis.
+    let mut on_a = collab_support::connect(&a.base, &pad.slug, &owner).await;
+    on_a.synced().await;
+    on_a.append(&pad.file, "relayed;").await;
+    let text_a = scrape_until(&a, |t| sample(t, &gained("new")) >= Some(1.0) && sample(t, published) >= Some(1.0)).await;
+    assert_eq!(sample(&text_a, &gained("new")), Some(1.0), "{text_a}");
+    assert!(sample(&text_a, published) >= Some(1.0), "{text_a}");
+    let text_b = scrape_until(&b, |t| sample(t, received) >= Some(1.0)).await;
+    assert!(sample(&text_b, received) >= Some(1.0), "{text_b}");
+    assert_eq!(sample(&text_b, &gained("new")), Some(0.0), "B holds nothing yet");
+
+    // A stops renewing; B, with a socket of the pad, takes it over; A, resumed, counts the loss.
+    a.state.ownership.pause_renewals(true);
+    let mut on_b = collab_support::connect(&b.base, &pad.slug, &owner).await;
+    on_b.synced().await;
+    let text_b = scrape_until(&b, |t| sample(t, &gained("takeover")) >= Some(1.0)).await;
+    assert_eq!(sample(&text_b, &gained("takeover")), Some(1.0), "{text_b}");
+    a.state.ownership.pause_renewals(false);
+    let text_a = scrape_until(&a, |t| sample(t, "opencoder_cluster_leases_lost_total") >= Some(1.0)).await;
+    assert_eq!(sample(&text_a, "opencoder_cluster_leases_lost_total"), Some(1.0), "{text_a}");
+    assert_eq!(sample(&text_a, &gained("takeover")), Some(0.0));
+    for reason in ["queue_full", "publish_failed", "malformed"] {
+        assert_eq!(sample(&text_a, &format!("opencoder_bus_dropped_total{{reason=\"{reason}\"}}")), Some(0.0));
+    }
 }
 
 /// The metric names a dashboard's queries use (histogram series by their family name).

@@ -12,6 +12,7 @@
 //! Every label is bounded: route templates, status classes, languages, error codes, Docker host
 //! addresses from the configuration. Never a user, a pad, a token or a raw path.
 
+mod cluster;
 mod live;
 mod persist;
 mod sockets;
@@ -24,6 +25,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+pub use cluster::{BusDrop, ClusterMetrics};
 pub use live::LiveState;
 pub use persist::PersistMetrics;
 use sockets::SocketMetrics;
@@ -83,8 +85,14 @@ struct Inner {
 
 impl Metrics {
     /// A registry holding the request-path and pad-socket families, the families the execution
-    /// service and the document writer observe, and `live` read at each scrape.
-    pub fn new(live: LiveState, run_durations: crate::exec::metrics::RunDurations, persist: &PersistMetrics) -> Metrics {
+    /// service, the document writer, the bus and the leases count into, and `live` read at each
+    /// scrape.
+    pub fn new(
+        live: LiveState,
+        run_durations: crate::exec::metrics::RunDurations,
+        persist: &PersistMetrics,
+        cluster: &ClusterMetrics,
+    ) -> Metrics {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -118,6 +126,7 @@ impl Metrics {
         let sockets = SocketMetrics::default();
         sockets.register(&mut registry);
         persist.register(&mut registry);
+        cluster.register(&mut registry);
         registry.register_collector(Box::new(live));
         let inner = Inner { registry, requests, request_seconds, rate_limited, auth_failures, sockets };
         Metrics { inner: Arc::new(inner) }
