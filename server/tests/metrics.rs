@@ -53,6 +53,18 @@ fn total(text: &str, name: &str) -> f64 {
         .sum()
 }
 
+/// Polls `app`'s `/metrics` until `done` holds for it (or the wait is over); the last scrape.
+async fn scrape_until(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + exec_support::WAIT;
+    loop {
+        let text = scrape(app).await;
+        if done(&text) || tokio::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn metrics_need_the_token_or_a_trusted_address() {
     let app = TestApp::spawn_with(&[("METRICS_TOKEN", TOKEN)]).await;
@@ -110,19 +122,23 @@ async fn every_subsystem_reports_after_real_traffic() {
     assert_eq!(app.get(&format!("/api/pads/{}", pad.slug), Some("not-a-session")).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.get(&format!("/api/pads/{}", pad.slug), Some(&owner)).await.status, StatusCode::OK);
 
+    // A recording with a seek segment every two updates.
+    app.state.recordings.set_segment_updates(2);
+    let recording = app.post(&format!("/api/pads/{}/recordings", pad.slug), Some(&owner), json!({})).await;
+    assert!(recording.status.is_success(), "{:?}", recording.body);
+
     let mut peer = collab_support::connect(&app.base, &pad.slug, &owner).await;
     peer.synced().await;
-    peer.append(&pad.file, "\n# edited over the socket\n").await;
-    let while_open = {
-        let deadline = tokio::time::Instant::now() + exec_support::WAIT;
-        loop {
-            let text = scrape(&app).await;
-            if total(&text, "opencoder_persist_commit_seconds_count") >= 1.0 || tokio::time::Instant::now() > deadline {
-                break text;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    for line in ["\n# edited", " over", " the socket\n"] {
+        peer.append(&pad.file, line).await;
+    }
+    let while_open = scrape_until(&app, |t| {
+        total(t, "opencoder_persist_commit_seconds_count") >= 1.0
+            && sample(t, "opencoder_recording_segments_written_total") >= Some(1.0)
+    })
+    .await;
+    assert_eq!(sample(&while_open, "opencoder_recordings_active"), Some(1.0), "{while_open}");
+    assert!(sample(&while_open, "opencoder_recording_segments_written_total") >= Some(1.0), "{while_open}");
     assert_eq!(sample(&while_open, "opencoder_pad_sockets_open"), Some(1.0), "{while_open}");
     assert_eq!(sample(&while_open, "opencoder_pad_rooms_live"), Some(1.0));
     assert!(sample(&while_open, r#"opencoder_pad_frames_received_total{kind="update"}"#) >= Some(1.0), "{while_open}");
@@ -138,17 +154,7 @@ async fn every_subsystem_reports_after_real_traffic() {
         .await;
     assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
 
-    let text = {
-        let deadline = tokio::time::Instant::now() + exec_support::WAIT;
-        loop {
-            let text = scrape(&app).await;
-            let closed = sample(&text, r#"opencoder_pad_sockets_closed_total{code="client"}"#).is_some();
-            if closed || tokio::time::Instant::now() > deadline {
-                break text;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    let text = scrape_until(&app, |t| sample(t, r#"opencoder_pad_sockets_closed_total{code="client"}"#).is_some()).await;
     // HTTP, by route template and status class, with latency.
     assert!(sample(&text, r#"opencoder_http_requests_total{method="POST",route="/api/pads",status="2xx"}"#) >= Some(1.0), "{text}");
     assert!(sample(&text, r#"opencoder_http_requests_total{method="GET",route="/api/pads/{slug}",status="2xx"}"#) >= Some(1.0));
@@ -176,18 +182,6 @@ async fn every_subsystem_reports_after_real_traffic() {
     assert!(routes.iter().all(|r| *r == "unmatched" || r.starts_with('/')), "{routes:?}");
     assert!(routes.contains("/api/pads/{slug}"), "{routes:?}");
     assert_the_dashboard_queries_exist(&text);
-}
-
-/// Polls `app`'s `/metrics` until `done` holds for it (or the wait is over); the last scrape.
-async fn scrape_until(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + exec_support::WAIT;
-    loop {
-        let text = scrape(app).await;
-        if done(&text) || tokio::time::Instant::now() > deadline {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -66,13 +66,13 @@ impl ClusterMetrics {
         registry.register("opencoder_cluster_leases_lost", "Pad leases this node lost to another node", self.lost.clone());
         // Every series at zero from the start: a rate over a series that appears late misses its first count.
         for direction in ["published", "received"] {
-            self.messages.get_or_create(&DirectionLabels { direction });
+            drop(self.messages.get_or_create(&DirectionLabels { direction }));
         }
         for why in [BusDrop::QueueFull, BusDrop::PublishFailed, BusDrop::Malformed] {
-            self.dropped.get_or_create(&ReasonLabels { reason: why.label() });
+            drop(self.dropped.get_or_create(&ReasonLabels { reason: why.label() }));
         }
         for kind in ["new", "takeover"] {
-            self.gained.get_or_create(&LeaseLabels { kind });
+            drop(self.gained.get_or_create(&LeaseLabels { kind }));
         }
     }
 

@@ -15,6 +15,7 @@
 mod cluster;
 mod live;
 mod persist;
+mod recordings;
 mod sockets;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use prometheus_client::registry::Registry;
 pub use cluster::{BusDrop, ClusterMetrics};
 pub use live::LiveState;
 pub use persist::PersistMetrics;
+use recordings::RecordingMetrics;
 use sockets::SocketMetrics;
 
 /// `Content-Type` of `/metrics` (the Prometheus text format 0.0.4).
@@ -81,6 +83,7 @@ struct Inner {
     rate_limited: Family<RouteLabels, Counter>,
     auth_failures: Family<KindLabels, Counter>,
     sockets: SocketMetrics,
+    recordings: RecordingMetrics,
 }
 
 impl Metrics {
@@ -125,10 +128,12 @@ impl Metrics {
         );
         let sockets = SocketMetrics::default();
         sockets.register(&mut registry);
+        let recordings = RecordingMetrics::default();
+        recordings.register(&mut registry);
         persist.register(&mut registry);
         cluster.register(&mut registry);
         registry.register_collector(Box::new(live));
-        let inner = Inner { registry, requests, request_seconds, rate_limited, auth_failures, sockets };
+        let inner = Inner { registry, requests, request_seconds, rate_limited, auth_failures, sockets, recordings };
         Metrics { inner: Arc::new(inner) }
     }
 
@@ -163,6 +168,15 @@ impl Metrics {
     /// A pad socket ended: with the close code the server sent, or `None` when the client left.
     pub fn pad_socket_closed(&self, code: Option<u16>) {
         self.inner.sockets.closed(code);
+    }
+
+    /// Recordings in progress on the pads this node owns, counted by the seek-data scan.
+    pub fn recordings_active(&self, count: usize) {
+        self.inner.recordings.set_active(count);
+    }
+
+    pub fn recording_segment_written(&self) {
+        self.inner.recordings.segment_written();
     }
 
     /// Everything, in the Prometheus text format.
