@@ -33,9 +33,10 @@ async fn metrics(State(state): State<AppState>, ClientIp(ip): ClientIp, headers:
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], state.metrics.render()).into_response())
 }
 
-/// Whether the request carries `Authorization: Bearer <expected>`; never without a configured token.
+/// Whether the request carries `Authorization: Bearer <expected>`; never without a configured,
+/// non-empty token (a missing header must not match an empty one).
 fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
-    let Some(expected) = expected else { return false };
+    let Some(expected) = expected.filter(|token| !token.is_empty()) else { return false };
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -65,6 +66,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         let token = "t".repeat(32);
         assert!(!bearer_matches(&headers, Some(&token)), "no header");
+        assert!(!bearer_matches(&headers, Some("")), "no header against an empty token");
         headers.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
         assert!(bearer_matches(&headers, Some(&token)));
         assert!(!bearer_matches(&headers, None), "no token configured: never");
