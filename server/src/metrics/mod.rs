@@ -5,9 +5,10 @@
 //! first await. Tests run several servers in one process and each must count only its own
 //! traffic, so every family lives in this state's registry and is handed to the code that counts.
 //!
-//! Two kinds of series: families the request path increments (HTTP, rejections, auth failures,
-//! run durations), and gauges and the sandbox's counters read from the live state at scrape time
-//! by [`LiveState`], so the subsystems keep no second copy of what they already know.
+//! Two kinds of series: families the code that sees an event increments (HTTP, rejections, auth
+//! failures, pad socket frames and closes, run durations, the document writer, the bus, leases,
+//! recordings), and gauges and the sandbox's counters read from the live state at scrape time by
+//! [`LiveState`], so the subsystems keep no second copy of what they already know.
 //!
 //! Every label is bounded: route templates, status classes, languages, error codes, Docker host
 //! addresses from the configuration. Never a user, a pad, a token or a raw path.
