@@ -13,6 +13,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use collab_support::Http;
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use common::TestApp;
 use redis_support::RedisServer;
 use reqwest::StatusCode;
@@ -148,13 +150,21 @@ async fn every_subsystem_reports_after_real_traffic() {
     assert!(total(&while_open, "opencoder_persist_batch_items_sum") >= 1.0);
     assert!(sample(&while_open, "opencoder_persist_docs_loaded") >= Some(1.0));
     peer.close().await;
+    // A socket the server closes: a text frame is refused with 1003.
+    let mut texting = collab_support::connect(&app.base, &pad.slug, &owner).await;
+    texting.synced().await;
+    texting.ws.send(WsMessage::Text("not a y-protocols frame".into())).await.unwrap();
+    assert_eq!(texting.closed_within(exec_support::WAIT).await, Some(1003));
 
     let run = app
         .post(&format!("/api/pads/{}/runs?wait=1", pad.slug), Some(&owner), json!({ "entry": pad.name }))
         .await;
     assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
 
-    let text = scrape_until(&app, |t| sample(t, r#"opencoder_pad_sockets_closed_total{code="client"}"#).is_some()).await;
+    let text = scrape_until(&app, |t| {
+        sample(t, r#"opencoder_pad_sockets_closed_total{code="client"}"#).is_some() && sample(t, "opencoder_pad_sockets_open") == Some(0.0)
+    })
+    .await;
     // HTTP, by route template and status class, with latency.
     assert!(sample(&text, r#"opencoder_http_requests_total{method="POST",route="/api/pads",status="2xx"}"#) >= Some(1.0), "{text}");
     assert!(sample(&text, r#"opencoder_http_requests_total{method="GET",route="/api/pads/{slug}",status="2xx"}"#) >= Some(1.0));
@@ -163,8 +173,9 @@ async fn every_subsystem_reports_after_real_traffic() {
     // Rejections and auth failures.
     assert!(sample(&text, r#"opencoder_rate_limit_rejections_total{route="/api/auth/guest"}"#) >= Some(1.0), "{text}");
     assert!(total(&text, "opencoder_auth_failures_total") >= 1.0, "{text}");
-    // Sockets: the client's close, nothing open any more.
+    // Sockets: the client's close and the server's, nothing open any more.
     assert_eq!(sample(&text, r#"opencoder_pad_sockets_closed_total{code="client"}"#), Some(1.0), "{text}");
+    assert_eq!(sample(&text, r#"opencoder_pad_sockets_closed_total{code="1003"}"#), Some(1.0), "{text}");
     assert_eq!(sample(&text, "opencoder_pad_sockets_open"), Some(0.0));
     // Runs: outcome by language, duration, the queue drained, a container made.
     assert!(total(&text, "opencoder_exec_runs_total") >= 1.0, "{text}");

@@ -122,7 +122,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Ok(joined) => joined,
         Err(reason) => {
             tracing::warn!(reason = %reason, "pad socket refused");
-            close(&mut socket, &reason).await;
+            close(&state, &mut socket, &reason).await;
             return;
         }
     };
@@ -133,13 +133,13 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Ok(Err(lost)) => {
             drop(membership);
             tracing::info!(?lost, "access changed while the pad socket was joining");
-            close(&mut socket, &SessionError::from(lost)).await;
+            close(&state, &mut socket, &SessionError::from(lost)).await;
             return;
         }
         Err(err) => {
             drop(membership);
             tracing::error!(error = %err, "re-reading access after joining failed");
-            close(&mut socket, &SessionError::Internal).await;
+            close(&state, &mut socket, &SessionError::Internal).await;
             return;
         }
     };
@@ -151,7 +151,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Ok(locked) => session.set_edits_locked(locked),
         Err(reason) => {
             drop(membership);
-            close(&mut socket, &reason).await;
+            close(&state, &mut socket, &reason).await;
             return;
         }
     }
@@ -172,6 +172,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         }
     }
     if write_all(&mut socket, opening).await.is_err() {
+        state.metrics.pad_socket_closed(None);
         return;
     }
     loop {
@@ -265,7 +266,6 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         }
     }
     drop(membership);
-    state.metrics.pad_socket_closed(outcome.as_ref().map(|reason| ws_close(reason).0));
     if let Some(reason) = &outcome {
         let (code, _) = ws_close(reason);
         if code >= 4000 || code == 1001 {
@@ -273,7 +273,9 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         } else {
             tracing::warn!(code, reason = %reason, "closing pad socket");
         }
-        close(&mut socket, reason).await;
+        close(&state, &mut socket, reason).await;
+    } else {
+        state.metrics.pad_socket_closed(None);
     }
     tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "pad socket closed");
 }
@@ -304,7 +306,8 @@ async fn write_all(socket: &mut WebSocket, frames: Vec<Bytes>) -> Result<(), ()>
     ws_io::write_all(socket, frames.into_iter().map(Message::Binary), "pad socket").await
 }
 
-async fn close(socket: &mut WebSocket, reason: &SessionError) {
+async fn close(state: &AppState, socket: &mut WebSocket, reason: &SessionError) {
     let (code, text) = ws_close(reason);
+    state.metrics.pad_socket_closed(Some(code));
     ws_io::close(socket, code, text).await;
 }

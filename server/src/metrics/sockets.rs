@@ -60,7 +60,7 @@ impl SocketMetrics {
         );
         registry.register(
             "opencoder_pad_sockets_closed",
-            "Pad sockets ended, by the close code the server sent (client: the client left)",
+            "Pad sockets ended, by the close code the server sent (client: the client left first)",
             self.closed.clone(),
         );
     }
