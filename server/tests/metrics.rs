@@ -91,6 +91,21 @@ async fn metrics_need_the_token_or_a_trusted_address() {
 }
 
 #[tokio::test]
+async fn rejections_name_the_budget_that_refused() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_PER_MINUTE", "2")]).await;
+    let statuses = [
+        app.get("/api/health", None).await.status,
+        app.get("/api/health", None).await.status,
+        app.get("/api/health", None).await.status,
+    ];
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    let text = scrape(&app).await;
+    let global = r#"opencoder_rate_limit_rejections_total{limiter="global",route="/api/health"}"#;
+    assert_eq!(sample(&text, global), Some(1.0), "{text}");
+    assert_eq!(total(&text, "opencoder_rate_limit_rejections_total"), 1.0);
+}
+
+#[tokio::test]
 async fn two_servers_in_one_process_count_apart() {
     let first = TestApp::spawn().await;
     let second = TestApp::spawn().await;
@@ -171,7 +186,8 @@ async fn every_subsystem_reports_after_real_traffic() {
     assert!(sample(&text, r#"opencoder_http_requests_total{method="POST",route="/api/auth/guest",status="4xx"}"#) >= Some(1.0));
     assert!(sample(&text, r#"opencoder_http_request_duration_seconds_count{route="/api/pads/{slug}/runs"}"#) >= Some(1.0));
     // Rejections and auth failures.
-    assert!(sample(&text, r#"opencoder_rate_limit_rejections_total{route="/api/auth/guest"}"#) >= Some(1.0), "{text}");
+    let signup_refusals = r#"opencoder_rate_limit_rejections_total{limiter="endpoint",route="/api/auth/guest"}"#;
+    assert!(sample(&text, signup_refusals) >= Some(1.0), "{text}");
     assert!(total(&text, "opencoder_auth_failures_total") >= 1.0, "{text}");
     // Sockets: the client's close and the server's, nothing open any more.
     assert_eq!(sample(&text, r#"opencoder_pad_sockets_closed_total{code="client"}"#), Some(1.0), "{text}");

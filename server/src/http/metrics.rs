@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::client_ip::ClientIp;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::metrics::{CONTENT_TYPE, UNMATCHED_ROUTE};
+use crate::metrics::{Limiter, CONTENT_TYPE, UNMATCHED_ROUTE};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -53,7 +53,9 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, |p| p.as_str()).to_string();
     let response = next.run(request).await;
     let error_code = response.extensions().get::<ErrorCode>().map(|c| c.0);
-    state.metrics.observe_request(&method, &route, response.status(), error_code, started.elapsed().as_secs_f64());
+    let limiter = response.extensions().get::<Limiter>().copied();
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.observe_request(&method, &route, response.status(), error_code, limiter, seconds);
     response
 }
 

@@ -21,7 +21,7 @@ mod sockets;
 
 use std::sync::Arc;
 
-use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -55,6 +55,31 @@ struct RouteLabels {
     route: String,
 }
 
+/// Which budget refused a request with 429: the global per-IP one (`RATE_LIMIT_PER_MINUTE`, a
+/// response extension set by its middleware) or the endpoint's own (sign-up, run queue,
+/// recordings, terminal restarts), which the route names.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Limiter {
+    Global,
+    Endpoint,
+}
+
+impl EncodeLabelValue for Limiter {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        use std::fmt::Write;
+        encoder.write_str(match self {
+            Limiter::Global => "global",
+            Limiter::Endpoint => "endpoint",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabels {
+    limiter: Limiter,
+    route: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
@@ -81,7 +106,7 @@ struct Inner {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     request_seconds: HistogramFamily<RouteLabels>,
-    rate_limited: Family<RouteLabels, Counter>,
+    rate_limited: Family<RejectionLabels, Counter>,
     auth_failures: Family<KindLabels, Counter>,
     sockets: SocketMetrics,
     recordings: RecordingMetrics,
@@ -110,10 +135,10 @@ impl Metrics {
             "HTTP request latency by route template, until the response head",
             request_seconds.clone(),
         );
-        let rate_limited = Family::<RouteLabels, Counter>::default();
+        let rate_limited = Family::<RejectionLabels, Counter>::default();
         registry.register(
             "opencoder_rate_limit_rejections",
-            "Requests refused with 429 by route template (the route names the limiter that refused)",
+            "Requests refused with 429, by the budget that refused (global or the endpoint's own) and route template",
             rate_limited.clone(),
         );
         let auth_failures = Family::<KindLabels, Counter>::default();
@@ -139,13 +164,15 @@ impl Metrics {
     }
 
     /// Count one answered request. `route` is the matched template (`/api/pads/{slug}`) or
-    /// [`UNMATCHED_ROUTE`]; `error_code` is the `AppError` code the response carries, if any.
+    /// [`UNMATCHED_ROUTE`]; `error_code` is the `AppError` code the response carries, if any,
+    /// and `limiter` the budget that refused it with 429 when that was the global one.
     pub fn observe_request(
         &self,
         method: &axum::http::Method,
         route: &str,
         status: axum::http::StatusCode,
         error_code: Option<&'static str>,
+        limiter: Option<Limiter>,
         seconds: f64,
     ) {
         let inner = &self.inner;
@@ -153,7 +180,8 @@ impl Metrics {
         inner.requests.get_or_create(&labels).inc();
         inner.request_seconds.get_or_create(&RouteLabels { route: route.to_string() }).observe(seconds);
         if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
-            inner.rate_limited.get_or_create(&RouteLabels { route: route.to_string() }).inc();
+            let limiter = limiter.unwrap_or(Limiter::Endpoint);
+            inner.rate_limited.get_or_create(&RejectionLabels { limiter, route: route.to_string() }).inc();
         }
         if status == axum::http::StatusCode::UNAUTHORIZED {
             inner.auth_failures.get_or_create(&KindLabels { kind: error_code.unwrap_or("unauthorized") }).inc();
