@@ -106,6 +106,9 @@ pub struct Config {
     /// `REDIS_URL` (unset = one node, in-process bus): `redis://…`, `rediss://…` or
     /// `redis+unix://…`; domain events then cross nodes through Redis. May carry a password.
     pub redis_url: Option<Secret<String>>,
+    /// `METRICS_TOKEN`: a Bearer token that opens `/metrics` to any address (without it, only
+    /// loopback and trusted proxies). Production refuses one shorter than `MIN_SECRET_BYTES`.
+    pub metrics_token: Option<Secret<String>>,
     /// `JWT_SECRET` (dev: generated once into DATA_DIR/jwt_secret): HS256 signing key.
     pub jwt_secret: Secret<Vec<u8>>,
     pub jwt_secret_source: SecretSource,
@@ -350,6 +353,7 @@ impl Config {
             data_dir,
             database_url: Secret::new(database_url),
             redis_url,
+            metrics_token: get(vars, "METRICS_TOKEN").map(|t| Secret::new(t.to_string())),
             jwt_secret: Secret::new(jwt_secret),
             jwt_secret_source,
             enable_hsts: parse_bool("ENABLE_HSTS", get(vars, "ENABLE_HSTS"))?,
@@ -413,6 +417,17 @@ impl Config {
                 "JWT_SECRET",
                 "is a well-known or trivial value; generate one with `openssl rand -hex 64`",
             ));
+        }
+        if let Some(token) = &self.metrics_token {
+            if token.expose().len() < MIN_SECRET_BYTES {
+                return Err(invalid(
+                    "METRICS_TOKEN",
+                    format!(
+                        "is {} bytes; production needs at least {MIN_SECRET_BYTES} (use `openssl rand -hex 32`)",
+                        token.expose().len()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -585,6 +600,13 @@ mod tests {
         let ok = Config::from_vars(&vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong)])).unwrap();
         assert!(ok.is_production());
         assert!(!ok.warnings().is_empty());
+        let production = [("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong[..])];
+        let short = "m".repeat(MIN_SECRET_BYTES - 1);
+        let err = Config::from_vars(&vars(&[production[0], production[1], ("METRICS_TOKEN", &short)])).unwrap_err();
+        assert!(err.to_string().starts_with("METRICS_TOKEN") && !err.to_string().contains(&short), "{err}");
+        let long = "m".repeat(MIN_SECRET_BYTES);
+        let ok = Config::from_vars(&vars(&[production[0], production[1], ("METRICS_TOKEN", &long)])).unwrap();
+        assert!(!format!("{ok:?}").contains(&long));
     }
 
     #[test]

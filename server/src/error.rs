@@ -149,6 +149,10 @@ impl AppError {
     }
 }
 
+/// The code of the `AppError` a response was made from, for the request metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -157,6 +161,7 @@ impl IntoResponse for AppError {
         }
         let body = Json(json!({ "error": self.code(), "message": self.public_message() }));
         let mut response = (status, body).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
         if let AppError::RateLimited { retry_after_secs, .. } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }

@@ -33,6 +33,7 @@ pub mod error;
 pub mod exec;
 pub mod http;
 pub mod interviews;
+pub mod metrics;
 pub mod openapi;
 pub mod pads;
 pub mod recordings;
@@ -79,6 +80,8 @@ pub struct AppState {
     /// Live pad rooms (open sockets); `rooms.broadcast_app(pad, json)` reaches everyone on a pad.
     pub rooms: collab::Rooms,
     pub exec: exec::ExecService,
+    /// This server's Prometheus registry (`/metrics`); one per state, so tests do not mix counts.
+    pub metrics: metrics::Metrics,
     /// Recordings' tunables and idle watch (SPEC §7); the rest of their state is in the database.
     pub recordings: recordings::Recorder,
     /// Languages that can run (built-in table plus EXEC_LANGUAGES_FILE).
@@ -129,17 +132,19 @@ impl AppState {
         let sandboxes = exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
+        let cluster_metrics = metrics::ClusterMetrics::default();
         let bus: SharedBus = match &config.redis_url {
-            Some(url) => RedisBus::connect(url.expose(), &tasks, &shutdown)
+            Some(url) => RedisBus::connect(url.expose(), &tasks, &shutdown, cluster_metrics.clone())
                 .await
                 .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?,
             None => Arc::new(LocalBus::default()),
         };
         let ownership = match &config.redis_url {
-            Some(_) => cluster::Ownership::clustered(db.clone(), bus.node().to_string()),
-            None => cluster::Ownership::solo(db.clone(), bus.node().to_string()),
+            Some(_) => cluster::Ownership::clustered(db.clone(), bus.node().to_string(), cluster_metrics.clone()),
+            None => cluster::Ownership::solo(db.clone(), bus.node().to_string(), cluster_metrics.clone()),
         };
-        let docs = collab::DocStore::new(db.clone(), &config.collab, bus.clone());
+        let persist_metrics = metrics::PersistMetrics::default();
+        let docs = collab::DocStore::new(db.clone(), &config.collab, bus.clone(), persist_metrics.clone());
         let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers(), bus.clone());
         let broadcast: exec::PadBroadcast = {
             let rooms = rooms.clone();
@@ -147,7 +152,10 @@ impl AppState {
         };
         let exec = exec::ExecService::new(sandboxes.runs, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
         let terminals = terminal::Terminals::new(&config, sandboxes.terminals);
+        let live = metrics::LiveState { exec: exec.clone(), rooms: rooms.clone(), docs: docs.clone(), terminals: terminals.clone() };
+        let metrics = metrics::Metrics::new(live, exec.run_durations().clone(), &persist_metrics, &cluster_metrics);
         Ok(AppState {
+            metrics,
             terminals,
             health: http::health::HealthCache::default(),
             exec,
@@ -196,6 +204,7 @@ impl AppState {
 pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base())
         .merge(http::health::router())
+        .merge(http::metrics::router())
         .merge(auth::router())
         .merge(pads::router())
         .merge(collab::router())
@@ -206,7 +215,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
 }
 
 /// The whole application: routes, then the perimeter layers. Read bottom-up for request order:
-/// client IP → security headers → request log → panic guard → CORS → URL-token refusal →
+/// client IP → security headers → request metrics → request log → panic guard → CORS → URL-token refusal →
 /// global rate limit → body limit → handler.
 pub fn build_app(state: AppState) -> Router {
     let (router, spec) = api_router().split_for_parts();
@@ -221,6 +230,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(http::cors::layer(&state.config))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(axum::middleware::from_fn(http::trace::log_request))
+        .layer(from_fn_with_state(state.clone(), http::metrics::record))
         .layer(from_fn_with_state(state.clone(), http::headers::apply))
         .layer(from_fn_with_state(state.clone(), http::client_ip::attach))
         .with_state(state)

@@ -77,7 +77,7 @@ async fn runs_use_every_host_and_health_lists_them() {
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(r.body["run"]["stdout"], "done\n", "{:?}", r.body);
     }
-    let metrics = app.state.exec.render_metrics();
+    let metrics = app.state.metrics.render();
     for host in ["unix:///var/run/docker.sock", SECOND] {
         let series = format!("opencoder_exec_host_runs_total{{host=\"{host}\",outcome=\"ok\"}} 1");
         assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
@@ -171,7 +171,7 @@ async fn runs_on_a_host_that_goes_down_finish_with_host_unavailable_and_it_rejoi
     for r in [a, b] {
         assert_eq!(r.body["run"]["outcome"], "ok", "{:?}", r.body);
     }
-    let metrics = app.state.exec.render_metrics();
+    let metrics = app.state.metrics.render();
     let series = format!("opencoder_exec_host_runs_total{{host=\"{SECOND}\",outcome=\"ok\"}} 1");
     assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
 }

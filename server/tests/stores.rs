@@ -15,6 +15,7 @@ use opencoder::cluster::store::{self as lease_store, Fence, FencedError};
 use opencoder::collab::persist::Persist;
 use opencoder::collab::store::{self as collab_store, LogWrite};
 use opencoder::db::{Db, PadId, UserId};
+use opencoder::metrics::PersistMetrics;
 use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
 use opencoder::pads::invites_store::{self, AcceptOutcome, Liveness, NewInvite};
 use opencoder::pads::roles::Role;
@@ -324,7 +325,7 @@ async fn the_log_writer_counts_its_own_commits_into_a_checkpoint(f: Fixture) {
     let owner = user(db, "Owner").await;
     let id = pad(db, owner, "busy").await;
     // The document is never told where its updates landed, as if every commit were in flight.
-    let writer = Persist::start(db.clone(), 1 << 20, Arc::new(|_| {}));
+    let writer = Persist::start(db.clone(), 1 << 20, Arc::new(|_| {}), PersistMetrics::default());
     for text in ["a", "b", "c"] {
         writer.append(id, Some(owner), Bytes::from_static(text.as_bytes()));
     }

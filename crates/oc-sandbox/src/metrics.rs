@@ -1,9 +1,8 @@
-//! Counters kept by the backends (plain atomics and one small map; no metrics crate).
-//! The server renders them with [`Metrics::render_prometheus`] or reads [`Metrics::snapshot`].
-//! One `Arc<Metrics>` may be shared by several backends.
+//! Counters kept by the backends (plain atomics and one small map; no metrics crate, so the
+//! sandbox does not pick the server's exporter). The server reads [`Metrics::snapshot`] at each
+//! scrape and renders it. One `Arc<Metrics>` may be shared by several backends.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -146,92 +145,6 @@ impl Metrics {
             run_millis_total: self.run_millis_total.load(Ordering::Relaxed),
         }
     }
-
-    /// Prometheus text exposition (counters prefixed with `prefix`, e.g. `opencoder_exec`).
-    pub fn render_prometheus(&self, prefix: &str) -> String {
-        let s = self.snapshot();
-        let mut out = String::new();
-        let runs = s.runs.iter().map(|r| {
-            let labels = [("backend", &r.backend), ("language", &r.language), ("outcome", &r.outcome)];
-            (labels.to_vec(), r.count)
-        });
-        labelled_counter(&mut out, prefix, "runs_total", "Code runs by backend, language and outcome.", runs);
-        if !s.host_runs.is_empty() {
-            let runs = s.host_runs.iter().map(|r| (vec![("host", &r.host), ("outcome", &r.outcome)], r.count));
-            labelled_counter(&mut out, prefix, "host_runs_total", "Code runs by Docker host and outcome.", runs);
-        }
-        let mut counter = |name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {prefix}_{name} {help}");
-            let _ = writeln!(out, "# TYPE {prefix}_{name} counter");
-            let _ = writeln!(out, "{prefix}_{name} {v}");
-        };
-        counter(
-            "pool_hits_total",
-            "Runs served by a warm-pool container.",
-            s.pool_hits,
-        );
-        counter(
-            "pool_misses_total",
-            "Runs that had to start a container cold.",
-            s.pool_misses,
-        );
-        counter(
-            "compile_cache_hits_total",
-            "Compile steps skipped thanks to the cache.",
-            s.cache_hits,
-        );
-        counter(
-            "compile_cache_misses_total",
-            "Compile steps that ran.",
-            s.cache_misses,
-        );
-        counter(
-            "containers_created_total",
-            "Sandbox containers created.",
-            s.containers_created,
-        );
-        counter(
-            "containers_removed_total",
-            "Sandbox containers removed.",
-            s.containers_removed,
-        );
-        counter(
-            "docker_errors_total",
-            "Failed Docker API calls.",
-            s.docker_errors,
-        );
-        counter(
-            "run_duration_milliseconds_total",
-            "Sum of run durations.",
-            s.run_millis_total,
-        );
-        out
-    }
-}
-
-/// One counter with a series per label set.
-fn labelled_counter<'a>(
-    out: &mut String,
-    prefix: &str,
-    name: &str,
-    help: &str,
-    series: impl Iterator<Item = (Vec<(&'a str, &'a String)>, u64)>,
-) {
-    let _ = writeln!(out, "# HELP {prefix}_{name} {help}");
-    let _ = writeln!(out, "# TYPE {prefix}_{name} counter");
-    for (labels, count) in series {
-        let labels: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect();
-        let _ = writeln!(out, "{prefix}_{name}{{{}}} {count}", labels.join(","));
-    }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -239,23 +152,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn render() {
+    fn counts_add_up_by_label() {
         let m = Metrics::new();
         m.record_run("docker", "python", "ok", 12);
         m.record_run("docker", "python", "ok", 8);
+        m.record_run("docker", "python", "timeout", 5);
         Metrics::inc(&m.pool_hits);
-        let text = m.render_prometheus("oc_exec");
-        assert!(text.contains(
-            "oc_exec_runs_total{backend=\"docker\",language=\"python\",outcome=\"ok\"} 2"
-        ));
-        assert!(text.contains("oc_exec_pool_hits_total 1"));
         assert_eq!(m.runs_for("python", "ok"), 2);
-        assert!(!text.contains("host_runs_total"), "one host: no per-host series");
+        let snap = m.snapshot();
+        assert_eq!(snap.pool_hits, 1);
+        assert_eq!(snap.run_millis_total, 25);
+        assert!(snap.host_runs.is_empty(), "one host: no per-host series");
         m.record_host_run("unix:///run/oc-docker2.sock", "host_unavailable");
-        let text = m.render_prometheus("oc_exec");
-        assert!(text.contains(
-            "oc_exec_host_runs_total{host=\"unix:///run/oc-docker2.sock\",outcome=\"host_unavailable\"} 1"
-        ));
         assert_eq!(m.runs_on_host("unix:///run/oc-docker2.sock", "host_unavailable"), 1);
+        assert_eq!(m.snapshot().runs.len(), 2);
     }
 }

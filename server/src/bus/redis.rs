@@ -27,6 +27,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{Direct, DomainEvent, NodeMessage, NodePresence, PadBus, PadMessage, Relayed, EVENT_BUFFER};
 use crate::db::PadId;
+use crate::metrics::{BusDrop, ClusterMetrics};
 
 /// The one channel every node publishes its domain events and pad messages on.
 pub const BUS_CHANNEL: &str = "opencoder:bus";
@@ -103,12 +104,18 @@ pub struct RedisBus {
     origin: String,
     local: Receivers,
     outgoing: mpsc::Sender<Wire>,
+    metrics: ClusterMetrics,
 }
 
 impl RedisBus {
     /// Connect to Redis (failing now if it cannot be reached, so a misconfigured node does not
     /// start) and start the publisher and subscriber tasks on `tasks`, stopped by `shutdown`.
-    pub async fn connect(url: &str, tasks: &TaskTracker, shutdown: &CancellationToken) -> anyhow::Result<Arc<RedisBus>> {
+    pub async fn connect(
+        url: &str,
+        tasks: &TaskTracker,
+        shutdown: &CancellationToken,
+        metrics: ClusterMetrics,
+    ) -> anyhow::Result<Arc<RedisBus>> {
         let client = redis::Client::open(url)?;
         let publisher = client.get_connection_manager().await?;
         let origin = uuid::Uuid::new_v4().simple().to_string();
@@ -118,10 +125,10 @@ impl RedisBus {
             direct: broadcast::channel(RELAY_BUFFER).0,
         };
         let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE);
-        let bus = Arc::new(RedisBus { origin: origin.clone(), local: local.clone(), outgoing });
+        let bus = Arc::new(RedisBus { origin: origin.clone(), local: local.clone(), outgoing, metrics: metrics.clone() });
         let first = client.get_async_pubsub().await?;
-        tasks.spawn(publish_loop(publisher, origin.clone(), queued, shutdown.clone()));
-        tasks.spawn(subscribe_loop(client, first, origin, local, shutdown.clone()));
+        tasks.spawn(publish_loop(publisher, origin.clone(), queued, shutdown.clone(), metrics.clone()));
+        tasks.spawn(subscribe_loop(client, first, origin, local, shutdown.clone(), metrics));
         Ok(bus)
     }
 }
@@ -130,6 +137,7 @@ impl RedisBus {
     fn enqueue(&self, body: Wire) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(body) {
             tracing::warn!("the Redis publish queue is full; other nodes will repair from the database");
+            self.metrics.dropped(BusDrop::QueueFull);
         }
     }
 }
@@ -176,6 +184,7 @@ async fn publish_loop(
     origin: String,
     mut queued: mpsc::Receiver<Wire>,
     shutdown: CancellationToken,
+    metrics: ClusterMetrics,
 ) {
     loop {
         let body = tokio::select! {
@@ -193,8 +202,12 @@ async fn publish_loop(
         // other nodes, which resync once their subscriptions notice the outage.
         let sent: redis::RedisResult<()> =
             redis::cmd("PUBLISH").arg(BUS_CHANNEL).arg(payload).query_async(&mut redis).await;
-        if let Err(err) = sent {
-            tracing::warn!(error = %err, "publishing to Redis failed");
+        match sent {
+            Ok(()) => metrics.published(),
+            Err(err) => {
+                tracing::warn!(error = %err, "publishing to Redis failed");
+                metrics.dropped(BusDrop::PublishFailed);
+            }
         }
     }
 }
@@ -205,6 +218,7 @@ async fn subscribe_loop(
     origin: String,
     local: Receivers,
     shutdown: CancellationToken,
+    metrics: ClusterMetrics,
 ) {
     let mut connection = Some(first);
     let mut wait = RECONNECT_FIRST;
@@ -251,9 +265,11 @@ async fn subscribe_loop(
                 Ok(envelope) => envelope,
                 Err(err) => {
                     tracing::warn!(error = %err, "dropping a malformed message on the bus channel");
+                    metrics.dropped(BusDrop::Malformed);
                     continue;
                 }
             };
+            metrics.received();
             // No receiver is fine: nothing of this node listens (yet).
             match decode(envelope.body) {
                 Some(Incoming::Event(event)) => drop(local.events.send(event)),
@@ -263,7 +279,10 @@ async fn subscribe_loop(
                         drop(local.direct.send(Direct { from: envelope.origin, message }));
                     }
                 }
-                None => tracing::warn!("dropping a bus message with undecodable bytes"),
+                None => {
+                    tracing::warn!("dropping a bus message with undecodable bytes");
+                    metrics.dropped(BusDrop::Malformed);
+                }
             }
         }
         outage = true;

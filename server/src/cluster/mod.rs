@@ -33,6 +33,7 @@ pub use store::{Fence, FencedError};
 
 use crate::bus::NodeMessage;
 use crate::db::{Db, PadId};
+use crate::metrics::ClusterMetrics;
 
 /// How long a lease lasts without renewal: a dead node's pads are taken over this long (plus one
 /// renewal round) after its last renewal.
@@ -73,6 +74,7 @@ struct Inner {
     /// Renewal suspended (fencing tests play a paused node with it).
     paused: AtomicBool,
     changes: broadcast::Sender<OwnershipChange>,
+    metrics: ClusterMetrics,
 }
 
 #[derive(Default)]
@@ -155,16 +157,16 @@ pub struct Owner {
 
 impl Ownership {
     /// One node: every pad is this node's.
-    pub fn solo(db: Db, node: String) -> Ownership {
-        Ownership::new(db, node, false)
+    pub fn solo(db: Db, node: String, metrics: ClusterMetrics) -> Ownership {
+        Ownership::new(db, node, false, metrics)
     }
 
     /// Several nodes on one database: pads are owned through leases.
-    pub fn clustered(db: Db, node: String) -> Ownership {
-        Ownership::new(db, node, true)
+    pub fn clustered(db: Db, node: String, metrics: ClusterMetrics) -> Ownership {
+        Ownership::new(db, node, true, metrics)
     }
 
-    fn new(db: Db, node: String, clustered: bool) -> Ownership {
+    fn new(db: Db, node: String, clustered: bool, metrics: ClusterMetrics) -> Ownership {
         Ownership {
             inner: Arc::new(Inner {
                 db,
@@ -173,6 +175,7 @@ impl Ownership {
                 pads: Mutex::new(Pads::default()),
                 paused: AtomicBool::new(false),
                 changes: broadcast::channel(CHANGES_BUFFER).0,
+                metrics,
             }),
         }
     }
@@ -242,6 +245,7 @@ impl Ownership {
         pads.held.insert(pad, Held { epoch, leases: 0, lost: CancellationToken::new() });
         drop(pads);
         tracing::debug!(%pad, epoch, "pad lease gained");
+        self.inner.metrics.lease_gained(epoch);
         let _ = self.inner.changes.send(OwnershipChange::Gained(pad));
     }
 
@@ -255,6 +259,7 @@ impl Ownership {
         }
         drop(pads);
         tracing::warn!(%pad, epoch, "pad lease lost to another node");
+        self.inner.metrics.lease_lost();
         let _ = self.inner.changes.send(OwnershipChange::Lost(pad));
     }
 

@@ -31,13 +31,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::store::{self, LogPlace, LogWrite};
 use crate::db::{Db, PadId, UserId};
+use crate::metrics::PersistMetrics;
 
 /// How long the writer waits for more work after the first pending item before committing.
 pub const GROUP_COMMIT_WINDOW: Duration = Duration::from_millis(40);
@@ -100,16 +101,17 @@ struct Queue {
 pub struct Persist {
     tx: mpsc::UnboundedSender<WriteOp>,
     queue: Arc<Queue>,
+    metrics: PersistMetrics,
 }
 
 impl Persist {
     /// Start the writer task with a queue of `max_bytes` (`COLLAB_PERSIST_QUEUE_BYTES`). It runs
     /// until every handle is dropped; `flush` is the shutdown hook.
-    pub fn start(db: Db, max_bytes: usize, on_commit: OnCommit) -> Persist {
+    pub fn start(db: Db, max_bytes: usize, on_commit: OnCommit, metrics: PersistMetrics) -> Persist {
         let (tx, rx) = mpsc::unbounded_channel();
         let queue = Arc::new(Queue { bytes: AtomicUsize::new(0), max_bytes, drained: Notify::new() });
-        tokio::spawn(run_writer(db, rx, queue.clone(), on_commit));
-        Persist { tx, queue }
+        tokio::spawn(run_writer(db, rx, queue.clone(), on_commit, metrics.clone()));
+        Persist { tx, queue, metrics }
     }
 
     /// Bytes waiting to be committed.
@@ -148,6 +150,7 @@ impl Persist {
     /// Queue a checkpoint of a document that holds exactly the pad's log up to `held` plus the
     /// updates queued here before it (see `LogWrite::Checkpoint`).
     pub fn checkpoint(&self, pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8>) {
+        self.metrics.checkpoint(state.len());
         self.send(WriteOp::Checkpoint { pad, held, state, state_vector });
     }
 
@@ -211,7 +214,13 @@ impl OwnRuns {
     }
 }
 
-async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc<Queue>, on_commit: OnCommit) {
+async fn run_writer(
+    db: Db,
+    mut rx: mpsc::UnboundedReceiver<WriteOp>,
+    queue: Arc<Queue>,
+    on_commit: OnCommit,
+    metrics: PersistMetrics,
+) {
     let mut batch: Vec<WriteOp> = Vec::new();
     let mut own = OwnRuns::default();
     while let Some(first) = rx.recv().await {
@@ -236,7 +245,9 @@ async fn run_writer(db: Db, mut rx: mpsc::UnboundedReceiver<WriteOp>, queue: Arc
             }
         }
         if !writes.is_empty() {
+            let started = Instant::now();
             let places = commit_with_retry(&db, &writes, &own).await;
+            metrics.commit(writes.len(), started.elapsed());
             own.record(places.iter().flatten());
             let committed: Vec<Committed> = writes
                 .iter()

@@ -122,7 +122,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Ok(joined) => joined,
         Err(reason) => {
             tracing::warn!(reason = %reason, "pad socket refused");
-            close(&mut socket, &reason).await;
+            close(&state, &mut socket, &reason).await;
             return;
         }
     };
@@ -133,13 +133,13 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Ok(Err(lost)) => {
             drop(membership);
             tracing::info!(?lost, "access changed while the pad socket was joining");
-            close(&mut socket, &SessionError::from(lost)).await;
+            close(&state, &mut socket, &SessionError::from(lost)).await;
             return;
         }
         Err(err) => {
             drop(membership);
             tracing::error!(error = %err, "re-reading access after joining failed");
-            close(&mut socket, &SessionError::Internal).await;
+            close(&state, &mut socket, &SessionError::Internal).await;
             return;
         }
     };
@@ -151,7 +151,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         Ok(locked) => session.set_edits_locked(locked),
         Err(reason) => {
             drop(membership);
-            close(&mut socket, &reason).await;
+            close(&state, &mut socket, &reason).await;
             return;
         }
     }
@@ -172,6 +172,7 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         }
     }
     if write_all(&mut socket, opening).await.is_err() {
+        state.metrics.pad_socket_closed(None);
         return;
     }
     loop {
@@ -225,9 +226,11 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
                         Err(reason) => { outcome = Some(reason); break; }
                     }
                 }
+                let received = Instant::now();
                 // The update log's queue is bounded in bytes: wait for the writer rather than queue more.
                 state.docs.wait_for_log_room().await;
                 let mut step = session.handle_frame(&bytes, Instant::now(), &*room);
+                state.metrics.pad_frame(&bytes, received.elapsed());
                 if let Some(state_vector) = step.sync_request.take() {
                     match answer_sync_request(&room, state_vector).await {
                         Ok(frame) => step.replies.push(frame),
@@ -270,7 +273,9 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
         } else {
             tracing::warn!(code, reason = %reason, "closing pad socket");
         }
-        close(&mut socket, reason).await;
+        close(&state, &mut socket, reason).await;
+    } else {
+        state.metrics.pad_socket_closed(None);
     }
     tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "pad socket closed");
 }
@@ -301,7 +306,8 @@ async fn write_all(socket: &mut WebSocket, frames: Vec<Bytes>) -> Result<(), ()>
     ws_io::write_all(socket, frames.into_iter().map(Message::Binary), "pad socket").await
 }
 
-async fn close(socket: &mut WebSocket, reason: &SessionError) {
+async fn close(state: &AppState, socket: &mut WebSocket, reason: &SessionError) {
     let (code, text) = ws_close(reason);
+    state.metrics.pad_socket_closed(Some(code));
     ws_io::close(socket, code, text).await;
 }

@@ -1,10 +1,10 @@
 //! `POST /api/pads/{slug}/runs` (a run, or a REPL session: `super::repl`), stopping one, the
-//! pad's last run, `GET /api/languages` and `GET /metrics` (SPEC §5).
+//! pad's last run, `GET /api/languages` (SPEC §5).
 
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use oc_sandbox::SourceFile;
 use serde::Deserialize;
@@ -20,7 +20,6 @@ use super::store;
 use crate::interviews::switches::Surface;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{AppError, AppResult};
-use crate::http::client_ip::ClientIp;
 use crate::http::json::ApiJson;
 use crate::pads::access::PadAccess;
 use crate::pads::files_store;
@@ -36,7 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stop_run))
         .routes(routes!(last_run))
         .routes(routes!(list_languages))
-        .routes(routes!(metrics))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -253,13 +251,3 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
     axum::Json(json!({ "languages": languages }))
 }
 
-/// Prometheus metrics: runs by language and outcome, durations, queue, pool and cache. Served to
-/// loopback and trusted-proxy peers only: run counts are nobody else's business.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format"), (status = 404)))]
-async fn metrics(State(state): State<AppState>, ClientIp(ip): ClientIp) -> AppResult<Response> {
-    let trusted = ip.is_loopback() || state.config.trusted_proxies.iter().any(|net| net.contains(&ip));
-    if !trusted {
-        return Err(AppError::NotFound);
-    }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.exec.render_metrics()).into_response())
-}

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::console::{ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES};
-use super::metrics::RunHistogram;
+use super::metrics::{run_durations, LanguageLabels, RunDurations};
 use super::output::{Coalescer, OutputKind, Utf8Stream};
 use super::queue::{Refusal, Reservation, RunQueue};
 use super::repl::{RunKind, IDLE};
@@ -206,7 +206,7 @@ pub struct ExecService {
     backend: Arc<dyn SandboxBackend>,
     settings: Arc<ExecSettings>,
     queue: RunQueue,
-    histogram: Arc<RunHistogram>,
+    durations: RunDurations,
     metrics: Arc<oc_sandbox::Metrics>,
     broadcast: PadBroadcast,
     live: Arc<LiveRuns>,
@@ -225,7 +225,7 @@ impl ExecService {
             queue: RunQueue::new(settings.concurrency, settings.per_user_concurrency, settings.queue),
             backend,
             settings: Arc::new(settings),
-            histogram: Arc::new(RunHistogram::default()),
+            durations: run_durations(),
             metrics,
             broadcast,
             live: Arc::default(),
@@ -297,17 +297,14 @@ impl ExecService {
         &self.queue
     }
 
-    /// Prometheus text for `/metrics`.
-    pub fn render_metrics(&self) -> String {
-        let mut text = self.metrics.render_prometheus("opencoder_exec");
-        text.push_str(&self.histogram.render("opencoder_exec_run_duration_seconds"));
-        text.push_str(&format!(
-            "# HELP opencoder_exec_queue_running Runs executing now.\n# TYPE opencoder_exec_queue_running gauge\nopencoder_exec_queue_running {}\n\
-             # HELP opencoder_exec_queue_waiting Runs waiting for a slot.\n# TYPE opencoder_exec_queue_waiting gauge\nopencoder_exec_queue_waiting {}\n",
-            self.queue.running(),
-            self.queue.waiting()
-        ));
-        text
+    /// The sandbox's counters (runs by outcome, pool, cache, containers), read at each scrape.
+    pub fn sandbox_metrics(&self) -> &Arc<oc_sandbox::Metrics> {
+        &self.metrics
+    }
+
+    /// The run-duration histogram, registered in the server's metrics registry.
+    pub fn run_durations(&self) -> &RunDurations {
+        &self.durations
     }
 
     /// Admit the run (or refuse at once) and start it in the background. The pad check and the
@@ -509,7 +506,7 @@ impl ExecService {
         };
         // A REPL session's length says nothing about how long programs take.
         if request.kind == RunKind::Run {
-            self.histogram.observe(&record.language, elapsed);
+            self.durations.get_or_create(&LanguageLabels { language: record.language.clone() }).observe(elapsed.as_secs_f64());
         }
         let message = {
             let mut live = self.live.lock();

@@ -6,6 +6,7 @@ pub mod cors;
 pub mod headers;
 pub mod health;
 pub mod json;
+pub mod metrics;
 pub mod origin;
 pub mod rate_limit;
 pub mod shared_counts;

@@ -161,7 +161,9 @@ pub async fn enforce_global(State(state): State<AppState>, request: Request, nex
     if is_budgeted(request.uri().path()) {
         let ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::from([127, 0, 0, 1]));
         if let Err(err) = state.rate_limits.global.check_or_429(ip).await {
-            return err.into_response();
+            let mut response = err.into_response();
+            response.extensions_mut().insert(crate::metrics::Limiter::Global);
+            return response;
         }
     }
     next.run(request).await

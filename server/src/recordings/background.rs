@@ -214,7 +214,9 @@ async fn write_checkpoints(state: &AppState) {
             return;
         }
     };
-    for recording in active.into_iter().filter(|r| state.ownership.owned(r.pad_id).is_some()) {
+    let owned: Vec<Recording> = active.into_iter().filter(|r| state.ownership.owned(r.pad_id).is_some()).collect();
+    state.metrics.recordings_active(owned.len());
+    for recording in owned {
         if let Err(err) = write_due_checkpoints(state, &recording).await {
             tracing::warn!(error = %err, pad = %recording.pad_id, "writing a seek checkpoint failed");
         }
@@ -244,6 +246,7 @@ pub async fn write_due_checkpoints(state: &AppState, recording: &Recording) -> a
         let updates = store::updates_between(db, pad, newest, Some(target), None).await?;
         let merged = tokio::task::spawn_blocking(move || seek::merge_segment(&updates)).await?;
         store::insert_segment(db, fence, pad, recording.id, newest, target, &merged).await?;
+        state.metrics.recording_segment_written();
         newest = target;
     }
     Ok(())

@@ -50,6 +50,7 @@ use super::persist::{Committed, Persist, QUEUE_WAIT_TIMEOUT};
 use super::settings::CollabSettings;
 use crate::bus::{PadMessage, SharedBus};
 use crate::db::{Db, FileId, PadId, UserId};
+use crate::metrics::PersistMetrics;
 use crate::pads::files::MAX_FILE_BYTES;
 
 /// Compact into a checkpoint after this many logged updates …

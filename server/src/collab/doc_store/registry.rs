@@ -25,11 +25,12 @@ pub struct DocStore {
     persist: Persist,
     history_budget: u64,
     loaded: Loaded,
+    metrics: PersistMetrics,
 }
 
 impl DocStore {
     /// Needs a tokio runtime: starts the log writer, whose commits are relayed on `bus`.
-    pub fn new(db: Db, settings: &CollabSettings, bus: SharedBus) -> Self {
+    pub fn new(db: Db, settings: &CollabSettings, bus: SharedBus, metrics: PersistMetrics) -> Self {
         let loaded: Loaded = Arc::new(Mutex::new(HashMap::new()));
         let on_commit = {
             let loaded = loaded.clone();
@@ -42,8 +43,8 @@ impl DocStore {
                 }
             })
         };
-        let persist = Persist::start(db.clone(), settings.persist_queue_bytes, on_commit);
-        DocStore { db, persist, history_budget: settings.history_bytes, loaded }
+        let persist = Persist::start(db.clone(), settings.persist_queue_bytes, on_commit, metrics.clone());
+        DocStore { db, persist, history_budget: settings.history_bytes, loaded, metrics }
     }
 
     /// Another node committed `prev → id` of the pad's log: apply it if the pad is loaded here.
@@ -76,6 +77,7 @@ impl DocStore {
 
     /// Apply the pad's committed updates after the document's `log_upto`, page by page.
     async fn repair(&self, doc: &PadDoc) {
+        self.metrics.gap_repaired();
         loop {
             let after = doc.log_upto();
             let page = match super::super::store::log_page(&self.db, doc.pad, after, LOG_READ_PAGE).await {
