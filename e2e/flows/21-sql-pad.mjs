@@ -14,6 +14,8 @@ export async function run({ baseUrl, newPage, screenshot }) {
   const { page } = await newPage();
   await signUp(page, baseUrl, uniqueName('Codd'));
   await page.waitForURL(/\/dashboard$/);
+  // The picker fills in from GET /api/languages once the dashboard has loaded.
+  await page.getByLabel('Language').locator('option[value="sql"]').waitFor({ state: 'attached' });
   const offered = await page.getByLabel('Language').locator('option').evaluateAll((os) => os.map((o) => o.value));
   for (const id of ['kotlin', 'scala', 'haskell', 'php', 'perl', 'lua', 'r', 'elixir', 'bash', 'sql']) {
     assert.ok(offered.includes(id), `the new-pad picker offers ${id}: ${offered}`);
@@ -21,6 +23,7 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await createPad(page, baseUrl, { title: 'Employees', language: 'sql' });
   await page.locator('.file-crumb', { hasText: 'main.sql' }).waitFor();
   assert.equal(await modelLanguage(page), 'sql');
+  await page.locator('#file-language option[value="elixir"]').waitFor({ state: 'attached' });
   const perFile = await page.locator('#file-language option').evaluateAll((os) => os.map((o) => o.value));
   assert.ok(perFile.includes('haskell') && perFile.includes('elixir'), `the file picker offers them too: ${perFile}`);
 
