@@ -15,6 +15,9 @@ use opencoder::interviews::questions::{
     MAX_EDITORS_PER_QUESTION, MAX_GUIDANCE_BYTES, MAX_PROMPT_BYTES, MAX_QUESTIONS_PER_USER, MAX_STARTER_FILES,
     MAX_STARTER_FILE_BYTES, MAX_TAGS, MAX_TAG_CHARS,
 };
+use opencoder::interviews::scorecards::{
+    MAX_CRITERIA, MAX_LABEL_CHARS, MAX_LEVEL_CHARS, MAX_NOTES_BYTES, MAX_SECTIONS, RATING_LEVELS,
+};
 use opencoder::interviews::switches::{MAX_COUNTDOWN_MS, MIN_COUNTDOWN_MS};
 use redis_support::RedisServer;
 use reqwest::{Method, StatusCode};
@@ -568,6 +571,9 @@ async fn every_interview_endpoint_answers_each_role() {
         (Method::POST, "/api/pads/{slug}/interview/end", json!({}), interviewer),
         (Method::POST, "/api/pads/{slug}/interview/knock", json!({}), [401, 404, 200, 200, 200, 200]),
         (Method::POST, "/api/pads/{slug}/interview/admissions/{waiter}", json!({ "admit": true }), interviewer),
+        (Method::GET, "/api/pads/{slug}/interview/scorecards", json!(null), interviewer),
+        (Method::PUT, "/api/pads/{slug}/interview/scorecards/mine", scorecard("draft", None, None), interviewer),
+        (Method::POST, "/api/pads/{slug}/interview/scorecards/mine/submit", scorecard("final", Some(3), Some("yes")), interviewer),
         // Questions belong to the owner: a pad role grants nothing on them.
         (Method::GET, "/api/questions/{question}", json!(null), [401, 404, 404, 404, 404, 200]),
         (Method::PUT, "/api/questions/{question}", question("Changed"), [401, 404, 404, 404, 404, 200]),
@@ -622,18 +628,143 @@ async fn the_matrix_covers_every_published_interview_route() {
             "DELETE /api/questions/{id}",
             "DELETE /api/questions/{id}/editors/{userId}",
             "GET /api/pads/{slug}/interview",
+            "GET /api/pads/{slug}/interview/scorecards",
             "GET /api/questions",
             "GET /api/questions/{id}",
             "PATCH /api/pads/{slug}/interview",
             "POST /api/pads/{slug}/interview/admissions/{userId}",
             "POST /api/pads/{slug}/interview/end",
             "POST /api/pads/{slug}/interview/knock",
+            "POST /api/pads/{slug}/interview/scorecards/mine/submit",
             "POST /api/questions",
             "POST /api/questions/{id}/interviews",
+            "PUT /api/pads/{slug}/interview/scorecards/mine",
             "PUT /api/questions/{id}",
             "PUT /api/questions/{id}/editors/{userId}",
         ]
     );
+}
+
+/// A one-section scorecard with one criterion; `notes` makes it recognisable in any answer.
+fn scorecard(notes: &str, rating: Option<u8>, recommendation: Option<&str>) -> Value {
+    json!({
+        "sections": [{
+            "title": "Problem solving",
+            "criteria": [{ "name": "Decomposition", "levels": ["none", "some", "solid", "excellent"], "rating": rating }],
+        }],
+        "notes": notes,
+        "recommendation": recommendation,
+    })
+}
+
+#[tokio::test]
+async fn an_interviewer_reads_the_others_scorecards_only_after_submitting_their_own() {
+    let app = TestApp::spawn().await;
+    let (ada, bob, cam) = (app.signup("Ada").await, app.signup("Bob").await, app.signup("Cam").await);
+    let (slug, _, _) = interview(&app, &ada).await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    admit(&app, &ada, &slug, &cam).await;
+    let cards = format!("/api/pads/{slug}/interview/scorecards");
+    let (mine, submit) = (format!("{cards}/mine"), format!("{cards}/mine/submit"));
+    let (ada_t, bob_t) = (Some(ada.token.as_str()), Some(bob.token.as_str()));
+
+    let draft = app.put(&mine, ada_t, scorecard("ADA-DRAFT-7f3", Some(2), None)).await;
+    assert_eq!(draft.status, StatusCode::OK, "{:?}", draft.body);
+    assert_eq!((draft.body["mine"]["notes"].as_str(), &draft.body["mine"]["submittedAtMs"]), (Some("ADA-DRAFT-7f3"), &Value::Null));
+    let seen = app.get(&cards, bob_t).await;
+    assert_eq!(seen.body, json!({ "mine": null, "others": [], "othersSubmitted": 0 }), "a draft is its author's alone");
+
+    let submitted = app.post(&submit, ada_t, scorecard("ADA-FINAL-7f3", Some(4), Some("strongYes"))).await;
+    assert_eq!(submitted.status, StatusCode::OK, "{:?}", submitted.body);
+    assert!(submitted.body["mine"]["submittedAtMs"].is_i64());
+    let seen = app.get(&cards, bob_t).await;
+    assert_eq!((seen.body["others"].as_array().unwrap().len(), seen.body["othersSubmitted"].as_u64()), (0, Some(1)));
+    assert!(!seen.body.to_string().contains("ADA-FINAL"), "Bob learns that Ada submitted, not what: {:?}", seen.body);
+
+    // Bob's own draft does not unlock anything, nor does Ada see it.
+    app.put(&mine, bob_t, scorecard("BOB-DRAFT-2c9", None, Some("no"))).await;
+    assert!(app.get(&cards, bob_t).await.body["others"].as_array().unwrap().is_empty());
+    let ada_view = app.get(&cards, ada_t).await;
+    assert_eq!((ada_view.body["others"].clone(), ada_view.body["othersSubmitted"].as_u64()), (json!([]), Some(0)));
+    assert!(!ada_view.body.to_string().contains("BOB-DRAFT"));
+
+    let bob_done = app.post(&submit, bob_t, scorecard("BOB-FINAL-2c9", Some(1), Some("no"))).await;
+    assert_eq!(bob_done.status, StatusCode::OK, "{:?}", bob_done.body);
+    let others = bob_done.body["others"].as_array().unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!((others[0]["name"].as_str(), others[0]["notes"].as_str()), (Some("Ada"), Some("ADA-FINAL-7f3")));
+    assert_eq!((others[0]["recommendation"].as_str(), others[0]["sections"][0]["criteria"][0]["rating"].as_u64()), (Some("strongYes"), Some(4)));
+    assert_eq!(app.get(&cards, ada_t).await.body["others"][0]["notes"], "BOB-FINAL-2c9");
+    assert_eq!(app.audit_rows("interview.scorecard.submit").await.len(), 2, "each submission is audited");
+
+    // Submitted is final, through either route.
+    for r in [app.put(&mine, ada_t, scorecard("rewritten", Some(1), None)).await, app.post(&submit, ada_t, scorecard("rewritten", Some(1), Some("no"))).await] {
+        assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::CONFLICT, Some("scorecard_submitted")), "{:?}", r.body);
+    }
+    assert_eq!(app.get(&cards, ada_t).await.body["mine"]["notes"], "ADA-FINAL-7f3");
+
+    // The candidate reaches none of it; neither does a pad without an interview.
+    for r in [app.get(&cards, Some(&cam.token)).await, app.put(&mine, Some(&cam.token), scorecard("x", None, None)).await] {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+        assert!(!r.body.to_string().contains("FINAL"));
+    }
+    let plain = app.pad_with_file(&ada, "python", "extra.py", "print(1)\n").await;
+    assert_eq!(app.get(&format!("/api/pads/{plain}/interview/scorecards"), ada_t).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.put(&format!("/api/pads/{plain}/interview/scorecards/mine"), ada_t, scorecard("x", None, None)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_scorecard_limit_is_enforced() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("Ada").await;
+    let (slug, _, _) = interview(&app, &ada).await;
+    let mine = format!("/api/pads/{slug}/interview/scorecards/mine");
+    let t = Some(ada.token.as_str());
+    let criterion = |name: &str, levels: Vec<String>, rating: Value| json!({ "name": name, "levels": levels, "rating": rating });
+    let levels = || vec!["a".to_string(); RATING_LEVELS];
+    let card = |sections: Vec<Value>, notes: String| json!({ "sections": sections, "notes": notes, "recommendation": null });
+    let section = |title: &str, criteria: Vec<Value>| json!({ "title": title, "criteria": criteria });
+    let one = |c: Value| vec![section("S", vec![c])];
+
+    // At each limit: accepted.
+    let at_limit = [
+        card((0..MAX_SECTIONS).map(|i| section(&format!("S{i}"), vec![])).collect(), String::new()),
+        card(vec![section("S", (0..MAX_CRITERIA).map(|i| criterion(&format!("C{i}"), levels(), json!(null))).collect())], String::new()),
+        card(one(criterion(&"n".repeat(MAX_LABEL_CHARS), vec!["l".repeat(MAX_LEVEL_CHARS); RATING_LEVELS], json!(RATING_LEVELS))), "x".repeat(MAX_NOTES_BYTES)),
+    ];
+    for body in at_limit {
+        let r = app.put(&mine, t, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    // One past each: refused, and what was saved stays.
+    let past: Vec<(Value, StatusCode, &str)> = vec![
+        (card((0..=MAX_SECTIONS).map(|i| section(&format!("S{i}"), vec![])).collect(), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(vec![section("S", (0..=MAX_CRITERIA).map(|i| criterion(&format!("C{i}"), levels(), json!(null))).collect())], String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(vec![section(&"t".repeat(MAX_LABEL_CHARS + 1), vec![])], String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(vec![section("  ", vec![])], String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion(&"n".repeat(MAX_LABEL_CHARS + 1), levels(), json!(null))), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion("C", vec!["a".to_string(); RATING_LEVELS - 1], json!(null))), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion("C", vec!["l".repeat(MAX_LEVEL_CHARS + 1); RATING_LEVELS], json!(null))), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion("C", levels(), json!(0))), String::new()), StatusCode::BAD_REQUEST, "invalid_rating"),
+        (card(one(criterion("C", levels(), json!(RATING_LEVELS + 1))), String::new()), StatusCode::BAD_REQUEST, "invalid_rating"),
+        (card(vec![], "x".repeat(MAX_NOTES_BYTES + 1)), StatusCode::PAYLOAD_TOO_LARGE, "scorecard_notes_too_large"),
+    ];
+    for (body, status, code) in past {
+        let r = app.put(&mine, t, body).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (status, Some(code)), "{:?}", r.body);
+    }
+    let kept = app.get(&format!("/api/pads/{slug}/interview/scorecards"), t).await;
+    assert_eq!(kept.body["mine"]["notes"].as_str().map(str::len), Some(MAX_NOTES_BYTES));
+    let bad_recommendation = json!({ "sections": [], "notes": "", "recommendation": "maybe" });
+    assert_eq!(app.put(&mine, t, bad_recommendation).await.status, StatusCode::BAD_REQUEST);
+
+    // A submission is complete: every criterion rated, a recommendation given.
+    let submit = format!("{mine}/submit");
+    for body in [scorecard("n", None, Some("yes")), scorecard("n", Some(2), None)] {
+        let r = app.post(&submit, t, body).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("scorecard_incomplete")), "{:?}", r.body);
+    }
+    assert!(app.get(&format!("/api/pads/{slug}/interview/scorecards"), t).await.body["mine"]["submittedAtMs"].is_null());
 }
 
 /// Two nodes on one database and one Redis: the lock set through node A holds the candidate's

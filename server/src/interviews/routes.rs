@@ -7,7 +7,8 @@
 //!   its owner only: delete and share it (a co-editor: 403; a co-editor may remove themselves);
 //! - a pad's members (admitted candidates included): read its interview, without guidance or the
 //!   waiting room unless they are interviewers (`can_see_interviewer_notes`);
-//! - interviewers: change the switches, end the interview, admit or turn away;
+//! - interviewers: change the switches, end the interview, admit or turn away; fill their own
+//!   scorecard and, once it is submitted, read the others' (`scorecards`);
 //! - any member, before the waiting room: knock.
 
 use axum::extract::{Query, State};
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::questions::{self, ListQuery, QuestionInput, QuestionPage, QuestionView};
+use super::scorecards::{self, ScorecardInput, ScorecardsView};
 use super::start::{self, StartRequest, Started};
 use super::switches::{self, InterviewView, SwitchesPatch};
 use super::waiting_room::{self, Decision, Knocked};
@@ -39,6 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_interview))
         .routes(routes!(knock))
         .routes(routes!(decide))
+        .routes(routes!(list_scorecards))
+        .routes(routes!(save_scorecard))
+        .routes(routes!(submit_scorecard))
 }
 
 #[derive(Deserialize)]
@@ -228,4 +233,43 @@ async fn decide(
     let user = parse_user_id(&path.user_id)?;
     waiting_room::decide(&state, &access.current.actor, &access.pad, access.current.user.id, user, body.admit).await?;
     Ok(done())
+}
+
+/// The caller's scorecard and, once they have submitted it, the others' submitted ones
+/// (interviewers). 404 when the pad holds no interview.
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/scorecards", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, body = ScorecardsView), (status = 401), (status = 403), (status = 404)))]
+async fn list_scorecards(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<ScorecardsView>> {
+    access.require(Role::can_see_interviewer_notes, "see scorecards")?;
+    Ok(Json(scorecards::list(&state, access.pad.id, access.current.user.id).await?))
+}
+
+/// Save the caller's scorecard as a draft (interviewers). 409 `scorecard_submitted` once submitted.
+#[utoipa::path(put, path = "/api/pads/{slug}/interview/scorecards/mine", tag = "interviews", params(("slug" = String, Path)),
+    request_body = ScorecardInput,
+    responses((status = 200, body = ScorecardsView), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "scorecard_submitted"), (status = 413)))]
+async fn save_scorecard(
+    State(state): State<AppState>,
+    access: PadAccess,
+    ApiJson(body): ApiJson<ScorecardInput>,
+) -> AppResult<Json<ScorecardsView>> {
+    access.require(Role::can_see_interviewer_notes, "fill a scorecard")?;
+    Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, false).await?))
+}
+
+/// Submit the caller's scorecard: every criterion rated and a recommendation given (400
+/// `scorecard_incomplete`), final from now on; the answer includes the others' submitted ones
+/// (interviewers; audited `interview.scorecard.submit`).
+#[utoipa::path(post, path = "/api/pads/{slug}/interview/scorecards/mine/submit", tag = "interviews", params(("slug" = String, Path)),
+    request_body = ScorecardInput,
+    responses((status = 200, body = ScorecardsView), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "scorecard_submitted"), (status = 413)))]
+async fn submit_scorecard(
+    State(state): State<AppState>,
+    access: PadAccess,
+    ApiJson(body): ApiJson<ScorecardInput>,
+) -> AppResult<Json<ScorecardsView>> {
+    access.require(Role::can_see_interviewer_notes, "submit a scorecard")?;
+    Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, true).await?))
 }

@@ -1,0 +1,12 @@
+-- Interviews, part 2 (issue 13 §4): one scorecard per interviewer per interview pad. `body` is the
+-- validated JSON of `interviews::scorecards` (sections, criteria with a 1–4 rating and a
+-- description per level, free text, recommendation). A submitted scorecard no longer changes; the
+-- other interviewers see it only once they have submitted their own (anti-anchoring).
+CREATE TABLE interview_scorecards (
+    pad_id          INTEGER NOT NULL REFERENCES pads(id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    body            TEXT    NOT NULL,
+    updated_at_ms   INTEGER NOT NULL,
+    submitted_at_ms INTEGER,
+    PRIMARY KEY (pad_id, user_id)
+);
