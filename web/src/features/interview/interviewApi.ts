@@ -104,6 +104,41 @@ export interface Started {
   members?: Member[];
 }
 
+export type Recommendation = 'strongNo' | 'no' | 'yes' | 'strongYes';
+export const RECOMMENDATIONS: { value: Recommendation; label: string }[] = [
+  { value: 'strongNo', label: 'Strong no' },
+  { value: 'no', label: 'No' },
+  { value: 'yes', label: 'Yes' },
+  { value: 'strongYes', label: 'Strong yes' },
+];
+
+export interface Criterion {
+  name: string;
+  /** One description per rating level, level 1 first. */
+  levels: string[];
+  rating: number | null;
+}
+
+export interface ScorecardInput {
+  sections: { title: string; criteria: Criterion[] }[];
+  notes: string;
+  recommendation: Recommendation | null;
+}
+
+export interface Scorecard extends ScorecardInput {
+  userId: number;
+  name: string;
+  updatedAtMs: number;
+  submittedAtMs: number | null;
+}
+
+export interface Scorecards {
+  mine: Scorecard | null;
+  /** The others' submitted scorecards: empty until mine is submitted (the server enforces it). */
+  others: Scorecard[];
+  othersSubmitted: number;
+}
+
 /** The filter as query parameters, leaving out empty ones. */
 function query(filter: QuestionFilter): Record<string, string | number | undefined> {
   return Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === '' ? undefined : value]));
@@ -135,6 +170,11 @@ export const interviewApi = {
     ),
   decide: (slug: string, userId: number, admit: boolean) =>
     client.request<unknown>('POST', `/api/pads/${seg(slug)}/interview/admissions/${seg(userId)}`, { body: { admit } }),
+  scorecards: (slug: string) => client.request<Scorecards>('GET', `/api/pads/${seg(slug)}/interview/scorecards`),
+  saveScorecard: (slug: string, body: ScorecardInput) =>
+    client.request<Scorecards>('PUT', `/api/pads/${seg(slug)}/interview/scorecards/mine`, { body }),
+  submitScorecard: (slug: string, body: ScorecardInput) =>
+    client.request<Scorecards>('POST', `/api/pads/${seg(slug)}/interview/scorecards/mine/submit`, { body }),
 };
 
 /** What the switches take from this role right now (interviewers are never held). */
