@@ -1,7 +1,9 @@
 // Scorecards: Ada and Bob interview Cam. Ada rates, writes a note and submits; Bob, before
 // submitting his own, sees only that one scorecard was submitted, never Ada's note; once he
-// submits, he sees Ada's scorecard. Cam's page never shows a scorecard nor either note.
+// submits, he sees Ada's scorecard, and his Markdown summary holds both notes and the code. Cam's
+// page never shows a scorecard nor either note.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { apiCall, createInviteViaApi, inviteNewUser, signUp, uniqueName, waitForEditor, TIMEOUT } from '../lib/app.mjs';
 
 export const name = 'interview-scorecards';
@@ -67,6 +69,13 @@ export async function run({ baseUrl, newPage, screenshot }) {
   const adas = b.page.getByTestId('scorecard-other');
   await adas.getByText(ADA_NOTE).waitFor({ timeout: TIMEOUT });
   await adas.getByText(': Yes').waitFor({ timeout: TIMEOUT });
+
+  const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.getByTestId('summary-markdown').click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^interview-${slug}\\.md$`));
+  const summary = readFileSync(await download.path(), 'utf8');
+  for (const expected of ['# Interview: FizzBuzz', ADA_NOTE, BOB_NOTE, '## Final code']) {
+    assert.ok(summary.includes(expected), `${expected} in the summary:\n${summary}`);
+  }
 
   // Ada, already submitted, sees Bob's after a refresh.
   await a.page.getByTestId('scorecards-refresh').click();

@@ -574,6 +574,8 @@ async fn every_interview_endpoint_answers_each_role() {
         (Method::GET, "/api/pads/{slug}/interview/scorecards", json!(null), interviewer),
         (Method::PUT, "/api/pads/{slug}/interview/scorecards/mine", scorecard("draft", None, None), interviewer),
         (Method::POST, "/api/pads/{slug}/interview/scorecards/mine/submit", scorecard("final", Some(3), Some("yes")), interviewer),
+        (Method::GET, "/api/pads/{slug}/interview/summary", json!(null), interviewer),
+        (Method::GET, "/api/pads/{slug}/interview/summary/markdown", json!(null), interviewer),
         // Questions belong to the owner: a pad role grants nothing on them.
         (Method::GET, "/api/questions/{question}", json!(null), [401, 404, 404, 404, 404, 200]),
         (Method::PUT, "/api/questions/{question}", question("Changed"), [401, 404, 404, 404, 404, 200]),
@@ -629,6 +631,8 @@ async fn the_matrix_covers_every_published_interview_route() {
             "DELETE /api/questions/{id}/editors/{userId}",
             "GET /api/pads/{slug}/interview",
             "GET /api/pads/{slug}/interview/scorecards",
+            "GET /api/pads/{slug}/interview/summary",
+            "GET /api/pads/{slug}/interview/summary/markdown",
             "GET /api/questions",
             "GET /api/questions/{id}",
             "PATCH /api/pads/{slug}/interview",
@@ -711,6 +715,66 @@ async fn an_interviewer_reads_the_others_scorecards_only_after_submitting_their_
     let plain = app.pad_with_file(&ada, "python", "extra.py", "print(1)\n").await;
     assert_eq!(app.get(&format!("/api/pads/{plain}/interview/scorecards"), ada_t).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.put(&format!("/api/pads/{plain}/interview/scorecards/mine"), ada_t, scorecard("x", None, None)).await.status, StatusCode::NOT_FOUND);
+}
+
+/// The Markdown export as `user` downloads it.
+async fn summary_markdown(app: &TestApp, slug: &str, user: &TestUser) -> String {
+    let r = app.get(&format!("/api/pads/{slug}/interview/summary/markdown"), Some(&user.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/markdown; charset=utf-8"));
+    assert_eq!(r.header("content-disposition"), Some(format!("attachment; filename=\"interview-{slug}.md\"").as_str()));
+    r.body.as_str().expect("Markdown, not JSON").to_string()
+}
+
+/// Needs Docker and the runner image (one run), like the run API's tests.
+#[tokio::test]
+async fn the_summary_gathers_scorecards_code_runs_and_recordings_and_exports_them_as_markdown() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let app = TestApp::spawn().await;
+    let (ada, bob, cam) = (app.signup("Ada").await, app.signup("Bob").await, app.signup("Cam").await);
+    let (slug, _, _) = interview(&app, &ada).await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    admit(&app, &ada, &slug, &cam).await;
+    let pad = format!("/api/pads/{slug}");
+    let code = "print('SUMMARY-OUT')  # FINAL-CODE-4a1 ```";
+    let created = app.post(&format!("{pad}/files"), Some(&cam.token), json!({ "name": "final.py", "content": code })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let run = app.post(&format!("{pad}/runs?wait=1"), Some(&cam.token), json!({ "entry": "final.py" })).await;
+    assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+    let rec = app.post(&format!("{pad}/recordings"), Some(&ada.token), json!({})).await;
+    assert_eq!(rec.status, StatusCode::CREATED, "{:?}", rec.body);
+    let recording = rec.body["recording"]["id"].as_i64().unwrap();
+    app.post(&format!("{pad}/interview/scorecards/mine/submit"), Some(&ada.token), scorecard("ADA-SUMMARY-NOTE", Some(4), Some("strongYes"))).await;
+    app.put(&format!("{pad}/interview/scorecards/mine"), Some(&bob.token), scorecard("BOB-SUMMARY-DRAFT", Some(1), None)).await;
+
+    // Bob has not submitted: his summary holds his draft, Ada's count, not her scorecard.
+    let bobs = app.get(&format!("{pad}/interview/summary"), Some(&bob.token)).await;
+    assert_eq!(bobs.status, StatusCode::OK, "{:?}", bobs.body);
+    assert!(!bobs.body.to_string().contains("ADA-SUMMARY-NOTE"), "{:?}", bobs.body["scorecards"]);
+    assert_eq!(bobs.body["scorecards"]["othersSubmitted"], 1);
+    let bobs_md = summary_markdown(&app, &slug, &bob).await;
+    assert!(!bobs_md.contains("ADA-SUMMARY-NOTE") && bobs_md.contains("1 other scorecard(s) submitted"), "{bobs_md}");
+
+    // Ada has: she sees everything submitted, the final code, the run and the recording.
+    let summary = app.get(&format!("{pad}/interview/summary"), Some(&ada.token)).await;
+    let body = &summary.body;
+    assert_eq!(body["scorecards"]["mine"]["notes"], "ADA-SUMMARY-NOTE");
+    assert!(!body.to_string().contains("BOB-SUMMARY-DRAFT"), "a draft stays its author's");
+    let file = body["files"].as_array().unwrap().iter().find(|f| f["name"] == "final.py").expect("final.py listed");
+    assert_eq!(file["content"], code);
+    assert_eq!((body["runs"][0]["entry"].as_str(), body["runs"][0]["userName"].as_str()), (Some("final.py"), Some("Cam")));
+    assert!(!body["runs"].to_string().contains("SUMMARY-OUT"), "runs are listed without their output");
+    assert_eq!(body["recordings"][0]["playbackPath"], format!("/p/{slug}/recordings/{recording}"));
+
+    let md = summary_markdown(&app, &slug, &ada).await;
+    assert!(md.starts_with("# Interview: Two sum"), "{md}");
+    for expected in ["ADA-SUMMARY-NOTE", "strong yes", "Decomposition: 4/4 (excellent)", "ran final.py", &format!("/p/{slug}/recordings/{recording}")] {
+        assert!(md.contains(expected), "{expected:?} missing from:\n{md}");
+    }
+    // The code's own backticks cannot close its fence.
+    assert!(md.contains(&format!("````python\n{code}\n````")), "{md}");
+    assert!(!md.contains("BOB-SUMMARY-DRAFT"));
+    assert_eq!(app.get(&format!("{pad}/interview/summary"), Some(&cam.token)).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

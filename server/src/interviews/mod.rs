@@ -7,6 +7,7 @@
 //! - `switches` — lock, run, terminal, prompt, timer, end; what each blocks, and where
 //! - `waiting_room` — candidates wait until an interviewer admits them
 //! - `scorecards`, `scorecards_store` — each interviewer's scorecard, anti-anchoring; its SQL
+//! - `summary` — the debrief page and its Markdown export
 //! - `store` — the SQL of interviews and admissions
 //! - `routes` — the HTTP handlers
 
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod scorecards;
 pub mod scorecards_store;
 pub mod start;
+pub mod summary;
 pub mod store;
 pub mod switches;
 pub mod waiting_room;

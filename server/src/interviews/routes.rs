@@ -8,11 +8,13 @@
 //! - a pad's members (admitted candidates included): read its interview, without guidance or the
 //!   waiting room unless they are interviewers (`can_see_interviewer_notes`);
 //! - interviewers: change the switches, end the interview, admit or turn away; fill their own
-//!   scorecard and, once it is submitted, read the others' (`scorecards`);
+//!   scorecard and, once it is submitted, read the others' (`scorecards`); read the summary and
+//!   export it as Markdown (`summary`);
 //! - any member, before the waiting room: knock.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,6 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::questions::{self, ListQuery, QuestionInput, QuestionPage, QuestionView};
 use super::scorecards::{self, ScorecardInput, ScorecardsView};
 use super::start::{self, StartRequest, Started};
+use super::summary::{self, InterviewSummary};
 use super::switches::{self, InterviewView, SwitchesPatch};
 use super::waiting_room::{self, Decision, Knocked};
 use crate::auth::CurrentUser;
@@ -44,6 +47,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_scorecards))
         .routes(routes!(save_scorecard))
         .routes(routes!(submit_scorecard))
+        .routes(routes!(interview_summary))
+        .routes(routes!(summary_markdown))
 }
 
 #[derive(Deserialize)]
@@ -272,4 +277,26 @@ async fn submit_scorecard(
 ) -> AppResult<Json<ScorecardsView>> {
     access.require(Role::can_see_interviewer_notes, "submit a scorecard")?;
     Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, true).await?))
+}
+
+/// The debrief (interviewers): the scorecards the caller may see (as in `…/scorecards`), the files'
+/// current text, the last runs and the recordings with their playback pages. 404 when the pad
+/// holds no interview.
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/summary", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, body = InterviewSummary), (status = 401), (status = 403), (status = 404)))]
+async fn interview_summary(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<InterviewSummary>> {
+    access.require(Role::can_see_interviewer_notes, "see the interview summary")?;
+    Ok(Json(summary::summary(&state, &access.pad, access.current.user.id).await?))
+}
+
+/// The summary as a Markdown download (interviewers).
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/summary/markdown", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, content_type = "text/markdown", description = "Content-Disposition: attachment"),
+        (status = 401), (status = 403), (status = 404)))]
+async fn summary_markdown(State(state): State<AppState>, access: PadAccess) -> AppResult<impl IntoResponse> {
+    access.require(Role::can_see_interviewer_notes, "export the interview summary")?;
+    let body = summary::markdown(&summary::summary(&state, &access.pad, access.current.user.id).await?);
+    // Slugs are URL-safe; the file name needs no escaping.
+    let disposition = format!("attachment; filename=\"interview-{}.md\"", access.pad.slug);
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body))
 }

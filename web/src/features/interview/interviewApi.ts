@@ -175,6 +175,9 @@ export const interviewApi = {
     client.request<Scorecards>('PUT', `/api/pads/${seg(slug)}/interview/scorecards/mine`, { body }),
   submitScorecard: (slug: string, body: ScorecardInput) =>
     client.request<Scorecards>('POST', `/api/pads/${seg(slug)}/interview/scorecards/mine/submit`, { body }),
+  /** The debrief summary (scorecards, final code, runs, recordings) as the server shapes it. */
+  summary: (slug: string) => client.request<unknown>('GET', `/api/pads/${seg(slug)}/interview/summary`),
+  summaryMarkdown: (slug: string) => client.download(`/api/pads/${seg(slug)}/interview/summary/markdown`),
 };
 
 /** What the switches take from this role right now (interviewers are never held). */
