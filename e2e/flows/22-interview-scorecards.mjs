@@ -59,6 +59,11 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await a.page.getByTestId('scorecard-toggle').locator('summary').click();
   await fillAndSubmit(a.page, 3, ADA_NOTE, 'yes');
   await a.page.getByText('Nobody else has submitted yet.').waitFor({ timeout: TIMEOUT });
+  // Her criteria become her template: what her next scorecards start from.
+  await a.page.getByTestId('scorecard-save-template').click();
+  await a.page.getByText('Your next scorecards start from these criteria').waitFor({ timeout: TIMEOUT });
+  const template = await apiCall(a.page, 'GET', '/api/scorecard-template');
+  assert.equal(template.body.custom, true, JSON.stringify(template.body));
 
   // Bob sees that Ada submitted, not what.
   await b.page.getByTestId('scorecard-toggle').locator('summary').click();

@@ -575,6 +575,9 @@ async fn every_interview_endpoint_answers_each_role() {
         (Method::PUT, "/api/pads/{slug}/interview/scorecards/mine", scorecard("draft", None, None), interviewer),
         (Method::POST, "/api/pads/{slug}/interview/scorecards/mine/submit", scorecard("final", Some(3), Some("yes")), interviewer),
         (Method::GET, "/api/pads/{slug}/interview/summary", json!(null), interviewer),
+        // A scorecard template is the user's own, whatever their pad roles.
+        (Method::GET, "/api/scorecard-template", json!(null), [401, 200, 200, 200, 200, 200]),
+        (Method::PUT, "/api/scorecard-template", json!({ "sections": [] }), [401, 200, 200, 200, 200, 200]),
         (Method::GET, "/api/pads/{slug}/interview/summary/markdown", json!(null), interviewer),
         // Questions belong to the owner: a pad role grants nothing on them.
         (Method::GET, "/api/questions/{question}", json!(null), [401, 404, 404, 404, 404, 200]),
@@ -635,6 +638,7 @@ async fn the_matrix_covers_every_published_interview_route() {
             "GET /api/pads/{slug}/interview/summary/markdown",
             "GET /api/questions",
             "GET /api/questions/{id}",
+            "GET /api/scorecard-template",
             "PATCH /api/pads/{slug}/interview",
             "POST /api/pads/{slug}/interview/admissions/{userId}",
             "POST /api/pads/{slug}/interview/end",
@@ -645,6 +649,7 @@ async fn the_matrix_covers_every_published_interview_route() {
             "PUT /api/pads/{slug}/interview/scorecards/mine",
             "PUT /api/questions/{id}",
             "PUT /api/questions/{id}/editors/{userId}",
+            "PUT /api/scorecard-template",
         ]
     );
 }
@@ -676,7 +681,8 @@ async fn an_interviewer_reads_the_others_scorecards_only_after_submitting_their_
     assert_eq!(draft.status, StatusCode::OK, "{:?}", draft.body);
     assert_eq!((draft.body["mine"]["notes"].as_str(), &draft.body["mine"]["submittedAtMs"]), (Some("ADA-DRAFT-7f3"), &Value::Null));
     let seen = app.get(&cards, bob_t).await;
-    assert_eq!(seen.body, json!({ "mine": null, "others": [], "othersSubmitted": 0 }), "a draft is its author's alone");
+    assert_eq!((&seen.body["mine"], &seen.body["others"], &seen.body["othersSubmitted"]), (&Value::Null, &json!([]), &json!(0)));
+    assert!(!seen.body.to_string().contains("ADA-DRAFT"), "a draft is its author's alone");
 
     let submitted = app.post(&submit, ada_t, scorecard("ADA-FINAL-7f3", Some(4), Some("strongYes"))).await;
     assert_eq!(submitted.status, StatusCode::OK, "{:?}", submitted.body);
@@ -715,6 +721,38 @@ async fn an_interviewer_reads_the_others_scorecards_only_after_submitting_their_
     let plain = app.pad_with_file(&ada, "python", "extra.py", "print(1)\n").await;
     assert_eq!(app.get(&format!("/api/pads/{plain}/interview/scorecards"), ada_t).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.put(&format!("/api/pads/{plain}/interview/scorecards/mine"), ada_t, scorecard("x", None, None)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_new_scorecard_starts_from_its_interviewers_own_template() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.signup("Ada").await, app.signup("Bob").await);
+    let (slug, _, _) = interview(&app, &ada).await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    let builtin = app.get("/api/scorecard-template", Some(&ada.token)).await;
+    assert_eq!((builtin.body["custom"].as_bool(), builtin.body["sections"][0]["title"].as_str()), (Some(false), Some("Problem solving")));
+
+    let mine = json!({ "sections": [{ "title": "System design", "criteria": [
+        { "name": "Scaling", "levels": ["none", "vertical", "horizontal", "with numbers"], "rating": 3 },
+    ] }] });
+    let saved = app.put("/api/scorecard-template", Some(&ada.token), mine).await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    assert_eq!(saved.body["custom"], true);
+    assert_eq!(saved.body["sections"][0]["criteria"][0]["rating"], Value::Null, "a template holds no ratings");
+
+    let cards = format!("/api/pads/{slug}/interview/scorecards");
+    let adas = app.get(&cards, Some(&ada.token)).await;
+    assert_eq!(adas.body["template"][0]["criteria"][0]["name"], "Scaling");
+    assert_eq!(app.get(&cards, Some(&bob.token)).await.body["template"], builtin.body["sections"], "Bob keeps the built-in one");
+
+    // A template meets the limits of a scorecard.
+    let five_levels = json!({ "sections": [{ "title": "S", "criteria": [{ "name": "C", "levels": ["1", "2", "3", "4", "5"], "rating": null }] }] });
+    let too_many = json!({ "sections": (0..=MAX_SECTIONS).map(|i| json!({ "title": format!("S{i}"), "criteria": [] })).collect::<Vec<_>>() });
+    for bad in [five_levels, too_many] {
+        let r = app.put("/api/scorecard-template", Some(&ada.token), bad).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scorecard")), "{:?}", r.body);
+    }
+    assert_eq!(app.get("/api/scorecard-template", Some(&ada.token)).await.body["sections"][0]["title"], "System design");
 }
 
 /// The Markdown export as `user` downloads it.

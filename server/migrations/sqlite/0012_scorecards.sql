@@ -10,3 +10,11 @@ CREATE TABLE interview_scorecards (
     submitted_at_ms INTEGER,
     PRIMARY KEY (pad_id, user_id)
 );
+
+-- A user's own scorecard template: the sections and criteria (with their level descriptions, no
+-- ratings) a new scorecard of theirs starts from. Without a row, the built-in template applies.
+CREATE TABLE scorecard_templates (
+    user_id         INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    body            TEXT    NOT NULL,
+    updated_at_ms   INTEGER NOT NULL
+);

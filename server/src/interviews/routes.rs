@@ -2,7 +2,7 @@
 //! one function of the domain module.
 //!
 //! Who may call what:
-//! - any signed-in user: list and create their questions;
+//! - any signed-in user: list and create their questions; read and set their scorecard template;
 //! - a question's owner or co-editor: read, change and start interviews from it (others: 404);
 //!   its owner only: delete and share it (a co-editor: 403; a co-editor may remove themselves);
 //! - a pad's members (admitted candidates included): read its interview, without guidance or the
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::questions::{self, ListQuery, QuestionInput, QuestionPage, QuestionView};
-use super::scorecards::{self, ScorecardInput, ScorecardsView};
+use super::scorecards::{self, ScorecardInput, ScorecardsView, TemplateInput, TemplateView};
 use super::start::{self, StartRequest, Started};
 use super::summary::{self, InterviewSummary};
 use super::switches::{self, InterviewView, SwitchesPatch};
@@ -47,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_scorecards))
         .routes(routes!(save_scorecard))
         .routes(routes!(submit_scorecard))
+        .routes(routes!(get_template, set_template))
         .routes(routes!(interview_summary))
         .routes(routes!(summary_markdown))
 }
@@ -299,4 +300,23 @@ async fn summary_markdown(State(state): State<AppState>, access: PadAccess) -> A
     // Slugs are URL-safe; the file name needs no escaping.
     let disposition = format!("attachment; filename=\"interview-{}.md\"", access.pad.slug);
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body))
+}
+
+/// The caller's scorecard template (the built-in one until they save their own).
+#[utoipa::path(get, path = "/api/scorecard-template", tag = "interviews",
+    responses((status = 200, body = TemplateView), (status = 401)))]
+async fn get_template(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<TemplateView>> {
+    Ok(Json(scorecards::template(&state, current.user.id).await?))
+}
+
+/// Save the caller's scorecard template: what their new scorecards start from. The limits of a
+/// scorecard apply; ratings are dropped.
+#[utoipa::path(put, path = "/api/scorecard-template", tag = "interviews", request_body = TemplateInput,
+    responses((status = 200, body = TemplateView), (status = 400), (status = 401), (status = 413)))]
+async fn set_template(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<TemplateInput>,
+) -> AppResult<Json<TemplateView>> {
+    Ok(Json(scorecards::set_template(&state, current.user.id, body).await?))
 }

@@ -2,6 +2,9 @@
 //! criteria, each rated 1–4 against a description per level, free-text notes and a final
 //! recommendation — saves drafts, and submits it once. Submitted is final.
 //!
+//! A new scorecard starts from its interviewer's template: the sections and criteria they saved
+//! (`PUT /api/scorecard-template`), or the built-in one (`builtin_template`).
+//!
 //! Anti-anchoring is enforced here, not in the client: an interviewer reads the others' scorecards
 //! only after submitting their own, and nobody ever reads another's draft; until then they learn
 //! only how many the others have submitted. Candidates and viewers reach none of it (the routes
@@ -95,6 +98,82 @@ pub struct ScorecardsView {
     pub others: Vec<ScorecardView>,
     /// How many others have submitted, shown even before the caller has.
     pub others_submitted: usize,
+    /// What the caller's new scorecard starts from (their template).
+    pub template: Vec<Section>,
+}
+
+/// A user's scorecard template: sections and criteria with their level descriptions, no ratings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateInput {
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateView {
+    pub sections: Vec<Section>,
+    /// Whether the user saved it (`false`: the built-in template).
+    pub custom: bool,
+}
+
+fn criterion(name: &str, levels: [&str; RATING_LEVELS]) -> Criterion {
+    Criterion { name: name.to_string(), levels: levels.iter().map(|l| l.to_string()).collect(), rating: None }
+}
+
+/// The template of a user who has not saved one.
+pub fn builtin_template() -> Vec<Section> {
+    let section = |title: &str, criteria: Vec<Criterion>| Section { title: title.to_string(), criteria };
+    vec![
+        section(
+            "Problem solving",
+            vec![
+                criterion(
+                    "Understanding the problem",
+                    ["Misread it", "Needed much help", "Clarified the key points", "Found the edge cases unprompted"],
+                ),
+                criterion("Approach", ["No workable plan", "Brute force only", "A sound plan", "Weighed trade-offs between plans"]),
+            ],
+        ),
+        section(
+            "Code",
+            vec![
+                criterion("Correctness", ["Does not run", "Works on the happy path", "Works, minor bugs", "Correct and tested"]),
+                criterion("Readability", ["Hard to follow", "Readable with effort", "Clear", "Clear and idiomatic"]),
+            ],
+        ),
+        section(
+            "Communication",
+            vec![criterion("Explains their thinking", ["Silent", "When asked", "Mostly", "Throughout, and listens"])],
+        ),
+    ]
+}
+
+/// `user`'s template, or the built-in one.
+pub async fn template(state: &AppState, user: UserId) -> AppResult<TemplateView> {
+    match store::template(&state.db, user).await? {
+        Some(body) => {
+            let input: TemplateInput = serde_json::from_str(&body).map_err(|err| AppError::Internal(err.into()))?;
+            Ok(TemplateView { sections: input.sections, custom: true })
+        }
+        None => Ok(TemplateView { sections: builtin_template(), custom: false }),
+    }
+}
+
+/// Save `user`'s template, under the limits of a scorecard; ratings in it are dropped.
+pub async fn set_template(state: &AppState, user: UserId, input: TemplateInput) -> AppResult<TemplateView> {
+    let checked = validate(ScorecardInput { sections: input.sections, notes: String::new(), recommendation: None }, false)?;
+    let sections: Vec<Section> = checked
+        .sections
+        .into_iter()
+        .map(|section| Section {
+            criteria: section.criteria.into_iter().map(|c| Criterion { rating: None, ..c }).collect(),
+            ..section
+        })
+        .collect();
+    let body = serde_json::to_string(&TemplateInput { sections }).map_err(|err| AppError::Internal(err.into()))?;
+    store::set_template(&state.db, user, &body, now_ms()).await?;
+    template(state, user).await
 }
 
 fn label(raw: &str, what: &str) -> AppResult<String> {
@@ -177,7 +256,8 @@ pub async fn list(state: &AppState, pad: PadId, user: UserId) -> AppResult<Score
     let others_submitted = others.len();
     let may_read_others = mine.as_ref().is_some_and(|m| m.submitted_at_ms.is_some());
     let others = if may_read_others { others.into_iter().map(view).collect::<AppResult<_>>()? } else { Vec::new() };
-    Ok(ScorecardsView { mine, others, others_submitted })
+    let template = template(state, user).await?.sections;
+    Ok(ScorecardsView { mine, others, others_submitted, template })
 }
 
 /// Save `user`'s draft, or submit it (`submit`: complete, and final; audited

@@ -1,6 +1,6 @@
-//! Scorecard rows: the only SQL that touches `interview_scorecards`. A row whose
-//! `submitted_at_ms` is set is never written again: both writes below leave it untouched, which is
-//! what makes a submission final even when two requests race.
+//! Scorecard rows: the only SQL that touches `interview_scorecards` and `scorecard_templates`. A
+//! scorecard whose `submitted_at_ms` is set is never written again: `write` leaves it untouched,
+//! which is what makes a submission final even when two requests race.
 
 use crate::db::{on_pool, Db, PadId, UserId};
 
@@ -58,4 +58,25 @@ pub async fn submitted_by_others(db: &Db, pad: PadId, user: UserId) -> sqlx::Res
     .bind(user)
     .fetch_all(pool)
     .await)
+}
+
+/// `user`'s own template (JSON sections), if they saved one.
+pub async fn template(db: &Db, user: UserId) -> sqlx::Result<Option<String>> {
+    on_pool!(db, |pool| sqlx::query_scalar("SELECT body FROM scorecard_templates WHERE user_id = $1")
+        .bind(user)
+        .fetch_optional(pool)
+        .await)
+}
+
+pub async fn set_template(db: &Db, user: UserId, body: &str, at_ms: i64) -> sqlx::Result<()> {
+    on_pool!(db, |pool| sqlx::query(
+        "INSERT INTO scorecard_templates (user_id, body, updated_at_ms) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET body = excluded.body, updated_at_ms = excluded.updated_at_ms"
+    )
+    .bind(user)
+    .bind(body)
+    .bind(at_ms)
+    .execute(pool)
+    .await
+    .map(|_| ()))
 }

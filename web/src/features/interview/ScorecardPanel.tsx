@@ -1,5 +1,5 @@
-// The interviewer's own scorecard (issue 13 §4): rate each criterion 1–4 against the description of
-// each level, write notes, recommend, save drafts, submit once. The others' scorecards appear only
+// The interviewer's own scorecard (issue 13 §4), started from their template: rate each criterion
+// 1–4 against the description of each level, write notes, recommend, save drafts, submit once. The others' scorecards appear only
 // after submitting — the server sends none before, so nothing here can leak them early.
 import { useCallback, useEffect, useState } from 'react';
 import { describeError } from '../../api';
@@ -7,41 +7,13 @@ import { saveBlob } from '../../ui/download';
 import { toast } from '../../ui/toast';
 import { interviewApi, RECOMMENDATIONS, type Criterion, type Scorecard, type ScorecardInput, type Scorecards } from './interviewApi';
 
-const levels = (one: string, two: string, three: string, four: string) => [one, two, three, four];
-
-/** The starting point of a new scorecard; the server takes any sections within its limits. */
-const DEFAULT_SCORECARD: ScorecardInput = {
-  sections: [
-    {
-      title: 'Problem solving',
-      criteria: [
-        { name: 'Understanding the problem', levels: levels('Misread it', 'Needed much help', 'Clarified the key points', 'Found the edge cases unprompted'), rating: null },
-        { name: 'Approach', levels: levels('No workable plan', 'Brute force only', 'A sound plan', 'Weighed trade-offs between plans'), rating: null },
-      ],
-    },
-    {
-      title: 'Code',
-      criteria: [
-        { name: 'Correctness', levels: levels('Does not run', 'Works on the happy path', 'Works, minor bugs', 'Correct and tested'), rating: null },
-        { name: 'Readability', levels: levels('Hard to follow', 'Readable with effort', 'Clear', 'Clear and idiomatic'), rating: null },
-      ],
-    },
-    {
-      title: 'Communication',
-      criteria: [
-        { name: 'Explains their thinking', levels: levels('Silent', 'When asked', 'Mostly', 'Throughout, and listens'), rating: null },
-      ],
-    },
-  ],
-  notes: '',
-  recommendation: null,
-};
-
 const RECOMMENDATION_LABEL = Object.fromEntries(RECOMMENDATIONS.map((r) => [r.value, r.label]));
 
-function editable(card: Scorecard | null): ScorecardInput {
-  if (!card) return DEFAULT_SCORECARD;
-  return { sections: card.sections, notes: card.notes, recommendation: card.recommendation };
+/** The caller's scorecard to edit: their saved one, or a new one from their template. */
+function editable(cards: Scorecards): ScorecardInput {
+  const mine = cards.mine;
+  if (!mine) return { sections: cards.template, notes: '', recommendation: null };
+  return { sections: mine.sections, notes: mine.notes, recommendation: mine.recommendation };
 }
 
 function RatingRow(props: { criterion: Criterion; name: string; onRate?: (rating: number) => void }) {
@@ -106,12 +78,12 @@ async function exportSummary(slug: string, format: 'markdown' | 'json') {
 export default function ScorecardPanel(props: { slug: string }) {
   const { slug } = props;
   const [cards, setCards] = useState<Scorecards | null>(null);
-  const [draft, setDraft] = useState<ScorecardInput>(DEFAULT_SCORECARD);
+  const [draft, setDraft] = useState<ScorecardInput>({ sections: [], notes: '', recommendation: null });
   const [busy, setBusy] = useState(false);
 
   const show = useCallback((next: Scorecards) => {
     setCards(next);
-    setDraft(editable(next.mine));
+    setDraft(editable(next));
   }, []);
   const load = useCallback(() => {
     interviewApi.scorecards(slug).then(show, (err) => toast(`Couldn't load scorecards: ${describeError(err)}`, 'error'));
@@ -127,6 +99,14 @@ export default function ScorecardPanel(props: { slug: string }) {
       toast(describeError(err), 'error');
     } finally {
       setBusy(false);
+    }
+  };
+  const saveTemplate = async () => {
+    try {
+      await interviewApi.setTemplate({ sections: draft.sections });
+      toast('Your next scorecards start from these criteria', 'success');
+    } catch (err) {
+      toast(`Couldn't save the template: ${describeError(err)}`, 'error');
     }
   };
   const rate = (s: number, c: number, rating: number) =>
@@ -192,6 +172,9 @@ export default function ScorecardPanel(props: { slug: string }) {
           </button>
         </div>
       )}
+      <button className="btn btn-small btn-ghost" data-testid="scorecard-save-template" onClick={saveTemplate}>
+        Use these criteria for my next scorecards
+      </button>
       <h3>Other interviewers</h3>
       {submitted ? (
         <>

@@ -137,6 +137,8 @@ export interface Scorecards {
   /** The others' submitted scorecards: empty until mine is submitted (the server enforces it). */
   others: Scorecard[];
   othersSubmitted: number;
+  /** What a new scorecard of mine starts from (my template). */
+  template: ScorecardInput['sections'];
 }
 
 /** The filter as query parameters, leaving out empty ones. */
@@ -175,6 +177,8 @@ export const interviewApi = {
     client.request<Scorecards>('PUT', `/api/pads/${seg(slug)}/interview/scorecards/mine`, { body }),
   submitScorecard: (slug: string, body: ScorecardInput) =>
     client.request<Scorecards>('POST', `/api/pads/${seg(slug)}/interview/scorecards/mine/submit`, { body }),
+  setTemplate: (body: { sections: ScorecardInput['sections'] }) =>
+    client.request<{ sections: ScorecardInput['sections']; custom: boolean }>('PUT', '/api/scorecard-template', { body }),
   /** The debrief summary (scorecards, final code, runs, recordings) as the server shapes it. */
   summary: (slug: string) => client.request<unknown>('GET', `/api/pads/${seg(slug)}/interview/summary`),
   summaryMarkdown: (slug: string) => client.download(`/api/pads/${seg(slug)}/interview/summary/markdown`),
