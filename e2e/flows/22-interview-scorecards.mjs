@@ -75,6 +75,10 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await adas.getByText(ADA_NOTE).waitFor({ timeout: TIMEOUT });
   await adas.getByText(': Yes').waitFor({ timeout: TIMEOUT });
 
+  // The summary lists both scorecards, and downloads as Markdown.
+  await b.page.getByTestId('summary-toggle').locator('summary').first().click();
+  await b.page.getByTestId('summary-scorecard').nth(1).waitFor({ timeout: TIMEOUT });
+  assert.equal(await b.page.getByTestId('summary-scorecard').count(), 2);
   const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.getByTestId('summary-markdown').click()]);
   assert.match(download.suggestedFilename(), new RegExp(`^interview-${slug}\\.md$`));
   const summary = readFileSync(await download.path(), 'utf8');

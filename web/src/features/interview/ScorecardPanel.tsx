@@ -3,7 +3,6 @@
 // after submitting — the server sends none before, so nothing here can leak them early.
 import { useCallback, useEffect, useState } from 'react';
 import { describeError } from '../../api';
-import { saveBlob } from '../../ui/download';
 import { toast } from '../../ui/toast';
 import { interviewApi, RECOMMENDATIONS, type Criterion, type Scorecard, type ScorecardInput, type Scorecards } from './interviewApi';
 
@@ -58,21 +57,6 @@ function SubmittedCard(props: { card: Scorecard }) {
       {card.notes && <p className="scorecard-notes">{card.notes}</p>}
     </article>
   );
-}
-
-/** Download the interview summary (what this interviewer may see of it) as Markdown or JSON. */
-async function exportSummary(slug: string, format: 'markdown' | 'json') {
-  try {
-    if (format === 'markdown') {
-      const { blob, filename } = await interviewApi.summaryMarkdown(slug);
-      saveBlob(blob, filename ?? `interview-${slug}.md`);
-    } else {
-      const summary = await interviewApi.summary(slug);
-      saveBlob(new Blob([JSON.stringify(summary, null, 2)], { type: 'application/json' }), `interview-${slug}.json`);
-    }
-  } catch (err) {
-    toast(`Couldn't export the summary: ${describeError(err)}`, 'error');
-  }
 }
 
 export default function ScorecardPanel(props: { slug: string }) {
@@ -188,17 +172,9 @@ export default function ScorecardPanel(props: { slug: string }) {
           {cards.othersSubmitted} submitted. You see theirs once you submit yours.
         </p>
       )}
-      <div className="row wrap">
-        <button className="btn btn-small btn-ghost" data-testid="scorecards-refresh" onClick={load}>
-          Refresh
-        </button>
-        <button className="btn btn-small" data-testid="summary-markdown" onClick={() => exportSummary(slug, 'markdown')}>
-          Summary (Markdown)
-        </button>
-        <button className="btn btn-small" data-testid="summary-json" onClick={() => exportSummary(slug, 'json')}>
-          Summary (JSON)
-        </button>
-      </div>
+      <button className="btn btn-small btn-ghost" data-testid="scorecards-refresh" onClick={load}>
+        Refresh
+      </button>
     </section>
   );
 }

@@ -141,6 +141,27 @@ export interface Scorecards {
   template: ScorecardInput['sections'];
 }
 
+/** The debrief (server `interviews::summary`); scorecards as `Scorecards` shows them to me. */
+export interface InterviewSummary {
+  slug: string;
+  title: string;
+  language: string;
+  endedAtMs: number | null;
+  scorecards: Scorecards;
+  files: { name: string; language: string; content: string }[];
+  runs: {
+    runId: string;
+    kind: string;
+    userName: string | null;
+    entry: string;
+    startedAtMs: number;
+    finishedAtMs: number;
+    exitCode: number | null;
+    outcome: string;
+  }[];
+  recordings: { id: number; name: string; startedAtMs: number; endedAtMs: number | null; playbackPath: string }[];
+}
+
 /** The filter as query parameters, leaving out empty ones. */
 function query(filter: QuestionFilter): Record<string, string | number | undefined> {
   return Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === '' ? undefined : value]));
@@ -179,8 +200,7 @@ export const interviewApi = {
     client.request<Scorecards>('POST', `/api/pads/${seg(slug)}/interview/scorecards/mine/submit`, { body }),
   setTemplate: (body: { sections: ScorecardInput['sections'] }) =>
     client.request<{ sections: ScorecardInput['sections']; custom: boolean }>('PUT', '/api/scorecard-template', { body }),
-  /** The debrief summary (scorecards, final code, runs, recordings) as the server shapes it. */
-  summary: (slug: string) => client.request<unknown>('GET', `/api/pads/${seg(slug)}/interview/summary`),
+  summary: (slug: string) => client.request<InterviewSummary>('GET', `/api/pads/${seg(slug)}/interview/summary`),
   summaryMarkdown: (slug: string) => client.download(`/api/pads/${seg(slug)}/interview/summary/markdown`),
 };
 
