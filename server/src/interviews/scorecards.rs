@@ -2,8 +2,9 @@
 //! criteria, each rated 1–4 against a description per level, free-text notes and a final
 //! recommendation — saves drafts, and submits it once. Submitted is final.
 //!
-//! A new scorecard starts from its interviewer's template: the sections and criteria they saved
-//! (`PUT /api/scorecard-template`), or the built-in one (`builtin_template`).
+//! A new scorecard starts from a template: the one of the interview's question (copied when the
+//! interview started), else its interviewer's own (`PUT /api/scorecard-template`), else the
+//! built-in one (`builtin_template`).
 //!
 //! Anti-anchoring is enforced here, not in the client: an interviewer reads the others' scorecards
 //! only after submitting their own, and nobody ever reads another's draft; until then they learn
@@ -98,7 +99,7 @@ pub struct ScorecardsView {
     pub others: Vec<ScorecardView>,
     /// How many others have submitted, shown even before the caller has.
     pub others_submitted: usize,
-    /// What the caller's new scorecard starts from (their template).
+    /// What the caller's new scorecard starts from (the question's template, else theirs).
     pub template: Vec<Section>,
 }
 
@@ -149,19 +150,14 @@ pub fn builtin_template() -> Vec<Section> {
     ]
 }
 
-/// `user`'s template, or the built-in one.
-pub async fn template(state: &AppState, user: UserId) -> AppResult<TemplateView> {
-    match store::template(&state.db, user).await? {
-        Some(body) => {
-            let input: TemplateInput = serde_json::from_str(&body).map_err(|err| AppError::Internal(err.into()))?;
-            Ok(TemplateView { sections: input.sections, custom: true })
-        }
-        None => Ok(TemplateView { sections: builtin_template(), custom: false }),
-    }
+/// A stored template's sections.
+pub fn parse_template(body: &str) -> AppResult<Vec<Section>> {
+    let input: TemplateInput = serde_json::from_str(body).map_err(|err| AppError::Internal(err.into()))?;
+    Ok(input.sections)
 }
 
-/// Save `user`'s template, under the limits of a scorecard; ratings in it are dropped.
-pub async fn set_template(state: &AppState, user: UserId, input: TemplateInput) -> AppResult<TemplateView> {
+/// A template checked under the limits of a scorecard, ratings dropped, as stored.
+pub fn template_body(input: TemplateInput) -> AppResult<String> {
     let checked = validate(ScorecardInput { sections: input.sections, notes: String::new(), recommendation: None }, false)?;
     let sections: Vec<Section> = checked
         .sections
@@ -171,8 +167,20 @@ pub async fn set_template(state: &AppState, user: UserId, input: TemplateInput) 
             ..section
         })
         .collect();
-    let body = serde_json::to_string(&TemplateInput { sections }).map_err(|err| AppError::Internal(err.into()))?;
-    store::set_template(&state.db, user, &body, now_ms()).await?;
+    serde_json::to_string(&TemplateInput { sections }).map_err(|err| AppError::Internal(err.into()))
+}
+
+/// `user`'s template, or the built-in one.
+pub async fn template(state: &AppState, user: UserId) -> AppResult<TemplateView> {
+    match store::template(&state.db, user).await? {
+        Some(body) => Ok(TemplateView { sections: parse_template(&body)?, custom: true }),
+        None => Ok(TemplateView { sections: builtin_template(), custom: false }),
+    }
+}
+
+/// Save `user`'s template.
+pub async fn set_template(state: &AppState, user: UserId, input: TemplateInput) -> AppResult<TemplateView> {
+    store::set_template(&state.db, user, &template_body(input)?, now_ms()).await?;
     template(state, user).await
 }
 
@@ -250,13 +258,16 @@ fn view(row: ScorecardRow) -> AppResult<ScorecardView> {
 /// The pad's scorecards as `user` may see them (see the module docs). 404 when the pad holds no
 /// interview.
 pub async fn list(state: &AppState, pad: PadId, user: UserId) -> AppResult<ScorecardsView> {
-    switches::find(state, pad).await?;
+    let interview = switches::find(state, pad).await?;
     let mine = store::find(&state.db, pad, user).await?.map(view).transpose()?;
     let others = store::submitted_by_others(&state.db, pad, user).await?;
     let others_submitted = others.len();
     let may_read_others = mine.as_ref().is_some_and(|m| m.submitted_at_ms.is_some());
     let others = if may_read_others { others.into_iter().map(view).collect::<AppResult<_>>()? } else { Vec::new() };
-    let template = template(state, user).await?.sections;
+    let template = match interview.scorecard_template {
+        Some(body) => parse_template(&body)?,
+        None => template(state, user).await?.sections,
+    };
     Ok(ScorecardsView { mine, others, others_submitted, template })
 }
 

@@ -32,6 +32,8 @@ export interface Question {
   tags: string[];
   languages: QuestionLanguage[];
   guidance: string;
+  /** The scorecard template its interviews use; null: each interviewer's own. */
+  scorecardTemplate: Section[] | null;
   editors: Person[];
   createdAt: string;
   updatedAt: string;
@@ -44,6 +46,7 @@ export interface QuestionInput {
   tags: string[];
   languages: QuestionLanguage[];
   guidance: string;
+  scorecardTemplate: { sections: Section[] } | null;
 }
 
 export interface QuestionSummary {
@@ -119,8 +122,13 @@ export interface Criterion {
   rating: number | null;
 }
 
+export interface Section {
+  title: string;
+  criteria: Criterion[];
+}
+
 export interface ScorecardInput {
-  sections: { title: string; criteria: Criterion[] }[];
+  sections: Section[];
   notes: string;
   recommendation: Recommendation | null;
 }
@@ -138,7 +146,7 @@ export interface Scorecards {
   others: Scorecard[];
   othersSubmitted: number;
   /** What a new scorecard of mine starts from (my template). */
-  template: ScorecardInput['sections'];
+  template: Section[];
 }
 
 /** The debrief (server `interviews::summary`); scorecards as `Scorecards` shows them to me. */
@@ -198,8 +206,9 @@ export const interviewApi = {
     client.request<Scorecards>('PUT', `/api/pads/${seg(slug)}/interview/scorecards/mine`, { body }),
   submitScorecard: (slug: string, body: ScorecardInput) =>
     client.request<Scorecards>('POST', `/api/pads/${seg(slug)}/interview/scorecards/mine/submit`, { body }),
-  setTemplate: (body: { sections: ScorecardInput['sections'] }) =>
-    client.request<{ sections: ScorecardInput['sections']; custom: boolean }>('PUT', '/api/scorecard-template', { body }),
+  template: () => client.request<{ sections: Section[]; custom: boolean }>('GET', '/api/scorecard-template'),
+  setTemplate: (body: { sections: Section[] }) =>
+    client.request<{ sections: Section[]; custom: boolean }>('PUT', '/api/scorecard-template', { body }),
   summary: (slug: string) => client.request<InterviewSummary>('GET', `/api/pads/${seg(slug)}/interview/summary`),
   summaryMarkdown: (slug: string) => client.download(`/api/pads/${seg(slug)}/interview/summary/markdown`),
 };
