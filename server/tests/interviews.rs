@@ -15,6 +15,9 @@ use opencoder::interviews::questions::{
     MAX_EDITORS_PER_QUESTION, MAX_GUIDANCE_BYTES, MAX_PROMPT_BYTES, MAX_QUESTIONS_PER_USER, MAX_STARTER_FILES,
     MAX_STARTER_FILE_BYTES, MAX_TAGS, MAX_TAG_CHARS,
 };
+use opencoder::interviews::scorecards::{
+    MAX_CRITERIA, MAX_LABEL_CHARS, MAX_LEVEL_CHARS, MAX_NOTES_BYTES, MAX_SECTIONS, RATING_LEVELS,
+};
 use opencoder::interviews::switches::{MAX_COUNTDOWN_MS, MIN_COUNTDOWN_MS};
 use redis_support::RedisServer;
 use reqwest::{Method, StatusCode};
@@ -568,6 +571,14 @@ async fn every_interview_endpoint_answers_each_role() {
         (Method::POST, "/api/pads/{slug}/interview/end", json!({}), interviewer),
         (Method::POST, "/api/pads/{slug}/interview/knock", json!({}), [401, 404, 200, 200, 200, 200]),
         (Method::POST, "/api/pads/{slug}/interview/admissions/{waiter}", json!({ "admit": true }), interviewer),
+        (Method::GET, "/api/pads/{slug}/interview/scorecards", json!(null), interviewer),
+        (Method::PUT, "/api/pads/{slug}/interview/scorecards/mine", scorecard("draft", None, None), interviewer),
+        (Method::POST, "/api/pads/{slug}/interview/scorecards/mine/submit", scorecard("final", Some(3), Some("yes")), interviewer),
+        (Method::GET, "/api/pads/{slug}/interview/summary", json!(null), interviewer),
+        // A scorecard template is the user's own, whatever their pad roles.
+        (Method::GET, "/api/scorecard-template", json!(null), [401, 200, 200, 200, 200, 200]),
+        (Method::PUT, "/api/scorecard-template", json!({ "sections": [] }), [401, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/pads/{slug}/interview/summary/markdown", json!(null), interviewer),
         // Questions belong to the owner: a pad role grants nothing on them.
         (Method::GET, "/api/questions/{question}", json!(null), [401, 404, 404, 404, 404, 200]),
         (Method::PUT, "/api/questions/{question}", question("Changed"), [401, 404, 404, 404, 404, 200]),
@@ -622,18 +633,276 @@ async fn the_matrix_covers_every_published_interview_route() {
             "DELETE /api/questions/{id}",
             "DELETE /api/questions/{id}/editors/{userId}",
             "GET /api/pads/{slug}/interview",
+            "GET /api/pads/{slug}/interview/scorecards",
+            "GET /api/pads/{slug}/interview/summary",
+            "GET /api/pads/{slug}/interview/summary/markdown",
             "GET /api/questions",
             "GET /api/questions/{id}",
+            "GET /api/scorecard-template",
             "PATCH /api/pads/{slug}/interview",
             "POST /api/pads/{slug}/interview/admissions/{userId}",
             "POST /api/pads/{slug}/interview/end",
             "POST /api/pads/{slug}/interview/knock",
+            "POST /api/pads/{slug}/interview/scorecards/mine/submit",
             "POST /api/questions",
             "POST /api/questions/{id}/interviews",
+            "PUT /api/pads/{slug}/interview/scorecards/mine",
             "PUT /api/questions/{id}",
             "PUT /api/questions/{id}/editors/{userId}",
+            "PUT /api/scorecard-template",
         ]
     );
+}
+
+/// A one-section scorecard with one criterion; `notes` makes it recognisable in any answer.
+fn scorecard(notes: &str, rating: Option<u8>, recommendation: Option<&str>) -> Value {
+    json!({
+        "sections": [{
+            "title": "Problem solving",
+            "criteria": [{ "name": "Decomposition", "levels": ["none", "some", "solid", "excellent"], "rating": rating }],
+        }],
+        "notes": notes,
+        "recommendation": recommendation,
+    })
+}
+
+#[tokio::test]
+async fn an_interviewer_reads_the_others_scorecards_only_after_submitting_their_own() {
+    let app = TestApp::spawn().await;
+    let (ada, bob, cam) = (app.signup("Ada").await, app.signup("Bob").await, app.signup("Cam").await);
+    let (slug, _, _) = interview(&app, &ada).await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    admit(&app, &ada, &slug, &cam).await;
+    let cards = format!("/api/pads/{slug}/interview/scorecards");
+    let (mine, submit) = (format!("{cards}/mine"), format!("{cards}/mine/submit"));
+    let (ada_t, bob_t) = (Some(ada.token.as_str()), Some(bob.token.as_str()));
+
+    let draft = app.put(&mine, ada_t, scorecard("ADA-DRAFT-7f3", Some(2), None)).await;
+    assert_eq!(draft.status, StatusCode::OK, "{:?}", draft.body);
+    assert_eq!((draft.body["mine"]["notes"].as_str(), &draft.body["mine"]["submittedAtMs"]), (Some("ADA-DRAFT-7f3"), &Value::Null));
+    let seen = app.get(&cards, bob_t).await;
+    assert_eq!((&seen.body["mine"], &seen.body["others"], &seen.body["othersSubmitted"]), (&Value::Null, &json!([]), &json!(0)));
+    assert!(!seen.body.to_string().contains("ADA-DRAFT"), "a draft is its author's alone");
+
+    let submitted = app.post(&submit, ada_t, scorecard("ADA-FINAL-7f3", Some(4), Some("strongYes"))).await;
+    assert_eq!(submitted.status, StatusCode::OK, "{:?}", submitted.body);
+    assert!(submitted.body["mine"]["submittedAtMs"].is_i64());
+    let seen = app.get(&cards, bob_t).await;
+    assert_eq!((seen.body["others"].as_array().unwrap().len(), seen.body["othersSubmitted"].as_u64()), (0, Some(1)));
+    assert!(!seen.body.to_string().contains("ADA-FINAL"), "Bob learns that Ada submitted, not what: {:?}", seen.body);
+
+    // Bob's own draft does not unlock anything, nor does Ada see it.
+    app.put(&mine, bob_t, scorecard("BOB-DRAFT-2c9", None, Some("no"))).await;
+    assert!(app.get(&cards, bob_t).await.body["others"].as_array().unwrap().is_empty());
+    let ada_view = app.get(&cards, ada_t).await;
+    assert_eq!((ada_view.body["others"].clone(), ada_view.body["othersSubmitted"].as_u64()), (json!([]), Some(0)));
+    assert!(!ada_view.body.to_string().contains("BOB-DRAFT"));
+
+    let bob_done = app.post(&submit, bob_t, scorecard("BOB-FINAL-2c9", Some(1), Some("no"))).await;
+    assert_eq!(bob_done.status, StatusCode::OK, "{:?}", bob_done.body);
+    let others = bob_done.body["others"].as_array().unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!((others[0]["name"].as_str(), others[0]["notes"].as_str()), (Some("Ada"), Some("ADA-FINAL-7f3")));
+    assert_eq!((others[0]["recommendation"].as_str(), others[0]["sections"][0]["criteria"][0]["rating"].as_u64()), (Some("strongYes"), Some(4)));
+    assert_eq!(app.get(&cards, ada_t).await.body["others"][0]["notes"], "BOB-FINAL-2c9");
+    assert_eq!(app.audit_rows("interview.scorecard.submit").await.len(), 2, "each submission is audited");
+
+    // Submitted is final, through either route.
+    for r in [app.put(&mine, ada_t, scorecard("rewritten", Some(1), None)).await, app.post(&submit, ada_t, scorecard("rewritten", Some(1), Some("no"))).await] {
+        assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::CONFLICT, Some("scorecard_submitted")), "{:?}", r.body);
+    }
+    assert_eq!(app.get(&cards, ada_t).await.body["mine"]["notes"], "ADA-FINAL-7f3");
+
+    // The candidate reaches none of it; neither does a pad without an interview.
+    for r in [app.get(&cards, Some(&cam.token)).await, app.put(&mine, Some(&cam.token), scorecard("x", None, None)).await] {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+        assert!(!r.body.to_string().contains("FINAL"));
+    }
+    let plain = app.pad_with_file(&ada, "python", "extra.py", "print(1)\n").await;
+    assert_eq!(app.get(&format!("/api/pads/{plain}/interview/scorecards"), ada_t).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.put(&format!("/api/pads/{plain}/interview/scorecards/mine"), ada_t, scorecard("x", None, None)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_new_scorecard_starts_from_its_interviewers_own_template() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.signup("Ada").await, app.signup("Bob").await);
+    let (slug, _, _) = interview(&app, &ada).await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    let builtin = app.get("/api/scorecard-template", Some(&ada.token)).await;
+    assert_eq!((builtin.body["custom"].as_bool(), builtin.body["sections"][0]["title"].as_str()), (Some(false), Some("Problem solving")));
+
+    let mine = json!({ "sections": [{ "title": "System design", "criteria": [
+        { "name": "Scaling", "levels": ["none", "vertical", "horizontal", "with numbers"], "rating": 3 },
+    ] }] });
+    let saved = app.put("/api/scorecard-template", Some(&ada.token), mine).await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    assert_eq!(saved.body["custom"], true);
+    assert_eq!(saved.body["sections"][0]["criteria"][0]["rating"], Value::Null, "a template holds no ratings");
+
+    let cards = format!("/api/pads/{slug}/interview/scorecards");
+    let adas = app.get(&cards, Some(&ada.token)).await;
+    assert_eq!(adas.body["template"][0]["criteria"][0]["name"], "Scaling");
+    assert_eq!(app.get(&cards, Some(&bob.token)).await.body["template"], builtin.body["sections"], "Bob keeps the built-in one");
+
+    // A template meets the limits of a scorecard.
+    let five_levels = json!({ "sections": [{ "title": "S", "criteria": [{ "name": "C", "levels": ["1", "2", "3", "4", "5"], "rating": null }] }] });
+    let too_many = json!({ "sections": (0..=MAX_SECTIONS).map(|i| json!({ "title": format!("S{i}"), "criteria": [] })).collect::<Vec<_>>() });
+    for bad in [five_levels, too_many] {
+        let r = app.put("/api/scorecard-template", Some(&ada.token), bad).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scorecard")), "{:?}", r.body);
+    }
+    assert_eq!(app.get("/api/scorecard-template", Some(&ada.token)).await.body["sections"][0]["title"], "System design");
+}
+
+#[tokio::test]
+async fn a_questions_template_is_what_its_interviews_scorecards_start_from() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.signup("Ada").await, app.signup("Bob").await);
+    let template = |title: &str| json!({ "sections": [{ "title": title, "criteria": [
+        { "name": "Collaboration", "levels": ["a", "b", "c", "d"], "rating": 2 },
+    ] }] });
+    let mut body = question("Pair programming");
+    body["scorecardTemplate"] = template("Pairing");
+    let id = create_question(&app, &ada, body.clone()).await;
+    let got = app.get(&format!("/api/questions/{id}"), Some(&ada.token)).await;
+    assert_eq!(got.body["scorecardTemplate"][0]["title"], "Pairing");
+    assert_eq!(got.body["scorecardTemplate"][0]["criteria"][0]["rating"], Value::Null, "a template holds no ratings");
+    app.put("/api/scorecard-template", Some(&ada.token), template("Ada's own")).await;
+
+    let start = format!("/api/questions/{id}/interviews");
+    let first = app.post(&start, Some(&ada.token), json!({})).await.body["pad"]["slug"].as_str().unwrap().to_string();
+    app.add_member(&ada, &first, &bob, "collaborator").await;
+    let cards = |slug: &str| format!("/api/pads/{slug}/interview/scorecards");
+    for user in [&ada, &bob] {
+        let r = app.get(&cards(&first), Some(&user.token)).await;
+        assert_eq!(r.body["template"][0]["title"], "Pairing", "the question's template wins for {}", user.name);
+    }
+
+    // An interview keeps the template it started with; the next one takes the question's new one.
+    body["scorecardTemplate"] = template("Pairing, revised");
+    assert_eq!(app.put(&format!("/api/questions/{id}"), Some(&ada.token), body.clone()).await.status, StatusCode::OK);
+    assert_eq!(app.get(&cards(&first), Some(&ada.token)).await.body["template"][0]["title"], "Pairing");
+    let second = app.post(&start, Some(&ada.token), json!({})).await.body["pad"]["slug"].as_str().unwrap().to_string();
+    assert_eq!(app.get(&cards(&second), Some(&ada.token)).await.body["template"][0]["title"], "Pairing, revised");
+
+    body["scorecardTemplate"] = json!({ "sections": [{ "title": "S", "criteria": [{ "name": "C", "levels": ["only one"], "rating": null }] }] });
+    let refused = app.put(&format!("/api/questions/{id}"), Some(&ada.token), body).await;
+    assert_eq!((refused.status, refused.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scorecard")), "{:?}", refused.body);
+}
+
+/// The Markdown export as `user` downloads it.
+async fn summary_markdown(app: &TestApp, slug: &str, user: &TestUser) -> String {
+    let r = app.get(&format!("/api/pads/{slug}/interview/summary/markdown"), Some(&user.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/markdown; charset=utf-8"));
+    assert_eq!(r.header("content-disposition"), Some(format!("attachment; filename=\"interview-{slug}.md\"").as_str()));
+    r.body.as_str().expect("Markdown, not JSON").to_string()
+}
+
+/// Needs Docker and the runner image (one run), like the run API's tests.
+#[tokio::test]
+async fn the_summary_gathers_scorecards_code_runs_and_recordings_and_exports_them_as_markdown() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let app = TestApp::spawn().await;
+    let (ada, bob, cam) = (app.signup("Ada").await, app.signup("Bob").await, app.signup("Cam").await);
+    let (slug, _, _) = interview(&app, &ada).await;
+    app.add_member(&ada, &slug, &bob, "collaborator").await;
+    admit(&app, &ada, &slug, &cam).await;
+    let pad = format!("/api/pads/{slug}");
+    let code = "print('SUMMARY-OUT')  # FINAL-CODE-4a1 ```";
+    let created = app.post(&format!("{pad}/files"), Some(&cam.token), json!({ "name": "final.py", "content": code })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let run = app.post(&format!("{pad}/runs?wait=1"), Some(&cam.token), json!({ "entry": "final.py" })).await;
+    assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+    let rec = app.post(&format!("{pad}/recordings"), Some(&ada.token), json!({})).await;
+    assert_eq!(rec.status, StatusCode::CREATED, "{:?}", rec.body);
+    let recording = rec.body["recording"]["id"].as_i64().unwrap();
+    app.post(&format!("{pad}/interview/scorecards/mine/submit"), Some(&ada.token), scorecard("ADA-SUMMARY-NOTE", Some(4), Some("strongYes"))).await;
+    app.put(&format!("{pad}/interview/scorecards/mine"), Some(&bob.token), scorecard("BOB-SUMMARY-DRAFT", Some(1), None)).await;
+
+    // Bob has not submitted: his summary holds his draft, Ada's count, not her scorecard.
+    let bobs = app.get(&format!("{pad}/interview/summary"), Some(&bob.token)).await;
+    assert_eq!(bobs.status, StatusCode::OK, "{:?}", bobs.body);
+    assert!(!bobs.body.to_string().contains("ADA-SUMMARY-NOTE"), "{:?}", bobs.body["scorecards"]);
+    assert_eq!(bobs.body["scorecards"]["othersSubmitted"], 1);
+    let bobs_md = summary_markdown(&app, &slug, &bob).await;
+    assert!(!bobs_md.contains("ADA-SUMMARY-NOTE") && bobs_md.contains("1 other scorecard(s) submitted"), "{bobs_md}");
+
+    // Ada has: she sees everything submitted, the final code, the run and the recording.
+    let summary = app.get(&format!("{pad}/interview/summary"), Some(&ada.token)).await;
+    let body = &summary.body;
+    assert_eq!(body["scorecards"]["mine"]["notes"], "ADA-SUMMARY-NOTE");
+    assert!(!body.to_string().contains("BOB-SUMMARY-DRAFT"), "a draft stays its author's");
+    let file = body["files"].as_array().unwrap().iter().find(|f| f["name"] == "final.py").expect("final.py listed");
+    assert_eq!(file["content"], code);
+    assert_eq!((body["runs"][0]["entry"].as_str(), body["runs"][0]["userName"].as_str()), (Some("final.py"), Some("Cam")));
+    assert!(!body["runs"].to_string().contains("SUMMARY-OUT"), "runs are listed without their output");
+    assert_eq!(body["recordings"][0]["playbackPath"], format!("/p/{slug}/recordings/{recording}"));
+
+    let md = summary_markdown(&app, &slug, &ada).await;
+    assert!(md.starts_with("# Interview: Two sum"), "{md}");
+    for expected in ["ADA-SUMMARY-NOTE", "strong yes", "Decomposition: 4/4 (excellent)", "ran final.py", &format!("/p/{slug}/recordings/{recording}")] {
+        assert!(md.contains(expected), "{expected:?} missing from:\n{md}");
+    }
+    // The code's own backticks cannot close its fence.
+    assert!(md.contains(&format!("````python\n{code}\n````")), "{md}");
+    assert!(!md.contains("BOB-SUMMARY-DRAFT"));
+    assert_eq!(app.get(&format!("{pad}/interview/summary"), Some(&cam.token)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn every_scorecard_limit_is_enforced() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("Ada").await;
+    let (slug, _, _) = interview(&app, &ada).await;
+    let mine = format!("/api/pads/{slug}/interview/scorecards/mine");
+    let t = Some(ada.token.as_str());
+    let criterion = |name: &str, levels: Vec<String>, rating: Value| json!({ "name": name, "levels": levels, "rating": rating });
+    let levels = || vec!["a".to_string(); RATING_LEVELS];
+    let card = |sections: Vec<Value>, notes: String| json!({ "sections": sections, "notes": notes, "recommendation": null });
+    let section = |title: &str, criteria: Vec<Value>| json!({ "title": title, "criteria": criteria });
+    let one = |c: Value| vec![section("S", vec![c])];
+
+    // At each limit: accepted.
+    let at_limit = [
+        card((0..MAX_SECTIONS).map(|i| section(&format!("S{i}"), vec![])).collect(), String::new()),
+        card(vec![section("S", (0..MAX_CRITERIA).map(|i| criterion(&format!("C{i}"), levels(), json!(null))).collect())], String::new()),
+        card(one(criterion(&"n".repeat(MAX_LABEL_CHARS), vec!["l".repeat(MAX_LEVEL_CHARS); RATING_LEVELS], json!(RATING_LEVELS))), "x".repeat(MAX_NOTES_BYTES)),
+    ];
+    for body in at_limit {
+        let r = app.put(&mine, t, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    // One past each: refused, and what was saved stays.
+    let past: Vec<(Value, StatusCode, &str)> = vec![
+        (card((0..=MAX_SECTIONS).map(|i| section(&format!("S{i}"), vec![])).collect(), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(vec![section("S", (0..=MAX_CRITERIA).map(|i| criterion(&format!("C{i}"), levels(), json!(null))).collect())], String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(vec![section(&"t".repeat(MAX_LABEL_CHARS + 1), vec![])], String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(vec![section("  ", vec![])], String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion(&"n".repeat(MAX_LABEL_CHARS + 1), levels(), json!(null))), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion("C", vec!["a".to_string(); RATING_LEVELS - 1], json!(null))), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion("C", vec!["l".repeat(MAX_LEVEL_CHARS + 1); RATING_LEVELS], json!(null))), String::new()), StatusCode::BAD_REQUEST, "invalid_scorecard"),
+        (card(one(criterion("C", levels(), json!(0))), String::new()), StatusCode::BAD_REQUEST, "invalid_rating"),
+        (card(one(criterion("C", levels(), json!(RATING_LEVELS + 1))), String::new()), StatusCode::BAD_REQUEST, "invalid_rating"),
+        (card(vec![], "x".repeat(MAX_NOTES_BYTES + 1)), StatusCode::PAYLOAD_TOO_LARGE, "scorecard_notes_too_large"),
+    ];
+    for (body, status, code) in past {
+        let r = app.put(&mine, t, body).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (status, Some(code)), "{:?}", r.body);
+    }
+    let kept = app.get(&format!("/api/pads/{slug}/interview/scorecards"), t).await;
+    assert_eq!(kept.body["mine"]["notes"].as_str().map(str::len), Some(MAX_NOTES_BYTES));
+    let bad_recommendation = json!({ "sections": [], "notes": "", "recommendation": "maybe" });
+    assert_eq!(app.put(&mine, t, bad_recommendation).await.status, StatusCode::BAD_REQUEST);
+
+    // A submission is complete: every criterion rated, a recommendation given.
+    let submit = format!("{mine}/submit");
+    for body in [scorecard("n", None, Some("yes")), scorecard("n", Some(2), None)] {
+        let r = app.post(&submit, t, body).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("scorecard_incomplete")), "{:?}", r.body);
+    }
+    assert!(app.get(&format!("/api/pads/{slug}/interview/scorecards"), t).await.body["mine"]["submittedAtMs"].is_null());
 }
 
 /// Two nodes on one database and one Redis: the lock set through node A holds the candidate's

@@ -592,6 +592,7 @@ async fn questions_and_interviews(f: Fixture) {
         guidance: "secret".into(),
         tags: vec![tag.into()],
         files: vec![StarterFile { language: language.into(), name: "main.x".into(), content: "x".into() }],
+        scorecard_template: Some(r#"{"sections":[]}"#.into()),
     };
     let created = |outcome: CreateOutcome| match outcome {
         CreateOutcome::Created(id) => id,
@@ -642,6 +643,7 @@ async fn questions_and_interviews(f: Fixture) {
         title: "Two sum",
         prompt: "P",
         guidance: "G",
+        scorecard_template: Some(r#"{"sections":[]}"#),
         created_by: ada,
     };
     interview_store::create(db, &new).await.unwrap();
@@ -708,7 +710,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 11] = [
+    const RECORDED: [(i64, &str); 12] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -719,6 +721,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (9, "d01f9bcd45a8b004b57792f3e702d4d63695dd58a4856dad18794bf2856bc4bdfa675af277c80e534d7212947aeeb49c"),
         (10, "6c5b138aa5f0e742b0d38430eacf8d4ebc25019327fa043d68eb78a734c41edd468c81c103456212eb0d376b7449e38d"),
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
+        (12, "8cc48e7da33f574d2f4e6e0b393397a39eeb6d5aa42fc1bacdcdc1c2b782975b3196bbee32c1ac2d71ba73725e424dc6"),
         (14, "055b20cbd7c818ceb87d4a79bf5c32df57803fe508e38d333855a18d32d70f04cfff41a05ac23acb38df0c720342bf08"),
     ];
     let f = Fixture::sqlite().await;

@@ -80,11 +80,13 @@ describe('switches and forms', () => {
         { language: 'python', name: ' sol.py ', content: 'x' },
         { language: 'go', name: '', content: '' },
       ],
+      scorecardTemplate: null,
     });
     expect(input.languages).toEqual([
       { language: 'python', files: [{ name: 'sol.py', content: 'x' }] },
       { language: 'go', files: [] },
     ]);
     expect(input.tags).toEqual(['a', 'b']);
+    expect(input.scorecardTemplate).toBeNull();
   });
 });

@@ -65,6 +65,7 @@ pub enum AuditAction {
     InterviewEnd,
     InterviewAdmit,
     InterviewRefuse,
+    InterviewScorecardSubmit,
 }
 
 impl AuditAction {
@@ -104,6 +105,7 @@ impl AuditAction {
             AuditAction::InterviewEnd => "interview.end",
             AuditAction::InterviewAdmit => "interview.admit",
             AuditAction::InterviewRefuse => "interview.refuse",
+            AuditAction::InterviewScorecardSubmit => "interview.scorecard.submit",
         }
     }
 }

@@ -80,3 +80,34 @@ pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Opt
     .fetch_optional(pool)
     .await)
 }
+
+/// One run without its output: what a summary lists.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub run_id: String,
+    pub kind: String,
+    pub user_name: Option<String>,
+    pub language: String,
+    pub entry: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub exit_code: Option<i64>,
+    pub outcome: String,
+}
+
+/// The pad's `limit` most recent runs, oldest first, without their output.
+pub async fn recent_summaries(db: &Db, pad: PadId, limit: i64) -> sqlx::Result<Vec<RunSummary>> {
+    let mut runs: Vec<RunSummary> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT r.id AS run_id, r.kind, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
+                r.exit_code, r.outcome
+         FROM runs r LEFT JOIN users u ON u.id = r.user_id
+         WHERE r.pad_id = $1 ORDER BY r.started_at_ms DESC, r.id DESC LIMIT $2",
+    )
+    .bind(pad)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
+    runs.reverse();
+    Ok(runs)
+}

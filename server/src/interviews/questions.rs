@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::scorecards::{self, Section, TemplateInput};
 use super::questions_store::{self as store, CreateOutcome, Editor, Question, QuestionFields, ShareOutcome, StarterFile};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
@@ -79,6 +80,9 @@ pub struct QuestionInput {
     /// Interviewer-only: expected solution, hints, what to look for.
     #[serde(default)]
     pub guidance: String,
+    /// The scorecard template its interviews use (instead of each interviewer's own); none: theirs.
+    #[serde(default)]
+    pub scorecard_template: Option<TemplateInput>,
 }
 
 pub fn parse_difficulty(raw: &str) -> AppResult<&'static str> {
@@ -163,7 +167,8 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
             ));
         }
     }
-    Ok(QuestionFields { title, prompt: input.prompt, difficulty, guidance: input.guidance, tags, files })
+    let scorecard_template = input.scorecard_template.map(scorecards::template_body).transpose()?;
+    Ok(QuestionFields { title, prompt: input.prompt, difficulty, guidance: input.guidance, tags, files, scorecard_template })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -194,6 +199,7 @@ pub struct QuestionView {
     pub tags: Vec<String>,
     pub languages: Vec<LanguageView>,
     pub guidance: String,
+    pub scorecard_template: Option<Vec<Section>>,
     pub editors: Vec<Editor>,
     pub created_at: String,
     pub updated_at: String,
@@ -212,9 +218,10 @@ pub fn by_language(files: Vec<StarterFile>) -> Vec<LanguageView> {
     languages
 }
 
-fn view(question: Question, caller: UserId) -> QuestionView {
+fn view(question: Question, caller: UserId) -> AppResult<QuestionView> {
     let row = question.row;
-    QuestionView {
+    let scorecard_template = row.scorecard_template.as_deref().map(scorecards::parse_template).transpose()?;
+    Ok(QuestionView {
         id: row.id,
         owner: Editor { id: row.owner_id, name: row.owner_name },
         mine: row.owner_id == caller,
@@ -224,10 +231,11 @@ fn view(question: Question, caller: UserId) -> QuestionView {
         tags: question.tags,
         languages: by_language(question.files),
         guidance: row.guidance,
+        scorecard_template,
         editors: question.editors,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    }
+    })
 }
 
 /// The question, if `caller` owns it or co-edits it; 404 otherwise.
@@ -236,7 +244,7 @@ pub async fn find(state: &AppState, id: i64, caller: UserId) -> AppResult<Questi
 }
 
 pub async fn get(state: &AppState, id: i64, caller: UserId) -> AppResult<QuestionView> {
-    Ok(view(find(state, id, caller).await?, caller))
+    view(find(state, id, caller).await?, caller)
 }
 
 pub async fn create(state: &AppState, actor: &Actor, owner: UserId, input: QuestionInput) -> AppResult<QuestionView> {
@@ -406,6 +414,7 @@ mod tests {
             tags: vec!["Arrays".into(), "arrays".into(), "hash-map".into()],
             languages,
             guidance: "Use a map.".into(),
+            scorecard_template: None,
         }
     }
 

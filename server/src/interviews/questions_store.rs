@@ -26,6 +26,8 @@ pub struct QuestionFields {
     pub tags: Vec<String>,
     /// In the order they are shown: languages in first-appearance order, files within them.
     pub files: Vec<StarterFile>,
+    /// Validated JSON of `scorecards::TemplateInput`.
+    pub scorecard_template: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,6 +39,7 @@ pub struct QuestionRow {
     pub prompt: String,
     pub difficulty: String,
     pub guidance: String,
+    pub scorecard_template: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -59,7 +62,7 @@ pub struct Question {
 }
 
 const QUESTION_COLUMNS: &str = "q.id, q.owner_id, u.name AS owner_name, q.title, q.prompt, q.difficulty, q.guidance, \
-q.created_at, q.updated_at";
+q.scorecard_template, q.created_at, q.updated_at";
 
 /// The caller (`$1`) is the owner or a co-editor of the question row named `table`.
 fn visible_to(table: &str) -> String {
@@ -115,8 +118,8 @@ pub async fn create(db: &Db, owner: UserId, fields: &QuestionFields, max_per_use
     }
     let now = now_text();
     let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
-        "INSERT INTO questions (owner_id, title, prompt, difficulty, guidance, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id"
+        "INSERT INTO questions (owner_id, title, prompt, difficulty, guidance, created_at, updated_at, scorecard_template)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id"
     )
     .bind(owner)
     .bind(&fields.title)
@@ -124,6 +127,7 @@ pub async fn create(db: &Db, owner: UserId, fields: &QuestionFields, max_per_use
     .bind(&fields.difficulty)
     .bind(&fields.guidance)
     .bind(&now)
+    .bind(&fields.scorecard_template)
     .fetch_one(&mut *conn)
     .await)?;
     insert_children(&mut tx, id, fields).await?;
@@ -135,7 +139,8 @@ pub async fn create(db: &Db, owner: UserId, fields: &QuestionFields, max_per_use
 pub async fn update(db: &Db, id: i64, caller: UserId, fields: &QuestionFields) -> sqlx::Result<bool> {
     let mut tx = db.write_tx().await?;
     let sql = format!(
-        "UPDATE questions SET title = $2, prompt = $3, difficulty = $4, guidance = $5, updated_at = $6
+        "UPDATE questions SET title = $2, prompt = $3, difficulty = $4, guidance = $5, updated_at = $6,
+             scorecard_template = $8
          WHERE questions.id = $7 AND {}",
         visible_to("questions")
     );
@@ -147,6 +152,7 @@ pub async fn update(db: &Db, id: i64, caller: UserId, fields: &QuestionFields) -
     .bind(&fields.guidance)
     .bind(now_text())
     .bind(id)
+    .bind(&fields.scorecard_template)
     .execute(&mut *conn)
     .await
     .map(|done| done.rows_affected()))?;

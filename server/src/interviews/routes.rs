@@ -2,22 +2,27 @@
 //! one function of the domain module.
 //!
 //! Who may call what:
-//! - any signed-in user: list and create their questions;
+//! - any signed-in user: list and create their questions; read and set their scorecard template;
 //! - a question's owner or co-editor: read, change and start interviews from it (others: 404);
 //!   its owner only: delete and share it (a co-editor: 403; a co-editor may remove themselves);
 //! - a pad's members (admitted candidates included): read its interview, without guidance or the
 //!   waiting room unless they are interviewers (`can_see_interviewer_notes`);
-//! - interviewers: change the switches, end the interview, admit or turn away;
+//! - interviewers: change the switches, end the interview, admit or turn away; fill their own
+//!   scorecard and, once it is submitted, read the others' (`scorecards`); read the summary and
+//!   export it as Markdown (`summary`);
 //! - any member, before the waiting room: knock.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::questions::{self, ListQuery, QuestionInput, QuestionPage, QuestionView};
+use super::scorecards::{self, ScorecardInput, ScorecardsView, TemplateInput, TemplateView};
 use super::start::{self, StartRequest, Started};
+use super::summary::{self, InterviewSummary};
 use super::switches::{self, InterviewView, SwitchesPatch};
 use super::waiting_room::{self, Decision, Knocked};
 use crate::auth::CurrentUser;
@@ -39,6 +44,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_interview))
         .routes(routes!(knock))
         .routes(routes!(decide))
+        .routes(routes!(list_scorecards))
+        .routes(routes!(save_scorecard))
+        .routes(routes!(submit_scorecard))
+        .routes(routes!(get_template, set_template))
+        .routes(routes!(interview_summary))
+        .routes(routes!(summary_markdown))
 }
 
 #[derive(Deserialize)]
@@ -228,4 +239,84 @@ async fn decide(
     let user = parse_user_id(&path.user_id)?;
     waiting_room::decide(&state, &access.current.actor, &access.pad, access.current.user.id, user, body.admit).await?;
     Ok(done())
+}
+
+/// The caller's scorecard and, once they have submitted it, the others' submitted ones
+/// (interviewers). 404 when the pad holds no interview.
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/scorecards", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, body = ScorecardsView), (status = 401), (status = 403), (status = 404)))]
+async fn list_scorecards(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<ScorecardsView>> {
+    access.require(Role::can_see_interviewer_notes, "see scorecards")?;
+    Ok(Json(scorecards::list(&state, access.pad.id, access.current.user.id).await?))
+}
+
+/// Save the caller's scorecard as a draft (interviewers). 409 `scorecard_submitted` once submitted.
+#[utoipa::path(put, path = "/api/pads/{slug}/interview/scorecards/mine", tag = "interviews", params(("slug" = String, Path)),
+    request_body = ScorecardInput,
+    responses((status = 200, body = ScorecardsView), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "scorecard_submitted"), (status = 413)))]
+async fn save_scorecard(
+    State(state): State<AppState>,
+    access: PadAccess,
+    ApiJson(body): ApiJson<ScorecardInput>,
+) -> AppResult<Json<ScorecardsView>> {
+    access.require(Role::can_see_interviewer_notes, "fill a scorecard")?;
+    Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, false).await?))
+}
+
+/// Submit the caller's scorecard: every criterion rated and a recommendation given (400
+/// `scorecard_incomplete`), final from now on; the answer includes the others' submitted ones
+/// (interviewers; audited `interview.scorecard.submit`).
+#[utoipa::path(post, path = "/api/pads/{slug}/interview/scorecards/mine/submit", tag = "interviews", params(("slug" = String, Path)),
+    request_body = ScorecardInput,
+    responses((status = 200, body = ScorecardsView), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "scorecard_submitted"), (status = 413)))]
+async fn submit_scorecard(
+    State(state): State<AppState>,
+    access: PadAccess,
+    ApiJson(body): ApiJson<ScorecardInput>,
+) -> AppResult<Json<ScorecardsView>> {
+    access.require(Role::can_see_interviewer_notes, "submit a scorecard")?;
+    Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, true).await?))
+}
+
+/// The debrief (interviewers): the scorecards the caller may see (as in `…/scorecards`), the files'
+/// current text, the last runs and the recordings with their playback pages. 404 when the pad
+/// holds no interview.
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/summary", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, body = InterviewSummary), (status = 401), (status = 403), (status = 404)))]
+async fn interview_summary(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<InterviewSummary>> {
+    access.require(Role::can_see_interviewer_notes, "see the interview summary")?;
+    Ok(Json(summary::summary(&state, &access.pad, access.current.user.id).await?))
+}
+
+/// The summary as a Markdown download (interviewers).
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/summary/markdown", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, content_type = "text/markdown", description = "Content-Disposition: attachment"),
+        (status = 401), (status = 403), (status = 404)))]
+async fn summary_markdown(State(state): State<AppState>, access: PadAccess) -> AppResult<impl IntoResponse> {
+    access.require(Role::can_see_interviewer_notes, "export the interview summary")?;
+    let body = summary::markdown(&summary::summary(&state, &access.pad, access.current.user.id).await?);
+    // Slugs are URL-safe; the file name needs no escaping.
+    let disposition = format!("attachment; filename=\"interview-{}.md\"", access.pad.slug);
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body))
+}
+
+/// The caller's scorecard template (the built-in one until they save their own).
+#[utoipa::path(get, path = "/api/scorecard-template", tag = "interviews",
+    responses((status = 200, body = TemplateView), (status = 401)))]
+async fn get_template(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<TemplateView>> {
+    Ok(Json(scorecards::template(&state, current.user.id).await?))
+}
+
+/// Save the caller's scorecard template: what their new scorecards start from. The limits of a
+/// scorecard apply; ratings are dropped.
+#[utoipa::path(put, path = "/api/scorecard-template", tag = "interviews", request_body = TemplateInput,
+    responses((status = 200, body = TemplateView), (status = 400), (status = 401), (status = 413)))]
+async fn set_template(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<TemplateInput>,
+) -> AppResult<Json<TemplateView>> {
+    Ok(Json(scorecards::set_template(&state, current.user.id, body).await?))
 }

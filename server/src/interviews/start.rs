@@ -62,6 +62,7 @@ pub async fn start(state: &AppState, actor: &Actor, caller: UserId, question: i6
         title: &question.row.title,
         prompt: &question.row.prompt,
         guidance: &question.row.guidance,
+        scorecard_template: question.row.scorecard_template.as_deref(),
         created_by: caller,
     };
     if let Err(err) = store::create(&state.db, &new).await {

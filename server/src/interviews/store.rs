@@ -22,10 +22,12 @@ pub struct InterviewRow {
     pub timer_started_ms: Option<i64>,
     pub timer_duration_ms: Option<i64>,
     pub ended_at_ms: Option<i64>,
+    /// The question's scorecard template when the interview started (JSON), if it had one.
+    pub scorecard_template: Option<String>,
 }
 
 const INTERVIEW_COLUMNS: &str = "pad_id, question_id, language, title, prompt, guidance, locked, run_disabled, \
-terminal_disabled, prompt_hidden, timer_mode, timer_started_ms, timer_duration_ms, ended_at_ms";
+terminal_disabled, prompt_hidden, timer_mode, timer_started_ms, timer_duration_ms, ended_at_ms, scorecard_template";
 
 pub struct NewInterview<'a> {
     pub pad: PadId,
@@ -34,13 +36,14 @@ pub struct NewInterview<'a> {
     pub title: &'a str,
     pub prompt: &'a str,
     pub guidance: &'a str,
+    pub scorecard_template: Option<&'a str>,
     pub created_by: UserId,
 }
 
 pub async fn create(db: &Db, new: &NewInterview<'_>) -> sqlx::Result<()> {
     on_pool!(db, |pool| sqlx::query(
-        "INSERT INTO interviews (pad_id, question_id, language, title, prompt, guidance, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        "INSERT INTO interviews (pad_id, question_id, language, title, prompt, guidance, created_by, created_at, scorecard_template)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )
     .bind(new.pad)
     .bind(new.question)
@@ -50,6 +53,7 @@ pub async fn create(db: &Db, new: &NewInterview<'_>) -> sqlx::Result<()> {
     .bind(new.guidance)
     .bind(new.created_by)
     .bind(now_text())
+    .bind(new.scorecard_template)
     .execute(pool)
     .await
     .map(|_| ()))?;

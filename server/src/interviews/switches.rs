@@ -278,6 +278,7 @@ mod tests {
             timer_started_ms: None,
             timer_duration_ms: None,
             ended_at_ms: None,
+            scorecard_template: None,
         }
     }
 

@@ -1,10 +1,13 @@
 // The interview beside the editor: the prompt for everyone who may see it, the timer, and the
-// closing message; for interviewers also the switches, the waiting room and the guidance.
+// closing message; for interviewers also the switches, the waiting room, the guidance, their
+// scorecard and the summary.
 import { useEffect, useMemo, useState } from 'react';
 import { can, describeError, type Role } from '../../api';
 import { toast } from '../../ui/toast';
 import { interviewApi, type Interview, type SwitchesPatch } from './interviewApi';
 import { renderMarkdown } from './markdown';
+import InterviewSummary from './InterviewSummary';
+import ScorecardPanel from './ScorecardPanel';
 import { formatClock, timerValue } from './timer';
 import type { InterviewState } from './useInterview';
 import './interview.css';
@@ -174,6 +177,11 @@ export default function InterviewPanel(props: { slug: string; state: InterviewSt
               <Markdown text={interview.guidance} testId="interview-guidance" />
             </details>
           )}
+          <details className="interview-scorecard" data-testid="scorecard-toggle">
+            <summary>Scorecard (interviewers only)</summary>
+            <ScorecardPanel slug={props.slug} />
+          </details>
+          <InterviewSummary slug={props.slug} />
         </>
       )}
     </div>

@@ -10,12 +10,14 @@ import { useLanguages } from '../pad/useLanguages';
 import {
   DIFFICULTIES,
   parseTags,
+  interviewApi,
   questionsApi,
   type Difficulty,
   type Question,
   type QuestionFilter,
   type QuestionInput,
   type QuestionSummary,
+  type Section,
 } from './interviewApi';
 import './interview.css';
 
@@ -27,9 +29,11 @@ interface Draft {
   tags: string;
   guidance: string;
   starters: { language: string; name: string; content: string }[];
+  /** Kept as it is unless the form replaces or clears it. */
+  scorecardTemplate: Section[] | null;
 }
 
-const EMPTY: Draft = { title: '', prompt: '', difficulty: 'medium', tags: '', guidance: '', starters: [] };
+const EMPTY: Draft = { title: '', prompt: '', difficulty: 'medium', tags: '', guidance: '', starters: [], scorecardTemplate: null };
 
 function toDraft(q: Question): Draft {
   return {
@@ -39,6 +43,7 @@ function toDraft(q: Question): Draft {
     tags: q.tags.join(', '),
     guidance: q.guidance,
     starters: q.languages.map((l) => ({ language: l.language, name: l.files[0]?.name ?? '', content: l.files[0]?.content ?? '' })),
+    scorecardTemplate: q.scorecardTemplate,
   };
 }
 
@@ -50,6 +55,7 @@ export function toInput(draft: Draft): QuestionInput {
     difficulty: draft.difficulty,
     tags: parseTags(draft.tags),
     guidance: draft.guidance,
+    scorecardTemplate: draft.scorecardTemplate ? { sections: draft.scorecardTemplate } : null,
     languages: draft.starters.map((s) => ({
       language: s.language,
       files: s.name.trim() ? [{ name: s.name.trim(), content: s.content }] : [],
@@ -99,6 +105,24 @@ function QuestionForm(props: { question: Question | null; onSaved: (q: Question)
       <textarea id="q-prompt" className="input" value={draft.prompt} onChange={(e) => set({ prompt: e.target.value })} />
       <label htmlFor="q-guidance">Guidance (interviewers only: expected solution, hints, what to look for)</label>
       <textarea id="q-guidance" className="input" value={draft.guidance} onChange={(e) => set({ guidance: e.target.value })} />
+      <label className="row">
+        <input
+          type="checkbox"
+          data-testid="question-scorecard-template"
+          checked={!!draft.scorecardTemplate}
+          onChange={async (e) => {
+            if (!e.target.checked) return set({ scorecardTemplate: null });
+            try {
+              set({ scorecardTemplate: (await interviewApi.template()).sections });
+            } catch (err) {
+              setError(describeError(err));
+            }
+          }}
+        />
+        {draft.scorecardTemplate
+          ? `Its interviews' scorecards use this question's criteria (${draft.scorecardTemplate.reduce((n, s) => n + s.criteria.length, 0)})`
+          : "Give its interviews' scorecards my template's criteria (otherwise each interviewer's own)"}
+      </label>
       <h3>Languages and starter files</h3>
       {draft.starters.map((s, i) => (
         <fieldset key={s.language} className="stack">

@@ -32,6 +32,8 @@ export interface Question {
   tags: string[];
   languages: QuestionLanguage[];
   guidance: string;
+  /** The scorecard template its interviews use; null: each interviewer's own. */
+  scorecardTemplate: Section[] | null;
   editors: Person[];
   createdAt: string;
   updatedAt: string;
@@ -44,6 +46,7 @@ export interface QuestionInput {
   tags: string[];
   languages: QuestionLanguage[];
   guidance: string;
+  scorecardTemplate: { sections: Section[] } | null;
 }
 
 export interface QuestionSummary {
@@ -104,6 +107,69 @@ export interface Started {
   members?: Member[];
 }
 
+export type Recommendation = 'strongNo' | 'no' | 'yes' | 'strongYes';
+export const RECOMMENDATIONS: { value: Recommendation; label: string }[] = [
+  { value: 'strongNo', label: 'Strong no' },
+  { value: 'no', label: 'No' },
+  { value: 'yes', label: 'Yes' },
+  { value: 'strongYes', label: 'Strong yes' },
+];
+
+export interface Criterion {
+  name: string;
+  /** One description per rating level, level 1 first. */
+  levels: string[];
+  rating: number | null;
+}
+
+export interface Section {
+  title: string;
+  criteria: Criterion[];
+}
+
+export interface ScorecardInput {
+  sections: Section[];
+  notes: string;
+  recommendation: Recommendation | null;
+}
+
+export interface Scorecard extends ScorecardInput {
+  userId: number;
+  name: string;
+  updatedAtMs: number;
+  submittedAtMs: number | null;
+}
+
+export interface Scorecards {
+  mine: Scorecard | null;
+  /** The others' submitted scorecards: empty until mine is submitted (the server enforces it). */
+  others: Scorecard[];
+  othersSubmitted: number;
+  /** What a new scorecard of mine starts from (my template). */
+  template: Section[];
+}
+
+/** The debrief (server `interviews::summary`); scorecards as `Scorecards` shows them to me. */
+export interface InterviewSummary {
+  slug: string;
+  title: string;
+  language: string;
+  endedAtMs: number | null;
+  scorecards: Scorecards;
+  files: { name: string; language: string; content: string }[];
+  runs: {
+    runId: string;
+    kind: string;
+    userName: string | null;
+    entry: string;
+    startedAtMs: number;
+    finishedAtMs: number;
+    exitCode: number | null;
+    outcome: string;
+  }[];
+  recordings: { id: number; name: string; startedAtMs: number; endedAtMs: number | null; playbackPath: string }[];
+}
+
 /** The filter as query parameters, leaving out empty ones. */
 function query(filter: QuestionFilter): Record<string, string | number | undefined> {
   return Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === '' ? undefined : value]));
@@ -135,6 +201,16 @@ export const interviewApi = {
     ),
   decide: (slug: string, userId: number, admit: boolean) =>
     client.request<unknown>('POST', `/api/pads/${seg(slug)}/interview/admissions/${seg(userId)}`, { body: { admit } }),
+  scorecards: (slug: string) => client.request<Scorecards>('GET', `/api/pads/${seg(slug)}/interview/scorecards`),
+  saveScorecard: (slug: string, body: ScorecardInput) =>
+    client.request<Scorecards>('PUT', `/api/pads/${seg(slug)}/interview/scorecards/mine`, { body }),
+  submitScorecard: (slug: string, body: ScorecardInput) =>
+    client.request<Scorecards>('POST', `/api/pads/${seg(slug)}/interview/scorecards/mine/submit`, { body }),
+  template: () => client.request<{ sections: Section[]; custom: boolean }>('GET', '/api/scorecard-template'),
+  setTemplate: (body: { sections: Section[] }) =>
+    client.request<{ sections: Section[]; custom: boolean }>('PUT', '/api/scorecard-template', { body }),
+  summary: (slug: string) => client.request<InterviewSummary>('GET', `/api/pads/${seg(slug)}/interview/summary`),
+  summaryMarkdown: (slug: string) => client.download(`/api/pads/${seg(slug)}/interview/summary/markdown`),
 };
 
 /** What the switches take from this role right now (interviewers are never held). */
