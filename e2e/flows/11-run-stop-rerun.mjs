@@ -1,7 +1,7 @@
 // Two people, one pad, one run at a time: Bob's Run while Ada's program runs asks "Stop and run
 // again" (instead of starting a second run whose output mixes with the first); both pages then
 // show Bob's run alone. Ada stops it with Ctrl/Cmd+. and both pages say who stopped it; after a
-// reload the last run's output is still there.
+// reload the last run's output is still there, and who stopped it.
 import assert from 'node:assert/strict';
 import {
   createPad, inviteNewUser, outputText, replaceEditorText, signUp, uniqueName, waitForEditorText, waitForRunEnd, TIMEOUT,
@@ -67,10 +67,10 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
   assertOneRun(shown, 'the stopped run');
   await screenshot(a.page, '-stopped');
 
-  // A reload keeps the last run's output (the stored copy).
+  // A reload keeps the last run's output (the stored copy) and who stopped it.
   await b.page.reload();
   const afterReload = await waitForRunEnd(b.page);
-  assert.equal(afterReload, 'Stopped');
+  assert.equal(afterReload, `Stopped by ${ada}`);
   assert.equal(await outputText(b.page), shown, 'the output survives the reload');
   log(`output after reload: ${shown.trim().split('\n').length} lines`);
   await screenshot(b.page);
