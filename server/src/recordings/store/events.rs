@@ -1,0 +1,65 @@
+//! `pad_events`: joins, leaves, file list changes, terminal output, … — the pad's own event log.
+
+use serde_json::Value;
+
+use super::fenced;
+use crate::cluster::store::{check_fence, Fence, FencedError};
+use crate::db::{on_pool, Db, PadId, UserId};
+
+/// Append one event to the pad's log; with a `fence`, only while it is the pad's lease (`Stale`
+/// otherwise: what only the pad's owner logs, like its terminal's output).
+pub async fn insert_pad_event(
+    db: &Db,
+    fence: Option<Fence>,
+    pad: PadId,
+    at_ms: i64,
+    kind: &str,
+    user: Option<UserId>,
+    data: &Value,
+) -> Result<i64, FencedError> {
+    let sql = format!(
+        "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
+         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1){} RETURNING id",
+        fenced(fence, "$6"),
+    );
+    let epoch = fence.map(|f| f.epoch);
+    let id: Option<i64> = on_pool!(db, |pool| {
+        let query = sqlx::query_scalar(&sql).bind(pad).bind(at_ms).bind(kind).bind(user).bind(data.to_string());
+        let query = match epoch {
+            Some(epoch) => query.bind(epoch),
+            None => query,
+        };
+        query.fetch_optional(pool).await
+    })?;
+    if id.is_none() {
+        check_fence(db, fence).await?;
+    }
+    Ok(id.unwrap_or(0))
+}
+
+/// The `data` of the newest event of `kind` at or before `at_ms`.
+pub async fn latest_pad_event(db: &Db, pad: PadId, kind: &str, at_ms: i64) -> sqlx::Result<Option<Value>> {
+    let data: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT data FROM pad_events WHERE pad_id = $1 AND at_ms <= $2 AND kind = $3 ORDER BY at_ms DESC, id DESC LIMIT 1",
+    )
+    .bind(pad)
+    .bind(at_ms)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+}
+
+/// The data of the pad's `kind` events in `(after_ms, upto_ms]`, oldest first.
+pub async fn pad_events_between(db: &Db, pad: PadId, kind: &str, after_ms: i64, upto_ms: i64) -> sqlx::Result<Vec<(i64, Value)>> {
+    let rows: Vec<(i64, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT at_ms, data FROM pad_events WHERE pad_id = $1 AND kind = $2 AND at_ms > $3 AND at_ms <= $4 ORDER BY at_ms, id",
+    )
+    .bind(pad)
+    .bind(kind)
+    .bind(after_ms)
+    .bind(upto_ms)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().filter_map(|(at, data)| serde_json::from_str(&data).ok().map(|d| (at, d))).collect())
+}
