@@ -36,6 +36,7 @@
 mod byte_bucket;
 mod clients;
 mod container;
+mod protocol;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -43,7 +44,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use oc_sandbox::{SandboxError, SourceFile, TermSize, TerminalEvent, TerminalSession};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -55,6 +56,9 @@ use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::pads::roles::Role;
 use crate::AppState;
+
+pub use protocol::*;
+use protocol::{error_message, role_message, text};
 
 /// Identifies one terminal socket.
 pub type ConnId = u64;
@@ -76,43 +80,6 @@ const INPUT_QUEUE: usize = 64;
 const COMMAND_QUEUE: usize = 256;
 /// Refusals (`read_only`, `not_running`) sent to one client at most this often.
 const REFUSAL_EVERY: Duration = Duration::from_secs(1);
-
-/// A message for one terminal socket.
-#[derive(Debug, Clone)]
-pub enum Out {
-    /// Raw terminal output.
-    Binary(Bytes),
-    /// A JSON control message.
-    Text(String),
-}
-
-/// Why the server closes a terminal socket: (code, reason).
-pub type CloseReason = (u16, &'static str);
-pub const CLOSE_FORBIDDEN: CloseReason = (4003, "forbidden");
-pub const CLOSE_REVOKED: CloseReason = (4001, "session revoked");
-pub const CLOSE_PAD_DELETED: CloseReason = (4004, "pad deleted");
-pub const CLOSE_SHUTDOWN: CloseReason = (1001, "server shutting down");
-pub const CLOSE_TOO_SLOW: CloseReason = (1013, "connection too slow");
-pub const CLOSE_TOO_MANY: CloseReason = (1008, "too many terminal connections");
-pub const CLOSE_USER_TOO_MANY: CloseReason = (1008, "too many terminal connections for this user");
-/// Another node took the pad over (this one lost its lease): reconnect to reach the new owner's
-/// terminal.
-pub const CLOSE_MOVED: CloseReason = (1012, "the terminal moved to another node; reconnect");
-pub const CLOSE_INTERNAL: CloseReason = (1011, "internal error");
-
-/// Every close reason a pad terminal gives, so one relayed from another node (as a code and a
-/// text) is closed with the same words.
-pub const CLOSE_REASONS: [CloseReason; 9] = [
-    CLOSE_FORBIDDEN,
-    CLOSE_REVOKED,
-    CLOSE_PAD_DELETED,
-    CLOSE_SHUTDOWN,
-    CLOSE_TOO_SLOW,
-    CLOSE_TOO_MANY,
-    CLOSE_USER_TOO_MANY,
-    CLOSE_MOVED,
-    CLOSE_INTERNAL,
-];
 
 /// Why a pad's terminal has no container yet, as viewers who open it are told.
 const NOT_STARTED: &str = "the terminal is not running; it starts when someone who may type opens it";
@@ -151,32 +118,6 @@ pub(crate) enum Requester {
     Socket(ConnId),
     /// `POST …/terminal/restart` (the route checked the role).
     Api(UserId),
-}
-
-/// The lifecycle state clients see in `status` messages.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Status {
-    Starting,
-    Running,
-    /// The shell ended (or could not start: `error` says why).
-    Exited {
-        code: Option<i64>,
-        error: Option<String>,
-    },
-    IdleTimeout,
-    MaxLifetime,
-}
-
-impl Status {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Status::Starting => "starting",
-            Status::Running => "running",
-            Status::Exited { .. } => "exited",
-            Status::IdleTimeout => "idle_timeout",
-            Status::MaxLifetime => "max_lifetime",
-        }
-    }
 }
 
 pub(crate) enum Cmd {
@@ -299,18 +240,6 @@ pub(crate) struct PadTerminal {
 
 pub(crate) fn command_channel() -> (mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>) {
     mpsc::channel(COMMAND_QUEUE)
-}
-
-fn text(value: Value) -> Out {
-    Out::Text(value.to_string())
-}
-
-fn error_message(code: &str, message: &str) -> Out {
-    text(json!({ "type": "error", "code": code, "message": message }))
-}
-
-fn role_message(role: Role) -> Out {
-    text(json!({ "type": "role", "role": role.as_str(), "canType": role.can_edit() }))
 }
 
 /// The pad's current files, as the session's workspace gets them (names from the file list,
