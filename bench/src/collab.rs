@@ -200,14 +200,29 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
     if !args.pids.is_empty() && args.pids.len() != args.urls.len() {
         bail!("give one --pid per --url (or none)");
     }
-    let ws_bases: Vec<String> =
-        args.urls.iter().map(|url| url.replacen("http://", "ws://", 1).trim_end_matches('/').to_string()).collect();
+    let ws_bases: Vec<String> = args
+        .urls
+        .iter()
+        .map(|url| {
+            url.replacen("http://", "ws://", 1)
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect();
 
     let setup_started = Instant::now();
     let rooms: Vec<(String, Vec<Option<String>>, String)> = match args.server {
-        ServerKind::Opencoder => opencoder_setup(&args).await.context("setup (sign-ups, pads, invites)")?,
+        ServerKind::Opencoder => opencoder_setup(&args)
+            .await
+            .context("setup (sign-ups, pads, invites)")?,
         ServerKind::YWebsocket => (0..args.pads)
-            .map(|p| (format!("/bench-pad-{p}"), vec![None; per_pad], BENCH_TEXT.to_string()))
+            .map(|p| {
+                (
+                    format!("/bench-pad-{p}"),
+                    vec![None; per_pad],
+                    BENCH_TEXT.to_string(),
+                )
+            })
             .collect(),
     };
     let mut slots = Vec::with_capacity(total);
@@ -220,12 +235,22 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
                 typist_node.push(node);
             }
             let url = format!("{}{path}", ws_bases[node]);
-            slots.push(Slot { url, node, protocol, typist, text_root: text_root.clone() });
+            slots.push(Slot {
+                url,
+                node,
+                protocol,
+                typist,
+                text_root: text_root.clone(),
+            });
         }
     }
     let typists = typist_node.len();
     let docs: Vec<Doc> = (0..typists).map(|_| Doc::new()).collect();
-    let typist_of = docs.iter().enumerate().map(|(i, d)| (d.client_id().get(), i)).collect();
+    let typist_of = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.client_id().get(), i))
+        .collect();
 
     // Connect everyone and finish the sync handshake before any typing.
     let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
@@ -264,7 +289,14 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
         let doc = slot.typist.and_then(|t| docs[t].take().map(|d| (t, d)));
         let shared = shared.clone();
         let rate = args.rate;
-        tasks.push(tokio::spawn(client(socket, slot.node, doc, slot.text_root.clone(), rate, shared)));
+        tasks.push(tokio::spawn(client(
+            socket,
+            slot.node,
+            doc,
+            slot.text_root.clone(),
+            rate,
+            shared,
+        )));
     }
 
     // Sample the servers and this generator (its own pid last) while the run lasts.
@@ -288,14 +320,20 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
     }
 
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
-    let cross_ms = |q: f64| (!cross_node.is_empty()).then(|| cross_node.value_at_quantile(q) as f64 / 1000.0);
-    let label = args.label.clone().unwrap_or_else(|| format!("{:?}", args.server).to_lowercase());
+    let cross_ms =
+        |q: f64| (!cross_node.is_empty()).then(|| cross_node.value_at_quantile(q) as f64 / 1000.0);
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", args.server).to_lowercase());
     let round1 = |x: f64| (x * 10.0).round() / 10.0;
     let total_cpu = (!samples.is_empty() && samples.iter().all(|s| s.cpu_percent.is_some()))
         .then(|| round1(samples.iter().filter_map(|s| s.cpu_percent).sum()));
     let sum_kib = |pick: fn(&ProcessSample) -> Option<u64>| -> Option<f64> {
         let values: Option<Vec<u64>> = samples.iter().map(pick).collect();
-        values.filter(|v| !v.is_empty()).map(|v| mib(v.iter().sum()))
+        values
+            .filter(|v| !v.is_empty())
+            .map(|v| mib(v.iter().sum()))
     };
     let nodes: Vec<Value> = samples
         .iter()
@@ -350,7 +388,10 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("oc-bench collab ({label})");
-        println!("machine: {} cores, {} ({}); commit {}", machine.nproc, machine.cpu_model, machine.os, machine.commit);
+        println!(
+            "machine: {} cores, {} ({}); commit {}",
+            machine.nproc, machine.cpu_model, machine.os, machine.commit
+        );
         println!(
             "load:    {} pad(s) × ({} typists at {}/s + {} watchers) = {} clients; {} s after {} s warm-up",
             args.pads, args.typists, args.rate, args.watchers, total, args.duration, args.warmup
@@ -369,7 +410,9 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 async fn connect(url: &str, protocol: Option<&str>) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request()?;
     if let Some(protocol) = protocol {
-        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(protocol)?);
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_str(protocol)?);
     }
     // No Nagle delay on keystrokes (the same for every server under test).
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
@@ -377,17 +420,29 @@ async fn connect(url: &str, protocol: Option<&str>) -> anyhow::Result<Socket> {
         .with_context(|| format!("connecting {url}"))?;
     // Our sync step 1 (an empty document), as every Yjs provider sends on open.
     let empty = Doc::new().transact().state_vector().encode_v1();
-    socket.send(Message::Binary(oc_proto::encode_sync_step1(&empty).into())).await?;
+    socket
+        .send(Message::Binary(oc_proto::encode_sync_step1(&empty).into()))
+        .await?;
     // Until the server's answer arrives, answer its step 1 too.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let next = tokio::time::timeout_at(deadline.into(), socket.next()).await.context("sync handshake timed out")?;
-        let Some(frame) = next else { bail!("closed during the handshake") };
+        let next = tokio::time::timeout_at(deadline.into(), socket.next())
+            .await
+            .context("sync handshake timed out")?;
+        let Some(frame) = next else {
+            bail!("closed during the handshake")
+        };
         if let Message::Binary(bytes) = frame? {
             match oc_proto::decode_ref(&bytes, &Limits::UNLIMITED) {
                 Ok(MessageRef::SyncStep1(_)) => {
-                    let empty_update = Doc::new().transact().encode_state_as_update_v1(&StateVector::default());
-                    socket.send(Message::Binary(oc_proto::encode_sync_step2(&empty_update).into())).await?;
+                    let empty_update = Doc::new()
+                        .transact()
+                        .encode_state_as_update_v1(&StateVector::default());
+                    socket
+                        .send(Message::Binary(
+                            oc_proto::encode_sync_step2(&empty_update).into(),
+                        ))
+                        .await?;
                 }
                 Ok(MessageRef::SyncStep2(_)) => return Ok(socket),
                 _ => {}
@@ -429,15 +484,22 @@ async fn client(
     shared: Arc<Shared>,
 ) -> Deliveries {
     let new_histogram = || Histogram::<u64>::new(3).expect("3 significant digits is valid");
-    let mut deliveries = Deliveries { all: new_histogram(), cross_node: new_histogram() };
+    let mut deliveries = Deliveries {
+        all: new_histogram(),
+        cross_node: new_histogram(),
+    };
     let mut seen: HashSet<(u64, u64)> = HashSet::new();
     let own_client = typist.as_ref().map(|(_, d)| d.client_id().get());
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     // Spread typists' keystrokes over the period instead of typing in lockstep.
-    let phase = Duration::from_secs_f64(period.as_secs_f64() * (own_client.unwrap_or(0) % 1000) as f64 / 1000.0);
+    let phase = Duration::from_secs_f64(
+        period.as_secs_f64() * (own_client.unwrap_or(0) % 1000) as f64 / 1000.0,
+    );
     let mut tick = tokio::time::interval_at((Instant::now() + phase).into(), period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let text = typist.as_ref().map(|(_, d)| d.get_or_insert_text(text_root.as_str()));
+    let text = typist
+        .as_ref()
+        .map(|(_, d)| d.get_or_insert_text(text_root.as_str()));
     let mut stop_check = tokio::time::interval(Duration::from_millis(100));
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz ";
     let mut typed = 0usize;
@@ -519,16 +581,29 @@ async fn client(
 /// Sign up enough users (each holds at most `CONNECTIONS_PER_USER` sockets), create the pads and
 /// make every user a member of the pads it connects to. Returns, per pad, the socket path, each
 /// client's subprotocol header and the root its typists type into (the starter file's).
-async fn opencoder_setup(args: &CollabArgs) -> anyhow::Result<Vec<(String, Vec<Option<String>>, String)>> {
+async fn opencoder_setup(
+    args: &CollabArgs,
+) -> anyhow::Result<Vec<(String, Vec<Option<String>>, String)>> {
     let api = Api::new(&args.urls[0])?;
     let per_pad = args.typists + args.watchers;
     let total = args.pads * per_pad;
     let users_needed = total.div_ceil(CONNECTIONS_PER_USER);
     let mut tokens = Vec::with_capacity(users_needed);
     for i in 0..users_needed {
-        let body =
-            api.call(Method::POST, "/api/auth/guest", None, Some(json!({ "name": format!("bench {i}") }))).await?;
-        tokens.push(body["token"].as_str().context("sign-up returned no token")?.to_string());
+        let body = api
+            .call(
+                Method::POST,
+                "/api/auth/guest",
+                None,
+                Some(json!({ "name": format!("bench {i}") })),
+            )
+            .await?;
+        tokens.push(
+            body["token"]
+                .as_str()
+                .context("sign-up returned no token")?
+                .to_string(),
+        );
     }
     let mut rooms = Vec::with_capacity(args.pads);
     let mut invites: HashMap<usize, String> = HashMap::new();
@@ -543,8 +618,13 @@ async fn opencoder_setup(args: &CollabArgs) -> anyhow::Result<Vec<(String, Vec<O
                 Some(json!({ "title": format!("bench {pad}"), "language": "python" })),
             )
             .await?;
-        let slug = created["pad"]["slug"].as_str().context("pad without slug")?.to_string();
-        let starter = created["files"][0]["id"].as_i64().context("pad without a starter file")?;
+        let slug = created["pad"]["slug"]
+            .as_str()
+            .context("pad without slug")?
+            .to_string();
+        let starter = created["files"][0]["id"]
+            .as_i64()
+            .context("pad without a starter file")?;
         invites.clear();
         let mut protocols = Vec::with_capacity(per_pad);
         for _ in 0..per_pad {
@@ -558,15 +638,27 @@ async fn opencoder_setup(args: &CollabArgs) -> anyhow::Result<Vec<(String, Vec<O
                         Some(json!({ "role": "collaborator" })),
                     )
                     .await?;
-                let token = invite["invite"]["token"].as_str().context("invite without token")?.to_string();
-                api.call(Method::POST, &format!("/api/invites/{token}/accept"), Some(&tokens[user]), Some(json!({})))
-                    .await?;
+                let token = invite["invite"]["token"]
+                    .as_str()
+                    .context("invite without token")?
+                    .to_string();
+                api.call(
+                    Method::POST,
+                    &format!("/api/invites/{token}/accept"),
+                    Some(&tokens[user]),
+                    Some(json!({})),
+                )
+                .await?;
                 invites.insert(user, token);
             }
             protocols.push(Some(format!("opencoder.v1, oc.bearer.{}", tokens[user])));
             connection += 1;
         }
-        rooms.push((format!("/ws/pad/{slug}"), protocols, format!("file:{starter}")));
+        rooms.push((
+            format!("/ws/pad/{slug}"),
+            protocols,
+            format!("file:{starter}"),
+        ));
     }
     Ok(rooms)
 }
@@ -578,8 +670,13 @@ struct Api {
 
 impl Api {
     fn new(url: &str) -> anyhow::Result<Api> {
-        let authority = url.strip_prefix("http://").context("--url must be http://host:port")?.trim_end_matches('/');
-        Ok(Api { authority: authority.to_string() })
+        let authority = url
+            .strip_prefix("http://")
+            .context("--url must be http://host:port")?
+            .trim_end_matches('/');
+        Ok(Api {
+            authority: authority.to_string(),
+        })
     }
 
     async fn call(
@@ -590,9 +687,13 @@ impl Api {
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
         let stream = TcpStream::connect(&self.authority).await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(conn);
-        let mut request = Request::builder().method(method.clone()).uri(path).header(header::HOST, &self.authority);
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::HOST, &self.authority);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -607,7 +708,10 @@ impl Api {
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
         if !status.is_success() {
-            bail!("{method} {path} → {status}: {}", String::from_utf8_lossy(&bytes));
+            bail!(
+                "{method} {path} → {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
@@ -630,7 +734,13 @@ fn clock_ticks_per_sec() -> f64 {
 /// Resident set size in KiB.
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -648,7 +758,10 @@ mod tests {
                 text.insert(&mut txn, len, "x");
                 txn.encode_update_v1()
             };
-            assert_eq!(first_struct_id(&update), Some((doc.client_id().get(), expected_clock)));
+            assert_eq!(
+                first_struct_id(&update),
+                Some((doc.client_id().get(), expected_clock))
+            );
         }
         assert_eq!(first_struct_id(&[0, 0]), None);
     }

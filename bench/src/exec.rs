@@ -48,7 +48,11 @@ pub struct ExecArgs {
 const PROGRAMS: &[(&str, &str, &str)] = &[
     ("python", "main.py", "print(\"Hello, world!\")\n"),
     ("javascript", "main.js", "console.log(\"Hello, world!\");\n"),
-    ("c", "main.c", "#include <stdio.h>\nint main(void) { puts(\"Hello, world!\"); return 0; }\n"),
+    (
+        "c",
+        "main.c",
+        "#include <stdio.h>\nint main(void) { puts(\"Hello, world!\"); return 0; }\n",
+    ),
 ];
 
 struct Client {
@@ -59,13 +63,25 @@ struct Client {
 
 impl Client {
     async fn signup(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<Client> {
-        let res = http.post(format!("{base}/api/auth/guest")).json(&json!({ "name": name })).send().await?;
+        let res = http
+            .post(format!("{base}/api/auth/guest"))
+            .json(&json!({ "name": name }))
+            .send()
+            .await?;
         if res.status() != 201 {
-            bail!("sign-up failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+            bail!(
+                "sign-up failed: {} {}",
+                res.status(),
+                res.text().await.unwrap_or_default()
+            );
         }
         let body: Value = res.json().await?;
         let token = body["token"].as_str().context("no token")?.to_string();
-        Ok(Client { http: http.clone(), base: base.to_string(), token })
+        Ok(Client {
+            http: http.clone(),
+            base: base.to_string(),
+            token,
+        })
     }
 
     async fn pad(&self, language: &str, file: &str, source: &str) -> anyhow::Result<String> {
@@ -79,7 +95,11 @@ impl Client {
         let body: Value = res.json().await?;
         let slug = body["pad"]["slug"].as_str().context("no slug")?.to_string();
         let files = body["files"].as_array().context("no files")?;
-        let id = files.iter().find(|f| f["name"] == file).and_then(|f| f["id"].as_i64()).context("no starter file")?;
+        let id = files
+            .iter()
+            .find(|f| f["name"] == file)
+            .and_then(|f| f["id"].as_i64())
+            .context("no starter file")?;
         // Add the program, then delete the starter: compiled languages build every source file.
         let res = self
             .http
@@ -133,12 +153,20 @@ fn histogram() -> Histogram<u64> {
 
 pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
     let machine = Machine::detect();
-    println!("machine: {} cores, {}, {}; commit {}", machine.nproc, machine.cpu_model, machine.os, machine.commit);
+    println!(
+        "machine: {} cores, {}, {}; commit {}",
+        machine.nproc, machine.cpu_model, machine.os, machine.commit
+    );
     println!("server: {} ({})", args.url, args.label);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
     let client = Client::signup(&http, &args.url, "bench").await?;
 
-    println!("{:<24} {:>5} {:>9} {:>9} {:>9}  notes", "scenario", "runs", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<24} {:>5} {:>9} {:>9} {:>9}  notes",
+        "scenario", "runs", "p50 ms", "p99 ms", "max ms"
+    );
     let mut python_p50 = None;
     for (language, file, source) in PROGRAMS {
         let slug = client.pad(language, file, source).await?;
@@ -211,36 +239,75 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
 
     if let Some(image) = &args.baseline_image {
         let mut h = histogram();
-        let runtime: Vec<&str> = args.baseline_runtime.iter().flat_map(|r| ["--runtime", r.as_str()]).collect();
+        let runtime: Vec<&str> = args
+            .baseline_runtime
+            .iter()
+            .flat_map(|r| ["--runtime", r.as_str()])
+            .collect();
         for _ in 0..args.runs.min(20) {
             let started = Instant::now();
             let out = Command::new("docker")
                 .args(["run"])
                 .args(&runtime)
                 .args([
-                    "--rm", "--network", "none", "--ipc", "private", "--read-only",
-                    "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=128m,mode=1777", "--cap-drop", "ALL",
-                    "--security-opt", "no-new-privileges", "--user", "65534:65534", "--pids-limit", "256",
-                    "--ulimit", "nofile=64:64", "--memory", "512m", "--memory-swap", "512m", "--cpus", "1",
-                    "-e", "HOME=/tmp", image, "python3", "-c", "print(\"Hello, world!\")",
+                    "--rm",
+                    "--network",
+                    "none",
+                    "--ipc",
+                    "private",
+                    "--read-only",
+                    "--tmpfs",
+                    "/tmp:rw,exec,nosuid,nodev,size=128m,mode=1777",
+                    "--cap-drop",
+                    "ALL",
+                    "--security-opt",
+                    "no-new-privileges",
+                    "--user",
+                    "65534:65534",
+                    "--pids-limit",
+                    "256",
+                    "--ulimit",
+                    "nofile=64:64",
+                    "--memory",
+                    "512m",
+                    "--memory-swap",
+                    "512m",
+                    "--cpus",
+                    "1",
+                    "-e",
+                    "HOME=/tmp",
+                    image,
+                    "python3",
+                    "-c",
+                    "print(\"Hello, world!\")",
                 ])
                 .output()
                 .context("running the docker CLI")?;
             if !out.status.success() {
-                bail!("docker run failed: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "docker run failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             h.record(started.elapsed().as_micros() as u64)?;
         }
         println!(
             "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  baseline: plain docker run --rm, same flags",
-            format!("python docker run ({})", args.baseline_runtime.as_deref().unwrap_or("runc")),
+            format!(
+                "python docker run ({})",
+                args.baseline_runtime.as_deref().unwrap_or("runc")
+            ),
             h.len(),
             ms(&h, 0.5),
             ms(&h, 0.99),
             h.max() as f64 / 1000.0
         );
         if let Some(p50) = python_p50 {
-            println!("ratio: opencoder python ({}) p50 / docker run p50 = {:.2}", args.label, p50 / ms(&h, 0.5));
+            println!(
+                "ratio: opencoder python ({}) p50 / docker run p50 = {:.2}",
+                args.label,
+                p50 / ms(&h, 0.5)
+            );
         }
     }
     Ok(())

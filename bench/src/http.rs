@@ -112,7 +112,9 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         bail!("--connections and --duration must be positive");
     }
     let authority = authority_of(&args.url)?;
-    let target = setup(&authority).await.context("setup (sign-up and pad creation)")?;
+    let target = setup(&authority)
+        .await
+        .context("setup (sign-up and pad creation)")?;
     let machine = Machine::detect();
 
     let mut outcomes = Vec::new();
@@ -136,7 +138,10 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("oc-bench http");
-        println!("machine: {} cores, {} ({})", machine.nproc, machine.cpu_model, machine.os);
+        println!(
+            "machine: {} cores, {} ({})",
+            machine.nproc, machine.cpu_model, machine.os
+        );
         println!("commit:  {}", machine.commit);
         println!(
             "server:  {}, {} connections, {} s per scenario after {} s warm-up",
@@ -173,18 +178,26 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
 
 /// `http://host:port/...` → `host:port` (port 80 when absent).
 fn authority_of(url: &str) -> anyhow::Result<String> {
-    let Some(rest) = url.strip_prefix("http://") else { bail!("only http:// URLs are supported, got {url}") };
+    let Some(rest) = url.strip_prefix("http://") else {
+        bail!("only http:// URLs are supported, got {url}")
+    };
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.is_empty() {
         bail!("no host in {url}");
     }
-    Ok(if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") })
+    Ok(if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    })
 }
 
 type Sender = SendRequest<Full<Bytes>>;
 
 async fn connect(authority: &str) -> anyhow::Result<Sender> {
-    let stream = TcpStream::connect(authority).await.with_context(|| format!("connect to {authority}"))?;
+    let stream = TcpStream::connect(authority)
+        .await
+        .with_context(|| format!("connect to {authority}"))?;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
@@ -201,8 +214,15 @@ struct Call {
     body: Option<Value>,
 }
 
-async fn send(sender: &mut Sender, authority: &str, call: &Call) -> anyhow::Result<(StatusCode, Bytes)> {
-    let mut builder = Request::builder().method(call.method.clone()).uri(&call.path).header(header::HOST, authority);
+async fn send(
+    sender: &mut Sender,
+    authority: &str,
+    call: &Call,
+) -> anyhow::Result<(StatusCode, Bytes)> {
+    let mut builder = Request::builder()
+        .method(call.method.clone())
+        .uri(&call.path)
+        .header(header::HOST, authority);
     if let Some(token) = &call.bearer {
         builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
@@ -229,25 +249,60 @@ async fn setup(authority: &str) -> anyhow::Result<Target> {
         bearer: bearer.map(str::to_string),
         body: Some(body),
     };
-    let (status, body) =
-        send(&mut sender, authority, &call(Method::POST, "/api/auth/guest", None, json!({ "name": "bench" }))).await?;
+    let (status, body) = send(
+        &mut sender,
+        authority,
+        &call(
+            Method::POST,
+            "/api/auth/guest",
+            None,
+            json!({ "name": "bench" }),
+        ),
+    )
+    .await?;
     if status != StatusCode::CREATED {
-        bail!("sign-up answered {status}: {}", String::from_utf8_lossy(&body));
+        bail!(
+            "sign-up answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     let signup: Value = serde_json::from_slice(&body)?;
-    let bearer = signup["token"].as_str().context("sign-up returned no token")?.to_string();
+    let bearer = signup["token"]
+        .as_str()
+        .context("sign-up returned no token")?
+        .to_string();
     let pad = json!({ "title": "bench pad", "language": "python" });
-    let (status, body) = send(&mut sender, authority, &call(Method::POST, "/api/pads", Some(&bearer), pad)).await?;
+    let (status, body) = send(
+        &mut sender,
+        authority,
+        &call(Method::POST, "/api/pads", Some(&bearer), pad),
+    )
+    .await?;
     if status != StatusCode::CREATED {
-        bail!("POST /api/pads answered {status}: {}", String::from_utf8_lossy(&body));
+        bail!(
+            "POST /api/pads answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     let created: Value = serde_json::from_slice(&body)?;
-    let slug = created["pad"]["slug"].as_str().context("POST /api/pads returned no pad.slug")?.to_string();
-    Ok(Target { authority: authority.to_string(), bearer, slug })
+    let slug = created["pad"]["slug"]
+        .as_str()
+        .context("POST /api/pads returned no pad.slug")?
+        .to_string();
+    Ok(Target {
+        authority: authority.to_string(),
+        bearer,
+        slug,
+    })
 }
 
 fn get_pad(target: &Target) -> Call {
-    Call { method: Method::GET, path: format!("/api/pads/{}", target.slug), bearer: Some(target.bearer.clone()), body: None }
+    Call {
+        method: Method::GET,
+        path: format!("/api/pads/{}", target.slug),
+        bearer: Some(target.bearer.clone()),
+        body: None,
+    }
 }
 
 fn create_pad(n: u64, target: &Target) -> Call {
@@ -274,7 +329,8 @@ async fn measure(
         let target = target.clone();
         workers.spawn(async move {
             // Latencies in microseconds, 1 µs to 60 s at 3 significant digits.
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             let (mut ok, mut errors, mut first_error) = (0u64, 0u64, None::<String>);
             let mut sender: Option<Sender> = None;
             let mut n = worker as u64 * 1_000_000_000;
@@ -298,7 +354,9 @@ async fn measure(
                 let latency = began.elapsed();
                 let failure = match result {
                     Ok((status, _)) if status.is_success() => None,
-                    Ok((status, body)) => Some(format!("{status}: {}", String::from_utf8_lossy(&body))),
+                    Ok((status, body)) => {
+                        Some(format!("{status}: {}", String::from_utf8_lossy(&body)))
+                    }
                     Err(err) => {
                         sender = None;
                         Some(format!("{err:#}"))
@@ -347,8 +405,12 @@ async fn measure(
         }
     }
     // Requests started before `until` may finish after it; rate over the real window.
-    outcome.elapsed = Instant::now().saturating_duration_since(measure_from).max(Duration::from_millis(1));
-    let cores = |start: Option<f64>, end: Option<f64>| Some((end? - start?) / outcome.elapsed.as_secs_f64());
+    outcome.elapsed = Instant::now()
+        .saturating_duration_since(measure_from)
+        .max(Duration::from_millis(1));
+    let cores = |start: Option<f64>, end: Option<f64>| {
+        Some((end? - start?) / outcome.elapsed.as_secs_f64())
+    };
     if args.server_pid.is_some() {
         outcome.server_cores = cores(cpu_at_start.0, cpu_secs(args.server_pid));
     }
@@ -362,8 +424,14 @@ mod tests {
 
     #[test]
     fn authorities_come_from_plain_http_urls() {
-        assert_eq!(authority_of("http://127.0.0.1:4000").unwrap(), "127.0.0.1:4000");
-        assert_eq!(authority_of("http://127.0.0.1:4000/").unwrap(), "127.0.0.1:4000");
+        assert_eq!(
+            authority_of("http://127.0.0.1:4000").unwrap(),
+            "127.0.0.1:4000"
+        );
+        assert_eq!(
+            authority_of("http://127.0.0.1:4000/").unwrap(),
+            "127.0.0.1:4000"
+        );
         assert_eq!(authority_of("http://localhost/x").unwrap(), "localhost:80");
         assert!(authority_of("https://example.com").is_err());
         assert!(authority_of("http://").is_err());

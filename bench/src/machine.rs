@@ -13,7 +13,9 @@ pub struct Machine {
 impl Machine {
     pub fn detect() -> Machine {
         Machine {
-            nproc: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            nproc: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             cpu_model: cpu_model().unwrap_or_else(|| "unknown".into()),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             commit: commit(),
@@ -55,7 +57,8 @@ fn commit() -> String {
     };
     match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(head) => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
             if dirty {
                 format!("{head}+dirty")
             } else {

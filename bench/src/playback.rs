@@ -113,7 +113,11 @@ impl Typist {
             text.remove_range(&mut txn, *cursor - 1, 1);
             *cursor -= 1;
         } else {
-            let ch = if self.rng.chance(3) { '\n' } else { ALPHABET[self.rng.below(ALPHABET.len() as u64) as usize] as char };
+            let ch = if self.rng.chance(3) {
+                '\n'
+            } else {
+                ALPHABET[self.rng.below(ALPHABET.len() as u64) as usize] as char
+            };
             text.insert(&mut txn, *cursor, &ch.to_string());
             *cursor += 1;
         }
@@ -126,7 +130,10 @@ impl Typist {
             .iter()
             .zip(&self.roots)
             .map(|(f, root)| {
-                let text = txn.get_text(root.as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+                let text = txn
+                    .get_text(root.as_str())
+                    .map(|t| t.get_string(&txn))
+                    .unwrap_or_default();
                 (f.to_string(), text)
             })
             .collect()
@@ -144,11 +151,23 @@ impl Client {
         stream.set_nodelay(true)?;
         let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(conn);
-        Ok(Client { send, authority: authority.to_string() })
+        Ok(Client {
+            send,
+            authority: authority.to_string(),
+        })
     }
 
-    async fn call(&mut self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, &self.authority);
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.authority);
         if let Some(token) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -168,7 +187,9 @@ impl Client {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn histogram() -> Histogram<u64> {
@@ -212,34 +233,76 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
     let mut client = Client::connect(&authority).await?;
 
     // Setup over HTTP: a user, a pad with three files, a recording.
-    let (status, body) = client.call(Method::POST, "/api/auth/guest", None, Some(json!({ "name": "Bench" }))).await?;
+    let (status, body) = client
+        .call(
+            Method::POST,
+            "/api/auth/guest",
+            None,
+            Some(json!({ "name": "Bench" })),
+        )
+        .await?;
     if status != 201 {
         bail!("sign-up answered {status}: {body}");
     }
     let token = body["token"].as_str().context("token")?.to_string();
     let user = UserId(body["user"]["id"].as_i64().context("user id")?);
-    let (status, body) =
-        client.call(Method::POST, "/api/pads", Some(&token), Some(json!({ "title": "playback", "language": "python" }))).await?;
+    let (status, body) = client
+        .call(
+            Method::POST,
+            "/api/pads",
+            Some(&token),
+            Some(json!({ "title": "playback", "language": "python" })),
+        )
+        .await?;
     if status != 201 {
         bail!("pad creation answered {status}: {body}");
     }
     let slug = body["pad"]["slug"].as_str().context("slug")?.to_string();
     let pad = PadId(body["pad"]["id"].as_i64().context("pad id")?);
-    let starter = body["files"][0]["name"].as_str().context("starter file")?.to_string();
+    let starter = body["files"][0]["name"]
+        .as_str()
+        .context("starter file")?
+        .to_string();
     let mut ids: HashMap<String, i64> = HashMap::new();
-    ids.insert(starter.clone(), body["files"][0]["id"].as_i64().context("starter file id")?);
+    ids.insert(
+        starter.clone(),
+        body["files"][0]["id"].as_i64().context("starter file id")?,
+    );
     for name in FILES.iter().filter(|f| **f != starter) {
-        let (status, body) =
-            client.call(Method::POST, &format!("/api/pads/{slug}/files"), Some(&token), Some(json!({ "name": name }))).await?;
+        let (status, body) = client
+            .call(
+                Method::POST,
+                &format!("/api/pads/{slug}/files"),
+                Some(&token),
+                Some(json!({ "name": name })),
+            )
+            .await?;
         if status != 201 {
             bail!("file creation answered {status}: {body}");
         }
-        ids.insert(name.to_string(), body["file"]["id"].as_i64().context("file id")?);
+        ids.insert(
+            name.to_string(),
+            body["file"]["id"].as_i64().context("file id")?,
+        );
     }
-    let id_of = |name: &str| ids.get(name).copied().context("every bench file was created");
-    let roots = [format!("file:{}", id_of(FILES[0])?), format!("file:{}", id_of(FILES[1])?), format!("file:{}", id_of(FILES[2])?)];
-    let (status, body) =
-        client.call(Method::POST, &format!("/api/pads/{slug}/recordings"), Some(&token), Some(json!({ "name": "bench" }))).await?;
+    let id_of = |name: &str| {
+        ids.get(name)
+            .copied()
+            .context("every bench file was created")
+    };
+    let roots = [
+        format!("file:{}", id_of(FILES[0])?),
+        format!("file:{}", id_of(FILES[1])?),
+        format!("file:{}", id_of(FILES[2])?),
+    ];
+    let (status, body) = client
+        .call(
+            Method::POST,
+            &format!("/api/pads/{slug}/recordings"),
+            Some(&token),
+            Some(json!({ "name": "bench" })),
+        )
+        .await?;
     if status != 201 {
         bail!("starting the recording answered {status}: {body}");
     }
@@ -247,31 +310,54 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
 
     // Typing, through the document store.
     let server_doc = state.docs.open(pad).await?;
-    let full = server_doc.diff_since(&StateVector::default().encode_v1()).await?;
-    let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() });
+    let full = server_doc
+        .diff_since(&StateVector::default().encode_v1())
+        .await?;
+    let doc = Doc::with_options(Options {
+        offset_kind: OffsetKind::Utf16,
+        ..Options::default()
+    });
     doc.transact_mut().apply_update(Update::decode_v1(&full)?)?;
-    let mut typist = Typist { doc, rng: Rng(args.seed.max(1)), file: 0, cursors: [0; 3], roots };
+    let mut typist = Typist {
+        doc,
+        rng: Rng(args.seed.max(1)),
+        file: 0,
+        cursors: [0; 3],
+        roots,
+    };
     let started = Instant::now();
     // When each keystroke was applied: seek instants are drawn from these, so they spread over
     // the typing the way they would over a real session typed at a steady pace.
     let mut times: Vec<i64> = Vec::with_capacity(args.updates as usize);
     while (times.len() as u64) < args.updates {
-        let Some(update) = typist.keystroke() else { continue };
+        let Some(update) = typist.keystroke() else {
+            continue;
+        };
         state.docs.apply_update(pad, Some(user), &update).await?;
         times.push(now_ms());
     }
     state.docs.flush_log().await;
     let typing = started.elapsed();
-    let recording = store::find_recording(&state.db, pad, recording_id).await?.context("recording row")?;
+    let recording = store::find_recording(&state.db, pad, recording_id)
+        .await?
+        .context("recording row")?;
     let started = Instant::now();
     background::write_due_checkpoints(&state, &recording).await?;
     let catch_up = started.elapsed();
-    let (status, body) =
-        client.call(Method::POST, &format!("/api/pads/{slug}/recordings/{recording_id}/stop"), Some(&token), Some(json!({}))).await?;
+    let (status, body) = client
+        .call(
+            Method::POST,
+            &format!("/api/pads/{slug}/recordings/{recording_id}/stop"),
+            Some(&token),
+            Some(json!({})),
+        )
+        .await?;
     if status != 200 {
         bail!("stopping the recording answered {status}: {body}");
     }
-    let from = body["recording"]["startedAt"].as_i64().context("startedAt")?;
+    let from = body["recording"]["startedAt"]
+        .as_i64()
+        .context("startedAt")?;
     let to = body["recording"]["endedAt"].as_i64().context("endedAt")?;
     state.docs.flush_all().await;
 
@@ -359,7 +445,10 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         println!("{result}");
         return Ok(());
     }
-    println!("machine: {} cores, {}, {}; commit {}", machine.nproc, machine.cpu_model, machine.os, machine.commit);
+    println!(
+        "machine: {} cores, {}, {}; commit {}",
+        machine.nproc, machine.cpu_model, machine.os, machine.commit
+    );
     println!(
         "recording: {} updates typed in {:.1} s ({} build), segments of {} updates (catch-up {:.2} s), final document {} chars",
         storage.updates,
@@ -369,9 +458,19 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         catch_up.as_secs_f64(),
         result["finalDocumentChars"],
     );
-    println!("{:<22} {:>8} {:>9} {:>9} {:>9}", "state at random t", "count", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<22} {:>8} {:>9} {:>9} {:>9}",
+        "state at random t", "count", "p50 ms", "p99 ms", "max ms"
+    );
     for (name, h) in [("library", &lib), ("HTTP", &http)] {
-        println!("{:<22} {:>8} {:>9.2} {:>9.2} {:>9.2}", name, h.len(), ms(h, 0.5), ms(h, 0.99), h.max() as f64 / 1000.0);
+        println!(
+            "{:<22} {:>8} {:>9.2} {:>9.2} {:>9.2}",
+            name,
+            h.len(),
+            ms(h, 0.5),
+            ms(h, 0.99),
+            h.max() as f64 / 1000.0
+        );
     }
     println!(
         "per seek: one checkpoint, segments p99 {} (max {}), single updates p99 {} (max {})",

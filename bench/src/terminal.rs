@@ -56,11 +56,24 @@ pub async fn run(args: TerminalArgs) -> anyhow::Result<()> {
         bail!("--keys must be positive");
     }
     let machine = Machine::detect();
-    let authority =
-        args.url.strip_prefix("http://").context("--url must be http://host:port")?.trim_end_matches('/').to_string();
-    let signup =
-        call(&authority, Method::POST, "/api/auth/guest", None, Some(json!({ "name": "terminal bench" }))).await?;
-    let token = signup["token"].as_str().context("sign-up returned no token")?.to_string();
+    let authority = args
+        .url
+        .strip_prefix("http://")
+        .context("--url must be http://host:port")?
+        .trim_end_matches('/')
+        .to_string();
+    let signup = call(
+        &authority,
+        Method::POST,
+        "/api/auth/guest",
+        None,
+        Some(json!({ "name": "terminal bench" })),
+    )
+    .await?;
+    let token = signup["token"]
+        .as_str()
+        .context("sign-up returned no token")?
+        .to_string();
     let pad = call(
         &authority,
         Method::POST,
@@ -69,23 +82,35 @@ pub async fn run(args: TerminalArgs) -> anyhow::Result<()> {
         Some(json!({ "title": "terminal bench", "language": "python" })),
     )
     .await?;
-    let slug = pad["pad"]["slug"].as_str().context("pad without slug")?.to_string();
+    let slug = pad["pad"]["slug"]
+        .as_str()
+        .context("pad without slug")?
+        .to_string();
 
     let url = format!("ws://{authority}/ws/pad/{slug}/terminal");
     let mut request = url.as_str().into_client_request()?;
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", HeaderValue::from_str(&format!("opencoder.v1, oc.bearer.{token}"))?);
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(&format!("opencoder.v1, oc.bearer.{token}"))?,
+    );
     let connect_started = Instant::now();
     // No Nagle delay on keystrokes.
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .context("connecting the terminal socket")?;
-    socket.send(Message::Text(json!({ "type": "resize", "cols": 200, "rows": 50 }).to_string().into())).await?;
+    socket
+        .send(Message::Text(
+            json!({ "type": "resize", "cols": 200, "rows": 50 })
+                .to_string()
+                .into(),
+        ))
+        .await?;
     wait_running(&mut socket).await?;
     let start_ms = connect_started.elapsed().as_secs_f64() * 1000.0;
     // Let the prompt arrive, then drain whatever is pending.
-    socket.send(Message::Binary(Bytes::from_static(b"echo bench-ready\n"))).await?;
+    socket
+        .send(Message::Binary(Bytes::from_static(b"echo bench-ready\n")))
+        .await?;
     wait_output(&mut socket, b"bench-ready\r\n").await?;
     drain(&mut socket, Duration::from_millis(300)).await?;
 
@@ -95,13 +120,17 @@ pub async fn run(args: TerminalArgs) -> anyhow::Result<()> {
     let mut exact = 0usize;
     for i in 0..args.warmup + args.keys {
         if typed_on_line == LINE_KEYS {
-            socket.send(Message::Binary(Bytes::from_static(b"\x15"))).await?;
+            socket
+                .send(Message::Binary(Bytes::from_static(b"\x15")))
+                .await?;
             drain(&mut socket, Duration::from_millis(20)).await?;
             typed_on_line = 0;
         }
         let key = b'a' + (i % 26) as u8;
         let sent = Instant::now();
-        socket.send(Message::Binary(Bytes::copy_from_slice(&[key]))).await?;
+        socket
+            .send(Message::Binary(Bytes::copy_from_slice(&[key])))
+            .await?;
         if wait_output(&mut socket, &[key]).await? {
             exact += 1;
         }
@@ -131,8 +160,14 @@ pub async fn run(args: TerminalArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{report}");
     } else {
-        println!("oc-bench terminal — {} cores, {}, commit {}", machine.nproc, machine.cpu_model, machine.commit);
-        println!("echo round trip over {} keystrokes (after {} warm-up):", args.keys, args.warmup);
+        println!(
+            "oc-bench terminal — {} cores, {}, commit {}",
+            machine.nproc, machine.cpu_model, machine.commit
+        );
+        println!(
+            "echo round trip over {} keystrokes (after {} warm-up):",
+            args.keys, args.warmup
+        );
         println!(
             "  p50 {} ms   p90 {} ms   p99 {} ms   max {} ms   (terminal start {} ms; {} of {} echoes were exactly the key)",
             report["p50Ms"], report["p90Ms"], report["p99Ms"], report["maxMs"], report["startMs"], exact, args.warmup + args.keys
@@ -155,7 +190,9 @@ async fn wait_running(socket: &mut Socket) -> anyhow::Result<()> {
                     if value["type"] == "status" && value["state"] == "running" {
                         return Ok(());
                     }
-                    if value["type"] == "error" || (value["type"] == "status" && value["state"] == "exited") {
+                    if value["type"] == "error"
+                        || (value["type"] == "status" && value["state"] == "exited")
+                    {
                         bail!("the terminal did not start: {value}");
                     }
                 }
@@ -171,7 +208,12 @@ async fn wait_output(socket: &mut Socket, needle: &[u8]) -> anyhow::Result<bool>
     loop {
         let next = tokio::time::timeout_at(deadline.into(), socket.next())
             .await
-            .with_context(|| format!("no echo of {:?} within {ECHO_TIMEOUT:?}", String::from_utf8_lossy(needle)))?;
+            .with_context(|| {
+                format!(
+                    "no echo of {:?} within {ECHO_TIMEOUT:?}",
+                    String::from_utf8_lossy(needle)
+                )
+            })?;
         match next {
             None => bail!("the terminal socket closed"),
             Some(message) => {
@@ -210,7 +252,10 @@ async fn call(
     let stream = TcpStream::connect(authority).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut request = Request::builder().method(method.clone()).uri(path).header(header::HOST, authority);
+    let mut request = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .header(header::HOST, authority);
     if let Some(token) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
@@ -225,7 +270,10 @@ async fn call(
     let status = response.status();
     let bytes = response.into_body().collect().await?.to_bytes();
     if !status.is_success() {
-        bail!("{method} {path} → {status}: {}", String::from_utf8_lossy(&bytes));
+        bail!(
+            "{method} {path} → {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }

@@ -169,14 +169,27 @@ pub(crate) fn flag(vars: &HashMap<String, String>, var: &'static str) -> Result<
 }
 
 /// A number variable within `min..=max`; unset is `default`.
-pub(crate) fn number<T>(vars: &HashMap<String, String>, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+pub(crate) fn number<T>(
+    vars: &HashMap<String, String>,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
 where
     T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
 {
-    let Some(raw) = get(vars, var) else { return Ok(default) };
-    let value: T = raw.parse().map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
+    let Some(raw) = get(vars, var) else {
+        return Ok(default);
+    };
+    let value: T = raw
+        .parse()
+        .map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
     if value < min || value > max {
-        return Err(invalid(var, format!("must be between {min} and {max}, got {value}")));
+        return Err(invalid(
+            var,
+            format!("must be between {min} and {max}, got {value}"),
+        ));
     }
     Ok(value)
 }
@@ -207,7 +220,10 @@ where
         .parse()
         .map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
     if parsed < min || parsed > max {
-        return Err(invalid(var, format!("must be between {min} and {max}, got {parsed}")));
+        return Err(invalid(
+            var,
+            format!("must be between {min} and {max}, got {parsed}"),
+        ));
     }
     Ok(parsed)
 }
@@ -240,7 +256,9 @@ fn parse_cookie_domain(raw: &str) -> Result<String, ConfigError> {
         && host.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
@@ -316,7 +334,9 @@ impl Config {
             Some(s) => (s.as_bytes().to_vec(), SecretSource::Environment),
             None => (Vec::new(), SecretSource::Missing),
         };
-        let allowed_origins = get(vars, "ALLOWED_ORIGINS").map(parse_origins).transpose()?;
+        let allowed_origins = get(vars, "ALLOWED_ORIGINS")
+            .map(parse_origins)
+            .transpose()?;
         let trusted_proxies =
             parse_proxies(get(vars, "TRUSTED_PROXIES").unwrap_or("127.0.0.0/8,::1/128"))?;
         let public_base_url = match get(vars, "PUBLIC_BASE_URL") {
@@ -324,19 +344,29 @@ impl Config {
                 Some(u.trim_end_matches('/').to_string())
             }
             Some(u) => {
-                return Err(invalid("PUBLIC_BASE_URL", format!("{u:?} must start with http:// or https://")))
+                return Err(invalid(
+                    "PUBLIC_BASE_URL",
+                    format!("{u:?} must start with http:// or https://"),
+                ))
             }
             None => None,
         };
         let redis_url = match get(vars, "REDIS_URL") {
-            Some(url) if ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|p| url.starts_with(p)) => {
+            Some(url)
+                if ["redis://", "rediss://", "redis+unix://", "unix://"]
+                    .iter()
+                    .any(|p| url.starts_with(p)) =>
+            {
                 Some(Secret::new(url.to_string()))
             }
             // The value may hold a password: name only its scheme.
             Some(url) => {
                 return Err(invalid(
                     "REDIS_URL",
-                    format!("expected redis://, rediss:// or redis+unix://, got {:?}", url.split(':').next().unwrap_or("")),
+                    format!(
+                        "expected redis://, rediss:// or redis+unix://, got {:?}",
+                        url.split(':').next().unwrap_or("")
+                    ),
                 ))
             }
             None => None,
@@ -344,7 +374,12 @@ impl Config {
         let log_json = match get(vars, "LOG_FORMAT") {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(invalid("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ))
+            }
         };
         Ok(Config {
             mode,
@@ -372,11 +407,25 @@ impl Config {
                 1,
                 10_000,
             )?,
-            pad_max_members: parse_num("PAD_MAX_MEMBERS", get(vars, "PAD_MAX_MEMBERS"), 250, 2, 100_000)?,
-            cookie_domain: get(vars, "COOKIE_DOMAIN").map(parse_cookie_domain).transpose()?,
+            pad_max_members: parse_num(
+                "PAD_MAX_MEMBERS",
+                get(vars, "PAD_MAX_MEMBERS"),
+                250,
+                2,
+                100_000,
+            )?,
+            cookie_domain: get(vars, "COOKIE_DOMAIN")
+                .map(parse_cookie_domain)
+                .transpose()?,
             trusted_proxies,
             public_base_url,
-            max_body_bytes: parse_num("MAX_BODY_BYTES", get(vars, "MAX_BODY_BYTES"), 1 << 20, 1024, 64 << 20)?,
+            max_body_bytes: parse_num(
+                "MAX_BODY_BYTES",
+                get(vars, "MAX_BODY_BYTES"),
+                1 << 20,
+                1024,
+                64 << 20,
+            )?,
             web_dir: get(vars, "WEB_DIR").map(PathBuf::from),
             log_json,
             exec: crate::exec::ExecSettings::from_vars(vars)?,
@@ -501,7 +550,10 @@ impl Config {
             );
         }
         if self.is_production() && !self.enable_hsts {
-            warnings.push("ENABLE_HSTS is off in production; enable it once TLS terminates in front".to_string());
+            warnings.push(
+                "ENABLE_HSTS is off in production; enable it once TLS terminates in front"
+                    .to_string(),
+            );
         }
         warnings
     }
@@ -544,7 +596,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -571,25 +626,35 @@ mod tests {
             ("NODE_ID", "node a"),
             ("REDIS_URL", "http://cache:6379"),
         ] {
-            let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+            let err = Config::from_vars(&vars(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(var), "{err}");
         }
     }
 
     #[test]
     fn a_refused_redis_url_never_shows_its_password() {
-        let c = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://oc:hunter2@db/oc")])).unwrap();
+        let c =
+            Config::from_vars(&vars(&[("DATABASE_URL", "postgres://oc:hunter2@db/oc")])).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"), "nor the database's");
-        let err = Config::from_vars(&vars(&[("REDIS_URL", "tcp://user:hunter2@cache:6379")])).unwrap_err();
+        let err = Config::from_vars(&vars(&[("REDIS_URL", "tcp://user:hunter2@cache:6379")]))
+            .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
-        let c = Config::from_vars(&vars(&[("REDIS_URL", "redis://:hunter2@cache:6379/0")])).unwrap();
+        let c =
+            Config::from_vars(&vars(&[("REDIS_URL", "redis://:hunter2@cache:6379/0")])).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]
     fn production_refuses_weak_secrets() {
         let strong = "f".repeat(20) + &"0123456789abcdef".repeat(4);
-        for secret in [None, Some("short"), Some("supersecret"), Some(&"a".repeat(64)[..])] {
+        for secret in [
+            None,
+            Some("short"),
+            Some("supersecret"),
+            Some(&"a".repeat(64)[..]),
+        ] {
             let mut v = vars(&[("NODE_ENV", "production")]);
             if let Some(s) = secret {
                 v.insert("JWT_SECRET".into(), s.into());
@@ -597,42 +662,82 @@ mod tests {
             let err = Config::from_vars(&v).unwrap_err().to_string();
             assert!(err.contains("JWT_SECRET"), "{err}");
         }
-        let ok = Config::from_vars(&vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong)])).unwrap();
+        let ok = Config::from_vars(&vars(&[
+            ("OPENCODER_ENV", "production"),
+            ("JWT_SECRET", &strong),
+        ]))
+        .unwrap();
         assert!(ok.is_production());
         assert!(!ok.warnings().is_empty());
         let production = [("OPENCODER_ENV", "production"), ("JWT_SECRET", &strong[..])];
         let short = "m".repeat(MIN_SECRET_BYTES - 1);
-        let err = Config::from_vars(&vars(&[production[0], production[1], ("METRICS_TOKEN", &short)])).unwrap_err();
-        assert!(err.to_string().starts_with("METRICS_TOKEN") && !err.to_string().contains(&short), "{err}");
+        let err = Config::from_vars(&vars(&[
+            production[0],
+            production[1],
+            ("METRICS_TOKEN", &short),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("METRICS_TOKEN") && !err.to_string().contains(&short),
+            "{err}"
+        );
         let long = "m".repeat(MIN_SECRET_BYTES);
-        let ok = Config::from_vars(&vars(&[production[0], production[1], ("METRICS_TOKEN", &long)])).unwrap();
+        let ok = Config::from_vars(&vars(&[
+            production[0],
+            production[1],
+            ("METRICS_TOKEN", &long),
+        ]))
+        .unwrap();
         assert!(!format!("{ok:?}").contains(&long));
     }
 
     #[test]
     fn the_local_backend_needs_the_opt_in_and_a_loopback_bind() {
         // The opt-in on the default bind (0.0.0.0) is refused, with what to do.
-        let err = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1")])).unwrap_err().to_string();
-        assert!(err.starts_with("EXEC_ALLOW_LOCAL") && err.contains("HOST=127.0.0.1"), "{err}");
-        let err = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1"), ("HOST", "192.168.1.5")])).unwrap_err();
+        let err = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("EXEC_ALLOW_LOCAL") && err.contains("HOST=127.0.0.1"),
+            "{err}"
+        );
+        let err = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1"), ("HOST", "192.168.1.5")]))
+            .unwrap_err();
         assert!(err.to_string().starts_with("EXEC_ALLOW_LOCAL"), "{err}");
         // Forcing local runs or a host terminal without the opt-in is refused in every mode.
         for var in ["EXEC_FORCE_LOCAL", "TERMINAL_ALLOW_LOCAL"] {
-            let err = Config::from_vars(&vars(&[(var, "1"), ("HOST", "127.0.0.1")])).unwrap_err().to_string();
-            assert!(err.starts_with(var) && err.contains("EXEC_ALLOW_LOCAL=1"), "{err}");
+            let err = Config::from_vars(&vars(&[(var, "1"), ("HOST", "127.0.0.1")]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(var) && err.contains("EXEC_ALLOW_LOCAL=1"),
+                "{err}"
+            );
         }
         for host in ["127.0.0.1", "::1"] {
-            let c = Config::from_vars(&vars(&[("EXEC_ALLOW_LOCAL", "1"), ("EXEC_FORCE_LOCAL", "1"), ("HOST", host)]))
-                .unwrap();
+            let c = Config::from_vars(&vars(&[
+                ("EXEC_ALLOW_LOCAL", "1"),
+                ("EXEC_FORCE_LOCAL", "1"),
+                ("HOST", host),
+            ]))
+            .unwrap();
             assert!(c.exec.allow_local && c.exec.force_local);
         }
     }
 
     #[test]
     fn cookie_domain_accepts_host_names() {
-        for domain in ["pad.example.com", ".example.com", "localhost", "Pad-1.Example.COM"] {
+        for domain in [
+            "pad.example.com",
+            ".example.com",
+            "localhost",
+            "Pad-1.Example.COM",
+        ] {
             let c = Config::from_vars(&vars(&[("COOKIE_DOMAIN", domain)])).unwrap();
-            assert_eq!(c.cookie_domain.as_deref(), Some(domain.to_ascii_lowercase().as_str()));
+            assert_eq!(
+                c.cookie_domain.as_deref(),
+                Some(domain.to_ascii_lowercase().as_str())
+            );
         }
     }
 
@@ -641,7 +746,11 @@ mod tests {
         let weak = vars(&[("OPENCODER_ENV", "production"), ("JWT_SECRET", "changeme")]);
         assert!(Config::from_vars(&weak).is_err());
         let parsed = Config::parse_vars(&weak).unwrap();
-        assert!(parsed.validate().unwrap_err().to_string().contains("JWT_SECRET"));
+        assert!(parsed
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("JWT_SECRET"));
         assert!(Config::parse_vars(&vars(&[("PORT", "eighty")])).is_err());
     }
 

@@ -49,7 +49,12 @@ pub struct Check {
 
 impl Check {
     pub fn new(name: &'static str, status: Status, summary: impl Into<String>) -> Check {
-        Check { name, status, summary: summary.into(), details: Vec::new() }
+        Check {
+            name,
+            status,
+            summary: summary.into(),
+            details: Vec::new(),
+        }
     }
     pub fn ok(name: &'static str, summary: impl Into<String>) -> Check {
         Check::new(name, Status::Ok, summary)
@@ -87,7 +92,11 @@ impl Report {
     pub fn render(&self, out: &mut impl Write) -> std::io::Result<()> {
         let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for check in &self.checks {
-            writeln!(out, "[{:^4}] {:<width$}  {}", check.status, check.name, check.summary)?;
+            writeln!(
+                out,
+                "[{:^4}] {:<width$}  {}",
+                check.status, check.name, check.summary
+            )?;
             for line in &check.details {
                 writeln!(out, "       {:<width$}    {line}", "")?;
             }
@@ -136,8 +145,14 @@ pub fn node(config: &Config) -> Check {
     }
     let path = config.data_dir.join(crate::exec::node::NODE_ID_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(id) if !id.trim().is_empty() => Check::ok("node", format!("node id {} ({})", id.trim(), path.display())),
-        _ => Check::ok("node", "no node id yet: the server generates one into DATA_DIR at its first start"),
+        Ok(id) if !id.trim().is_empty() => Check::ok(
+            "node",
+            format!("node id {} ({})", id.trim(), path.display()),
+        ),
+        _ => Check::ok(
+            "node",
+            "no node id yet: the server generates one into DATA_DIR at its first start",
+        ),
     }
 }
 
@@ -145,17 +160,36 @@ pub fn node(config: &Config) -> Check {
 /// budgets run through it).
 pub async fn redis(config: &Config) -> Check {
     let Some(url) = &config.redis_url else {
-        return Check::ok("cluster", "one node: no REDIS_URL, the pad bus is in-process");
+        return Check::ok(
+            "cluster",
+            "one node: no REDIS_URL, the pad bus is in-process",
+        );
     };
     let answered = async {
-        let client = redis::Client::open(url.expose().as_str()).map_err(|_| "REDIS_URL is not a Redis URL".to_string())?;
-        let mut connection = client.get_multiplexed_async_connection().await.map_err(|err| err.to_string())?;
-        redis::cmd("PING").query_async::<String>(&mut connection).await.map_err(|err| err.to_string())
+        let client = redis::Client::open(url.expose().as_str())
+            .map_err(|_| "REDIS_URL is not a Redis URL".to_string())?;
+        let mut connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|err| err.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map_err(|err| err.to_string())
     };
     match tokio::time::timeout(crate::http::health::READY_CHECK_TIMEOUT * 5, answered).await {
-        Ok(Ok(_)) => Check::ok("cluster", "several nodes: Redis answers (pad bus, shared budgets)"),
-        Ok(Err(err)) => Check::fail("cluster", format!("REDIS_URL is set but Redis does not answer: {err}")),
-        Err(_) => Check::fail("cluster", "REDIS_URL is set but Redis did not answer within 5 s"),
+        Ok(Ok(_)) => Check::ok(
+            "cluster",
+            "several nodes: Redis answers (pad bus, shared budgets)",
+        ),
+        Ok(Err(err)) => Check::fail(
+            "cluster",
+            format!("REDIS_URL is set but Redis does not answer: {err}"),
+        ),
+        Err(_) => Check::fail(
+            "cluster",
+            "REDIS_URL is set but Redis did not answer within 5 s",
+        ),
     }
 }
 
@@ -165,20 +199,34 @@ pub async fn pad_owners(db: &Db) -> Check {
         Ok(leases) => leases,
         Err(err) => return Check::fail("owners", format!("reading pad leases failed: {err}")),
     };
-    let mut by_holder: std::collections::BTreeMap<&str, Vec<i64>> = std::collections::BTreeMap::new();
+    let mut by_holder: std::collections::BTreeMap<&str, Vec<i64>> =
+        std::collections::BTreeMap::new();
     for lease in &leases {
-        by_holder.entry(lease.owner.as_str()).or_default().push(lease.pad_id.0);
+        by_holder
+            .entry(lease.owner.as_str())
+            .or_default()
+            .push(lease.pad_id.0);
     }
     let summary = match by_holder.len() {
         0 => "no node holds a pad lease right now (no pad is open)".to_string(),
         n => format!("{n} live node(s) own {} pad(s)", leases.len()),
     };
-    by_holder.into_iter().fold(Check::ok("owners", summary), |check, (holder, pads)| {
-        let shown: Vec<String> = pads.iter().take(MAX_PADS_LISTED).map(i64::to_string).collect();
-        let more = pads.len().saturating_sub(MAX_PADS_LISTED);
-        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-        check.detail(format!("{holder}: pads {}{tail}", shown.join(", ")))
-    })
+    by_holder
+        .into_iter()
+        .fold(Check::ok("owners", summary), |check, (holder, pads)| {
+            let shown: Vec<String> = pads
+                .iter()
+                .take(MAX_PADS_LISTED)
+                .map(i64::to_string)
+                .collect();
+            let more = pads.len().saturating_sub(MAX_PADS_LISTED);
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            check.detail(format!("{holder}: pads {}{tail}", shown.join(", ")))
+        })
 }
 
 /// Pad ids listed per node by the `owners` check.
@@ -195,20 +243,35 @@ pub async fn execution(config: &Config) -> Vec<Check> {
         Ok(table) => std::sync::Arc::new(table),
         Err(err) => return vec![Check::fail("languages", err.to_string())],
     };
-    checks.push(Check::ok("languages", format!("{} languages configured", languages.languages().len())));
+    checks.push(Check::ok(
+        "languages",
+        format!("{} languages configured", languages.languages().len()),
+    ));
     checks.push(match &settings.seccomp_profile {
         None => Check::ok("seccomp", "Docker's default seccomp profile"),
         Some(path) => Check::ok("seccomp", format!("operator profile {}", path.display())),
     });
     if settings.force_local {
-        let status = if settings.allow_local { Status::Warn } else { Status::Fail };
-        checks.push(Check::new("docker", status, "EXEC_FORCE_LOCAL is set: code runs unsandboxed on the host"));
+        let status = if settings.allow_local {
+            Status::Warn
+        } else {
+            Status::Fail
+        };
+        checks.push(Check::new(
+            "docker",
+            status,
+            "EXEC_FORCE_LOCAL is set: code runs unsandboxed on the host",
+        ));
         return checks;
     }
     // Every engine runs and terminals may use: each must answer and hold every language's image.
     let several = !settings.docker_hosts.is_empty();
     let addresses: Vec<Option<String>> = if several {
-        settings.docker_hosts.iter().map(|h| Some(h.address.clone())).collect()
+        settings
+            .docker_hosts
+            .iter()
+            .map(|h| Some(h.address.clone()))
+            .collect()
     } else {
         vec![settings.docker_host.clone()]
     };
@@ -220,12 +283,18 @@ pub async fn execution(config: &Config) -> Vec<Check> {
     checks.push(match oc_sandbox::parse_pool_spec(&settings.pool) {
         Ok(sizes) if sizes.is_empty() => Check::ok("pool", "no warm pool (EXEC_POOL is empty)"),
         Ok(sizes) => {
-            let unknown: Vec<&String> = sizes.keys().filter(|l| languages.get(l).is_none()).collect();
+            let unknown: Vec<&String> = sizes
+                .keys()
+                .filter(|l| languages.get(l).is_none())
+                .collect();
             if unknown.is_empty() {
                 let listed: Vec<String> = sizes.iter().map(|(l, n)| format!("{l}={n}")).collect();
                 Check::ok("pool", format!("warm containers: {}", listed.join(", ")))
             } else {
-                Check::fail("pool", format!("EXEC_POOL names unknown languages: {unknown:?}"))
+                Check::fail(
+                    "pool",
+                    format!("EXEC_POOL names unknown languages: {unknown:?}"),
+                )
             }
         }
         Err(err) => Check::fail("pool", format!("EXEC_POOL: {err}")),
@@ -266,23 +335,43 @@ async fn host_checks(
     let docker = match docker {
         Ok(docker) => docker,
         Err(err) => {
-            checks.push(Check::fail("docker", format!("{name}{err}")).detail("run scripts/ensure-docker.sh"));
+            checks.push(
+                Check::fail("docker", format!("{name}{err}"))
+                    .detail("run scripts/ensure-docker.sh"),
+            );
             return false;
         }
     };
     // Whether the daemon answers; a missing image is the images check's to report.
     if !docker.host().check_health().await {
-        let status = if settings.allow_local { Status::Warn } else { Status::Fail };
-        checks.push(Check::new("docker", status, format!("{name}{}", docker.host().detail())).detail("run scripts/ensure-docker.sh"));
+        let status = if settings.allow_local {
+            Status::Warn
+        } else {
+            Status::Fail
+        };
+        checks.push(
+            Check::new(
+                "docker",
+                status,
+                format!("{name}{}", docker.host().detail()),
+            )
+            .detail("run scripts/ensure-docker.sh"),
+        );
         docker.shutdown().await;
         return false;
     }
-    checks.push(Check::ok("docker", format!("{name}{}", docker.host().detail())));
+    checks.push(Check::ok(
+        "docker",
+        format!("{name}{}", docker.host().detail()),
+    ));
     checks.push(escape_advisories(&name, docker.host().components().await));
     let mut missing = Vec::new();
     let mut images = std::collections::BTreeMap::<String, Vec<String>>::new();
     for lang in languages.languages() {
-        images.entry(docker.image_for(lang).to_string()).or_default().push(lang.id.clone());
+        images
+            .entry(docker.image_for(lang).to_string())
+            .or_default()
+            .push(lang.id.clone());
     }
     for (image, langs) in &images {
         if docker.host().image_id(image).await.is_err() {
@@ -311,11 +400,19 @@ async fn host_checks(
 /// The engine's and runc's versions against the runc container escapes (CVE-2019-5736,
 /// CVE-2024-21626). Distribution builds are named with a pointer to their advisory instead of an
 /// alarm (see `oc_sandbox::docker::advisories`).
-fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<String>)>, oc_sandbox::SandboxError>) -> Check {
+fn escape_advisories(
+    name: &str,
+    components: Result<Vec<(String, String, Option<String>)>, oc_sandbox::SandboxError>,
+) -> Check {
     use oc_sandbox::docker::advisories::{assess, fixed_in, Component, Verdict};
     let components = match components {
         Ok(components) => components,
-        Err(err) => return Check::warn("escape-cves", format!("{name}cannot read the engine's versions: {err}")),
+        Err(err) => {
+            return Check::warn(
+                "escape-cves",
+                format!("{name}cannot read the engine's versions: {err}"),
+            )
+        }
     };
     let mut status = Status::Ok;
     let mut distribution = false;
@@ -330,7 +427,13 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
         seen.push(format!("{} {version}", component.name()));
         let fixes = |cves: &[&str]| {
             cves.iter()
-                .map(|cve| format!("{cve} (fixed in {} {})", component.name(), fixed_in(component, cve).unwrap_or("?")))
+                .map(|cve| {
+                    format!(
+                        "{cve} (fixed in {} {})",
+                        component.name(),
+                        fixed_in(component, cve).unwrap_or("?")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -338,7 +441,11 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
             Verdict::Patched => {}
             Verdict::Vulnerable(cves) => {
                 status = Status::Warn;
-                lines.push(format!("{} {version} is older than the fix of {}: upgrade it", component.name(), fixes(&cves)));
+                lines.push(format!(
+                    "{} {version} is older than the fix of {}: upgrade it",
+                    component.name(),
+                    fixes(&cves)
+                ));
             }
             Verdict::DistributionBuild(cves) => {
                 distribution = true;
@@ -351,7 +458,10 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
             }
             Verdict::Unknown => {
                 status = Status::Warn;
-                lines.push(format!("{} version {version:?} cannot be compared with the escape fixes", component.name()));
+                lines.push(format!(
+                    "{} version {version:?} cannot be compared with the escape fixes",
+                    component.name()
+                ));
             }
         }
     }
@@ -360,11 +470,22 @@ fn escape_advisories(name: &str, components: Result<Vec<(String, String, Option<
         lines.push("the engine does not report its runc version: check it against CVE-2019-5736 and CVE-2024-21626".into());
     }
     let summary = match status {
-        Status::Ok if distribution => format!("{name}{}: distribution builds, see their advisories", seen.join(", ")),
-        Status::Ok => format!("{name}{}: no known runc escape applies by version", seen.join(", ")),
-        _ => format!("{name}{}: may be open to a runc container escape", seen.join(", ")),
+        Status::Ok if distribution => format!(
+            "{name}{}: distribution builds, see their advisories",
+            seen.join(", ")
+        ),
+        Status::Ok => format!(
+            "{name}{}: no known runc escape applies by version",
+            seen.join(", ")
+        ),
+        _ => format!(
+            "{name}{}: may be open to a runc container escape",
+            seen.join(", ")
+        ),
     };
-    lines.into_iter().fold(Check::new("escape-cves", status, summary), Check::detail)
+    lines
+        .into_iter()
+        .fold(Check::new("escape-cves", status, summary), Check::detail)
 }
 
 /// `EXEC_RUNTIME`: the daemon lists it and a tiny run works under it.
@@ -383,7 +504,10 @@ async fn runtime_check(
     .await
     {
         Ok(host) => host,
-        Err(err) => return Check::fail("runtime", format!("{name}{err}")).detail("run scripts/ensure-gvisor.sh"),
+        Err(err) => {
+            return Check::fail("runtime", format!("{name}{err}"))
+                .detail("run scripts/ensure-gvisor.sh")
+        }
     };
     let cfg = oc_sandbox::DockerConfig {
         image: settings.image.clone(),
@@ -397,7 +521,11 @@ async fn runtime_check(
         Err(err) => return Check::fail("runtime", format!("{name}{err}")),
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let probe = oc_sandbox::SandboxBackend::run(&docker, oc_sandbox::RunSpec::single("python", "main.py", "print(6 * 7)"), tx);
+    let probe = oc_sandbox::SandboxBackend::run(
+        &docker,
+        oc_sandbox::RunSpec::single("python", "main.py", "print(6 * 7)"),
+        tx,
+    );
     let (outcome, output) = tokio::join!(probe, async {
         let mut out = Vec::new();
         while let Some(chunk) = rx.recv().await {
@@ -408,13 +536,26 @@ async fn runtime_check(
     docker.shutdown().await;
     match outcome {
         Ok(o) if o.exit_code == Some(0) && String::from_utf8_lossy(&output).trim() == "42" => {
-            Check::ok("runtime", format!("{name}sandboxes run under {runtime:?} (a Python run took {:?})", o.duration))
+            Check::ok(
+                "runtime",
+                format!(
+                    "{name}sandboxes run under {runtime:?} (a Python run took {:?})",
+                    o.duration
+                ),
+            )
         }
         Ok(o) => Check::fail(
             "runtime",
-            format!("{name}a Python run under {runtime:?} did not print 42 (exit {:?}): {}", o.exit_code, String::from_utf8_lossy(&output).trim()),
+            format!(
+                "{name}a Python run under {runtime:?} did not print 42 (exit {:?}): {}",
+                o.exit_code,
+                String::from_utf8_lossy(&output).trim()
+            ),
         ),
-        Err(err) => Check::fail("runtime", format!("{name}a Python run under {runtime:?} failed: {err}")),
+        Err(err) => Check::fail(
+            "runtime",
+            format!("{name}a Python run under {runtime:?} failed: {err}"),
+        ),
     }
 }
 
@@ -428,27 +569,70 @@ pub fn summarize_config(config: &Config) -> Check {
         Mode::Production => "production",
         Mode::Development => "development",
     };
-    let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
-    Check::ok("config", format!("{mode} mode, listening on {}", std::net::SocketAddr::new(config.host, config.port)))
-        .detail(format!("DATA_DIR={}", config.data_dir.display()))
-        .detail(format!("DATABASE_URL={}", mask_url_credentials(config.database_url.expose())))
-        .detail(format!("JWT_SECRET=*** ({})", secret_source(config.jwt_secret_source)))
-        .detail(format!(
-            "ALLOWED_ORIGINS={}",
-            show(config.allowed_origins.as_ref().map(|o| o.join(",")), "(unset: only this site's own origin is trusted)")
-        ))
-        .detail(format!("RATE_LIMIT_PER_MINUTE={}", config.rate_limit_per_minute))
-        .detail(format!("SIGNUP_RATE_LIMIT_PER_MINUTE={}", config.signup_rate_limit_per_minute))
-        .detail(format!("TRUSTED_PROXIES={}", proxies.join(",")))
-        .detail(format!("COOKIE_DOMAIN={}", show(config.cookie_domain.as_deref(), "(unset)")))
-        .detail(format!("PUBLIC_BASE_URL={}", show(config.public_base_url.as_deref(), "(unset: from the request's Host)")))
-        .detail(format!("ENABLE_HSTS={}", if config.enable_hsts { "1" } else { "0" }))
-        .detail(format!("MAX_BODY_BYTES={}", config.max_body_bytes))
-        .detail(format!(
-            "WEB_DIR={}",
-            show(config.web_dir.as_ref().map(|d| d.display().to_string()), "(unset: embedded client)")
-        ))
-        .detail(format!("LOG_FORMAT={}", if config.log_json { "json" } else { "text" }))
+    let proxies: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Check::ok(
+        "config",
+        format!(
+            "{mode} mode, listening on {}",
+            std::net::SocketAddr::new(config.host, config.port)
+        ),
+    )
+    .detail(format!("DATA_DIR={}", config.data_dir.display()))
+    .detail(format!(
+        "DATABASE_URL={}",
+        mask_url_credentials(config.database_url.expose())
+    ))
+    .detail(format!(
+        "JWT_SECRET=*** ({})",
+        secret_source(config.jwt_secret_source)
+    ))
+    .detail(format!(
+        "ALLOWED_ORIGINS={}",
+        show(
+            config.allowed_origins.as_ref().map(|o| o.join(",")),
+            "(unset: only this site's own origin is trusted)"
+        )
+    ))
+    .detail(format!(
+        "RATE_LIMIT_PER_MINUTE={}",
+        config.rate_limit_per_minute
+    ))
+    .detail(format!(
+        "SIGNUP_RATE_LIMIT_PER_MINUTE={}",
+        config.signup_rate_limit_per_minute
+    ))
+    .detail(format!("TRUSTED_PROXIES={}", proxies.join(",")))
+    .detail(format!(
+        "COOKIE_DOMAIN={}",
+        show(config.cookie_domain.as_deref(), "(unset)")
+    ))
+    .detail(format!(
+        "PUBLIC_BASE_URL={}",
+        show(
+            config.public_base_url.as_deref(),
+            "(unset: from the request's Host)"
+        )
+    ))
+    .detail(format!(
+        "ENABLE_HSTS={}",
+        if config.enable_hsts { "1" } else { "0" }
+    ))
+    .detail(format!("MAX_BODY_BYTES={}", config.max_body_bytes))
+    .detail(format!(
+        "WEB_DIR={}",
+        show(
+            config.web_dir.as_ref().map(|d| d.display().to_string()),
+            "(unset: embedded client)"
+        )
+    ))
+    .detail(format!(
+        "LOG_FORMAT={}",
+        if config.log_json { "json" } else { "text" }
+    ))
 }
 
 fn secret_source(source: SecretSource) -> &'static str {
@@ -461,7 +645,9 @@ fn secret_source(source: SecretSource) -> &'static str {
 
 /// `scheme://user:pass@host` → `scheme://***@host`; other URLs unchanged.
 fn mask_url_credentials(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
     let rest = &url[scheme_end..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
@@ -473,11 +659,18 @@ fn mask_url_credentials(url: &str) -> String {
 /// The refusals a production start applies (SPEC §8), reported instead of enforced.
 pub fn production_refusals(config: &Config) -> Check {
     match (config.mode, config.validate()) {
-        (_, Err(err)) => Check::fail("production", format!("the server would refuse to start: {err}")),
-        (Mode::Production, Ok(())) => Check::ok("production", "production mode; the secret passes the refusals"),
-        (Mode::Development, Ok(())) => {
-            Check::ok("production", "development mode (set OPENCODER_ENV=production for the production refusals)")
-        }
+        (_, Err(err)) => Check::fail(
+            "production",
+            format!("the server would refuse to start: {err}"),
+        ),
+        (Mode::Production, Ok(())) => Check::ok(
+            "production",
+            "production mode; the secret passes the refusals",
+        ),
+        (Mode::Development, Ok(())) => Check::ok(
+            "production",
+            "development mode (set OPENCODER_ENV=production for the production refusals)",
+        ),
     }
 }
 
@@ -529,18 +722,39 @@ pub fn data_dir(dir: &Path) -> Check {
     if dir.is_dir() {
         return match probe_write(dir) {
             Ok(()) => Check::ok("data dir", format!("{} is writable", dir.display())),
-            Err(err) => Check::fail("data dir", format!("{} is not writable: {err}", dir.display())),
+            Err(err) => Check::fail(
+                "data dir",
+                format!("{} is not writable: {err}", dir.display()),
+            ),
         };
     }
     if dir.exists() {
-        return Check::fail("data dir", format!("{} exists but is not a directory", dir.display()));
+        return Check::fail(
+            "data dir",
+            format!("{} exists but is not a directory", dir.display()),
+        );
     }
-    let ancestor = dir.ancestors().skip(1).find(|a| a.is_dir()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let ancestor = dir
+        .ancestors()
+        .skip(1)
+        .find(|a| a.is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     match probe_write(&ancestor) {
-        Ok(()) => Check::warn("data dir", format!("{} does not exist yet; the server creates it at start", dir.display())),
+        Ok(()) => Check::warn(
+            "data dir",
+            format!(
+                "{} does not exist yet; the server creates it at start",
+                dir.display()
+            ),
+        ),
         Err(err) => Check::fail(
             "data dir",
-            format!("{} does not exist and {} is not writable: {err}", dir.display(), ancestor.display()),
+            format!(
+                "{} does not exist and {} is not writable: {err}",
+                dir.display(),
+                ancestor.display()
+            ),
         ),
     }
 }
@@ -559,12 +773,20 @@ pub async fn database(url: &str) -> (Check, Option<Db>) {
         Some(Backend::Sqlite) | None => {
             let path = match SqliteConnectOptions::from_str(url) {
                 Ok(options) => options.get_filename().to_path_buf(),
-                Err(err) => return (Check::fail("database", format!("DATABASE_URL cannot be parsed: {err}")), None),
+                Err(err) => {
+                    return (
+                        Check::fail("database", format!("DATABASE_URL cannot be parsed: {err}")),
+                        None,
+                    )
+                }
             };
             if !path.exists() {
                 let check = Check::warn(
                     "database",
-                    format!("{} does not exist yet; `opencoder migrate` or the first start creates it", path.display()),
+                    format!(
+                        "{} does not exist yet; `opencoder migrate` or the first start creates it",
+                        path.display()
+                    ),
                 );
                 return (check, None);
             }
@@ -573,14 +795,25 @@ pub async fn database(url: &str) -> (Check, Option<Db>) {
     };
     let db = match Db::connect(url).await {
         Ok(db) => db,
-        Err(err) => return (Check::fail("database", format!("{name} cannot be opened: {err:#}")), None),
+        Err(err) => {
+            return (
+                Check::fail("database", format!("{name} cannot be opened: {err:#}")),
+                None,
+            )
+        }
     };
     if !db.ping().await {
-        return (Check::fail("database", format!("{name} does not answer queries")), Some(db));
+        return (
+            Check::fail("database", format!("{name} does not answer queries")),
+            Some(db),
+        );
     }
     let check = match crate::db::migrations::status(&db).await {
         Ok(status) => migration_check(&status, &name),
-        Err(err) => Check::fail("database", format!("cannot read the migration table: {err}")),
+        Err(err) => Check::fail(
+            "database",
+            format!("cannot read the migration table: {err}"),
+        ),
     };
     let usable = check.status != Status::Fail;
     (check, Some(db).filter(|_| usable))
@@ -588,15 +821,42 @@ pub async fn database(url: &str) -> (Check, Option<Db>) {
 
 /// The database check's verdict on where its migrations stand.
 fn migration_check(status: &MigrationStatus, name: &str) -> Check {
-    let base = format!("{name} reachable; {}/{} migrations applied", status.applied, status.known);
+    let base = format!(
+        "{name} reachable; {}/{} migrations applied",
+        status.applied, status.known
+    );
     if !status.dirty.is_empty() {
-        Check::fail("database", format!("{base}; migration(s) {:?} failed part-way: restore a backup", status.dirty))
+        Check::fail(
+            "database",
+            format!(
+                "{base}; migration(s) {:?} failed part-way: restore a backup",
+                status.dirty
+            ),
+        )
     } else if !status.changed.is_empty() {
-        Check::fail("database", format!("{base}; applied migration(s) {:?} differ from this binary's", status.changed))
+        Check::fail(
+            "database",
+            format!(
+                "{base}; applied migration(s) {:?} differ from this binary's",
+                status.changed
+            ),
+        )
     } else if !status.unknown.is_empty() {
-        Check::fail("database", format!("{base}; the database has newer migrations {:?}: run a newer binary", status.unknown))
+        Check::fail(
+            "database",
+            format!(
+                "{base}; the database has newer migrations {:?}: run a newer binary",
+                status.unknown
+            ),
+        )
     } else if !status.pending.is_empty() {
-        Check::warn("database", format!("{base}; pending {:?} (`opencoder migrate` or the next start applies them)", status.pending))
+        Check::warn(
+            "database",
+            format!(
+                "{base}; pending {:?} (`opencoder migrate` or the next start applies them)",
+                status.pending
+            ),
+        )
     } else {
         Check::ok("database", base)
     }
@@ -607,7 +867,10 @@ pub async fn audit_chain(db: &Db) -> Check {
     match crate::audit::cli::verify(db).await {
         Ok(v) => match v.broken {
             None => Check::ok("audit chain", format!("{} rows verified", v.rows)),
-            Some((id, why)) => Check::fail("audit chain", format!("broken at row {id}: {}", why.describe())),
+            Some((id, why)) => Check::fail(
+                "audit chain",
+                format!("broken at row {id}: {}", why.describe()),
+            ),
         },
         Err(err) => Check::fail("audit chain", format!("cannot read the audit log: {err}")),
     }
@@ -619,7 +882,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
-        let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::parse_vars(&vars).unwrap()
     }
 
@@ -634,8 +900,14 @@ mod tests {
 
     #[test]
     fn url_credentials_are_masked() {
-        assert_eq!(mask_url_credentials("postgres://u:p@db:5432/x"), "postgres://***@db:5432/x");
-        assert_eq!(mask_url_credentials("sqlite://./data/opencoder.db"), "sqlite://./data/opencoder.db");
+        assert_eq!(
+            mask_url_credentials("postgres://u:p@db:5432/x"),
+            "postgres://***@db:5432/x"
+        );
+        assert_eq!(
+            mask_url_credentials("sqlite://./data/opencoder.db"),
+            "sqlite://./data/opencoder.db"
+        );
     }
 
     #[test]
@@ -648,25 +920,58 @@ mod tests {
     }
 
     fn components(list: &[(&str, &str, Option<&str>)]) -> Vec<(String, String, Option<String>)> {
-        list.iter().map(|(n, v, c)| (n.to_string(), v.to_string(), c.map(str::to_string))).collect()
+        list.iter()
+            .map(|(n, v, c)| (n.to_string(), v.to_string(), c.map(str::to_string)))
+            .collect()
     }
 
     #[test]
     fn old_upstream_runc_warns_and_debian_builds_point_to_the_advisory() {
-        let old = escape_advisories("", Ok(components(&[("Engine", "24.0.7", None), ("runc", "1.1.11", Some("v1.1.11-0-g4bccb38"))])));
+        let old = escape_advisories(
+            "",
+            Ok(components(&[
+                ("Engine", "24.0.7", None),
+                ("runc", "1.1.11", Some("v1.1.11-0-g4bccb38")),
+            ])),
+        );
         assert_eq!(old.status, Status::Warn);
-        assert!(old.details.iter().any(|d| d.contains("runc 1.1.11") && d.contains("CVE-2024-21626")), "{old:?}");
-        let fixed = escape_advisories("", Ok(components(&[("Engine", "27.3.1", None), ("runc", "1.1.14", None)])));
+        assert!(
+            old.details
+                .iter()
+                .any(|d| d.contains("runc 1.1.11") && d.contains("CVE-2024-21626")),
+            "{old:?}"
+        );
+        let fixed = escape_advisories(
+            "",
+            Ok(components(&[
+                ("Engine", "27.3.1", None),
+                ("runc", "1.1.14", None),
+            ])),
+        );
         assert_eq!(fixed.status, Status::Ok);
         assert!(fixed.details.is_empty(), "{fixed:?}");
         let debian = escape_advisories(
             "",
-            Ok(components(&[("Engine", "20.10.24+dfsg1", Some("5d6db84")), ("runc", "1.1.5+ds1", Some("1.1.5+ds1-1+deb12u1"))])),
+            Ok(components(&[
+                ("Engine", "20.10.24+dfsg1", Some("5d6db84")),
+                ("runc", "1.1.5+ds1", Some("1.1.5+ds1-1+deb12u1")),
+            ])),
         );
         assert_eq!(debian.status, Status::Ok);
-        assert!(debian.details.iter().any(|d| d.contains("runc version 1.1.5+ds1") && d.contains("distribution's advisory")), "{debian:?}");
+        assert!(
+            debian
+                .details
+                .iter()
+                .any(|d| d.contains("runc version 1.1.5+ds1")
+                    && d.contains("distribution's advisory")),
+            "{debian:?}"
+        );
         let silent = escape_advisories("", Ok(components(&[("Engine", "27.3.1", None)])));
-        assert_eq!(silent.status, Status::Warn, "an engine that hides its runc version is not vouched for");
+        assert_eq!(
+            silent.status,
+            Status::Warn,
+            "an engine that hides its runc version is not vouched for"
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub enum AppError {
     UnsupportedMediaType,
     /// 429: slow down; `retry_after_secs` becomes `Retry-After`.
     #[error("{message}")]
-    RateLimited { retry_after_secs: u64, message: String },
+    RateLimited {
+        retry_after_secs: u64,
+        message: String,
+    },
     /// 503: a dependency (Docker, …) is down.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
@@ -56,19 +59,34 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Invalid { code, message: message.into() }
+        AppError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        AppError::Forbidden { code: "forbidden", message: message.into() }
+        AppError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Conflict { code, message: message.into() }
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
     }
     pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Gone { code, message: message.into() }
+        AppError::Gone {
+            code,
+            message: message.into(),
+        }
     }
     pub fn too_large(message: impl Into<String>) -> Self {
-        AppError::TooLarge { code: "payload_too_large", message: message.into() }
+        AppError::TooLarge {
+            code: "payload_too_large",
+            message: message.into(),
+        }
     }
     /// 413 `doc_too_large`: the change would push the pad's document past `MAX_DOC_BYTES`.
     pub fn doc_too_large() -> Self {
@@ -126,10 +144,16 @@ impl AppError {
     fn public_message(&self) -> String {
         match self {
             AppError::Internal(_) => "internal server error".to_string(),
-            AppError::Unauthenticated("invalid_token") => "the session token is invalid or expired; sign in again".into(),
-            AppError::Unauthenticated("token_in_url") => "tokens are not accepted in URLs; send an Authorization header".into(),
+            AppError::Unauthenticated("invalid_token") => {
+                "the session token is invalid or expired; sign in again".into()
+            }
+            AppError::Unauthenticated("token_in_url") => {
+                "tokens are not accepted in URLs; send an Authorization header".into()
+            }
             AppError::Unauthenticated("wrong_password") => "wrong password".into(),
-            AppError::Unauthenticated("invalid_recovery_key") => "that recovery key is not valid".into(),
+            AppError::Unauthenticated("invalid_recovery_key") => {
+                "that recovery key is not valid".into()
+            }
             AppError::Unauthenticated(_) => "sign in first".into(),
             other => other.to_string(),
         }
@@ -141,8 +165,12 @@ impl AppError {
             AppError::Unauthenticated(_) => 4001,
             AppError::Forbidden { .. } | AppError::NotFound | AppError::NoRoute => 4003,
             AppError::TooLarge { .. } => 1009,
-            AppError::Invalid { .. } | AppError::UnsupportedMediaType | AppError::MethodNotAllowed => 1007,
-            AppError::RateLimited { .. } | AppError::Conflict { .. } | AppError::Gone { .. } => 1008,
+            AppError::Invalid { .. }
+            | AppError::UnsupportedMediaType
+            | AppError::MethodNotAllowed => 1007,
+            AppError::RateLimited { .. } | AppError::Conflict { .. } | AppError::Gone { .. } => {
+                1008
+            }
             AppError::Unavailable { .. } => 1013,
             AppError::Internal(_) => 1011,
         }
@@ -162,8 +190,13 @@ impl IntoResponse for AppError {
         let body = Json(json!({ "error": self.code(), "message": self.public_message() }));
         let mut response = (status, body).into_response();
         response.extensions_mut().insert(ErrorCode(self.code()));
-        if let AppError::RateLimited { retry_after_secs, .. } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        if let AppError::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
     }
@@ -183,8 +216,13 @@ impl From<crate::collab::DocError> for AppError {
         match err {
             D::TooLarge => AppError::doc_too_large(),
             D::HistoryFull => AppError::conflict("history_full", err.to_string()),
-            D::Overloaded => AppError::Unavailable { code: "overloaded", message: err.to_string() },
-            other => AppError::Internal(anyhow::Error::new(other).context("pad document edit failed")),
+            D::Overloaded => AppError::Unavailable {
+                code: "overloaded",
+                message: err.to_string(),
+            },
+            other => {
+                AppError::Internal(anyhow::Error::new(other).context("pad document edit failed"))
+            }
         }
     }
 }

@@ -53,10 +53,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::audit::AuditLog;
 use crate::auth::tokens::TokenKeys;
+use crate::bus::{LocalBus, RedisBus, SharedBus};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::bus::{LocalBus, RedisBus, SharedBus};
 use crate::http::rate_limit::RateLimits;
 use crate::pads::unlock_throttle::UnlockThrottle;
 
@@ -98,9 +98,13 @@ pub struct AppState {
 /// A multiplexed, self-reconnecting Redis connection. The error never repeats the URL (it may
 /// carry a password).
 async fn redis_connection(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
-    let client = redis::Client::open(url).map_err(|_| anyhow::anyhow!("REDIS_URL: not a Redis URL this server can use"))?;
+    let client = redis::Client::open(url)
+        .map_err(|_| anyhow::anyhow!("REDIS_URL: not a Redis URL this server can use"))?;
     // Connection errors name the failure (refused, timed out), not the URL.
-    client.get_connection_manager().await.map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))
+    client
+        .get_connection_manager()
+        .await
+        .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))
 }
 
 impl AppState {
@@ -123,37 +127,72 @@ impl AppState {
                 (limits, UnlockThrottle::shared(redis.clone()))
             }
             None => (
-                RateLimits::new(config.rate_limit_per_minute, config.signup_rate_limit_per_minute),
+                RateLimits::new(
+                    config.rate_limit_per_minute,
+                    config.signup_rate_limit_per_minute,
+                ),
                 UnlockThrottle::default(),
             ),
         };
         let languages = Arc::new(exec::language_table(&config.exec)?);
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
-        let sandboxes = exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;
+        let sandboxes =
+            exec::build_sandboxes(&config, languages.clone(), sandbox_metrics.clone()).await?;
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let cluster_metrics = metrics::ClusterMetrics::default();
         let bus: SharedBus = match &config.redis_url {
-            Some(url) => RedisBus::connect(url.expose(), &tasks, &shutdown, cluster_metrics.clone())
-                .await
-                .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?,
+            Some(url) => {
+                RedisBus::connect(url.expose(), &tasks, &shutdown, cluster_metrics.clone())
+                    .await
+                    .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?
+            }
             None => Arc::new(LocalBus::default()),
         };
         let ownership = match &config.redis_url {
-            Some(_) => cluster::Ownership::clustered(db.clone(), bus.node().to_string(), cluster_metrics.clone()),
-            None => cluster::Ownership::solo(db.clone(), bus.node().to_string(), cluster_metrics.clone()),
+            Some(_) => cluster::Ownership::clustered(
+                db.clone(),
+                bus.node().to_string(),
+                cluster_metrics.clone(),
+            ),
+            None => cluster::Ownership::solo(
+                db.clone(),
+                bus.node().to_string(),
+                cluster_metrics.clone(),
+            ),
         };
         let persist_metrics = metrics::PersistMetrics::default();
-        let docs = collab::DocStore::new(db.clone(), &config.collab, bus.clone(), persist_metrics.clone());
+        let docs = collab::DocStore::new(
+            db.clone(),
+            &config.collab,
+            bus.clone(),
+            persist_metrics.clone(),
+        );
         let rooms = collab::Rooms::new(docs.clone(), collab::app::handlers(), bus.clone());
         let broadcast: exec::PadBroadcast = {
             let rooms = rooms.clone();
             Arc::new(move |pad, message| rooms.broadcast_app(pad, &message))
         };
-        let exec = exec::ExecService::new(sandboxes.runs, sandbox_metrics, config.exec.clone(), db.clone(), broadcast);
+        let exec = exec::ExecService::new(
+            sandboxes.runs,
+            sandbox_metrics,
+            config.exec.clone(),
+            db.clone(),
+            broadcast,
+        );
         let terminals = terminal::Terminals::new(&config, sandboxes.terminals);
-        let live = metrics::LiveState { exec: exec.clone(), rooms: rooms.clone(), docs: docs.clone(), terminals: terminals.clone() };
-        let metrics = metrics::Metrics::new(live, exec.run_durations().clone(), &persist_metrics, &cluster_metrics);
+        let live = metrics::LiveState {
+            exec: exec.clone(),
+            rooms: rooms.clone(),
+            docs: docs.clone(),
+            terminals: terminals.clone(),
+        };
+        let metrics = metrics::Metrics::new(
+            live,
+            exec.run_durations().clone(),
+            &persist_metrics,
+            &cluster_metrics,
+        );
         Ok(AppState {
             metrics,
             terminals,
@@ -225,10 +264,15 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(http::static_files::serve)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(from_fn_with_state(state.clone(), http::rate_limit::enforce_global))
+        .layer(from_fn_with_state(
+            state.clone(),
+            http::rate_limit::enforce_global,
+        ))
         .layer(axum::middleware::from_fn(http::url_tokens::refuse))
         .layer(http::cors::layer(&state.config))
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
         .layer(axum::middleware::from_fn(http::trace::log_request))
         .layer(from_fn_with_state(state.clone(), http::metrics::record))
         .layer(from_fn_with_state(state.clone(), http::headers::apply))
@@ -253,11 +297,17 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await?;
     state.tasks.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, state.tasks.wait()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, state.tasks.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("background tasks did not finish within the shutdown grace period");
     }
     state.exec.shutdown().await;

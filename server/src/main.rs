@@ -11,7 +11,11 @@ use opencoder::audit::cli::AuditArgs;
 use opencoder::config::Config;
 
 #[derive(Parser)]
-#[command(name = "opencoder", version, about = "Self-hosted collaborative coding pad")]
+#[command(
+    name = "opencoder",
+    version,
+    about = "Self-hosted collaborative coding pad"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -66,10 +70,16 @@ fn init_tracing(json: bool, target: LogTarget) {
         LogTarget::Tool => "warn,sqlx=error",
     };
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     match (json, target) {
         (true, LogTarget::Server) => builder.json().flatten_event(true).init(),
-        (true, LogTarget::Tool) => builder.json().flatten_event(true).with_writer(std::io::stderr).init(),
+        (true, LogTarget::Tool) => builder
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+            .init(),
         (false, LogTarget::Server) => builder.init(),
         (false, LogTarget::Tool) => builder.with_writer(std::io::stderr).init(),
     }
@@ -145,7 +155,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config_for_tools()?;
             init_tracing(config.log_json, LogTarget::Tool);
             let output = output.unwrap_or_else(|| {
-                format!("opencoder-backup-{}.tar.gz", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")).into()
+                format!(
+                    "opencoder-backup-{}.tar.gz",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+                )
+                .into()
             });
             let db = opencoder::audit::cli::open(config.database_url.expose()).await?;
             let files = opencoder::backup::data_files(&config);
@@ -188,7 +202,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config_for_tools()?;
             init_tracing(config.log_json, LogTarget::Tool);
             let db = opencoder::audit::cli::open(config.database_url.expose()).await?;
-            let outcome = opencoder::audit::cli::run(&db, &args, &mut std::io::stdout().lock()).await;
+            let outcome =
+                opencoder::audit::cli::run(&db, &args, &mut std::io::stdout().lock()).await;
             db.close().await;
             outcome?;
             Ok(ExitCode::SUCCESS)
@@ -199,7 +214,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("opencoder doctor {}", env!("CARGO_PKG_VERSION"));
             let report = opencoder::doctor::run(&config).await;
             report.render(&mut std::io::stdout().lock())?;
-            Ok(if report.has_failures() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if report.has_failures() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

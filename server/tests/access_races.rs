@@ -12,14 +12,26 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 async fn invite(http: &Http, owner: &str, pad: &TestPad, role: &str) -> String {
-    let (status, body) =
-        http.call(Method::POST, &format!("/api/pads/{}/invites", pad.slug), Some(owner), Some(json!({ "role": role }))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/invites", pad.slug),
+            Some(owner),
+            Some(json!({ "role": role })),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["invite"]["token"].as_str().unwrap().to_string()
 }
 
 async fn accept(http: &Http, token: &str, invite: &str) -> (StatusCode, Value) {
-    http.call(Method::POST, &format!("/api/invites/{invite}/accept"), Some(token), Some(json!({}))).await
+    http.call(
+        Method::POST,
+        &format!("/api/invites/{invite}/accept"),
+        Some(token),
+        Some(json!({})),
+    )
+    .await
 }
 
 /// Items in the document each race round loads: enough that loading takes far longer than a kick.
@@ -55,12 +67,23 @@ async fn a_kick_that_lands_while_the_socket_joins_still_closes_it() {
 
         let started = std::time::Instant::now();
         let mut peer = connect(&app.base, &pad.slug, &member).await;
-        let (status, body) =
-            http.call(Method::DELETE, &format!("/api/pads/{}/members/{member_id}", pad.slug), Some(&owner), None).await;
+        let (status, body) = http
+            .call(
+                Method::DELETE,
+                &format!("/api/pads/{}/members/{member_id}", pad.slug),
+                Some(&owner),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let kicked_after = started.elapsed();
         let code = peer.closed_within(Duration::from_secs(5)).await;
-        assert_eq!(code, Some(4003), "round {round}: kicked {kicked_after:?} after connecting: {:?}", peer.closed);
+        assert_eq!(
+            code,
+            Some(4003),
+            "round {round}: kicked {kicked_after:?} after connecting: {:?}",
+            peer.closed
+        );
     }
 }
 
@@ -74,13 +97,25 @@ async fn a_kicked_user_cannot_walk_back_in_until_the_owner_readmits_them() {
     let pad = http.create_pad(&owner).await;
     let live_invite = invite(&http, &owner, &pad, "collaborator").await;
     let (status, body) = http
-        .call(Method::PUT, &format!("/api/pads/{}/password", pad.slug), Some(&owner), Some(json!({ "password": "open sesame", "role": "collaborator" })))
+        .call(
+            Method::PUT,
+            &format!("/api/pads/{}/password", pad.slug),
+            Some(&owner),
+            Some(json!({ "password": "open sesame", "role": "collaborator" })),
+        )
         .await;
     assert!(status.is_success(), "{body}");
     assert!(accept(&http, &kicked, &live_invite).await.0.is_success());
     http.add_member(&owner, &pad, &other, "collaborator").await;
 
-    let (status, _) = http.call(Method::DELETE, &format!("/api/pads/{}/members/{kicked_id}", pad.slug), Some(&owner), None).await;
+    let (status, _) = http
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/members/{kicked_id}", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     // The same live invite, a fresh one, and the password: all refused, nothing granted.
@@ -91,38 +126,115 @@ async fn a_kicked_user_cannot_walk_back_in_until_the_owner_readmits_them() {
         assert_eq!(body["error"], "removed_from_pad", "{body}");
     }
     let (status, body) = http
-        .call(Method::POST, &format!("/api/pads/{}/unlock", pad.slug), Some(&kicked), Some(json!({ "password": "open sesame" })))
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/unlock", pad.slug),
+            Some(&kicked),
+            Some(json!({ "password": "open sesame" })),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "removed_from_pad");
-    let (status, _) = http.call(Method::GET, &format!("/api/pads/{}", pad.slug), Some(&kicked), None).await;
+    let (status, _) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{}", pad.slug),
+            Some(&kicked),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "still not a member");
-    assert_eq!(connect_with(&app.base, &pad.slug, &[("sec-websocket-protocol", &format!("opencoder.v1, oc.bearer.{kicked}"))], new_doc()).await.err(), Some(404));
+    assert_eq!(
+        connect_with(
+            &app.base,
+            &pad.slug,
+            &[(
+                "sec-websocket-protocol",
+                &format!("opencoder.v1, oc.bearer.{kicked}")
+            )],
+            new_doc()
+        )
+        .await
+        .err(),
+        Some(404)
+    );
 
     // Only the owner sees and lifts removals.
-    let (status, _) = http.call(Method::GET, &format!("/api/pads/{}/removed", pad.slug), Some(&other), None).await;
+    let (status, _) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{}/removed", pad.slug),
+            Some(&other),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = http.call(Method::DELETE, &format!("/api/pads/{}/removed/{kicked_id}", pad.slug), Some(&other), None).await;
+    let (status, _) = http
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/removed/{kicked_id}", pad.slug),
+            Some(&other),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = http.call(Method::GET, &format!("/api/pads/{}/removed", pad.slug), Some(&owner), None).await;
+    let (status, body) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{}/removed", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["removed"][0]["userId"], kicked_id);
     assert_eq!(body["removed"][0]["name"], "Kicked");
 
-    let (status, _) = http.call(Method::DELETE, &format!("/api/pads/{}/removed/{kicked_id}", pad.slug), Some(&owner), None).await;
+    let (status, _) = http
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/removed/{kicked_id}", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.audit_rows("member.readmit").await.len(), 1);
-    let (status, body) = http.call(Method::GET, &format!("/api/pads/{}/removed", pad.slug), Some(&owner), None).await;
-    assert_eq!((status, body["removed"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let (status, body) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{}/removed", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["removed"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
     // Re-admitting grants nothing by itself; the invite works again.
-    let (status, _) = http.call(Method::GET, &format!("/api/pads/{}", pad.slug), Some(&kicked), None).await;
+    let (status, _) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{}", pad.slug),
+            Some(&kicked),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = accept(&http, &kicked, &fresh_invite).await;
     assert!(status.is_success(), "{body}");
     assert_eq!(body["role"], "viewer");
 
     // Leaving is not a kick: a member who left may come back.
-    let (status, _) = http.call(Method::POST, &format!("/api/pads/{}/leave", pad.slug), Some(&other), Some(json!({}))).await;
+    let (status, _) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/leave", pad.slug),
+            Some(&other),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(accept(&http, &other, &fresh_invite).await.0.is_success());
 }
@@ -137,10 +249,12 @@ async fn deleting_an_account_disconnects_everyone_from_the_pads_it_owned() {
     let (_, staying) = http.signup("Staying").await;
     let (_, host) = http.signup("Host").await;
     let owned = http.create_pad(&leaving).await;
-    http.add_member(&leaving, &owned, &staying, "collaborator").await;
+    http.add_member(&leaving, &owned, &staying, "collaborator")
+        .await;
     // A pad of someone else where the leaving user is a member.
     let hosted = http.create_pad(&host).await;
-    http.add_member(&host, &hosted, &leaving, "collaborator").await;
+    http.add_member(&host, &hosted, &leaving, "collaborator")
+        .await;
 
     let mut on_owned = connect(&app.base, &owned.slug, &staying).await;
     on_owned.synced().await;
@@ -148,15 +262,28 @@ async fn deleting_an_account_disconnects_everyone_from_the_pads_it_owned() {
     on_hosted.synced().await;
     on_hosted.drain(Duration::from_millis(100)).await;
 
-    let (status, body) = http.call(Method::DELETE, "/api/auth/me", Some(&leaving), Some(json!({ "confirm": "DELETE" }))).await;
+    let (status, body) = http
+        .call(
+            Method::DELETE,
+            "/api/auth/me",
+            Some(&leaving),
+            Some(json!({ "confirm": "DELETE" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    assert_eq!(on_owned.closed_within(Duration::from_secs(3)).await, Some(4004), "the pad went with the account");
+    assert_eq!(
+        on_owned.closed_within(Duration::from_secs(3)).await,
+        Some(4004),
+        "the pad went with the account"
+    );
     // The host's member list no longer has the deleted user.
     let refreshed = on_hosted
         .until(Duration::from_secs(3), |p| {
             p.app_messages("members.changed").last().is_some_and(|m| {
-                m["members"].as_array().is_some_and(|list| list.iter().all(|member| member["name"] != "Leaving"))
+                m["members"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().all(|member| member["name"] != "Leaving"))
             })
         })
         .await;

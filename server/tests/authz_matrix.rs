@@ -24,8 +24,14 @@ enum Caller {
     Owner,
 }
 
-const CALLERS: [Caller; 6] =
-    [Caller::Anonymous, Caller::NonMember, Caller::Viewer, Caller::Candidate, Caller::Collaborator, Caller::Owner];
+const CALLERS: [Caller; 6] = [
+    Caller::Anonymous,
+    Caller::NonMember,
+    Caller::Viewer,
+    Caller::Candidate,
+    Caller::Collaborator,
+    Caller::Owner,
+];
 
 struct Users {
     owner: TestUser,
@@ -58,11 +64,16 @@ struct World {
 }
 
 async fn world(app: &TestApp, users: &Users) -> World {
-    let body = app.create_pad(&users.owner, json!({ "title": "Matrix" })).await;
+    let body = app
+        .create_pad(&users.owner, json!({ "title": "Matrix" }))
+        .await;
     let slug = body["pad"]["slug"].as_str().unwrap().to_string();
-    app.add_member(&users.owner, &slug, &users.viewer, "viewer").await;
-    app.add_member(&users.owner, &slug, &users.candidate, "candidate").await;
-    app.add_member(&users.owner, &slug, &users.collaborator, "collaborator").await;
+    app.add_member(&users.owner, &slug, &users.viewer, "viewer")
+        .await;
+    app.add_member(&users.owner, &slug, &users.candidate, "candidate")
+        .await;
+    app.add_member(&users.owner, &slug, &users.collaborator, "collaborator")
+        .await;
     let extra = app
         .post(
             &format!("/api/pads/{slug}/files"),
@@ -71,8 +82,13 @@ async fn world(app: &TestApp, users: &Users) -> World {
         )
         .await;
     assert_eq!(extra.status, 201);
-    let invite =
-        app.post(&format!("/api/pads/{slug}/invites"), Some(&users.owner.token), json!({ "role": "viewer" })).await;
+    let invite = app
+        .post(
+            &format!("/api/pads/{slug}/invites"),
+            Some(&users.owner.token),
+            json!({ "role": "viewer" }),
+        )
+        .await;
     assert_eq!(invite.status, 201);
     World {
         main_file: body["files"][0]["id"].as_i64().unwrap(),
@@ -84,10 +100,22 @@ async fn world(app: &TestApp, users: &Users) -> World {
 
 /// Everything a refused call must leave unchanged, as the owner sees it.
 async fn fingerprint(app: &TestApp, owner: &TestUser, world: &World) -> Value {
-    let pad = app.get(&format!("/api/pads/{}", world.slug), Some(&owner.token)).await;
+    let pad = app
+        .get(&format!("/api/pads/{}", world.slug), Some(&owner.token))
+        .await;
     assert_eq!(pad.status, 200, "the pad is gone: {:?}", pad.body);
-    let invites = app.get(&format!("/api/pads/{}/invites", world.slug), Some(&owner.token)).await;
-    let main = app.get(&format!("/api/pads/{}/files/{}", world.slug, world.main_file), Some(&owner.token)).await;
+    let invites = app
+        .get(
+            &format!("/api/pads/{}/invites", world.slug),
+            Some(&owner.token),
+        )
+        .await;
+    let main = app
+        .get(
+            &format!("/api/pads/{}/files/{}", world.slug, world.main_file),
+            Some(&owner.token),
+        )
+        .await;
     let pads = app.get("/api/pads", Some(&owner.token)).await;
     json!({
         "pad": pad.body["pad"],
@@ -110,7 +138,12 @@ struct Row {
 }
 
 fn row(method: Method, path: &'static str, body: Option<Value>, expect: [u16; 6]) -> Row {
-    Row { method, path, body, expect }
+    Row {
+        method,
+        path,
+        body,
+        expect,
+    }
 }
 
 fn table() -> Vec<Row> {
@@ -119,7 +152,12 @@ fn table() -> Vec<Row> {
     let manage = [401, 404, 403, 403, 403, 200];
     vec![
         row(M::GET, "/api/pads/{slug}", None, view),
-        row(M::PATCH, "/api/pads/{slug}", Some(json!({ "title": "Taken over" })), manage),
+        row(
+            M::PATCH,
+            "/api/pads/{slug}",
+            Some(json!({ "title": "Taken over" })),
+            manage,
+        ),
         row(M::DELETE, "/api/pads/{slug}", None, manage),
         row(M::GET, "/api/pads/{slug}/files", None, view),
         row(
@@ -135,14 +173,34 @@ fn table() -> Vec<Row> {
             Some(json!({ "name": "renamed.py" })),
             [401, 404, 403, 200, 200, 200],
         ),
-        row(M::DELETE, "/api/pads/{slug}/files/{fileId}", None, [401, 404, 403, 200, 200, 200]),
+        row(
+            M::DELETE,
+            "/api/pads/{slug}/files/{fileId}",
+            None,
+            [401, 404, 403, 200, 200, 200],
+        ),
         row(M::GET, "/api/pads/{slug}/members", None, view),
-        row(M::PATCH, "/api/pads/{slug}/members/{userId}", Some(json!({ "role": "collaborator" })), manage),
+        row(
+            M::PATCH,
+            "/api/pads/{slug}/members/{userId}",
+            Some(json!({ "role": "collaborator" })),
+            manage,
+        ),
         row(M::DELETE, "/api/pads/{slug}/members/{userId}", None, manage),
-        row(M::POST, "/api/pads/{slug}/leave", Some(json!({})), [401, 404, 200, 200, 200, 400]),
+        row(
+            M::POST,
+            "/api/pads/{slug}/leave",
+            Some(json!({})),
+            [401, 404, 200, 200, 200, 400],
+        ),
         row(M::GET, "/api/pads/{slug}/removed", None, manage),
         // The viewer was never removed: the owner is told there is nothing to lift.
-        row(M::DELETE, "/api/pads/{slug}/removed/{userId}", None, [401, 404, 403, 403, 403, 404]),
+        row(
+            M::DELETE,
+            "/api/pads/{slug}/removed/{userId}",
+            None,
+            [401, 404, 403, 403, 403, 404],
+        ),
         row(
             M::POST,
             "/api/pads/{slug}/invites",
@@ -150,7 +208,12 @@ fn table() -> Vec<Row> {
             [401, 404, 403, 403, 403, 201],
         ),
         row(M::GET, "/api/pads/{slug}/invites", None, manage),
-        row(M::DELETE, "/api/pads/{slug}/invites/{inviteId}", None, manage),
+        row(
+            M::DELETE,
+            "/api/pads/{slug}/invites/{inviteId}",
+            None,
+            manage,
+        ),
         row(
             M::PUT,
             "/api/pads/{slug}/password",
@@ -159,15 +222,34 @@ fn table() -> Vec<Row> {
         ),
         row(M::DELETE, "/api/pads/{slug}/password", None, manage),
         row(M::GET, "/api/pads/{slug}/preview", None, view),
-        row(M::POST, "/api/pads/{slug}/unlock", Some(json!({ "password": "guess" })), view),
-        row(M::POST, "/api/pads/{slug}/fork", Some(json!({})), [401, 404, 201, 403, 201, 201]),
+        row(
+            M::POST,
+            "/api/pads/{slug}/unlock",
+            Some(json!({ "password": "guess" })),
+            view,
+        ),
+        row(
+            M::POST,
+            "/api/pads/{slug}/fork",
+            Some(json!({})),
+            [401, 404, 201, 403, 201, 201],
+        ),
         row(M::GET, "/api/pads", None, [401, 200, 200, 200, 200, 200]),
-        row(M::POST, "/api/pads", Some(json!({ "title": "mine" })), [401, 201, 201, 201, 201, 201]),
+        row(
+            M::POST,
+            "/api/pads",
+            Some(json!({ "title": "mine" })),
+            [401, 201, 201, 201, 201, 201],
+        ),
     ]
 }
 
 fn concrete_path(row: &Row, world: &World, users: &Users) -> String {
-    let file = if row.method == Method::DELETE { world.extra_file } else { world.main_file };
+    let file = if row.method == Method::DELETE {
+        world.extra_file
+    } else {
+        world.main_file
+    };
     row.path
         .replace("{slug}", &world.slug)
         .replace("{fileId}", &file.to_string())
@@ -191,7 +273,14 @@ async fn every_pad_endpoint_answers_each_role_as_the_spec_table_says() {
             let world = world(&app, &users).await;
             let before = fingerprint(&app, &users.owner, &world).await;
             let path = concrete_path(&row, &world, &users);
-            let r = app.request(row.method.clone(), &path, users.token(*caller), row.body.clone()).await;
+            let r = app
+                .request(
+                    row.method.clone(),
+                    &path,
+                    users.token(*caller),
+                    row.body.clone(),
+                )
+                .await;
             if r.status.as_u16() != expected {
                 failures.push(format!(
                     "{} {} as {caller:?}: expected {expected}, got {} {:?}",
@@ -200,15 +289,27 @@ async fn every_pad_endpoint_answers_each_role_as_the_spec_table_says() {
                 continue;
             }
             if !r.status.is_success() {
-                assert!(r.body["error"].is_string() && r.body["message"].is_string(), "{:?}", r.body);
+                assert!(
+                    r.body["error"].is_string() && r.body["message"].is_string(),
+                    "{:?}",
+                    r.body
+                );
                 let after = fingerprint(&app, &users.owner, &world).await;
                 if before != after {
-                    failures.push(format!("{} {} as {caller:?} was refused but changed the pad", row.method, row.path));
+                    failures.push(format!(
+                        "{} {} as {caller:?} was refused but changed the pad",
+                        row.method, row.path
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The table must cover every route this module publishes, so a new endpoint cannot skip it.
@@ -224,16 +325,24 @@ async fn the_table_covers_every_published_pad_route() {
             continue;
         }
         for (method, op) in item.as_object().unwrap() {
-            let tagged_ours =
-                op["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| ours.contains(&t.as_str().unwrap_or(""))));
+            let tagged_ours = op["tags"].as_array().is_some_and(|tags| {
+                tags.iter()
+                    .any(|t| ours.contains(&t.as_str().unwrap_or("")))
+            });
             if tagged_ours {
                 published.insert(format!("{} {path}", method.to_uppercase()));
             }
         }
     }
-    let covered: BTreeSet<String> = table().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    let covered: BTreeSet<String> = table()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
     let missing: Vec<&String> = published.difference(&covered).collect();
-    assert!(missing.is_empty(), "routes missing from the matrix: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from the matrix: {missing:?}"
+    );
     assert!(published.len() >= 20, "{published:?}");
 }
 
@@ -246,27 +355,66 @@ async fn a_stranger_cannot_touch_another_users_pad() {
     let body = app.create_pad(&a, json!({ "title": "Alice's" })).await;
     let slug = body["pad"]["slug"].as_str().unwrap().to_string();
     let file = body["files"][0]["id"].as_i64().unwrap();
-    let world = World { slug: slug.clone(), main_file: file, extra_file: file, invite: 0 };
+    let world = World {
+        slug: slug.clone(),
+        main_file: file,
+        extra_file: file,
+        invite: 0,
+    };
     let before = fingerprint(&app, &a, &world).await;
     let t = Some(b.token.as_str());
 
     let attempts = [
         app.get(&format!("/api/pads/{slug}"), t).await,
         app.get(&format!("/api/pads/{slug}/files/{file}"), t).await,
-        app.patch(&format!("/api/pads/{slug}/files/{file}"), t, json!({ "name": "pwned.py" })).await,
-        app.post(&format!("/api/pads/{slug}/files"), t, json!({ "name": "evil.py", "content": "import os" })).await,
-        app.delete(&format!("/api/pads/{slug}/files/{file}"), t).await,
-        app.patch(&format!("/api/pads/{slug}"), t, json!({ "title": "pwned" })).await,
-        app.delete(&format!("/api/pads/{slug}"), t).await,
-        app.post(&format!("/api/pads/{slug}/fork"), t, json!({})).await,
-        app.post(&format!("/api/pads/{slug}/invites"), t, json!({ "role": "collaborator" })).await,
-        app.put(&format!("/api/pads/{slug}/password"), t, json!({ "password": "mine now", "role": "collaborator" }))
+        app.patch(
+            &format!("/api/pads/{slug}/files/{file}"),
+            t,
+            json!({ "name": "pwned.py" }),
+        )
+        .await,
+        app.post(
+            &format!("/api/pads/{slug}/files"),
+            t,
+            json!({ "name": "evil.py", "content": "import os" }),
+        )
+        .await,
+        app.delete(&format!("/api/pads/{slug}/files/{file}"), t)
             .await,
-        app.delete(&format!("/api/pads/{slug}/members/{}", a.id), t).await,
-        app.patch(&format!("/api/pads/{slug}/members/{}", b.id), t, json!({ "role": "collaborator" })).await,
+        app.patch(&format!("/api/pads/{slug}"), t, json!({ "title": "pwned" }))
+            .await,
+        app.delete(&format!("/api/pads/{slug}"), t).await,
+        app.post(&format!("/api/pads/{slug}/fork"), t, json!({}))
+            .await,
+        app.post(
+            &format!("/api/pads/{slug}/invites"),
+            t,
+            json!({ "role": "collaborator" }),
+        )
+        .await,
+        app.put(
+            &format!("/api/pads/{slug}/password"),
+            t,
+            json!({ "password": "mine now", "role": "collaborator" }),
+        )
+        .await,
+        app.delete(&format!("/api/pads/{slug}/members/{}", a.id), t)
+            .await,
+        app.patch(
+            &format!("/api/pads/{slug}/members/{}", b.id),
+            t,
+            json!({ "role": "collaborator" }),
+        )
+        .await,
         app.get(&format!("/api/pads/{slug}/preview"), t).await,
-        app.post(&format!("/api/pads/{slug}/unlock"), t, json!({ "password": "" })).await,
-        app.post(&format!("/api/pads/{slug}/leave"), t, json!({})).await,
+        app.post(
+            &format!("/api/pads/{slug}/unlock"),
+            t,
+            json!({ "password": "" }),
+        )
+        .await,
+        app.post(&format!("/api/pads/{slug}/leave"), t, json!({}))
+            .await,
     ];
     for (i, r) in attempts.iter().enumerate() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "attempt {i}: {:?}", r.body);
@@ -274,19 +422,42 @@ async fn a_stranger_cannot_touch_another_users_pad() {
     }
     // A missing pad answers exactly the same.
     let missing = app.get("/api/pads/zzzzzzzzzzzzzz", t).await;
-    assert_eq!((missing.status, &missing.body), (attempts[0].status, &attempts[0].body));
+    assert_eq!(
+        (missing.status, &missing.body),
+        (attempts[0].status, &attempts[0].body)
+    );
 
     // Through B's own pad, A's file id is just as unknown.
     let own = app.create_pad(&b, json!({})).await;
     let own_slug = own["pad"]["slug"].as_str().unwrap();
-    assert_eq!(app.get(&format!("/api/pads/{own_slug}/files/{file}"), t).await.status, 404);
     assert_eq!(
-        app.patch(&format!("/api/pads/{own_slug}/files/{file}"), t, json!({ "name": "x.py" })).await.status,
+        app.get(&format!("/api/pads/{own_slug}/files/{file}"), t)
+            .await
+            .status,
         404
     );
-    assert_eq!(app.delete(&format!("/api/pads/{own_slug}/files/{file}"), t).await.status, 404);
+    assert_eq!(
+        app.patch(
+            &format!("/api/pads/{own_slug}/files/{file}"),
+            t,
+            json!({ "name": "x.py" })
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.delete(&format!("/api/pads/{own_slug}/files/{file}"), t)
+            .await
+            .status,
+        404
+    );
 
-    assert_eq!(fingerprint(&app, &a, &world).await, before, "A's pad changed");
+    assert_eq!(
+        fingerprint(&app, &a, &world).await,
+        before,
+        "A's pad changed"
+    );
     assert!(app.audit_rows("pad.fork").await.is_empty());
 }
 
@@ -302,25 +473,58 @@ async fn members_cannot_escalate() {
     let slug = body["pad"]["slug"].as_str().unwrap().to_string();
     app.add_member(&a, &slug, &v, "viewer").await;
     app.add_member(&a, &slug, &c, "collaborator").await;
-    let world =
-        World { slug: slug.clone(), main_file: body["files"][0]["id"].as_i64().unwrap(), extra_file: 0, invite: 0 };
+    let world = World {
+        slug: slug.clone(),
+        main_file: body["files"][0]["id"].as_i64().unwrap(),
+        extra_file: 0,
+        invite: 0,
+    };
     let before = fingerprint(&app, &a, &world).await;
 
     let forbidden = [
-        app.patch(&format!("/api/pads/{slug}/members/{}", v.id), Some(&v.token), json!({ "role": "collaborator" }))
-            .await,
-        app.post(&format!("/api/pads/{slug}/invites"), Some(&v.token), json!({ "role": "collaborator" })).await,
+        app.patch(
+            &format!("/api/pads/{slug}/members/{}", v.id),
+            Some(&v.token),
+            json!({ "role": "collaborator" }),
+        )
+        .await,
+        app.post(
+            &format!("/api/pads/{slug}/invites"),
+            Some(&v.token),
+            json!({ "role": "collaborator" }),
+        )
+        .await,
         app.put(
             &format!("/api/pads/{slug}/password"),
             Some(&v.token),
             json!({ "password": "x", "role": "collaborator" }),
         )
         .await,
-        app.post(&format!("/api/pads/{slug}/files"), Some(&v.token), json!({ "name": "v.py" })).await,
-        app.delete(&format!("/api/pads/{slug}/members/{}", a.id), Some(&c.token)).await,
-        app.patch(&format!("/api/pads/{slug}/members/{}", c.id), Some(&c.token), json!({ "role": "owner" })).await,
-        app.patch(&format!("/api/pads/{slug}/members/{}", a.id), Some(&c.token), json!({ "role": "viewer" })).await,
-        app.delete(&format!("/api/pads/{slug}"), Some(&c.token)).await,
+        app.post(
+            &format!("/api/pads/{slug}/files"),
+            Some(&v.token),
+            json!({ "name": "v.py" }),
+        )
+        .await,
+        app.delete(
+            &format!("/api/pads/{slug}/members/{}", a.id),
+            Some(&c.token),
+        )
+        .await,
+        app.patch(
+            &format!("/api/pads/{slug}/members/{}", c.id),
+            Some(&c.token),
+            json!({ "role": "owner" }),
+        )
+        .await,
+        app.patch(
+            &format!("/api/pads/{slug}/members/{}", a.id),
+            Some(&c.token),
+            json!({ "role": "viewer" }),
+        )
+        .await,
+        app.delete(&format!("/api/pads/{slug}"), Some(&c.token))
+            .await,
     ];
     for (i, r) in forbidden.iter().enumerate() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "attempt {i}: {:?}", r.body);
@@ -329,7 +533,17 @@ async fn members_cannot_escalate() {
     assert_eq!(fingerprint(&app, &a, &world).await, before);
 
     // After a kick, the old role is gone at once: the next request is a stranger's.
-    app.delete(&format!("/api/pads/{slug}/members/{}", c.id), Some(&a.token)).await;
-    let r = app.post(&format!("/api/pads/{slug}/files"), Some(&c.token), json!({ "name": "late.py" })).await;
+    app.delete(
+        &format!("/api/pads/{slug}/members/{}", c.id),
+        Some(&a.token),
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/files"),
+            Some(&c.token),
+            json!({ "name": "late.py" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

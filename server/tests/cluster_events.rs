@@ -28,9 +28,16 @@ async fn cluster() -> Cluster {
     let redis = RedisServer::start();
     let url = redis.url();
     let a = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SHARED_SECRET)]).await;
-    let db_url = format!("sqlite://{}", a.state.config.data_dir.join("opencoder.db").display());
-    let b =
-        TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", &db_url)]).await;
+    let db_url = format!(
+        "sqlite://{}",
+        a.state.config.data_dir.join("opencoder.db").display()
+    );
+    let b = TestApp::spawn_with(&[
+        ("REDIS_URL", &url),
+        ("JWT_SECRET", SHARED_SECRET),
+        ("DATABASE_URL", &db_url),
+    ])
+    .await;
     Cluster { a, b, redis }
 }
 
@@ -51,8 +58,14 @@ async fn a_kick_through_one_node_closes_the_socket_on_the_other_within_a_second(
     on_b.synced().await;
 
     let started = Instant::now();
-    let (status, body) =
-        Http::new(&c.a.base).call(Method::DELETE, &format!("/api/pads/{}/members/{member_id}", pad.slug), Some(&owner), None).await;
+    let (status, body) = Http::new(&c.a.base)
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/members/{member_id}", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert!(status.is_success(), "kick: {status} {body}");
     assert_eq!(on_b.closed_within(Duration::from_secs(1)).await, Some(4003));
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -67,13 +80,33 @@ async fn logout_everywhere_and_deletion_reach_the_other_node() {
     member_on_b.synced().await;
     owner_on_b.synced().await;
 
-    let (status, _) = Http::new(&c.a.base).call(Method::POST, "/api/auth/logout-all", Some(&member), Some(json!({}))).await;
+    let (status, _) = Http::new(&c.a.base)
+        .call(
+            Method::POST,
+            "/api/auth/logout-all",
+            Some(&member),
+            Some(json!({})),
+        )
+        .await;
     assert!(status.is_success());
-    assert_eq!(member_on_b.closed_within(Duration::from_secs(1)).await, Some(4001));
+    assert_eq!(
+        member_on_b.closed_within(Duration::from_secs(1)).await,
+        Some(4001)
+    );
 
-    let (status, _) = Http::new(&c.a.base).call(Method::DELETE, &format!("/api/pads/{}", pad.slug), Some(&owner), None).await;
+    let (status, _) = Http::new(&c.a.base)
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert!(status.is_success());
-    assert_eq!(owner_on_b.closed_within(Duration::from_secs(1)).await, Some(4004));
+    assert_eq!(
+        owner_on_b.closed_within(Duration::from_secs(1)).await,
+        Some(4004)
+    );
 }
 
 #[tokio::test]
@@ -88,9 +121,20 @@ async fn events_lost_while_redis_was_down_are_repaired_when_it_returns() {
     c.redis.stop();
     // The kick is committed on A but its event cannot reach B.
     let a = Http::new(&c.a.base);
-    let (status, _) = a.call(Method::DELETE, &format!("/api/pads/{}/members/{member_id}", pad.slug), Some(&owner), None).await;
+    let (status, _) = a
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/members/{member_id}", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert!(status.is_success());
-    assert_eq!(member_on_b.closed_within(Duration::from_millis(300)).await, None, "no transport, no event");
+    assert_eq!(
+        member_on_b.closed_within(Duration::from_millis(300)).await,
+        None,
+        "no transport, no event"
+    );
     c.redis.restart();
 
     // Node B's subscription is back once a fresh event from A gets through.
@@ -99,21 +143,38 @@ async fn events_lost_while_redis_was_down_are_repaired_when_it_returns() {
     loop {
         round += 1;
         let title = format!("probe {round}");
-        a.call(Method::PATCH, &format!("/api/pads/{}", pad.slug), Some(&owner), Some(json!({ "title": title }))).await;
+        a.call(
+            Method::PATCH,
+            &format!("/api/pads/{}", pad.slug),
+            Some(&owner),
+            Some(json!({ "title": title })),
+        )
+        .await;
         let seen = owner_on_b
             .until(Duration::from_millis(300), |p| {
-                p.app_messages("pad.changed").iter().any(|m| m["pad"]["title"] == title.as_str())
+                p.app_messages("pad.changed")
+                    .iter()
+                    .any(|m| m["pad"]["title"] == title.as_str())
             })
             .await;
         if seen {
             break;
         }
-        assert!(Instant::now() < deadline, "node B never heard from node A again after Redis returned");
+        assert!(
+            Instant::now() < deadline,
+            "node B never heard from node A again after Redis returned"
+        );
     }
     // The resync made B re-read the member's role: their next edit is refused and the socket closed.
     member_on_b.append(&pad.file, "after the kick").await;
-    assert_eq!(member_on_b.closed_within(Duration::from_secs(1)).await, Some(4003));
-    assert!(!Http::new(&c.b.base).file_text(&owner, &pad, pad.file_id).await.contains("after the kick"));
+    assert_eq!(
+        member_on_b.closed_within(Duration::from_secs(1)).await,
+        Some(4003)
+    );
+    assert!(!Http::new(&c.b.base)
+        .file_text(&owner, &pad, pad.file_id)
+        .await
+        .contains("after the kick"));
 }
 
 #[tokio::test]
@@ -121,9 +182,18 @@ async fn a_node_does_not_start_when_redis_is_unreachable() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = std::collections::HashMap::new();
     env.insert("DATA_DIR".to_string(), dir.path().display().to_string());
-    env.insert("REDIS_URL".to_string(), format!("redis+unix://{}/nothing.sock", dir.path().display()));
+    env.insert(
+        "REDIS_URL".to_string(),
+        format!("redis+unix://{}/nothing.sock", dir.path().display()),
+    );
     let mut config = opencoder::config::Config::from_vars(&env).unwrap();
     config.prepare().unwrap();
-    let err = opencoder::AppState::new(config).await.err().expect("refused");
-    assert!(err.to_string().contains("REDIS_URL: cannot reach Redis"), "{err}");
+    let err = opencoder::AppState::new(config)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("REDIS_URL: cannot reach Redis"),
+        "{err}"
+    );
 }

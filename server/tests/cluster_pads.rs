@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use collab_support::{connect, connect_with, new_doc, BinaryServer, Http, Peer, TestPad};
 use common::postgres::TempPostgres;
 use common::TestApp;
-use opencoder::db::{FileId, PadId};
 use futures_util::StreamExt;
+use opencoder::db::{FileId, PadId};
 use redis_support::RedisServer;
 use serde_json::json;
 use yrs::updates::decoder::Decode;
@@ -31,7 +31,12 @@ struct Cluster {
 }
 
 async fn node(db_url: &str, redis: &RedisServer) -> TestApp {
-    TestApp::spawn_with(&[("REDIS_URL", &redis.url()), ("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", db_url)]).await
+    TestApp::spawn_with(&[
+        ("REDIS_URL", &redis.url()),
+        ("JWT_SECRET", SHARED_SECRET),
+        ("DATABASE_URL", db_url),
+    ])
+    .await
 }
 
 async fn cluster() -> Cluster {
@@ -39,7 +44,12 @@ async fn cluster() -> Cluster {
     let redis = RedisServer::start();
     let a = node(&db_url, &redis).await;
     let b = node(&db_url, &redis).await;
-    Cluster { a, b, redis, db_url }
+    Cluster {
+        a,
+        b,
+        redis,
+        db_url,
+    }
 }
 
 async fn owner_pad(c: &Cluster) -> (String, TestPad) {
@@ -59,14 +69,20 @@ async fn converge(pa: &mut Peer, pb: &mut Peer, file: &str, done: impl Fn(&str) 
         if ta == tb && done(&ta) {
             return;
         }
-        assert!(Instant::now() < deadline, "no convergence:\nA: {ta:?}\nB: {tb:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no convergence:\nA: {ta:?}\nB: {tb:?}"
+        );
     }
 }
 
 /// The pad's document as each node holds it: text of the file and state vector.
 async fn node_state(app: &TestApp, pad: &TestPad) -> (String, StateVector) {
     let doc = app.state.docs.open(PadId(pad.id)).await.unwrap();
-    (doc.file_text(FileId(pad.file_id)).await, StateVector::decode_v1(&doc.state_vector().await).unwrap())
+    (
+        doc.file_text(FileId(pad.file_id)).await,
+        StateVector::decode_v1(&doc.state_vector().await).unwrap(),
+    )
 }
 
 async fn nodes_converge(c: &Cluster, pad: &TestPad, done: impl Fn(&str) -> bool) -> String {
@@ -76,7 +92,10 @@ async fn nodes_converge(c: &Cluster, pad: &TestPad, done: impl Fn(&str) -> bool)
         if a == b && done(&a.0) {
             return a.0;
         }
-        assert!(Instant::now() < deadline, "nodes differ:\nA: {a:?}\nB: {b:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nodes differ:\nA: {a:?}\nB: {b:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -84,18 +103,23 @@ async fn nodes_converge(c: &Cluster, pad: &TestPad, done: impl Fn(&str) -> bool)
 /// The file's text replayed from every update committed to the pad's log.
 async fn committed_text(db_url: &str, pad: &TestPad) -> String {
     let pool = sqlx::PgPool::connect(db_url).await.unwrap();
-    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = $1 ORDER BY id")
-        .bind(pad.id)
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let rows: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = $1 ORDER BY id")
+            .bind(pad.id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     pool.close().await;
     let doc = new_doc();
     for row in rows {
-        doc.transact_mut().apply_update(Update::decode_v1(&row).unwrap()).unwrap();
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(&row).unwrap())
+            .unwrap();
     }
     let txn = doc.transact();
-    txn.get_text(format!("file:{}", pad.file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+    txn.get_text(format!("file:{}", pad.file).as_str())
+        .map(|t| t.get_string(&txn))
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -110,10 +134,15 @@ async fn concurrent_edits_on_two_nodes_converge_with_equal_state_vectors() {
         pa.append(&pad.file, &format!("a{i};")).await;
         pb.append(&pad.file, &format!("b{i};")).await;
     }
-    let all = |t: &str| (0..40).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
+    let all =
+        |t: &str| (0..40).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
     converge(&mut pa, &mut pb, &pad.file, all).await;
     let text = nodes_converge(&c, &pad, all).await;
-    assert_eq!(text, pa.text(&pad.file), "the servers hold what the clients see");
+    assert_eq!(
+        text,
+        pa.text(&pad.file),
+        "the servers hold what the clients see"
+    );
     assert_eq!(
         pa.doc.transact().state_vector(),
         pb.doc.transact().state_vector(),
@@ -132,16 +161,29 @@ async fn awareness_and_chat_cross_nodes_and_a_leaving_connection_is_cleaned_up()
 
     pa.set_awareness(json!({ "cursor": { "anchor": 3 } })).await;
     let id = pa.client_id;
-    assert!(pb.until(Duration::from_secs(2), |p| p.awareness.contains_key(&id)).await, "awareness reaches node B");
-
-    pa.send_app(json!({ "type": "chat", "body": "hello from A" })).await;
     assert!(
-        pb.until(Duration::from_secs(2), |p| p.app_messages("chat").iter().any(|m| m["body"] == "hello from A")).await,
+        pb.until(Duration::from_secs(2), |p| p.awareness.contains_key(&id))
+            .await,
+        "awareness reaches node B"
+    );
+
+    pa.send_app(json!({ "type": "chat", "body": "hello from A" }))
+        .await;
+    assert!(
+        pb.until(Duration::from_secs(2), |p| p
+            .app_messages("chat")
+            .iter()
+            .any(|m| m["body"] == "hello from A"))
+            .await,
         "chat reaches node B"
     );
 
     pa.close().await;
-    assert!(pb.until(Duration::from_secs(2), |p| !p.awareness.contains_key(&id)).await, "the awareness state of a connection that left node A is removed on node B");
+    assert!(
+        pb.until(Duration::from_secs(2), |p| !p.awareness.contains_key(&id))
+            .await,
+        "the awareness state of a connection that left node A is removed on node B"
+    );
 }
 
 #[tokio::test]
@@ -153,10 +195,20 @@ async fn a_checkpoint_claims_only_the_log_its_node_holds() {
     node_state(&c.b, &pad).await;
     c.redis.stop();
     let file = FileId(pad.file_id);
-    c.b.state.docs.edit(PadId(pad.id), None, move |txn| opencoder::collab::set_text(txn, file, "from B")).await.unwrap();
+    c.b.state
+        .docs
+        .edit(PadId(pad.id), None, move |txn| {
+            opencoder::collab::set_text(txn, file, "from B")
+        })
+        .await
+        .unwrap();
     c.b.state.docs.flush_log().await;
     let pool = sqlx::PgPool::connect(&c.db_url).await.unwrap();
-    let from_b: i64 = sqlx::query_scalar("SELECT MAX(id) FROM doc_updates WHERE pad_id = $1").bind(pad.id).fetch_one(&pool).await.unwrap();
+    let from_b: i64 = sqlx::query_scalar("SELECT MAX(id) FROM doc_updates WHERE pad_id = $1")
+        .bind(pad.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     c.a.state
         .docs
         .edit(PadId(pad.id), None, move |txn| {
@@ -167,25 +219,36 @@ async fn a_checkpoint_claims_only_the_log_its_node_holds() {
         .unwrap();
     // Node A's document lacks B's committed update; its checkpoint must not claim it.
     c.a.state.docs.flush_all().await;
-    let upto: Option<i64> = sqlx::query_scalar("SELECT MAX(upto_update_id) FROM doc_checkpoints WHERE pad_id = $1")
-        .bind(pad.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let upto: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(upto_update_id) FROM doc_checkpoints WHERE pad_id = $1")
+            .bind(pad.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     pool.close().await;
-    assert!(upto.is_none_or(|upto| upto < from_b), "a checkpoint claims {upto:?}, past B's update {from_b} it lacks");
+    assert!(
+        upto.is_none_or(|upto| upto < from_b),
+        "a checkpoint claims {upto:?}, past B's update {from_b} it lacks"
+    );
 
     // A third node (Redis is still down) loads the pad from the database: every committed edit
     // is there.
-    let fresh = TestApp::spawn_with(&[("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", &c.db_url)]).await;
+    let fresh =
+        TestApp::spawn_with(&[("JWT_SECRET", SHARED_SECRET), ("DATABASE_URL", &c.db_url)]).await;
     let loaded = node_state(&fresh, &pad).await.0;
-    assert!(loaded.contains("from B") && loaded.contains("and from A"), "reloaded {loaded:?}");
+    assert!(
+        loaded.contains("from B") && loaded.contains("and from A"),
+        "reloaded {loaded:?}"
+    );
 
     // Node A's own commit named B's update as its predecessor: A notices the gap and repairs it
     // from the log while Redis is still down.
     let deadline = Instant::now() + CONVERGE_WITHIN;
     while !node_state(&c.a, &pad).await.0.contains("from B") {
-        assert!(Instant::now() < deadline, "node A never repaired the gap in its pad's log");
+        assert!(
+            Instant::now() < deadline,
+            "node A never repaired the gap in its pad's log"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Redis returns: both nodes converge.
@@ -223,7 +286,8 @@ async fn edits_during_a_redis_restart_and_a_flushall_still_converge() {
         pa.drain(Duration::from_millis(20)).await;
         pb.drain(Duration::from_millis(20)).await;
     }
-    let all = |t: &str| (0..10).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
+    let all =
+        |t: &str| (0..10).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
     converge(&mut pa, &mut pb, &pad.file, all).await;
     nodes_converge(&c, &pad, all).await;
 }
@@ -243,29 +307,48 @@ async fn every_relayed_message_delivered_twice_changes_nothing() {
         pa.append(&pad.file, &format!("a{i};")).await;
         pb.append(&pad.file, &format!("b{i};")).await;
     }
-    let all = |t: &str| (0..10).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
+    let all =
+        |t: &str| (0..10).all(|i| t.contains(&format!("a{i};")) && t.contains(&format!("b{i};")));
     converge(&mut pa, &mut pb, &pad.file, all).await;
     let before = nodes_converge(&c, &pad, all).await;
 
     let mut captured = Vec::new();
     {
         let mut messages = tap.on_message();
-        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+        while let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
             captured.push(message.get_payload_bytes().to_vec());
         }
     }
-    assert!(captured.len() >= 20, "every committed update was relayed ({} messages)", captured.len());
+    assert!(
+        captured.len() >= 20,
+        "every committed update was relayed ({} messages)",
+        captured.len()
+    );
     let mut publisher = client.get_multiplexed_async_connection().await.unwrap();
     for payload in &captured {
-        let _: i64 = redis::cmd("PUBLISH").arg("opencoder:bus").arg(payload).query_async(&mut publisher).await.unwrap();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("opencoder:bus")
+            .arg(payload)
+            .query_async(&mut publisher)
+            .await
+            .unwrap();
     }
     let frames = (pa.frames_received, pb.frames_received);
     pa.drain(Duration::from_millis(500)).await;
     pb.drain(Duration::from_millis(500)).await;
-    assert_eq!((pa.text(&pad.file), pb.text(&pad.file)), (before.clone(), before.clone()));
+    assert_eq!(
+        (pa.text(&pad.file), pb.text(&pad.file)),
+        (before.clone(), before.clone())
+    );
     assert_eq!(nodes_converge(&c, &pad, all).await, before);
     let replayed = (pa.frames_received - frames.0, pb.frames_received - frames.1);
-    assert_eq!(replayed, (0, 0), "duplicates of applied updates are not fanned out again");
+    assert_eq!(
+        replayed,
+        (0, 0),
+        "duplicates of applied updates are not fanned out again"
+    );
 }
 
 #[tokio::test]
@@ -275,7 +358,11 @@ async fn a_node_killed_mid_edit_loses_no_committed_edit() {
     let redis = RedisServer::start();
     let redis_url = redis.url();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let vars = [("DATABASE_URL", db_url.as_str()), ("REDIS_URL", redis_url.as_str()), ("JWT_SECRET", SHARED_SECRET)];
+    let vars = [
+        ("DATABASE_URL", db_url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+        ("JWT_SECRET", SHARED_SECRET),
+    ];
     let mut a = BinaryServer::start_with(dir_a.path(), &vars).await;
     let b = BinaryServer::start_with(dir_b.path(), &vars).await;
     let http = a.http();
@@ -293,20 +380,32 @@ async fn a_node_killed_mid_edit_loses_no_committed_edit() {
     let committed = committed_text(&db_url, &pad).await;
     let fresh = |t: &str| t.starts_with(committed.as_str());
     assert!(
-        watcher.until(CONVERGE_WITHIN, |p| fresh(&p.text(&pad.file))).await,
+        watcher
+            .until(CONVERGE_WITHIN, |p| fresh(&p.text(&pad.file)))
+            .await,
         "node B holds every committed edit: {:?} vs {committed:?}",
         watcher.text(&pad.file)
     );
 
     // The typist reconnects to node B with its own document: its unacknowledged edits come along.
     let protocol = format!("opencoder.v1, oc.bearer.{owner}");
-    let mut back = connect_with(&b.base, &pad.slug, &[("sec-websocket-protocol", &protocol)], typist.doc.clone())
-        .await
-        .expect("reconnect to node B");
+    let mut back = connect_with(
+        &b.base,
+        &pad.slug,
+        &[("sec-websocket-protocol", &protocol)],
+        typist.doc.clone(),
+    )
+    .await
+    .expect("reconnect to node B");
     back.synced().await;
     let everything = typist.text(&pad.file);
     assert!(everything.ends_with(&format!("e{};", EDITS - 1)));
     let mut late = connect(&b.base, &pad.slug, &owner).await;
     late.synced().await;
-    assert!(late.until(CONVERGE_WITHIN, |p| p.text(&pad.file) == everything).await, "{:?}", late.text(&pad.file));
+    assert!(
+        late.until(CONVERGE_WITHIN, |p| p.text(&pad.file) == everything)
+            .await,
+        "{:?}",
+        late.text(&pad.file)
+    );
 }

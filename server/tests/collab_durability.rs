@@ -24,7 +24,11 @@ async fn type_chars(peer: &mut Peer, file: &str, prefix: char, count: usize) -> 
 
 async fn db_count(url: &str, sql: &str, pad: i64) -> i64 {
     let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-    let n = sqlx::query_scalar(sql).bind(pad).fetch_one(&pool).await.unwrap();
+    let n = sqlx::query_scalar(sql)
+        .bind(pad)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     n
 }
@@ -49,8 +53,14 @@ async fn kill_9_after_relay_loses_nothing_and_reconnecting_clients_converge() {
     let typed_b = type_chars(&mut b, &file, 'A', 120).await;
     // Each side has received the other's edits: the server accepted and relayed all of them.
     let (ta, tb) = (typed_a.clone(), typed_b.clone());
-    assert!(b.until(Duration::from_secs(5), |p| p.text(&file).contains(&ta)).await);
-    assert!(a.until(Duration::from_secs(5), |p| p.text(&file).contains(&tb)).await);
+    assert!(
+        b.until(Duration::from_secs(5), |p| p.text(&file).contains(&ta))
+            .await
+    );
+    assert!(
+        a.until(Duration::from_secs(5), |p| p.text(&file).contains(&tb))
+            .await
+    );
     let acknowledged = a.text(&file);
     assert_eq!(acknowledged, b.text(&file));
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -72,12 +82,29 @@ async fn kill_9_after_relay_loses_nothing_and_reconnecting_clients_converge() {
     let mut server = BinaryServer::start(dir.path()).await;
     let http = Http::new(&server.base);
     let persisted = http.file_text(&owner, &pad, pad.file_id).await;
-    assert_eq!(persisted, acknowledged, "every acknowledged edit survived kill -9");
+    assert_eq!(
+        persisted, acknowledged,
+        "every acknowledged edit survived kill -9"
+    );
 
     let proto_a = format!("opencoder.v1, oc.bearer.{owner}");
     let proto_b = format!("opencoder.v1, oc.bearer.{other}");
-    let mut a = connect_with(&server.base, &pad.slug, &[("sec-websocket-protocol", &proto_a)], doc_a).await.unwrap();
-    let mut b = connect_with(&server.base, &pad.slug, &[("sec-websocket-protocol", &proto_b)], doc_b).await.unwrap();
+    let mut a = connect_with(
+        &server.base,
+        &pad.slug,
+        &[("sec-websocket-protocol", &proto_a)],
+        doc_a,
+    )
+    .await
+    .unwrap();
+    let mut b = connect_with(
+        &server.base,
+        &pad.slug,
+        &[("sec-websocket-protocol", &proto_b)],
+        doc_b,
+    )
+    .await
+    .unwrap();
     a.synced().await;
     b.synced().await;
     let done = |p: &Peer| {
@@ -112,23 +139,48 @@ async fn sigterm_flushes_pending_updates_and_checkpoints() {
     b.synced().await;
     let typed = type_chars(&mut a, &file, 'k', 50).await;
     let t = typed.clone();
-    assert!(b.until(Duration::from_secs(5), |p| p.text(&file).contains(&t)).await);
+    assert!(
+        b.until(Duration::from_secs(5), |p| p.text(&file).contains(&t))
+            .await
+    );
     let expected = b.text(&file);
     // Immediately: the group commit window has likely not elapsed yet.
     let status = server.terminate();
-    assert!(status.success(), "clean exit on SIGTERM: {status:?}\n{}", server.log_text());
-    assert_eq!(b.closed_within(Duration::from_secs(2)).await, Some(1001), "sockets are told the server is going away");
+    assert!(
+        status.success(),
+        "clean exit on SIGTERM: {status:?}\n{}",
+        server.log_text()
+    );
+    assert_eq!(
+        b.closed_within(Duration::from_secs(2)).await,
+        Some(1001),
+        "sockets are told the server is going away"
+    );
     let url = server.db_url();
     assert!(
-        db_count(&url, "SELECT COUNT(*) FROM doc_checkpoints WHERE pad_id = ?", pad.id).await >= 1,
+        db_count(
+            &url,
+            "SELECT COUNT(*) FROM doc_checkpoints WHERE pad_id = ?",
+            pad.id
+        )
+        .await
+            >= 1,
         "shutdown checkpoints"
     );
     let log = server.log_text();
-    assert!(log.contains("pad socket opened"), "the per-connection span logs");
+    assert!(
+        log.contains("pad socket opened"),
+        "the per-connection span logs"
+    );
     assert!(!log.contains(&owner), "a token reached the log");
 
     let server = BinaryServer::start(dir.path()).await;
-    assert_eq!(Http::new(&server.base).file_text(&owner, &pad, pad.file_id).await, expected);
+    assert_eq!(
+        Http::new(&server.base)
+            .file_text(&owner, &pad, pad.file_id)
+            .await,
+        expected
+    );
 }
 
 #[tokio::test]
@@ -150,7 +202,14 @@ async fn load_is_checkpoint_plus_tail_and_the_whole_log_is_kept() {
             .await
             .unwrap();
     }
-    let expected = app.state.docs.open(pad_id).await.unwrap().file_text(file).await;
+    let expected = app
+        .state
+        .docs
+        .open(pad_id)
+        .await
+        .unwrap()
+        .file_text(file)
+        .await;
     app.state.docs.flush_log().await;
     let db = app.sql();
     let checkpoints: Vec<(i64, i64)> =
@@ -166,12 +225,13 @@ async fn load_is_checkpoint_plus_tail_and_the_whole_log_is_kept() {
         .await
         .unwrap();
     assert!(logged >= edits as i64, "the whole log is kept ({logged})");
-    let tail: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ? AND id > ?")
-        .bind(pad.id)
-        .bind(checkpoints[0].1)
-        .fetch_one(db)
-        .await
-        .unwrap();
+    let tail: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM doc_updates WHERE pad_id = ? AND id > ?")
+            .bind(pad.id)
+            .bind(checkpoints[0].1)
+            .fetch_one(db)
+            .await
+            .unwrap();
     assert_eq!(tail, 37 + logged - edits as i64);
 
     app.state.docs.unload(pad_id).await;
@@ -195,7 +255,9 @@ async fn idle_room_unloads_after_the_grace_period_and_reloads_on_join() {
     let now = std::time::Instant::now();
     rooms.sweep(now).await;
     assert_eq!(rooms.live_rooms(), 1, "kept during the grace period");
-    rooms.sweep(now + opencoder::collab::rooms::ROOM_IDLE_GRACE + Duration::from_secs(1)).await;
+    rooms
+        .sweep(now + opencoder::collab::rooms::ROOM_IDLE_GRACE + Duration::from_secs(1))
+        .await;
     assert_eq!(rooms.live_rooms(), 0);
     assert_eq!(app.state.docs.loaded_count(), 0);
     let mut b = connect(&app.base, &pad.slug, &owner).await;

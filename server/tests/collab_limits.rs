@@ -33,7 +33,14 @@ async fn setup() -> Setup {
     watcher.synced().await;
     let mut writer = connect(&app.base, &pad.slug, &owner).await;
     writer.synced().await;
-    Setup { app, http, owner, pad, watcher, writer }
+    Setup {
+        app,
+        http,
+        owner,
+        pad,
+        watcher,
+        writer,
+    }
 }
 
 impl Setup {
@@ -63,29 +70,83 @@ impl Setup {
 
 async fn expect_close(mut p: Peer, frame: WsMessage, code: u16, what: &str) {
     let _ = p.ws.send(frame).await;
-    assert_eq!(p.closed_within(Duration::from_secs(5)).await, Some(code), "{what}");
+    assert_eq!(
+        p.closed_within(Duration::from_secs(5)).await,
+        Some(code),
+        "{what}"
+    );
 }
 
 #[tokio::test]
 async fn malformed_frames_close_that_socket_only() {
     let mut s = setup().await;
     let cases: Vec<(WsMessage, u16, &str)> = vec![
-        (WsMessage::Binary(vec![0x80].into()), 1007, "truncated varint"),
-        (WsMessage::Binary(vec![0xff; 12].into()), 1007, "overlong varint"),
-        (WsMessage::Binary(vec![0, 2, 10, 1, 2].into()), 1007, "length beyond the frame"),
-        (WsMessage::Binary(vec![0, 2, 1, 0, 9].into()), 1007, "trailing bytes"),
-        (WsMessage::Binary(vec![0, 2, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].into()), 1007, "garbage update"),
-        (WsMessage::Binary(vec![0, 0, 3, 0xff, 0xff, 0x7f].into()), 1007, "garbage state vector"),
         (
-            WsMessage::Binary(oc_proto::AppMessage::new(json!({"type": "x"})).unwrap().encode()[..2].to_vec().into()),
+            WsMessage::Binary(vec![0x80].into()),
+            1007,
+            "truncated varint",
+        ),
+        (
+            WsMessage::Binary(vec![0xff; 12].into()),
+            1007,
+            "overlong varint",
+        ),
+        (
+            WsMessage::Binary(vec![0, 2, 10, 1, 2].into()),
+            1007,
+            "length beyond the frame",
+        ),
+        (
+            WsMessage::Binary(vec![0, 2, 1, 0, 9].into()),
+            1007,
+            "trailing bytes",
+        ),
+        (
+            WsMessage::Binary(vec![0, 2, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].into()),
+            1007,
+            "garbage update",
+        ),
+        (
+            WsMessage::Binary(vec![0, 0, 3, 0xff, 0xff, 0x7f].into()),
+            1007,
+            "garbage state vector",
+        ),
+        (
+            WsMessage::Binary(
+                oc_proto::AppMessage::new(json!({"type": "x"}))
+                    .unwrap()
+                    .encode()[..2]
+                    .to_vec()
+                    .into(),
+            ),
             1007,
             "truncated app message",
         ),
-        (WsMessage::Binary(vec![100, 3, b'{', b'x', b'}'].into()), 1007, "invalid JSON"),
-        (WsMessage::Binary(vec![100, 2, b'[', b']'].into()), 1007, "app message not an object"),
-        (WsMessage::Binary(vec![1, 5, 1, 1, 1, 1, b'{'].into()), 1007, "invalid awareness JSON"),
-        (WsMessage::Binary(vec![7].into()), 1003, "unknown message type"),
-        (WsMessage::Binary(vec![0, 9, 0].into()), 1003, "unknown sync subtype"),
+        (
+            WsMessage::Binary(vec![100, 3, b'{', b'x', b'}'].into()),
+            1007,
+            "invalid JSON",
+        ),
+        (
+            WsMessage::Binary(vec![100, 2, b'[', b']'].into()),
+            1007,
+            "app message not an object",
+        ),
+        (
+            WsMessage::Binary(vec![1, 5, 1, 1, 1, 1, b'{'].into()),
+            1007,
+            "invalid awareness JSON",
+        ),
+        (
+            WsMessage::Binary(vec![7].into()),
+            1003,
+            "unknown message type",
+        ),
+        (
+            WsMessage::Binary(vec![0, 9, 0].into()),
+            1003,
+            "unknown sync subtype",
+        ),
         (WsMessage::Text("hello".into()), 1003, "text frame"),
     ];
     for (i, (frame, code, what)) in cases.into_iter().enumerate() {
@@ -101,16 +162,38 @@ async fn oversized_frames_close_with_1009() {
     // Just over the frame limit: refused by the decoder.
     let mut frame = vec![0, 2];
     frame.extend(vec![0u8; limits::MAX_FRAME_BYTES + 10]);
-    expect_close(s.offender().await, WsMessage::Binary(frame.into()), 1009, "frame over MAX_FRAME_BYTES").await;
+    expect_close(
+        s.offender().await,
+        WsMessage::Binary(frame.into()),
+        1009,
+        "frame over MAX_FRAME_BYTES",
+    )
+    .await;
     // Far over it: refused by the WebSocket layer.
     let frame = vec![0u8; 3 * limits::MAX_FRAME_BYTES];
-    expect_close(s.offender().await, WsMessage::Binary(frame.into()), 1009, "frame over the socket limit").await;
+    expect_close(
+        s.offender().await,
+        WsMessage::Binary(frame.into()),
+        1009,
+        "frame over the socket limit",
+    )
+    .await;
     // Awareness payload over its limit.
     let big = "y".repeat(limits::MAX_AWARENESS_BYTES);
-    let update =
-        AwarenessUpdate { entries: vec![AwarenessEntry { client_id: 1, clock: 1, state: Some(json!({ "x": big })) }] };
-    expect_close(s.offender().await, WsMessage::Binary(update.encode_frame().into()), 1009, "awareness over its limit")
-        .await;
+    let update = AwarenessUpdate {
+        entries: vec![AwarenessEntry {
+            client_id: 1,
+            clock: 1,
+            state: Some(json!({ "x": big })),
+        }],
+    };
+    expect_close(
+        s.offender().await,
+        WsMessage::Binary(update.encode_frame().into()),
+        1009,
+        "awareness over its limit",
+    )
+    .await;
     s.bystanders_still_work("after big frames").await;
 }
 
@@ -122,7 +205,11 @@ async fn awareness_rate_is_limited_with_1008() {
     for _ in 0..(limits::AWARENESS_BURST as usize + 50) {
         p.set_awareness(json!({ "cursor": 1 })).await;
     }
-    assert_eq!(p.closed_within(Duration::from_secs(5)).await, Some(1008), "awareness flood");
+    assert_eq!(
+        p.closed_within(Duration::from_secs(5)).await,
+        Some(1008),
+        "awareness flood"
+    );
     s.bystanders_still_work("after floods").await;
 }
 
@@ -132,7 +219,11 @@ async fn too_many_awareness_client_ids_is_1008() {
     let mut p = s.offender().await;
     for client in 0..(limits::MAX_CLIENT_IDS_PER_CONN as u64 + 1) {
         let update = AwarenessUpdate {
-            entries: vec![AwarenessEntry { client_id: 1000 + client, clock: 1, state: Some(json!({})) }],
+            entries: vec![AwarenessEntry {
+                client_id: 1000 + client,
+                clock: 1,
+                state: Some(json!({})),
+            }],
         };
         p.send(update.encode_frame()).await;
     }
@@ -161,7 +252,11 @@ async fn document_size_limit_closes_with_1009_and_keeps_the_document() {
         None => p.closed_within(Duration::from_secs(5)).await,
     };
     assert_eq!(code, Some(1009));
-    let len = s.http.file_text(&s.owner, &s.pad, s.pad.file_id).await.len();
+    let len = s
+        .http
+        .file_text(&s.owner, &s.pad, s.pad.file_id)
+        .await
+        .len();
     assert!(len <= limits::MAX_DOC_BYTES, "document grew to {len}");
     s.bystanders_still_work("after the size limit").await;
 }

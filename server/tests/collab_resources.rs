@@ -36,7 +36,9 @@ impl Setup {
 
     /// The pad's text as REST reads it from the loaded (or freshly loaded) document.
     async fn rest_text(&self) -> String {
-        Http::new(&self.app.base).file_text(&self.owner, &self.pad, self.pad.file_id).await
+        Http::new(&self.app.base)
+            .file_text(&self.owner, &self.pad, self.pad.file_id)
+            .await
     }
 
     /// Checkpoint, close the room and drop the document, so the next use loads it from the
@@ -46,17 +48,26 @@ impl Setup {
         let rooms = &self.app.state.rooms;
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         loop {
-            let later = std::time::Instant::now() + opencoder::collab::rooms::ROOM_IDLE_GRACE + Duration::from_secs(1);
+            let later = std::time::Instant::now()
+                + opencoder::collab::rooms::ROOM_IDLE_GRACE
+                + Duration::from_secs(1);
             rooms.sweep(later).await;
             if rooms.live_rooms() == 0 {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "the room did not empty");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the room did not empty"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.app.state.docs.flush_all().await;
         self.app.state.docs.unload(PadId(self.pad.id)).await;
-        assert_eq!(self.app.state.docs.loaded_count(), 0, "the document is unloaded");
+        assert_eq!(
+            self.app.state.docs.loaded_count(),
+            0,
+            "the document is unloaded"
+        );
     }
 }
 
@@ -88,7 +99,11 @@ async fn updates_with_a_clock_gap_are_bounded_refused_with_1008_and_never_checkp
         relay.send(oc_proto::encode_update(&update)).await;
     }
     relay.drain(Duration::from_millis(300)).await;
-    assert!(relay.closed.is_none(), "a small gap is tolerated: {:?}", relay.closed);
+    assert!(
+        relay.closed.is_none(),
+        "a small gap is tolerated: {:?}",
+        relay.closed
+    );
     let doc = s.app.state.docs.open(PadId(s.pad.id)).await.unwrap();
     assert!(doc.pending_len() > 0, "the gap is parked and counted");
 
@@ -100,16 +115,30 @@ async fn updates_with_a_clock_gap_are_bounded_refused_with_1008_and_never_checkp
     for update in updates {
         attacker.send(oc_proto::encode_update(&update)).await;
     }
-    assert_eq!(attacker.closed_within(Duration::from_secs(5)).await, Some(1008), "gap flood closes 1008");
+    assert_eq!(
+        attacker.closed_within(Duration::from_secs(5)).await,
+        Some(1008),
+        "gap flood closes 1008"
+    );
     let parked = doc.pending_len();
-    assert!(parked <= limits::MAX_PENDING_BYTES, "parked bytes stay within the allowance: {parked}");
+    assert!(
+        parked <= limits::MAX_PENDING_BYTES,
+        "parked bytes stay within the allowance: {parked}"
+    );
 
     // The pad still takes ordinary edits, from the same and from new sockets.
     writer.drain(Duration::from_millis(100)).await;
     writer.append(&s.pad.file, "after").await;
     let mut reader = s.peer().await;
     let file = s.pad.file.clone();
-    assert!(reader.until(Duration::from_secs(3), |p| p.text(&file).starts_with("before ") && p.text(&file).ends_with("after")).await);
+    assert!(
+        reader
+            .until(Duration::from_secs(3), |p| p
+                .text(&file)
+                .starts_with("before ")
+                && p.text(&file).ends_with("after"))
+            .await
+    );
     drop(doc);
 
     // Checkpoint and reload: nothing parked is baked in, and edits keep landing.
@@ -118,29 +147,51 @@ async fn updates_with_a_clock_gap_are_bounded_refused_with_1008_and_never_checkp
     reader.close().await;
     s.reload().await;
     let mut again = s.peer().await;
-    assert!(!again.text(&s.pad.file).contains("withheld") && !again.text(&s.pad.file).contains("xxx"));
+    assert!(
+        !again.text(&s.pad.file).contains("withheld") && !again.text(&s.pad.file).contains("xxx")
+    );
     again.append(&s.pad.file, " reloaded").await;
     let expected = again.text(&s.pad.file);
-    assert!(expected.starts_with("before ") && expected.ends_with("after reloaded"), "{expected}");
+    assert!(
+        expected.starts_with("before ") && expected.ends_with("after reloaded"),
+        "{expected}"
+    );
     again.drain(Duration::from_millis(200)).await;
     assert_eq!(s.rest_text().await, expected);
-    assert_eq!(s.app.state.docs.open(PadId(s.pad.id)).await.unwrap().pending_len(), 0);
+    assert_eq!(
+        s.app
+            .state
+            .docs
+            .open(PadId(s.pad.id))
+            .await
+            .unwrap()
+            .pending_len(),
+        0
+    );
     again.close().await;
     s.reload().await;
-    assert_eq!(s.rest_text().await, expected, "the edit after the reload survives another reload");
+    assert_eq!(
+        s.rest_text().await,
+        expected,
+        "the edit after the reload survives another reload"
+    );
 }
 
 /// Rows and bytes of the pad's update log, and the running total the server keeps.
 async fn log_totals(app: &TestApp, pad: i64) -> (i64, i64, i64) {
     let db = app.sql();
-    let (rows, bytes): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(LENGTH(update_bytes)), 0) FROM doc_updates WHERE pad_id = ?")
-            .bind(pad)
-            .fetch_one(db)
-            .await
-            .unwrap();
-    let counted: i64 =
-        sqlx::query_scalar("SELECT history_bytes FROM pads WHERE id = ?").bind(pad).fetch_one(db).await.unwrap();
+    let (rows, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(update_bytes)), 0) FROM doc_updates WHERE pad_id = ?",
+    )
+    .bind(pad)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let counted: i64 = sqlx::query_scalar("SELECT history_bytes FROM pads WHERE id = ?")
+        .bind(pad)
+        .fetch_one(db)
+        .await
+        .unwrap();
     (rows, bytes, counted)
 }
 
@@ -171,26 +222,55 @@ async fn insert_delete_churn_stops_at_the_pad_history_budget_and_the_client_is_t
     churner.drain(Duration::from_millis(300)).await;
     s.app.state.docs.flush_log().await;
     let (rows, bytes, counted) = log_totals(&s.app, s.pad.id).await;
-    assert!(bytes <= budget, "the log stopped at the budget: {bytes} bytes in {rows} rows");
-    assert!(bytes > budget / 2, "the budget was used, not refused early: {bytes}");
+    assert!(
+        bytes <= budget,
+        "the log stopped at the budget: {bytes} bytes in {rows} rows"
+    );
+    assert!(
+        bytes > budget / 2,
+        "the budget was used, not refused early: {bytes}"
+    );
     assert_eq!(counted, bytes, "the running total matches the log");
-    assert!(churner.has_error("history_full"), "the client is told: {:?}", churner.apps);
-    assert!(churner.permission_denied > 0, "y-protocols clients are told too");
-    assert!(churner.closed.is_none(), "the socket stays open for reading: {:?}", churner.closed);
+    assert!(
+        churner.has_error("history_full"),
+        "the client is told: {:?}",
+        churner.apps
+    );
+    assert!(
+        churner.permission_denied > 0,
+        "y-protocols clients are told too"
+    );
+    assert!(
+        churner.closed.is_none(),
+        "the socket stays open for reading: {:?}",
+        churner.closed
+    );
 
     // Nothing more is logged, the pad stays readable, and REST edits get 409 history_full.
     let refused_before = churner.app_messages("error").len();
     churner.insert(&s.pad.file, 0, &"m".repeat(100_000)).await;
     churner.drain(Duration::from_millis(200)).await;
-    assert!(churner.app_messages("error").len() > refused_before, "each refused edit is told");
+    assert!(
+        churner.app_messages("error").len() > refused_before,
+        "each refused edit is told"
+    );
     s.app.state.docs.flush_log().await;
     assert_eq!(log_totals(&s.app, s.pad.id).await.1, bytes);
     assert!(!s.rest_text().await.contains("mmm"));
     let created = s
         .app
-        .post(&format!("/api/pads/{}/files", s.pad.slug), Some(&s.owner), serde_json::json!({"name": "b.py", "content": "x"}))
+        .post(
+            &format!("/api/pads/{}/files", s.pad.slug),
+            Some(&s.owner),
+            serde_json::json!({"name": "b.py", "content": "x"}),
+        )
         .await;
-    assert_eq!(created.status, reqwest::StatusCode::CONFLICT, "{:?}", created.body);
+    assert_eq!(
+        created.status,
+        reqwest::StatusCode::CONFLICT,
+        "{:?}",
+        created.body
+    );
     assert_eq!(created.body["error"], "history_full", "{:?}", created.body);
 
     // The budget is a count in the database: a reload does not reset it.
@@ -226,10 +306,15 @@ async fn a_full_log_queue_pauses_the_socket_instead_of_growing_memory() {
     let s = setup(&[("COLLAB_PERSIST_QUEUE_BYTES", &queue.to_string())]).await;
     let mut p = s.peer().await;
     // Another connection holds SQLite's write lock: the log writer cannot commit meanwhile.
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(s.app.state.config.database_url.expose())
+    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(
+        s.app.state.config.database_url.expose(),
+    )
+    .await
+    .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
         .await
         .unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
     let docs = s.app.state.docs.clone();
     let sampler = tokio::spawn(async move {
         let mut most = 0;
@@ -280,7 +365,14 @@ async fn full_state_requests_have_their_own_low_budget_and_others_stay_prompt() 
         .await
         .unwrap();
     assert!(
-        s.app.state.docs.open(PadId(s.pad.id)).await.unwrap().approx_len() > limits::OFFLOAD_ENCODE_BYTES,
+        s.app
+            .state
+            .docs
+            .open(PadId(s.pad.id))
+            .await
+            .unwrap()
+            .approx_len()
+            > limits::OFFLOAD_ENCODE_BYTES,
         "the document is large enough to be encoded off the async workers"
     );
     let mut watcher = s.peer().await;
@@ -296,9 +388,18 @@ async fn full_state_requests_have_their_own_low_budget_and_others_stay_prompt() 
     // Meanwhile an edit reaches the other sockets promptly.
     writer.insert(&s.pad.file, 0, "prompt ").await;
     let sent = std::time::Instant::now();
-    assert!(watcher.until(Duration::from_secs(2), |p| p.text(&s.pad.file).starts_with("prompt ")).await);
+    assert!(
+        watcher
+            .until(Duration::from_secs(2), |p| p
+                .text(&s.pad.file)
+                .starts_with("prompt "))
+            .await
+    );
     let latency = sent.elapsed();
-    assert!(latency < Duration::from_millis(1000), "an edit took {latency:?} to reach another socket");
+    assert!(
+        latency < Duration::from_millis(1000),
+        "an edit took {latency:?} to reach another socket"
+    );
     spammer.drain(Duration::from_millis(2000)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let answered = doc.sync_answers() - answered_before;
@@ -307,7 +408,11 @@ async fn full_state_requests_have_their_own_low_budget_and_others_stay_prompt() 
         answered as f64 <= allowed,
         "{answered} full-state answers in {elapsed:.1}s (allowed {allowed:.0})"
     );
-    assert!(spammer.closed.is_none(), "slowed, not closed, within the flood window: {:?}", spammer.closed);
+    assert!(
+        spammer.closed.is_none(),
+        "slowed, not closed, within the flood window: {:?}",
+        spammer.closed
+    );
 }
 
 #[tokio::test]
@@ -328,12 +433,18 @@ async fn a_fast_typist_is_slowed_not_disconnected_and_every_edit_lands_in_order(
     let expected_text = typist.text(&file);
     assert!(expected_text.ends_with(&expected));
     assert!(
-        watcher.until(Duration::from_secs(10), |p| p.text(&file) == expected_text).await,
+        watcher
+            .until(Duration::from_secs(10), |p| p.text(&file) == expected_text)
+            .await,
         "every edit reached the other socket in order (typist closed: {:?})",
         typist.closed
     );
     typist.drain(Duration::from_millis(100)).await;
-    assert!(typist.closed.is_none(), "150 updates/s for 3 s is slowed, not closed: {:?}", typist.closed);
+    assert!(
+        typist.closed.is_none(),
+        "150 updates/s for 3 s is slowed, not closed: {:?}",
+        typist.closed
+    );
 }
 
 #[tokio::test]
@@ -348,15 +459,30 @@ async fn a_sustained_flood_is_closed_with_1008_after_the_flood_window() {
     for _ in 0..(limits::UPDATES_BURST as usize + 400) {
         flooder.append(&file, "f").await;
     }
-    assert_eq!(flooder.closed_within(Duration::from_secs(10)).await, Some(1008));
+    assert_eq!(
+        flooder.closed_within(Duration::from_secs(10)).await,
+        Some(1008)
+    );
     let lasted = started.elapsed();
-    assert!(lasted >= Duration::from_millis(1000), "closed only after the window: {lasted:?}");
+    assert!(
+        lasted >= Duration::from_millis(1000),
+        "closed only after the window: {lasted:?}"
+    );
     // Throttled updates were applied, not refused: more than the burst landed.
     watcher.drain(Duration::from_millis(300)).await;
     let landed = watcher.text(&file).matches('f').count() - before;
-    assert!(landed > limits::UPDATES_BURST as usize + 30, "only {landed} landed");
+    assert!(
+        landed > limits::UPDATES_BURST as usize + 30,
+        "only {landed} landed"
+    );
     // The pad carries on for everyone else.
     let mut writer = s.peer().await;
     writer.insert(&file, 0, "still ").await;
-    assert!(watcher.until(Duration::from_secs(3), |p| p.text(&file).starts_with("still ")).await);
+    assert!(
+        watcher
+            .until(Duration::from_secs(3), |p| p
+                .text(&file)
+                .starts_with("still "))
+            .await
+    );
 }

@@ -23,7 +23,12 @@ async fn setup() -> Setup {
     let http = Http::new(&app.base);
     let (_, owner) = http.signup("Owner").await;
     let pad = http.create_pad(&owner).await;
-    Setup { app, http, owner, pad }
+    Setup {
+        app,
+        http,
+        owner,
+        pad,
+    }
 }
 
 async fn logged(app: &TestApp, pad: i64) -> i64 {
@@ -48,17 +53,29 @@ async fn viewer_update_is_refused_told_and_not_persisted() {
     let mut v = connect(&s.app.base, &s.pad.slug, &viewer).await;
     v.synced().await;
     v.insert(&s.pad.file, 0, "VIEWER WAS HERE").await;
-    assert!(v.until(Duration::from_secs(2), |p| p.permission_denied > 0 && p.has_error("read_only")).await);
+    assert!(
+        v.until(Duration::from_secs(2), |p| p.permission_denied > 0
+            && p.has_error("read_only"))
+            .await
+    );
 
     // Not relayed, not applied, not logged.
     owner.drain(Duration::from_millis(200)).await;
     assert!(!owner.text(&s.pad.file).contains("VIEWER"));
-    assert_eq!(s.http.file_text(&s.owner, &s.pad, s.pad.file_id).await, before_text);
+    assert_eq!(
+        s.http.file_text(&s.owner, &s.pad, s.pad.file_id).await,
+        before_text
+    );
     assert_eq!(logged(&s.app, s.pad.id).await, before_rows);
 
     // The viewer's socket stays open and keeps receiving edits.
     owner.insert(&s.pad.file, 0, "owner edit ").await;
-    assert!(v.until(Duration::from_secs(2), |p| p.text(&s.pad.file).contains("owner edit")).await);
+    assert!(
+        v.until(Duration::from_secs(2), |p| p
+            .text(&s.pad.file)
+            .contains("owner edit"))
+            .await
+    );
     assert!(v.closed.is_none());
 }
 
@@ -66,7 +83,9 @@ async fn viewer_update_is_refused_told_and_not_persisted() {
 async fn kicked_member_is_closed_with_4003_within_a_second_and_cannot_reconnect() {
     let s = setup().await;
     let (kicked_id, kicked) = s.http.signup("Kicked").await;
-    s.http.add_member(&s.owner, &s.pad, &kicked, "collaborator").await;
+    s.http
+        .add_member(&s.owner, &s.pad, &kicked, "collaborator")
+        .await;
     let mut k1 = connect(&s.app.base, &s.pad.slug, &kicked).await;
     let mut k2 = connect(&s.app.base, &s.pad.slug, &kicked).await;
     k1.synced().await;
@@ -77,7 +96,12 @@ async fn kicked_member_is_closed_with_4003_within_a_second_and_cannot_reconnect(
     let started = Instant::now();
     let (status, body) = s
         .http
-        .call(Method::DELETE, &format!("/api/pads/{}/members/{kicked_id}", s.pad.slug), Some(&s.owner), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/members/{kicked_id}", s.pad.slug),
+            Some(&s.owner),
+            None,
+        )
         .await;
     assert!(status.is_success(), "kick: {status} {body}");
     assert_eq!(k1.closed_within(Duration::from_secs(1)).await, Some(4003));
@@ -85,11 +109,21 @@ async fn kicked_member_is_closed_with_4003_within_a_second_and_cannot_reconnect(
     assert!(started.elapsed() < Duration::from_secs(1));
 
     let proto = format!("opencoder.v1, oc.bearer.{kicked}");
-    let again = connect_with(&s.app.base, &s.pad.slug, &[("sec-websocket-protocol", &proto)], new_doc()).await;
+    let again = connect_with(
+        &s.app.base,
+        &s.pad.slug,
+        &[("sec-websocket-protocol", &proto)],
+        new_doc(),
+    )
+    .await;
     assert_eq!(again.err(), Some(404));
 
     // The owner is unaffected and told about the membership change.
-    assert!(owner.until(Duration::from_secs(2), |p| p.has_app("members.changed")).await);
+    assert!(
+        owner
+            .until(Duration::from_secs(2), |p| p.has_app("members.changed"))
+            .await
+    );
     assert!(owner.closed.is_none());
 }
 
@@ -97,7 +131,9 @@ async fn kicked_member_is_closed_with_4003_within_a_second_and_cannot_reconnect(
 async fn downgrade_to_viewer_applies_on_the_next_message() {
     let s = setup().await;
     let (member_id, member) = s.http.signup("Member").await;
-    s.http.add_member(&s.owner, &s.pad, &member, "collaborator").await;
+    s.http
+        .add_member(&s.owner, &s.pad, &member, "collaborator")
+        .await;
     let mut m = connect(&s.app.base, &s.pad.slug, &member).await;
     m.synced().await;
     m.insert(&s.pad.file, 0, "before ").await;
@@ -114,9 +150,15 @@ async fn downgrade_to_viewer_applies_on_the_next_message() {
         )
         .await;
     assert!(status.is_success(), "downgrade: {status} {body}");
-    assert!(m.until(Duration::from_secs(2), |p| p.has_app("members.changed")).await);
+    assert!(
+        m.until(Duration::from_secs(2), |p| p.has_app("members.changed"))
+            .await
+    );
     m.insert(&s.pad.file, 0, "after ").await;
-    assert!(m.until(Duration::from_secs(2), |p| p.has_error("read_only")).await);
+    assert!(
+        m.until(Duration::from_secs(2), |p| p.has_error("read_only"))
+            .await
+    );
     assert!(m.closed.is_none(), "a downgraded member keeps reading");
     let text = s.http.file_text(&s.owner, &s.pad, s.pad.file_id).await;
     assert!(text.starts_with("before "), "{text}");
@@ -129,14 +171,19 @@ async fn new_member_is_announced_with_members_changed() {
     let mut owner = connect(&s.app.base, &s.pad.slug, &s.owner).await;
     owner.synced().await;
     let (joiner_id, joiner) = s.http.signup("Joiner").await;
-    s.http.add_member(&s.owner, &s.pad, &joiner, "candidate").await;
+    s.http
+        .add_member(&s.owner, &s.pad, &joiner, "candidate")
+        .await;
     assert!(
         owner
-            .until(Duration::from_secs(2), |p| p.app_messages("members.changed").iter().any(|m| m["members"]
-                .as_array()
-                .unwrap()
+            .until(Duration::from_secs(2), |p| p
+                .app_messages("members.changed")
                 .iter()
-                .any(|e| e["userId"] == joiner_id && e["role"] == "candidate" && e["name"] == "Joiner")))
+                .any(|m| m["members"].as_array().unwrap().iter().any(|e| e
+                    ["userId"]
+                    == joiner_id
+                    && e["role"] == "candidate"
+                    && e["name"] == "Joiner")))
             .await
     );
 }
@@ -146,9 +193,20 @@ async fn logout_everywhere_closes_sockets_with_4001() {
     let s = setup().await;
     let mut owner = connect(&s.app.base, &s.pad.slug, &s.owner).await;
     owner.synced().await;
-    let (status, _) = s.http.call(Method::POST, "/api/auth/logout-all", Some(&s.owner), Some(json!({}))).await;
+    let (status, _) = s
+        .http
+        .call(
+            Method::POST,
+            "/api/auth/logout-all",
+            Some(&s.owner),
+            Some(json!({})),
+        )
+        .await;
     assert!(status.is_success());
-    assert_eq!(owner.closed_within(Duration::from_secs(1)).await, Some(4001));
+    assert_eq!(
+        owner.closed_within(Duration::from_secs(1)).await,
+        Some(4001)
+    );
 }
 
 #[tokio::test]
@@ -158,7 +216,15 @@ async fn deleting_the_pad_closes_sockets_with_4004() {
     s.http.add_member(&s.owner, &s.pad, &member, "viewer").await;
     let mut m = connect(&s.app.base, &s.pad.slug, &member).await;
     m.synced().await;
-    let (status, body) = s.http.call(Method::DELETE, &format!("/api/pads/{}", s.pad.slug), Some(&s.owner), None).await;
+    let (status, body) = s
+        .http
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}", s.pad.slug),
+            Some(&s.owner),
+            None,
+        )
+        .await;
     assert!(status.is_success(), "delete: {status} {body}");
     assert_eq!(m.closed_within(Duration::from_secs(1)).await, Some(4004));
 }

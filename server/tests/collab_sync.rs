@@ -23,8 +23,15 @@ async fn setup() -> (TestApp, Http, String, TestPad) {
 
 async fn converge(peers: &mut [&mut Peer], file: &str, expected: &str) {
     for p in peers.iter_mut() {
-        let ok = p.until(Duration::from_secs(5), |p| p.text(file) == expected).await;
-        assert!(ok, "peer did not converge: {:?} vs {:?}", p.text(file), expected);
+        let ok = p
+            .until(Duration::from_secs(5), |p| p.text(file) == expected)
+            .await;
+        assert!(
+            ok,
+            "peer did not converge: {:?} vs {:?}",
+            p.text(file),
+            expected
+        );
     }
 }
 
@@ -68,7 +75,10 @@ async fn reconnect_receives_only_what_it_missed_and_uploads_offline_edits() {
     // The server has it before the second socket syncs.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while http.file_text(&owner, &pad, pad.file_id).await.len() < big.len() {
-        assert!(std::time::Instant::now() < deadline, "the insert never reached the server");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the insert never reached the server"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut b = connect(&app.base, &pad.slug, &owner).await;
@@ -89,9 +99,20 @@ async fn reconnect_receives_only_what_it_missed_and_uploads_offline_edits() {
         t.insert(&mut txn, len, " offline");
     }
     let proto = format!("opencoder.v1, oc.bearer.{owner}");
-    let mut b = connect_with(&app.base, &pad.slug, &[("sec-websocket-protocol", &proto)], doc).await.unwrap();
+    let mut b = connect_with(
+        &app.base,
+        &pad.slug,
+        &[("sec-websocket-protocol", &proto)],
+        doc,
+    )
+    .await
+    .unwrap();
     b.synced().await;
-    assert!(b.step2_sizes[0] < 200, "reconnect diff is {} bytes, full state {full_state_size}", b.step2_sizes[0]);
+    assert!(
+        b.step2_sizes[0] < 200,
+        "reconnect diff is {} bytes, full state {full_state_size}",
+        b.step2_sizes[0]
+    );
     assert!(b.text(&pad.file).starts_with("missed "));
     let expected = b.text(&pad.file);
     assert!(expected.ends_with(" offline"));
@@ -122,19 +143,29 @@ async fn rest_file_changes_reach_sockets_with_files_changed() {
     assert_eq!(status, 201, "{body}");
     let file_id = body["file"]["id"].as_i64().unwrap();
     let util = file_id.to_string();
-    assert!(a.until(Duration::from_secs(2), |p| p.text(&util) == "def f():\n    return 1\n").await);
     assert!(
-        a.until(Duration::from_secs(2), |p| p.app_messages("files.changed").iter().any(|m| m["files"]
-            .as_array()
-            .unwrap()
+        a.until(Duration::from_secs(2), |p| p.text(&util)
+            == "def f():\n    return 1\n")
+            .await
+    );
+    assert!(
+        a.until(Duration::from_secs(2), |p| p
+            .app_messages("files.changed")
             .iter()
-            .any(|f| f["name"] == "util.py" && f["id"] == file_id)))
+            .any(|m| m["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["name"] == "util.py" && f["id"] == file_id)))
             .await
     );
     // Socket edits are what REST reads.
     a.insert(&util, 0, "# header\n").await;
     a.drain(Duration::from_millis(100)).await;
-    assert_eq!(http.file_text(&owner, &pad, file_id).await, "# header\ndef f():\n    return 1\n");
+    assert_eq!(
+        http.file_text(&owner, &pad, file_id).await,
+        "# header\ndef f():\n    return 1\n"
+    );
 
     // Rename and delete are announced too.
     let before = a.app_messages("files.changed").len();
@@ -147,9 +178,24 @@ async fn rest_file_changes_reach_sockets_with_files_changed() {
         )
         .await;
     assert!(status.is_success());
-    assert!(a.until(Duration::from_secs(2), |p| p.app_messages("files.changed").len() > before).await);
-    let last = a.app_messages("files.changed").last().unwrap().to_owned().clone();
-    assert!(last["files"].as_array().unwrap().iter().any(|f| f["name"] == "helpers.py"));
+    assert!(
+        a.until(Duration::from_secs(2), |p| p
+            .app_messages("files.changed")
+            .len()
+            > before)
+            .await
+    );
+    let last = a
+        .app_messages("files.changed")
+        .last()
+        .unwrap()
+        .to_owned()
+        .clone();
+    assert!(last["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "helpers.py"));
     // The text stays where it was: the root is the file's id, a rename is metadata only.
     assert!(a.text(&util).starts_with("# header"));
 }
@@ -166,7 +212,12 @@ async fn awareness_is_stamped_with_the_real_name_and_removed_on_disconnect() {
     // B (a viewer may publish a cursor) claims to be someone else.
     b.set_awareness(json!({ "user": { "name": "Owner", "id": 1, "color": "#000000" }, "cursor": { "line": 3 } })).await;
     let b_client = b.client_id;
-    assert!(a.until(Duration::from_secs(2), |p| p.awareness.contains_key(&b_client)).await);
+    assert!(
+        a.until(Duration::from_secs(2), |p| p
+            .awareness
+            .contains_key(&b_client))
+            .await
+    );
     let state = a.awareness[&b_client].clone();
     assert_eq!(state["user"]["name"], "Grace");
     assert_eq!(state["user"]["id"], other_id);
@@ -175,24 +226,44 @@ async fn awareness_is_stamped_with_the_real_name_and_removed_on_disconnect() {
 
     // Presence lists both; colours are stable per user.
     assert!(
-        a.until(Duration::from_secs(2), |p| p.app_messages("presence").last().is_some_and(|m| m["users"]
-            .as_array()
-            .unwrap()
-            .len()
-            == 2))
+        a.until(Duration::from_secs(2), |p| p
+            .app_messages("presence")
+            .last()
+            .is_some_and(|m| m["users"].as_array().unwrap().len() == 2))
             .await
     );
-    let presence = a.app_messages("presence").last().unwrap().to_owned().clone();
-    let grace = presence["users"].as_array().unwrap().iter().find(|u| u["userId"] == other_id).unwrap().clone();
+    let presence = a
+        .app_messages("presence")
+        .last()
+        .unwrap()
+        .to_owned()
+        .clone();
+    let grace = presence["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["userId"] == other_id)
+        .unwrap()
+        .clone();
     assert_eq!(grace["name"], "Grace");
     assert_eq!(grace["color"], state["user"]["color"]);
 
     // A late joiner gets current awareness on connect; query-awareness answers too.
     let mut c = connect(&app.base, &pad.slug, &owner).await;
-    assert!(c.until(Duration::from_secs(2), |p| p.awareness.contains_key(&b_client)).await);
+    assert!(
+        c.until(Duration::from_secs(2), |p| p
+            .awareness
+            .contains_key(&b_client))
+            .await
+    );
     c.awareness.clear();
     c.send(vec![3]).await;
-    assert!(c.until(Duration::from_secs(2), |p| p.awareness.contains_key(&b_client)).await);
+    assert!(
+        c.until(Duration::from_secs(2), |p| p
+            .awareness
+            .contains_key(&b_client))
+            .await
+    );
 
     // A cannot publish for B's client id.
     let update = oc_proto::AwarenessUpdate {
@@ -203,22 +274,33 @@ async fn awareness_is_stamped_with_the_real_name_and_removed_on_disconnect() {
         }],
     };
     a.send(update.encode_frame()).await;
-    assert!(a.until(Duration::from_secs(2), |p| p.has_error("awareness_refused")).await);
+    assert!(
+        a.until(Duration::from_secs(2), |p| p.has_error("awareness_refused"))
+            .await
+    );
     c.drain(Duration::from_millis(100)).await;
     assert!(c.awareness[&b_client].get("evil").is_none());
 
     // Disconnect removes B's state everywhere and updates presence.
     b.close().await;
-    assert!(a.until(Duration::from_secs(2), |p| !p.awareness.contains_key(&b_client)).await);
     assert!(
-        a.until(Duration::from_secs(2), |p| p.app_messages("presence").last().is_some_and(|m| m["users"]
-            .as_array()
-            .unwrap()
-            .len()
-            == 1))
+        a.until(Duration::from_secs(2), |p| !p
+            .awareness
+            .contains_key(&b_client))
             .await
     );
-    let room = app.state.rooms.get(opencoder::db::PadId(pad.id)).expect("room is live");
+    assert!(
+        a.until(Duration::from_secs(2), |p| p
+            .app_messages("presence")
+            .last()
+            .is_some_and(|m| m["users"].as_array().unwrap().len() == 1))
+            .await
+    );
+    let room = app
+        .state
+        .rooms
+        .get(opencoder::db::PadId(pad.id))
+        .expect("room is live");
     room.check_invariants();
 }
 
@@ -228,7 +310,10 @@ async fn unknown_app_type_is_answered_with_an_error_not_a_close() {
     let mut a = connect(&app.base, &pad.slug, &owner).await;
     a.synced().await;
     a.send_app(json!({ "type": "no.such.thing" })).await;
-    assert!(a.until(Duration::from_secs(2), |p| p.has_error("unknown_type")).await);
+    assert!(
+        a.until(Duration::from_secs(2), |p| p.has_error("unknown_type"))
+            .await
+    );
     assert!(a.closed.is_none());
 }
 
@@ -241,5 +326,8 @@ async fn server_side_broadcast_reaches_everyone_on_the_pad() {
         opencoder::db::PadId(pad.id),
         &json!({ "type": "run.output", "stream": "stdout", "chunk": "hi" }),
     );
-    assert!(a.until(Duration::from_secs(2), |p| p.has_app("run.output")).await);
+    assert!(
+        a.until(Duration::from_secs(2), |p| p.has_app("run.output"))
+            .await
+    );
 }

@@ -23,20 +23,40 @@ async fn spawn(extra: &[(&str, &str)]) -> TestApp {
 }
 
 /// A pad whose file `name` holds `source`.
-async fn pad_with(app: &TestApp, user: &TestUser, language: &str, name: &str, source: &str) -> String {
+async fn pad_with(
+    app: &TestApp,
+    user: &TestUser,
+    language: &str,
+    name: &str,
+    source: &str,
+) -> String {
     app.pad_with_file(user, language, name, source).await
 }
 
 async fn run_wait(app: &TestApp, token: &str, slug: &str, body: Value) -> common::Resp {
-    app.post(&format!("/api/pads/{slug}/runs?wait=1"), Some(token), body).await
+    app.post(&format!("/api/pads/{slug}/runs?wait=1"), Some(token), body)
+        .await
 }
 
 #[tokio::test]
 async fn python_runs_with_stdin_and_the_run_is_stored() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
-    let slug = pad_with(&app, &ada, "python", "echo.py", "import sys\nprint('got', sys.stdin.read().strip())\n").await;
-    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "echo.py", "stdin": "hello sandbox" })).await;
+    let slug = pad_with(
+        &app,
+        &ada,
+        "python",
+        "echo.py",
+        "import sys\nprint('got', sys.stdin.read().strip())\n",
+    )
+    .await;
+    let r = run_wait(
+        &app,
+        &ada.token,
+        &slug,
+        json!({ "entry": "echo.py", "stdin": "hello sandbox" }),
+    )
+    .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let run = &r.body["run"];
     assert_eq!(run["stdout"], "got hello sandbox\n");
@@ -56,12 +76,22 @@ async fn without_wait_the_run_is_accepted_and_reported_later() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
-    let r = app.post(&format!("/api/pads/{slug}/runs"), Some(&ada.token), json!({ "entry": "a.py" })).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/runs"),
+            Some(&ada.token),
+            json!({ "entry": "a.py" }),
+        )
+        .await;
     assert_eq!(r.status, 202, "{:?}", r.body);
     let run_id = r.body["runId"].as_str().unwrap().to_string();
     let mut stored = 0i64;
     for _ in 0..300 {
-        stored = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE id = ?").bind(&run_id).fetch_one(app.sql()).await.unwrap();
+        stored = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE id = ?")
+            .bind(&run_id)
+            .fetch_one(app.sql())
+            .await
+            .unwrap();
         if stored == 1 {
             break;
         }
@@ -72,20 +102,50 @@ async fn without_wait_the_run_is_accepted_and_reported_later() {
 
 #[tokio::test]
 async fn roles_and_limits_are_enforced() {
-    let app = spawn(&[("EXEC_MAX_STDIN_BYTES", "1024"), ("EXEC_MAX_SOURCE_BYTES", "2048")]).await;
+    let app = spawn(&[
+        ("EXEC_MAX_STDIN_BYTES", "1024"),
+        ("EXEC_MAX_SOURCE_BYTES", "2048"),
+    ])
+    .await;
     let ada = app.signup("Ada").await;
     let eve = app.signup("Eve").await;
     let slug = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
 
     // Non-members do not learn that the pad exists; anonymous callers must sign in.
-    assert_eq!(run_wait(&app, &eve.token, &slug, json!({})).await.status, 404);
-    assert_eq!(app.post(&format!("/api/pads/{slug}/runs"), None, json!({})).await.status, 401);
+    assert_eq!(
+        run_wait(&app, &eve.token, &slug, json!({})).await.status,
+        404
+    );
+    assert_eq!(
+        app.post(&format!("/api/pads/{slug}/runs"), None, json!({}))
+            .await
+            .status,
+        401
+    );
 
     // A viewer may watch but not run.
-    let invite = app.post(&format!("/api/pads/{slug}/invites"), Some(&ada.token), json!({ "role": "viewer" })).await;
+    let invite = app
+        .post(
+            &format!("/api/pads/{slug}/invites"),
+            Some(&ada.token),
+            json!({ "role": "viewer" }),
+        )
+        .await;
     let token = invite.body["invite"]["token"].as_str().unwrap();
-    assert_eq!(app.post(&format!("/api/invites/{token}/accept"), Some(&eve.token), json!({})).await.status, 200);
-    assert_eq!(run_wait(&app, &eve.token, &slug, json!({})).await.status, 403);
+    assert_eq!(
+        app.post(
+            &format!("/api/invites/{token}/accept"),
+            Some(&eve.token),
+            json!({})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        run_wait(&app, &eve.token, &slug, json!({})).await.status,
+        403
+    );
 
     // Bad requests are named.
     let bad_timeout = run_wait(&app, &ada.token, &slug, json!({ "timeoutMs": 60000 })).await;
@@ -96,15 +156,29 @@ async fn roles_and_limits_are_enforced() {
     assert_eq!(bad_language.body["error"], "unknown_language");
 
     // Oversized stdin and sources are refused before anything runs.
-    let big_stdin = run_wait(&app, &ada.token, &slug, json!({ "stdin": "x".repeat(2000) })).await;
+    let big_stdin = run_wait(
+        &app,
+        &ada.token,
+        &slug,
+        json!({ "stdin": "x".repeat(2000) }),
+    )
+    .await;
     assert_eq!(big_stdin.status, 413, "{:?}", big_stdin.body);
     assert_eq!(big_stdin.body["error"], "payload_too_large");
     let big = app
-        .post(&format!("/api/pads/{slug}/files"), Some(&ada.token), json!({ "name": "big.py", "content": "#".repeat(4000) }))
+        .post(
+            &format!("/api/pads/{slug}/files"),
+            Some(&ada.token),
+            json!({ "name": "big.py", "content": "#".repeat(4000) }),
+        )
         .await;
     assert_eq!(big.status, 201);
-    assert_eq!(run_wait(&app, &ada.token, &slug, json!({ "entry": "a.py" })).await.status, 413);
-
+    assert_eq!(
+        run_wait(&app, &ada.token, &slug, json!({ "entry": "a.py" }))
+            .await
+            .status,
+        413
+    );
 }
 
 #[tokio::test]
@@ -112,7 +186,13 @@ async fn a_timeout_is_reported() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "loop.py", "while True:\n    pass\n").await;
-    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "loop.py", "timeoutMs": 1000 })).await;
+    let r = run_wait(
+        &app,
+        &ada.token,
+        &slug,
+        json!({ "entry": "loop.py", "timeoutMs": 1000 }),
+    )
+    .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["run"]["timedOut"], true);
     assert_eq!(r.body["run"]["outcome"], "timeout");
@@ -121,7 +201,12 @@ async fn a_timeout_is_reported() {
 #[tokio::test]
 async fn concurrent_runs_respect_global_and_per_user_limits() {
     // Two runs at a time overall, two per user, a queue of twenty.
-    let app = spawn(&[("EXEC_CONCURRENCY", "2"), ("EXEC_PER_USER_CONCURRENCY", "2"), ("EXEC_QUEUE", "20")]).await;
+    let app = spawn(&[
+        ("EXEC_CONCURRENCY", "2"),
+        ("EXEC_PER_USER_CONCURRENCY", "2"),
+        ("EXEC_QUEUE", "20"),
+    ])
+    .await;
     let program = "import time\nprint(time.time())\ntime.sleep(1.5)\nprint(time.time())\n";
     let mut users = Vec::new();
     for i in 0..5 {
@@ -141,7 +226,13 @@ async fn concurrent_runs_respect_global_and_per_user_limits() {
             let url = app.url(&format!("/api/pads/{slug}/runs?wait=1"));
             let token = user.token.clone();
             handles.push(tokio::spawn(async move {
-                let res = client.post(url).bearer_auth(token).json(&json!({ "entry": "s.py" })).send().await.unwrap();
+                let res = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "entry": "s.py" }))
+                    .send()
+                    .await
+                    .unwrap();
                 let status = res.status().as_u16();
                 let retry_after = res.headers().get("retry-after").is_some();
                 let body: Value = res.json().await.unwrap_or(Value::Null);
@@ -172,7 +263,10 @@ async fn concurrent_runs_respect_global_and_per_user_limits() {
     assert_eq!(refused, 10);
     // Never more than two programs ran at the same moment.
     for &(start, _) in &intervals {
-        let overlapping = intervals.iter().filter(|&&(s, e)| s <= start && start < e).count();
+        let overlapping = intervals
+            .iter()
+            .filter(|&&(s, e)| s <= start && start < e)
+            .count();
         assert!(overlapping <= 2, "{overlapping} runs overlapped at {start}");
     }
 }
@@ -182,28 +276,86 @@ async fn metrics_and_languages_are_published() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "m.py", "print('m')\n").await;
-    assert_eq!(run_wait(&app, &ada.token, &slug, json!({ "entry": "m.py" })).await.status, 200);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("opencoder_exec_runs_total{backend=\"docker\",language=\"python\",outcome=\"ok\"} 1"), "{metrics}");
-    assert!(metrics.contains("opencoder_exec_run_duration_seconds_count{language=\"python\"} 1"), "{metrics}");
+    assert_eq!(
+        run_wait(&app, &ada.token, &slug, json!({ "entry": "m.py" }))
+            .await
+            .status,
+        200
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "opencoder_exec_runs_total{backend=\"docker\",language=\"python\",outcome=\"ok\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("opencoder_exec_run_duration_seconds_count{language=\"python\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("opencoder_exec_queue_waiting 0"));
     let languages = app.get("/api/languages", None).await;
-    let ids: Vec<&str> = languages.body["languages"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = languages.body["languages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
     for id in [
-        "python", "javascript", "typescript", "go", "rust", "java", "c", "cpp", "ruby", "csharp", "kotlin", "scala", "haskell", "php",
-        "perl", "lua", "r", "elixir", "bash", "sql",
+        "python",
+        "javascript",
+        "typescript",
+        "go",
+        "rust",
+        "java",
+        "c",
+        "cpp",
+        "ruby",
+        "csharp",
+        "kotlin",
+        "scala",
+        "haskell",
+        "php",
+        "perl",
+        "lua",
+        "r",
+        "elixir",
+        "bash",
+        "sql",
     ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    let find = |id: &str| languages.body["languages"].as_array().unwrap().iter().find(|l| l["id"] == id).unwrap().clone();
+    let find = |id: &str| {
+        languages.body["languages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .unwrap()
+            .clone()
+    };
     let c = find("c");
     assert_eq!(c["defaultFile"], "main.c");
-    assert!(c["template"].as_str().unwrap().contains("main"), "the starter template is offered: {c}");
+    assert!(
+        c["template"].as_str().unwrap().contains("main"),
+        "the starter template is offered: {c}"
+    );
     // The editor's syntax mode comes with each language, so the picker needs no code per language.
     assert_eq!(find("kotlin")["editorMode"], "kotlin");
     assert_eq!(find("bash")["editorMode"], "shell");
     let sql = find("sql");
-    assert_eq!((sql["editorMode"].as_str(), sql["defaultFile"].as_str()), (Some("sql"), Some("main.sql")));
+    assert_eq!(
+        (sql["editorMode"].as_str(), sql["defaultFile"].as_str()),
+        (Some("sql"), Some("main.sql"))
+    );
 }
 
 #[tokio::test]
@@ -221,7 +373,9 @@ async fn everyone_on_the_pad_sees_the_run_stream_live() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let run_id = r.body["run"]["runId"].as_str().unwrap().to_string();
     assert_eq!(r.body["run"]["exitCode"], 3);
-    let finished = watcher.until(Duration::from_secs(10), |p| p.has_app("run.finished")).await;
+    let finished = watcher
+        .until(Duration::from_secs(10), |p| p.has_app("run.finished"))
+        .await;
     assert!(finished, "run.finished never reached the watcher");
     let started = watcher.app_messages("run.started");
     assert_eq!(started.len(), 1);
@@ -271,12 +425,24 @@ print(open("/proc/self/status").read().count("CapEff:\t0000000000000000"))
 "#
     );
     let slug = pad_with(&app, &ada, "python", "net.py", &program).await;
-    let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "net.py", "timeoutMs": 20000 })).await;
+    let r = run_wait(
+        &app,
+        &ada.token,
+        &slug,
+        json!({ "entry": "net.py", "timeoutMs": 20000 }),
+    )
+    .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let stdout = r.body["run"]["stdout"].as_str().unwrap_or_default();
-    assert!(!stdout.contains("REACHED"), "the sandbox reached the network:\n{stdout}");
+    assert!(
+        !stdout.contains("REACHED"),
+        "the sandbox reached the network:\n{stdout}"
+    );
     assert_eq!(stdout.matches("blocked").count(), 5, "{stdout}");
-    assert!(stdout.ends_with("1\n"), "capabilities were not all dropped:\n{stdout}");
+    assert!(
+        stdout.ends_with("1\n"),
+        "capabilities were not all dropped:\n{stdout}"
+    );
     // The server is unharmed.
     assert_eq!(app.get("/api/health", None).await.status, 200);
 }
@@ -285,31 +451,59 @@ print(open("/proc/self/status").read().count("CapEff:\t0000000000000000"))
 async fn a_late_joiner_sees_a_run_in_progress_from_its_start() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
-    let source = "import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second', flush=True)\n";
+    let source =
+        "import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second', flush=True)\n";
     let slug = pad_with(&app, &ada, "python", "slow.py", source).await;
     let mut early = collab_support::connect(&app.base, &slug, &ada.token).await;
     early.synced().await;
-    let r = app.post(&format!("/api/pads/{slug}/runs"), Some(&ada.token), json!({ "entry": "slow.py" })).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/runs"),
+            Some(&ada.token),
+            json!({ "entry": "slow.py" }),
+        )
+        .await;
     assert_eq!(r.status, 202, "{:?}", r.body);
     let first_seen = early
         .until(Duration::from_secs(20), |p| p.has_app("run.output"))
         .await;
-    assert!(first_seen, "the early watcher never saw the first line: {:?}", early.apps);
+    assert!(
+        first_seen,
+        "the early watcher never saw the first line: {:?}",
+        early.apps
+    );
 
     let mut late = collab_support::connect(&app.base, &slug, &ada.token).await;
-    assert!(late.until(Duration::from_secs(20), |p| p.has_app("run.finished")).await, "the run never finished for the late joiner");
-    assert_eq!(late.app_messages("run.started").len(), 1, "the replay carries run.started");
+    assert!(
+        late.until(Duration::from_secs(20), |p| p.has_app("run.finished"))
+            .await,
+        "the run never finished for the late joiner"
+    );
+    assert_eq!(
+        late.app_messages("run.started").len(),
+        1,
+        "the replay carries run.started"
+    );
     // Replayed and live copies share a seq; counted once, the output is whole and in order.
     let mut seen = std::collections::BTreeMap::new();
     for chunk in late.app_messages("run.output") {
-        seen.insert(chunk["seq"].as_u64().unwrap(), chunk["data"].as_str().unwrap().to_string());
+        seen.insert(
+            chunk["seq"].as_u64().unwrap(),
+            chunk["data"].as_str().unwrap().to_string(),
+        );
     }
-    assert_eq!(seen.values().cloned().collect::<String>(), "first\nsecond\n");
+    assert_eq!(
+        seen.values().cloned().collect::<String>(),
+        "first\nsecond\n"
+    );
 }
 
 /// A python pad whose run writes a marker file at `marker`, wherever it runs.
 fn marker_program(marker: &std::path::Path) -> String {
-    format!("open({:?}, 'w').write('ran here')\nprint('inside', 6 * 7)\n", marker.display().to_string())
+    format!(
+        "open({:?}, 'w').write('ran here')\nprint('inside', 6 * 7)\n",
+        marker.display().to_string()
+    )
 }
 
 #[tokio::test]
@@ -326,7 +520,14 @@ async fn an_unreachable_docker_never_runs_code_on_the_host() {
     let r = run_wait(&app, &ada.token, &slug, json!({ "entry": "m.py" })).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["run"]["outcome"], "unavailable", "{}", r.body);
-    assert!(r.body["run"]["error"].as_str().unwrap_or_default().contains("docker"), "{}", r.body);
+    assert!(
+        r.body["run"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("docker"),
+        "{}",
+        r.body
+    );
     assert_eq!(r.body["run"]["stdout"], "", "{}", r.body);
     assert!(!marker.exists(), "the program ran on the host");
 }
@@ -355,7 +556,8 @@ async fn a_docker_daemon_that_comes_up_later_is_used_without_a_restart() {
     oc_sandbox::testing::hold_shared_docker_lock();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("docker.sock");
-    let app = TestApp::spawn_with(&[("DOCKER_HOST", &format!("unix://{}", socket.display()))]).await;
+    let app =
+        TestApp::spawn_with(&[("DOCKER_HOST", &format!("unix://{}", socket.display()))]).await;
     let ada = app.signup("Ada").await;
     let marker = std::env::temp_dir().join(format!("oc-host-marker-{}", uuid::Uuid::new_v4()));
     let slug = pad_with(&app, &ada, "python", "m.py", &marker_program(&marker)).await;
@@ -370,7 +572,11 @@ async fn a_docker_daemon_that_comes_up_later_is_used_without_a_restart() {
         if r.body["run"]["outcome"] != "unavailable" {
             break r.body["run"].clone();
         }
-        assert!(std::time::Instant::now() < deadline, "the daemon was never picked up: {}", r.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon was never picked up: {}",
+            r.body
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert_eq!(run["outcome"], "ok", "{run}");
@@ -391,7 +597,9 @@ async fn byte_at_a_time_output_is_replayed_from_one_bounded_buffer() {
         // A pause after each byte, so each reaches the server as its own chunk.
         "import sys, time\nfor i in range({WRITTEN}):\n    sys.stdout.write('0123456789'[i % 10])\n    sys.stdout.flush()\n    time.sleep(0.0002)\ntime.sleep(2)\n"
     );
-    let expected: String = (0..WRITTEN).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
+    let expected: String = (0..WRITTEN)
+        .map(|i| char::from(b'0' + (i % 10) as u8))
+        .collect();
     let slug = pad_with(&app, &ada, "python", "drip.py", &source).await;
     let mut early = collab_support::connect(&app.base, &slug, &ada.token).await;
     early.synced().await;
@@ -410,14 +618,28 @@ async fn byte_at_a_time_output_is_replayed_from_one_bounded_buffer() {
         })
     };
     let r = app
-        .post(&format!("/api/pads/{slug}/runs"), Some(&ada.token), json!({ "entry": "drip.py", "timeoutMs": 30000 }))
+        .post(
+            &format!("/api/pads/{slug}/runs"),
+            Some(&ada.token),
+            json!({ "entry": "drip.py", "timeoutMs": 30000 }),
+        )
         .await;
     assert_eq!(r.status, 202, "{:?}", r.body);
-    assert!(early.until(Duration::from_secs(30), |p| p.has_app("run.output")).await, "no output: {:?}", early.apps);
+    assert!(
+        early
+            .until(Duration::from_secs(30), |p| p.has_app("run.output"))
+            .await,
+        "no output: {:?}",
+        early.apps
+    );
 
     // A socket joining mid-run gets the output so far, then the rest live, each chunk once.
     let mut late = collab_support::connect(&app.base, &slug, &ada.token).await;
-    assert!(late.until(Duration::from_secs(40), |p| p.has_app("run.finished")).await, "the run never finished");
+    assert!(
+        late.until(Duration::from_secs(40), |p| p.has_app("run.finished"))
+            .await,
+        "the run never finished"
+    );
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let max_replay = sampler.await.unwrap();
     let finished = &late.app_messages("run.finished")[0];
@@ -427,18 +649,34 @@ async fn byte_at_a_time_output_is_replayed_from_one_bounded_buffer() {
     for chunk in late.app_messages("run.output") {
         let data = chunk["data"].as_str().unwrap().to_string();
         if let Some(earlier) = seen.insert(chunk["seq"].as_u64().unwrap(), data.clone()) {
-            assert_eq!(earlier, data, "a replayed and a live copy of one seq differ");
+            assert_eq!(
+                earlier, data,
+                "a replayed and a live copy of one seq differ"
+            );
         }
     }
     let output: String = seen.values().cloned().collect();
     assert_eq!(output.len(), WRITTEN);
-    assert!(output == expected, "the late joiner's output is not the program's");
+    assert!(
+        output == expected,
+        "the late joiner's output is not the program's"
+    );
     // One buffer of at most the output cap (and a little index), whatever the write pattern.
     eprintln!("largest replay: {max_replay} bytes for {WRITTEN} bytes of output");
-    assert!(max_replay >= WRITTEN, "the replay was never sampled full: {max_replay}");
-    assert!(max_replay <= 2 * OUTPUT_CAP, "the replay held {max_replay} bytes for {WRITTEN} bytes of output");
+    assert!(
+        max_replay >= WRITTEN,
+        "the replay was never sampled full: {max_replay}"
+    );
+    assert!(
+        max_replay <= 2 * OUTPUT_CAP,
+        "the replay held {max_replay} bytes for {WRITTEN} bytes of output"
+    );
     // Coalesced: a handful of messages, not one per byte.
-    assert!(seen.len() < 1_000, "{} run.output messages for {WRITTEN} bytes", seen.len());
+    assert!(
+        seen.len() < 1_000,
+        "{} run.output messages for {WRITTEN} bytes",
+        seen.len()
+    );
 }
 
 /// Sandbox containers labelled with `node` (running ones only, or all).
@@ -448,9 +686,19 @@ fn node_containers(node: &str, running_only: bool) -> Vec<String> {
     if !running_only {
         args.push("-a");
     }
-    let out = std::process::Command::new("docker").args(&args).output().expect("the docker CLI");
-    assert!(out.status.success(), "docker ps: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect()
+    let out = std::process::Command::new("docker")
+        .args(&args)
+        .output()
+        .expect("the docker CLI");
+    assert!(
+        out.status.success(),
+        "docker ps: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Removes what a test's servers left behind, when the test ends (passed or not).
@@ -459,7 +707,9 @@ struct RemoveNodeContainers(String);
 impl Drop for RemoveNodeContainers {
     fn drop(&mut self) {
         for id in node_containers(&self.0, false) {
-            let _ = std::process::Command::new("docker").args(["rm", "-f", &id]).output();
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", &id])
+                .output();
         }
     }
 }
@@ -483,7 +733,8 @@ async fn a_killed_server_leaves_no_run_container_past_the_wall_limit() {
     let node = test_node();
     let _cleanup = RemoveNodeContainers(node.clone());
     let dir = tempfile::tempdir().unwrap();
-    let mut server = collab_support::BinaryServer::start_with(dir.path(), &[("NODE_ID", &node)]).await;
+    let mut server =
+        collab_support::BinaryServer::start_with(dir.path(), &[("NODE_ID", &node)]).await;
     let http = server.http();
     let (_, token) = http.signup("Ada").await;
     let pad = http.create_pad(&token).await;
@@ -507,14 +758,24 @@ async fn a_killed_server_leaves_no_run_container_past_the_wall_limit() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    assert!(watcher.until(Duration::from_secs(30), |p| p.has_app("run.output")).await, "the program never started");
+    assert!(
+        watcher
+            .until(Duration::from_secs(30), |p| p.has_app("run.output"))
+            .await,
+        "the program never started"
+    );
     assert_eq!(node_containers(&node, true).len(), 1);
 
     // The server dies mid-run without any chance to clean up.
     server.kill9();
     let margin = Duration::from_secs(3);
     let limit = wall + oc_sandbox::IN_CONTAINER_GRACE + margin;
-    let took = wait_for("the run container stopped after the server died", limit, || node_containers(&node, true).is_empty()).await;
+    let took = wait_for(
+        "the run container stopped after the server died",
+        limit,
+        || node_containers(&node, true).is_empty(),
+    )
+    .await;
     eprintln!("run container stopped {took:?} after the server was killed (wall limit {wall:?})");
 }
 
@@ -524,31 +785,57 @@ async fn sigterm_drains_the_warm_pool() {
     let node = test_node();
     let _cleanup = RemoveNodeContainers(node.clone());
     let dir = tempfile::tempdir().unwrap();
-    let mut server =
-        collab_support::BinaryServer::start_with(dir.path(), &[("NODE_ID", &node), ("EXEC_POOL", "python=1")]).await;
-    wait_for("a warm container", Duration::from_secs(60), || node_containers(&node, true).len() == 1).await;
+    let mut server = collab_support::BinaryServer::start_with(
+        dir.path(),
+        &[("NODE_ID", &node), ("EXEC_POOL", "python=1")],
+    )
+    .await;
+    wait_for("a warm container", Duration::from_secs(60), || {
+        node_containers(&node, true).len() == 1
+    })
+    .await;
     assert!(server.terminate().success(), "{}", server.log_text());
     let left = node_containers(&node, false);
-    assert!(left.is_empty(), "containers left after SIGTERM: {left:?}\n{}", server.log_text());
+    assert!(
+        left.is_empty(),
+        "containers left after SIGTERM: {left:?}\n{}",
+        server.log_text()
+    );
 }
 
 #[tokio::test]
 async fn the_start_up_sweep_removes_only_this_nodes_leftovers() {
     oc_sandbox::testing::hold_shared_docker_lock();
     let (node_a, node_b) = (test_node(), test_node());
-    let _cleanup = (RemoveNodeContainers(node_a.clone()), RemoveNodeContainers(node_b.clone()));
+    let _cleanup = (
+        RemoveNodeContainers(node_a.clone()),
+        RemoveNodeContainers(node_b.clone()),
+    );
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let sweep = ("EXEC_REMOVE_LEFTOVERS", "1");
     // Node A crashes with a warm container.
-    let mut a = collab_support::BinaryServer::start_with(dir_a.path(), &[("NODE_ID", &node_a), ("EXEC_POOL", "python=1")]).await;
-    wait_for("a warm container", Duration::from_secs(60), || node_containers(&node_a, true).len() == 1).await;
+    let mut a = collab_support::BinaryServer::start_with(
+        dir_a.path(),
+        &[("NODE_ID", &node_a), ("EXEC_POOL", "python=1")],
+    )
+    .await;
+    wait_for("a warm container", Duration::from_secs(60), || {
+        node_containers(&node_a, true).len() == 1
+    })
+    .await;
     a.kill9();
     let leftover = node_containers(&node_a, false);
     assert_eq!(leftover.len(), 1);
 
     // Node B on the same daemon sweeps at start: A's container is not its to remove.
-    let b = collab_support::BinaryServer::start_with(dir_b.path(), &[("NODE_ID", &node_b), sweep]).await;
-    assert_eq!(node_containers(&node_a, false), leftover, "node B removed node A's container:\n{}", b.log_text());
+    let b = collab_support::BinaryServer::start_with(dir_b.path(), &[("NODE_ID", &node_b), sweep])
+        .await;
+    assert_eq!(
+        node_containers(&node_a, false),
+        leftover,
+        "node B removed node A's container:\n{}",
+        b.log_text()
+    );
     drop(b);
 
     // A restarted node A (its id kept in its DATA_DIR) removes it.
@@ -556,18 +843,31 @@ async fn the_start_up_sweep_removes_only_this_nodes_leftovers() {
     let a = collab_support::BinaryServer::start_with(dir_a.path(), &[sweep]).await;
     drop(a);
     let left = node_containers(&node_a, false);
-    assert!(left.is_empty(), "node A's restart left its leftover: {left:?}");
+    assert!(
+        left.is_empty(),
+        "node A's restart left its leftover: {left:?}"
+    );
 }
 
 /// A program that prints once and then sleeps far past any limit.
 const NAP: &str = "import time\nprint('napping', flush=True)\ntime.sleep(600)\n";
 
 async fn start_run(app: &TestApp, token: &str, slug: &str, entry: &str) -> common::Resp {
-    app.post(&format!("/api/pads/{slug}/runs"), Some(token), json!({ "entry": entry, "timeoutMs": 30000 })).await
+    app.post(
+        &format!("/api/pads/{slug}/runs"),
+        Some(token),
+        json!({ "entry": entry, "timeoutMs": 30000 }),
+    )
+    .await
 }
 
 async fn stop(app: &TestApp, token: Option<&str>, slug: &str, run_id: &str) -> common::Resp {
-    app.post(&format!("/api/pads/{slug}/runs/{run_id}/stop"), token, json!({})).await
+    app.post(
+        &format!("/api/pads/{slug}/runs/{run_id}/stop"),
+        token,
+        json!({}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -575,7 +875,14 @@ async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
     let bob = app.signup("Bob").await;
-    let slug = pad_with(&app, &ada, "python", "slow.py", "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n").await;
+    let slug = pad_with(
+        &app,
+        &ada,
+        "python",
+        "slow.py",
+        "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n",
+    )
+    .await;
     app.add_member(&ada, &slug, &bob, "collaborator").await;
     let mut watcher = collab_support::connect(&app.base, &slug, &ada.token).await;
     watcher.synced().await;
@@ -585,10 +892,20 @@ async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
         .map(|i| {
             let client = app.client.clone();
             let url = app.url(&format!("/api/pads/{slug}/runs"));
-            let token = if i % 2 == 0 { ada.token.clone() } else { bob.token.clone() };
+            let token = if i % 2 == 0 {
+                ada.token.clone()
+            } else {
+                bob.token.clone()
+            };
             tokio::spawn(async move {
                 let body = json!({ "entry": "slow.py", "timeoutMs": 30000 });
-                let res = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                let res = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
                 (res.status().as_u16(), res.json::<Value>().await.unwrap())
             })
         })
@@ -602,7 +919,11 @@ async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    assert_eq!(started.len(), 1, "one of six simultaneous presses starts a run: {started:?}");
+    assert_eq!(
+        started.len(),
+        1,
+        "one of six simultaneous presses starts a run: {started:?}"
+    );
     let first_id = started.remove(0);
     // Bob's press 150 ms later, and Ada's own second press, are refused: the first run goes on.
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -611,7 +932,12 @@ async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
         assert_eq!(second.status, 409, "{:?}", second.body);
         assert_eq!(second.body["error"], "run_in_progress");
     }
-    assert!(watcher.until(Duration::from_secs(30), |p| p.has_app("run.finished")).await, "the first run never finished");
+    assert!(
+        watcher
+            .until(Duration::from_secs(30), |p| p.has_app("run.finished"))
+            .await,
+        "the first run never finished"
+    );
     assert_eq!(watcher.app_messages("run.started").len(), 1);
     let output: String = watcher
         .app_messages("run.output")
@@ -648,54 +974,109 @@ async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
     let started = start_run(&app, &ada.token, &slug, "nap.py").await;
     assert_eq!(started.status, 202, "{:?}", started.body);
     let run_id = started.body["runId"].as_str().unwrap().to_string();
-    assert!(watcher.until(Duration::from_secs(30), |p| p.has_app("run.output")).await, "the program never started");
-    assert_eq!(node_containers(&node, false).len(), 1, "one container runs the program");
+    assert!(
+        watcher
+            .until(Duration::from_secs(30), |p| p.has_app("run.output"))
+            .await,
+        "the program never started"
+    );
+    assert_eq!(
+        node_containers(&node, false).len(),
+        1,
+        "one container runs the program"
+    );
 
     // Who may not stop it: nobody signed in, a non-member (who does not learn the pad exists),
     // a viewer; and an id that is no run of this pad.
     assert_eq!(stop(&app, None, &slug, &run_id).await.status, 401);
-    assert_eq!(stop(&app, Some(&eve.token), &slug, &run_id).await.status, 404);
+    assert_eq!(
+        stop(&app, Some(&eve.token), &slug, &run_id).await.status,
+        404
+    );
     let viewer = stop(&app, Some(&val.token), &slug, &run_id).await;
     assert_eq!(viewer.status, 403, "{:?}", viewer.body);
-    assert_eq!(stop(&app, Some(&carl.token), &slug, "no-such-run").await.status, 404);
+    assert_eq!(
+        stop(&app, Some(&carl.token), &slug, "no-such-run")
+            .await
+            .status,
+        404
+    );
     let other_pad = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
-    assert_eq!(stop(&app, Some(&ada.token), &other_pad, &run_id).await.status, 404);
-    assert_eq!(node_containers(&node, false).len(), 1, "refused stops leave the run alone");
+    assert_eq!(
+        stop(&app, Some(&ada.token), &other_pad, &run_id)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        node_containers(&node, false).len(),
+        1,
+        "refused stops leave the run alone"
+    );
 
     // The candidate stops it; asking again while it winds down is not an error.
     let stopped = stop(&app, Some(&carl.token), &slug, &run_id).await;
     assert_eq!(stopped.status, 202, "{:?}", stopped.body);
     let repeat = stop(&app, Some(&ada.token), &slug, &run_id).await;
-    assert!(matches!(repeat.status.as_u16(), 202 | 409), "{:?}", repeat.body);
-    let took = wait_for("the stopped run's container is removed", Duration::from_secs(1), || node_containers(&node, false).is_empty()).await;
+    assert!(
+        matches!(repeat.status.as_u16(), 202 | 409),
+        "{:?}",
+        repeat.body
+    );
+    let took = wait_for(
+        "the stopped run's container is removed",
+        Duration::from_secs(1),
+        || node_containers(&node, false).is_empty(),
+    )
+    .await;
     eprintln!("container removed {took:?} after the stop");
 
-    assert!(watcher.until(Duration::from_secs(5), |p| p.has_app("run.finished")).await, "run.finished never came");
+    assert!(
+        watcher
+            .until(Duration::from_secs(5), |p| p.has_app("run.finished"))
+            .await,
+        "run.finished never came"
+    );
     let finished = &watcher.app_messages("run.finished")[0];
     assert_eq!(finished["runId"], run_id.as_str());
     assert_eq!(finished["outcome"], "stopped");
-    assert_eq!(finished["stoppedBy"], "Carl", "the first stop names the run's stopper: {finished}");
+    assert_eq!(
+        finished["stoppedBy"], "Carl",
+        "the first stop names the run's stopper: {finished}"
+    );
 
     // Finished: stopping again is a conflict, and the stored run is the pad's last.
     let over = stop(&app, Some(&ada.token), &slug, &run_id).await;
     assert_eq!(over.status, 409, "{:?}", over.body);
     assert_eq!(over.body["error"], "run_finished");
-    let mut last = app.get(&format!("/api/pads/{slug}/runs/last"), Some(&val.token)).await;
+    let mut last = app
+        .get(&format!("/api/pads/{slug}/runs/last"), Some(&val.token))
+        .await;
     for _ in 0..50 {
         if !last.body["run"].is_null() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        last = app.get(&format!("/api/pads/{slug}/runs/last"), Some(&val.token)).await;
+        last = app
+            .get(&format!("/api/pads/{slug}/runs/last"), Some(&val.token))
+            .await;
     }
     assert_eq!(last.status, 200, "{:?}", last.body);
     assert_eq!(last.body["run"]["runId"], run_id.as_str());
     assert_eq!(last.body["run"]["outcome"], "stopped");
     assert_eq!(last.body["run"]["stdout"], "napping\n");
     assert_eq!(last.body["run"]["userName"], "Ada");
-    assert_eq!(last.body["run"]["stoppedBy"], "Carl", "a reload still says who stopped it");
+    assert_eq!(
+        last.body["run"]["stoppedBy"], "Carl",
+        "a reload still says who stopped it"
+    );
     assert!(last.body["limits"]["memoryMb"].as_u64().unwrap() > 0);
-    assert_eq!(app.get(&format!("/api/pads/{slug}/runs/last"), Some(&eve.token)).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/pads/{slug}/runs/last"), Some(&eve.token))
+            .await
+            .status,
+        404
+    );
 
     // A collaborator may stop runs too.
     let colin = app.signup("Colin").await;
@@ -703,17 +1084,31 @@ async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
     let second = start_run(&app, &ada.token, &slug, "nap.py").await;
     assert_eq!(second.status, 202, "{:?}", second.body);
     let second_id = second.body["runId"].as_str().unwrap().to_string();
-    assert_eq!(stop(&app, Some(&colin.token), &slug, &second_id).await.status, 202);
-    let stopped_by_colin =
-        |p: &collab_support::Peer| p.app_messages("run.finished").iter().any(|m| m["runId"] == second_id.as_str() && m["stoppedBy"] == "Colin");
-    assert!(watcher.until(Duration::from_secs(10), stopped_by_colin).await, "the collaborator's stop is announced");
-
-    let audited: Vec<(Option<i64>, String)> =
-        sqlx::query_as("SELECT user_id, meta FROM audit_log WHERE action = 'run.stop' AND target = ? ORDER BY id")
-            .bind(&slug)
-            .fetch_all(app.sql())
+    assert_eq!(
+        stop(&app, Some(&colin.token), &slug, &second_id)
             .await
-            .unwrap();
+            .status,
+        202
+    );
+    let stopped_by_colin = |p: &collab_support::Peer| {
+        p.app_messages("run.finished")
+            .iter()
+            .any(|m| m["runId"] == second_id.as_str() && m["stoppedBy"] == "Colin")
+    };
+    assert!(
+        watcher
+            .until(Duration::from_secs(10), stopped_by_colin)
+            .await,
+        "the collaborator's stop is announced"
+    );
+
+    let audited: Vec<(Option<i64>, String)> = sqlx::query_as(
+        "SELECT user_id, meta FROM audit_log WHERE action = 'run.stop' AND target = ? ORDER BY id",
+    )
+    .bind(&slug)
+    .fetch_all(app.sql())
+    .await
+    .unwrap();
     assert!(!audited.is_empty(), "the stop is audited");
     assert_eq!(audited[0].0, Some(carl.id));
     assert!(audited[0].1.contains(&run_id), "{audited:?}");
@@ -724,7 +1119,9 @@ async fn a_pad_without_runs_has_no_last_run() {
     let app = spawn(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
-    let last = app.get(&format!("/api/pads/{slug}/runs/last"), Some(&ada.token)).await;
+    let last = app
+        .get(&format!("/api/pads/{slug}/runs/last"), Some(&ada.token))
+        .await;
     assert_eq!(last.status, 200);
     assert!(last.body["run"].is_null(), "{:?}", last.body);
 }

@@ -24,13 +24,31 @@ fn now_ms() -> i64 {
 }
 
 async fn encoded_len(app: &TestApp, pad: i64) -> usize {
-    app.state.docs.open(PadId(pad)).await.unwrap().encoded_len().await
+    app.state
+        .docs
+        .open(PadId(pad))
+        .await
+        .unwrap()
+        .encoded_len()
+        .await
 }
 
 async fn file_names(http: &Http, token: &str, slug: &str) -> Vec<String> {
-    let (status, body) = http.call(Method::GET, &format!("/api/pads/{slug}/files"), Some(token), None).await;
+    let (status, body) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{slug}/files"),
+            Some(token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    body["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+    body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -66,7 +84,10 @@ async fn rest_file_creation_stops_at_the_document_limit_and_live_edits_keep_work
     assert!(refused["message"].as_str().unwrap().contains("size limit"));
     assert!((10..16).contains(&created), "created {created} full files");
     // The refused file left nothing behind: no row, and the document stayed within the limit.
-    assert_eq!(file_names(&http, &owner, &pad.slug).await.len(), created + 1);
+    assert_eq!(
+        file_names(&http, &owner, &pad.slug).await.len(),
+        created + 1
+    );
     assert!(encoded_len(&app, pad.id).await <= MAX_DOC_BYTES);
 
     // The pad is not wedged: a live edit is accepted, relayed and saved.
@@ -75,9 +96,17 @@ async fn rest_file_creation_stops_at_the_document_limit_and_live_edits_keep_work
     a.synced().await;
     b.synced().await;
     a.insert(&pad.file, 0, "# still editable\n").await;
-    assert!(b.until(Duration::from_secs(5), |p| p.text(&pad.file).starts_with("# still editable\n")).await);
+    assert!(
+        b.until(Duration::from_secs(5), |p| p
+            .text(&pad.file)
+            .starts_with("# still editable\n"))
+            .await
+    );
     assert_eq!(a.closed_within(Duration::from_millis(100)).await, None);
-    assert!(http.file_text(&owner, &pad, pad.file_id).await.starts_with("# still editable\n"));
+    assert!(http
+        .file_text(&owner, &pad, pad.file_id)
+        .await
+        .starts_with("# still editable\n"));
 }
 
 #[tokio::test]
@@ -90,7 +119,12 @@ async fn forking_a_pad_whose_texts_do_not_fit_a_document_is_refused_and_creates_
     let mut ids = Vec::new();
     for i in 0..17 {
         let (status, body) = http
-            .call(Method::POST, &format!("/api/pads/{}/files", pad.slug), Some(&owner), Some(json!({ "name": format!("f{i}.txt") })))
+            .call(
+                Method::POST,
+                &format!("/api/pads/{}/files", pad.slug),
+                Some(&owner),
+                Some(json!({ "name": format!("f{i}.txt") })),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         ids.push(FileId(body["file"]["id"].as_i64().unwrap()));
@@ -106,12 +140,25 @@ async fn forking_a_pad_whose_texts_do_not_fit_a_document_is_refused_and_creates_
         .await
         .unwrap();
     assert!(encoded_len(&app, pad.id).await > MAX_DOC_BYTES);
-    let pads_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads").fetch_one(app.sql()).await.unwrap();
+    let pads_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads")
+        .fetch_one(app.sql())
+        .await
+        .unwrap();
 
-    let (status, body) = http.call(Method::POST, &format!("/api/pads/{}/fork", pad.slug), Some(&owner), Some(json!({}))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/fork", pad.slug),
+            Some(&owner),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"], "doc_too_large");
-    let pads_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads").fetch_one(app.sql()).await.unwrap();
+    let pads_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pads")
+        .fetch_one(app.sql())
+        .await
+        .unwrap();
     assert_eq!(pads_after, pads_before, "no half-made fork is left behind");
 }
 
@@ -133,12 +180,22 @@ async fn forking_a_pad_within_the_limit_copies_it_within_the_limit() {
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    let (status, body) = http.call(Method::POST, &format!("/api/pads/{}/fork", pad.slug), Some(&owner), Some(json!({}))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/fork", pad.slug),
+            Some(&owner),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let fork_id = body["pad"]["id"].as_i64().unwrap();
     assert_eq!(body["files"].as_array().unwrap().len(), 9);
     let size = encoded_len(&app, fork_id).await;
-    assert!(size > 8 * MAX_FILE_BYTES && size <= MAX_DOC_BYTES, "fork document is {size} bytes");
+    assert!(
+        size > 8 * MAX_FILE_BYTES && size <= MAX_DOC_BYTES,
+        "fork document is {size} bytes"
+    );
 }
 
 #[tokio::test]
@@ -164,10 +221,17 @@ async fn a_socket_growing_a_file_past_the_file_limit_is_closed_1009_and_nothing_
 
     // Up to the limit is fine (5 bytes: "é" is 2 of them) …
     writer.insert(&big, 0, "éabc").await;
-    assert!(watcher.until(Duration::from_secs(5), |p| p.text(&big).starts_with("éabc")).await);
+    assert!(
+        watcher
+            .until(Duration::from_secs(5), |p| p.text(&big).starts_with("éabc"))
+            .await
+    );
     // … one byte more is refused, the socket closed 1009, and nobody sees the byte.
     writer.insert(&big, 0, "!").await;
-    assert_eq!(writer.closed_within(Duration::from_secs(5)).await, Some(1009));
+    assert_eq!(
+        writer.closed_within(Duration::from_secs(5)).await,
+        Some(1009)
+    );
     watcher.drain(Duration::from_millis(200)).await;
     assert!(watcher.closed.is_none());
     assert!(!watcher.text(&big).contains('!'));
@@ -178,21 +242,40 @@ async fn a_socket_growing_a_file_past_the_file_limit_is_closed_1009_and_nothing_
     // A whole file in one update, into a file that is small, is refused the same way.
     let mut paster = connect(&app.base, &pad.slug, &owner).await;
     paster.synced().await;
-    paster.insert(&pad.file, 0, &"Q".repeat(MAX_FILE_BYTES)).await;
-    assert_eq!(paster.closed_within(Duration::from_secs(5)).await, Some(1009));
-    assert!(!http.file_text(&owner, &pad, pad.file_id).await.contains("QQ"));
+    paster
+        .insert(&pad.file, 0, &"Q".repeat(MAX_FILE_BYTES))
+        .await;
+    assert_eq!(
+        paster.closed_within(Duration::from_secs(5)).await,
+        Some(1009)
+    );
+    assert!(!http
+        .file_text(&owner, &pad, pad.file_id)
+        .await
+        .contains("QQ"));
 
     // An empty file has no root in a reloaded document; its first text is checked all the same.
     let pad = http.create_pad(&owner).await;
-    let (status, body) =
-        http.call(Method::POST, &format!("/api/pads/{}/files", pad.slug), Some(&owner), Some(json!({ "name": "empty.txt" }))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/files", pad.slug),
+            Some(&owner),
+            Some(json!({ "name": "empty.txt" })),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let empty = body["file"]["id"].as_i64().unwrap();
     app.state.docs.unload(PadId(pad.id)).await;
     let mut fresh = connect(&app.base, &pad.slug, &owner).await;
     fresh.synced().await;
-    fresh.insert(&empty.to_string(), 0, &"E".repeat(MAX_FILE_BYTES + 1)).await;
-    assert_eq!(fresh.closed_within(Duration::from_secs(5)).await, Some(1009));
+    fresh
+        .insert(&empty.to_string(), 0, &"E".repeat(MAX_FILE_BYTES + 1))
+        .await;
+    assert_eq!(
+        fresh.closed_within(Duration::from_secs(5)).await,
+        Some(1009)
+    );
     assert_eq!(http.file_text(&owner, &pad, empty).await, "");
 }
 
@@ -203,11 +286,24 @@ async fn updates_writing_a_root_that_is_not_a_file_of_the_pad_are_closed_1008_an
     let (_, owner) = http.signup("Owner").await;
     let pad = http.create_pad(&owner).await;
     let other = http.create_pad(&owner).await;
-    let (status, body) =
-        http.call(Method::POST, &format!("/api/pads/{}/files", pad.slug), Some(&owner), Some(json!({ "name": "gone.py" }))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/files", pad.slug),
+            Some(&owner),
+            Some(json!({ "name": "gone.py" })),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let gone = body["file"]["id"].as_i64().unwrap();
-    let (status, _) = http.call(Method::DELETE, &format!("/api/pads/{}/files/{gone}", pad.slug), Some(&owner), None).await;
+    let (status, _) = http
+        .call(
+            Method::DELETE,
+            &format!("/api/pads/{}/files/{gone}", pad.slug),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     let before = http.file_text(&owner, &pad, pad.file_id).await;
 
@@ -228,13 +324,27 @@ async fn updates_writing_a_root_that_is_not_a_file_of_the_pad_are_closed_1008_an
             txn.encode_update_v1()
         };
         rogue.send(oc_proto::encode_update(&update)).await;
-        assert_eq!(rogue.closed_within(Duration::from_secs(5)).await, Some(1008), "{root}");
+        assert_eq!(
+            rogue.closed_within(Duration::from_secs(5)).await,
+            Some(1008),
+            "{root}"
+        );
         let doc = app.state.docs.open(PadId(pad.id)).await.unwrap();
-        let full = doc.diff_since(&yrs::StateVector::default().encode_v1()).await.unwrap();
+        let full = doc
+            .diff_since(&yrs::StateVector::default().encode_v1())
+            .await
+            .unwrap();
         let fresh = collab_support::new_doc();
-        fresh.transact_mut().apply_update(yrs::Update::decode_v1(&full).unwrap()).unwrap();
+        fresh
+            .transact_mut()
+            .apply_update(yrs::Update::decode_v1(&full).unwrap())
+            .unwrap();
         let txn = fresh.transact();
-        assert!(txn.get_text(root.as_str()).is_none_or(|t| t.get_string(&txn).is_empty()), "{root} was applied");
+        assert!(
+            txn.get_text(root.as_str())
+                .is_none_or(|t| t.get_string(&txn).is_empty()),
+            "{root} was applied"
+        );
     }
     // The pad's own file is still writable, and untouched by all of it.
     assert_eq!(http.file_text(&owner, &pad, pad.file_id).await, before);
@@ -251,7 +361,8 @@ async fn typing_through_renames_loses_no_keystroke() {
     let (_, owner) = http.signup("Owner").await;
     let (_, typist_token) = http.signup("Typist").await;
     let pad = http.create_pad(&owner).await;
-    http.add_member(&owner, &pad, &typist_token, "collaborator").await;
+    http.add_member(&owner, &pad, &typist_token, "collaborator")
+        .await;
     let mut typist = connect(&app.base, &pad.slug, &typist_token).await;
     let mut watcher = connect(&app.base, &pad.slug, &owner).await;
     typist.synced().await;
@@ -259,12 +370,18 @@ async fn typing_through_renames_loses_no_keystroke() {
     let starter = typist.text(&pad.file);
 
     let renamer = {
-        let (http, owner, slug, file_id) = (http.clone(), owner.clone(), pad.slug.clone(), pad.file_id);
+        let (http, owner, slug, file_id) =
+            (http.clone(), owner.clone(), pad.slug.clone(), pad.file_id);
         tokio::spawn(async move {
             for i in 0..8 {
                 tokio::time::sleep(Duration::from_millis(40)).await;
                 let (status, body) = http
-                    .call(Method::PATCH, &format!("/api/pads/{slug}/files/{file_id}"), Some(&owner), Some(json!({ "name": format!("step{i}.py") })))
+                    .call(
+                        Method::PATCH,
+                        &format!("/api/pads/{slug}/files/{file_id}"),
+                        Some(&owner),
+                        Some(json!({ "name": format!("step{i}.py") })),
+                    )
                     .await;
                 assert_eq!(status, 200, "{body}");
             }
@@ -280,21 +397,39 @@ async fn typing_through_renames_loses_no_keystroke() {
     renamer.await.unwrap();
     let expected = format!("{starter}{typed}");
     assert_eq!(typist.text(&pad.file), expected);
-    assert!(watcher.until(Duration::from_secs(5), |p| p.text(&pad.file) == expected).await, "the watcher sees every keystroke");
+    assert!(
+        watcher
+            .until(Duration::from_secs(5), |p| p.text(&pad.file) == expected)
+            .await,
+        "the watcher sees every keystroke"
+    );
     assert_eq!(typist.closed_within(Duration::from_millis(100)).await, None);
-    let (status, body) =
-        http.call(Method::GET, &format!("/api/pads/{}/files/{}", pad.slug, pad.file_id), Some(&owner), None).await;
+    let (status, body) = http
+        .call(
+            Method::GET,
+            &format!("/api/pads/{}/files/{}", pad.slug, pad.file_id),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["file"]["name"], "step7.py");
     assert_eq!(body["content"], expected);
     // The socket's file list maps the id to the new name.
-    assert!(watcher
-        .until(Duration::from_secs(5), |p| p.app_messages("files.changed").iter().any(|m| m["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["id"] == pad.file_id && f["name"] == "step7.py")))
-        .await);
+    assert!(
+        watcher
+            .until(Duration::from_secs(5), |p| p
+                .app_messages("files.changed")
+                .iter()
+                .any(|m| {
+                    m["files"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|f| f["id"] == pad.file_id && f["name"] == "step7.py")
+                }))
+            .await
+    );
 }
 
 #[tokio::test]
@@ -308,7 +443,11 @@ async fn a_name_keyed_document_is_rekeyed_on_open_and_playback_before_that_still
     app.state.docs.unload(PadId(pad.id)).await;
     app.state.docs.flush_log().await;
     for table in ["doc_updates", "doc_checkpoints"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE pad_id = ?")).bind(pad.id).execute(db).await.unwrap();
+        sqlx::query(&format!("DELETE FROM {table} WHERE pad_id = ?"))
+            .bind(pad.id)
+            .execute(db)
+            .await
+            .unwrap();
     }
     let legacy = {
         let doc = collab_support::new_doc();
@@ -317,16 +456,28 @@ async fn a_name_keyed_document_is_rekeyed_on_open_and_playback_before_that_still
         text.insert(&mut txn, 0, "print('from before file ids')\n");
         txn.encode_update_v1()
     };
-    sqlx::query("INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) VALUES (?, NULL, ?, ?)")
+    sqlx::query(
+        "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) VALUES (?, NULL, ?, ?)",
+    )
+    .bind(pad.id)
+    .bind(now_ms() - 1_000)
+    .bind(&legacy)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO name_keyed_docs (pad_id) VALUES (?)")
         .bind(pad.id)
-        .bind(now_ms() - 1_000)
-        .bind(&legacy)
         .execute(db)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO name_keyed_docs (pad_id) VALUES (?)").bind(pad.id).execute(db).await.unwrap();
-    let (status, body) =
-        http.call(Method::POST, &format!("/api/pads/{}/recordings", pad.slug), Some(&owner), Some(json!({ "name": "r" }))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/recordings", pad.slug),
+            Some(&owner),
+            Some(json!({ "name": "r" })),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let rec = body["recording"]["id"].as_i64().unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -334,43 +485,80 @@ async fn a_name_keyed_document_is_rekeyed_on_open_and_playback_before_that_still
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     // Opening the document re-keys it: the text is there, under the file's id.
-    assert_eq!(http.file_text(&owner, &pad, pad.file_id).await, "print('from before file ids')\n");
-    let rekeyed: Option<i64> = sqlx::query_scalar("SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = ?")
-        .bind(pad.id)
-        .fetch_one(db)
-        .await
-        .unwrap();
+    assert_eq!(
+        http.file_text(&owner, &pad, pad.file_id).await,
+        "print('from before file ids')\n"
+    );
+    let rekeyed: Option<i64> =
+        sqlx::query_scalar("SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = ?")
+            .bind(pad.id)
+            .fetch_one(db)
+            .await
+            .unwrap();
     assert!(rekeyed.is_some_and(|at| at > before_rekey), "{rekeyed:?}");
-    let texts = app.state.docs.open(PadId(pad.id)).await.unwrap().file_texts().await;
-    assert_eq!(texts.get(&FileId(pad.file_id)).map(String::as_str), Some("print('from before file ids')\n"));
+    let texts = app
+        .state
+        .docs
+        .open(PadId(pad.id))
+        .await
+        .unwrap()
+        .file_texts()
+        .await;
+    assert_eq!(
+        texts.get(&FileId(pad.file_id)).map(String::as_str),
+        Some("print('from before file ids')\n")
+    );
     // Live clients see it under the id and type into it.
     let mut peer = connect(&app.base, &pad.slug, &owner).await;
     peer.synced().await;
     assert_eq!(peer.text(&pad.file), "print('from before file ids')\n");
-    assert_eq!(peer.text(&pad.name), "", "the old name-keyed root is emptied");
+    assert_eq!(
+        peer.text(&pad.name),
+        "",
+        "the old name-keyed root is emptied"
+    );
     peer.append(&pad.file, "print('after')\n").await;
     peer.drain(Duration::from_millis(100)).await;
     app.state.docs.flush_log().await;
     // The re-keying happens once: a reload does not repeat it.
     app.state.docs.unload(PadId(pad.id)).await;
     let expected_now = "print('from before file ids')\nprint('after')\n";
-    assert_eq!(http.file_text(&owner, &pad, pad.file_id).await, expected_now);
+    assert_eq!(
+        http.file_text(&owner, &pad, pad.file_id).await,
+        expected_now
+    );
 
-    let (status, body) =
-        http.call(Method::POST, &format!("/api/pads/{}/recordings/{rec}/stop", pad.slug), Some(&owner), Some(json!({}))).await;
+    let (status, body) = http
+        .call(
+            Method::POST,
+            &format!("/api/pads/{}/recordings/{rec}/stop", pad.slug),
+            Some(&owner),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let end = body["recording"]["endedAt"].as_i64().unwrap();
     let state_at = |t: i64| {
         let (http, owner, slug) = (http.clone(), owner.clone(), pad.slug.clone());
         async move {
-            let (status, body) =
-                http.call(Method::GET, &format!("/api/pads/{slug}/recordings/{rec}/state?t={t}"), Some(&owner), None).await;
+            let (status, body) = http
+                .call(
+                    Method::GET,
+                    &format!("/api/pads/{slug}/recordings/{rec}/state?t={t}"),
+                    Some(&owner),
+                    None,
+                )
+                .await;
             assert_eq!(status, 200, "{body}");
             body["files"].clone()
         }
     };
     let past = state_at(before_rekey).await;
-    assert_eq!(past[pad.name.as_str()], "print('from before file ids')\n", "{past}");
+    assert_eq!(
+        past[pad.name.as_str()],
+        "print('from before file ids')\n",
+        "{past}"
+    );
     assert_eq!(past.as_object().unwrap().len(), 1, "{past}");
     let after = state_at(end).await;
     assert_eq!(after[pad.name.as_str()], expected_now, "{after}");

@@ -30,23 +30,49 @@ async fn a_node_without_its_database_is_alive_but_not_ready() {
     assert_eq!((r.status.as_u16(), &r.body), (200, &json!({ "ok": true })));
     let r = app.get("/readyz", None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["checks"], json!({ "database": true, "exec": true }), "no Redis check without REDIS_URL");
+    assert_eq!(
+        r.body["checks"],
+        json!({ "database": true, "exec": true }),
+        "no Redis check without REDIS_URL"
+    );
     assert_eq!(r.body["failing"], json!([]));
-    assert_eq!(app.get("/api/health", None).await.body["cluster"], false, "one node");
+    assert_eq!(
+        app.get("/api/health", None).await.body["cluster"],
+        false,
+        "one node"
+    );
 
     app.state.db.close().await;
     let r = app.get("/readyz", None).await;
-    assert_eq!((r.status.as_u16(), &r.body["failing"]), (503, &json!(["database"])), "{}", r.body);
-    assert_eq!(app.get("/healthz", None).await.status, 200, "liveness does not depend on the database");
+    assert_eq!(
+        (r.status.as_u16(), &r.body["failing"]),
+        (503, &json!(["database"])),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.get("/healthz", None).await.status,
+        200,
+        "liveness does not depend on the database"
+    );
 }
 
 #[tokio::test]
 async fn a_node_that_cannot_run_code_is_not_ready_but_still_serves_editing() {
     let app = TestApp::spawn_with(&[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]).await;
     let r = app.get("/readyz", None).await;
-    assert_eq!((r.status.as_u16(), &r.body["failing"]), (503, &json!(["exec"])), "{}", r.body);
+    assert_eq!(
+        (r.status.as_u16(), &r.body["failing"]),
+        (503, &json!(["exec"])),
+        "{}",
+        r.body
+    );
     let r = app.get("/health", None).await;
-    assert_eq!(r.status, 200, "the older check fails only on the database: {}", r.body);
+    assert_eq!(
+        r.status, 200,
+        "the older check fails only on the database: {}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -56,13 +82,24 @@ async fn readiness_follows_redis_down_and_back() {
     let (status, body) = readiness_until(&app, true, Duration::from_secs(5)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["redis"], true, "{body}");
-    assert_eq!(app.get("/api/health", None).await.body["cluster"], true, "several nodes");
+    assert_eq!(
+        app.get("/api/health", None).await.body["cluster"],
+        true,
+        "several nodes"
+    );
 
     redis.stop();
     let started = Instant::now();
     let (status, body) = readiness_until(&app, false, Duration::from_secs(5)).await;
-    assert_eq!((status, &body["failing"]), (503, &json!(["redis"])), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(3), "a dead Redis is noticed within the check timeout");
+    assert_eq!(
+        (status, &body["failing"]),
+        (503, &json!(["redis"])),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a dead Redis is noticed within the check timeout"
+    );
     assert_eq!(app.get("/healthz", None).await.status, 200);
 
     redis.restart();

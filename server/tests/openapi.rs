@@ -25,12 +25,16 @@ const CORE_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/auth/recovery-key"),
 ];
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 async fn spec(app: &TestApp) -> Value {
     let r = app.get("/api/openapi.json", None).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.header("content-type").is_some_and(|ct| ct.starts_with("application/json")));
+    assert!(r
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/json")));
     r.body
 }
 
@@ -72,22 +76,35 @@ async fn the_document_is_openapi_3_with_described_operations() {
     assert!(version.starts_with("3."), "{version}");
     assert!(spec["info"]["title"].is_string());
     assert!(spec["info"]["version"].is_string());
-    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     let ops = operations(&spec);
     assert!(!ops.is_empty());
     for (method, path) in &ops {
         assert!(path.starts_with('/'), "{path}");
         let op = &spec["paths"][path][method];
-        let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path} has no responses"));
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} has no responses"));
         assert!(!responses.is_empty(), "{method} {path}");
         // Every path parameter in the template is declared.
         let declared: Vec<&str> = op["parameters"]
             .as_array()
-            .map(|ps| ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect())
+            .map(|ps| {
+                ps.iter()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect()
+            })
             .unwrap_or_default();
         for part in path.split('/').filter(|p| p.starts_with('{')) {
             let name = part.trim_start_matches('{').trim_end_matches('}');
-            assert!(declared.contains(&name), "{method} {path}: path parameter {name} is not declared");
+            assert!(
+                declared.contains(&name),
+                "{method} {path}: path parameter {name} is not declared"
+            );
         }
     }
 }
@@ -107,9 +124,17 @@ async fn every_documented_operation_is_routed() {
         if r.body["error"] == "no_route" || r.status == StatusCode::METHOD_NOT_ALLOWED {
             unrouted.push(format!("{method} {template} → {} {:?}", r.status, r.body));
         }
-        assert!(r.status != StatusCode::INTERNAL_SERVER_ERROR, "{method} {path}: 500 {:?}", r.body);
+        assert!(
+            r.status != StatusCode::INTERNAL_SERVER_ERROR,
+            "{method} {path}: 500 {:?}",
+            r.body
+        );
     }
-    assert!(unrouted.is_empty(), "documented but not routed:\n{}", unrouted.join("\n"));
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed:\n{}",
+        unrouted.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -127,7 +152,12 @@ async fn the_core_endpoints_are_documented() {
 #[tokio::test]
 async fn undocumented_paths_fall_back_to_no_route() {
     let app = TestApp::spawn().await;
-    for path in ["/api/nope", "/api/auth", "/api/auth/me/extra", "/api/openapi.yaml"] {
+    for path in [
+        "/api/nope",
+        "/api/auth",
+        "/api/auth/me/extra",
+        "/api/openapi.yaml",
+    ] {
         let r = app.get(path, None).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(r.body["error"], "no_route", "{path}");

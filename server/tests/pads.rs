@@ -15,13 +15,19 @@ fn slug_of(body: &Value) -> String {
 }
 
 async fn file_content(app: &TestApp, user: &TestUser, slug: &str, file_id: i64) -> String {
-    let r = app.get(&format!("/api/pads/{slug}/files/{file_id}"), Some(&user.token)).await;
+    let r = app
+        .get(
+            &format!("/api/pads/{slug}/files/{file_id}"),
+            Some(&user.token),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     r.body["content"].as_str().unwrap().to_string()
 }
 
 async fn create_file(app: &TestApp, user: &TestUser, slug: &str, body: Value) -> common::Resp {
-    app.post(&format!("/api/pads/{slug}/files"), Some(&user.token), body).await
+    app.post(&format!("/api/pads/{slug}/files"), Some(&user.token), body)
+        .await
 }
 
 #[tokio::test]
@@ -69,10 +75,16 @@ async fn languages_resolve_aliases_and_pick_their_starter_files() {
         assert_eq!(body["files"][0]["name"], file, "{asked}");
         assert_eq!(body["files"][0]["language"], id, "{asked}");
         let slug = slug_of(&body);
-        let content = file_content(&app, &ada, &slug, body["files"][0]["id"].as_i64().unwrap()).await;
+        let content =
+            file_content(&app, &ada, &slug, body["files"][0]["id"].as_i64().unwrap()).await;
         assert!(content.contains("Hello, world!"), "{asked}: {content}");
     }
-    let body = app.create_pad(&ada, json!({ "title": "  Two sum  ", "kind": "interview", "language": "go" })).await;
+    let body = app
+        .create_pad(
+            &ada,
+            json!({ "title": "  Two sum  ", "kind": "interview", "language": "go" }),
+        )
+        .await;
     assert_eq!(body["pad"]["title"], "Two sum");
     assert_eq!(body["pad"]["kind"], "interview");
 
@@ -103,9 +115,18 @@ async fn the_list_shows_every_membership_newest_first_with_roles() {
     let r = app.get("/api/pads", Some(&ada.token)).await;
     assert_eq!(r.status, 200);
     let pads = r.body["pads"].as_array().unwrap();
-    let listed: Vec<(&str, &str)> =
-        pads.iter().map(|p| (p["slug"].as_str().unwrap(), p["myRole"].as_str().unwrap())).collect();
-    assert_eq!(listed, vec![(bobs.as_str(), "viewer"), (second.as_str(), "owner"), (first.as_str(), "owner")]);
+    let listed: Vec<(&str, &str)> = pads
+        .iter()
+        .map(|p| (p["slug"].as_str().unwrap(), p["myRole"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (bobs.as_str(), "viewer"),
+            (second.as_str(), "owner"),
+            (first.as_str(), "owner")
+        ]
+    );
     assert_eq!(pads[0]["title"], "bob's");
 
     let r = app.get("/api/pads", Some(&bob.token)).await;
@@ -121,7 +142,9 @@ async fn a_pad_shows_its_files_members_and_the_callers_role() {
     let slug = slug_of(&app.create_pad(&ada, json!({})).await);
     app.add_member(&ada, &slug, &bob, "collaborator").await;
 
-    let r = app.get(&format!("/api/pads/{slug}"), Some(&bob.token)).await;
+    let r = app
+        .get(&format!("/api/pads/{slug}"), Some(&bob.token))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["myRole"], "collaborator");
     assert_eq!(r.body["files"].as_array().unwrap().len(), 1);
@@ -134,12 +157,21 @@ async fn a_pad_shows_its_files_members_and_the_callers_role() {
     assert_eq!(members[1]["role"], "collaborator");
     assert!(members[1]["joinedAt"].is_string());
 
-    let r = app.get(&format!("/api/pads/{slug}/members"), Some(&bob.token)).await;
+    let r = app
+        .get(&format!("/api/pads/{slug}/members"), Some(&bob.token))
+        .await;
     assert_eq!(r.body["members"].as_array().unwrap().len(), 2);
 
     // A member renamed later shows the new name: names come from the users table.
-    app.patch("/api/auth/me", Some(&bob.token), json!({ "name": "Robert" })).await;
-    let r = app.get(&format!("/api/pads/{slug}/members"), Some(&ada.token)).await;
+    app.patch(
+        "/api/auth/me",
+        Some(&bob.token),
+        json!({ "name": "Robert" }),
+    )
+    .await;
+    let r = app
+        .get(&format!("/api/pads/{slug}/members"), Some(&ada.token))
+        .await;
     assert_eq!(r.body["members"][1]["name"], "Robert");
 }
 
@@ -163,17 +195,41 @@ async fn the_owner_changes_title_language_and_kind() {
     assert_eq!(r.body["pad"]["language"], "go");
     assert_eq!(r.body["pad"]["kind"], "interview");
 
-    let r = app.patch(&format!("/api/pads/{slug}"), Some(&ada.token), json!({ "title": "Only title" })).await;
+    let r = app
+        .patch(
+            &format!("/api/pads/{slug}"),
+            Some(&ada.token),
+            json!({ "title": "Only title" }),
+        )
+        .await;
     assert_eq!(r.body["pad"]["title"], "Only title");
     assert_eq!(r.body["pad"]["language"], "go");
 
-    for bad in [json!({ "language": "klingon" }), json!({ "kind": "x" }), json!({ "title": "" })] {
-        assert_eq!(app.patch(&format!("/api/pads/{slug}"), Some(&ada.token), bad.clone()).await.status, 400, "{bad}");
+    for bad in [
+        json!({ "language": "klingon" }),
+        json!({ "kind": "x" }),
+        json!({ "title": "" }),
+    ] {
+        assert_eq!(
+            app.patch(&format!("/api/pads/{slug}"), Some(&ada.token), bad.clone())
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
     }
-    let r = app.patch(&format!("/api/pads/{slug}"), Some(&bob.token), json!({ "title": "mine" })).await;
+    let r = app
+        .patch(
+            &format!("/api/pads/{slug}"),
+            Some(&bob.token),
+            json!({ "title": "mine" }),
+        )
+        .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.body["error"], "forbidden");
-    let r = app.get(&format!("/api/pads/{slug}"), Some(&ada.token)).await;
+    let r = app
+        .get(&format!("/api/pads/{slug}"), Some(&ada.token))
+        .await;
     assert_eq!(r.body["pad"]["title"], "Only title");
 }
 
@@ -185,13 +241,33 @@ async fn the_owner_deletes_a_pad_and_it_is_gone_for_everyone() {
     let slug = slug_of(&app.create_pad(&ada, json!({})).await);
     app.add_member(&ada, &slug, &bob, "collaborator").await;
 
-    assert_eq!(app.delete(&format!("/api/pads/{slug}"), Some(&bob.token)).await.status, 403);
-    let r = app.delete(&format!("/api/pads/{slug}"), Some(&ada.token)).await;
+    assert_eq!(
+        app.delete(&format!("/api/pads/{slug}"), Some(&bob.token))
+            .await
+            .status,
+        403
+    );
+    let r = app
+        .delete(&format!("/api/pads/{slug}"), Some(&ada.token))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["ok"], true);
-    assert_eq!(app.get(&format!("/api/pads/{slug}"), Some(&ada.token)).await.status, 404);
-    assert_eq!(app.get(&format!("/api/pads/{slug}"), Some(&bob.token)).await.status, 404);
-    assert!(app.get("/api/pads", Some(&bob.token)).await.body["pads"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.get(&format!("/api/pads/{slug}"), Some(&ada.token))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/api/pads/{slug}"), Some(&bob.token))
+            .await
+            .status,
+        404
+    );
+    assert!(app.get("/api/pads", Some(&bob.token)).await.body["pads"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let rows = app.audit_rows("pad.delete").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, Some(ada.id));
@@ -208,19 +284,46 @@ async fn files_are_created_renamed_relanguaged_and_deleted() {
     let main_id = body["files"][0]["id"].as_i64().unwrap();
 
     // Language: explicit (alias resolved), else from the extension, else the pad's.
-    let r = create_file(&app, &ada, &slug, json!({ "name": "util.js", "content": "export const x = 1;\n" })).await;
+    let r = create_file(
+        &app,
+        &ada,
+        &slug,
+        json!({ "name": "util.js", "content": "export const x = 1;\n" }),
+    )
+    .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(r.body["file"]["language"], "javascript");
     let util_id = r.body["file"]["id"].as_i64().unwrap();
-    assert_eq!(file_content(&app, &ada, &slug, util_id).await, "export const x = 1;\n");
+    assert_eq!(
+        file_content(&app, &ada, &slug, util_id).await,
+        "export const x = 1;\n"
+    );
     let r = create_file(&app, &ada, &slug, json!({ "name": "notes.txt" })).await;
     assert_eq!(r.body["file"]["language"], "python");
-    assert_eq!(file_content(&app, &ada, &slug, r.body["file"]["id"].as_i64().unwrap()).await, "");
-    let r = create_file(&app, &ada, &slug, json!({ "name": "types.d", "language": "ts" })).await;
+    assert_eq!(
+        file_content(&app, &ada, &slug, r.body["file"]["id"].as_i64().unwrap()).await,
+        ""
+    );
+    let r = create_file(
+        &app,
+        &ada,
+        &slug,
+        json!({ "name": "types.d", "language": "ts" }),
+    )
+    .await;
     assert_eq!(r.body["file"]["language"], "typescript");
     let types_id = r.body["file"]["id"].as_i64().unwrap();
-    let r = create_file(&app, &ada, &slug, json!({ "name": "x.py", "language": "cobol" })).await;
-    assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (400, Some("invalid_language")));
+    let r = create_file(
+        &app,
+        &ada,
+        &slug,
+        json!({ "name": "x.py", "language": "cobol" }),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"].as_str()),
+        (400, Some("invalid_language"))
+    );
 
     // Duplicate names conflict.
     let r = create_file(&app, &ada, &slug, json!({ "name": "util.js" })).await;
@@ -228,57 +331,147 @@ async fn files_are_created_renamed_relanguaged_and_deleted() {
     assert_eq!(r.body["error"], "name_taken");
 
     // Rename keeps the text (it is keyed by the file id); the language follows a recognised extension.
-    let r =
-        app.patch(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token), json!({ "name": "util.ts" })).await;
+    let r = app
+        .patch(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token),
+            json!({ "name": "util.ts" }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["file"]["name"], "util.ts");
     assert_eq!(r.body["file"]["language"], "typescript");
-    assert_eq!(file_content(&app, &ada, &slug, util_id).await, "export const x = 1;\n");
+    assert_eq!(
+        file_content(&app, &ada, &slug, util_id).await,
+        "export const x = 1;\n"
+    );
     let doc = app.state.docs.open(pad_id).await.unwrap();
-    assert_eq!(doc.file_text(FileId(util_id)).await, "export const x = 1;\n");
+    assert_eq!(
+        doc.file_text(FileId(util_id)).await,
+        "export const x = 1;\n"
+    );
 
     // Renaming onto an existing name conflicts and changes nothing.
-    let r =
-        app.patch(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token), json!({ "name": "main.py" })).await;
+    let r = app
+        .patch(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token),
+            json!({ "name": "main.py" }),
+        )
+        .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.body["error"], "name_taken");
-    assert_eq!(file_content(&app, &ada, &slug, main_id).await, "print(\"Hello, world!\")\n");
-    assert_eq!(file_content(&app, &ada, &slug, util_id).await, "export const x = 1;\n");
+    assert_eq!(
+        file_content(&app, &ada, &slug, main_id).await,
+        "print(\"Hello, world!\")\n"
+    );
+    assert_eq!(
+        file_content(&app, &ada, &slug, util_id).await,
+        "export const x = 1;\n"
+    );
 
     // Language only.
-    let r =
-        app.patch(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token), json!({ "language": "js" })).await;
+    let r = app
+        .patch(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token),
+            json!({ "language": "js" }),
+        )
+        .await;
     assert_eq!(r.body["file"]["language"], "javascript");
     assert_eq!(r.body["file"]["name"], "util.ts");
     let r = app
-        .patch(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token), json!({ "name": "../util.ts" }))
+        .patch(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token),
+            json!({ "name": "../util.ts" }),
+        )
         .await;
-    assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (400, Some("invalid_file_name")));
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"].as_str()),
+        (400, Some("invalid_file_name"))
+    );
 
-    let r = app.get(&format!("/api/pads/{slug}/files"), Some(&ada.token)).await;
-    let names: Vec<&str> = r.body["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let r = app
+        .get(&format!("/api/pads/{slug}/files"), Some(&ada.token))
+        .await;
+    let names: Vec<&str> = r.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["main.py", "util.ts", "notes.txt", "types.d"]);
 
     // Delete clears the text; the last file stays.
-    let r = app.delete(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token)).await;
+    let r = app
+        .delete(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(doc.file_text(FileId(util_id)).await, "");
-    assert_eq!(app.get(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token)).await.status, 404);
-    assert_eq!(app.delete(&format!("/api/pads/{slug}/files/{util_id}"), Some(&ada.token)).await.status, 404);
+    assert_eq!(
+        app.get(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token)
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.delete(
+            &format!("/api/pads/{slug}/files/{util_id}"),
+            Some(&ada.token)
+        )
+        .await
+        .status,
+        404
+    );
     for id in [types_id] {
-        assert_eq!(app.delete(&format!("/api/pads/{slug}/files/{id}"), Some(&ada.token)).await.status, 200);
+        assert_eq!(
+            app.delete(&format!("/api/pads/{slug}/files/{id}"), Some(&ada.token))
+                .await
+                .status,
+            200
+        );
     }
-    let notes_id =
-        app.get(&format!("/api/pads/{slug}/files"), Some(&ada.token)).await.body["files"][1]["id"].as_i64().unwrap();
-    assert_eq!(app.delete(&format!("/api/pads/{slug}/files/{notes_id}"), Some(&ada.token)).await.status, 200);
-    let r = app.delete(&format!("/api/pads/{slug}/files/{main_id}"), Some(&ada.token)).await;
+    let notes_id = app
+        .get(&format!("/api/pads/{slug}/files"), Some(&ada.token))
+        .await
+        .body["files"][1]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.delete(
+            &format!("/api/pads/{slug}/files/{notes_id}"),
+            Some(&ada.token)
+        )
+        .await
+        .status,
+        200
+    );
+    let r = app
+        .delete(
+            &format!("/api/pads/{slug}/files/{main_id}"),
+            Some(&ada.token),
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"], "last_file");
-    assert_eq!(file_content(&app, &ada, &slug, main_id).await, "print(\"Hello, world!\")\n");
+    assert_eq!(
+        file_content(&app, &ada, &slug, main_id).await,
+        "print(\"Hello, world!\")\n"
+    );
 
     // A deleted name can be reused and starts from the given content, not the old text.
     let r = create_file(&app, &ada, &slug, json!({ "name": "util.ts" })).await;
-    assert_eq!(file_content(&app, &ada, &slug, r.body["file"]["id"].as_i64().unwrap()).await, "");
+    assert_eq!(
+        file_content(&app, &ada, &slug, r.body["file"]["id"].as_i64().unwrap()).await,
+        ""
+    );
 }
 
 #[tokio::test]
@@ -290,15 +483,27 @@ async fn file_ids_are_scoped_by_pad() {
     let (slug, other_file) = (slug_of(&mine), other["files"][0]["id"].as_i64().unwrap());
     let path = format!("/api/pads/{slug}/files/{other_file}");
     assert_eq!(app.get(&path, Some(&ada.token)).await.status, 404);
-    assert_eq!(app.patch(&path, Some(&ada.token), json!({ "name": "x.py" })).await.status, 404);
+    assert_eq!(
+        app.patch(&path, Some(&ada.token), json!({ "name": "x.py" }))
+            .await
+            .status,
+        404
+    );
     assert_eq!(app.delete(&path, Some(&ada.token)).await.status, 404);
     for junk in ["abc", "-1", "0", "99999999999999999999", "1%2F2"] {
-        let r = app.get(&format!("/api/pads/{slug}/files/{junk}"), Some(&ada.token)).await;
+        let r = app
+            .get(&format!("/api/pads/{slug}/files/{junk}"), Some(&ada.token))
+            .await;
         assert_eq!(r.status, 404, "{junk}");
         assert_eq!(r.body["error"], "not_found", "{junk}");
     }
     // The other pad's file is untouched.
-    let r = app.get(&format!("/api/pads/{}/files/{other_file}", slug_of(&other)), Some(&ada.token)).await;
+    let r = app
+        .get(
+            &format!("/api/pads/{}/files/{other_file}", slug_of(&other)),
+            Some(&ada.token),
+        )
+        .await;
     assert_eq!(r.body["file"]["name"], "main.py");
 }
 
@@ -308,16 +513,41 @@ async fn file_content_is_capped_at_512_kib() {
     let ada = app.signup("Ada").await;
     let slug = slug_of(&app.create_pad(&ada, json!({})).await);
     let max = opencoder::pads::MAX_FILE_BYTES;
-    let r = create_file(&app, &ada, &slug, json!({ "name": "full.txt", "content": "a".repeat(max) })).await;
+    let r = create_file(
+        &app,
+        &ada,
+        &slug,
+        json!({ "name": "full.txt", "content": "a".repeat(max) }),
+    )
+    .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(file_content(&app, &ada, &slug, r.body["file"]["id"].as_i64().unwrap()).await.len(), max);
-    let r = create_file(&app, &ada, &slug, json!({ "name": "over.txt", "content": "a".repeat(max + 1) })).await;
+    assert_eq!(
+        file_content(&app, &ada, &slug, r.body["file"]["id"].as_i64().unwrap())
+            .await
+            .len(),
+        max
+    );
+    let r = create_file(
+        &app,
+        &ada,
+        &slug,
+        json!({ "name": "over.txt", "content": "a".repeat(max + 1) }),
+    )
+    .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.body["error"], "payload_too_large");
     // Multi-byte characters count in bytes.
-    let r = create_file(&app, &ada, &slug, json!({ "name": "wide.txt", "content": "é".repeat(max / 2 + 1) })).await;
+    let r = create_file(
+        &app,
+        &ada,
+        &slug,
+        json!({ "name": "wide.txt", "content": "é".repeat(max / 2 + 1) }),
+    )
+    .await;
     assert_eq!(r.status, 413);
-    let files = app.get(&format!("/api/pads/{slug}/files"), Some(&ada.token)).await;
+    let files = app
+        .get(&format!("/api/pads/{slug}/files"), Some(&ada.token))
+        .await;
     assert_eq!(files.body["files"].as_array().unwrap().len(), 2);
 }
 
@@ -357,7 +587,9 @@ async fn hostile_file_names_are_refused() {
     }
     let r = create_file(&app, &ada, &slug, json!({ "name": "a".repeat(100) })).await;
     assert_eq!(r.status, 201, "a 100-character name is allowed");
-    let files = app.get(&format!("/api/pads/{slug}/files"), Some(&ada.token)).await;
+    let files = app
+        .get(&format!("/api/pads/{slug}/files"), Some(&ada.token))
+        .await;
     assert_eq!(files.body["files"].as_array().unwrap().len(), 2);
 }
 
@@ -373,7 +605,9 @@ async fn a_pad_holds_at_most_50_files() {
     let r = create_file(&app, &ada, &slug, json!({ "name": "f51.py" })).await;
     assert_eq!(r.status, 409, "{:?}", r.body);
     assert_eq!(r.body["error"], "too_many_files");
-    let files = app.get(&format!("/api/pads/{slug}/files"), Some(&ada.token)).await;
+    let files = app
+        .get(&format!("/api/pads/{slug}/files"), Some(&ada.token))
+        .await;
     assert_eq!(files.body["files"].as_array().unwrap().len(), 50);
 }
 
@@ -395,18 +629,37 @@ async fn malformed_bodies_get_400_with_a_code_and_a_message() {
         ("/api/pads", b"{\"title\": \"\xff\xfe\"}".to_vec()),
         (&files, b"{\"name\": 12}".to_vec()),
         (&files, b"{}".to_vec()),
-        (&files, b"{\"name\": \"a.py\", \"content\": {\"x\": 1}}".to_vec()),
+        (
+            &files,
+            b"{\"name\": \"a.py\", \"content\": {\"x\": 1}}".to_vec(),
+        ),
         (&files, b"{\"name\": \"a\xc0\x80.py\"}".to_vec()),
     ];
     for (path, body) in cases {
-        let r = app.request_raw(Method::POST, path, token, json, body.clone()).await;
-        assert_eq!(r.status, 400, "{path} {:?}: {:?}", String::from_utf8_lossy(&body), r.body);
+        let r = app
+            .request_raw(Method::POST, path, token, json, body.clone())
+            .await;
+        assert_eq!(
+            r.status,
+            400,
+            "{path} {:?}: {:?}",
+            String::from_utf8_lossy(&body),
+            r.body
+        );
         assert!(r.body["error"].is_string(), "{:?}", r.body);
         assert!(r.body["message"].is_string(), "{:?}", r.body);
     }
-    let r = app.request_raw(Method::POST, "/api/pads", token, None, b"{}".to_vec()).await;
+    let r = app
+        .request_raw(Method::POST, "/api/pads", token, None, b"{}".to_vec())
+        .await;
     assert_eq!(r.status, 415);
     assert_eq!(r.body["error"], "unsupported_media_type");
     // Nothing was created along the way.
-    assert_eq!(app.get("/api/pads", token).await.body["pads"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/pads", token).await.body["pads"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

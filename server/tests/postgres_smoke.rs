@@ -34,15 +34,27 @@ async fn a_server_on_postgres_serves_a_pad_and_a_second_server_reloads_it() {
     }
     b.drain(Duration::from_millis(300)).await;
     let expected = b.text(&pad.file);
-    assert!(a.until(Duration::from_secs(5), |p| p.text(&pad.file) == expected).await, "the peers did not converge");
+    assert!(
+        a.until(Duration::from_secs(5), |p| p.text(&pad.file) == expected)
+            .await,
+        "the peers did not converge"
+    );
     for i in 0..20 {
-        assert!(expected.contains(&format!("a{i} ")) && expected.contains(&format!(" b{i}")), "{expected:?}");
+        assert!(
+            expected.contains(&format!("a{i} ")) && expected.contains(&format!(" b{i}")),
+            "{expected:?}"
+        );
     }
     app.state.docs.flush_log().await;
 
     // A second server on the same database has nothing in memory: it loads the log.
     let second = TestApp::spawn_with(&vars).await;
-    assert_eq!(Http::new(&second.base).file_text(&other, &pad, pad.file_id).await, expected);
+    assert_eq!(
+        Http::new(&second.base)
+            .file_text(&other, &pad, pad.file_id)
+            .await,
+        expected
+    );
     let mut c = connect(&second.base, &pad.slug, &owner).await;
     c.synced().await;
     assert_eq!(c.text(&pad.file), expected);

@@ -24,18 +24,31 @@ const EDITS: usize = 500;
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
     let app = TestApp::spawn().await;
     let owner = app.signup("Ada").await;
-    let body = app.create_pad(&owner, json!({ "title": "long", "language": "python" })).await;
+    let body = app
+        .create_pad(&owner, json!({ "title": "long", "language": "python" }))
+        .await;
     let slug = body["pad"]["slug"].as_str().unwrap().to_string();
     let pad = PadId(body["pad"]["id"].as_i64().unwrap());
     let file = body["files"][0]["name"].as_str().unwrap().to_string();
-    let started = app.post(&format!("/api/pads/{slug}/recordings"), Some(&owner.token), json!({})).await;
+    let started = app
+        .post(
+            &format!("/api/pads/{slug}/recordings"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(started.status, 201);
     let rec = started.body["recording"]["id"].as_i64().unwrap();
 
@@ -72,7 +85,13 @@ async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
         .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let stopped = app.post(&format!("/api/pads/{slug}/recordings/{rec}/stop"), Some(&owner.token), json!({})).await;
+    let stopped = app
+        .post(
+            &format!("/api/pads/{slug}/recordings/{rec}/stop"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(stopped.status, 200);
 
     // Stream the export to a file, sampling the resident set as it arrives.
@@ -86,7 +105,10 @@ async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("content-length").is_none(), "the export is streamed, not built first");
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "the export is streamed, not built first"
+    );
     let mut saved = tempfile::NamedTempFile::new().unwrap();
     let mut received = 0u64;
     while let Some(chunk) = response.chunk().await.unwrap() {
@@ -102,10 +124,15 @@ async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
     // Building the export in memory held every event and then the serialised body: at least twice
     // the body. Streamed, the growth is a few pages (their rows, their JSON) per allocator arena
     // (each pooled connection's thread has one): measured 50–85 MB here, whatever the body's size.
-    assert!(growth < received / 2, "the server held the recording: RSS grew {growth} bytes for a {received}-byte export");
+    assert!(
+        growth < received / 2,
+        "the server held the recording: RSS grew {growth} bytes for a {received}-byte export"
+    );
 
     // The download is one valid JSON document holding the whole window.
-    let export: Value = serde_json::from_reader(BufReader::new(std::fs::File::open(saved.path()).unwrap())).unwrap();
+    let export: Value =
+        serde_json::from_reader(BufReader::new(std::fs::File::open(saved.path()).unwrap()))
+            .unwrap();
     assert_eq!(export["version"], 1);
     assert_eq!(export["recording"]["id"], rec);
     let events = export["events"].as_array().unwrap();
@@ -113,18 +140,32 @@ async fn a_long_recording_is_exported_in_bounded_memory_and_complete() {
     assert_eq!(runs.len(), RUNS);
     for (i, run) in runs.iter().enumerate() {
         assert_eq!(run["data"]["runId"], format!("run-{i:04}"));
-        assert_eq!(run["data"]["stdout"].as_str().unwrap().len(), RUN_OUTPUT_BYTES);
+        assert_eq!(
+            run["data"]["stdout"].as_str().unwrap().len(),
+            RUN_OUTPUT_BYTES
+        );
     }
     let edits: Vec<&Value> = events.iter().filter(|e| e["kind"] == "edit").collect();
     assert_eq!(edits.len(), EDITS);
     let ats: Vec<i64> = events.iter().map(|e| e["at"].as_i64().unwrap()).collect();
-    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "events are in time order");
+    assert!(
+        ats.windows(2).all(|w| w[0] <= w[1]),
+        "events are in time order"
+    );
     // initialState plus every edit reproduce the file.
     let doc = yrs::Doc::new();
-    let mut updates = vec![STANDARD.decode(export["initialState"].as_str().unwrap()).unwrap()];
-    updates.extend(edits.iter().map(|e| STANDARD.decode(e["data"]["update"].as_str().unwrap()).unwrap()));
+    let mut updates = vec![STANDARD
+        .decode(export["initialState"].as_str().unwrap())
+        .unwrap()];
+    updates.extend(edits.iter().map(|e| {
+        STANDARD
+            .decode(e["data"]["update"].as_str().unwrap())
+            .unwrap()
+    }));
     for update in updates {
-        doc.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
     }
     let text = doc.get_or_insert_text(format!("file:{file}").as_str());
     let expected: String = (0..EDITS).map(|i| format!("print({i})\n")).collect();

@@ -15,13 +15,15 @@ use opencoder::cluster::store::{self as lease_store, Fence, FencedError};
 use opencoder::collab::persist::Persist;
 use opencoder::collab::store::{self as collab_store, LogWrite};
 use opencoder::db::{Db, PadId, UserId};
+use opencoder::interviews::questions_store::{
+    self, CreateOutcome, Filter, QuestionFields, ShareOutcome, StarterFile,
+};
+use opencoder::interviews::store as interview_store;
 use opencoder::metrics::PersistMetrics;
 use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
 use opencoder::pads::invites_store::{self, AcceptOutcome, Liveness, NewInvite};
 use opencoder::pads::roles::Role;
 use opencoder::pads::store::{self as pad_store, GrantOutcome, NewPad};
-use opencoder::interviews::questions_store::{self, CreateOutcome, Filter, QuestionFields, ShareOutcome, StarterFile};
-use opencoder::interviews::store as interview_store;
 use opencoder::recordings::store as rec_store;
 
 use common::postgres::TempPostgres;
@@ -39,14 +41,22 @@ impl Fixture {
         let url = format!("sqlite://{}", dir.path().join("stores.db").display());
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
-        Fixture { url, db, _dir: Some(dir) }
+        Fixture {
+            url,
+            db,
+            _dir: Some(dir),
+        }
     }
 
     async fn postgres() -> Fixture {
         let url = TempPostgres::shared().create_database().await;
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
-        Fixture { url, db, _dir: None }
+        Fixture {
+            url,
+            db,
+            _dir: None,
+        }
     }
 
     /// Another node's pool on the same database.
@@ -93,62 +103,174 @@ on_both_backends! {
 const ROOMY: usize = 1_000;
 
 async fn user(db: &Db, name: &str) -> UserId {
-    opencoder::auth::store::create(db, name, &format!("hash-of-{name}")).await.unwrap().id
+    opencoder::auth::store::create(db, name, &format!("hash-of-{name}"))
+        .await
+        .unwrap()
+        .id
 }
 
 async fn pad(db: &Db, owner: UserId, slug: &str) -> PadId {
-    let files = [NewFile { name: "main.py".into(), language: "python".into() }];
-    let new = NewPad { slug, title: "T", language: "python", kind: "sandbox", owner };
-    pad_store::create_with_files(db, &new, &files).await.unwrap().0.id
+    let files = [NewFile {
+        name: "main.py".into(),
+        language: "python".into(),
+    }];
+    let new = NewPad {
+        slug,
+        title: "T",
+        language: "python",
+        kind: "sandbox",
+        owner,
+    };
+    pad_store::create_with_files(db, &new, &files)
+        .await
+        .unwrap()
+        .0
+        .id
 }
 
 async fn users_and_sessions(f: Fixture) {
     let db = &f.db;
-    let ada = opencoder::auth::store::create(db, "Ada", "h1").await.unwrap();
+    let ada = opencoder::auth::store::create(db, "Ada", "h1")
+        .await
+        .unwrap();
     assert_eq!((ada.name.as_str(), ada.session_epoch), ("Ada", 0));
-    let dup = opencoder::auth::store::create(db, "Other", "h1").await.unwrap_err();
-    assert!(matches!(&dup, sqlx::Error::Database(e) if e.is_unique_violation()), "{dup}");
-    assert_eq!(opencoder::auth::store::find_by_recovery_hash(db, "h1").await.unwrap().unwrap().id, ada.id);
-    assert_eq!(opencoder::auth::store::rename(db, ada.id, "Ada L").await.unwrap().unwrap().name, "Ada L");
-    assert_eq!(opencoder::auth::store::bump_epoch(db, ada.id).await.unwrap(), 1);
-    assert_eq!(opencoder::auth::store::bump_epoch(db, ada.id).await.unwrap(), 2);
-    opencoder::auth::store::set_recovery_hash(db, ada.id, "h2").await.unwrap();
-    assert!(opencoder::auth::store::find_by_recovery_hash(db, "h1").await.unwrap().is_none());
+    let dup = opencoder::auth::store::create(db, "Other", "h1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&dup, sqlx::Error::Database(e) if e.is_unique_violation()),
+        "{dup}"
+    );
+    assert_eq!(
+        opencoder::auth::store::find_by_recovery_hash(db, "h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        ada.id
+    );
+    assert_eq!(
+        opencoder::auth::store::rename(db, ada.id, "Ada L")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Ada L"
+    );
+    assert_eq!(
+        opencoder::auth::store::bump_epoch(db, ada.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        opencoder::auth::store::bump_epoch(db, ada.id)
+            .await
+            .unwrap(),
+        2
+    );
+    opencoder::auth::store::set_recovery_hash(db, ada.id, "h2")
+        .await
+        .unwrap();
+    assert!(opencoder::auth::store::find_by_recovery_hash(db, "h1")
+        .await
+        .unwrap()
+        .is_none());
     let owned = pad(db, ada.id, "owned").await;
     opencoder::auth::store::delete(db, ada.id).await.unwrap();
-    assert!(opencoder::auth::store::find(db, ada.id).await.unwrap().is_none());
-    assert!(pad_store::find(db, owned).await.unwrap().is_none(), "owned pads go with the account");
+    assert!(opencoder::auth::store::find(db, ada.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        pad_store::find(db, owned).await.unwrap().is_none(),
+        "owned pads go with the account"
+    );
 }
 
 async fn pads_members_and_roles(f: Fixture) {
     let db = &f.db;
     let (owner, bob) = (user(db, "Owner").await, user(db, "Bob").await);
     let id = pad(db, owner, "p1").await;
-    let (found, role) = pad_store::find_with_role(db, "p1", owner).await.unwrap().unwrap();
-    assert_eq!((found.id, role, found.has_password), (id, Some(Role::Owner), false));
-    assert_eq!(pad_store::find_with_role(db, "p1", bob).await.unwrap().unwrap().1, None);
-    let taken = pad_store::create_with_files(db, &NewPad { slug: "p1", title: "x", language: "python", kind: "sandbox", owner }, &[])
+    let (found, role) = pad_store::find_with_role(db, "p1", owner)
         .await
-        .unwrap_err();
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, role, found.has_password),
+        (id, Some(Role::Owner), false)
+    );
+    assert_eq!(
+        pad_store::find_with_role(db, "p1", bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        None
+    );
+    let taken = pad_store::create_with_files(
+        db,
+        &NewPad {
+            slug: "p1",
+            title: "x",
+            language: "python",
+            kind: "sandbox",
+            owner,
+        },
+        &[],
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(&taken, sqlx::Error::Database(e) if e.is_unique_violation()));
 
     // Grants only go up; the owner row is never touched.
-    let granted = pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY).await.unwrap();
-    assert!(matches!(granted, GrantOutcome::Granted(g) if g.previous.is_none() && g.current == Role::Viewer));
-    let up = pad_store::grant_at_least(db, id, bob, Role::Collaborator, ROOMY).await.unwrap();
+    let granted = pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY)
+        .await
+        .unwrap();
+    assert!(
+        matches!(granted, GrantOutcome::Granted(g) if g.previous.is_none() && g.current == Role::Viewer)
+    );
+    let up = pad_store::grant_at_least(db, id, bob, Role::Collaborator, ROOMY)
+        .await
+        .unwrap();
     assert!(matches!(up, GrantOutcome::Granted(g) if g.current == Role::Collaborator));
-    let not_down = pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY).await.unwrap();
-    assert!(matches!(not_down, GrantOutcome::Granted(g) if !g.changed() && g.current == Role::Collaborator));
-    assert_eq!(pad_store::change_role(db, id, owner, Role::Viewer).await.unwrap(), None);
-    assert_eq!(pad_store::change_role(db, id, bob, Role::Candidate).await.unwrap(), Some(Role::Collaborator));
+    let not_down = pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY)
+        .await
+        .unwrap();
+    assert!(
+        matches!(not_down, GrantOutcome::Granted(g) if !g.changed() && g.current == Role::Collaborator)
+    );
+    assert_eq!(
+        pad_store::change_role(db, id, owner, Role::Viewer)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        pad_store::change_role(db, id, bob, Role::Candidate)
+            .await
+            .unwrap(),
+        Some(Role::Collaborator)
+    );
     let members = pad_store::members(db, id).await.unwrap();
-    assert_eq!(members.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["owner", "candidate"]);
+    assert_eq!(
+        members.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(),
+        ["owner", "candidate"]
+    );
     assert_eq!(pad_store::list_for_user(db, bob).await.unwrap().len(), 1);
 
     // A kick sticks until re-admitted.
-    assert_eq!(pad_store::kick_member(db, id, bob, owner).await.unwrap(), Some(Role::Candidate));
+    assert_eq!(
+        pad_store::kick_member(db, id, bob, owner).await.unwrap(),
+        Some(Role::Candidate)
+    );
     assert!(pad_store::is_removed(db, id, bob).await.unwrap());
-    assert_eq!(pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY).await.unwrap(), GrantOutcome::Removed);
+    assert_eq!(
+        pad_store::grant_at_least(db, id, bob, Role::Viewer, ROOMY)
+            .await
+            .unwrap(),
+        GrantOutcome::Removed
+    );
     assert_eq!(pad_store::removals(db, id).await.unwrap().len(), 1);
     assert!(pad_store::readmit(db, id, bob).await.unwrap());
     assert!(!pad_store::is_removed(db, id, bob).await.unwrap());
@@ -160,25 +282,68 @@ async fn pads_members_and_roles(f: Fixture) {
     let other = f.second_pool().await;
     let mut joins = Vec::new();
     for i in 0..9 {
-        let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
+        let db = if i % 2 == 0 {
+            f.db.clone()
+        } else {
+            other.clone()
+        };
         let joiner = user(&db, &format!("joiner{i}")).await;
-        joins.push(tokio::spawn(async move { (joiner, pad_store::grant_at_least(&db, full, joiner, Role::Viewer, cap).await.unwrap()) }));
+        joins.push(tokio::spawn(async move {
+            (
+                joiner,
+                pad_store::grant_at_least(&db, full, joiner, Role::Viewer, cap)
+                    .await
+                    .unwrap(),
+            )
+        }));
     }
-    let outcomes: Vec<_> = futures_util::future::join_all(joins).await.into_iter().map(Result::unwrap).collect();
-    let admitted: Vec<UserId> =
-        outcomes.iter().filter(|(_, o)| matches!(o, GrantOutcome::Granted(_))).map(|(u, _)| *u).collect();
-    assert_eq!(admitted.len(), cap - 1, "the owner and {} joiners fill a pad of {cap}", cap - 1);
-    assert!(outcomes.iter().all(|(_, o)| matches!(o, GrantOutcome::Granted(_) | GrantOutcome::Full)));
+    let outcomes: Vec<_> = futures_util::future::join_all(joins)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let admitted: Vec<UserId> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, GrantOutcome::Granted(_)))
+        .map(|(u, _)| *u)
+        .collect();
+    assert_eq!(
+        admitted.len(),
+        cap - 1,
+        "the owner and {} joiners fill a pad of {cap}",
+        cap - 1
+    );
+    assert!(outcomes
+        .iter()
+        .all(|(_, o)| matches!(o, GrantOutcome::Granted(_) | GrantOutcome::Full)));
     assert_eq!(pad_store::members(db, full).await.unwrap().len(), cap);
-    let upgraded = pad_store::grant_at_least(db, full, admitted[0], Role::Collaborator, cap).await.unwrap();
+    let upgraded = pad_store::grant_at_least(db, full, admitted[0], Role::Collaborator, cap)
+        .await
+        .unwrap();
     assert!(matches!(upgraded, GrantOutcome::Granted(g) if g.current == Role::Collaborator));
 
     // Passwords and updates.
-    let with_password = pad_store::set_password(db, id, Some(("hash", Role::Viewer))).await.unwrap().unwrap();
+    let with_password = pad_store::set_password(db, id, Some(("hash", Role::Viewer)))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(with_password.has_password);
-    assert_eq!(pad_store::password(db, id).await.unwrap(), Some(("hash".to_string(), Role::Viewer)));
-    let renamed = pad_store::update(db, id, Some("New"), None, Some("interview")).await.unwrap().unwrap();
-    assert_eq!((renamed.title.as_str(), renamed.language.as_str(), renamed.kind.as_str()), ("New", "python", "interview"));
+    assert_eq!(
+        pad_store::password(db, id).await.unwrap(),
+        Some(("hash".to_string(), Role::Viewer))
+    );
+    let renamed = pad_store::update(db, id, Some("New"), None, Some("interview"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            renamed.title.as_str(),
+            renamed.language.as_str(),
+            renamed.kind.as_str()
+        ),
+        ("New", "python", "interview")
+    );
     assert!(pad_store::delete(db, id).await.unwrap());
     assert!(!pad_store::delete(db, id).await.unwrap());
 }
@@ -187,32 +352,82 @@ async fn files(f: Fixture) {
     let db = &f.db;
     let owner = user(db, "Owner").await;
     let id = pad(db, owner, "files").await;
-    let second = files_store::create(db, id, "b.py", "python", 3).await.unwrap().unwrap();
+    let second = files_store::create(db, id, "b.py", "python", 3)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(second.sort_order, 1);
-    let taken = files_store::create(db, id, "b.py", "python", 3).await.unwrap_err();
+    let taken = files_store::create(db, id, "b.py", "python", 3)
+        .await
+        .unwrap_err();
     assert!(matches!(&taken, sqlx::Error::Database(e) if e.is_unique_violation()));
-    files_store::create(db, id, "c.py", "python", 3).await.unwrap().unwrap();
-    assert!(files_store::create(db, id, "d.py", "python", 3).await.unwrap().is_none(), "the cap holds");
-    let renamed = files_store::update(db, id, second.id, "renamed.py", "python").await.unwrap().unwrap();
+    files_store::create(db, id, "c.py", "python", 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        files_store::create(db, id, "d.py", "python", 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "the cap holds"
+    );
+    let renamed = files_store::update(db, id, second.id, "renamed.py", "python")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(renamed.name, "renamed.py");
     let listed = files_store::list(db, id).await.unwrap();
-    assert_eq!(listed.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["main.py", "renamed.py", "c.py"]);
+    assert_eq!(
+        listed.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["main.py", "renamed.py", "c.py"]
+    );
     for file in &listed[1..] {
-        assert!(matches!(files_store::delete_unless_last(db, id, file.id).await.unwrap(), DeleteOutcome::Deleted(_)));
+        assert!(matches!(
+            files_store::delete_unless_last(db, id, file.id)
+                .await
+                .unwrap(),
+            DeleteOutcome::Deleted(_)
+        ));
     }
-    assert!(matches!(files_store::delete_unless_last(db, id, listed[0].id).await.unwrap(), DeleteOutcome::LastFile));
-    assert!(matches!(files_store::delete_unless_last(db, id, listed[1].id).await.unwrap(), DeleteOutcome::NotFound));
-    assert_eq!(files_store::text_keys(db, id).await.unwrap(), files_store::TextKeys::ById);
+    assert!(matches!(
+        files_store::delete_unless_last(db, id, listed[0].id)
+            .await
+            .unwrap(),
+        DeleteOutcome::LastFile
+    ));
+    assert!(matches!(
+        files_store::delete_unless_last(db, id, listed[1].id)
+            .await
+            .unwrap(),
+        DeleteOutcome::NotFound
+    ));
+    assert_eq!(
+        files_store::text_keys(db, id).await.unwrap(),
+        files_store::TextKeys::ById
+    );
 
     // Concurrent creates from two nodes never pass the cap.
     let other = f.second_pool().await;
     for round in 0..ROUNDS {
         let id = pad(db, owner, &format!("race{round}")).await;
         let racers = (0..RACERS).map(|i| {
-            let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
-            tokio::spawn(async move { files_store::create(&db, id, &format!("r{i}.py"), "python", 4).await.unwrap() })
+            let db = if i % 2 == 0 {
+                f.db.clone()
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move {
+                files_store::create(&db, id, &format!("r{i}.py"), "python", 4)
+                    .await
+                    .unwrap()
+            })
         });
-        let created = futures_util::future::join_all(racers).await.into_iter().filter(|r| r.as_ref().unwrap().is_some()).count();
+        let created = futures_util::future::join_all(racers)
+            .await
+            .into_iter()
+            .filter(|r| r.as_ref().unwrap().is_some())
+            .count();
         assert_eq!(created, 3, "one file existed; the cap is 4");
         assert_eq!(files_store::list(db, id).await.unwrap().len(), 4);
     }
@@ -224,7 +439,11 @@ const RACERS: usize = 16;
 
 async fn invites(f: Fixture) {
     let db = &f.db;
-    let (owner, bob, cat) = (user(db, "Owner").await, user(db, "Bob").await, user(db, "Cat").await);
+    let (owner, bob, cat) = (
+        user(db, "Owner").await,
+        user(db, "Bob").await,
+        user(db, "Cat").await,
+    );
     let id = pad(db, owner, "inv").await;
     let now = Utc::now();
     let new = |token: &'static str, max_uses| NewInvite {
@@ -236,32 +455,70 @@ async fn invites(f: Fixture) {
         expires_at: now + ChronoDuration::hours(1),
         max_uses,
     };
-    let once = invites_store::create(db, &new("once", Some(1))).await.unwrap();
-    assert_eq!(invites_store::list_live(db, id, now).await.unwrap().len(), 1);
-    let accepted = invites_store::accept(db, "once", bob, now, ROOMY).await.unwrap();
+    let once = invites_store::create(db, &new("once", Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        invites_store::list_live(db, id, now).await.unwrap().len(),
+        1
+    );
+    let accepted = invites_store::accept(db, "once", bob, now, ROOMY)
+        .await
+        .unwrap();
     assert!(matches!(accepted, AcceptOutcome::Accepted { invite, .. } if invite.uses == 1));
-    assert!(matches!(invites_store::accept(db, "once", cat, now, ROOMY).await.unwrap(), AcceptOutcome::Refused(Liveness::UsedUp)));
     assert!(matches!(
-        invites_store::accept(db, "once", cat, now + ChronoDuration::hours(2), ROOMY).await.unwrap(),
+        invites_store::accept(db, "once", cat, now, ROOMY)
+            .await
+            .unwrap(),
+        AcceptOutcome::Refused(Liveness::UsedUp)
+    ));
+    assert!(matches!(
+        invites_store::accept(db, "once", cat, now + ChronoDuration::hours(2), ROOMY)
+            .await
+            .unwrap(),
         AcceptOutcome::Refused(Liveness::Expired)
     ));
-    assert!(invites_store::revoke(db, id, once.id, now).await.unwrap().is_some());
-    assert!(matches!(invites_store::accept(db, "once", cat, now, ROOMY).await.unwrap(), AcceptOutcome::Refused(Liveness::Missing)));
-    assert!(invites_store::find_by_token(db, "once").await.unwrap().is_some());
+    assert!(invites_store::revoke(db, id, once.id, now)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(matches!(
+        invites_store::accept(db, "once", cat, now, ROOMY)
+            .await
+            .unwrap(),
+        AcceptOutcome::Refused(Liveness::Missing)
+    ));
+    assert!(invites_store::find_by_token(db, "once")
+        .await
+        .unwrap()
+        .is_some());
 
     // Two nodes accepting a one-use invite for different users: exactly one wins.
     let other = f.second_pool().await;
     for round in 0..ROUNDS {
         let token: &'static str = Box::leak(format!("race{round}").into_boxed_str());
-        invites_store::create(db, &new(token, Some(1))).await.unwrap();
+        invites_store::create(db, &new(token, Some(1)))
+            .await
+            .unwrap();
         let mut racers = Vec::new();
         for i in 0..RACERS {
-            let db = if i % 2 == 0 { f.db.clone() } else { other.clone() };
+            let db = if i % 2 == 0 {
+                f.db.clone()
+            } else {
+                other.clone()
+            };
             let racer = user(&db, &format!("racer{round}-{i}")).await;
-            racers.push(tokio::spawn(async move { invites_store::accept(&db, token, racer, now, ROOMY).await.unwrap() }));
+            racers.push(tokio::spawn(async move {
+                invites_store::accept(&db, token, racer, now, ROOMY)
+                    .await
+                    .unwrap()
+            }));
         }
         let outcomes = futures_util::future::join_all(racers).await;
-        let wins = outcomes.iter().filter(|o| matches!(o.as_ref().unwrap(), AcceptOutcome::Accepted { .. })).count();
+        let wins = outcomes
+            .iter()
+            .filter(|o| matches!(o.as_ref().unwrap(), AcceptOutcome::Accepted { .. }))
+            .count();
         assert_eq!(wins, 1, "a one-use invite admitted {wins} users");
     }
 }
@@ -273,47 +530,150 @@ async fn doc_log_and_checkpoints(f: Fixture) {
     let gone = pad(db, owner, "gone").await;
     pad_store::delete(db, gone).await.unwrap();
     let batch = [
-        LogWrite::Update { pad: id, user: Some(owner), at_ms: 1, bytes: b"one" },
-        LogWrite::Update { pad: gone, user: None, at_ms: 1, bytes: b"skipped" },
-        LogWrite::Update { pad: id, user: None, at_ms: 2, bytes: b"three" },
+        LogWrite::Update {
+            pad: id,
+            user: Some(owner),
+            at_ms: 1,
+            bytes: b"one",
+        },
+        LogWrite::Update {
+            pad: gone,
+            user: None,
+            at_ms: 1,
+            bytes: b"skipped",
+        },
+        LogWrite::Update {
+            pad: id,
+            user: None,
+            at_ms: 2,
+            bytes: b"three",
+        },
     ];
     let places = collab_store::commit_log(db, &batch).await.unwrap();
-    let [Some(one), None, Some(three)] = places[..] else { panic!("places {places:?}") };
-    assert_eq!((one.prev, three.prev), (0, one.id), "each update names the pad's update before it");
+    let [Some(one), None, Some(three)] = places[..] else {
+        panic!("places {places:?}")
+    };
+    assert_eq!(
+        (one.prev, three.prev),
+        (0, one.id),
+        "each update names the pad's update before it"
+    );
     let batch = [
-        LogWrite::Checkpoint { pad: id, held: three.id, state: b"state", state_vector: b"sv" },
-        LogWrite::Update { pad: id, user: None, at_ms: 3, bytes: b"after" },
+        LogWrite::Checkpoint {
+            pad: id,
+            held: three.id,
+            state: b"state",
+            state_vector: b"sv",
+        },
+        LogWrite::Update {
+            pad: id,
+            user: None,
+            at_ms: 3,
+            bytes: b"after",
+        },
     ];
     let places = collab_store::commit_log(db, &batch).await.unwrap();
     assert_eq!(places[0], None);
-    assert_eq!(places[1].map(|p| p.prev), Some(three.id), "the chain continues across batches");
-    let (upto, state) = collab_store::latest_checkpoint(db, id).await.unwrap().unwrap();
-    assert_eq!((upto, state.as_slice()), (three.id, &b"state"[..]), "the checkpoint covers what its document held");
-    let tail: Vec<Vec<u8>> = collab_store::log_page(db, id, upto, 10).await.unwrap().into_iter().map(|(_, b)| b).collect();
-    assert_eq!(tail, [b"after".to_vec()], "a load replays everything after it");
-    assert_eq!(collab_store::log_page(db, id, 0, 2).await.unwrap().len(), 2, "pages are bounded");
-    assert_eq!(collab_store::log_page(db, id, 0, 10).await.unwrap().len(), 3);
-    assert_eq!(collab_store::history_bytes(db, id).await.unwrap(), 3 + 5 + 5);
+    assert_eq!(
+        places[1].map(|p| p.prev),
+        Some(three.id),
+        "the chain continues across batches"
+    );
+    let (upto, state) = collab_store::latest_checkpoint(db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (upto, state.as_slice()),
+        (three.id, &b"state"[..]),
+        "the checkpoint covers what its document held"
+    );
+    let tail: Vec<Vec<u8>> = collab_store::log_page(db, id, upto, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(
+        tail,
+        [b"after".to_vec()],
+        "a load replays everything after it"
+    );
+    assert_eq!(
+        collab_store::log_page(db, id, 0, 2).await.unwrap().len(),
+        2,
+        "pages are bounded"
+    );
+    assert_eq!(
+        collab_store::log_page(db, id, 0, 10).await.unwrap().len(),
+        3
+    );
+    assert_eq!(
+        collab_store::history_bytes(db, id).await.unwrap(),
+        3 + 5 + 5
+    );
     let report = rec_store::storage_report(db, id).await.unwrap();
-    assert_eq!((report.updates, report.update_bytes, report.engine_checkpoints), (3, 13, 1));
+    assert_eq!(
+        (
+            report.updates,
+            report.update_bytes,
+            report.engine_checkpoints
+        ),
+        (3, 13, 1)
+    );
     assert_eq!(report.engine_checkpoint_bytes, 7);
     assert!(report.database_bytes_in_use > 0);
     // A checkpoint of a node that holds the log up to the batch's start and its own updates covers
     // them.
     let after = places[1].unwrap().id;
     let batch = [
-        LogWrite::Update { pad: id, user: None, at_ms: 4, bytes: b"own" },
-        LogWrite::Checkpoint { pad: id, held: after, state: b"s2", state_vector: b"sv" },
+        LogWrite::Update {
+            pad: id,
+            user: None,
+            at_ms: 4,
+            bytes: b"own",
+        },
+        LogWrite::Checkpoint {
+            pad: id,
+            held: after,
+            state: b"s2",
+            state_vector: b"sv",
+        },
     ];
-    let own = collab_store::commit_log(db, &batch).await.unwrap()[0].unwrap().id;
-    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap().0, own);
+    let own = collab_store::commit_log(db, &batch).await.unwrap()[0]
+        .unwrap()
+        .id;
+    assert_eq!(
+        collab_store::latest_checkpoint(db, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        own
+    );
     // One whose document missed an update committed before the batch is dropped.
     let batch = [
-        LogWrite::Update { pad: id, user: None, at_ms: 5, bytes: b"mine" },
-        LogWrite::Checkpoint { pad: id, held: after, state: b"s3", state_vector: b"sv" },
+        LogWrite::Update {
+            pad: id,
+            user: None,
+            at_ms: 5,
+            bytes: b"mine",
+        },
+        LogWrite::Checkpoint {
+            pad: id,
+            held: after,
+            state: b"s3",
+            state_vector: b"sv",
+        },
     ];
     collab_store::commit_log(db, &batch).await.unwrap();
-    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap().unwrap(), (own, b"s2".to_vec()));
+    assert_eq!(
+        collab_store::latest_checkpoint(db, id)
+            .await
+            .unwrap()
+            .unwrap(),
+        (own, b"s2".to_vec())
+    );
 }
 
 /// A document learns where its updates landed only after their batch commits, so a checkpoint it
@@ -325,14 +685,24 @@ async fn the_log_writer_counts_its_own_commits_into_a_checkpoint(f: Fixture) {
     let owner = user(db, "Owner").await;
     let id = pad(db, owner, "busy").await;
     // The document is never told where its updates landed, as if every commit were in flight.
-    let writer = Persist::start(db.clone(), 1 << 20, Arc::new(|_| {}), PersistMetrics::default());
+    let writer = Persist::start(
+        db.clone(),
+        1 << 20,
+        Arc::new(|_| {}),
+        PersistMetrics::default(),
+    );
     for text in ["a", "b", "c"] {
         writer.append(id, Some(owner), Bytes::from_static(text.as_bytes()));
     }
     writer.flush().await;
     writer.checkpoint(id, 0, b"abc".to_vec(), b"sv".to_vec());
     writer.flush().await;
-    let newest = collab_store::log_page(db, id, 0, 10).await.unwrap().last().unwrap().0;
+    let newest = collab_store::log_page(db, id, 0, 10)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .0;
     assert_eq!(
         collab_store::latest_checkpoint(db, id).await.unwrap(),
         Some((newest, b"abc".to_vec())),
@@ -340,7 +710,12 @@ async fn the_log_writer_counts_its_own_commits_into_a_checkpoint(f: Fixture) {
     );
     // Another node writes the pad; this node's document has not received it.
     let other = f.second_pool().await;
-    let foreign = [LogWrite::Update { pad: id, user: None, at_ms: 9, bytes: b"x" }];
+    let foreign = [LogWrite::Update {
+        pad: id,
+        user: None,
+        at_ms: 9,
+        bytes: b"x",
+    }];
     collab_store::commit_log(&other, &foreign).await.unwrap();
     writer.append(id, Some(owner), Bytes::from_static(b"d"));
     writer.flush().await;
@@ -371,10 +746,26 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
                     let bytes = format!("{n}:{i}").into_bytes();
                     let more = format!("{n}:{i}+").into_bytes();
                     let batch = [
-                        LogWrite::Update { pad: id, user: None, at_ms: i as i64, bytes: &bytes },
-                        LogWrite::Update { pad: id, user: None, at_ms: i as i64, bytes: &more },
+                        LogWrite::Update {
+                            pad: id,
+                            user: None,
+                            at_ms: i as i64,
+                            bytes: &bytes,
+                        },
+                        LogWrite::Update {
+                            pad: id,
+                            user: None,
+                            at_ms: i as i64,
+                            bytes: &more,
+                        },
                     ];
-                    places.extend(collab_store::commit_log(&db, &batch).await.unwrap().into_iter().flatten());
+                    places.extend(
+                        collab_store::commit_log(&db, &batch)
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .flatten(),
+                    );
                 }
                 places
             })
@@ -387,7 +778,9 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
     let mut places = Vec::new();
     loop {
         let done = writers.iter().all(|w| w.is_finished());
-        let rows = rec_store::edits_page(&reader, id, after, i64::MAX, 0, i64::MAX, 10_000).await.unwrap();
+        let rows = rec_store::edits_page(&reader, id, after, i64::MAX, 0, i64::MAX, 10_000)
+            .await
+            .unwrap();
         for row in rows {
             after = row.id;
             seen.insert(row.update_bytes);
@@ -403,17 +796,31 @@ async fn doc_log_ids_are_commit_ordered_across_nodes(f: Fixture) {
     places.sort_by_key(|p| p.id);
     let mut prev = 0;
     for place in &places {
-        assert_eq!(place.prev, prev, "update {} names the wrong predecessor", place.id);
+        assert_eq!(
+            place.prev, prev,
+            "update {} names the wrong predecessor",
+            place.id
+        );
         prev = place.id;
     }
-    let all: Vec<Vec<u8>> = collab_store::log_page(&f.db, id, 0, i64::MAX).await.unwrap().into_iter().map(|(_, b)| b).collect();
+    let all: Vec<Vec<u8>> = collab_store::log_page(&f.db, id, 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
     assert_eq!(all.len(), nodes.len() * BATCHES * 2);
     for bytes in all {
         if !seen.contains(&bytes) {
             missed.push(String::from_utf8_lossy(&bytes).into_owned());
         }
     }
-    assert!(missed.is_empty(), "a reader following ids missed {} updates, e.g. {:?}", missed.len(), &missed[..missed.len().min(5)]);
+    assert!(
+        missed.is_empty(),
+        "a reader following ids missed {} updates, e.g. {:?}",
+        missed.len(),
+        &missed[..missed.len().min(5)]
+    );
 }
 
 async fn chat(f: Fixture) {
@@ -422,19 +829,49 @@ async fn chat(f: Fixture) {
     let id = pad(db, owner, "chat").await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(opencoder::collab::chat_store::insert(db, id, if i % 2 == 0 { owner } else { bob }, &format!("m{i}")).await.unwrap().id);
+        ids.push(
+            opencoder::collab::chat_store::insert(
+                db,
+                id,
+                if i % 2 == 0 { owner } else { bob },
+                &format!("m{i}"),
+            )
+            .await
+            .unwrap()
+            .id,
+        );
     }
-    let newest = opencoder::collab::chat_store::page(db, id, None, 2).await.unwrap();
-    assert_eq!(newest.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["m3", "m4"]);
-    let older = opencoder::collab::chat_store::page(db, id, Some(newest[0].id), 10).await.unwrap();
+    let newest = opencoder::collab::chat_store::page(db, id, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        newest.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["m3", "m4"]
+    );
+    let older = opencoder::collab::chat_store::page(db, id, Some(newest[0].id), 10)
+        .await
+        .unwrap();
     assert_eq!(older.len(), 3);
     opencoder::auth::store::delete(db, bob).await.unwrap();
-    let after = opencoder::collab::chat_store::page(db, id, None, 10).await.unwrap();
-    assert_eq!((after[1].user_id, after[1].name.as_str()), (None, "Bob"), "the name at sending time stays");
-    let first_ms = chrono::DateTime::parse_from_rfc3339(&after[0].at).unwrap().timestamp_millis();
-    let timeline = rec_store::chat_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
+    let after = opencoder::collab::chat_store::page(db, id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (after[1].user_id, after[1].name.as_str()),
+        (None, "Bob"),
+        "the name at sending time stays"
+    );
+    let first_ms = chrono::DateTime::parse_from_rfc3339(&after[0].at)
+        .unwrap()
+        .timestamp_millis();
+    let timeline = rec_store::chat_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10)
+        .await
+        .unwrap();
     assert_eq!(timeline.len(), 5);
-    assert_eq!(timeline[0].at_ms, first_ms, "chat times convert to the same instant in ms");
+    assert_eq!(
+        timeline[0].at_ms, first_ms,
+        "chat times convert to the same instant in ms"
+    );
 }
 
 /// Every snapshot of a pad's chat that a reader takes while two nodes post must be a prefix of the
@@ -448,7 +885,9 @@ async fn chat_ids_are_commit_ordered_across_nodes(f: Fixture) {
         .map(|db| {
             tokio::spawn(async move {
                 for i in 0..POSTS {
-                    opencoder::collab::chat_store::insert(&db, id, owner, &format!("m{i}")).await.unwrap();
+                    opencoder::collab::chat_store::insert(&db, id, owner, &format!("m{i}"))
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -456,15 +895,28 @@ async fn chat_ids_are_commit_ordered_across_nodes(f: Fixture) {
     let reader = f.second_pool().await;
     let mut snapshots: Vec<BTreeSet<i64>> = Vec::new();
     while !writers.iter().all(|w| w.is_finished()) {
-        let page = opencoder::collab::chat_store::page(&reader, id, None, 10_000).await.unwrap();
+        let page = opencoder::collab::chat_store::page(&reader, id, None, 10_000)
+            .await
+            .unwrap();
         snapshots.push(page.iter().map(|m| m.id).collect());
     }
-    let all: Vec<i64> = opencoder::collab::chat_store::page(&f.db, id, None, 10_000).await.unwrap().iter().map(|m| m.id).collect();
+    let all: Vec<i64> = opencoder::collab::chat_store::page(&f.db, id, None, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
     assert_eq!(all.len(), 3 * POSTS);
     for seen in snapshots {
         let Some(&newest) = seen.last() else { continue };
-        let gaps = all.iter().filter(|m| **m < newest && !seen.contains(m)).count();
-        assert_eq!(gaps, 0, "a reader saw message {newest} before {gaps} messages with lower ids");
+        let gaps = all
+            .iter()
+            .filter(|m| **m < newest && !seen.contains(m))
+            .count();
+        assert_eq!(
+            gaps, 0,
+            "a reader saw message {newest} before {gaps} messages with lower ids"
+        );
     }
 }
 
@@ -500,74 +952,253 @@ async fn runs_and_recordings(f: Fixture) {
         stopped_by_user: Some(owner),
         layout,
     };
-    opencoder::exec::store::insert(db, id, owner, &run).await.unwrap();
-    let runs = rec_store::runs_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap();
+    opencoder::exec::store::insert(db, id, owner, &run)
+        .await
+        .unwrap();
+    let runs = rec_store::runs_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 1);
-    assert_eq!((runs[0].timed_out, runs[0].oom_killed, runs[0].truncated, runs[0].exit_code), (true, false, true, Some(1)));
-    let last = opencoder::exec::store::find(db, id, None).await.unwrap().unwrap();
-    assert_eq!((last.run_id.as_str(), last.user_name.as_deref(), last.stdout.as_str()), ("run-1", Some("Owner"), "out"));
+    assert_eq!(
+        (
+            runs[0].timed_out,
+            runs[0].oom_killed,
+            runs[0].truncated,
+            runs[0].exit_code
+        ),
+        (true, false, true, Some(1))
+    );
+    let last = opencoder::exec::store::find(db, id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            last.run_id.as_str(),
+            last.user_name.as_deref(),
+            last.stdout.as_str()
+        ),
+        ("run-1", Some("Owner"), "out")
+    );
     assert_eq!(last.kind, "repl");
-    assert_eq!(last.stopped_by.as_deref(), Some("Owner"), "who stopped it is kept");
-    assert_eq!(last.layout.as_deref(), Some(r#"[["o",2],["e",3],["i",1]]"#), "and how its output interleaved");
-    assert!(opencoder::exec::store::find(db, id, Some("run-1")).await.unwrap().is_some());
-    assert!(opencoder::exec::store::find(db, id, Some("run-2")).await.unwrap().is_none());
+    assert_eq!(
+        last.stopped_by.as_deref(),
+        Some("Owner"),
+        "who stopped it is kept"
+    );
+    assert_eq!(
+        last.layout.as_deref(),
+        Some(r#"[["o",2],["e",3],["i",1]]"#),
+        "and how its output interleaved"
+    );
+    assert!(opencoder::exec::store::find(db, id, Some("run-1"))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(opencoder::exec::store::find(db, id, Some("run-2"))
+        .await
+        .unwrap()
+        .is_none());
 
-    let rec = rec_store::insert_recording(db, id, "R", Some(owner), 900, true).await.unwrap();
-    let second = rec_store::insert_recording(db, id, "R2", Some(owner), 950, false).await.unwrap_err();
-    assert!(matches!(&second, sqlx::Error::Database(e) if e.is_unique_violation()), "one active recording per pad");
+    let rec = rec_store::insert_recording(db, id, "R", Some(owner), 900, true)
+        .await
+        .unwrap();
+    let second = rec_store::insert_recording(db, id, "R2", Some(owner), 950, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&second, sqlx::Error::Database(e) if e.is_unique_violation()),
+        "one active recording per pad"
+    );
     let active = rec_store::active_recording(db, id).await.unwrap().unwrap();
-    assert_eq!((active.id, active.auto_started, active.created_by_name.as_deref()), (rec, true, Some("Owner")));
-    assert!(rec_store::end_recording(db, id, rec, 100, Some(owner), "manual").await.unwrap());
-    assert!(!rec_store::end_recording(db, id, rec, 2_000, Some(owner), "manual").await.unwrap());
-    assert_eq!(rec_store::find_recording(db, id, rec).await.unwrap().unwrap().ended_at_ms, Some(900), "never before the start");
+    assert_eq!(
+        (
+            active.id,
+            active.auto_started,
+            active.created_by_name.as_deref()
+        ),
+        (rec, true, Some("Owner"))
+    );
+    assert!(
+        rec_store::end_recording(db, id, rec, 100, Some(owner), "manual")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !rec_store::end_recording(db, id, rec, 2_000, Some(owner), "manual")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        rec_store::find_recording(db, id, rec)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at_ms,
+        Some(900),
+        "never before the start"
+    );
     rec_store::set_auto_record(db, id, true).await.unwrap();
     assert!(rec_store::auto_record(db, id).await.unwrap());
 
-    let event = rec_store::insert_pad_event(db, None, id, 1_200, "join", Some(owner), &serde_json::json!({"n": 1})).await.unwrap();
+    let event = rec_store::insert_pad_event(
+        db,
+        None,
+        id,
+        1_200,
+        "join",
+        Some(owner),
+        &serde_json::json!({"n": 1}),
+    )
+    .await
+    .unwrap();
     assert!(event > 0);
-    assert_eq!(rec_store::latest_pad_event(db, id, "join", 1_300).await.unwrap(), Some(serde_json::json!({"n": 1})));
-    assert_eq!(rec_store::pad_events_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10).await.unwrap().len(), 1);
-    assert_eq!(rec_store::last_activity_ms(db, id).await.unwrap(), Some(1_500));
+    assert_eq!(
+        rec_store::latest_pad_event(db, id, "join", 1_300)
+            .await
+            .unwrap(),
+        Some(serde_json::json!({"n": 1}))
+    );
+    assert_eq!(
+        rec_store::pad_events_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        rec_store::last_activity_ms(db, id).await.unwrap(),
+        Some(1_500)
+    );
 
     // Seek data over a short log.
     let batch: Vec<Vec<u8>> = (0..4).map(|i| vec![i; 10]).collect();
-    let writes: Vec<LogWrite<'_>> =
-        batch.iter().enumerate().map(|(i, b)| LogWrite::Update { pad: id, user: None, at_ms: 2_000 + i as i64, bytes: b }).collect();
+    let writes: Vec<LogWrite<'_>> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, b)| LogWrite::Update {
+            pad: id,
+            user: None,
+            at_ms: 2_000 + i as i64,
+            bytes: b,
+        })
+        .collect();
     collab_store::commit_log(db, &writes).await.unwrap();
-    let rec2 = rec_store::insert_recording(db, id, "R3", None, 2_000, false).await.unwrap();
-    let first = rec_store::next_update_after(db, id, 0).await.unwrap().unwrap();
-    let third = rec_store::nth_update_after(db, id, 0, 3).await.unwrap().unwrap();
-    rec_store::insert_recording_checkpoint(db, None, id, rec2, first, b"cp").await.unwrap();
-    rec_store::insert_segment(db, None, id, rec2, first, third, b"seg").await.unwrap();
-    assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec2).await.unwrap(), first);
-    assert_eq!(rec_store::newest_segment(db, id, rec2).await.unwrap(), Some(third));
-    let base = rec_store::checkpoint_at_or_before_time(db, id, 2_002).await.unwrap();
-    assert_eq!((base.upto, base.v2, base.state.as_deref()), (first, true, Some(&b"cp"[..])));
-    let by_update = rec_store::checkpoint_at_or_before_update(db, id, third).await.unwrap();
+    let rec2 = rec_store::insert_recording(db, id, "R3", None, 2_000, false)
+        .await
+        .unwrap();
+    let first = rec_store::next_update_after(db, id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let third = rec_store::nth_update_after(db, id, 0, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    rec_store::insert_recording_checkpoint(db, None, id, rec2, first, b"cp")
+        .await
+        .unwrap();
+    rec_store::insert_segment(db, None, id, rec2, first, third, b"seg")
+        .await
+        .unwrap();
+    assert_eq!(
+        rec_store::newest_recording_checkpoint(db, id, rec2)
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(
+        rec_store::newest_segment(db, id, rec2).await.unwrap(),
+        Some(third)
+    );
+    let base = rec_store::checkpoint_at_or_before_time(db, id, 2_002)
+        .await
+        .unwrap();
+    assert_eq!(
+        (base.upto, base.v2, base.state.as_deref()),
+        (first, true, Some(&b"cp"[..]))
+    );
+    let by_update = rec_store::checkpoint_at_or_before_update(db, id, third)
+        .await
+        .unwrap();
     assert_eq!(by_update.upto, first);
-    assert_eq!(rec_store::last_update_at_or_before(db, id, 2_001).await.unwrap(), first + 1);
-    assert_eq!(rec_store::updates_between(db, id, first, Some(third), None).await.unwrap().len(), 2);
-    assert_eq!(rec_store::update_bytes_between(db, id, first, None, Some(2_002)).await.unwrap(), 20);
-    assert_eq!(rec_store::segments_between(db, id, 0, None, None).await.unwrap().len(), 1);
-    assert_eq!(rec_store::segment_bytes_between(db, id, 0, None, None).await.unwrap(), 3);
-    assert_eq!(rec_store::next_segment_end(db, id, first).await.unwrap(), Some(third));
-    assert_eq!(rec_store::edits_page(db, id, 0, i64::MAX, 2_001, 2_002, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        rec_store::last_update_at_or_before(db, id, 2_001)
+            .await
+            .unwrap(),
+        first + 1
+    );
+    assert_eq!(
+        rec_store::updates_between(db, id, first, Some(third), None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        rec_store::update_bytes_between(db, id, first, None, Some(2_002))
+            .await
+            .unwrap(),
+        20
+    );
+    assert_eq!(
+        rec_store::segments_between(db, id, 0, None, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        rec_store::segment_bytes_between(db, id, 0, None, None)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        rec_store::next_segment_end(db, id, first).await.unwrap(),
+        Some(third)
+    );
+    assert_eq!(
+        rec_store::edits_page(db, id, 0, i64::MAX, 2_001, 2_002, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(rec_store::all_active_recordings(db).await.unwrap().len(), 1);
     assert_eq!(rec_store::list_recordings(db, id).await.unwrap().len(), 2);
     assert!(rec_store::delete_recording(db, id, rec2).await.unwrap());
-    assert_eq!(rec_store::segments_between(db, id, 0, None, None).await.unwrap().len(), 0, "seek data goes with it");
+    assert_eq!(
+        rec_store::segments_between(db, id, 0, None, None)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "seek data goes with it"
+    );
 }
 
 /// Two nodes (two pools, each with its own in-process lock) append at once: still one chain.
 async fn audit_chain_with_two_nodes(f: Fixture) {
     const PER_NODE: usize = 40;
-    let nodes = [AuditLog::new(f.db.clone()), AuditLog::new(f.second_pool().await)];
+    let nodes = [
+        AuditLog::new(f.db.clone()),
+        AuditLog::new(f.second_pool().await),
+    ];
     let appends = nodes.iter().enumerate().flat_map(|(n, log)| {
         (0..PER_NODE).map(move |i| {
             let log = log.clone();
             tokio::spawn(async move {
-                let actor = Actor { user: Some(UserId(i as i64)), ..Actor::default() };
-                log.append(&actor, AuditEvent::new(AuditAction::PadFork).target(format!("node{n}-{i}"))).await.unwrap();
+                let actor = Actor {
+                    user: Some(UserId(i as i64)),
+                    ..Actor::default()
+                };
+                log.append(
+                    &actor,
+                    AuditEvent::new(AuditAction::PadFork).target(format!("node{n}-{i}")),
+                )
+                .await
+                .unwrap();
             })
         })
     });
@@ -576,8 +1207,17 @@ async fn audit_chain_with_two_nodes(f: Fixture) {
     }
     let outcome = opencoder::audit::cli::verify(&f.db).await.unwrap();
     assert_eq!((outcome.rows, outcome.broken), (2 * PER_NODE as u64, None));
-    let filter = opencoder::audit::cli::AuditFilter { pad: Some("node1-3".into()), ..Default::default() };
-    assert_eq!(opencoder::audit::cli::query(&f.db, &filter).await.unwrap().len(), 1);
+    let filter = opencoder::audit::cli::AuditFilter {
+        pad: Some("node1-3".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        opencoder::audit::cli::query(&f.db, &filter)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// The question bank and interview rows: limits counted in the transaction, visibility, search
@@ -591,48 +1231,165 @@ async fn questions_and_interviews(f: Fixture) {
         difficulty: "easy".into(),
         guidance: "secret".into(),
         tags: vec![tag.into()],
-        files: vec![StarterFile { language: language.into(), name: "main.x".into(), content: "x".into() }],
+        files: vec![StarterFile {
+            language: language.into(),
+            name: "main.x".into(),
+            content: "x".into(),
+        }],
         scorecard_template: Some(r#"{"sections":[]}"#.into()),
     };
     let created = |outcome: CreateOutcome| match outcome {
         CreateOutcome::Created(id) => id,
         CreateOutcome::TooMany => panic!("under the limit"),
     };
-    let sum = created(questions_store::create(db, ada, &fields("Two sum", "arrays", "python"), 2).await.unwrap());
-    let walk = created(questions_store::create(db, ada, &fields("Graph walk", "graphs", "go"), 2).await.unwrap());
-    assert!(matches!(questions_store::create(db, ada, &fields("Third", "x", "go"), 2).await.unwrap(), CreateOutcome::TooMany));
+    let sum = created(
+        questions_store::create(db, ada, &fields("Two sum", "arrays", "python"), 2)
+            .await
+            .unwrap(),
+    );
+    let walk = created(
+        questions_store::create(db, ada, &fields("Graph walk", "graphs", "go"), 2)
+            .await
+            .unwrap(),
+    );
+    assert!(matches!(
+        questions_store::create(db, ada, &fields("Third", "x", "go"), 2)
+            .await
+            .unwrap(),
+        CreateOutcome::TooMany
+    ));
     // Two nodes racing for the last place: exactly one wins.
     let other = f.second_pool().await;
     let (b1, b2) = (fields("B1", "x", "go"), fields("B2", "x", "go"));
-    let (a, b) = tokio::join!(questions_store::create(db, bob, &b1, 1), questions_store::create(&other, bob, &b2, 1));
-    let wins = [a.unwrap(), b.unwrap()].iter().filter(|o| matches!(o, CreateOutcome::Created(_))).count();
+    let (a, b) = tokio::join!(
+        questions_store::create(db, bob, &b1, 1),
+        questions_store::create(&other, bob, &b2, 1)
+    );
+    let wins = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|o| matches!(o, CreateOutcome::Created(_)))
+        .count();
     assert_eq!(wins, 1);
 
     let found = questions_store::find(db, sum, ada).await.unwrap().unwrap();
-    assert_eq!((found.row.title.as_str(), found.tags.clone(), found.files.len()), ("Two sum", vec!["arrays".to_string()], 1));
-    assert!(questions_store::find(db, sum, bob).await.unwrap().is_none(), "a stranger sees nothing");
-    assert!(!questions_store::update(db, sum, bob, &fields("Taken", "x", "go")).await.unwrap());
-    assert_eq!(questions_store::add_editor(db, sum, ada, bob, 1).await.unwrap(), ShareOutcome::Added);
-    assert_eq!(questions_store::add_editor(db, sum, ada, bob, 1).await.unwrap(), ShareOutcome::Already);
+    assert_eq!(
+        (
+            found.row.title.as_str(),
+            found.tags.clone(),
+            found.files.len()
+        ),
+        ("Two sum", vec!["arrays".to_string()], 1)
+    );
+    assert!(
+        questions_store::find(db, sum, bob).await.unwrap().is_none(),
+        "a stranger sees nothing"
+    );
+    assert!(
+        !questions_store::update(db, sum, bob, &fields("Taken", "x", "go"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        questions_store::add_editor(db, sum, ada, bob, 1)
+            .await
+            .unwrap(),
+        ShareOutcome::Added
+    );
+    assert_eq!(
+        questions_store::add_editor(db, sum, ada, bob, 1)
+            .await
+            .unwrap(),
+        ShareOutcome::Already
+    );
     let carl = user(db, "Carl").await;
-    assert_eq!(questions_store::add_editor(db, sum, ada, carl, 1).await.unwrap(), ShareOutcome::TooMany);
-    assert_eq!(questions_store::add_editor(db, sum, bob, carl, 5).await.unwrap(), ShareOutcome::Missing, "not the owner");
-    assert!(questions_store::update(db, sum, bob, &fields("Two sum v2", "hashing", "python")).await.unwrap());
+    assert_eq!(
+        questions_store::add_editor(db, sum, ada, carl, 1)
+            .await
+            .unwrap(),
+        ShareOutcome::TooMany
+    );
+    assert_eq!(
+        questions_store::add_editor(db, sum, bob, carl, 5)
+            .await
+            .unwrap(),
+        ShareOutcome::Missing,
+        "not the owner"
+    );
+    assert!(
+        questions_store::update(db, sum, bob, &fields("Two sum v2", "hashing", "python"))
+            .await
+            .unwrap()
+    );
     let found = questions_store::find(db, sum, bob).await.unwrap().unwrap();
-    assert_eq!((found.row.title.as_str(), found.tags.clone()), ("Two sum v2", vec!["hashing".to_string()]));
+    assert_eq!(
+        (found.row.title.as_str(), found.tags.clone()),
+        ("Two sum v2", vec!["hashing".to_string()])
+    );
 
     let list = |filter: Filter| async move {
-        questions_store::list(db, ada, &filter, 10).await.unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>()
+        questions_store::list(db, ada, &filter, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>()
     };
     assert_eq!(list(Filter::default()).await, vec![walk, sum]);
-    assert_eq!(list(Filter { tag: Some("graphs".into()), ..Filter::default() }).await, vec![walk]);
-    assert_eq!(list(Filter { language: Some("python".into()), ..Filter::default() }).await, vec![sum]);
-    assert_eq!(list(Filter { text: Some("graph w".into()), ..Filter::default() }).await, vec![walk]);
-    assert_eq!(list(Filter { text: Some("50%".into()), ..Filter::default() }).await, vec![walk, sum]);
-    assert_eq!(list(Filter { text: Some("0%x".into()), ..Filter::default() }).await, Vec::<i64>::new());
-    assert_eq!(list(Filter { before: Some(walk), ..Filter::default() }).await, vec![sum]);
-    let summary = &questions_store::list(db, ada, &Filter::default(), 1).await.unwrap()[0];
-    assert_eq!((summary.tags.as_deref(), summary.languages.as_deref()), (Some("graphs"), Some("go")));
+    assert_eq!(
+        list(Filter {
+            tag: Some("graphs".into()),
+            ..Filter::default()
+        })
+        .await,
+        vec![walk]
+    );
+    assert_eq!(
+        list(Filter {
+            language: Some("python".into()),
+            ..Filter::default()
+        })
+        .await,
+        vec![sum]
+    );
+    assert_eq!(
+        list(Filter {
+            text: Some("graph w".into()),
+            ..Filter::default()
+        })
+        .await,
+        vec![walk]
+    );
+    assert_eq!(
+        list(Filter {
+            text: Some("50%".into()),
+            ..Filter::default()
+        })
+        .await,
+        vec![walk, sum]
+    );
+    assert_eq!(
+        list(Filter {
+            text: Some("0%x".into()),
+            ..Filter::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        list(Filter {
+            before: Some(walk),
+            ..Filter::default()
+        })
+        .await,
+        vec![sum]
+    );
+    let summary = &questions_store::list(db, ada, &Filter::default(), 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (summary.tags.as_deref(), summary.languages.as_deref()),
+        (Some("graphs"), Some("go"))
+    );
 
     // An interview row on a pad, its switches, its end and the waiting room.
     let pad_id = pad(db, ada, "iv").await;
@@ -656,47 +1413,136 @@ async fn questions_and_interviews(f: Fixture) {
         timer_started_ms: Some(7),
         timer_duration_ms: None,
     };
-    let row = interview_store::set_switches(db, pad_id, &values).await.unwrap().unwrap();
-    assert_eq!((row.locked, row.run_disabled, row.terminal_disabled, row.timer_started_ms), (true, false, true, Some(7)));
+    let row = interview_store::set_switches(db, pad_id, &values)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            row.locked,
+            row.run_disabled,
+            row.terminal_disabled,
+            row.timer_started_ms
+        ),
+        (true, false, true, Some(7))
+    );
     let pad_member = |role: &'static str| async move {
-        pad_store::grant_at_least(db, pad_id, bob, Role::parse(role).unwrap(), ROOMY).await.unwrap();
+        pad_store::grant_at_least(db, pad_id, bob, Role::parse(role).unwrap(), ROOMY)
+            .await
+            .unwrap();
     };
     pad_member("candidate").await;
-    assert_eq!(interview_store::find_with_admission(db, pad_id, bob).await.unwrap().unwrap().1, None);
-    assert_eq!(interview_store::knock(db, pad_id, bob).await.unwrap(), ("waiting".to_string(), true));
-    assert_eq!(interview_store::knock(db, pad_id, bob).await.unwrap(), ("waiting".to_string(), false));
-    assert_eq!(interview_store::not_admitted(db, pad_id).await.unwrap()[0].name, "Bob");
-    assert!(interview_store::decide(db, pad_id, bob, "admitted", ada).await.unwrap());
-    assert!(!interview_store::decide(db, pad_id, carl, "admitted", ada).await.unwrap(), "never knocked");
-    assert_eq!(interview_store::find_with_admission(db, pad_id, bob).await.unwrap().unwrap().1.as_deref(), Some("admitted"));
-    assert!(interview_store::not_admitted(db, pad_id).await.unwrap().is_empty());
-    assert!(interview_store::end(db, pad_id, ada, 99).await.unwrap().is_some());
-    assert!(interview_store::end(db, pad_id, ada, 100).await.unwrap().is_none(), "ends once");
-    assert!(interview_store::set_switches(db, pad_id, &values).await.unwrap().is_none(), "no switches after the end");
+    assert_eq!(
+        interview_store::find_with_admission(db, pad_id, bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        None
+    );
+    assert_eq!(
+        interview_store::knock(db, pad_id, bob).await.unwrap(),
+        ("waiting".to_string(), true)
+    );
+    assert_eq!(
+        interview_store::knock(db, pad_id, bob).await.unwrap(),
+        ("waiting".to_string(), false)
+    );
+    assert_eq!(
+        interview_store::not_admitted(db, pad_id).await.unwrap()[0].name,
+        "Bob"
+    );
+    assert!(interview_store::decide(db, pad_id, bob, "admitted", ada)
+        .await
+        .unwrap());
+    assert!(
+        !interview_store::decide(db, pad_id, carl, "admitted", ada)
+            .await
+            .unwrap(),
+        "never knocked"
+    );
+    assert_eq!(
+        interview_store::find_with_admission(db, pad_id, bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .as_deref(),
+        Some("admitted")
+    );
+    assert!(interview_store::not_admitted(db, pad_id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(interview_store::end(db, pad_id, ada, 99)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        interview_store::end(db, pad_id, ada, 100)
+            .await
+            .unwrap()
+            .is_none(),
+        "ends once"
+    );
+    assert!(
+        interview_store::set_switches(db, pad_id, &values)
+            .await
+            .unwrap()
+            .is_none(),
+        "no switches after the end"
+    );
     // The question goes; the interview keeps its copy.
-    assert!(!questions_store::delete(db, sum, bob).await.unwrap(), "a co-editor cannot delete");
+    assert!(
+        !questions_store::delete(db, sum, bob).await.unwrap(),
+        "a co-editor cannot delete"
+    );
     assert!(questions_store::delete(db, sum, ada).await.unwrap());
     let kept = interview_store::find(db, pad_id).await.unwrap().unwrap();
-    assert_eq!((kept.question_id, kept.prompt.as_str(), kept.ended_at_ms), (None, "P", Some(99)));
+    assert_eq!(
+        (kept.question_id, kept.prompt.as_str(), kept.ended_at_ms),
+        (None, "P", Some(99))
+    );
 }
 
 async fn migrations_apply_to_an_empty_database(f: Fixture) {
     let known: Vec<i64> = f.db.migrator().iter().map(|m| m.version).collect();
     let applied = f.db.applied_migrations().await.unwrap();
-    assert_eq!(applied.iter().map(|(v, _, _)| *v).collect::<Vec<_>>(), known);
+    assert_eq!(
+        applied.iter().map(|(v, _, _)| *v).collect::<Vec<_>>(),
+        known
+    );
     assert!(applied.iter().all(|(_, _, success)| *success));
     f.db.migrate().await.unwrap();
-    assert_eq!(f.db.applied_migrations().await.unwrap(), applied, "migrating again changes nothing");
+    assert_eq!(
+        f.db.applied_migrations().await.unwrap(),
+        applied,
+        "migrating again changes nothing"
+    );
 }
 
 /// The operator's tools open either backend: the doctor's database check and the audit CLI.
 async fn doctor_and_audit_cli_open_the_database(f: Fixture) {
     let (check, db) = opencoder::doctor::database(&f.url).await;
-    assert_eq!(check.status, opencoder::doctor::Status::Ok, "{}", check.summary);
+    assert_eq!(
+        check.status,
+        opencoder::doctor::Status::Ok,
+        "{}",
+        check.summary
+    );
     let known = f.db.migrator().iter().count();
-    assert!(check.summary.contains(&format!("{known}/{known} migrations applied")), "{}", check.summary);
+    assert!(
+        check
+            .summary
+            .contains(&format!("{known}/{known} migrations applied")),
+        "{}",
+        check.summary
+    );
     assert!(db.is_some());
-    AuditLog::new(f.db.clone()).append(&Actor::default(), AuditEvent::new(AuditAction::PadFork)).await.unwrap();
+    AuditLog::new(f.db.clone())
+        .append(&Actor::default(), AuditEvent::new(AuditAction::PadFork))
+        .await
+        .unwrap();
     let cli = opencoder::audit::cli::open(&f.url).await.unwrap();
     assert_eq!(opencoder::audit::cli::verify(&cli).await.unwrap().rows, 1);
 }
@@ -726,7 +1572,12 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =
-        f.db.applied_migrations().await.unwrap().into_iter().map(|(v, checksum, _)| (v, hex::encode(checksum))).collect();
+        f.db.applied_migrations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(v, checksum, _)| (v, hex::encode(checksum)))
+            .collect();
     let recorded: Vec<(i64, String)> = RECORDED.iter().map(|(v, c)| (*v, c.to_string())).collect();
     assert_eq!(applied, recorded);
 }
@@ -806,26 +1657,84 @@ async fn pad_leases_acquire_renew_and_take_over_after_expiry(f: Fixture) {
     let db = &f.db;
     let owner = user(db, "Owner").await;
     let id = pad(db, owner, "lease").await;
-    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), Some(1));
-    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), Some(1), "a renewal keeps the epoch");
-    assert_eq!(lease_store::acquire(db, id, "node-b", 60_000).await.unwrap(), None, "a live lease is not taken");
+    assert_eq!(
+        lease_store::acquire(db, id, "node-a", 60_000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        lease_store::acquire(db, id, "node-a", 60_000)
+            .await
+            .unwrap(),
+        Some(1),
+        "a renewal keeps the epoch"
+    );
+    assert_eq!(
+        lease_store::acquire(db, id, "node-b", 60_000)
+            .await
+            .unwrap(),
+        None,
+        "a live lease is not taken"
+    );
     let held = lease_store::lease(db, id).await.unwrap().unwrap();
     assert_eq!((held.owner.as_str(), held.epoch), ("node-a", 1));
-    assert!(held.remaining_ms > 59_000 && held.remaining_ms <= 60_000, "{}", held.remaining_ms);
+    assert!(
+        held.remaining_ms > 59_000 && held.remaining_ms <= 60_000,
+        "{}",
+        held.remaining_ms
+    );
 
     // Node A stops renewing: its short lease runs out and node B takes over with the next epoch.
-    assert_eq!(lease_store::acquire(db, id, "node-a", 150).await.unwrap(), Some(1));
-    assert_eq!(lease_store::acquire(db, id, "node-b", 60_000).await.unwrap(), None);
+    assert_eq!(
+        lease_store::acquire(db, id, "node-a", 150).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        lease_store::acquire(db, id, "node-b", 60_000)
+            .await
+            .unwrap(),
+        None
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(lease_store::acquire(db, id, "node-b", 60_000).await.unwrap(), Some(2));
-    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), None, "the old holder's renewal fails");
-    assert_eq!(lease_store::live_leases(db).await.unwrap().iter().map(|l| (l.owner.as_str(), l.epoch)).collect::<Vec<_>>(), [("node-b", 2)]);
+    assert_eq!(
+        lease_store::acquire(db, id, "node-b", 60_000)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        lease_store::acquire(db, id, "node-a", 60_000)
+            .await
+            .unwrap(),
+        None,
+        "the old holder's renewal fails"
+    );
+    assert_eq!(
+        lease_store::live_leases(db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| (l.owner.as_str(), l.epoch))
+            .collect::<Vec<_>>(),
+        [("node-b", 2)]
+    );
 
     lease_store::release(db, id, "node-a").await.unwrap();
-    assert_eq!(lease_store::lease(db, id).await.unwrap().unwrap().owner, "node-b", "only the holder releases");
+    assert_eq!(
+        lease_store::lease(db, id).await.unwrap().unwrap().owner,
+        "node-b",
+        "only the holder releases"
+    );
     lease_store::release(db, id, "node-b").await.unwrap();
     assert!(lease_store::live_leases(db).await.unwrap().is_empty());
-    assert_eq!(lease_store::acquire(db, id, "node-a", 60_000).await.unwrap(), Some(3), "released, the epoch still grows");
+    assert_eq!(
+        lease_store::acquire(db, id, "node-a", 60_000)
+            .await
+            .unwrap(),
+        Some(3),
+        "released, the epoch still grows"
+    );
 }
 
 /// Seek data written under an old epoch is refused (and nothing is written); the current epoch's
@@ -835,39 +1744,91 @@ async fn a_stale_epoch_cannot_write_what_only_the_owner_may(f: Fixture) {
     let owner = user(db, "Owner").await;
     let id = pad(db, owner, "fenced").await;
     let batch: Vec<Vec<u8>> = (0..3).map(|i| vec![i; 10]).collect();
-    let writes: Vec<LogWrite<'_>> =
-        batch.iter().enumerate().map(|(i, b)| LogWrite::Update { pad: id, user: None, at_ms: 2_000 + i as i64, bytes: b }).collect();
+    let writes: Vec<LogWrite<'_>> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, b)| LogWrite::Update {
+            pad: id,
+            user: None,
+            at_ms: 2_000 + i as i64,
+            bytes: b,
+        })
+        .collect();
     collab_store::commit_log(db, &writes).await.unwrap();
-    let rec = rec_store::insert_recording(db, id, "R", None, 2_000, false).await.unwrap();
-    let first = rec_store::next_update_after(db, id, 0).await.unwrap().unwrap();
-    let third = rec_store::nth_update_after(db, id, 0, 3).await.unwrap().unwrap();
+    let rec = rec_store::insert_recording(db, id, "R", None, 2_000, false)
+        .await
+        .unwrap();
+    let first = rec_store::next_update_after(db, id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let third = rec_store::nth_update_after(db, id, 0, 3)
+        .await
+        .unwrap()
+        .unwrap();
 
-    assert_eq!(lease_store::acquire(db, id, "node-a", 100).await.unwrap(), Some(1));
+    assert_eq!(
+        lease_store::acquire(db, id, "node-a", 100).await.unwrap(),
+        Some(1)
+    );
     let stale = Fence { pad: id, epoch: 1 };
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    assert_eq!(lease_store::acquire(&f.second_pool().await, id, "node-b", 60_000).await.unwrap(), Some(2));
+    assert_eq!(
+        lease_store::acquire(&f.second_pool().await, id, "node-b", 60_000)
+            .await
+            .unwrap(),
+        Some(2)
+    );
     let current = Fence { pad: id, epoch: 2 };
     assert!(!lease_store::is_current(db, stale).await.unwrap());
 
     let refused = rec_store::insert_segment(db, Some(stale), id, rec, first, third, b"seg").await;
-    assert!(matches!(refused, Err(FencedError::Stale(p)) if p == id), "{refused:?}");
-    let refused = rec_store::insert_recording_checkpoint(db, Some(stale), id, rec, first, b"cp").await;
+    assert!(
+        matches!(refused, Err(FencedError::Stale(p)) if p == id),
+        "{refused:?}"
+    );
+    let refused =
+        rec_store::insert_recording_checkpoint(db, Some(stale), id, rec, first, b"cp").await;
     assert!(matches!(refused, Err(FencedError::Stale(_))), "{refused:?}");
     let refused = collab_store::insert_owner_checkpoint(db, stale, third, b"state", b"sv").await;
     assert!(matches!(refused, Err(FencedError::Stale(_))), "{refused:?}");
     assert_eq!(rec_store::newest_segment(db, id, rec).await.unwrap(), None);
-    assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec).await.unwrap(), 0);
+    assert_eq!(
+        rec_store::newest_recording_checkpoint(db, id, rec)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap(), None);
 
-    rec_store::insert_segment(db, Some(current), id, rec, first, third, b"seg").await.unwrap();
-    rec_store::insert_recording_checkpoint(db, Some(current), id, rec, first, b"cp").await.unwrap();
-    assert_eq!(rec_store::newest_segment(db, id, rec).await.unwrap(), Some(third));
-    assert_eq!(rec_store::newest_recording_checkpoint(db, id, rec).await.unwrap(), first);
-    collab_store::insert_owner_checkpoint(db, current, third, b"state", b"sv").await.unwrap();
-    assert_eq!(collab_store::latest_checkpoint(db, id).await.unwrap(), Some((third, b"state".to_vec())));
+    rec_store::insert_segment(db, Some(current), id, rec, first, third, b"seg")
+        .await
+        .unwrap();
+    rec_store::insert_recording_checkpoint(db, Some(current), id, rec, first, b"cp")
+        .await
+        .unwrap();
+    assert_eq!(
+        rec_store::newest_segment(db, id, rec).await.unwrap(),
+        Some(third)
+    );
+    assert_eq!(
+        rec_store::newest_recording_checkpoint(db, id, rec)
+            .await
+            .unwrap(),
+        first
+    );
+    collab_store::insert_owner_checkpoint(db, current, third, b"state", b"sv")
+        .await
+        .unwrap();
+    assert_eq!(
+        collab_store::latest_checkpoint(db, id).await.unwrap(),
+        Some((third, b"state".to_vec()))
+    );
     // A write that changes nothing for another reason (the recording is gone) is not a fence error.
     assert!(rec_store::delete_recording(db, id, rec).await.unwrap());
-    rec_store::insert_segment(db, Some(current), id, rec, third, third + 1, b"seg").await.unwrap();
+    rec_store::insert_segment(db, Some(current), id, rec, third, third + 1, b"seg")
+        .await
+        .unwrap();
 }
 
 /// Many nodes (two pools, many owners) ask for one free lease at the same moment: exactly one
@@ -879,10 +1840,22 @@ async fn two_nodes_racing_for_one_lease_exactly_one_wins(f: Fixture) {
     for round in 0..5 {
         let attempts = (0..16).map(|i| {
             let db = pools[i % 2].clone();
-            tokio::spawn(async move { lease_store::acquire(&db, id, &format!("node-{round}-{i}"), 100).await.unwrap() })
+            tokio::spawn(async move {
+                lease_store::acquire(&db, id, &format!("node-{round}-{i}"), 100)
+                    .await
+                    .unwrap()
+            })
         });
-        let won: Vec<i64> = futures_util::future::join_all(attempts).await.into_iter().filter_map(|r| r.unwrap()).collect();
-        assert_eq!(won, [round + 1], "round {round}: exactly one winner, with the next epoch");
+        let won: Vec<i64> = futures_util::future::join_all(attempts)
+            .await
+            .into_iter()
+            .filter_map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            won,
+            [round + 1],
+            "round {round}: exactly one winner, with the next epoch"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::{TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
+use oc_sandbox::{BackendKind, TerminalBackend};
 use opencoder::db::PadId;
 use opencoder::terminal::{TerminalChoice, Terminals};
-use oc_sandbox::{BackendKind, TerminalBackend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -49,7 +49,9 @@ async fn connect_raw(app: &TestApp, slug: &str, headers: &[(&str, String)]) -> R
     }
     let (ws, response) = match tokio_tungstenite::connect_async(request).await {
         Ok(ok) => ok,
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => return Err(response.status().as_u16()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            return Err(response.status().as_u16())
+        }
         Err(other) => panic!("websocket connect failed: {other}"),
     };
     Ok(Term {
@@ -57,23 +59,34 @@ async fn connect_raw(app: &TestApp, slug: &str, headers: &[(&str, String)]) -> R
         output: String::new(),
         messages: Vec::new(),
         closed: None,
-        selected_protocol: response.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_string()),
+        selected_protocol: response
+            .headers()
+            .get("sec-websocket-protocol")
+            .map(|v| v.to_str().unwrap().to_string()),
         response_headers: format!("{:?}", response.headers()),
     })
 }
 
 async fn connect(app: &TestApp, slug: &str, user: &TestUser) -> Term {
     let protocols = format!("opencoder.v1, oc.bearer.{}", user.token);
-    connect_raw(app, slug, &[("sec-websocket-protocol", protocols)]).await.expect("terminal socket connects")
+    connect_raw(app, slug, &[("sec-websocket-protocol", protocols)])
+        .await
+        .expect("terminal socket connects")
 }
 
 impl Term {
     async fn send_input(&mut self, text: &str) {
-        self.ws.send(Message::Binary(text.as_bytes().to_vec().into())).await.expect("send input");
+        self.ws
+            .send(Message::Binary(text.as_bytes().to_vec().into()))
+            .await
+            .expect("send input");
     }
 
     async fn send_control(&mut self, value: Value) {
-        self.ws.send(Message::Text(value.to_string().into())).await.expect("send control");
+        self.ws
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .expect("send control");
     }
 
     /// Read until `done` holds or `timeout` passes; `true` when it held.
@@ -95,13 +108,16 @@ impl Term {
                     self.closed.get_or_insert((1006, String::new()));
                 }
                 Ok(Some(Ok(message))) => match message {
-                    Message::Binary(bytes) => self.output.push_str(&String::from_utf8_lossy(&bytes)),
-                    Message::Text(text) => {
-                        self.messages.push(serde_json::from_str(text.as_str()).expect("control JSON"))
+                    Message::Binary(bytes) => {
+                        self.output.push_str(&String::from_utf8_lossy(&bytes))
                     }
+                    Message::Text(text) => self
+                        .messages
+                        .push(serde_json::from_str(text.as_str()).expect("control JSON")),
                     Message::Close(frame) => {
-                        self.closed =
-                            Some(frame.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string())));
+                        self.closed = Some(frame.map_or((1005, String::new()), |f| {
+                            (f.code.into(), f.reason.to_string())
+                        }));
                     }
                     _ => {}
                 },
@@ -110,7 +126,9 @@ impl Term {
     }
 
     async fn expect_output(&mut self, needle: &str) {
-        let found = self.until(Duration::from_secs(30), |t| t.output.contains(needle)).await;
+        let found = self
+            .until(Duration::from_secs(30), |t| t.output.contains(needle))
+            .await;
         assert!(
             found,
             "output never contained {needle:?}; got {:?} (messages {:?}, closed {:?})",
@@ -119,12 +137,20 @@ impl Term {
     }
 
     fn has(&self, kind: &str, key: &str, value: &str) -> bool {
-        self.messages.iter().any(|m| m["type"] == kind && m[key] == value)
+        self.messages
+            .iter()
+            .any(|m| m["type"] == kind && m[key] == value)
     }
 
     async fn expect_message(&mut self, kind: &str, key: &str, value: &str) {
-        let found = self.until(Duration::from_secs(30), |t| t.has(kind, key, value)).await;
-        assert!(found, "no {kind} with {key}={value}; messages {:?}, closed {:?}", self.messages, self.closed);
+        let found = self
+            .until(Duration::from_secs(30), |t| t.has(kind, key, value))
+            .await;
+        assert!(
+            found,
+            "no {kind} with {key}={value}; messages {:?}, closed {:?}",
+            self.messages, self.closed
+        );
     }
 
     async fn running(&mut self) {
@@ -132,8 +158,14 @@ impl Term {
     }
 
     async fn expect_closed(&mut self, code: u16) {
-        let closed = self.until(Duration::from_secs(10), |t| t.closed.is_some()).await;
-        assert!(closed, "socket was not closed; messages {:?}", self.messages);
+        let closed = self
+            .until(Duration::from_secs(10), |t| t.closed.is_some())
+            .await;
+        assert!(
+            closed,
+            "socket was not closed; messages {:?}",
+            self.messages
+        );
         assert_eq!(self.closed.as_ref().unwrap().0, code, "{:?}", self.closed);
     }
 }
@@ -146,7 +178,9 @@ async fn spawn(extra: &[(&str, &str)]) -> TestApp {
 /// A pad owned by a fresh user, with a second file `notes.txt`.
 async fn pad(app: &TestApp) -> (TestUser, String, i64) {
     let owner = app.signup("Owner").await;
-    let body = app.create_pad(&owner, json!({ "title": "term", "language": "python" })).await;
+    let body = app
+        .create_pad(&owner, json!({ "title": "term", "language": "python" }))
+        .await;
     let slug = body["pad"]["slug"].as_str().unwrap().to_string();
     let id = body["pad"]["id"].as_i64().unwrap();
     let r = app
@@ -171,11 +205,19 @@ fn docker_terminals(app: &TestApp) -> &dyn TerminalBackend {
 /// Ids of this server's containers labelled as the pad's terminal (through the Docker API).
 async fn terminal_containers(app: &TestApp, pad_id: i64) -> Vec<String> {
     let docker = docker_terminals(app);
-    docker.containers(Some(&Terminals::container_key(PadId(pad_id)))).await.expect("docker list")
+    docker
+        .containers(Some(&Terminals::container_key(PadId(pad_id))))
+        .await
+        .expect("docker list")
 }
 
 /// Poll the pad's terminal containers until `done` holds of them (20 s at most, then fail with `what`).
-async fn wait_for_containers(app: &TestApp, pad_id: i64, what: &str, done: impl Fn(&[String]) -> bool) {
+async fn wait_for_containers(
+    app: &TestApp,
+    pad_id: i64,
+    what: &str,
+    done: impl Fn(&[String]) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let now = terminal_containers(app, pad_id).await;
@@ -188,7 +230,10 @@ async fn wait_for_containers(app: &TestApp, pad_id: i64, what: &str, done: impl 
 }
 
 async fn wait_no_containers(app: &TestApp, pad_id: i64) {
-    wait_for_containers(app, pad_id, "terminal containers remain", |now| now.is_empty()).await;
+    wait_for_containers(app, pad_id, "terminal containers remain", |now| {
+        now.is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -201,19 +246,33 @@ async fn two_sockets_share_the_shell_and_a_viewer_may_only_watch() {
     let mut a = connect(&app, &slug, &owner).await;
     a.expect_message("role", "role", "owner").await;
     a.running().await;
-    assert_eq!(terminal_containers(&app, pad_id).await.len(), 1, "one session container per pad");
+    assert_eq!(
+        terminal_containers(&app, pad_id).await.len(),
+        1,
+        "one session container per pad"
+    );
     let mut v = connect(&app, &slug, &viewer).await;
     v.expect_message("role", "role", "viewer").await;
-    assert!(v.messages.iter().any(|m| m["type"] == "role" && m["canType"] == false));
+    assert!(v
+        .messages
+        .iter()
+        .any(|m| m["type"] == "role" && m["canType"] == false));
 
     // The typist's size wins and everyone is told.
-    a.send_control(json!({ "type": "resize", "cols": 101, "rows": 31 })).await;
-    v.send_control(json!({ "type": "resize", "cols": 40, "rows": 10 })).await;
-    a.send_input("echo shared-$((6*7)) $(stty size | tr ' ' x)\n").await;
+    a.send_control(json!({ "type": "resize", "cols": 101, "rows": 31 }))
+        .await;
+    v.send_control(json!({ "type": "resize", "cols": 40, "rows": 10 }))
+        .await;
+    a.send_input("echo shared-$((6*7)) $(stty size | tr ' ' x)\n")
+        .await;
     a.expect_output("shared-42 31x101").await;
     v.expect_output("shared-42 31x101").await;
     assert!(
-        v.until(Duration::from_secs(5), |t| t.messages.iter().any(|m| m["type"] == "size" && m["cols"] == 101)).await
+        v.until(Duration::from_secs(5), |t| t
+            .messages
+            .iter()
+            .any(|m| m["type"] == "size" && m["cols"] == 101))
+            .await
     );
 
     // A viewer's input is refused with a message; the socket stays open and keeps watching.
@@ -227,7 +286,12 @@ async fn two_sockets_share_the_shell_and_a_viewer_may_only_watch() {
         "viewer input reached the shell"
     );
     // The viewer's restart is refused too: nothing restarts.
-    let starts = |t: &Term| t.messages.iter().filter(|m| m["state"] == "starting").count();
+    let starts = |t: &Term| {
+        t.messages
+            .iter()
+            .filter(|m| m["state"] == "starting")
+            .count()
+    };
     let before = starts(&a);
     v.send_control(json!({ "type": "restart" })).await;
     a.until(Duration::from_millis(500), |_| false).await;
@@ -242,22 +306,29 @@ async fn the_shell_runs_locked_down_in_the_pads_workspace() {
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
     t.running().await;
-    t.send_input("echo UID=$(id -u) CWD=$(pwd) HOME=$HOME\n").await;
+    t.send_input("echo UID=$(id -u) CWD=$(pwd) HOME=$HOME\n")
+        .await;
     t.expect_output("UID=65534 CWD=/tmp/work HOME=/tmp").await;
-    t.send_input("cat notes.txt; ls main.py && echo HAS-MAIN\n").await;
+    t.send_input("cat notes.txt; ls main.py && echo HAS-MAIN\n")
+        .await;
     t.expect_output("pad-notes-123").await;
     t.expect_output("HAS-MAIN").await;
-    t.send_input("getent hosts example.com >/dev/null 2>&1 || echo NO-DNS-$((1+1))\n").await;
+    t.send_input("getent hosts example.com >/dev/null 2>&1 || echo NO-DNS-$((1+1))\n")
+        .await;
     t.expect_output("NO-DNS-2").await;
-    t.send_input("(exec 3<>/dev/tcp/192.0.2.1/80) 2>/dev/null || echo NO-TCP-$((2+2))\n").await;
+    t.send_input("(exec 3<>/dev/tcp/192.0.2.1/80) 2>/dev/null || echo NO-TCP-$((2+2))\n")
+        .await;
     t.expect_output("NO-TCP-4").await;
-    t.send_input("touch /x 2>/dev/null || echo RO-ROOT-$((3+3))\n").await;
+    t.send_input("touch /x 2>/dev/null || echo RO-ROOT-$((3+3))\n")
+        .await;
     t.expect_output("RO-ROOT-6").await;
     // No host environment: only the sandbox's own variables.
-    t.send_input("echo HOSTVARS=$(env | grep -c -E 'JWT|DATABASE|DATA_DIR|CARGO|RUST')\n").await;
+    t.send_input("echo HOSTVARS=$(env | grep -c -E 'JWT|DATABASE|DATA_DIR|CARGO|RUST')\n")
+        .await;
     t.expect_output("HOSTVARS=0").await;
     // The workspace is writable (tmpfs), the files are the pad's.
-    t.send_input("echo hi > out.txt && cat out.txt | sed s/hi/WRITABLE/\n").await;
+    t.send_input("echo hi > out.txt && cat out.txt | sed s/hi/WRITABLE/\n")
+        .await;
     t.expect_output("WRITABLE").await;
 }
 
@@ -270,15 +341,33 @@ async fn idle_terminal_is_destroyed_and_clients_are_told() {
     assert_eq!(terminal_containers(&app, pad_id).await.len(), 1);
     t.expect_message("status", "state", "idle_timeout").await;
     wait_no_containers(&app, pad_id).await;
-    assert!(t.closed.is_none(), "the socket stays open after an idle timeout");
+    assert!(
+        t.closed.is_none(),
+        "the socket stays open after an idle timeout"
+    );
     // Typing now is refused; a restart brings a fresh shell.
     t.send_input("echo x\n").await;
     t.expect_message("error", "code", "not_running").await;
-    let restarted = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    let restarted = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/restart"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(restarted.status, StatusCode::OK, "{:?}", restarted.body);
-    let before = t.messages.iter().filter(|m| m["state"] == "running").count();
+    let before = t
+        .messages
+        .iter()
+        .filter(|m| m["state"] == "running")
+        .count();
     assert!(
-        t.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > before)
+        t.until(Duration::from_secs(30), |t| t
+            .messages
+            .iter()
+            .filter(|m| m["state"] == "running")
+            .count()
+            > before)
             .await
     );
     t.send_input("echo back-$((5+5))\n").await;
@@ -323,18 +412,34 @@ async fn kicked_member_terminal_closes_with_4003_and_a_downgrade_applies_on_the_
     d.send_input("echo cand-$((7+7))\n").await;
     d.expect_output("cand-14").await;
 
-    let r = app.delete(&format!("/api/pads/{slug}/members/{}", kicked.id), Some(&owner.token)).await;
+    let r = app
+        .delete(
+            &format!("/api/pads/{slug}/members/{}", kicked.id),
+            Some(&owner.token),
+        )
+        .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     k.expect_closed(4003).await;
     assert_eq!(
-        connect_raw(&app, &slug, &[("sec-websocket-protocol", format!("opencoder.v1, oc.bearer.{}", kicked.token))])
-            .await
-            .err(),
+        connect_raw(
+            &app,
+            &slug,
+            &[(
+                "sec-websocket-protocol",
+                format!("opencoder.v1, oc.bearer.{}", kicked.token)
+            )]
+        )
+        .await
+        .err(),
         Some(404)
     );
 
     let r = app
-        .patch(&format!("/api/pads/{slug}/members/{}", demoted.id), Some(&owner.token), json!({ "role": "viewer" }))
+        .patch(
+            &format!("/api/pads/{slug}/members/{}", demoted.id),
+            Some(&owner.token),
+            json!({ "role": "viewer" }),
+        )
         .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     d.expect_message("role", "role", "viewer").await;
@@ -349,31 +454,86 @@ async fn handshake_never_echoes_the_token_and_strangers_are_refused() {
     let (owner, slug, _) = pad(&app).await;
     let t = connect(&app, &slug, &owner).await;
     assert_eq!(t.selected_protocol.as_deref(), Some("opencoder.v1"));
-    assert!(!t.response_headers.contains(&owner.token), "token echoed: {}", t.response_headers);
+    assert!(
+        !t.response_headers.contains(&owner.token),
+        "token echoed: {}",
+        t.response_headers
+    );
 
     // Anonymous: 401. Non-member: 404 like a missing pad. Token in the URL: refused.
-    assert_eq!(connect_raw(&app, &slug, &[("sec-websocket-protocol", "opencoder.v1".into())]).await.err(), Some(401));
+    assert_eq!(
+        connect_raw(
+            &app,
+            &slug,
+            &[("sec-websocket-protocol", "opencoder.v1".into())]
+        )
+        .await
+        .err(),
+        Some(401)
+    );
     let stranger = app.signup("Stranger").await;
     let offered = format!("opencoder.v1, oc.bearer.{}", stranger.token);
-    assert_eq!(connect_raw(&app, &slug, &[("sec-websocket-protocol", offered.clone())]).await.err(), Some(404));
-    assert_eq!(connect_raw(&app, "no-such-pad", &[("sec-websocket-protocol", offered)]).await.err(), Some(404));
-    let mut request = format!("{}?token={}", term_url(&app, &slug), owner.token).into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("opencoder.v1"));
-    assert!(tokio_tungstenite::connect_async(request).await.is_err(), "a token in the URL is refused");
+    assert_eq!(
+        connect_raw(&app, &slug, &[("sec-websocket-protocol", offered.clone())])
+            .await
+            .err(),
+        Some(404)
+    );
+    assert_eq!(
+        connect_raw(&app, "no-such-pad", &[("sec-websocket-protocol", offered)])
+            .await
+            .err(),
+        Some(404)
+    );
+    let mut request = format!("{}?token={}", term_url(&app, &slug), owner.token)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("opencoder.v1"),
+    );
+    assert!(
+        tokio_tungstenite::connect_async(request).await.is_err(),
+        "a token in the URL is refused"
+    );
     // The cookie only from a trusted origin.
     let cookie = format!("oc_token={}", owner.token);
-    let foreign = [("cookie", cookie.clone()), ("origin", "http://evil.example".to_string())];
+    let foreign = [
+        ("cookie", cookie.clone()),
+        ("origin", "http://evil.example".to_string()),
+    ];
     assert_eq!(connect_raw(&app, &slug, &foreign).await.err(), Some(403));
-    let same = [("cookie", cookie), ("origin", format!("http://{}", app.addr))];
+    let same = [
+        ("cookie", cookie),
+        ("origin", format!("http://{}", app.addr)),
+    ];
     assert!(connect_raw(&app, &slug, &same).await.is_ok());
     // REST actions: viewers may not restart or sync.
     let viewer = app.signup("Viewer").await;
     app.add_member(&owner, &slug, &viewer, "viewer").await;
-    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&viewer.token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/restart"),
+            Some(&viewer.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app.post(&format!("/api/pads/{slug}/terminal/sync-files"), Some(&viewer.token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/sync-files"),
+            Some(&viewer.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&stranger.token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/restart"),
+            Some(&stranger.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
@@ -391,7 +551,13 @@ async fn sync_files_writes_the_current_files_into_the_workspace() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = app.post(&format!("/api/pads/{slug}/terminal/sync-files"), Some(&owner.token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/sync-files"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["files"], 3);
     t.send_input("cat later.txt\n").await;
@@ -405,19 +571,25 @@ async fn output_is_recorded_but_hidden_keystrokes_are_not() {
     let mut t = connect(&app, &slug, &owner).await;
     t.running().await;
     // `read -s` turns the TTY's echo off, as password prompts do: what is typed never shows.
-    t.send_input("read -s SECRET; echo; echo got-${#SECRET}-chars\n").await;
+    t.send_input("read -s SECRET; echo; echo got-${#SECRET}-chars\n")
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     t.send_input("hunter2-password\n").await;
     t.expect_output("got-16-chars").await;
     assert!(!t.output.contains("hunter2"), "hidden input was echoed");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT kind, data FROM pad_events WHERE pad_id = ? AND kind LIKE 'terminal%' ORDER BY id")
-            .bind(pad_id)
-            .fetch_all(app.sql())
-            .await
-            .unwrap();
-    let all: String = rows.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("\n");
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, data FROM pad_events WHERE pad_id = ? AND kind LIKE 'terminal%' ORDER BY id",
+    )
+    .bind(pad_id)
+    .fetch_all(app.sql())
+    .await
+    .unwrap();
+    let all: String = rows
+        .iter()
+        .map(|(_, d)| d.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(rows.iter().any(|(k, _)| k == "terminal.status"), "{all}");
     assert!(all.contains("got-16-chars"), "output not recorded: {all}");
     assert!(!all.contains("hunter2"), "a keystroke was recorded: {all}");
@@ -429,7 +601,9 @@ async fn pad_deletion_closes_the_terminal_and_removes_its_container() {
     let (owner, slug, pad_id) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
     t.running().await;
-    let r = app.delete(&format!("/api/pads/{slug}"), Some(&owner.token)).await;
+    let r = app
+        .delete(&format!("/api/pads/{slug}"), Some(&owner.token))
+        .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     t.expect_closed(4004).await;
     wait_no_containers(&app, pad_id).await;
@@ -459,10 +633,14 @@ async fn output_is_rate_limited_by_pausing_the_shell() {
     t.running().await;
     // 64 KiB of output at 16 KiB/s (burst 16 KiB) takes about 3 s; nothing is dropped.
     let started = Instant::now();
-    t.send_input("head -c 65536 /dev/zero | tr '\\0' x; echo; echo flood-$((20+1))\n").await;
+    t.send_input("head -c 65536 /dev/zero | tr '\\0' x; echo; echo flood-$((20+1))\n")
+        .await;
     t.expect_output("flood-21").await;
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(2500), "output was not paused: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(2500),
+        "output was not paused: {elapsed:?}"
+    );
     assert!(t.output.matches('x').count() >= 65536, "output was dropped");
 }
 
@@ -488,33 +666,60 @@ async fn local_fallback_only_when_allowed_and_never_in_production() {
     vars.insert("EXEC_ALLOW_LOCAL".into(), "1".into());
     vars.insert("HOST".into(), "127.0.0.1".into());
     let config = opencoder::config::Config::from_vars(&vars).expect("config parses");
-    let sandboxes = opencoder::exec::build_sandboxes(&config, Default::default(), Default::default()).await;
+    let sandboxes =
+        opencoder::exec::build_sandboxes(&config, Default::default(), Default::default()).await;
     let err = sandboxes.err().expect("refused in production").to_string();
     assert!(err.contains("TERMINAL_ALLOW_LOCAL"), "{err}");
 
     // Runs forced local without the opt-in: terminals are unavailable, never a host shell.
-    let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("EXEC_ALLOW_LOCAL", "1"), ("HOST", "127.0.0.1")]).await;
-    assert!(matches!(app.state.terminals.backend(), TerminalChoice::Unavailable(_)));
+    let app = spawn(&[
+        ("EXEC_FORCE_LOCAL", "1"),
+        ("EXEC_ALLOW_LOCAL", "1"),
+        ("HOST", "127.0.0.1"),
+    ])
+    .await;
+    assert!(matches!(
+        app.state.terminals.backend(),
+        TerminalChoice::Unavailable(_)
+    ));
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
-    t.expect_message("error", "code", "terminal_unavailable").await;
+    t.expect_message("error", "code", "terminal_unavailable")
+        .await;
     t.expect_message("status", "state", "exited").await;
 
     // With the opt-in (development): a PTY on the host, flagged `local` to every client.
-    let app = spawn(&[("EXEC_FORCE_LOCAL", "1"), ("EXEC_ALLOW_LOCAL", "1"), ("HOST", "127.0.0.1"), ("TERMINAL_ALLOW_LOCAL", "1")]).await;
-    assert!(matches!(app.state.terminals.backend(), TerminalChoice::Ready(b) if b.kind() == BackendKind::Local));
+    let app = spawn(&[
+        ("EXEC_FORCE_LOCAL", "1"),
+        ("EXEC_ALLOW_LOCAL", "1"),
+        ("HOST", "127.0.0.1"),
+        ("TERMINAL_ALLOW_LOCAL", "1"),
+    ])
+    .await;
+    assert!(
+        matches!(app.state.terminals.backend(), TerminalChoice::Ready(b) if b.kind() == BackendKind::Local)
+    );
     let (owner, slug, _) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
     t.running().await;
-    assert!(t.messages.iter().any(|m| m["type"] == "status" && m["local"] == true));
-    t.send_input("cat notes.txt; echo HOSTVARS=$(env | grep -c -E 'JWT|DATABASE|DATA_DIR|CARGO')\n").await;
+    assert!(t
+        .messages
+        .iter()
+        .any(|m| m["type"] == "status" && m["local"] == true));
+    t.send_input(
+        "cat notes.txt; echo HOSTVARS=$(env | grep -c -E 'JWT|DATABASE|DATA_DIR|CARGO')\n",
+    )
+    .await;
     t.expect_output("pad-notes-123").await;
     t.expect_output("HOSTVARS=0").await;
 }
 
 /// Seconds since the epoch, as `docker events --since/--until` take them.
 fn unix_now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// Containers Docker created for the pad's terminal (this server's only) since `since`, from the
@@ -524,21 +729,48 @@ async fn terminal_containers_created(app: &TestApp, pad_id: i64, since: f64) -> 
     // Let the daemon's event log catch up with the last call.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let output = std::process::Command::new("docker")
-        .args(["events", "--since", &format!("{since:.3}"), "--until", &format!("{:.3}", unix_now())])
+        .args([
+            "events",
+            "--since",
+            &format!("{since:.3}"),
+            "--until",
+            &format!("{:.3}", unix_now()),
+        ])
         .args(["--filter", "type=container", "--filter", "event=create"])
-        .args(["--filter", &format!("label=opencoder.sandbox.instance={}", host.instance_id())])
-        .args(["--filter", &format!("label=opencoder.terminal={}", Terminals::container_key(PadId(pad_id)))])
+        .args([
+            "--filter",
+            &format!("label=opencoder.sandbox.instance={}", host.instance_id()),
+        ])
+        .args([
+            "--filter",
+            &format!(
+                "label=opencoder.terminal={}",
+                Terminals::container_key(PadId(pad_id))
+            ),
+        ])
         .args(["--format", "{{.ID}}"])
         .output()
         .expect("docker events runs");
-    assert!(output.status.success(), "docker events: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    assert!(
+        output.status.success(),
+        "docker events: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
 }
 
 /// A second pad of `owner`.
 async fn another_pad(app: &TestApp, owner: &TestUser) -> (String, i64) {
-    let body = app.create_pad(owner, json!({ "title": "second", "language": "python" })).await;
-    (body["pad"]["slug"].as_str().unwrap().to_string(), body["pad"]["id"].as_i64().unwrap())
+    let body = app
+        .create_pad(owner, json!({ "title": "second", "language": "python" }))
+        .await;
+    (
+        body["pad"]["slug"].as_str().unwrap().to_string(),
+        body["pad"]["id"].as_i64().unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -556,12 +788,26 @@ async fn a_viewer_alone_never_starts_a_container() {
     v.send_input("echo x\n").await;
     v.until(Duration::from_secs(3), |_| false).await;
     assert!(v.closed.is_none(), "the viewer keeps watching");
-    assert_eq!(terminal_containers_created(&app, pad_id, since).await, 0, "a viewer caused a container start");
+    assert_eq!(
+        terminal_containers_created(&app, pad_id, since).await,
+        0,
+        "a viewer caused a container start"
+    );
     assert!(terminal_containers(&app, pad_id).await.is_empty());
     // And is told why nothing runs.
     v.expect_message("error", "code", "not_running").await;
-    assert!(v.has("status", "state", "exited"), "a viewer is told nothing runs: {:?}", v.messages);
-    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&viewer.token), json!({})).await;
+    assert!(
+        v.has("status", "state", "exited"),
+        "a viewer is told nothing runs: {:?}",
+        v.messages
+    );
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/restart"),
+            Some(&viewer.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Someone who may type opens it: one container, and the viewer watches it start.
@@ -594,9 +840,21 @@ async fn a_burst_of_restarts_creates_at_most_a_couple_of_containers() {
     t.expect_message("error", "code", "restart_too_soon").await;
     assert!(t.closed.is_none(), "{:?}", t.closed);
     // REST restarts inside the window are refused the same way, with Retry-After.
-    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/restart"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let r = app.post(&format!("/api/pads/{slug}/terminal/restart"), Some(&owner.token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/terminal/restart"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
     assert!(r.header("retry-after").is_some(), "{:?}", r.body);
 }
@@ -615,7 +873,11 @@ async fn wait_one_container(app: &TestApp, pad_id: i64) {
 
 #[tokio::test]
 async fn a_user_over_the_container_cap_is_refused_and_runs_share_the_cap() {
-    let app = spawn(&[("EXEC_PER_USER_CONCURRENCY", "1"), ("TERMINAL_GRACE_MS", "200")]).await;
+    let app = spawn(&[
+        ("EXEC_PER_USER_CONCURRENCY", "1"),
+        ("TERMINAL_GRACE_MS", "200"),
+    ])
+    .await;
     let (owner, slug_a, pad_a) = pad(&app).await;
     let (slug_b, pad_b) = another_pad(&app, &owner).await;
     let mut a = connect(&app, &slug_a, &owner).await;
@@ -623,12 +885,19 @@ async fn a_user_over_the_container_cap_is_refused_and_runs_share_the_cap() {
 
     // A second terminal of the same user: refused with a clear message, no container.
     let mut b = connect(&app, &slug_b, &owner).await;
-    b.expect_message("error", "code", "too_many_containers").await;
+    b.expect_message("error", "code", "too_many_containers")
+        .await;
     b.expect_message("status", "state", "exited").await;
     assert!(b.closed.is_none());
     assert!(terminal_containers(&app, pad_b).await.is_empty());
     // A run is refused too: the terminal holds the user's place.
-    let run = app.post(&format!("/api/pads/{slug_a}/runs"), Some(&owner.token), json!({})).await;
+    let run = app
+        .post(
+            &format!("/api/pads/{slug_a}/runs"),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
     assert_eq!(run.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", run.body);
 
     // Closing the first terminal gives the place back.
@@ -637,7 +906,10 @@ async fn a_user_over_the_container_cap_is_refused_and_runs_share_the_cap() {
     wait_no_containers(&app, pad_a).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while app.state.terminals.containers_held() > 0 {
-        assert!(Instant::now() < deadline, "the container place was not given back");
+        assert!(
+            Instant::now() < deadline,
+            "the container place was not given back"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     b.send_control(json!({ "type": "restart" })).await;
@@ -655,7 +927,8 @@ async fn the_global_container_cap_refuses_a_start_beyond_it() {
     let other = app.signup("Other").await;
     let (other_slug, other_pad) = another_pad(&app, &other).await;
     let mut b = connect(&app, &other_slug, &other).await;
-    b.expect_message("error", "code", "too_many_containers").await;
+    b.expect_message("error", "code", "too_many_containers")
+        .await;
     assert!(terminal_containers(&app, other_pad).await.is_empty());
     assert_eq!(app.state.terminals.containers_held(), 1);
 }
@@ -674,20 +947,34 @@ async fn a_user_over_the_terminal_socket_cap_is_closed_1008() {
     }
     let mut over = connect(&app, &slug, &viewer).await;
     over.expect_closed(1008).await;
-    assert!(over.closed.as_ref().unwrap().1.contains("this user"), "{:?}", over.closed);
+    assert!(
+        over.closed.as_ref().unwrap().1.contains("this user"),
+        "{:?}",
+        over.closed
+    );
     // Another user is not affected, and a closed socket gives its place back.
     let mut o = connect(&app, &slug, &owner).await;
     o.expect_message("role", "role", "owner").await;
     let mut first = open.remove(0);
     let _ = first.ws.close(None).await;
-    first.until(Duration::from_secs(5), |t| t.closed.is_some()).await;
+    first
+        .until(Duration::from_secs(5), |t| t.closed.is_some())
+        .await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let mut again = connect(&app, &slug, &viewer).await;
-        if again.until(Duration::from_millis(500), |t| t.has("role", "role", "viewer")).await {
+        if again
+            .until(Duration::from_millis(500), |t| {
+                t.has("role", "role", "viewer")
+            })
+            .await
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "the closed socket's place was not given back");
+        assert!(
+            Instant::now() < deadline,
+            "the closed socket's place was not given back"
+        );
     }
 }
 
@@ -697,34 +984,55 @@ async fn restarts_do_not_reset_the_recording_budget() {
     let (owner, slug, pad_id) = pad(&app).await;
     let mut t = connect(&app, &slug, &owner).await;
     t.running().await;
-    t.send_input("head -c 8000 /dev/zero | tr '\\0' y; echo; echo first-$((1+1))\n").await;
+    t.send_input("head -c 8000 /dev/zero | tr '\\0' y; echo; echo first-$((1+1))\n")
+        .await;
     t.expect_output("first-2").await;
     // Past the debounce, a fresh container: its output must not be recorded.
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let runs = t.messages.iter().filter(|m| m["state"] == "running").count();
+    let runs = t
+        .messages
+        .iter()
+        .filter(|m| m["state"] == "running")
+        .count();
     t.send_control(json!({ "type": "restart" })).await;
     assert!(
-        t.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+        t.until(Duration::from_secs(30), |t| t
+            .messages
+            .iter()
+            .filter(|m| m["state"] == "running")
+            .count()
+            > runs)
             .await,
         "no restart: {:?}",
         t.messages
     );
-    t.send_input("head -c 8000 /dev/zero | tr '\\0' z; echo; echo second-$((2+2))\n").await;
+    t.send_input("head -c 8000 /dev/zero | tr '\\0' z; echo; echo second-$((2+2))\n")
+        .await;
     t.expect_output("second-4").await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT data FROM pad_events WHERE pad_id = ? AND kind = 'terminal' ORDER BY id")
-            .bind(pad_id)
-            .fetch_all(app.sql())
-            .await
-            .unwrap();
-    let events: Vec<Value> = rows.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT data FROM pad_events WHERE pad_id = ? AND kind = 'terminal' ORDER BY id",
+    )
+    .bind(pad_id)
+    .fetch_all(app.sql())
+    .await
+    .unwrap();
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
     let recorded: u64 = events.iter().map(|e| e["bytes"].as_u64().unwrap()).sum();
     let markers = events.iter().filter(|e| e["truncated"] == true).count();
     let text: String = events.iter().map(|e| e["text"].as_str().unwrap()).collect();
-    assert!(recorded <= 4096, "recorded {recorded} bytes with a 4096-byte budget");
+    assert!(
+        recorded <= 4096,
+        "recorded {recorded} bytes with a 4096-byte budget"
+    );
     assert_eq!(markers, 1, "one truncated marker per window: {events:?}");
-    assert!(!text.contains("zzzz"), "the new container's output was recorded past the budget");
+    assert!(
+        !text.contains("zzzz"),
+        "the new container's output was recorded past the budget"
+    );
 }
 
 /// Busy-waits `micros` (a timer's millisecond granularity is too coarse to aim at a join).
@@ -756,15 +1064,28 @@ async fn a_kick_that_lands_during_the_join_is_never_missed() {
             tokio::spawn(async move {
                 spin(-offset_us);
                 let mut request = url.into_client_request().unwrap();
-                request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(&offered).unwrap());
+                request.headers_mut().insert(
+                    "sec-websocket-protocol",
+                    HeaderValue::from_str(&offered).unwrap(),
+                );
                 tokio_tungstenite::connect_async(request).await
             })
         };
         spin(offset_us);
-        let r = app.delete(&format!("/api/pads/{slug}/members/{}", member.id), Some(&owner.token)).await;
+        let r = app
+            .delete(
+                &format!("/api/pads/{slug}/members/{}", member.id),
+                Some(&owner.token),
+            )
+            .await;
         assert!(r.status.is_success(), "{:?}", r.body);
         // A kick sticks until a re-admit; the next attempt's invite needs one.
-        let r = app.delete(&format!("/api/pads/{slug}/removed/{}", member.id), Some(&owner.token)).await;
+        let r = app
+            .delete(
+                &format!("/api/pads/{slug}/removed/{}", member.id),
+                Some(&owner.token),
+            )
+            .await;
         assert!(r.status.is_success(), "{:?}", r.body);
         match connecting.await.unwrap() {
             Err(_) => {
@@ -780,7 +1101,8 @@ async fn a_kick_that_lands_during_the_join_is_never_missed() {
                     selected_protocol: None,
                     response_headers: String::new(),
                 };
-                t.until(Duration::from_secs(5), |t| t.closed.is_some()).await;
+                t.until(Duration::from_secs(5), |t| t.closed.is_some())
+                    .await;
                 assert_eq!(
                     t.closed.as_ref().map(|c| c.0),
                     Some(4003),
@@ -793,7 +1115,10 @@ async fn a_kick_that_lands_during_the_join_is_never_missed() {
         }
     }
     eprintln!("refused at the upgrade: {refused}, closed after joining: {closed}, final offset {offset_us} µs");
-    assert!(closed > 0 && refused > 0, "the kicks never met the joins; the test proves nothing");
+    assert!(
+        closed > 0 && refused > 0,
+        "the kicks never met the joins; the test proves nothing"
+    );
 }
 
 /// Process command lines in the shell's container that contain `needle` (the probe itself
@@ -818,30 +1143,59 @@ async fn a_typist_who_loses_access_leaves_nothing_running() {
     for (round, change) in ["downgrade", "kick"].into_iter().enumerate() {
         let before = terminal_containers(&app, pad_id).await;
         assert_eq!(before.len(), 1);
-        c.send_input("sleep 1000 & echo left-running-$((5*5))\n").await;
+        c.send_input("sleep 1000 & echo left-running-$((5*5))\n")
+            .await;
         c.expect_output("left-running-25").await;
-        o.send_input(&count_processes("sleep 1000", &format!("before{round}"))).await;
+        o.send_input(&count_processes("sleep 1000", &format!("before{round}")))
+            .await;
         o.expect_output(&format!("before{round}=1")).await;
-        let starts = o.messages.iter().filter(|m| m["state"] == "starting").count();
-        let runs = o.messages.iter().filter(|m| m["state"] == "running").count();
+        let starts = o
+            .messages
+            .iter()
+            .filter(|m| m["state"] == "starting")
+            .count();
+        let runs = o
+            .messages
+            .iter()
+            .filter(|m| m["state"] == "running")
+            .count();
         let r = if change == "downgrade" {
-            app.patch(&format!("/api/pads/{slug}/members/{}", typist.id), Some(&owner.token), json!({ "role": "viewer" }))
-                .await
+            app.patch(
+                &format!("/api/pads/{slug}/members/{}", typist.id),
+                Some(&owner.token),
+                json!({ "role": "viewer" }),
+            )
+            .await
         } else {
-            app.delete(&format!("/api/pads/{slug}/members/{}", typist.id), Some(&owner.token)).await
+            app.delete(
+                &format!("/api/pads/{slug}/members/{}", typist.id),
+                Some(&owner.token),
+            )
+            .await
         };
         assert!(r.status.is_success(), "{:?}", r.body);
         // Everyone is told; a fresh container replaces the one the typist used.
         o.expect_output("terminal restarted").await;
         assert!(
-            o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "starting").count() > starts)
+            o.until(Duration::from_secs(30), |t| t
+                .messages
+                .iter()
+                .filter(|m| m["state"] == "starting")
+                .count()
+                > starts)
                 .await
         );
         assert!(
-            o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+            o.until(Duration::from_secs(30), |t| t
+                .messages
+                .iter()
+                .filter(|m| m["state"] == "running")
+                .count()
+                > runs)
                 .await
         );
-        o.send_input(&count_processes("sleep 1000", &format!("after{round}"))).await;
+        o.send_input(&count_processes("sleep 1000", &format!("after{round}")))
+            .await;
         o.expect_output(&format!("after{round}=0")).await;
         wait_no_containers_but(&app, pad_id, &before[0]).await;
         if change == "downgrade" {
@@ -876,7 +1230,14 @@ async fn deleting_an_account_closes_its_pads_terminals_for_everyone() {
     let mut m = connect(&app, &slug, &member).await;
     m.running().await;
     assert_eq!(terminal_containers(&app, pad_id).await.len(), 1);
-    let r = app.request(reqwest::Method::DELETE, "/api/auth/me", Some(&owner.token), Some(json!({ "confirm": "DELETE" }))).await;
+    let r = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/auth/me",
+            Some(&owner.token),
+            Some(json!({ "confirm": "DELETE" })),
+        )
+        .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     m.expect_closed(4004).await;
     wait_no_containers(&app, pad_id).await;
@@ -892,15 +1253,32 @@ async fn a_typist_who_deletes_their_account_leaves_nothing_running() {
     o.running().await;
     let mut c = connect(&app, &slug, &typist).await;
     c.running().await;
-    c.send_input("sleep 1000 & echo left-running-$((5*5))\n").await;
+    c.send_input("sleep 1000 & echo left-running-$((5*5))\n")
+        .await;
     c.expect_output("left-running-25").await;
-    let runs = o.messages.iter().filter(|m| m["state"] == "running").count();
-    let r = app.request(reqwest::Method::DELETE, "/api/auth/me", Some(&typist.token), Some(json!({ "confirm": "DELETE" }))).await;
+    let runs = o
+        .messages
+        .iter()
+        .filter(|m| m["state"] == "running")
+        .count();
+    let r = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/auth/me",
+            Some(&typist.token),
+            Some(json!({ "confirm": "DELETE" })),
+        )
+        .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     c.expect_closed(4001).await;
     o.expect_output("terminal restarted").await;
     assert!(
-        o.until(Duration::from_secs(30), |t| t.messages.iter().filter(|m| m["state"] == "running").count() > runs)
+        o.until(Duration::from_secs(30), |t| t
+            .messages
+            .iter()
+            .filter(|m| m["state"] == "running")
+            .count()
+            > runs)
             .await
     );
     o.send_input(&count_processes("sleep 1000", "after")).await;

@@ -19,9 +19,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::docker::{DockerBackend, DockerHost};
-use crate::terminal::{DockerTerminals, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession};
+use crate::terminal::{
+    DockerTerminals, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession,
+};
 use crate::{
-    BackendHealth, BackendKind, HostHealth, Outcome, OutputChunk, RunSpec, SandboxBackend, SandboxError, SourceFile,
+    BackendHealth, BackendKind, HostHealth, Outcome, OutputChunk, RunSpec, SandboxBackend,
+    SandboxError, SourceFile,
 };
 
 /// How a host without a configured address (`DOCKER_HOST`, else the local socket) is named.
@@ -60,7 +63,9 @@ pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
             .parse()
             .map_err(|_| format!("host entry {part:?}: bad capacity"))?;
         if capacity == 0 || capacity > MAX_HOST_CAPACITY {
-            return Err(format!("host entry {part:?}: capacity must be 1 to {MAX_HOST_CAPACITY}"));
+            return Err(format!(
+                "host entry {part:?}: capacity must be 1 to {MAX_HOST_CAPACITY}"
+            ));
         }
         if out.iter().any(|h| h.address == address) {
             return Err(format!("host {address:?} is listed twice"));
@@ -98,6 +103,9 @@ pub struct HostSet {
     members: Arc<Vec<HostMember>>,
     /// Runs placed on each member and not finished yet (its load).
     placed: Arc<Vec<AtomicUsize>>,
+    /// Held while one placement compares loads and takes its place: without it two runs could
+    /// both see the same free place and both take it.
+    choosing: Arc<std::sync::Mutex<()>>,
 }
 
 /// A run's place on a member, given back when dropped.
@@ -115,10 +123,16 @@ impl Drop for Placement<'_> {
 impl HostSet {
     pub fn new(members: Vec<HostMember>) -> Result<HostSet, SandboxError> {
         if members.is_empty() {
-            return Err(SandboxError::InvalidRequest("a host set needs at least one host".into()));
+            return Err(SandboxError::InvalidRequest(
+                "a host set needs at least one host".into(),
+            ));
         }
         let placed = Arc::new(members.iter().map(|_| AtomicUsize::new(0)).collect());
-        Ok(HostSet { members: Arc::new(members), placed })
+        Ok(HostSet {
+            members: Arc::new(members),
+            placed,
+            choosing: Arc::default(),
+        })
     }
 
     pub fn members(&self) -> &[HostMember] {
@@ -127,12 +141,18 @@ impl HostSet {
 
     /// Runs placed on each member and not finished yet.
     pub fn loads(&self) -> Vec<usize> {
-        self.placed.iter().map(|n| n.load(Ordering::SeqCst)).collect()
+        self.placed
+            .iter()
+            .map(|n| n.load(Ordering::SeqCst))
+            .collect()
     }
 
     /// A place on the healthy member with `image` and the most free capacity, or why there is
     /// none. The choice and the reservation happen together, so concurrent runs spread.
-    async fn place(&self, image_of: impl Fn(&HostMember) -> String) -> Result<Placement<'_>, SandboxError> {
+    async fn place(
+        &self,
+        image_of: impl Fn(&HostMember) -> String,
+    ) -> Result<Placement<'_>, SandboxError> {
         let mut eligible = Vec::new();
         let mut refusals = Vec::new();
         for (i, member) in self.members.iter().enumerate() {
@@ -148,13 +168,31 @@ impl HostSet {
             }
             eligible.push(i);
         }
-        let free = |i: usize| self.members[i].capacity as i64 - self.placed[i].load(Ordering::SeqCst) as i64;
+        // A place given back meanwhile only makes the comparison conservative, so `Drop` does not
+        // take this lock.
+        let _choosing = self
+            .choosing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let free = |i: usize| {
+            self.members[i].capacity as i64 - self.placed[i].load(Ordering::SeqCst) as i64
+        };
         // Ties go to the first listed host (`max_by_key` keeps the last maximum, hence `rev`).
-        let best = eligible.into_iter().rev().max_by_key(|&i| free(i)).ok_or_else(|| {
-            SandboxError::Unavailable(format!("no Docker host can take it: {}", refusals.join("; ")))
-        })?;
+        let best = eligible
+            .into_iter()
+            .rev()
+            .max_by_key(|&i| free(i))
+            .ok_or_else(|| {
+                SandboxError::Unavailable(format!(
+                    "no Docker host can take it: {}",
+                    refusals.join("; ")
+                ))
+            })?;
         self.placed[best].fetch_add(1, Ordering::SeqCst);
-        Ok(Placement { member: &self.members[best], placed: &self.placed[best] })
+        Ok(Placement {
+            member: &self.members[best],
+            placed: &self.placed[best],
+        })
     }
 }
 
@@ -168,7 +206,9 @@ impl HostMember {
 /// What its host's failure makes of a run's error.
 fn host_error(member: &HostMember, err: SandboxError) -> SandboxError {
     match err {
-        SandboxError::Unavailable(why) => SandboxError::HostUnavailable(format!("{}: {why}", member.address())),
+        SandboxError::Unavailable(why) => {
+            SandboxError::HostUnavailable(format!("{}: {why}", member.address()))
+        }
         other => other,
     }
 }
@@ -179,7 +219,11 @@ impl SandboxBackend for HostSet {
         BackendKind::Docker
     }
 
-    async fn run(&self, spec: RunSpec, output: mpsc::Sender<OutputChunk>) -> Result<Outcome, SandboxError> {
+    async fn run(
+        &self,
+        spec: RunSpec,
+        output: mpsc::Sender<OutputChunk>,
+    ) -> Result<Outcome, SandboxError> {
         let languages = self.members[0].runs.languages().clone();
         let lang = languages.get(&spec.language).cloned();
         let placement = match &lang {
@@ -194,7 +238,10 @@ impl SandboxBackend for HostSet {
             Err(SandboxError::Unavailable(_)) => "host_unavailable",
             Err(err) => err.label(),
         };
-        member.runs.metrics().record_host_run(&member.address(), label);
+        member
+            .runs
+            .metrics()
+            .record_host_run(&member.address(), label);
         result.map_err(|err| host_error(member, err))
     }
 
@@ -204,7 +251,11 @@ impl SandboxBackend for HostSet {
         for (member, load) in self.members.iter().zip(self.loads()) {
             let health = member.runs.health().await;
             let capacity = Some(member.capacity);
-            hosts.extend(health.hosts.iter().cloned().map(|h| HostHealth { capacity, load, ..h }));
+            hosts.extend(health.hosts.iter().cloned().map(|h| HostHealth {
+                capacity,
+                load,
+                ..h
+            }));
             first.get_or_insert(health);
         }
         let up = hosts.iter().filter(|h| h.available).count();
@@ -251,7 +302,10 @@ impl TerminalBackend for HostSet {
         files: &[SourceFile],
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        let member = self.place(|m| m.terminals.image().to_string()).await?.member;
+        let member = self
+            .place(|m| m.terminals.image().to_string())
+            .await?
+            .member;
         member
             .terminals
             .start(limits, key, files, size)
@@ -272,7 +326,9 @@ impl TerminalBackend for HostSet {
         for member in self.members.iter() {
             match member.terminals.remove_all().await {
                 Ok(removed) => n += removed,
-                Err(e) => tracing::warn!(host = %member.address(), error = %e, "could not remove terminal containers"),
+                Err(e) => {
+                    tracing::warn!(host = %member.address(), error = %e, "could not remove terminal containers")
+                }
             }
         }
         Ok(n)
@@ -289,15 +345,26 @@ mod tests {
 
     #[test]
     fn parse() {
-        let hosts = parse_hosts_spec(" unix:///var/run/docker.sock=8, unix:///run/oc-docker2.sock = 4 ,,").unwrap();
+        let hosts =
+            parse_hosts_spec(" unix:///var/run/docker.sock=8, unix:///run/oc-docker2.sock = 4 ,,")
+                .unwrap();
         assert_eq!(
             hosts,
             vec![
-                HostSpec { address: "unix:///var/run/docker.sock".into(), capacity: 8 },
-                HostSpec { address: "unix:///run/oc-docker2.sock".into(), capacity: 4 },
+                HostSpec {
+                    address: "unix:///var/run/docker.sock".into(),
+                    capacity: 8
+                },
+                HostSpec {
+                    address: "unix:///run/oc-docker2.sock".into(),
+                    capacity: 4
+                },
             ]
         );
-        assert_eq!(parse_hosts_spec("tcp://10.0.0.2:2375=2").unwrap()[0].capacity, 2);
+        assert_eq!(
+            parse_hosts_spec("tcp://10.0.0.2:2375=2").unwrap()[0].capacity,
+            2
+        );
         assert!(parse_hosts_spec("").unwrap().is_empty());
         for bad in [
             "unix:///a",
@@ -317,7 +384,13 @@ mod tests {
 
     #[test]
     fn addresses_lose_credentials() {
-        assert_eq!(display_address("tcp://user:secret@10.0.0.2:2375"), "tcp://10.0.0.2:2375");
-        assert_eq!(display_address("unix:///run/oc-docker2.sock"), "unix:///run/oc-docker2.sock");
+        assert_eq!(
+            display_address("tcp://user:secret@10.0.0.2:2375"),
+            "tcp://10.0.0.2:2375"
+        );
+        assert_eq!(
+            display_address("unix:///run/oc-docker2.sock"),
+            "unix:///run/oc-docker2.sock"
+        );
     }
 }

@@ -90,7 +90,10 @@ impl Language {
     /// This language with its REPL as the run step, if it has one.
     pub fn for_repl(&self) -> Option<Language> {
         let repl = self.repl.clone()?;
-        Some(Language { run: repl, ..self.clone() })
+        Some(Language {
+            run: repl,
+            ..self.clone()
+        })
     }
 
     fn matches_ext(name: &str, exts: &[String]) -> bool {

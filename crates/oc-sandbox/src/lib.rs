@@ -39,15 +39,17 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use cache::{CacheStats, CompileCache};
-pub use docker::{ContainerKind, DockerBackend, DockerConfig, DockerHost, HostConfig, SANDBOX_LABEL};
+pub use docker::{
+    ContainerKind, DockerBackend, DockerConfig, DockerHost, HostConfig, SANDBOX_LABEL,
+};
 pub use languages::{language, languages, Language, LanguageTable};
 pub use local::{LocalBackend, LocalConfig};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pool::{parse_pool_spec, PoolConfig, PoolLanguageStats, PoolStats};
 pub use script::IN_CONTAINER_GRACE;
 pub use terminal::{
-    DockerTerminals, LocalTerminalConfig, LocalTerminals, TermSize, TerminalBackend,
-    TerminalEvent, TerminalLimits, TerminalSession,
+    DockerTerminals, LocalTerminalConfig, LocalTerminals, TermSize, TerminalBackend, TerminalEvent,
+    TerminalLimits, TerminalSession,
 };
 
 /// One source file of a run. `name` must pass [`validate_file_name`].
@@ -110,7 +112,11 @@ impl Clone for RunSpec {
 impl RunSpec {
     /// Sources plus pre-filled stdin, in bytes.
     pub fn input_bytes(&self) -> u64 {
-        self.files.iter().map(|f| f.content.len() as u64).sum::<u64>() + self.stdin.len() as u64
+        self.files
+            .iter()
+            .map(|f| f.content.len() as u64)
+            .sum::<u64>()
+            + self.stdin.len() as u64
     }
 
     /// A single-file run with default limits (handy in tests and for the server's "run template").

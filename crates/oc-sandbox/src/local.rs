@@ -25,8 +25,8 @@ use crate::languages::{Language, LanguageTable, Paths};
 use crate::metrics::Metrics;
 use crate::output::{OutputSink, Push};
 use crate::{
-    resolve_run, BackendHealth, BackendKind, LiveStdin, Outcome, OutputChunk, Phase, RunLimits, RunSpec,
-    SandboxBackend, SandboxError, Stream,
+    resolve_run, BackendHealth, BackendKind, LiveStdin, Outcome, OutputChunk, Phase, RunLimits,
+    RunSpec, SandboxBackend, SandboxError, Stream,
 };
 
 /// Name of the per-run marker variable (used to find escaped processes).
@@ -576,7 +576,9 @@ impl SandboxBackend for LocalBackend {
         let started = Instant::now();
         let language = spec.language.clone();
         let res = self.run_inner(spec, output, started).await;
-        self.cfg.metrics.record_result("local", &self.cfg.languages, &language, &res, started);
+        self.cfg
+            .metrics
+            .record_result("local", &self.cfg.languages, &language, &res, started);
         res
     }
 

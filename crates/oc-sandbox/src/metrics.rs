@@ -79,13 +79,17 @@ impl Metrics {
     /// Count a run placed on a Docker host (several hosts) under its outcome label.
     pub(crate) fn record_host_run(&self, host: &str, outcome: &str) {
         let mut runs = self.host_runs.lock().unwrap_or_else(|e| e.into_inner());
-        *runs.entry((host.to_string(), outcome.to_string())).or_default() += 1;
+        *runs
+            .entry((host.to_string(), outcome.to_string()))
+            .or_default() += 1;
     }
 
     /// Runs counted on `host` with outcome label `outcome`.
     pub fn runs_on_host(&self, host: &str, outcome: &str) -> u64 {
         let runs = self.host_runs.lock().unwrap_or_else(|e| e.into_inner());
-        runs.get(&(host.to_string(), outcome.to_string())).copied().unwrap_or(0)
+        runs.get(&(host.to_string(), outcome.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Count a finished run (or its failure) under the language's canonical id.
@@ -102,7 +106,12 @@ impl Metrics {
             Ok(outcome) => outcome.label(),
             Err(err) => err.label(),
         };
-        self.record_run(backend, language, label, started.elapsed().as_millis() as u64);
+        self.record_run(
+            backend,
+            language,
+            label,
+            started.elapsed().as_millis() as u64,
+        );
     }
 
     /// Runs counted for `language` with outcome label `outcome` (any backend).
@@ -164,7 +173,10 @@ mod tests {
         assert_eq!(snap.run_millis_total, 25);
         assert!(snap.host_runs.is_empty(), "one host: no per-host series");
         m.record_host_run("unix:///run/oc-docker2.sock", "host_unavailable");
-        assert_eq!(m.runs_on_host("unix:///run/oc-docker2.sock", "host_unavailable"), 1);
+        assert_eq!(
+            m.runs_on_host("unix:///run/oc-docker2.sock", "host_unavailable"),
+            1
+        );
         assert_eq!(m.snapshot().runs.len(), 2);
     }
 }

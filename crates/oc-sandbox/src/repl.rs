@@ -86,7 +86,12 @@ pub(crate) fn builtin_command(id: &str) -> Option<Vec<String>> {
         "ruby" => ("ruby", "-e", RUBY),
         _ => return None,
     };
-    Some(vec![program.into(), flag.into(), driver.into(), "{entry}".into()])
+    Some(vec![
+        program.into(),
+        flag.into(),
+        driver.into(),
+        "{entry}".into(),
+    ])
 }
 
 #[cfg(test)]
@@ -98,8 +103,18 @@ mod tests {
         for id in ["python", "javascript", "ruby"] {
             let argv = builtin_command(id).unwrap();
             assert_eq!(argv.last().unwrap(), "{entry}");
-            for token in ["{entry}", "{entry_stem}", "{sources}", "{out}", "{src}", "{home}"] {
-                assert!(!argv[2].contains(token), "{id}'s driver would be rewritten at {token}");
+            for token in [
+                "{entry}",
+                "{entry_stem}",
+                "{sources}",
+                "{out}",
+                "{src}",
+                "{home}",
+            ] {
+                assert!(
+                    !argv[2].contains(token),
+                    "{id}'s driver would be rewritten at {token}"
+                );
             }
         }
         assert!(builtin_command("c").is_none());
@@ -110,14 +125,22 @@ mod tests {
         let table = crate::LanguageTable::builtin();
         let python = table.get("python").unwrap().for_repl().unwrap();
         assert_eq!(Some(python.run.clone()), builtin_command("python"));
-        assert_eq!(python.env, table.get("python").unwrap().env, "the REPL keeps the language's environment");
+        assert_eq!(
+            python.env,
+            table.get("python").unwrap().env,
+            "the REPL keeps the language's environment"
+        );
         assert!(table.get("go").unwrap().for_repl().is_none());
 
         let table = crate::LanguageTable::builtin()
             .with_overrides_toml("[[language]]\nid = \"go\"\nrepl = [\"gore\", \"{entry}\"]\n")
             .unwrap();
-        assert_eq!(table.get("go").unwrap().for_repl().unwrap().run, ["gore", "{entry}"]);
-        let empty = crate::LanguageTable::builtin().with_overrides_toml("[[language]]\nid = \"ruby\"\nrepl = []\n");
+        assert_eq!(
+            table.get("go").unwrap().for_repl().unwrap().run,
+            ["gore", "{entry}"]
+        );
+        let empty = crate::LanguageTable::builtin()
+            .with_overrides_toml("[[language]]\nid = \"ruby\"\nrepl = []\n");
         assert!(empty.unwrap_err().contains("empty repl command"));
     }
 }

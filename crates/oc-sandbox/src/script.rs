@@ -90,7 +90,10 @@ pub(crate) enum CompileMode {
 
 /// `timeout -s KILL <limit + grace>`: the in-container deadline of one step.
 fn deadline(limit: Duration) -> String {
-    format!("timeout -s KILL {:.3}", (limit + IN_CONTAINER_GRACE).as_secs_f64())
+    format!(
+        "timeout -s KILL {:.3}",
+        (limit + IN_CONTAINER_GRACE).as_secs_f64()
+    )
 }
 
 pub(crate) fn run_script(plan: &Plan, mode: CompileMode, limits: &RunLimits) -> String {
@@ -136,7 +139,11 @@ pub(crate) fn run_script(plan: &Plan, mode: CompileMode, limits: &RunLimits) -> 
     // Not `exec`: the program must not become PID 1 (init ignores signals it has no handler
     // for, so e.g. `kill(getpid(), SIGTERM)` would do nothing). `timeout` passes the program's
     // exit status through, and re-raises the signal it died of.
-    s.push_str(&format!("{} {}\n", deadline(limits.wall), argv_line(&plan.run)));
+    s.push_str(&format!(
+        "{} {}\n",
+        deadline(limits.wall),
+        argv_line(&plan.run)
+    ));
     s.push_str("exit $?\n");
     s
 }
@@ -248,7 +255,10 @@ mod tests {
             compile_wall: Duration::from_secs(30),
             ..RunLimits::default()
         };
-        let c = table.get("c").unwrap().plan("main.c", &["main.c"], &docker_paths());
+        let c = table
+            .get("c")
+            .unwrap()
+            .plan("main.c", &["main.c"], &docker_paths());
         let text = run_script(&c, CompileMode::Compile { collect: false }, &limits);
         assert!(text.contains("timeout -s KILL 32.000 "), "{text}");
         assert!(text.contains("timeout -s KILL 3.500 "), "{text}");
@@ -269,13 +279,7 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec![
-                "app/",
-                ".oc/",
-                "app/main.py",
-                "app/data.txt",
-                ".oc/run.sh"
-            ]
+            vec!["app/", ".oc/", "app/main.py", "app/data.txt", ".oc/run.sh"]
         );
     }
 }

@@ -28,15 +28,30 @@ async fn interactive_run(backend: &dyn SandboxBackend) {
         let mut input = Some(input);
         let mut sent = 0;
         while let Some(chunk) = rx.recv().await {
-            assert_eq!(chunk.stream, Stream::Stdout, "{}", String::from_utf8_lossy(&chunk.data));
+            assert_eq!(
+                chunk.stream,
+                Stream::Stdout,
+                "{}",
+                String::from_utf8_lossy(&chunk.data)
+            );
             stdout.push_str(&String::from_utf8_lossy(&chunk.data));
             if sent == 0 && stdout.contains("got:zero\n") {
-                input.as_ref().unwrap().send(b"one\n".to_vec()).await.unwrap();
+                input
+                    .as_ref()
+                    .unwrap()
+                    .send(b"one\n".to_vec())
+                    .await
+                    .unwrap();
                 sent = 1;
             }
             if sent == 1 && stdout.contains("got:one\n") {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                input.as_ref().unwrap().send(b"two\n".to_vec()).await.unwrap();
+                input
+                    .as_ref()
+                    .unwrap()
+                    .send(b"two\n".to_vec())
+                    .await
+                    .unwrap();
                 sent = 2;
             }
             if sent == 2 && stdout.contains("got:two\n") {
@@ -71,7 +86,11 @@ async fn local_program_reads_console_lines_then_eof() {
 #[tokio::test]
 async fn docker_prefilled_stdin_alone_ends_in_eof() {
     let b = backend().await;
-    let mut s = spec("python", "main.py", "import sys\nprint(repr(sys.stdin.read()))");
+    let mut s = spec(
+        "python",
+        "main.py",
+        "import sys\nprint(repr(sys.stdin.read()))",
+    );
     s.stdin = b"a\nb".to_vec();
     let r = run(&b, s).await;
     assert!(r.outcome.success(), "{}", r.all());

@@ -439,7 +439,9 @@ async fn operator_seccomp_profile_is_applied_and_unconfined_refused() {
     let mut cfg = config();
     cfg.seccomp_profile = Some(unconfined);
     assert!(
-        oc_sandbox::DockerBackend::new(host().await, cfg).await.is_err(),
+        oc_sandbox::DockerBackend::new(host().await, cfg)
+            .await
+            .is_err(),
         "unconfined profile accepted"
     );
 }
@@ -467,10 +469,15 @@ except OSError as e:
     .await;
     assert!(r.outcome.success(), "{}", r.all());
     assert!(
-        r.stdout.contains(&format!("SHM {}\n", oc_sandbox::docker::SHM_BYTES)),
+        r.stdout
+            .contains(&format!("SHM {}\n", oc_sandbox::docker::SHM_BYTES)),
         "{}",
         r.all()
     );
-    assert!(r.stdout.contains("FULL 28"), "writing past /dev/shm did not fail with ENOSPC: {}", r.all());
+    assert!(
+        r.stdout.contains("FULL 28"),
+        "writing past /dev/shm did not fail with ENOSPC: {}",
+        r.all()
+    );
     b.shutdown().await;
 }

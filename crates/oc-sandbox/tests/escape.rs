@@ -48,7 +48,11 @@ async fn exec_in(container: &str, cmd: &str) -> String {
         .create_exec(
             container,
             CreateExecOptions {
-                cmd: Some(vec!["/bin/sh".to_string(), "-c".to_string(), cmd.to_string()]),
+                cmd: Some(vec![
+                    "/bin/sh".to_string(),
+                    "-c".to_string(),
+                    cmd.to_string(),
+                ]),
                 user: Some("65534:65534".to_string()),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
@@ -57,7 +61,9 @@ async fn exec_in(container: &str, cmd: &str) -> String {
         )
         .await
         .unwrap();
-    let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await.unwrap() else {
+    let StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.unwrap()
+    else {
         panic!("exec did not attach");
     };
     let mut text = String::new();
@@ -69,7 +75,10 @@ async fn exec_in(container: &str, cmd: &str) -> String {
 
 /// A host path that must never come to exist (a write redirected to the host would create it).
 fn host_canary() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("oc-escape-canary-{}", uuid::Uuid::new_v4().simple()))
+    std::env::temp_dir().join(format!(
+        "oc-escape-canary-{}",
+        uuid::Uuid::new_v4().simple()
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +88,10 @@ async fn symlinks_planted_by_a_run_never_reach_the_next_run_from_the_pool() {
         let b = backend_on(
             host_for(runtime).await,
             DockerConfig {
-                pool: PoolConfig { sizes: BTreeMap::from([("python".to_string(), 1)]), ..PoolConfig::default() },
+                pool: PoolConfig {
+                    sizes: BTreeMap::from([("python".to_string(), 1)]),
+                    ..PoolConfig::default()
+                },
                 ..config()
             },
         )
@@ -87,7 +99,10 @@ async fn symlinks_planted_by_a_run_never_reach_the_next_run_from_the_pool() {
         let wait_ready = || async {
             let t = Instant::now();
             while b.pool_stats().languages.iter().all(|l| l.ready == 0) {
-                assert!(t.elapsed() < Duration::from_secs(60), "the pool never filled ({runtime:?})");
+                assert!(
+                    t.elapsed() < Duration::from_secs(60),
+                    "the pool never filled ({runtime:?})"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
@@ -108,8 +123,16 @@ print("planted")
 "#
         );
         let first = run(&b, spec("python", "main.py", &plant)).await;
-        assert!(first.outcome.pooled, "{runtime:?}: the first run must come from the pool");
-        assert_eq!(first.stdout.trim(), "planted", "{runtime:?}: {}", first.all());
+        assert!(
+            first.outcome.pooled,
+            "{runtime:?}: the first run must come from the pool"
+        );
+        assert_eq!(
+            first.stdout.trim(),
+            "planted",
+            "{runtime:?}: {}",
+            first.all()
+        );
         wait_ready().await;
         let check = r#"import os, sys
 print("marker" if os.path.exists("/tmp/marker") else "fresh",
@@ -119,9 +142,20 @@ print("marker" if os.path.exists("/tmp/marker") else "fresh",
         let mut second = spec("python", "main.py", check);
         second.stdin = b"input".to_vec();
         let second = run(&b, second).await;
-        assert!(second.outcome.pooled, "{runtime:?}: the second run must come from the pool");
-        assert_eq!(second.stdout.trim(), "fresh files input", "{runtime:?}: {}", second.all());
-        assert!(!canary.exists(), "{runtime:?}: a write reached the host through a planted link");
+        assert!(
+            second.outcome.pooled,
+            "{runtime:?}: the second run must come from the pool"
+        );
+        assert_eq!(
+            second.stdout.trim(),
+            "fresh files input",
+            "{runtime:?}: {}",
+            second.all()
+        );
+        assert!(
+            !canary.exists(),
+            "{runtime:?}: a write reached the host through a planted link"
+        );
         b.shutdown().await;
     }
 }
@@ -133,10 +167,18 @@ async fn links_planted_in_a_terminal_workspace_never_redirect_a_file_sync() {
         let terminals = DockerTerminals::new(host_for(runtime).await, IMAGE.into(), None).unwrap();
         let limits = TerminalLimits::default();
         let (session, _events) = terminals
-            .start(&limits, "escape-pad", &[SourceFile::new("main.py", "print(1)")], TermSize { cols: 80, rows: 24 })
+            .start(
+                &limits,
+                "escape-pad",
+                &[SourceFile::new("main.py", "print(1)")],
+                TermSize { cols: 80, rows: 24 },
+            )
             .await
             .expect("terminal session");
-        let container = session.container_id().expect("a session container").to_string();
+        let container = session
+            .container_id()
+            .expect("a session container")
+            .to_string();
         if let Some(expected) = runtime {
             assert_eq!(runtime_of(&container).await, expected);
         }
@@ -151,7 +193,10 @@ async fn links_planted_in_a_terminal_workspace_never_redirect_a_file_sync() {
         .await;
         assert_eq!(planted.trim(), "planted", "{runtime:?}");
         session
-            .sync_files(&[SourceFile::new("main.py", "print(2)"), SourceFile::new("util.py", "X = 1")])
+            .sync_files(&[
+                SourceFile::new("main.py", "print(2)"),
+                SourceFile::new("util.py", "X = 1"),
+            ])
             .await
             .expect("sync files");
         let after = exec_in(
@@ -159,8 +204,15 @@ async fn links_planted_in_a_terminal_workspace_never_redirect_a_file_sync() {
             "cd /tmp/work && for f in main.py util.py; do [ -L $f ] && echo link || { cat $f; echo; }; done; cat /tmp/victim",
         )
         .await;
-        assert_eq!(after.lines().collect::<Vec<_>>(), vec!["print(2)", "X = 1", "mine"], "{runtime:?}: {after}");
-        assert!(!canary.exists(), "{runtime:?}: a write reached the host through a planted link");
+        assert_eq!(
+            after.lines().collect::<Vec<_>>(),
+            vec!["print(2)", "X = 1", "mine"],
+            "{runtime:?}: {after}"
+        );
+        assert!(
+            !canary.exists(),
+            "{runtime:?}: a write reached the host through a planted link"
+        );
         session.close().await;
     }
 }
@@ -168,16 +220,29 @@ async fn links_planted_in_a_terminal_workspace_never_redirect_a_file_sync() {
 /// Every IPv4 address of this machine (where the server, PostgreSQL, Redis and the Docker API
 /// would listen) plus the bridge gateway and the cloud metadata address.
 fn targets(port: u16) -> Vec<String> {
-    let out = std::process::Command::new("hostname").arg("-I").output().expect("hostname -I");
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .expect("hostname -I");
     let mut addrs: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .filter(|a| !a.contains(':'))
         .map(str::to_string)
         .collect();
-    assert!(!addrs.is_empty(), "this machine has no IPv4 address to attack");
-    addrs.extend(["172.17.0.1".to_string(), "169.254.169.254".to_string(), "10.0.2.2".to_string()]);
+    assert!(
+        !addrs.is_empty(),
+        "this machine has no IPv4 address to attack"
+    );
+    addrs.extend([
+        "172.17.0.1".to_string(),
+        "169.254.169.254".to_string(),
+        "10.0.2.2".to_string(),
+    ]);
     let ports = [port, 80, 2375, 2376, 5432, 6379];
-    addrs.iter().flat_map(|a| ports.iter().map(move |p| format!("{a}:{p}"))).collect()
+    addrs
+        .iter()
+        .flat_map(|a| ports.iter().map(move |p| format!("{a}:{p}")))
+        .collect()
 }
 
 /// A Python probe: tries every `host:port` and the Docker socket, prints what it reached.
@@ -213,17 +278,26 @@ async fn no_route_out_of_a_run_or_a_terminal() {
     let port = listener.local_addr().unwrap().port();
     let targets = targets(port);
     // The probe itself must be able to see a reachable port: from the host it does.
-    let seen_from_host = std::net::TcpStream::connect_timeout(
-        &targets[0].parse().unwrap(),
-        Duration::from_secs(1),
+    let seen_from_host =
+        std::net::TcpStream::connect_timeout(&targets[0].parse().unwrap(), Duration::from_secs(1));
+    assert!(
+        seen_from_host.is_ok(),
+        "the listener is not reachable even from the host"
     );
-    assert!(seen_from_host.is_ok(), "the listener is not reachable even from the host");
     let code = probe(&targets);
     for runtime in RUNTIMES {
         let b = backend_on(host_for(runtime).await, config()).await;
         let ran = run(&b, spec("python", "main.py", &code)).await;
-        assert!(ran.stdout.contains("reached []"), "{runtime:?}: a run reached out: {}", ran.all());
-        assert!(ran.stdout.contains("ifaces ['lo']"), "{runtime:?}: {}", ran.all());
+        assert!(
+            ran.stdout.contains("reached []"),
+            "{runtime:?}: a run reached out: {}",
+            ran.all()
+        );
+        assert!(
+            ran.stdout.contains("ifaces ['lo']"),
+            "{runtime:?}: {}",
+            ran.all()
+        );
         b.shutdown().await;
 
         let terminals = DockerTerminals::new(host_for(runtime).await, IMAGE.into(), None).unwrap();
@@ -237,9 +311,19 @@ async fn no_route_out_of_a_run_or_a_terminal() {
             .await
             .expect("terminal session");
         let container = session.container_id().unwrap().to_string();
-        let out = exec_in(&container, "cd /tmp/work && python3 probe.py; env; tr '\\0' '\\n' < /proc/1/environ").await;
-        assert!(out.contains("reached []"), "{runtime:?}: a terminal reached out: {out}");
-        assert!(!out.contains("DOCKER_HOST") && !out.contains("JWT_SECRET"), "{runtime:?}: {out}");
+        let out = exec_in(
+            &container,
+            "cd /tmp/work && python3 probe.py; env; tr '\\0' '\\n' < /proc/1/environ",
+        )
+        .await;
+        assert!(
+            out.contains("reached []"),
+            "{runtime:?}: a terminal reached out: {out}"
+        );
+        assert!(
+            !out.contains("DOCKER_HOST") && !out.contains("JWT_SECRET"),
+            "{runtime:?}: {out}"
+        );
         session.close().await;
     }
     drop(listener);

@@ -21,7 +21,10 @@ static SECOND_DAEMON: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const CAPACITY: usize = 2;
 
 fn second_daemon(arg: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/start-second-docker.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/start-second-docker.sh"
+    );
     let out = std::process::Command::new("bash")
         .args([script, arg])
         .output()
@@ -105,7 +108,10 @@ async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     let health = SandboxBackend::health(&set).await;
     assert!(health.available, "{health:?}");
     assert_eq!(health.hosts.len(), 2, "{health:?}");
-    assert!(health.hosts.iter().all(|h| h.available && h.image), "{health:?}");
+    assert!(
+        health.hosts.iter().all(|h| h.available && h.image),
+        "{health:?}"
+    );
 
     // Four runs at once fill both hosts: the most free capacity wins, and a place is taken as
     // it is chosen, so concurrent runs spread.
@@ -220,7 +226,11 @@ fn tag_on_first_only(tag: &str) {
         .env_remove("DOCKER_HOST")
         .output()
         .expect("docker runs");
-    assert!(out.status.success(), "docker tag: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker tag: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -237,7 +247,10 @@ async fn a_host_without_the_image_gets_no_runs() {
     ])
     .unwrap();
     let health = SandboxBackend::health(&set).await;
-    assert!(health.hosts[0].image && !health.hosts[1].image, "{health:?}");
+    assert!(
+        health.hosts[0].image && !health.hosts[1].image,
+        "{health:?}"
+    );
     assert!(health.hosts[1].detail.contains("not found"), "{health:?}");
     // More runs at once than the first host's capacity: still none on the second.
     let mut handles = Vec::new();
@@ -252,6 +265,9 @@ async fn a_host_without_the_image_gets_no_runs() {
     }
     let first = set.members()[0].address();
     assert_eq!(metrics.runs_on_host(&first, "ok"), CAPACITY as u64 + 1);
-    assert_eq!(set.members()[1].runs.own_containers().await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        set.members()[1].runs.own_containers().await.unwrap(),
+        Vec::<String>::new()
+    );
     set.shutdown().await;
 }

@@ -338,7 +338,11 @@ async fn sql_runs_the_setup_script_first_and_prints_a_table() {
     let b = langs_backend(None).await;
     let setup = "CREATE TABLE employees(name TEXT, dept TEXT, salary INTEGER);\nINSERT INTO employees VALUES ('Ada', 'eng', 120), ('Grace', 'eng', 110), ('Linus', 'ops', 90);\n";
     let query = "SELECT dept, COUNT(*) AS people, SUM(salary) AS total\nFROM employees GROUP BY dept ORDER BY dept;\n";
-    let r = run(&b, spec_files("sql", &[("main.sql", query), ("setup.sql", setup)], "")).await;
+    let r = run(
+        &b,
+        spec_files("sql", &[("main.sql", query), ("setup.sql", setup)], ""),
+    )
+    .await;
     assert!(r.outcome.success(), "{}", r.all());
     let want = "\
 ┌──────┬────────┬───────┐
@@ -352,7 +356,11 @@ async fn sql_runs_the_setup_script_first_and_prints_a_table() {
 
     // Running the setup script itself (the open file) runs it once, not twice.
     let setup_with_count = format!("{setup}SELECT COUNT(*) AS rows FROM employees;\n");
-    let mut s = spec_files("sql", &[("main.sql", query), ("setup.sql", &setup_with_count)], "");
+    let mut s = spec_files(
+        "sql",
+        &[("main.sql", query), ("setup.sql", &setup_with_count)],
+        "",
+    );
     s.entry = Some("setup.sql".into());
     let r = run(&b, s).await;
     assert!(r.outcome.success(), "{}", r.all());
@@ -360,7 +368,11 @@ async fn sql_runs_the_setup_script_first_and_prints_a_table() {
     assert!(!r.stdout.contains("dept"), "{}", r.all());
 
     // Every run starts from a fresh database: the table of the previous run is gone.
-    let r = run(&b, spec("sql", "main.sql", "SELECT COUNT(*) FROM employees;\n")).await;
+    let r = run(
+        &b,
+        spec("sql", "main.sql", "SELECT COUNT(*) FROM employees;\n"),
+    )
+    .await;
     assert!(!r.outcome.success(), "{}", r.all());
     assert!(r.stderr.contains("no such table: employees"), "{}", r.all());
     b.shutdown().await;
@@ -371,17 +383,48 @@ async fn sql_runs_the_setup_script_first_and_prints_a_table() {
 async fn sql_errors_report_their_line() {
     let b = langs_backend(None).await;
     let query = "SELECT 1 AS one;\n\nSELECT missing_column FROM t;\nSELECT 'not reached';\n";
-    let r = run(&b, spec_files("sql", &[("main.sql", query), ("setup.sql", "CREATE TABLE t(a);\n")], "")).await;
+    let r = run(
+        &b,
+        spec_files(
+            "sql",
+            &[("main.sql", query), ("setup.sql", "CREATE TABLE t(a);\n")],
+            "",
+        ),
+    )
+    .await;
     assert_eq!(r.outcome.phase, Phase::Run, "{}", r.all());
-    assert!(matches!(r.outcome.exit_code, Some(c) if c != 0), "{}", r.all());
+    assert!(
+        matches!(r.outcome.exit_code, Some(c) if c != 0),
+        "{}",
+        r.all()
+    );
     assert!(r.stderr.contains("line 3"), "{}", r.all());
-    assert!(r.stderr.contains("no such column: missing_column"), "{}", r.all());
+    assert!(
+        r.stderr.contains("no such column: missing_column"),
+        "{}",
+        r.all()
+    );
     assert!(r.stdout.contains("one"), "{}", r.all());
     assert!(!r.stdout.contains("not reached"), "{}", r.all());
 
     // An error in the setup script stops the run before the query.
-    let r = run(&b, spec_files("sql", &[("main.sql", "SELECT 'query ran';\n"), ("setup.sql", "CREATE TABLE;\n")], "")).await;
-    assert!(matches!(r.outcome.exit_code, Some(c) if c != 0), "{}", r.all());
+    let r = run(
+        &b,
+        spec_files(
+            "sql",
+            &[
+                ("main.sql", "SELECT 'query ran';\n"),
+                ("setup.sql", "CREATE TABLE;\n"),
+            ],
+            "",
+        ),
+    )
+    .await;
+    assert!(
+        matches!(r.outcome.exit_code, Some(c) if c != 0),
+        "{}",
+        r.all()
+    );
     assert!(r.stderr.contains("line 1"), "{}", r.all());
     assert!(!r.stdout.contains("query ran"), "{}", r.all());
     b.shutdown().await;
@@ -442,9 +485,19 @@ async fn jvm_and_haskell_compiles_are_cached() {
         let mut s = spec(lang, case.file, case.echo);
         s.stdin = b"cached\n".to_vec();
         let first = run(&b, s.clone()).await;
-        assert_eq!(first.outcome.compile_cache, Some(CacheStatus::Miss), "{lang}:\n{}", first.all());
+        assert_eq!(
+            first.outcome.compile_cache,
+            Some(CacheStatus::Miss),
+            "{lang}:\n{}",
+            first.all()
+        );
         let second = run(&b, s).await;
-        assert_eq!(second.outcome.compile_cache, Some(CacheStatus::Hit), "{lang}:\n{}", second.all());
+        assert_eq!(
+            second.outcome.compile_cache,
+            Some(CacheStatus::Hit),
+            "{lang}:\n{}",
+            second.all()
+        );
         let want = format!("hello {lang}\necho:cached\n");
         assert_eq!(first.stdout, want, "{lang}:\n{}", first.all());
         assert_eq!(second.stdout, want, "{lang}:\n{}", second.all());

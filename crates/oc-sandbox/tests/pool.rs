@@ -211,7 +211,10 @@ async fn startup_sweep_removes_only_this_nodes_orphans() {
         (&other_host, "another host's"),
         (&unlabelled, "an unowned"),
     ] {
-        assert!(exists(id.clone()).await, "the sweep removed {what} container");
+        assert!(
+            exists(id.clone()).await,
+            "the sweep removed {what} container"
+        );
     }
     assert!(
         exists(live.clone()).await,

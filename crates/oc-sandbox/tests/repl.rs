@@ -19,7 +19,12 @@ fn repl(mut spec: RunSpec) -> RunSpec {
 /// Runs a REPL session of `spec`: once the first prompt shows, each line of `lines` is typed only
 /// after the previous one was answered with a prompt (one of `prompts`, continuation prompts
 /// included); then the input is closed (end of file ends the session). Returns stdout and stderr.
-async fn session(backend: &dyn SandboxBackend, mut spec: RunSpec, prompts: &[&str], lines: &[&str]) -> (String, String) {
+async fn session(
+    backend: &dyn SandboxBackend,
+    mut spec: RunSpec,
+    prompts: &[&str],
+    lines: &[&str],
+) -> (String, String) {
     let (input, live) = mpsc::channel(4);
     spec.live_stdin = Some(live);
     let (tx, mut rx) = mpsc::channel::<OutputChunk>(64);
@@ -36,7 +41,12 @@ async fn session(backend: &dyn SandboxBackend, mut spec: RunSpec, prompts: &[&st
             let shown: usize = prompts.iter().map(|p| stdout.matches(p).count()).sum();
             if input.is_some() && shown == typed + 1 {
                 match lines.get(typed) {
-                    Some(line) => input.as_ref().unwrap().send(format!("{line}\n").into_bytes()).await.unwrap(),
+                    Some(line) => input
+                        .as_ref()
+                        .unwrap()
+                        .send(format!("{line}\n").into_bytes())
+                        .await
+                        .unwrap(),
                     None => input = None,
                 }
                 typed += 1;
@@ -44,12 +54,16 @@ async fn session(backend: &dyn SandboxBackend, mut spec: RunSpec, prompts: &[&st
         }
         (stdout, stderr)
     };
-    let (outcome, (stdout, stderr)) =
-        tokio::time::timeout(Duration::from_secs(60), async { tokio::join!(backend.run(spec, tx), driver) })
-            .await
-            .expect("the session did not end");
+    let (outcome, (stdout, stderr)) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(backend.run(spec, tx), driver)
+    })
+    .await
+    .expect("the session did not end");
     let outcome = outcome.expect("the session failed");
-    assert!(outcome.success(), "{outcome:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+    assert!(
+        outcome.success(),
+        "{outcome:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+    );
     (stdout, stderr)
 }
 
@@ -58,18 +72,33 @@ const PYTHON: &str = "def f(x):\n    return x * 2 + 2\n\nprint('loaded', __name_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sees_the_programs_functions() {
     let b = backend().await;
-    let (stdout, stderr) = session(&b, repl(spec("python", "main.py", PYTHON)), &[">>> "], &["f(20)", "nope"]).await;
+    let (stdout, stderr) = session(
+        &b,
+        repl(spec("python", "main.py", PYTHON)),
+        &[">>> "],
+        &["f(20)", "nope"],
+    )
+    .await;
     assert_eq!(stdout, "loaded __main__\n>>> 42\n>>> >>> ", "{stderr}");
-    assert!(stderr.contains("NameError: name 'nope' is not defined"), "{stderr}");
+    assert!(
+        stderr.contains("NameError: name 'nope' is not defined"),
+        "{stderr}"
+    );
     b.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn javascript_sees_the_programs_functions_and_constants() {
     let b = backend().await;
-    let program = "function f(x) { return x * 2 + 2; }\nconst base = 100;\nconsole.log('loaded');\n";
-    let (stdout, stderr) =
-        session(&b, repl(spec("javascript", "main.js", program)), &["> "], &["f(20)", "f(base)"]).await;
+    let program =
+        "function f(x) { return x * 2 + 2; }\nconst base = 100;\nconsole.log('loaded');\n";
+    let (stdout, stderr) = session(
+        &b,
+        repl(spec("javascript", "main.js", program)),
+        &["> "],
+        &["f(20)", "f(base)"],
+    )
+    .await;
     assert_eq!(stdout, "loaded\n> 42\n> 202\n> ", "{stderr}");
     b.shutdown().await;
 }
@@ -79,8 +108,17 @@ async fn ruby_sees_the_programs_methods_and_reads_multi_line_statements() {
     let b = backend().await;
     let program = "def f(x)\n  x * 2 + 2\nend\nbase = 100\nputs 'loaded'\n";
     let lines = ["f(20)", "f(base)", "def g", "  f(1)", "end", "g"];
-    let (stdout, stderr) = session(&b, repl(spec("ruby", "main.rb", program)), &[">> ", ".. "], &lines).await;
-    assert_eq!(stdout, "loaded\n>> => 42\n>> => 202\n>> .. .. => :g\n>> => 4\n>> ", "{stderr}");
+    let (stdout, stderr) = session(
+        &b,
+        repl(spec("ruby", "main.rb", program)),
+        &[">> ", ".. "],
+        &lines,
+    )
+    .await;
+    assert_eq!(
+        stdout, "loaded\n>> => 42\n>> => 202\n>> .. .. => :g\n>> => 4\n>> ",
+        "{stderr}"
+    );
     b.shutdown().await;
 }
 
@@ -88,10 +126,22 @@ async fn ruby_sees_the_programs_methods_and_reads_multi_line_statements() {
 async fn a_program_that_fails_still_leaves_a_repl_in_its_context() {
     let b = backend().await;
     let program = "def f(x):\n    return x + 1\n\nraise ValueError('broken')\n";
-    let (stdout, stderr) = session(&b, repl(spec("python", "main.py", program)), &[">>> "], &["f(1)"]).await;
+    let (stdout, stderr) = session(
+        &b,
+        repl(spec("python", "main.py", program)),
+        &[">>> "],
+        &["f(1)"],
+    )
+    .await;
     assert_eq!(stdout, ">>> 2\n>>> ");
-    assert!(stderr.contains("File \"main.py\", line 4") && stderr.contains("ValueError: broken"), "{stderr}");
-    assert!(!stderr.contains("<string>"), "the driver's own frame is not shown: {stderr}");
+    assert!(
+        stderr.contains("File \"main.py\", line 4") && stderr.contains("ValueError: broken"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("<string>"),
+        "the driver's own frame is not shown: {stderr}"
+    );
     b.shutdown().await;
 }
 
@@ -99,25 +149,50 @@ async fn a_program_that_fails_still_leaves_a_repl_in_its_context() {
 async fn a_repl_is_locked_down_like_a_run() {
     let b = backend().await;
     // The probes run as the entry program, then the session ends at end of input.
-    let network = run(&b, repl(spec("python", "main.py", &lockdown::network_probe().await))).await;
+    let network = run(
+        &b,
+        repl(spec("python", "main.py", &lockdown::network_probe().await)),
+    )
+    .await;
     lockdown::assert_no_network(&network);
-    let filesystem = run(&b, repl(spec("python", "main.py", lockdown::FILESYSTEM_PROBE))).await;
+    let filesystem = run(
+        &b,
+        repl(spec("python", "main.py", lockdown::FILESYSTEM_PROBE)),
+    )
+    .await;
     lockdown::assert_locked_filesystem(&filesystem);
-    assert!(filesystem.stdout.ends_with(">>> "), "the probes ran inside the REPL session: {}", filesystem.all());
+    assert!(
+        filesystem.stdout.ends_with(">>> "),
+        "the probes ran inside the REPL session: {}",
+        filesystem.all()
+    );
     b.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_language_without_a_repl_is_refused() {
     let b = backend().await;
-    let refused = try_run(&b, repl(spec("c", "main.c", "int main(void) { return 0; }\n"))).await;
-    assert!(matches!(&refused, Err(SandboxError::InvalidRequest(m)) if m == "C has no REPL"), "{refused:?}");
+    let refused = try_run(
+        &b,
+        repl(spec("c", "main.c", "int main(void) { return 0; }\n")),
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(SandboxError::InvalidRequest(m)) if m == "C has no REPL"),
+        "{refused:?}"
+    );
     b.shutdown().await;
 }
 
 #[tokio::test]
 async fn the_local_backend_runs_the_same_python_repl() {
     let b = LocalBackend::new(LocalConfig::default());
-    let (stdout, _) = session(&b, repl(spec("python", "main.py", PYTHON)), &[">>> "], &["f(20)"]).await;
+    let (stdout, _) = session(
+        &b,
+        repl(spec("python", "main.py", PYTHON)),
+        &[">>> "],
+        &["f(20)"],
+    )
+    .await;
     assert_eq!(stdout, "loaded __main__\n>>> 42\n>>> ");
 }

@@ -77,11 +77,9 @@ pub fn parse_since(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
     }
     let unit_at = raw.len().saturating_sub(1);
     let (count, unit) = raw.split_at(unit_at);
-    let count: i64 = count
-        .parse()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| format!("{raw:?} is neither RFC 3339 (2025-01-31T09:00:00Z) nor an age like 24h or 7d"))?;
+    let count: i64 = count.parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        format!("{raw:?} is neither RFC 3339 (2025-01-31T09:00:00Z) nor an age like 24h or 7d")
+    })?;
     let age = match unit {
         "s" => ChronoDuration::try_seconds(count),
         "m" => ChronoDuration::try_minutes(count),
@@ -91,7 +89,8 @@ pub fn parse_since(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
         _ => None,
     }
     .ok_or_else(|| format!("{raw:?}: an age is a number followed by s, m, h, d or w"))?;
-    now.checked_sub_signed(age).ok_or_else(|| format!("{raw:?} reaches before the calendar starts"))
+    now.checked_sub_signed(age)
+        .ok_or_else(|| format!("{raw:?} reaches before the calendar starts"))
 }
 
 fn parse_since_now(raw: &str) -> Result<DateTime<Utc>, String> {
@@ -163,7 +162,13 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier { state: Verification { rows: 0, head: GENESIS_HASH.to_string(), broken: None } }
+        ChainVerifier {
+            state: Verification {
+                rows: 0,
+                head: GENESIS_HASH.to_string(),
+                broken: None,
+            },
+        }
     }
 }
 
@@ -212,11 +217,19 @@ pub async fn run(db: &Db, args: &AuditArgs, out: &mut impl Write) -> anyhow::Res
         let outcome = verify(db).await?;
         return match outcome.broken {
             None => {
-                writeln!(out, "OK: audit chain verified, {} rows, head {}", outcome.rows, outcome.head)?;
+                writeln!(
+                    out,
+                    "OK: audit chain verified, {} rows, head {}",
+                    outcome.rows, outcome.head
+                )?;
                 Ok(())
             }
             Some((id, why)) => {
-                writeln!(out, "BROKEN: audit chain breaks at row {id}: {}", why.describe())?;
+                writeln!(
+                    out,
+                    "BROKEN: audit chain breaks at row {id}: {}",
+                    why.describe()
+                )?;
                 anyhow::bail!("audit chain broken at row {id}")
             }
         };
@@ -235,7 +248,11 @@ pub async fn run(db: &Db, args: &AuditArgs, out: &mut impl Write) -> anyhow::Res
             out,
             "{shown} row{}{}",
             if shown == 1 { "" } else { "s" },
-            if more { " (the newest; --limit 0 lists all)" } else { "" }
+            if more {
+                " (the newest; --limit 0 lists all)"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(())
@@ -243,7 +260,10 @@ pub async fn run(db: &Db, args: &AuditArgs, out: &mut impl Write) -> anyhow::Res
 
 /// One row for `--json`: the table's columns, with `meta` parsed back into JSON.
 pub fn row_json(row: &AuditRow) -> Value {
-    let meta = row.meta.as_deref().map(|m| serde_json::from_str(m).unwrap_or_else(|_| Value::String(m.to_string())));
+    let meta = row
+        .meta
+        .as_deref()
+        .map(|m| serde_json::from_str(m).unwrap_or_else(|_| Value::String(m.to_string())));
     json!({
         "id": row.id,
         "at": row.at,
@@ -260,8 +280,13 @@ pub fn row_json(row: &AuditRow) -> Value {
 
 /// Printable, single-line, at most `MAX_CELL_CHARS` characters.
 fn cell(value: Option<&str>) -> String {
-    let Some(value) = value else { return "-".to_string() };
-    let clean: String = value.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let Some(value) = value else {
+        return "-".to_string();
+    };
+    let clean: String = value
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if clean.chars().count() > MAX_CELL_CHARS {
         let mut cut: String = clean.chars().take(MAX_CELL_CHARS - 1).collect();
         cut.push('…');
@@ -272,7 +297,16 @@ fn cell(value: Option<&str>) -> String {
 }
 
 fn write_table(out: &mut impl Write, rows: &[AuditRow]) -> std::io::Result<()> {
-    const HEADERS: [&str; 8] = ["ID", "TIME", "USER", "ACTION", "TARGET", "IP", "USER AGENT", "META"];
+    const HEADERS: [&str; 8] = [
+        "ID",
+        "TIME",
+        "USER",
+        "ACTION",
+        "TARGET",
+        "IP",
+        "USER AGENT",
+        "META",
+    ];
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
@@ -354,7 +388,14 @@ mod tests {
     fn an_intact_chain_verifies_and_reports_its_head() {
         let rows = chain(4);
         let outcome = verify_rows(&rows);
-        assert_eq!(outcome, Verification { rows: 4, head: rows[3].hash.clone(), broken: None });
+        assert_eq!(
+            outcome,
+            Verification {
+                rows: 4,
+                head: rows[3].hash.clone(),
+                broken: None
+            }
+        );
         assert_eq!(verify_rows(&[]).head, GENESIS_HASH);
     }
 
@@ -362,7 +403,10 @@ mod tests {
     fn a_changed_row_is_named() {
         let mut rows = chain(4);
         rows[2].target = Some("2".into());
-        assert_eq!(verify_rows(&rows).broken, Some((3, ChainBreak::ContentChanged)));
+        assert_eq!(
+            verify_rows(&rows).broken,
+            Some((3, ChainBreak::ContentChanged))
+        );
     }
 
     #[test]
@@ -374,10 +418,23 @@ mod tests {
 
     #[test]
     fn since_takes_rfc3339_or_an_age() {
-        let now = DateTime::parse_from_rfc3339("2025-03-10T12:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(parse_since("24h", now).unwrap().to_rfc3339(), "2025-03-09T12:00:00+00:00");
-        assert_eq!(parse_since("7d", now).unwrap().to_rfc3339(), "2025-03-03T12:00:00+00:00");
-        assert_eq!(parse_since("2025-01-01T01:00:00+01:00", now).unwrap().to_rfc3339(), "2025-01-01T00:00:00+00:00");
+        let now = DateTime::parse_from_rfc3339("2025-03-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_since("24h", now).unwrap().to_rfc3339(),
+            "2025-03-09T12:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("7d", now).unwrap().to_rfc3339(),
+            "2025-03-03T12:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2025-01-01T01:00:00+01:00", now)
+                .unwrap()
+                .to_rfc3339(),
+            "2025-01-01T00:00:00+00:00"
+        );
         for bad in ["", "h", "-1d", "3y", "yesterday", "99999999999999w"] {
             assert!(parse_since(bad, now).is_err(), "{bad}");
         }

@@ -128,7 +128,11 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     pub fn new(action: AuditAction) -> Self {
-        AuditEvent { action, target: None, meta: None }
+        AuditEvent {
+            action,
+            target: None,
+            meta: None,
+        }
     }
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
@@ -149,7 +153,10 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn new(db: Db) -> Self {
-        AuditLog { db, append_lock: Arc::new(Mutex::new(())) }
+        AuditLog {
+            db,
+            append_lock: Arc::new(Mutex::new(())),
+        }
     }
 
     /// Append one row for an action that need not be refused when it cannot be audited. Failures
@@ -164,7 +171,9 @@ impl AuditLog {
     /// caller must not go on (see the module docs), so the failure is a 500.
     pub async fn require(&self, actor: &Actor, event: AuditEvent) -> AppResult<()> {
         let action = event.action.as_str();
-        self.append(actor, event).await.map_err(|err| AppError::Internal(err.context(format!("audit append of {action} failed"))))
+        self.append(actor, event).await.map_err(|err| {
+            AppError::Internal(err.context(format!("audit append of {action} failed")))
+        })
     }
 
     pub async fn append(&self, actor: &Actor, event: AuditEvent) -> anyhow::Result<()> {
@@ -176,10 +185,12 @@ impl AuditLog {
             action: event.action.as_str().to_string(),
             target: event.target,
             ip: actor.ip.map(|ip| ip.to_string()),
-            user_agent: actor
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect()),
+            user_agent: actor.user_agent.as_ref().map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT_CHARS)
+                    .collect()
+            }),
             meta: event.meta.map(|m| sanitize_meta(m).to_string()),
             prev_hash: String::new(),
             hash: String::new(),
@@ -223,9 +234,18 @@ impl AuditRow {
 
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["pass", "secret", "token", "key", "hash", "authorization", "cookie", "credential"]
-        .iter()
-        .any(|needle| key.contains(needle))
+    [
+        "pass",
+        "secret",
+        "token",
+        "key",
+        "hash",
+        "authorization",
+        "cookie",
+        "credential",
+    ]
+    .iter()
+    .any(|needle| key.contains(needle))
 }
 
 /// Redact secret-looking keys at any depth and cap the size (SPEC §9).
@@ -235,7 +255,11 @@ pub fn sanitize_meta(meta: Value) -> Value {
             Value::Object(map) => Value::Object(
                 map.into_iter()
                     .map(|(k, v)| {
-                        let v = if is_secret_key(&k) { Value::String("[redacted]".into()) } else { redact(v) };
+                        let v = if is_secret_key(&k) {
+                            Value::String("[redacted]".into())
+                        } else {
+                            redact(v)
+                        };
                         (k, v)
                     })
                     .collect::<Map<_, _>>(),
@@ -260,8 +284,12 @@ mod tests {
 
     #[test]
     fn secret_keys_are_redacted_at_any_depth() {
-        let meta = sanitize_meta(json!({"role": "viewer", "password": "p", "nested": {"apiToken": "t"}}));
-        assert_eq!(meta, json!({"role": "viewer", "password": "[redacted]", "nested": {"apiToken": "[redacted]"}}));
+        let meta =
+            sanitize_meta(json!({"role": "viewer", "password": "p", "nested": {"apiToken": "t"}}));
+        assert_eq!(
+            meta,
+            json!({"role": "viewer", "password": "[redacted]", "nested": {"apiToken": "[redacted]"}})
+        );
     }
 
     #[test]

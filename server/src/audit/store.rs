@@ -15,9 +15,11 @@ const ROW_COLUMNS: &str = "id, at, user_id, action, target, ip, user_agent, meta
 pub async fn append(db: &Db, row: &AuditRow) -> sqlx::Result<()> {
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::AuditChain).await?;
-    let prev: Option<String> = on_tx!(tx, |conn| sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await)?;
+    let prev: Option<String> = on_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"
+    )
+    .fetch_optional(&mut *conn)
+    .await)?;
     let prev_hash = prev.unwrap_or_else(|| GENESIS_HASH.to_string());
     let hash = row.compute_hash(&prev_hash);
     on_tx!(tx, |conn| sqlx::query(
@@ -34,7 +36,8 @@ pub async fn append(db: &Db, row: &AuditRow) -> sqlx::Result<()> {
     .bind(&prev_hash)
     .bind(&hash)
     .execute(&mut *conn)
-    .await.map(|done| done.rows_affected()))?;
+    .await
+    .map(|done| done.rows_affected()))?;
     tx.commit().await
 }
 
@@ -49,7 +52,8 @@ pub async fn newest_matching(db: &Db, filter: &AuditFilter) -> sqlx::Result<Vec<
         let mut sql = QueryBuilder::new(format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE 1 = 1"));
         if let Some(since) = &filter.since {
             // Stored times are RFC 3339 UTC with milliseconds, so text order is time order.
-            sql.push(" AND at >= ").push_bind(since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            sql.push(" AND at >= ")
+                .push_bind(since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
         if let Some(user) = filter.user {
             sql.push(" AND user_id = ").push_bind(user);

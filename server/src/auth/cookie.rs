@@ -12,7 +12,10 @@ fn is_https(headers: &HeaderMap, config: &Config) -> bool {
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let public_https = config.public_base_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let public_https = config
+        .public_base_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
     config.is_production() || forwarded_https || public_https
 }
 
@@ -29,7 +32,10 @@ fn attributes(headers: &HeaderMap, config: &Config) -> String {
 }
 
 pub fn session_cookie(token: &str, headers: &HeaderMap, config: &Config) -> HeaderValue {
-    let value = format!("{COOKIE_NAME}={token}{}; Max-Age={TOKEN_TTL_SECS}", attributes(headers, config));
+    let value = format!(
+        "{COOKIE_NAME}={token}{}; Max-Age={TOKEN_TTL_SECS}",
+        attributes(headers, config)
+    );
     HeaderValue::from_str(&value).expect("JWTs and validated domains are valid header text")
 }
 

@@ -34,7 +34,10 @@ pub enum TokenSource {
 /// every request — so it is ignored and the cookie still counts; a `Bearer` header, even an
 /// empty one, always wins over the cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<(String, TokenSource)> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let value = value.trim();
         let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
         if scheme.eq_ignore_ascii_case("bearer") {
@@ -59,7 +62,10 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Verify a token and load its user; shared by HTTP extractors and WebSocket upgrades.
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<User> {
     let now = chrono::Utc::now().timestamp();
-    let (user_id, epoch) = state.tokens.verify(token, now).ok_or(AppError::Unauthenticated("invalid_token"))?;
+    let (user_id, epoch) = state
+        .tokens
+        .verify(token, now)
+        .ok_or(AppError::Unauthenticated("invalid_token"))?;
     match store::find(&state.db, user_id).await? {
         Some(user) if user.session_epoch == epoch => Ok(user),
         _ => Err(AppError::Unauthenticated("invalid_token")),
@@ -76,10 +82,15 @@ pub struct CurrentUser {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (token, source) =
-            token_from_headers(&parts.headers).ok_or(AppError::Unauthenticated("unauthenticated"))?;
-        if source == TokenSource::Cookie && !origin::cookie_request_allowed(&parts.headers, &state.config) {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (token, source) = token_from_headers(&parts.headers)
+            .ok_or(AppError::Unauthenticated("unauthenticated"))?;
+        if source == TokenSource::Cookie
+            && !origin::cookie_request_allowed(&parts.headers, &state.config)
+        {
             return Err(AppError::Forbidden {
                 code: "cross_origin_refused",
                 message: "cookie-authenticated requests from another origin are refused".into(),
@@ -88,15 +99,27 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = authenticate(state, &token).await?;
         let mut actor = actor_from_parts(parts);
         actor.user = Some(user.id);
-        Ok(CurrentUser { user, source, actor })
+        Ok(CurrentUser {
+            user,
+            source,
+            actor,
+        })
     }
 }
 
 /// Who is calling, for audit rows of requests that may be anonymous (sign-up, recovery).
 pub fn actor_from_parts(parts: &Parts) -> Actor {
     let ip = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| *ip);
-    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    Actor { user: None, ip, user_agent }
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Actor {
+        user: None,
+        ip,
+        user_agent,
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
@@ -114,7 +137,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.append(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -123,12 +149,27 @@ mod tests {
     fn bearer_wins_and_other_schemes_leave_the_cookie() {
         let cookie = ("cookie", "a=1; oc_token=from-cookie");
         let got = |pairs: &[(&str, &str)]| token_from_headers(&headers(pairs));
-        assert_eq!(got(&[("authorization", "Bearer abc"), cookie]), Some(("abc".into(), TokenSource::Header)));
-        assert_eq!(got(&[("authorization", "BEARER  abc ")]), Some(("abc".into(), TokenSource::Header)));
-        assert_eq!(got(&[("authorization", "Bearer"), cookie]), Some(("".into(), TokenSource::Header)));
-        assert_eq!(got(&[("authorization", "Basic dXNlcjpwYXNz"), cookie]), Some(("from-cookie".into(), TokenSource::Cookie)));
+        assert_eq!(
+            got(&[("authorization", "Bearer abc"), cookie]),
+            Some(("abc".into(), TokenSource::Header))
+        );
+        assert_eq!(
+            got(&[("authorization", "BEARER  abc ")]),
+            Some(("abc".into(), TokenSource::Header))
+        );
+        assert_eq!(
+            got(&[("authorization", "Bearer"), cookie]),
+            Some(("".into(), TokenSource::Header))
+        );
+        assert_eq!(
+            got(&[("authorization", "Basic dXNlcjpwYXNz"), cookie]),
+            Some(("from-cookie".into(), TokenSource::Cookie))
+        );
         assert_eq!(got(&[("authorization", "Basic dXNlcjpwYXNz")]), None);
         assert_eq!(got(&[("cookie", "oc_token=")]), None);
-        assert_eq!(got(&[("cookie", "x=1"), ("cookie", "oc_token=second")]), Some(("second".into(), TokenSource::Cookie)));
+        assert_eq!(
+            got(&[("cookie", "x=1"), ("cookie", "oc_token=second")]),
+            Some(("second".into(), TokenSource::Cookie))
+        );
     }
 }

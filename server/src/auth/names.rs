@@ -14,10 +14,16 @@ pub fn validate_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     let count = name.chars().count();
     if count == 0 || count > MAX_NAME_CHARS {
-        return Err(AppError::invalid("invalid_name", format!("name must be 1–{MAX_NAME_CHARS} characters")));
+        return Err(AppError::invalid(
+            "invalid_name",
+            format!("name must be 1–{MAX_NAME_CHARS} characters"),
+        ));
     }
     if name.chars().any(is_disallowed) {
-        return Err(AppError::invalid("invalid_name", "name must not contain control or invisible characters"));
+        return Err(AppError::invalid(
+            "invalid_name",
+            "name must not contain control or invisible characters",
+        ));
     }
     Ok(name.to_string())
 }

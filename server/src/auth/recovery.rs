@@ -22,7 +22,9 @@ pub fn hash(key: &str) -> Option<String> {
     if hex_part.len() != KEY_BYTES * 2 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    Some(hex::encode(Sha256::digest(key.to_ascii_lowercase().as_bytes())))
+    Some(hex::encode(Sha256::digest(
+        key.to_ascii_lowercase().as_bytes(),
+    )))
 }
 
 #[cfg(test)]

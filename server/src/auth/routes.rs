@@ -13,8 +13,8 @@ use super::names::validate_name;
 use super::store::{self, User};
 use super::{cookie, recovery};
 use crate::audit::{Actor, AuditAction, AuditEvent};
-use crate::error::{AppError, AppResult};
 use crate::bus::DomainEvent;
+use crate::error::{AppError, AppResult};
 use crate::http::client_ip::ClientIp;
 use crate::http::json::ApiJson;
 use crate::pads::roles::Role;
@@ -51,8 +51,16 @@ pub struct DeleteRequest {
     confirm: String,
 }
 
-fn session_response(status: StatusCode, state: &AppState, headers: &HeaderMap, user: &User, extra: serde_json::Value) -> Response {
-    let token = state.tokens.issue(user.id, user.session_epoch, chrono::Utc::now().timestamp());
+fn session_response(
+    status: StatusCode,
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    extra: serde_json::Value,
+) -> Response {
+    let token = state
+        .tokens
+        .issue(user.id, user.session_epoch, chrono::Utc::now().timestamp());
     let mut body = json!({ "token": token, "user": user });
     if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
         body.extend(extra);
@@ -78,9 +86,21 @@ async fn signup(
     let user = store::create(&state.db, &name, &hash).await?;
     state
         .audit
-        .record(&Actor { user: Some(user.id), ..actor }, AuditEvent::new(AuditAction::UserSignup).target(user.id.to_string()))
+        .record(
+            &Actor {
+                user: Some(user.id),
+                ..actor
+            },
+            AuditEvent::new(AuditAction::UserSignup).target(user.id.to_string()),
+        )
         .await;
-    Ok(session_response(StatusCode::CREATED, &state, &headers, &user, json!({ "recoveryKey": key })))
+    Ok(session_response(
+        StatusCode::CREATED,
+        &state,
+        &headers,
+        &user,
+        json!({ "recoveryKey": key }),
+    ))
 }
 
 /// Exchange a recovery key for a fresh session.
@@ -99,14 +119,29 @@ async fn recover(
         None => None,
     };
     let Some(user) = user else {
-        state.audit.record(&actor, AuditEvent::new(AuditAction::UserRecoverFail)).await;
+        state
+            .audit
+            .record(&actor, AuditEvent::new(AuditAction::UserRecoverFail))
+            .await;
         return Err(AppError::Unauthenticated("invalid_recovery_key"));
     };
     state
         .audit
-        .record(&Actor { user: Some(user.id), ..actor }, AuditEvent::new(AuditAction::UserRecover).target(user.id.to_string()))
+        .record(
+            &Actor {
+                user: Some(user.id),
+                ..actor
+            },
+            AuditEvent::new(AuditAction::UserRecover).target(user.id.to_string()),
+        )
         .await;
-    Ok(session_response(StatusCode::OK, &state, &headers, &user, json!({})))
+    Ok(session_response(
+        StatusCode::OK,
+        &state,
+        &headers,
+        &user,
+        json!({}),
+    ))
 }
 
 /// Who is signed in. A request that carries no credentials at all is a visitor, not an error:
@@ -115,7 +150,10 @@ async fn recover(
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses(
     (status = 200, description = "`{user}`; `{\"user\": null}` when the request carries neither a bearer token nor the session cookie"),
     (status = 401, description = "a bearer token or cookie that is invalid or expired")))]
-async fn get_me(headers: HeaderMap, current: Result<CurrentUser, AppError>) -> AppResult<impl IntoResponse> {
+async fn get_me(
+    headers: HeaderMap,
+    current: Result<CurrentUser, AppError>,
+) -> AppResult<impl IntoResponse> {
     if token_from_headers(&headers).is_none() {
         return Ok(axum::Json(json!({ "user": null })));
     }
@@ -155,10 +193,15 @@ async fn delete_me(
     ApiJson(body): ApiJson<DeleteRequest>,
 ) -> AppResult<Response> {
     if body.confirm != "DELETE" {
-        return Err(AppError::invalid("confirmation_required", "send {\"confirm\": \"DELETE\"} to delete the account"));
+        return Err(AppError::invalid(
+            "confirmation_required",
+            "send {\"confirm\": \"DELETE\"} to delete the account",
+        ));
     }
     let memberships = crate::pads::store::memberships_of(&state.db, current.user.id).await?;
-    let (owned, joined): (Vec<_>, Vec<_>) = memberships.into_iter().partition(|(_, _, role)| *role == Role::Owner);
+    let (owned, joined): (Vec<_>, Vec<_>) = memberships
+        .into_iter()
+        .partition(|(_, _, role)| *role == Role::Owner);
     // Audited first: an account is not deleted without its row.
     state
         .audit
@@ -177,35 +220,62 @@ async fn delete_me(
     // pads that went with the account is disconnected (4004, not left editing a document that can
     // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
     // typed into is replaced).
-    state.bus.publish(DomainEvent::UserRevoked { user: current.user.id });
+    state.bus.publish(DomainEvent::UserRevoked {
+        user: current.user.id,
+    });
     for (pad, _, _) in &owned {
         state.bus.publish(DomainEvent::PadDeleted { pad: *pad });
     }
     for (pad, _, _) in &joined {
-        state.bus.publish(DomainEvent::MemberChanged { pad: *pad, user: current.user.id, role: None });
+        state.bus.publish(DomainEvent::MemberChanged {
+            pad: *pad,
+            user: current.user.id,
+            role: None,
+        });
     }
     let cookie = cookie::clear_cookie(&headers, &state.config);
-    Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(json!({ "ok": true })),
+    )
+        .into_response())
 }
 
 /// Clear the session cookie on this browser.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 200, description = "{ok: true}")))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let cookie = cookie::clear_cookie(&headers, &state.config);
-    ([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response()
+    (
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(json!({ "ok": true })),
+    )
+        .into_response()
 }
 
 /// Revoke every token of this account, everywhere.
 #[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", responses((status = 200, description = "{ok: true}"), (status = 401)))]
-async fn logout_all(State(state): State<AppState>, current: CurrentUser, headers: HeaderMap) -> AppResult<Response> {
+async fn logout_all(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     state
         .audit
-        .require(&current.actor, AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()))
+        .require(
+            &current.actor,
+            AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()),
+        )
         .await?;
     store::bump_epoch(&state.db, current.user.id).await?;
-    state.bus.publish(DomainEvent::UserRevoked { user: current.user.id });
+    state.bus.publish(DomainEvent::UserRevoked {
+        user: current.user.id,
+    });
     let cookie = cookie::clear_cookie(&headers, &state.config);
-    Ok(([(header::SET_COOKIE, cookie)], axum::Json(json!({ "ok": true }))).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(json!({ "ok": true })),
+    )
+        .into_response())
 }
 
 /// Replace the recovery key; the old one stops working, and so does every other session: whoever
@@ -213,17 +283,35 @@ async fn logout_all(State(state): State<AppState>, current: CurrentUser, headers
 /// key is shown this once).
 #[utoipa::path(post, path = "/api/auth/recovery-key", tag = "auth",
     responses((status = 200, description = "{recoveryKey, token, user} and the oc_token cookie"), (status = 401)))]
-async fn rotate_recovery_key(State(state): State<AppState>, current: CurrentUser, headers: HeaderMap) -> AppResult<Response> {
+async fn rotate_recovery_key(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     // Audited first: a rotation that cannot be audited does not happen (see `audit`).
     state
         .audit
-        .require(&current.actor, AuditEvent::new(AuditAction::UserRecoveryRotate).target(current.user.id.to_string()))
+        .require(
+            &current.actor,
+            AuditEvent::new(AuditAction::UserRecoveryRotate).target(current.user.id.to_string()),
+        )
         .await?;
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     store::set_recovery_hash(&state.db, current.user.id, &hash).await?;
     let epoch = store::bump_epoch(&state.db, current.user.id).await?;
-    state.bus.publish(DomainEvent::UserRevoked { user: current.user.id });
-    let user = User { session_epoch: epoch, ..current.user };
-    Ok(session_response(StatusCode::OK, &state, &headers, &user, json!({ "recoveryKey": key })))
+    state.bus.publish(DomainEvent::UserRevoked {
+        user: current.user.id,
+    });
+    let user = User {
+        session_epoch: epoch,
+        ..current.user
+    };
+    Ok(session_response(
+        StatusCode::OK,
+        &state,
+        &headers,
+        &user,
+        json!({ "recoveryKey": key }),
+    ))
 }

@@ -85,8 +85,14 @@ mod tests {
         assert_eq!(keys.verify(&other.issue(UserId(1), 0, NOW), NOW), None);
 
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let payload = b64.encode(format!(r#"{{"sub":"1","ep":0,"iat":{NOW},"exp":{}}}"#, NOW + 60));
-        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"RS256","typ":"JWT"}"#] {
+        let payload = b64.encode(format!(
+            r#"{{"sub":"1","ep":0,"iat":{NOW},"exp":{}}}"#,
+            NOW + 60
+        ));
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"RS256","typ":"JWT"}"#,
+        ] {
             let forged = format!("{}.{}.", b64.encode(header), payload);
             assert_eq!(keys.verify(&forged, NOW), None, "{header}");
         }

@@ -69,26 +69,55 @@ fn header(bytes: u64) -> tar::Header {
 impl ArchiveWriter {
     /// Start the archive at `path` (created owner-only); members are staged beside it.
     pub fn create(path: &Path) -> io::Result<ArchiveWriter> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let scratch = tempfile::Builder::new().prefix(".opencoder-backup-").tempdir_in(dir)?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let scratch = tempfile::Builder::new()
+            .prefix(".opencoder-backup-")
+            .tempdir_in(dir)?;
         let file = private_file(path)?;
         let gz = GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
-        Ok(ArchiveWriter { tar: tar::Builder::new(gz), scratch, sums: BTreeMap::new() })
+        Ok(ArchiveWriter {
+            tar: tar::Builder::new(gz),
+            scratch,
+            sums: BTreeMap::new(),
+        })
     }
 
     pub fn member(&self) -> io::Result<MemberFile> {
-        let path = self.scratch.path().join(format!("member-{}", self.sums.len()));
-        Ok(MemberFile { out: BufWriter::new(private_file(&path)?), path, hasher: Sha256::new(), bytes: 0 })
+        let path = self
+            .scratch
+            .path()
+            .join(format!("member-{}", self.sums.len()));
+        Ok(MemberFile {
+            out: BufWriter::new(private_file(&path)?),
+            path,
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
     }
 
     /// Add a finished member under `name` and forget its staging file.
     pub fn append(&mut self, name: &str, member: MemberFile) -> io::Result<()> {
-        let MemberFile { out, path, hasher, bytes } = member;
+        let MemberFile {
+            out,
+            path,
+            hasher,
+            bytes,
+        } = member;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         let mut header = header(bytes);
-        self.tar.append_data(&mut header, name, File::open(&path)?)?;
+        self.tar
+            .append_data(&mut header, name, File::open(&path)?)?;
         std::fs::remove_file(&path)?;
-        self.sums.insert(name.to_string(), MemberSum { bytes, sha256: hex::encode(hasher.finalize()) });
+        self.sums.insert(
+            name.to_string(),
+            MemberSum {
+                bytes,
+                sha256: hex::encode(hasher.finalize()),
+            },
+        );
         Ok(())
     }
 
@@ -101,7 +130,8 @@ impl ArchiveWriter {
     pub fn finish(mut self, manifest: &Manifest) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(manifest)?;
         let mut header = header(json.len() as u64);
-        self.tar.append_data(&mut header, manifest::MANIFEST_MEMBER, json.as_slice())?;
+        self.tar
+            .append_data(&mut header, manifest::MANIFEST_MEMBER, json.as_slice())?;
         let gz = self.tar.into_inner()?;
         let file = gz.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()
@@ -123,15 +153,20 @@ fn bad(why: impl Into<String>) -> BackupError {
 /// outside the private staging directory is written.
 pub fn open_verified(path: &Path) -> Result<Verified, BackupError> {
     let file = File::open(path).map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
-    let scratch = tempfile::Builder::new().prefix("opencoder-restore-").tempdir()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("opencoder-restore-")
+        .tempdir()?;
     let mut archive = tar::Archive::new(GzDecoder::new(BufReader::new(file)));
     let mut manifest_text: Option<Vec<u8>> = None;
     let mut staged: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut sums: BTreeMap<String, MemberSum> = BTreeMap::new();
-    let entries = archive.entries().map_err(|e| bad(format!("not a backup archive: {e}")))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| bad(format!("not a backup archive: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(format!("unreadable archive: {e}")))?;
-        let name = String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| bad("a member name is not UTF-8"))?;
+        let name = String::from_utf8(entry.path_bytes().into_owned())
+            .map_err(|_| bad("a member name is not UTF-8"))?;
         let Some(kind) = manifest::classify(&name) else {
             return Err(bad(format!("member {name:?} is not one a backup writes")));
         };
@@ -143,9 +178,14 @@ pub fn open_verified(path: &Path) -> Result<Verified, BackupError> {
         }
         if kind == Member::Manifest {
             let mut text = Vec::new();
-            (&mut entry).take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut text).map_err(|e| bad(format!("unreadable manifest: {e}")))?;
+            (&mut entry)
+                .take(MAX_MANIFEST_BYTES + 1)
+                .read_to_end(&mut text)
+                .map_err(|e| bad(format!("unreadable manifest: {e}")))?;
             if text.len() as u64 > MAX_MANIFEST_BYTES {
-                return Err(bad(format!("the manifest is larger than {MAX_MANIFEST_BYTES} bytes")));
+                return Err(bad(format!(
+                    "the manifest is larger than {MAX_MANIFEST_BYTES} bytes"
+                )));
             }
             manifest_text = Some(text);
             continue;
@@ -156,7 +196,9 @@ pub fn open_verified(path: &Path) -> Result<Verified, BackupError> {
         let mut buf = vec![0u8; COPY_BUFFER_BYTES];
         let mut bytes = 0u64;
         loop {
-            let n = entry.read(&mut buf).map_err(|e| bad(format!("unreadable member {name:?}: {e}")))?;
+            let n = entry
+                .read(&mut buf)
+                .map_err(|e| bad(format!("unreadable member {name:?}: {e}")))?;
             if n == 0 {
                 break;
             }
@@ -165,36 +207,60 @@ pub fn open_verified(path: &Path) -> Result<Verified, BackupError> {
             bytes += n as u64;
         }
         out.flush()?;
-        sums.insert(name.clone(), MemberSum { bytes, sha256: hex::encode(hasher.finalize()) });
+        sums.insert(
+            name.clone(),
+            MemberSum {
+                bytes,
+                sha256: hex::encode(hasher.finalize()),
+            },
+        );
         staged.insert(name, target);
     }
     let text = manifest_text.ok_or_else(|| bad("the archive has no manifest.json"))?;
-    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| bad(format!("the manifest cannot be read: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&text)
+        .map_err(|e| bad(format!("the manifest cannot be read: {e}")))?;
     manifest.check().map_err(bad)?;
     for (name, expected) in &manifest.members {
         match sums.get(name) {
             None => return Err(bad(format!("member {name:?} is missing"))),
-            Some(actual) if actual != expected => return Err(BackupError::Checksum { member: name.clone() }),
+            Some(actual) if actual != expected => {
+                return Err(BackupError::Checksum {
+                    member: name.clone(),
+                })
+            }
             Some(_) => {}
         }
     }
-    if let Some(extra) = sums.keys().find(|name| !manifest.members.contains_key(*name)) {
+    if let Some(extra) = sums
+        .keys()
+        .find(|name| !manifest.members.contains_key(*name))
+    {
         return Err(bad(format!("member {extra:?} is not in the manifest")));
     }
-    Ok(Verified { manifest, staged, _scratch: scratch })
+    Ok(Verified {
+        manifest,
+        staged,
+        _scratch: scratch,
+    })
 }
 
 impl Verified {
     /// The rows of `table`'s member, one at a time.
     pub fn rows(&self, table: &str) -> Result<Rows, BackupError> {
         let name = manifest::table_member(table);
-        let path = self.staged.get(&name).ok_or_else(|| bad(format!("no member for table {table}")))?;
+        let path = self
+            .staged
+            .get(&name)
+            .ok_or_else(|| bad(format!("no member for table {table}")))?;
         Ok(Rows::new(File::open(path)?, table, MAX_ROW_BYTES))
     }
 
     /// A data-directory file's bytes (small: a secret or an id).
     pub fn file(&self, name: &str) -> Result<Vec<u8>, BackupError> {
-        let path = self.staged.get(&manifest::file_member(name)).ok_or_else(|| bad(format!("no member for file {name}")))?;
+        let path = self
+            .staged
+            .get(&manifest::file_member(name))
+            .ok_or_else(|| bad(format!("no member for file {name}")))?;
         Ok(std::fs::read(path)?)
     }
 }
@@ -208,7 +274,12 @@ pub struct Rows {
 
 impl Rows {
     fn new(file: File, table: &str, max_row_bytes: u64) -> Rows {
-        Rows { reader: BufReader::new(file), table: table.to_string(), line: Vec::new(), max_row_bytes }
+        Rows {
+            reader: BufReader::new(file),
+            table: table.to_string(),
+            line: Vec::new(),
+            max_row_bytes,
+        }
     }
 }
 
@@ -217,14 +288,19 @@ impl Iterator for Rows {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.line.clear();
-        let read = (&mut self.reader).take(self.max_row_bytes + 1).read_until(b'\n', &mut self.line);
+        let read = (&mut self.reader)
+            .take(self.max_row_bytes + 1)
+            .read_until(b'\n', &mut self.line);
         match read {
             Err(e) => Some(Err(e.into())),
             Ok(0) => None,
-            Ok(_) if self.line.last() != Some(&b'\n') => {
-                Some(Err(bad(format!("a row of {} is cut off or larger than {} bytes", self.table, self.max_row_bytes))))
-            }
-            Ok(_) => Some(parse_row(&self.line).map_err(|why| bad(format!("a row of {}: {why}", self.table)))),
+            Ok(_) if self.line.last() != Some(&b'\n') => Some(Err(bad(format!(
+                "a row of {} is cut off or larger than {} bytes",
+                self.table, self.max_row_bytes
+            )))),
+            Ok(_) => Some(
+                parse_row(&self.line).map_err(|why| bad(format!("a row of {}: {why}", self.table))),
+            ),
         }
     }
 }
@@ -249,16 +325,32 @@ mod tests {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(text).unwrap();
         std::io::Seek::rewind(&mut file).unwrap();
-        Rows::new(file, "t", limit).map(|row| row.map_err(|e| e.to_string())).collect()
+        Rows::new(file, "t", limit)
+            .map(|row| row.map_err(|e| e.to_string()))
+            .collect()
     }
 
     #[test]
     fn a_row_longer_than_the_limit_or_cut_off_is_refused() {
         let rows = rows_of(b"[1,\"ab\"]\n[2,null]\n", 12);
-        assert_eq!(rows, vec![Ok(vec![Value::Int(1), Value::Text("ab".into())]), Ok(vec![Value::Int(2), Value::Null])]);
+        assert_eq!(
+            rows,
+            vec![
+                Ok(vec![Value::Int(1), Value::Text("ab".into())]),
+                Ok(vec![Value::Int(2), Value::Null])
+            ]
+        );
         let long = rows_of(b"[1,\"abcdefghijklmnop\"]\n", 12);
-        assert!(long[0].as_ref().is_err_and(|e| e.contains("larger than 12 bytes")), "{long:?}");
+        assert!(
+            long[0]
+                .as_ref()
+                .is_err_and(|e| e.contains("larger than 12 bytes")),
+            "{long:?}"
+        );
         let cut = rows_of(b"[1,2]\n[3,", 12);
-        assert!(cut[0].is_ok() && cut[1].as_ref().is_err_and(|e| e.contains("cut off")), "{cut:?}");
+        assert!(
+            cut[0].is_ok() && cut[1].as_ref().is_err_and(|e| e.contains("cut off")),
+            "{cut:?}"
+        );
     }
 }

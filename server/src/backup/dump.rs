@@ -12,7 +12,12 @@ use crate::db::Db;
 /// Back up `db` and the `files` of `data_dir` into a new archive at `output`. The archive is
 /// written beside it under a `.partial` name and renamed into place once complete and synced, so
 /// `output` never names half an archive.
-pub async fn create(db: &Db, data_dir: &Path, files: &[&str], output: &Path) -> Result<Manifest, BackupError> {
+pub async fn create(
+    db: &Db,
+    data_dir: &Path,
+    files: &[&str],
+    output: &Path,
+) -> Result<Manifest, BackupError> {
     let mut partial = output.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
@@ -29,7 +34,12 @@ pub async fn create(db: &Db, data_dir: &Path, files: &[&str], output: &Path) -> 
     }
 }
 
-async fn write(db: &Db, data_dir: &Path, files: &[&str], path: &Path) -> Result<Manifest, BackupError> {
+async fn write(
+    db: &Db,
+    data_dir: &Path,
+    files: &[&str],
+    path: &Path,
+) -> Result<Manifest, BackupError> {
     let mut writer = ArchiveWriter::create(path)?;
     let mut tx = db.snapshot_tx().await?;
     // The first read pins the snapshot every later read sees.
@@ -38,7 +48,8 @@ async fn write(db: &Db, data_dir: &Path, files: &[&str], path: &Path) -> Result<
     let mut entries = Vec::with_capacity(tables.len());
     for table in &tables {
         let mut member = writer.member()?;
-        let rows = store::stream_rows(&mut tx, table, |cells| Ok(write_row(&mut member, &cells)?)).await?;
+        let rows =
+            store::stream_rows(&mut tx, table, |cells| Ok(write_row(&mut member, &cells)?)).await?;
         member.flush()?;
         writer.append(&manifest::table_member(&table.name), member)?;
         entries.push(TableEntry {

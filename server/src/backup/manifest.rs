@@ -19,7 +19,10 @@ const FILE_PREFIX: &str = "files/";
 
 /// The `DATA_DIR` files a backup carries when present (and not replaced by their variable):
 /// the generated signing secret (`JWT_SECRET`) and the node id (`NODE_ID`).
-pub const DATA_FILES: &[&str] = &[crate::config::JWT_SECRET_FILE, crate::exec::node::NODE_ID_FILE];
+pub const DATA_FILES: &[&str] = &[
+    crate::config::JWT_SECRET_FILE,
+    crate::exec::node::NODE_ID_FILE,
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -92,7 +95,9 @@ pub struct MemberSum {
 /// refused, so names are safe in member names and (quoted) in SQL.
 pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name.len() <= 63
 }
@@ -118,11 +123,17 @@ pub fn classify(name: &str) -> Option<Member<'_>> {
     if name == MANIFEST_MEMBER {
         return Some(Member::Manifest);
     }
-    if let Some(table) = name.strip_prefix(TABLE_PREFIX).and_then(|rest| rest.strip_suffix(TABLE_SUFFIX)) {
+    if let Some(table) = name
+        .strip_prefix(TABLE_PREFIX)
+        .and_then(|rest| rest.strip_suffix(TABLE_SUFFIX))
+    {
         return is_identifier(table).then_some(Member::Table(table));
     }
     let file = name.strip_prefix(FILE_PREFIX)?;
-    DATA_FILES.iter().find(|known| **known == file).map(|known| Member::File(known))
+    DATA_FILES
+        .iter()
+        .find(|known| **known == file)
+        .map(|known| Member::File(known))
 }
 
 impl Manifest {
@@ -130,7 +141,10 @@ impl Manifest {
     /// tables and files it lists.
     pub fn check(&self) -> Result<(), String> {
         if self.format != FORMAT_NAME {
-            return Err(format!("not an opencoder backup (format {:?})", self.format));
+            return Err(format!(
+                "not an opencoder backup (format {:?})",
+                self.format
+            ));
         }
         if self.format_version != FORMAT_VERSION {
             return Err(format!(
@@ -140,8 +154,17 @@ impl Manifest {
         }
         let mut expected: Vec<String> = Vec::new();
         for table in &self.tables {
-            if !is_identifier(&table.name) || !table.columns.iter().chain(&table.primary_key).all(|c| is_identifier(c)) {
-                return Err(format!("table {:?} has a name that is not an identifier", table.name));
+            if !is_identifier(&table.name)
+                || !table
+                    .columns
+                    .iter()
+                    .chain(&table.primary_key)
+                    .all(|c| is_identifier(c))
+            {
+                return Err(format!(
+                    "table {:?} has a name that is not an identifier",
+                    table.name
+                ));
             }
             expected.push(table_member(&table.name));
         }
@@ -154,7 +177,9 @@ impl Manifest {
         expected.sort();
         let listed: Vec<String> = self.members.keys().cloned().collect();
         if expected != listed {
-            return Err("the manifest's checksums do not cover exactly its tables and files".into());
+            return Err(
+                "the manifest's checksums do not cover exactly its tables and files".into(),
+            );
         }
         Ok(())
     }
@@ -167,8 +192,14 @@ mod tests {
     #[test]
     fn only_the_names_a_backup_writes_are_members() {
         assert_eq!(classify("manifest.json"), Some(Member::Manifest));
-        assert_eq!(classify("tables/pad_events.jsonl"), Some(Member::Table("pad_events")));
-        assert_eq!(classify("files/jwt_secret"), Some(Member::File("jwt_secret")));
+        assert_eq!(
+            classify("tables/pad_events.jsonl"),
+            Some(Member::Table("pad_events"))
+        );
+        assert_eq!(
+            classify("files/jwt_secret"),
+            Some(Member::File("jwt_secret"))
+        );
         for bad in [
             "../manifest.json",
             "/etc/passwd",

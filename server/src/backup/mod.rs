@@ -54,13 +54,21 @@ pub enum BackupError {
         "the archive was refused, nothing was restored: it was taken at {backend} schema version {version}, newer than \
          this opencoder knows ({known}); restore it with that version of opencoder or a newer one"
     )]
-    NewerSchema { backend: &'static str, version: i64, known: i64 },
+    NewerSchema {
+        backend: &'static str,
+        version: i64,
+        known: i64,
+    },
     #[error("the target is not empty ({0}); `restore --force` wipes it and restores over it")]
     TargetNotEmpty(String),
     #[error("schema: {0}")]
     Schema(String),
     #[error("the audit chain {place} is broken at row {id}: {why}")]
-    AuditBroken { place: &'static str, id: i64, why: &'static str },
+    AuditBroken {
+        place: &'static str,
+        id: i64,
+        why: &'static str,
+    },
 }
 
 /// The `DATA_DIR` files a backup of this configuration carries: the generated signing secret

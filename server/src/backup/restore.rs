@@ -37,13 +37,21 @@ pub struct Restored {
 /// Restore `archive` into `target`. Without `force` a target holding any row, or a data file
 /// that differs from the archive's, is refused; with it the target is wiped first. Nothing is
 /// written to the target before the archive is verified.
-pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Restored, BackupError> {
+pub async fn restore(
+    archive: &Path,
+    target: &Target,
+    force: bool,
+) -> Result<Restored, BackupError> {
     let path = archive.to_path_buf();
     // Reading and hashing the whole archive is blocking file work.
     let verified = tokio::task::spawn_blocking(move || {
         let verified = open_verified(&path)?;
         if let Some((id, why)) = verify_archived_chain(&verified)?.broken {
-            return Err(BackupError::AuditBroken { place: "in the archive", id, why: why.describe() });
+            return Err(BackupError::AuditBroken {
+                place: "in the archive",
+                id,
+                why: why.describe(),
+            });
         }
         Ok(verified)
     })
@@ -51,9 +59,18 @@ pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Res
     .map_err(|e| BackupError::Io(std::io::Error::other(e)))??;
     let manifest = &verified.manifest;
     let source = Backend::from(manifest.backend);
-    let known = source.migrator().iter().map(|m| m.version).max().unwrap_or(0);
+    let known = source
+        .migrator()
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
     if manifest.schema_version > known {
-        return Err(BackupError::NewerSchema { backend: manifest.backend.as_str(), version: manifest.schema_version, known });
+        return Err(BackupError::NewerSchema {
+            backend: manifest.backend.as_str(),
+            version: manifest.schema_version,
+            known,
+        });
     }
     if !source.migrator().version_exists(manifest.schema_version) {
         return Err(BackupError::BadArchive(format!(
@@ -73,14 +90,21 @@ pub async fn restore(archive: &Path, target: &Target, force: bool) -> Result<Res
     for name in &manifest.files {
         write_private(&target.data_dir.join(name), &verified.file(name)?)?;
     }
-    Ok(Restored { manifest: manifest.clone(), restored_at_version: loaded.at_version, audit_rows: loaded.audit_rows })
+    Ok(Restored {
+        manifest: manifest.clone(),
+        restored_at_version: loaded.at_version,
+        audit_rows: loaded.audit_rows,
+    })
 }
 
 fn refuse_differing_files(verified: &Verified, data_dir: &Path) -> Result<(), BackupError> {
     for name in &verified.manifest.files {
         let existing = data_dir.join(name);
         if existing.exists() && std::fs::read(&existing)? != verified.file(name)? {
-            return Err(BackupError::TargetNotEmpty(format!("{} exists and differs from the archive's", existing.display())));
+            return Err(BackupError::TargetNotEmpty(format!(
+                "{} exists and differs from the archive's",
+                existing.display()
+            )));
         }
     }
     Ok(())
@@ -101,7 +125,10 @@ struct ChainCheck {
 
 impl ChainCheck {
     fn new(columns: Vec<String>) -> ChainCheck {
-        ChainCheck { columns, verifier: ChainVerifier::default() }
+        ChainCheck {
+            columns,
+            verifier: ChainVerifier::default(),
+        }
     }
 
     /// `false` once the chain is broken.
@@ -113,7 +140,12 @@ impl ChainCheck {
 
 /// The archive's audit chain, walked before anything is written.
 fn verify_archived_chain(verified: &Verified) -> Result<Verification, BackupError> {
-    let Some(table) = verified.manifest.tables.iter().find(|t| t.name == AUDIT_TABLE) else {
+    let Some(table) = verified
+        .manifest
+        .tables
+        .iter()
+        .find(|t| t.name == AUDIT_TABLE)
+    else {
         return Ok(ChainVerifier::default().finish());
     };
     let mut check = ChainCheck::new(table.columns.clone());
@@ -128,20 +160,31 @@ fn verify_archived_chain(verified: &Verified) -> Result<Verification, BackupErro
 /// The restored audit chain, walked inside the restore's transaction before it commits.
 async fn verify_restored_chain(tx: &mut WriteTx) -> Result<u64, BackupError> {
     let tables = store::tables(tx).await?;
-    let Some(table) = tables.iter().find(|t| t.name == AUDIT_TABLE) else { return Ok(0) };
+    let Some(table) = tables.iter().find(|t| t.name == AUDIT_TABLE) else {
+        return Ok(0);
+    };
     let mut check = ChainCheck::new(table.column_names());
     // The walk goes on past a break (a stream is not stopped half-way); only the first counts.
     store::stream_rows(tx, table, |cells| check.push(cells).map(|_| ())).await?;
     let verification = check.verifier.finish();
     match verification.broken {
-        Some((id, why)) => Err(BackupError::AuditBroken { place: "of the restored database", id, why: why.describe() }),
+        Some((id, why)) => Err(BackupError::AuditBroken {
+            place: "of the restored database",
+            id,
+            why: why.describe(),
+        }),
         None => Ok(verification.rows),
     }
 }
 
 fn audit_row(columns: &[String], cells: Vec<Value>) -> Result<AuditRow, String> {
-    let mut by_name: BTreeMap<&str, Value> = columns.iter().map(String::as_str).zip(cells).collect();
-    let mut take = |name: &str| by_name.remove(name).ok_or_else(|| format!("audit_log has no column {name}"));
+    let mut by_name: BTreeMap<&str, Value> =
+        columns.iter().map(String::as_str).zip(cells).collect();
+    let mut take = |name: &str| {
+        by_name
+            .remove(name)
+            .ok_or_else(|| format!("audit_log has no column {name}"))
+    };
     let text = |value: Value| match value {
         Value::Text(s) => Ok(Some(s)),
         Value::Null => Ok(None),
@@ -152,7 +195,9 @@ fn audit_row(columns: &[String], cells: Vec<Value>) -> Result<AuditRow, String> 
         Value::Null => Ok(None),
         other => Err(format!("audit_log: {other:?} is not an integer")),
     };
-    let required = |value: Option<String>| value.ok_or_else(|| "audit_log: a required field is NULL".to_string());
+    let required = |value: Option<String>| {
+        value.ok_or_else(|| "audit_log: a required field is NULL".to_string())
+    };
     Ok(AuditRow {
         id: int(take("id")?)?.ok_or("audit_log: NULL id")?,
         at: required(text(take("at")?)?)?,
@@ -177,7 +222,11 @@ async fn holds_rows(tx: &mut WriteTx) -> Result<Option<String>, BackupError> {
     Ok(None)
 }
 
-async fn restore_postgres(verified: &Verified, url: &str, force: bool) -> Result<Loaded, BackupError> {
+async fn restore_postgres(
+    verified: &Verified,
+    url: &str,
+    force: bool,
+) -> Result<Loaded, BackupError> {
     let db = Db::connect(url).await.map_err(BackupError::Connect)?;
     let outcome = async {
         let mut tx = db.write_tx().await?;
@@ -198,8 +247,14 @@ async fn restore_postgres(verified: &Verified, url: &str, force: bool) -> Result
 
 /// SQLite: restore into a staged file beside the database and rename it into place once it is
 /// complete and its chain verifies, so a failed restore leaves the target as it was.
-async fn restore_sqlite(verified: &Verified, url: &str, force: bool) -> Result<Loaded, BackupError> {
-    let path = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
+async fn restore_sqlite(
+    verified: &Verified,
+    url: &str,
+    force: bool,
+) -> Result<Loaded, BackupError> {
+    let path = SqliteConnectOptions::from_str(url)?
+        .get_filename()
+        .to_path_buf();
     if path.exists() {
         let existing = Db::connect(url).await.map_err(BackupError::Connect)?;
         let held = async {
@@ -219,7 +274,9 @@ async fn restore_sqlite(verified: &Verified, url: &str, force: bool) -> Result<L
     }
     let staged = sidecar(&path, ".restoring");
     remove_database_files(&staged)?;
-    let db = Db::connect(&format!("sqlite://{}", staged.display())).await.map_err(BackupError::Connect)?;
+    let db = Db::connect(&format!("sqlite://{}", staged.display()))
+        .await
+        .map_err(BackupError::Connect)?;
     let outcome = async {
         let mut tx = db.write_tx().await?;
         let loaded = fill(&mut tx, Backend::Sqlite, verified).await?;
@@ -251,7 +308,11 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 
 /// A SQLite database and its WAL companions.
 fn remove_database_files(path: &Path) -> std::io::Result<()> {
-    for file in [path.to_path_buf(), sidecar(path, "-wal"), sidecar(path, "-shm")] {
+    for file in [
+        path.to_path_buf(),
+        sidecar(path, "-wal"),
+        sidecar(path, "-shm"),
+    ] {
         match std::fs::remove_file(&file) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
             _ => {}
@@ -261,8 +322,12 @@ fn remove_database_files(path: &Path) -> std::io::Result<()> {
 }
 
 /// Table and column names, for comparing a schema with the archive's.
-fn shape<'a>(tables: impl Iterator<Item = (&'a str, Vec<String>)>) -> BTreeMap<String, BTreeSet<String>> {
-    tables.map(|(name, columns)| (name.to_string(), columns.into_iter().collect())).collect()
+fn shape<'a>(
+    tables: impl Iterator<Item = (&'a str, Vec<String>)>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    tables
+        .map(|(name, columns)| (name.to_string(), columns.into_iter().collect()))
+        .collect()
 }
 
 /// What `fill` did.
@@ -275,10 +340,23 @@ struct Loaded {
 
 /// Build the schema the archive was taken at in an empty database, load every table, run the
 /// migrations that came after, and verify the restored audit chain, all before the caller commits.
-async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<Loaded, BackupError> {
+async fn fill(
+    tx: &mut WriteTx,
+    target: Backend,
+    verified: &Verified,
+) -> Result<Loaded, BackupError> {
     let manifest = &verified.manifest;
-    let wanted = shape(manifest.tables.iter().map(|t| (t.name.as_str(), t.columns.clone())));
-    let migrations: Vec<_> = target.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect();
+    let wanted = shape(
+        manifest
+            .tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.columns.clone())),
+    );
+    let migrations: Vec<_> = target
+        .migrator()
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .collect();
     let same_backend = Backend::from(manifest.backend) == target;
     let mut applied = 0;
     let mut at_version = None;
@@ -315,7 +393,9 @@ async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<
     let tables = foreign_key_order(store::tables(tx).await?).map_err(BackupError::Schema)?;
     let found = shape(tables.iter().map(|t| (t.name.as_str(), t.column_names())));
     if found != wanted {
-        return Err(BackupError::Schema("the archive's tables and columns do not match its schema version".into()));
+        return Err(BackupError::Schema(
+            "the archive's tables and columns do not match its schema version".into(),
+        ));
     }
     for table in &tables {
         load_table(tx, table, verified).await?;
@@ -325,11 +405,18 @@ async fn fill(tx: &mut WriteTx, target: Backend, verified: &Verified) -> Result<
         store::apply_migration(tx, migration).await?;
     }
     let audit_rows = verify_restored_chain(tx).await?;
-    Ok(Loaded { at_version, audit_rows })
+    Ok(Loaded {
+        at_version,
+        audit_rows,
+    })
 }
 
 /// Insert one table's rows in pages bounded by rows, parameters and bytes.
-async fn load_table(tx: &mut WriteTx, table: &Table, verified: &Verified) -> Result<(), BackupError> {
+async fn load_table(
+    tx: &mut WriteTx,
+    table: &Table,
+    verified: &Verified,
+) -> Result<(), BackupError> {
     let entry = verified
         .manifest
         .tables
@@ -339,23 +426,40 @@ async fn load_table(tx: &mut WriteTx, table: &Table, verified: &Verified) -> Res
     let kinds: Vec<ColumnKind> = entry
         .columns
         .iter()
-        .map(|name| table.columns.iter().find(|c| c.name == *name).map(|c| c.kind).unwrap_or(ColumnKind::Any))
+        .map(|name| {
+            table
+                .columns
+                .iter()
+                .find(|c| c.name == *name)
+                .map(|c| c.kind)
+                .unwrap_or(ColumnKind::Any)
+        })
         .collect();
-    let rows_per_page = RESTORE_BATCH_ROWS.min(MAX_BIND_PARAMETERS / entry.columns.len().max(1)).max(1);
+    let rows_per_page = RESTORE_BATCH_ROWS
+        .min(MAX_BIND_PARAMETERS / entry.columns.len().max(1))
+        .max(1);
     let mut page: Vec<Vec<Bound>> = Vec::new();
     let mut page_bytes = 0usize;
     let mut count = 0u64;
     for cells in verified.rows(&entry.name)? {
         let cells = cells?;
         if cells.len() != kinds.len() {
-            return Err(BackupError::BadArchive(format!("a row of {} has {} cells for {} columns", entry.name, cells.len(), kinds.len())));
+            return Err(BackupError::BadArchive(format!(
+                "a row of {} has {} cells for {} columns",
+                entry.name,
+                cells.len(),
+                kinds.len()
+            )));
         }
         page_bytes += cells.iter().map(Value::weight).sum::<usize>();
         let bound = cells
             .into_iter()
             .zip(&kinds)
             .zip(&entry.columns)
-            .map(|((cell, kind), column)| cell.bind_as(*kind).map_err(|why| format!("{}.{column}: {why}", entry.name)))
+            .map(|((cell, kind), column)| {
+                cell.bind_as(*kind)
+                    .map_err(|why| format!("{}.{column}: {why}", entry.name))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(BackupError::Schema)?;
         page.push(bound);
@@ -369,7 +473,10 @@ async fn load_table(tx: &mut WriteTx, table: &Table, verified: &Verified) -> Res
         store::insert_rows(tx, &entry.name, &entry.columns, page).await?;
     }
     if count != entry.rows {
-        return Err(BackupError::BadArchive(format!("{} has {count} rows, the manifest says {}", entry.name, entry.rows)));
+        return Err(BackupError::BadArchive(format!(
+            "{} has {count} rows, the manifest says {}",
+            entry.name, entry.rows
+        )));
     }
     Ok(())
 }

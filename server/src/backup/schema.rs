@@ -39,12 +39,17 @@ impl Table {
 
 /// `tables` with every table after the ones it references (self-references aside), ties by name.
 pub fn foreign_key_order(tables: Vec<Table>) -> Result<Vec<Table>, String> {
-    let mut pending: BTreeMap<String, Table> = tables.into_iter().map(|t| (t.name.clone(), t)).collect();
+    let mut pending: BTreeMap<String, Table> =
+        tables.into_iter().map(|t| (t.name.clone(), t)).collect();
     let mut ordered: Vec<Table> = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
         let ready = pending
             .values()
-            .find(|t| t.references.iter().all(|r| *r == t.name || !pending.contains_key(r)))
+            .find(|t| {
+                t.references
+                    .iter()
+                    .all(|r| *r == t.name || !pending.contains_key(r))
+            })
             .map(|t| t.name.clone());
         match ready {
             Some(name) => ordered.extend(pending.remove(&name)),

@@ -19,7 +19,11 @@ fn quoted(name: &str) -> String {
 }
 
 fn quoted_list(names: &[String]) -> String {
-    names.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quoted(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
@@ -30,7 +34,8 @@ const SQLITE_REFERENCES: &str = "SELECT DISTINCT \"table\" FROM pragma_foreign_k
 const PG_TABLES: &str = "SELECT table_name::text FROM information_schema.tables \
      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations' \
      ORDER BY table_name";
-const PG_COLUMNS: &str = "SELECT column_name::text, data_type::text FROM information_schema.columns \
+const PG_COLUMNS: &str =
+    "SELECT column_name::text, data_type::text FROM information_schema.columns \
      WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position";
 const PG_PRIMARY_KEY: &str = "SELECT a.attname::text FROM pg_index i \
      JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -51,7 +56,11 @@ fn pg_kind(table: &str, column: &str, data_type: &str) -> Result<ColumnKind, Bac
         "double precision" | "real" => ColumnKind::Real,
         "text" | "character varying" | "character" => ColumnKind::Text,
         "bytea" => ColumnKind::Bytes,
-        other => return Err(BackupError::Schema(format!("{table}.{column} has type {other}, which backups do not carry"))),
+        other => {
+            return Err(BackupError::Schema(format!(
+                "{table}.{column} has type {other}, which backups do not carry"
+            )))
+        }
     })
 }
 
@@ -68,32 +77,56 @@ pub async fn tables(tx: &mut WriteTx) -> Result<Vec<Table>, BackupError> {
     for name in names {
         let (columns, primary_key, references) = match backend {
             Backend::Sqlite => {
-                let rows: Vec<(String, i64)> =
-                    on_tx!(tx, |conn| sqlx::query_as(SQLITE_COLUMNS).bind(&name).fetch_all(&mut *conn).await)?;
-                let mut keyed: Vec<&(String, i64)> = rows.iter().filter(|(_, pk)| *pk > 0).collect();
+                let rows: Vec<(String, i64)> = on_tx!(tx, |conn| sqlx::query_as(SQLITE_COLUMNS)
+                    .bind(&name)
+                    .fetch_all(&mut *conn)
+                    .await)?;
+                let mut keyed: Vec<&(String, i64)> =
+                    rows.iter().filter(|(_, pk)| *pk > 0).collect();
                 keyed.sort_by_key(|(_, pk)| *pk);
                 let primary_key = keyed.into_iter().map(|(c, _)| c.clone()).collect();
-                let columns = rows.iter().map(|(c, _)| Column { name: c.clone(), kind: ColumnKind::Any }).collect();
+                let columns = rows
+                    .iter()
+                    .map(|(c, _)| Column {
+                        name: c.clone(),
+                        kind: ColumnKind::Any,
+                    })
+                    .collect();
                 let references: Vec<String> =
-                    on_tx!(tx, |conn| sqlx::query_scalar(SQLITE_REFERENCES).bind(&name).fetch_all(&mut *conn).await)?;
+                    on_tx!(tx, |conn| sqlx::query_scalar(SQLITE_REFERENCES)
+                        .bind(&name)
+                        .fetch_all(&mut *conn)
+                        .await)?;
                 (columns, primary_key, references)
             }
             Backend::Postgres => {
-                let rows: Vec<(String, String)> =
-                    on_tx!(tx, |conn| sqlx::query_as(PG_COLUMNS).bind(&name).fetch_all(&mut *conn).await)?;
+                let rows: Vec<(String, String)> = on_tx!(tx, |conn| sqlx::query_as(PG_COLUMNS)
+                    .bind(&name)
+                    .fetch_all(&mut *conn)
+                    .await)?;
                 let mut columns = Vec::with_capacity(rows.len());
                 for (column, data_type) in rows {
                     let kind = pg_kind(&name, &column, &data_type)?;
                     columns.push(Column { name: column, kind });
                 }
                 let primary_key: Vec<String> =
-                    on_tx!(tx, |conn| sqlx::query_scalar(PG_PRIMARY_KEY).bind(&name).fetch_all(&mut *conn).await)?;
-                let references: Vec<String> =
-                    on_tx!(tx, |conn| sqlx::query_scalar(PG_REFERENCES).bind(&name).fetch_all(&mut *conn).await)?;
+                    on_tx!(tx, |conn| sqlx::query_scalar(PG_PRIMARY_KEY)
+                        .bind(&name)
+                        .fetch_all(&mut *conn)
+                        .await)?;
+                let references: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(PG_REFERENCES)
+                    .bind(&name)
+                    .fetch_all(&mut *conn)
+                    .await)?;
                 (columns, primary_key, references)
             }
         };
-        tables.push(Table { name, columns, primary_key, references: references.into_iter().collect() });
+        tables.push(Table {
+            name,
+            columns,
+            primary_key,
+            references: references.into_iter().collect(),
+        });
     }
     Ok(tables)
 }
@@ -108,7 +141,9 @@ fn backend_of(tx: &mut WriteTx) -> Backend {
 /// The last migration applied; 0 for a database that has the migration table but no row.
 pub async fn schema_version(tx: &mut WriteTx) -> sqlx::Result<i64> {
     const SQL: &str = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
-    on_tx!(tx, |conn| sqlx::query_scalar(SQL).fetch_one(&mut *conn).await)
+    on_tx!(tx, |conn| sqlx::query_scalar(SQL)
+        .fetch_one(&mut *conn)
+        .await)
 }
 
 /// A row's cells as backend-neutral values.
@@ -128,7 +163,9 @@ impl NeutralRow for SqliteRow {
             "INTEGER" => self.try_get_unchecked::<i64, _>(index).map(Value::Int),
             "REAL" => self.try_get_unchecked::<f64, _>(index).map(Value::Real),
             "TEXT" => self.try_get_unchecked::<String, _>(index).map(Value::Text),
-            "BLOB" => self.try_get_unchecked::<Vec<u8>, _>(index).map(Value::Bytes),
+            "BLOB" => self
+                .try_get_unchecked::<Vec<u8>, _>(index)
+                .map(Value::Bytes),
             other => return Err(format!("unexpected SQLite storage class {other}")),
         };
         value.map_err(|e| e.to_string())
@@ -188,17 +225,28 @@ pub async fn stream_rows(
 
 pub async fn has_rows(tx: &mut WriteTx, table: &str) -> sqlx::Result<bool> {
     let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
-    on_tx!(tx, |conn| sqlx::query_scalar(&sql).fetch_one(&mut *conn).await)
+    on_tx!(tx, |conn| sqlx::query_scalar(&sql)
+        .fetch_one(&mut *conn)
+        .await)
 }
 
 /// One multi-row `INSERT` of `rows` (cells in `columns` order). Restored ids are kept, also in
 /// a PostgreSQL identity column declared `GENERATED ALWAYS`.
-pub async fn insert_rows(tx: &mut WriteTx, table: &str, columns: &[String], rows: Vec<Vec<Bound>>) -> sqlx::Result<()> {
+pub async fn insert_rows(
+    tx: &mut WriteTx,
+    table: &str,
+    columns: &[String],
+    rows: Vec<Vec<Bound>>,
+) -> sqlx::Result<()> {
     let keep_ids = match backend_of(tx) {
         Backend::Sqlite => "",
         Backend::Postgres => "OVERRIDING SYSTEM VALUE ",
     };
-    let head = format!("INSERT INTO {} ({}) {keep_ids}", quoted(table), quoted_list(columns));
+    let head = format!(
+        "INSERT INTO {} ({}) {keep_ids}",
+        quoted(table),
+        quoted_list(columns)
+    );
     on_tx!(tx, |conn| {
         let mut sql = QueryBuilder::new(head);
         sql.push_values(rows, |mut out, row| {
@@ -222,7 +270,9 @@ pub async fn insert_rows(tx: &mut WriteTx, table: &str, columns: &[String], rows
 pub async fn reset_sequences(tx: &mut WriteTx) -> sqlx::Result<()> {
     const GENERATED: &str = "SELECT table_name::text, column_name::text FROM information_schema.columns \
          WHERE table_schema = current_schema() AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')";
-    let crate::db::TxInner::Postgres(conn) = tx.backend_tx() else { return Ok(()) };
+    let crate::db::TxInner::Postgres(conn) = tx.backend_tx() else {
+        return Ok(());
+    };
     let columns: Vec<(String, String)> = sqlx::query_as(GENERATED).fetch_all(&mut **conn).await?;
     for (table, column) in columns {
         let sql = format!(
@@ -230,7 +280,11 @@ pub async fn reset_sequences(tx: &mut WriteTx) -> sqlx::Result<()> {
             c = quoted(&column),
             t = quoted(&table)
         );
-        sqlx::query(&sql).bind(quoted(&table)).bind(&column).execute(&mut **conn).await?;
+        sqlx::query(&sql)
+            .bind(quoted(&table))
+            .bind(&column)
+            .execute(&mut **conn)
+            .await?;
     }
     Ok(())
 }
@@ -238,19 +292,27 @@ pub async fn reset_sequences(tx: &mut WriteTx) -> sqlx::Result<()> {
 /// PostgreSQL: drop every table (the migration table too) and every function of the current
 /// schema that is not part of an extension: what opencoder's migrations create.
 pub async fn wipe_schema(tx: &mut WriteTx) -> sqlx::Result<()> {
-    const TABLES: &str = "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()";
-    const FUNCTIONS: &str = "SELECT format('%I(%s)', p.proname, pg_get_function_identity_arguments(p.oid)) \
+    const TABLES: &str =
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()";
+    const FUNCTIONS: &str =
+        "SELECT format('%I(%s)', p.proname, pg_get_function_identity_arguments(p.oid)) \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
          WHERE n.nspname = current_schema() AND p.prokind = 'f' \
          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')";
-    let crate::db::TxInner::Postgres(conn) = tx.backend_tx() else { return Ok(()) };
+    let crate::db::TxInner::Postgres(conn) = tx.backend_tx() else {
+        return Ok(());
+    };
     let tables: Vec<String> = sqlx::query_scalar(TABLES).fetch_all(&mut **conn).await?;
     for table in tables {
-        sqlx::query(&format!("DROP TABLE IF EXISTS {} CASCADE", quoted(&table))).execute(&mut **conn).await?;
+        sqlx::query(&format!("DROP TABLE IF EXISTS {} CASCADE", quoted(&table)))
+            .execute(&mut **conn)
+            .await?;
     }
     let functions: Vec<String> = sqlx::query_scalar(FUNCTIONS).fetch_all(&mut **conn).await?;
     for function in functions {
-        sqlx::query(&format!("DROP FUNCTION IF EXISTS {function} CASCADE")).execute(&mut **conn).await?;
+        sqlx::query(&format!("DROP FUNCTION IF EXISTS {function} CASCADE"))
+            .execute(&mut **conn)
+            .await?;
     }
     Ok(())
 }
@@ -266,10 +328,16 @@ pub async fn apply_migration(tx: &mut WriteTx, migration: &Migration) -> Result<
 /// SQLite: move everything the WAL holds into the database file and empty the WAL, so the file
 /// alone is the whole database and can be renamed into place.
 pub async fn checkpoint_wal(db: &crate::db::Db) -> Result<(), BackupError> {
-    let crate::db::Pool::Sqlite(pool) = db.backend_pool() else { return Ok(()) };
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+    let crate::db::Pool::Sqlite(pool) = db.backend_pool() else {
+        return Ok(());
+    };
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await?;
     if busy != 0 {
-        return Err(BackupError::Schema("the restored database could not be checkpointed (busy)".into()));
+        return Err(BackupError::Schema(
+            "the restored database could not be checkpointed (busy)".into(),
+        ));
     }
     Ok(())
 }

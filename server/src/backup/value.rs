@@ -64,13 +64,18 @@ impl Value {
             Json::Bool(b) => Value::Bool(b),
             Json::Number(n) => match n.as_i64() {
                 Some(i) => Value::Int(i),
-                None => Value::Real(n.as_f64().ok_or_else(|| format!("number {n} is out of range"))?),
+                None => Value::Real(
+                    n.as_f64()
+                        .ok_or_else(|| format!("number {n} is out of range"))?,
+                ),
             },
             Json::String(s) => Value::Text(s),
             Json::Object(mut map) if map.len() == 1 => match map.remove(BYTES_KEY) {
-                Some(Json::String(encoded)) => {
-                    Value::Bytes(STANDARD.decode(encoded).map_err(|e| format!("bad base64 bytes: {e}"))?)
-                }
+                Some(Json::String(encoded)) => Value::Bytes(
+                    STANDARD
+                        .decode(encoded)
+                        .map_err(|e| format!("bad base64 bytes: {e}"))?,
+                ),
                 _ => return Err("an object cell must be {\"base64\": \"…\"}".into()),
             },
             other => return Err(format!("unexpected cell {other}")),
@@ -125,7 +130,11 @@ mod tests {
             Value::Bytes(vec![0, 255, 10]),
         ] {
             let line = serde_json::to_string(&value.to_json()).unwrap();
-            assert_eq!(Value::from_json(serde_json::from_str(&line).unwrap()).unwrap(), value, "{line}");
+            assert_eq!(
+                Value::from_json(serde_json::from_str(&line).unwrap()).unwrap(),
+                value,
+                "{line}"
+            );
         }
         assert!(Value::from_json(serde_json::json!({"other": 1})).is_err());
         assert!(Value::from_json(serde_json::json!([1])).is_err());
@@ -133,9 +142,18 @@ mod tests {
 
     #[test]
     fn flags_cross_between_integers_and_booleans_and_nothing_else_converts() {
-        assert_eq!(Value::Int(1).bind_as(ColumnKind::Bool), Ok(Bound::Bool(Some(true))));
-        assert_eq!(Value::Bool(false).bind_as(ColumnKind::Any), Ok(Bound::Int(Some(0))));
-        assert_eq!(Value::Null.bind_as(ColumnKind::Bytes), Ok(Bound::Bytes(None)));
+        assert_eq!(
+            Value::Int(1).bind_as(ColumnKind::Bool),
+            Ok(Bound::Bool(Some(true)))
+        );
+        assert_eq!(
+            Value::Bool(false).bind_as(ColumnKind::Any),
+            Ok(Bound::Int(Some(0)))
+        );
+        assert_eq!(
+            Value::Null.bind_as(ColumnKind::Bytes),
+            Ok(Bound::Bytes(None))
+        );
         assert!(Value::Int(2).bind_as(ColumnKind::Bool).is_err());
         assert!(Value::Text("1".into()).bind_as(ColumnKind::Int).is_err());
         assert!(Value::Bytes(vec![1]).bind_as(ColumnKind::Text).is_err());

@@ -26,7 +26,10 @@ impl Serialize for Raw {
 impl<'de> Deserialize<'de> for Raw {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        BASE64.decode(text).map(|bytes| Raw(Bytes::from(bytes))).map_err(serde::de::Error::custom)
+        BASE64
+            .decode(text)
+            .map(|bytes| Raw(Bytes::from(bytes)))
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -36,21 +39,56 @@ impl<'de> Deserialize<'de> for Raw {
 pub enum NodeMessage {
     /// Socket node → owner: a terminal socket joins the pad's terminal (its role is read by the
     /// owner).
-    TerminalJoin { pad: PadId, conn: u64, user: UserId },
+    TerminalJoin {
+        pad: PadId,
+        conn: u64,
+        user: UserId,
+    },
     /// Socket node → owner: what the socket sent.
-    TerminalInput { pad: PadId, conn: u64, data: Raw },
-    TerminalResize { pad: PadId, conn: u64, cols: u32, rows: u32 },
-    TerminalRestart { pad: PadId, conn: u64 },
+    TerminalInput {
+        pad: PadId,
+        conn: u64,
+        data: Raw,
+    },
+    TerminalResize {
+        pad: PadId,
+        conn: u64,
+        cols: u32,
+        rows: u32,
+    },
+    TerminalRestart {
+        pad: PadId,
+        conn: u64,
+    },
     /// Socket node → owner: the socket is still there (the owner drops one silent for
     /// `terminal::relay::SILENT_AFTER`).
-    TerminalKeepalive { pad: PadId, conn: u64 },
-    TerminalLeave { pad: PadId, conn: u64 },
+    TerminalKeepalive {
+        pad: PadId,
+        conn: u64,
+    },
+    TerminalLeave {
+        pad: PadId,
+        conn: u64,
+    },
     /// Owner → socket node: terminal output (`binary`) or a JSON control message for the socket.
-    TerminalOutput { conn: u64, binary: bool, data: Raw },
+    TerminalOutput {
+        conn: u64,
+        binary: bool,
+        data: Raw,
+    },
     /// Owner → socket node: close the socket with this code.
-    TerminalClose { conn: u64, code: u16, reason: String },
+    TerminalClose {
+        conn: u64,
+        code: u16,
+        reason: String,
+    },
     /// Any node → every node: console input for a run another node may host (`exec::console`).
-    ConsoleInput { pad: PadId, user: UserId, run_id: String, data: Option<String> },
+    ConsoleInput {
+        pad: PadId,
+        user: UserId,
+        run_id: String,
+        data: Option<String>,
+    },
 }
 
 /// A message another node sent this one.

@@ -8,12 +8,20 @@ use crate::pads::roles::Role;
 
 /// Serialised for transports that cross processes (`bus::redis`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum DomainEvent {
     /// The user was deleted or logged out everywhere: close every socket of theirs.
     UserRevoked { user: UserId },
     /// The user's role on the pad changed; `None` means they lost access (kick, leave).
-    MemberChanged { pad: PadId, user: UserId, role: Option<Role> },
+    MemberChanged {
+        pad: PadId,
+        user: UserId,
+        role: Option<Role>,
+    },
     /// The pad is gone: close its sockets.
     PadDeleted { pad: PadId },
     /// The pad's title, language or kind changed.

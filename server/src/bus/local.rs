@@ -21,7 +21,12 @@ impl Default for LocalBus {
         let (sender, _) = broadcast::channel(EVENT_BUFFER);
         let (relayed, _) = broadcast::channel(1);
         let (direct, _) = broadcast::channel(1);
-        LocalBus { node: uuid::Uuid::new_v4().simple().to_string(), sender, relayed, direct }
+        LocalBus {
+            node: uuid::Uuid::new_v4().simple().to_string(),
+            sender,
+            relayed,
+            direct,
+        }
     }
 }
 

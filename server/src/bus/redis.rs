@@ -25,7 +25,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Direct, DomainEvent, NodeMessage, NodePresence, PadBus, PadMessage, Relayed, EVENT_BUFFER};
+use super::{
+    Direct, DomainEvent, NodeMessage, NodePresence, PadBus, PadMessage, Relayed, EVENT_BUFFER,
+};
 use crate::db::PadId;
 use crate::metrics::{BusDrop, ClusterMetrics};
 
@@ -52,22 +54,55 @@ struct Envelope {
 
 /// Bytes travel base64-encoded inside the JSON envelope.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 enum Wire {
-    Event { event: DomainEvent },
-    Update { pad: PadId, prev: i64, id: i64, data: String },
-    Frame { pad: PadId, data: String },
-    Presence { pad: PadId, node: String, users: Vec<NodePresence> },
+    Event {
+        event: DomainEvent,
+    },
+    Update {
+        pad: PadId,
+        prev: i64,
+        id: i64,
+        data: String,
+    },
+    Frame {
+        pad: PadId,
+        data: String,
+    },
+    Presence {
+        pad: PadId,
+        node: String,
+        users: Vec<NodePresence>,
+    },
     /// For the node `to` (every node but the sender when `None`).
-    Direct { to: Option<String>, message: NodeMessage },
+    Direct {
+        to: Option<String>,
+        message: NodeMessage,
+    },
 }
 
 impl Wire {
     fn relay(pad: PadId, message: &PadMessage) -> Wire {
         match message {
-            PadMessage::Update { prev, id, bytes } => Wire::Update { pad, prev: *prev, id: *id, data: BASE64.encode(bytes) },
-            PadMessage::Frame(bytes) => Wire::Frame { pad, data: BASE64.encode(bytes) },
-            PadMessage::Presence { node, users } => Wire::Presence { pad, node: node.clone(), users: users.clone() },
+            PadMessage::Update { prev, id, bytes } => Wire::Update {
+                pad,
+                prev: *prev,
+                id: *id,
+                data: BASE64.encode(bytes),
+            },
+            PadMessage::Frame(bytes) => Wire::Frame {
+                pad,
+                data: BASE64.encode(bytes),
+            },
+            PadMessage::Presence { node, users } => Wire::Presence {
+                pad,
+                node: node.clone(),
+                users: users.clone(),
+            },
         }
     }
 }
@@ -76,18 +111,37 @@ impl Wire {
 enum Incoming {
     Event(DomainEvent),
     Relayed(Relayed),
-    Direct { to: Option<String>, message: NodeMessage },
+    Direct {
+        to: Option<String>,
+        message: NodeMessage,
+    },
 }
 
 fn decode(body: Wire) -> Option<Incoming> {
     let bytes = |data: &str| BASE64.decode(data).ok().map(Bytes::from);
     Some(match body {
         Wire::Event { event } => Incoming::Event(event),
-        Wire::Update { pad, prev, id, data } => {
-            Incoming::Relayed(Relayed { pad, message: PadMessage::Update { prev, id, bytes: bytes(&data)? } })
-        }
-        Wire::Frame { pad, data } => Incoming::Relayed(Relayed { pad, message: PadMessage::Frame(bytes(&data)?) }),
-        Wire::Presence { pad, node, users } => Incoming::Relayed(Relayed { pad, message: PadMessage::Presence { node, users } }),
+        Wire::Update {
+            pad,
+            prev,
+            id,
+            data,
+        } => Incoming::Relayed(Relayed {
+            pad,
+            message: PadMessage::Update {
+                prev,
+                id,
+                bytes: bytes(&data)?,
+            },
+        }),
+        Wire::Frame { pad, data } => Incoming::Relayed(Relayed {
+            pad,
+            message: PadMessage::Frame(bytes(&data)?),
+        }),
+        Wire::Presence { pad, node, users } => Incoming::Relayed(Relayed {
+            pad,
+            message: PadMessage::Presence { node, users },
+        }),
         Wire::Direct { to, message } => Incoming::Direct { to, message },
     })
 }
@@ -125,10 +179,28 @@ impl RedisBus {
             direct: broadcast::channel(RELAY_BUFFER).0,
         };
         let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE);
-        let bus = Arc::new(RedisBus { origin: origin.clone(), local: local.clone(), outgoing, metrics: metrics.clone() });
+        let bus = Arc::new(RedisBus {
+            origin: origin.clone(),
+            local: local.clone(),
+            outgoing,
+            metrics: metrics.clone(),
+        });
         let first = client.get_async_pubsub().await?;
-        tasks.spawn(publish_loop(publisher, origin.clone(), queued, shutdown.clone(), metrics.clone()));
-        tasks.spawn(subscribe_loop(client, first, origin, local, shutdown.clone(), metrics));
+        tasks.spawn(publish_loop(
+            publisher,
+            origin.clone(),
+            queued,
+            shutdown.clone(),
+            metrics.clone(),
+        ));
+        tasks.spawn(subscribe_loop(
+            client,
+            first,
+            origin,
+            local,
+            shutdown.clone(),
+            metrics,
+        ));
         Ok(bus)
     }
 }
@@ -136,7 +208,9 @@ impl RedisBus {
 impl RedisBus {
     fn enqueue(&self, body: Wire) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(body) {
-            tracing::warn!("the Redis publish queue is full; other nodes will repair from the database");
+            tracing::warn!(
+                "the Redis publish queue is full; other nodes will repair from the database"
+            );
             self.metrics.dropped(BusDrop::QueueFull);
         }
     }
@@ -165,7 +239,10 @@ impl PadBus for RedisBus {
     }
 
     fn send(&self, to: Option<&str>, message: NodeMessage) {
-        self.enqueue(Wire::Direct { to: to.map(str::to_string), message });
+        self.enqueue(Wire::Direct {
+            to: to.map(str::to_string),
+            message,
+        });
     }
 
     fn subscribe_direct(&self) -> broadcast::Receiver<Direct> {
@@ -175,7 +252,9 @@ impl PadBus for RedisBus {
 
 impl std::fmt::Debug for RedisBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisBus").field("origin", &self.origin).finish_non_exhaustive()
+        f.debug_struct("RedisBus")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
     }
 }
 
@@ -191,7 +270,10 @@ async fn publish_loop(
             _ = shutdown.cancelled() => return,
             body = queued.recv() => match body { Some(body) => body, None => return },
         };
-        let payload = match serde_json::to_vec(&Envelope { origin: origin.clone(), body }) {
+        let payload = match serde_json::to_vec(&Envelope {
+            origin: origin.clone(),
+            body,
+        }) {
             Ok(payload) => payload,
             Err(err) => {
                 tracing::error!(error = %err, "encoding a bus message failed");
@@ -200,8 +282,11 @@ async fn publish_loop(
         };
         // The connection manager reconnects by itself; a message that fails now is lost for the
         // other nodes, which resync once their subscriptions notice the outage.
-        let sent: redis::RedisResult<()> =
-            redis::cmd("PUBLISH").arg(BUS_CHANNEL).arg(payload).query_async(&mut redis).await;
+        let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
+            .arg(BUS_CHANNEL)
+            .arg(payload)
+            .query_async(&mut redis)
+            .await;
         match sent {
             Ok(()) => metrics.published(),
             Err(err) => {
@@ -276,7 +361,10 @@ async fn subscribe_loop(
                 Some(Incoming::Relayed(relayed)) => drop(local.relayed.send(relayed)),
                 Some(Incoming::Direct { to, message }) => {
                     if to.is_none_or(|to| to == origin) {
-                        drop(local.direct.send(Direct { from: envelope.origin, message }));
+                        drop(local.direct.send(Direct {
+                            from: envelope.origin,
+                            message,
+                        }));
                     }
                 }
                 None => {

@@ -19,7 +19,10 @@ pub enum PadMessage {
     Frame(Bytes),
     /// Who is connected to the pad on the node `node` (all of them, replacing what it said
     /// before); repeated while anyone is, so a lost one is made good and a dead node's expire.
-    Presence { node: String, users: Vec<NodePresence> },
+    Presence {
+        node: String,
+        users: Vec<NodePresence>,
+    },
 }
 
 /// One user's connections to a pad on one node.

@@ -181,7 +181,10 @@ impl Ownership {
     }
 
     fn pads(&self) -> MutexGuard<'_, Pads> {
-        self.inner.pads.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .pads
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub fn node(&self) -> &str {
@@ -200,14 +203,21 @@ impl Ownership {
     /// Own the pad now if nobody else does (taking an expired lease over), or say who does.
     pub async fn claim(&self, pad: PadId) -> sqlx::Result<Claim> {
         if !self.inner.clustered {
-            return Ok(Claim::Owned(PadLease { ownership: self.clone(), pad, fence: None, lost: CancellationToken::new() }));
+            return Ok(Claim::Owned(PadLease {
+                ownership: self.clone(),
+                pad,
+                fence: None,
+                lost: CancellationToken::new(),
+            }));
         }
         if let Some(lease) = self.held_lease(pad) {
             return Ok(Claim::Owned(lease));
         }
         // A lease released or expired between the two statements is tried for once more.
         for _ in 0..2 {
-            if let Some(epoch) = store::acquire(&self.inner.db, pad, &self.inner.node, ttl_ms()).await? {
+            if let Some(epoch) =
+                store::acquire(&self.inner.db, pad, &self.inner.node, ttl_ms()).await?
+            {
                 self.gained(pad, epoch);
                 if let Some(lease) = self.held_lease(pad) {
                     return Ok(Claim::Owned(lease));
@@ -227,22 +237,39 @@ impl Ownership {
 
     fn held_lease(&self, pad: PadId) -> Option<PadLease> {
         let mut pads = self.pads();
-        let held = pads.held.get_mut(&pad).filter(|held| !held.lost.is_cancelled())?;
+        let held = pads
+            .held
+            .get_mut(&pad)
+            .filter(|held| !held.lost.is_cancelled())?;
         held.leases += 1;
         Some(PadLease {
             ownership: self.clone(),
             pad,
-            fence: Some(Fence { pad, epoch: held.epoch }),
+            fence: Some(Fence {
+                pad,
+                epoch: held.epoch,
+            }),
             lost: held.lost.clone(),
         })
     }
 
     fn gained(&self, pad: PadId, epoch: i64) {
         let mut pads = self.pads();
-        if pads.held.get(&pad).is_some_and(|held| held.epoch == epoch && !held.lost.is_cancelled()) {
+        if pads
+            .held
+            .get(&pad)
+            .is_some_and(|held| held.epoch == epoch && !held.lost.is_cancelled())
+        {
             return;
         }
-        pads.held.insert(pad, Held { epoch, leases: 0, lost: CancellationToken::new() });
+        pads.held.insert(
+            pad,
+            Held {
+                epoch,
+                leases: 0,
+                lost: CancellationToken::new(),
+            },
+        );
         drop(pads);
         tracing::debug!(%pad, epoch, "pad lease gained");
         self.inner.metrics.lease_gained(epoch);
@@ -269,8 +296,16 @@ impl Ownership {
             return Some(Owner { fence: None });
         }
         let pads = self.pads();
-        let held = pads.held.get(&pad).filter(|held| !held.lost.is_cancelled())?;
-        Some(Owner { fence: Some(Fence { pad, epoch: held.epoch }) })
+        let held = pads
+            .held
+            .get(&pad)
+            .filter(|held| !held.lost.is_cancelled())?;
+        Some(Owner {
+            fence: Some(Fence {
+                pad,
+                epoch: held.epoch,
+            }),
+        })
     }
 
     /// Want the pad's lease for as long as the returned guard lives (taken at the next renewal
@@ -279,7 +314,10 @@ impl Ownership {
         if self.inner.clustered {
             *self.pads().wanted.entry(pad).or_default() += 1;
         }
-        Interest { ownership: self.clone(), pad }
+        Interest {
+            ownership: self.clone(),
+            pad,
+        }
     }
 
     /// The live owner of the pad (its bus id), asking the database.
@@ -287,7 +325,10 @@ impl Ownership {
         if !self.inner.clustered {
             return Ok(Some(self.inner.node.clone()));
         }
-        Ok(store::lease(&self.inner.db, pad).await?.filter(|lease| lease.remaining_ms > 0).map(|lease| lease.owner))
+        Ok(store::lease(&self.inner.db, pad)
+            .await?
+            .filter(|lease| lease.remaining_ms > 0)
+            .map(|lease| lease.owner))
     }
 
     /// Suspend (or resume) renewals, as a paused process would: the fencing tests' stale owner.
@@ -312,8 +353,17 @@ impl Ownership {
             for pad in &unwanted {
                 pads.held.remove(pad);
             }
-            let renew: Vec<(PadId, i64)> = pads.held.iter().map(|(pad, held)| (*pad, held.epoch)).collect();
-            let acquire: Vec<PadId> = pads.wanted.keys().filter(|pad| !pads.held.contains_key(pad)).copied().collect();
+            let renew: Vec<(PadId, i64)> = pads
+                .held
+                .iter()
+                .map(|(pad, held)| (*pad, held.epoch))
+                .collect();
+            let acquire: Vec<PadId> = pads
+                .wanted
+                .keys()
+                .filter(|pad| !pads.held.contains_key(pad))
+                .copied()
+                .collect();
             (renew, unwanted, acquire)
         };
         let db = &self.inner.db;

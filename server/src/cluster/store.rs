@@ -37,7 +37,9 @@ pub enum FencedError {
 /// still has the epoch bound at `epoch_param`. Checked in the write's own statement, so no
 /// takeover can slip between a check and the write.
 pub fn fence_condition(pad_param: &str, epoch_param: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM pad_leases WHERE pad_id = {pad_param} AND epoch = {epoch_param})")
+    format!(
+        "EXISTS (SELECT 1 FROM pad_leases WHERE pad_id = {pad_param} AND epoch = {epoch_param})"
+    )
 }
 
 /// After a fenced write changed no row: `Stale` when the fence is why, `Ok` when it was something
@@ -52,8 +54,11 @@ pub async fn check_fence(db: &Db, fence: Option<Fence>) -> Result<(), FencedErro
 /// Whether the pad's lease still has the fence's epoch.
 pub async fn is_current(db: &Db, fence: Fence) -> sqlx::Result<bool> {
     const CURRENT: &str = "SELECT COUNT(*) FROM pad_leases WHERE pad_id = $1 AND epoch = $2";
-    let found: i64 =
-        on_pool!(db, |pool| sqlx::query_scalar(CURRENT).bind(fence.pad).bind(fence.epoch).fetch_one(pool).await)?;
+    let found: i64 = on_pool!(db, |pool| sqlx::query_scalar(CURRENT)
+        .bind(fence.pad)
+        .bind(fence.epoch)
+        .fetch_one(pool)
+        .await)?;
     Ok(found == 1)
 }
 
@@ -71,15 +76,26 @@ pub async fn acquire(db: &Db, pad: PadId, owner: &str, ttl_ms: i64) -> sqlx::Res
          WHERE pad_leases.owner = excluded.owner OR pad_leases.expires_at_ms <= {now} \
          RETURNING epoch"
     );
-    on_pool!(db, |pool| sqlx::query_scalar(&sql).bind(pad).bind(owner).bind(ttl_ms).fetch_optional(pool).await)
+    on_pool!(db, |pool| sqlx::query_scalar(&sql)
+        .bind(pad)
+        .bind(owner)
+        .bind(ttl_ms)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Give the lease up now (it expires at once; the row and its epoch stay, so the next holder's
 /// epoch is still higher than every earlier one).
 pub async fn release(db: &Db, pad: PadId, owner: &str) -> sqlx::Result<()> {
     let now = now_ms(db);
-    let sql = format!("UPDATE pad_leases SET expires_at_ms = {now} WHERE pad_id = $1 AND owner = $2");
-    on_pool!(db, |pool| sqlx::query(&sql).bind(pad).bind(owner).execute(pool).await.map(drop))?;
+    let sql =
+        format!("UPDATE pad_leases SET expires_at_ms = {now} WHERE pad_id = $1 AND owner = $2");
+    on_pool!(db, |pool| sqlx::query(&sql)
+        .bind(pad)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map(drop))?;
     Ok(())
 }
 
@@ -98,7 +114,10 @@ pub async fn lease(db: &Db, pad: PadId) -> sqlx::Result<Option<Lease>> {
     let now = now_ms(db);
     let sql =
         format!("SELECT pad_id, owner, epoch, expires_at_ms - {now} AS remaining_ms FROM pad_leases WHERE pad_id = $1");
-    on_pool!(db, |pool| sqlx::query_as(&sql).bind(pad).fetch_optional(pool).await)
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(pad)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Every unexpired lease, by pad (for `opencoder doctor`).

@@ -38,7 +38,11 @@ pub struct AppMsgError {
 
 impl AppMsgError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        AppMsgError { code, message: message.into(), retry_after: None }
+        AppMsgError {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn rate_limited(retry_after: Duration) -> Self {
@@ -50,7 +54,8 @@ impl AppMsgError {
     }
 
     pub fn to_message(&self, re: &str) -> Value {
-        let mut value = json!({ "type": "error", "code": self.code, "message": self.message, "re": re });
+        let mut value =
+            json!({ "type": "error", "code": self.code, "message": self.message, "re": re });
         if let Some(wait) = self.retry_after {
             value["retryAfterMs"] = json!(wait.as_millis().max(1) as u64);
         }
@@ -75,7 +80,8 @@ pub struct AppCtx {
 impl AppCtx {
     /// Send an app message to the sender only.
     pub fn reply(&self, message: &Value) {
-        self.room.send_to(self.conn, Bytes::from(encode_app_value(message)));
+        self.room
+            .send_to(self.conn, Bytes::from(encode_app_value(message)));
     }
 
     /// Take a token from this connection's bucket `name` (`rate`/s, `burst`); `Err` says when
@@ -83,7 +89,9 @@ impl AppCtx {
     pub fn take_token(&self, name: &'static str, rate: f64, burst: f64) -> Result<(), AppMsgError> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = buckets.entry(name).or_insert_with(|| TokenBucket::new(rate, burst, now));
+        let bucket = buckets
+            .entry(name)
+            .or_insert_with(|| TokenBucket::new(rate, burst, now));
         if bucket.try_take(now) {
             Ok(())
         } else {
@@ -109,7 +117,10 @@ impl AppHandlers {
         Fut: Future<Output = Result<(), AppMsgError>> + Send + 'static,
     {
         let boxed: Handler = Arc::new(move |ctx, msg| Box::pin(handler(ctx, msg)));
-        assert!(self.map.insert(msg_type, boxed).is_none(), "app message type {msg_type:?} registered twice");
+        assert!(
+            self.map.insert(msg_type, boxed).is_none(),
+            "app message type {msg_type:?} registered twice"
+        );
         self
     }
 
@@ -122,7 +133,10 @@ impl AppHandlers {
         let msg_type = message.msg_type().to_string();
         let result = match self.map.get(msg_type.as_str()) {
             Some(handler) => handler(ctx.clone(), message).await,
-            None => Err(AppMsgError::new("unknown_type", format!("unknown app message type {msg_type:?}"))),
+            None => Err(AppMsgError::new(
+                "unknown_type",
+                format!("unknown app message type {msg_type:?}"),
+            )),
         };
         if let Err(err) = result {
             ctx.reply(&err.to_message(&msg_type));

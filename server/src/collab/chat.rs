@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::app::{AppCtx, AppMsgError};
-use super::chat_store::{insert, page};
 pub use super::chat_store::ChatMessage;
+use super::chat_store::{insert, page};
 use super::limits::{CHAT_BURST, CHAT_PER_SEC, MAX_CHAT_CHARS};
 use crate::error::{AppError, AppResult};
 use crate::pads::access::PadAccess;
@@ -26,7 +26,10 @@ pub fn validate_body(raw: &str) -> Result<&str, AppMsgError> {
     let body = raw.trim();
     let chars = body.chars().count();
     if chars == 0 || chars > MAX_CHAT_CHARS {
-        return Err(AppMsgError::new("invalid_chat", format!("a chat message has 1 to {MAX_CHAT_CHARS} characters")));
+        return Err(AppMsgError::new(
+            "invalid_chat",
+            format!("a chat message has 1 to {MAX_CHAT_CHARS} characters"),
+        ));
     }
     Ok(body)
 }
@@ -47,10 +50,12 @@ pub async fn handle(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgError>
         .map_err(|_| AppMsgError::new("invalid_chat", "expected {type:\"chat\", body: string}"))?;
     let body = validate_body(&input.body)?;
     ctx.take_token("chat", CHAT_PER_SEC, CHAT_BURST)?;
-    let stored = insert(&ctx.state.db, ctx.room.pad, ctx.user, body).await.map_err(|err| {
-        tracing::error!(error = %err, "storing a chat message failed");
-        AppMsgError::new("internal", "the message could not be stored")
-    })?;
+    let stored = insert(&ctx.state.db, ctx.room.pad, ctx.user, body)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "storing a chat message failed");
+            AppMsgError::new("internal", "the message could not be stored")
+        })?;
     let mut out = serde_json::to_value(&stored).unwrap_or_default();
     out["type"] = json!("chat");
     ctx.room.share_app(&out);
@@ -97,7 +102,10 @@ pub async fn history(
     access.require(crate::pads::roles::Role::can_view, "read chat")?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid("invalid_limit", format!("limit must be between 1 and {MAX_PAGE}")));
+        return Err(AppError::invalid(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
     }
     let mut messages = page(&state.db, access.pad.id, query.before, limit + 1).await?;
     let has_more = messages.len() as i64 > limit;

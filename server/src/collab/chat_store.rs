@@ -37,8 +37,14 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, body: &str) -> sqlx::Resu
 }
 
 /// The newest `limit` messages with id below `before` (all when `None`), oldest first.
-pub async fn page(db: &Db, pad: PadId, before: Option<i64>, limit: i64) -> sqlx::Result<Vec<ChatMessage>> {
-    let mut rows: Vec<ChatMessage> = on_pool!(db, |pool| sqlx::query_as(
+pub async fn page(
+    db: &Db,
+    pad: PadId,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<ChatMessage>> {
+    let mut rows: Vec<ChatMessage> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT c.id, c.user_id, COALESCE(u.name, c.user_name) AS name, c.body, c.created_at AS at \
          FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id \
          WHERE c.pad_id = $1 AND c.id < $2 ORDER BY c.id DESC LIMIT $3",
@@ -47,8 +53,8 @@ pub async fn page(db: &Db, pad: PadId, before: Option<i64>, limit: i64) -> sqlx:
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     rows.reverse();
     Ok(rows)
 }
-

@@ -9,7 +9,10 @@
 
 use std::collections::HashSet;
 
-use yrs::block::{ItemContent, BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN};
+use yrs::block::{
+    ItemContent, BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB,
+    HAS_RIGHT_ORIGIN,
+};
 use yrs::encoding::read::Read;
 use yrs::updates::decoder::{Decoder, DecoderV1};
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, TransactionMut, WriteTxn};
@@ -28,7 +31,9 @@ pub fn file_key(file: FileId) -> String {
 pub fn parse_file_key(root: &str) -> Option<FileId> {
     let id = root.strip_prefix(FILE_PREFIX)?;
     // Canonical decimal only, so one file has exactly one root name.
-    (id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0')).then(|| id.parse().ok().map(FileId)).flatten()
+    (id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0'))
+        .then(|| id.parse().ok().map(FileId))
+        .flatten()
 }
 
 /// What an update would do, read from its encoding without applying it.
@@ -43,7 +48,9 @@ struct Shape {
 
 /// Walk a Yjs v1 update's structs (the same layout `yrs::Update::decode_v1` reads).
 fn shape(update: &[u8]) -> Result<Shape, DocError> {
-    guarded(|| read_shape(update)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+    guarded(|| read_shape(update))
+        .ok_or(DocError::BadUpdate)?
+        .map_err(|_| DocError::BadUpdate)
 }
 
 fn read_shape(update: &[u8]) -> Result<Shape, yrs::encoding::read::Error> {
@@ -98,9 +105,18 @@ fn read_shape(update: &[u8]) -> Result<Shape, yrs::encoding::read::Error> {
 /// grow a file's text past `max_file_bytes` (`FileTooLarge`). Cheap for ordinary edits: a file
 /// can only grow by what the update inserts, so the document is only tried out — the update
 /// applied to a copy, every file measured — when some file is within that many bytes of the cap.
-pub fn check_update(doc: &Doc, files: &HashSet<FileId>, update: &[u8], max_file_bytes: usize) -> Result<(), DocError> {
+pub fn check_update(
+    doc: &Doc,
+    files: &HashSet<FileId>,
+    update: &[u8],
+    max_file_bytes: usize,
+) -> Result<(), DocError> {
     let shape = shape(update)?;
-    if shape.named_roots.iter().any(|root| parse_file_key(root).is_none_or(|id| !files.contains(&id))) {
+    if shape
+        .named_roots
+        .iter()
+        .any(|root| parse_file_key(root).is_none_or(|id| !files.contains(&id)))
+    {
         return Err(DocError::UnknownRoot);
     }
     if shape.inserted_text_bytes == 0 {
@@ -112,10 +128,15 @@ pub fn check_update(doc: &Doc, files: &HashSet<FileId>, update: &[u8], max_file_
     }
     let trial = copy_of(doc)?;
     let decoded = decode_update(update)?;
-    guarded(|| trial.transact_mut().apply_update(decoded)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)?;
+    guarded(|| trial.transact_mut().apply_update(decoded))
+        .ok_or(DocError::BadUpdate)?
+        .map_err(|_| DocError::BadUpdate)?;
     let txn = trial.transact();
     for (file, was) in before {
-        let now = txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn).len()).unwrap_or(0);
+        let now = txn
+            .get_text(file_key(file).as_str())
+            .map(|t| t.get_string(&txn).len())
+            .unwrap_or(0);
         // A file already over the cap (from before it existed) may shrink, never grow.
         if now > max_file_bytes && now > was {
             return Err(DocError::FileTooLarge);
@@ -126,7 +147,12 @@ pub fn check_update(doc: &Doc, files: &HashSet<FileId>, update: &[u8], max_file_
 
 /// The files that `growth` more bytes could push past the cap, with their byte lengths. A UTF-16
 /// unit is at most 3 UTF-8 bytes, so the exact length is only computed for texts that long.
-fn file_lengths(doc: &Doc, files: &HashSet<FileId>, growth: usize, max_file_bytes: usize) -> Vec<(FileId, usize)> {
+fn file_lengths(
+    doc: &Doc,
+    files: &HashSet<FileId>,
+    growth: usize,
+    max_file_bytes: usize,
+) -> Vec<(FileId, usize)> {
     let txn = doc.transact();
     files
         .iter()
@@ -145,10 +171,14 @@ fn file_lengths(doc: &Doc, files: &HashSet<FileId>, growth: usize, max_file_byte
 
 /// An independent copy of a document (its full state, pending structs included).
 fn copy_of(doc: &Doc) -> Result<Doc, DocError> {
-    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
     let copy = new_doc();
     let update = decode_update(&state)?;
-    guarded(|| copy.transact_mut().apply_update(update)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)?;
+    guarded(|| copy.transact_mut().apply_update(update))
+        .ok_or(DocError::BadUpdate)?
+        .map_err(|_| DocError::BadUpdate)?;
     Ok(copy)
 }
 
@@ -161,7 +191,10 @@ pub fn rekey(txn: &mut TransactionMut, files: &[(FileId, String)]) {
         .iter()
         .filter_map(|(id, name)| {
             let root = format!("{FILE_PREFIX}{name}");
-            let text = txn.get_text(root.as_str()).map(|t| t.get_string(txn)).unwrap_or_default();
+            let text = txn
+                .get_text(root.as_str())
+                .map(|t| t.get_string(txn))
+                .unwrap_or_default();
             (!text.is_empty()).then_some((*id, root, text))
         })
         .collect();
@@ -196,7 +229,14 @@ mod tests {
     fn file_keys_round_trip_and_only_canonical_ids_parse() {
         assert_eq!(file_key(FileId(12)), "file:12");
         assert_eq!(parse_file_key("file:12"), Some(FileId(12)));
-        for bad in ["file:012", "file:main.py", "file:", "notes", "file:-1", "file:1e3"] {
+        for bad in [
+            "file:012",
+            "file:main.py",
+            "file:",
+            "notes",
+            "file:-1",
+            "file:1e3",
+        ] {
             assert_eq!(parse_file_key(bad), None, "{bad}");
         }
     }
@@ -213,25 +253,44 @@ mod tests {
     fn updates_into_unknown_roots_or_past_the_cap_are_refused() {
         let doc = new_doc();
         let files = HashSet::from([FileId(7)]);
-        assert!(matches!(check_update(&doc, &files, &typed("file:8", "x"), 10), Err(DocError::UnknownRoot)));
-        assert!(matches!(check_update(&doc, &files, &typed("other", "x"), 10), Err(DocError::UnknownRoot)));
+        assert!(matches!(
+            check_update(&doc, &files, &typed("file:8", "x"), 10),
+            Err(DocError::UnknownRoot)
+        ));
+        assert!(matches!(
+            check_update(&doc, &files, &typed("other", "x"), 10),
+            Err(DocError::UnknownRoot)
+        ));
         assert!(check_update(&doc, &files, &typed("file:7", "0123456789"), 10).is_ok());
-        assert!(matches!(check_update(&doc, &files, &typed("file:7", "0123456789a"), 10), Err(DocError::FileTooLarge)));
+        assert!(matches!(
+            check_update(&doc, &files, &typed("file:7", "0123456789a"), 10),
+            Err(DocError::FileTooLarge)
+        ));
     }
 
     #[test]
     fn rekeying_moves_texts_from_names_to_ids() {
         let doc = new_doc();
-        let (main, two) = (doc.get_or_insert_text("file:main.py"), doc.get_or_insert_text("file:2"));
+        let (main, two) = (
+            doc.get_or_insert_text("file:main.py"),
+            doc.get_or_insert_text("file:2"),
+        );
         {
             let mut txn = doc.transact_mut();
             main.insert(&mut txn, 0, "print(1)");
             // A file named like another file's id.
             two.insert(&mut txn, 0, "two");
         }
-        rekey(&mut doc.transact_mut(), &[(FileId(2), "main.py".into()), (FileId(9), "2".into())]);
+        rekey(
+            &mut doc.transact_mut(),
+            &[(FileId(2), "main.py".into()), (FileId(9), "2".into())],
+        );
         let txn = doc.transact();
-        let text = |root: &str| txn.get_text(root).map(|t| t.get_string(&txn)).unwrap_or_default();
+        let text = |root: &str| {
+            txn.get_text(root)
+                .map(|t| t.get_string(&txn))
+                .unwrap_or_default()
+        };
         assert_eq!(text("file:2"), "print(1)");
         assert_eq!(text("file:9"), "two");
         assert_eq!(text("file:main.py"), "");
@@ -240,7 +299,8 @@ mod tests {
     #[test]
     fn rekeying_twice_changes_nothing_the_second_time() {
         let doc = new_doc();
-        doc.get_or_insert_text("file:main.py").insert(&mut doc.transact_mut(), 0, "print(1)");
+        doc.get_or_insert_text("file:main.py")
+            .insert(&mut doc.transact_mut(), 0, "print(1)");
         let files = [(FileId(4), "main.py".to_string())];
         rekey(&mut doc.transact_mut(), &files);
         let again = {

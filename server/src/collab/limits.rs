@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-pub use oc_proto::{MAX_APP_MESSAGE_BYTES, MAX_AWARENESS_BYTES, MAX_AWARENESS_ENTRIES, MAX_FRAME_BYTES};
+pub use oc_proto::{
+    MAX_APP_MESSAGE_BYTES, MAX_AWARENESS_BYTES, MAX_AWARENESS_ENTRIES, MAX_FRAME_BYTES,
+};
 
 /// Largest encoded document (Yjs v1 state) a pad may grow to: an update that would push it past
 /// this closes the socket with 1009 and is not applied.
@@ -78,7 +80,12 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
-        TokenBucket { rate, burst, tokens: burst, last: now }
+        TokenBucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: now,
+        }
     }
 
     /// Take one token; `false` when the bucket is empty.

@@ -25,7 +25,9 @@ pub async fn take_due(state: &AppState) {
         return;
     }
     for pad in state.rooms.pads() {
-        let Some(fence) = state.ownership.owned(pad).and_then(|owner| owner.fence) else { continue };
+        let Some(fence) = state.ownership.owned(pad).and_then(|owner| owner.fence) else {
+            continue;
+        };
         if let Err(err) = take_one(state, fence).await {
             tracing::warn!(error = %err, %pad, "building a checkpoint from the log failed");
         }
@@ -42,7 +44,11 @@ async fn take_one(state: &AppState, fence: crate::cluster::Fence) -> anyhow::Res
     }
     let upto = updates.last().map_or(after, |(id, _)| *id);
     let (full, state_vector) = tokio::task::spawn_blocking(move || {
-        state_from_log(pad, checkpoint.as_ref().map(|(_, state)| state.as_slice()), &updates)
+        state_from_log(
+            pad,
+            checkpoint.as_ref().map(|(_, state)| state.as_slice()),
+            &updates,
+        )
     })
     .await?;
     store::insert_owner_checkpoint(&state.db, fence, upto, &full, &state_vector).await?;

@@ -62,8 +62,18 @@ const COMMIT_ATTEMPTS: u32 = 5;
 const OWN_RUN_BATCHES: u64 = 64;
 
 enum WriteOp {
-    Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: Bytes },
-    Checkpoint { pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8> },
+    Update {
+        pad: PadId,
+        user: Option<UserId>,
+        at_ms: i64,
+        bytes: Bytes,
+    },
+    Checkpoint {
+        pad: PadId,
+        held: i64,
+        state: Vec<u8>,
+        state_vector: Vec<u8>,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -82,7 +92,11 @@ impl WriteOp {
     fn queued_bytes(&self) -> usize {
         match self {
             WriteOp::Update { bytes, .. } => bytes.len(),
-            WriteOp::Checkpoint { state, state_vector, .. } => state.len() + state_vector.len(),
+            WriteOp::Checkpoint {
+                state,
+                state_vector,
+                ..
+            } => state.len() + state_vector.len(),
             WriteOp::Flush(_) => 0,
         }
     }
@@ -107,10 +121,25 @@ pub struct Persist {
 impl Persist {
     /// Start the writer task with a queue of `max_bytes` (`COLLAB_PERSIST_QUEUE_BYTES`). It runs
     /// until every handle is dropped; `flush` is the shutdown hook.
-    pub fn start(db: Db, max_bytes: usize, on_commit: OnCommit, metrics: PersistMetrics) -> Persist {
+    pub fn start(
+        db: Db,
+        max_bytes: usize,
+        on_commit: OnCommit,
+        metrics: PersistMetrics,
+    ) -> Persist {
         let (tx, rx) = mpsc::unbounded_channel();
-        let queue = Arc::new(Queue { bytes: AtomicUsize::new(0), max_bytes, drained: Notify::new() });
-        tokio::spawn(run_writer(db, rx, queue.clone(), on_commit, metrics.clone()));
+        let queue = Arc::new(Queue {
+            bytes: AtomicUsize::new(0),
+            max_bytes,
+            drained: Notify::new(),
+        });
+        tokio::spawn(run_writer(
+            db,
+            rx,
+            queue.clone(),
+            on_commit,
+            metrics.clone(),
+        ));
         Persist { tx, queue, metrics }
     }
 
@@ -144,14 +173,24 @@ impl Persist {
     /// Queue an update for the log. Never blocks; the caller holds the document's lock.
     pub fn append(&self, pad: PadId, user: Option<UserId>, bytes: Bytes) {
         let at_ms = chrono::Utc::now().timestamp_millis();
-        self.send(WriteOp::Update { pad, user, at_ms, bytes });
+        self.send(WriteOp::Update {
+            pad,
+            user,
+            at_ms,
+            bytes,
+        });
     }
 
     /// Queue a checkpoint of a document that holds exactly the pad's log up to `held` plus the
     /// updates queued here before it (see `LogWrite::Checkpoint`).
     pub fn checkpoint(&self, pad: PadId, held: i64, state: Vec<u8>, state_vector: Vec<u8>) {
         self.metrics.checkpoint(state.len());
-        self.send(WriteOp::Checkpoint { pad, held, state, state_vector });
+        self.send(WriteOp::Checkpoint {
+            pad,
+            held,
+            state,
+            state_vector,
+        });
     }
 
     /// Wait until everything queued before this call is committed (or given up).
@@ -203,14 +242,19 @@ impl OwnRuns {
         self.batches += 1;
         let batch = self.batches;
         for place in places {
-            let run = self.runs.entry(place.pad).or_insert(OwnRun { from: place.prev, to: place.prev, batch });
+            let run = self.runs.entry(place.pad).or_insert(OwnRun {
+                from: place.prev,
+                to: place.prev,
+                batch,
+            });
             if run.to != place.prev {
                 run.from = place.prev;
             }
             run.to = place.id;
             run.batch = batch;
         }
-        self.runs.retain(|_, run| batch - run.batch < OWN_RUN_BATCHES);
+        self.runs
+            .retain(|_, run| batch - run.batch < OWN_RUN_BATCHES);
     }
 }
 
@@ -253,7 +297,10 @@ async fn run_writer(
                 .iter()
                 .zip(places)
                 .filter_map(|(op, place)| match (op, place) {
-                    (WriteOp::Update { bytes, .. }, Some(place)) => Some(Committed { place, bytes: bytes.clone() }),
+                    (WriteOp::Update { bytes, .. }, Some(place)) => Some(Committed {
+                        place,
+                        bytes: bytes.clone(),
+                    }),
                     _ => None,
                 })
                 .collect();
@@ -295,12 +342,28 @@ async fn commit(db: &Db, writes: &[WriteOp], own: &OwnRuns) -> sqlx::Result<Vec<
     let entries: Vec<LogWrite<'_>> = writes
         .iter()
         .filter_map(|op| match op {
-            WriteOp::Update { pad, user, at_ms, bytes } => {
-                Some(LogWrite::Update { pad: *pad, user: *user, at_ms: *at_ms, bytes: bytes.as_ref() })
-            }
-            WriteOp::Checkpoint { pad, held, state, state_vector } => {
-                Some(LogWrite::Checkpoint { pad: *pad, held: own.held_through(*pad, *held), state, state_vector })
-            }
+            WriteOp::Update {
+                pad,
+                user,
+                at_ms,
+                bytes,
+            } => Some(LogWrite::Update {
+                pad: *pad,
+                user: *user,
+                at_ms: *at_ms,
+                bytes: bytes.as_ref(),
+            }),
+            WriteOp::Checkpoint {
+                pad,
+                held,
+                state,
+                state_vector,
+            } => Some(LogWrite::Checkpoint {
+                pad: *pad,
+                held: own.held_through(*pad, *held),
+                state,
+                state_vector,
+            }),
             WriteOp::Flush(_) => None,
         })
         .collect();

@@ -26,7 +26,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::doc_store::{Applied, ConnId, DocError, DocObserver, PadDoc};
-use super::limits::{MAX_CLIENT_IDS_PER_CONN, MAX_DOC_BYTES, PRESENCE_EXPIRY, PRESENCE_REFRESH, ROOM_FANOUT_DEPTH};
+use super::limits::{
+    MAX_CLIENT_IDS_PER_CONN, MAX_DOC_BYTES, PRESENCE_EXPIRY, PRESENCE_REFRESH, ROOM_FANOUT_DEPTH,
+};
 use super::session::{PadPort, SessionError};
 use crate::bus::{NodePresence, PadMessage, SharedBus};
 use crate::db::{PadId, UserId};
@@ -114,7 +116,10 @@ impl Room {
             pad: doc.pad,
             doc: doc.clone(),
             bus,
-            inner: Mutex::new(RoomInner { empty_since: Some(Instant::now()), ..RoomInner::default() }),
+            inner: Mutex::new(RoomInner {
+                empty_since: Some(Instant::now()),
+                ..RoomInner::default()
+            }),
         });
         let weak = Arc::downgrade(&room);
         doc.set_observer(Some(weak as std::sync::Weak<dyn DocObserver>));
@@ -122,7 +127,9 @@ impl Room {
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomInner> {
-        self.inner.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub fn connection_count(&self) -> usize {
@@ -132,7 +139,10 @@ impl Room {
     /// (connections of `user`, all connections).
     pub fn counts(&self, user: UserId) -> (usize, usize) {
         let inner = self.lock();
-        (inner.conns.values().filter(|c| c.who.user == user).count(), inner.conns.len())
+        (
+            inner.conns.values().filter(|c| c.who.user == user).count(),
+            inner.conns.len(),
+        )
     }
 
     /// Since when nobody is connected.
@@ -147,7 +157,13 @@ impl Room {
         let mut inner = self.lock();
         inner.conns.insert(
             conn,
-            Conn { who, frames: frames_tx, control: control_tx, client_ids: Vec::new(), overflowed: false },
+            Conn {
+                who,
+                frames: frames_tx,
+                control: control_tx,
+                client_ids: Vec::new(),
+                overflowed: false,
+            },
         );
         inner.empty_since = None;
         ConnChannels { frames, control }
@@ -156,12 +172,18 @@ impl Room {
     /// Unregister a connection: its awareness states are removed and the removal broadcast.
     pub fn remove(&self, conn: ConnId) {
         let mut inner = self.lock();
-        let Some(gone) = inner.conns.remove(&conn) else { return };
+        let Some(gone) = inner.conns.remove(&conn) else {
+            return;
+        };
         let mut removals = Vec::new();
         for client in gone.client_ids {
             if let Some(slot) = inner.awareness.remove(&client) {
                 if slot.state.is_some() {
-                    removals.push(AwarenessEntry { client_id: client, clock: slot.clock + 1, state: None });
+                    removals.push(AwarenessEntry {
+                        client_id: client,
+                        clock: slot.clock + 1,
+                        state: None,
+                    });
                 }
             }
         }
@@ -222,8 +244,15 @@ impl Room {
     pub fn presence(&self) -> Vec<PresenceUser> {
         let inner = self.lock();
         let mut by_user: HashMap<UserId, PresenceUser> = HashMap::new();
-        let local = inner.conns.values().map(|conn| (conn.who.user, conn.who.name.as_str(), 1));
-        let remote = inner.remote.values().flat_map(|node| node.users.iter().map(|u| (u.user_id, u.name.as_str(), u.connections)));
+        let local = inner
+            .conns
+            .values()
+            .map(|conn| (conn.who.user, conn.who.name.as_str(), 1));
+        let remote = inner.remote.values().flat_map(|node| {
+            node.users
+                .iter()
+                .map(|u| (u.user_id, u.name.as_str(), u.connections))
+        });
         for (user, name, connections) in local.chain(remote) {
             by_user
                 .entry(user)
@@ -261,12 +290,22 @@ impl Room {
             for conn in inner.conns.values() {
                 by_user
                     .entry(conn.who.user)
-                    .or_insert_with(|| NodePresence { user_id: conn.who.user, name: conn.who.name.clone(), connections: 0 })
+                    .or_insert_with(|| NodePresence {
+                        user_id: conn.who.user,
+                        name: conn.who.name.clone(),
+                        connections: 0,
+                    })
                     .connections += 1;
             }
             by_user.into_values().collect()
         };
-        self.bus.relay(self.pad, PadMessage::Presence { node: self.bus.node().to_string(), users });
+        self.bus.relay(
+            self.pad,
+            PadMessage::Presence {
+                node: self.bus.node().to_string(),
+                users,
+            },
+        );
     }
 
     /// Another node told who is connected to the pad there. A node heard of for the first time is
@@ -280,7 +319,13 @@ impl Room {
             if users.is_empty() {
                 inner.remote.remove(&node);
             } else {
-                inner.remote.insert(node, RemotePresence { users, heard_at: now });
+                inner.remote.insert(
+                    node,
+                    RemotePresence {
+                        users,
+                        heard_at: now,
+                    },
+                );
             }
             (changed, new_node, !inner.conns.is_empty())
         };
@@ -298,8 +343,12 @@ impl Room {
         let (expired, tell) = {
             let mut inner = self.lock();
             let before = inner.remote.len();
-            inner.remote.retain(|_, node| now.saturating_duration_since(node.heard_at) < PRESENCE_EXPIRY);
-            let due = inner.told_at.is_none_or(|t| now.saturating_duration_since(t) >= PRESENCE_REFRESH);
+            inner
+                .remote
+                .retain(|_, node| now.saturating_duration_since(node.heard_at) < PRESENCE_EXPIRY);
+            let due = inner
+                .told_at
+                .is_none_or(|t| now.saturating_duration_since(t) >= PRESENCE_REFRESH);
             (inner.remote.len() != before, due && !inner.conns.is_empty())
         };
         if expired {
@@ -313,18 +362,30 @@ impl Room {
     /// Apply awareness entries published by `conn` (already stamped by its session). Entries for
     /// a client id another user's connection owns are dropped and reported back; a connection
     /// that claims too many client ids is a policy violation.
-    fn publish_awareness_entries(&self, conn: ConnId, entries: Vec<AwarenessEntry>) -> Result<usize, SessionError> {
+    fn publish_awareness_entries(
+        &self,
+        conn: ConnId,
+        entries: Vec<AwarenessEntry>,
+    ) -> Result<usize, SessionError> {
         let mut inner = self.lock();
-        let Some(me) = inner.conns.get(&conn) else { return Ok(0) };
+        let Some(me) = inner.conns.get(&conn) else {
+            return Ok(0);
+        };
         let my_user = me.who.user;
         let mut accepted = Vec::new();
         let mut refused = 0;
         for entry in entries {
-            let owner = inner.awareness.get(&entry.client_id).map(|slot| (slot.conn, slot.clock, slot.state.is_some()));
+            let owner = inner
+                .awareness
+                .get(&entry.client_id)
+                .map(|slot| (slot.conn, slot.clock, slot.state.is_some()));
             match owner {
                 Some((owner, clock, has_state)) => {
                     if owner != conn {
-                        let same_user = inner.conns.get(&owner).is_none_or(|c| c.who.user == my_user);
+                        let same_user = inner
+                            .conns
+                            .get(&owner)
+                            .is_none_or(|c| c.who.user == my_user);
                         if !same_user {
                             refused += 1;
                             continue;
@@ -336,15 +397,27 @@ impl Room {
                         claim(&mut inner, conn, entry.client_id)?;
                     }
                     // y-protocols' rule: newer clock wins; an equal clock may only remove.
-                    let newer = entry.clock > clock || (entry.clock == clock && entry.is_removal() && has_state);
+                    let newer = entry.clock > clock
+                        || (entry.clock == clock && entry.is_removal() && has_state);
                     if !newer && owner == conn {
                         continue;
                     }
                 }
                 None => claim(&mut inner, conn, entry.client_id)?,
             }
-            let state = if entry.is_removal() { None } else { entry.state.clone() };
-            inner.awareness.insert(entry.client_id, AwarenessSlot { conn, clock: entry.clock, state });
+            let state = if entry.is_removal() {
+                None
+            } else {
+                entry.state.clone()
+            };
+            inner.awareness.insert(
+                entry.client_id,
+                AwarenessSlot {
+                    conn,
+                    clock: entry.clock,
+                    state,
+                },
+            );
             accepted.push(entry);
         }
         if !accepted.is_empty() {
@@ -362,7 +435,11 @@ impl Room {
             .awareness
             .iter()
             .filter(|(_, slot)| slot.state.is_some())
-            .map(|(client, slot)| AwarenessEntry { client_id: *client, clock: slot.clock, state: slot.state.clone() })
+            .map(|(client, slot)| AwarenessEntry {
+                client_id: *client,
+                clock: slot.clock,
+                state: slot.state.clone(),
+            })
             .collect();
         (!entries.is_empty()).then(|| AwarenessUpdate { entries }.encode_frame())
     }
@@ -377,12 +454,21 @@ impl Room {
     pub fn check_invariants(&self) {
         let inner = self.lock();
         for (client, slot) in &inner.awareness {
-            let conn = inner.conns.get(&slot.conn).expect("awareness slot of a live connection");
-            assert!(conn.client_ids.contains(client), "connection lists its client id");
+            let conn = inner
+                .conns
+                .get(&slot.conn)
+                .expect("awareness slot of a live connection");
+            assert!(
+                conn.client_ids.contains(client),
+                "connection lists its client id"
+            );
         }
         for conn in inner.conns.values() {
             for client in &conn.client_ids {
-                assert!(inner.awareness.contains_key(client), "claimed client id has a slot");
+                assert!(
+                    inner.awareness.contains_key(client),
+                    "claimed client id has a slot"
+                );
             }
         }
         assert_eq!(inner.empty_since.is_some(), inner.conns.is_empty());
@@ -448,9 +534,14 @@ impl PadPort for Room {
         self.doc.would_change(update)
     }
     fn apply_update(&self, conn: ConnId, user: UserId, update: &[u8]) -> Result<Applied, DocError> {
-        self.doc.apply_update(Some(conn), Some(user), update, MAX_DOC_BYTES)
+        self.doc
+            .apply_update(Some(conn), Some(user), update, MAX_DOC_BYTES)
     }
-    fn publish_awareness(&self, conn: ConnId, entries: Vec<AwarenessEntry>) -> Result<usize, SessionError> {
+    fn publish_awareness(
+        &self,
+        conn: ConnId,
+        entries: Vec<AwarenessEntry>,
+    ) -> Result<usize, SessionError> {
         self.publish_awareness_entries(conn, entries)
     }
     fn awareness_snapshot(&self) -> Option<Vec<u8>> {

@@ -23,8 +23,8 @@ use super::limits::{MAX_CONNECTIONS_PER_PAD, MAX_CONNECTIONS_PER_USER};
 use super::room::{app_frame, ConnChannels, Control, Participant, Room};
 use super::session::SessionError;
 use super::store;
-use crate::db::{PadId, UserId};
 use crate::bus::{DomainEvent, PadMessage, Relayed, SharedBus};
+use crate::db::{PadId, UserId};
 use crate::AppState;
 
 /// A room nobody is connected to is kept this long (a reload reconnects into it), then unloaded.
@@ -74,7 +74,13 @@ impl Rooms {
     /// first joins exactly one sees a single connection).
     fn presence_change(room: &Room, user: UserId, joined: bool) -> PresenceChange {
         let (user_connections, room_connections) = room.counts(user);
-        PresenceChange { pad: room.pad, user, joined, user_connections, room_connections }
+        PresenceChange {
+            pad: room.pad,
+            user,
+            joined,
+            user_connections,
+            room_connections,
+        }
     }
 
     fn notify_presence(&self, change: PresenceChange) {
@@ -104,7 +110,8 @@ impl Drop for Membership {
             }
         }
         self.room.presence_changed();
-        self.rooms.notify_presence(Rooms::presence_change(&self.room, self.user, false));
+        self.rooms
+            .notify_presence(Rooms::presence_change(&self.room, self.user, false));
     }
 }
 
@@ -123,7 +130,10 @@ impl Rooms {
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.inner.registry.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub fn handlers(&self) -> &AppHandlers {
@@ -169,12 +179,20 @@ impl Rooms {
                         other => SessionError::from(other),
                     })?;
                     let mut registry = self.registry();
-                    registry.rooms.entry(pad).or_insert_with(|| Room::new(doc, self.inner.bus.clone())).clone()
+                    registry
+                        .rooms
+                        .entry(pad)
+                        .or_insert_with(|| Room::new(doc, self.inner.bus.clone()))
+                        .clone()
                 }
             };
             let mut registry = self.registry();
             // The sweeper may have removed the room between `get` and here.
-            if !registry.rooms.get(&pad).is_some_and(|r| Arc::ptr_eq(r, &room)) {
+            if !registry
+                .rooms
+                .get(&pad)
+                .is_some_and(|r| Arc::ptr_eq(r, &room))
+            {
                 continue;
             }
             if registry.per_user.get(&who.user).copied().unwrap_or(0) >= MAX_CONNECTIONS_PER_USER {
@@ -189,13 +207,23 @@ impl Rooms {
             let change = Rooms::presence_change(&room, user, true);
             drop(registry);
             self.notify_presence(change);
-            return Ok((Membership { room, conn, user, rooms: self.clone() }, channels));
+            return Ok((
+                Membership {
+                    room,
+                    conn,
+                    user,
+                    rooms: self.clone(),
+                },
+                channels,
+            ));
         }
     }
 
     /// Send an app message (`{type, ...}`) to everyone on the pad, on every node.
     pub fn broadcast_app(&self, pad: PadId, message: &Value) {
-        let Some(frame) = app_frame(message) else { return };
+        let Some(frame) = app_frame(message) else {
+            return;
+        };
         if let Some(room) = self.get(pad) {
             room.broadcast(None, frame.clone());
         }
@@ -206,7 +234,9 @@ impl Rooms {
     /// it out), or a frame for the pad's sockets here.
     pub fn on_relayed(&self, relayed: Relayed) {
         match relayed.message {
-            PadMessage::Update { prev, id, bytes } => self.inner.docs.apply_relayed(relayed.pad, prev, id, &bytes),
+            PadMessage::Update { prev, id, bytes } => {
+                self.inner.docs.apply_relayed(relayed.pad, prev, id, &bytes)
+            }
             PadMessage::Frame(frame) => {
                 if let Some(room) = self.get(relayed.pad) {
                     room.broadcast(None, frame);
@@ -233,17 +263,22 @@ impl Rooms {
                 .rooms
                 .iter()
                 .filter(|(_, room)| {
-                    room.empty_since().is_some_and(|t| now.saturating_duration_since(t) >= ROOM_IDLE_GRACE)
+                    room.empty_since()
+                        .is_some_and(|t| now.saturating_duration_since(t) >= ROOM_IDLE_GRACE)
                 })
                 .map(|(pad, _)| *pad)
                 .collect();
-            idle.iter().filter_map(|pad| registry.rooms.remove(pad)).collect()
+            idle.iter()
+                .filter_map(|pad| registry.rooms.remove(pad))
+                .collect()
         };
         for room in idle {
             room.doc.set_observer(None);
             self.inner.docs.unload(room.pad).await;
         }
-        self.inner.docs.sweep(now, super::doc_store::DOC_IDLE_UNLOAD);
+        self.inner
+            .docs
+            .sweep(now, super::doc_store::DOC_IDLE_UNLOAD);
         self.inner.docs.repair_gaps(now).await;
     }
 
@@ -252,7 +287,11 @@ impl Rooms {
     pub fn discard(&self, room: &Arc<Room>) {
         {
             let mut registry = self.registry();
-            if registry.rooms.get(&room.pad).is_some_and(|r| Arc::ptr_eq(r, room)) {
+            if registry
+                .rooms
+                .get(&room.pad)
+                .is_some_and(|r| Arc::ptr_eq(r, room))
+            {
                 registry.rooms.remove(&room.pad);
             }
         }
@@ -269,7 +308,12 @@ impl Rooms {
     }
 
     fn rooms_of_user(&self, user: UserId) -> Vec<Arc<Room>> {
-        self.registry().rooms.values().filter(|r| r.has_user(user)).cloned().collect()
+        self.registry()
+            .rooms
+            .values()
+            .filter(|r| r.has_user(user))
+            .cloned()
+            .collect()
     }
 
     /// Carry one domain event to the open sockets it concerns.
@@ -304,7 +348,9 @@ impl Rooms {
                         "pad": { "title": p.title, "language": p.language, "kind": p.kind },
                     })),
                     Ok(None) => {}
-                    Err(err) => tracing::warn!(error = %err, %pad, "reading the pad for pad.changed failed"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, %pad, "reading the pad for pad.changed failed")
+                    }
                 }
             }
             DomainEvent::FilesChanged { pad } => {
@@ -324,15 +370,21 @@ impl Rooms {
 
     async fn push_members(&self, state: &AppState, room: &Room) {
         match store::members(&state.db, room.pad).await {
-            Ok(members) => room.broadcast_app(&json!({ "type": "members.changed", "members": members })),
-            Err(err) => tracing::warn!(error = %err, pad = %room.pad, "reading members for members.changed failed"),
+            Ok(members) => {
+                room.broadcast_app(&json!({ "type": "members.changed", "members": members }))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, pad = %room.pad, "reading members for members.changed failed")
+            }
         }
     }
 
     async fn push_files(&self, state: &AppState, room: &Room) {
         match store::files(&state.db, room.pad).await {
             Ok(files) => room.broadcast_app(&json!({ "type": "files.changed", "files": files })),
-            Err(err) => tracing::warn!(error = %err, pad = %room.pad, "reading files for files.changed failed"),
+            Err(err) => {
+                tracing::warn!(error = %err, pad = %room.pad, "reading files for files.changed failed")
+            }
         }
     }
 

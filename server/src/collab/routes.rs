@@ -8,5 +8,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(super::chat::history)).route("/ws/pad/{slug}", get(super::ws::upgrade))
+    OpenApiRouter::new()
+        .routes(routes!(super::chat::history))
+        .route("/ws/pad/{slug}", get(super::ws::upgrade))
 }

@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 
 use super::doc_store::{Applied, ConnId, DocError};
 use super::limits::{
-    TokenBucket, APP_MESSAGES_BURST, APP_MESSAGES_PER_SEC, AWARENESS_BURST, AWARENESS_PER_SEC, SYNC_REQUESTS_BURST,
-    SYNC_REQUESTS_PER_SEC, MAX_UPDATE_BYTES, UPDATES_BURST, UPDATES_PER_SEC,
+    TokenBucket, APP_MESSAGES_BURST, APP_MESSAGES_PER_SEC, AWARENESS_BURST, AWARENESS_PER_SEC,
+    MAX_UPDATE_BYTES, SYNC_REQUESTS_BURST, SYNC_REQUESTS_PER_SEC, UPDATES_BURST, UPDATES_PER_SEC,
 };
 use super::settings::DEFAULT_FLOOD_CLOSE;
 use crate::db::UserId;
@@ -128,7 +128,11 @@ pub trait PadPort {
     /// Apply, log and relay to the others (role already checked).
     fn apply_update(&self, conn: ConnId, user: UserId, update: &[u8]) -> Result<Applied, DocError>;
     /// Publish stamped awareness entries; returns how many were refused (client id of another user).
-    fn publish_awareness(&self, conn: ConnId, entries: Vec<oc_proto::AwarenessEntry>) -> Result<usize, SessionError>;
+    fn publish_awareness(
+        &self,
+        conn: ConnId,
+        entries: Vec<oc_proto::AwarenessEntry>,
+    ) -> Result<usize, SessionError>;
     /// Every current awareness state as one frame.
     fn awareness_snapshot(&self) -> Option<Vec<u8>>;
 }
@@ -151,7 +155,10 @@ pub struct Step {
 
 impl Step {
     fn close(reason: SessionError) -> Step {
-        Step { close: Some(reason), ..Step::default() }
+        Step {
+            close: Some(reason),
+            ..Step::default()
+        }
     }
 }
 
@@ -173,7 +180,9 @@ pub fn encode_app_value(value: &Value) -> Vec<u8> {
     match AppMessage::new(value.clone()) {
         Ok(app) => app.encode(),
         // Only reachable with a server bug (a value without a string `type`).
-        Err(_) => AppMessage::new(app_error("internal", "internal error")).map(|a| a.encode()).unwrap_or_default(),
+        Err(_) => AppMessage::new(app_error("internal", "internal error"))
+            .map(|a| a.encode())
+            .unwrap_or_default(),
     }
 }
 
@@ -202,7 +211,14 @@ pub fn sync_step2_for(pad: &impl PadPort, state_vector: &[u8]) -> Result<Vec<u8>
 }
 
 impl Session {
-    pub fn new(conn: ConnId, user: UserId, name: String, color: &'static str, role: Role, now: Instant) -> Session {
+    pub fn new(
+        conn: ConnId,
+        user: UserId,
+        name: String,
+        color: &'static str,
+        role: Role,
+        now: Instant,
+    ) -> Session {
         Session {
             conn,
             user,
@@ -229,7 +245,11 @@ impl Session {
     /// Charge one paced message (update or sync step 1) to `bucket`: how long to pause reading,
     /// or the close reason once the client has been over the rate for the whole flood window.
     fn pace(&mut self, kind: &'static str, now: Instant) -> Result<Duration, SessionError> {
-        let bucket = if kind == "sync" { &mut self.sync_requests } else { &mut self.updates };
+        let bucket = if kind == "sync" {
+            &mut self.sync_requests
+        } else {
+            &mut self.updates
+        };
         let pause = bucket.reserve(now);
         if pause.is_zero() {
             self.throttled_since = None;
@@ -303,13 +323,22 @@ impl Session {
         };
         match message {
             MessageRef::SyncStep1(state_vector) => match self.pace("sync", now) {
-                Ok(pause) => Step { sync_request: Some(state_vector.to_vec()), pause, ..Step::default() },
+                Ok(pause) => Step {
+                    sync_request: Some(state_vector.to_vec()),
+                    pause,
+                    ..Step::default()
+                },
                 Err(reason) => Step::close(reason),
             },
-            MessageRef::SyncStep2(update) | MessageRef::Update(update) => match self.pace("update", now) {
-                Ok(pause) => Step { pause, ..self.handle_update(update, pad) },
-                Err(reason) => Step::close(reason),
-            },
+            MessageRef::SyncStep2(update) | MessageRef::Update(update) => {
+                match self.pace("update", now) {
+                    Ok(pause) => Step {
+                        pause,
+                        ..self.handle_update(update, pad)
+                    },
+                    Err(reason) => Step::close(reason),
+                }
+            }
             MessageRef::Awareness(payload) => {
                 if !self.awareness.try_take(now) {
                     return Step::close(SessionError::RateLimited("awareness"));
@@ -320,7 +349,10 @@ impl Session {
                 if !self.awareness.try_take(now) {
                     return Step::close(SessionError::RateLimited("awareness"));
                 }
-                Step { replies: pad.awareness_snapshot().into_iter().collect(), ..Step::default() }
+                Step {
+                    replies: pad.awareness_snapshot().into_iter().collect(),
+                    ..Step::default()
+                }
             }
             // A client telling the server it was refused something: nothing to do.
             MessageRef::PermissionDenied(_) => Step::default(),
@@ -328,7 +360,10 @@ impl Session {
                 if !self.app.try_take(now) {
                     return Step::close(SessionError::RateLimited("app"));
                 }
-                Step { app: Some(app), ..Step::default() }
+                Step {
+                    app: Some(app),
+                    ..Step::default()
+                }
             }
         }
     }
@@ -359,7 +394,10 @@ impl Session {
             Ok(true) if self.role.can_edit() => Step {
                 replies: vec![
                     oc_proto::encode_permission_denied(LOCKED_REASON),
-                    encode_app_value(&app_error("pad_locked", "the interviewer locked the pad; the change was not saved")),
+                    encode_app_value(&app_error(
+                        "pad_locked",
+                        "the interviewer locked the pad; the change was not saved",
+                    )),
                 ],
                 ..Step::default()
             },
@@ -368,7 +406,10 @@ impl Session {
                     oc_proto::encode_permission_denied(READ_ONLY_REASON),
                     encode_app_value(&app_error(
                         "read_only",
-                        &format!("your role ({}) may not edit this pad; the change was not saved", self.role.as_str()),
+                        &format!(
+                            "your role ({}) may not edit this pad; the change was not saved",
+                            self.role.as_str()
+                        ),
                     )),
                 ],
                 ..Step::default()
@@ -384,7 +425,9 @@ impl Session {
         };
         let identity = self.identity();
         // States that are not objects cannot carry the stamp; they are dropped.
-        update.entries.retain_mut(|entry| entry.is_removal() || entry.stamp_user(identity.clone()));
+        update
+            .entries
+            .retain_mut(|entry| entry.is_removal() || entry.stamp_user(identity.clone()));
         if update.entries.is_empty() {
             return Step::default();
         }

@@ -47,7 +47,13 @@ impl CollabSettings {
             // At least 1 MiB: a REST edit needs room for one largest update (`MAX_UPDATE_BYTES`).
             history_bytes: number(vars, "COLLAB_HISTORY_BYTES", 256 << 20, 1 << 20, 1 << 40)?,
             // At least a few of the largest updates, so one update can always be queued.
-            persist_queue_bytes: number::<u64>(vars, "COLLAB_PERSIST_QUEUE_BYTES", 64 << 20, 4 << 20, 16 << 30)? as usize,
+            persist_queue_bytes: number::<u64>(
+                vars,
+                "COLLAB_PERSIST_QUEUE_BYTES",
+                64 << 20,
+                4 << 20,
+                16 << 30,
+            )? as usize,
         })
     }
 }
@@ -57,7 +63,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -70,10 +79,14 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        for (var, value) in
-            [("COLLAB_FLOOD_CLOSE_MS", "soon"), ("COLLAB_HISTORY_BYTES", "10"), ("COLLAB_PERSIST_QUEUE_BYTES", "-1")]
-        {
-            let err = CollabSettings::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+        for (var, value) in [
+            ("COLLAB_FLOOD_CLOSE_MS", "soon"),
+            ("COLLAB_HISTORY_BYTES", "10"),
+            ("COLLAB_PERSIST_QUEUE_BYTES", "-1"),
+        ] {
+            let err = CollabSettings::from_vars(&vars(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(var), "{err}");
         }
     }

@@ -42,26 +42,47 @@ pub async fn members(db: &Db, pad: PadId) -> sqlx::Result<Vec<MemberEntry>> {
 
 pub async fn files(db: &Db, pad: PadId) -> sqlx::Result<Vec<FileEntry>> {
     let rows = crate::pads::files_store::list(db, pad).await?;
-    Ok(rows.into_iter().map(|f| FileEntry { id: f.id, name: f.name, language: f.language }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|f| FileEntry {
+            id: f.id,
+            name: f.name,
+            language: f.language,
+        })
+        .collect())
 }
 
 /// Bytes of update log the pad has accumulated (`pads.history_bytes`, kept by the log writer).
 pub async fn history_bytes(db: &Db, pad: PadId) -> sqlx::Result<u64> {
-    let bytes: Option<i64> =
-        on_pool!(db, |pool| sqlx::query_scalar("SELECT history_bytes FROM pads WHERE id = $1").bind(pad).fetch_optional(pool).await)?;
+    let bytes: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT history_bytes FROM pads WHERE id = $1"
+    )
+    .bind(pad)
+    .fetch_optional(pool)
+    .await)?;
     Ok(bytes.unwrap_or(0).max(0) as u64)
 }
 
 /// One item of a log writer batch.
 #[derive(Debug, Clone, Copy)]
 pub enum LogWrite<'a> {
-    Update { pad: PadId, user: Option<UserId>, at_ms: i64, bytes: &'a [u8] },
+    Update {
+        pad: PadId,
+        user: Option<UserId>,
+        at_ms: i64,
+        bytes: &'a [u8],
+    },
     /// A document that holds exactly the pad's log up to id `held` plus the updates queued before
     /// it in the same writer's batches. Written, covering up to the last of those, only when no
     /// other writer added to the pad's log after `held` before this batch; otherwise it would hold
     /// less than its claim, and it is dropped (playback seeks from checkpoints and needs them
     /// exact).
-    Checkpoint { pad: PadId, held: i64, state: &'a [u8], state_vector: &'a [u8] },
+    Checkpoint {
+        pad: PadId,
+        held: i64,
+        state: &'a [u8],
+        state_vector: &'a [u8],
+    },
 }
 
 /// Where a committed update landed in its pad's log: its id and the id of the pad's update
@@ -94,10 +115,12 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
     let mut before_batch: HashMap<PadId, i64> = HashMap::new();
     for pad in pads {
         tx.lock(WriteLock::DocLog(pad)).await?;
-        let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM doc_updates WHERE pad_id = $1")
-            .bind(pad)
-            .fetch_one(&mut *conn)
-            .await)?;
+        let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) FROM doc_updates WHERE pad_id = $1"
+        )
+        .bind(pad)
+        .fetch_one(&mut *conn)
+        .await)?;
         newest.insert(pad, id);
         before_batch.insert(pad, id);
     }
@@ -105,8 +128,14 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
     let mut places = Vec::new();
     for write in writes {
         match *write {
-            LogWrite::Update { pad, user, at_ms, bytes } => {
-                let id: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
+            LogWrite::Update {
+                pad,
+                user,
+                at_ms,
+                bytes,
+            } => {
+                let id: Option<i64> = on_tx!(tx, |conn| {
+                    sqlx::query_scalar(
                     "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) \
                      SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) RETURNING id",
                 )
@@ -115,11 +144,21 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
                 .bind(at_ms)
                 .bind(bytes)
                 .fetch_optional(&mut *conn)
-                .await)?;
-                places.push(id.map(|id| LogPlace { pad, prev: newest.insert(pad, id).unwrap_or(0), id }));
+                .await
+                })?;
+                places.push(id.map(|id| LogPlace {
+                    pad,
+                    prev: newest.insert(pad, id).unwrap_or(0),
+                    id,
+                }));
                 *history.entry(pad).or_default() += bytes.len() as i64;
             }
-            LogWrite::Checkpoint { pad, held, state, state_vector } => {
+            LogWrite::Checkpoint {
+                pad,
+                held,
+                state,
+                state_vector,
+            } => {
                 // Nothing between `held` and this batch: the log up to here is `held` plus this
                 // batch's updates of the pad before the checkpoint, exactly the document.
                 let upto = match (before_batch.get(&pad), newest.get(&pad)) {
@@ -130,7 +169,8 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
                         continue;
                     }
                 };
-                on_tx!(tx, |conn| sqlx::query(
+                on_tx!(tx, |conn| {
+                    sqlx::query(
                     "INSERT INTO doc_checkpoints (pad_id, upto_update_id, state, state_vector, created_at) \
                      SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1)",
                 )
@@ -140,18 +180,22 @@ pub async fn commit_log(db: &Db, writes: &[LogWrite<'_>]) -> sqlx::Result<Vec<Op
                 .bind(state_vector)
                 .bind(now_text())
                 .execute(&mut *conn)
-                .await.map(|done| done.rows_affected()))?;
+                .await.map(|done| done.rows_affected())
+                })?;
                 thin_checkpoints(&mut tx, pad).await?;
                 places.push(None);
             }
         }
     }
     for (pad, bytes) in history {
-        on_tx!(tx, |conn| sqlx::query("UPDATE pads SET history_bytes = history_bytes + $1 WHERE id = $2")
-            .bind(bytes)
-            .bind(pad)
-            .execute(&mut *conn)
-            .await.map(|done| done.rows_affected()))?;
+        on_tx!(tx, |conn| sqlx::query(
+            "UPDATE pads SET history_bytes = history_bytes + $1 WHERE id = $2"
+        )
+        .bind(bytes)
+        .bind(pad)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     tx.commit().await?;
     Ok(places)
@@ -195,12 +239,14 @@ pub async fn insert_owner_checkpoint(
 /// Drop the previous newest checkpoint when fewer than `CHECKPOINT_RETAIN_SPACING` of the pad's
 /// updates separate it from the one before it: it is then redundant for seeking.
 async fn thin_checkpoints(tx: &mut WriteTx, pad: PadId) -> sqlx::Result<()> {
-    let newest: Vec<(i64, i64)> = on_tx!(tx, |conn| sqlx::query_as(
+    let newest: Vec<(i64, i64)> = on_tx!(tx, |conn| {
+        sqlx::query_as(
         "SELECT id, upto_update_id FROM doc_checkpoints WHERE pad_id = $1 ORDER BY upto_update_id DESC, id DESC LIMIT 3",
     )
     .bind(pad)
     .fetch_all(&mut *conn)
-    .await)?;
+    .await
+    })?;
     let [_, (prev_id, prev_upto), (_, older_upto)] = newest[..] else {
         return Ok(());
     };
@@ -213,29 +259,44 @@ async fn thin_checkpoints(tx: &mut WriteTx, pad: PadId) -> sqlx::Result<()> {
     .fetch_one(&mut *conn)
     .await)?;
     if between < CHECKPOINT_RETAIN_SPACING {
-        on_tx!(tx, |conn| sqlx::query("DELETE FROM doc_checkpoints WHERE id = $1").bind(prev_id).execute(&mut *conn).await.map(|done| done.rows_affected()))?;
+        on_tx!(tx, |conn| sqlx::query(
+            "DELETE FROM doc_checkpoints WHERE id = $1"
+        )
+        .bind(prev_id)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     Ok(())
 }
 
 /// The pad's newest checkpoint as `(upto_update_id, state)`, if any.
 pub async fn latest_checkpoint(db: &Db, pad: PadId) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
-    on_pool!(db, |pool| sqlx::query_as(
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT upto_update_id, state FROM doc_checkpoints WHERE pad_id = $1 ORDER BY upto_update_id DESC, id DESC LIMIT 1",
     )
     .bind(pad)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 /// At most `limit` of the pad's logged updates after update `after`, in log order, with their ids.
-pub async fn log_page(db: &Db, pad: PadId, after: i64, limit: i64) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
-    on_pool!(db, |pool| sqlx::query_as(
+pub async fn log_page(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT id, update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(pad)
     .bind(after)
     .bind(limit)
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }

@@ -42,8 +42,8 @@ const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 
 /// Stable colours for presence and cursors, picked by user id.
 const PALETTE: [&str; 12] = [
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990", "#800000",
-    "#808000", "#000075",
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324",
+    "#469990", "#800000", "#808000", "#000075",
 ];
 
 /// A colour derived from the user id only, so it is the same on every socket and every server.
@@ -71,14 +71,16 @@ pub(crate) fn upgrade_token(headers: &HeaderMap, state: &AppState) -> AppResult<
     }
     match token_from_headers(headers) {
         Some((token, TokenSource::Cookie)) => {
-            let trusted =
-                origin::browser_origin(headers).is_some_and(|o| origin::is_trusted_origin(&o, headers, &state.config));
+            let trusted = origin::browser_origin(headers)
+                .is_some_and(|o| origin::is_trusted_origin(&o, headers, &state.config));
             if trusted {
                 Ok(token)
             } else {
                 Err(AppError::Forbidden {
                     code: "cross_origin_refused",
-                    message: "cookie-authenticated sockets are accepted only from this site's origin".into(),
+                    message:
+                        "cookie-authenticated sockets are accepted only from this site's origin"
+                            .into(),
                 })
             }
         }
@@ -109,13 +111,26 @@ pub async fn upgrade(
     Ok(ws.on_upgrade(move |socket| async move {
         let conn = state.rooms.next_conn_id();
         let span = tracing::info_span!("pad_socket", user_id = %user.id, pad = %pad.id, conn);
-        let who = Participant { user: user.id, name: user.name.clone(), color: color_for(user.id) };
-        run(state, socket, conn, who, pad.id, user.session_epoch).instrument(span).await;
+        let who = Participant {
+            user: user.id,
+            name: user.name.clone(),
+            color: color_for(user.id),
+        };
+        run(state, socket, conn, who, pad.id, user.session_epoch)
+            .instrument(span)
+            .await;
         drop(tracked);
     }))
 }
 
-async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant, pad: PadId, epoch: i64) {
+async fn run(
+    state: AppState,
+    mut socket: WebSocket,
+    conn: u64,
+    who: Participant,
+    pad: PadId,
+    epoch: i64,
+) {
     let started = Instant::now();
     // Leaving the room happens when `membership` drops, whichever way this function returns.
     let (membership, mut channels) = match state.rooms.join(pad, conn, who.clone()).await {
@@ -145,7 +160,14 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     };
     tracing::info!("pad socket opened");
     let room = membership.room.clone();
-    let mut session = Session::new(conn, who.user, who.name.clone(), who.color, role, Instant::now());
+    let mut session = Session::new(
+        conn,
+        who.user,
+        who.name.clone(),
+        who.color,
+        role,
+        Instant::now(),
+    );
     session.close_floods_after(state.config.collab.flood_close_after);
     match edits_locked(&state, pad).await {
         Ok(locked) => session.set_edits_locked(locked),
@@ -161,10 +183,18 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     let mut resume_reading_at = tokio::time::Instant::now();
     room.presence_changed();
     let mut outcome: Option<SessionError> = None;
-    let mut opening: Vec<Bytes> = session.opening_frames(&*room).into_iter().map(Bytes::from).collect();
+    let mut opening: Vec<Bytes> = session
+        .opening_frames(&*room)
+        .into_iter()
+        .map(Bytes::from)
+        .collect();
     // A joiner learns at once whether the session is being recorded, whatever its role.
     let recording = crate::recordings::service::recording_status_for_joiner(&state, pad).await;
-    opening.push(Bytes::from(oc_proto::AppMessage::new(recording).expect("an object with a type").encode()));
+    opening.push(Bytes::from(
+        oc_proto::AppMessage::new(recording)
+            .expect("an object with a type")
+            .encode(),
+    ));
     // Runs in progress, so a joiner sees their output from the start.
     for message in state.exec.replay_for(pad) {
         if let Ok(app) = oc_proto::AppMessage::new(message) {
@@ -277,12 +307,18 @@ async fn run(state: AppState, mut socket: WebSocket, conn: u64, who: Participant
     } else {
         state.metrics.pad_socket_closed(None);
     }
-    tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "pad socket closed");
+    tracing::info!(
+        duration_ms = started.elapsed().as_millis() as u64,
+        "pad socket closed"
+    );
 }
 
 /// The sync step 2 answering a peer's state vector. A large document is encoded on the blocking
 /// pool: encoding it on an async worker would stall every socket that worker serves.
-async fn answer_sync_request(room: &Arc<Room>, state_vector: Vec<u8>) -> Result<Vec<u8>, SessionError> {
+async fn answer_sync_request(
+    room: &Arc<Room>,
+    state_vector: Vec<u8>,
+) -> Result<Vec<u8>, SessionError> {
     if room.doc.approx_len() <= OFFLOAD_ENCODE_BYTES {
         return sync_step2_for(&**room, &state_vector);
     }
@@ -295,15 +331,22 @@ async fn answer_sync_request(room: &Arc<Room>, state_vector: Vec<u8>) -> Result<
 /// Whether the pad's interview refuses candidates' edits now (read at the join and with every
 /// role re-read).
 async fn edits_locked(state: &AppState, pad: PadId) -> Result<bool, SessionError> {
-    crate::interviews::switches::edits_locked(&state.db, pad).await.map_err(|err| {
-        tracing::error!(error = %err, "reading the interview switches failed");
-        SessionError::Internal
-    })
+    crate::interviews::switches::edits_locked(&state.db, pad)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "reading the interview switches failed");
+            SessionError::Internal
+        })
 }
 
 /// Write frames and flush once; a peer that does not read for `ws_io::SEND_TIMEOUT` is dropped.
 async fn write_all(socket: &mut WebSocket, frames: Vec<Bytes>) -> Result<(), ()> {
-    ws_io::write_all(socket, frames.into_iter().map(Message::Binary), "pad socket").await
+    ws_io::write_all(
+        socket,
+        frames.into_iter().map(Message::Binary),
+        "pad socket",
+    )
+    .await
 }
 
 async fn close(state: &AppState, socket: &mut WebSocket, reason: &SessionError) {

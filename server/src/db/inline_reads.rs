@@ -48,7 +48,9 @@ pub enum InlineError {
 impl From<rusqlite::Error> for InlineError {
     fn from(err: rusqlite::Error) -> Self {
         match err.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => InlineError::Busy,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                InlineError::Busy
+            }
             _ => InlineError::Failed(err),
         }
     }
@@ -57,22 +59,34 @@ impl From<rusqlite::Error> for InlineError {
 impl InlineReads {
     /// Inline reads of the SQLite file behind `url`, or `None` for an in-memory database.
     pub fn for_url(url: &str) -> Option<InlineReads> {
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
         let path = path.split('?').next().unwrap_or(path);
         if path.is_empty() || path.contains(":memory:") || path.starts_with("file:") {
             return None;
         }
-        Some(InlineReads { path: PathBuf::from(path), idle: Mutex::new(Vec::new()), closed: Default::default() })
+        Some(InlineReads {
+            path: PathBuf::from(path),
+            idle: Mutex::new(Vec::new()),
+            closed: Default::default(),
+        })
     }
 
     /// Close every idle connection and refuse further reads.
     pub fn close(&self) {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.idle.lock().unwrap_or_else(|poison| poison.into_inner()).clear();
+        self.idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clear();
     }
 
     /// Run `read` on an idle read-only connection (opening one when none is idle).
-    pub fn run<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, InlineError> {
+    pub fn run<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, InlineError> {
         if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(InlineError::Closed);
         }
@@ -81,7 +95,10 @@ impl InlineReads {
             None => open(&self.path)?,
         };
         let result = read(&conn).map_err(InlineError::from);
-        let mut idle = self.idle.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if idle.len() < MAX_IDLE_READERS && !self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             idle.push(conn);
         }
@@ -89,14 +106,19 @@ impl InlineReads {
     }
 
     fn take_idle(&self) -> Option<Connection> {
-        self.idle.lock().unwrap_or_else(|poison| poison.into_inner()).pop()
+        self.idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .pop()
     }
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(INLINE_BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -105,7 +127,9 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 
 impl std::fmt::Debug for InlineReads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InlineReads").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("InlineReads")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,20 +141,46 @@ mod tests {
         let path = dir.join("t.db");
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "wal").unwrap();
-        writer.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');").unwrap();
+        writer
+            .execute_batch(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
+            )
+            .unwrap();
         (path, writer)
     }
 
     fn read_v(reads: &InlineReads) -> Result<String, InlineError> {
-        reads.run(|c| c.prepare_cached("SELECT v FROM t WHERE id = 1")?.query_row([], |r| r.get(0)))
+        reads.run(|c| {
+            c.prepare_cached("SELECT v FROM t WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+        })
     }
 
     #[test]
     fn only_file_databases_get_an_inline_path() {
-        assert_eq!(InlineReads::for_url("sqlite:///var/lib/oc/opencoder.db").unwrap().path, Path::new("/var/lib/oc/opencoder.db"));
-        assert_eq!(InlineReads::for_url("sqlite://data/oc.db?mode=rwc").unwrap().path, Path::new("data/oc.db"));
-        assert_eq!(InlineReads::for_url("sqlite:oc.db").unwrap().path, Path::new("oc.db"));
-        for url in ["sqlite::memory:", "sqlite://:memory:", "sqlite:file:x?mode=memory", "postgres://h/db", "sqlite:"] {
+        assert_eq!(
+            InlineReads::for_url("sqlite:///var/lib/oc/opencoder.db")
+                .unwrap()
+                .path,
+            Path::new("/var/lib/oc/opencoder.db")
+        );
+        assert_eq!(
+            InlineReads::for_url("sqlite://data/oc.db?mode=rwc")
+                .unwrap()
+                .path,
+            Path::new("data/oc.db")
+        );
+        assert_eq!(
+            InlineReads::for_url("sqlite:oc.db").unwrap().path,
+            Path::new("oc.db")
+        );
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite:file:x?mode=memory",
+            "postgres://h/db",
+            "sqlite:",
+        ] {
             assert!(InlineReads::for_url(url).is_none(), "{url}");
         }
     }
@@ -141,9 +191,15 @@ mod tests {
         let (path, writer) = database(dir.path());
         let reads = InlineReads::for_url(&format!("sqlite://{}", path.display())).unwrap();
         assert_eq!(read_v(&reads).unwrap(), "a");
-        writer.execute("UPDATE t SET v = 'b' WHERE id = 1", []).unwrap();
+        writer
+            .execute("UPDATE t SET v = 'b' WHERE id = 1", [])
+            .unwrap();
         assert_eq!(read_v(&reads).unwrap(), "b", "no stale read after a commit");
-        assert_eq!(reads.idle.lock().unwrap().len(), 1, "one connection, reused");
+        assert_eq!(
+            reads.idle.lock().unwrap().len(),
+            1,
+            "one connection, reused"
+        );
     }
 
     #[test]
@@ -152,8 +208,12 @@ mod tests {
         let (path, writer) = database(dir.path());
         let reads = InlineReads::for_url(&format!("sqlite://{}", path.display())).unwrap();
         // A writer in exclusive locking mode keeps every other connection out.
-        writer.pragma_update(None, "locking_mode", "exclusive").unwrap();
-        writer.execute("UPDATE t SET v = 'c' WHERE id = 1", []).unwrap();
+        writer
+            .pragma_update(None, "locking_mode", "exclusive")
+            .unwrap();
+        writer
+            .execute("UPDATE t SET v = 'c' WHERE id = 1", [])
+            .unwrap();
         assert!(matches!(read_v(&reads), Err(InlineError::Busy)));
     }
 

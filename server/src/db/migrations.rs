@@ -36,13 +36,19 @@ pub struct NewerDatabase {
 
 /// This binary's migrations for `db`'s backend, oldest first (down migrations left out).
 pub fn known(db: &Db) -> Vec<&'static Migration> {
-    db.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect()
+    db.migrator()
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .collect()
 }
 
 pub async fn status(db: &Db) -> sqlx::Result<MigrationStatus> {
     let known = known(db);
     let applied = db.applied_migrations().await?;
-    let mut status = MigrationStatus { known: known.len(), ..Default::default() };
+    let mut status = MigrationStatus {
+        known: known.len(),
+        ..Default::default()
+    };
     for (version, checksum, success) in &applied {
         match known.iter().find(|m| m.version == *version) {
             None => status.unknown.push(*version),
@@ -51,7 +57,11 @@ pub async fn status(db: &Db) -> sqlx::Result<MigrationStatus> {
             Some(_) => status.applied += 1,
         }
     }
-    status.pending = known.iter().map(|m| m.version).filter(|v| !applied.iter().any(|(a, _, _)| a == v)).collect();
+    status.pending = known
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.iter().any(|(a, _, _)| a == v))
+        .collect();
     Ok(status)
 }
 
@@ -59,7 +69,11 @@ pub async fn status(db: &Db) -> sqlx::Result<MigrationStatus> {
 pub async fn refuse_newer(db: &Db) -> anyhow::Result<()> {
     let status = status(db).await?;
     if !status.unknown.is_empty() {
-        return Err(NewerDatabase { unknown: status.unknown, version: env!("CARGO_PKG_VERSION") }.into());
+        return Err(NewerDatabase {
+            unknown: status.unknown,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+        .into());
     }
     Ok(())
 }
@@ -72,7 +86,12 @@ pub async fn plan(url: &str) -> anyhow::Result<Vec<(i64, String)>> {
     if backend == super::Backend::Sqlite {
         let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
         if !options.get_filename().exists() {
-            let all = backend.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).map(describe).collect();
+            let all = backend
+                .migrator()
+                .iter()
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(describe)
+                .collect();
             return Ok(all);
         }
     }
@@ -80,7 +99,11 @@ pub async fn plan(url: &str) -> anyhow::Result<Vec<(i64, String)>> {
     let outcome = async {
         refuse_newer(&db).await?;
         let pending = status(&db).await?.pending;
-        Ok(known(&db).into_iter().filter(|m| pending.contains(&m.version)).map(describe).collect())
+        Ok(known(&db)
+            .into_iter()
+            .filter(|m| pending.contains(&m.version))
+            .map(describe)
+            .collect())
     }
     .await;
     db.close().await;

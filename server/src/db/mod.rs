@@ -126,7 +126,12 @@ impl Db {
         let pool = match Backend::of_url(url) {
             Some(Backend::Postgres) => {
                 let options = PgConnectOptions::from_str(url)?;
-                Pool::Postgres(PgPoolOptions::new().max_connections(POSTGRES_MAX_CONNECTIONS).connect_with(options).await?)
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(POSTGRES_MAX_CONNECTIONS)
+                        .connect_with(options)
+                        .await?,
+                )
             }
             Some(Backend::Sqlite) | None => {
                 let options = SqliteConnectOptions::from_str(url)?
@@ -135,10 +140,18 @@ impl Db {
                     .synchronous(settings.synchronous.as_sqlite())
                     .foreign_keys(true)
                     .busy_timeout(BUSY_TIMEOUT);
-                Pool::Sqlite(SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?)
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(MAX_CONNECTIONS)
+                        .connect_with(options)
+                        .await?,
+                )
             }
         };
-        Ok(Db { pool, inline: InlineReads::for_url(url).map(std::sync::Arc::new) })
+        Ok(Db {
+            pool,
+            inline: InlineReads::for_url(url).map(std::sync::Arc::new),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -163,7 +176,10 @@ impl Db {
 
     /// Run a hot read on the calling task (see `inline_reads`). `None`: this database has no
     /// inline path or it was busy — run the same read through the pool.
-    pub fn inline<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Option<sqlx::Result<T>> {
+    pub fn inline<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Option<sqlx::Result<T>> {
         match self.inline.as_ref()?.run(read) {
             Ok(value) => Some(Ok(value)),
             Err(InlineError::Busy) => None,
@@ -182,7 +198,8 @@ impl Db {
                  WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
             }
         };
-        const APPLIED: &str = "SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version";
+        const APPLIED: &str =
+            "SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version";
         on_pool!(self, |pool| {
             let tables: i64 = sqlx::query_scalar(has_table).fetch_one(pool).await?;
             if tables == 0 {
@@ -217,7 +234,9 @@ impl Db {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin().await?),
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
                 TxInner::Postgres(tx)
             }
         };
@@ -225,7 +244,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> bool {
-        on_pool!(self, |pool| sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok())
+        on_pool!(self, |pool| sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(pool)
+            .await
+            .is_ok())
     }
 
     pub async fn close(&self) {
@@ -293,7 +315,11 @@ impl WriteTx {
     pub async fn lock(&mut self, lock: WriteLock) -> sqlx::Result<()> {
         if let TxInner::Postgres(tx) = &mut self.inner {
             let (class, key) = lock.advisory_key();
-            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)").bind(class).bind(key).execute(&mut **tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(class)
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -318,14 +344,21 @@ mod tests {
     /// `PRAGMA synchronous` of as many pool connections at once as the pool holds (it is a
     /// per-connection setting): 1 = NORMAL, 2 = FULL.
     async fn synchronous_of_every_connection(db: &Db) -> Vec<i64> {
-        let Pool::Sqlite(pool) = &db.pool else { panic!("a SQLite handle") };
+        let Pool::Sqlite(pool) = &db.pool else {
+            panic!("a SQLite handle")
+        };
         let mut connections = Vec::new();
         for _ in 0..MAX_CONNECTIONS {
             connections.push(pool.acquire().await.unwrap());
         }
         let mut values = Vec::new();
         for conn in &mut connections {
-            values.push(sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap());
+            values.push(
+                sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&mut **conn)
+                    .await
+                    .unwrap(),
+            );
         }
         values
     }
@@ -335,8 +368,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("sync.db").display());
         let default = Db::connect(&url).await.unwrap();
-        assert_eq!(synchronous_of_every_connection(&default).await, vec![2; MAX_CONNECTIONS as usize]);
-        let relaxed = Db::connect_with(&url, &DbSettings { synchronous: Synchronous::Normal }).await.unwrap();
-        assert_eq!(synchronous_of_every_connection(&relaxed).await, vec![1; MAX_CONNECTIONS as usize]);
+        assert_eq!(
+            synchronous_of_every_connection(&default).await,
+            vec![2; MAX_CONNECTIONS as usize]
+        );
+        let relaxed = Db::connect_with(
+            &url,
+            &DbSettings {
+                synchronous: Synchronous::Normal,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            synchronous_of_every_connection(&relaxed).await,
+            vec![1; MAX_CONNECTIONS as usize]
+        );
     }
 }

@@ -40,13 +40,18 @@ pub struct DbSettings {
 
 impl Default for DbSettings {
     fn default() -> Self {
-        DbSettings { synchronous: Synchronous::Full }
+        DbSettings {
+            synchronous: Synchronous::Full,
+        }
     }
 }
 
 impl DbSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<DbSettings, ConfigError> {
-        let raw = vars.get("SQLITE_SYNCHRONOUS").map(|v| v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
+        let raw = vars
+            .get("SQLITE_SYNCHRONOUS")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty());
         let synchronous = match raw.as_deref() {
             None | Some("full") => Synchronous::Full,
             Some("normal") => Synchronous::Normal,
@@ -66,14 +71,27 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn full_by_default_normal_on_request_and_bad_values_name_the_variable() {
-        assert_eq!(DbSettings::from_vars(&vars(&[])).unwrap().synchronous, Synchronous::Full);
-        assert_eq!(DbSettings::from_vars(&vars(&[("SQLITE_SYNCHRONOUS", "NORMAL")])).unwrap().synchronous, Synchronous::Normal);
-        let err = DbSettings::from_vars(&vars(&[("SQLITE_SYNCHRONOUS", "off")])).unwrap_err().to_string();
+        assert_eq!(
+            DbSettings::from_vars(&vars(&[])).unwrap().synchronous,
+            Synchronous::Full
+        );
+        assert_eq!(
+            DbSettings::from_vars(&vars(&[("SQLITE_SYNCHRONOUS", "NORMAL")]))
+                .unwrap()
+                .synchronous,
+            Synchronous::Normal
+        );
+        let err = DbSettings::from_vars(&vars(&[("SQLITE_SYNCHRONOUS", "off")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("SQLITE_SYNCHRONOUS"), "{err}");
     }
 }

@@ -56,16 +56,27 @@ pub enum ConsoleRefusal {
 impl From<ConsoleRefusal> for AppMsgError {
     fn from(refusal: ConsoleRefusal) -> Self {
         match refusal {
-            ConsoleRefusal::Unknown => AppMsgError::new("unknown_run", "no such run is in progress on this pad"),
-            ConsoleRefusal::Finished => AppMsgError::new("run_finished", "the run has finished; its input is closed"),
-            ConsoleRefusal::Closed => AppMsgError::new("input_closed", "this run's input is closed"),
-            ConsoleRefusal::TooLarge => {
-                AppMsgError::new("input_too_large", format!("one input message has at most {CONSOLE_MESSAGE_BYTES} bytes"))
+            ConsoleRefusal::Unknown => {
+                AppMsgError::new("unknown_run", "no such run is in progress on this pad")
             }
-            ConsoleRefusal::RunLimit => {
-                AppMsgError::new("input_limit", format!("a run accepts at most {CONSOLE_RUN_BYTES} bytes of console input"))
+            ConsoleRefusal::Finished => {
+                AppMsgError::new("run_finished", "the run has finished; its input is closed")
             }
-            ConsoleRefusal::Busy => AppMsgError::new("input_busy", "the program has not read the input sent so far; wait"),
+            ConsoleRefusal::Closed => {
+                AppMsgError::new("input_closed", "this run's input is closed")
+            }
+            ConsoleRefusal::TooLarge => AppMsgError::new(
+                "input_too_large",
+                format!("one input message has at most {CONSOLE_MESSAGE_BYTES} bytes"),
+            ),
+            ConsoleRefusal::RunLimit => AppMsgError::new(
+                "input_limit",
+                format!("a run accepts at most {CONSOLE_RUN_BYTES} bytes of console input"),
+            ),
+            ConsoleRefusal::Busy => AppMsgError::new(
+                "input_busy",
+                "the program has not read the input sent so far; wait",
+            ),
         }
     }
 }
@@ -86,7 +97,10 @@ struct EofIn {
 /// Role first (a viewer learns nothing about runs), then the connection's rate.
 fn admit(ctx: &AppCtx) -> Result<(), AppMsgError> {
     if !ctx.role.can_run() {
-        return Err(AppMsgError::new("forbidden", "your role may not type into a run"));
+        return Err(AppMsgError::new(
+            "forbidden",
+            "your role may not type into a run",
+        ));
     }
     ctx.take_token("console", CONSOLE_PER_SEC, CONSOLE_BURST)
 }
@@ -94,18 +108,24 @@ fn admit(ctx: &AppCtx) -> Result<(), AppMsgError> {
 /// `{type:"run.stdin", runId, data}`.
 pub async fn handle_stdin(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgError> {
     admit(&ctx)?;
-    let input: StdinIn = message
-        .deserialize()
-        .map_err(|_| AppMsgError::new("invalid_input", "expected {type:\"run.stdin\", runId: string, data: string}"))?;
+    let input: StdinIn = message.deserialize().map_err(|_| {
+        AppMsgError::new(
+            "invalid_input",
+            "expected {type:\"run.stdin\", runId: string, data: string}",
+        )
+    })?;
     apply_or_relay(&ctx, input.run_id, Some(input.data))
 }
 
 /// `{type:"run.eof", runId}`.
 pub async fn handle_eof(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgError> {
     admit(&ctx)?;
-    let input: EofIn = message
-        .deserialize()
-        .map_err(|_| AppMsgError::new("invalid_input", "expected {type:\"run.eof\", runId: string}"))?;
+    let input: EofIn = message.deserialize().map_err(|_| {
+        AppMsgError::new(
+            "invalid_input",
+            "expected {type:\"run.eof\", runId: string}",
+        )
+    })?;
     apply_or_relay(&ctx, input.run_id, None)
 }
 
@@ -113,9 +133,21 @@ pub async fn handle_eof(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgEr
 /// goes to the others (`data: None` is the end of input).
 fn apply_or_relay(ctx: &AppCtx, run_id: String, data: Option<String>) -> Result<(), AppMsgError> {
     let pad = ctx.room.pad;
-    match ctx.state.exec.console_input(pad, &run_id, console_input(data.as_deref())) {
+    match ctx
+        .state
+        .exec
+        .console_input(pad, &run_id, console_input(data.as_deref()))
+    {
         Err(ConsoleRefusal::Unknown) if ctx.state.ownership.is_clustered() => {
-            ctx.state.bus.send(None, NodeMessage::ConsoleInput { pad, user: ctx.user, run_id, data });
+            ctx.state.bus.send(
+                None,
+                NodeMessage::ConsoleInput {
+                    pad,
+                    user: ctx.user,
+                    run_id,
+                    data,
+                },
+            );
             Ok(())
         }
         result => Ok(result?),
@@ -128,7 +160,13 @@ fn console_input(data: Option<&str>) -> ConsoleInput<'_> {
 
 /// Console input another node relayed: applied when the run is this node's and the typist's role
 /// (read again here) may run code.
-pub async fn on_relayed(state: &AppState, pad: PadId, user: UserId, run_id: &str, data: Option<&str>) {
+pub async fn on_relayed(
+    state: &AppState,
+    pad: PadId,
+    user: UserId,
+    run_id: &str,
+    data: Option<&str>,
+) {
     // Most nodes do not have the run: they skip the role read.
     if state.exec.check_stoppable(pad, run_id).is_err() {
         return;
@@ -139,7 +177,11 @@ pub async fn on_relayed(state: &AppState, pad: PadId, user: UserId, run_id: &str
                 tracing::debug!(?refusal, %pad, "relayed console input refused");
             }
         }
-        Ok(_) => tracing::info!(%pad, "relayed console input from a role that may not run code; dropped"),
-        Err(err) => tracing::warn!(error = %err, %pad, "reading the typist's role for relayed console input failed"),
+        Ok(_) => {
+            tracing::info!(%pad, "relayed console input from a role that may not run code; dropped")
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, %pad, "reading the typist's role for relayed console input failed")
+        }
     }
 }

@@ -19,11 +19,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use oc_sandbox::{
-    DockerBackend, DockerConfig, DockerHost, DockerTerminals, HostConfig, LanguageTable, LocalBackend, LocalConfig,
-    LocalTerminalConfig, LocalTerminals, PoolConfig, RunLimits, SandboxBackend, TerminalBackend,
-};
 use oc_sandbox::hosts::{HostMember, HostSet};
+use oc_sandbox::{
+    DockerBackend, DockerConfig, DockerHost, DockerTerminals, HostConfig, LanguageTable,
+    LocalBackend, LocalConfig, LocalTerminalConfig, LocalTerminals, PoolConfig, RunLimits,
+    SandboxBackend, TerminalBackend,
+};
 
 pub use service::{ExecService, PadBroadcast};
 
@@ -104,7 +105,9 @@ pub async fn build_sandboxes(
         tracing::warn!(
             "{why}: TERMINAL_ALLOW_LOCAL is set, so terminals are SHELLS ON THE HOST WITHOUT ISOLATION (development only)"
         );
-        TerminalChoice::Ready(Arc::new(LocalTerminals::new(LocalTerminalConfig::default())))
+        TerminalChoice::Ready(Arc::new(
+            LocalTerminals::new(LocalTerminalConfig::default()),
+        ))
     };
     let no_shells = |why: String| {
         tracing::warn!("terminals are unavailable: {why}");
@@ -116,10 +119,16 @@ pub async fn build_sandboxes(
         } else {
             no_shells("runs are forced local (EXEC_FORCE_LOCAL) and terminals need Docker; set TERMINAL_ALLOW_LOCAL=1 for a host shell in development".into())
         };
-        return Ok(Sandboxes { runs: local_runs("EXEC_FORCE_LOCAL is set"), terminals });
+        return Ok(Sandboxes {
+            runs: local_runs("EXEC_FORCE_LOCAL is set"),
+            terminals,
+        });
     }
     let node_id = node::node_id(settings, &config.data_dir).map_err(|e| {
-        anyhow::anyhow!("NODE_ID: cannot keep the generated node id in {}: {e}", config.data_dir.display())
+        anyhow::anyhow!(
+            "NODE_ID: cannot keep the generated node id in {}: {e}",
+            config.data_dir.display()
+        )
     })?;
     let unreachable = |err: &dyn std::fmt::Display| {
         let terminals = if allow_local_shell {
@@ -127,7 +136,10 @@ pub async fn build_sandboxes(
         } else {
             no_shells(format!("no Docker client: {err}"))
         };
-        Sandboxes { runs: local_runs(&format!("Docker is unreachable ({err})")), terminals }
+        Sandboxes {
+            runs: local_runs(&format!("Docker is unreachable ({err})")),
+            terminals,
+        }
     };
     if !settings.docker_hosts.is_empty() {
         return match host_set(settings, &config.data_dir, &node_id, languages.clone(), metrics.clone()).await {
@@ -142,10 +154,19 @@ pub async fn build_sandboxes(
             Err(err) => anyhow::bail!("the Docker sandbox cannot be set up ({err}); fix EXEC_DOCKER_HOSTS or the EXEC_* settings"),
         };
     }
-    let host = match connect_host(settings, &node_id, settings.docker_host.clone(), metrics.clone()).await {
+    let host = match connect_host(
+        settings,
+        &node_id,
+        settings.docker_host.clone(),
+        metrics.clone(),
+    )
+    .await
+    {
         Ok(host) => host,
         Err(err) if settings.allow_local => return Ok(unreachable(&err)),
-        Err(err) => anyhow::bail!("the Docker sandbox cannot be set up ({err}); fix DOCKER_HOST or the EXEC_* settings"),
+        Err(err) => anyhow::bail!(
+            "the Docker sandbox cannot be set up ({err}); fix DOCKER_HOST or the EXEC_* settings"
+        ),
     };
     let cache_dir = config.data_dir.join(COMPILE_CACHE_DIR);
     let runs = match run_backend(settings, cache_dir, host.clone(), languages.clone()).await {
@@ -165,15 +186,23 @@ pub async fn build_sandboxes(
             local_runs("Docker is unreachable")
         }
         Err(err) if settings.allow_local => local_runs(&format!("Docker is unreachable ({err})")),
-        Err(err) => anyhow::bail!("the Docker sandbox cannot be set up ({err}); fix DOCKER_HOST or the EXEC_* settings"),
+        Err(err) => anyhow::bail!(
+            "the Docker sandbox cannot be set up ({err}); fix DOCKER_HOST or the EXEC_* settings"
+        ),
     };
-    let terminals = match DockerTerminals::new(host, settings.image.clone(), settings.seccomp_profile.as_deref()) {
+    let terminals = match DockerTerminals::new(
+        host,
+        settings.image.clone(),
+        settings.seccomp_profile.as_deref(),
+    ) {
         Ok(docker) if allow_local_shell => match docker.check().await {
             Ok(()) => TerminalChoice::Ready(Arc::new(docker)),
             Err(err) => local_shells(&format!("Docker is unavailable for terminals ({err})")),
         },
         Ok(docker) => TerminalChoice::Ready(Arc::new(docker)),
-        Err(err) if allow_local_shell => local_shells(&format!("no Docker sandbox for terminals ({err})")),
+        Err(err) if allow_local_shell => {
+            local_shells(&format!("no Docker sandbox for terminals ({err})"))
+        }
         Err(err) => no_shells(format!("no Docker sandbox for terminals: {err}")),
     };
     Ok(Sandboxes { runs, terminals })
@@ -210,7 +239,8 @@ async fn run_backend(
             image: settings.image.clone(),
             seccomp_profile: settings.seccomp_profile.clone(),
             pool: PoolConfig {
-                sizes: oc_sandbox::parse_pool_spec(&settings.pool).map_err(|e| anyhow::anyhow!("EXEC_POOL: {e}"))?,
+                sizes: oc_sandbox::parse_pool_spec(&settings.pool)
+                    .map_err(|e| anyhow::anyhow!("EXEC_POOL: {e}"))?,
                 limits: base_limits(settings),
                 ..PoolConfig::default()
             },
@@ -233,11 +263,35 @@ async fn host_set(
 ) -> anyhow::Result<HostSet> {
     let mut members = Vec::new();
     for (i, spec) in settings.docker_hosts.iter().enumerate() {
-        let host = connect_host(settings, node_id, Some(spec.address.clone()), metrics.clone()).await?;
-        let cache = if i == 0 { COMPILE_CACHE_DIR.to_string() } else { format!("{COMPILE_CACHE_DIR}-{i}") };
-        let runs = run_backend(settings, data_dir.join(cache), host.clone(), languages.clone()).await?;
-        let terminals = DockerTerminals::new(host, settings.image.clone(), settings.seccomp_profile.as_deref())?;
-        members.push(HostMember { runs, terminals, capacity: spec.capacity });
+        let host = connect_host(
+            settings,
+            node_id,
+            Some(spec.address.clone()),
+            metrics.clone(),
+        )
+        .await?;
+        let cache = if i == 0 {
+            COMPILE_CACHE_DIR.to_string()
+        } else {
+            format!("{COMPILE_CACHE_DIR}-{i}")
+        };
+        let runs = run_backend(
+            settings,
+            data_dir.join(cache),
+            host.clone(),
+            languages.clone(),
+        )
+        .await?;
+        let terminals = DockerTerminals::new(
+            host,
+            settings.image.clone(),
+            settings.seccomp_profile.as_deref(),
+        )?;
+        members.push(HostMember {
+            runs,
+            terminals,
+            capacity: spec.capacity,
+        });
     }
     Ok(HostSet::new(members)?)
 }

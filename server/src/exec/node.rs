@@ -36,7 +36,10 @@ mod tests {
         let first = node_id(&settings, dir.path()).unwrap();
         assert!(first.starts_with("node-") && first.len() == 21, "{first}");
         assert_eq!(node_id(&settings, dir.path()).unwrap(), first);
-        let named = ExecSettings { node_id: Some("eu-1".into()), ..settings };
+        let named = ExecSettings {
+            node_id: Some("eu-1".into()),
+            ..settings
+        };
         assert_eq!(node_id(&named, dir.path()).unwrap(), "eu-1");
     }
 }

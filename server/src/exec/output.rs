@@ -100,13 +100,20 @@ impl Coalescer {
 
     /// When the oldest pending text must be sent.
     pub fn due(&self) -> Option<Instant> {
-        self.pending.iter().filter_map(|p| p.since).min().map(|since| since + COALESCE_WINDOW)
+        self.pending
+            .iter()
+            .filter_map(|p| p.since)
+            .min()
+            .map(|since| since + COALESCE_WINDOW)
     }
 
     /// Everything pending as messages of at most [`COALESCE_BYTES`] (never splitting a
     /// character), the stream that waited longest first.
     pub fn take(&mut self) -> Vec<(Stream, String)> {
-        let mut order = [(Stream::Stdout, self.pending[0].since), (Stream::Stderr, self.pending[1].since)];
+        let mut order = [
+            (Stream::Stdout, self.pending[0].since),
+            (Stream::Stderr, self.pending[1].since),
+        ];
         order.sort_by_key(|(_, since)| *since);
         let mut out = Vec::new();
         for (stream, since) in order {
@@ -145,9 +152,21 @@ mod tests {
         assert!(c.is_full());
         let messages = c.take();
         assert_eq!(messages[0], (Stream::Stderr, "e".to_string()));
-        assert!(messages[1..].iter().all(|(s, t)| *s == Stream::Stdout && t.len() <= COALESCE_BYTES));
-        assert_eq!(messages.len(), 4, "2 * (16 KiB + 10) bytes of stdout in 16 KiB messages");
-        assert_eq!(messages[1..].iter().map(|(_, t)| t.chars().count()).sum::<usize>(), COALESCE_BYTES + 10);
+        assert!(messages[1..]
+            .iter()
+            .all(|(s, t)| *s == Stream::Stdout && t.len() <= COALESCE_BYTES));
+        assert_eq!(
+            messages.len(),
+            4,
+            "2 * (16 KiB + 10) bytes of stdout in 16 KiB messages"
+        );
+        assert_eq!(
+            messages[1..]
+                .iter()
+                .map(|(_, t)| t.chars().count())
+                .sum::<usize>(),
+            COALESCE_BYTES + 10
+        );
         assert!(c.take().is_empty() && c.due().is_none());
     }
 

@@ -101,10 +101,20 @@ impl Drop for UserSlot {
 impl Reservation {
     /// Wait for a global slot; the returned ticket holds it for the whole run.
     pub async fn ready(mut self) -> RunTicket {
-        let permit = self.queue.slots.clone().acquire_owned().await.expect("the run semaphore is never closed");
+        let permit = self
+            .queue
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the run semaphore is never closed");
         // The ticket takes over the user's slot; the waiting place is given back.
         self.armed = false;
-        RunTicket { queue: self.queue.clone(), user: self.user, _permit: permit }
+        RunTicket {
+            queue: self.queue.clone(),
+            user: self.user,
+            _permit: permit,
+        }
     }
 }
 
@@ -112,7 +122,10 @@ impl RunQueue {
     pub fn new(global_limit: usize, per_user_limit: usize, queue_limit: usize) -> Self {
         RunQueue {
             slots: Arc::new(Semaphore::new(global_limit.max(1))),
-            counts: Arc::new(Mutex::new(Counts { per_user: HashMap::new(), waiting: 0 })),
+            counts: Arc::new(Mutex::new(Counts {
+                per_user: HashMap::new(),
+                waiting: 0,
+            })),
             per_user_limit: per_user_limit.max(1),
             queue_limit,
             global_limit: global_limit.max(1),
@@ -132,7 +145,11 @@ impl RunQueue {
         }
         *counts.per_user.entry(user).or_default() += 1;
         counts.waiting += 1;
-        Ok(Reservation { queue: self.clone(), user, armed: true })
+        Ok(Reservation {
+            queue: self.clone(),
+            user,
+            armed: true,
+        })
     }
 
     /// Take one of the user's places without waiting, or refuse when they already hold them all.
@@ -142,7 +159,10 @@ impl RunQueue {
             return Err(Refusal::UserBusy);
         }
         *counts.per_user.entry(user).or_default() += 1;
-        Ok(UserSlot { queue: self.clone(), user })
+        Ok(UserSlot {
+            queue: self.clone(),
+            user,
+        })
     }
 
     pub fn running(&self) -> usize {
@@ -184,7 +204,10 @@ mod tests {
         let user = UserId(7);
         let terminal = queue.hold_user_slot(user).unwrap();
         let run = queue.reserve(user).unwrap();
-        assert!(queue.hold_user_slot(user).is_err(), "a third container of either kind is refused");
+        assert!(
+            queue.hold_user_slot(user).is_err(),
+            "a third container of either kind is refused"
+        );
         assert_eq!(queue.reserve(user).err(), Some(Refusal::UserBusy));
         drop(terminal);
         let again = queue.hold_user_slot(user).unwrap();

@@ -30,7 +30,11 @@ impl RunReplay {
     /// A replay for a run whose output is capped at `output_bytes` and whose console input at
     /// `input_bytes`.
     pub fn new(output_bytes: usize, input_bytes: usize) -> Self {
-        RunReplay { text: String::new(), marks: Vec::new(), cap: output_bytes * MAX_TEXT_EXPANSION + input_bytes }
+        RunReplay {
+            text: String::new(),
+            marks: Vec::new(),
+            cap: output_bytes * MAX_TEXT_EXPANSION + input_bytes,
+        }
     }
 
     /// Remembers one broadcast chunk. Past the cap (unreachable for capped output) the chunk is
@@ -40,7 +44,11 @@ impl RunReplay {
             return;
         }
         self.text.push_str(text);
-        self.marks.push(Mark { seq, stream, end: self.text.len() });
+        self.marks.push(Mark {
+            seq,
+            stream,
+            end: self.text.len(),
+        });
     }
 
     /// The `run.output` messages sent so far, in order.
@@ -72,11 +80,21 @@ mod tests {
         replay.push(3, OutputKind::Stdin, "x\n");
         replay.push(4, OutputKind::Stdout, "0123456789");
         let messages: Vec<_> = replay.messages("r").collect();
-        assert_eq!(messages.len(), 3, "the chunk past 3 x 4 + 2 bytes is not kept");
-        assert_eq!(messages[0], json!({"type": "run.output", "runId": "r", "seq": 1, "stream": "stdout", "data": "ab"}));
+        assert_eq!(
+            messages.len(),
+            3,
+            "the chunk past 3 x 4 + 2 bytes is not kept"
+        );
+        assert_eq!(
+            messages[0],
+            json!({"type": "run.output", "runId": "r", "seq": 1, "stream": "stdout", "data": "ab"})
+        );
         assert_eq!(messages[1]["data"], "€");
         assert_eq!(messages[1]["stream"], "stderr");
-        assert_eq!(messages[2], json!({"type": "run.output", "runId": "r", "seq": 3, "stream": "stdin", "data": "x\n"}));
+        assert_eq!(
+            messages[2],
+            json!({"type": "run.output", "runId": "r", "seq": 3, "stream": "stdin", "data": "x\n"})
+        );
         assert!(replay.heap_bytes() < 256, "{}", replay.heap_bytes());
     }
 }

@@ -17,10 +17,10 @@ use super::repl::RunKind;
 use super::service::{RunRequest, StartRefusal, StopRefusal};
 use super::settings::MAX_TIMEOUT;
 use super::store;
-use crate::interviews::switches::Surface;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::http::json::ApiJson;
+use crate::interviews::switches::Surface;
 use crate::pads::access::PadAccess;
 use crate::pads::files_store;
 use crate::pads::roles::Role;
@@ -81,40 +81,68 @@ async fn start_run(
     let settings = exec.settings();
     let stdin = body.stdin.unwrap_or_default().into_bytes();
     if stdin.len() > settings.max_stdin_bytes {
-        return Err(AppError::too_large(format!("stdin is over {} bytes", settings.max_stdin_bytes)));
+        return Err(AppError::too_large(format!(
+            "stdin is over {} bytes",
+            settings.max_stdin_bytes
+        )));
     }
-    let kind = if body.repl == Some(true) { RunKind::Repl } else { RunKind::Run };
+    let kind = if body.repl == Some(true) {
+        RunKind::Repl
+    } else {
+        RunKind::Run
+    };
     let timeout = match (kind, body.timeout_ms) {
         (RunKind::Repl, None) => settings.repl_max,
         (RunKind::Repl, Some(_)) => {
-            return Err(AppError::invalid("invalid_timeout", "a REPL's lifetime is the server's REPL_MAX_MS; leave out timeoutMs"))
+            return Err(AppError::invalid(
+                "invalid_timeout",
+                "a REPL's lifetime is the server's REPL_MAX_MS; leave out timeoutMs",
+            ))
         }
         (RunKind::Run, None) => settings.default_timeout,
-        (RunKind::Run, Some(ms)) if (100..=MAX_TIMEOUT.as_millis() as u64).contains(&ms) => Duration::from_millis(ms),
-        (RunKind::Run, Some(_)) => return Err(AppError::invalid("invalid_timeout", "timeoutMs must be between 100 and 30000")),
+        (RunKind::Run, Some(ms)) if (100..=MAX_TIMEOUT.as_millis() as u64).contains(&ms) => {
+            Duration::from_millis(ms)
+        }
+        (RunKind::Run, Some(_)) => {
+            return Err(AppError::invalid(
+                "invalid_timeout",
+                "timeoutMs must be between 100 and 30000",
+            ))
+        }
     };
 
     let pad_files = files_store::list(&state.db, access.pad.id).await?;
-    let doc = state.docs.open(access.pad.id).await.map_err(|e| AppError::Internal(e.into()))?;
+    let doc = state
+        .docs
+        .open(access.pad.id)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let texts = doc.file_texts().await;
     let mut files = Vec::with_capacity(pad_files.len());
     let mut total = 0usize;
     for file in &pad_files {
-        let content = texts.get(&file.id).cloned().unwrap_or_default().into_bytes();
+        let content = texts
+            .get(&file.id)
+            .cloned()
+            .unwrap_or_default()
+            .into_bytes();
         total += content.len();
-        files.push(SourceFile { name: file.name.clone(), content });
+        files.push(SourceFile {
+            name: file.name.clone(),
+            content,
+        });
     }
     if total > settings.max_source_bytes {
-        return Err(AppError::too_large(format!("the pad's sources are over {} bytes", settings.max_source_bytes)));
+        return Err(AppError::too_large(format!(
+            "the pad's sources are over {} bytes",
+            settings.max_source_bytes
+        )));
     }
 
     let entry_file = match &body.entry {
-        Some(name) => Some(
-            pad_files
-                .iter()
-                .find(|f| &f.name == name)
-                .ok_or_else(|| AppError::invalid("unknown_entry", "entry is not a file of this pad"))?,
-        ),
+        Some(name) => Some(pad_files.iter().find(|f| &f.name == name).ok_or_else(|| {
+            AppError::invalid("unknown_entry", "entry is not a file of this pad")
+        })?),
         None => None,
     };
     let language_input = body
@@ -127,18 +155,29 @@ async fn start_run(
         .get(&language_input)
         .ok_or_else(|| AppError::invalid("unknown_language", "that language cannot be run here"))?;
     if kind == RunKind::Repl && language.repl.is_none() {
-        let with_repl: Vec<&str> =
-            state.languages.languages().iter().filter(|l| l.repl.is_some()).map(|l| l.name.as_str()).collect();
+        let with_repl: Vec<&str> = state
+            .languages
+            .languages()
+            .iter()
+            .filter(|l| l.repl.is_some())
+            .map(|l| l.name.as_str())
+            .collect();
         return Err(AppError::invalid(
             "no_repl",
-            format!("{} has no REPL here; these languages have one: {}", language.name, with_repl.join(", ")),
+            format!(
+                "{} has no REPL here; these languages have one: {}",
+                language.name,
+                with_repl.join(", ")
+            ),
         ));
     }
     let entry = match entry_file {
         Some(f) => f.name.clone(),
         None => language
             .pick_entry(pad_files.iter().map(|f| f.name.as_str()))
-            .ok_or_else(|| AppError::invalid("no_entry", format!("no {} file to run", language.name)))?,
+            .ok_or_else(|| {
+                AppError::invalid("no_entry", format!("no {} file to run", language.name))
+            })?,
     };
 
     let request = RunRequest {
@@ -153,21 +192,33 @@ async fn start_run(
         interactive: kind == RunKind::Repl || body.interactive.unwrap_or(false),
         timeout,
     };
-    let started = exec.start(request, &state.tasks).map_err(|refusal| match refusal {
-        StartRefusal::RunInProgress { run_id, kind: RunKind::Run } => {
-            AppError::conflict("run_in_progress", format!("run {run_id} is still going on this pad; stop it first"))
-        }
-        StartRefusal::RunInProgress { run_id, kind: RunKind::Repl } => {
-            AppError::conflict("repl_open", format!("a REPL ({run_id}) is open on this pad; close it (Stop) first"))
-        }
-        StartRefusal::Queue(refusal) => AppError::RateLimited {
-            retry_after_secs: RETRY_AFTER_SECS,
-            message: match refusal {
-                Refusal::UserBusy => "you already have the maximum number of runs in progress".into(),
-                Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
+    let started = exec
+        .start(request, &state.tasks)
+        .map_err(|refusal| match refusal {
+            StartRefusal::RunInProgress {
+                run_id,
+                kind: RunKind::Run,
+            } => AppError::conflict(
+                "run_in_progress",
+                format!("run {run_id} is still going on this pad; stop it first"),
+            ),
+            StartRefusal::RunInProgress {
+                run_id,
+                kind: RunKind::Repl,
+            } => AppError::conflict(
+                "repl_open",
+                format!("a REPL ({run_id}) is open on this pad; close it (Stop) first"),
+            ),
+            StartRefusal::Queue(refusal) => AppError::RateLimited {
+                retry_after_secs: RETRY_AFTER_SECS,
+                message: match refusal {
+                    Refusal::UserBusy => {
+                        "you already have the maximum number of runs in progress".into()
+                    }
+                    Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
+                },
             },
-        },
-    })?;
+        })?;
     if matches!(query.wait.as_deref(), Some("1" | "true")) {
         let run = started.finished.await.map_err(|_| AppError::Unavailable {
             code: "run_aborted",
@@ -175,7 +226,11 @@ async fn start_run(
         })?;
         return Ok((StatusCode::OK, axum::Json(json!({ "run": run }))).into_response());
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "runId": started.run_id }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "runId": started.run_id })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -201,15 +256,34 @@ async fn stop_run(
     }
     state
         .audit
-        .require(&access.current.actor, AuditEvent::new(AuditAction::RunStop).target(&access.pad.slug).meta(json!({ "runId": id })))
+        .require(
+            &access.current.actor,
+            AuditEvent::new(AuditAction::RunStop)
+                .target(&access.pad.slug)
+                .meta(json!({ "runId": id })),
+        )
         .await?;
-    if let Err(refusal) = state.exec.stop(access.pad.id, &id, access.current.user.id, &access.current.user.name) {
+    if let Err(refusal) = state.exec.stop(
+        access.pad.id,
+        &id,
+        access.current.user.id,
+        &access.current.user.name,
+    ) {
         return Err(stop_refused(&state, &access, &id, refusal).await);
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "runId": id, "stopping": true }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "runId": id, "stopping": true })),
+    )
+        .into_response())
 }
 
-async fn stop_refused(state: &AppState, access: &PadAccess, run_id: &str, refusal: StopRefusal) -> AppError {
+async fn stop_refused(
+    state: &AppState,
+    access: &PadAccess,
+    run_id: &str,
+    refusal: StopRefusal,
+) -> AppError {
     let finished = || AppError::conflict("run_finished", "that run has already finished");
     match refusal {
         StopRefusal::Finished => finished(),
@@ -229,9 +303,14 @@ async fn stop_refused(state: &AppState, access: &PadAccess, run_id: &str, refusa
 async fn last_run(State(state): State<AppState>, access: PadAccess) -> AppResult<Response> {
     let run = store::find(&state.db, access.pad.id, None).await?;
     let settings = state.exec.settings();
-    let limits = state.exec.limits_shown(RunKind::Run, settings.default_timeout);
+    let limits = state
+        .exec
+        .limits_shown(RunKind::Run, settings.default_timeout);
     let repl_limits = state.exec.limits_shown(RunKind::Repl, settings.repl_max);
-    Ok(axum::Json(json!({ "run": run, "limits": limits, "replLimits": repl_limits })).into_response())
+    Ok(
+        axum::Json(json!({ "run": run, "limits": limits, "replLimits": repl_limits }))
+            .into_response(),
+    )
 }
 
 /// The languages this server can run, with their starter files and whether they have a REPL.
@@ -250,4 +329,3 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
         .collect();
     axum::Json(json!({ "languages": languages }))
 }
-

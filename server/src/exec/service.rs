@@ -10,13 +10,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oc_sandbox::{BackendKind, Outcome, OutputChunk, RunLimits, RunSpec, SandboxBackend, SandboxError, SourceFile, Stream};
+use oc_sandbox::{
+    BackendKind, Outcome, OutputChunk, RunLimits, RunSpec, SandboxBackend, SandboxError,
+    SourceFile, Stream,
+};
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::console::{ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES};
+use super::console::{
+    ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES,
+};
 use super::metrics::{run_durations, LanguageLabels, RunDurations};
 use super::output::{Coalescer, OutputKind, Utf8Stream};
 use super::queue::{Refusal, Reservation, RunQueue};
@@ -100,7 +105,9 @@ impl LiveRun {
 
 impl LiveRuns {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LiveRun>> {
-        self.runs.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.runs
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 
@@ -222,7 +229,11 @@ impl ExecService {
         broadcast: PadBroadcast,
     ) -> Self {
         ExecService {
-            queue: RunQueue::new(settings.concurrency, settings.per_user_concurrency, settings.queue),
+            queue: RunQueue::new(
+                settings.concurrency,
+                settings.per_user_concurrency,
+                settings.queue,
+            ),
             backend,
             settings: Arc::new(settings),
             durations: run_durations(),
@@ -238,14 +249,21 @@ impl ExecService {
     /// drops the copies it also receives live.
     pub fn replay_for(&self, pad: PadId) -> Vec<serde_json::Value> {
         let live = self.live.lock();
-        let mut runs: Vec<(&String, &LiveRun)> = live.iter().filter(|(_, run)| run.pad == pad).collect();
+        let mut runs: Vec<(&String, &LiveRun)> =
+            live.iter().filter(|(_, run)| run.pad == pad).collect();
         runs.sort_by_key(|(_, run)| run.started_at_ms);
-        runs.into_iter().flat_map(|(run_id, run)| run.messages(run_id)).collect()
+        runs.into_iter()
+            .flat_map(|(run_id, run)| run.messages(run_id))
+            .collect()
     }
 
     /// Heap bytes held to replay runs in progress (bounded by `EXEC_OUTPUT_BYTES` per run).
     pub fn replay_bytes(&self) -> usize {
-        self.live.lock().values().map(|run| run.output.heap_bytes()).sum()
+        self.live
+            .lock()
+            .values()
+            .map(|run| run.output.heap_bytes())
+            .sum()
     }
 
     /// Send one output chunk to the pad and keep it in the run's replay while the run is live.
@@ -309,22 +327,45 @@ impl ExecService {
 
     /// Admit the run (or refuse at once) and start it in the background. The pad check and the
     /// registration happen under one lock, so two presses at once start one run.
-    pub fn start(&self, request: RunRequest, tasks: &tokio_util::task::TaskTracker) -> Result<StartedRun, StartRefusal> {
+    pub fn start(
+        &self,
+        request: RunRequest,
+        tasks: &tokio_util::task::TaskTracker,
+    ) -> Result<StartedRun, StartRefusal> {
         let run_id = uuid::Uuid::new_v4().to_string();
         let stop = CancellationToken::new();
         let (console, console_ends) = if request.interactive {
             let (input, input_rx) = mpsc::channel(CONSOLE_CHANNEL_CHUNKS);
             let (echo, echo_rx) = mpsc::unbounded_channel();
-            (Some(Console { input, echo, bytes: 0 }), Some(ConsoleEnds { input: input_rx, echo: echo_rx }))
+            (
+                Some(Console {
+                    input,
+                    echo,
+                    bytes: 0,
+                }),
+                Some(ConsoleEnds {
+                    input: input_rx,
+                    echo: echo_rx,
+                }),
+            )
         } else {
             (None, None)
         };
         let reservation = {
             let mut live = self.live.lock();
-            if let Some((busy, run)) = live.iter().find(|(_, run)| run.pad == request.pad && run.finished.is_none()) {
-                return Err(StartRefusal::RunInProgress { run_id: busy.clone(), kind: run.kind });
+            if let Some((busy, run)) = live
+                .iter()
+                .find(|(_, run)| run.pad == request.pad && run.finished.is_none())
+            {
+                return Err(StartRefusal::RunInProgress {
+                    run_id: busy.clone(),
+                    kind: run.kind,
+                });
             }
-            let reservation = self.queue.reserve(request.user).map_err(StartRefusal::Queue)?;
+            let reservation = self
+                .queue
+                .reserve(request.user)
+                .map_err(StartRefusal::Queue)?;
             live.insert(
                 run_id.clone(),
                 LiveRun {
@@ -347,10 +388,15 @@ impl ExecService {
         let service = self.clone();
         let id = run_id.clone();
         tasks.spawn(async move {
-            let record = service.execute(id, request, reservation, stop, console_ends).await;
+            let record = service
+                .execute(id, request, reservation, stop, console_ends)
+                .await;
             let _ = done_tx.send(record);
         });
-        Ok(StartedRun { run_id, finished: done_rx })
+        Ok(StartedRun {
+            run_id,
+            finished: done_rx,
+        })
     }
 
     /// Whether `stop` would act now (checked before its audit row is written).
@@ -360,10 +406,19 @@ impl ExecService {
 
     /// Stop a run in progress on `pad`: its task drops the sandbox run, whose guard removes the
     /// container. Stopping a run that is already stopping succeeds again (the first reason stays).
-    pub fn stop(&self, pad: PadId, run_id: &str, by: UserId, name: &str) -> Result<(), StopRefusal> {
+    pub fn stop(
+        &self,
+        pad: PadId,
+        run_id: &str,
+        by: UserId,
+        name: &str,
+    ) -> Result<(), StopRefusal> {
         let mut live = self.live.lock();
         let run = stoppable(&mut live, pad, run_id)?;
-        run.ended.get_or_insert_with(|| Ended::StoppedBy { user: by, name: name.to_string() });
+        run.ended.get_or_insert_with(|| Ended::StoppedBy {
+            user: by,
+            name: name.to_string(),
+        });
         run.stop.cancel();
         Ok(())
     }
@@ -390,9 +445,17 @@ impl ExecService {
     /// Console input for run `run_id` of `pad`: data goes to the program's stdin and is echoed to
     /// everyone on the pad; `Eof` closes the program's stdin. Refused unless the run is live,
     /// interactive and its input still open, and within the console limits.
-    pub fn console_input(&self, pad: PadId, run_id: &str, input: ConsoleInput<'_>) -> Result<(), ConsoleRefusal> {
+    pub fn console_input(
+        &self,
+        pad: PadId,
+        run_id: &str,
+        input: ConsoleInput<'_>,
+    ) -> Result<(), ConsoleRefusal> {
         let mut live = self.live.lock();
-        let run = live.get_mut(run_id).filter(|run| run.pad == pad).ok_or(ConsoleRefusal::Unknown)?;
+        let run = live
+            .get_mut(run_id)
+            .filter(|run| run.pad == pad)
+            .ok_or(ConsoleRefusal::Unknown)?;
         if run.finished.is_some() {
             return Err(ConsoleRefusal::Finished);
         }
@@ -408,11 +471,14 @@ impl ExecService {
                 if data.is_empty() {
                     return Ok(());
                 }
-                console.input.try_send(data.as_bytes().to_vec()).map_err(|err| match err {
-                    mpsc::error::TrySendError::Full(_) => ConsoleRefusal::Busy,
-                    // The sandbox dropped its end: the program is done.
-                    mpsc::error::TrySendError::Closed(_) => ConsoleRefusal::Finished,
-                })?;
+                console
+                    .input
+                    .try_send(data.as_bytes().to_vec())
+                    .map_err(|err| match err {
+                        mpsc::error::TrySendError::Full(_) => ConsoleRefusal::Busy,
+                        // The sandbox dropped its end: the program is done.
+                        mpsc::error::TrySendError::Closed(_) => ConsoleRefusal::Finished,
+                    })?;
                 console.bytes += data.len();
                 run.last_input = tokio::time::Instant::now();
                 // The run task echoes it in order with the output; gone means it is finishing.
@@ -506,7 +572,11 @@ impl ExecService {
         };
         // A REPL session's length says nothing about how long programs take.
         if request.kind == RunKind::Run {
-            self.durations.get_or_create(&LanguageLabels { language: record.language.clone() }).observe(elapsed.as_secs_f64());
+            self.durations
+                .get_or_create(&LanguageLabels {
+                    language: record.language.clone(),
+                })
+                .observe(elapsed.as_secs_f64());
         }
         let message = {
             let mut live = self.live.lock();
@@ -522,7 +592,8 @@ impl ExecService {
                     None => record.outcome = STOPPED.to_string(),
                 }
             }
-            let message = finished_message(&record, self.limits_shown(request.kind, request.timeout));
+            let message =
+                finished_message(&record, self.limits_shown(request.kind, request.timeout));
             // Kept for the replay until stored: a socket joining in between sees the whole run,
             // never output without its finish.
             if let Some(run) = entry {
@@ -554,18 +625,22 @@ impl ExecService {
         let mut coalescer = Coalescer::default();
         let mut seq = 0u64;
         // Sends what is pending, then the console input `typed` if any.
-        let mut flush = |coalescer: &mut Coalescer, captured: &mut Captured, typed: Option<String>| {
-            let pending = coalescer.take().into_iter().map(|(stream, text)| (OutputKind::from(stream), text));
-            for (kind, text) in pending.chain(typed.map(|t| (OutputKind::Stdin, t))) {
-                match kind {
-                    OutputKind::Stdout | OutputKind::Stdin => captured.stdout.push_str(&text),
-                    OutputKind::Stderr => captured.stderr.push_str(&text),
+        let mut flush =
+            |coalescer: &mut Coalescer, captured: &mut Captured, typed: Option<String>| {
+                let pending = coalescer
+                    .take()
+                    .into_iter()
+                    .map(|(stream, text)| (OutputKind::from(stream), text));
+                for (kind, text) in pending.chain(typed.map(|t| (OutputKind::Stdin, t))) {
+                    match kind {
+                        OutputKind::Stdout | OutputKind::Stdin => captured.stdout.push_str(&text),
+                        OutputKind::Stderr => captured.stderr.push_str(&text),
+                    }
+                    captured.layout.push(kind, &text);
+                    seq += 1;
+                    self.publish_output(pad, &run_id, seq, kind, &text);
                 }
-                captured.layout.push(kind, &text);
-                seq += 1;
-                self.publish_output(pad, &run_id, seq, kind, &text);
-            }
-        };
+            };
         loop {
             let due = coalescer.due();
             tokio::select! {
@@ -612,8 +687,15 @@ async fn recv_echo(echo: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option
 }
 
 /// The live run `run_id` of `pad`, if it has not finished.
-fn stoppable<'a>(live: &'a mut HashMap<String, LiveRun>, pad: PadId, run_id: &str) -> Result<&'a mut LiveRun, StopRefusal> {
-    let run = live.get_mut(run_id).filter(|run| run.pad == pad).ok_or(StopRefusal::Unknown)?;
+fn stoppable<'a>(
+    live: &'a mut HashMap<String, LiveRun>,
+    pad: PadId,
+    run_id: &str,
+) -> Result<&'a mut LiveRun, StopRefusal> {
+    let run = live
+        .get_mut(run_id)
+        .filter(|run| run.pad == pad)
+        .ok_or(StopRefusal::Unknown)?;
     if run.finished.is_some() {
         return Err(StopRefusal::Finished);
     }
@@ -661,7 +743,12 @@ fn base_record(run: RunInfo<'_>, backend: BackendKind, captured: Captured) -> Ru
     }
 }
 
-fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: BackendKind, captured: Captured) -> RunRecord {
+fn record_of(
+    run: RunInfo<'_>,
+    result: Result<Outcome, SandboxError>,
+    backend: BackendKind,
+    captured: Captured,
+) -> RunRecord {
     let base = base_record(run, backend, captured);
     match result {
         Ok(outcome) => RunRecord {
@@ -673,13 +760,19 @@ fn record_of(run: RunInfo<'_>, result: Result<Outcome, SandboxError>, backend: B
             duration_ms: outcome.duration.as_millis() as u64,
             backend: outcome.backend.as_str().to_string(),
             pooled: outcome.pooled,
-            compile_cache: outcome.compile_cache.map(|c| format!("{c:?}").to_ascii_lowercase()),
+            compile_cache: outcome
+                .compile_cache
+                .map(|c| format!("{c:?}").to_ascii_lowercase()),
             outcome: outcome.label().to_string(),
             ..base
         },
         Err(err) => {
             tracing::warn!(error = %err, "sandbox run failed");
-            RunRecord { outcome: err.label().to_string(), error: Some(err.to_string()), ..base }
+            RunRecord {
+                outcome: err.label().to_string(),
+                error: Some(err.to_string()),
+                ..base
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{get, flag, invalid, number, ConfigError};
+use crate::config::{flag, get, invalid, number, ConfigError};
 
 /// Warm containers kept by default: the languages people run most.
 pub const DEFAULT_POOL: &str = "python=2,javascript=1";
@@ -81,9 +81,15 @@ pub struct ExecSettings {
 /// `EXEC_RUNTIME` names a runtime in the daemon's configuration: a short name of letters,
 /// digits, `_`, `.` and `-`.
 fn parse_runtime(raw: &str, allow_local: bool) -> Result<String, ConfigError> {
-    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    let valid = raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
     if !valid {
-        return Err(invalid("EXEC_RUNTIME", format!("{raw:?}: use 1-64 letters, digits, '_', '.' or '-'")));
+        return Err(invalid(
+            "EXEC_RUNTIME",
+            format!("{raw:?}: use 1-64 letters, digits, '_', '.' or '-'"),
+        ));
     }
     if allow_local {
         return Err(invalid(
@@ -96,25 +102,40 @@ fn parse_runtime(raw: &str, allow_local: bool) -> Result<String, ConfigError> {
 
 /// `NODE_ID` goes into a container label: a short name of letters, digits, `_`, `.` and `-`.
 fn parse_node_id(raw: &str) -> Result<String, ConfigError> {
-    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    let valid = raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
     if !valid {
-        return Err(invalid("NODE_ID", format!("{raw:?}: use 1-64 letters, digits, '_', '.' or '-'")));
+        return Err(invalid(
+            "NODE_ID",
+            format!("{raw:?}: use 1-64 letters, digits, '_', '.' or '-'"),
+        ));
     }
     Ok(raw.to_string())
 }
 
 impl ExecSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<ExecSettings, ConfigError> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         // Set but empty means "no warm pool"; unset means the default pool.
-        let pool = vars.get("EXEC_POOL").map(|v| v.trim().to_string()).unwrap_or_else(|| DEFAULT_POOL.to_string());
+        let pool = vars
+            .get("EXEC_POOL")
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| DEFAULT_POOL.to_string());
         oc_sandbox::parse_pool_spec(&pool).map_err(|e| invalid("EXEC_POOL", e.to_string()))?;
         let allow_local = flag(vars, "EXEC_ALLOW_LOCAL")?;
         Ok(ExecSettings {
             force_local: flag(vars, "EXEC_FORCE_LOCAL")?,
             allow_local,
-            runtime: get(vars, "EXEC_RUNTIME").map(|r| parse_runtime(r, allow_local)).transpose()?,
-            image: get(vars, "EXEC_IMAGE").unwrap_or("opencoder-runner:latest").to_string(),
+            runtime: get(vars, "EXEC_RUNTIME")
+                .map(|r| parse_runtime(r, allow_local))
+                .transpose()?,
+            image: get(vars, "EXEC_IMAGE")
+                .unwrap_or("opencoder-runner:latest")
+                .to_string(),
             languages_file: get(vars, "EXEC_LANGUAGES_FILE").map(PathBuf::from),
             seccomp_profile: get(vars, "EXEC_SECCOMP_PROFILE").map(PathBuf::from),
             default_timeout: Duration::from_millis(number(
@@ -134,13 +155,28 @@ impl ExecSettings {
             queue: number(vars, "EXEC_QUEUE", 32usize, 0, 100_000)?,
             pool,
             compile_cache_mb: number(vars, "EXEC_COMPILE_CACHE_MB", 512u64, 0, 1 << 20)?,
-            remove_leftovers: get(vars, "EXEC_REMOVE_LEFTOVERS").is_none() || flag(vars, "EXEC_REMOVE_LEFTOVERS")?,
+            remove_leftovers: get(vars, "EXEC_REMOVE_LEFTOVERS").is_none()
+                || flag(vars, "EXEC_REMOVE_LEFTOVERS")?,
             docker_host: get(vars, "DOCKER_HOST").map(str::to_string),
-            docker_hosts: oc_sandbox::hosts::parse_hosts_spec(get(vars, "EXEC_DOCKER_HOSTS").unwrap_or_default())
-                .map_err(|e| invalid("EXEC_DOCKER_HOSTS", e))?,
+            docker_hosts: oc_sandbox::hosts::parse_hosts_spec(
+                get(vars, "EXEC_DOCKER_HOSTS").unwrap_or_default(),
+            )
+            .map_err(|e| invalid("EXEC_DOCKER_HOSTS", e))?,
             node_id: get(vars, "NODE_ID").map(parse_node_id).transpose()?,
-            repl_idle: Duration::from_millis(number(vars, "REPL_IDLE_MS", 300_000u64, 500, 3_600_000)?),
-            repl_max: Duration::from_millis(number(vars, "REPL_MAX_MS", 1_800_000u64, 1_000, 14_400_000)?),
+            repl_idle: Duration::from_millis(number(
+                vars,
+                "REPL_IDLE_MS",
+                300_000u64,
+                500,
+                3_600_000,
+            )?),
+            repl_max: Duration::from_millis(number(
+                vars,
+                "REPL_MAX_MS",
+                1_800_000u64,
+                1_000,
+                14_400_000,
+            )?),
             repl_output_bytes: number(vars, "REPL_OUTPUT_BYTES", 1usize << 20, 1024, 64 << 20)?,
         })
     }
@@ -153,10 +189,16 @@ mod tests {
     #[test]
     fn docker_hosts_are_parsed_and_checked() {
         let vars = |v: &str| HashMap::from([("EXEC_DOCKER_HOSTS".to_string(), v.to_string())]);
-        let settings = ExecSettings::from_vars(&vars("unix:///var/run/docker.sock=8,unix:///run/oc-docker2.sock=4")).unwrap();
+        let settings = ExecSettings::from_vars(&vars(
+            "unix:///var/run/docker.sock=8,unix:///run/oc-docker2.sock=4",
+        ))
+        .unwrap();
         let capacities: Vec<usize> = settings.docker_hosts.iter().map(|h| h.capacity).collect();
         assert_eq!(capacities, vec![8, 4]);
-        assert!(ExecSettings::from_vars(&HashMap::new()).unwrap().docker_hosts.is_empty());
+        assert!(ExecSettings::from_vars(&HashMap::new())
+            .unwrap()
+            .docker_hosts
+            .is_empty());
         for bad in ["ssh://box=2", "unix:///a=0", "unix:///a"] {
             let err = ExecSettings::from_vars(&vars(bad)).unwrap_err().to_string();
             assert!(err.starts_with("EXEC_DOCKER_HOSTS"), "{err}");
@@ -166,26 +208,55 @@ mod tests {
     #[test]
     fn repl_limits_have_defaults_and_bounds() {
         let defaults = ExecSettings::from_vars(&HashMap::new()).unwrap();
-        assert_eq!((defaults.repl_idle, defaults.repl_max), (Duration::from_secs(300), Duration::from_secs(1800)));
+        assert_eq!(
+            (defaults.repl_idle, defaults.repl_max),
+            (Duration::from_secs(300), Duration::from_secs(1800))
+        );
         assert_eq!(defaults.repl_output_bytes, 1 << 20);
-        for (name, bad) in [("REPL_IDLE_MS", "100"), ("REPL_MAX_MS", "99999999"), ("REPL_OUTPUT_BYTES", "12")] {
-            let err = ExecSettings::from_vars(&HashMap::from([(name.to_string(), bad.to_string())])).unwrap_err().to_string();
+        for (name, bad) in [
+            ("REPL_IDLE_MS", "100"),
+            ("REPL_MAX_MS", "99999999"),
+            ("REPL_OUTPUT_BYTES", "12"),
+        ] {
+            let err =
+                ExecSettings::from_vars(&HashMap::from([(name.to_string(), bad.to_string())]))
+                    .unwrap_err()
+                    .to_string();
             assert!(err.starts_with(name), "{err}");
         }
     }
 
     #[test]
     fn the_runtime_is_a_name_and_never_falls_back_to_the_host() {
-        let vars = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", "runsc")])).unwrap().runtime.as_deref(), Some("runsc"));
-        assert_eq!(ExecSettings::from_vars(&HashMap::new()).unwrap().runtime, None);
+        let vars = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", "runsc")]))
+                .unwrap()
+                .runtime
+                .as_deref(),
+            Some("runsc")
+        );
+        assert_eq!(
+            ExecSettings::from_vars(&HashMap::new()).unwrap().runtime,
+            None
+        );
         for bad in ["runsc --debug", "a/b", &"r".repeat(65)] {
-            let err = ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", bad)])).unwrap_err().to_string();
+            let err = ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", bad)]))
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with("EXEC_RUNTIME"), "{err}");
         }
-        let err = ExecSettings::from_vars(&vars(&[("EXEC_RUNTIME", "runsc"), ("EXEC_ALLOW_LOCAL", "true")]))
-            .unwrap_err()
-            .to_string();
+        let err = ExecSettings::from_vars(&vars(&[
+            ("EXEC_RUNTIME", "runsc"),
+            ("EXEC_ALLOW_LOCAL", "true"),
+        ]))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("EXEC_ALLOW_LOCAL"), "{err}");
     }
 }

@@ -5,7 +5,8 @@ use crate::db::{on_pool, Db, PadId, UserId};
 use super::service::RunRecord;
 
 pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query(
+    on_pool!(db, |pool| {
+        sqlx::query(
         "INSERT INTO runs (id, pad_id, user_id, language, entry, started_at_ms, finished_at_ms, exit_code, signal,
                            timed_out, oom_killed, truncated, backend, outcome, stdout, stderr, kind, stopped_by, layout)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
@@ -30,7 +31,8 @@ pub async fn insert(db: &Db, pad: PadId, user: UserId, run: &RunRecord) -> sqlx:
     .bind(run.stopped_by_user)
     .bind(run.layout.to_json())
     .execute(pool)
-    .await.map(|done| done.rows_affected()))?;
+    .await.map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -67,7 +69,8 @@ pub struct StoredRun {
 /// The pad's run `run_id` if given, else its most recent run.
 pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Option<StoredRun>> {
     // CAST: PostgreSQL must know the parameter's type to test it for NULL.
-    on_pool!(db, |pool| sqlx::query_as(
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT r.id AS run_id, r.kind, r.user_id, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
                 r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.backend, r.outcome, r.stdout, r.stderr,
                 s.name AS stopped_by, r.layout
@@ -78,7 +81,8 @@ pub async fn find(db: &Db, pad: PadId, run_id: Option<&str>) -> sqlx::Result<Opt
     .bind(pad)
     .bind(run_id)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 /// One run without its output: what a summary lists.
@@ -98,7 +102,8 @@ pub struct RunSummary {
 
 /// The pad's `limit` most recent runs, oldest first, without their output.
 pub async fn recent_summaries(db: &Db, pad: PadId, limit: i64) -> sqlx::Result<Vec<RunSummary>> {
-    let mut runs: Vec<RunSummary> = on_pool!(db, |pool| sqlx::query_as(
+    let mut runs: Vec<RunSummary> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT r.id AS run_id, r.kind, u.name AS user_name, r.language, r.entry, r.started_at_ms, r.finished_at_ms,
                 r.exit_code, r.outcome
          FROM runs r LEFT JOIN users u ON u.id = r.user_id
@@ -107,7 +112,8 @@ pub async fn recent_summaries(db: &Db, pad: PadId, limit: i64) -> sqlx::Result<V
     .bind(pad)
     .bind(limit)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     runs.reverse();
     Ok(runs)
 }

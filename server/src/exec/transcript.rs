@@ -30,7 +30,11 @@ impl Layout {
 
     /// The stored form (see the module docs).
     pub fn to_json(&self) -> String {
-        let runs: Vec<(&str, usize)> = self.runs.iter().map(|(kind, units)| (code(*kind), *units)).collect();
+        let runs: Vec<(&str, usize)> = self
+            .runs
+            .iter()
+            .map(|(kind, units)| (code(*kind), *units))
+            .collect();
         serde_json::to_string(&runs).expect("pairs of a string and a number serialise")
     }
 }
@@ -45,8 +49,13 @@ fn code(kind: OutputKind) -> &'static str {
 
 /// Serialise a stored layout (JSON text) as the JSON it holds; a row without one (stored before
 /// layouts were kept) as `null`.
-pub fn serialize_stored<S: serde::Serializer>(stored: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
-    let value = stored.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+pub fn serialize_stored<S: serde::Serializer>(
+    stored: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let value = stored
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
     value.serialize(serializer)
 }
 

@@ -92,7 +92,11 @@ mod tests {
     #[test]
     fn trusted_proxy_is_believed_from_the_right() {
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
-        let got = resolve(peer, &headers("6.6.6.6, 198.51.100.7, 127.0.0.2"), &loopback());
+        let got = resolve(
+            peer,
+            &headers("6.6.6.6, 198.51.100.7, 127.0.0.2"),
+            &loopback(),
+        );
         assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
         assert_eq!(resolve(peer, &headers("garbage"), &loopback()), peer);
     }
@@ -103,6 +107,9 @@ mod tests {
         let got = resolve(mapped, &headers("198.51.100.7"), &loopback());
         assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
         let untrusted: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
-        assert_eq!(resolve(untrusted, &headers("1.2.3.4"), &loopback()), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            resolve(untrusted, &headers("1.2.3.4"), &loopback()),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
     }
 }

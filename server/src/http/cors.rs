@@ -27,16 +27,28 @@ pub fn layer(config: &Config) -> CorsLayer {
     };
     // An untrusted origin gets no `Access-Control-Allow-Credentials`, so the browser withholds
     // the response of any credentialed request from it.
-    let credentials = AllowCredentials::predicate(move |value, parts| trusted(value, &parts.headers, &config));
+    let credentials =
+        AllowCredentials::predicate(move |value, parts| trusted(value, &parts.headers, &config));
     CorsLayer::new()
         .allow_origin(origins)
         .allow_credentials(credentials)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
         .max_age(std::time::Duration::from_secs(600))
 }
 
 fn trusted(value: &HeaderValue, headers: &axum::http::HeaderMap, config: &Config) -> bool {
-    value.to_str().is_ok_and(|origin| origin::is_trusted_origin(origin, headers, config))
+    value
+        .to_str()
+        .is_ok_and(|origin| origin::is_trusted_origin(origin, headers, config))
 }

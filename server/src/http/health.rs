@@ -71,7 +71,11 @@ impl HealthCache {
             return check.clone();
         }
         self.checks.fetch_add(1, Ordering::Relaxed);
-        let check = ExecCheck { health: state.exec.health().await, at: Instant::now(), at_ms: chrono::Utc::now().timestamp_millis() };
+        let check = ExecCheck {
+            health: state.exec.health().await,
+            at: Instant::now(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
+        };
         *last = Some(check.clone());
         check
     }
@@ -109,11 +113,16 @@ async fn redis_answers(state: &AppState) -> Option<bool> {
     let mut redis = state.redis.clone()?;
     let command = redis::cmd("PING");
     let ping = command.query_async::<String>(&mut redis);
-    Some(matches!(tokio::time::timeout(READY_CHECK_TIMEOUT, ping).await, Ok(Ok(_))))
+    Some(matches!(
+        tokio::time::timeout(READY_CHECK_TIMEOUT, ping).await,
+        Ok(Ok(_))
+    ))
 }
 
 async fn database_answers(state: &AppState) -> bool {
-    tokio::time::timeout(READY_CHECK_TIMEOUT, state.db.ping()).await.unwrap_or(false)
+    tokio::time::timeout(READY_CHECK_TIMEOUT, state.db.ping())
+        .await
+        .unwrap_or(false)
 }
 
 /// Ready for traffic: the database, Redis when configured, and a backend that runs code.
@@ -124,16 +133,31 @@ async fn database_answers(state: &AppState) -> bool {
     responses((status = 200, description = "ready"), (status = 503, description = "not ready; `failing` names the checks"))
 )]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let (database, redis, exec) = tokio::join!(database_answers(&state), redis_answers(&state), state.health.exec(&state));
+    let (database, redis, exec) = tokio::join!(
+        database_answers(&state),
+        redis_answers(&state),
+        state.health.exec(&state)
+    );
     let mut checks = serde_json::Map::new();
     checks.insert("database".into(), json!(database));
     if let Some(redis) = redis {
         checks.insert("redis".into(), json!(redis));
     }
     checks.insert("exec".into(), json!(exec.health.available));
-    let failing: Vec<&String> = checks.iter().filter(|(_, ok)| **ok == json!(false)).map(|(name, _)| name).collect();
-    let status = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, axum::Json(json!({ "ready": failing.is_empty(), "failing": failing, "checks": checks })))
+    let failing: Vec<&String> = checks
+        .iter()
+        .filter(|(_, ok)| **ok == json!(false))
+        .map(|(name, _)| name)
+        .collect();
+    let status = if failing.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(json!({ "ready": failing.is_empty(), "failing": failing, "checks": checks })),
+    )
 }
 
 /// The client's view: whether runs are sandboxed; signed-in callers also get the version and the

@@ -16,7 +16,9 @@ pub const OPAQUE_ORIGIN: &str = "null";
 /// The `Origin` header as sent. `null` (and a non-text value, reported as `null`) is kept, not
 /// dropped: treating it as "no origin" would let an opaque-origin page pass as a non-browser client.
 pub fn request_origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or(OPAQUE_ORIGIN))
+    headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or(OPAQUE_ORIGIN))
 }
 
 /// `Origin` (or, when absent, `Referer`'s origin) matches the request's own host.
@@ -40,7 +42,10 @@ pub fn is_trusted_origin(origin: &str, headers: &HeaderMap, config: &Config) -> 
         return true;
     }
     let lowered = origin.trim_end_matches('/').to_ascii_lowercase();
-    config.allowed_origins.as_ref().is_some_and(|list| list.contains(&lowered))
+    config
+        .allowed_origins
+        .as_ref()
+        .is_some_and(|list| list.contains(&lowered))
 }
 
 /// The origin a browser attached to this request: `Origin`, else the origin part of `Referer`.
@@ -79,7 +84,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.insert(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -91,10 +99,19 @@ mod tests {
     #[test]
     fn same_origin_and_originless_requests_may_use_the_cookie() {
         let c = config();
-        assert!(cookie_request_allowed(&headers(&[("host", "pad.lan:4000")]), &c));
-        assert!(cookie_request_allowed(&headers(&[("host", "pad.lan:4000"), ("origin", "http://pad.lan:4000")]), &c));
         assert!(cookie_request_allowed(
-            &headers(&[("host", "pad.lan:4000"), ("referer", "http://pad.lan:4000/p/abc?x=1")]),
+            &headers(&[("host", "pad.lan:4000")]),
+            &c
+        ));
+        assert!(cookie_request_allowed(
+            &headers(&[("host", "pad.lan:4000"), ("origin", "http://pad.lan:4000")]),
+            &c
+        ));
+        assert!(cookie_request_allowed(
+            &headers(&[
+                ("host", "pad.lan:4000"),
+                ("referer", "http://pad.lan:4000/p/abc?x=1")
+            ]),
             &c
         ));
     }
@@ -106,7 +123,10 @@ mod tests {
             &[("host", "pad.lan"), ("origin", "http://evil.example")][..],
             &[("host", "pad.lan"), ("origin", "null")][..],
             &[("host", "pad.lan"), ("referer", "http://evil.example/x")][..],
-            &[("host", "pad.lan"), ("referer", "http://pad.lan.evil.example/")][..],
+            &[
+                ("host", "pad.lan"),
+                ("referer", "http://pad.lan.evil.example/"),
+            ][..],
             &[("host", "pad.lan"), ("referer", "not a url")][..],
         ] {
             assert!(!cookie_request_allowed(&headers(pairs), &c), "{pairs:?}");

@@ -91,7 +91,10 @@ impl SharedBudget {
 impl IpLimiter {
     pub fn per_minute(count: u32) -> Self {
         let count = NonZeroU32::new(count.max(1)).expect("max(1) is non-zero");
-        IpLimiter { limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(count))), shared: None }
+        IpLimiter {
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(count))),
+            shared: None,
+        }
     }
 
     /// The same budget, also counted across nodes in Redis under `name`.
@@ -103,7 +106,10 @@ impl IpLimiter {
             interval_ms: (60_000 / u64::from(count)).max(1),
             count,
         };
-        IpLimiter { shared: Some(shared), ..IpLimiter::per_minute(count) }
+        IpLimiter {
+            shared: Some(shared),
+            ..IpLimiter::per_minute(count)
+        }
     }
 
     /// `Err(seconds to wait)` when the address is over budget.
@@ -113,7 +119,9 @@ impl IpLimiter {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
         })?;
-        let Some(shared) = &self.shared else { return Ok(()) };
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
         shared.check(bucket).await
     }
 
@@ -135,11 +143,18 @@ pub struct RateLimits {
 
 impl RateLimits {
     pub fn new(global_per_minute: u32, signup_per_minute: u32) -> Self {
-        RateLimits { global: IpLimiter::per_minute(global_per_minute), signup: IpLimiter::per_minute(signup_per_minute) }
+        RateLimits {
+            global: IpLimiter::per_minute(global_per_minute),
+            signup: IpLimiter::per_minute(signup_per_minute),
+        }
     }
 
     /// The same budgets, counted across every node that shares `redis`.
-    pub fn shared(global_per_minute: u32, signup_per_minute: u32, redis: redis::aio::ConnectionManager) -> Self {
+    pub fn shared(
+        global_per_minute: u32,
+        signup_per_minute: u32,
+        redis: redis::aio::ConnectionManager,
+    ) -> Self {
         RateLimits {
             global: IpLimiter::shared_per_minute(global_per_minute, "global", redis.clone()),
             signup: IpLimiter::shared_per_minute(signup_per_minute, "signup", redis),
@@ -157,12 +172,22 @@ fn is_budgeted(path: &str) -> bool {
 }
 
 /// Middleware: the global per-IP budget.
-pub async fn enforce_global(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn enforce_global(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if is_budgeted(request.uri().path()) {
-        let ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let ip = request
+            .extensions()
+            .get::<ClientIp>()
+            .map(|c| c.0)
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
         if let Err(err) = state.rate_limits.global.check_or_429(ip).await {
             let mut response = err.into_response();
-            response.extensions_mut().insert(crate::metrics::Limiter::Global);
+            response
+                .extensions_mut()
+                .insert(crate::metrics::Limiter::Global);
             return response;
         }
     }
@@ -180,8 +205,14 @@ mod tests {
     #[test]
     fn ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
         assert_eq!(bucket_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
-        assert_eq!(bucket_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), ip("2001:db8:1:2::"));
-        assert_ne!(bucket_of(ip("2001:db8:1:3::1")), bucket_of(ip("2001:db8:1:2::1")));
+        assert_eq!(
+            bucket_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            ip("2001:db8:1:2::")
+        );
+        assert_ne!(
+            bucket_of(ip("2001:db8:1:3::1")),
+            bucket_of(ip("2001:db8:1:2::1"))
+        );
         assert_eq!(bucket_of(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
         assert_eq!(bucket_of(ip("198.51.100.7")), ip("198.51.100.7"));
     }

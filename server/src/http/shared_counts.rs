@@ -21,24 +21,40 @@ pub struct SharedCounts {
 
 impl SharedCounts {
     pub fn new(redis: redis::aio::ConnectionManager) -> Self {
-        SharedCounts { redis, unavailable_until: Arc::default() }
+        SharedCounts {
+            redis,
+            unavailable_until: Arc::default(),
+        }
     }
 
     /// The script's integer answer, or `None` when Redis did not give one in time (`what` names
     /// the count in the warning).
     pub async fn run(&self, invocation: &redis::ScriptInvocation<'_>, what: &str) -> Option<u64> {
         let now = Instant::now();
-        if self.unavailable_until.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|until| now < until) {
+        if self
+            .unavailable_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|until| now < until)
+        {
             return None;
         }
         let mut redis = self.redis.clone();
-        let failure = match tokio::time::timeout(SHARED_CHECK_TIMEOUT, invocation.invoke_async::<u64>(&mut redis)).await {
+        let failure = match tokio::time::timeout(
+            SHARED_CHECK_TIMEOUT,
+            invocation.invoke_async::<u64>(&mut redis),
+        )
+        .await
+        {
             Ok(Ok(answer)) => return Some(answer),
             Ok(Err(err)) => err.to_string(),
             Err(_) => "no answer in time".to_string(),
         };
         tracing::warn!(error = %failure, what, "Redis did not answer; this node's own counts decide for now");
-        *self.unavailable_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(now + SHARED_RETRY_AFTER);
+        *self
+            .unavailable_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(now + SHARED_RETRY_AFTER);
         None
     }
 }

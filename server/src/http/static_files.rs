@@ -64,7 +64,10 @@ impl Source<'_> {
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                     .map(|d| d.as_nanos())
                     .unwrap_or(0);
-                Some(Asset { etag: format!("\"{:x}-{:x}\"", bytes.len(), modified), bytes: Cow::Owned(bytes) })
+                Some(Asset {
+                    etag: format!("\"{:x}-{:x}\"", bytes.len(), modified),
+                    bytes: Cow::Owned(bytes),
+                })
             }
         }
     }
@@ -72,7 +75,12 @@ impl Source<'_> {
 
 /// `/api`, `/api/…`, `/ws`, `/ws/…`: never the SPA.
 fn is_reserved(path: &str) -> bool {
-    ["/api", "/ws"].iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
+    ["/api", "/ws"].iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// The bundle-relative file for a request path, or `None` when the path is not a plain, safe
@@ -83,27 +91,41 @@ fn relative_file(path: &str) -> Option<String> {
         return Some(INDEX.to_string());
     }
     let ok = trimmed.split('/').all(|seg| {
-        !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\\') && !seg.contains('\0') && !seg.starts_with('.')
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && !seg.contains('\\')
+            && !seg.contains('\0')
+            && !seg.starts_with('.')
     });
     ok.then(|| trimmed.to_string())
 }
 
 /// Does the last segment look like a file name (has an extension)?
 fn looks_like_file(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
 }
 
 fn content_type(path: &str) -> HeaderValue {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let essence = mime.essence_str();
     let textual = essence.starts_with("text/")
-        || matches!(essence, "application/javascript" | "application/json" | "image/svg+xml" | "application/manifest+json");
+        || matches!(
+            essence,
+            "application/javascript"
+                | "application/json"
+                | "image/svg+xml"
+                | "application/manifest+json"
+        );
     let value = if textual && mime.get_param("charset").is_none() {
         format!("{essence}; charset=utf-8")
     } else {
         mime.to_string()
     };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
 }
 
 fn cache_control(path: &str) -> &'static str {
@@ -116,12 +138,20 @@ fn cache_control(path: &str) -> &'static str {
 
 /// Encodings the browser accepts, best first, among those the build pre-compresses.
 fn accepted_encodings(headers: &HeaderMap) -> Vec<(&'static str, &'static str)> {
-    let accept = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let accepts = |name: &str| {
         accept.split(',').any(|part| {
             let mut it = part.trim().split(';');
             let coding = it.next().unwrap_or("").trim();
-            let refused = it.any(|p| matches!(p.trim().replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            let refused = it.any(|p| {
+                matches!(
+                    p.trim().replace(' ', "").as_str(),
+                    "q=0" | "q=0.0" | "q=0.00" | "q=0.000"
+                )
+            });
             coding.eq_ignore_ascii_case(name) && !refused
         })
     };
@@ -142,8 +172,13 @@ fn not_built() -> Response {
 then rebuild the server, or point <code>WEB_DIR</code> at a built <code>web/dist</code>.</p>\
 <p>The API is up: see <a href=\"/api/health\">/api/health</a>.</p>";
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE));
     response
 }
 
@@ -179,7 +214,10 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
 
     let mut response_headers = HeaderMap::new();
     response_headers.insert(header::CONTENT_TYPE, content_type(&file));
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(&file)));
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control(&file)),
+    );
     response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
         response_headers.insert(header::ETAG, etag);
@@ -188,7 +226,10 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == asset.etag || tag.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
+        });
     if not_modified {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
@@ -217,7 +258,14 @@ mod tests {
         for p in ["/api", "/api/", "/api/nope", "/ws", "/ws/pad/x"] {
             assert!(is_reserved(p), "{p}");
         }
-        for p in ["/", "/apix", "/wsx", "/dashboard", "/p/abc", "/assets/app.js"] {
+        for p in [
+            "/",
+            "/apix",
+            "/wsx",
+            "/dashboard",
+            "/p/abc",
+            "/assets/app.js",
+        ] {
             assert!(!is_reserved(p), "{p}");
         }
     }
@@ -225,8 +273,18 @@ mod tests {
     #[test]
     fn paths_are_confined_to_the_bundle() {
         assert_eq!(relative_file("/").as_deref(), Some("index.html"));
-        assert_eq!(relative_file("/assets/a-1.js").as_deref(), Some("assets/a-1.js"));
-        for bad in ["/../etc/passwd", "/assets/../../x", "/a//b", "/.env", "/a\\b", "/a/./b"] {
+        assert_eq!(
+            relative_file("/assets/a-1.js").as_deref(),
+            Some("assets/a-1.js")
+        );
+        for bad in [
+            "/../etc/passwd",
+            "/assets/../../x",
+            "/a//b",
+            "/.env",
+            "/a\\b",
+            "/a/./b",
+        ] {
             assert_eq!(relative_file(bad), None, "{bad}");
         }
     }
@@ -236,9 +294,18 @@ mod tests {
         assert_eq!(cache_control("assets/index-abc.js"), IMMUTABLE);
         assert_eq!(cache_control("index.html"), NO_CACHE);
         assert_eq!(cache_control("theme-init.js"), NO_CACHE);
-        assert!(content_type("index.html").to_str().unwrap().starts_with("text/html"));
-        assert!(content_type("a.js").to_str().unwrap().contains("javascript"));
-        assert!(content_type("a.css").to_str().unwrap().starts_with("text/css"));
+        assert!(content_type("index.html")
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(content_type("a.js")
+            .to_str()
+            .unwrap()
+            .contains("javascript"));
+        assert!(content_type("a.css")
+            .to_str()
+            .unwrap()
+            .starts_with("text/css"));
         assert_eq!(content_type("a.woff2").to_str().unwrap(), "font/woff2");
         assert_eq!(content_type("a.ttf").to_str().unwrap(), "font/ttf");
         assert!(looks_like_file("/assets/x.js"));
@@ -248,9 +315,15 @@ mod tests {
     #[test]
     fn encodings() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br, zstd"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br, zstd"),
+        );
         assert_eq!(accepted_encodings(&h), vec![("br", ".br"), ("gzip", ".gz")]);
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=1, br;q=0"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=1, br;q=0"),
+        );
         assert_eq!(accepted_encodings(&h), vec![("gzip", ".gz")]);
         assert!(accepted_encodings(&HeaderMap::new()).is_empty());
     }

@@ -31,13 +31,19 @@ pub fn redact_path(path: &str) -> Cow<'_, str> {
     let segments: Vec<&str> = path.split('/').collect();
     let is_capability = |i: usize| {
         let segment = segments[i];
-        i > 0 && precedes_capability(segments[i - 1]) && !segment.is_empty() && !segment.bytes().all(|b| b.is_ascii_digit())
+        i > 0
+            && precedes_capability(segments[i - 1])
+            && !segment.is_empty()
+            && !segment.bytes().all(|b| b.is_ascii_digit())
     };
     if !(0..segments.len()).any(is_capability) {
         return Cow::Borrowed(path);
     }
-    let redacted: Vec<&str> =
-        segments.iter().enumerate().map(|(i, segment)| if is_capability(i) { REDACTED } else { segment }).collect();
+    let redacted: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| if is_capability(i) { REDACTED } else { segment })
+        .collect();
     Cow::Owned(redacted.join("/"))
 }
 
@@ -47,12 +53,20 @@ pub async fn log_request(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let header_value = HeaderValue::from_str(&request_id).expect("a UUID is a valid header value");
-    request.headers_mut().insert(REQUEST_ID_HEADER, header_value.clone());
+    request
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER, header_value.clone());
     let method = request.method().clone();
     let path = redact_path(request.uri().path()).into_owned();
-    let ip = request.extensions().get::<ClientIp>().map(|c| c.0.to_string()).unwrap_or_default();
+    let ip = request
+        .extensions()
+        .get::<ClientIp>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
     let mut response = next.run(request).await;
-    response.headers_mut().insert(REQUEST_ID_HEADER, header_value);
+    response
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER, header_value);
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
@@ -69,12 +83,27 @@ mod tests {
 
     #[test]
     fn invite_tokens_are_redacted_and_other_paths_kept() {
-        assert_eq!(redact_path("/api/invites/AbC_123-x"), "/api/invites/[redacted]");
-        assert_eq!(redact_path("/api/invites/AbC_123-x/accept"), "/api/invites/[redacted]/accept");
+        assert_eq!(
+            redact_path("/api/invites/AbC_123-x"),
+            "/api/invites/[redacted]"
+        );
+        assert_eq!(
+            redact_path("/api/invites/AbC_123-x/accept"),
+            "/api/invites/[redacted]/accept"
+        );
         assert_eq!(redact_path("/invite/AbC_123-x"), "/invite/[redacted]");
         assert_eq!(redact_path("/INVITE/AbC"), "/INVITE/[redacted]");
-        assert_eq!(redact_path("/api/pads/abc/invites/42"), "/api/pads/abc/invites/42");
-        assert_eq!(redact_path("/api/pads/abc/invites"), "/api/pads/abc/invites");
-        assert_eq!(redact_path("/api/pads/abc/files/3"), "/api/pads/abc/files/3");
+        assert_eq!(
+            redact_path("/api/pads/abc/invites/42"),
+            "/api/pads/abc/invites/42"
+        );
+        assert_eq!(
+            redact_path("/api/pads/abc/invites"),
+            "/api/pads/abc/invites"
+        );
+        assert_eq!(
+            redact_path("/api/pads/abc/files/3"),
+            "/api/pads/abc/files/3"
+        );
     }
 }

@@ -7,7 +7,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 
-const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "jwt", "auth", "bearer", "oc_token", "authorization"];
+const CREDENTIAL_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "jwt",
+    "auth",
+    "bearer",
+    "oc_token",
+    "authorization",
+];
 
 /// Whether any parameter name is a credential name. Names are percent-decoded first, so
 /// `?%74oken=` is caught like `?token=`; `;` separates pairs too, as some servers accept it.
@@ -16,7 +24,11 @@ pub fn query_has_credential(query: &str) -> bool {
         .split(['&', ';'])
         .filter_map(|pair| pair.split('=').next())
         .map(percent_decode)
-        .any(|key| CREDENTIAL_PARAMS.iter().any(|p| key.trim().eq_ignore_ascii_case(p)))
+        .any(|key| {
+            CREDENTIAL_PARAMS
+                .iter()
+                .any(|p| key.trim().eq_ignore_ascii_case(p))
+        })
 }
 
 /// Lossy percent-decoding of one query component (`+` is a space).
@@ -66,7 +78,15 @@ mod tests {
 
     #[test]
     fn credential_parameters_are_found_however_spelled() {
-        for query in ["token=x", "a=1&access_token=x", "TOKEN=x", "%74oken=x", "a=1;jwt=x", "%6Fc_token", "token"] {
+        for query in [
+            "token=x",
+            "a=1&access_token=x",
+            "TOKEN=x",
+            "%74oken=x",
+            "a=1;jwt=x",
+            "%6Fc_token",
+            "token",
+        ] {
             assert!(query_has_credential(query), "{query}");
         }
         for query in ["", "tokens=1", "mytoken=1", "a=token", "%zz=1", "%"] {

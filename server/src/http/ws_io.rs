@@ -28,7 +28,11 @@ pub fn batch<T>(first: T, queue: &mut mpsc::Receiver<T>) -> Vec<T> {
 }
 
 /// Write `messages` and flush within `SEND_TIMEOUT`; `Err` means the socket is done for.
-pub async fn write_all(socket: &mut WebSocket, messages: impl IntoIterator<Item = Message>, what: &str) -> Result<(), ()> {
+pub async fn write_all(
+    socket: &mut WebSocket,
+    messages: impl IntoIterator<Item = Message>,
+    what: &str,
+) -> Result<(), ()> {
     let write = async {
         for message in messages {
             socket.feed(message).await?;
@@ -54,7 +58,10 @@ pub async fn write_all(socket: &mut WebSocket, messages: impl IntoIterator<Item 
 /// with a reset, and a reset can destroy the close frame before the peer reads it: the client
 /// would see an abnormal 1006 instead of the reason it was closed.
 pub async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let frame = CloseFrame { code, reason: reason.to_string().into() };
+    let frame = CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    };
     let handshake = async {
         if socket.send(Message::Close(Some(frame))).await.is_err() {
             return;

@@ -17,8 +17,8 @@ pub mod routes;
 pub mod scorecards;
 pub mod scorecards_store;
 pub mod start;
-pub mod summary;
 pub mod store;
+pub mod summary;
 pub mod switches;
 pub mod waiting_room;
 

@@ -9,8 +9,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::questions_store::{
+    self as store, CreateOutcome, Editor, Question, QuestionFields, ShareOutcome, StarterFile,
+};
 use super::scorecards::{self, Section, TemplateInput};
-use super::questions_store::{self as store, CreateOutcome, Editor, Question, QuestionFields, ShareOutcome, StarterFile};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
@@ -90,14 +92,18 @@ pub fn parse_difficulty(raw: &str) -> AppResult<&'static str> {
         .iter()
         .copied()
         .find(|d| *d == raw.trim())
-        .ok_or_else(|| AppError::invalid("invalid_difficulty", "difficulty is easy, medium or hard"))
+        .ok_or_else(|| {
+            AppError::invalid("invalid_difficulty", "difficulty is easy, medium or hard")
+        })
 }
 
 /// Tags are compared lowercased; the same tag twice counts once.
 pub fn normalize_tag(raw: &str) -> AppResult<String> {
     let tag = raw.trim().to_lowercase();
     let chars = tag.chars().count();
-    let allowed = tag.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '#' | '.' | '-'));
+    let allowed = tag.chars().all(|c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '#' | '.' | '-')
+    });
     if chars == 0 || chars > MAX_TAG_CHARS || !allowed {
         return Err(AppError::invalid(
             "invalid_tags",
@@ -108,7 +114,10 @@ pub fn normalize_tag(raw: &str) -> AppResult<String> {
 }
 
 fn too_large(code: &'static str, what: &str, max: usize) -> AppError {
-    AppError::TooLarge { code, message: format!("{what} holds at most {max} bytes") }
+    AppError::TooLarge {
+        code,
+        message: format!("{what} holds at most {max} bytes"),
+    }
 }
 
 /// Check every field and limit; the result is what the store writes.
@@ -118,7 +127,11 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         return Err(too_large("prompt_too_large", "a prompt", MAX_PROMPT_BYTES));
     }
     if input.guidance.len() > MAX_GUIDANCE_BYTES {
-        return Err(too_large("guidance_too_large", "the guidance", MAX_GUIDANCE_BYTES));
+        return Err(too_large(
+            "guidance_too_large",
+            "the guidance",
+            MAX_GUIDANCE_BYTES,
+        ));
     }
     let difficulty = parse_difficulty(&input.difficulty)?.to_string();
     let mut tags = Vec::new();
@@ -129,18 +142,27 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         }
     }
     if tags.len() > MAX_TAGS {
-        return Err(AppError::invalid("invalid_tags", format!("a question has at most {MAX_TAGS} tags")));
+        return Err(AppError::invalid(
+            "invalid_tags",
+            format!("a question has at most {MAX_TAGS} tags"),
+        ));
     }
     tags.sort();
     if input.languages.is_empty() {
-        return Err(AppError::invalid("invalid_languages", "a question needs at least one language"));
+        return Err(AppError::invalid(
+            "invalid_languages",
+            "a question needs at least one language",
+        ));
     }
     let mut files: Vec<StarterFile> = Vec::new();
     let mut seen_languages: Vec<&str> = Vec::new();
     for entry in &input.languages {
         let language = languages::resolve(&entry.language)?;
         if seen_languages.contains(&language.id.as_str()) {
-            return Err(AppError::invalid("invalid_languages", format!("{} is listed twice", language.id)));
+            return Err(AppError::invalid(
+                "invalid_languages",
+                format!("{} is listed twice", language.id),
+            ));
         }
         seen_languages.push(&language.id);
         if entry.files.is_empty() {
@@ -153,12 +175,26 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         for file in &entry.files {
             validate_file_name(&file.name)?;
             if file.content.len() > MAX_STARTER_FILE_BYTES {
-                return Err(too_large("starter_too_large", "a starter file", MAX_STARTER_FILE_BYTES));
+                return Err(too_large(
+                    "starter_too_large",
+                    "a starter file",
+                    MAX_STARTER_FILE_BYTES,
+                ));
             }
-            if files.iter().any(|f| f.language == language.id && f.name == file.name) {
-                return Err(AppError::invalid("invalid_file_name", format!("{} is listed twice", file.name)));
+            if files
+                .iter()
+                .any(|f| f.language == language.id && f.name == file.name)
+            {
+                return Err(AppError::invalid(
+                    "invalid_file_name",
+                    format!("{} is listed twice", file.name),
+                ));
             }
-            files.push(StarterFile { language: language.id.clone(), name: file.name.clone(), content: file.content.clone() });
+            files.push(StarterFile {
+                language: language.id.clone(),
+                name: file.name.clone(),
+                content: file.content.clone(),
+            });
         }
         if files.len() > MAX_STARTER_FILES {
             return Err(AppError::invalid(
@@ -167,8 +203,19 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
             ));
         }
     }
-    let scorecard_template = input.scorecard_template.map(scorecards::template_body).transpose()?;
-    Ok(QuestionFields { title, prompt: input.prompt, difficulty, guidance: input.guidance, tags, files, scorecard_template })
+    let scorecard_template = input
+        .scorecard_template
+        .map(scorecards::template_body)
+        .transpose()?;
+    Ok(QuestionFields {
+        title,
+        prompt: input.prompt,
+        difficulty,
+        guidance: input.guidance,
+        tags,
+        files,
+        scorecard_template,
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -209,10 +256,16 @@ pub struct QuestionView {
 pub fn by_language(files: Vec<StarterFile>) -> Vec<LanguageView> {
     let mut languages: Vec<LanguageView> = Vec::new();
     for file in files {
-        let starter = StarterView { name: file.name, content: file.content };
+        let starter = StarterView {
+            name: file.name,
+            content: file.content,
+        };
         match languages.iter_mut().find(|l| l.language == file.language) {
             Some(group) => group.files.push(starter),
-            None => languages.push(LanguageView { language: file.language, files: vec![starter] }),
+            None => languages.push(LanguageView {
+                language: file.language,
+                files: vec![starter],
+            }),
         }
     }
     languages
@@ -220,10 +273,17 @@ pub fn by_language(files: Vec<StarterFile>) -> Vec<LanguageView> {
 
 fn view(question: Question, caller: UserId) -> AppResult<QuestionView> {
     let row = question.row;
-    let scorecard_template = row.scorecard_template.as_deref().map(scorecards::parse_template).transpose()?;
+    let scorecard_template = row
+        .scorecard_template
+        .as_deref()
+        .map(scorecards::parse_template)
+        .transpose()?;
     Ok(QuestionView {
         id: row.id,
-        owner: Editor { id: row.owner_id, name: row.owner_name },
+        owner: Editor {
+            id: row.owner_id,
+            name: row.owner_name,
+        },
         mine: row.owner_id == caller,
         title: row.title,
         prompt: row.prompt,
@@ -240,14 +300,21 @@ fn view(question: Question, caller: UserId) -> AppResult<QuestionView> {
 
 /// The question, if `caller` owns it or co-edits it; 404 otherwise.
 pub async fn find(state: &AppState, id: i64, caller: UserId) -> AppResult<Question> {
-    store::find(&state.db, id, caller).await?.ok_or(AppError::NotFound)
+    store::find(&state.db, id, caller)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 pub async fn get(state: &AppState, id: i64, caller: UserId) -> AppResult<QuestionView> {
     view(find(state, id, caller).await?, caller)
 }
 
-pub async fn create(state: &AppState, actor: &Actor, owner: UserId, input: QuestionInput) -> AppResult<QuestionView> {
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    owner: UserId,
+    input: QuestionInput,
+) -> AppResult<QuestionView> {
     let fields = validate(input)?;
     let id = match store::create(&state.db, owner, &fields, MAX_QUESTIONS_PER_USER).await? {
         CreateOutcome::Created(id) => id,
@@ -258,16 +325,36 @@ pub async fn create(state: &AppState, actor: &Actor, owner: UserId, input: Quest
             ))
         }
     };
-    audit(state, actor, AuditAction::QuestionCreate, id, serde_json::json!({ "title": fields.title })).await;
+    audit(
+        state,
+        actor,
+        AuditAction::QuestionCreate,
+        id,
+        serde_json::json!({ "title": fields.title }),
+    )
+    .await;
     get(state, id, owner).await
 }
 
-pub async fn update(state: &AppState, actor: &Actor, id: i64, caller: UserId, input: QuestionInput) -> AppResult<QuestionView> {
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    caller: UserId,
+    input: QuestionInput,
+) -> AppResult<QuestionView> {
     let fields = validate(input)?;
     if !store::update(&state.db, id, caller, &fields).await? {
         return Err(AppError::NotFound);
     }
-    audit(state, actor, AuditAction::QuestionUpdate, id, serde_json::json!({ "title": fields.title })).await;
+    audit(
+        state,
+        actor,
+        AuditAction::QuestionUpdate,
+        id,
+        serde_json::json!({ "title": fields.title }),
+    )
+    .await;
     get(state, id, caller).await
 }
 
@@ -275,27 +362,56 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, caller: UserId, in
 pub async fn delete(state: &AppState, actor: &Actor, id: i64, caller: UserId) -> AppResult<()> {
     let question = find(state, id, caller).await?;
     if question.row.owner_id != caller {
-        return Err(AppError::forbidden("only the question's owner may delete it"));
+        return Err(AppError::forbidden(
+            "only the question's owner may delete it",
+        ));
     }
     if !store::delete(&state.db, id, caller).await? {
         return Err(AppError::NotFound);
     }
-    audit(state, actor, AuditAction::QuestionDelete, id, serde_json::json!({ "title": question.row.title })).await;
+    audit(
+        state,
+        actor,
+        AuditAction::QuestionDelete,
+        id,
+        serde_json::json!({ "title": question.row.title }),
+    )
+    .await;
     Ok(())
 }
 
 /// Name a co-editor (owner only).
-pub async fn share(state: &AppState, actor: &Actor, id: i64, caller: UserId, editor: UserId) -> AppResult<QuestionView> {
+pub async fn share(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    caller: UserId,
+    editor: UserId,
+) -> AppResult<QuestionView> {
     let question = find(state, id, caller).await?;
     if question.row.owner_id != caller {
-        return Err(AppError::forbidden("only the question's owner may share it"));
+        return Err(AppError::forbidden(
+            "only the question's owner may share it",
+        ));
     }
     match store::add_editor(&state.db, id, caller, editor, MAX_EDITORS_PER_QUESTION).await? {
         ShareOutcome::Added => {
-            audit(state, actor, AuditAction::QuestionShare, id, serde_json::json!({ "editor": editor })).await;
+            audit(
+                state,
+                actor,
+                AuditAction::QuestionShare,
+                id,
+                serde_json::json!({ "editor": editor }),
+            )
+            .await;
         }
         ShareOutcome::Already => {}
-        ShareOutcome::Missing => return Err(AppError::invalid("unknown_user", "no such user to share with")),
+        ShareOutcome::Missing => {
+            return Err(AppError::invalid(
+                "unknown_user",
+                "no such user to share with",
+            ))
+        }
         ShareOutcome::TooMany => {
             return Err(AppError::conflict(
                 "too_many_editors",
@@ -307,20 +423,49 @@ pub async fn share(state: &AppState, actor: &Actor, id: i64, caller: UserId, edi
 }
 
 /// Remove a co-editor: the owner removes anyone, a co-editor themselves.
-pub async fn unshare(state: &AppState, actor: &Actor, id: i64, caller: UserId, editor: UserId) -> AppResult<()> {
+pub async fn unshare(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    caller: UserId,
+    editor: UserId,
+) -> AppResult<()> {
     let question = find(state, id, caller).await?;
     if question.row.owner_id != caller && editor != caller {
-        return Err(AppError::forbidden("only the question's owner may remove other co-editors"));
+        return Err(AppError::forbidden(
+            "only the question's owner may remove other co-editors",
+        ));
     }
     if !store::remove_editor(&state.db, id, caller, editor).await? {
         return Err(AppError::NotFound);
     }
-    audit(state, actor, AuditAction::QuestionUnshare, id, serde_json::json!({ "editor": editor })).await;
+    audit(
+        state,
+        actor,
+        AuditAction::QuestionUnshare,
+        id,
+        serde_json::json!({ "editor": editor }),
+    )
+    .await;
     Ok(())
 }
 
-async fn audit(state: &AppState, actor: &Actor, action: AuditAction, id: i64, meta: serde_json::Value) {
-    state.audit.record(actor, AuditEvent::new(action).target(format!("question:{id}")).meta(meta)).await;
+async fn audit(
+    state: &AppState,
+    actor: &Actor,
+    action: AuditAction,
+    id: i64,
+    meta: serde_json::Value,
+) {
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(action)
+                .target(format!("question:{id}"))
+                .meta(meta),
+        )
+        .await;
 }
 
 /// The list's narrowing, as the query string gives it.
@@ -362,36 +507,60 @@ pub struct QuestionPage {
 }
 
 fn split_list(joined: Option<String>) -> Vec<String> {
-    joined.map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default()
+    joined
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 pub async fn list(state: &AppState, caller: UserId, query: ListQuery) -> AppResult<QuestionPage> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid("invalid_limit", format!("limit is 1–{MAX_PAGE}")));
+        return Err(AppError::invalid(
+            "invalid_limit",
+            format!("limit is 1–{MAX_PAGE}"),
+        ));
     }
     let text = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if text.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
-        return Err(AppError::invalid("invalid_search", format!("search text is at most {MAX_SEARCH_CHARS} characters")));
+        return Err(AppError::invalid(
+            "invalid_search",
+            format!("search text is at most {MAX_SEARCH_CHARS} characters"),
+        ));
     }
     let filter = store::Filter {
         text: text.map(str::to_lowercase),
         tag: query.tag.as_deref().map(normalize_tag).transpose()?,
-        language: query.language.as_deref().map(|l| languages::resolve(l).map(|l| l.id.clone())).transpose()?,
-        difficulty: query.difficulty.as_deref().map(parse_difficulty).transpose()?.map(str::to_string),
+        language: query
+            .language
+            .as_deref()
+            .map(|l| languages::resolve(l).map(|l| l.id.clone()))
+            .transpose()?,
+        difficulty: query
+            .difficulty
+            .as_deref()
+            .map(parse_difficulty)
+            .transpose()?
+            .map(str::to_string),
         before: query.before,
     };
     // One more than asked tells whether there is a next page.
     let mut rows = store::list(&state.db, caller, &filter, limit + 1).await?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next_before = if more { rows.last().map(|r| r.id) } else { None };
+    let next_before = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     let questions = rows
         .into_iter()
         .map(|row| QuestionSummary {
             id: row.id,
             mine: row.owner_id == caller,
-            owner: Editor { id: row.owner_id, name: row.owner_name },
+            owner: Editor {
+                id: row.owner_id,
+                name: row.owner_name,
+            },
             title: row.title,
             difficulty: row.difficulty,
             tags: split_list(row.tags),
@@ -399,7 +568,10 @@ pub async fn list(state: &AppState, caller: UserId, query: ListQuery) -> AppResu
             updated_at: row.updated_at,
         })
         .collect();
-    Ok(QuestionPage { questions, next_before })
+    Ok(QuestionPage {
+        questions,
+        next_before,
+    })
 }
 
 #[cfg(test)]
@@ -420,39 +592,86 @@ mod tests {
 
     #[test]
     fn a_language_without_files_gets_its_starter_and_tags_are_normalised() {
-        let fields = validate(input(vec![LanguageInput { language: "py".into(), files: vec![] }])).unwrap();
+        let fields = validate(input(vec![LanguageInput {
+            language: "py".into(),
+            files: vec![],
+        }]))
+        .unwrap();
         assert_eq!(fields.title, "Two sum");
         assert_eq!(fields.tags, vec!["arrays", "hash-map"]);
         assert_eq!(fields.files.len(), 1);
-        assert_eq!((fields.files[0].language.as_str(), fields.files[0].name.as_str()), ("python", "main.py"));
+        assert_eq!(
+            (
+                fields.files[0].language.as_str(),
+                fields.files[0].name.as_str()
+            ),
+            ("python", "main.py")
+        );
     }
 
     #[test]
     fn duplicates_and_unknowns_are_refused() {
         let twice = vec![
-            LanguageInput { language: "python".into(), files: vec![] },
-            LanguageInput { language: "py".into(), files: vec![] },
+            LanguageInput {
+                language: "python".into(),
+                files: vec![],
+            },
+            LanguageInput {
+                language: "py".into(),
+                files: vec![],
+            },
         ];
-        assert_eq!(validate(input(twice)).unwrap_err().code(), "invalid_languages");
-        assert_eq!(validate(input(vec![])).unwrap_err().code(), "invalid_languages");
+        assert_eq!(
+            validate(input(twice)).unwrap_err().code(),
+            "invalid_languages"
+        );
+        assert_eq!(
+            validate(input(vec![])).unwrap_err().code(),
+            "invalid_languages"
+        );
         let bad_name = vec![LanguageInput {
             language: "python".into(),
-            files: vec![StarterInput { name: "../x.py".into(), content: String::new() }],
+            files: vec![StarterInput {
+                name: "../x.py".into(),
+                content: String::new(),
+            }],
         }];
-        assert_eq!(validate(input(bad_name)).unwrap_err().code(), "invalid_file_name");
-        assert_eq!(parse_difficulty("impossible").unwrap_err().code(), "invalid_difficulty");
-        assert_eq!(normalize_tag("no spaces").unwrap_err().code(), "invalid_tags");
+        assert_eq!(
+            validate(input(bad_name)).unwrap_err().code(),
+            "invalid_file_name"
+        );
+        assert_eq!(
+            parse_difficulty("impossible").unwrap_err().code(),
+            "invalid_difficulty"
+        );
+        assert_eq!(
+            normalize_tag("no spaces").unwrap_err().code(),
+            "invalid_tags"
+        );
     }
 
     #[test]
     fn files_are_grouped_by_language_in_order() {
-        let file = |language: &str, name: &str| StarterFile { language: language.into(), name: name.into(), content: String::new() };
-        let grouped = by_language(vec![file("go", "main.go"), file("python", "main.py"), file("go", "util.go")]);
-        let shape: Vec<(String, Vec<String>)> =
-            grouped.into_iter().map(|l| (l.language, l.files.into_iter().map(|f| f.name).collect())).collect();
+        let file = |language: &str, name: &str| StarterFile {
+            language: language.into(),
+            name: name.into(),
+            content: String::new(),
+        };
+        let grouped = by_language(vec![
+            file("go", "main.go"),
+            file("python", "main.py"),
+            file("go", "util.go"),
+        ]);
+        let shape: Vec<(String, Vec<String>)> = grouped
+            .into_iter()
+            .map(|l| (l.language, l.files.into_iter().map(|f| f.name).collect()))
+            .collect();
         assert_eq!(
             shape,
-            vec![("go".into(), vec!["main.go".into(), "util.go".into()]), ("python".into(), vec!["main.py".into()])]
+            vec![
+                ("go".into(), vec!["main.go".into(), "util.go".into()]),
+                ("python".into(), vec!["main.py".into()])
+            ]
         );
     }
 }

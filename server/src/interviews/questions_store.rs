@@ -61,7 +61,8 @@ pub struct Question {
     pub editors: Vec<Editor>,
 }
 
-const QUESTION_COLUMNS: &str = "q.id, q.owner_id, u.name AS owner_name, q.title, q.prompt, q.difficulty, q.guidance, \
+const QUESTION_COLUMNS: &str =
+    "q.id, q.owner_id, u.name AS owner_name, q.title, q.prompt, q.difficulty, q.guidance, \
 q.scorecard_template, q.created_at, q.updated_at";
 
 /// The caller (`$1`) is the owner or a co-editor of the question row named `table`.
@@ -73,15 +74,18 @@ fn visible_to(table: &str) -> String {
 
 async fn insert_children(tx: &mut WriteTx, id: i64, fields: &QuestionFields) -> sqlx::Result<()> {
     for tag in &fields.tags {
-        on_tx!(tx, |conn| sqlx::query("INSERT INTO question_tags (question_id, tag) VALUES ($1, $2)")
-            .bind(id)
-            .bind(tag)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))?;
+        on_tx!(tx, |conn| sqlx::query(
+            "INSERT INTO question_tags (question_id, tag) VALUES ($1, $2)"
+        )
+        .bind(id)
+        .bind(tag)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ()))?;
     }
     for (order, file) in fields.files.iter().enumerate() {
-        on_tx!(tx, |conn| sqlx::query(
+        on_tx!(tx, |conn| {
+            sqlx::query(
             "INSERT INTO question_files (question_id, language, name, content, sort_order) VALUES ($1, $2, $3, $4, $5)"
         )
         .bind(id)
@@ -91,7 +95,8 @@ async fn insert_children(tx: &mut WriteTx, id: i64, fields: &QuestionFields) -> 
         .bind(order as i64)
         .execute(&mut *conn)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
     }
     Ok(())
 }
@@ -106,18 +111,26 @@ pub enum CreateOutcome {
 
 /// Insert a question for `owner`, unless they already own `max_per_user`. The count and the
 /// insert share one write transaction under `WriteLock::QuestionsOf`, so two concurrent creates cannot both take the last place.
-pub async fn create(db: &Db, owner: UserId, fields: &QuestionFields, max_per_user: usize) -> sqlx::Result<CreateOutcome> {
+pub async fn create(
+    db: &Db,
+    owner: UserId,
+    fields: &QuestionFields,
+    max_per_user: usize,
+) -> sqlx::Result<CreateOutcome> {
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::QuestionsOf(owner)).await?;
-    let owned: i64 = on_tx!(tx, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM questions WHERE owner_id = $1")
-        .bind(owner)
-        .fetch_one(&mut *conn)
-        .await)?;
+    let owned: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM questions WHERE owner_id = $1"
+    )
+    .bind(owner)
+    .fetch_one(&mut *conn)
+    .await)?;
     if owned as usize >= max_per_user {
         return Ok(CreateOutcome::TooMany);
     }
     let now = now_text();
-    let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
+    let id: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
         "INSERT INTO questions (owner_id, title, prompt, difficulty, guidance, created_at, updated_at, scorecard_template)
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id"
     )
@@ -129,14 +142,20 @@ pub async fn create(db: &Db, owner: UserId, fields: &QuestionFields, max_per_use
     .bind(&now)
     .bind(&fields.scorecard_template)
     .fetch_one(&mut *conn)
-    .await)?;
+    .await
+    })?;
     insert_children(&mut tx, id, fields).await?;
     tx.commit().await?;
     Ok(CreateOutcome::Created(id))
 }
 
 /// Replace every field of a question the caller may edit; `false` when there is none.
-pub async fn update(db: &Db, id: i64, caller: UserId, fields: &QuestionFields) -> sqlx::Result<bool> {
+pub async fn update(
+    db: &Db,
+    id: i64,
+    caller: UserId,
+    fields: &QuestionFields,
+) -> sqlx::Result<bool> {
     let mut tx = db.write_tx().await?;
     let sql = format!(
         "UPDATE questions SET title = $2, prompt = $3, difficulty = $4, guidance = $5, updated_at = $6,
@@ -145,26 +164,28 @@ pub async fn update(db: &Db, id: i64, caller: UserId, fields: &QuestionFields) -
         visible_to("questions")
     );
     let changed = on_tx!(tx, |conn| sqlx::query(&sql)
-    .bind(caller)
-    .bind(&fields.title)
-    .bind(&fields.prompt)
-    .bind(&fields.difficulty)
-    .bind(&fields.guidance)
-    .bind(now_text())
-    .bind(id)
-    .bind(&fields.scorecard_template)
-    .execute(&mut *conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+        .bind(caller)
+        .bind(&fields.title)
+        .bind(&fields.prompt)
+        .bind(&fields.difficulty)
+        .bind(&fields.guidance)
+        .bind(now_text())
+        .bind(id)
+        .bind(&fields.scorecard_template)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected()))?;
     if changed == 0 {
         return Ok(false);
     }
     for table in ["question_tags", "question_files"] {
-        on_tx!(tx, |conn| sqlx::query(&format!("DELETE FROM {table} WHERE question_id = $1"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))?;
+        on_tx!(tx, |conn| sqlx::query(&format!(
+            "DELETE FROM {table} WHERE question_id = $1"
+        ))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ()))?;
     }
     insert_children(&mut tx, id, fields).await?;
     tx.commit().await?;
@@ -174,12 +195,14 @@ pub async fn update(db: &Db, id: i64, caller: UserId, fields: &QuestionFields) -
 /// Delete a question `owner` owns (its tags, files and co-editors go with it); interviews started
 /// from it keep their copy of the prompt.
 pub async fn delete(db: &Db, id: i64, owner: UserId) -> sqlx::Result<bool> {
-    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM questions WHERE id = $1 AND owner_id = $2")
-        .bind(id)
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+    let done = on_pool!(db, |pool| sqlx::query(
+        "DELETE FROM questions WHERE id = $1 AND owner_id = $2"
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(done > 0)
 }
 
@@ -190,10 +213,10 @@ pub async fn find(db: &Db, id: i64, caller: UserId) -> sqlx::Result<Option<Quest
         visible_to("q")
     );
     let row: Option<QuestionRow> = on_pool!(db, |pool| sqlx::query_as(&sql)
-    .bind(caller)
-    .bind(id)
-    .fetch_optional(pool)
-    .await)?;
+        .bind(caller)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
     let Some(row) = row else { return Ok(None) };
     let (tags, files, editors) = on_pool!(db, |pool| {
         let tags: Vec<String> =
@@ -216,7 +239,12 @@ pub async fn find(db: &Db, id: i64, caller: UserId) -> sqlx::Result<Option<Quest
         .await?;
         Ok::<_, sqlx::Error>((tags, files, editors))
     })?;
-    Ok(Some(Question { row, tags, files, editors }))
+    Ok(Some(Question {
+        row,
+        tags,
+        files,
+        editors,
+    }))
 }
 
 /// What the list narrows to; every part is optional.
@@ -247,12 +275,20 @@ pub struct Summary {
 
 /// `%` and `_` in a user's search text match themselves.
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// The caller's questions (owned or shared with them), newest first, at most `limit`.
-pub async fn list(db: &Db, caller: UserId, filter: &Filter, limit: usize) -> sqlx::Result<Vec<Summary>> {
+pub async fn list(
+    db: &Db,
+    caller: UserId,
+    filter: &Filter,
+    limit: usize,
+) -> sqlx::Result<Vec<Summary>> {
     // Tags and languages are gathered by correlated subqueries: their join order differs between
     // the backends' aggregate functions, so they are sorted in SQL and joined with ','.
     let (tags_of, languages_of) = match db.backend() {
@@ -302,18 +338,28 @@ pub enum ShareOutcome {
 }
 
 /// Add `editor` as a co-editor of `owner`'s question, up to `max_editors`.
-pub async fn add_editor(db: &Db, id: i64, owner: UserId, editor: UserId, max_editors: usize) -> sqlx::Result<ShareOutcome> {
+pub async fn add_editor(
+    db: &Db,
+    id: i64,
+    owner: UserId,
+    editor: UserId,
+    max_editors: usize,
+) -> sqlx::Result<ShareOutcome> {
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::Question(id)).await?;
-    let owned: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar("SELECT id FROM questions WHERE id = $1 AND owner_id = $2")
-        .bind(id)
-        .bind(owner)
-        .fetch_optional(&mut *conn)
-        .await)?;
-    let user_exists: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
-        .bind(editor)
-        .fetch_optional(&mut *conn)
-        .await)?;
+    let owned: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT id FROM questions WHERE id = $1 AND owner_id = $2"
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&mut *conn)
+    .await)?;
+    let user_exists: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT id FROM users WHERE id = $1"
+    )
+    .bind(editor)
+    .fetch_optional(&mut *conn)
+    .await)?;
     if owned.is_none() || user_exists.is_none() || editor == owner {
         return Ok(ShareOutcome::Missing);
     }
@@ -327,20 +373,24 @@ pub async fn add_editor(db: &Db, id: i64, owner: UserId, editor: UserId, max_edi
     if already.is_some() {
         return Ok(ShareOutcome::Already);
     }
-    let count: i64 = on_tx!(tx, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM question_editors WHERE question_id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await)?;
+    let count: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM question_editors WHERE question_id = $1"
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await)?;
     if count as usize >= max_editors {
         return Ok(ShareOutcome::TooMany);
     }
-    on_tx!(tx, |conn| sqlx::query("INSERT INTO question_editors (question_id, user_id, added_at) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(editor)
-        .bind(now_text())
-        .execute(&mut *conn)
-        .await
-        .map(|_| ()))?;
+    on_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO question_editors (question_id, user_id, added_at) VALUES ($1, $2, $3)"
+    )
+    .bind(id)
+    .bind(editor)
+    .bind(now_text())
+    .execute(&mut *conn)
+    .await
+    .map(|_| ()))?;
     tx.commit().await?;
     Ok(ShareOutcome::Added)
 }

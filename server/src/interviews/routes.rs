@@ -72,7 +72,10 @@ struct AdmissionPath {
 
 /// An id from a path; anything that is not one is as unknown as a missing question.
 fn question_id(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
 }
 
 /// The caller's questions (owned and shared with them), newest first; search and filters combine.
@@ -107,7 +110,9 @@ async fn get_question(
     current: CurrentUser,
     PathOr404(path): PathOr404<QuestionPath>,
 ) -> AppResult<Json<QuestionView>> {
-    Ok(Json(questions::get(&state, question_id(&path.id)?, current.user.id).await?))
+    Ok(Json(
+        questions::get(&state, question_id(&path.id)?, current.user.id).await?,
+    ))
 }
 
 /// Replace the question (owner and co-editors; audited `question.update`).
@@ -120,7 +125,9 @@ async fn update_question(
     ApiJson(body): ApiJson<QuestionInput>,
 ) -> AppResult<Json<QuestionView>> {
     let id = question_id(&path.id)?;
-    Ok(Json(questions::update(&state, &current.actor, id, current.user.id, body).await?))
+    Ok(Json(
+        questions::update(&state, &current.actor, id, current.user.id, body).await?,
+    ))
 }
 
 /// Delete the question (owner; audited `question.delete`). Interviews started from it keep their
@@ -132,7 +139,13 @@ async fn delete_question(
     current: CurrentUser,
     PathOr404(path): PathOr404<QuestionPath>,
 ) -> AppResult<Json<Done>> {
-    questions::delete(&state, &current.actor, question_id(&path.id)?, current.user.id).await?;
+    questions::delete(
+        &state,
+        &current.actor,
+        question_id(&path.id)?,
+        current.user.id,
+    )
+    .await?;
     Ok(done())
 }
 
@@ -147,7 +160,9 @@ async fn add_editor(
     PathOr404(path): PathOr404<EditorPath>,
 ) -> AppResult<Json<QuestionView>> {
     let (id, editor) = (question_id(&path.id)?, parse_user_id(&path.user_id)?);
-    Ok(Json(questions::share(&state, &current.actor, id, current.user.id, editor).await?))
+    Ok(Json(
+        questions::share(&state, &current.actor, id, current.user.id, editor).await?,
+    ))
 }
 
 /// Remove a co-editor (owner; a co-editor may remove themselves; audited `question.unshare`).
@@ -185,7 +200,10 @@ async fn start_interview(
 /// holds no interview.
 #[utoipa::path(get, path = "/api/pads/{slug}/interview", tag = "interviews", params(("slug" = String, Path)),
     responses((status = 200, body = InterviewView), (status = 401), (status = 403, description = "waiting_room"), (status = 404)))]
-async fn get_interview(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<InterviewView>> {
+async fn get_interview(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<InterviewView>> {
     access.require(Role::can_view, "see this pad")?;
     let row = switches::find(&state, access.pad.id).await?;
     Ok(Json(switches::view(&state.db, row, access.role).await?))
@@ -202,7 +220,14 @@ async fn change_switches(
     ApiJson(body): ApiJson<SwitchesPatch>,
 ) -> AppResult<Json<InterviewView>> {
     access.require(Role::can_see_interviewer_notes, "run this interview")?;
-    let row = switches::change(&state, &access.current.actor, access.pad.id, &access.pad.slug, &body).await?;
+    let row = switches::change(
+        &state,
+        &access.current.actor,
+        access.pad.id,
+        &access.pad.slug,
+        &body,
+    )
+    .await?;
     Ok(Json(switches::view(&state.db, row, access.role).await?))
 }
 
@@ -210,9 +235,18 @@ async fn change_switches(
 /// history (interviewers; audited `interview.end`). 409 `interview_ended` the second time.
 #[utoipa::path(post, path = "/api/pads/{slug}/interview/end", tag = "interviews", params(("slug" = String, Path)),
     responses((status = 200, body = InterviewView), (status = 401), (status = 403), (status = 404), (status = 409)))]
-async fn end_interview(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<InterviewView>> {
+async fn end_interview(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<InterviewView>> {
     access.require(Role::can_see_interviewer_notes, "end this interview")?;
-    let row = switches::end(&state, &access.current.actor, &access.pad, access.current.user.id).await?;
+    let row = switches::end(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        access.current.user.id,
+    )
+    .await?;
     Ok(Json(switches::view(&state.db, row, access.role).await?))
 }
 
@@ -220,8 +254,13 @@ async fn end_interview(State(state): State<AppState>, access: PadAccess) -> AppR
 /// in already). Answers the caller's status; knocking again changes nothing.
 #[utoipa::path(post, path = "/api/pads/{slug}/interview/knock", tag = "interviews", params(("slug" = String, Path)),
     responses((status = 200, body = Knocked), (status = 401), (status = 404)))]
-async fn knock(State(state): State<AppState>, PadMembership(access): PadMembership) -> AppResult<Json<Knocked>> {
-    Ok(Json(waiting_room::knock(&state, &access.pad, access.current.user.id, access.role).await?))
+async fn knock(
+    State(state): State<AppState>,
+    PadMembership(access): PadMembership,
+) -> AppResult<Json<Knocked>> {
+    Ok(Json(
+        waiting_room::knock(&state, &access.pad, access.current.user.id, access.role).await?,
+    ))
 }
 
 /// Admit (`{admit: true}`) or turn away someone who knocked (interviewers; audited
@@ -237,7 +276,15 @@ async fn decide(
 ) -> AppResult<Json<Done>> {
     access.require(Role::can_see_interviewer_notes, "admit candidates")?;
     let user = parse_user_id(&path.user_id)?;
-    waiting_room::decide(&state, &access.current.actor, &access.pad, access.current.user.id, user, body.admit).await?;
+    waiting_room::decide(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        access.current.user.id,
+        user,
+        body.admit,
+    )
+    .await?;
     Ok(done())
 }
 
@@ -245,9 +292,14 @@ async fn decide(
 /// (interviewers). 404 when the pad holds no interview.
 #[utoipa::path(get, path = "/api/pads/{slug}/interview/scorecards", tag = "interviews", params(("slug" = String, Path)),
     responses((status = 200, body = ScorecardsView), (status = 401), (status = 403), (status = 404)))]
-async fn list_scorecards(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<ScorecardsView>> {
+async fn list_scorecards(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<ScorecardsView>> {
     access.require(Role::can_see_interviewer_notes, "see scorecards")?;
-    Ok(Json(scorecards::list(&state, access.pad.id, access.current.user.id).await?))
+    Ok(Json(
+        scorecards::list(&state, access.pad.id, access.current.user.id).await?,
+    ))
 }
 
 /// Save the caller's scorecard as a draft (interviewers). 409 `scorecard_submitted` once submitted.
@@ -261,7 +313,17 @@ async fn save_scorecard(
     ApiJson(body): ApiJson<ScorecardInput>,
 ) -> AppResult<Json<ScorecardsView>> {
     access.require(Role::can_see_interviewer_notes, "fill a scorecard")?;
-    Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, false).await?))
+    Ok(Json(
+        scorecards::write(
+            &state,
+            &access.current.actor,
+            &access.pad,
+            access.current.user.id,
+            body,
+            false,
+        )
+        .await?,
+    ))
 }
 
 /// Submit the caller's scorecard: every criterion rated and a recommendation given (400
@@ -277,7 +339,17 @@ async fn submit_scorecard(
     ApiJson(body): ApiJson<ScorecardInput>,
 ) -> AppResult<Json<ScorecardsView>> {
     access.require(Role::can_see_interviewer_notes, "submit a scorecard")?;
-    Ok(Json(scorecards::write(&state, &access.current.actor, &access.pad, access.current.user.id, body, true).await?))
+    Ok(Json(
+        scorecards::write(
+            &state,
+            &access.current.actor,
+            &access.pad,
+            access.current.user.id,
+            body,
+            true,
+        )
+        .await?,
+    ))
 }
 
 /// The debrief (interviewers): the scorecards the caller may see (as in `…/scorecards`), the files'
@@ -285,27 +357,51 @@ async fn submit_scorecard(
 /// holds no interview.
 #[utoipa::path(get, path = "/api/pads/{slug}/interview/summary", tag = "interviews", params(("slug" = String, Path)),
     responses((status = 200, body = InterviewSummary), (status = 401), (status = 403), (status = 404)))]
-async fn interview_summary(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<InterviewSummary>> {
+async fn interview_summary(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<InterviewSummary>> {
     access.require(Role::can_see_interviewer_notes, "see the interview summary")?;
-    Ok(Json(summary::summary(&state, &access.pad, access.current.user.id).await?))
+    Ok(Json(
+        summary::summary(&state, &access.pad, access.current.user.id).await?,
+    ))
 }
 
 /// The summary as a Markdown download (interviewers).
 #[utoipa::path(get, path = "/api/pads/{slug}/interview/summary/markdown", tag = "interviews", params(("slug" = String, Path)),
     responses((status = 200, content_type = "text/markdown", description = "Content-Disposition: attachment"),
         (status = 401), (status = 403), (status = 404)))]
-async fn summary_markdown(State(state): State<AppState>, access: PadAccess) -> AppResult<impl IntoResponse> {
-    access.require(Role::can_see_interviewer_notes, "export the interview summary")?;
-    let body = summary::markdown(&summary::summary(&state, &access.pad, access.current.user.id).await?);
+async fn summary_markdown(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<impl IntoResponse> {
+    access.require(
+        Role::can_see_interviewer_notes,
+        "export the interview summary",
+    )?;
+    let body =
+        summary::markdown(&summary::summary(&state, &access.pad, access.current.user.id).await?);
     // Slugs are URL-safe; the file name needs no escaping.
     let disposition = format!("attachment; filename=\"interview-{}.md\"", access.pad.slug);
-    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body))
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    ))
 }
 
 /// The caller's scorecard template (the built-in one until they save their own).
 #[utoipa::path(get, path = "/api/scorecard-template", tag = "interviews",
     responses((status = 200, body = TemplateView), (status = 401)))]
-async fn get_template(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<TemplateView>> {
+async fn get_template(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> AppResult<Json<TemplateView>> {
     Ok(Json(scorecards::template(&state, current.user.id).await?))
 }
 
@@ -318,5 +414,7 @@ async fn set_template(
     current: CurrentUser,
     ApiJson(body): ApiJson<TemplateInput>,
 ) -> AppResult<Json<TemplateView>> {
-    Ok(Json(scorecards::set_template(&state, current.user.id, body).await?))
+    Ok(Json(
+        scorecards::set_template(&state, current.user.id, body).await?,
+    ))
 }

@@ -119,51 +119,102 @@ pub struct TemplateView {
 }
 
 fn criterion(name: &str, levels: [&str; RATING_LEVELS]) -> Criterion {
-    Criterion { name: name.to_string(), levels: levels.iter().map(|l| l.to_string()).collect(), rating: None }
+    Criterion {
+        name: name.to_string(),
+        levels: levels.iter().map(|l| l.to_string()).collect(),
+        rating: None,
+    }
 }
 
 /// The template of a user who has not saved one.
 pub fn builtin_template() -> Vec<Section> {
-    let section = |title: &str, criteria: Vec<Criterion>| Section { title: title.to_string(), criteria };
+    let section = |title: &str, criteria: Vec<Criterion>| Section {
+        title: title.to_string(),
+        criteria,
+    };
     vec![
         section(
             "Problem solving",
             vec![
                 criterion(
                     "Understanding the problem",
-                    ["Misread it", "Needed much help", "Clarified the key points", "Found the edge cases unprompted"],
+                    [
+                        "Misread it",
+                        "Needed much help",
+                        "Clarified the key points",
+                        "Found the edge cases unprompted",
+                    ],
                 ),
-                criterion("Approach", ["No workable plan", "Brute force only", "A sound plan", "Weighed trade-offs between plans"]),
+                criterion(
+                    "Approach",
+                    [
+                        "No workable plan",
+                        "Brute force only",
+                        "A sound plan",
+                        "Weighed trade-offs between plans",
+                    ],
+                ),
             ],
         ),
         section(
             "Code",
             vec![
-                criterion("Correctness", ["Does not run", "Works on the happy path", "Works, minor bugs", "Correct and tested"]),
-                criterion("Readability", ["Hard to follow", "Readable with effort", "Clear", "Clear and idiomatic"]),
+                criterion(
+                    "Correctness",
+                    [
+                        "Does not run",
+                        "Works on the happy path",
+                        "Works, minor bugs",
+                        "Correct and tested",
+                    ],
+                ),
+                criterion(
+                    "Readability",
+                    [
+                        "Hard to follow",
+                        "Readable with effort",
+                        "Clear",
+                        "Clear and idiomatic",
+                    ],
+                ),
             ],
         ),
         section(
             "Communication",
-            vec![criterion("Explains their thinking", ["Silent", "When asked", "Mostly", "Throughout, and listens"])],
+            vec![criterion(
+                "Explains their thinking",
+                ["Silent", "When asked", "Mostly", "Throughout, and listens"],
+            )],
         ),
     ]
 }
 
 /// A stored template's sections.
 pub fn parse_template(body: &str) -> AppResult<Vec<Section>> {
-    let input: TemplateInput = serde_json::from_str(body).map_err(|err| AppError::Internal(err.into()))?;
+    let input: TemplateInput =
+        serde_json::from_str(body).map_err(|err| AppError::Internal(err.into()))?;
     Ok(input.sections)
 }
 
 /// A template checked under the limits of a scorecard, ratings dropped, as stored.
 pub fn template_body(input: TemplateInput) -> AppResult<String> {
-    let checked = validate(ScorecardInput { sections: input.sections, notes: String::new(), recommendation: None }, false)?;
+    let checked = validate(
+        ScorecardInput {
+            sections: input.sections,
+            notes: String::new(),
+            recommendation: None,
+        },
+        false,
+    )?;
     let sections: Vec<Section> = checked
         .sections
         .into_iter()
         .map(|section| Section {
-            criteria: section.criteria.into_iter().map(|c| Criterion { rating: None, ..c }).collect(),
+            criteria: section
+                .criteria
+                .into_iter()
+                .map(|c| Criterion { rating: None, ..c })
+                .collect(),
             ..section
         })
         .collect();
@@ -173,13 +224,23 @@ pub fn template_body(input: TemplateInput) -> AppResult<String> {
 /// `user`'s template, or the built-in one.
 pub async fn template(state: &AppState, user: UserId) -> AppResult<TemplateView> {
     match store::template(&state.db, user).await? {
-        Some(body) => Ok(TemplateView { sections: parse_template(&body)?, custom: true }),
-        None => Ok(TemplateView { sections: builtin_template(), custom: false }),
+        Some(body) => Ok(TemplateView {
+            sections: parse_template(&body)?,
+            custom: true,
+        }),
+        None => Ok(TemplateView {
+            sections: builtin_template(),
+            custom: false,
+        }),
     }
 }
 
 /// Save `user`'s template.
-pub async fn set_template(state: &AppState, user: UserId, input: TemplateInput) -> AppResult<TemplateView> {
+pub async fn set_template(
+    state: &AppState,
+    user: UserId,
+    input: TemplateInput,
+) -> AppResult<TemplateView> {
     store::set_template(&state.db, user, &template_body(input)?, now_ms()).await?;
     template(state, user).await
 }
@@ -188,7 +249,10 @@ fn label(raw: &str, what: &str) -> AppResult<String> {
     let text = raw.trim();
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_LABEL_CHARS {
-        return Err(AppError::invalid("invalid_scorecard", format!("{what} is 1–{MAX_LABEL_CHARS} characters")));
+        return Err(AppError::invalid(
+            "invalid_scorecard",
+            format!("{what} is 1–{MAX_LABEL_CHARS} characters"),
+        ));
     }
     Ok(text.to_string())
 }
@@ -197,10 +261,22 @@ fn label(raw: &str, what: &str) -> AppResult<String> {
 /// The result is what the store writes.
 pub fn validate(input: ScorecardInput, complete: bool) -> AppResult<ScorecardInput> {
     if input.sections.len() > MAX_SECTIONS {
-        return Err(AppError::invalid("invalid_scorecard", format!("a scorecard has at most {MAX_SECTIONS} sections")));
+        return Err(AppError::invalid(
+            "invalid_scorecard",
+            format!("a scorecard has at most {MAX_SECTIONS} sections"),
+        ));
     }
-    if input.sections.iter().map(|s| s.criteria.len()).sum::<usize>() > MAX_CRITERIA {
-        return Err(AppError::invalid("invalid_scorecard", format!("a scorecard has at most {MAX_CRITERIA} criteria")));
+    if input
+        .sections
+        .iter()
+        .map(|s| s.criteria.len())
+        .sum::<usize>()
+        > MAX_CRITERIA
+    {
+        return Err(AppError::invalid(
+            "invalid_scorecard",
+            format!("a scorecard has at most {MAX_CRITERIA} criteria"),
+        ));
     }
     if input.notes.len() > MAX_NOTES_BYTES {
         return Err(AppError::TooLarge {
@@ -215,7 +291,10 @@ pub fn validate(input: ScorecardInput, complete: bool) -> AppResult<ScorecardInp
         for criterion in section.criteria {
             let name = label(&criterion.name, "a criterion name")?;
             if criterion.levels.len() != RATING_LEVELS
-                || criterion.levels.iter().any(|level| level.chars().count() > MAX_LEVEL_CHARS)
+                || criterion
+                    .levels
+                    .iter()
+                    .any(|level| level.chars().count() > MAX_LEVEL_CHARS)
             {
                 return Err(AppError::invalid(
                     "invalid_scorecard",
@@ -224,26 +303,48 @@ pub fn validate(input: ScorecardInput, complete: bool) -> AppResult<ScorecardInp
             }
             match criterion.rating {
                 Some(rating) if !(1..=RATING_LEVELS as u8).contains(&rating) => {
-                    return Err(AppError::invalid("invalid_rating", format!("a rating is 1–{RATING_LEVELS}")));
+                    return Err(AppError::invalid(
+                        "invalid_rating",
+                        format!("a rating is 1–{RATING_LEVELS}"),
+                    ));
                 }
                 None if complete => {
-                    return Err(AppError::invalid("scorecard_incomplete", format!("rate \"{name}\" before submitting")));
+                    return Err(AppError::invalid(
+                        "scorecard_incomplete",
+                        format!("rate \"{name}\" before submitting"),
+                    ));
                 }
                 _ => {}
             }
-            let levels = criterion.levels.iter().map(|level| level.trim().to_string()).collect();
-            criteria.push(Criterion { name, levels, rating: criterion.rating });
+            let levels = criterion
+                .levels
+                .iter()
+                .map(|level| level.trim().to_string())
+                .collect();
+            criteria.push(Criterion {
+                name,
+                levels,
+                rating: criterion.rating,
+            });
         }
         sections.push(Section { title, criteria });
     }
     if complete && input.recommendation.is_none() {
-        return Err(AppError::invalid("scorecard_incomplete", "give a recommendation before submitting"));
+        return Err(AppError::invalid(
+            "scorecard_incomplete",
+            "give a recommendation before submitting",
+        ));
     }
-    Ok(ScorecardInput { sections, notes: input.notes, recommendation: input.recommendation })
+    Ok(ScorecardInput {
+        sections,
+        notes: input.notes,
+        recommendation: input.recommendation,
+    })
 }
 
 fn view(row: ScorecardRow) -> AppResult<ScorecardView> {
-    let body: ScorecardInput = serde_json::from_str(&row.body).map_err(|err| AppError::Internal(err.into()))?;
+    let body: ScorecardInput =
+        serde_json::from_str(&row.body).map_err(|err| AppError::Internal(err.into()))?;
     Ok(ScorecardView {
         user_id: row.user_id,
         name: row.name,
@@ -259,16 +360,28 @@ fn view(row: ScorecardRow) -> AppResult<ScorecardView> {
 /// interview.
 pub async fn list(state: &AppState, pad: PadId, user: UserId) -> AppResult<ScorecardsView> {
     let interview = switches::find(state, pad).await?;
-    let mine = store::find(&state.db, pad, user).await?.map(view).transpose()?;
+    let mine = store::find(&state.db, pad, user)
+        .await?
+        .map(view)
+        .transpose()?;
     let others = store::submitted_by_others(&state.db, pad, user).await?;
     let others_submitted = others.len();
     let may_read_others = mine.as_ref().is_some_and(|m| m.submitted_at_ms.is_some());
-    let others = if may_read_others { others.into_iter().map(view).collect::<AppResult<_>>()? } else { Vec::new() };
+    let others = if may_read_others {
+        others.into_iter().map(view).collect::<AppResult<_>>()?
+    } else {
+        Vec::new()
+    };
     let template = match interview.scorecard_template {
         Some(body) => parse_template(&body)?,
         None => template(state, user).await?.sections,
     };
-    Ok(ScorecardsView { mine, others, others_submitted, template })
+    Ok(ScorecardsView {
+        mine,
+        others,
+        others_submitted,
+        template,
+    })
 }
 
 /// Save `user`'s draft, or submit it (`submit`: complete, and final; audited
@@ -286,12 +399,32 @@ pub async fn write(
     let card = validate(input, submit)?;
     let body = serde_json::to_string(&card).map_err(|err| AppError::Internal(err.into()))?;
     let at_ms = now_ms();
-    if !store::write(&state.db, pad.id, user, &body, at_ms, submit.then_some(at_ms)).await? {
-        return Err(AppError::conflict("scorecard_submitted", "this scorecard was submitted and no longer changes"));
+    if !store::write(
+        &state.db,
+        pad.id,
+        user,
+        &body,
+        at_ms,
+        submit.then_some(at_ms),
+    )
+    .await?
+    {
+        return Err(AppError::conflict(
+            "scorecard_submitted",
+            "this scorecard was submitted and no longer changes",
+        ));
     }
     if submit {
         let meta = serde_json::json!({ "recommendation": card.recommendation });
-        state.audit.record(actor, AuditEvent::new(AuditAction::InterviewScorecardSubmit).target(&pad.slug).meta(meta)).await;
+        state
+            .audit
+            .record(
+                actor,
+                AuditEvent::new(AuditAction::InterviewScorecardSubmit)
+                    .target(&pad.slug)
+                    .meta(meta),
+            )
+            .await;
     }
     list(state, pad.id, user).await
 }

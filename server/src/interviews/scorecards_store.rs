@@ -19,8 +19,16 @@ const SELECT_ROWS: &str = "SELECT s.user_id, u.name, s.body, s.updated_at_ms, s.
 
 /// Write `user`'s scorecard, as a draft (`submitted_at_ms` `None`) or submitted. `false` when
 /// they had submitted it already (nothing written).
-pub async fn write(db: &Db, pad: PadId, user: UserId, body: &str, at_ms: i64, submitted_at_ms: Option<i64>) -> sqlx::Result<bool> {
-    let written = on_pool!(db, |pool| sqlx::query(
+pub async fn write(
+    db: &Db,
+    pad: PadId,
+    user: UserId,
+    body: &str,
+    at_ms: i64,
+    submitted_at_ms: Option<i64>,
+) -> sqlx::Result<bool> {
+    let written = on_pool!(db, |pool| {
+        sqlx::query(
         "INSERT INTO interview_scorecards (pad_id, user_id, body, updated_at_ms, submitted_at_ms)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (pad_id, user_id) DO UPDATE
@@ -34,22 +42,29 @@ pub async fn write(db: &Db, pad: PadId, user: UserId, body: &str, at_ms: i64, su
     .bind(submitted_at_ms)
     .execute(pool)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
     Ok(written > 0)
 }
 
 /// `user`'s own scorecard on the pad, draft or submitted.
 pub async fn find(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Option<ScorecardRow>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!("{SELECT_ROWS} WHERE s.pad_id = $1 AND s.user_id = $2"))
-        .bind(pad)
-        .bind(user)
-        .fetch_optional(pool)
-        .await)
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "{SELECT_ROWS} WHERE s.pad_id = $1 AND s.user_id = $2"
+    ))
+    .bind(pad)
+    .bind(user)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Every submitted scorecard of the pad except `user`'s, in the order they were submitted. Drafts
 /// are never read for anyone but their author.
-pub async fn submitted_by_others(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Vec<ScorecardRow>> {
+pub async fn submitted_by_others(
+    db: &Db,
+    pad: PadId,
+    user: UserId,
+) -> sqlx::Result<Vec<ScorecardRow>> {
     on_pool!(db, |pool| sqlx::query_as(&format!(
         "{SELECT_ROWS} WHERE s.pad_id = $1 AND s.user_id != $2 AND s.submitted_at_ms IS NOT NULL
          ORDER BY s.submitted_at_ms, s.user_id"
@@ -62,14 +77,17 @@ pub async fn submitted_by_others(db: &Db, pad: PadId, user: UserId) -> sqlx::Res
 
 /// `user`'s own template (JSON sections), if they saved one.
 pub async fn template(db: &Db, user: UserId) -> sqlx::Result<Option<String>> {
-    on_pool!(db, |pool| sqlx::query_scalar("SELECT body FROM scorecard_templates WHERE user_id = $1")
-        .bind(user)
-        .fetch_optional(pool)
-        .await)
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT body FROM scorecard_templates WHERE user_id = $1"
+    )
+    .bind(user)
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn set_template(db: &Db, user: UserId, body: &str, at_ms: i64) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query(
+    on_pool!(db, |pool| {
+        sqlx::query(
         "INSERT INTO scorecard_templates (user_id, body, updated_at_ms) VALUES ($1, $2, $3)
          ON CONFLICT (user_id) DO UPDATE SET body = excluded.body, updated_at_ms = excluded.updated_at_ms"
     )
@@ -78,5 +96,6 @@ pub async fn set_template(db: &Db, user: UserId, body: &str, at_ms: i64) -> sqlx
     .bind(at_ms)
     .execute(pool)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }

@@ -38,23 +38,45 @@ pub struct Started {
 
 /// Create the interview pad for `caller` (the question's owner or a co-editor). Audited
 /// `interview.start`.
-pub async fn start(state: &AppState, actor: &Actor, caller: UserId, question: i64, req: StartRequest) -> AppResult<Started> {
+pub async fn start(
+    state: &AppState,
+    actor: &Actor,
+    caller: UserId,
+    question: i64,
+    req: StartRequest,
+) -> AppResult<Started> {
     let question = questions::find(state, question, caller).await?;
     let language = match req.language.as_deref() {
         Some(raw) => languages::resolve(raw)?.id.clone(),
-        None => question.files.first().map(|f| f.language.clone()).ok_or(AppError::NotFound)?,
+        None => question
+            .files
+            .first()
+            .map(|f| f.language.clone())
+            .ok_or(AppError::NotFound)?,
     };
     let files: Vec<(NewFile, String)> = question
         .files
         .iter()
         .filter(|f| f.language == language)
-        .map(|f| (NewFile { name: f.name.clone(), language: f.language.clone() }, f.content.clone()))
+        .map(|f| {
+            (
+                NewFile {
+                    name: f.name.clone(),
+                    language: f.language.clone(),
+                },
+                f.content.clone(),
+            )
+        })
         .collect();
     if files.is_empty() {
-        return Err(AppError::invalid("invalid_language", format!("the question has no starter files for {language}")));
+        return Err(AppError::invalid(
+            "invalid_language",
+            format!("the question has no starter files for {language}"),
+        ));
     }
     let title = lifecycle::validate_title(req.title.as_deref().unwrap_or(&question.row.title))?;
-    let (pad, files) = lifecycle::insert_pad(state, caller, &title, &language, "interview", files).await?;
+    let (pad, files) =
+        lifecycle::insert_pad(state, caller, &title, &language, "interview", files).await?;
     let new = NewInterview {
         pad: pad.id,
         question: question.row.id,
@@ -72,8 +94,21 @@ pub async fn start(state: &AppState, actor: &Actor, caller: UserId, question: i6
         return Err(err.into());
     }
     let meta = serde_json::json!({ "question": question.row.id, "language": language });
-    state.audit.record(actor, AuditEvent::new(AuditAction::InterviewStart).target(&pad.slug).meta(meta)).await;
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(AuditAction::InterviewStart)
+                .target(&pad.slug)
+                .meta(meta),
+        )
+        .await;
     let row = switches::find(state, pad.id).await?;
     let interview = switches::view(&state.db, row, Role::Owner).await?;
-    Ok(Started { pad, files, my_role: Role::Owner, interview })
+    Ok(Started {
+        pad,
+        files,
+        my_role: Role::Owner,
+        interview,
+    })
 }

@@ -41,7 +41,8 @@ pub struct NewInterview<'a> {
 }
 
 pub async fn create(db: &Db, new: &NewInterview<'_>) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query(
+    on_pool!(db, |pool| {
+        sqlx::query(
         "INSERT INTO interviews (pad_id, question_id, language, title, prompt, guidance, created_by, created_at, scorecard_template)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )
@@ -56,15 +57,18 @@ pub async fn create(db: &Db, new: &NewInterview<'_>) -> sqlx::Result<()> {
     .bind(new.scorecard_template)
     .execute(pool)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }
 
 pub async fn find(db: &Db, pad: PadId) -> sqlx::Result<Option<InterviewRow>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!("SELECT {INTERVIEW_COLUMNS} FROM interviews WHERE pad_id = $1"))
-        .bind(pad)
-        .fetch_optional(pool)
-        .await)
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "SELECT {INTERVIEW_COLUMNS} FROM interviews WHERE pad_id = $1"
+    ))
+    .bind(pad)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// The pad's interview and, for `user`, their admission status (`None`: never knocked).
@@ -79,14 +83,16 @@ pub async fn find_with_admission(
         interview: InterviewRow,
         status: Option<String>,
     }
-    let row: Option<Row> = on_pool!(db, |pool| sqlx::query_as(&format!(
+    let row: Option<Row> = on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "SELECT {INTERVIEW_COLUMNS}, (SELECT status FROM interview_admissions a WHERE a.pad_id = $1 AND a.user_id = $2) AS status
          FROM interviews WHERE pad_id = $1"
     ))
     .bind(pad)
     .bind(user)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     Ok(row.map(|r| (r.interview, r.status)))
 }
 
@@ -103,8 +109,13 @@ pub struct SwitchValues {
 }
 
 /// Store the switches of an interview that has not ended; `None` when it has (or is gone).
-pub async fn set_switches(db: &Db, pad: PadId, values: &SwitchValues) -> sqlx::Result<Option<InterviewRow>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+pub async fn set_switches(
+    db: &Db,
+    pad: PadId,
+    values: &SwitchValues,
+) -> sqlx::Result<Option<InterviewRow>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "UPDATE interviews SET locked = $2, run_disabled = $3, terminal_disabled = $4, prompt_hidden = $5,
              timer_mode = $6, timer_started_ms = $7, timer_duration_ms = $8
          WHERE pad_id = $1 AND ended_at_ms IS NULL RETURNING {INTERVIEW_COLUMNS}"
@@ -118,12 +129,19 @@ pub async fn set_switches(db: &Db, pad: PadId, values: &SwitchValues) -> sqlx::R
     .bind(values.timer_started_ms)
     .bind(values.timer_duration_ms)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 /// End the interview once; `None` when it had already ended (or is gone).
-pub async fn end(db: &Db, pad: PadId, by: UserId, at_ms: i64) -> sqlx::Result<Option<InterviewRow>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+pub async fn end(
+    db: &Db,
+    pad: PadId,
+    by: UserId,
+    at_ms: i64,
+) -> sqlx::Result<Option<InterviewRow>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "UPDATE interviews SET ended_at_ms = $2, ended_by = $3 WHERE pad_id = $1 AND ended_at_ms IS NULL
          RETURNING {INTERVIEW_COLUMNS}"
     ))
@@ -131,7 +149,8 @@ pub async fn end(db: &Db, pad: PadId, by: UserId, at_ms: i64) -> sqlx::Result<Op
     .bind(at_ms)
     .bind(by)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 /// Admission states; stored as text.
@@ -142,7 +161,8 @@ pub const REFUSED: &str = "refused";
 /// Put `user` in the pad's waiting room unless they already have a status; returns the status
 /// and whether this call created it.
 pub async fn knock(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<(String, bool)> {
-    let inserted = on_pool!(db, |pool| sqlx::query(
+    let inserted = on_pool!(db, |pool| {
+        sqlx::query(
         "INSERT INTO interview_admissions (pad_id, user_id, status, requested_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (pad_id, user_id) DO NOTHING"
     )
@@ -152,7 +172,8 @@ pub async fn knock(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<(String, b
     .bind(now_text())
     .execute(pool)
     .await
-    .map(|done| done.rows_affected() > 0))?;
+    .map(|done| done.rows_affected() > 0)
+    })?;
     let status: String = on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT status FROM interview_admissions WHERE pad_id = $1 AND user_id = $2"
     )
@@ -164,8 +185,15 @@ pub async fn knock(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<(String, b
 }
 
 /// Admit or turn away someone who knocked; `false` when they never did.
-pub async fn decide(db: &Db, pad: PadId, user: UserId, status: &str, by: UserId) -> sqlx::Result<bool> {
-    let done = on_pool!(db, |pool| sqlx::query(
+pub async fn decide(
+    db: &Db,
+    pad: PadId,
+    user: UserId,
+    status: &str,
+    by: UserId,
+) -> sqlx::Result<bool> {
+    let done = on_pool!(db, |pool| {
+        sqlx::query(
         "UPDATE interview_admissions SET status = $3, decided_at = $4, decided_by = $5 WHERE pad_id = $1 AND user_id = $2"
     )
     .bind(pad)
@@ -175,7 +203,8 @@ pub async fn decide(db: &Db, pad: PadId, user: UserId, status: &str, by: UserId)
     .bind(by)
     .execute(pool)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
     Ok(done > 0)
 }
 
@@ -193,7 +222,8 @@ pub struct Admission {
 /// The pad's candidates who knocked and were not admitted, oldest first (admitted people are on
 /// the pad; someone kicked since is not listed).
 pub async fn not_admitted(db: &Db, pad: PadId) -> sqlx::Result<Vec<Admission>> {
-    on_pool!(db, |pool| sqlx::query_as(
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT a.user_id, u.name, a.status, a.requested_at FROM interview_admissions a
          JOIN users u ON u.id = a.user_id
          JOIN pad_members m ON m.pad_id = a.pad_id AND m.user_id = a.user_id AND m.role = 'candidate'
@@ -202,5 +232,6 @@ pub async fn not_admitted(db: &Db, pad: PadId) -> sqlx::Result<Vec<Admission>> {
     .bind(pad)
     .bind(ADMITTED)
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }

@@ -57,10 +57,20 @@ pub async fn summary(state: &AppState, pad: &Pad, user: UserId) -> AppResult<Int
     let interview = switches::find(state, pad.id).await?;
     let scorecards = scorecards::list(state, pad.id, user).await?;
     let rows = files_store::list(&state.db, pad.id).await?;
-    let mut texts = state.docs.open(pad.id).await.map_err(AppError::from)?.file_texts().await;
+    let mut texts = state
+        .docs
+        .open(pad.id)
+        .await
+        .map_err(AppError::from)?
+        .file_texts()
+        .await;
     let files = rows
         .into_iter()
-        .map(|row| SummaryFile { content: texts.remove(&row.id).unwrap_or_default(), name: row.name, language: row.language })
+        .map(|row| SummaryFile {
+            content: texts.remove(&row.id).unwrap_or_default(),
+            name: row.name,
+            language: row.language,
+        })
         .collect();
     let runs = runs_store::recent_summaries(&state.db, pad.id, SUMMARY_RUNS).await?;
     let recordings = recordings_store::list_recordings(&state.db, pad.id)
@@ -103,15 +113,29 @@ fn fence(text: &str) -> String {
 }
 
 fn scorecard_markdown(out: &mut String, card: &ScorecardView) {
-    let state = if card.submitted_at_ms.is_some() { "submitted" } else { "draft" };
-    out.push_str(&format!("### {} — {} ({state})\n\n", card.name, recommendation(card.recommendation)));
+    let state = if card.submitted_at_ms.is_some() {
+        "submitted"
+    } else {
+        "draft"
+    };
+    out.push_str(&format!(
+        "### {} — {} ({state})\n\n",
+        card.name,
+        recommendation(card.recommendation)
+    ));
     for section in &card.sections {
         out.push_str(&format!("**{}**\n\n", section.title));
         for criterion in &section.criteria {
             let rating = criterion.rating.map_or("–".to_string(), |r| r.to_string());
-            let level = criterion.rating.and_then(|r| criterion.levels.get(usize::from(r) - 1));
+            let level = criterion
+                .rating
+                .and_then(|r| criterion.levels.get(usize::from(r) - 1));
             let described = level.map_or(String::new(), |text| format!(" ({text})"));
-            out.push_str(&format!("- {}: {rating}/{}{described}\n", criterion.name, scorecards::RATING_LEVELS));
+            out.push_str(&format!(
+                "- {}: {rating}/{}{described}\n",
+                criterion.name,
+                scorecards::RATING_LEVELS
+            ));
         }
         out.push('\n');
     }
@@ -125,7 +149,10 @@ fn scorecard_markdown(out: &mut String, card: &ScorecardView) {
 /// interviewer or candidate typed is read as Markdown structure.
 pub fn markdown(summary: &InterviewSummary) -> String {
     let mut out = format!("# Interview: {}\n\n", summary.title.replace('\n', " "));
-    out.push_str(&format!("- Pad: /p/{}\n- Language: {}\n", summary.slug, summary.language));
+    out.push_str(&format!(
+        "- Pad: /p/{}\n- Language: {}\n",
+        summary.slug, summary.language
+    ));
     match summary.ended_at_ms {
         Some(at) => out.push_str(&format!("- Ended: {}\n\n", iso(at))),
         None => out.push_str("- Ended: not yet\n\n"),
@@ -138,7 +165,12 @@ pub fn markdown(summary: &InterviewSummary) -> String {
     for card in &cards.others {
         scorecard_markdown(&mut out, card);
     }
-    if cards.mine.as_ref().is_none_or(|m| m.submitted_at_ms.is_none()) && cards.others_submitted > 0 {
+    if cards
+        .mine
+        .as_ref()
+        .is_none_or(|m| m.submitted_at_ms.is_none())
+        && cards.others_submitted > 0
+    {
         out.push_str(&format!(
             "{} other scorecard(s) submitted; they are shown once yours is submitted.\n\n",
             cards.others_submitted
@@ -147,7 +179,10 @@ pub fn markdown(summary: &InterviewSummary) -> String {
     out.push_str("## Final code\n\n");
     for file in &summary.files {
         let fence = fence(&file.content);
-        out.push_str(&format!("### {}\n\n{fence}{}\n{}\n{fence}\n\n", file.name, file.language, file.content));
+        out.push_str(&format!(
+            "### {}\n\n{fence}{}\n{}\n{fence}\n\n",
+            file.name, file.language, file.content
+        ));
     }
     out.push_str("## Runs\n\n");
     if summary.runs.is_empty() {
@@ -155,19 +190,36 @@ pub fn markdown(summary: &InterviewSummary) -> String {
     }
     for run in &summary.runs {
         let who = run.user_name.as_deref().unwrap_or("a deleted user");
-        let exit = run.exit_code.map_or(String::new(), |code| format!(", exit {code}"));
-        out.push_str(&format!("- {} {} ran {} ({}): {}{exit}\n", iso(run.started_at_ms), who, run.entry, run.kind, run.outcome));
+        let exit = run
+            .exit_code
+            .map_or(String::new(), |code| format!(", exit {code}"));
+        out.push_str(&format!(
+            "- {} {} ran {} ({}): {}{exit}\n",
+            iso(run.started_at_ms),
+            who,
+            run.entry,
+            run.kind,
+            run.outcome
+        ));
     }
     out.push_str("\n## Recordings\n\n");
     if summary.recordings.is_empty() {
         out.push_str("No recordings.\n");
     }
     for recording in &summary.recordings {
-        out.push_str(&format!("- {} ({}): {}\n", recording.name, iso(recording.started_at_ms), recording.playback_path));
+        out.push_str(&format!(
+            "- {} ({}): {}\n",
+            recording.name,
+            iso(recording.started_at_ms),
+            recording.playback_path
+        ));
     }
     out
 }
 
 fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
 }

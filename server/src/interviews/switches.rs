@@ -56,9 +56,15 @@ impl InterviewRow {
             (true, _) => ("interview_ended", "the interview has ended"),
             (false, Surface::Edit) => ("pad_locked", "the interviewer locked the pad"),
             (false, Surface::Run) => ("run_disabled", "the interviewer turned running code off"),
-            (false, Surface::Terminal) => ("terminal_disabled", "the interviewer turned the terminal off"),
+            (false, Surface::Terminal) => (
+                "terminal_disabled",
+                "the interviewer turned the terminal off",
+            ),
         };
-        AppError::Forbidden { code, message: message.into() }
+        AppError::Forbidden {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -67,7 +73,9 @@ pub async fn blocks(db: &Db, pad: PadId, role: Role, surface: Surface) -> sqlx::
     if !role.bound_by_interview_switches() {
         return Ok(false);
     }
-    Ok(store::find(db, pad).await?.is_some_and(|row| row.blocks(role, surface)))
+    Ok(store::find(db, pad)
+        .await?
+        .is_some_and(|row| row.blocks(role, surface)))
 }
 
 /// The guard REST handlers and socket upgrades call: 403 with the switch's code when it is off
@@ -85,7 +93,9 @@ pub async fn require(state: &AppState, pad: PadId, role: Role, surface: Surface)
 /// The member's role as the terminal sees it: `None` — not on the terminal — for someone who is not
 /// a member, or a candidate the switches keep out of it (terminal off, interview ended).
 pub async fn terminal_role(db: &Db, pad: PadId, user: UserId) -> sqlx::Result<Option<Role>> {
-    let Some(role) = crate::pads::store::member_role(db, pad, user).await? else { return Ok(None) };
+    let Some(role) = crate::pads::store::member_role(db, pad, user).await? else {
+        return Ok(None);
+    };
     Ok((!blocks(db, pad, role, Surface::Terminal).await?).then_some(role))
 }
 
@@ -139,10 +149,18 @@ pub fn now_ms() -> i64 {
 pub async fn view(db: &Db, row: InterviewRow, role: Role) -> AppResult<InterviewView> {
     let interviewer = role.can_see_interviewer_notes();
     let timer = match (row.timer_mode, row.timer_started_ms) {
-        (Some(mode), Some(started_at_ms)) => Some(TimerView { mode, started_at_ms, duration_ms: row.timer_duration_ms }),
+        (Some(mode), Some(started_at_ms)) => Some(TimerView {
+            mode,
+            started_at_ms,
+            duration_ms: row.timer_duration_ms,
+        }),
         _ => None,
     };
-    let waiting = if interviewer { Some(store::not_admitted(db, row.pad_id).await?) } else { None };
+    let waiting = if interviewer {
+        Some(store::not_admitted(db, row.pad_id).await?)
+    } else {
+        None
+    };
     Ok(InterviewView {
         title: row.title,
         prompt: (interviewer || !row.prompt_hidden).then_some(row.prompt),
@@ -216,17 +234,28 @@ fn apply(row: &InterviewRow, patch: &SwitchesPatch, now: i64) -> AppResult<Switc
 }
 
 fn ended() -> AppError {
-    AppError::conflict("interview_ended", "the interview has ended; its switches no longer change")
+    AppError::conflict(
+        "interview_ended",
+        "the interview has ended; its switches no longer change",
+    )
 }
 
 /// Change switches (interviewers; the caller checked the role). Audited `interview.switch`.
-pub async fn change(state: &AppState, actor: &Actor, pad: PadId, slug: &str, patch: &SwitchesPatch) -> AppResult<InterviewRow> {
+pub async fn change(
+    state: &AppState,
+    actor: &Actor,
+    pad: PadId,
+    slug: &str,
+    patch: &SwitchesPatch,
+) -> AppResult<InterviewRow> {
     let row = find(state, pad).await?;
     if row.ended_at_ms.is_some() {
         return Err(ended());
     }
     let values = apply(&row, patch, now_ms())?;
-    let updated = store::set_switches(&state.db, pad, &values).await?.ok_or_else(ended)?;
+    let updated = store::set_switches(&state.db, pad, &values)
+        .await?
+        .ok_or_else(ended)?;
     let meta = serde_json::json!({
         "locked": values.locked,
         "runDisabled": values.run_disabled,
@@ -234,24 +263,53 @@ pub async fn change(state: &AppState, actor: &Actor, pad: PadId, slug: &str, pat
         "promptHidden": values.prompt_hidden,
         "timer": values.timer_mode,
     });
-    state.audit.record(actor, AuditEvent::new(AuditAction::InterviewSwitch).target(slug).meta(meta)).await;
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(AuditAction::InterviewSwitch)
+                .target(slug)
+                .meta(meta),
+        )
+        .await;
     state.bus.publish(DomainEvent::InterviewChanged { pad });
     Ok(updated)
 }
 
 /// End the interview (interviewers): candidates become read-only and cannot run or use the
 /// terminal, an active recording stops, the pad keeps its history. Audited `interview.end`.
-pub async fn end(state: &AppState, actor: &Actor, pad: &crate::pads::store::Pad, by: UserId) -> AppResult<InterviewRow> {
+pub async fn end(
+    state: &AppState,
+    actor: &Actor,
+    pad: &crate::pads::store::Pad,
+    by: UserId,
+) -> AppResult<InterviewRow> {
     find(state, pad.id).await?;
-    let row = store::end(&state.db, pad.id, by, now_ms()).await?.ok_or_else(ended)?;
-    state.audit.record(actor, AuditEvent::new(AuditAction::InterviewEnd).target(&pad.slug)).await;
-    state.bus.publish(DomainEvent::InterviewChanged { pad: pad.id });
+    let row = store::end(&state.db, pad.id, by, now_ms())
+        .await?
+        .ok_or_else(ended)?;
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(AuditAction::InterviewEnd).target(&pad.slug),
+        )
+        .await;
+    state
+        .bus
+        .publish(DomainEvent::InterviewChanged { pad: pad.id });
     // The interviewer who ends the interview is the one who stops its recording.
     if let Some(recording) = crate::recordings::store::active_recording(&state.db, pad.id).await? {
         let reason = crate::recordings::service::StopReason::Manual;
-        match crate::recordings::service::stop(state, actor, pad, recording.id, reason, now_ms()).await {
+        match crate::recordings::service::stop(state, actor, pad, recording.id, reason, now_ms())
+            .await
+        {
             // Stopped by someone else meanwhile: the end still stands.
-            Ok(_) | Err(AppError::Conflict { code: "not_recording", .. }) => {}
+            Ok(_)
+            | Err(AppError::Conflict {
+                code: "not_recording",
+                ..
+            }) => {}
             Err(err) => return Err(err),
         }
     }
@@ -284,33 +342,66 @@ mod tests {
 
     #[test]
     fn switches_bind_candidates_only_and_the_end_binds_everything() {
-        let locked = InterviewRow { locked: true, ..row() };
+        let locked = InterviewRow {
+            locked: true,
+            ..row()
+        };
         assert!(locked.blocks(Role::Candidate, Surface::Edit));
         assert!(!locked.blocks(Role::Candidate, Surface::Run));
         for role in [Role::Owner, Role::Collaborator, Role::Viewer] {
             assert!(!locked.blocks(role, Surface::Edit));
         }
-        let ended = InterviewRow { ended_at_ms: Some(5), ..row() };
+        let ended = InterviewRow {
+            ended_at_ms: Some(5),
+            ..row()
+        };
         for surface in [Surface::Edit, Surface::Run, Surface::Terminal] {
             assert!(ended.blocks(Role::Candidate, surface));
             assert!(!ended.blocks(Role::Owner, surface));
         }
         assert_eq!(ended.refusal(Surface::Run).code(), "interview_ended");
-        assert_eq!(InterviewRow { run_disabled: true, ..row() }.refusal(Surface::Run).code(), "run_disabled");
+        assert_eq!(
+            InterviewRow {
+                run_disabled: true,
+                ..row()
+            }
+            .refusal(Surface::Run)
+            .code(),
+            "run_disabled"
+        );
     }
 
     #[test]
     fn timers_are_stamped_by_the_server_and_bounded() {
         let patch = |mode: &str, ms: Option<i64>| SwitchesPatch {
-            timer: Some(TimerRequest { mode: mode.into(), duration_ms: ms }),
+            timer: Some(TimerRequest {
+                mode: mode.into(),
+                duration_ms: ms,
+            }),
             ..SwitchesPatch::default()
         };
         let values = apply(&row(), &patch("countdown", Some(MIN_COUNTDOWN_MS)), 42).unwrap();
-        assert_eq!((values.timer_mode.as_deref(), values.timer_started_ms, values.timer_duration_ms), (Some("countdown"), Some(42), Some(MIN_COUNTDOWN_MS)));
+        assert_eq!(
+            (
+                values.timer_mode.as_deref(),
+                values.timer_started_ms,
+                values.timer_duration_ms
+            ),
+            (Some("countdown"), Some(42), Some(MIN_COUNTDOWN_MS))
+        );
         assert!(apply(&row(), &patch("countdown", Some(MAX_COUNTDOWN_MS + 1)), 42).is_err());
         assert!(apply(&row(), &patch("countdown", None), 42).is_err());
         assert!(apply(&row(), &patch("sideways", None), 42).is_err());
-        let off = apply(&InterviewRow { timer_mode: Some("elapsed".into()), timer_started_ms: Some(1), ..row() }, &patch("off", None), 42).unwrap();
+        let off = apply(
+            &InterviewRow {
+                timer_mode: Some("elapsed".into()),
+                timer_started_ms: Some(1),
+                ..row()
+            },
+            &patch("off", None),
+            42,
+        )
+        .unwrap();
         assert_eq!((off.timer_mode, off.timer_started_ms), (None, None));
     }
 }

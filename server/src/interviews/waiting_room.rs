@@ -21,7 +21,12 @@ use crate::AppState;
 
 /// 403 `waiting_room` unless `user` may be on the pad: any role but a candidate, a pad without an
 /// interview, or an admitted candidate.
-pub async fn require_admitted(state: &AppState, pad: PadId, user: UserId, role: Role) -> AppResult<()> {
+pub async fn require_admitted(
+    state: &AppState,
+    pad: PadId,
+    user: UserId,
+    role: Role,
+) -> AppResult<()> {
     if !role.bound_by_interview_switches() {
         return Ok(());
     }
@@ -48,13 +53,21 @@ pub struct Knocked {
 pub async fn knock(state: &AppState, pad: &Pad, user: UserId, role: Role) -> AppResult<Knocked> {
     let row = super::switches::find(state, pad.id).await?;
     if !role.bound_by_interview_switches() {
-        return Ok(Knocked { status: ADMITTED.into(), title: row.title });
+        return Ok(Knocked {
+            status: ADMITTED.into(),
+            title: row.title,
+        });
     }
     let (status, new) = store::knock(&state.db, pad.id, user).await?;
     if new {
-        state.bus.publish(DomainEvent::InterviewChanged { pad: pad.id });
+        state
+            .bus
+            .publish(DomainEvent::InterviewChanged { pad: pad.id });
     }
-    Ok(Knocked { status, title: row.title })
+    Ok(Knocked {
+        status,
+        title: row.title,
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,14 +78,35 @@ pub struct Decision {
 
 /// Admit or turn away someone who knocked (interviewers). Audited `interview.admit` /
 /// `interview.refuse`.
-pub async fn decide(state: &AppState, actor: &Actor, pad: &Pad, by: UserId, user: UserId, admit: bool) -> AppResult<()> {
+pub async fn decide(
+    state: &AppState,
+    actor: &Actor,
+    pad: &Pad,
+    by: UserId,
+    user: UserId,
+    admit: bool,
+) -> AppResult<()> {
     super::switches::find(state, pad.id).await?;
     let status = if admit { ADMITTED } else { REFUSED };
     if !store::decide(&state.db, pad.id, user, status, by).await? {
         return Err(AppError::NotFound);
     }
-    let action = if admit { AuditAction::InterviewAdmit } else { AuditAction::InterviewRefuse };
-    state.audit.record(actor, AuditEvent::new(action).target(&pad.slug).meta(serde_json::json!({ "user": user }))).await;
-    state.bus.publish(DomainEvent::InterviewChanged { pad: pad.id });
+    let action = if admit {
+        AuditAction::InterviewAdmit
+    } else {
+        AuditAction::InterviewRefuse
+    };
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(action)
+                .target(&pad.slug)
+                .meta(serde_json::json!({ "user": user })),
+        )
+        .await;
+    state
+        .bus
+        .publish(DomainEvent::InterviewChanged { pad: pad.id });
     Ok(())
 }

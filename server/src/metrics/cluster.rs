@@ -57,19 +57,33 @@ impl ClusterMetrics {
             "Bus messages this node published to Redis or received from other nodes",
             self.messages.clone(),
         );
-        registry.register("opencoder_bus_dropped", "Bus messages dropped, by reason", self.dropped.clone());
+        registry.register(
+            "opencoder_bus_dropped",
+            "Bus messages dropped, by reason",
+            self.dropped.clone(),
+        );
         registry.register(
             "opencoder_cluster_leases_gained",
             "Pad leases this node gained: new (the pad's first holder) or takeover (from another node)",
             self.gained.clone(),
         );
-        registry.register("opencoder_cluster_leases_lost", "Pad leases this node lost to another node", self.lost.clone());
+        registry.register(
+            "opencoder_cluster_leases_lost",
+            "Pad leases this node lost to another node",
+            self.lost.clone(),
+        );
         // Every series at zero from the start: a rate over a series that appears late misses its first count.
         for direction in ["published", "received"] {
             drop(self.messages.get_or_create(&DirectionLabels { direction }));
         }
-        for why in [BusDrop::QueueFull, BusDrop::PublishFailed, BusDrop::Malformed] {
-            drop(self.dropped.get_or_create(&ReasonLabels { reason: why.label() }));
+        for why in [
+            BusDrop::QueueFull,
+            BusDrop::PublishFailed,
+            BusDrop::Malformed,
+        ] {
+            drop(self.dropped.get_or_create(&ReasonLabels {
+                reason: why.label(),
+            }));
         }
         for kind in ["new", "takeover"] {
             drop(self.gained.get_or_create(&LeaseLabels { kind }));
@@ -77,15 +91,27 @@ impl ClusterMetrics {
     }
 
     pub fn published(&self) {
-        self.messages.get_or_create(&DirectionLabels { direction: "published" }).inc();
+        self.messages
+            .get_or_create(&DirectionLabels {
+                direction: "published",
+            })
+            .inc();
     }
 
     pub fn received(&self) {
-        self.messages.get_or_create(&DirectionLabels { direction: "received" }).inc();
+        self.messages
+            .get_or_create(&DirectionLabels {
+                direction: "received",
+            })
+            .inc();
     }
 
     pub fn dropped(&self, why: BusDrop) {
-        self.dropped.get_or_create(&ReasonLabels { reason: why.label() }).inc();
+        self.dropped
+            .get_or_create(&ReasonLabels {
+                reason: why.label(),
+            })
+            .inc();
     }
 
     /// A lease gained at `epoch`: the epoch grows only when the holder changes, so above 1 a

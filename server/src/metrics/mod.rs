@@ -21,7 +21,9 @@ mod sockets;
 
 use std::sync::Arc;
 
-use prometheus_client::encoding::{prometheus_text, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{
+    prometheus_text, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -38,7 +40,9 @@ pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds in seconds of HTTP request latency: API calls sit in the low milliseconds, a
 /// run's `POST` waits for admission only, a slow database shows up in the top buckets.
-const HTTP_SECONDS_BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const HTTP_SECONDS_BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 /// The label of a request that matched no route (static files, the client's pages, 404s).
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -89,7 +93,9 @@ type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// A histogram with exponential buckets `start`, `start * factor`, ... (`count` of them).
 fn exponential_histogram(start: f64, factor: f64, count: u16) -> Histogram {
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(start, factor, count))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        start, factor, count,
+    ))
 }
 
 fn http_histogram() -> Histogram {
@@ -159,8 +165,18 @@ impl Metrics {
         persist.register(&mut registry);
         cluster.register(&mut registry);
         registry.register_collector(Box::new(live));
-        let inner = Inner { registry, requests, request_seconds, rate_limited, auth_failures, sockets, recordings };
-        Metrics { inner: Arc::new(inner) }
+        let inner = Inner {
+            registry,
+            requests,
+            request_seconds,
+            rate_limited,
+            auth_failures,
+            sockets,
+            recordings,
+        };
+        Metrics {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Count one answered request. `route` is the matched template (`/api/pads/{slug}`) or
@@ -176,15 +192,35 @@ impl Metrics {
         seconds: f64,
     ) {
         let inner = &self.inner;
-        let labels = RequestLabels { method: method_label(method).to_string(), route: route.to_string(), status: status_class(status) };
+        let labels = RequestLabels {
+            method: method_label(method).to_string(),
+            route: route.to_string(),
+            status: status_class(status),
+        };
         inner.requests.get_or_create(&labels).inc();
-        inner.request_seconds.get_or_create(&RouteLabels { route: route.to_string() }).observe(seconds);
+        inner
+            .request_seconds
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(seconds);
         if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
             let limiter = limiter.unwrap_or(Limiter::Endpoint);
-            inner.rate_limited.get_or_create(&RejectionLabels { limiter, route: route.to_string() }).inc();
+            inner
+                .rate_limited
+                .get_or_create(&RejectionLabels {
+                    limiter,
+                    route: route.to_string(),
+                })
+                .inc();
         }
         if status == axum::http::StatusCode::UNAUTHORIZED {
-            inner.auth_failures.get_or_create(&KindLabels { kind: error_code.unwrap_or("unauthorized") }).inc();
+            inner
+                .auth_failures
+                .get_or_create(&KindLabels {
+                    kind: error_code.unwrap_or("unauthorized"),
+                })
+                .inc();
         }
     }
 
@@ -211,7 +247,8 @@ impl Metrics {
     /// Everything, in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut text = String::new();
-        prometheus_text::encode(&mut text, &self.inner.registry).expect("writing to a String cannot fail");
+        prometheus_text::encode(&mut text, &self.inner.registry)
+            .expect("writing to a String cannot fail");
         text
     }
 }
@@ -219,7 +256,15 @@ impl Metrics {
 /// Methods outside the standard set share one label, so a client cannot mint series.
 fn method_label(method: &axum::http::Method) -> &str {
     use axum::http::Method;
-    let known = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::HEAD, Method::OPTIONS];
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
     if known.contains(method) {
         method.as_str()
     } else {

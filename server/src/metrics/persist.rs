@@ -27,7 +27,11 @@ impl Default for PersistMetrics {
         PersistMetrics {
             commit_seconds: super::exponential_histogram(COMMIT_START_SECONDS, 2.0, COMMIT_BUCKETS),
             batch_items: super::exponential_histogram(1.0, 2.0, BATCH_BUCKETS),
-            checkpoint_bytes: super::exponential_histogram(CHECKPOINT_START_BYTES, 4.0, CHECKPOINT_BUCKETS),
+            checkpoint_bytes: super::exponential_histogram(
+                CHECKPOINT_START_BYTES,
+                4.0,
+                CHECKPOINT_BUCKETS,
+            ),
             gap_repairs: Counter::default(),
         }
     }
@@ -40,8 +44,16 @@ impl PersistMetrics {
             "Time to commit one batch of the update log and checkpoints (retries included)",
             self.commit_seconds.clone(),
         );
-        registry.register("opencoder_persist_batch_items", "Updates and checkpoints per committed batch", self.batch_items.clone());
-        registry.register("opencoder_persist_checkpoint_bytes", "Size of each queued document checkpoint", self.checkpoint_bytes.clone());
+        registry.register(
+            "opencoder_persist_batch_items",
+            "Updates and checkpoints per committed batch",
+            self.batch_items.clone(),
+        );
+        registry.register(
+            "opencoder_persist_checkpoint_bytes",
+            "Size of each queued document checkpoint",
+            self.checkpoint_bytes.clone(),
+        );
         registry.register(
             "opencoder_persist_gap_repairs",
             "Documents re-read from the update log after a missed relayed update or a bus outage",

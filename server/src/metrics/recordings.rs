@@ -18,7 +18,11 @@ impl RecordingMetrics {
             "Recordings in progress on the pads this node owns, as of the last seek-data scan",
             self.active.clone(),
         );
-        registry.register("opencoder_recording_segments_written", "Seek segments written for recordings", self.segments.clone());
+        registry.register(
+            "opencoder_recording_segments_written",
+            "Seek segments written for recordings",
+            self.segments.clone(),
+        );
     }
 
     pub(super) fn set_active(&self, count: usize) {

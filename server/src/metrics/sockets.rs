@@ -52,7 +52,11 @@ fn frame_kind(frame: &[u8]) -> &'static str {
 
 impl SocketMetrics {
     pub(super) fn register(&self, registry: &mut Registry) {
-        registry.register("opencoder_pad_frames_received", "Pad socket frames received, by kind", self.frames.clone());
+        registry.register(
+            "opencoder_pad_frames_received",
+            "Pad socket frames received, by kind",
+            self.frames.clone(),
+        );
         registry.register(
             "opencoder_pad_fanout_seconds",
             "From receipt of a document update to its hand-off to every peer's send queue",
@@ -86,11 +90,23 @@ mod tests {
     #[test]
     fn frames_are_classified_by_their_type_bytes() {
         assert_eq!(frame_kind(&oc_proto::encode_update(b"\x00\x00")), "update");
-        assert_eq!(frame_kind(&oc_proto::encode_sync_step2(b"\x00\x00")), "update");
-        assert_eq!(frame_kind(&oc_proto::encode_sync_step1(b"\x00")), "sync_request");
-        assert_eq!(frame_kind(&oc_proto::encode_awareness(b"\x00")), "awareness");
+        assert_eq!(
+            frame_kind(&oc_proto::encode_sync_step2(b"\x00\x00")),
+            "update"
+        );
+        assert_eq!(
+            frame_kind(&oc_proto::encode_sync_step1(b"\x00")),
+            "sync_request"
+        );
+        assert_eq!(
+            frame_kind(&oc_proto::encode_awareness(b"\x00")),
+            "awareness"
+        );
         assert_eq!(frame_kind(&oc_proto::encode_query_awareness()), "awareness");
-        assert_eq!(frame_kind(&oc_proto::encode_permission_denied("x")), "other");
+        assert_eq!(
+            frame_kind(&oc_proto::encode_permission_denied("x")),
+            "other"
+        );
         assert_eq!(frame_kind(&[]), "other");
     }
 }

@@ -66,7 +66,11 @@ pub async fn live_role(
     if let Some(role) = store::member_role(&state.db, pad, user).await? {
         return Ok(Ok(role));
     }
-    Ok(Err(if store::find(&state.db, pad).await?.is_some() { AccessLost::NotAMember } else { AccessLost::PadDeleted }))
+    Ok(Err(if store::find(&state.db, pad).await?.is_some() {
+        AccessLost::NotAMember
+    } else {
+        AccessLost::PadDeleted
+    }))
 }
 
 impl PadAccess {
@@ -76,7 +80,10 @@ impl PadAccess {
         if allowed(self.role) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!("your role ({}) may not {what}", self.role.as_str())))
+            Err(AppError::forbidden(format!(
+                "your role ({}) may not {what}",
+                self.role.as_str()
+            )))
         }
     }
 
@@ -95,14 +102,19 @@ struct SlugParam {
 /// The caller and the pad slug of a request, before any access is decided.
 async fn caller_and_slug(parts: &mut Parts, state: &AppState) -> AppResult<(CurrentUser, String)> {
     let current = CurrentUser::from_request_parts(parts, state).await?;
-    let Path(params) = Path::<SlugParam>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
+    let Path(params) = Path::<SlugParam>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound)?;
     Ok((current, params.slug))
 }
 
 impl FromRequestParts<AppState> for PadAccess {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let (current, slug) = caller_and_slug(parts, state).await?;
         let (pad, role) = load_access(state, &slug, current.user.id).await?;
         Ok(PadAccess { pad, role, current })
@@ -117,7 +129,10 @@ pub struct PadMembership(pub PadAccess);
 impl FromRequestParts<AppState> for PadMembership {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let (current, slug) = caller_and_slug(parts, state).await?;
         let (pad, role) = load_membership(state, &slug, current.user.id).await?;
         Ok(PadMembership(PadAccess { pad, role, current }))

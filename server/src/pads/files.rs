@@ -12,10 +12,10 @@ use serde::Serialize;
 use super::files_store::{self, DeleteOutcome, PadFile};
 use super::languages;
 use super::store::Pad;
+use crate::bus::DomainEvent;
 use crate::collab::doc_store::set_text;
 use crate::db::{FileId, PadId, UserId};
 use crate::error::{AppError, AppResult, OnUnique};
-use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Files per pad (SPEC §3).
@@ -35,8 +35,13 @@ pub const TEXT_ENCODING_SLACK: usize = 256;
 /// names are safe to hand to the sandbox as file names (the original's path traversal, §12 #2).
 pub fn validate_file_name(name: &str) -> AppResult<()> {
     let bytes = name.as_bytes();
-    let first_ok = bytes.first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    let rest_ok = bytes.iter().skip(1).all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    let first_ok = bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let rest_ok = bytes
+        .iter()
+        .skip(1)
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if first_ok && rest_ok && bytes.len() <= MAX_FILE_NAME_CHARS && !name.contains("..") {
         Ok(())
     } else {
@@ -52,21 +57,30 @@ pub fn validate_file_name(name: &str) -> AppResult<()> {
 /// 413 when a file's content is over `MAX_FILE_BYTES`.
 pub fn check_content(content: &str) -> AppResult<()> {
     if content.len() > MAX_FILE_BYTES {
-        return Err(AppError::too_large(format!("a file holds at most {MAX_FILE_BYTES} bytes")));
+        return Err(AppError::too_large(format!(
+            "a file holds at most {MAX_FILE_BYTES} bytes"
+        )));
     }
     Ok(())
 }
 
 /// A file id from a path; anything that is not one is as unknown as a missing file.
 pub fn parse_file_id(raw: &str) -> AppResult<FileId> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).map(FileId).ok_or(AppError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(FileId)
+        .ok_or(AppError::NotFound)
 }
 
 /// The canonical language of a file: the one asked for, else the extension's, else the pad's.
 fn file_language(requested: Option<&str>, name: &str, pad_language: &str) -> AppResult<String> {
     Ok(match requested {
         Some(lang) => languages::resolve(lang)?.id.to_string(),
-        None => languages::for_file_name(name).map(|l| l.id.as_str()).unwrap_or(pad_language).to_string(),
+        None => languages::for_file_name(name)
+            .map(|l| l.id.as_str())
+            .unwrap_or(pad_language)
+            .to_string(),
     })
 }
 
@@ -79,7 +93,10 @@ async fn refresh_file_roots(state: &AppState, pad: PadId) -> AppResult<()> {
 }
 
 fn name_taken() -> AppError {
-    AppError::conflict("name_taken", "a file with this name already exists in the pad")
+    AppError::conflict(
+        "name_taken",
+        "a file with this name already exists in the pad",
+    )
 }
 
 pub async fn list(state: &AppState, pad: &Pad) -> AppResult<Vec<PadFile>> {
@@ -94,7 +111,9 @@ pub struct FileWithContent {
 }
 
 pub async fn read(state: &AppState, pad: &Pad, file: FileId) -> AppResult<FileWithContent> {
-    let file = files_store::find(&state.db, pad.id, file).await?.ok_or(AppError::NotFound)?;
+    let file = files_store::find(&state.db, pad.id, file)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let doc = state.docs.open(pad.id).await.map_err(AppError::from)?;
     let content = doc.file_text(file.id).await;
     Ok(FileWithContent { file, content })
@@ -108,7 +127,12 @@ pub struct NewFileRequest<'a> {
 
 /// Create a file with its initial text. 409 `name_taken`, 409 `too_many_files` at the cap, 413
 /// `doc_too_large` when the text does not fit in the pad's document.
-pub async fn create(state: &AppState, pad: &Pad, user: UserId, new: NewFileRequest<'_>) -> AppResult<PadFile> {
+pub async fn create(
+    state: &AppState,
+    pad: &Pad,
+    user: UserId,
+    new: NewFileRequest<'_>,
+) -> AppResult<PadFile> {
     validate_file_name(new.name)?;
     check_content(new.content)?;
     let language = file_language(new.language, new.name, &pad.language)?;
@@ -116,14 +140,23 @@ pub async fn create(state: &AppState, pad: &Pad, user: UserId, new: NewFileReque
         .await
         .on_unique(name_taken)?
         .ok_or_else(|| {
-            AppError::conflict("too_many_files", format!("a pad holds at most {MAX_FILES_PER_PAD} files"))
+            AppError::conflict(
+                "too_many_files",
+                format!("a pad holds at most {MAX_FILES_PER_PAD} files"),
+            )
         })?;
     // Always write the text, even when empty: SQLite may reuse a deleted file's row id, and late
     // edits to that file's root must not show up in the new one.
     let content = new.content.to_string();
     let growth = content.len() + TEXT_ENCODING_SLACK;
     let id = file.id;
-    if let Err(err) = state.docs.edit_within(pad.id, Some(user), growth, move |txn| set_text(txn, id, &content)).await {
+    if let Err(err) = state
+        .docs
+        .edit_within(pad.id, Some(user), growth, move |txn| {
+            set_text(txn, id, &content)
+        })
+        .await
+    {
         files_store::remove(&state.db, pad.id, file.id).await?;
         return Err(AppError::from(err));
     }
@@ -144,12 +177,16 @@ pub async fn update(
     if let Some(name) = new_name {
         validate_file_name(name)?;
     }
-    let current = files_store::find(&state.db, pad.id, file).await?.ok_or(AppError::NotFound)?;
+    let current = files_store::find(&state.db, pad.id, file)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let name = new_name.unwrap_or(&current.name);
     let renamed = name != current.name;
     let language = match new_language {
         Some(lang) => languages::resolve(lang)?.id.to_string(),
-        None if renamed => languages::for_file_name(name).map(|l| l.id.to_string()).unwrap_or(current.language.clone()),
+        None if renamed => languages::for_file_name(name)
+            .map(|l| l.id.to_string())
+            .unwrap_or(current.language.clone()),
         None => current.language.clone(),
     };
     let updated = files_store::update(&state.db, pad.id, file, name, &language)
@@ -166,11 +203,18 @@ pub async fn delete(state: &AppState, pad: &Pad, user: UserId, file: FileId) -> 
         DeleteOutcome::Deleted(file) => file,
         DeleteOutcome::NotFound => return Err(AppError::NotFound),
         DeleteOutcome::LastFile => {
-            return Err(AppError::invalid("last_file", "a pad keeps at least one file; create another first"))
+            return Err(AppError::invalid(
+                "last_file",
+                "a pad keeps at least one file; create another first",
+            ))
         }
     };
     let id = deleted.id;
-    state.docs.edit(pad.id, Some(user), move |txn| set_text(txn, id, "")).await.map_err(AppError::from)?;
+    state
+        .docs
+        .edit(pad.id, Some(user), move |txn| set_text(txn, id, ""))
+        .await
+        .map_err(AppError::from)?;
     refresh_file_roots(state, pad.id).await?;
     state.bus.publish(DomainEvent::FilesChanged { pad: pad.id });
     Ok(())
@@ -182,7 +226,15 @@ mod tests {
 
     #[test]
     fn file_names_follow_the_spec_pattern() {
-        for ok in ["main.py", "Main.java", "_x", "a-b.c", "A1_.tar.gz", "9", &"x".repeat(100)] {
+        for ok in [
+            "main.py",
+            "Main.java",
+            "_x",
+            "a-b.c",
+            "A1_.tar.gz",
+            "9",
+            &"x".repeat(100),
+        ] {
             validate_file_name(ok).unwrap_or_else(|_| panic!("{ok:?} refused"));
         }
         let long = "x".repeat(101);

@@ -5,8 +5,8 @@
 //! the root named after the row id, which never changes. Also which pads' documents still key
 //! texts by name (`name_keyed_docs`, migration 0007).
 
-use serde::Serialize;
 use crate::db::{now_text, on_pool, on_tx, Db, FileId, PadId, WriteLock, WriteTx};
+use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -32,7 +32,11 @@ pub struct NewFile {
 }
 
 /// Insert a new pad's files in order, inside the caller's transaction.
-pub async fn insert_initial(tx: &mut WriteTx, pad: PadId, files: &[NewFile]) -> sqlx::Result<Vec<PadFile>> {
+pub async fn insert_initial(
+    tx: &mut WriteTx,
+    pad: PadId,
+    files: &[NewFile],
+) -> sqlx::Result<Vec<PadFile>> {
     let now = now_text();
     let mut created = Vec::with_capacity(files.len());
     for (order, file) in files.iter().enumerate() {
@@ -55,12 +59,20 @@ pub async fn insert_initial(tx: &mut WriteTx, pad: PadId, files: &[NewFile]) -> 
 
 /// The pad's files in order (bounded by the per-pad file limit; read inline when possible).
 pub async fn list(db: &Db, pad: PadId) -> sqlx::Result<Vec<PadFile>> {
-    let sql = format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = $1 ORDER BY sort_order, id");
-    let inline = db.inline(|conn| conn.prepare_cached(&sql)?.query_map([pad.0], file_from_row)?.collect());
+    let sql =
+        format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE pad_id = $1 ORDER BY sort_order, id");
+    let inline = db.inline(|conn| {
+        conn.prepare_cached(&sql)?
+            .query_map([pad.0], file_from_row)?
+            .collect()
+    });
     if let Some(files) = inline {
         return files;
     }
-    on_pool!(db, |pool| sqlx::query_as(&sql).bind(pad).fetch_all(pool).await)
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(pad)
+        .fetch_all(pool)
+        .await)
 }
 
 fn file_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PadFile> {
@@ -76,11 +88,13 @@ fn file_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PadFile> {
 }
 
 pub async fn find(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<Option<PadFile>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM pad_files WHERE id = $1 AND pad_id = $2"))
-        .bind(file)
-        .bind(pad)
-        .fetch_optional(pool)
-        .await)
+    on_pool!(db, |pool| sqlx::query_as(&format!(
+        "SELECT {FILE_COLUMNS} FROM pad_files WHERE id = $1 AND pad_id = $2"
+    ))
+    .bind(file)
+    .bind(pad)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Create a file at the end of the list unless the pad already has `max_files`. The count check
@@ -97,7 +111,8 @@ pub async fn create(
     let now = now_text();
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::Pad(pad)).await?;
-    let created = on_tx!(tx, |conn| sqlx::query_as(&format!(
+    let created = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
         "INSERT INTO pad_files (pad_id, name, language, sort_order, created_at, updated_at)
          SELECT $1, $2, $3, COALESCE((SELECT MAX(sort_order) FROM pad_files WHERE pad_id = $1), -1) + 1, $4, $4
          WHERE (SELECT COUNT(*) FROM pad_files WHERE pad_id = $1) < $5
@@ -109,14 +124,22 @@ pub async fn create(
     .bind(&now)
     .bind(max_files as i64)
     .fetch_optional(&mut *conn)
-    .await)?;
+    .await
+    })?;
     tx.commit().await?;
     Ok(created)
 }
 
 /// Change a file's name and/or language. A taken name is a unique violation (`OnUnique`).
-pub async fn update(db: &Db, pad: PadId, file: FileId, name: &str, language: &str) -> sqlx::Result<Option<PadFile>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+pub async fn update(
+    db: &Db,
+    pad: PadId,
+    file: FileId,
+    name: &str,
+    language: &str,
+) -> sqlx::Result<Option<PadFile>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "UPDATE pad_files SET name = $1, language = $2, updated_at = $3 WHERE id = $4 AND pad_id = $5 RETURNING {FILE_COLUMNS}"
     ))
     .bind(name)
@@ -125,7 +148,8 @@ pub async fn update(db: &Db, pad: PadId, file: FileId, name: &str, language: &st
     .bind(file)
     .bind(pad)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 #[derive(Debug)]
@@ -141,14 +165,16 @@ pub enum DeleteOutcome {
 pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<DeleteOutcome> {
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::Pad(pad)).await?;
-    let deleted: Option<PadFile> = on_tx!(tx, |conn| sqlx::query_as(&format!(
+    let deleted: Option<PadFile> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
         "DELETE FROM pad_files WHERE id = $1 AND pad_id = $2 AND (SELECT COUNT(*) FROM pad_files WHERE pad_id = $2) > 1
          RETURNING {FILE_COLUMNS}"
     ))
     .bind(file)
     .bind(pad)
     .fetch_optional(&mut *conn)
-    .await)?;
+    .await
+    })?;
     tx.commit().await?;
     if let Some(file) = deleted {
         return Ok(DeleteOutcome::Deleted(file));
@@ -161,7 +187,14 @@ pub async fn delete_unless_last(db: &Db, pad: PadId, file: FileId) -> sqlx::Resu
 
 /// Remove a row created a moment ago whose document text could not be written.
 pub async fn remove(db: &Db, pad: PadId, file: FileId) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query("DELETE FROM pad_files WHERE id = $1 AND pad_id = $2").bind(file).bind(pad).execute(pool).await.map(|done| done.rows_affected()))?;
+    on_pool!(db, |pool| sqlx::query(
+        "DELETE FROM pad_files WHERE id = $1 AND pad_id = $2"
+    )
+    .bind(file)
+    .bind(pad)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -177,10 +210,12 @@ pub enum TextKeys {
 }
 
 pub async fn text_keys(db: &Db, pad: PadId) -> sqlx::Result<TextKeys> {
-    let row: Option<(Option<i64>,)> = on_pool!(db, |pool| sqlx::query_as("SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = $1")
-        .bind(pad)
-        .fetch_optional(pool)
-        .await)?;
+    let row: Option<(Option<i64>,)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT rekeyed_at_ms FROM name_keyed_docs WHERE pad_id = $1"
+    )
+    .bind(pad)
+    .fetch_optional(pool)
+    .await)?;
     Ok(match row {
         None => TextKeys::ById,
         Some((Some(at_ms),)) => TextKeys::ByIdSince(at_ms),
@@ -195,10 +230,13 @@ pub async fn is_name_keyed(db: &Db, pad: PadId) -> sqlx::Result<bool> {
 
 /// Record that the pad's document was re-keyed by file id at `at_ms`.
 pub async fn mark_keyed_by_id(db: &Db, pad: PadId, at_ms: i64) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query("UPDATE name_keyed_docs SET rekeyed_at_ms = $1 WHERE pad_id = $2 AND rekeyed_at_ms IS NULL")
-        .bind(at_ms)
-        .bind(pad)
-        .execute(pool)
-        .await.map(|done| done.rows_affected()))?;
+    on_pool!(db, |pool| sqlx::query(
+        "UPDATE name_keyed_docs SET rekeyed_at_ms = $1 WHERE pad_id = $2 AND rekeyed_at_ms IS NULL"
+    )
+    .bind(at_ms)
+    .bind(pad)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -21,9 +21,9 @@ use super::members::{self, parse_grantable_role};
 use super::roles::Role;
 use super::store::Pad;
 use crate::audit::{Actor, AuditAction, AuditEvent};
+use crate::bus::DomainEvent;
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
-use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// Hours an invite lives when the owner does not say (SPEC §3: 7 days).
@@ -43,7 +43,10 @@ pub fn generate_token() -> String {
 
 /// Whether a string can be a token at all; anything else is answered 404 without a lookup.
 fn looks_like_token(token: &str) -> bool {
-    (16..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The base of invite links: `PUBLIC_BASE_URL`, else the scheme and `Host` of the request. The
@@ -56,13 +59,21 @@ pub struct PublicBase(pub String);
 fn valid_host(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 pub fn base_from_request(headers: &HeaderMap, peer_is_trusted: bool) -> AppResult<String> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !valid_host(host) {
-        return Err(AppError::invalid("invalid_host", "the request's Host header is not a host name"));
+        return Err(AppError::invalid(
+            "invalid_host",
+            "the request's Host header is not a host name",
+        ));
     }
     let https = peer_is_trusted
         && headers
@@ -75,15 +86,27 @@ pub fn base_from_request(headers: &HeaderMap, peer_is_trusted: bool) -> AppResul
 impl FromRequestParts<AppState> for PublicBase {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(base) = &state.config.public_base_url {
             return Ok(PublicBase(base.clone()));
         }
         let peer_is_trusted = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(peer)| state.config.trusted_proxies.iter().any(|net| net.contains(&peer.ip())));
-        Ok(PublicBase(base_from_request(&parts.headers, peer_is_trusted)?))
+            .is_some_and(|ConnectInfo(peer)| {
+                state
+                    .config
+                    .trusted_proxies
+                    .iter()
+                    .any(|net| net.contains(&peer.ip()))
+            });
+        Ok(PublicBase(base_from_request(
+            &parts.headers,
+            peer_is_trusted,
+        )?))
     }
 }
 
@@ -133,11 +156,17 @@ pub async fn create(
     let role = parse_grantable_role(req.role)?;
     let hours = req.expires_in_hours.unwrap_or(DEFAULT_EXPIRY_HOURS);
     if !(1..=MAX_EXPIRY_HOURS).contains(&hours) {
-        return Err(AppError::invalid("invalid_expiry", format!("expiresInHours is 1–{MAX_EXPIRY_HOURS}")));
+        return Err(AppError::invalid(
+            "invalid_expiry",
+            format!("expiresInHours is 1–{MAX_EXPIRY_HOURS}"),
+        ));
     }
     if let Some(max) = req.max_uses {
         if !(1..=MAX_USES).contains(&max) {
-            return Err(AppError::invalid("invalid_max_uses", format!("maxUses is 1–{MAX_USES}")));
+            return Err(AppError::invalid(
+                "invalid_max_uses",
+                format!("maxUses is 1–{MAX_USES}"),
+            ));
         }
     }
     let now = Utc::now();
@@ -180,7 +209,9 @@ pub async fn list(state: &AppState, pad: &Pad) -> AppResult<Vec<Invite>> {
 /// Revoke an invite of this pad (owner). Another pad's invite id is not found.
 pub async fn revoke(state: &AppState, actor: &Actor, pad: &Pad, raw_id: &str) -> AppResult<()> {
     let id = raw_id.parse::<i64>().map_err(|_| AppError::NotFound)?;
-    let invite = invites_store::revoke(&state.db, pad.id, id, Utc::now()).await?.ok_or(AppError::NotFound)?;
+    let invite = invites_store::revoke(&state.db, pad.id, id, Utc::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
     state
         .audit
         .record(
@@ -195,8 +226,14 @@ pub async fn revoke(state: &AppState, actor: &Actor, pad: &Pad, raw_id: &str) ->
 
 fn refusal(liveness: Liveness) -> AppError {
     match liveness {
-        Liveness::Expired => AppError::gone("invite_expired", "this invite has expired; ask for a new one"),
-        Liveness::UsedUp => AppError::gone("invite_used_up", "this invite has been used up; ask for a new one"),
+        Liveness::Expired => AppError::gone(
+            "invite_expired",
+            "this invite has expired; ask for a new one",
+        ),
+        Liveness::UsedUp => AppError::gone(
+            "invite_used_up",
+            "this invite has been used up; ask for a new one",
+        ),
         Liveness::Missing | Liveness::Live => AppError::NotFound,
     }
 }
@@ -211,11 +248,17 @@ pub struct InvitePreview {
     pub expires_at: String,
 }
 
-pub async fn preview(state: &AppState, token: &str, now: DateTime<Utc>) -> AppResult<InvitePreview> {
+pub async fn preview(
+    state: &AppState,
+    token: &str,
+    now: DateTime<Utc>,
+) -> AppResult<InvitePreview> {
     if !looks_like_token(token) {
         return Err(AppError::NotFound);
     }
-    let found = invites_store::find_by_token(&state.db, token).await?.ok_or(AppError::NotFound)?;
+    let found = invites_store::find_by_token(&state.db, token)
+        .await?
+        .ok_or(AppError::NotFound)?;
     match found.invite.liveness(now) {
         Liveness::Live => Ok(InvitePreview {
             pad_title: found.pad_title,
@@ -244,28 +287,44 @@ pub async fn accept(
     if !looks_like_token(token) {
         return Err(AppError::NotFound);
     }
-    let (invite, slug, grant) = match invites_store::accept(&state.db, token, user, now, state.config.pad_max_members).await? {
-        AcceptOutcome::Accepted { invite, pad_slug, grant } => (invite, pad_slug, grant),
-        AcceptOutcome::Refused(liveness) => return Err(refusal(liveness)),
-        AcceptOutcome::Removed => return Err(members::removed_error()),
-        AcceptOutcome::Full => return Err(members::full_error(state.config.pad_max_members)),
-    };
+    let (invite, slug, grant) =
+        match invites_store::accept(&state.db, token, user, now, state.config.pad_max_members)
+            .await?
+        {
+            AcceptOutcome::Accepted {
+                invite,
+                pad_slug,
+                grant,
+            } => (invite, pad_slug, grant),
+            AcceptOutcome::Refused(liveness) => return Err(refusal(liveness)),
+            AcceptOutcome::Removed => return Err(members::removed_error()),
+            AcceptOutcome::Full => return Err(members::full_error(state.config.pad_max_members)),
+        };
     state
         .audit
         .record(
             actor,
-            AuditEvent::new(AuditAction::InviteAccept).target(&slug).meta(json!({
-                "inviteId": invite.id,
-                "role": grant.current.as_str(),
-                "previousRole": grant.previous.map(Role::as_str),
-                "changed": grant.changed(),
-            })),
+            AuditEvent::new(AuditAction::InviteAccept)
+                .target(&slug)
+                .meta(json!({
+                    "inviteId": invite.id,
+                    "role": grant.current.as_str(),
+                    "previousRole": grant.previous.map(Role::as_str),
+                    "changed": grant.changed(),
+                })),
         )
         .await;
     if grant.changed() {
-        state.bus.publish(DomainEvent::MemberChanged { pad: invite.pad_id, user, role: Some(grant.current) });
+        state.bus.publish(DomainEvent::MemberChanged {
+            pad: invite.pad_id,
+            user,
+            role: Some(grant.current),
+        });
     }
-    Ok(Joined { slug, role: grant.current })
+    Ok(Joined {
+        slug,
+        role: grant.current,
+    })
 }
 
 #[cfg(test)]
@@ -288,8 +347,14 @@ mod tests {
         headers.insert(header::HOST, "pads.lan:4000".parse().unwrap());
         headers.insert("x-forwarded-proto", "https".parse().unwrap());
         headers.insert("x-forwarded-host", "evil.example".parse().unwrap());
-        assert_eq!(base_from_request(&headers, false).unwrap(), "http://pads.lan:4000");
-        assert_eq!(base_from_request(&headers, true).unwrap(), "https://pads.lan:4000");
+        assert_eq!(
+            base_from_request(&headers, false).unwrap(),
+            "http://pads.lan:4000"
+        );
+        assert_eq!(
+            base_from_request(&headers, true).unwrap(),
+            "https://pads.lan:4000"
+        );
         headers.insert(header::HOST, "evil.example/x?".parse().unwrap());
         assert!(base_from_request(&headers, true).is_err());
     }

@@ -31,7 +31,8 @@ pub struct Invite {
     pub revoked_at: Option<String>,
 }
 
-const INVITE_COLUMNS: &str = "id, pad_id, token, role, created_at, expires_at, max_uses, uses, revoked_at";
+const INVITE_COLUMNS: &str =
+    "id, pad_id, token, role, created_at, expires_at, max_uses, uses, revoked_at";
 
 /// Why an invite cannot be used (or that it can).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +86,8 @@ pub async fn create(db: &Db, new: &NewInvite<'_>) -> sqlx::Result<Invite> {
 
 /// Invites of the pad that can still be accepted, newest first.
 pub async fn list_live(db: &Db, pad: PadId, now: DateTime<Utc>) -> sqlx::Result<Vec<Invite>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "SELECT {INVITE_COLUMNS} FROM invites
          WHERE pad_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses)
          ORDER BY id DESC"
@@ -93,20 +95,28 @@ pub async fn list_live(db: &Db, pad: PadId, now: DateTime<Utc>) -> sqlx::Result<
     .bind(pad)
     .bind(time_text(now))
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }
 
 /// Revoke an invite of this pad. The row stays (the audit trail names it); `None` when there is no
 /// such unrevoked invite on this pad.
-pub async fn revoke(db: &Db, pad: PadId, invite: i64, now: DateTime<Utc>) -> sqlx::Result<Option<Invite>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+pub async fn revoke(
+    db: &Db,
+    pad: PadId,
+    invite: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<Invite>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "UPDATE invites SET revoked_at = $1 WHERE id = $2 AND pad_id = $3 AND revoked_at IS NULL RETURNING {INVITE_COLUMNS}"
     ))
     .bind(time_text(now))
     .bind(invite)
     .bind(pad)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 /// An invite with the title and slug of its pad.
@@ -123,11 +133,17 @@ const BY_TOKEN: &str = "SELECT invites.id, invites.pad_id, invites.token, invite
     FROM invites JOIN pads ON pads.id = invites.pad_id WHERE invites.token = $1";
 
 pub async fn find_by_token(db: &Db, token: &str) -> sqlx::Result<Option<InviteWithPad>> {
-    on_pool!(db, |pool| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(pool).await)
+    on_pool!(db, |pool| sqlx::query_as(BY_TOKEN)
+        .bind(token)
+        .fetch_optional(pool)
+        .await)
 }
 
 async fn find_by_token_in(tx: &mut WriteTx, token: &str) -> sqlx::Result<Option<InviteWithPad>> {
-    on_tx!(tx, |conn| sqlx::query_as(BY_TOKEN).bind(token).fetch_optional(&mut *conn).await)
+    on_tx!(tx, |conn| sqlx::query_as(BY_TOKEN)
+        .bind(token)
+        .fetch_optional(&mut *conn)
+        .await)
 }
 
 #[derive(Debug)]
@@ -166,27 +182,41 @@ pub async fn accept(
             found = find_by_token_in(&mut tx, token).await?;
         }
     }
-    let Some(InviteWithPad { invite, pad_slug, .. }) = found else {
+    let Some(InviteWithPad {
+        invite, pad_slug, ..
+    }) = found
+    else {
         return Ok(AcceptOutcome::Refused(Liveness::Missing));
     };
     let liveness = invite.liveness(now);
     let role = Role::parse(&invite.role).filter(|r| r.is_grantable());
     let (Liveness::Live, Some(role)) = (liveness, role) else {
-        return Ok(AcceptOutcome::Refused(if liveness == Liveness::Live { Liveness::Missing } else { liveness }));
+        return Ok(AcceptOutcome::Refused(if liveness == Liveness::Live {
+            Liveness::Missing
+        } else {
+            liveness
+        }));
     };
-    let grant = match store::grant_at_least_in(&mut tx, invite.pad_id, user, role, max_members).await? {
-        GrantOutcome::Granted(grant) => grant,
-        GrantOutcome::Removed => return Ok(AcceptOutcome::Removed),
-        GrantOutcome::Full => return Ok(AcceptOutcome::Full),
-    };
+    let grant =
+        match store::grant_at_least_in(&mut tx, invite.pad_id, user, role, max_members).await? {
+            GrantOutcome::Granted(grant) => grant,
+            GrantOutcome::Removed => return Ok(AcceptOutcome::Removed),
+            GrantOutcome::Full => return Ok(AcceptOutcome::Full),
+        };
     let invite = if grant.changed() {
-        on_tx!(tx, |conn| sqlx::query_as(&format!("UPDATE invites SET uses = uses + 1 WHERE id = $1 RETURNING {INVITE_COLUMNS}"))
-            .bind(invite.id)
-            .fetch_one(&mut *conn)
-            .await)?
+        on_tx!(tx, |conn| sqlx::query_as(&format!(
+            "UPDATE invites SET uses = uses + 1 WHERE id = $1 RETURNING {INVITE_COLUMNS}"
+        ))
+        .bind(invite.id)
+        .fetch_one(&mut *conn)
+        .await)?
     } else {
         invite
     };
     tx.commit().await?;
-    Ok(AcceptOutcome::Accepted { invite, pad_slug, grant })
+    Ok(AcceptOutcome::Accepted {
+        invite,
+        pad_slug,
+        grant,
+    })
 }

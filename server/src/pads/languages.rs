@@ -27,8 +27,14 @@ pub fn find(input: &str) -> Option<&'static Language> {
 /// Resolve a client-supplied language to its table entry, or 400 `invalid_language`.
 pub fn resolve(input: &str) -> Result<&'static Language, AppError> {
     find(input).ok_or_else(|| {
-        let known: Vec<&str> = oc_sandbox::languages().iter().map(|l| l.id.as_str()).collect();
-        AppError::invalid("invalid_language", format!("unknown language; expected one of {}", known.join(", ")))
+        let known: Vec<&str> = oc_sandbox::languages()
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect();
+        AppError::invalid(
+            "invalid_language",
+            format!("unknown language; expected one of {}", known.join(", ")),
+        )
     })
 }
 
@@ -36,7 +42,9 @@ pub fn resolve(input: &str) -> Result<&'static Language, AppError> {
 pub fn for_file_name(name: &str) -> Option<&'static Language> {
     let (_, ext) = name.rsplit_once('.')?;
     let ext = ext.to_ascii_lowercase();
-    oc_sandbox::languages().iter().find(|lang| lang.extensions.iter().any(|e| *e == ext))
+    oc_sandbox::languages()
+        .iter()
+        .find(|lang| lang.extensions.iter().any(|e| *e == ext))
 }
 
 #[cfg(test)]
@@ -60,7 +68,10 @@ mod tests {
         assert!(find(DEFAULT_LANGUAGE).is_some());
         for lang in oc_sandbox::languages() {
             validate_file_name(&lang.default_file).unwrap();
-            assert_eq!(for_file_name(&lang.default_file).map(|l| l.id.as_str()), Some(lang.id.as_str()));
+            assert_eq!(
+                for_file_name(&lang.default_file).map(|l| l.id.as_str()),
+                Some(lang.id.as_str())
+            );
             assert!(!lang.template.is_empty());
         }
         assert!(oc_sandbox::languages().len() >= 10);

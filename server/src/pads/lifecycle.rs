@@ -8,15 +8,15 @@ use super::files::TEXT_ENCODING_SLACK;
 use super::files_store;
 use super::files_store::{NewFile, PadFile};
 use super::languages;
-use oc_sandbox::Language;
 use super::roles::Role;
 use super::store::{self, Member, NewPad, Pad};
 use crate::audit::{Actor, AuditAction, AuditEvent};
+use crate::bus::DomainEvent;
 use crate::collab::doc_store::set_text;
 use crate::db::{FileId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::bus::DomainEvent;
 use crate::AppState;
+use oc_sandbox::Language;
 
 /// Characters in a title after trimming (SPEC §3).
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -36,7 +36,9 @@ pub const KINDS: [&str; 2] = ["sandbox", "interview"];
 
 pub fn generate_slug() -> String {
     let mut rng = rand::rng();
-    (0..SLUG_LEN).map(|_| SLUG_ALPHABET[rng.random_range(0..SLUG_ALPHABET.len())] as char).collect()
+    (0..SLUG_LEN)
+        .map(|_| SLUG_ALPHABET[rng.random_range(0..SLUG_ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Same rule as display names (`auth::names`): no control characters and no invisible or
@@ -50,10 +52,16 @@ pub fn validate_title(raw: &str) -> AppResult<String> {
     let title = raw.trim();
     let count = title.chars().count();
     if count == 0 || count > MAX_TITLE_CHARS {
-        return Err(AppError::invalid("invalid_title", format!("a title is 1–{MAX_TITLE_CHARS} characters")));
+        return Err(AppError::invalid(
+            "invalid_title",
+            format!("a title is 1–{MAX_TITLE_CHARS} characters"),
+        ));
     }
     if title.chars().any(is_disallowed_in_title) {
-        return Err(AppError::invalid("invalid_title", "a title must not contain control or invisible characters"));
+        return Err(AppError::invalid(
+            "invalid_title",
+            "a title must not contain control or invisible characters",
+        ));
     }
     Ok(title.to_string())
 }
@@ -89,7 +97,13 @@ pub(crate) async fn insert_pad(
     let mut created = None;
     for _ in 0..SLUG_ATTEMPTS {
         let slug = generate_slug();
-        let new = NewPad { slug: &slug, title, language, kind, owner };
+        let new = NewPad {
+            slug: &slug,
+            title,
+            language,
+            kind,
+            owner,
+        };
         match store::create_with_files(&state.db, &new, &rows).await {
             Ok(done) => {
                 created = Some(done);
@@ -99,11 +113,19 @@ pub(crate) async fn insert_pad(
             Err(err) => return Err(err.into()),
         }
     }
-    let (pad, rows) =
-        created.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no free slug after {SLUG_ATTEMPTS} tries")))?;
+    let (pad, rows) = created.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("no free slug after {SLUG_ATTEMPTS} tries"))
+    })?;
     // Rows come back in the order they were given.
-    let texts: Vec<(FileId, String)> = rows.iter().zip(files).map(|(row, (_, text))| (row.id, text)).collect();
-    let growth = texts.iter().map(|(_, text)| text.len() + TEXT_ENCODING_SLACK).sum();
+    let texts: Vec<(FileId, String)> = rows
+        .iter()
+        .zip(files)
+        .map(|(row, (_, text))| (row.id, text))
+        .collect();
+    let growth = texts
+        .iter()
+        .map(|(_, text)| text.len() + TEXT_ENCODING_SLACK)
+        .sum();
     let written = state
         .docs
         .edit_within(pad.id, Some(owner), growth, move |txn| {
@@ -127,18 +149,34 @@ pub struct CreatePad<'a> {
 }
 
 /// Create a pad owned by `owner` with the language's starter file (SPEC §3).
-pub async fn create(state: &AppState, owner: UserId, req: CreatePad<'_>) -> AppResult<(Pad, Vec<PadFile>)> {
+pub async fn create(
+    state: &AppState,
+    owner: UserId,
+    req: CreatePad<'_>,
+) -> AppResult<(Pad, Vec<PadFile>)> {
     let language: &Language = match req.language {
         Some(lang) => languages::resolve(lang)?,
-        None => languages::find(languages::DEFAULT_LANGUAGE).expect("the default language is in the table"),
+        None => languages::find(languages::DEFAULT_LANGUAGE)
+            .expect("the default language is in the table"),
     };
     let title = match req.title {
         Some(title) => validate_title(title)?,
         None => format!("{} pad", language.name),
     };
     let kind = req.kind.map(parse_kind).transpose()?.unwrap_or("sandbox");
-    let starter = NewFile { name: language.default_file.to_string(), language: language.id.to_string() };
-    insert_pad(state, owner, &title, &language.id, kind, vec![(starter, language.template.to_string())]).await
+    let starter = NewFile {
+        name: language.default_file.to_string(),
+        language: language.id.to_string(),
+    };
+    insert_pad(
+        state,
+        owner,
+        &title,
+        &language.id,
+        kind,
+        vec![(starter, language.template.to_string())],
+    )
+    .await
 }
 
 /// What a member sees when opening a pad.
@@ -154,7 +192,12 @@ pub struct PadDetails {
 pub async fn details(state: &AppState, pad: Pad, role: Role) -> AppResult<PadDetails> {
     let files = files_store::list(&state.db, pad.id).await?;
     let members = store::members(&state.db, pad.id).await?;
-    Ok(PadDetails { pad, files, members, my_role: role })
+    Ok(PadDetails {
+        pad,
+        files,
+        members,
+        my_role: role,
+    })
 }
 
 pub struct UpdatePad<'a> {
@@ -166,10 +209,15 @@ pub struct UpdatePad<'a> {
 /// Change title, language and/or kind (owner). Existing files keep their languages.
 pub async fn update(state: &AppState, pad: &Pad, req: UpdatePad<'_>) -> AppResult<Pad> {
     let title = req.title.map(validate_title).transpose()?;
-    let language = req.language.map(languages::resolve).transpose()?.map(|l| l.id.as_str());
+    let language = req
+        .language
+        .map(languages::resolve)
+        .transpose()?
+        .map(|l| l.id.as_str());
     let kind = req.kind.map(parse_kind).transpose()?;
-    let updated =
-        store::update(&state.db, pad.id, title.as_deref(), language, kind).await?.ok_or(AppError::NotFound)?;
+    let updated = store::update(&state.db, pad.id, title.as_deref(), language, kind)
+        .await?
+        .ok_or(AppError::NotFound)?;
     state.bus.publish(DomainEvent::PadChanged { pad: pad.id });
     Ok(updated)
 }
@@ -181,7 +229,9 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<()>
         .audit
         .require(
             actor,
-            AuditEvent::new(AuditAction::PadDelete).target(&pad.slug).meta(serde_json::json!({ "title": pad.title })),
+            AuditEvent::new(AuditAction::PadDelete)
+                .target(&pad.slug)
+                .meta(serde_json::json!({ "title": pad.title })),
         )
         .await?;
     if !store::delete(&state.db, pad.id).await? {
@@ -195,7 +245,12 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<()>
 /// Copy the pad for `user` (SPEC §3): title + " (fork)", language, kind, and every file's name,
 /// language and *current* text from the document. Members, chat, history, password, invites and
 /// notes stay behind.
-pub async fn fork(state: &AppState, actor: &Actor, user: UserId, pad: &Pad) -> AppResult<(Pad, Vec<PadFile>)> {
+pub async fn fork(
+    state: &AppState,
+    actor: &Actor,
+    user: UserId,
+    pad: &Pad,
+) -> AppResult<(Pad, Vec<PadFile>)> {
     let rows = files_store::list(&state.db, pad.id).await?;
     let doc = state.docs.open(pad.id).await.map_err(AppError::from)?;
     let mut texts = doc.file_texts().await;
@@ -203,15 +258,31 @@ pub async fn fork(state: &AppState, actor: &Actor, user: UserId, pad: &Pad) -> A
         .into_iter()
         .map(|row| {
             let text = texts.remove(&row.id).unwrap_or_default();
-            (NewFile { name: row.name, language: row.language }, text)
+            (
+                NewFile {
+                    name: row.name,
+                    language: row.language,
+                },
+                text,
+            )
         })
         .collect();
-    let (forked, files) = insert_pad(state, user, &fork_title(&pad.title), &pad.language, &pad.kind, files).await?;
+    let (forked, files) = insert_pad(
+        state,
+        user,
+        &fork_title(&pad.title),
+        &pad.language,
+        &pad.kind,
+        files,
+    )
+    .await?;
     state
         .audit
         .record(
             actor,
-            AuditEvent::new(AuditAction::PadFork).target(&forked.slug).meta(serde_json::json!({ "from": pad.slug })),
+            AuditEvent::new(AuditAction::PadFork)
+                .target(&forked.slug)
+                .meta(serde_json::json!({ "from": pad.slug })),
         )
         .await;
     Ok((forked, files))

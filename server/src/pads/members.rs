@@ -7,30 +7,48 @@ use serde_json::json;
 use super::roles::Role;
 use super::store::{self, Pad};
 use crate::audit::{Actor, AuditAction, AuditEvent};
+use crate::bus::DomainEvent;
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
-use crate::bus::DomainEvent;
 use crate::AppState;
 
 /// A user id from a path; anything else is as unknown as a missing member.
 pub fn parse_user_id(raw: &str) -> AppResult<UserId> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).map(UserId).ok_or(AppError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(UserId)
+        .ok_or(AppError::NotFound)
 }
 
 /// A role the owner may hand out: collaborator, candidate or viewer (never owner).
 pub fn parse_grantable_role(raw: &str) -> AppResult<Role> {
     Role::parse(raw.trim())
         .filter(|r| r.is_grantable())
-        .ok_or_else(|| AppError::invalid("invalid_role", "role is collaborator, candidate or viewer"))
+        .ok_or_else(|| {
+            AppError::invalid("invalid_role", "role is collaborator, candidate or viewer")
+        })
 }
 
 /// Set a member's role (owner only). The owner's own row is never changed.
-pub async fn change_role(state: &AppState, actor: &Actor, pad: &Pad, target: UserId, role: Role) -> AppResult<Role> {
+pub async fn change_role(
+    state: &AppState,
+    actor: &Actor,
+    pad: &Pad,
+    target: UserId,
+    role: Role,
+) -> AppResult<Role> {
     if !role.is_grantable() {
-        return Err(AppError::invalid("invalid_role", "role is collaborator, candidate or viewer"));
+        return Err(AppError::invalid(
+            "invalid_role",
+            "role is collaborator, candidate or viewer",
+        ));
     }
     if target == pad.owner_id {
-        return Err(AppError::invalid("cannot_change_owner", "the owner's role cannot be changed"));
+        return Err(AppError::invalid(
+            "cannot_change_owner",
+            "the owner's role cannot be changed",
+        ));
     }
     let previous = member_other_than_owner(state, pad, target).await?;
     if previous != role {
@@ -41,11 +59,19 @@ pub async fn change_role(state: &AppState, actor: &Actor, pad: &Pad, target: Use
                 actor,
                 AuditEvent::new(AuditAction::MemberRoleChange)
                     .target(&pad.slug)
-                    .meta(json!({ "userId": target, "from": previous.as_str(), "to": role.as_str() })),
+                    .meta(
+                        json!({ "userId": target, "from": previous.as_str(), "to": role.as_str() }),
+                    ),
             )
             .await?;
-        store::change_role(&state.db, pad.id, target, role).await?.ok_or(AppError::NotFound)?;
-        state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: Some(role) });
+        store::change_role(&state.db, pad.id, target, role)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        state.bus.publish(DomainEvent::MemberChanged {
+            pad: pad.id,
+            user: target,
+            role: Some(role),
+        });
     }
     Ok(role)
 }
@@ -53,14 +79,20 @@ pub async fn change_role(state: &AppState, actor: &Actor, pad: &Pad, target: Use
 /// The role of a member who is not the owner (404 otherwise): read before a change so its audit
 /// row can be written first.
 async fn member_other_than_owner(state: &AppState, pad: &Pad, user: UserId) -> AppResult<Role> {
-    store::member_role(&state.db, pad.id, user).await?.filter(|r| *r != Role::Owner).ok_or(AppError::NotFound)
+    store::member_role(&state.db, pad.id, user)
+        .await?
+        .filter(|r| *r != Role::Owner)
+        .ok_or(AppError::NotFound)
 }
 
 /// Remove a member (owner only); the owner cannot be kicked. The removal sticks: invites and the
 /// pad password grant nothing to the kicked user until the owner re-admits them (`readmit`).
 pub async fn kick(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) -> AppResult<()> {
     if target == pad.owner_id {
-        return Err(AppError::invalid("cannot_kick_owner", "the owner cannot be removed from their pad"));
+        return Err(AppError::invalid(
+            "cannot_kick_owner",
+            "the owner cannot be removed from their pad",
+        ));
     }
     let role = member_other_than_owner(state, pad, target).await?;
     state
@@ -73,8 +105,14 @@ pub async fn kick(state: &AppState, actor: &Actor, pad: &Pad, target: UserId) ->
         )
         .await?;
     let by = actor.user.unwrap_or(pad.owner_id);
-    store::kick_member(&state.db, pad.id, target, by).await?.ok_or(AppError::NotFound)?;
-    state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user: target, role: None });
+    store::kick_member(&state.db, pad.id, target, by)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state.bus.publish(DomainEvent::MemberChanged {
+        pad: pad.id,
+        user: target,
+        role: None,
+    });
     Ok(())
 }
 
@@ -88,7 +126,10 @@ pub fn removed_error() -> AppError {
 
 /// What a newcomer is told when the pad has `PAD_MAX_MEMBERS` members already.
 pub fn full_error(max_members: usize) -> AppError {
-    AppError::conflict("pad_full", format!("this pad already has {max_members} members; ask its owner to remove someone"))
+    AppError::conflict(
+        "pad_full",
+        format!("this pad already has {max_members} members; ask its owner to remove someone"),
+    )
 }
 
 /// Let a removed user back in through invites and the password again (owner only). It grants no
@@ -99,7 +140,12 @@ pub async fn readmit(state: &AppState, actor: &Actor, pad: &Pad, target: UserId)
     }
     state
         .audit
-        .require(actor, AuditEvent::new(AuditAction::MemberReadmit).target(&pad.slug).meta(json!({ "userId": target })))
+        .require(
+            actor,
+            AuditEvent::new(AuditAction::MemberReadmit)
+                .target(&pad.slug)
+                .meta(json!({ "userId": target })),
+        )
         .await?;
     store::readmit(&state.db, pad.id, target).await?;
     Ok(())
@@ -108,18 +154,29 @@ pub async fn readmit(state: &AppState, actor: &Actor, pad: &Pad, target: UserId)
 /// Leave a pad. The owner cannot (they delete it instead).
 pub async fn leave(state: &AppState, actor: &Actor, pad: &Pad, user: UserId) -> AppResult<()> {
     if user == pad.owner_id {
-        return Err(AppError::invalid("owner_cannot_leave", "the owner cannot leave their pad; delete it instead"));
+        return Err(AppError::invalid(
+            "owner_cannot_leave",
+            "the owner cannot leave their pad; delete it instead",
+        ));
     }
     let role = member_other_than_owner(state, pad, user).await?;
     state
         .audit
         .require(
             actor,
-            AuditEvent::new(AuditAction::MemberLeave).target(&pad.slug).meta(json!({ "role": role.as_str() })),
+            AuditEvent::new(AuditAction::MemberLeave)
+                .target(&pad.slug)
+                .meta(json!({ "role": role.as_str() })),
         )
         .await?;
-    store::remove_member(&state.db, pad.id, user).await?.ok_or(AppError::NotFound)?;
-    state.bus.publish(DomainEvent::MemberChanged { pad: pad.id, user, role: None });
+    store::remove_member(&state.db, pad.id, user)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state.bus.publish(DomainEvent::MemberChanged {
+        pad: pad.id,
+        user,
+        role: None,
+    });
     Ok(())
 }
 

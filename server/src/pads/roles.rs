@@ -133,9 +133,17 @@ mod tests {
             ("edit/run", Role::can_edit, [true, true, true, false]),
             ("fork/playback", Role::can_fork, [true, true, false, true]),
             ("record", Role::can_record, [true, true, false, false]),
-            ("notes", Role::can_see_interviewer_notes, [true, true, false, false]),
+            (
+                "notes",
+                Role::can_see_interviewer_notes,
+                [true, true, false, false],
+            ),
             ("manage", Role::can_manage, [true, false, false, false]),
-            ("interview switches", Role::bound_by_interview_switches, [false, false, true, false]),
+            (
+                "interview switches",
+                Role::bound_by_interview_switches,
+                [false, false, true, false],
+            ),
         ];
         for (name, capability, expected) in table {
             let actual = [Owner, Collaborator, Candidate, Viewer].map(capability);

@@ -59,7 +59,10 @@ fn keys(key: UnlockKey) -> [String; 2] {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => v6.to_string(),
     };
-    [format!("opencoder:unlock:pad:{}", key.pad), format!("opencoder:unlock:client:{}:{client}", key.pad)]
+    [
+        format!("opencoder:unlock:pad:{}", key.pad),
+        format!("opencoder:unlock:client:{}:{client}", key.pad),
+    ]
 }
 
 fn millis(d: Duration) -> u64 {
@@ -68,7 +71,9 @@ fn millis(d: Duration) -> u64 {
 
 impl SharedUnlock {
     pub fn new(redis: redis::aio::ConnectionManager) -> Self {
-        SharedUnlock { counts: SharedCounts::new(redis) }
+        SharedUnlock {
+            counts: SharedCounts::new(redis),
+        }
     }
 
     /// `Err(wait)` while the pad or the client is throttled across the cluster; otherwise the
@@ -81,7 +86,10 @@ impl SharedUnlock {
             invocation.key(k);
         }
         for policy in [PAD_POLICY, CLIENT_POLICY] {
-            invocation.arg(policy.free_failures).arg(millis(policy.base_delay)).arg(millis(policy.max_delay));
+            invocation
+                .arg(policy.free_failures)
+                .arg(millis(policy.base_delay))
+                .arg(millis(policy.max_delay));
         }
         invocation.arg(millis(IDLE_EXPIRY));
         match self.counts.run(&invocation, "unlock throttle").await {

@@ -47,14 +47,22 @@ impl Policy {
             return Duration::ZERO;
         }
         let doublings = (failures - self.free_failures - 1).min(31);
-        self.base_delay.saturating_mul(1u32 << doublings).min(self.max_delay)
+        self.base_delay
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_delay)
     }
 }
 
-pub const CLIENT_POLICY: Policy =
-    Policy { free_failures: 3, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(15 * 60) };
-pub const PAD_POLICY: Policy =
-    Policy { free_failures: 20, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(15 * 60) };
+pub const CLIENT_POLICY: Policy = Policy {
+    free_failures: 3,
+    base_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(15 * 60),
+};
+pub const PAD_POLICY: Policy = Policy {
+    free_failures: 20,
+    base_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(15 * 60),
+};
 /// Entries without a failure for this long (and not blocked) are forgotten.
 pub const IDLE_EXPIRY: Duration = Duration::from_secs(3600);
 /// Entries per map.
@@ -94,7 +102,9 @@ struct Entry {
 
 impl Entry {
     fn wait(&self, now: Instant) -> Option<Duration> {
-        self.blocked_until.filter(|until| *until > now).map(|until| until - now)
+        self.blocked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
     }
 }
 
@@ -105,7 +115,10 @@ struct Counters<K> {
 
 impl<K: Hash + Eq + Copy> Counters<K> {
     fn new(policy: Policy) -> Self {
-        Counters { policy, entries: HashMap::new() }
+        Counters {
+            policy,
+            entries: HashMap::new(),
+        }
     }
 
     fn wait(&self, key: &K, now: Instant) -> Option<Duration> {
@@ -116,7 +129,11 @@ impl<K: Hash + Eq + Copy> Counters<K> {
         if !self.entries.contains_key(&key) && self.entries.len() >= MAX_ENTRIES {
             self.make_room(now);
         }
-        let entry = self.entries.entry(key).or_insert(Entry { failures: 0, blocked_until: None, last_seen: now });
+        let entry = self.entries.entry(key).or_insert(Entry {
+            failures: 0,
+            blocked_until: None,
+            last_seen: now,
+        });
         entry.failures = entry.failures.saturating_add(1);
         entry.last_seen = now;
         let delay = self.policy.delay_after(entry.failures);
@@ -136,7 +153,9 @@ impl<K: Hash + Eq + Copy> Counters<K> {
     }
 
     fn sweep(&mut self, now: Instant) {
-        self.entries.retain(|_, e| e.wait(now).is_some() || now.saturating_duration_since(e.last_seen) < IDLE_EXPIRY);
+        self.entries.retain(|_, e| {
+            e.wait(now).is_some() || now.saturating_duration_since(e.last_seen) < IDLE_EXPIRY
+        });
     }
 
     /// Sweep, and if still full evict the least recently seen `EVICT_BATCH` entries at once, so a
@@ -144,7 +163,11 @@ impl<K: Hash + Eq + Copy> Counters<K> {
     fn make_room(&mut self, now: Instant) {
         self.sweep(now);
         if self.entries.len() >= MAX_ENTRIES {
-            let mut by_age: Vec<(Instant, K)> = self.entries.iter().map(|(k, e)| (e.last_seen, *k)).collect();
+            let mut by_age: Vec<(Instant, K)> = self
+                .entries
+                .iter()
+                .map(|(k, e)| (e.last_seen, *k))
+                .collect();
             let cut = EVICT_BATCH.min(by_age.len() - 1);
             by_age.select_nth_unstable_by_key(cut, |(seen, _)| *seen);
             for (_, key) in &by_age[..cut] {
@@ -176,14 +199,20 @@ impl Default for UnlockThrottle {
 impl UnlockThrottle {
     pub fn with_policies(pad: Policy, client: Policy) -> Self {
         UnlockThrottle {
-            inner: Arc::new(Mutex::new(Inner { pads: Counters::new(pad), clients: Counters::new(client) })),
+            inner: Arc::new(Mutex::new(Inner {
+                pads: Counters::new(pad),
+                clients: Counters::new(client),
+            })),
             shared: None,
         }
     }
 
     /// The default policies, counted on this node and across every node sharing `redis`.
     pub fn shared(redis: redis::aio::ConnectionManager) -> Self {
-        UnlockThrottle { shared: Some(SharedUnlock::new(redis)), ..UnlockThrottle::default() }
+        UnlockThrottle {
+            shared: Some(SharedUnlock::new(redis)),
+            ..UnlockThrottle::default()
+        }
     }
 
     /// `attempt` on this node, then across the cluster when shared. `Err(wait)`: refuse.
@@ -205,13 +234,18 @@ impl UnlockThrottle {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // The maps stay consistent even if a holder panicked; keep throttling rather than fail open.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `Err(wait)` while the pad or this client is throttled. Does not count anything.
     pub fn check(&self, key: UnlockKey, now: Instant) -> Result<(), Duration> {
         let inner = self.lock();
-        match (inner.pads.wait(&key.pad, now), inner.clients.wait(&key, now)) {
+        match (
+            inner.pads.wait(&key.pad, now),
+            inner.clients.wait(&key, now),
+        ) {
             (None, None) => Ok(()),
             (a, b) => Err(a.unwrap_or_default().max(b.unwrap_or_default())),
         }
@@ -220,7 +254,10 @@ impl UnlockThrottle {
     /// Check, and when allowed count the attempt as a failure until `succeeded` says otherwise.
     pub fn attempt(&self, key: UnlockKey, now: Instant) -> Result<(), Duration> {
         let mut inner = self.lock();
-        match (inner.pads.wait(&key.pad, now), inner.clients.wait(&key, now)) {
+        match (
+            inner.pads.wait(&key.pad, now),
+            inner.clients.wait(&key, now),
+        ) {
             (None, None) => {
                 inner.pads.count_failure(key.pad, now);
                 inner.clients.count_failure(key, now);
@@ -337,7 +374,10 @@ mod tests {
 
     #[test]
     fn ipv6_clients_share_their_slash_64() {
-        assert_eq!(key(1, "2001:db8:1:2:aaaa::1"), key(1, "2001:db8:1:2:bbbb::2"));
+        assert_eq!(
+            key(1, "2001:db8:1:2:aaaa::1"),
+            key(1, "2001:db8:1:2:bbbb::2")
+        );
         assert_ne!(key(1, "2001:db8:1:2::1"), key(1, "2001:db8:1:3::1"));
         assert_eq!(key(1, "::ffff:192.0.2.1"), key(1, "192.0.2.1"));
     }
@@ -368,7 +408,10 @@ mod tests {
         }
         assert!(counters.entries.len() <= MAX_ENTRIES);
         assert!(counters.entries.len() > MAX_ENTRIES - 2 * EVICT_BATCH);
-        assert!(!counters.entries.contains_key(&0), "the least recently seen entries gave way");
+        assert!(
+            !counters.entries.contains_key(&0),
+            "the least recently seen entries gave way"
+        );
         assert!(counters.entries.contains_key(&(MAX_ENTRIES as u32 + 9)));
     }
 

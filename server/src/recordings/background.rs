@@ -99,7 +99,9 @@ pub fn spawn_background(state: &AppState) {
 
 fn next_idle_sleep(state: &AppState) -> Duration {
     match state.recordings.next_idle_deadline() {
-        Some(deadline) => Duration::from_millis((deadline - now_ms()).clamp(0, IDLE_CHECK_CAP.as_millis() as i64) as u64),
+        Some(deadline) => Duration::from_millis(
+            (deadline - now_ms()).clamp(0, IDLE_CHECK_CAP.as_millis() as i64) as u64,
+        ),
         None => IDLE_CHECK_CAP,
     }
 }
@@ -150,20 +152,39 @@ async fn files_changed(state: &AppState, pad: PadId) -> anyhow::Result<()> {
 /// This node took the pad over (its owner left or died): start the auto recording its sockets
 /// would have started, if none runs.
 async fn on_gained(state: &AppState, pad: PadId) {
-    let Some(user) = state.rooms.get(pad).and_then(|room| room.presence().first().map(|u| u.user_id)) else { return };
+    let Some(user) = state
+        .rooms
+        .get(pad)
+        .and_then(|room| room.presence().first().map(|u| u.user_id))
+    else {
+        return;
+    };
     if let Err(err) = service::on_first_join(state, pad, user).await {
         tracing::error!(error = %err, %pad, "auto-record after a takeover failed");
     }
 }
 
 async fn log_event(state: &AppState, pad: PadId, at: i64, kind: &str, change: PresenceChange) {
-    if let Err(err) = store::insert_pad_event(&state.db, None, pad, at, kind, Some(change.user), &serde_json::json!({})).await {
+    if let Err(err) = store::insert_pad_event(
+        &state.db,
+        None,
+        pad,
+        at,
+        kind,
+        Some(change.user),
+        &serde_json::json!({}),
+    )
+    .await
+    {
         tracing::warn!(error = %err, %pad, kind, "logging a presence event failed");
     }
 }
 
 fn connections(state: &AppState, pad: PadId) -> usize {
-    state.rooms.get(pad).map_or(0, |room| room.connection_count())
+    state
+        .rooms
+        .get(pad)
+        .map_or(0, |room| room.connection_count())
 }
 
 /// Stop the auto recordings of pads empty for the whole grace (if they are still empty).
@@ -214,7 +235,10 @@ async fn write_checkpoints(state: &AppState) {
             return;
         }
     };
-    let owned: Vec<Recording> = active.into_iter().filter(|r| state.ownership.owned(r.pad_id).is_some()).collect();
+    let owned: Vec<Recording> = active
+        .into_iter()
+        .filter(|r| state.ownership.owned(r.pad_id).is_some())
+        .collect();
     state.metrics.recordings_active(owned.len());
     for recording in owned {
         if let Err(err) = write_due_checkpoints(state, &recording).await {
@@ -229,7 +253,9 @@ async fn write_checkpoints(state: &AppState) {
 /// pad's owner writes them, fenced by its epoch (`FencedError::Stale` when another node took the
 /// pad over). Public so tests and the benchmark can do it without waiting for the scan.
 pub async fn write_due_checkpoints(state: &AppState, recording: &Recording) -> anyhow::Result<()> {
-    let Some(owner) = state.ownership.owned(recording.pad_id) else { return Ok(()) };
+    let Some(owner) = state.ownership.owned(recording.pad_id) else {
+        return Ok(());
+    };
     let fence = owner.fence;
     let _writer = state.recordings.writer().await;
     state.docs.flush_log().await;
@@ -239,9 +265,19 @@ pub async fn write_due_checkpoints(state: &AppState, recording: &Recording) -> a
     let start = store::last_update_at_or_before(db, pad, recording.started_at_ms - 1).await?;
     if start > 0 && store::newest_recording_checkpoint(db, pad, recording.id).await? == 0 {
         let doc = seek::doc_after_update(db, pad, start).await?;
-        store::insert_recording_checkpoint(db, fence, pad, recording.id, start, &seek::encode_checkpoint(&doc)).await?;
+        store::insert_recording_checkpoint(
+            db,
+            fence,
+            pad,
+            recording.id,
+            start,
+            &seek::encode_checkpoint(&doc),
+        )
+        .await?;
     }
-    let mut newest = store::newest_segment(db, pad, recording.id).await?.unwrap_or(start);
+    let mut newest = store::newest_segment(db, pad, recording.id)
+        .await?
+        .unwrap_or(start);
     while let Some(target) = store::nth_update_after(db, pad, newest, every).await? {
         let updates = store::updates_between(db, pad, newest, Some(target), None).await?;
         let merged = tokio::task::spawn_blocking(move || seek::merge_segment(&updates)).await?;

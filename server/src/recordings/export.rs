@@ -72,7 +72,12 @@ pub struct RecordingExport {
 pub async fn listed_files(db: &Db, pad: PadId, t_ms: i64) -> AppResult<Option<BTreeSet<String>>> {
     let data = store::latest_pad_event(db, pad, "files", t_ms).await?;
     Ok(data.and_then(|d| {
-        d["files"].as_array().map(|files| files.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
+        d["files"].as_array().map(|files| {
+            files
+                .iter()
+                .filter_map(|f| f["name"].as_str().map(str::to_string))
+                .collect()
+        })
     }))
 }
 
@@ -85,16 +90,28 @@ pub async fn file_names(db: &Db, pad: PadId, t_ms: i64) -> AppResult<seek::FileN
         TextKeys::ByIdSince(at_ms) => at_ms,
         TextKeys::ByName => i64::MAX,
     };
-    let mut ids: HashMap<FileId, String> = files_store::list(db, pad).await?.into_iter().map(|f| (f.id, f.name)).collect();
+    let mut ids: HashMap<FileId, String> = files_store::list(db, pad)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
     if let Some(data) = store::latest_pad_event(db, pad, "files", t_ms).await? {
         overlay_listed(&mut ids, &data);
     }
-    Ok(seek::FileNames { by_name_before, ids })
+    Ok(seek::FileNames {
+        by_name_before,
+        ids,
+    })
 }
 
 /// `file_names` at every instant of `[from_ms, to_ms]`: the names at `from_ms`, then one entry
 /// per `files` event after it (oldest first). An instant's names are the last entry at or before it.
-pub async fn file_names_over(db: &Db, pad: PadId, from_ms: i64, to_ms: i64) -> AppResult<Vec<(i64, seek::FileNames)>> {
+pub async fn file_names_over(
+    db: &Db,
+    pad: PadId,
+    from_ms: i64,
+    to_ms: i64,
+) -> AppResult<Vec<(i64, seek::FileNames)>> {
     let mut names = file_names(db, pad, from_ms).await?;
     let mut over = vec![(from_ms, names.clone())];
     for (at_ms, data) in store::pad_events_between(db, pad, "files", from_ms, to_ms).await? {
@@ -111,7 +128,6 @@ fn overlay_listed(ids: &mut HashMap<FileId, String>, files_event: &serde_json::V
         }
     }
 }
-
 
 /// The export as a streamed body. Everything before the events is computed here, so a failure
 /// there is still an error status; the events follow page by page as the client reads.
@@ -140,16 +156,28 @@ pub async fn stream(db: &Db, pad: &Pad, recording: store::Recording) -> AppResul
     };
     // `events` is the struct's last field: its JSON ends `"events":[]}`; the pages go between.
     let head = serde_json::to_string(&head).map_err(|e| AppError::Internal(e.into()))?;
-    let head = head.strip_suffix("]}").expect("events is the last field").to_string();
-    let pages = EventPages { db: db.clone(), pad: pad.id, window, after: None, first: true, done: false, replayer: Replayer::default() };
-    let body = stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
-        .chain(stream::unfold(pages, |mut pages| async move {
+    let head = head
+        .strip_suffix("]}")
+        .expect("events is the last field")
+        .to_string();
+    let pages = EventPages {
+        db: db.clone(),
+        pad: pad.id,
+        window,
+        after: None,
+        first: true,
+        done: false,
+        replayer: Replayer::default(),
+    };
+    let body = stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(
+        stream::unfold(pages, |mut pages| async move {
             if pages.done {
                 return None;
             }
             let chunk = pages.next_chunk().await;
             Some((chunk, pages))
-        }));
+        }),
+    );
     Ok(Body::from_stream(body))
 }
 
@@ -168,13 +196,20 @@ struct EventPages {
 impl EventPages {
     /// The next page's events as JSON array items; the last page also closes the document.
     async fn next_chunk(&mut self) -> Result<Bytes, std::io::Error> {
-        let page = timeline::page_with(&self.db, self.pad, self.window, self.after.as_deref(), MAX_PAGE, &mut self.replayer)
-            .await
-            .map_err(|err| {
-                self.done = true;
-                tracing::error!(error = %err, pad = %self.pad, "recording export cut short");
-                std::io::Error::other("export failed")
-            })?;
+        let page = timeline::page_with(
+            &self.db,
+            self.pad,
+            self.window,
+            self.after.as_deref(),
+            MAX_PAGE,
+            &mut self.replayer,
+        )
+        .await
+        .map_err(|err| {
+            self.done = true;
+            tracing::error!(error = %err, pad = %self.pad, "recording export cut short");
+            std::io::Error::other("export failed")
+        })?;
         let mut chunk = Vec::new();
         for event in &page.events {
             if !std::mem::take(&mut self.first) {

@@ -21,7 +21,9 @@ pub struct UserLimiter {
 impl UserLimiter {
     pub fn per_minute(count: u32) -> Self {
         let count = NonZeroU32::new(count.max(1)).expect("max(1) is non-zero");
-        UserLimiter { limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(count))) }
+        UserLimiter {
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(count))),
+        }
     }
 
     /// 429 with the seconds to wait when the user is over budget.
@@ -73,7 +75,9 @@ mod tests {
         assert!(limiter.check(UserId(1)).is_ok());
         assert!(limiter.check(UserId(1)).is_ok());
         let refused = limiter.check(UserId(1)).unwrap_err();
-        assert!(matches!(refused, AppError::RateLimited { retry_after_secs, .. } if retry_after_secs >= 1));
+        assert!(
+            matches!(refused, AppError::RateLimited { retry_after_secs, .. } if retry_after_secs >= 1)
+        );
         assert!(limiter.check(UserId(2)).is_ok());
     }
 }

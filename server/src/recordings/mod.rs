@@ -123,7 +123,9 @@ impl Recorder {
 
     /// Change the idle grace (tests use milliseconds instead of minutes).
     pub fn set_idle_grace(&self, grace: Duration) {
-        self.inner.idle_grace_ms.store(grace.as_millis() as i64, Ordering::Relaxed);
+        self.inner
+            .idle_grace_ms
+            .store(grace.as_millis() as i64, Ordering::Relaxed);
         self.wake();
     }
 
@@ -133,7 +135,9 @@ impl Recorder {
 
     /// Change the segment size (tests cross many segments with short traces).
     pub fn set_segment_updates(&self, updates: u64) {
-        self.inner.segment_updates.store(updates.max(1), Ordering::Relaxed);
+        self.inner
+            .segment_updates
+            .store(updates.max(1), Ordering::Relaxed);
     }
 
     pub(crate) async fn writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
@@ -141,7 +145,10 @@ impl Recorder {
     }
 
     fn empty(&self) -> MutexGuard<'_, HashMap<PadId, i64>> {
-        self.inner.empty_since.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .empty_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn mark_empty(&self, pad: PadId, since_ms: i64) {
@@ -157,8 +164,11 @@ impl Recorder {
     pub(crate) fn take_idle(&self, now_ms: i64) -> Vec<(PadId, i64)> {
         let grace = self.idle_grace().as_millis() as i64;
         let mut empty = self.empty();
-        let due: Vec<(PadId, i64)> =
-            empty.iter().filter(|(_, since)| now_ms - **since >= grace).map(|(pad, since)| (*pad, *since)).collect();
+        let due: Vec<(PadId, i64)> = empty
+            .iter()
+            .filter(|(_, since)| now_ms - **since >= grace)
+            .map(|(pad, since)| (*pad, *since))
+            .collect();
         for (pad, _) in &due {
             empty.remove(pad);
         }

@@ -56,11 +56,16 @@ struct RecordingPath {
 
 /// A recording id from a path; anything that is not one is as unknown as a missing recording.
 fn recording_id(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
 }
 
 /// Path parameters whose malformed values answer 404, in our error shape.
-fn path_id(path: Result<Path<RecordingPath>, axum::extract::rejection::PathRejection>) -> AppResult<i64> {
+fn path_id(
+    path: Result<Path<RecordingPath>, axum::extract::rejection::PathRejection>,
+) -> AppResult<i64> {
     let Path(path) = path.map_err(|_| AppError::NotFound)?;
     recording_id(&path.id)
 }
@@ -71,7 +76,11 @@ type RawQuery = Query<HashMap<String, String>>;
 fn int_param(query: &HashMap<String, String>, name: &'static str) -> AppResult<Option<i64>> {
     query
         .get(name)
-        .map(|raw| raw.parse::<i64>().map_err(|_| AppError::invalid("invalid_query", format!("{name} must be an integer"))))
+        .map(|raw| {
+            raw.parse::<i64>().map_err(|_| {
+                AppError::invalid("invalid_query", format!("{name} must be an integer"))
+            })
+        })
         .transpose()
 }
 
@@ -123,11 +132,21 @@ pub struct PadState {
 #[utoipa::path(get, path = "/api/pads/{slug}/recordings", tag = "recordings", params(("slug" = String, Path)),
     responses((status = 200, body = RecordingList), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-async fn list_recordings(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<RecordingList>> {
+async fn list_recordings(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<RecordingList>> {
     access.require(Role::can_watch_playback, "watch playback")?;
-    let recordings = store::list_recordings(&state.db, access.pad.id).await?.into_iter().map(Into::into).collect();
+    let recordings = store::list_recordings(&state.db, access.pad.id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let auto_record = store::auto_record(&state.db, access.pad.id).await?;
-    Ok(Json(RecordingList { recordings, auto_record }))
+    Ok(Json(RecordingList {
+        recordings,
+        auto_record,
+    }))
 }
 
 /// Start recording now (SPEC §7; `can_record`; 409 `already_recording` when one is active;
@@ -144,9 +163,21 @@ async fn start_recording(
 ) -> AppResult<(StatusCode, Json<RecordingBody>)> {
     access.require(Role::can_record, "start recordings")?;
     let user = Some(access.current.user.id);
-    let recording =
-        service::start(&state, &access.current.actor, &access.pad, user, body.name.as_deref(), false).await?;
-    Ok((StatusCode::CREATED, Json(RecordingBody { recording: recording.into() })))
+    let recording = service::start(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        user,
+        body.name.as_deref(),
+        false,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RecordingBody {
+            recording: recording.into(),
+        }),
+    ))
 }
 
 /// Stop an active recording (SPEC §7; `can_record`; 409 `not_recording` when already stopped;
@@ -163,9 +194,18 @@ async fn stop_recording(
 ) -> AppResult<Json<RecordingBody>> {
     access.require(Role::can_record, "stop recordings")?;
     let id = path_id(path)?;
-    let recording =
-        service::stop(&state, &access.current.actor, &access.pad, id, StopReason::Manual, now_ms()).await?;
-    Ok(Json(RecordingBody { recording: recording.into() }))
+    let recording = service::stop(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        id,
+        StopReason::Manual,
+        now_ms(),
+    )
+    .await?;
+    Ok(Json(RecordingBody {
+        recording: recording.into(),
+    }))
 }
 
 /// Delete a recording: the window, not the pad's history (SPEC §3 owner only; audited
@@ -203,11 +243,21 @@ async fn recording_timeline(
     let id = path_id(path)?;
     let limit = int_param(&query, "limit")?.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid("invalid_limit", format!("limit must be between 1 and {MAX_PAGE}")));
+        return Err(AppError::invalid(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
     }
     let recording = service::find(&state, &access.pad, id).await?;
     let window = Window::of(&recording);
-    let page = timeline::page(&state.db, access.pad.id, window, query.get("after").map(String::as_str), limit).await?;
+    let page = timeline::page(
+        &state.db,
+        access.pad.id,
+        window,
+        query.get("after").map(String::as_str),
+        limit,
+    )
+    .await?;
     Ok(Json(page))
 }
 
@@ -231,17 +281,32 @@ async fn recording_state(
 ) -> AppResult<Json<PadState>> {
     access.require(Role::can_watch_playback, "watch playback")?;
     let id = path_id(path)?;
-    let t = int_param(&query, "t")?.ok_or_else(|| AppError::invalid("invalid_query", "t (ms since the epoch) is required"))?;
+    let t = int_param(&query, "t")?
+        .ok_or_else(|| AppError::invalid("invalid_query", "t (ms since the epoch) is required"))?;
     let with_yjs = matches!(query.get("yjs").map(String::as_str), Some("true" | "1"));
     let recording = service::find(&state, &access.pad, id).await?;
-    state.recordings.limits.states.check(access.current.user.id)?;
+    state
+        .recordings
+        .limits
+        .states
+        .check(access.current.user.id)?;
     let t = Window::of(&recording).clamp(t);
-    let doc = seek::doc_at_time_within(&state.db, access.pad.id, t, state.recordings.limits.state_max_bytes).await?;
+    let doc = seek::doc_at_time_within(
+        &state.db,
+        access.pad.id,
+        t,
+        state.recordings.limits.state_max_bytes,
+    )
+    .await?;
     let listed = export::listed_files(&state.db, access.pad.id, t).await?;
     let names = export::file_names(&state.db, access.pad.id, t).await?;
     let files = seek::visible_files(seek::file_texts(&doc, &names, t), listed.as_ref());
     let yjs_state = with_yjs.then(|| STANDARD.encode(seek::encode_state(&doc)));
-    Ok(Json(PadState { t, files, yjs_state }))
+    Ok(Json(PadState {
+        t,
+        files,
+        yjs_state,
+    }))
 }
 
 /// The whole recording as a JSON download (SPEC §7; `can_watch_playback`), streamed; schema in
@@ -259,11 +324,24 @@ async fn export_recording(
     access.require(Role::can_watch_playback, "export recordings")?;
     let id = path_id(path)?;
     let recording = service::find(&state, &access.pad, id).await?;
-    state.recordings.limits.exports.check(access.current.user.id)?;
+    state
+        .recordings
+        .limits
+        .exports
+        .check(access.current.user.id)?;
     let body = export::stream(&state.db, &access.pad, recording).await?;
     // Slugs are URL-safe; the file name needs no escaping.
-    let disposition = format!("attachment; filename=\"recording-{}-{id}.json\"", access.pad.slug);
-    Ok(([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], body))
+    let disposition = format!(
+        "attachment; filename=\"recording-{}-{id}.json\"",
+        access.pad.slug
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    ))
 }
 
 /// Turn auto-record on or off (SPEC §7; owner): recording starts when the first person joins
@@ -279,6 +357,8 @@ async fn update_recording_settings(
     ApiJson(body): ApiJson<RecordingSettings>,
 ) -> AppResult<Json<RecordingSettings>> {
     access.require(Role::can_manage, "change recording settings")?;
-    let auto_record = service::set_auto_record(&state, &access.current.actor, &access.pad, body.auto_record).await?;
+    let auto_record =
+        service::set_auto_record(&state, &access.current.actor, &access.pad, body.auto_record)
+            .await?;
     Ok(Json(RecordingSettings { auto_record }))
 }

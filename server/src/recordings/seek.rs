@@ -59,7 +59,9 @@ pub fn replay<'a>(parts: impl IntoIterator<Item = (Encoding, &'a [u8])>) -> Doc 
             });
             match applied {
                 Some(Ok(())) => {}
-                Some(Err(err)) => tracing::error!(error = %err, "a logged update failed to apply during playback"),
+                Some(Err(err)) => {
+                    tracing::error!(error = %err, "a logged update failed to apply during playback")
+                }
                 None => tracing::error!("a logged update panicked yrs during playback"),
             }
         }
@@ -114,14 +116,26 @@ async fn replay_blocking(plan: Plan) -> anyhow::Result<Seeked> {
     let segments = plan.segments.len();
     let replayed = plan.updates.len();
     let doc = tokio::task::spawn_blocking(move || {
-        let base_encoding = if plan.base.v2 { Encoding::V2 } else { Encoding::V1 };
+        let base_encoding = if plan.base.v2 {
+            Encoding::V2
+        } else {
+            Encoding::V1
+        };
         let base = plan.base.state.as_deref().map(|b| (base_encoding, b));
-        let segments = plan.segments.iter().map(|s| (Encoding::V2, s.updates.as_slice()));
+        let segments = plan
+            .segments
+            .iter()
+            .map(|s| (Encoding::V2, s.updates.as_slice()));
         let updates = plan.updates.iter().map(|u| (Encoding::V1, u.as_slice()));
         replay(base.into_iter().chain(segments).chain(updates))
     })
     .await?;
-    Ok(Seeked { doc, base_upto, segments, replayed })
+    Ok(Seeked {
+        doc,
+        base_upto,
+        segments,
+        replayed,
+    })
 }
 
 /// The document as it was at `t_ms` (every update logged at or before it).
@@ -157,7 +171,8 @@ async fn plan_time(db: &Db, pad: PadId, t_ms: i64, max_bytes: Option<u64>) -> Ap
     over_budget(merged, max_bytes)?;
     if max_bytes.is_some() {
         // Every segment of the bracket counts, chained or not: a bound from above is enough.
-        merged += store::segment_bytes_between(db, pad, base.upto, base.next_upto, Some(t_ms)).await?;
+        merged +=
+            store::segment_bytes_between(db, pad, base.upto, base.next_upto, Some(t_ms)).await?;
         over_budget(merged, max_bytes)?;
     }
     let found = store::segments_between(db, pad, base.upto, base.next_upto, Some(t_ms)).await?;
@@ -172,19 +187,33 @@ async fn plan_time(db: &Db, pad: PadId, t_ms: i64, max_bytes: Option<u64>) -> Ap
         over_budget(merged, max_bytes)?;
     }
     let updates = store::updates_between(db, pad, end, bound, Some(t_ms)).await?;
-    Ok(Plan { base, segments, updates })
+    Ok(Plan {
+        base,
+        segments,
+        updates,
+    })
 }
 
 /// The document right after the pad's update `upto_id` (0: empty).
 pub async fn seek_update(db: &Db, pad: PadId, upto_id: i64) -> anyhow::Result<Seeked> {
     if upto_id <= 0 {
-        return Ok(Seeked { doc: new_doc(), base_upto: 0, segments: 0, replayed: 0 });
+        return Ok(Seeked {
+            doc: new_doc(),
+            base_upto: 0,
+            segments: 0,
+            replayed: 0,
+        });
     }
     let base = store::checkpoint_at_or_before_update(db, pad, upto_id).await?;
     let found = store::segments_between(db, pad, base.upto, Some(upto_id), None).await?;
     let (segments, end) = chain(base.upto, found);
     let updates = store::updates_between(db, pad, end, Some(upto_id), None).await?;
-    replay_blocking(Plan { base, segments, updates }).await
+    replay_blocking(Plan {
+        base,
+        segments,
+        updates,
+    })
+    .await
 }
 
 pub async fn doc_after_update(db: &Db, pad: PadId, upto_id: i64) -> anyhow::Result<Doc> {
@@ -220,12 +249,17 @@ impl FileNames {
 /// Every file text of a document at `at_ms`, by file name.
 pub fn file_texts(doc: &Doc, names: &FileNames, at_ms: i64) -> BTreeMap<String, String> {
     let txn = doc.transact();
-    let roots: Vec<(String, String)> =
-        txn.root_refs().filter_map(|(root, _)| names.name(at_ms, root).map(|name| (root.to_string(), name))).collect();
+    let roots: Vec<(String, String)> = txn
+        .root_refs()
+        .filter_map(|(root, _)| names.name(at_ms, root).map(|name| (root.to_string(), name)))
+        .collect();
     roots
         .into_iter()
         .map(|(root, name)| {
-            let text = txn.get_text(root.as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+            let text = txn
+                .get_text(root.as_str())
+                .map(|t| t.get_string(&txn))
+                .unwrap_or_default();
             (name, text)
         })
         .filter(|(_, text)| !text.is_empty())
@@ -235,8 +269,14 @@ pub fn file_texts(doc: &Doc, names: &FileNames, at_ms: i64) -> BTreeMap<String, 
 /// The files shown at an instant: the pad's file list then (when known) plus every non-empty
 /// text. A deleted file's text is emptied by the pads module, so it drops out;
 /// an empty file that exists is kept through the list.
-pub fn visible_files(texts: BTreeMap<String, String>, listed: Option<&BTreeSet<String>>) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = texts.into_iter().filter(|(_, text)| !text.is_empty()).collect();
+pub fn visible_files(
+    texts: BTreeMap<String, String>,
+    listed: Option<&BTreeSet<String>>,
+) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = texts
+        .into_iter()
+        .filter(|(_, text)| !text.is_empty())
+        .collect();
     if let Some(listed) = listed {
         for name in listed {
             out.entry(name.clone()).or_default();
@@ -247,13 +287,15 @@ pub fn visible_files(texts: BTreeMap<String, String>, listed: Option<&BTreeSet<S
 
 /// The whole document as one Yjs v1 update (a client can load it and apply later edits to it).
 pub fn encode_state(doc: &Doc) -> Vec<u8> {
-    doc.transact().encode_state_as_update_v1(&StateVector::default())
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
 }
 
 /// The whole document as one Yjs v2 update: how our checkpoints are stored (v2 encodes ids and
 /// lengths column-wise, so the fragmented documents typing produces are about a third smaller).
 pub fn encode_checkpoint(doc: &Doc) -> Vec<u8> {
-    doc.transact().encode_state_as_update_v2(&StateVector::default())
+    doc.transact()
+        .encode_state_as_update_v2(&StateVector::default())
 }
 
 /// Apply one update to `doc` and name the file roots it touched. This is how an edit's file is
@@ -273,7 +315,9 @@ pub fn apply_and_name_roots(doc: &Doc, update: &[u8]) -> Vec<String> {
             .changed_parent_types()
             .iter()
             .filter_map(|branch| match branch.id() {
-                yrs::BranchID::Root(name) => name.starts_with(FILE_PREFIX).then(|| name.to_string()),
+                yrs::BranchID::Root(name) => {
+                    name.starts_with(FILE_PREFIX).then(|| name.to_string())
+                }
                 yrs::BranchID::Nested(_) => None,
             })
             .collect();
@@ -296,7 +340,10 @@ pub fn apply_and_name_roots(doc: &Doc, update: &[u8]) -> Vec<String> {
 fn type_file_roots(doc: &Doc) -> BTreeSet<String> {
     let roots: BTreeSet<String> = {
         let txn = doc.transact();
-        txn.root_refs().filter(|(root, _)| root.starts_with(FILE_PREFIX)).map(|(root, _)| root.to_string()).collect()
+        txn.root_refs()
+            .filter(|(root, _)| root.starts_with(FILE_PREFIX))
+            .map(|(root, _)| root.to_string())
+            .collect()
     };
     for root in &roots {
         doc.get_or_insert_text(root.as_str());
@@ -309,13 +356,20 @@ mod tests {
     use super::*;
 
     fn seg(after: i64, upto: i64) -> Segment {
-        Segment { after, upto, updates: Vec::new() }
+        Segment {
+            after,
+            upto,
+            updates: Vec::new(),
+        }
     }
 
     #[test]
     fn segments_chain_until_a_gap() {
         let (used, end) = chain(10, vec![seg(5, 15), seg(15, 20), seg(20, 25), seg(30, 35)]);
-        assert_eq!(used.iter().map(|s| s.upto).collect::<Vec<_>>(), [15, 20, 25]);
+        assert_eq!(
+            used.iter().map(|s| s.upto).collect::<Vec<_>>(),
+            [15, 20, 25]
+        );
         assert_eq!(end, 25);
         let (used, end) = chain(10, vec![seg(12, 20)]);
         assert!(used.is_empty());

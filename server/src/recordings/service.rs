@@ -81,7 +81,10 @@ impl From<store::Recording> for RecordingView {
             duration_ms: r.ended_at_ms.map(|end| end - r.started_at_ms),
             active: r.ended_at_ms.is_none(),
             auto_started: r.auto_started,
-            created_by: r.created_by.zip(r.created_by_name).map(|(user_id, name)| UserRef { user_id, name }),
+            created_by: r
+                .created_by
+                .zip(r.created_by_name)
+                .map(|(user_id, name)| UserRef { user_id, name }),
             stop_reason: r.stop_reason,
         }
     }
@@ -95,12 +98,17 @@ pub fn recording_name(raw: Option<&str>, started_at_ms: i64, auto: bool) -> AppR
         let when = chrono::DateTime::from_timestamp_millis(started_at_ms)
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default();
-        return Ok(format!("{} {when}", if auto { "Auto-recording" } else { "Recording" }));
+        return Ok(format!(
+            "{} {when}",
+            if auto { "Auto-recording" } else { "Recording" }
+        ));
     }
     if trimmed.chars().count() > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "invalid_name",
-            format!("a recording name has 1 to {MAX_NAME_CHARS} characters and no control characters"),
+            format!(
+                "a recording name has 1 to {MAX_NAME_CHARS} characters and no control characters"
+            ),
         ));
     }
     Ok(trimmed.to_string())
@@ -109,7 +117,9 @@ pub fn recording_name(raw: Option<&str>, started_at_ms: i64, auto: bool) -> AppR
 /// The recording of this pad with this id; 404 when the pad has none (a recording of another pad
 /// is as unknown as a missing one).
 pub async fn find(state: &AppState, pad: &Pad, id: i64) -> AppResult<store::Recording> {
-    store::find_recording(&state.db, pad.id, id).await?.ok_or(AppError::NotFound)
+    store::find_recording(&state.db, pad.id, id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Start recording the pad now (409 `already_recording` when one is active); audited.
@@ -125,13 +135,23 @@ pub async fn start(
     let name = recording_name(name, at, auto)?;
     let id = store::insert_recording(&state.db, pad.id, &name, user, at, auto)
         .await
-        .on_unique(|| AppError::conflict("already_recording", "this pad is already being recorded"))?;
+        .on_unique(|| {
+            AppError::conflict("already_recording", "this pad is already being recorded")
+        })?;
     // The file list at the start, so playback knows which (possibly empty) files existed.
     if let Err(err) = record_file_list(state, pad.id, at).await {
         tracing::warn!(error = %err, pad = %pad.id, "recording the file list at a recording's start failed");
     }
     let meta = json!({ "recordingId": id, "auto": auto });
-    state.audit.record(actor, AuditEvent::new(AuditAction::RecordingStart).target(&pad.slug).meta(meta)).await;
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(AuditAction::RecordingStart)
+                .target(&pad.slug)
+                .meta(meta),
+        )
+        .await;
     state.recordings.wake();
     tell_pad(state, pad.id, Some(id));
     find(state, pad, id).await
@@ -174,10 +194,21 @@ pub async fn stop(
     let stopped = recording.ended_at_ms.is_none()
         && store::end_recording(&state.db, pad.id, id, at_ms, actor.user, reason.as_str()).await?;
     if !stopped {
-        return Err(AppError::conflict("not_recording", "this recording has already stopped"));
+        return Err(AppError::conflict(
+            "not_recording",
+            "this recording has already stopped",
+        ));
     }
     let meta = json!({ "recordingId": id, "reason": reason.as_str() });
-    state.audit.record(actor, AuditEvent::new(AuditAction::RecordingStop).target(&pad.slug).meta(meta)).await;
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(AuditAction::RecordingStop)
+                .target(&pad.slug)
+                .meta(meta),
+        )
+        .await;
     tell_pad(state, pad.id, None);
     find(state, pad, id).await
 }
@@ -187,11 +218,21 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad, id: i64) -> AppR
     find(state, pad, id).await?;
     // Audited first: a deletion that cannot be audited does not happen (see `audit`).
     let meta = json!({ "recordingId": id });
-    state.audit.require(actor, AuditEvent::new(AuditAction::RecordingDelete).target(&pad.slug).meta(meta)).await?;
+    state
+        .audit
+        .require(
+            actor,
+            AuditEvent::new(AuditAction::RecordingDelete)
+                .target(&pad.slug)
+                .meta(meta),
+        )
+        .await?;
     if !store::delete_recording(&state.db, pad.id, id).await? {
         return Err(AppError::NotFound);
     }
-    let active = store::active_recording(&state.db, pad.id).await?.map(|r| r.id);
+    let active = store::active_recording(&state.db, pad.id)
+        .await?
+        .map(|r| r.id);
     tell_pad(state, pad.id, active);
     Ok(())
 }
@@ -199,9 +240,17 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad, id: i64) -> AppR
 /// Turn auto-record on or off. Turned on while people are on the pad, it starts recording now,
 /// as if they had just joined (the owner is the audited actor); turned off, an active auto
 /// recording still stops by itself once the pad is empty.
-pub async fn set_auto_record(state: &AppState, actor: &Actor, pad: &Pad, on: bool) -> AppResult<bool> {
+pub async fn set_auto_record(
+    state: &AppState,
+    actor: &Actor,
+    pad: &Pad,
+    on: bool,
+) -> AppResult<bool> {
     store::set_auto_record(&state.db, pad.id, on).await?;
-    let occupied = state.rooms.get(pad.id).is_some_and(|room| room.connection_count() > 0);
+    let occupied = state
+        .rooms
+        .get(pad.id)
+        .is_some_and(|room| room.connection_count() > 0);
     if on && occupied && store::active_recording(&state.db, pad.id).await?.is_none() {
         match start(state, actor, pad, actor.user, None, true).await {
             Ok(_) | Err(AppError::Conflict { .. }) => {}
@@ -215,11 +264,18 @@ pub async fn set_auto_record(state: &AppState, actor: &Actor, pad: &Pad, on: boo
 /// and none is active. The joiner is the audited actor.
 pub async fn on_first_join(state: &AppState, pad_id: PadId, user: UserId) -> AppResult<()> {
     state.recordings.mark_occupied(pad_id);
-    if !store::auto_record(&state.db, pad_id).await? || store::active_recording(&state.db, pad_id).await?.is_some() {
+    if !store::auto_record(&state.db, pad_id).await?
+        || store::active_recording(&state.db, pad_id).await?.is_some()
+    {
         return Ok(());
     }
-    let Some(pad) = crate::pads::store::find(&state.db, pad_id).await? else { return Ok(()) };
-    let actor = Actor { user: Some(user), ..Actor::default() };
+    let Some(pad) = crate::pads::store::find(&state.db, pad_id).await? else {
+        return Ok(());
+    };
+    let actor = Actor {
+        user: Some(user),
+        ..Actor::default()
+    };
     match start(state, &actor, &pad, Some(user), None, true).await {
         // Someone started one manually in between: theirs stands.
         Ok(_) | Err(AppError::Conflict { .. }) => Ok(()),
@@ -230,12 +286,25 @@ pub async fn on_first_join(state: &AppState, pad_id: PadId, user: UserId) -> App
 /// The pad has been empty since `since_ms` for the whole grace: stop its auto-started recording
 /// there (a manually started one runs until someone stops it).
 pub async fn on_idle(state: &AppState, pad_id: PadId, since_ms: i64) -> AppResult<()> {
-    let Some(active) = store::active_recording(&state.db, pad_id).await? else { return Ok(()) };
+    let Some(active) = store::active_recording(&state.db, pad_id).await? else {
+        return Ok(());
+    };
     if !active.auto_started {
         return Ok(());
     }
-    let Some(pad) = crate::pads::store::find(&state.db, pad_id).await? else { return Ok(()) };
-    match stop(state, &Actor::default(), &pad, active.id, StopReason::Idle, since_ms).await {
+    let Some(pad) = crate::pads::store::find(&state.db, pad_id).await? else {
+        return Ok(());
+    };
+    match stop(
+        state,
+        &Actor::default(),
+        &pad,
+        active.id,
+        StopReason::Idle,
+        since_ms,
+    )
+    .await
+    {
         Ok(_) | Err(AppError::Conflict { .. }) => Ok(()),
         Err(err) => Err(err),
     }
@@ -249,13 +318,31 @@ pub async fn reconcile(state: &AppState) -> AppResult<()> {
             continue;
         }
         // Another live node owns the pad: it has sockets there, the recording is not left over.
-        if state.ownership.owner_of(recording.pad_id).await?.is_some_and(|owner| owner != state.ownership.node()) {
+        if state
+            .ownership
+            .owner_of(recording.pad_id)
+            .await?
+            .is_some_and(|owner| owner != state.ownership.node())
+        {
             continue;
         }
-        let Some(pad) = crate::pads::store::find(&state.db, recording.pad_id).await? else { continue };
-        let last = store::last_activity_ms(&state.db, pad.id).await?.unwrap_or(recording.started_at_ms);
+        let Some(pad) = crate::pads::store::find(&state.db, recording.pad_id).await? else {
+            continue;
+        };
+        let last = store::last_activity_ms(&state.db, pad.id)
+            .await?
+            .unwrap_or(recording.started_at_ms);
         let end = last.max(recording.started_at_ms);
-        match stop(state, &Actor::default(), &pad, recording.id, StopReason::Reconcile, end).await {
+        match stop(
+            state,
+            &Actor::default(),
+            &pad,
+            recording.id,
+            StopReason::Reconcile,
+            end,
+        )
+        .await
+        {
             Ok(_) | Err(AppError::Conflict { .. }) => {}
             Err(err) => return Err(err),
         }
@@ -284,7 +371,11 @@ pub async fn record_file_list(state: &AppState, pad: PadId, at_ms: i64) -> anyho
     let files: Vec<FileRef> = crate::pads::files_store::list(&state.db, pad)
         .await?
         .into_iter()
-        .map(|f| FileRef { id: f.id.0, name: f.name, language: f.language })
+        .map(|f| FileRef {
+            id: f.id.0,
+            name: f.name,
+            language: f.language,
+        })
         .collect();
     let previous: Option<Vec<FileRef>> = store::latest_pad_event(&state.db, pad, "files", at_ms)
         .await?
@@ -331,7 +422,11 @@ mod tests {
     use super::*;
 
     fn f(id: i64, name: &str, language: &str) -> FileRef {
-        FileRef { id, name: name.into(), language: language.into() }
+        FileRef {
+            id,
+            name: name.into(),
+            language: language.into(),
+        }
     }
 
     #[test]
@@ -347,9 +442,16 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_checked_and_defaulted() {
-        assert_eq!(recording_name(Some("  Round 1 "), 0, false).unwrap(), "Round 1");
-        assert!(recording_name(None, 0, false).unwrap().starts_with("Recording 1970-01-01"));
-        assert!(recording_name(Some(" "), 0, true).unwrap().starts_with("Auto-recording"));
+        assert_eq!(
+            recording_name(Some("  Round 1 "), 0, false).unwrap(),
+            "Round 1"
+        );
+        assert!(recording_name(None, 0, false)
+            .unwrap()
+            .starts_with("Recording 1970-01-01"));
+        assert!(recording_name(Some(" "), 0, true)
+            .unwrap()
+            .starts_with("Auto-recording"));
         assert!(recording_name(Some("a\u{7}b"), 0, false).is_err());
         assert!(recording_name(Some(&"x".repeat(MAX_NAME_CHARS + 1)), 0, false).is_err());
     }

@@ -43,17 +43,27 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_and_bad_values_name_the_variable() {
         let s = RecordingSettings::default();
-        assert_eq!((s.state_max_bytes, s.states_per_minute, s.exports_per_minute), (64 << 20, 120, 10));
-        for (var, value) in
-            [("RECORDING_STATE_MAX_BYTES", "12"), ("RECORDING_STATES_PER_MINUTE", "0"), ("RECORDING_EXPORTS_PER_MINUTE", "lots")]
-        {
-            let err = RecordingSettings::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+        assert_eq!(
+            (s.state_max_bytes, s.states_per_minute, s.exports_per_minute),
+            (64 << 20, 120, 10)
+        );
+        for (var, value) in [
+            ("RECORDING_STATE_MAX_BYTES", "12"),
+            ("RECORDING_STATES_PER_MINUTE", "0"),
+            ("RECORDING_EXPORTS_PER_MINUTE", "lots"),
+        ] {
+            let err = RecordingSettings::from_vars(&vars(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(var), "{err}");
         }
     }

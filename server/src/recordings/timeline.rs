@@ -33,7 +33,10 @@ pub struct Window {
 
 impl Window {
     pub fn of(recording: &store::Recording) -> Window {
-        Window { from_ms: recording.started_at_ms, to_ms: recording.ended_at_ms.unwrap_or_else(now_ms) }
+        Window {
+            from_ms: recording.started_at_ms,
+            to_ms: recording.ended_at_ms.unwrap_or_else(now_ms),
+        }
     }
 
     /// `t` moved into the window.
@@ -96,9 +99,18 @@ impl Cursor {
         // Run ids are compared as text; U+10FFFF sorts after every id.
         Ok(Cursor {
             e: store::last_update_at_or_before(db, pad, before).await?,
-            p: TimePos { at: before, id: i64::MAX },
-            c: TimePos { at: before, id: i64::MAX },
-            r: TimePos { at: before, id: "\u{10FFFF}".to_string() },
+            p: TimePos {
+                at: before,
+                id: i64::MAX,
+            },
+            c: TimePos {
+                at: before,
+                id: i64::MAX,
+            },
+            r: TimePos {
+                at: before,
+                id: "\u{10FFFF}".to_string(),
+            },
         })
     }
 
@@ -111,7 +123,12 @@ impl Cursor {
             .decode(raw)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| AppError::invalid("invalid_cursor", "the cursor is not one this server returned"))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "invalid_cursor",
+                    "the cursor is not one this server returned",
+                )
+            })
     }
 }
 
@@ -152,7 +169,13 @@ pub struct Replayer {
 }
 
 /// One page of the window's events after `after` (from the start without it).
-pub async fn page(db: &Db, pad: PadId, window: Window, after: Option<&str>, limit: i64) -> AppResult<TimelinePage> {
+pub async fn page(
+    db: &Db,
+    pad: PadId,
+    window: Window,
+    after: Option<&str>,
+    limit: i64,
+) -> AppResult<TimelinePage> {
     page_with(db, pad, window, after, limit, &mut Replayer::default()).await
 }
 
@@ -171,10 +194,26 @@ pub async fn page_with(
     };
     let fetch = limit + 1;
     let last_edit = store::last_update_at_or_before(db, pad, window.to_ms).await?;
-    let edits = store::edits_page(db, pad, cursor.e, last_edit, window.from_ms, window.to_ms, fetch).await?;
+    let edits = store::edits_page(
+        db,
+        pad,
+        cursor.e,
+        last_edit,
+        window.from_ms,
+        window.to_ms,
+        fetch,
+    )
+    .await?;
     let pad_events = store::pad_events_page(db, pad, &cursor.p, window.to_ms, fetch).await?;
     let chats = store::chat_page(db, pad, &cursor.c, window.to_ms, fetch).await?;
-    let runs = store::runs_page(db, pad, &cursor.r, window.to_ms, fetch.min(MAX_RUNS_PER_PAGE + 1)).await?;
+    let runs = store::runs_page(
+        db,
+        pad,
+        &cursor.r,
+        window.to_ms,
+        fetch.min(MAX_RUNS_PER_PAGE + 1),
+    )
+    .await?;
     // Sources start at the window's start through the initial cursor; a forged cursor must not
     // reach before it.
     let in_window = |at: i64| at >= window.from_ms;
@@ -189,9 +228,20 @@ pub async fn page_with(
     ];
     let mut sources: [std::collections::VecDeque<Candidate>; 4] = [
         edits.into_iter().map(Candidate::Edit).collect(),
-        pad_events.into_iter().filter(|e| in_window(e.at_ms)).map(Candidate::Pad).collect(),
-        chats.into_iter().filter(|c| in_window(c.at_ms)).map(Candidate::Chat).collect(),
-        runs.into_iter().filter(|r| in_window(r.at_ms)).map(Candidate::Run).collect(),
+        pad_events
+            .into_iter()
+            .filter(|e| in_window(e.at_ms))
+            .map(Candidate::Pad)
+            .collect(),
+        chats
+            .into_iter()
+            .filter(|c| in_window(c.at_ms))
+            .map(Candidate::Chat)
+            .collect(),
+        runs.into_iter()
+            .filter(|r| in_window(r.at_ms))
+            .map(Candidate::Run)
+            .collect(),
     ];
 
     let mut taken = Vec::new();
@@ -213,19 +263,43 @@ pub async fn page_with(
         bytes += candidate.weight();
         match &candidate {
             Candidate::Edit(e) => cursor.e = e.id,
-            Candidate::Pad(p) => cursor.p = TimePos { at: p.at_ms, id: p.id },
-            Candidate::Chat(c) => cursor.c = TimePos { at: c.at_ms, id: c.id },
-            Candidate::Run(r) => cursor.r = TimePos { at: r.at_ms, id: r.id.clone() },
+            Candidate::Pad(p) => {
+                cursor.p = TimePos {
+                    at: p.at_ms,
+                    id: p.id,
+                }
+            }
+            Candidate::Chat(c) => {
+                cursor.c = TimePos {
+                    at: c.at_ms,
+                    id: c.id,
+                }
+            }
+            Candidate::Run(r) => {
+                cursor.r = TimePos {
+                    at: r.at_ms,
+                    id: r.id.clone(),
+                }
+            }
         }
         taken.push(candidate);
     }
     let has_more = sources.iter().any(|s| !s.is_empty());
     let events = shape(db, pad, taken, replayer).await?;
-    Ok(TimelinePage { events, next_cursor: cursor.encode(), has_more })
+    Ok(TimelinePage {
+        events,
+        next_cursor: cursor.encode(),
+        has_more,
+    })
 }
 
 /// Turn candidates into events; edits get the files they touched (see the module docs).
-async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replayer) -> AppResult<Vec<TimelineEvent>> {
+async fn shape(
+    db: &Db,
+    pad: PadId,
+    taken: Vec<Candidate>,
+    replayer: &mut Replayer,
+) -> AppResult<Vec<TimelineEvent>> {
     let edits: Vec<(i64, i64, Vec<u8>)> = taken
         .iter()
         .filter_map(|c| match c {
@@ -242,7 +316,11 @@ async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replay
             // The pad's log has nothing between the replayer's edit and this page's first one
             // when this page continues the replayer's (the cursor's edit position is its edit).
             let doc = match replayer.after_edit.take() {
-                Some((upto, doc)) if store::next_update_after(db, pad, upto).await? == Some(*first) => doc,
+                Some((upto, doc))
+                    if store::next_update_after(db, pad, upto).await? == Some(*first) =>
+                {
+                    doc
+                }
                 _ => seek::doc_after_update(db, pad, first - 1).await?,
             };
             let (doc, files) = tokio::task::spawn_blocking(move || {
@@ -250,8 +328,15 @@ async fn shape(db: &Db, pad: PadId, taken: Vec<Candidate>, replayer: &mut Replay
                     .iter()
                     .map(|(_, at_ms, u)| {
                         let roots = seek::apply_and_name_roots(&doc, u);
-                        let then = names.iter().rev().find(|(from, _)| from <= at_ms).or(names.first());
-                        roots.iter().filter_map(|root| then.and_then(|(_, n)| n.name(*at_ms, root))).collect()
+                        let then = names
+                            .iter()
+                            .rev()
+                            .find(|(from, _)| from <= at_ms)
+                            .or(names.first());
+                        roots
+                            .iter()
+                            .filter_map(|root| then.and_then(|(_, n)| n.name(*at_ms, root)))
+                            .collect()
                     })
                     .collect();
                 (doc, files)
@@ -326,7 +411,10 @@ mod tests {
             e: 42,
             p: TimePos { at: 1, id: 2 },
             c: TimePos { at: 3, id: 4 },
-            r: TimePos { at: 5, id: "run-1".into() },
+            r: TimePos {
+                at: 5,
+                id: "run-1".into(),
+            },
         };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
         assert!(Cursor::decode("not a cursor").is_err());

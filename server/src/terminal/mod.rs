@@ -65,8 +65,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use oc_sandbox::{BackendKind, SandboxError, SourceFile, TermSize, TerminalEvent, TerminalLimits, TerminalSession};
-use tokio::sync::{broadcast, broadcast::error::RecvError, mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use oc_sandbox::{
+    BackendKind, SandboxError, SourceFile, TermSize, TerminalEvent, TerminalLimits, TerminalSession,
+};
+use tokio::sync::{
+    broadcast, broadcast::error::RecvError, mpsc, oneshot, OwnedSemaphorePermit, Semaphore,
+};
 
 pub use routes::router;
 pub use session::ConnId;
@@ -74,12 +78,14 @@ pub use settings::TerminalSettings;
 
 use self::record::RecordBudget;
 use self::relay::{LinkIn, RelayIn};
-use self::session::{CloseReason, Cmd, Out, PadTerminal, CLOSE_USER_TOO_MANY, MAX_SOCKETS_PER_USER};
+use self::session::{
+    CloseReason, Cmd, Out, PadTerminal, CLOSE_USER_TOO_MANY, MAX_SOCKETS_PER_USER,
+};
+use crate::bus::DomainEvent;
 use crate::cluster::{Claim, PadLease};
 use crate::config::Config;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::bus::DomainEvent;
 use crate::exec::queue::UserSlot;
 pub use crate::exec::TerminalChoice;
 use crate::pads::roles::Role;
@@ -128,7 +134,10 @@ pub(crate) struct SocketSlot {
 
 impl Drop for SocketSlot {
     fn drop(&mut self) {
-        let mut sockets = self.sockets.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut sockets = self
+            .sockets
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some(n) = sockets.get_mut(&self.user) {
             *n -= 1;
             if *n == 0 {
@@ -216,25 +225,45 @@ impl Terminals {
 
     /// A place for one session container started by `user`, or why there is none (a message
     /// for the `too_many_containers` error).
-    pub(crate) fn claim_container(&self, state: &AppState, user: UserId) -> Result<ContainerSlot, String> {
-        let global = self.inner.containers.clone().try_acquire_owned().map_err(|_| {
-            "every terminal container of this server is in use; try again when one is closed".to_string()
-        })?;
+    pub(crate) fn claim_container(
+        &self,
+        state: &AppState,
+        user: UserId,
+    ) -> Result<ContainerSlot, String> {
+        let global = self
+            .inner
+            .containers
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                "every terminal container of this server is in use; try again when one is closed"
+                    .to_string()
+            })?;
         let user_slot = state.exec.queue().hold_user_slot(user).map_err(|_| {
             "you already have as many runs and terminals going as one person may; close a terminal or wait for a run"
                 .to_string()
         })?;
-        Ok(ContainerSlot { _global: global, _user: user_slot })
+        Ok(ContainerSlot {
+            _global: global,
+            _user: user_slot,
+        })
     }
 
     fn claim_socket(&self, user: UserId) -> Option<SocketSlot> {
-        let mut sockets = self.inner.sockets.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut sockets = self
+            .inner
+            .sockets
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let open = sockets.entry(user).or_default();
         if *open >= MAX_SOCKETS_PER_USER {
             return None;
         }
         *open += 1;
-        Some(SocketSlot { sockets: self.inner.sockets.clone(), user })
+        Some(SocketSlot {
+            sockets: self.inner.sockets.clone(),
+            user,
+        })
     }
 
     pub fn backend(&self) -> &TerminalChoice {
@@ -260,7 +289,10 @@ impl Terminals {
     }
 
     fn registry(&self) -> MutexGuard<'_, HashMap<PadId, (u64, mpsc::Sender<Cmd>)>> {
-        self.inner.registry.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Label value (`opencoder.terminal`) of a pad's session container.
@@ -279,7 +311,9 @@ impl Terminals {
                 if backend.kind() == BackendKind::Local {
                     tracing::warn!(%pad, "starting a LOCAL terminal: a shell on the host without isolation");
                 }
-                backend.start(&self.inner.limits, &Self::container_key(pad), files, size).await
+                backend
+                    .start(&self.inner.limits, &Self::container_key(pad), files, size)
+                    .await
             }
             TerminalChoice::Unavailable(why) => Err(SandboxError::Unavailable(why.clone())),
         }
@@ -296,22 +330,34 @@ impl Terminals {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = session::command_channel();
         registry.insert(pad, (id, tx.clone()));
-        let terminal = PadTerminal::new(state.clone(), self.clone(), pad, id, tx.clone(), rx, lease);
+        let terminal =
+            PadTerminal::new(state.clone(), self.clone(), pad, id, tx.clone(), rx, lease);
         state.tasks.spawn(terminal.run());
         tx
     }
 
     pub(crate) fn links(&self) -> MutexGuard<'_, HashMap<ConnId, mpsc::Sender<LinkIn>>> {
-        self.inner.links.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .links
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    pub(crate) fn relayed(&self) -> MutexGuard<'_, HashMap<(String, ConnId), mpsc::Sender<RelayIn>>> {
-        self.inner.relayed.lock().unwrap_or_else(|poison| poison.into_inner())
+    pub(crate) fn relayed(
+        &self,
+    ) -> MutexGuard<'_, HashMap<(String, ConnId), mpsc::Sender<RelayIn>>> {
+        self.inner
+            .relayed
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub(crate) fn unregister(&self, pad: PadId, id: u64) {
         let mut registry = self.registry();
-        if registry.get(&pad).is_some_and(|(current, _)| *current == id) {
+        if registry
+            .get(&pad)
+            .is_some_and(|(current, _)| *current == id)
+        {
             registry.remove(&pad);
         }
     }
@@ -333,19 +379,29 @@ impl Terminals {
         missed: broadcast::Receiver<DomainEvent>,
     ) -> Result<Joined, CloseReason> {
         let socket = self.claim_socket(user).ok_or(CLOSE_USER_TOO_MANY)?;
-        let joined = self.join_terminal(state, pad, conn, user, role, socket).await?;
+        let joined = self
+            .join_terminal(state, pad, conn, user, role, socket)
+            .await?;
         self.apply_missed(&joined, pad, user, missed).await;
         Ok(joined)
     }
 
     /// Forward the access changes that reached `missed` while the socket was joining; the pad's
     /// terminal applies them as it would have, had the socket already been there.
-    async fn apply_missed(&self, joined: &Joined, pad: PadId, user: UserId, mut missed: broadcast::Receiver<DomainEvent>) {
+    async fn apply_missed(
+        &self,
+        joined: &Joined,
+        pad: PadId,
+        user: UserId,
+        mut missed: broadcast::Receiver<DomainEvent>,
+    ) {
         loop {
             let cmd = match missed.try_recv() {
-                Ok(DomainEvent::MemberChanged { pad: p, user: u, role }) if p == pad && u == user => {
-                    Cmd::Member { user, role }
-                }
+                Ok(DomainEvent::MemberChanged {
+                    pad: p,
+                    user: u,
+                    role,
+                }) if p == pad && u == user => Cmd::Member { user, role },
                 Ok(DomainEvent::UserRevoked { user: u }) if u == user => Cmd::UserRevoked { user },
                 Ok(DomainEvent::PadDeleted { pad: p }) if p == pad => Cmd::PadDeleted,
                 Ok(DomainEvent::Resync) => Cmd::RecheckRoles,
@@ -377,10 +433,20 @@ impl Terminals {
         match claim {
             Claim::Owned(lease) => {
                 let (out_tx, out) = mpsc::channel(session::CLIENT_QUEUE);
-                let (tx, close) = self.attach(state, pad, conn, user, role, out_tx, lease).await?;
-                Ok(Joined { conn, out, close, tx, _socket: Some(socket) })
+                let (tx, close) = self
+                    .attach(state, pad, conn, user, role, out_tx, lease)
+                    .await?;
+                Ok(Joined {
+                    conn,
+                    out,
+                    close,
+                    tx,
+                    _socket: Some(socket),
+                })
             }
-            Claim::Elsewhere(owner) => Ok(relay::join_remote(state, pad, conn, user, owner, socket)),
+            Claim::Elsewhere(owner) => {
+                Ok(relay::join_remote(state, pad, conn, user, owner, socket))
+            }
         }
     }
 
@@ -410,7 +476,14 @@ impl Terminals {
             };
             let (close_tx, close) = oneshot::channel();
             let (ack_tx, ack) = oneshot::channel();
-            let cmd = Cmd::Join { conn, user, role, out: out.clone(), close: close_tx, ack: ack_tx };
+            let cmd = Cmd::Join {
+                conn,
+                user,
+                role,
+                out: out.clone(),
+                close: close_tx,
+                ack: ack_tx,
+            };
             if tx.send(cmd).await.is_err() {
                 continue;
             }
@@ -425,20 +498,29 @@ impl Terminals {
 
     /// `POST …/terminal/restart` by `user`: a fresh container for the pad's open terminal.
     pub async fn restart(&self, pad: PadId, user: UserId) -> AppResult<()> {
-        let not_open = || AppError::conflict("terminal_not_open", "nobody has this pad's terminal open");
+        let not_open =
+            || AppError::conflict("terminal_not_open", "nobody has this pad's terminal open");
         let tx = self.existing(pad).ok_or_else(not_open)?;
         let (reply, answer) = oneshot::channel();
         let by = session::Requester::Api(user);
-        tx.send(Cmd::Restart { by, reply: Some(reply) }).await.map_err(|_| not_open())?;
+        tx.send(Cmd::Restart {
+            by,
+            reply: Some(reply),
+        })
+        .await
+        .map_err(|_| not_open())?;
         answer.await.map_err(|_| not_open())?
     }
 
     /// `POST …/terminal/sync-files`: write the pad's current files into the running workspace.
     pub async fn sync_files(&self, pad: PadId) -> AppResult<usize> {
-        let not_running = || AppError::conflict("terminal_not_running", "the terminal is not running");
+        let not_running =
+            || AppError::conflict("terminal_not_running", "the terminal is not running");
         let tx = self.existing(pad).ok_or_else(not_running)?;
         let (reply, answer) = oneshot::channel();
-        tx.send(Cmd::SyncFiles { reply }).await.map_err(|_| not_running())?;
+        tx.send(Cmd::SyncFiles { reply })
+            .await
+            .map_err(|_| not_running())?;
         answer.await.map_err(|_| not_running())?
     }
 

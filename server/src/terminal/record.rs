@@ -54,11 +54,16 @@ struct Window {
 
 impl RecordBudget {
     pub fn new(cap: u64) -> RecordBudget {
-        RecordBudget { cap, pads: Arc::new(Mutex::new(HashMap::new())) }
+        RecordBudget {
+            cap,
+            pads: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     fn pads(&self) -> std::sync::MutexGuard<'_, HashMap<PadId, Window>> {
-        self.pads.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.pads
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Bytes the pad may still record in its current window (a new window when the last ended).
@@ -67,9 +72,15 @@ impl RecordBudget {
         if !pads.contains_key(&pad) {
             pads.retain(|_, w| now < w.started + RECORD_WINDOW);
         }
-        let window = pads.entry(pad).or_insert(Window { started: now, used: 0 });
+        let window = pads.entry(pad).or_insert(Window {
+            started: now,
+            used: 0,
+        });
         if now >= window.started + RECORD_WINDOW {
-            *window = Window { started: now, used: 0 };
+            *window = Window {
+                started: now,
+                used: 0,
+            };
         }
         self.cap.saturating_sub(window.used)
     }
@@ -77,7 +88,9 @@ impl RecordBudget {
     /// Count `n` recorded bytes; `true` when this spent the window's last byte.
     pub fn consume(&self, pad: PadId, n: u64) -> bool {
         let mut pads = self.pads();
-        let Some(window) = pads.get_mut(&pad) else { return false };
+        let Some(window) = pads.get_mut(&pad) else {
+            return false;
+        };
         let before = window.used;
         window.used = window.used.saturating_add(n);
         before < self.cap && window.used >= self.cap
@@ -111,7 +124,9 @@ impl OutputRecorder {
         let (queue, mut rx) = mpsc::channel::<(&'static str, Value)>(QUEUE);
         tasks.spawn(async move {
             while let Some((kind, data)) = rx.recv().await {
-                if let Err(err) = crate::recordings::append_event(&db, fence, pad, kind, None, &data).await {
+                if let Err(err) =
+                    crate::recordings::append_event(&db, fence, pad, kind, None, &data).await
+                {
                     tracing::warn!(error = %err, %pad, "recording terminal output failed");
                 }
             }
@@ -151,7 +166,10 @@ impl OutputRecorder {
             return;
         }
         let room_event = MAX_EVENT_BYTES.saturating_sub(self.batch.len());
-        let take = bytes.len().min(usize::try_from(room_budget).unwrap_or(usize::MAX)).min(room_event);
+        let take = bytes
+            .len()
+            .min(usize::try_from(room_budget).unwrap_or(usize::MAX))
+            .min(room_event);
         self.batch.extend_from_slice(&bytes[..take]);
         self.batch_bytes += take;
         self.dropped += (bytes.len() - take) as u64;
@@ -160,7 +178,10 @@ impl OutputRecorder {
         }
         if self.budget.consume(self.pad, take as u64) {
             self.flush();
-            let _ = self.queue.try_send((OUTPUT_KIND, json!({ "text": "", "bytes": 0, "truncated": true })));
+            let _ = self.queue.try_send((
+                OUTPUT_KIND,
+                json!({ "text": "", "bytes": 0, "truncated": true }),
+            ));
         }
     }
 
@@ -248,7 +269,15 @@ mod tests {
         assert!(budget.consume(a, 40), "the last byte is reported once");
         assert!(!budget.consume(a, 1));
         assert_eq!(budget.remaining(a, start + Duration::from_secs(1)), 0);
-        assert_eq!(budget.remaining(b, start), 100, "pads have their own budget");
-        assert_eq!(budget.remaining(a, start + RECORD_WINDOW), 100, "a new window starts over");
+        assert_eq!(
+            budget.remaining(b, start),
+            100,
+            "pads have their own budget"
+        );
+        assert_eq!(
+            budget.remaining(a, start + RECORD_WINDOW),
+            100,
+            "a new window starts over"
+        );
     }
 }

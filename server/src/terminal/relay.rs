@@ -34,7 +34,8 @@ pub const SILENT_AFTER: Duration = LEASE_TTL;
 /// (the socket's own rate limit keeps it far below).
 const RELAY_QUEUE: usize = 256;
 /// Shown to a linked socket when its owner died and the terminal starts over on another node.
-const TAKEN_OVER_NOTICE: &[u8] = b"\r\n\x1b[2m[terminal restarted: its server went away]\x1b[0m\r\n";
+const TAKEN_OVER_NOTICE: &[u8] =
+    b"\r\n\x1b[2m[terminal restarted: its server went away]\x1b[0m\r\n";
 
 /// What reaches a link (on the socket's node) from the owner.
 pub(crate) enum LinkIn {
@@ -53,7 +54,10 @@ pub(crate) enum RelayIn {
 
 /// The close reason a relayed code and text stand for.
 fn close_reason(code: u16, reason: &str) -> CloseReason {
-    CLOSE_REASONS.into_iter().find(|known| known.0 == code && known.1 == reason).unwrap_or((code, "closed by the terminal's server"))
+    CLOSE_REASONS
+        .into_iter()
+        .find(|known| known.0 == code && known.1 == reason)
+        .unwrap_or((code, "closed by the terminal's server"))
 }
 
 /// Join a socket of this node to the terminal `owner` runs.
@@ -70,10 +74,24 @@ pub(crate) fn join_remote(
     let (close_tx, close) = oneshot::channel();
     let (link_tx, incoming) = mpsc::channel(session::CLIENT_QUEUE);
     state.terminals.links().insert(conn, link_tx);
-    let link = Link { state: state.clone(), pad, conn, user, out: out_tx, close: Some(close_tx), at: At::Remote(owner) };
+    let link = Link {
+        state: state.clone(),
+        pad,
+        conn,
+        user,
+        out: out_tx,
+        close: Some(close_tx),
+        at: At::Remote(owner),
+    };
     link.join();
     state.tasks.spawn(link.run(commands, incoming));
-    Joined { conn, out, close, tx, _socket: Some(socket) }
+    Joined {
+        conn,
+        out,
+        close,
+        tx,
+        _socket: Some(socket),
+    }
 }
 
 /// Where a link's terminal is.
@@ -81,7 +99,10 @@ enum At {
     /// On another node (its bus id).
     Remote(String),
     /// Here, after this node took the pad over: commands go to its terminal task.
-    Local { tx: mpsc::Sender<Cmd>, close: oneshot::Receiver<CloseReason> },
+    Local {
+        tx: mpsc::Sender<Cmd>,
+        close: oneshot::Receiver<CloseReason>,
+    },
 }
 
 struct Link {
@@ -102,7 +123,11 @@ impl Link {
     }
 
     fn join(&self) {
-        self.send(NodeMessage::TerminalJoin { pad: self.pad, conn: self.conn, user: self.user });
+        self.send(NodeMessage::TerminalJoin {
+            pad: self.pad,
+            conn: self.conn,
+            user: self.user,
+        });
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -121,10 +146,17 @@ impl Link {
             }
             At::Remote(_) => {
                 match cmd {
-                    Cmd::Input { bytes, .. } => self.send(NodeMessage::TerminalInput { pad, conn, data: Raw(bytes) }),
-                    Cmd::Resize { size, .. } => {
-                        self.send(NodeMessage::TerminalResize { pad, conn, cols: size.cols.into(), rows: size.rows.into() })
-                    }
+                    Cmd::Input { bytes, .. } => self.send(NodeMessage::TerminalInput {
+                        pad,
+                        conn,
+                        data: Raw(bytes),
+                    }),
+                    Cmd::Resize { size, .. } => self.send(NodeMessage::TerminalResize {
+                        pad,
+                        conn,
+                        cols: size.cols.into(),
+                        rows: size.rows.into(),
+                    }),
                     Cmd::Restart { .. } => self.send(NodeMessage::TerminalRestart { pad, conn }),
                     Cmd::Leave { .. } => return false,
                     // Access changes reach the owner as domain events; it applies them itself.
@@ -138,7 +170,9 @@ impl Link {
     /// The owner no longer holds the pad: take it over, or follow whoever did. `false` when the
     /// socket had to be closed.
     async fn follow_owner(&mut self) -> bool {
-        let At::Remote(owner) = &self.at else { return true };
+        let At::Remote(owner) = &self.at else {
+            return true;
+        };
         match self.state.ownership.owner_of(self.pad).await {
             Ok(Some(current)) if &current == owner => return true,
             Ok(_) => {}
@@ -153,12 +187,20 @@ impl Link {
             Claim::Elsewhere(next) if next.is_empty() => true,
             Claim::Elsewhere(next) => {
                 self.at = At::Remote(next);
-                let _ = self.out.try_send(Out::Binary(Bytes::from_static(TAKEN_OVER_NOTICE)));
+                let _ = self
+                    .out
+                    .try_send(Out::Binary(Bytes::from_static(TAKEN_OVER_NOTICE)));
                 self.join();
                 true
             }
             Claim::Owned(lease) => {
-                let role = match crate::pads::store::member_role(&self.state.db, self.pad, self.user).await {
+                let role = match crate::pads::store::member_role(
+                    &self.state.db,
+                    self.pad,
+                    self.user,
+                )
+                .await
+                {
                     Ok(Some(role)) => role,
                     Ok(None) => {
                         self.close(session::CLOSE_FORBIDDEN);
@@ -166,9 +208,22 @@ impl Link {
                     }
                     Err(_) => return true,
                 };
-                let _ = self.out.try_send(Out::Binary(Bytes::from_static(TAKEN_OVER_NOTICE)));
+                let _ = self
+                    .out
+                    .try_send(Out::Binary(Bytes::from_static(TAKEN_OVER_NOTICE)));
                 let terminals = self.state.terminals.clone();
-                match terminals.attach(&self.state, self.pad, self.conn, self.user, role, self.out.clone(), lease).await {
+                match terminals
+                    .attach(
+                        &self.state,
+                        self.pad,
+                        self.conn,
+                        self.user,
+                        role,
+                        self.out.clone(),
+                        lease,
+                    )
+                    .await
+                {
                     Ok((tx, close)) => {
                         self.at = At::Local { tx, close };
                         true
@@ -182,7 +237,11 @@ impl Link {
         }
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<Cmd>, mut incoming: mpsc::Receiver<LinkIn>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Cmd>,
+        mut incoming: mpsc::Receiver<LinkIn>,
+    ) {
         let mut check = tokio::time::interval_at(Instant::now() + RENEW_EVERY, RENEW_EVERY);
         let shutdown = self.state.shutdown.clone();
         loop {
@@ -228,7 +287,10 @@ impl Link {
         }
         self.state.terminals.links().remove(&self.conn);
         match &self.at {
-            At::Remote(_) => self.send(NodeMessage::TerminalLeave { pad: self.pad, conn: self.conn }),
+            At::Remote(_) => self.send(NodeMessage::TerminalLeave {
+                pad: self.pad,
+                conn: self.conn,
+            }),
             At::Local { tx, .. } => {
                 let _ = tx.send(Cmd::Leave { conn: self.conn }).await;
             }
@@ -260,7 +322,13 @@ async fn serve_joined(
     relayed: &mut mpsc::Receiver<RelayIn>,
 ) {
     let reply = |message: NodeMessage| state.bus.send(Some(from), message);
-    let refuse = |(code, reason): CloseReason| reply(NodeMessage::TerminalClose { conn, code, reason: reason.into() });
+    let refuse = |(code, reason): CloseReason| {
+        reply(NodeMessage::TerminalClose {
+            conn,
+            code,
+            reason: reason.into(),
+        })
+    };
     let role = match crate::pads::store::member_role(&state.db, pad, user).await {
         Ok(Some(role)) => role,
         Ok(None) => return refuse(session::CLOSE_FORBIDDEN),
@@ -274,7 +342,11 @@ async fn serve_joined(
     // Its own id here: socket ids of different nodes may collide.
     let local = state.rooms.next_conn_id();
     let (out_tx, mut out) = mpsc::channel(session::CLIENT_QUEUE);
-    let (tx, mut close) = match state.terminals.attach(state, pad, local, user, role, out_tx, lease).await {
+    let (tx, mut close) = match state
+        .terminals
+        .attach(state, pad, local, user, role, out_tx, lease)
+        .await
+    {
         Ok(joined) => joined,
         Err(reason) => return refuse(reason),
     };
@@ -320,18 +392,31 @@ async fn serve_joined(
 /// Route one terminal message of another node to the link or relayed socket it is for.
 pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
     let to_relayed = |conn: ConnId, input: RelayIn| {
-        let sender = state.terminals.relayed().get(&(from.clone(), conn)).cloned();
+        let sender = state
+            .terminals
+            .relayed()
+            .get(&(from.clone(), conn))
+            .cloned();
         match sender {
             Some(sender) => {
                 if sender.try_send(input).is_err() {
-                    tracing::debug!("a relayed terminal socket's queue is full; its message is dropped");
+                    tracing::debug!(
+                        "a relayed terminal socket's queue is full; its message is dropped"
+                    );
                 }
             }
             // Dropped here (silent too long, e.g. while Redis was down) or never joined here:
             // the socket reconnects and joins whoever owns the pad now.
             None if !matches!(input, RelayIn::Leave) => {
                 let (code, reason) = CLOSE_MOVED;
-                state.bus.send(Some(&from), NodeMessage::TerminalClose { conn, code, reason: reason.into() });
+                state.bus.send(
+                    Some(&from),
+                    NodeMessage::TerminalClose {
+                        conn,
+                        code,
+                        reason: reason.into(),
+                    },
+                );
             }
             None => {}
         }
@@ -348,19 +433,37 @@ pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
     match message {
         NodeMessage::TerminalJoin { pad, conn, user } => {
             let (relay_tx, relayed) = mpsc::channel(RELAY_QUEUE);
-            state.terminals.relayed().insert((from.clone(), conn), relay_tx);
-            state.tasks.spawn(serve_relayed(state.clone(), from, pad, conn, user, relayed));
+            state
+                .terminals
+                .relayed()
+                .insert((from.clone(), conn), relay_tx);
+            state
+                .tasks
+                .spawn(serve_relayed(state.clone(), from, pad, conn, user, relayed));
         }
         NodeMessage::TerminalInput { conn, data, .. } => to_relayed(conn, RelayIn::Input(data.0)),
-        NodeMessage::TerminalResize { conn, cols, rows, .. } => to_relayed(conn, RelayIn::Resize(TermSize::clamped(cols, rows))),
+        NodeMessage::TerminalResize {
+            conn, cols, rows, ..
+        } => to_relayed(conn, RelayIn::Resize(TermSize::clamped(cols, rows))),
         NodeMessage::TerminalRestart { conn, .. } => to_relayed(conn, RelayIn::Restart),
         NodeMessage::TerminalKeepalive { conn, .. } => to_relayed(conn, RelayIn::Keepalive),
         NodeMessage::TerminalLeave { conn, .. } => to_relayed(conn, RelayIn::Leave),
-        NodeMessage::TerminalOutput { conn, binary: true, data } => to_link(conn, LinkIn::Out(Out::Binary(data.0))),
-        NodeMessage::TerminalOutput { conn, binary: false, data } => {
-            to_link(conn, LinkIn::Out(Out::Text(String::from_utf8_lossy(&data.0).into_owned())))
+        NodeMessage::TerminalOutput {
+            conn,
+            binary: true,
+            data,
+        } => to_link(conn, LinkIn::Out(Out::Binary(data.0))),
+        NodeMessage::TerminalOutput {
+            conn,
+            binary: false,
+            data,
+        } => to_link(
+            conn,
+            LinkIn::Out(Out::Text(String::from_utf8_lossy(&data.0).into_owned())),
+        ),
+        NodeMessage::TerminalClose { conn, code, reason } => {
+            to_link(conn, LinkIn::Close(close_reason(code, &reason)))
         }
-        NodeMessage::TerminalClose { conn, code, reason } => to_link(conn, LinkIn::Close(close_reason(code, &reason))),
         // Routed to the console by the caller (`cluster`).
         NodeMessage::ConsoleInput { .. } => {}
     }

@@ -8,9 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::interviews::switches::Surface;
 use crate::error::AppResult;
 use crate::http::json::ApiJson;
+use crate::interviews::switches::Surface;
 use crate::pads::access::PadAccess;
 use crate::pads::roles::Role;
 use crate::AppState;
@@ -42,10 +42,16 @@ pub struct Synced {
     responses((status = 200, body = Restarted), (status = 403, description = "role may not type in the terminal"),
         (status = 404), (status = 409, description = "terminal_not_open: nobody has the terminal open"),
         (status = 429, description = "a restart within 2 s of the last start, or no container place left (the message says which)")))]
-async fn restart(State(state): State<AppState>, access: PadAccess) -> AppResult<ApiJson<Restarted>> {
+async fn restart(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<ApiJson<Restarted>> {
     access.require(Role::can_edit, "restart the terminal")?;
     access.require_open(&state, Surface::Terminal).await?;
-    state.terminals.restart(access.pad.id, access.current.user.id).await?;
+    state
+        .terminals
+        .restart(access.pad.id, access.current.user.id)
+        .await?;
     Ok(ApiJson(Restarted { state: "starting" }))
 }
 
@@ -54,7 +60,10 @@ async fn restart(State(state): State<AppState>, access: PadAccess) -> AppResult<
     params(("slug" = String, Path)),
     responses((status = 200, body = Synced), (status = 403), (status = 404),
         (status = 409, description = "terminal_not_running"), (status = 413), (status = 503)))]
-async fn sync_files(State(state): State<AppState>, access: PadAccess) -> AppResult<ApiJson<Synced>> {
+async fn sync_files(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<ApiJson<Synced>> {
     access.require(Role::can_edit, "sync files into the terminal")?;
     access.require_open(&state, Surface::Terminal).await?;
     let files = state.terminals.sync_files(access.pad.id).await?;

@@ -29,7 +29,11 @@ impl Default for Scrollback {
 impl Scrollback {
     pub fn new(capacity: usize) -> Scrollback {
         assert!(capacity > 0);
-        Scrollback { buf: vec![0; capacity].into_boxed_slice(), head: 0, wrapped: false }
+        Scrollback {
+            buf: vec![0; capacity].into_boxed_slice(),
+            head: 0,
+            wrapped: false,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -78,7 +82,10 @@ impl Scrollback {
             // Start after the first newline if one is near; else at a character boundary.
             let start = match out.iter().take(LINE_SEARCH).position(|&b| b == b'\n') {
                 Some(p) => p + 1,
-                None => out.iter().position(|&b| (b & 0xC0) != 0x80).unwrap_or(out.len()),
+                None => out
+                    .iter()
+                    .position(|&b| (b & 0xC0) != 0x80)
+                    .unwrap_or(out.len()),
             };
             out.drain(..start);
         } else {

@@ -82,10 +82,12 @@ const COMMAND_QUEUE: usize = 256;
 const REFUSAL_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a pad's terminal has no container yet, as viewers who open it are told.
-const NOT_STARTED: &str = "the terminal is not running; it starts when someone who may type opens it";
+const NOT_STARTED: &str =
+    "the terminal is not running; it starts when someone who may type opens it";
 /// Shown in the shell's output when it is replaced.
 const RESTARTED_NOTICE: &[u8] = b"\r\n\x1b[2m[terminal restarted]\x1b[0m\r\n";
-const REPLACED_NOTICE: &[u8] = b"\r\n\x1b[2m[terminal restarted: someone who typed here lost access]\x1b[0m\r\n";
+const REPLACED_NOTICE: &[u8] =
+    b"\r\n\x1b[2m[terminal restarted: someone who typed here lost access]\x1b[0m\r\n";
 
 /// Why a requested restart did not happen.
 enum RestartRefused {
@@ -97,7 +99,10 @@ enum RestartRefused {
 
 impl RestartRefused {
     fn too_soon_message() -> String {
-        format!("the terminal was just (re)started; restart it at most once per {} s", RESTART_DEBOUNCE.as_secs())
+        format!(
+            "the terminal was just (re)started; restart it at most once per {} s",
+            RESTART_DEBOUNCE.as_secs()
+        )
     }
 
     fn into_app_error(self) -> AppError {
@@ -106,7 +111,10 @@ impl RestartRefused {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
                 message: Self::too_soon_message(),
             },
-            RestartRefused::NoContainer(message) => AppError::RateLimited { retry_after_secs: 1, message },
+            RestartRefused::NoContainer(message) => AppError::RateLimited {
+                retry_after_secs: 1,
+                message,
+            },
         }
     }
 }
@@ -246,24 +254,37 @@ pub(crate) fn command_channel() -> (mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>) {
 /// contents from the live document).
 pub(crate) async fn pad_files(state: &AppState, pad: PadId) -> AppResult<Vec<SourceFile>> {
     let listed = crate::pads::files_store::list(&state.db, pad).await?;
-    let doc = state.docs.open(pad).await.map_err(|e| AppError::Internal(e.into()))?;
+    let doc = state
+        .docs
+        .open(pad)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let texts = doc.file_texts().await;
     Ok(listed
         .into_iter()
         .map(|f| {
             let content = texts.get(&f.id).cloned().unwrap_or_default().into_bytes();
-            SourceFile { name: f.name, content }
+            SourceFile {
+                name: f.name,
+                content,
+            }
         })
         .collect())
 }
 
 fn sandbox_error(err: SandboxError) -> AppError {
     match err {
-        SandboxError::Unavailable(message) => AppError::Unavailable { code: "terminal_unavailable", message },
-        SandboxError::TooLarge { what, limit, .. } => AppError::too_large(format!("{what} over {limit} bytes")),
-        SandboxError::InvalidFileName(name) => {
-            AppError::invalid("invalid_file_name", format!("file name {name:?} cannot be placed in the terminal"))
+        SandboxError::Unavailable(message) => AppError::Unavailable {
+            code: "terminal_unavailable",
+            message,
+        },
+        SandboxError::TooLarge { what, limit, .. } => {
+            AppError::too_large(format!("{what} over {limit} bytes"))
         }
+        SandboxError::InvalidFileName(name) => AppError::invalid(
+            "invalid_file_name",
+            format!("file name {name:?} cannot be placed in the terminal"),
+        ),
         SandboxError::InvalidRequest(message) => AppError::invalid("invalid_request", message),
         other => AppError::Internal(anyhow::anyhow!(other.to_string())),
     }
@@ -279,7 +300,13 @@ impl PadTerminal {
         rx: mpsc::Receiver<Cmd>,
         lease: PadLease,
     ) -> PadTerminal {
-        let recorder = OutputRecorder::new(state.db.clone(), lease.fence(), pad, terminals.record_budget(), &state.tasks);
+        let recorder = OutputRecorder::new(
+            state.db.clone(),
+            lease.fence(),
+            pad,
+            terminals.record_budget(),
+            &state.tasks,
+        );
         PadTerminal {
             state,
             terminals,
@@ -307,7 +334,9 @@ impl PadTerminal {
     /// The size the current typist (or, before anyone typed, the latest typing-capable client)
     /// asked for.
     fn typist_size(&self) -> Option<TermSize> {
-        self.typist.and_then(|t| self.clients.get(&t)).and_then(|c| c.size)
+        self.typist
+            .and_then(|t| self.clients.get(&t))
+            .and_then(|c| c.size)
     }
 
     async fn current_role(&mut self, conn: ConnId) -> Option<Role> {
@@ -338,7 +367,11 @@ impl PadTerminal {
 
     fn on_input(&mut self, conn: ConnId, role: Role, bytes: Bytes) {
         if !role.can_edit() {
-            self.refuse(conn, "read_only", "your role may watch the terminal but not type in it");
+            self.refuse(
+                conn,
+                "read_only",
+                "your role may watch the terminal but not type in it",
+            );
             return;
         }
         if self.typist != Some(conn) {
@@ -348,13 +381,19 @@ impl PadTerminal {
             }
         }
         self.last_input = Instant::now();
-        let Some(user) = self.clients.get(&conn).map(|c| c.user) else { return };
+        let Some(user) = self.clients.get(&conn).map(|c| c.user) else {
+            return;
+        };
         match &mut self.phase {
             Phase::Running { input, .. } => match input.try_send(InputItem::Bytes(bytes)) {
                 Ok(()) => {
                     self.typed.insert(user);
                 }
-                Err(_) => self.refuse(conn, "input_busy", "the terminal is not taking input right now"),
+                Err(_) => self.refuse(
+                    conn,
+                    "input_busy",
+                    "the terminal is not taking input right now",
+                ),
             },
             Phase::Starting { pending, .. } => {
                 if pending.len() + bytes.len() <= PENDING_INPUT_BYTES {
@@ -364,14 +403,18 @@ impl PadTerminal {
                     self.refuse(conn, "input_busy", "the terminal is still starting");
                 }
             }
-            Phase::New | Phase::Stopped(_) => {
-                self.refuse(conn, "not_running", "the terminal is not running; restart it to get a new shell")
-            }
+            Phase::New | Phase::Stopped(_) => self.refuse(
+                conn,
+                "not_running",
+                "the terminal is not running; restart it to get a new shell",
+            ),
         }
     }
 
     fn on_resize(&mut self, conn: ConnId, size: TermSize) {
-        let Some(client) = self.clients.get_mut(&conn) else { return };
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
         client.size = Some(size);
         let may_drive = client.role.can_edit();
         let typist_present = self.typist.is_some_and(|t| self.clients.contains_key(&t));
@@ -416,7 +459,8 @@ impl PadTerminal {
                 self.stop(Status::IdleTimeout);
             }
         }
-        self.empty_since.is_some_and(|since| self.clients.is_empty() && now >= since + settings.grace)
+        self.empty_since
+            .is_some_and(|since| self.clients.is_empty() && now >= since + settings.grace)
     }
 
     /// The task: handle commands and timers until the terminal ends.
@@ -438,7 +482,14 @@ impl PadTerminal {
             };
             let Some(cmd) = cmd else { break };
             match cmd {
-                Cmd::Join { conn, user, role, out, close, ack } => {
+                Cmd::Join {
+                    conn,
+                    user,
+                    role,
+                    out,
+                    close,
+                    ack,
+                } => {
                     if self.clients.len() >= MAX_CLIENTS_PER_PAD {
                         let _ = ack.send(Err(CLOSE_TOO_MANY));
                         continue;
@@ -499,7 +550,11 @@ impl PadTerminal {
                                 None => continue,
                             },
                             Some(_) => {
-                                self.refuse(conn, "read_only", "your role may not restart the terminal");
+                                self.refuse(
+                                    conn,
+                                    "read_only",
+                                    "your role may not restart the terminal",
+                                );
                                 continue;
                             }
                             None => continue,
@@ -512,7 +567,11 @@ impl PadTerminal {
                             let _ = reply.send(result.map_err(RestartRefused::into_app_error));
                         }
                         (Requester::Socket(conn), None, Err(RestartRefused::TooSoon(_))) => {
-                            self.refuse(conn, "restart_too_soon", &RestartRefused::too_soon_message());
+                            self.refuse(
+                                conn,
+                                "restart_too_soon",
+                                &RestartRefused::too_soon_message(),
+                            );
                         }
                         // `too_many_containers` was told to everyone by the start itself.
                         (_, None, _) => {}
@@ -534,8 +593,10 @@ impl PadTerminal {
                         });
                     }
                     _ => {
-                        let _ =
-                            reply.send(Err(AppError::conflict("terminal_not_running", "the terminal is not running")));
+                        let _ = reply.send(Err(AppError::conflict(
+                            "terminal_not_running",
+                            "the terminal is not running",
+                        )));
                     }
                 },
                 Cmd::Started { gen, result, slot } => self.on_started(gen, result, slot),
@@ -552,8 +613,12 @@ impl PadTerminal {
                     }
                 }
                 Cmd::Member { user, role } => {
-                    let conns: Vec<ConnId> =
-                        self.clients.iter().filter(|(_, c)| c.user == user).map(|(conn, _)| *conn).collect();
+                    let conns: Vec<ConnId> = self
+                        .clients
+                        .iter()
+                        .filter(|(_, c)| c.user == user)
+                        .map(|(conn, _)| *conn)
+                        .collect();
                     for conn in conns {
                         match role {
                             None => self.drop_client(conn, Some(CLOSE_FORBIDDEN)),
@@ -574,18 +639,25 @@ impl PadTerminal {
                     }
                 }
                 Cmd::UserRevoked { user } => {
-                    let conns: Vec<ConnId> =
-                        self.clients.iter().filter(|(_, c)| c.user == user).map(|(conn, _)| *conn).collect();
+                    let conns: Vec<ConnId> = self
+                        .clients
+                        .iter()
+                        .filter(|(_, c)| c.user == user)
+                        .map(|(conn, _)| *conn)
+                        .collect();
                     for conn in conns {
                         self.drop_client(conn, Some(CLOSE_REVOKED));
                     }
                     // A deleted account (not just logged out everywhere) has no membership left:
                     // nothing it typed into the shell may outlive it.
                     if self.typed.contains(&user) {
-                        match crate::pads::store::member_role(&self.state.db, self.pad, user).await {
+                        match crate::pads::store::member_role(&self.state.db, self.pad, user).await
+                        {
                             Ok(Some(_)) => {}
                             Ok(None) => self.on_typing_right_lost(user),
-                            Err(err) => tracing::error!(error = %err, "re-reading a revoked user's role failed"),
+                            Err(err) => {
+                                tracing::error!(error = %err, "re-reading a revoked user's role failed")
+                            }
                         }
                     }
                 }
@@ -616,13 +688,24 @@ impl PadTerminal {
         while let Ok(cmd) = self.rx.try_recv() {
             match cmd {
                 // (The slot is given back after the container is gone.)
-                Cmd::Started { result: Ok((session, _)), slot: _slot, .. } => session.close().await,
-                Cmd::Restart { reply: Some(reply), .. } => {
-                    let _ =
-                        reply.send(Err(AppError::conflict("terminal_not_open", "nobody has this pad's terminal open")));
+                Cmd::Started {
+                    result: Ok((session, _)),
+                    slot: _slot,
+                    ..
+                } => session.close().await,
+                Cmd::Restart {
+                    reply: Some(reply), ..
+                } => {
+                    let _ = reply.send(Err(AppError::conflict(
+                        "terminal_not_open",
+                        "nobody has this pad's terminal open",
+                    )));
                 }
                 Cmd::SyncFiles { reply } => {
-                    let _ = reply.send(Err(AppError::conflict("terminal_not_running", "the terminal is not running")));
+                    let _ = reply.send(Err(AppError::conflict(
+                        "terminal_not_running",
+                        "the terminal is not running",
+                    )));
                 }
                 Cmd::Shutdown { done } => {
                     let _ = done.send(());
@@ -633,7 +716,12 @@ impl PadTerminal {
         }
         self.recorder.flush();
         self.queued = None;
-        if let Phase::Running { session, slot: _slot, .. } = std::mem::replace(&mut self.phase, Phase::New) {
+        if let Phase::Running {
+            session,
+            slot: _slot,
+            ..
+        } = std::mem::replace(&mut self.phase, Phase::New)
+        {
             session.close().await;
         }
         tracing::debug!(pad = %self.pad, "terminal ended");

@@ -52,10 +52,22 @@ impl TerminalSettings {
         let day = 24 * 3600 * 1000;
         let settings = TerminalSettings {
             idle: Duration::from_millis(number(vars, "TERMINAL_IDLE_MS", 600_000, 100, day)?),
-            max_lifetime: Duration::from_millis(number(vars, "TERMINAL_MAX_MS", 7_200_000, 1_000, 7 * day)?),
+            max_lifetime: Duration::from_millis(number(
+                vars,
+                "TERMINAL_MAX_MS",
+                7_200_000,
+                1_000,
+                7 * day,
+            )?),
             grace: Duration::from_millis(number(vars, "TERMINAL_GRACE_MS", 30_000, 0, 3_600_000)?),
             // At least one read chunk per second, so a chunk never waits for more than a second.
-            output_bytes_per_sec: number(vars, "TERMINAL_OUTPUT_BYTES_PER_SEC", 256 * 1024, 16 * 1024, 1 << 30)?,
+            output_bytes_per_sec: number(
+                vars,
+                "TERMINAL_OUTPUT_BYTES_PER_SEC",
+                256 * 1024,
+                16 * 1024,
+                1 << 30,
+            )?,
             record_bytes: number(vars, "TERMINAL_RECORD_BYTES", 4 << 20, 0, 1 << 30)?,
             disk_mb: number(vars, "TERMINAL_DISK_MB", 128, 16, 16_384)?,
             max_containers: number::<usize>(vars, "TERMINAL_MAX_CONTAINERS", 8, 1, 10_000)?,
@@ -70,7 +82,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -91,7 +106,9 @@ mod tests {
             ("TERMINAL_OUTPUT_BYTES_PER_SEC", "10"),
             ("TERMINAL_MAX_CONTAINERS", "0"),
         ] {
-            let err = TerminalSettings::from_vars(&vars(&[(var, value)])).unwrap_err().to_string();
+            let err = TerminalSettings::from_vars(&vars(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(var), "{err}");
         }
     }

@@ -22,11 +22,11 @@ use tracing::Instrument;
 use super::session::{CloseReason, Cmd, Out, Requester, CLOSE_SHUTDOWN};
 use super::{Joined, MAX_INPUT_FRAME};
 use crate::auth::extractors::authenticate;
+use crate::bus::DomainEvent;
 use crate::collab::limits::TokenBucket;
 use crate::collab::ws::{upgrade_token, PROTOCOL};
 use crate::db::{PadId, UserId};
 use crate::error::AppResult;
-use crate::bus::DomainEvent;
 use crate::http::ws_io;
 use crate::interviews::switches::Surface;
 use crate::pads::access::load_access;
@@ -60,11 +60,16 @@ pub async fn upgrade(
     let (pad, role) = load_access(&state, &slug, user.id).await?;
     crate::interviews::switches::require(&state, pad.id, role, Surface::Terminal).await?;
     let tracked = state.tasks.token();
-    let ws = ws.protocols([PROTOCOL]).max_message_size(MAX_INPUT_FRAME).max_frame_size(MAX_INPUT_FRAME);
+    let ws = ws
+        .protocols([PROTOCOL])
+        .max_message_size(MAX_INPUT_FRAME)
+        .max_frame_size(MAX_INPUT_FRAME);
     Ok(ws.on_upgrade(move |socket| async move {
         let conn = state.rooms.next_conn_id();
         let span = tracing::info_span!("terminal_socket", user_id = %user.id, pad = %pad.id, conn);
-        run(state, socket, conn, user.id, role, pad.id, missed).instrument(span).await;
+        run(state, socket, conn, user.id, role, pad.id, missed)
+            .instrument(span)
+            .await;
         drop(tracked);
     }))
 }
@@ -79,7 +84,11 @@ async fn run(
     missed: broadcast::Receiver<DomainEvent>,
 ) {
     let started = Instant::now();
-    let mut joined: Joined = match state.terminals.join(&state, pad, conn, user, role, missed).await {
+    let mut joined: Joined = match state
+        .terminals
+        .join(&state, pad, conn, user, role, missed)
+        .await
+    {
         Ok(joined) => joined,
         Err(reason) => {
             close(&mut socket, reason).await;
@@ -147,10 +156,17 @@ async fn run(
     }
     drop(joined);
     if let Some(reason) = outcome {
-        tracing::info!(code = reason.0, reason = reason.1, "closing terminal socket");
+        tracing::info!(
+            code = reason.0,
+            reason = reason.1,
+            "closing terminal socket"
+        );
         close(&mut socket, reason).await;
     }
-    tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "terminal socket closed");
+    tracing::info!(
+        duration_ms = started.elapsed().as_millis() as u64,
+        "terminal socket closed"
+    );
 }
 
 async fn write_all(socket: &mut WebSocket, batch: Vec<Out>) -> Result<(), ()> {

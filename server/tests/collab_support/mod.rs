@@ -24,7 +24,10 @@ use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Trans
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub fn new_doc() -> Doc {
-    Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() })
+    Doc::with_options(Options {
+        offset_kind: OffsetKind::Utf16,
+        ..Options::default()
+    })
 }
 
 /// A pad created over HTTP.
@@ -48,7 +51,10 @@ pub struct Http {
 
 impl Http {
     pub fn new(base: &str) -> Http {
-        Http { base: base.to_string(), client: reqwest::Client::new() }
+        Http {
+            base: base.to_string(),
+            client: reqwest::Client::new(),
+        }
     }
 
     pub async fn call(
@@ -58,7 +64,9 @@ impl Http {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -68,14 +76,26 @@ impl Http {
         let res = req.send().await.expect("request sent");
         let status = res.status();
         let bytes = res.bytes().await.unwrap_or_default();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     pub async fn signup(&self, name: &str) -> (i64, String) {
-        let (status, body) =
-            self.call(reqwest::Method::POST, "/api/auth/guest", None, Some(json!({ "name": name }))).await;
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/auth/guest",
+                None,
+                Some(json!({ "name": name })),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "signup: {body}");
-        (body["user"]["id"].as_i64().unwrap(), body["token"].as_str().unwrap().to_string())
+        (
+            body["user"]["id"].as_i64().unwrap(),
+            body["token"].as_str().unwrap().to_string(),
+        )
     }
 
     pub async fn create_pad(&self, token: &str) -> TestPad {
@@ -110,14 +130,24 @@ impl Http {
         assert_eq!(status, StatusCode::CREATED, "invite: {body}");
         let invite = body["invite"]["token"].as_str().unwrap().to_string();
         let (status, body) = self
-            .call(reqwest::Method::POST, &format!("/api/invites/{invite}/accept"), Some(user_token), Some(json!({})))
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/invites/{invite}/accept"),
+                Some(user_token),
+                Some(json!({})),
+            )
             .await;
         assert!(status.is_success(), "accept: {status} {body}");
     }
 
     pub async fn file_text(&self, token: &str, pad: &TestPad, file_id: i64) -> String {
         let (status, body) = self
-            .call(reqwest::Method::GET, &format!("/api/pads/{}/files/{file_id}", pad.slug), Some(token), None)
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/pads/{}/files/{file_id}", pad.slug),
+                Some(token),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "file: {body}");
         body["content"].as_str().unwrap().to_string()
@@ -156,13 +186,26 @@ pub fn ws_url(base: &str, slug: &str) -> String {
 
 /// Connect with the standard browser-style subprotocols.
 pub async fn connect(base: &str, slug: &str, token: &str) -> Peer {
-    connect_with(base, slug, &[("sec-websocket-protocol", &format!("opencoder.v1, oc.bearer.{token}"))], new_doc())
-        .await
-        .expect("socket connects")
+    connect_with(
+        base,
+        slug,
+        &[(
+            "sec-websocket-protocol",
+            &format!("opencoder.v1, oc.bearer.{token}"),
+        )],
+        new_doc(),
+    )
+    .await
+    .expect("socket connects")
 }
 
 /// Connect with extra headers and an existing local document; returns the HTTP status on refusal.
-pub async fn connect_with(base: &str, slug: &str, headers: &[(&str, &str)], doc: Doc) -> Result<Peer, u16> {
+pub async fn connect_with(
+    base: &str,
+    slug: &str,
+    headers: &[(&str, &str)],
+    doc: Doc,
+) -> Result<Peer, u16> {
     connect_url(&ws_url(base, slug), headers, doc).await
 }
 
@@ -176,10 +219,15 @@ pub async fn connect_url(url: &str, headers: &[(&str, &str)], doc: Doc) -> Resul
     }
     let (ws, response) = match tokio_tungstenite::connect_async(request).await {
         Ok(ok) => ok,
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => return Err(response.status().as_u16()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            return Err(response.status().as_u16())
+        }
         Err(other) => panic!("websocket connect failed: {other}"),
     };
-    let selected_protocol = response.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_string());
+    let selected_protocol = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .map(|v| v.to_str().unwrap().to_string());
     let response_headers = format!("{:?}", response.headers());
     let client_id = doc.client_id().get();
     let mut peer = Peer {
@@ -208,7 +256,8 @@ impl Peer {
     }
 
     pub async fn send_app(&mut self, value: Value) {
-        self.send(oc_proto::AppMessage::new(value).unwrap().encode()).await;
+        self.send(oc_proto::AppMessage::new(value).unwrap().encode())
+            .await;
     }
 
     /// Handle one incoming frame.
@@ -223,10 +272,16 @@ impl Peer {
             Message::SyncStep2(update) => {
                 self.step2_received += 1;
                 self.step2_sizes.push(update.len());
-                self.doc.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+                self.doc
+                    .transact_mut()
+                    .apply_update(Update::decode_v1(&update).unwrap())
+                    .unwrap();
             }
             Message::Update(update) => {
-                self.doc.transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+                self.doc
+                    .transact_mut()
+                    .apply_update(Update::decode_v1(&update).unwrap())
+                    .unwrap();
             }
             Message::Awareness(payload) => {
                 let update = AwarenessUpdate::decode(&payload, &Limits::UNLIMITED).unwrap();
@@ -264,15 +319,22 @@ impl Peer {
             match tokio::time::timeout(left, self.ws.next()).await {
                 Err(_) => return done(self),
                 Ok(None) => {
-                    self.closed.get_or_insert(Closed { code: 1006, reason: "eof".into() });
+                    self.closed.get_or_insert(Closed {
+                        code: 1006,
+                        reason: "eof".into(),
+                    });
                 }
                 Ok(Some(Err(_))) => {
-                    self.closed.get_or_insert(Closed { code: 1006, reason: "error".into() });
+                    self.closed.get_or_insert(Closed {
+                        code: 1006,
+                        reason: "error".into(),
+                    });
                 }
                 Ok(Some(Ok(WsMessage::Binary(bytes)))) => self.handle(&bytes).await,
                 Ok(Some(Ok(WsMessage::Close(frame)))) => {
-                    let (code, reason) =
-                        frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
+                    let (code, reason) = frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new()));
                     self.closed = Some(Closed { code, reason });
                 }
                 Ok(Some(Ok(_))) => {}
@@ -282,7 +344,11 @@ impl Peer {
 
     /// Wait for the initial sync (our step 1 answered).
     pub async fn synced(&mut self) {
-        assert!(self.until(Duration::from_secs(5), |p| p.step2_received > 0).await, "initial sync");
+        assert!(
+            self.until(Duration::from_secs(5), |p| p.step2_received > 0)
+                .await,
+            "initial sync"
+        );
     }
 
     /// Read everything that arrives within `quiet`.
@@ -298,7 +364,9 @@ impl Peer {
 
     pub fn text(&self, file: &str) -> String {
         let txn = self.doc.transact();
-        txn.get_text(format!("file:{file}").as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+        txn.get_text(format!("file:{file}").as_str())
+            .map(|t| t.get_string(&txn))
+            .unwrap_or_default()
     }
 
     /// Insert locally and send the update.
@@ -345,7 +413,9 @@ impl Peer {
     }
 
     pub fn has_error(&self, code: &str) -> bool {
-        self.apps.iter().any(|m| m["type"] == "error" && m["code"] == code)
+        self.apps
+            .iter()
+            .any(|m| m["type"] == "error" && m["code"] == code)
     }
 
     pub async fn close(mut self) {
@@ -375,7 +445,11 @@ pub struct BinaryServer {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl BinaryServer {
@@ -406,16 +480,31 @@ impl BinaryServer {
             .spawn()
             .expect("start the opencoder binary");
         let base = format!("http://127.0.0.1:{port}");
-        let server = BinaryServer { child, port, base, data_dir: data_dir.to_path_buf(), log };
+        let server = BinaryServer {
+            child,
+            port,
+            base,
+            data_dir: data_dir.to_path_buf(),
+            log,
+        };
         let http = Http::new(&server.base);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(res) = http.client.get(format!("{}/api/health", server.base)).send().await {
+            if let Ok(res) = http
+                .client
+                .get(format!("{}/api/health", server.base))
+                .send()
+                .await
+            {
                 if res.status().is_success() || res.status().as_u16() == 503 {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "server did not start; log:\n{}", server.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "server did not start; log:\n{}",
+                server.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         server

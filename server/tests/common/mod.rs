@@ -72,19 +72,38 @@ impl TestApp {
         let state = AppState::new(config).await.expect("state");
         let sql = match opencoder::db::Backend::of_url(&database_url) {
             Some(opencoder::db::Backend::Sqlite) => {
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&database_url).expect("SQLite URL");
-                Some(sqlx::SqlitePool::connect_with(options).await.expect("open the SQLite file"))
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&database_url)
+                    .expect("SQLite URL");
+                Some(
+                    sqlx::SqlitePool::connect_with(options)
+                        .await
+                        .expect("open the SQLite file"),
+                )
             }
             _ => None,
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().unwrap();
         let serve_state = state.clone();
         tokio::spawn(async move {
-            opencoder::serve(serve_state, listener).await.expect("serve");
+            opencoder::serve(serve_state, listener)
+                .await
+                .expect("serve");
         });
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { addr, base: format!("http://{addr}"), state, client, sql, _dir: dir }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            state,
+            client,
+            sql,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -92,7 +111,13 @@ impl TestApp {
     }
 
     /// Send a request; `token` becomes `Authorization: Bearer`, `body` JSON.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -108,8 +133,13 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.bytes().await.unwrap_or_default();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Resp { status, headers, body }
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -129,7 +159,9 @@ impl TestApp {
     }
 
     pub async fn signup(&self, name: &str) -> TestUser {
-        let r = self.post("/api/auth/guest", None, json!({ "name": name })).await;
+        let r = self
+            .post("/api/auth/guest", None, json!({ "name": name }))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "signup failed: {:?}", r.body);
         TestUser {
             id: r.body["user"]["id"].as_i64().unwrap(),
@@ -145,7 +177,10 @@ impl TestApp {
     }
 
     /// Rows of the audit log with this action.
-    pub async fn audit_rows(&self, action: &str) -> Vec<(Option<i64>, Option<String>, Option<String>)> {
+    pub async fn audit_rows(
+        &self,
+        action: &str,
+    ) -> Vec<(Option<i64>, Option<String>, Option<String>)> {
         sqlx::query_as("SELECT user_id, target, meta FROM audit_log WHERE action = ? ORDER BY id")
             .bind(action)
             .fetch_all(self.sql())
@@ -178,25 +213,66 @@ impl TestApp {
     /// Create a pad as `user` (asserting 201) and return the response body `{pad, files, myRole}`.
     pub async fn create_pad(&self, user: &TestUser, body: Value) -> Value {
         let r = self.post("/api/pads", Some(&user.token), body).await;
-        assert_eq!(r.status, StatusCode::CREATED, "create pad failed: {:?}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "create pad failed: {:?}",
+            r.body
+        );
         r.body
     }
 
     /// A pad of `user` in `language` whose file `name` holds `source`; returns its slug.
-    pub async fn pad_with_file(&self, user: &TestUser, language: &str, name: &str, source: &str) -> String {
-        let body = self.create_pad(user, json!({ "title": "runs", "language": language })).await;
+    pub async fn pad_with_file(
+        &self,
+        user: &TestUser,
+        language: &str,
+        name: &str,
+        source: &str,
+    ) -> String {
+        let body = self
+            .create_pad(user, json!({ "title": "runs", "language": language }))
+            .await;
         let slug = body["pad"]["slug"].as_str().unwrap().to_string();
-        let file = self.post(&format!("/api/pads/{slug}/files"), Some(&user.token), json!({ "name": name, "content": source })).await;
+        let file = self
+            .post(
+                &format!("/api/pads/{slug}/files"),
+                Some(&user.token),
+                json!({ "name": name, "content": source }),
+            )
+            .await;
         assert_eq!(file.status, StatusCode::CREATED, "{:?}", file.body);
         slug
     }
 
     /// Make `member` join the pad with `role` through a fresh invite from `owner` (asserting success).
     pub async fn add_member(&self, owner: &TestUser, slug: &str, member: &TestUser, role: &str) {
-        let invite = self.post(&format!("/api/pads/{slug}/invites"), Some(&owner.token), json!({ "role": role })).await;
-        assert_eq!(invite.status, StatusCode::CREATED, "invite failed: {:?}", invite.body);
+        let invite = self
+            .post(
+                &format!("/api/pads/{slug}/invites"),
+                Some(&owner.token),
+                json!({ "role": role }),
+            )
+            .await;
+        assert_eq!(
+            invite.status,
+            StatusCode::CREATED,
+            "invite failed: {:?}",
+            invite.body
+        );
         let token = invite.body["invite"]["token"].as_str().unwrap().to_string();
-        let accepted = self.post(&format!("/api/invites/{token}/accept"), Some(&member.token), json!({})).await;
-        assert_eq!(accepted.status, StatusCode::OK, "accept failed: {:?}", accepted.body);
+        let accepted = self
+            .post(
+                &format!("/api/invites/{token}/accept"),
+                Some(&member.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            accepted.status,
+            StatusCode::OK,
+            "accept failed: {:?}",
+            accepted.body
+        );
     }
 }

@@ -55,9 +55,17 @@ impl TempPostgres {
     pub fn start() -> TempPostgres {
         let bin = server_bin_dir();
         let run_as_other = is_root();
-        let dir = tempfile::Builder::new().prefix("oc-pg-").tempdir().expect("temp dir for PostgreSQL").keep();
+        let dir = tempfile::Builder::new()
+            .prefix("oc-pg-")
+            .tempdir()
+            .expect("temp dir for PostgreSQL")
+            .keep();
         if run_as_other {
-            let status = Command::new("chown").arg("-R").arg(format!("{SERVER_USER}:")).arg(&dir).status();
+            let status = Command::new("chown")
+                .arg("-R")
+                .arg(format!("{SERVER_USER}:"))
+                .arg(&dir)
+                .status();
             assert!(
                 status.is_ok_and(|s| s.success()),
                 "cannot hand {} to the {SERVER_USER} user (is the postgresql package installed? run scripts/ensure-postgres.sh)",
@@ -67,10 +75,22 @@ impl TempPostgres {
         let initdb = as_server_user(run_as_other, &bin.join("initdb"))
             .args(["-D"])
             .arg(dir.join("data"))
-            .args(["-U", SUPERUSER, "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C", "--no-instructions"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ])
             .output()
             .expect("run initdb");
-        assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
+        assert!(
+            initdb.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&initdb.stderr)
+        );
         let port = free_port();
         let mut child = as_server_user(run_as_other, Path::new("sh"))
             .args(["-c", SUPERVISOR])
@@ -81,7 +101,12 @@ impl TempPostgres {
             .spawn()
             .expect("start postgres");
         let stdin = child.stdin.take();
-        let server = TempPostgres { port, dir, child: Some(child), stdin };
+        let server = TempPostgres {
+            port,
+            dir,
+            child: Some(child),
+            stdin,
+        };
         server.wait_ready();
         server
     }
@@ -101,7 +126,8 @@ impl TempPostgres {
             }
             if Instant::now() > deadline {
                 let mut log = String::new();
-                let _ = std::fs::File::open(self.dir.join("server.log")).map(|mut f| f.read_to_string(&mut log));
+                let _ = std::fs::File::open(self.dir.join("server.log"))
+                    .map(|mut f| f.read_to_string(&mut log));
                 panic!("PostgreSQL did not start within {START_TIMEOUT:?}; its log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -110,9 +136,18 @@ impl TempPostgres {
 
     /// A new, empty database on this server; returns its URL.
     pub async fn create_database(&self) -> String {
-        let name = format!("test_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
-        let mut admin = PgConnection::connect(&self.url("postgres")).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        let name = format!(
+            "test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(&self.url("postgres"))
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
         self.url(&name)
     }
 }
@@ -137,7 +172,10 @@ fn as_server_user(run_as_other: bool, program: &Path) -> Command {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
 /// The newest installed server's binaries (Debian: /usr/lib/postgresql/<major>/bin).
@@ -159,5 +197,8 @@ fn server_bin_dir() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

@@ -46,7 +46,11 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.ping() {
-            assert!(Instant::now() < deadline, "redis-server did not answer on {}", socket.display());
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer on {}",
+                socket.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

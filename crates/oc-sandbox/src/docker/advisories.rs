@@ -38,10 +38,26 @@ pub struct Fix {
 /// The runc escapes (overwriting the host's runc binary through `/proc/self/exe`; a leaked
 /// host file descriptor as the working directory) and the releases that fixed them.
 pub const FIXES: &[Fix] = &[
-    Fix { cve: "CVE-2019-5736", component: Component::Runc, fixed_in: "1.0.0-rc6" },
-    Fix { cve: "CVE-2019-5736", component: Component::Engine, fixed_in: "18.09.2" },
-    Fix { cve: "CVE-2024-21626", component: Component::Runc, fixed_in: "1.1.12" },
-    Fix { cve: "CVE-2024-21626", component: Component::Engine, fixed_in: "25.0.2" },
+    Fix {
+        cve: "CVE-2019-5736",
+        component: Component::Runc,
+        fixed_in: "1.0.0-rc6",
+    },
+    Fix {
+        cve: "CVE-2019-5736",
+        component: Component::Engine,
+        fixed_in: "18.09.2",
+    },
+    Fix {
+        cve: "CVE-2024-21626",
+        component: Component::Runc,
+        fixed_in: "1.1.12",
+    },
+    Fix {
+        cve: "CVE-2024-21626",
+        component: Component::Engine,
+        fixed_in: "25.0.2",
+    },
 ];
 
 /// What can be said about one component's version.
@@ -74,13 +90,21 @@ impl Release {
             Some((main, pre)) => (main, Some(pre)),
             None => (v, None),
         };
-        let numbers = main.split('.').map(|n| n.parse().ok()).collect::<Option<Vec<u64>>>()?;
+        let numbers = main
+            .split('.')
+            .map(|n| n.parse().ok())
+            .collect::<Option<Vec<u64>>>()?;
         if numbers.is_empty() {
             return None;
         }
         let rc = match pre {
             None => None,
-            Some(pre) => Some(pre.strip_prefix("rc")?.trim_start_matches('.').parse().ok()?),
+            Some(pre) => Some(
+                pre.strip_prefix("rc")?
+                    .trim_start_matches('.')
+                    .parse()
+                    .ok()?,
+            ),
         };
         Some(Release { numbers, rc })
     }
@@ -103,17 +127,22 @@ impl Release {
 /// Whether `version` (or the package revision in `git_commit`, where Debian puts
 /// `1.1.5+ds1-1+deb12u1`) names a distribution build rather than an upstream release.
 pub fn is_distribution_build(version: &str, git_commit: Option<&str>) -> bool {
-    let marked = |s: &str| s.contains('+') || s.contains('~') || s.contains("deb") || s.contains("ubuntu");
+    let marked =
+        |s: &str| s.contains('+') || s.contains('~') || s.contains("deb") || s.contains("ubuntu");
     marked(version) || git_commit.is_some_and(marked)
 }
 
 /// Judges one component's version against [`FIXES`].
 pub fn assess(component: Component, version: &str, git_commit: Option<&str>) -> Verdict {
-    let Some(release) = Release::parse(version) else { return Verdict::Unknown };
+    let Some(release) = Release::parse(version) else {
+        return Verdict::Unknown;
+    };
     let older: Vec<&'static str> = FIXES
         .iter()
         .filter(|f| f.component == component)
-        .filter(|f| Release::parse(f.fixed_in).is_some_and(|fixed| release.cmp(&fixed) == Ordering::Less))
+        .filter(|f| {
+            Release::parse(f.fixed_in).is_some_and(|fixed| release.cmp(&fixed) == Ordering::Less)
+        })
         .map(|f| f.cve)
         .collect();
     if older.is_empty() {
@@ -127,7 +156,10 @@ pub fn assess(component: Component, version: &str, git_commit: Option<&str>) -> 
 
 /// The first release of `component` that fixed `cve`.
 pub fn fixed_in(component: Component, cve: &str) -> Option<&'static str> {
-    FIXES.iter().find(|f| f.component == component && f.cve == cve).map(|f| f.fixed_in)
+    FIXES
+        .iter()
+        .find(|f| f.component == component && f.cve == cve)
+        .map(|f| f.fixed_in)
 }
 
 #[cfg(test)]
@@ -155,10 +187,19 @@ mod tests {
             assess(Component::Runc, "1.0.0-rc5", Some("4fc53a81")),
             Verdict::Vulnerable(vec!["CVE-2019-5736", "CVE-2024-21626"])
         );
-        assert_eq!(assess(Component::Runc, "1.1.11", Some("v1.1.11-0-g4bccb38")), Verdict::Vulnerable(vec!["CVE-2024-21626"]));
+        assert_eq!(
+            assess(Component::Runc, "1.1.11", Some("v1.1.11-0-g4bccb38")),
+            Verdict::Vulnerable(vec!["CVE-2024-21626"])
+        );
         assert_eq!(assess(Component::Runc, "1.1.12", None), Verdict::Patched);
-        assert_eq!(assess(Component::Engine, "18.09.1", None), Verdict::Vulnerable(vec!["CVE-2019-5736", "CVE-2024-21626"]));
-        assert_eq!(assess(Component::Engine, "25.0.1", None), Verdict::Vulnerable(vec!["CVE-2024-21626"]));
+        assert_eq!(
+            assess(Component::Engine, "18.09.1", None),
+            Verdict::Vulnerable(vec!["CVE-2019-5736", "CVE-2024-21626"])
+        );
+        assert_eq!(
+            assess(Component::Engine, "25.0.1", None),
+            Verdict::Vulnerable(vec!["CVE-2024-21626"])
+        );
         assert_eq!(assess(Component::Engine, "25.0.2", None), Verdict::Patched);
         assert_eq!(assess(Component::Engine, "27.3.1", None), Verdict::Patched);
         assert_eq!(assess(Component::Engine, "weird", None), Verdict::Unknown);

@@ -92,7 +92,9 @@ pub(crate) async fn drive(
     let mut output = attached.output;
     let mut input = attached.input;
     let writer = async move {
-        input.write_all(script::input_header(tar.len()).as_bytes()).await?;
+        input
+            .write_all(script::input_header(tar.len()).as_bytes())
+            .await?;
         input.write_all(tar).await?;
         input.write_all(stdin.prefilled).await?;
         input.flush().await?;
@@ -271,7 +273,9 @@ pub(crate) async fn drive(
         }
         Ok(Some(Err(e))) => {
             if is_connection_error(&e) {
-                inner.host.mark_down(format!("docker daemon unreachable: {e}"));
+                inner
+                    .host
+                    .mark_down(format!("docker daemon unreachable: {e}"));
             }
             d.error = Some(format!("wait: {e}"));
         }

@@ -41,7 +41,7 @@ use crate::metrics::Metrics;
 use crate::pool::{self, Pool, PoolConfig};
 use crate::script::{self, CompileMode};
 use crate::{
-    signal_from_status, resolve_run, BackendHealth, BackendKind, CacheStatus, HostHealth, Outcome,
+    resolve_run, signal_from_status, BackendHealth, BackendKind, CacheStatus, HostHealth, Outcome,
     OutputChunk, Phase, RunSpec, SandboxBackend, SandboxError,
 };
 
@@ -119,7 +119,9 @@ pub struct DockerBackend {
 
 impl std::fmt::Debug for DockerBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DockerBackend").field("host", &self.inner.host).finish()
+        f.debug_struct("DockerBackend")
+            .field("host", &self.inner.host)
+            .finish()
     }
 }
 
@@ -197,7 +199,10 @@ impl DockerBackend {
 
     /// Ids of this backend's run containers that still exist.
     pub async fn own_containers(&self) -> Result<Vec<String>, SandboxError> {
-        self.inner.host.own_ids(ContainerKind::Run, None, false).await
+        self.inner
+            .host
+            .own_ids(ContainerKind::Run, None, false)
+            .await
     }
 
     /// Waits (up to `timeout`) until background clean-ups (container removals) have finished.
@@ -235,7 +240,9 @@ impl Inner {
     /// Fails fast when the backend is shut down or the daemon is known to be down.
     async fn ensure_up(&self) -> Result<(), SandboxError> {
         if self.cancel.is_cancelled() {
-            return Err(SandboxError::Unavailable("sandbox backend is shut down".into()));
+            return Err(SandboxError::Unavailable(
+                "sandbox backend is shut down".into(),
+            ));
         }
         self.host.ensure_up().await
     }
@@ -257,7 +264,8 @@ impl Inner {
     pub(crate) fn spawn_remove(self: &Arc<Self>, id: String) {
         let inner = self.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            self.tracker.spawn_on(async move { inner.remove_now(&id).await }, &handle);
+            self.tracker
+                .spawn_on(async move { inner.remove_now(&id).await }, &handle);
         }
     }
 
@@ -267,7 +275,9 @@ impl Inner {
             Ok(ids) => {
                 DockerHost::remove_each(ids, |id| async move { self.remove_now(&id).await }).await;
             }
-            Err(e) => tracing::warn!(error = %e, "could not clean up after the docker daemon came back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not clean up after the docker daemon came back")
+            }
         }
     }
 }
@@ -337,7 +347,9 @@ impl DockerBackend {
         let (drive, pooled) = loop {
             attempt += 1;
             let from_pool = if attempt == 1 {
-                inner.pool.take(&lang.id, &spec.limits, inner.host.metrics())
+                inner
+                    .pool
+                    .take(&lang.id, &spec.limits, inner.host.metrics())
             } else {
                 None
             };
@@ -349,8 +361,12 @@ impl DockerBackend {
                 ),
             };
             let guard = ContainerGuard::new(inner.clone(), id);
-            let stdin = attach::Stdin { prefilled: &spec.stdin, live: live_stdin.as_mut() };
-            let drive = attach::drive(inner, guard.id(), &tar, stdin, &spec.limits, mode, &tx).await;
+            let stdin = attach::Stdin {
+                prefilled: &spec.stdin,
+                live: live_stdin.as_mut(),
+            };
+            let drive =
+                attach::drive(inner, guard.id(), &tar, stdin, &spec.limits, mode, &tx).await;
             let usable = drive.setup_seen || drive.timed_out || drive.truncated;
             if drive.killed || !usable {
                 // Killed: make sure nothing keeps running before we return.
@@ -458,7 +474,8 @@ impl SandboxBackend for DockerBackend {
         let _running = InFlight::enter(&self.inner.in_flight);
         let res = self.run_inner(spec, output, started).await;
         let cfg = &self.inner.cfg;
-        self.metrics().record_result("docker", &cfg.languages, &language, &res, started);
+        self.metrics()
+            .record_result("docker", &cfg.languages, &language, &res, started);
         res
     }
 

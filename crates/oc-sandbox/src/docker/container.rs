@@ -18,14 +18,22 @@ const POOL_LABEL: &str = "opencoder.sandbox.pool";
 const NAME_PREFIX: &str = "oc-sbx";
 
 impl Inner {
-    fn container_body(&self, lang: &Language, limits: &RunLimits, pooled: bool) -> ContainerCreateBody {
+    fn container_body(
+        &self,
+        lang: &Language,
+        limits: &RunLimits,
+        pooled: bool,
+    ) -> ContainerCreateBody {
         let plan = lang.plan("", &[], &script::docker_paths());
         let mut env = base_env();
         env.extend(plan.env.iter().map(|(k, v)| format!("{k}={v}")));
         let host = sandbox_host_config(limits, self.seccomp.as_deref(), self.host.runtime());
         let mut labels = self.host.labels(ContainerKind::Run);
         labels.insert(LANGUAGE_LABEL.to_string(), lang.id.clone());
-        labels.insert(POOL_LABEL.to_string(), if pooled { "1" } else { "0" }.to_string());
+        labels.insert(
+            POOL_LABEL.to_string(),
+            if pooled { "1" } else { "0" }.to_string(),
+        );
         let cmd = script::container_cmd();
         ContainerCreateBody {
             image: Some(self.image_for(lang)),
@@ -62,7 +70,10 @@ impl Inner {
         self.host.create_started(NAME_PREFIX, body).await
     }
 
-    pub(crate) async fn start_pool_container(&self, language: &str) -> Result<String, SandboxError> {
+    pub(crate) async fn start_pool_container(
+        &self,
+        language: &str,
+    ) -> Result<String, SandboxError> {
         let lang = self
             .cfg
             .languages
@@ -82,7 +93,10 @@ pub(crate) struct ContainerGuard {
 
 impl ContainerGuard {
     pub(crate) fn new(inner: Arc<Inner>, id: String) -> Self {
-        Self { inner, id: Some(id) }
+        Self {
+            inner,
+            id: Some(id),
+        }
     }
     pub(crate) fn id(&self) -> &str {
         self.id.as_deref().unwrap_or("")

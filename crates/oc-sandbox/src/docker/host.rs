@@ -97,19 +97,28 @@ impl HealthState {
         self.up.load(Ordering::SeqCst)
     }
     fn detail(&self) -> String {
-        self.detail.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.detail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     fn set(&self, up: bool, detail: String) {
         if up {
             self.ever_up.store(true, Ordering::SeqCst);
         } else {
-            *self.answering_since.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *self
+                .answering_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
         }
         self.record(up, detail);
     }
     /// A returning daemon that has not settled yet: down, keeping when it started answering.
     fn settling(&self) {
-        self.record(false, format!("docker daemon answering again; taking work once it has for {REJOIN_SETTLE:?}"));
+        self.record(
+            false,
+            format!("docker daemon answering again; taking work once it has for {REJOIN_SETTLE:?}"),
+        );
     }
     fn record(&self, up: bool, detail: String) {
         self.up.store(up, Ordering::SeqCst);
@@ -122,7 +131,10 @@ impl HealthState {
         if !self.ever_up.load(Ordering::SeqCst) {
             return true;
         }
-        let mut since = self.answering_since.lock().unwrap_or_else(|e| e.into_inner());
+        let mut since = self
+            .answering_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         since.get_or_insert_with(Instant::now).elapsed() >= REJOIN_SETTLE
     }
 
@@ -273,7 +285,9 @@ impl DockerHost {
                     return Err(SandboxError::Unavailable(format!(
                         "the Docker daemon{} does not list the runtime {runtime:?} (it has: {}); \
                          register it with scripts/ensure-gvisor.sh or unset EXEC_RUNTIME",
-                        host.address().map(|a| format!(" at {a}")).unwrap_or_default(),
+                        host.address()
+                            .map(|a| format!(" at {a}"))
+                            .unwrap_or_default(),
                         listed.join(", ")
                     )));
                 }
@@ -281,9 +295,13 @@ impl DockerHost {
         }
         if host.is_up() && host.inner.cfg.remove_leftovers_on_start {
             match host.remove_leftovers().await {
-                Ok(n) if n > 0 => tracing::info!(removed = n, "removed leftover sandbox containers"),
+                Ok(n) if n > 0 => {
+                    tracing::info!(removed = n, "removed leftover sandbox containers")
+                }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not remove leftover sandbox containers"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not remove leftover sandbox containers")
+                }
             }
         }
         Ok(host)
@@ -335,10 +353,15 @@ impl DockerHost {
             v.version.unwrap_or_default(),
             v.git_commit,
         );
-        let others = v.components.unwrap_or_default().into_iter().filter(|c| c.name != "Engine").map(|c| {
-            let commit = c.details.as_ref().and_then(|d| d.get("GitCommit")).cloned();
-            (c.name, c.version, commit)
-        });
+        let others = v
+            .components
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.name != "Engine")
+            .map(|c| {
+                let commit = c.details.as_ref().and_then(|d| d.get("GitCommit")).cloned();
+                (c.name, c.version, commit)
+            });
         Ok(std::iter::once(engine).chain(others).collect())
     }
 
@@ -358,7 +381,10 @@ impl DockerHost {
 
     /// The client, or `Down` (with the health state updated) while the daemon's socket is missing.
     pub(crate) fn docker(&self) -> Result<Docker, CallError> {
-        self.inner.client.get().map_err(|e| self.classify("connect", e))
+        self.inner
+            .client
+            .get()
+            .map_err(|e| self.classify("connect", e))
     }
 
     /// Counts the failure; a connection error also marks the daemon down.
@@ -455,7 +481,13 @@ impl DockerHost {
     /// The id (content digest) of `image` on the daemon, trusted for [`IMAGE_ID_TTL`];
     /// `Unavailable` naming the build script when it is missing.
     pub async fn image_id(&self, image: &str) -> Result<String, SandboxError> {
-        if let Some((id, at)) = self.inner.image_ids.lock().unwrap_or_else(|e| e.into_inner()).get(image) {
+        if let Some((id, at)) = self
+            .inner
+            .image_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(image)
+        {
             if at.elapsed() < IMAGE_ID_TTL {
                 return Ok(id.clone());
             }
@@ -501,7 +533,10 @@ impl DockerHost {
                 e => e.into_sandbox(),
             })?;
         Metrics::inc(&self.metrics().containers_created);
-        if let Err(e) = self.call("start", docker.start_container(&created.id, None)).await {
+        if let Err(e) = self
+            .call("start", docker.start_container(&created.id, None))
+            .await
+        {
             self.spawn_remove(created.id);
             return Err(e.into_sandbox());
         }
@@ -514,10 +549,18 @@ impl DockerHost {
             return false;
         };
         let metrics = self.metrics();
-        let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let opts = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
         let mut pause = REMOVE_RETRY_PAUSE;
         for attempt in 1..=REMOVE_ATTEMPTS {
-            match tokio::time::timeout(self.call_timeout(), docker.remove_container(id, Some(opts.clone()))).await {
+            match tokio::time::timeout(
+                self.call_timeout(),
+                docker.remove_container(id, Some(opts.clone())),
+            )
+            .await
+            {
                 Ok(Ok(())) => {
                     Metrics::inc(&metrics.containers_removed);
                     return true;
@@ -532,7 +575,11 @@ impl DockerHost {
                 }
                 Err(_) => {
                     Metrics::inc(&metrics.docker_errors);
-                    tracing::warn!(container = id, attempt, "removing sandbox container timed out");
+                    tracing::warn!(
+                        container = id,
+                        attempt,
+                        "removing sandbox container timed out"
+                    );
                 }
             }
             if attempt < REMOVE_ATTEMPTS {
@@ -547,7 +594,9 @@ impl DockerHost {
     pub(crate) fn spawn_remove(&self, id: String) {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let host = self.clone();
-            self.inner.removals.spawn_on(async move { host.remove(&id).await }, &handle);
+            self.inner
+                .removals
+                .spawn_on(async move { host.remove(&id).await }, &handle);
         }
     }
 
@@ -558,15 +607,24 @@ impl DockerHost {
 
     /// Ids of the containers carrying every one of `labels` (`key` or `key=value`), stopped ones
     /// only if `only_stopped`.
-    pub(crate) async fn list_ids(&self, labels: &[String], only_stopped: bool) -> Result<Vec<String>, SandboxError> {
+    pub(crate) async fn list_ids(
+        &self,
+        labels: &[String],
+        only_stopped: bool,
+    ) -> Result<Vec<String>, SandboxError> {
         let mut filters: HashMap<&str, Vec<&str>> =
             HashMap::from([("label", labels.iter().map(String::as_str).collect())]);
         if only_stopped {
             filters.insert("status", vec!["created", "exited", "dead"]);
         }
-        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let opts = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
         let docker = self.docker()?;
-        let list = self.call("list", docker.list_containers(Some(opts))).await?;
+        let list = self
+            .call("list", docker.list_containers(Some(opts)))
+            .await?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
     }
 
@@ -592,13 +650,17 @@ impl DockerHost {
         Fut: std::future::Future<Output = ()>,
     {
         let n = ids.len();
-        futures_util::stream::iter(ids).for_each_concurrent(SWEEP_PARALLELISM, remove).await;
+        futures_util::stream::iter(ids)
+            .for_each_concurrent(SWEEP_PARALLELISM, remove)
+            .await;
         n
     }
 
     /// Removes every sandbox container on the daemon, of any instance, kind and owner.
     pub async fn remove_all_sandbox_containers(&self) -> Result<usize, SandboxError> {
-        let ids = self.list_ids(&[format!("{SANDBOX_LABEL}=1")], false).await?;
+        let ids = self
+            .list_ids(&[format!("{SANDBOX_LABEL}=1")], false)
+            .await?;
         Ok(Self::remove_each(ids, |id| async move {
             self.remove(&id).await;
         })
@@ -610,12 +672,21 @@ impl DockerHost {
     pub async fn remove_leftovers(&self) -> Result<usize, SandboxError> {
         let label = format!("{SANDBOX_LABEL}=1");
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
-        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let opts = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
         let docker = self.docker()?;
-        let list = self.call("list", docker.list_containers(Some(opts))).await?;
+        let list = self
+            .call("list", docker.list_containers(Some(opts)))
+            .await?;
         let ids: Vec<String> = list
             .into_iter()
-            .filter(|c| c.labels.as_ref().is_some_and(|l| is_leftover(l, self.node_id())))
+            .filter(|c| {
+                c.labels
+                    .as_ref()
+                    .is_some_and(|l| is_leftover(l, self.node_id()))
+            })
             .filter_map(|c| c.id)
             .collect();
         Ok(Self::remove_each(ids, |id| async move {

@@ -77,7 +77,10 @@ fn process_start_time(pid: u32) -> Option<u64> {
 /// container without a node label (older servers) counts as this node's only when its creator
 /// was a process on this host.
 pub(crate) fn is_leftover(labels: &HashMap<String, String>, node_id: &str) -> bool {
-    let owner = labels.get(OWNER_LABEL).map(String::as_str).unwrap_or_default();
+    let owner = labels
+        .get(OWNER_LABEL)
+        .map(String::as_str)
+        .unwrap_or_default();
     let ours = match labels.get(NODE_LABEL) {
         Some(node) => node == node_id,
         None => owner.split('/').next() == Some(hostname().as_str()),

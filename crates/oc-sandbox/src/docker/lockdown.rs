@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, ResourcesUlimits};
+use bollard::models::{
+    HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, ResourcesUlimits,
+};
 
 use crate::script;
 use crate::{RunLimits, SandboxError};
@@ -68,7 +70,11 @@ pub(crate) fn base_env() -> Vec<String> {
 
 /// The locked-down host configuration of every sandbox container (see the module docs);
 /// `runtime`: the OCI runtime (`None`: the daemon's default).
-pub(crate) fn sandbox_host_config(limits: &RunLimits, seccomp: Option<&str>, runtime: Option<&str>) -> HostConfig {
+pub(crate) fn sandbox_host_config(
+    limits: &RunLimits,
+    seccomp: Option<&str>,
+    runtime: Option<&str>,
+) -> HostConfig {
     let mut security_opt = vec!["no-new-privileges".to_string()];
     if let Some(profile) = seccomp {
         security_opt.push(format!("seccomp={profile}"));

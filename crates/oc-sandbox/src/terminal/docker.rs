@@ -29,8 +29,8 @@ use tokio::sync::{mpsc, Mutex};
 use super::exec_io::{hijack_exec, sandbox_exec, write_workspace, Endpoint};
 use super::workspace::workspace_tar;
 use super::{
-    Shell, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession,
-    EVENT_BUFFER, PROMPT, READ_CHUNK, WRITE_TIMEOUT,
+    Shell, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession, EVENT_BUFFER,
+    PROMPT, READ_CHUNK, WRITE_TIMEOUT,
 };
 use crate::docker::lockdown::{base_env, load_seccomp_profile, sandbox_host_config, SANDBOX_USER};
 use crate::docker::{ContainerKind, DockerHost};
@@ -64,14 +64,20 @@ pub struct DockerTerminals {
 
 impl std::fmt::Debug for DockerTerminals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DockerTerminals").field("host", &self.host).finish()
+        f.debug_struct("DockerTerminals")
+            .field("host", &self.host)
+            .finish()
     }
 }
 
 impl DockerTerminals {
     /// Sessions on `host` in `image`, under the same seccomp profile as runs (`None`: the
     /// daemon's default; `unconfined` is refused). Does not contact the daemon.
-    pub fn new(host: DockerHost, image: String, seccomp_profile: Option<&Path>) -> Result<Self, SandboxError> {
+    pub fn new(
+        host: DockerHost,
+        image: String,
+        seccomp_profile: Option<&Path>,
+    ) -> Result<Self, SandboxError> {
         Ok(Self {
             endpoint: Endpoint::of(host.address()),
             seccomp: load_seccomp_profile(seccomp_profile)?,
@@ -88,7 +94,11 @@ impl DockerTerminals {
     /// The create body of a session container: the run containers' host configuration and
     /// environment, an idle PID 1 that exits after `limits.lifetime`.
     fn container_body(&self, limits: &TerminalLimits, key: &str) -> ContainerCreateBody {
-        let host = sandbox_host_config(&limits.run_limits(), self.seccomp.as_deref(), self.host.runtime());
+        let host = sandbox_host_config(
+            &limits.run_limits(),
+            self.seccomp.as_deref(),
+            self.host.runtime(),
+        );
         let mut labels = self.host.labels(ContainerKind::Terminal);
         labels.insert(TERMINAL_LABEL.to_string(), key.to_string());
         ContainerCreateBody {
@@ -119,13 +129,24 @@ impl DockerTerminals {
         &self,
         container: &str,
         size: TermSize,
-    ) -> Result<(String, Pin<Box<dyn AsyncWrite + Send>>, tokio::task::JoinHandle<()>, mpsc::Receiver<TerminalEvent>), SandboxError> {
+    ) -> Result<
+        (
+            String,
+            Pin<Box<dyn AsyncWrite + Send>>,
+            tokio::task::JoinHandle<()>,
+            mpsc::Receiver<TerminalEvent>,
+        ),
+        SandboxError,
+    > {
         let d = self.host.docker()?;
         let exec = self
             .host
             .call(
                 "exec create",
-                d.create_exec(container, sandbox_exec(SHELL_CMD, shell_env(), WORKDIR, Some(size))),
+                d.create_exec(
+                    container,
+                    sandbox_exec(SHELL_CMD, shell_env(), WORKDIR, Some(size)),
+                ),
             )
             .await?
             .id;
@@ -152,7 +173,11 @@ impl DockerTerminals {
                 }
             }
             let code = match host.docker() {
-                Ok(d) => host.call("exec inspect", d.inspect_exec(&reader_exec)).await.ok().and_then(|i| i.exit_code),
+                Ok(d) => host
+                    .call("exec inspect", d.inspect_exec(&reader_exec))
+                    .await
+                    .ok()
+                    .and_then(|i| i.exit_code),
                 Err(_) => None,
             };
             let _ = tx.send(TerminalEvent::Exited { code }).await;
@@ -190,8 +215,14 @@ impl TerminalBackend for DockerTerminals {
         if let Endpoint::Unsupported(m) = &self.endpoint {
             return Err(SandboxError::Unavailable(m.clone()));
         }
-        let container = self.host.create_started(NAME_PREFIX, self.container_body(limits, key)).await?;
-        let mut guard = StartGuard { host: &self.host, id: Some(container.clone()) };
+        let container = self
+            .host
+            .create_started(NAME_PREFIX, self.container_body(limits, key))
+            .await?;
+        let mut guard = StartGuard {
+            host: &self.host,
+            id: Some(container.clone()),
+        };
         write_workspace(&self.host, &container, tar).await?;
         let (exec, input, reader, rx) = self.start_shell(&container, size).await?;
         guard.id = None;
@@ -217,7 +248,9 @@ impl TerminalBackend for DockerTerminals {
             Some(k) => format!("{TERMINAL_LABEL}={k}"),
             None => TERMINAL_LABEL.to_string(),
         };
-        self.host.own_ids(ContainerKind::Terminal, Some(label), false).await
+        self.host
+            .own_ids(ContainerKind::Terminal, Some(label), false)
+            .await
     }
 
     async fn remove_all(&self) -> Result<usize, SandboxError> {
@@ -265,15 +298,25 @@ impl Shell for DockerShell {
         };
         match tokio::time::timeout(WRITE_TIMEOUT, write).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(SandboxError::Unavailable(format!("the terminal's input is closed: {e}"))),
-            Err(_) => Err(SandboxError::Unavailable("the terminal is not reading its input".into())),
+            Ok(Err(e)) => Err(SandboxError::Unavailable(format!(
+                "the terminal's input is closed: {e}"
+            ))),
+            Err(_) => Err(SandboxError::Unavailable(
+                "the terminal is not reading its input".into(),
+            )),
         }
     }
 
     async fn resize(&self, size: TermSize) -> Result<(), SandboxError> {
         let d = self.host.docker()?;
-        let opts = ResizeExecOptions { h: size.rows as i32, w: size.cols as i32 };
-        Ok(self.host.call("exec resize", d.resize_exec(&self.exec, opts)).await?)
+        let opts = ResizeExecOptions {
+            h: size.rows as i32,
+            w: size.cols as i32,
+        };
+        Ok(self
+            .host
+            .call("exec resize", d.resize_exec(&self.exec, opts))
+            .await?)
     }
 
     async fn sync_files(&self, files: &[SourceFile]) -> Result<(), SandboxError> {
@@ -326,7 +369,10 @@ mod tests {
         let docker = terminals().await;
         let limits = TerminalLimits::default();
         let body = docker.container_body(&limits, "pad-1");
-        assert_eq!(body.host_config, Some(sandbox_host_config(&limits.run_limits(), None, None)));
+        assert_eq!(
+            body.host_config,
+            Some(sandbox_host_config(&limits.run_limits(), None, None))
+        );
         let host = body.host_config.unwrap();
         assert_eq!(host.network_mode.as_deref(), Some("none"));
         assert_eq!(host.readonly_rootfs, Some(true));
@@ -337,8 +383,14 @@ mod tests {
         assert_eq!(body.network_disabled, Some(true));
         let labels = body.labels.unwrap();
         assert_eq!(labels.get(SANDBOX_LABEL).map(String::as_str), Some("1"));
-        assert_eq!(labels.get(TERMINAL_LABEL).map(String::as_str), Some("pad-1"));
-        assert_eq!(labels.get(crate::docker::KIND_LABEL).map(String::as_str), Some("terminal"));
+        assert_eq!(
+            labels.get(TERMINAL_LABEL).map(String::as_str),
+            Some("pad-1")
+        );
+        assert_eq!(
+            labels.get(crate::docker::KIND_LABEL).map(String::as_str),
+            Some("terminal")
+        );
     }
 
     #[test]
@@ -355,10 +407,21 @@ mod tests {
         );
         let files = [SourceFile::new("hello.txt", "hi from the pad\n")];
         let (session, mut rx) = docker
-            .start(&TerminalLimits::default(), "unit-test", &files, TermSize { cols: 100, rows: 30 })
+            .start(
+                &TerminalLimits::default(),
+                "unit-test",
+                &files,
+                TermSize {
+                    cols: 100,
+                    rows: 30,
+                },
+            )
             .await
             .unwrap();
-        session.write(b"echo U$(id -u) C$(cat hello.txt | wc -c) S$(stty size | tr ' ' x)\n").await.unwrap();
+        session
+            .write(b"echo U$(id -u) C$(cat hello.txt | wc -c) S$(stty size | tr ' ' x)\n")
+            .await
+            .unwrap();
         collect_until(&mut rx, "U65534 C16 S30x100").await;
         // A byte that bollard's exec decoder would take for a frame header.
         session
@@ -366,14 +429,29 @@ mod tests {
             .await
             .unwrap();
         collect_until(&mut rx, "AFTER2").await;
-        session.resize(TermSize { cols: 50, rows: 10 }).await.unwrap();
-        session.write(b"stty size | tr ' ' x | sed 's/^/Z/'\n").await.unwrap();
+        session
+            .resize(TermSize { cols: 50, rows: 10 })
+            .await
+            .unwrap();
+        session
+            .write(b"stty size | tr ' ' x | sed 's/^/Z/'\n")
+            .await
+            .unwrap();
         collect_until(&mut rx, "Z10x50").await;
-        session.sync_files(&[SourceFile::new("new.txt", "x")]).await.unwrap();
-        session.write(b"ls | tr '\\n' , | sed 's/^/L/'; echo\n").await.unwrap();
+        session
+            .sync_files(&[SourceFile::new("new.txt", "x")])
+            .await
+            .unwrap();
+        session
+            .write(b"ls | tr '\\n' , | sed 's/^/L/'; echo\n")
+            .await
+            .unwrap();
         collect_until(&mut rx, "Lhello.txt,new.txt,").await;
         let id = session.container_id().unwrap().to_string();
-        assert_eq!(docker.containers(Some("unit-test")).await.unwrap(), vec![id]);
+        assert_eq!(
+            docker.containers(Some("unit-test")).await.unwrap(),
+            vec![id]
+        );
         session.write(b"exit 3\n").await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -387,6 +465,10 @@ mod tests {
             }
         }
         session.close().await;
-        assert!(docker.containers(Some("unit-test")).await.unwrap().is_empty());
+        assert!(docker
+            .containers(Some("unit-test"))
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

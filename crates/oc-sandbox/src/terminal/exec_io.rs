@@ -39,7 +39,10 @@ impl Endpoint {
     /// local socket.
     pub(super) fn of(address: Option<&str>) -> Endpoint {
         let from_env = std::env::var("DOCKER_HOST").ok();
-        let chosen = address.or(from_env.as_deref()).map(str::trim).filter(|h| !h.is_empty());
+        let chosen = address
+            .or(from_env.as_deref())
+            .map(str::trim)
+            .filter(|h| !h.is_empty());
         let Some(h) = chosen else {
             return Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET));
         };
@@ -47,7 +50,9 @@ impl Endpoint {
             Endpoint::Unix(PathBuf::from(p))
         } else if let Some(a) = h.strip_prefix("tcp://") {
             if std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty()) {
-                Endpoint::Unsupported(format!("DOCKER_HOST {h} with TLS is not supported for terminals"))
+                Endpoint::Unsupported(format!(
+                    "DOCKER_HOST {h} with TLS is not supported for terminals"
+                ))
             } else {
                 Endpoint::Tcp(a.trim_end_matches('/').to_string())
             }
@@ -133,9 +138,13 @@ pub(super) async fn hijack_exec(
     Ok((conn, rest))
 }
 
-
 /// An exec of `sh -c script` as the sandbox user, attached; with a TTY of `tty` if given.
-pub(super) fn sandbox_exec(script: &str, env: Vec<String>, working_dir: &str, tty: Option<TermSize>) -> ExecConfig {
+pub(super) fn sandbox_exec(
+    script: &str,
+    env: Vec<String>,
+    working_dir: &str,
+    tty: Option<TermSize>,
+) -> ExecConfig {
     ExecConfig {
         attach_stdin: Some(true),
         attach_stdout: Some(true),
@@ -212,9 +221,7 @@ pub(super) async fn write_workspace(
     let (written, stderr) = tokio::time::timeout(host.call_timeout(), work)
         .await
         .map_err(|_| SandboxError::Unavailable("writing the workspace timed out".into()))?;
-    let info = host
-        .call("exec inspect", d.inspect_exec(&exec.id))
-        .await?;
+    let info = host.call("exec inspect", d.inspect_exec(&exec.id)).await?;
     match info.exit_code {
         Some(0) => Ok(()),
         code => Err(SandboxError::Internal(format!(
@@ -224,4 +231,3 @@ pub(super) async fn write_workspace(
         ))),
     }
 }
-

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::workspace::workspace_tar;
 use super::{
-    Shell, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession,
-    EVENT_BUFFER, PROMPT, READ_CHUNK, WRITE_TIMEOUT,
+    Shell, TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession, EVENT_BUFFER,
+    PROMPT, READ_CHUNK, WRITE_TIMEOUT,
 };
 use crate::docker::lockdown::PATH;
 use crate::docker::DockerHost;
@@ -216,156 +216,155 @@ fn start_local(
     files: &[SourceFile],
     size: TermSize,
 ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        use std::os::unix::process::CommandExt;
-        let internal =
-            |what: &str, e: std::io::Error| SandboxError::Internal(format!("{what}: {e}"));
-        let dir = match &cfg.temp_root {
-            Some(root) => tempfile::Builder::new().prefix("oc-term-").tempdir_in(root),
-            None => tempfile::Builder::new().prefix("oc-term-").tempdir(),
-        }
-        .map_err(|e| internal("terminal directory", e))?;
-        let work = dir.path().join("work");
-        std::fs::create_dir(&work).map_err(|e| internal("terminal directory", e))?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700));
-        }
-        write_local_files(&work, files, limits)?;
+    use std::os::unix::process::CommandExt;
+    let internal = |what: &str, e: std::io::Error| SandboxError::Internal(format!("{what}: {e}"));
+    let dir = match &cfg.temp_root {
+        Some(root) => tempfile::Builder::new().prefix("oc-term-").tempdir_in(root),
+        None => tempfile::Builder::new().prefix("oc-term-").tempdir(),
+    }
+    .map_err(|e| internal("terminal directory", e))?;
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).map_err(|e| internal("terminal directory", e))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700));
+    }
+    write_local_files(&work, files, limits)?;
 
-        let mut master: libc::c_int = -1;
-        let mut slave: libc::c_int = -1;
-        let ws = winsize(size);
-        // SAFETY: openpty with valid out-pointers and a winsize; no name buffer, default termios.
-        if unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &ws,
-            )
-        } != 0
-        {
-            return Err(internal("openpty", std::io::Error::last_os_error()));
-        }
-        // SAFETY: openpty returned two fresh descriptors that we now own.
-        let (master, slave) =
-            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        // SAFETY: FD_CLOEXEC on our master so the shell does not inherit it.
-        unsafe {
-            libc::fcntl(master.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-        let shell = if Path::new("/bin/bash").exists() {
-            "/bin/bash"
-        } else {
-            "/bin/sh"
-        };
-        let mut cmd = std::process::Command::new(shell);
-        if shell == "/bin/bash" {
-            cmd.args(["--noprofile", "--norc", "-i"]);
-        } else {
-            cmd.arg("-i");
-        }
-        let stdio = |fd: &OwnedFd| fd.try_clone().map(std::process::Stdio::from);
-        cmd.env_clear()
-            .env("PATH", &cfg.path)
-            .env("HOME", dir.path())
-            .env("TMPDIR", dir.path())
-            .env("LANG", "C.UTF-8")
-            .env("TERM", "xterm-256color")
-            .env("PS1", PROMPT)
-            .current_dir(&work)
-            .stdin(stdio(&slave).map_err(|e| internal("pty", e))?)
-            .stdout(stdio(&slave).map_err(|e| internal("pty", e))?)
-            .stderr(stdio(&slave).map_err(|e| internal("pty", e))?);
-        let fsize = limits.tmpfs_mb * 1024 * 1024;
-        // SAFETY: only async-signal-safe calls (setsid, ioctl, setrlimit) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setsid() == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                let set = |res, v: u64| {
-                    let r = libc::rlimit {
-                        rlim_cur: v as libc::rlim_t,
-                        rlim_max: v as libc::rlim_t,
-                    };
-                    libc::setrlimit(res, &r)
-                };
-                set(libc::RLIMIT_CORE, 0);
-                set(libc::RLIMIT_FSIZE, fsize);
-                set(libc::RLIMIT_NOFILE, LOCAL_NOFILE);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| internal("starting the local shell", e))?;
-        drop(slave);
-        let pid = child.id() as libc::pid_t;
-        set_nonblocking(master.as_raw_fd()).map_err(|e| internal("pty", e))?;
-        // SAFETY: an OwnedFd keeps its descriptor open and unchanged until the AsyncFd drops it.
-        let master = Arc::new(
-            unsafe { tokio::io::unix::AsyncFd::register(master) }
-                .map_err(|e| internal("pty", e.into()))?,
-        );
-        tracing::warn!(
-            pid,
-            dir = %dir.path().display(),
-            "LOCAL TERMINAL started: a shell on the HOST without isolation (development only)"
-        );
-        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-        let reader_master = master.clone();
-        let reader = tokio::spawn(async move {
-            let mut child = child;
-            let mut buf = vec![0u8; READ_CHUNK];
-            loop {
-                let Ok(mut guard) = reader_master.readable().await else {
-                    break;
-                };
-                let res = guard.try_io(|fd| {
-                    // SAFETY: read into a valid buffer from a descriptor we own.
-                    let n =
-                        unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                    if n < 0 {
-                        Err(std::io::Error::last_os_error())
-                    } else {
-                        Ok(n as usize)
-                    }
-                });
-                match res {
-                    // EIO: every slave side is closed (the shell and its children are gone).
-                    Ok(Ok(0)) | Ok(Err(_)) => break,
-                    Ok(Ok(n)) => {
-                        if tx
-                            .send(TerminalEvent::Output(Bytes::copy_from_slice(&buf[..n])))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                    Err(_would_block) => continue,
-                }
+    let mut master: libc::c_int = -1;
+    let mut slave: libc::c_int = -1;
+    let ws = winsize(size);
+    // SAFETY: openpty with valid out-pointers and a winsize; no name buffer, default termios.
+    if unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &ws,
+        )
+    } != 0
+    {
+        return Err(internal("openpty", std::io::Error::last_os_error()));
+    }
+    // SAFETY: openpty returned two fresh descriptors that we now own.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    // SAFETY: FD_CLOEXEC on our master so the shell does not inherit it.
+    unsafe {
+        libc::fcntl(master.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    let shell = if Path::new("/bin/bash").exists() {
+        "/bin/bash"
+    } else {
+        "/bin/sh"
+    };
+    let mut cmd = std::process::Command::new(shell);
+    if shell == "/bin/bash" {
+        cmd.args(["--noprofile", "--norc", "-i"]);
+    } else {
+        cmd.arg("-i");
+    }
+    let stdio = |fd: &OwnedFd| fd.try_clone().map(std::process::Stdio::from);
+    cmd.env_clear()
+        .env("PATH", &cfg.path)
+        .env("HOME", dir.path())
+        .env("TMPDIR", dir.path())
+        .env("LANG", "C.UTF-8")
+        .env("TERM", "xterm-256color")
+        .env("PS1", PROMPT)
+        .current_dir(&work)
+        .stdin(stdio(&slave).map_err(|e| internal("pty", e))?)
+        .stdout(stdio(&slave).map_err(|e| internal("pty", e))?)
+        .stderr(stdio(&slave).map_err(|e| internal("pty", e))?);
+    let fsize = limits.tmpfs_mb * 1024 * 1024;
+    // SAFETY: only async-signal-safe calls (setsid, ioctl, setrlimit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
             }
-            let code =
-                tokio::task::spawn_blocking(move || child.wait().ok().and_then(|s| s.code()))
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(i64::from);
-            let _ = tx.send(TerminalEvent::Exited { code }).await;
+            if libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let set = |res, v: u64| {
+                let r = libc::rlimit {
+                    rlim_cur: v as libc::rlim_t,
+                    rlim_max: v as libc::rlim_t,
+                };
+                libc::setrlimit(res, &r)
+            };
+            set(libc::RLIMIT_CORE, 0);
+            set(libc::RLIMIT_FSIZE, fsize);
+            set(libc::RLIMIT_NOFILE, LOCAL_NOFILE);
+            Ok(())
         });
-        let shell = LocalShell {
-            master,
-            pid,
-            dir,
-            limits: limits.clone(),
-        };
-        Ok((TerminalSession::new(Box::new(shell), BackendKind::Local, reader), rx))
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| internal("starting the local shell", e))?;
+    drop(slave);
+    let pid = child.id() as libc::pid_t;
+    set_nonblocking(master.as_raw_fd()).map_err(|e| internal("pty", e))?;
+    // SAFETY: an OwnedFd keeps its descriptor open and unchanged until the AsyncFd drops it.
+    let master = Arc::new(
+        unsafe { tokio::io::unix::AsyncFd::register(master) }
+            .map_err(|e| internal("pty", e.into()))?,
+    );
+    tracing::warn!(
+        pid,
+        dir = %dir.path().display(),
+        "LOCAL TERMINAL started: a shell on the HOST without isolation (development only)"
+    );
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    let reader_master = master.clone();
+    let reader = tokio::spawn(async move {
+        let mut child = child;
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let Ok(mut guard) = reader_master.readable().await else {
+                break;
+            };
+            let res = guard.try_io(|fd| {
+                // SAFETY: read into a valid buffer from a descriptor we own.
+                let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match res {
+                // EIO: every slave side is closed (the shell and its children are gone).
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => {
+                    if tx
+                        .send(TerminalEvent::Output(Bytes::copy_from_slice(&buf[..n])))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(_would_block) => continue,
+            }
+        }
+        let code = tokio::task::spawn_blocking(move || child.wait().ok().and_then(|s| s.code()))
+            .await
+            .ok()
+            .flatten()
+            .map(i64::from);
+        let _ = tx.send(TerminalEvent::Exited { code }).await;
+    });
+    let shell = LocalShell {
+        master,
+        pid,
+        dir,
+        limits: limits.clone(),
+    };
+    Ok((
+        TerminalSession::new(Box::new(shell), BackendKind::Local, reader),
+        rx,
+    ))
 }
 
 #[cfg(test)]
@@ -377,7 +376,12 @@ mod tests {
     async fn local_session_is_a_pty_in_a_private_dir() {
         let files = [SourceFile::new("a.txt", "local\n")];
         let (session, mut rx) = LocalTerminals::default()
-            .start(&TerminalLimits::default(), "unit-test", &files, TermSize { cols: 90, rows: 20 })
+            .start(
+                &TerminalLimits::default(),
+                "unit-test",
+                &files,
+                TermSize { cols: 90, rows: 20 },
+            )
             .await
             .unwrap();
         assert!(session.is_local());

@@ -250,11 +250,20 @@ pub(crate) mod tests {
     fn sizes_are_clamped() {
         assert_eq!(TermSize::clamped(0, 0), TermSize::MIN);
         assert_eq!(TermSize::clamped(100_000, 100_000), TermSize::MAX);
-        assert_eq!(TermSize::clamped(120, 40), TermSize { cols: 120, rows: 40 });
+        assert_eq!(
+            TermSize::clamped(120, 40),
+            TermSize {
+                cols: 120,
+                rows: 40
+            }
+        );
     }
 
     /// Output of the session until it contains `needle` (fails after 20 s, or on exit).
-    pub(crate) async fn collect_until(rx: &mut mpsc::Receiver<TerminalEvent>, needle: &str) -> String {
+    pub(crate) async fn collect_until(
+        rx: &mut mpsc::Receiver<TerminalEvent>,
+        needle: &str,
+    ) -> String {
         let mut out = String::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while !out.contains(needle) {

@@ -9,7 +9,10 @@ use crate::{validate_file_name, SandboxError, SourceFile, MAX_FILES};
 const SANDBOX_UID: u64 = 65534;
 
 /// Checks the files (names, count, size) and builds the tar written into the workspace.
-pub(super) fn workspace_tar(files: &[SourceFile], limits: &TerminalLimits) -> Result<Vec<u8>, SandboxError> {
+pub(super) fn workspace_tar(
+    files: &[SourceFile],
+    limits: &TerminalLimits,
+) -> Result<Vec<u8>, SandboxError> {
     if files.len() > MAX_FILES {
         return Err(SandboxError::TooLarge {
             what: "file count".into(),

@@ -7,7 +7,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut, Update, WriteTxn,
+    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, TransactionMut,
+    Update, WriteTxn,
 };
 
 use super::super::limits::MAX_PENDING_BYTES;
@@ -16,7 +17,10 @@ use crate::db::{FileId, PadId};
 
 /// A new document with Yjs-compatible (UTF-16) offsets, so indexes agree with browser clients.
 pub fn new_doc() -> Doc {
-    Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() })
+    Doc::with_options(Options {
+        offset_kind: OffsetKind::Utf16,
+        ..Options::default()
+    })
 }
 
 /// Run yrs code on untrusted input; `None` when it panicked (yrs is not panic-free on every
@@ -27,19 +31,26 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 /// Decode an untrusted Yjs v1 update (yrs panics on some inputs, e.g. client ids over 2^53).
 pub(crate) fn decode_update(update: &[u8]) -> Result<Update, DocError> {
-    guarded(|| Update::decode_v1(update)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+    guarded(|| Update::decode_v1(update))
+        .ok_or(DocError::BadUpdate)?
+        .map_err(|_| DocError::BadUpdate)
 }
 
 /// Decode an untrusted encoded state vector.
 pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, DocError> {
-    guarded(|| StateVector::decode_v1(state_vector)).ok_or(DocError::BadUpdate)?.map_err(|_| DocError::BadUpdate)
+    guarded(|| StateVector::decode_v1(state_vector))
+        .ok_or(DocError::BadUpdate)?
+        .map_err(|_| DocError::BadUpdate)
 }
 
 /// Apply an update from the log (this node's or another's); `false` when yrs panicked. One that
 /// no longer applies would be a bug: it is skipped rather than losing the pad.
 pub(super) fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
     let applied = guarded(|| match Update::decode_v1(bytes) {
-        Ok(update) => doc.transact_mut().apply_update(update).map_err(|e| e.to_string()),
+        Ok(update) => doc
+            .transact_mut()
+            .apply_update(update)
+            .map_err(|e| e.to_string()),
         Err(err) => Err(err.to_string()),
     });
     match applied {
@@ -57,13 +68,23 @@ pub(super) fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
 
 /// The document of a checkpoint's state (`None`: no checkpoint yet) and the log updates after
 /// it, encoded as a checkpoint is: the full state and the state vector (Yjs v1).
-pub(crate) fn state_from_log(pad: PadId, checkpoint: Option<&[u8]>, updates: &[(i64, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn state_from_log(
+    pad: PadId,
+    checkpoint: Option<&[u8]>,
+    updates: &[(i64, Vec<u8>)],
+) -> (Vec<u8>, Vec<u8>) {
     let doc = new_doc();
-    for bytes in checkpoint.into_iter().chain(updates.iter().map(|(_, bytes)| bytes.as_slice())) {
+    for bytes in checkpoint
+        .into_iter()
+        .chain(updates.iter().map(|(_, bytes)| bytes.as_slice()))
+    {
         apply_stored(pad, &doc, bytes);
     }
     let txn = doc.transact();
-    (txn.encode_diff_v1(&StateVector::default()), txn.state_vector().encode_v1())
+    (
+        txn.encode_diff_v1(&StateVector::default()),
+        txn.state_vector().encode_v1(),
+    )
 }
 
 /// Size of the integrated document (parked content is tracked separately as `pending_len`).
@@ -86,12 +107,16 @@ pub(super) struct Integration {
 /// re-applied first (re-parking it changes nothing), so that on overflow exactly what this update
 /// parked is dropped and the earlier parked content restored. What the update integrated stays:
 /// it is valid content and ends up in the returned `encoded` like any other change.
-pub(super) fn integrate_bounding_pending(doc: &Doc, update: Update) -> Result<Integration, DocError> {
+pub(super) fn integrate_bounding_pending(
+    doc: &Doc,
+    update: Update,
+) -> Result<Integration, DocError> {
     let mut txn = doc.transact_mut();
     // `Update` cannot be cloned: the earlier parked content is kept encoded to restore it.
     let earlier = txn.prune_pending().map(|parked| parked.encode_v1());
     if let Some(earlier) = &earlier {
-        txn.apply_update(decode_update(earlier)?).map_err(|_| DocError::BadUpdate)?;
+        txn.apply_update(decode_update(earlier)?)
+            .map_err(|_| DocError::BadUpdate)?;
     }
     txn.apply_update(update).map_err(|_| DocError::BadUpdate)?;
     let mut pending_len = 0;
@@ -105,11 +130,16 @@ pub(super) fn integrate_bounding_pending(doc: &Doc, update: Update) -> Result<In
             overflowed = true;
             if let Some(earlier) = earlier {
                 pending_len = earlier.len();
-                txn.apply_update(decode_update(&earlier)?).map_err(|_| DocError::BadUpdate)?;
+                txn.apply_update(decode_update(&earlier)?)
+                    .map_err(|_| DocError::BadUpdate)?;
             }
         }
     }
-    Ok(Integration { encoded: txn.encode_update_v1(), pending_len, overflowed })
+    Ok(Integration {
+        encoded: txn.encode_update_v1(),
+        pending_len,
+        overflowed,
+    })
 }
 
 /// An update that carries no inserts and no deletes (lib0 v1: two zero varints).
@@ -131,6 +161,7 @@ pub fn set_text(txn: &mut TransactionMut, file: FileId, content: &str) {
 
 /// The current content of a file's text inside a transaction.
 pub fn get_text(txn: &TransactionMut, file: FileId) -> String {
-    txn.get_text(file_key(file).as_str()).map(|t| t.get_string(txn)).unwrap_or_default()
+    txn.get_text(file_key(file).as_str())
+        .map(|t| t.get_string(txn))
+        .unwrap_or_default()
 }
-

@@ -38,8 +38,8 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact};
 mod codec;
 mod registry;
 
-pub(crate) use codec::{decode_state_vector, decode_update, guarded, state_from_log};
 use codec::{apply_stored, encoded_len, integrate_bounding_pending, is_empty_update};
+pub(crate) use codec::{decode_state_vector, decode_update, guarded, state_from_log};
 pub use codec::{get_text, new_doc, set_text};
 pub use registry::DocStore;
 
@@ -151,13 +151,18 @@ struct DocState {
 impl PadDoc {
     /// Lock without counting as a use (the sweeper must not keep documents alive).
     fn lock_for_sweep(&self) -> MutexGuard<'_, DocState> {
-        self.inner.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn lock(&self) -> MutexGuard<'_, DocState> {
         // A panic while holding the lock is caught where yrs is called; a poisoned std mutex
         // would only mean a bug elsewhere, and the state stays consistent for reads.
-        let mut state = self.inner.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut state = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         state.last_used = Instant::now();
         state
     }
@@ -170,11 +175,17 @@ impl PadDoc {
     pub fn file_texts_now(&self) -> BTreeMap<FileId, String> {
         let state = self.lock();
         let txn = state.doc.transact();
-        let files: Vec<FileId> = txn.root_refs().filter_map(|(root, _)| file_roots::parse_file_key(root)).collect();
+        let files: Vec<FileId> = txn
+            .root_refs()
+            .filter_map(|(root, _)| file_roots::parse_file_key(root))
+            .collect();
         files
             .into_iter()
             .map(|file| {
-                let text = txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default();
+                let text = txn
+                    .get_text(file_key(file).as_str())
+                    .map(|t| t.get_string(&txn))
+                    .unwrap_or_default();
                 (file, text)
             })
             .collect()
@@ -183,7 +194,9 @@ impl PadDoc {
     pub async fn file_text(&self, file: FileId) -> String {
         let state = self.lock();
         let txn = state.doc.transact();
-        txn.get_text(file_key(file).as_str()).map(|t| t.get_string(&txn)).unwrap_or_default()
+        txn.get_text(file_key(file).as_str())
+            .map(|t| t.get_string(&txn))
+            .unwrap_or_default()
     }
 
     /// Set the pad's files: the roots client updates may write to (the pads module calls this
@@ -277,10 +290,20 @@ impl PadDoc {
         if state.history_bytes.saturating_add(update.len() as u64) > self.history_budget {
             return Err(DocError::HistoryFull);
         }
-        if state.approx_len.saturating_add(state.pending_len).saturating_add(update.len()) > max_doc_bytes {
+        if state
+            .approx_len
+            .saturating_add(state.pending_len)
+            .saturating_add(update.len())
+            > max_doc_bytes
+        {
             // The estimate only grows between checkpoints; recompute before refusing.
             state.approx_len = encoded_len(&state.doc);
-            if state.approx_len.saturating_add(state.pending_len).saturating_add(update.len()) > max_doc_bytes {
+            if state
+                .approx_len
+                .saturating_add(state.pending_len)
+                .saturating_add(update.len())
+                > max_doc_bytes
+            {
                 return Err(DocError::TooLarge);
             }
         }
@@ -309,7 +332,13 @@ impl PadDoc {
     }
 
     /// Log and fan out a change that is already applied (under the lock).
-    fn record(&self, state: &mut DocState, origin: Option<ConnId>, user: Option<UserId>, encoded: Vec<u8>) -> Applied {
+    fn record(
+        &self,
+        state: &mut DocState,
+        origin: Option<ConnId>,
+        user: Option<UserId>,
+        encoded: Vec<u8>,
+    ) -> Applied {
         if is_empty_update(&encoded) {
             return Applied::Unchanged;
         }
@@ -341,7 +370,10 @@ impl PadDoc {
     /// One this document already holds is skipped; applying it again would change nothing.
     fn apply_committed(&self, prev: i64, id: i64, bytes: &Bytes) {
         let mut state = self.lock();
-        if state.usable().is_err() || id <= state.log_upto || state.beyond_gap.get(&prev) == Some(&id) {
+        if state.usable().is_err()
+            || id <= state.log_upto
+            || state.beyond_gap.get(&prev) == Some(&id)
+        {
             return;
         }
         let doc = state.doc.clone();
@@ -355,7 +387,9 @@ impl PadDoc {
 
     /// Whether the update chain has had a missing link for `GAP_REPAIR_AFTER` by `now`.
     fn gap_overdue(&self, now: Instant) -> bool {
-        self.lock_for_sweep().gap_since.is_some_and(|since| now.saturating_duration_since(since) >= GAP_REPAIR_AFTER)
+        self.lock_for_sweep()
+            .gap_since
+            .is_some_and(|since| now.saturating_duration_since(since) >= GAP_REPAIR_AFTER)
     }
 
     /// The log id up to which this document holds every committed update.
@@ -372,7 +406,10 @@ impl PadDoc {
         // and baking them in would make every load park them again.
         let (full, sv) = {
             let txn = state.doc.transact();
-            (txn.encode_diff_v1(&StateVector::default()), txn.state_vector().encode_v1())
+            (
+                txn.encode_diff_v1(&StateVector::default()),
+                txn.state_vector().encode_v1(),
+            )
         };
         state.approx_len = full.len();
         // Without a gap, the document holds the log up to `log_upto` plus this node's updates
@@ -410,7 +447,11 @@ impl DocState {
             self.beyond_gap.pop_first();
             self.log_upto = self.log_upto.max(id);
         }
-        self.gap_since = if self.beyond_gap.is_empty() { None } else { self.gap_since.or(Some(Instant::now())) };
+        self.gap_since = if self.beyond_gap.is_empty() {
+            None
+        } else {
+            self.gap_since.or(Some(Instant::now()))
+        };
     }
 
     fn usable(&self) -> Result<(), DocError> {
@@ -425,4 +466,3 @@ impl DocState {
         }
     }
 }
-

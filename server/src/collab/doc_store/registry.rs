@@ -16,7 +16,11 @@ type Slot = Arc<tokio::sync::OnceCell<Arc<PadDoc>>>;
 type Loaded = Arc<Mutex<HashMap<PadId, Slot>>>;
 
 fn loaded_doc(loaded: &Loaded, pad: PadId) -> Option<Arc<PadDoc>> {
-    loaded.lock().unwrap_or_else(|poison| poison.into_inner()).get(&pad).and_then(|slot| slot.get().cloned())
+    loaded
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .get(&pad)
+        .and_then(|slot| slot.get().cloned())
 }
 
 #[derive(Clone)]
@@ -39,12 +43,30 @@ impl DocStore {
                     if let Some(doc) = loaded_doc(&loaded, place.pad) {
                         doc.note_logged(place.prev, place.id);
                     }
-                    bus.relay(place.pad, PadMessage::Update { prev: place.prev, id: place.id, bytes });
+                    bus.relay(
+                        place.pad,
+                        PadMessage::Update {
+                            prev: place.prev,
+                            id: place.id,
+                            bytes,
+                        },
+                    );
                 }
             })
         };
-        let persist = Persist::start(db.clone(), settings.persist_queue_bytes, on_commit, metrics.clone());
-        DocStore { db, persist, history_budget: settings.history_bytes, loaded, metrics }
+        let persist = Persist::start(
+            db.clone(),
+            settings.persist_queue_bytes,
+            on_commit,
+            metrics.clone(),
+        );
+        DocStore {
+            db,
+            persist,
+            history_budget: settings.history_bytes,
+            loaded,
+            metrics,
+        }
     }
 
     /// Another node committed `prev → id` of the pad's log: apply it if the pad is loaded here.
@@ -72,7 +94,10 @@ impl DocStore {
     }
 
     fn loaded_docs(&self) -> Vec<Arc<PadDoc>> {
-        self.slots().values().filter_map(|s| s.get().cloned()).collect()
+        self.slots()
+            .values()
+            .filter_map(|s| s.get().cloned())
+            .collect()
     }
 
     /// Apply the pad's committed updates after the document's `log_upto`, page by page.
@@ -80,7 +105,9 @@ impl DocStore {
         self.metrics.gap_repaired();
         loop {
             let after = doc.log_upto();
-            let page = match super::super::store::log_page(&self.db, doc.pad, after, LOG_READ_PAGE).await {
+            let page = match super::super::store::log_page(&self.db, doc.pad, after, LOG_READ_PAGE)
+                .await
+            {
                 Ok(page) => page,
                 Err(err) => {
                     tracing::warn!(error = %err, pad = %doc.pad, "re-reading the document log failed");
@@ -110,7 +137,9 @@ impl DocStore {
     }
 
     fn slots(&self) -> MutexGuard<'_, HashMap<PadId, Slot>> {
-        self.loaded.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// The pad's document, loading it from checkpoint + log tail on first use. Concurrent first
@@ -148,7 +177,11 @@ impl DocStore {
     /// Drop the instance from the map if it is still the one loaded.
     fn forget(&self, pad: PadId, doc: &Arc<PadDoc>) {
         let mut slots = self.slots();
-        if slots.get(&pad).and_then(|s| s.get()).is_some_and(|d| Arc::ptr_eq(d, doc)) {
+        if slots
+            .get(&pad)
+            .and_then(|s| s.get())
+            .is_some_and(|d| Arc::ptr_eq(d, doc))
+        {
             slots.remove(&pad);
         }
     }
@@ -173,7 +206,8 @@ impl DocStore {
         }
         let mut tail = 0u64;
         loop {
-            let page = super::super::store::log_page(&self.db, pad, log_upto, LOG_READ_PAGE).await?;
+            let page =
+                super::super::store::log_page(&self.db, pad, log_upto, LOG_READ_PAGE).await?;
             let full = page.len() as i64 == LOG_READ_PAGE;
             for (id, bytes) in page {
                 apply_stored(pad, &doc, &bytes);
@@ -241,14 +275,24 @@ impl DocStore {
     }
 
     /// Apply an update from outside a live room (tests, imports), log it and fan it out.
-    pub async fn apply_update(&self, pad: PadId, user: Option<UserId>, update: &[u8]) -> Result<(), DocError> {
+    pub async fn apply_update(
+        &self,
+        pad: PadId,
+        user: Option<UserId>,
+        update: &[u8],
+    ) -> Result<(), DocError> {
         let doc = self.open(pad).await?;
         doc.apply_update(None, user, update, usize::MAX).map(|_| ())
     }
 
     /// Run a server-side edit (REST file changes, fork, templates), log it and fan it out to the
     /// pad's open sockets. Returns the update bytes (empty when nothing changed).
-    pub async fn edit<F>(&self, pad: PadId, user: Option<UserId>, change: F) -> Result<Vec<u8>, DocError>
+    pub async fn edit<F>(
+        &self,
+        pad: PadId,
+        user: Option<UserId>,
+        change: F,
+    ) -> Result<Vec<u8>, DocError>
     where
         F: FnOnce(&mut TransactionMut),
     {
@@ -258,19 +302,33 @@ impl DocStore {
     /// `edit` for a change that adds up to `growth` encoded bytes: refused whole (`TooLarge`,
     /// nothing applied) when that could push the document past `MAX_DOC_BYTES`, the same limit
     /// client updates meet — so REST cannot fill a pad that live edits then cannot touch.
-    pub async fn edit_within<F>(&self, pad: PadId, user: Option<UserId>, growth: usize, change: F) -> Result<Vec<u8>, DocError>
+    pub async fn edit_within<F>(
+        &self,
+        pad: PadId,
+        user: Option<UserId>,
+        growth: usize,
+        change: F,
+    ) -> Result<Vec<u8>, DocError>
     where
         F: FnOnce(&mut TransactionMut),
     {
         self.edit_growing(pad, user, Some(growth), change).await
     }
 
-    async fn edit_growing<F>(&self, pad: PadId, user: Option<UserId>, growth: Option<usize>, change: F) -> Result<Vec<u8>, DocError>
+    async fn edit_growing<F>(
+        &self,
+        pad: PadId,
+        user: Option<UserId>,
+        growth: Option<usize>,
+        change: F,
+    ) -> Result<Vec<u8>, DocError>
     where
         F: FnOnce(&mut TransactionMut),
     {
         // A full log queue holds the edit back for a while; past that the caller answers 503.
-        tokio::time::timeout(QUEUE_WAIT_TIMEOUT, self.persist.wait_for_room()).await.map_err(|_| DocError::Overloaded)?;
+        tokio::time::timeout(QUEUE_WAIT_TIMEOUT, self.persist.wait_for_room())
+            .await
+            .map_err(|_| DocError::Overloaded)?;
         let handle = self.open(pad).await?;
         let mut state = handle.lock();
         state.usable()?;
@@ -302,16 +360,25 @@ impl DocStore {
     /// Periodic maintenance: checkpoint documents whose last checkpoint is older than
     /// `CHECKPOINT_EVERY`, and unload documents without an observer idle for `idle_after`.
     pub fn sweep(&self, now: Instant, idle_after: Duration) {
-        let docs: Vec<Arc<PadDoc>> = self.slots().values().filter_map(|s| s.get().cloned()).collect();
+        let docs: Vec<Arc<PadDoc>> = self
+            .slots()
+            .values()
+            .filter_map(|s| s.get().cloned())
+            .collect();
         for doc in docs {
             let mut state = doc.lock_for_sweep();
-            let observed = state.observer.as_ref().is_some_and(|o| o.strong_count() > 0);
+            let observed = state
+                .observer
+                .as_ref()
+                .is_some_and(|o| o.strong_count() > 0);
             if state.poisoned {
                 drop(state);
                 self.forget(doc.pad, &doc);
                 continue;
             }
-            if state.since_checkpoint > 0 && now.saturating_duration_since(state.last_checkpoint) >= CHECKPOINT_EVERY {
+            if state.since_checkpoint > 0
+                && now.saturating_duration_since(state.last_checkpoint) >= CHECKPOINT_EVERY
+            {
                 doc.checkpoint_locked(&mut state);
             }
             if !observed && now.saturating_duration_since(state.last_used) >= idle_after {
@@ -334,7 +401,11 @@ impl DocStore {
     /// checkpoint, then wait until the log writer has committed all of it. Shutdown calls this
     /// after the sockets have closed.
     pub async fn flush_all(&self) {
-        let docs: Vec<Arc<PadDoc>> = self.slots().values().filter_map(|s| s.get().cloned()).collect();
+        let docs: Vec<Arc<PadDoc>> = self
+            .slots()
+            .values()
+            .filter_map(|s| s.get().cloned())
+            .collect();
         for doc in docs {
             doc.checkpoint_if_dirty();
         }

@@ -20,11 +20,17 @@ struct MemoryPad {
 
 impl MemoryPad {
     fn new() -> Self {
-        MemoryPad { doc: new_doc(), log: RefCell::default(), awareness: RefCell::default() }
+        MemoryPad {
+            doc: new_doc(),
+            log: RefCell::default(),
+            awareness: RefCell::default(),
+        }
     }
     fn text(&self) -> String {
         let txn = self.doc.transact();
-        txn.get_text("file:main").map(|t| t.get_string(&txn)).unwrap_or_default()
+        txn.get_text("file:main")
+            .map(|t| t.get_string(&txn))
+            .unwrap_or_default()
     }
 }
 
@@ -55,7 +61,11 @@ impl PadPort for MemoryPad {
         self.log.borrow_mut().push(encoded);
         Ok(Applied::Changed)
     }
-    fn publish_awareness(&self, conn: ConnId, entries: Vec<AwarenessEntry>) -> Result<usize, SessionError> {
+    fn publish_awareness(
+        &self,
+        conn: ConnId,
+        entries: Vec<AwarenessEntry>,
+    ) -> Result<usize, SessionError> {
         let mut refused = 0;
         let mut map = self.awareness.borrow_mut();
         for entry in entries {
@@ -69,7 +79,12 @@ impl PadPort for MemoryPad {
         Ok(refused)
     }
     fn awareness_snapshot(&self) -> Option<Vec<u8>> {
-        let entries: Vec<AwarenessEntry> = self.awareness.borrow().values().map(|(_, e)| e.clone()).collect();
+        let entries: Vec<AwarenessEntry> = self
+            .awareness
+            .borrow()
+            .values()
+            .map(|(_, e)| e.clone())
+            .collect();
         (!entries.is_empty()).then(|| AwarenessUpdate { entries }.encode_frame())
     }
 }
@@ -101,7 +116,11 @@ fn collaborator_update_is_applied_and_logged() {
     let pad = MemoryPad::new();
     let mut s = session(Role::Collaborator);
     let client = new_doc();
-    let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "hi")), Instant::now(), &pad);
+    let step = s.handle_frame(
+        &oc_proto::encode_update(&typed(&client, "hi")),
+        Instant::now(),
+        &pad,
+    );
     assert!(step.close.is_none() && step.replies.is_empty());
     assert_eq!(pad.text(), "hi");
     assert_eq!(pad.log.borrow().len(), 1);
@@ -112,7 +131,11 @@ fn viewer_update_is_refused_and_told() {
     let pad = MemoryPad::new();
     let mut s = session(Role::Viewer);
     let client = new_doc();
-    let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "hi")), Instant::now(), &pad);
+    let step = s.handle_frame(
+        &oc_proto::encode_update(&typed(&client, "hi")),
+        Instant::now(),
+        &pad,
+    );
     assert!(step.close.is_none(), "the socket stays open for reading");
     assert_eq!(pad.text(), "");
     assert!(pad.log.borrow().is_empty());
@@ -137,9 +160,17 @@ fn downgrade_applies_on_next_message() {
     let pad = MemoryPad::new();
     let mut s = session(Role::Candidate);
     let client = new_doc();
-    s.handle_frame(&oc_proto::encode_update(&typed(&client, "a")), Instant::now(), &pad);
+    s.handle_frame(
+        &oc_proto::encode_update(&typed(&client, "a")),
+        Instant::now(),
+        &pad,
+    );
     s.set_role(Role::Viewer);
-    let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "b")), Instant::now(), &pad);
+    let step = s.handle_frame(
+        &oc_proto::encode_update(&typed(&client, "b")),
+        Instant::now(),
+        &pad,
+    );
     assert_eq!(pad.text(), "a");
     assert_eq!(app_types(&step), ["error"]);
 }
@@ -153,7 +184,11 @@ fn an_interview_lock_holds_candidates_only() {
         s.set_edits_locked(true);
     }
     let client = new_doc();
-    let step = candidate.handle_frame(&oc_proto::encode_update(&typed(&client, "a")), Instant::now(), &pad);
+    let step = candidate.handle_frame(
+        &oc_proto::encode_update(&typed(&client, "a")),
+        Instant::now(),
+        &pad,
+    );
     assert_eq!(pad.text(), "");
     assert!(step.close.is_none());
     assert!(matches!(
@@ -162,7 +197,11 @@ fn an_interview_lock_holds_candidates_only() {
     ));
     assert!(!candidate.may_edit());
     let other = new_doc();
-    interviewer.handle_frame(&oc_proto::encode_update(&typed(&other, "b")), Instant::now(), &pad);
+    interviewer.handle_frame(
+        &oc_proto::encode_update(&typed(&other, "b")),
+        Instant::now(),
+        &pad,
+    );
     assert_eq!(pad.text(), "b", "interviewers edit a locked pad");
     candidate.set_edits_locked(false);
     assert!(candidate.may_edit());
@@ -173,7 +212,11 @@ fn sync_step1_is_answered_with_the_missing_part() {
     let pad = MemoryPad::new();
     let mut s = session(Role::Owner);
     let client = new_doc();
-    s.handle_frame(&oc_proto::encode_update(&typed(&client, "abc")), Instant::now(), &pad);
+    s.handle_frame(
+        &oc_proto::encode_update(&typed(&client, "abc")),
+        Instant::now(),
+        &pad,
+    );
     let fresh = new_doc();
     let sv = fresh.transact().state_vector().encode_v1();
     let answer = |s: &mut Session, sv: &[u8]| {
@@ -186,7 +229,10 @@ fn sync_step1_is_answered_with_the_missing_part() {
         diff
     };
     let diff = answer(&mut s, &sv);
-    fresh.transact_mut().apply_update(Update::decode_v1(&diff).unwrap()).unwrap();
+    fresh
+        .transact_mut()
+        .apply_update(Update::decode_v1(&diff).unwrap())
+        .unwrap();
     let txn = fresh.transact();
     assert_eq!(txn.get_text("file:main").unwrap().get_string(&txn), "abc");
     // A client that is up to date gets an empty diff.
@@ -217,9 +263,21 @@ fn awareness_is_stamped_with_the_real_user() {
 fn awareness_for_another_connections_client_is_refused() {
     let pad = MemoryPad::new();
     let mut a = session(Role::Owner);
-    let mut b = Session::new(2, UserId(8), "Bob".into(), "#3cb44b", Role::Owner, Instant::now());
-    let entry =
-        |clock| AwarenessUpdate { entries: vec![AwarenessEntry { client_id: 42, clock, state: Some(json!({})) }] };
+    let mut b = Session::new(
+        2,
+        UserId(8),
+        "Bob".into(),
+        "#3cb44b",
+        Role::Owner,
+        Instant::now(),
+    );
+    let entry = |clock| AwarenessUpdate {
+        entries: vec![AwarenessEntry {
+            client_id: 42,
+            clock,
+            state: Some(json!({})),
+        }],
+    };
     a.handle_frame(&entry(1).encode_frame(), Instant::now(), &pad);
     let step = b.handle_frame(&entry(2).encode_frame(), Instant::now(), &pad);
     assert_eq!(app_types(&step), ["error"]);
@@ -251,12 +309,17 @@ fn over_the_update_rate_reading_pauses_and_only_a_sustained_flood_closes() {
     let t0 = Instant::now();
     for i in 0..UPDATES_BURST as usize {
         let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "x")), t0, &pad);
-        assert!(step.close.is_none() && step.pause.is_zero(), "within the burst ({i})");
+        assert!(
+            step.close.is_none() && step.pause.is_zero(),
+            "within the burst ({i})"
+        );
     }
     // Over the burst the update is still applied, and the pump is told to pause reading.
     let step = s.handle_frame(&oc_proto::encode_update(&typed(&client, "y")), t0, &pad);
     assert!(step.close.is_none());
-    assert!(step.pause > Duration::ZERO && step.pause <= Duration::from_secs_f64(1.0 / UPDATES_PER_SEC));
+    assert!(
+        step.pause > Duration::ZERO && step.pause <= Duration::from_secs_f64(1.0 / UPDATES_PER_SEC)
+    );
     assert_eq!(pad.text().len(), UPDATES_BURST as usize + 1);
     // Pausing as told keeps it open until the flood window has passed in continuous throttling.
     let mut now = t0;
@@ -307,7 +370,10 @@ fn sync_requests_have_their_own_low_budget() {
     }
     let step = s.handle_frame(&request, t0, &pad);
     assert!(step.sync_request.is_some(), "answered, after a pause");
-    assert_eq!(step.pause, Duration::from_secs_f64(1.0 / SYNC_REQUESTS_PER_SEC));
+    assert_eq!(
+        step.pause,
+        Duration::from_secs_f64(1.0 / SYNC_REQUESTS_PER_SEC)
+    );
 }
 
 /// Property: no frame, random or a mutation of a valid one, makes the session panic; any
@@ -320,8 +386,14 @@ fn random_frames_never_panic() {
         oc_proto::encode_update(&typed(&client, "hello world")),
         oc_proto::encode_sync_step2(&typed(&client, "more")),
         oc_proto::encode_sync_step1(&client.transact().state_vector().encode_v1()),
-        AwarenessUpdate { entries: vec![AwarenessEntry { client_id: 9, clock: 1, state: Some(json!({"a": 1})) }] }
-            .encode_frame(),
+        AwarenessUpdate {
+            entries: vec![AwarenessEntry {
+                client_id: 9,
+                clock: 1,
+                state: Some(json!({"a": 1})),
+            }],
+        }
+        .encode_frame(),
         encode_app_value(&json!({ "type": "chat", "body": "hi" })),
         vec![3],
     ];
@@ -333,7 +405,11 @@ fn random_frames_never_panic() {
     }
     for iteration in 0..20_000u32 {
         let pad = MemoryPad::new();
-        let mut s = session(if iteration % 3 == 0 { Role::Viewer } else { Role::Owner });
+        let mut s = session(if iteration % 3 == 0 {
+            Role::Viewer
+        } else {
+            Role::Owner
+        });
         for _ in 0..4 {
             let frame: Vec<u8> = if rng.random_bool(0.3) {
                 let len = rng.random_range(0..64);

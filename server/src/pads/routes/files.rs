@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{done, Done, PathOr404};
-use crate::interviews::switches::Surface;
 use crate::error::AppResult;
 use crate::http::json::ApiJson;
+use crate::interviews::switches::Surface;
 use crate::pads::access::PadAccess;
 use crate::pads::files::{self, parse_file_id, FileWithContent, NewFileRequest};
 use crate::pads::files_store::PadFile;
@@ -19,7 +19,9 @@ use crate::pads::roles::Role;
 use crate::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_files, create_file)).routes(routes!(get_file, update_file, delete_file))
+    OpenApiRouter::new()
+        .routes(routes!(list_files, create_file))
+        .routes(routes!(get_file, update_file, delete_file))
 }
 
 #[derive(Deserialize)]
@@ -58,7 +60,9 @@ pub struct FileBody {
     responses((status = 200, body = FileList), (status = 401), (status = 404)))]
 async fn list_files(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<FileList>> {
     access.require(Role::can_view, "see this pad's files")?;
-    Ok(Json(FileList { files: files::list(&state, &access.pad).await? }))
+    Ok(Json(FileList {
+        files: files::list(&state, &access.pad).await?,
+    }))
 }
 
 /// Create a file (409 `name_taken`, 409 `too_many_files`, 413 over 512 KiB or `doc_too_large`
@@ -91,7 +95,9 @@ async fn get_file(
     PathOr404(path): PathOr404<FilePath>,
 ) -> AppResult<Json<FileWithContent>> {
     access.require(Role::can_view, "see this pad's files")?;
-    Ok(Json(files::read(&state, &access.pad, parse_file_id(&path.file_id)?).await?))
+    Ok(Json(
+        files::read(&state, &access.pad, parse_file_id(&path.file_id)?).await?,
+    ))
 }
 
 /// Rename (409 on collision; the text moves with it) and/or change the language.
@@ -107,9 +113,14 @@ async fn update_file(
     access.require(Role::can_edit, "manage files")?;
     access.require_open(&state, Surface::Edit).await?;
     let id = parse_file_id(&path.file_id)?;
-    let file =
-        files::update(&state, &access.pad, id, body.name.as_deref(), body.language.as_deref())
-            .await?;
+    let file = files::update(
+        &state,
+        &access.pad,
+        id,
+        body.name.as_deref(),
+        body.language.as_deref(),
+    )
+    .await?;
     Ok(Json(FileBody { file }))
 }
 
@@ -124,6 +135,12 @@ async fn delete_file(
 ) -> AppResult<Json<Done>> {
     access.require(Role::can_edit, "manage files")?;
     access.require_open(&state, Surface::Edit).await?;
-    files::delete(&state, &access.pad, access.current.user.id, parse_file_id(&path.file_id)?).await?;
+    files::delete(
+        &state,
+        &access.pad,
+        access.current.user.id,
+        parse_file_id(&path.file_id)?,
+    )
+    .await?;
     Ok(done())
 }

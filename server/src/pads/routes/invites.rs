@@ -68,9 +68,25 @@ async fn create_invite(
     ApiJson(body): ApiJson<CreateInviteRequest>,
 ) -> AppResult<(StatusCode, Json<InviteBody>)> {
     access.require(Role::can_manage, "invite people")?;
-    let request = CreateInvite { role: &body.role, expires_in_hours: body.expires_in_hours, max_uses: body.max_uses };
-    let invite = invites::create(&state, &access.current.actor, &access.pad, access.current.user.id, request).await?;
-    Ok((StatusCode::CREATED, Json(InviteBody { invite: InviteView::new(invite, &base) })))
+    let request = CreateInvite {
+        role: &body.role,
+        expires_in_hours: body.expires_in_hours,
+        max_uses: body.max_uses,
+    };
+    let invite = invites::create(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        access.current.user.id,
+        request,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteBody {
+            invite: InviteView::new(invite, &base),
+        }),
+    ))
 }
 
 /// Invites that can still be accepted (owner).
@@ -83,7 +99,12 @@ async fn list_invites(
 ) -> AppResult<Json<InviteList>> {
     access.require(Role::can_manage, "see invites")?;
     let list = invites::list(&state, &access.pad).await?;
-    Ok(Json(InviteList { invites: list.into_iter().map(|i| InviteView::new(i, &base)).collect() }))
+    Ok(Json(InviteList {
+        invites: list
+            .into_iter()
+            .map(|i| InviteView::new(i, &base))
+            .collect(),
+    }))
 }
 
 /// Revoke an invite (owner; audited `invite.revoke`).
@@ -108,7 +129,9 @@ async fn preview_invite(
     State(state): State<AppState>,
     PathOr404(path): PathOr404<TokenPath>,
 ) -> AppResult<Json<InvitePreview>> {
-    Ok(Json(invites::preview(&state, &path.token, Utc::now()).await?))
+    Ok(Json(
+        invites::preview(&state, &path.token, Utc::now()).await?,
+    ))
 }
 
 /// Accept an invite: join the pad or be upgraded to the invite's role (never downgraded; audited
@@ -120,5 +143,14 @@ async fn accept_invite(
     current: CurrentUser,
     PathOr404(path): PathOr404<TokenPath>,
 ) -> AppResult<Json<Joined>> {
-    Ok(Json(invites::accept(&state, &current.actor, current.user.id, &path.token, Utc::now()).await?))
+    Ok(Json(
+        invites::accept(
+            &state,
+            &current.actor,
+            current.user.id,
+            &path.token,
+            Utc::now(),
+        )
+        .await?,
+    ))
 }

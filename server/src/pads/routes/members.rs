@@ -58,9 +58,14 @@ pub struct RoleChanged {
 /// Members with their names and roles (any member).
 #[utoipa::path(get, path = "/api/pads/{slug}/members", tag = "members", params(("slug" = String, Path)),
     responses((status = 200, body = MemberList), (status = 401), (status = 404)))]
-async fn list_members(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<MemberList>> {
+async fn list_members(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<MemberList>> {
     access.require(Role::can_view, "see this pad's members")?;
-    Ok(Json(MemberList { members: store::members(&state.db, access.pad.id).await? }))
+    Ok(Json(MemberList {
+        members: store::members(&state.db, access.pad.id).await?,
+    }))
 }
 
 /// Change a member's role (owner; never the owner's, never to owner; audited `member.role.change`).
@@ -76,8 +81,12 @@ async fn change_member_role(
     access.require(Role::can_manage, "change roles")?;
     let target = parse_user_id(&path.user_id)?;
     let role = parse_grantable_role(&body.role)?;
-    let role = members::change_role(&state, &access.current.actor, &access.pad, target, role).await?;
-    Ok(Json(RoleChanged { user_id: target, role }))
+    let role =
+        members::change_role(&state, &access.current.actor, &access.pad, target, role).await?;
+    Ok(Json(RoleChanged {
+        user_id: target,
+        role,
+    }))
 }
 
 /// Remove a member (owner; not the owner; audited `member.kick`). Their sockets close at once.
@@ -90,7 +99,13 @@ async fn kick_member(
     PathOr404(path): PathOr404<MemberPath>,
 ) -> AppResult<Json<Done>> {
     access.require(Role::can_manage, "remove members")?;
-    members::kick(&state, &access.current.actor, &access.pad, parse_user_id(&path.user_id)?).await?;
+    members::kick(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        parse_user_id(&path.user_id)?,
+    )
+    .await?;
     Ok(done())
 }
 
@@ -99,16 +114,27 @@ async fn kick_member(
     responses((status = 200, body = Done), (status = 400), (status = 401), (status = 404)))]
 async fn leave_pad(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<Done>> {
     access.require(Role::can_view, "leave this pad")?;
-    members::leave(&state, &access.current.actor, &access.pad, access.current.user.id).await?;
+    members::leave(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        access.current.user.id,
+    )
+    .await?;
     Ok(done())
 }
 
 /// People the owner removed, who cannot rejoin through invites or the password (owner).
 #[utoipa::path(get, path = "/api/pads/{slug}/removed", tag = "members", params(("slug" = String, Path)),
     responses((status = 200, body = RemovalList), (status = 401), (status = 403), (status = 404)))]
-async fn list_removals(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<RemovalList>> {
+async fn list_removals(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<RemovalList>> {
     access.require(Role::can_manage, "see who was removed")?;
-    Ok(Json(RemovalList { removed: store::removals(&state.db, access.pad.id).await? }))
+    Ok(Json(RemovalList {
+        removed: store::removals(&state.db, access.pad.id).await?,
+    }))
 }
 
 /// Re-admit a removed user: invites and the password work for them again (owner; audited
@@ -122,6 +148,12 @@ async fn readmit_removed(
     PathOr404(path): PathOr404<MemberPath>,
 ) -> AppResult<Json<Done>> {
     access.require(Role::can_manage, "re-admit removed people")?;
-    members::readmit(&state, &access.current.actor, &access.pad, parse_user_id(&path.user_id)?).await?;
+    members::readmit(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        parse_user_id(&path.user_id)?,
+    )
+    .await?;
     Ok(done())
 }

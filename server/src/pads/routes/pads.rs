@@ -72,9 +72,17 @@ pub struct PadBody {
 /// Every pad the caller belongs to, newest first, each with the caller's role.
 #[utoipa::path(get, path = "/api/pads", tag = "pads",
     responses((status = 200, body = PadList), (status = 401)))]
-async fn list_pads(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<PadList>> {
+async fn list_pads(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> AppResult<Json<PadList>> {
     let pads = store::list_for_user(&state.db, current.user.id).await?;
-    Ok(Json(PadList { pads: pads.into_iter().map(|(pad, my_role)| PadSummary { pad, my_role }).collect() }))
+    Ok(Json(PadList {
+        pads: pads
+            .into_iter()
+            .map(|(pad, my_role)| PadSummary { pad, my_role })
+            .collect(),
+    }))
 }
 
 /// Create a pad owned by the caller, with the language's starter file (§3).
@@ -85,10 +93,20 @@ async fn create_pad(
     current: CurrentUser,
     ApiJson(body): ApiJson<CreatePadRequest>,
 ) -> AppResult<(StatusCode, Json<PadCreated>)> {
-    let request =
-        CreatePad { title: body.title.as_deref(), language: body.language.as_deref(), kind: body.kind.as_deref() };
+    let request = CreatePad {
+        title: body.title.as_deref(),
+        language: body.language.as_deref(),
+        kind: body.kind.as_deref(),
+    };
     let (pad, files) = lifecycle::create(&state, current.user.id, request).await?;
-    Ok((StatusCode::CREATED, Json(PadCreated { pad, files, my_role: Role::Owner })))
+    Ok((
+        StatusCode::CREATED,
+        Json(PadCreated {
+            pad,
+            files,
+            my_role: Role::Owner,
+        }),
+    ))
 }
 
 /// The pad, its files and members, and the caller's role (any member).
@@ -96,7 +114,9 @@ async fn create_pad(
     responses((status = 200, body = PadDetails), (status = 401), (status = 404)))]
 async fn get_pad(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<PadDetails>> {
     access.require(Role::can_view, "see this pad")?;
-    Ok(Json(lifecycle::details(&state, access.pad, access.role).await?))
+    Ok(Json(
+        lifecycle::details(&state, access.pad, access.role).await?,
+    ))
 }
 
 /// Change title, language and/or kind (owner).
@@ -108,9 +128,14 @@ async fn update_pad(
     ApiJson(body): ApiJson<UpdatePadRequest>,
 ) -> AppResult<Json<PadBody>> {
     access.require(Role::can_manage, "change this pad")?;
-    let request =
-        UpdatePad { title: body.title.as_deref(), language: body.language.as_deref(), kind: body.kind.as_deref() };
-    Ok(Json(PadBody { pad: lifecycle::update(&state, &access.pad, request).await? }))
+    let request = UpdatePad {
+        title: body.title.as_deref(),
+        language: body.language.as_deref(),
+        kind: body.kind.as_deref(),
+    };
+    Ok(Json(PadBody {
+        pad: lifecycle::update(&state, &access.pad, request).await?,
+    }))
 }
 
 /// Delete the pad and everything in it (owner; audited `pad.delete`).
@@ -127,8 +152,24 @@ async fn delete_pad(State(state): State<AppState>, access: PadAccess) -> AppResu
 /// a document.
 #[utoipa::path(post, path = "/api/pads/{slug}/fork", tag = "pads", params(("slug" = String, Path)),
     responses((status = 201, body = PadCreated), (status = 401), (status = 403), (status = 404), (status = 413)))]
-async fn fork_pad(State(state): State<AppState>, access: PadAccess) -> AppResult<(StatusCode, Json<PadCreated>)> {
+async fn fork_pad(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<(StatusCode, Json<PadCreated>)> {
     access.require(Role::can_fork, "fork this pad")?;
-    let (pad, files) = lifecycle::fork(&state, &access.current.actor, access.current.user.id, &access.pad).await?;
-    Ok((StatusCode::CREATED, Json(PadCreated { pad, files, my_role: Role::Owner })))
+    let (pad, files) = lifecycle::fork(
+        &state,
+        &access.current.actor,
+        access.current.user.id,
+        &access.pad,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PadCreated {
+            pad,
+            files,
+            my_role: Role::Owner,
+        }),
+    ))
 }

@@ -61,17 +61,33 @@ async fn set_password(
     ApiJson(body): ApiJson<SetPasswordRequest>,
 ) -> AppResult<Json<PasswordState>> {
     access.require(Role::can_manage, "set the password")?;
-    let pad = passwords::set(&state, &access.current.actor, &access.pad, body.password, &body.role).await?;
-    Ok(Json(PasswordState { has_password: pad.has_password, pad }))
+    let pad = passwords::set(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        body.password,
+        &body.role,
+    )
+    .await?;
+    Ok(Json(PasswordState {
+        has_password: pad.has_password,
+        pad,
+    }))
 }
 
 /// Remove the password (owner; audited `pad.password.clear`).
 #[utoipa::path(delete, path = "/api/pads/{slug}/password", tag = "passwords", params(("slug" = String, Path)),
     responses((status = 200, body = PasswordState), (status = 401), (status = 403), (status = 404)))]
-async fn clear_password(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<PasswordState>> {
+async fn clear_password(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<PasswordState>> {
     access.require(Role::can_manage, "clear the password")?;
     let pad = passwords::clear(&state, &access.current.actor, &access.pad).await?;
-    Ok(Json(PasswordState { has_password: pad.has_password, pad }))
+    Ok(Json(PasswordState {
+        has_password: pad.has_password,
+        pad,
+    }))
 }
 
 /// What the unlock screen shows: title and `hasPassword` for password pads and for members; 404
@@ -83,7 +99,9 @@ async fn preview_pad(
     current: CurrentUser,
     PathOr404(path): PathOr404<SlugPath>,
 ) -> AppResult<Json<PadPreview>> {
-    Ok(Json(passwords::preview(&state, &path.slug, current.user.id).await?))
+    Ok(Json(
+        passwords::preview(&state, &path.slug, current.user.id).await?,
+    ))
 }
 
 /// Join a password pad with its configured role (or be upgraded to it). Throttled per pad and per
@@ -99,5 +117,15 @@ async fn unlock_pad(
     PathOr404(path): PathOr404<SlugPath>,
     ApiJson(body): ApiJson<UnlockRequest>,
 ) -> AppResult<Json<Joined>> {
-    Ok(Json(passwords::unlock(&state, &current.actor, current.user.id, ip, &path.slug, body.password).await?))
+    Ok(Json(
+        passwords::unlock(
+            &state,
+            &current.actor,
+            current.user.id,
+            ip,
+            &path.slug,
+            body.password,
+        )
+        .await?,
+    ))
 }

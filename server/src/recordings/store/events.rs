@@ -24,7 +24,12 @@ pub async fn insert_pad_event(
     );
     let epoch = fence.map(|f| f.epoch);
     let id: Option<i64> = on_pool!(db, |pool| {
-        let query = sqlx::query_scalar(&sql).bind(pad).bind(at_ms).bind(kind).bind(user).bind(data.to_string());
+        let query = sqlx::query_scalar(&sql)
+            .bind(pad)
+            .bind(at_ms)
+            .bind(kind)
+            .bind(user)
+            .bind(data.to_string());
         let query = match epoch {
             Some(epoch) => query.bind(epoch),
             None => query,
@@ -38,21 +43,35 @@ pub async fn insert_pad_event(
 }
 
 /// The `data` of the newest event of `kind` at or before `at_ms`.
-pub async fn latest_pad_event(db: &Db, pad: PadId, kind: &str, at_ms: i64) -> sqlx::Result<Option<Value>> {
-    let data: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
+pub async fn latest_pad_event(
+    db: &Db,
+    pad: PadId,
+    kind: &str,
+    at_ms: i64,
+) -> sqlx::Result<Option<Value>> {
+    let data: Option<String> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT data FROM pad_events WHERE pad_id = $1 AND at_ms <= $2 AND kind = $3 ORDER BY at_ms DESC, id DESC LIMIT 1",
     )
     .bind(pad)
     .bind(at_ms)
     .bind(kind)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
 }
 
 /// The data of the pad's `kind` events in `(after_ms, upto_ms]`, oldest first.
-pub async fn pad_events_between(db: &Db, pad: PadId, kind: &str, after_ms: i64, upto_ms: i64) -> sqlx::Result<Vec<(i64, Value)>> {
-    let rows: Vec<(i64, String)> = on_pool!(db, |pool| sqlx::query_as(
+pub async fn pad_events_between(
+    db: &Db,
+    pad: PadId,
+    kind: &str,
+    after_ms: i64,
+    upto_ms: i64,
+) -> sqlx::Result<Vec<(i64, Value)>> {
+    let rows: Vec<(i64, String)> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT at_ms, data FROM pad_events WHERE pad_id = $1 AND kind = $2 AND at_ms > $3 AND at_ms <= $4 ORDER BY at_ms, id",
     )
     .bind(pad)
@@ -60,6 +79,10 @@ pub async fn pad_events_between(db: &Db, pad: PadId, kind: &str, after_ms: i64, 
     .bind(after_ms)
     .bind(upto_ms)
     .fetch_all(pool)
-    .await)?;
-    Ok(rows.into_iter().filter_map(|(at, data)| serde_json::from_str(&data).ok().map(|d| (at, d))).collect())
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(at, data)| serde_json::from_str(&data).ok().map(|d| (at, d)))
+        .collect())
 }

@@ -17,10 +17,15 @@ pub struct SeekBase {
 }
 
 /// The nearest checkpoint (the engine's or ours) whose update was logged at or before `t_ms`.
-pub async fn checkpoint_at_or_before_time(db: &Db, pad: PadId, t_ms: i64) -> sqlx::Result<SeekBase> {
+pub async fn checkpoint_at_or_before_time(
+    db: &Db,
+    pad: PadId,
+    t_ms: i64,
+) -> sqlx::Result<SeekBase> {
     // Each source is scanned newest-first through its (pad_id, upto) index and stops at the first
     // checkpoint old enough; the checkpoint's time is its update's `at_ms` (a rowid lookup).
-    let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| sqlx::query_as(
+    let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT upto, state, v2 FROM ( \
             SELECT * FROM (SELECT c.upto_update_id AS upto, c.state, FALSE AS v2 FROM doc_checkpoints c \
                 JOIN doc_updates u ON u.id = c.upto_update_id \
@@ -34,18 +39,29 @@ pub async fn checkpoint_at_or_before_time(db: &Db, pad: PadId, t_ms: i64) -> sql
     .bind(pad)
     .bind(t_ms)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     let (upto, state, v2) = match row {
         Some((upto, state, v2)) => (upto, Some(state), v2),
         None => (0, None, false),
     };
     let next_upto = next_checkpoint_after(db, pad, upto).await?;
-    Ok(SeekBase { upto, state, v2, next_upto })
+    Ok(SeekBase {
+        upto,
+        state,
+        v2,
+        next_upto,
+    })
 }
 
 /// The nearest checkpoint (the engine's or ours) at or before update `upto_id`.
-pub async fn checkpoint_at_or_before_update(db: &Db, pad: PadId, upto_id: i64) -> sqlx::Result<SeekBase> {
-    let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| sqlx::query_as(
+pub async fn checkpoint_at_or_before_update(
+    db: &Db,
+    pad: PadId,
+    upto_id: i64,
+) -> sqlx::Result<SeekBase> {
+    let row: Option<(i64, Vec<u8>, bool)> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT upto, state, v2 FROM ( \
             SELECT * FROM (SELECT upto_update_id AS upto, state, FALSE AS v2 FROM doc_checkpoints \
                 WHERE pad_id = $1 AND upto_update_id <= $2 ORDER BY upto_update_id DESC LIMIT 1) AS engine \
@@ -57,15 +73,22 @@ pub async fn checkpoint_at_or_before_update(db: &Db, pad: PadId, upto_id: i64) -
     .bind(pad)
     .bind(upto_id)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     Ok(match row {
-        Some((upto, state, v2)) => SeekBase { upto, state: Some(state), v2, next_upto: None },
+        Some((upto, state, v2)) => SeekBase {
+            upto,
+            state: Some(state),
+            v2,
+            next_upto: None,
+        },
         None => SeekBase::default(),
     })
 }
 
 async fn next_checkpoint_after(db: &Db, pad: PadId, upto: i64) -> sqlx::Result<Option<i64>> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT MIN(upto) FROM ( \
             SELECT (SELECT upto_update_id FROM doc_checkpoints WHERE pad_id = $1 AND upto_update_id > $2 \
                     ORDER BY upto_update_id LIMIT 1) AS upto \
@@ -76,7 +99,8 @@ async fn next_checkpoint_after(db: &Db, pad: PadId, upto: i64) -> sqlx::Result<O
     .bind(pad)
     .bind(upto)
     .fetch_one(pool)
-    .await)
+    .await
+    })
 }
 
 /// The update bytes with id in `(after, upto]` (no upper bound with `None`) and logged at or
@@ -88,7 +112,8 @@ pub async fn updates_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 AND id <= $3 AND at_ms <= $4 ORDER BY id",
     )
     .bind(pad)
@@ -96,7 +121,8 @@ pub async fn updates_between(
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }
 
 /// The bytes `updates_between` would return, without reading them.
@@ -124,7 +150,8 @@ pub async fn update_bytes_between(
 /// checkpoint bracket of `t_ms` (see the module docs).
 pub async fn last_update_at_or_before(db: &Db, pad: PadId, t_ms: i64) -> sqlx::Result<i64> {
     let base = checkpoint_at_or_before_time(db, pad, t_ms).await?;
-    let last: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+    let last: Option<i64> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT MAX(id) FROM doc_updates WHERE pad_id = $1 AND id > $2 AND id <= $3 AND at_ms <= $4",
     )
     .bind(pad)
@@ -132,7 +159,8 @@ pub async fn last_update_at_or_before(db: &Db, pad: PadId, t_ms: i64) -> sqlx::R
     .bind(base.next_upto.unwrap_or(i64::MAX))
     .bind(t_ms)
     .fetch_one(pool)
-    .await)?;
+    .await
+    })?;
     Ok(last.unwrap_or(base.upto))
 }
 
@@ -156,7 +184,8 @@ pub async fn edits_page(
     to_ms: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<EditRow>> {
-    on_pool!(db, |pool| sqlx::query_as(
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT d.id, d.at_ms, d.user_id, u.name AS user_name, d.update_bytes FROM doc_updates d \
          LEFT JOIN users u ON u.id = d.user_id \
          WHERE d.pad_id = $1 AND d.id > $2 AND d.id <= $3 AND d.at_ms BETWEEN $4 AND $5 ORDER BY d.id LIMIT $6",
@@ -168,5 +197,6 @@ pub async fn edits_page(
     .bind(to_ms)
     .bind(limit)
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }

@@ -46,7 +46,8 @@ pub struct Recording {
     pub stop_reason: Option<String>,
 }
 
-const RECORDING_COLUMNS: &str = "r.id, r.pad_id, r.name, r.created_by, u.name AS created_by_name, r.started_at_ms, \
+const RECORDING_COLUMNS: &str =
+    "r.id, r.pad_id, r.name, r.created_by, u.name AS created_by_name, r.started_at_ms, \
      r.ended_at_ms, r.auto_started, r.stopped_by, r.stop_reason";
 
 /// Insert an active recording. A pad that already has one fails with a unique violation
@@ -59,7 +60,8 @@ pub async fn insert_recording(
     started_at_ms: i64,
     auto_started: bool,
 ) -> sqlx::Result<i64> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "INSERT INTO recordings (pad_id, name, created_by, started_at_ms, auto_started) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(pad)
@@ -68,17 +70,20 @@ pub async fn insert_recording(
     .bind(started_at_ms)
     .bind(auto_started)
     .fetch_one(pool)
-    .await)
+    .await
+    })
 }
 
 pub async fn find_recording(db: &Db, pad: PadId, id: i64) -> sqlx::Result<Option<Recording>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by WHERE r.pad_id = $1 AND r.id = $2"
     ))
     .bind(pad)
     .bind(id)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }
 
 pub async fn active_recording(db: &Db, pad: PadId) -> sqlx::Result<Option<Recording>> {
@@ -104,11 +109,13 @@ pub async fn list_recordings(db: &Db, pad: PadId) -> sqlx::Result<Vec<Recording>
 
 /// Every active recording of every pad (seek checkpoints are written for these).
 pub async fn all_active_recordings(db: &Db) -> sqlx::Result<Vec<Recording>> {
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "SELECT {RECORDING_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.created_by WHERE r.ended_at_ms IS NULL"
     ))
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }
 
 /// End the recording if it is still active; `None` when it was already ended (or is unknown).
@@ -122,7 +129,8 @@ pub async fn end_recording(
     stopped_by: Option<UserId>,
     reason: &str,
 ) -> sqlx::Result<bool> {
-    let done = on_pool!(db, |pool| sqlx::query(
+    let done = on_pool!(db, |pool| {
+        sqlx::query(
         "UPDATE recordings SET ended_at_ms = CASE WHEN $1 > started_at_ms THEN $1 ELSE started_at_ms END, \
          stopped_by = $2, stop_reason = $3 \
          WHERE pad_id = $4 AND id = $5 AND ended_at_ms IS NULL",
@@ -133,21 +141,31 @@ pub async fn end_recording(
     .bind(pad)
     .bind(id)
     .execute(pool)
-    .await.map(|done| done.rows_affected()))?;
+    .await.map(|done| done.rows_affected())
+    })?;
     Ok(done == 1)
 }
 
 /// Delete the window (never the log). `false` when there was no such recording.
 pub async fn delete_recording(db: &Db, pad: PadId, id: i64) -> sqlx::Result<bool> {
-    let done = on_pool!(db, |pool| sqlx::query("DELETE FROM recordings WHERE pad_id = $1 AND id = $2").bind(pad).bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
+    let done = on_pool!(db, |pool| sqlx::query(
+        "DELETE FROM recordings WHERE pad_id = $1 AND id = $2"
+    )
+    .bind(pad)
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(done == 1)
 }
 
 pub async fn auto_record(db: &Db, pad: PadId) -> sqlx::Result<bool> {
-    let on: Option<bool> = on_pool!(db, |pool| sqlx::query_scalar("SELECT auto_record FROM recording_settings WHERE pad_id = $1")
-        .bind(pad)
-        .fetch_optional(pool)
-        .await)?;
+    let on: Option<bool> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT auto_record FROM recording_settings WHERE pad_id = $1"
+    )
+    .bind(pad)
+    .fetch_optional(pool)
+    .await)?;
     Ok(on.unwrap_or(false))
 }
 
@@ -159,7 +177,8 @@ pub async fn set_auto_record(db: &Db, pad: PadId, on: bool) -> sqlx::Result<()> 
     .bind(pad)
     .bind(on)
     .execute(pool)
-    .await.map(|done| done.rows_affected()))?;
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 

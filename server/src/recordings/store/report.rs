@@ -23,27 +23,34 @@ pub struct StorageReport {
 }
 
 pub async fn storage_report(db: &Db, pad: PadId) -> sqlx::Result<StorageReport> {
-    let (updates, update_bytes): (i64, Option<i64>) =
-        on_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(update_bytes)) FROM doc_updates WHERE pad_id = $1")
-            .bind(pad)
-            .fetch_one(pool)
-            .await)?;
-    let (engine_checkpoints, engine_bytes): (i64, Option<i64>) = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT COUNT(*), SUM(LENGTH(state) + LENGTH(state_vector)) FROM doc_checkpoints WHERE pad_id = $1",
+    let (updates, update_bytes): (i64, Option<i64>) = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT COUNT(*), SUM(LENGTH(update_bytes)) FROM doc_updates WHERE pad_id = $1"
     )
     .bind(pad)
     .fetch_one(pool)
     .await)?;
+    let (engine_checkpoints, engine_bytes): (i64, Option<i64>) = on_pool!(db, |pool| {
+        sqlx::query_as(
+        "SELECT COUNT(*), SUM(LENGTH(state) + LENGTH(state_vector)) FROM doc_checkpoints WHERE pad_id = $1",
+    )
+    .bind(pad)
+    .fetch_one(pool)
+    .await
+    })?;
     let (recording_checkpoints, recording_bytes): (i64, Option<i64>) =
-        on_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(state)) FROM recording_checkpoints WHERE pad_id = $1")
-            .bind(pad)
-            .fetch_one(pool)
-            .await)?;
+        on_pool!(db, |pool| sqlx::query_as(
+            "SELECT COUNT(*), SUM(LENGTH(state)) FROM recording_checkpoints WHERE pad_id = $1"
+        )
+        .bind(pad)
+        .fetch_one(pool)
+        .await)?;
     let (recording_segments, segment_bytes): (i64, Option<i64>) =
-        on_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(updates)) FROM recording_segments WHERE pad_id = $1")
-            .bind(pad)
-            .fetch_one(pool)
-            .await)?;
+        on_pool!(db, |pool| sqlx::query_as(
+            "SELECT COUNT(*), SUM(LENGTH(updates)) FROM recording_segments WHERE pad_id = $1"
+        )
+        .bind(pad)
+        .fetch_one(pool)
+        .await)?;
     let in_use = match db.backend() {
         Backend::Sqlite => {
             "SELECT ((SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count())) \
@@ -51,7 +58,8 @@ pub async fn storage_report(db: &Db, pad: PadId) -> sqlx::Result<StorageReport> 
         }
         Backend::Postgres => "SELECT pg_database_size(current_database())",
     };
-    let database_bytes_in_use: i64 = on_pool!(db, |pool| sqlx::query_scalar(in_use).fetch_one(pool).await)?;
+    let database_bytes_in_use: i64 =
+        on_pool!(db, |pool| sqlx::query_scalar(in_use).fetch_one(pool).await)?;
     Ok(StorageReport {
         updates,
         update_bytes: update_bytes.unwrap_or(0),

@@ -8,13 +8,15 @@ use crate::db::{on_pool, Db, PadId};
 
 /// The newest checkpoint written for this recording (0 when none).
 pub async fn newest_recording_checkpoint(db: &Db, pad: PadId, recording: i64) -> sqlx::Result<i64> {
-    let upto: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+    let upto: Option<i64> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT MAX(upto_update_id) FROM recording_checkpoints WHERE pad_id = $1 AND recording_id = $2",
     )
     .bind(pad)
     .bind(recording)
     .fetch_one(pool)
-    .await)?;
+    .await
+    })?;
     Ok(upto.unwrap_or(0))
 }
 
@@ -24,13 +26,20 @@ pub async fn next_update_after(db: &Db, pad: PadId, after: i64) -> sqlx::Result<
 }
 
 /// The id of the `n`-th update after `after` (1-based), if the log has that many.
-pub async fn nth_update_after(db: &Db, pad: PadId, after: i64, n: i64) -> sqlx::Result<Option<i64>> {
-    on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET $3")
-        .bind(pad)
-        .bind(after)
-        .bind(n - 1)
-        .fetch_optional(pool)
-        .await)
+pub async fn nth_update_after(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    n: i64,
+) -> sqlx::Result<Option<i64>> {
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM doc_updates WHERE pad_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET $3"
+    )
+    .bind(pad)
+    .bind(after)
+    .bind(n - 1)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Store a checkpoint for `recording`; skipped when the recording was deleted meanwhile, refused
@@ -50,7 +59,11 @@ pub async fn insert_recording_checkpoint(
     );
     let epoch = fence.map(|f| f.epoch);
     let written = on_pool!(db, |pool| {
-        let query = sqlx::query(&sql).bind(pad).bind(recording).bind(upto).bind(state);
+        let query = sqlx::query(&sql)
+            .bind(pad)
+            .bind(recording)
+            .bind(upto)
+            .bind(state);
         let query = match epoch {
             Some(epoch) => query.bind(epoch),
             None => query,
@@ -73,11 +86,13 @@ pub struct Segment {
 
 /// The newest segment written for this recording (its `upto`), if any.
 pub async fn newest_segment(db: &Db, pad: PadId, recording: i64) -> sqlx::Result<Option<i64>> {
-    on_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(upto_update_id) FROM recording_segments WHERE pad_id = $1 AND recording_id = $2")
+    on_pool!(db, |pool| {
+        sqlx::query_scalar("SELECT MAX(upto_update_id) FROM recording_segments WHERE pad_id = $1 AND recording_id = $2")
         .bind(pad)
         .bind(recording)
         .fetch_one(pool)
-        .await)
+        .await
+    })
 }
 
 /// Store a segment for `recording`; skipped when the recording was deleted meanwhile, refused
@@ -98,7 +113,12 @@ pub async fn insert_segment(
     );
     let epoch = fence.map(|f| f.epoch);
     let written = on_pool!(db, |pool| {
-        let query = sqlx::query(&sql).bind(pad).bind(recording).bind(after).bind(upto).bind(updates);
+        let query = sqlx::query(&sql)
+            .bind(pad)
+            .bind(recording)
+            .bind(after)
+            .bind(upto)
+            .bind(updates);
         let query = match epoch {
             Some(epoch) => query.bind(epoch),
             None => query,
@@ -120,7 +140,8 @@ pub async fn segments_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<Vec<Segment>> {
-    on_pool!(db, |pool| sqlx::query_as(
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT s.after_update_id AS after, s.upto_update_id AS upto, s.updates FROM recording_segments s \
          JOIN doc_updates u ON u.id = s.upto_update_id \
          WHERE s.pad_id = $1 AND s.upto_update_id > $2 AND s.upto_update_id <= $3 AND u.at_ms <= $4 \
@@ -131,7 +152,8 @@ pub async fn segments_between(
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }
 
 /// The bytes `segments_between` would return, without reading them.
@@ -142,7 +164,8 @@ pub async fn segment_bytes_between(
     upto: Option<i64>,
     at_most_ms: Option<i64>,
 ) -> sqlx::Result<u64> {
-    let bytes: i64 = on_pool!(db, |pool| sqlx::query_scalar(
+    let bytes: i64 = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT COALESCE(SUM(length(s.updates)), 0) FROM recording_segments s \
          JOIN doc_updates u ON u.id = s.upto_update_id \
          WHERE s.pad_id = $1 AND s.upto_update_id > $2 AND s.upto_update_id <= $3 AND u.at_ms <= $4",
@@ -152,17 +175,20 @@ pub async fn segment_bytes_between(
     .bind(upto.unwrap_or(i64::MAX))
     .bind(at_most_ms.unwrap_or(i64::MAX))
     .fetch_one(pool)
-    .await)?;
+    .await
+    })?;
     Ok(bytes.max(0) as u64)
 }
 
 /// The end of the first segment ending after update `after` (bounds a scan of single updates).
 pub async fn next_segment_end(db: &Db, pad: PadId, after: i64) -> sqlx::Result<Option<i64>> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT upto_update_id FROM recording_segments WHERE pad_id = $1 AND upto_update_id > $2 ORDER BY upto_update_id LIMIT 1",
     )
     .bind(pad)
     .bind(after)
     .fetch_optional(pool)
-    .await)
+    .await
+    })
 }

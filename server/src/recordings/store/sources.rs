@@ -23,7 +23,13 @@ pub struct PadEventRow {
 }
 
 /// Up to `limit` pad events after `pos` and at or before `to_ms`, in `(at_ms, id)` order.
-pub async fn pad_events_page(db: &Db, pad: PadId, pos: &TimePos<i64>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<PadEventRow>> {
+pub async fn pad_events_page(
+    db: &Db,
+    pad: PadId,
+    pos: &TimePos<i64>,
+    to_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<PadEventRow>> {
     on_pool!(db, |pool| sqlx::query_as(
         "SELECT e.id, e.at_ms, e.kind, e.user_id, u.name AS user_name, e.data FROM pad_events e \
          LEFT JOIN users u ON u.id = e.user_id \
@@ -51,15 +57,26 @@ pub struct ChatRow {
 /// Chat times are RFC 3339 text; this is their instant in ms.
 fn chat_at_ms(backend: Backend) -> &'static str {
     match backend {
-        Backend::Sqlite => "CAST(ROUND((julianday(c.created_at) - 2440587.5) * 86400000.0) AS INTEGER)",
-        Backend::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM CAST(c.created_at AS TIMESTAMPTZ)) * 1000) AS BIGINT)",
+        Backend::Sqlite => {
+            "CAST(ROUND((julianday(c.created_at) - 2440587.5) * 86400000.0) AS INTEGER)"
+        }
+        Backend::Postgres => {
+            "CAST(ROUND(EXTRACT(EPOCH FROM CAST(c.created_at AS TIMESTAMPTZ)) * 1000) AS BIGINT)"
+        }
     }
 }
 
 /// Up to `limit` chat messages after `pos` and at or before `to_ms`, in `(at_ms, id)` order.
-pub async fn chat_page(db: &Db, pad: PadId, pos: &TimePos<i64>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<ChatRow>> {
+pub async fn chat_page(
+    db: &Db,
+    pad: PadId,
+    pos: &TimePos<i64>,
+    to_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<ChatRow>> {
     let chat_at_ms = chat_at_ms(db.backend());
-    on_pool!(db, |pool| sqlx::query_as(&format!(
+    on_pool!(db, |pool| {
+        sqlx::query_as(&format!(
         "SELECT id, at_ms, user_id, user_name, body FROM ( \
             SELECT c.id, {chat_at_ms} AS at_ms, c.user_id, COALESCE(u.name, c.user_name) AS user_name, c.body \
             FROM chat_messages c LEFT JOIN users u ON u.id = c.user_id WHERE c.pad_id = $1) AS chat \
@@ -71,7 +88,8 @@ pub async fn chat_page(db: &Db, pad: PadId, pos: &TimePos<i64>, to_ms: i64, limi
     .bind(to_ms)
     .bind(limit)
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -95,8 +113,15 @@ pub struct RunRow {
 
 /// Up to `limit` finished runs started after `pos` and at or before `to_ms`, in
 /// `(started_at_ms, id)` order.
-pub async fn runs_page(db: &Db, pad: PadId, pos: &TimePos<String>, to_ms: i64, limit: i64) -> sqlx::Result<Vec<RunRow>> {
-    on_pool!(db, |pool| sqlx::query_as(
+pub async fn runs_page(
+    db: &Db,
+    pad: PadId,
+    pos: &TimePos<String>,
+    to_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<RunRow>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT r.id, r.started_at_ms AS at_ms, r.finished_at_ms, r.user_id, u.name AS user_name, r.language, r.entry, \
                 r.exit_code, r.signal, r.timed_out, r.oom_killed, r.truncated, r.outcome, r.stdout, r.stderr \
          FROM runs r LEFT JOIN users u ON u.id = r.user_id \
@@ -109,5 +134,6 @@ pub async fn runs_page(db: &Db, pad: PadId, pos: &TimePos<String>, to_ms: i64, l
     .bind(to_ms)
     .bind(limit)
     .fetch_all(pool)
-    .await)
+    .await
+    })
 }

@@ -16,7 +16,12 @@ pub(super) struct ByteBucket {
 impl ByteBucket {
     pub(super) fn new(rate: u64) -> ByteBucket {
         let rate = rate as f64;
-        ByteBucket { rate, burst: rate, tokens: rate, last: Instant::now() }
+        ByteBucket {
+            rate,
+            burst: rate,
+            tokens: rate,
+            last: Instant::now(),
+        }
     }
 
     /// How long to wait before `n` bytes may pass (they are accounted for now).
@@ -45,6 +50,9 @@ mod tests {
         let wait = b.take(500, start);
         assert!((wait.as_secs_f64() - 0.5).abs() < 1e-6, "{wait:?}");
         // After the wait the debt is paid.
-        assert_eq!(b.take(0, start + Duration::from_millis(500)), Duration::ZERO);
+        assert_eq!(
+            b.take(0, start + Duration::from_millis(500)),
+            Duration::ZERO
+        );
     }
 }

@@ -5,7 +5,10 @@ use super::*;
 impl PadTerminal {
     pub(super) fn status_message(&self) -> Out {
         let status = match &self.phase {
-            Phase::New => Status::Exited { code: None, error: Some(NOT_STARTED.into()) },
+            Phase::New => Status::Exited {
+                code: None,
+                error: Some(NOT_STARTED.into()),
+            },
             Phase::Starting { .. } => Status::Starting,
             Phase::Running { .. } => Status::Running,
             Phase::Stopped(status) => status.clone(),
@@ -52,7 +55,9 @@ impl PadTerminal {
     }
 
     pub(super) fn send_to(&mut self, conn: ConnId, message: Out) {
-        let Some(client) = self.clients.get(&conn) else { return };
+        let Some(client) = self.clients.get(&conn) else {
+            return;
+        };
         match client.out.try_send(message) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => self.drop_client(conn, Some(CLOSE_TOO_SLOW)),
@@ -63,8 +68,13 @@ impl PadTerminal {
     /// A refusal for one client, at most once per `REFUSAL_EVERY`.
     pub(super) fn refuse(&mut self, conn: ConnId, code: &str, message: &str) {
         let now = Instant::now();
-        let Some(client) = self.clients.get_mut(&conn) else { return };
-        if client.last_refusal.is_some_and(|t| now.saturating_duration_since(t) < REFUSAL_EVERY) {
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        if client
+            .last_refusal
+            .is_some_and(|t| now.saturating_duration_since(t) < REFUSAL_EVERY)
+        {
             return;
         }
         client.last_refusal = Some(now);

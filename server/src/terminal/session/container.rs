@@ -20,15 +20,23 @@ impl PadTerminal {
             }
         }
         let Some(slot) = slot else {
-            let why = refusal.unwrap_or_else(|| "nobody who may type is here to start the terminal".into());
+            let why = refusal
+                .unwrap_or_else(|| "nobody who may type is here to start the terminal".into());
             self.broadcast(error_message("too_many_containers", &why));
-            self.stop(Status::Exited { code: None, error: Some(why.clone()) });
+            self.stop(Status::Exited {
+                code: None,
+                error: Some(why.clone()),
+            });
             return Err(why);
         };
         self.gen += 1;
         let gen = self.gen;
         let now = Instant::now();
-        self.phase = Phase::Starting { gen, since: now, pending: Vec::new() };
+        self.phase = Phase::Starting {
+            gen,
+            since: now,
+            pending: Vec::new(),
+        };
         self.last_input = now;
         self.last_start = Some(now);
         self.typed.clear();
@@ -59,8 +67,10 @@ impl PadTerminal {
             }
             .await;
             // (The slot is given back only once the container is gone.)
-            if let Err(mpsc::error::SendError(Cmd::Started { result: Ok((session, _)), .. })) =
-                tx.send(Cmd::Started { gen, result, slot }).await
+            if let Err(mpsc::error::SendError(Cmd::Started {
+                result: Ok((session, _)),
+                ..
+            })) = tx.send(Cmd::Started { gen, result, slot }).await
             {
                 session.close().await;
             }
@@ -120,17 +130,24 @@ impl PadTerminal {
     pub(super) fn on_start_failed(&mut self, err: SandboxError) {
         tracing::warn!(error = %err, pad = %self.pad, "terminal could not start");
         let (code, message) = match &err {
-            SandboxError::Unavailable(m) | SandboxError::HostUnavailable(m) => {
-                ("terminal_unavailable", format!("the terminal sandbox is unavailable: {m}"))
-            }
-            SandboxError::TooLarge { .. } | SandboxError::InvalidFileName(_) | SandboxError::InvalidRequest(_) => {
-                ("start_failed", format!("the pad's files cannot be placed in the terminal: {err}"))
-            }
+            SandboxError::Unavailable(m) | SandboxError::HostUnavailable(m) => (
+                "terminal_unavailable",
+                format!("the terminal sandbox is unavailable: {m}"),
+            ),
+            SandboxError::TooLarge { .. }
+            | SandboxError::InvalidFileName(_)
+            | SandboxError::InvalidRequest(_) => (
+                "start_failed",
+                format!("the pad's files cannot be placed in the terminal: {err}"),
+            ),
             _ => ("start_failed", "the terminal could not start".to_string()),
         };
         self.broadcast(error_message(code, &message));
         self.phase = Phase::New;
-        self.set_status(Status::Exited { code: None, error: Some(message) });
+        self.set_status(Status::Exited {
+            code: None,
+            error: Some(message),
+        });
     }
 
     pub(super) fn on_running(
@@ -139,7 +156,8 @@ impl PadTerminal {
         (session, events): (TerminalSession, mpsc::Receiver<TerminalEvent>),
         slot: ContainerSlot,
     ) {
-        let Phase::Starting { since, pending, .. } = std::mem::replace(&mut self.phase, Phase::New) else {
+        let Phase::Starting { since, pending, .. } = std::mem::replace(&mut self.phase, Phase::New)
+        else {
             unreachable!()
         };
         let session = Arc::new(session);
@@ -190,7 +208,13 @@ impl PadTerminal {
         if !pending.is_empty() {
             let _ = input_tx.try_send(InputItem::Bytes(Bytes::from(pending)));
         }
-        self.phase = Phase::Running { gen, since, session, input: input_tx, slot };
+        self.phase = Phase::Running {
+            gen,
+            since,
+            session,
+            input: input_tx,
+            slot,
+        };
         if let Some(size) = self.typist_size() {
             self.apply_size(size);
         }
@@ -198,7 +222,11 @@ impl PadTerminal {
     }
 
     /// A fresh container and shell in place of the current one, with `notice` in the output.
-    pub(super) fn restart(&mut self, notice: &'static [u8], payers: &[UserId]) -> Result<(), String> {
+    pub(super) fn restart(
+        &mut self,
+        notice: &'static [u8],
+        payers: &[UserId],
+    ) -> Result<(), String> {
         self.discard_session();
         self.scrollback.push(notice);
         self.broadcast(Out::Binary(Bytes::from_static(notice)));
@@ -208,12 +236,16 @@ impl PadTerminal {
     /// A restart someone asked for: debounced, and charged to them.
     pub(super) fn requested_restart(&mut self, user: UserId) -> Result<(), RestartRefused> {
         let now = Instant::now();
-        if let Some(wait) = self.last_start.map(|t| (t + RESTART_DEBOUNCE).saturating_duration_since(now)) {
+        if let Some(wait) = self
+            .last_start
+            .map(|t| (t + RESTART_DEBOUNCE).saturating_duration_since(now))
+        {
             if !wait.is_zero() {
                 return Err(RestartRefused::TooSoon(wait));
             }
         }
-        self.restart(RESTARTED_NOTICE, &[user]).map_err(RestartRefused::NoContainer)
+        self.restart(RESTARTED_NOTICE, &[user])
+            .map_err(RestartRefused::NoContainer)
     }
 
     /// `user` may no longer type here: if they typed into the current shell, replace it (no
@@ -233,7 +265,10 @@ impl PadTerminal {
             self.scrollback.push(REPLACED_NOTICE);
             self.broadcast(Out::Binary(Bytes::from_static(REPLACED_NOTICE)));
             let why = "stopped: someone who typed here lost access, and nobody here may start a new shell";
-            self.stop(Status::Exited { code: None, error: Some(why.into()) });
+            self.stop(Status::Exited {
+                code: None,
+                error: Some(why.into()),
+            });
         } else {
             let _ = self.restart(REPLACED_NOTICE, &payers);
         }
