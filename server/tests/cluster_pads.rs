@@ -13,11 +13,14 @@ use collab_support::{connect, connect_with, new_doc, BinaryServer, Http, Peer, T
 use common::postgres::TempPostgres;
 use common::TestApp;
 use futures_util::StreamExt;
+use opencoder::bus::{PadMessage, Relayed};
+use opencoder::collab::doc_store::{GAP_REPAIR_AFTER, LIVE_CONFIRM_AFTER, LOG_CHECK_EVERY};
 use opencoder::db::{FileId, PadId};
 use redis_support::RedisServer;
 use serde_json::json;
 use yrs::updates::decoder::Decode;
-use yrs::{GetString, ReadTxn, StateVector, Transact, Update};
+use yrs::updates::encoder::Encode;
+use yrs::{GetString, ReadTxn, StateVector, Text, Transact, Update};
 
 const SHARED_SECRET: &str = "cluster-pads-test-secret-0123456789abcdef";
 /// How long the nodes get to converge after the last edit.
@@ -56,6 +59,8 @@ async fn owner_pad(c: &Cluster) -> (String, TestPad) {
     let http = Http::new(&c.a.base);
     let (_, owner) = http.signup("Owner").await;
     let pad = http.create_pad(&owner).await;
+    // Start from a settled log: the starter file's text committed.
+    assert!(committed_within(&c.db_url, &pad, CONVERGE_WITHIN, "Hello").await);
     (owner, pad)
 }
 
@@ -100,8 +105,8 @@ async fn nodes_converge(c: &Cluster, pad: &TestPad, done: impl Fn(&str) -> bool)
     }
 }
 
-/// The file's text replayed from every update committed to the pad's log.
-async fn committed_text(db_url: &str, pad: &TestPad) -> String {
+/// Every update committed to the pad's log, in log order.
+async fn committed_rows(db_url: &str, pad: &TestPad) -> Vec<Vec<u8>> {
     let pool = sqlx::PgPool::connect(db_url).await.unwrap();
     let rows: Vec<Vec<u8>> =
         sqlx::query_scalar("SELECT update_bytes FROM doc_updates WHERE pad_id = $1 ORDER BY id")
@@ -110,8 +115,13 @@ async fn committed_text(db_url: &str, pad: &TestPad) -> String {
             .await
             .unwrap();
     pool.close().await;
+    rows
+}
+
+/// The file's text replayed from every update committed to the pad's log.
+async fn committed_text(db_url: &str, pad: &TestPad) -> String {
     let doc = new_doc();
-    for row in rows {
+    for row in committed_rows(db_url, pad).await {
         doc.transact_mut()
             .apply_update(Update::decode_v1(&row).unwrap())
             .unwrap();
@@ -407,5 +417,198 @@ async fn a_node_killed_mid_edit_loses_no_committed_edit() {
             .await,
         "{:?}",
         late.text(&pad.file)
+    );
+}
+
+/// An update appending `text` to the file, made from node `app`'s copy of the document by a
+/// client of its own: what a node that dies right after applying it would have relayed live.
+async fn foreign_append(app: &TestApp, pad: &TestPad, text: &str) -> Vec<u8> {
+    let doc = app.state.docs.open(PadId(pad.id)).await.unwrap();
+    let ghost = new_doc();
+    let state = doc
+        .diff_since(&StateVector::default().encode_v1())
+        .await
+        .unwrap();
+    ghost
+        .transact_mut()
+        .apply_update(Update::decode_v1(&state).unwrap())
+        .unwrap();
+    let before = ghost.transact().state_vector();
+    let root = ghost.get_or_insert_text(format!("file:{}", pad.file).as_str());
+    let mut txn = ghost.transact_mut();
+    let end = root.len(&txn);
+    root.insert(&mut txn, end, text);
+    drop(txn);
+    // Bound first: the transaction borrows `ghost`, which the block's end drops.
+    let update = ghost.transact().encode_diff_v1(&before);
+    update
+}
+
+fn relay_live(app: &TestApp, pad: &TestPad, update: Vec<u8>) {
+    app.state.rooms.on_relayed(Relayed {
+        pad: PadId(pad.id),
+        message: PadMessage::Live {
+            user: None,
+            bytes: update.into(),
+        },
+    });
+}
+
+async fn committed_within(db_url: &str, pad: &TestPad, within: Duration, want: &str) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if committed_text(db_url, pad).await.contains(want) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_live_update_whose_node_never_commits_it_still_reaches_the_log() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pb.synced().await;
+
+    // Sockets see a live update at once; left unconfirmed, node B logs it itself.
+    let injected = Instant::now();
+    relay_live(&c.b, &pad, foreign_append(&c.b, &pad, "ghost;").await);
+    assert!(
+        pb.until(Duration::from_secs(2), |p| p
+            .text(&pad.file)
+            .ends_with("ghost;"))
+            .await,
+        "the live update reached the socket on node B: {:?}",
+        pb.text(&pad.file)
+    );
+    assert!(
+        !committed_text(&c.db_url, &pad).await.contains("ghost;"),
+        "not logged before its confirmation is overdue"
+    );
+    assert!(
+        committed_within(&c.db_url, &pad, LIVE_CONFIRM_AFTER * 3, "ghost;").await,
+        "an unconfirmed live update is logged once overdue"
+    );
+    assert!(injected.elapsed() >= LIVE_CONFIRM_AFTER);
+
+    // An edit built on an unconfirmed update takes it into the log first, at once: otherwise the
+    // log would hold an edit whose dependency is nowhere, and lose both on reload.
+    let injected = Instant::now();
+    relay_live(&c.b, &pad, foreign_append(&c.b, &pad, "ghost2;").await);
+    assert!(
+        pb.until(Duration::from_secs(2), |p| p
+            .text(&pad.file)
+            .ends_with("ghost2;"))
+            .await
+    );
+    pb.append(&pad.file, "mine;").await;
+    assert!(
+        committed_within(&c.db_url, &pad, Duration::from_secs(1), "ghost2;mine;").await,
+        "committed: {:?}",
+        committed_text(&c.db_url, &pad).await
+    );
+    assert!(injected.elapsed() < LIVE_CONFIRM_AFTER);
+}
+
+#[tokio::test]
+async fn live_updates_confirmed_by_their_commit_are_logged_once() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pb.synced().await;
+    let rows_before = committed_rows(&c.db_url, &pad).await.len();
+    for i in 0..10 {
+        pa.append(&pad.file, &format!("a{i};")).await;
+    }
+    let all = |t: &str| t.ends_with("a9;");
+    converge(&mut pa, &mut pb, &pad.file, all).await;
+    // Past the confirmation deadline and a sweep: nothing left unconfirmed on B to adopt.
+    tokio::time::sleep(LIVE_CONFIRM_AFTER + Duration::from_secs(2)).await;
+    assert_eq!(
+        committed_rows(&c.db_url, &pad).await.len() - rows_before,
+        10,
+        "each update logged once, by its own node"
+    );
+}
+
+#[tokio::test]
+async fn a_relayed_update_waiting_for_a_commit_whose_relay_was_lost_makes_its_node_repair() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pb.synced().await;
+    // A commit node B never hears about (its node died between committing and relaying), then a
+    // live update that builds on it: nothing in the chain says what is missing.
+    let lost = foreign_append(&c.b, &pad, "lost;").await;
+    let ghost = new_doc();
+    let doc = c.b.state.docs.open(PadId(pad.id)).await.unwrap();
+    for update in [
+        doc.diff_since(&StateVector::default().encode_v1())
+            .await
+            .unwrap(),
+        lost.clone(),
+    ] {
+        ghost
+            .transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+    }
+    let before = ghost.transact().state_vector();
+    let root = ghost.get_or_insert_text(format!("file:{}", pad.file).as_str());
+    {
+        let mut txn = ghost.transact_mut();
+        let end = root.len(&txn);
+        root.insert(&mut txn, end, "next;");
+    }
+    let next = ghost.transact().encode_diff_v1(&before);
+
+    log_directly(&c.db_url, &pad, &lost).await;
+    relay_live(&c.b, &pad, next);
+    // Sooner than the update's own adoption into the log (which would reveal the gap too).
+    assert!(
+        pb.until(LIVE_CONFIRM_AFTER + GAP_REPAIR_AFTER / 2, |p| {
+            p.text(&pad.file).ends_with("\nlost;next;")
+        })
+        .await,
+        "node B re-read the log for what the live update waited on: {:?}",
+        pb.text(&pad.file)
+    );
+}
+
+/// Commit an update to the pad's log behind every node's back: what a node that died between its
+/// commit and the relay leaves.
+async fn log_directly(db_url: &str, pad: &TestPad, update: &[u8]) {
+    let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO doc_updates (pad_id, user_id, at_ms, update_bytes) VALUES ($1, NULL, 0, $2)",
+    )
+    .bind(pad.id)
+    .bind(update)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_pads_last_commit_whose_relay_was_lost_still_reaches_every_node() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pb.synced().await;
+    // Nothing follows it, so no gap in the chain and no waiting update point at it.
+    let lost = foreign_append(&c.b, &pad, "tail;").await;
+    log_directly(&c.db_url, &pad, &lost).await;
+    assert!(
+        pb.until(LOG_CHECK_EVERY * 3 + Duration::from_secs(1), |p| {
+            p.text(&pad.file).ends_with("tail;")
+        })
+        .await,
+        "the periodic log check found it: {:?}",
+        pb.text(&pad.file)
     );
 }

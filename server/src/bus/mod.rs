@@ -4,8 +4,8 @@
 //! state (collaboration rooms, terminals, recordings) subscribes. The bus is a trait so the
 //! transport can change without touching either side: [`LocalBus`] is one process's fan-out (one
 //! node, the default); [`RedisBus`] (`REDIS_URL`) carries the same events between nodes and
-//! delivers each node's subscribers the events of every node, and relays pads' committed document
-//! updates and socket frames ([`PadMessage`]) to the other nodes, and messages for one node
+//! delivers each node's subscribers the events of every node, and relays pads' document updates
+//! (live, then committed) and socket frames ([`PadMessage`]) to the other nodes, and messages for one node
 //! ([`NodeMessage`]: the shared terminal's relay to the pad's owner, console input).
 //!
 //! Publishing never blocks or fails. A subscriber that falls behind is told so by its receiver

@@ -13,6 +13,7 @@
 //! re-read their logs). A message delivered twice is harmless for the same reason (and a CRDT
 //! update applies idempotently).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ use tokio_util::task::TaskTracker;
 use super::{
     Direct, DomainEvent, NodeMessage, NodePresence, PadBus, PadMessage, Relayed, EVENT_BUFFER,
 };
-use crate::db::PadId;
+use crate::db::{PadId, UserId};
 use crate::metrics::{BusDrop, ClusterMetrics};
 
 /// The one channel every node publishes its domain events and pad messages on.
@@ -63,6 +64,11 @@ enum Wire {
     Event {
         event: DomainEvent,
     },
+    Live {
+        pad: PadId,
+        user: Option<UserId>,
+        data: String,
+    },
     Update {
         pad: PadId,
         prev: i64,
@@ -88,6 +94,11 @@ enum Wire {
 impl Wire {
     fn relay(pad: PadId, message: &PadMessage) -> Wire {
         match message {
+            PadMessage::Live { user, bytes } => Wire::Live {
+                pad,
+                user: *user,
+                data: BASE64.encode(bytes),
+            },
             PadMessage::Update { prev, id, bytes } => Wire::Update {
                 pad,
                 prev: *prev,
@@ -134,6 +145,13 @@ fn decode(body: Wire) -> Option<Incoming> {
                 bytes: bytes(&data)?,
             },
         }),
+        Wire::Live { pad, user, data } => Incoming::Relayed(Relayed {
+            pad,
+            message: PadMessage::Live {
+                user,
+                bytes: bytes(&data)?,
+            },
+        }),
         Wire::Frame { pad, data } => Incoming::Relayed(Relayed {
             pad,
             message: PadMessage::Frame(bytes(&data)?),
@@ -158,6 +176,8 @@ pub struct RedisBus {
     origin: String,
     local: Receivers,
     outgoing: mpsc::Sender<Wire>,
+    /// Set when a message of this node was dropped before reaching Redis (see `publish_loop`).
+    lost: Arc<AtomicBool>,
     metrics: ClusterMetrics,
 }
 
@@ -179,19 +199,24 @@ impl RedisBus {
             direct: broadcast::channel(RELAY_BUFFER).0,
         };
         let (outgoing, queued) = mpsc::channel(PUBLISH_QUEUE);
+        let lost = Arc::new(AtomicBool::new(false));
         let bus = Arc::new(RedisBus {
             origin: origin.clone(),
             local: local.clone(),
             outgoing,
+            lost: lost.clone(),
             metrics: metrics.clone(),
         });
         let first = client.get_async_pubsub().await?;
         tasks.spawn(publish_loop(
-            publisher,
-            origin.clone(),
+            Publisher {
+                redis: publisher,
+                origin: origin.clone(),
+                lost,
+                metrics: metrics.clone(),
+            },
             queued,
             shutdown.clone(),
-            metrics.clone(),
         ));
         tasks.spawn(subscribe_loop(
             client,
@@ -208,6 +233,7 @@ impl RedisBus {
 impl RedisBus {
     fn enqueue(&self, body: Wire) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(body) {
+            self.lost.store(true, Ordering::SeqCst);
             tracing::warn!(
                 "the Redis publish queue is full; other nodes will repair from the database"
             );
@@ -258,41 +284,83 @@ impl std::fmt::Debug for RedisBus {
     }
 }
 
-async fn publish_loop(
-    mut redis: redis::aio::ConnectionManager,
+/// This node's publishing side of the channel.
+struct Publisher {
+    redis: redis::aio::ConnectionManager,
     origin: String,
-    mut queued: mpsc::Receiver<Wire>,
-    shutdown: CancellationToken,
+    lost: Arc<AtomicBool>,
     metrics: ClusterMetrics,
-) {
-    loop {
-        let body = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            body = queued.recv() => match body { Some(body) => body, None => return },
-        };
+}
+
+impl Publisher {
+    /// If a message was lost, ask the other nodes to resync (this clears the loss only once the
+    /// request itself went out).
+    async fn resync(&mut self) {
+        if self.lost.swap(false, Ordering::SeqCst) {
+            tracing::info!("publishing to Redis works again; asking the other nodes to resync");
+            self.publish(Wire::Event {
+                event: DomainEvent::Resync,
+            })
+            .await;
+        }
+    }
+
+    async fn publish(&mut self, body: Wire) -> bool {
         let payload = match serde_json::to_vec(&Envelope {
-            origin: origin.clone(),
+            origin: self.origin.clone(),
             body,
         }) {
             Ok(payload) => payload,
             Err(err) => {
                 tracing::error!(error = %err, "encoding a bus message failed");
-                continue;
+                return true;
             }
         };
-        // The connection manager reconnects by itself; a message that fails now is lost for the
-        // other nodes, which resync once their subscriptions notice the outage.
         let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
             .arg(BUS_CHANNEL)
             .arg(payload)
-            .query_async(&mut redis)
+            .query_async(&mut self.redis)
             .await;
         match sent {
-            Ok(()) => metrics.published(),
+            Ok(()) => {
+                self.metrics.published();
+                true
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "publishing to Redis failed");
-                metrics.dropped(BusDrop::PublishFailed);
+                self.metrics.dropped(BusDrop::PublishFailed);
+                self.lost.store(true, Ordering::SeqCst);
+                false
             }
+        }
+    }
+}
+
+/// Publishes what this node queued, in order. The connection manager reconnects by itself; a
+/// message that fails meanwhile is lost for the other nodes. Their subscriptions may never have
+/// noticed (only this node's connection failed), and the lost message may have been a pad's last
+/// update, which no later link of its chain would reveal as missing: so once publishing works
+/// again (tried with the next message, or every `RECONNECT_CAP`), the node tells everyone to
+/// resync.
+async fn publish_loop(
+    mut publisher: Publisher,
+    mut queued: mpsc::Receiver<Wire>,
+    shutdown: CancellationToken,
+) {
+    let mut retry = tokio::time::interval(RECONNECT_CAP);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = retry.tick(), if publisher.lost.load(Ordering::SeqCst) => publisher.resync().await,
+            body = queued.recv() => match body {
+                Some(body) => {
+                    if publisher.publish(body).await {
+                        publisher.resync().await;
+                    }
+                }
+                None => return,
+            },
         }
     }
 }

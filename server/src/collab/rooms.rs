@@ -230,10 +230,13 @@ impl Rooms {
         self.inner.bus.relay(pad, PadMessage::Frame(frame));
     }
 
-    /// What another node relayed: a committed update for the pad's loaded document (which fans
-    /// it out), or a frame for the pad's sockets here.
+    /// What another node relayed: an update, live or committed, for the pad's loaded document
+    /// (which fans it out), or a frame for the pad's sockets here.
     pub fn on_relayed(&self, relayed: Relayed) {
         match relayed.message {
+            PadMessage::Live { user, bytes } => {
+                self.inner.docs.apply_live(relayed.pad, user, &bytes)
+            }
             PadMessage::Update { prev, id, bytes } => {
                 self.inner.docs.apply_relayed(relayed.pad, prev, id, &bytes)
             }
@@ -449,11 +452,16 @@ pub fn spawn_background(state: &AppState) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut owner_checkpoints = tokio::time::interval(super::owner_checkpoints::SCAN_EVERY);
         owner_checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut log_check = tokio::time::interval(super::doc_store::LOG_CHECK_EVERY);
+        log_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // One node writes every log it holds: nothing to check.
+        let cluster = state.redis.is_some();
         loop {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 _ = tick.tick() => state.rooms.sweep(Instant::now()).await,
                 _ = owner_checkpoints.tick() => super::owner_checkpoints::take_due(&state).await,
+                _ = log_check.tick(), if cluster => state.docs.check_logs().await,
             }
         }
     });

@@ -283,6 +283,30 @@ pub async fn latest_checkpoint(db: &Db, pad: PadId) -> sqlx::Result<Option<(i64,
 }
 
 /// At most `limit` of the pad's logged updates after update `after`, in log order, with their ids.
+/// The newest update-log id of each pad (`None`: no update logged), for up to a few hundred pads
+/// per call (one bound parameter each). Each pad costs one index lookup, however long its log.
+pub async fn latest_log_ids(db: &Db, pads: &[PadId]) -> sqlx::Result<Vec<(PadId, Option<i64>)>> {
+    if pads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = (1..=pads.len())
+        .map(|n| format!("(${n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // `column1` is what both SQLite and PostgreSQL name a VALUES list's column.
+    let sql = format!(
+        "SELECT v.column1, (SELECT MAX(u.id) FROM doc_updates u WHERE u.pad_id = v.column1) \
+         FROM (VALUES {values}) AS v"
+    );
+    on_pool!(db, |pool| {
+        let mut query = sqlx::query_as(&sql);
+        for pad in pads {
+            query = query.bind(*pad);
+        }
+        query.fetch_all(pool).await
+    })
+}
+
 pub async fn log_page(
     db: &Db,
     pad: PadId,

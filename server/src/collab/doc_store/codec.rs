@@ -45,6 +45,37 @@ pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, Do
 
 /// Apply an update from the log (this node's or another's); `false` when yrs panicked. One that
 /// no longer applies would be a bug: it is skipped rather than losing the pad.
+/// Whether applying `update` would add content or deletions `doc` lacks.
+pub(super) fn adds_to(doc: &Doc, update: &Update) -> bool {
+    let txn = doc.transact();
+    if update.extends(&txn.state_vector()) {
+        return true;
+    }
+    let deletes = update.delete_set();
+    if deletes.is_empty() {
+        return false;
+    }
+    let mut unknown = deletes.clone();
+    unknown.diff_with(&txn.snapshot().delete_set);
+    !unknown.is_empty()
+}
+
+/// Whether a stored or relayed update (Yjs v1) would change `doc`; one that does not decode
+/// counts as a change, so that applying it reports the failure.
+pub(super) fn changes(doc: &Doc, bytes: &[u8]) -> bool {
+    decode_update(bytes).map_or(true, |update| adds_to(doc, &update))
+}
+
+/// Encoded size of what yrs holds back in `doc` for missing dependencies (0 when nothing is).
+pub(super) fn parked_len(doc: &Doc) -> usize {
+    let txn = doc.transact();
+    let store = txn.store();
+    store
+        .pending_update()
+        .map_or(0, |parked| parked.update.encode_v1().len())
+        + store.pending_ds().map_or(0, |ds| ds.encode_v1().len())
+}
+
 pub(super) fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
     let applied = guarded(|| match Update::decode_v1(bytes) {
         Ok(update) => doc

@@ -11,13 +11,20 @@
 //! included), what yrs may park for missing dependencies (`MAX_PENDING_BYTES`), and the pad's
 //! update-log history (`COLLAB_HISTORY_BYTES`, a running total read at load).
 //!
-//! Several nodes (`REDIS_URL`): every committed update is relayed to the other nodes, which apply
-//! it to their loaded copy of the document without logging it again (`apply_relayed`). Each
+//! Several nodes (`REDIS_URL`): every local update is relayed to the other nodes at once, before
+//! its commit (`apply_live`), and again once committed (`apply_relayed`); they apply it to their
+//! loaded copy of the document without logging it again, and fan it out only the first time.
+//! A live update stays *unconfirmed* until its commit arrives. Another node's later updates may
+//! build on it, so it must reach the log even if its own node dies before committing it: a node
+//! that logs an update of its own first logs the unconfirmed updates it holds (a duplicate row is
+//! harmless, applying an update twice changes nothing), and logs any left unconfirmed after
+//! `LIVE_CONFIRM_AFTER` or when the document unloads. Each
 //! document knows up to which log id it holds every committed update of its pad (`log_upto`,
 //! advanced along the `prev → id` chain of committed updates, its own and relayed ones); its
 //! checkpoints claim exactly that. A gap in the chain (a lost message) that is not filled within
-//! `GAP_REPAIR_AFTER`, or a bus outage, makes it re-read the log after `log_upto` from the
-//! database in pages of `LOG_READ_PAGE` (`repair`).
+//! `GAP_REPAIR_AFTER`, a relayed update that has waited as long for content this node lacks (the
+//! lost commit was the pad's last, so no later link reveals it), or a bus outage, makes it re-read
+//! the log after `log_upto` from the database in pages of `LOG_READ_PAGE` (`repair`).
 //!
 //! Here: `PadDoc`, one loaded document and everything done under its lock. `registry`: the
 //! node's loaded documents (load, open, unload, sweep, REST edits, repair). `codec`: yrs at the
@@ -26,7 +33,7 @@
 //! Must not: know about sockets, roles or sessions (the observer does the fan-out), or write the
 //! log any other way than through `Persist`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -38,7 +45,10 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact};
 mod codec;
 mod registry;
 
-use codec::{apply_stored, encoded_len, integrate_bounding_pending, is_empty_update};
+use codec::{
+    adds_to, apply_stored, changes, encoded_len, integrate_bounding_pending, is_empty_update,
+    parked_len,
+};
 pub(crate) use codec::{decode_state_vector, decode_update, guarded, state_from_log};
 pub use codec::{get_text, new_doc, set_text};
 pub use registry::DocStore;
@@ -65,6 +75,21 @@ pub const LOG_READ_PAGE: i64 = 500;
 /// How long a document waits for a missing link of its pad's update chain (a relayed update
 /// that may still be in flight) before it re-reads the log from the database.
 pub const GAP_REPAIR_AFTER: Duration = Duration::from_secs(1);
+
+/// With several nodes, how often each loaded document's log position is compared with the newest
+/// id in the database: a pad's last update whose relay was lost (and whose node then went quiet
+/// or died) leaves no gap in any later link, so only this notices it.
+pub const LOG_CHECK_EVERY: Duration = Duration::from_secs(2);
+/// Pads per query of that check.
+pub const LOG_CHECK_BATCH: usize = 500;
+
+/// A live update another node relayed stays unconfirmed at most this long (its commit normally
+/// follows within a group-commit window); then this node logs it itself.
+pub const LIVE_CONFIRM_AFTER: Duration = Duration::from_secs(3);
+/// Unconfirmed live updates one document holds, by count and by bytes; past either, the oldest
+/// are logged by this node at once. Bounds the memory a slow or dead node's updates take here.
+pub const MAX_UNCONFIRMED: usize = 1024;
+pub const MAX_UNCONFIRMED_BYTES: usize = 1 << 20;
 
 /// Identifies one socket connection; the origin of an update, so it is not echoed back.
 pub type ConnId = u64;
@@ -113,6 +138,8 @@ pub trait DocObserver: Send + Sync {
 pub struct PadDoc {
     pub pad: PadId,
     persist: Persist,
+    /// Where this node's updates are relayed live to the other nodes.
+    bus: SharedBus,
     /// `COLLAB_HISTORY_BYTES`: update-log bytes this pad may accumulate.
     history_budget: u64,
     /// Sync step 1 answers encoded (full-state work done for peers; for tests and health).
@@ -146,6 +173,23 @@ struct DocState {
     beyond_gap: BTreeMap<i64, i64>,
     /// Since when `beyond_gap` is not empty.
     gap_since: Option<Instant>,
+    /// `log_upto` when the last log check found the database ahead of it; still there at the next
+    /// check means the document is stuck behind, not merely waiting for its latest relay.
+    behind_at: Option<i64>,
+    /// Since when a relayed update waits for content this node lacks: a commit whose relay was
+    /// lost and that no later link of the chain reveals (the pad's last update, its node dead).
+    parked_since: Option<Instant>,
+    /// Live updates of other nodes in `doc` whose commit has not been seen yet, oldest first.
+    unconfirmed: VecDeque<Unconfirmed>,
+    /// Their bytes in total.
+    unconfirmed_bytes: usize,
+}
+
+/// A live update of another node, applied here, waiting for its commit.
+struct Unconfirmed {
+    bytes: Bytes,
+    user: Option<UserId>,
+    since: Instant,
 }
 
 impl PadDoc {
@@ -253,18 +297,7 @@ impl PadDoc {
     /// its no-op sync step 2 pass silently.
     pub fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
         let decoded = decode_update(update)?;
-        let state = self.lock();
-        let txn = state.doc.transact();
-        if decoded.extends(&txn.state_vector()) {
-            return Ok(true);
-        }
-        let deletes = decoded.delete_set();
-        if deletes.is_empty() {
-            return Ok(false);
-        }
-        let mut unknown = deletes.clone();
-        unknown.diff_with(&txn.snapshot().delete_set);
-        Ok(!unknown.is_empty())
+        Ok(adds_to(&self.lock().doc, &decoded))
     }
 
     /// Attach (or detach, with `None`) the observer told about every change.
@@ -343,9 +376,44 @@ impl PadDoc {
             return Applied::Unchanged;
         }
         let bytes = Bytes::from(encoded);
+        // This update may build on other nodes' unconfirmed ones: they go into the log first.
+        self.adopt_unconfirmed(state, |_| true);
         self.persist.append(self.pad, user, bytes.clone());
+        self.bus.relay(
+            self.pad,
+            PadMessage::Live {
+                user,
+                bytes: bytes.clone(),
+            },
+        );
         self.count_and_fan_out(state, origin, &bytes);
         Applied::Changed
+    }
+
+    /// Log the unconfirmed live updates `which` selects (oldest first), as if they were this
+    /// node's own; their commit, if it still comes, adds a harmless duplicate row.
+    fn adopt_unconfirmed(&self, state: &mut DocState, which: impl Fn(&Unconfirmed) -> bool) {
+        let mut kept = VecDeque::with_capacity(state.unconfirmed.len());
+        for live in std::mem::take(&mut state.unconfirmed) {
+            if which(&live) {
+                self.adopt(state, live);
+            } else {
+                kept.push_back(live);
+            }
+        }
+        state.unconfirmed = kept;
+    }
+
+    /// Log one unconfirmed live update (taken out of `unconfirmed` by the caller).
+    fn adopt(&self, state: &mut DocState, live: Unconfirmed) {
+        state.unconfirmed_bytes -= live.bytes.len();
+        self.persist.append(self.pad, live.user, live.bytes);
+    }
+
+    /// Log every unconfirmed live update (the document is going away).
+    fn adopt_all_unconfirmed(&self) {
+        let mut state = self.lock_for_sweep();
+        self.adopt_unconfirmed(&mut state, |_| true);
     }
 
     /// Account for an update now in the document and hand it to the observer.
@@ -368,28 +436,96 @@ impl PadDoc {
 
     /// Apply an update another node committed at `prev → id` (not logged again) and fan it out.
     /// One this document already holds is skipped; applying it again would change nothing.
+    /// Its live copy, if it came and integrated, was fanned out already: the commit only confirms
+    /// it.
     fn apply_committed(&self, prev: i64, id: i64, bytes: &Bytes) {
         let mut state = self.lock();
+        state.confirm(bytes);
         if state.usable().is_err()
             || id <= state.log_upto
             || state.beyond_gap.get(&prev) == Some(&id)
         {
             return;
         }
-        let doc = state.doc.clone();
-        if !apply_stored(self.pad, &doc, bytes) {
-            state.poisoned = true;
+        // Confirmed or not, content still missing (a live copy that parked) is applied again.
+        if !changes(&state.doc, bytes) {
+            state.advance(prev, id);
             return;
         }
-        state.advance(prev, id);
+        if self.apply_relayed(&mut state, bytes) {
+            state.advance(prev, id);
+            self.count_and_fan_out(&mut state, None, bytes);
+        }
+    }
+
+    /// Apply an update another node sent (not logged here); `false` when yrs failed and the
+    /// document is poisoned. Content it parks marks the document for repair from the log.
+    fn apply_relayed(&self, state: &mut DocState, bytes: &Bytes) -> bool {
+        let doc = state.doc.clone();
+        let parked_before = parked_len(&doc);
+        if !apply_stored(self.pad, &doc, bytes) {
+            state.poisoned = true;
+            return false;
+        }
+        if parked_len(&doc) > parked_before {
+            state.parked_since.get_or_insert_with(Instant::now);
+        }
+        true
+    }
+
+    /// Apply an update another node applied and has not committed yet (not logged here unless it
+    /// stays unconfirmed; see the module docs) and fan it out.
+    fn apply_live(&self, user: Option<UserId>, bytes: &Bytes) {
+        let mut state = self.lock();
+        if state.usable().is_err()
+            || !changes(&state.doc, bytes)
+            || !self.apply_relayed(&mut state, bytes)
+        {
+            return;
+        }
+        state.unconfirmed_bytes += bytes.len();
+        state.unconfirmed.push_back(Unconfirmed {
+            bytes: bytes.clone(),
+            user,
+            since: Instant::now(),
+        });
+        while state.unconfirmed.len() > MAX_UNCONFIRMED
+            || state.unconfirmed_bytes > MAX_UNCONFIRMED_BYTES
+        {
+            let Some(oldest) = state.unconfirmed.pop_front() else {
+                break;
+            };
+            self.adopt(&mut state, oldest);
+        }
         self.count_and_fan_out(&mut state, None, bytes);
     }
 
-    /// Whether the update chain has had a missing link for `GAP_REPAIR_AFTER` by `now`.
+    /// Whether the update chain has had a missing link, or a relayed update has waited for
+    /// missing content, for `GAP_REPAIR_AFTER` by `now`.
     fn gap_overdue(&self, now: Instant) -> bool {
-        self.lock_for_sweep()
-            .gap_since
-            .is_some_and(|since| now.saturating_duration_since(since) >= GAP_REPAIR_AFTER)
+        let state = self.lock_for_sweep();
+        [state.gap_since, state.parked_since]
+            .into_iter()
+            .flatten()
+            .any(|since| now.saturating_duration_since(since) >= GAP_REPAIR_AFTER)
+    }
+
+    /// The database's log for this pad reaches `latest`: whether the document has stayed behind it
+    /// since the previous check (then it needs a repair).
+    fn stuck_behind(&self, latest: i64) -> bool {
+        let mut state = self.lock_for_sweep();
+        if latest <= state.log_upto {
+            state.behind_at = None;
+            return false;
+        }
+        let stuck = state.behind_at == Some(state.log_upto);
+        state.behind_at = Some(state.log_upto);
+        stuck
+    }
+
+    /// A repair starts: what parks from now on is noticed again.
+    fn repairing(&self) {
+        self.lock_for_sweep().parked_since = None;
     }
 
     /// The log id up to which this document holds every committed update.
@@ -433,6 +569,17 @@ impl PadDoc {
 }
 
 impl DocState {
+    /// The commit of `bytes` arrived: forget its unconfirmed live copy, if there was one.
+    fn confirm(&mut self, bytes: &Bytes) {
+        let at = self
+            .unconfirmed
+            .iter()
+            .position(|live| live.bytes == *bytes);
+        if let Some(live) = at.and_then(|at| self.unconfirmed.remove(at)) {
+            self.unconfirmed_bytes -= live.bytes.len();
+        }
+    }
+
     /// The committed update `prev → id` is in the document: move `log_upto` along the chain as far
     /// as it now reaches.
     fn advance(&mut self, prev: i64, id: i64) {

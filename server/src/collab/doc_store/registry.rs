@@ -1,7 +1,7 @@
 //! The loaded documents of this node: load (checkpoint + log), open and unload, the idle sweep,
 //! REST edits, and repairing a document from the log after a gap in what the bus relayed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,6 +27,7 @@ fn loaded_doc(loaded: &Loaded, pad: PadId) -> Option<Arc<PadDoc>> {
 pub struct DocStore {
     db: Db,
     persist: Persist,
+    bus: SharedBus,
     history_budget: u64,
     loaded: Loaded,
     metrics: PersistMetrics,
@@ -38,6 +39,7 @@ impl DocStore {
         let loaded: Loaded = Arc::new(Mutex::new(HashMap::new()));
         let on_commit = {
             let loaded = loaded.clone();
+            let bus = bus.clone();
             Arc::new(move |committed: Vec<Committed>| {
                 for Committed { place, bytes } in committed {
                     if let Some(doc) = loaded_doc(&loaded, place.pad) {
@@ -63,6 +65,7 @@ impl DocStore {
         DocStore {
             db,
             persist,
+            bus,
             history_budget: settings.history_bytes,
             loaded,
             metrics,
@@ -73,6 +76,13 @@ impl DocStore {
     pub fn apply_relayed(&self, pad: PadId, prev: i64, id: i64, bytes: &Bytes) {
         if let Some(doc) = loaded_doc(&self.loaded, pad) {
             doc.apply_committed(prev, id, bytes);
+        }
+    }
+
+    /// Another node applied an update it has not committed yet: apply it if the pad is loaded here.
+    pub fn apply_live(&self, pad: PadId, user: Option<UserId>, bytes: &Bytes) {
+        if let Some(doc) = loaded_doc(&self.loaded, pad) {
+            doc.apply_live(user, bytes);
         }
     }
 
@@ -93,6 +103,30 @@ impl DocStore {
         }
     }
 
+    /// Compare every loaded document with the newest id of its pad's log and repair those that
+    /// stayed behind since the previous check (`LOG_CHECK_EVERY`, several nodes only).
+    pub async fn check_logs(&self) {
+        for docs in self.loaded_docs().chunks(LOG_CHECK_BATCH) {
+            let pads: Vec<PadId> = docs.iter().map(|doc| doc.pad).collect();
+            let latest = match super::super::store::latest_log_ids(&self.db, &pads).await {
+                Ok(latest) => latest,
+                Err(err) => {
+                    tracing::warn!(error = %err, "checking document logs failed");
+                    return;
+                }
+            };
+            let latest: HashMap<PadId, i64> = latest
+                .into_iter()
+                .filter_map(|(pad, id)| Some((pad, id?)))
+                .collect();
+            for doc in docs {
+                if latest.get(&doc.pad).is_some_and(|&id| doc.stuck_behind(id)) {
+                    self.repair(doc).await;
+                }
+            }
+        }
+    }
+
     fn loaded_docs(&self) -> Vec<Arc<PadDoc>> {
         self.slots()
             .values()
@@ -103,6 +137,7 @@ impl DocStore {
     /// Apply the pad's committed updates after the document's `log_upto`, page by page.
     async fn repair(&self, doc: &PadDoc) {
         self.metrics.gap_repaired();
+        doc.repairing();
         loop {
             let after = doc.log_upto();
             let page = match super::super::store::log_page(&self.db, doc.pad, after, LOG_READ_PAGE)
@@ -190,6 +225,7 @@ impl DocStore {
     pub async fn unload(&self, pad: PadId) {
         let slot = self.slots().remove(&pad);
         if let Some(doc) = slot.as_ref().and_then(|s| s.get()) {
+            doc.adopt_all_unconfirmed();
             doc.checkpoint_if_dirty();
             doc.lock().unloaded = true;
         }
@@ -224,6 +260,7 @@ impl DocStore {
         let loaded = Arc::new(PadDoc {
             pad,
             persist: self.persist.clone(),
+            bus: self.bus.clone(),
             history_budget: self.history_budget,
             sync_answers: AtomicU64::new(0),
             inner: Mutex::new(DocState {
@@ -241,6 +278,10 @@ impl DocStore {
                 log_upto,
                 beyond_gap: BTreeMap::new(),
                 gap_since: None,
+                behind_at: None,
+                parked_since: None,
+                unconfirmed: VecDeque::new(),
+                unconfirmed_bytes: 0,
             }),
         });
         self.attach_files(&loaded).await?;
@@ -367,6 +408,9 @@ impl DocStore {
             .collect();
         for doc in docs {
             let mut state = doc.lock_for_sweep();
+            doc.adopt_unconfirmed(&mut state, |live| {
+                now.saturating_duration_since(live.since) >= LIVE_CONFIRM_AFTER
+            });
             let observed = state
                 .observer
                 .as_ref()
@@ -382,6 +426,7 @@ impl DocStore {
                 doc.checkpoint_locked(&mut state);
             }
             if !observed && now.saturating_duration_since(state.last_used) >= idle_after {
+                doc.adopt_unconfirmed(&mut state, |_| true);
                 if state.since_checkpoint > 0 {
                     doc.checkpoint_locked(&mut state);
                 }
@@ -407,6 +452,7 @@ impl DocStore {
             .filter_map(|s| s.get().cloned())
             .collect();
         for doc in docs {
+            doc.adopt_all_unconfirmed();
             doc.checkpoint_if_dirty();
         }
         self.persist.flush().await;
