@@ -612,3 +612,28 @@ async fn a_pads_last_commit_whose_relay_was_lost_still_reaches_every_node() {
         pb.text(&pad.file)
     );
 }
+
+#[tokio::test]
+async fn while_redis_is_down_edits_still_cross_nodes_through_the_database() {
+    let mut c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pb.synced().await;
+    c.redis.stop();
+    pa.append(&pad.file, "from-a;").await;
+    pb.append(&pad.file, "from-b;").await;
+    let both = |t: &str| t.contains("from-a;") && t.contains("from-b;");
+    let within = LOG_CHECK_EVERY * 3 + Duration::from_secs(1);
+    assert!(
+        pa.until(within, |p| both(&p.text(&pad.file))).await,
+        "A: {:?}",
+        pa.text(&pad.file)
+    );
+    assert!(
+        pb.until(within, |p| both(&p.text(&pad.file))).await,
+        "B: {:?}",
+        pb.text(&pad.file)
+    );
+}

@@ -2,8 +2,8 @@
 // minimal Yjs provider built only from the stock y-protocols message handlers (the same ones
 // y-websocket's provider uses), speaking over `ws` with opencoder's subprotocols.
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -51,8 +51,9 @@ export async function until (predicate, ms = 5000, what = 'condition') {
   throw new Error(`timed out waiting for ${what}`)
 }
 
-/** The real binary with a fresh DATA_DIR; `stop()` terminates it and removes the directory. */
-export async function startServer () {
+/** The real binary with a fresh DATA_DIR and `env` on top of the test settings; `stop()`
+ * terminates it and removes the directory. */
+export async function startServer (env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'opencoder-interop-'))
   const port = await freePort()
   const child = spawn(BIN, [], {
@@ -65,7 +66,8 @@ export async function startServer () {
       SIGNUP_RATE_LIMIT_PER_MINUTE: '10000',
       EXEC_POOL: '',
       EXEC_REMOVE_LEFTOVERS: '0',
-      RUST_LOG: 'warn'
+      RUST_LOG: 'warn',
+      ...env
     },
     stdio: ['ignore', 'inherit', 'inherit']
   })
@@ -216,4 +218,63 @@ export async function twoPeoplePad (title) {
   const { invite } = await api(server.base, 'POST', `/api/pads/${created.pad.slug}/invites`, alice.token, { role: 'collaborator' })
   await api(server.base, 'POST', `/api/invites/${invite.token}/accept`, bob.token, {})
   return { server, alice, bob, pad: created.pad, file: created.files[0] }
+}
+
+/** The newest PostgreSQL server programs of Debian's `postgresql` package. */
+function postgresBin () {
+  const root = '/usr/lib/postgresql'
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)) : []
+  if (versions.length === 0) {
+    throw new Error('PostgreSQL is not installed (run scripts/ensure-postgres.sh)')
+  }
+  return join(root, versions.sort((a, b) => Number(b) - Number(a))[0], 'bin')
+}
+
+/**
+ * A throwaway PostgreSQL in a temp directory on a free port (run as the `postgres` user when the
+ * tests run as root, as PostgreSQL refuses root). `url` names its `postgres` database.
+ */
+export async function startPostgres () {
+  const bin = postgresBin()
+  const dir = mkdtempSync(join(tmpdir(), 'oc-interop-pg-'))
+  const asServer = process.getuid() === 0 ? ['runuser', '-u', 'postgres', '--'] : []
+  if (asServer.length) execFileSync('chown', ['-R', 'postgres:', dir])
+  const run = (program, args) => asServer.length ? [asServer[0], [...asServer.slice(1), program, ...args]] : [program, args]
+  execFileSync(...run(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'opencoder', '--auth=trust',
+    '--no-sync', '--encoding=UTF8', '--locale=C', '--no-instructions']), { stdio: 'ignore' })
+  const port = await freePort()
+  const child = spawn(...run(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-p', String(port), '-k', dir,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off']), { stdio: 'ignore' })
+  const exited = new Promise((r) => child.on('exit', r))
+  const pidFile = join(dir, 'data', 'postmaster.pid')
+  const status = () => existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : ''
+  await until(() => status().split('\n').some((line) => line.trim() === 'ready'), 60000, 'PostgreSQL to start')
+  return {
+    url: `postgres://opencoder@127.0.0.1:${port}/postgres`,
+    async stop () {
+      // The postmaster itself (not a `runuser` in between): a fast shutdown.
+      process.kill(Number(status().split('\n')[0]), 'SIGINT')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** A throwaway Redis listening only on a Unix socket in a temp directory. */
+export async function startRedis () {
+  const dir = mkdtempSync(join(tmpdir(), 'oc-interop-redis-'))
+  const socket = join(dir, 'redis.sock')
+  const child = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' })
+  const exited = new Promise((r) => child.on('exit', r))
+  child.on('error', () => {})
+  await until(() => existsSync(socket), 20000, 'Redis to start (run scripts/ensure-redis.sh)')
+  return {
+    url: `redis+unix://${socket}`,
+    async stop () {
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
