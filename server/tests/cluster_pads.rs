@@ -637,3 +637,22 @@ async fn while_redis_is_down_edits_still_cross_nodes_through_the_database() {
         pb.text(&pad.file)
     );
 }
+
+#[tokio::test]
+async fn a_newcomer_on_one_node_sees_the_cursors_of_the_other_at_once() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
+    pa.synced().await;
+    pa.set_awareness(json!({ "cursor": { "anchor": 1 } })).await;
+    pa.drain(Duration::from_millis(200)).await;
+    // Joins after A's state was published; A's client does not publish it again.
+    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
+    pb.synced().await;
+    let id = pa.client_id;
+    assert!(
+        pb.until(Duration::from_secs(2), |p| p.awareness.contains_key(&id))
+            .await,
+        "node A handed its awareness states to the newcomer's node"
+    );
+}

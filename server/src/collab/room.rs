@@ -309,12 +309,17 @@ impl Room {
     }
 
     /// Another node told who is connected to the pad there. A node heard of for the first time is
-    /// told who is here in return, so both know each other at once.
+    /// told who is here in return, so both know each other at once. When a connection joined
+    /// there, the awareness states of this node's connections follow, so the newcomer sees their
+    /// cursors at once rather than at their clients' next refresh.
     pub fn on_node_presence(&self, node: String, users: Vec<NodePresence>, now: Instant) {
-        let (changed, new_node, anyone_here) = {
+        let connections =
+            |users: &[NodePresence]| users.iter().map(|u| u.connections).sum::<usize>();
+        let (changed, new_node, joined, anyone_here) = {
             let mut inner = self.lock();
             let previous = inner.remote.get(&node).map(|p| p.users.clone());
             let new_node = previous.is_none();
+            let joined = connections(&users) > previous.as_deref().map_or(0, connections);
             let changed = previous.unwrap_or_default() != users;
             if users.is_empty() {
                 inner.remote.remove(&node);
@@ -327,13 +332,18 @@ impl Room {
                     },
                 );
             }
-            (changed, new_node, !inner.conns.is_empty())
+            (changed, new_node, joined, !inner.conns.is_empty())
         };
         if changed {
             self.broadcast_presence();
         }
         if new_node && anyone_here {
             self.tell_nodes(now);
+        }
+        if joined {
+            if let Some(frame) = self.awareness_frame() {
+                self.bus.relay(self.pad, PadMessage::Frame(frame.into()));
+            }
         }
     }
 
