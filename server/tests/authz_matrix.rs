@@ -563,49 +563,13 @@ async fn the_notes_socket_answers_each_role_as_the_spec_table_says() {
         collaborator: app.signup("Collaborator").await,
         outsider: app.signup("Outsider").await,
     };
-    let question = app
-        .post(
-            "/api/questions",
-            Some(&users.owner.token),
-            json!({
-                "title": "Matrix", "prompt": "p", "difficulty": "easy", "tags": [],
-                "languages": [{ "language": "python", "files": [] }], "guidance": "",
-            }),
-        )
-        .await;
-    assert_eq!(question.status, StatusCode::CREATED, "{:?}", question.body);
-    let started = app
-        .post(
-            &format!("/api/questions/{}/interviews", question.body["id"]),
-            Some(&users.owner.token),
-            json!({ "language": "python" }),
-        )
-        .await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    let slug = started.body["pad"]["slug"].as_str().unwrap().to_string();
+    let (slug, _) = app.start_interview(&users.owner).await;
     app.add_member(&users.owner, &slug, &users.viewer, "viewer")
         .await;
     app.add_member(&users.owner, &slug, &users.collaborator, "collaborator")
         .await;
-    app.add_member(&users.owner, &slug, &users.candidate, "candidate")
+    app.admit_candidate(&users.owner, &slug, &users.candidate)
         .await;
-    app.post(
-        &format!("/api/pads/{slug}/interview/knock"),
-        Some(&users.candidate.token),
-        json!({}),
-    )
-    .await;
-    let admitted = app
-        .post(
-            &format!(
-                "/api/pads/{slug}/interview/admissions/{}",
-                users.candidate.id
-            ),
-            Some(&users.owner.token),
-            json!({ "admit": true }),
-        )
-        .await;
-    assert_eq!(admitted.status, StatusCode::OK, "{:?}", admitted.body);
     let url = format!(
         "{}/ws/pad/{slug}/notes",
         app.base.replacen("http://", "ws://", 1)

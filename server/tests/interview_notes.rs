@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use collab_support::{connect, connect_url, new_doc, ws_url, BinaryServer, Http, Peer};
+use collab_support::{
+    connect, connect_url, new_doc, notes_peer, notes_url, open_notes, ws_url, BinaryServer, Http,
+    Peer,
+};
 use common::{TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
 use opencoder::pads::files::MAX_FILE_BYTES;
@@ -23,91 +26,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const MARKER: &str = "NOTES-MARKER-5f1c0a77: candidate hesitated on edge cases";
 
-fn notes_url(base: &str, slug: &str) -> String {
-    format!("{}/notes", ws_url(base, slug))
-}
-
 fn bearer(token: &str) -> String {
     format!("opencoder.v1, oc.bearer.{token}")
-}
-
-/// Open the notes socket; `Err` is the HTTP status of a refused upgrade.
-async fn open_notes(base: &str, slug: &str, token: &str) -> Result<Peer, u16> {
-    connect_url(
-        &notes_url(base, slug),
-        &[("sec-websocket-protocol", &bearer(token))],
-        new_doc(),
-    )
-    .await
-}
-
-/// The notes socket, synced, with the id of the file whose root holds the notes.
-async fn notes_peer(base: &str, slug: &str, token: &str) -> (Peer, String) {
-    let mut peer = open_notes(base, slug, token)
-        .await
-        .expect("notes socket opens");
-    assert!(
-        peer.until(Duration::from_secs(5), |p| p.has_app("notes.ready")
-            && p.step2_received > 0)
-            .await,
-        "notes.ready and the initial sync"
-    );
-    let ready = peer.app_messages("notes.ready")[0].clone();
-    assert_eq!(ready["maxBytes"], MAX_FILE_BYTES);
-    let root = ready["root"].as_str().unwrap();
-    let file = root.strip_prefix("file:").expect("a file root").to_string();
-    (peer, file)
-}
-
-async fn start_interview(app: &TestApp, owner: &TestUser) -> (String, i64) {
-    let q = app
-        .post(
-            "/api/questions",
-            Some(&owner.token),
-            json!({
-                "title": "Two sum",
-                "prompt": "Find two numbers.",
-                "difficulty": "easy",
-                "tags": [],
-                "languages": [{ "language": "python", "files": [] }],
-                "guidance": "",
-            }),
-        )
-        .await;
-    assert_eq!(q.status, StatusCode::CREATED, "{:?}", q.body);
-    let id = q.body["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("/api/questions/{id}/interviews"),
-            Some(&owner.token),
-            json!({ "language": "python" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    (
-        r.body["pad"]["slug"].as_str().unwrap().to_string(),
-        r.body["files"][0]["id"].as_i64().unwrap(),
-    )
-}
-
-async fn admit(app: &TestApp, owner: &TestUser, slug: &str, candidate: &TestUser) {
-    app.add_member(owner, slug, candidate, "candidate").await;
-    let knocked = app
-        .post(
-            &format!("/api/pads/{slug}/interview/knock"),
-            Some(&candidate.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(knocked.status, StatusCode::OK, "{:?}", knocked.body);
-    let r = app
-        .post(
-            &format!("/api/pads/{slug}/interview/admissions/{}", candidate.id),
-            Some(&owner.token),
-            json!({ "admit": true }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
 
 /// An interview run by Ada (owner) and Bob (collaborator), with Cam admitted as candidate.
@@ -127,9 +47,9 @@ async fn interview() -> Interview {
         app.signup("Bob").await,
         app.signup("Cam").await,
     );
-    let (slug, file) = start_interview(&app, &ada).await;
+    let (slug, file) = app.start_interview(&ada).await;
     app.add_member(&ada, &slug, &bob, "collaborator").await;
-    admit(&app, &ada, &slug, &cam).await;
+    app.admit_candidate(&ada, &slug, &cam).await;
     Interview {
         app,
         ada,
@@ -225,6 +145,10 @@ async fn two_interviewers_converge_on_the_notes() {
     let (mut ada_notes, file) = notes_peer(&app.base, &slug, &ada.token).await;
     let (mut bob_notes, bob_file) = notes_peer(&app.base, &slug, &bob.token).await;
     assert_eq!(file, bob_file, "one notes document per interview");
+    assert_eq!(
+        ada_notes.app_messages("notes.ready")[0]["maxBytes"],
+        MAX_FILE_BYTES
+    );
     ada_notes.append(&file, "## Ada\n").await;
     bob_notes.append(&file, "## Bob\n").await;
     let converged = |p: &Peer| {
