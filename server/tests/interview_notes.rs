@@ -2,10 +2,11 @@
 //! converge on them, candidates and viewers cannot open them, and nothing of them — text or
 //! awareness — reaches a candidate's pad socket, the pad's REST views, its fork, its recordings
 //! or the interview summary. The notes' hidden companion pad answers no pad route, access follows
-//! the interview pad's membership live, and the notes survive a restart.
+//! the interview pad's membership live (on every node), and the notes survive a restart.
 
 mod collab_support;
 mod common;
+mod redis_support;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use collab_support::{
 use common::{TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
 use opencoder::pads::files::MAX_FILE_BYTES;
+use redis_support::RedisServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -515,6 +517,50 @@ async fn losing_the_interviewer_role_closes_the_notes_socket() {
         bob_notes.closed_within(Duration::from_secs(5)).await,
         Some(4003)
     );
+}
+
+/// Two nodes on one database and one Redis: the notes relay between them like a pad's document,
+/// and a downgrade made through one node closes the notes socket open on the other.
+#[tokio::test]
+async fn the_notes_and_their_access_follow_across_nodes() {
+    const SECRET: &str = "interview-notes-cluster-secret-0123456789abcdef";
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let a = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SECRET)]).await;
+    let db_url = format!(
+        "sqlite://{}",
+        a.state.config.data_dir.join("opencoder.db").display()
+    );
+    let b = TestApp::spawn_with(&[
+        ("REDIS_URL", &url),
+        ("JWT_SECRET", SECRET),
+        ("DATABASE_URL", &db_url),
+    ])
+    .await;
+    let (ada, bob) = (a.signup("Ada").await, a.signup("Bob").await);
+    let (slug, _) = a.start_interview(&ada).await;
+    a.add_member(&ada, &slug, &bob, "collaborator").await;
+    let (mut on_a, file) = notes_peer(&a.base, &slug, &ada.token).await;
+    let (mut on_b, file_b) = notes_peer(&b.base, &slug, &bob.token).await;
+    assert_eq!(file, file_b);
+    on_a.append(&file, "from A;").await;
+    on_b.append(&file, "from B;").await;
+    let both = |p: &Peer| {
+        let text = p.text(&file);
+        text.contains("from A;") && text.contains("from B;")
+    };
+    assert!(on_a.until(Duration::from_secs(5), both).await);
+    assert!(on_b.until(Duration::from_secs(5), both).await);
+    let r = a
+        .patch(
+            &format!("/api/pads/{slug}/members/{}", bob.id),
+            Some(&ada.token),
+            json!({ "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(on_b.closed_within(Duration::from_secs(2)).await, Some(4003));
+    drop(redis);
 }
 
 #[tokio::test]
