@@ -436,7 +436,11 @@ async fn the_companion_is_no_pad_to_anyone() {
             r.body
         );
     }
-    for url in [ws_url(&app.base, &hidden), notes_url(&app.base, &hidden)] {
+    for url in [
+        ws_url(&app.base, &hidden),
+        notes_url(&app.base, &hidden),
+        format!("{}/terminal", ws_url(&app.base, &hidden)),
+    ] {
         let refused = connect_url(
             &url,
             &[("sec-websocket-protocol", &bearer(&ada.token))],
