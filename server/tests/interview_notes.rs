@@ -475,7 +475,7 @@ async fn the_companion_is_no_pad_to_anyone() {
 }
 
 #[tokio::test]
-async fn losing_the_interviewer_role_closes_the_notes_socket() {
+async fn losing_the_interviewer_role_or_the_session_closes_the_notes_socket() {
     let Interview {
         app,
         ada,
@@ -520,6 +520,15 @@ async fn losing_the_interviewer_role_closes_the_notes_socket() {
     assert_eq!(
         bob_notes.closed_within(Duration::from_secs(5)).await,
         Some(4003)
+    );
+    // Signing out everywhere closes the interviewer's own notes socket.
+    let r = app
+        .post("/api/auth/logout-all", Some(&ada.token), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        ada_notes.closed_within(Duration::from_secs(5)).await,
+        Some(4001)
     );
 }
 
