@@ -1,5 +1,5 @@
-//! Who may call what (SPEC §3), as one table: every pad endpoint × {anonymous, non-member, viewer,
-//! candidate, collaborator, owner} → status. 401 without credentials, 404 for non-members (a pad
+//! Who may call what (SPEC §3), as one table: every pad endpoint (and the interviewers' notes
+//! socket) × {anonymous, non-member, viewer, candidate, collaborator, owner} → status. 401 without credentials, 404 for non-members (a pad
 //! you cannot access looks missing), 403 for members whose role lacks the capability.
 //!
 //! Every cell runs against a fresh pad, so destructive rows (delete, kick, leave) cannot affect
@@ -13,6 +13,8 @@ use std::collections::BTreeSet;
 use common::{TestApp, TestUser};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {
@@ -546,4 +548,65 @@ async fn members_cannot_escalate() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// The interviewers' private notes socket (`/ws/pad/{slug}/notes`, issue 13 §3) as one more row:
+/// anonymous 401, non-member 404, viewer and candidate 403 (an admitted candidate too), the
+/// interviewers 101. A refused upgrade leaves no notes behind.
+#[tokio::test]
+async fn the_notes_socket_answers_each_role_as_the_spec_table_says() {
+    let app = TestApp::spawn().await;
+    let users = Users {
+        owner: app.signup("Owner").await,
+        viewer: app.signup("Viewer").await,
+        candidate: app.signup("Candidate").await,
+        collaborator: app.signup("Collaborator").await,
+        outsider: app.signup("Outsider").await,
+    };
+    let (slug, _) = app.start_interview(&users.owner).await;
+    app.add_member(&users.owner, &slug, &users.viewer, "viewer")
+        .await;
+    app.add_member(&users.owner, &slug, &users.collaborator, "collaborator")
+        .await;
+    app.admit_candidate(&users.owner, &slug, &users.candidate)
+        .await;
+    let url = format!(
+        "{}/ws/pad/{slug}/notes",
+        app.base.replacen("http://", "ws://", 1)
+    );
+    let expect: [u16; 6] = [401, 404, 403, 403, 101, 101];
+    let mut failures = Vec::new();
+    let mut opened = false;
+    for (caller, expected) in CALLERS.iter().zip(expect) {
+        let protocols = match users.token(*caller) {
+            Some(token) => format!("opencoder.v1, oc.bearer.{token}"),
+            None => "opencoder.v1".to_string(),
+        };
+        let mut request = url.as_str().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(&protocols).unwrap(),
+        );
+        let status = match tokio_tungstenite::connect_async(request).await {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(other) => panic!("notes socket as {caller:?}: {other}"),
+        };
+        if status != expected {
+            failures.push(format!(
+                "notes socket as {caller:?}: expected {expected}, got {status}"
+            ));
+        }
+        let companions: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pads WHERE notes_of IS NOT NULL")
+                .fetch_one(app.sql())
+                .await
+                .unwrap();
+        // Only an admitted upgrade creates the notes.
+        opened |= status == 101;
+        assert_eq!(companions, i64::from(opened), "after {caller:?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -43,7 +43,11 @@ struct Filled {
     window: (i64, i64),
     /// The file's text when the typing during the backup began.
     text_before_backup: String,
+    /// An interview pad whose private notes (a hidden companion pad) hold `NOTES`.
+    interview: String,
 }
+
+const NOTES: &str = "## Private notes\nasked good questions\n";
 
 /// A server on `database_url` (a fresh SQLite file when `None`) in a data directory of its own.
 async fn server(database_url: Option<&str>) -> (TestApp, tempfile::TempDir, String) {
@@ -195,6 +199,12 @@ async fn fill(database_url: Option<&str>) -> Filled {
         .await
         .unwrap();
     peer.close().await;
+    let (interview, _) = app.start_interview(&owner).await;
+    let (mut notes, notes_file) =
+        collab_support::notes_peer(&app.base, &interview, &owner.token).await;
+    notes.append(&notes_file, NOTES).await;
+    notes.drain(Duration::from_millis(200)).await;
+    notes.close().await;
     // A checkpoint of the document as it stands, beside the ones the log writer took.
     app.state.docs.flush_all().await;
     let window = (
@@ -212,6 +222,7 @@ async fn fill(database_url: Option<&str>) -> Filled {
         recording,
         window,
         text_before_backup,
+        interview,
     }
 }
 
@@ -443,6 +454,10 @@ async fn restore_and_compare(filled: &Filled, archive: &Path, sent: usize, backe
             "playback at {t} on {backend:?}"
         );
     }
+    // The interview's private notes came along, still only behind the notes socket.
+    let (notes, notes_file) =
+        collab_support::notes_peer(&app.base, &filled.interview, &filled.owner.token).await;
+    assert_eq!(notes.text(&notes_file), NOTES);
     // The signing secret came along (old tokens still work) and a user signs in by recovery key.
     let me = app.get("/api/auth/me", Some(&filled.owner.token)).await;
     assert_eq!(me.status, 200);

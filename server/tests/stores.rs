@@ -1556,7 +1556,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 12] = [
+    const RECORDED: [(i64, &str); 13] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -1569,6 +1569,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (11, "38d045bc39e8ba374174181814049a580bbab2f3c15da7ac3bb30a33c64912994f7813f7e370d1123730988d29a714f7"),
         (12, "8cc48e7da33f574d2f4e6e0b393397a39eeb6d5aa42fc1bacdcdc1c2b782975b3196bbee32c1ac2d71ba73725e424dc6"),
         (14, "055b20cbd7c818ceb87d4a79bf5c32df57803fe508e38d333855a18d32d70f04cfff41a05ac23acb38df0c720342bf08"),
+        (15, "4436562d054f09704276f5ab4d0ab929972bc2410a1fe86b194b1eb7beeae35dd0198e83c3f64466e2d0ed5549cfb7eb"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

@@ -111,17 +111,19 @@ export async function signup (base, name) {
 
 /**
  * A Yjs client: a Y.Doc and an Awareness synced over the pad socket with the stock y-protocols
- * handlers, exactly as y-websocket's provider wires them.
+ * handlers, exactly as y-websocket's provider wires them. `socketPath` names another socket of the
+ * pad (`/notes`); `frames` keeps every frame received, byte for byte.
  */
 export class PadClient {
-  constructor (wsBase, slug, token) {
+  constructor (wsBase, slug, token, socketPath = '') {
     this.doc = new Y.Doc()
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     this.apps = []
+    this.frames = []
     this.denied = []
     this.synced = false
     this.closed = null
-    this.ws = new WebSocket(`${wsBase}/ws/pad/${slug}`, ['opencoder.v1', `oc.bearer.${token}`])
+    this.ws = new WebSocket(`${wsBase}/ws/pad/${slug}${socketPath}`, ['opencoder.v1', `oc.bearer.${token}`])
     this.ws.binaryType = 'arraybuffer'
     this.opened = new Promise((resolveOpen, reject) => {
       this.ws.once('open', resolveOpen)
@@ -161,6 +163,7 @@ export class PadClient {
   }
 
   onMessage (bytes) {
+    this.frames.push(bytes)
     const decoder = decoding.createDecoder(bytes)
     const encoder = encoding.createEncoder()
     const type = decoding.readVarUint(decoder)

@@ -9,7 +9,7 @@
 //!
 //! Must not: hold the registry lock across an `.await` or while calling into a document.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use super::limits::{MAX_CONNECTIONS_PER_PAD, MAX_CONNECTIONS_PER_USER};
 use super::room::{app_frame, ConnChannels, Control, Participant, Room};
 use super::session::SessionError;
 use super::store;
+use super::ws::Channel;
 use crate::bus::{DomainEvent, PadMessage, Relayed, SharedBus};
 use crate::db::{PadId, UserId};
 use crate::AppState;
@@ -35,6 +36,9 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 struct Registry {
     rooms: HashMap<PadId, Arc<Room>>,
     per_user: HashMap<UserId, usize>,
+    /// Interview pad → the companion pad holding its private notes, for the notes rooms live
+    /// here: access to a notes room follows the interview pad's membership events.
+    notes_of: HashMap<PadId, PadId>,
 }
 
 #[derive(Clone)]
@@ -95,6 +99,9 @@ pub struct Membership {
     pub conn: ConnId,
     user: UserId,
     rooms: Rooms,
+    /// Joins and leaves of pad rooms are announced (recordings log them and auto-record); those
+    /// of notes rooms are not, so nothing about the notes reaches the interview's recordings.
+    announce: bool,
 }
 
 impl Drop for Membership {
@@ -110,8 +117,10 @@ impl Drop for Membership {
             }
         }
         self.room.presence_changed();
-        self.rooms
-            .notify_presence(Rooms::presence_change(&self.room, self.user, false));
+        if self.announce {
+            self.rooms
+                .notify_presence(Rooms::presence_change(&self.room, self.user, false));
+        }
     }
 }
 
@@ -166,6 +175,18 @@ impl Rooms {
         conn: ConnId,
         who: Participant,
     ) -> Result<(Membership, ConnChannels), SessionError> {
+        self.join_channel(Channel::Pad(pad), conn, who).await
+    }
+
+    /// Join the room of the document `channel` carries (`join` for a pad's own document).
+    pub async fn join_channel(
+        &self,
+        channel: Channel,
+        conn: ConnId,
+        who: Participant,
+    ) -> Result<(Membership, ConnChannels), SessionError> {
+        let pad = channel.doc_pad();
+        let announce = matches!(channel, Channel::Pad(_));
         loop {
             let existing = self.get(pad);
             let room = match existing {
@@ -202,17 +223,26 @@ impl Rooms {
                 return Err(SessionError::TooManyConnections("per pad"));
             }
             *registry.per_user.entry(who.user).or_default() += 1;
+            if let Channel::Notes {
+                interview, notes, ..
+            } = channel
+            {
+                registry.notes_of.insert(interview, notes);
+            }
             let user = who.user;
             let channels = room.add(conn, who);
             let change = Rooms::presence_change(&room, user, true);
             drop(registry);
-            self.notify_presence(change);
+            if announce {
+                self.notify_presence(change);
+            }
             return Ok((
                 Membership {
                     room,
                     conn,
                     user,
                     rooms: self.clone(),
+                    announce,
                 },
                 channels,
             ));
@@ -271,9 +301,15 @@ impl Rooms {
                 })
                 .map(|(pad, _)| *pad)
                 .collect();
-            idle.iter()
+            let idle: Vec<Arc<Room>> = idle
+                .iter()
                 .filter_map(|pad| registry.rooms.remove(pad))
-                .collect()
+                .collect();
+            let Registry {
+                rooms, notes_of, ..
+            } = &mut *registry;
+            notes_of.retain(|_, notes| rooms.contains_key(notes));
+            idle
         };
         for room in idle {
             room.doc.set_observer(None);
@@ -319,8 +355,16 @@ impl Rooms {
             .collect()
     }
 
+    /// The live notes room of an interview pad, if any.
+    fn notes_room(&self, interview: PadId) -> Option<Arc<Room>> {
+        let registry = self.registry();
+        let notes = registry.notes_of.get(&interview)?;
+        registry.rooms.get(notes).cloned()
+    }
+
     /// Carry one domain event to the open sockets it concerns.
     pub async fn on_event(&self, state: &AppState, event: DomainEvent) {
+        self.notes_event(&event).await;
         match event {
             DomainEvent::UserRevoked { user } => {
                 for room in self.rooms_of_user(user) {
@@ -371,6 +415,39 @@ impl Rooms {
         }
     }
 
+    /// The interview pad's membership and deletion events, applied to its notes room: the notes
+    /// socket closes itself when the role a change carries may not see notes.
+    async fn notes_event(&self, event: &DomainEvent) {
+        match *event {
+            DomainEvent::MemberChanged { pad, user, role } => {
+                let Some(room) = self.notes_room(pad) else {
+                    return;
+                };
+                match role {
+                    Some(role) => room.control(Some(user), Control::Role(role)),
+                    None => room.control(Some(user), Control::Close(SessionError::AccessRevoked)),
+                }
+            }
+            DomainEvent::PadDeleted { pad } => {
+                let room = {
+                    let mut registry = self.registry();
+                    let notes = registry.notes_of.remove(&pad);
+                    notes.and_then(|notes| registry.rooms.remove(&notes))
+                };
+                if let Some(room) = room {
+                    room.close_all(SessionError::PadDeleted);
+                    room.doc.set_observer(None);
+                    self.inner.docs.unload(room.pad).await;
+                }
+            }
+            DomainEvent::UserRevoked { .. }
+            | DomainEvent::PadChanged { .. }
+            | DomainEvent::FilesChanged { .. }
+            | DomainEvent::InterviewChanged { .. }
+            | DomainEvent::Resync => {}
+        }
+    }
+
     async fn push_members(&self, state: &AppState, room: &Room) {
         match store::members(&state.db, room.pad).await {
             Ok(members) => {
@@ -396,9 +473,21 @@ impl Rooms {
     /// message, and every room gets fresh member and file lists.
     async fn on_lag(&self, state: &AppState) {
         self.inner.docs.repair_all().await;
-        let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
-        for room in rooms {
+        let rooms: Vec<(Arc<Room>, bool)> = {
+            let registry = self.registry();
+            let notes_rooms: HashSet<PadId> = registry.notes_of.values().copied().collect();
+            registry
+                .rooms
+                .values()
+                .map(|room| (room.clone(), notes_rooms.contains(&room.pad)))
+                .collect()
+        };
+        for (room, notes) in rooms {
             room.control(None, Control::RecheckRole);
+            // A notes room's members and files are the interview pad's business, not its own.
+            if notes {
+                continue;
+            }
             self.push_members(state, &room).await;
             self.push_files(state, &room).await;
         }

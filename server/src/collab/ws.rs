@@ -19,15 +19,16 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use tracing::Instrument;
 
-use super::app::{AppCtx, ConnBuckets};
+use super::app::{AppCtx, AppMsgError, ConnBuckets};
 use super::limits::{MAX_FRAME_BYTES, OFFLOAD_ENCODE_BYTES};
 use super::room::{Control, Participant, Room};
 use super::session::{sync_step2_for, Session, SessionError};
 use crate::auth::extractors::{authenticate, token_from_headers, TokenSource};
-use crate::db::PadId;
+use crate::db::{FileId, PadId};
 use crate::error::{ws_close, AppError, AppResult};
 use crate::http::{origin, ws_io};
-use crate::pads::access::{live_role, load_access};
+use crate::pads::access::{live_role, load_access, AccessLost};
+use crate::pads::roles::Role;
 use crate::AppState;
 
 /// The subprotocol the server speaks and selects.
@@ -100,6 +101,58 @@ pub async fn upgrade(
     let user = authenticate(&state, &token).await?;
     // Non-members get their 404 here; the role itself is read again once the socket has joined.
     let (pad, _) = load_access(&state, &slug, user.id).await?;
+    Ok(accept(state, ws, user, Channel::Pad(pad.id)))
+}
+
+/// What a socket carries. The pad socket carries the pad's own document. The notes socket
+/// (`interviews::notes`) carries an interview's private notes: a hidden companion pad's document,
+/// joined under the companion's id while access is decided by the role on the interview pad, so
+/// nothing of the notes ever enters the interview pad's document, log or room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Pad(PadId),
+    Notes {
+        interview: PadId,
+        notes: PadId,
+        /// The companion's one file: the notes text is its root.
+        file: FileId,
+    },
+}
+
+impl Channel {
+    /// The pad whose membership decides access.
+    pub fn access_pad(self) -> PadId {
+        match self {
+            Channel::Pad(pad) => pad,
+            Channel::Notes { interview, .. } => interview,
+        }
+    }
+
+    /// The pad whose document and room the socket joins.
+    pub fn doc_pad(self) -> PadId {
+        match self {
+            Channel::Pad(pad) => pad,
+            Channel::Notes { notes, .. } => notes,
+        }
+    }
+
+    /// Whether a member with `role` may keep this socket open; checked at the join, at every
+    /// role change and at every re-read of the role.
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Channel::Pad(_) => true,
+            Channel::Notes { .. } => role.can_see_interviewer_notes(),
+        }
+    }
+}
+
+/// Upgrade an authenticated, authorized request to a socket on `channel`.
+pub(crate) fn accept(
+    state: AppState,
+    ws: WebSocketUpgrade,
+    user: crate::auth::User,
+    channel: Channel,
+) -> Response {
     // Shutdown waits for this socket (it counts as a tracked task until it ends).
     let tracked = state.tasks.token();
     let ws = ws
@@ -108,19 +161,47 @@ pub async fn upgrade(
         .max_frame_size(SOCKET_MESSAGE_LIMIT)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES);
-    Ok(ws.on_upgrade(move |socket| async move {
+    ws.on_upgrade(move |socket| async move {
         let conn = state.rooms.next_conn_id();
-        let span = tracing::info_span!("pad_socket", user_id = %user.id, pad = %pad.id, conn);
+        let span = match channel {
+            Channel::Pad(pad) => {
+                tracing::info_span!("pad_socket", user_id = %user.id, pad = %pad, conn)
+            }
+            Channel::Notes {
+                interview, notes, ..
+            } => {
+                tracing::info_span!("notes_socket", user_id = %user.id, pad = %interview, notes = %notes, conn)
+            }
+        };
         let who = Participant {
             user: user.id,
             name: user.name.clone(),
             color: color_for(user.id),
         };
-        run(state, socket, conn, who, pad.id, user.session_epoch)
+        run(state, socket, conn, who, channel, user.session_epoch)
             .instrument(span)
             .await;
         drop(tracked);
-    }))
+    })
+}
+
+/// The role the socket's user has on `channel` now, or why they lost it (a role the channel does
+/// not admit counts as no longer having access).
+async fn current_role(
+    state: &AppState,
+    channel: Channel,
+    user: crate::db::UserId,
+    epoch: i64,
+) -> AppResult<Result<Role, AccessLost>> {
+    Ok(live_role(state, channel.access_pad(), user, epoch)
+        .await?
+        .and_then(|role| {
+            if channel.admits(role) {
+                Ok(role)
+            } else {
+                Err(AccessLost::NotAMember)
+            }
+        }))
 }
 
 async fn run(
@@ -128,22 +209,23 @@ async fn run(
     mut socket: WebSocket,
     conn: u64,
     who: Participant,
-    pad: PadId,
+    channel: Channel,
     epoch: i64,
 ) {
     let started = Instant::now();
     // Leaving the room happens when `membership` drops, whichever way this function returns.
-    let (membership, mut channels) = match state.rooms.join(pad, conn, who.clone()).await {
-        Ok(joined) => joined,
-        Err(reason) => {
-            tracing::warn!(reason = %reason, "pad socket refused");
-            close(&state, &mut socket, &reason).await;
-            return;
-        }
-    };
+    let (membership, mut channels) =
+        match state.rooms.join_channel(channel, conn, who.clone()).await {
+            Ok(joined) => joined,
+            Err(reason) => {
+                tracing::warn!(reason = %reason, "pad socket refused");
+                close(&state, &mut socket, &reason).await;
+                return;
+            }
+        };
     // The role was read at the upgrade; from the join on, access changes arrive as room controls.
     // One more read closes the window between the two (see `live_role`).
-    let role = match live_role(&state, pad, who.user, epoch).await {
+    let role = match current_role(&state, channel, who.user, epoch).await {
         Ok(Ok(current)) => current,
         Ok(Err(lost)) => {
             drop(membership);
@@ -169,7 +251,7 @@ async fn run(
         Instant::now(),
     );
     session.close_floods_after(state.config.collab.flood_close_after);
-    match edits_locked(&state, pad).await {
+    match edits_locked(&state, channel).await {
         Ok(locked) => session.set_edits_locked(locked),
         Err(reason) => {
             drop(membership);
@@ -188,19 +270,7 @@ async fn run(
         .into_iter()
         .map(Bytes::from)
         .collect();
-    // A joiner learns at once whether the session is being recorded, whatever its role.
-    let recording = crate::recordings::service::recording_status_for_joiner(&state, pad).await;
-    opening.push(Bytes::from(
-        oc_proto::AppMessage::new(recording)
-            .expect("an object with a type")
-            .encode(),
-    ));
-    // Runs in progress, so a joiner sees their output from the start.
-    for message in state.exec.replay_for(pad) {
-        if let Ok(app) = oc_proto::AppMessage::new(message) {
-            opening.push(Bytes::from(app.encode()));
-        }
-    }
+    opening.extend(opening_extras(&state, channel).await);
     if write_all(&mut socket, opening).await.is_err() {
         state.metrics.pad_socket_closed(None);
         return;
@@ -210,6 +280,10 @@ async fn run(
             biased;
             control = channels.control.recv() => match control {
                 Some(Control::Close(reason)) => { outcome = Some(reason); break; }
+                Some(Control::Role(role)) if !channel.admits(role) => {
+                    outcome = Some(SessionError::AccessRevoked);
+                    break;
+                }
                 Some(Control::Role(role)) => session.set_role(role),
                 Some(Control::RecheckRole) => session.mark_role_stale(),
                 None => break,
@@ -241,7 +315,7 @@ async fn run(
                     Message::Close(_) => break,
                 };
                 if session.role_is_stale() {
-                    match live_role(&state, room.pad, who.user, epoch).await {
+                    match current_role(&state, channel, who.user, epoch).await {
                         Ok(Ok(role)) => session.set_role(role),
                         Ok(Err(lost)) => { outcome = Some(lost.into()); break; }
                         Err(err) => {
@@ -251,7 +325,7 @@ async fn run(
                         }
                     }
                     // Interview switches are re-read with the role (`InterviewChanged` asks for both).
-                    match edits_locked(&state, room.pad).await {
+                    match edits_locked(&state, channel).await {
                         Ok(locked) => session.set_edits_locked(locked),
                         Err(reason) => { outcome = Some(reason); break; }
                     }
@@ -282,7 +356,17 @@ async fn run(
                         role: session.role(),
                         buckets: buckets.clone(),
                     };
-                    state.rooms.handlers().dispatch(ctx, app).await;
+                    match channel {
+                        Channel::Pad(_) => state.rooms.handlers().dispatch(ctx, app).await,
+                        // Chat, run input and every other app message belong to the pad socket.
+                        Channel::Notes { .. } => ctx.reply(
+                            &AppMsgError::new(
+                                "unknown_type",
+                                "the notes socket carries only the notes document and presence",
+                            )
+                            .to_message(app.msg_type()),
+                        ),
+                    }
                 }
                 if let Some(reason) = step.close {
                     if room.doc.is_poisoned() {
@@ -313,6 +397,30 @@ async fn run(
     );
 }
 
+/// What a joiner gets after the sync and presence frames. On the pad socket: whether the session
+/// is being recorded (whatever the role) and the runs in progress, so their output shows from the
+/// start. On the notes socket: which root holds the notes.
+async fn opening_extras(state: &AppState, channel: Channel) -> Vec<Bytes> {
+    let messages = match channel {
+        Channel::Pad(pad) => {
+            let mut messages =
+                vec![crate::recordings::service::recording_status_for_joiner(state, pad).await];
+            messages.extend(state.exec.replay_for(pad));
+            messages
+        }
+        Channel::Notes { file, .. } => vec![serde_json::json!({
+            "type": "notes.ready",
+            "root": crate::collab::file_key(file),
+            "maxBytes": crate::pads::files::MAX_FILE_BYTES,
+        })],
+    };
+    messages
+        .into_iter()
+        .filter_map(|message| oc_proto::AppMessage::new(message).ok())
+        .map(|app| Bytes::from(app.encode()))
+        .collect()
+}
+
 /// The sync step 2 answering a peer's state vector. A large document is encoded on the blocking
 /// pool: encoding it on an async worker would stall every socket that worker serves.
 async fn answer_sync_request(
@@ -329,8 +437,11 @@ async fn answer_sync_request(
 }
 
 /// Whether the pad's interview refuses candidates' edits now (read at the join and with every
-/// role re-read).
-async fn edits_locked(state: &AppState, pad: PadId) -> Result<bool, SessionError> {
+/// role re-read). The notes socket admits no candidate, so no switch applies to it.
+async fn edits_locked(state: &AppState, channel: Channel) -> Result<bool, SessionError> {
+    let Channel::Pad(pad) = channel else {
+        return Ok(false);
+    };
     crate::interviews::switches::edits_locked(&state.db, pad)
         .await
         .map_err(|err| {

@@ -1,16 +1,19 @@
-//! Interviews (issue 13 §1, §2, §4): the question bank, "Start interview", the interviewer's
-//! switches, the waiting room and scorecards. What comes later (private notes, integrity markers,
+//! Interviews (issue 13 §1–§4): the question bank, "Start interview", the interviewer's
+//! switches, the waiting room, private notes and scorecards. What comes later (integrity markers,
 //! drawing, take-homes) gets modules and tables of its own beside these.
 //!
 //! - `questions`, `questions_store` — the bank: limits, validation, co-editors; its SQL
 //! - `start` — a question becomes an interview pad
 //! - `switches` — lock, run, terminal, prompt, timer, end; what each blocks, and where
 //! - `waiting_room` — candidates wait until an interviewer admits them
+//! - `notes`, `notes_store` — the interviewers' private notes socket; the companion pad's SQL
 //! - `scorecards`, `scorecards_store` — each interviewer's scorecard, anti-anchoring; its SQL
 //! - `summary` — the debrief page and its Markdown export
 //! - `store` — the SQL of interviews and admissions
 //! - `routes` — the HTTP handlers
 
+pub mod notes;
+pub mod notes_store;
 pub mod questions;
 pub mod questions_store;
 pub mod routes;

@@ -10,7 +10,8 @@
 //! - interviewers: change the switches, end the interview, admit or turn away; fill their own
 //!   scorecard and, once it is submitted, read the others' (`scorecards`); read the summary and
 //!   export it as Markdown (`summary`);
-//! - any member, before the waiting room: knock.
+//! - any member, before the waiting room: knock;
+//! - interviewers only: the private notes socket `/ws/pad/{slug}/notes` (`notes`).
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -50,6 +51,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_template, set_template))
         .routes(routes!(interview_summary))
         .routes(routes!(summary_markdown))
+        // Not in the OpenAPI description, which cannot describe WebSockets.
+        .route(
+            "/ws/pad/{slug}/notes",
+            axum::routing::get(super::notes::upgrade),
+        )
 }
 
 #[derive(Deserialize)]

@@ -39,7 +39,8 @@ const RANK_OF_NEW: &str =
     "CASE excluded.role WHEN 'owner' THEN 4 WHEN 'collaborator' THEN 3 WHEN 'candidate' THEN 2 ELSE 1 END";
 
 /// The pad and the user's role on it, in one query: this runs on every pad request and message,
-/// inline when the database allows.
+/// inline when the database allows. Like every lookup by slug, it never finds an interview's
+/// private notes companion (`interviews::notes`), which is no pad to anyone.
 pub async fn find_with_role(
     db: &Db,
     slug: &str,
@@ -47,7 +48,8 @@ pub async fn find_with_role(
 ) -> sqlx::Result<Option<(Pad, Option<Role>)>> {
     let sql = format!(
         "SELECT {PAD_COLUMNS}, m.role AS my_role FROM pads \
-         LEFT JOIN pad_members m ON m.pad_id = pads.id AND m.user_id = $1 WHERE pads.slug = $2"
+         LEFT JOIN pad_members m ON m.pad_id = pads.id AND m.user_id = $1 \
+         WHERE pads.slug = $2 AND pads.notes_of IS NULL"
     );
     let inline = db.inline(|conn| {
         let mut statement = conn.prepare_cached(&sql)?;
@@ -89,7 +91,7 @@ fn pad_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Pad> {
 
 pub async fn find_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Pad>> {
     on_pool!(db, |pool| sqlx::query_as(&format!(
-        "SELECT {PAD_COLUMNS} FROM pads WHERE slug = $1"
+        "SELECT {PAD_COLUMNS} FROM pads WHERE slug = $1 AND notes_of IS NULL"
     ))
     .bind(slug)
     .fetch_optional(pool)

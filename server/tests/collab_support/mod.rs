@@ -184,6 +184,44 @@ pub fn ws_url(base: &str, slug: &str) -> String {
     format!("{}/ws/pad/{slug}", base.replacen("http://", "ws://", 1))
 }
 
+/// The interviewers' private notes socket of an interview pad.
+pub fn notes_url(base: &str, slug: &str) -> String {
+    format!("{}/notes", ws_url(base, slug))
+}
+
+/// Open the notes socket with the browser-style subprotocols; `Err` is the HTTP status of a
+/// refused upgrade.
+pub async fn open_notes(base: &str, slug: &str, token: &str) -> Result<Peer, u16> {
+    connect_url(
+        &notes_url(base, slug),
+        &[(
+            "sec-websocket-protocol",
+            &format!("opencoder.v1, oc.bearer.{token}"),
+        )],
+        new_doc(),
+    )
+    .await
+}
+
+/// The notes socket, synced, with the id of the file whose root holds the notes (`notes.ready`).
+pub async fn notes_peer(base: &str, slug: &str, token: &str) -> (Peer, String) {
+    let mut peer = open_notes(base, slug, token)
+        .await
+        .expect("notes socket opens");
+    assert!(
+        peer.until(Duration::from_secs(5), |p| p.has_app("notes.ready")
+            && p.step2_received > 0)
+            .await,
+        "notes.ready and the initial sync"
+    );
+    let root = peer.app_messages("notes.ready")[0]["root"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = root.strip_prefix("file:").expect("a file root").to_string();
+    (peer, file)
+}
+
 /// Connect with the standard browser-style subprotocols.
 pub async fn connect(base: &str, slug: &str, token: &str) -> Peer {
     connect_with(

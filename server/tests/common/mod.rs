@@ -245,6 +245,55 @@ impl TestApp {
         slug
     }
 
+    /// An interview pad started by `owner` from a fresh question (Python); returns its slug and
+    /// first file id.
+    pub async fn start_interview(&self, owner: &TestUser) -> (String, i64) {
+        let question = self
+            .post(
+                "/api/questions",
+                Some(&owner.token),
+                json!({
+                    "title": "Two sum", "prompt": "Find two numbers.", "difficulty": "easy",
+                    "tags": [], "languages": [{ "language": "python", "files": [] }], "guidance": "",
+                }),
+            )
+            .await;
+        assert_eq!(question.status, StatusCode::CREATED, "{:?}", question.body);
+        let started = self
+            .post(
+                &format!("/api/questions/{}/interviews", question.body["id"]),
+                Some(&owner.token),
+                json!({ "language": "python" }),
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+        (
+            started.body["pad"]["slug"].as_str().unwrap().to_string(),
+            started.body["files"][0]["id"].as_i64().unwrap(),
+        )
+    }
+
+    /// `candidate` joins the interview through an invite, knocks and is let in by `owner`.
+    pub async fn admit_candidate(&self, owner: &TestUser, slug: &str, candidate: &TestUser) {
+        self.add_member(owner, slug, candidate, "candidate").await;
+        let knocked = self
+            .post(
+                &format!("/api/pads/{slug}/interview/knock"),
+                Some(&candidate.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(knocked.status, StatusCode::OK, "{:?}", knocked.body);
+        let admitted = self
+            .post(
+                &format!("/api/pads/{slug}/interview/admissions/{}", candidate.id),
+                Some(&owner.token),
+                json!({ "admit": true }),
+            )
+            .await;
+        assert_eq!(admitted.status, StatusCode::OK, "{:?}", admitted.body);
+    }
+
     /// Make `member` join the pad with `role` through a fresh invite from `owner` (asserting success).
     pub async fn add_member(&self, owner: &TestUser, slug: &str, member: &TestUser, role: &str) {
         let invite = self

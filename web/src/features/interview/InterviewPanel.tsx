@@ -1,7 +1,7 @@
 // The interview beside the editor: the prompt for everyone who may see it, the timer, and the
 // closing message; for interviewers also the switches, the waiting room, the guidance, their
-// scorecard and the summary.
-import { useEffect, useMemo, useState } from 'react';
+// private notes, their scorecard and the summary.
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { can, describeError, type Role } from '../../api';
 import { toast } from '../../ui/toast';
 import { interviewApi, type Interview, type SwitchesPatch } from './interviewApi';
@@ -11,6 +11,9 @@ import ScorecardPanel from './ScorecardPanel';
 import { formatClock, timerValue } from './timer';
 import type { InterviewState } from './useInterview';
 import './interview.css';
+
+// Only interviewers render it, so only they ever load its code and open its socket.
+const InterviewNotes = lazy(() => import('./InterviewNotes'));
 
 /** Minutes offered for a countdown. */
 const COUNTDOWN_MINUTES = [15, 30, 45, 60, 90];
@@ -133,6 +136,21 @@ function WaitingList(props: { slug: string; interview: Interview }) {
   );
 }
 
+/** Connects on first open, then stays live while the panel is shown. */
+function NotesSection(props: { slug: string }) {
+  const [opened, setOpened] = useState(false);
+  return (
+    <details className="interview-notes-section" data-testid="notes-toggle" onToggle={(e) => e.currentTarget.open && setOpened(true)}>
+      <summary>Private notes (interviewers only)</summary>
+      {opened && (
+        <Suspense fallback={<p className="muted small">Loading notes…</p>}>
+          <InterviewNotes slug={props.slug} />
+        </Suspense>
+      )}
+    </details>
+  );
+}
+
 export default function InterviewPanel(props: { slug: string; state: InterviewState; role: Role }) {
   const { interview } = props.state;
   const interviewer = can.record(props.role);
@@ -177,6 +195,7 @@ export default function InterviewPanel(props: { slug: string; state: InterviewSt
               <Markdown text={interview.guidance} testId="interview-guidance" />
             </details>
           )}
+          <NotesSection slug={props.slug} />
           <details className="interview-scorecard" data-testid="scorecard-toggle">
             <summary>Scorecard (interviewers only)</summary>
             <ScorecardPanel slug={props.slug} />
