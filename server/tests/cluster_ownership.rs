@@ -531,8 +531,21 @@ async fn console_input_from_a_socket_on_another_node_reaches_the_run() {
         user: opencoder::db::UserId(viewer_id),
         run_id: run_id.clone(),
         data: Some("Vic\n".into()),
+        // No request of node B's: the refusal it answers is dropped there.
+        request: 0,
     };
     b.state.bus.send(None, forged);
+    // The run's node answers refusals back to the typist's node, as if the run were there; input
+    // for a run no node has is refused too, once no node answered.
+    let too_large = "x".repeat(opencoder::exec::console::CONSOLE_MESSAGE_BYTES + 1);
+    bob_on_b
+        .send_app(json!({ "type": "run.stdin", "runId": run_id, "data": too_large }))
+        .await;
+    assert!(bob_on_b.until(wait, |p| p.has_error("input_too_large")).await, "{:?}", bob_on_b.app_messages("error"));
+    bob_on_b
+        .send_app(json!({ "type": "run.stdin", "runId": "no-such-run", "data": "x" }))
+        .await;
+    assert!(bob_on_b.until(wait, |p| p.has_error("unknown_run")).await);
     // A collaborator's input on B reaches the program on A; everyone sees the exchange.
     bob_on_b
         .send_app(json!({ "type": "run.stdin", "runId": run_id, "data": "Bob\n" }))

@@ -83,11 +83,18 @@ pub enum NodeMessage {
         reason: String,
     },
     /// Any node → every node: console input for a run another node may host (`exec::console`).
+    /// `request` is the sender's: the node hosting the run answers it.
     ConsoleInput {
         pad: PadId,
         user: UserId,
         run_id: String,
         data: Option<String>,
+        request: u64,
+    },
+    /// Hosting node → sender of `ConsoleInput`: accepted (`None`) or why not.
+    ConsoleAnswer {
+        request: u64,
+        refusal: Option<crate::exec::console::ConsoleRefusal>,
     },
 }
 

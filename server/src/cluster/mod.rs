@@ -439,8 +439,12 @@ fn spawn_router(state: &crate::AppState) {
                 received = direct.recv() => received,
             };
             match received {
-                Ok(crate::bus::Direct { message: NodeMessage::ConsoleInput { pad, user, run_id, data }, .. }) => {
-                    crate::exec::console::on_relayed(&state, pad, user, &run_id, data.as_deref()).await
+                Ok(crate::bus::Direct { from, message: NodeMessage::ConsoleInput { pad, user, run_id, data, request } }) => {
+                    let input = crate::exec::console::RelayedInput { from: &from, request, pad, user, run_id: &run_id, data: data.as_deref() };
+                    crate::exec::console::on_relayed(&state, input).await
+                }
+                Ok(crate::bus::Direct { message: NodeMessage::ConsoleAnswer { request, refusal }, .. }) => {
+                    state.exec.console_answers().answer(request, refusal)
                 }
                 Ok(direct) => crate::terminal::relay::dispatch(&state, direct),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {

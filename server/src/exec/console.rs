@@ -6,11 +6,18 @@
 //!
 //! With several nodes a run lives on the node that started it. Input for a run this node does not
 //! have goes to every other node (`NodeMessage::ConsoleInput`); the one hosting the run checks the
-//! typist's role again and applies it. Its refusals (`input_limit`, `run_finished`, …) stay there:
-//! the typist learns of accepted input from the echo every node relays.
+//! typist's role again, applies it and answers (`NodeMessage::ConsoleAnswer`), so the typist gets
+//! the same refusals (`input_limit`, `run_finished`, …) wherever the run is. No answer within
+//! `CONSOLE_RELAY_TIMEOUT` means no node has the run: `unknown_run`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use oc_proto::AppMessage;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
 use crate::bus::NodeMessage;
 use crate::collab::app::{AppCtx, AppMsgError};
@@ -24,6 +31,8 @@ pub const CONSOLE_RUN_BYTES: usize = 64 * 1024;
 /// Console messages (`run.stdin` and `run.eof`) per second one connection may send, and the burst.
 pub const CONSOLE_PER_SEC: f64 = 20.0;
 pub const CONSOLE_BURST: f64 = 40.0;
+/// How long console input relayed to other nodes waits for the answer of the node hosting its run.
+pub const CONSOLE_RELAY_TIMEOUT: Duration = Duration::from_secs(1);
 /// Console messages the program has not read yet; past this, input is refused as `input_busy`
 /// until it reads.
 pub const CONSOLE_CHANNEL_CHUNKS: usize = 32;
@@ -36,8 +45,11 @@ pub enum ConsoleInput<'a> {
 }
 
 /// Why console input was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ConsoleRefusal {
+    /// The typist's role (read again by the node hosting the run) may not run code.
+    Forbidden,
     /// No run with that id is in progress on this pad.
     Unknown,
     /// The run (or the program) has finished.
@@ -56,6 +68,7 @@ pub enum ConsoleRefusal {
 impl From<ConsoleRefusal> for AppMsgError {
     fn from(refusal: ConsoleRefusal) -> Self {
         match refusal {
+            ConsoleRefusal::Forbidden => FORBIDDEN.into(),
             ConsoleRefusal::Unknown => {
                 AppMsgError::new("unknown_run", "no such run is in progress on this pad")
             }
@@ -94,13 +107,18 @@ struct EofIn {
     run_id: String,
 }
 
+const FORBIDDEN: (&str, &str) = ("forbidden", "your role may not type into a run");
+
+impl From<(&'static str, &'static str)> for AppMsgError {
+    fn from((code, message): (&'static str, &'static str)) -> Self {
+        AppMsgError::new(code, message)
+    }
+}
+
 /// Role first (a viewer learns nothing about runs), then the connection's rate.
 fn admit(ctx: &AppCtx) -> Result<(), AppMsgError> {
     if !ctx.role.can_run() {
-        return Err(AppMsgError::new(
-            "forbidden",
-            "your role may not type into a run",
-        ));
+        return Err(FORBIDDEN.into());
     }
     ctx.take_token("console", CONSOLE_PER_SEC, CONSOLE_BURST)
 }
@@ -114,7 +132,7 @@ pub async fn handle_stdin(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsg
             "expected {type:\"run.stdin\", runId: string, data: string}",
         )
     })?;
-    apply_or_relay(&ctx, input.run_id, Some(input.data))
+    apply_or_relay(&ctx, input.run_id, Some(input.data)).await
 }
 
 /// `{type:"run.eof", runId}`.
@@ -126,12 +144,17 @@ pub async fn handle_eof(ctx: AppCtx, message: AppMessage) -> Result<(), AppMsgEr
             "expected {type:\"run.eof\", runId: string}",
         )
     })?;
-    apply_or_relay(&ctx, input.run_id, None)
+    apply_or_relay(&ctx, input.run_id, None).await
 }
 
 /// Input for a run of this node goes to it; with several nodes, input for a run it does not have
-/// goes to the others (`data: None` is the end of input).
-fn apply_or_relay(ctx: &AppCtx, run_id: String, data: Option<String>) -> Result<(), AppMsgError> {
+/// goes to the others, and the answer of the one hosting it comes back (`data: None` is the end
+/// of input).
+async fn apply_or_relay(
+    ctx: &AppCtx,
+    run_id: String,
+    data: Option<String>,
+) -> Result<(), AppMsgError> {
     let pad = ctx.room.pad;
     match ctx
         .state
@@ -139,6 +162,8 @@ fn apply_or_relay(ctx: &AppCtx, run_id: String, data: Option<String>) -> Result<
         .console_input(pad, &run_id, console_input(data.as_deref()))
     {
         Err(ConsoleRefusal::Unknown) if ctx.state.ownership.is_clustered() => {
+            let answers = ctx.state.exec.console_answers();
+            let (request, answer) = answers.expect();
             ctx.state.bus.send(
                 None,
                 NodeMessage::ConsoleInput {
@@ -146,9 +171,16 @@ fn apply_or_relay(ctx: &AppCtx, run_id: String, data: Option<String>) -> Result<
                     user: ctx.user,
                     run_id,
                     data,
+                    request,
                 },
             );
-            Ok(())
+            let answered = tokio::time::timeout(CONSOLE_RELAY_TIMEOUT, answer).await;
+            answers.forget(request);
+            match answered {
+                Ok(Ok(None)) => Ok(()),
+                Ok(Ok(Some(refusal))) => Err(refusal.into()),
+                Ok(Err(_)) | Err(_) => Err(ConsoleRefusal::Unknown.into()),
+            }
         }
         result => Ok(result?),
     }
@@ -158,30 +190,78 @@ fn console_input(data: Option<&str>) -> ConsoleInput<'_> {
     data.map_or(ConsoleInput::Eof, ConsoleInput::Data)
 }
 
+/// Console input this node relayed and the answers it waits for, by request id.
+#[derive(Default)]
+pub struct PendingAnswers {
+    next: AtomicU64,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Option<ConsoleRefusal>>>>,
+}
+
+impl PendingAnswers {
+    fn waiting(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Option<ConsoleRefusal>>>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// A new request id and where its answer will arrive.
+    fn expect(&self) -> (u64, oneshot::Receiver<Option<ConsoleRefusal>>) {
+        // From 1: 0 is never a live request.
+        let request = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let (tx, rx) = oneshot::channel();
+        self.waiting().insert(request, tx);
+        (request, rx)
+    }
+
+    fn forget(&self, request: u64) {
+        self.waiting().remove(&request);
+    }
+
+    /// The answer to `request` arrived (late ones find nobody waiting and are dropped).
+    pub fn answer(&self, request: u64, refusal: Option<ConsoleRefusal>) {
+        if let Some(waiting) = self.waiting().remove(&request) {
+            let _ = waiting.send(refusal);
+        }
+    }
+}
+
+/// Console input another node relayed (see [`on_relayed`]).
+pub struct RelayedInput<'a> {
+    /// The sending node's bus id, and its request id, to answer.
+    pub from: &'a str,
+    pub request: u64,
+    pub pad: PadId,
+    pub user: UserId,
+    pub run_id: &'a str,
+    pub data: Option<&'a str>,
+}
+
 /// Console input another node relayed: applied when the run is this node's and the typist's role
-/// (read again here) may run code.
-pub async fn on_relayed(
-    state: &AppState,
-    pad: PadId,
-    user: UserId,
-    run_id: &str,
-    data: Option<&str>,
-) {
+/// (read again here) may run code; the sender is told the outcome. Nodes without the run stay
+/// silent.
+pub async fn on_relayed(state: &AppState, input: RelayedInput<'_>) {
     // Most nodes do not have the run: they skip the role read.
-    if state.exec.check_stoppable(pad, run_id).is_err() {
+    if state.exec.check_stoppable(input.pad, input.run_id).is_err() {
         return;
     }
-    match crate::pads::store::member_role(&state.db, pad, user).await {
-        Ok(Some(role)) if role.can_run() => {
-            if let Err(refusal) = state.exec.console_input(pad, run_id, console_input(data)) {
-                tracing::debug!(?refusal, %pad, "relayed console input refused");
-            }
-        }
-        Ok(_) => {
-            tracing::info!(%pad, "relayed console input from a role that may not run code; dropped")
-        }
+    let refusal = match crate::pads::store::member_role(&state.db, input.pad, input.user).await {
+        Ok(Some(role)) if role.can_run() => state
+            .exec
+            .console_input(input.pad, input.run_id, console_input(input.data))
+            .err(),
+        Ok(_) => Some(ConsoleRefusal::Forbidden),
         Err(err) => {
-            tracing::warn!(error = %err, %pad, "reading the typist's role for relayed console input failed")
+            tracing::warn!(error = %err, pad = %input.pad, "reading the typist's role for relayed console input failed");
+            return;
         }
-    }
+    };
+    state.bus.send(
+        Some(input.from),
+        NodeMessage::ConsoleAnswer {
+            request: input.request,
+            refusal,
+        },
+    );
 }

@@ -217,6 +217,8 @@ pub struct ExecService {
     metrics: Arc<oc_sandbox::Metrics>,
     broadcast: PadBroadcast,
     live: Arc<LiveRuns>,
+    /// Console input relayed to the node hosting its run, waiting for that node's answer.
+    console_answers: Arc<super::console::PendingAnswers>,
     db: Db,
 }
 
@@ -240,8 +242,14 @@ impl ExecService {
             metrics,
             broadcast,
             live: Arc::default(),
+            console_answers: Arc::default(),
             db,
         }
+    }
+
+    /// Answers other nodes gave to console input this node relayed to them.
+    pub fn console_answers(&self) -> &super::console::PendingAnswers {
+        &self.console_answers
     }
 
     /// The `run.started` and `run.output` messages of the pad's runs in progress, oldest run

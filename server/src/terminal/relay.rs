@@ -465,6 +465,6 @@ pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
             to_link(conn, LinkIn::Close(close_reason(code, &reason)))
         }
         // Routed to the console by the caller (`cluster`).
-        NodeMessage::ConsoleInput { .. } => {}
+        NodeMessage::ConsoleInput { .. } | NodeMessage::ConsoleAnswer { .. } => {}
     }
 }
