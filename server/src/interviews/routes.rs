@@ -50,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_template, set_template))
         .routes(routes!(interview_summary))
         .routes(routes!(summary_markdown))
+        .merge(super::takehomes_routes::router())
 }
 
 #[derive(Deserialize)]
@@ -71,7 +72,7 @@ struct AdmissionPath {
 }
 
 /// An id from a path; anything that is not one is as unknown as a missing question.
-fn question_id(raw: &str) -> AppResult<i64> {
+pub(super) fn question_id(raw: &str) -> AppResult<i64> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
