@@ -677,3 +677,155 @@ async fn the_deadline_submits_and_grades_by_itself() {
     );
     assert_eq!(app.audit_rows("takehome.submit").await.len(), 1);
 }
+
+/// Every test-case and take-home endpoint × {anonymous, non-member, viewer, candidate,
+/// collaborator, owner} on a take-home pad (its creator the owner, its candidate started it).
+/// Each cell gets a fresh take-home; the question has no cases, so runs need no sandbox.
+#[tokio::test]
+async fn every_takehome_endpoint_answers_each_role() {
+    let app = TestApp::spawn().await;
+    let owner = app.signup("Owner").await;
+    let viewer = app.signup("Viewer").await;
+    let candidate = app.signup("Candidate").await;
+    let collaborator = app.signup("Collaborator").await;
+    let outsider = app.signup("Outsider").await;
+    let callers: [Option<&TestUser>; 6] = [
+        None,
+        Some(&outsider),
+        Some(&viewer),
+        Some(&candidate),
+        Some(&collaborator),
+        Some(&owner),
+    ];
+    let member = [401, 404, 200, 200, 200, 200];
+    let questions_people = [401, 404, 404, 404, 404, 200];
+    let rows: Vec<(reqwest::Method, &str, Value, [u16; 6])> = vec![
+        (
+            reqwest::Method::GET,
+            "/api/pads/{slug}/tests",
+            json!(null),
+            member,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/pads/{slug}/tests/run",
+            json!({ "hidden": false }),
+            [401, 404, 403, 200, 200, 200],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/pads/{slug}/tests/run",
+            json!({ "hidden": true }),
+            [401, 404, 403, 403, 200, 200],
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/pads/{slug}/takehome",
+            json!(null),
+            member,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/pads/{slug}/takehome/submit",
+            json!(null),
+            [401, 404, 403, 200, 403, 403],
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/questions/{question}/takehomes",
+            json!(null),
+            questions_people,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/questions/{question}/takehomes",
+            window(60_000),
+            [401, 404, 404, 404, 404, 201],
+        ),
+        // The link is the capability: anyone signed in may look; once started it is the
+        // candidate's alone.
+        (
+            reqwest::Method::GET,
+            "/api/takehome-links/{token}",
+            json!(null),
+            [401, 200, 200, 200, 200, 200],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/takehome-links/{token}/start",
+            json!({}),
+            [401, 410, 410, 201, 410, 410],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, template, body, expected) in &rows {
+        for (caller, want) in callers.iter().zip(expected) {
+            let r = app
+                .post("/api/questions", Some(&owner.token), question(json!([])))
+                .await;
+            let question_id = r.body["id"].as_i64().unwrap();
+            let token = takehome(&app, &owner, question_id, window(60_000)).await;
+            let (slug, _) = start(&app, &candidate, &token).await;
+            app.add_member(&owner, &slug, &viewer, "viewer").await;
+            app.add_member(&owner, &slug, &collaborator, "collaborator")
+                .await;
+            let path = template
+                .replace("{slug}", &slug)
+                .replace("{question}", &question_id.to_string())
+                .replace("{token}", &token);
+            let body = (!body.is_null()).then(|| body.clone());
+            let r = app
+                .request(
+                    method.clone(),
+                    &path,
+                    caller.map(|u| u.token.as_str()),
+                    body,
+                )
+                .await;
+            if r.status.as_u16() != *want {
+                failures.push(format!(
+                    "{method} {template} as {:?}: expected {want}, got {} {:?}",
+                    caller.map(|u| &u.name),
+                    r.status,
+                    r.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The matrix above must cover every route of the `takehomes` tag.
+#[tokio::test]
+async fn the_matrix_covers_every_published_takehome_route() {
+    let app = TestApp::spawn().await;
+    let spec = app.get("/api/openapi.json", None).await;
+    let mut published: Vec<String> = Vec::new();
+    for (path, item) in spec.body["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let tags = op["tags"].as_array().cloned().unwrap_or_default();
+            if tags.iter().any(|t| t == "takehomes") {
+                published.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    published.sort();
+    assert_eq!(
+        published,
+        vec![
+            "GET /api/pads/{slug}/takehome",
+            "GET /api/pads/{slug}/tests",
+            "GET /api/questions/{id}/takehomes",
+            "GET /api/takehome-links/{token}",
+            "POST /api/pads/{slug}/takehome/submit",
+            "POST /api/pads/{slug}/tests/run",
+            "POST /api/questions/{id}/takehomes",
+            "POST /api/takehome-links/{token}/start",
+        ]
+    );
+}

@@ -65,7 +65,7 @@ pub struct TestCaseList {
 
 /// The interview's test cases as the caller may see them (candidates: visible ones only). 404
 /// when the pad holds no interview.
-#[utoipa::path(get, path = "/api/pads/{slug}/tests", tag = "interviews", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/pads/{slug}/tests", tag = "takehomes", params(("slug" = String, Path)),
     responses((status = 200, body = TestCaseList), (status = 401), (status = 403), (status = 404)))]
 async fn list_tests(
     State(state): State<AppState>,
@@ -98,7 +98,7 @@ pub struct TestRun {
 /// Run the pad's current code against the interview's visible cases (and the hidden ones when
 /// an interviewer asks), one sandbox run per case. Everyone on the pad gets the visible cases'
 /// results as `tests.finished`; hidden ones only go back to the interviewer who asked.
-#[utoipa::path(post, path = "/api/pads/{slug}/tests/run", tag = "interviews", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/pads/{slug}/tests/run", tag = "takehomes", params(("slug" = String, Path)),
     request_body = RunTestsBody,
     responses((status = 200, body = TestRun), (status = 400), (status = 401),
         (status = 403, description = "a candidate asking for hidden cases; run_disabled; interview_ended"),
@@ -148,7 +148,7 @@ async fn run_tests(
 
 /// Make a take-home link from the question (owner and co-editors; audited `takehome.create`).
 /// The answer holds the link; it is never shown again.
-#[utoipa::path(post, path = "/api/questions/{id}/takehomes", tag = "questions", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/questions/{id}/takehomes", tag = "takehomes", params(("id" = i64, Path)),
     request_body = CreateTakehome,
     responses((status = 201, body = CreatedTakehome), (status = 400), (status = 401), (status = 404),
         (status = 409, description = "too_many_takehomes")))]
@@ -172,7 +172,7 @@ pub struct TakehomeList {
 }
 
 /// The question's take-homes, newest first, with their attempts (owner and co-editors).
-#[utoipa::path(get, path = "/api/questions/{id}/takehomes", tag = "questions", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/questions/{id}/takehomes", tag = "takehomes", params(("id" = i64, Path)),
     responses((status = 200, body = TakehomeList), (status = 401), (status = 404)))]
 async fn list_takehomes(
     State(state): State<AppState>,
@@ -187,7 +187,7 @@ async fn list_takehomes(
 
 /// What a take-home link offers the signed-in caller: title, rules, window and where it stands
 /// for them (no prompt before Start).
-#[utoipa::path(get, path = "/api/takehome-links/{token}", tag = "interviews", params(("token" = String, Path)),
+#[utoipa::path(get, path = "/api/takehome-links/{token}", tag = "takehomes", params(("token" = String, Path)),
     responses((status = 200, body = LinkPreview), (status = 401), (status = 404)))]
 async fn preview_link(
     State(state): State<AppState>,
@@ -201,7 +201,7 @@ async fn preview_link(
 
 /// Start the take-home: the caller's private pad, the deadline stamped now (audited
 /// `takehome.start`). Starting again answers the same attempt.
-#[utoipa::path(post, path = "/api/takehome-links/{token}/start", tag = "interviews", params(("token" = String, Path)),
+#[utoipa::path(post, path = "/api/takehome-links/{token}/start", tag = "takehomes", params(("token" = String, Path)),
     request_body = StartTakehome,
     responses((status = 201, body = AttemptView), (status = 400), (status = 401), (status = 404),
         (status = 409, description = "takehome_not_open"),
@@ -219,7 +219,7 @@ async fn start_link(
 
 /// The pad's take-home attempt: its clock for every member; interviewers also get the graded
 /// results and the time taken. 404 when the pad holds none.
-#[utoipa::path(get, path = "/api/pads/{slug}/takehome", tag = "interviews", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/pads/{slug}/takehome", tag = "takehomes", params(("slug" = String, Path)),
     responses((status = 200, body = PadTakehome), (status = 401), (status = 403), (status = 404)))]
 async fn pad_takehome(
     State(state): State<AppState>,
@@ -233,7 +233,7 @@ async fn pad_takehome(
 
 /// Submit the take-home (its candidate; audited `takehome.submit`): the pad becomes read-only
 /// for them and every case runs. 409 `takehome_submitted` the second time.
-#[utoipa::path(post, path = "/api/pads/{slug}/takehome/submit", tag = "interviews", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/pads/{slug}/takehome/submit", tag = "takehomes", params(("slug" = String, Path)),
     responses((status = 200, body = AttemptView), (status = 401), (status = 403), (status = 404),
         (status = 409, description = "takehome_submitted")))]
 async fn submit_takehome(
