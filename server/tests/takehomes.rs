@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use collab_support::connect;
+use collab_support::{connect, BinaryServer};
 use common::{TestApp, TestUser};
 use opencoder::interviews::takehomes::{MAX_TIME_LIMIT_MS, MIN_TIME_LIMIT_MS};
 use opencoder::interviews::test_cases::{
@@ -596,6 +596,17 @@ async fn a_submission_locks_the_pad_and_is_graded_once_with_every_case() {
         (r.status, r.body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("interview_ended"))
     );
+    let content = app
+        .get(&format!("/api/pads/{slug}/files/{file}"), Some(&ada.token))
+        .await;
+    assert!(
+        !content.body["content"]
+            .as_str()
+            .unwrap()
+            .contains("after the end"),
+        "{:?}",
+        content.body
+    );
     let r = run_tests(&app, &cam, &slug, false).await;
     assert_eq!(
         (r.status, r.body["error"].as_str()),
@@ -828,4 +839,77 @@ async fn the_matrix_covers_every_published_takehome_route() {
             "POST /api/takehome-links/{token}/start",
         ]
     );
+}
+
+/// The deadline is a column, not a timer in memory: a server killed before it and started again
+/// after it submits and grades the attempt on its first sweep.
+#[tokio::test]
+async fn a_deadline_that_passed_while_the_server_was_down_is_kept_when_it_is_back() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = BinaryServer::start(dir.path()).await;
+    let http = server.http();
+    let (_, ada) = http.signup("Ada").await;
+    let (_, cam) = http.signup("Cam").await;
+    let (status, created) = http
+        .call(
+            reqwest::Method::POST,
+            "/api/questions",
+            Some(&ada),
+            Some(question(cases())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (status, made) = http
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/questions/{id}/takehomes"),
+            Some(&ada),
+            Some(window(MIN_TIME_LIMIT_MS)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let token = made["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, attempt) = http
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/takehome-links/{token}/start"),
+            Some(&cam),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{attempt}");
+    let slug = attempt["slug"].as_str().unwrap().to_string();
+    let deadline = attempt["deadlineMs"].as_i64().unwrap();
+
+    server.kill9();
+    tokio::time::sleep(Duration::from_millis(MIN_TIME_LIMIT_MS as u64 + 1_000)).await;
+    let server = BinaryServer::start(dir.path()).await;
+    let http = server.http();
+    for _ in 0..300 {
+        let (status, body) = http
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/pads/{slug}/takehome"),
+                Some(&ada),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["gradedAtMs"].is_i64() {
+            assert_eq!(body["submittedBy"], "deadline");
+            assert!(body["submittedAtMs"].as_i64().unwrap() >= deadline);
+            assert_eq!(body["grading"]["total"], 4, "{body}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not graded after the restart; log:\n{}", server.log_text());
 }

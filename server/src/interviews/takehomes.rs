@@ -396,16 +396,19 @@ pub async fn start(
     };
     let prepared = async {
         admit_candidate(state, &pad, caller, row.time_limit_ms, now).await?;
-        if !store::insert_attempt(&state.db, &attempt).await? {
-            // Someone started it in between: theirs stands.
-            return Err(unavailable("used"));
-        }
-        Ok(())
+        Ok::<_, AppError>(store::insert_attempt(&state.db, &attempt).await?)
     };
-    if let Err(err) = prepared.await {
+    let won = prepared.await;
+    if !matches!(won, Ok(true)) {
+        // Failed, or someone started it in between: this pad goes, theirs stands (and is the
+        // caller's own when they pressed Start twice at once).
         state.docs.unload(pad.id).await;
         pad_store::delete(&state.db, pad.id).await?;
-        return Err(err);
+        won?;
+        return match status(state, &row, caller, now).await? {
+            ("started", Some(attempt)) => Ok(attempt),
+            (other, _) => Err(unavailable(other)),
+        };
     }
     let meta = serde_json::json!({ "takehome": row.id, "deadlineMs": deadline_ms });
     state
@@ -591,7 +594,10 @@ pub async fn sweep(state: &AppState) -> AppResult<()> {
                 code: "takehome_submitted",
                 ..
             }) => {}
-            Err(err) => return Err(err),
+            // One attempt failing must not hold up the others; the next pass tries it again.
+            Err(err) => {
+                tracing::warn!(error = %err, pad = %pad_id, "submitting a take-home at its deadline failed")
+            }
         }
     }
     for pad in store::ungraded(&state.db, now - GRADING_STALE_MS).await? {
