@@ -44,13 +44,14 @@ export function ResultRow(props: { result: CaseResult }) {
   );
 }
 
-/** The candidate's Submit (and, once submitted, a note); nothing on a pad without a take-home. */
-function TakehomeSubmit(props: { slug: string; role: Role }) {
+/** The candidate's Submit (and, once submitted, a note); nothing on a pad without a take-home.
+ * Fetched again when the interview ends, which is how the deadline's submission shows up. */
+function TakehomeSubmit(props: { slug: string; role: Role; ended: boolean }) {
   const [takehome, setTakehome] = useState<PadTakehome | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     takehomeApi.padTakehome(props.slug).then(setTakehome, () => setTakehome(null));
-  }, [props.slug]);
+  }, [props.slug, props.ended]);
   if (!takehome) return null;
   const submit = async () => {
     if (!window.confirm('Submit your take-home? You cannot edit it afterwards.')) return;
@@ -107,7 +108,7 @@ export default function TestsPanel(props: { slug: string; role: Role; ended: boo
   const runnable = can.run(role) && (interviewer || !props.ended);
   return (
     <section className="stack" aria-label="Tests" data-testid="tests-panel">
-      <TakehomeSubmit slug={slug} role={role} />
+      <TakehomeSubmit slug={slug} role={role} ended={props.ended} />
       {cases.length > 0 && (
         <>
           <h3>Tests</h3>
