@@ -913,3 +913,39 @@ async fn a_deadline_that_passed_while_the_server_was_down_is_kept_when_it_is_bac
     }
     panic!("not graded after the restart; log:\n{}", server.log_text());
 }
+
+/// A submission with nothing to run is graded (every case fails, saying why) rather than retried
+/// forever.
+#[tokio::test]
+async fn an_attempt_with_nothing_to_run_is_graded_as_failing() {
+    let app = TestApp::spawn().await;
+    let (ada, cam) = (app.signup("Ada").await, app.signup("Cam").await);
+    let id = create_question(&app, &ada).await;
+    let token = takehome(&app, &ada, id, window(MAX_TIME_LIMIT_MS)).await;
+    let (slug, file) = start(&app, &cam, &token).await;
+    let r = app
+        .patch(
+            &format!("/api/pads/{slug}/files/{file}"),
+            Some(&cam.token),
+            json!({ "name": "notes.txt" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = app
+        .post(
+            &format!("/api/pads/{slug}/takehome/submit"),
+            Some(&cam.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let body = graded(&app, &ada, &slug).await;
+    let results = body["grading"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["passed"] == false && r["outcome"] == "no_entry"),
+        "{results:?}"
+    );
+}

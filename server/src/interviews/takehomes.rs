@@ -563,15 +563,35 @@ async fn grade(state: &AppState, pad: PadId) -> AppResult<()> {
         test_cases_store::for_interview(&state.db, pad).await?,
         Role::Owner,
     );
-    let results = run_cases(
+    let results = match run_cases(
         state,
         pad,
         attempt.candidate_id,
         &attempt.language,
-        cases,
+        cases.clone(),
         WhenBusy::Wait,
     )
-    .await?;
+    .await
+    {
+        Ok(results) => results,
+        // The sandbox had no place for long: leave it to the sweep once the claim is stale.
+        Err(err @ AppError::RateLimited { .. }) => return Err(err),
+        // Nothing the candidate left can run (no file of the language, sources too large): every
+        // case fails with that reason, so the attempt is graded rather than retried forever.
+        Err(err) => cases
+            .into_iter()
+            .map(|numbered| CaseResult {
+                index: numbered.index,
+                name: numbered.case.name,
+                hidden: numbered.case.hidden,
+                passed: false,
+                outcome: err.code().to_string(),
+                actual: String::new(),
+                stderr: err.to_string(),
+                duration_ms: 0,
+            })
+            .collect(),
+    };
     store::store_results(&state.db, pad, &results, now_ms()).await?;
     state
         .rooms
