@@ -342,6 +342,21 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
         assert_eq!(r.status, StatusCode::OK, "{path}: {:?}", r.body);
         seen.push_str(&r.body.to_string());
     }
+    // The recording's export is not the candidate's to take.
+    let recordings = app
+        .get(&format!("/api/pads/{slug}/recordings"), Some(&ada.token))
+        .await;
+    let recording = recordings.body["recordings"][0]["id"].as_i64().unwrap();
+    for path in [
+        "recordings".to_string(),
+        format!("recordings/{recording}/export"),
+    ] {
+        let r = app
+            .get(&format!("/api/pads/{slug}/{path}"), Some(&cam.token))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {:?}", r.body);
+        seen.push_str(&r.body.to_string());
+    }
     let fork = app
         .post(
             &format!("/api/pads/{slug}/fork"),
@@ -842,7 +857,8 @@ async fn the_matrix_covers_every_published_takehome_route() {
 }
 
 /// The deadline is a column, not a timer in memory: a server killed before it and started again
-/// after it submits and grades the attempt on its first sweep.
+/// after it submits and grades the attempt on its first sweep. (And the link's token stays out of
+/// the request log.)
 #[tokio::test]
 async fn a_deadline_that_passed_while_the_server_was_down_is_kept_when_it_is_back() {
     oc_sandbox::testing::hold_shared_docker_lock();
@@ -888,6 +904,28 @@ async fn a_deadline_that_passed_while_the_server_was_down_is_kept_when_it_is_bac
     assert_eq!(status, StatusCode::CREATED, "{attempt}");
     let slug = attempt["slug"].as_str().unwrap().to_string();
     let deadline = attempt["deadlineMs"].as_i64().unwrap();
+    // The link's token is a capability: the request log names its routes, never the token.
+    http.client
+        .get(format!("{}/take-home/{token}", server.base))
+        .send()
+        .await
+        .unwrap();
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = server.log_text();
+        if log.contains("/api/takehome-links/[redacted]/start")
+            && log.contains("/take-home/[redacted]")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        log.contains("/api/takehome-links/[redacted]/start"),
+        "{log}"
+    );
+    assert!(log.contains("/take-home/[redacted]"), "{log}");
+    assert!(!log.contains(&token), "the token reached the log");
 
     server.kill9();
     tokio::time::sleep(Duration::from_millis(MIN_TIME_LIMIT_MS as u64 + 1_000)).await;
