@@ -1,6 +1,6 @@
 // Take-home: Ada writes a question with a visible and a hidden test case in the bank and makes a
 // take-home link. Cam opens the link, signs up, reads the rules and starts; in his private pad he
-// codes, runs the visible test (pass) and submits. Ada sees the graded result, the hidden case
+// codes, runs the visible test (pass; Ada, watching, sees it live) and submits. Ada sees the graded result, the hidden case
 // included, in the interview summary. Cam's page never shows the hidden case.
 import assert from 'node:assert/strict';
 import { replaceEditorText, signUp, uniqueName, waitForEditor, TIMEOUT } from '../lib/app.mjs';
@@ -50,6 +50,9 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await waitForEditor(c.page);
   const slug = new URL(c.page.url()).pathname.split('/').pop();
   await c.page.getByTestId('interview-timer').waitFor({ timeout: TIMEOUT });
+  // Ada, who made the take-home, owns the pad and watches.
+  await a.page.goto(`${baseUrl}/p/${slug}`);
+  await waitForEditor(a.page);
 
   // He codes and runs the visible test: it passes.
   await replaceEditorText(c.page, SOLUTION);
@@ -57,6 +60,9 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await c.page.getByTestId('run-tests').click();
   await c.page.getByTestId('tests-passed').getByText('1/1').waitFor({ timeout: 60_000 });
   assert.equal(await c.page.locator('[data-testid="test-result"][data-passed="true"]').count(), 1);
+  // Ada sees his run live (visible cases only).
+  await a.page.getByTestId('tests-panel').getByText(/ran the tests/).waitFor({ timeout: TIMEOUT });
+  await a.page.getByTestId('tests-passed').getByText('1/1').waitFor({ timeout: TIMEOUT });
 
   // Submit: the pad is read-only for him from now on.
   c.page.on('dialog', (dialog) => void dialog.accept());
@@ -67,8 +73,6 @@ export async function run({ baseUrl, newPage, screenshot }) {
   assert.ok(!candidatePage.includes(HIDDEN_STDIN) && !candidatePage.includes(HIDDEN_EXPECTED), 'the hidden case never reaches Cam');
 
   // Ada sees the graded result, the hidden case included, in the summary.
-  await a.page.goto(`${baseUrl}/p/${slug}`);
-  await waitForEditor(a.page);
   await a.page.getByTestId('summary-toggle').locator('summary').first().click();
   const passed = a.page.getByTestId('summary-takehome-passed');
   // Grading runs in the background after the submission: refresh until it is in.

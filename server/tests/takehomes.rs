@@ -334,6 +334,10 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
                 >= 2)
             .await
     );
+    assert!(watcher
+        .app_messages("tests.finished")
+        .iter()
+        .all(|m| m["userId"].is_i64() && m["results"].as_array().unwrap().len() == 3));
     let mut seen = serde_json::to_string(&watcher.apps).unwrap();
     for path in ["tests", "interview", "takehome", "files"] {
         let r = app

@@ -135,6 +135,7 @@ async fn run_tests(
         access.pad.id,
         &serde_json::json!({
             "type": "tests.finished",
+            "userId": access.current.user.id,
             "name": access.current.user.name,
             "results": visible,
         }),

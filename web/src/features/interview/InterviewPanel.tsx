@@ -165,7 +165,7 @@ export default function InterviewPanel(props: { slug: string; state: InterviewSt
           The interviewer has hidden the prompt for now.
         </p>
       )}
-      <TestsPanel slug={props.slug} role={props.role} ended={!!interview.endedAtMs} />
+      <TestsPanel slug={props.slug} role={props.role} ended={!!interview.endedAtMs} others={props.state.testsFinished} />
       {interviewer && (
         <>
           <section className="stack" aria-label="Waiting room">

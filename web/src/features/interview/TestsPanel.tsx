@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { can, describeError, type Role } from '../../api';
 import { toast } from '../../ui/toast';
+import { useSession } from '../auth/session';
 import { takehomeApi, type CaseResult, type NumberedCase, type PadTakehome, type TestRun } from './interviewApi';
 
 function Results(props: { run: TestRun }) {
@@ -83,12 +84,26 @@ function TakehomeSubmit(props: { slug: string; role: Role; ended: boolean }) {
   );
 }
 
-export default function TestsPanel(props: { slug: string; role: Role; ended: boolean }) {
+export default function TestsPanel(props: {
+  slug: string;
+  role: Role;
+  ended: boolean;
+  /** Someone's test run on the pad, as the socket told everyone (visible cases only). */
+  others: { userId: number; name: string; results: CaseResult[] } | null;
+}) {
   const { slug, role } = props;
   const interviewer = can.record(role);
   const [cases, setCases] = useState<NumberedCase[]>([]);
   const [run, setRun] = useState<TestRun | null>(null);
   const [busy, setBusy] = useState(false);
+  const [shown, setShown] = useState<{ name: string; results: CaseResult[] } | null>(null);
+  const me = useSession();
+  const myId = me.status === 'signedIn' ? me.user.id : null;
+  // Someone else's run on the pad replaces what is shown; my own comes from my request's answer
+  // (hidden cases included for an interviewer), not from its echo on the socket.
+  useEffect(() => {
+    if (props.others && props.others.userId !== myId) setShown(props.others);
+  }, [props.others, myId]);
   useEffect(() => {
     takehomeApi.tests(slug).then(
       (r) => setCases(r.tests),
@@ -98,7 +113,9 @@ export default function TestsPanel(props: { slug: string; role: Role; ended: boo
   const start = async (hidden: boolean) => {
     setBusy(true);
     try {
-      setRun(await takehomeApi.runTests(slug, hidden));
+      const mine = await takehomeApi.runTests(slug, hidden);
+      setRun(mine);
+      setShown(null);
     } catch (err) {
       toast(`Couldn't run the tests: ${describeError(err)}`, 'error');
     } finally {
@@ -132,7 +149,14 @@ export default function TestsPanel(props: { slug: string; role: Role; ended: boo
               )}
             </div>
           )}
-          {run && <Results run={run} />}
+          {shown ? (
+            <>
+              <p className="muted small">{shown.name} ran the tests:</p>
+              <Results run={{ results: shown.results, passed: shown.results.filter((r) => r.passed).length, total: shown.results.length }} />
+            </>
+          ) : (
+            run && <Results run={run} />
+          )}
         </>
       )}
     </section>
