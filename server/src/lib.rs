@@ -222,6 +222,7 @@ impl AppState {
         collab::spawn_background(self);
         recordings::spawn_background(self);
         terminal::spawn_background(self);
+        interviews::takehomes::spawn_background(self);
         let state = self.clone();
         self.tasks.spawn(async move {
             let mut tick = tokio::time::interval(http::rate_limit::SWEEP_INTERVAL);

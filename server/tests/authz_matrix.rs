@@ -236,6 +236,39 @@ fn table() -> Vec<Row> {
             Some(json!({})),
             [401, 404, 201, 403, 201, 201],
         ),
+        // Test cases and take-homes on a pad that holds neither: the role is checked first (a
+        // viewer cannot run, a candidate cannot run hidden cases or submit for someone), then the
+        // pad answers it has no interview or attempt.
+        row(
+            M::GET,
+            "/api/pads/{slug}/tests",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
+        row(
+            M::POST,
+            "/api/pads/{slug}/tests/run",
+            Some(json!({ "hidden": true })),
+            [401, 404, 403, 403, 404, 404],
+        ),
+        row(
+            M::POST,
+            "/api/pads/{slug}/tests/run",
+            Some(json!({ "hidden": false })),
+            [401, 404, 403, 404, 404, 404],
+        ),
+        row(
+            M::GET,
+            "/api/pads/{slug}/takehome",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
+        row(
+            M::POST,
+            "/api/pads/{slug}/takehome/submit",
+            Some(json!({})),
+            [401, 404, 403, 404, 403, 403],
+        ),
         row(M::GET, "/api/pads", None, [401, 200, 200, 200, 200, 200]),
         row(
             M::POST,

@@ -19,6 +19,10 @@ use opencoder::interviews::questions_store::{
     self, CreateOutcome, Filter, QuestionFields, ShareOutcome, StarterFile,
 };
 use opencoder::interviews::store as interview_store;
+use opencoder::interviews::takehomes_store::{self, NewAttempt, NewTakehome};
+use opencoder::interviews::test_cases::{Compare, TestCase};
+use opencoder::interviews::test_cases_run::CaseResult;
+use opencoder::interviews::test_cases_store;
 use opencoder::metrics::PersistMetrics;
 use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
 use opencoder::pads::invites_store::{self, AcceptOutcome, Liveness, NewInvite};
@@ -94,6 +98,7 @@ on_both_backends! {
     runs_and_recordings => runs_and_recordings;
     audit_chain_with_two_nodes => audit_chain_with_two_nodes;
     questions_and_interviews => questions_and_interviews;
+    takehomes_submit_and_grade_once => takehomes_submit_and_grade_once;
     pad_leases_acquire_renew_and_take_over_after_expiry => pad_leases_acquire_renew_and_take_over_after_expiry;
     a_stale_epoch_cannot_write_what_only_the_owner_may => a_stale_epoch_cannot_write_what_only_the_owner_may;
     two_nodes_racing_for_one_lease_exactly_one_wins => two_nodes_racing_for_one_lease_exactly_one_wins;
@@ -1220,6 +1225,200 @@ async fn audit_chain_with_two_nodes(f: Fixture) {
     );
 }
 
+/// Test cases copied into an interview; a take-home's one attempt, submitted once, graded by one
+/// claim (taken over only once stale), its results stored.
+async fn takehomes_submit_and_grade_once(f: Fixture) {
+    let db = &f.db;
+    let (ada, cam, dan) = (
+        user(db, "Ada").await,
+        user(db, "Cam").await,
+        user(db, "Dan").await,
+    );
+    let case = |name: &str, hidden: bool| TestCase {
+        name: name.into(),
+        stdin: "1 2\n".into(),
+        expected: "3\n".into(),
+        hidden,
+        compare: Compare::Lines,
+    };
+    let fields = QuestionFields {
+        title: "Sum".into(),
+        prompt: String::new(),
+        difficulty: "easy".into(),
+        guidance: String::new(),
+        tags: vec![],
+        files: vec![StarterFile {
+            language: "python".into(),
+            name: "main.py".into(),
+            content: String::new(),
+        }],
+        scorecard_template: None,
+        tests: vec![case("seen", false), case("secret", true)],
+    };
+    let CreateOutcome::Created(question) =
+        questions_store::create(db, ada, &fields, 5).await.unwrap()
+    else {
+        panic!("under the limit")
+    };
+    let found = questions_store::find(db, question, ada)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.tests, fields.tests);
+    let slug_pad = pad(db, ada, "takehome-pad").await;
+    test_cases_store::copy_to_interview(db, question, slug_pad)
+        .await
+        .unwrap();
+    assert_eq!(
+        test_cases_store::for_interview(db, slug_pad).await.unwrap(),
+        fields.tests
+    );
+
+    let new = |hash: &'static str| NewTakehome {
+        question,
+        created_by: ada,
+        token_hash: hash,
+        languages: "python",
+        opens_at_ms: 0,
+        closes_at_ms: 10_000,
+        time_limit_ms: 1_000,
+    };
+    // Two nodes racing for the last place: exactly one wins.
+    let other = f.second_pool().await;
+    let (h1, h2) = (new("h1"), new("h2"));
+    let (a, b) = tokio::join!(
+        takehomes_store::create(db, &h1, 1),
+        takehomes_store::create(&other, &h2, 1)
+    );
+    let ids: Vec<i64> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(ids.len(), 1);
+    let takehome = ids[0];
+    let row = takehomes_store::find(db, takehome).await.unwrap().unwrap();
+    let by_hash = if takehomes_store::find_by_token_hash(db, "h1")
+        .await
+        .unwrap()
+        .is_some()
+    {
+        "h1"
+    } else {
+        "h2"
+    };
+    assert_eq!(
+        takehomes_store::find_by_token_hash(db, by_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        row.id
+    );
+
+    let attempt = |candidate: UserId| NewAttempt {
+        takehome,
+        pad: slug_pad,
+        candidate,
+        language: "python",
+        started_at_ms: 100,
+        deadline_ms: 1_100,
+    };
+    assert!(takehomes_store::insert_attempt(db, &attempt(cam))
+        .await
+        .unwrap());
+    assert!(
+        !takehomes_store::insert_attempt(db, &attempt(dan))
+            .await
+            .unwrap(),
+        "one start per link"
+    );
+    assert!(takehomes_store::overdue(db, 1_099)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        takehomes_store::overdue(db, 1_100).await.unwrap(),
+        vec![slug_pad]
+    );
+    // Submitting twice at once, from two nodes: one wins.
+    let (a, b) = tokio::join!(
+        takehomes_store::submit(db, slug_pad, 1_100, "deadline"),
+        takehomes_store::submit(&other, slug_pad, 1_100, "candidate")
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|s| s.is_some())
+            .count(),
+        1
+    );
+    assert!(takehomes_store::overdue(db, 5_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        takehomes_store::ungraded(db, 0).await.unwrap(),
+        vec![slug_pad]
+    );
+    // One claim at a time; a stale one is taken over.
+    let (a, b) = tokio::join!(
+        takehomes_store::claim_grading(db, slug_pad, 2_000, 0),
+        takehomes_store::claim_grading(&other, slug_pad, 2_000, 0)
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|s| s.is_some())
+            .count(),
+        1
+    );
+    assert!(takehomes_store::ungraded(db, 2_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(takehomes_store::claim_grading(db, slug_pad, 3_000, 2_000)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(takehomes_store::claim_grading(db, slug_pad, 9_000, 2_001)
+        .await
+        .unwrap()
+        .is_some());
+    let results = vec![CaseResult {
+        index: 1,
+        name: "secret".into(),
+        hidden: true,
+        passed: true,
+        outcome: "ok".into(),
+        actual: "3\n".into(),
+        stderr: String::new(),
+        duration_ms: 12,
+    }];
+    takehomes_store::store_results(db, slug_pad, &results, 9_500)
+        .await
+        .unwrap();
+    assert_eq!(
+        takehomes_store::results(db, slug_pad).await.unwrap(),
+        results
+    );
+    let graded = takehomes_store::attempt_on_pad(db, slug_pad)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (graded.graded_at_ms, graded.candidate_id),
+        (Some(9_500), cam)
+    );
+    assert!(takehomes_store::claim_grading(db, slug_pad, 99_000, 98_000)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        takehomes_store::for_question(db, question)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 /// The question bank and interview rows: limits counted in the transaction, visibility, search
 /// and filters, switches, the end and the waiting room.
 async fn questions_and_interviews(f: Fixture) {
@@ -1237,6 +1436,7 @@ async fn questions_and_interviews(f: Fixture) {
             content: "x".into(),
         }],
         scorecard_template: Some(r#"{"sections":[]}"#.into()),
+        tests: vec![],
     };
     let created = |outcome: CreateOutcome| match outcome {
         CreateOutcome::Created(id) => id,
@@ -1570,6 +1770,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (12, "8cc48e7da33f574d2f4e6e0b393397a39eeb6d5aa42fc1bacdcdc1c2b782975b3196bbee32c1ac2d71ba73725e424dc6"),
         (14, "055b20cbd7c818ceb87d4a79bf5c32df57803fe508e38d333855a18d32d70f04cfff41a05ac23acb38df0c720342bf08"),
         (15, "4436562d054f09704276f5ab4d0ab929972bc2410a1fe86b194b1eb7beeae35dd0198e83c3f64466e2d0ed5549cfb7eb"),
+        (16, "339120f333a14f853052100a6e14b01caa191942d045541f57fd567e102de12a1450fab9589fb5d6ab157210eed02f7e"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

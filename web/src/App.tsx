@@ -13,6 +13,7 @@ const InvitePage = lazy(() => import('./features/share/InvitePage'));
 const Settings = lazy(() => import('./features/settings/Settings'));
 const PlaybackPage = lazy(() => import('./features/playback/PlaybackPage'));
 const QuestionBank = lazy(() => import('./features/interview/QuestionBank'));
+const TakehomePage = lazy(() => import('./features/interview/TakehomePage'));
 
 function NotFound() {
   return (
@@ -71,6 +72,14 @@ export function App() {
             }
           />
           <Route path="/invite/:token" element={<InvitePage />} />
+          <Route
+            path="/take-home/:token"
+            element={
+              <RequireAuth>
+                <TakehomePage />
+              </RequireAuth>
+            }
+          />
           <Route
             path="/settings"
             element={

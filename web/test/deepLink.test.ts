@@ -5,6 +5,8 @@ describe('deep-link return', () => {
   it('keeps in-app destinations', () => {
     expect(sanitizeNext('/p/abc123')).toBe('/p/abc123');
     expect(sanitizeNext('/invite/tok_en-1')).toBe('/invite/tok_en-1');
+    expect(sanitizeNext('/take-home/tok_en-1')).toBe('/take-home/tok_en-1');
+    expect(sanitizeNext('/take-home/a/b')).toBeNull();
     expect(sanitizeNext('/dashboard')).toBe('/dashboard');
     expect(sanitizeNext('/settings')).toBe('/settings');
     expect(sanitizeNext('/p/abc?file=main.py')).toBe('/p/abc?file=main.py');

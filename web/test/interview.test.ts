@@ -81,7 +81,9 @@ describe('switches and forms', () => {
         { language: 'go', name: '', content: '' },
       ],
       scorecardTemplate: null,
+      tests: [{ name: '', stdin: '1 2', expected: '3', hidden: true, compare: 'lines' }],
     });
+    expect(input.tests).toEqual([{ name: '', stdin: '1 2', expected: '3', hidden: true, compare: 'lines' }]);
     expect(input.languages).toEqual([
       { language: 'python', files: [{ name: 'sol.py', content: 'x' }] },
       { language: 'go', files: [] },

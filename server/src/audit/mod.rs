@@ -66,6 +66,9 @@ pub enum AuditAction {
     InterviewAdmit,
     InterviewRefuse,
     InterviewScorecardSubmit,
+    TakehomeCreate,
+    TakehomeStart,
+    TakehomeSubmit,
 }
 
 impl AuditAction {
@@ -106,6 +109,9 @@ impl AuditAction {
             AuditAction::InterviewAdmit => "interview.admit",
             AuditAction::InterviewRefuse => "interview.refuse",
             AuditAction::InterviewScorecardSubmit => "interview.scorecard.submit",
+            AuditAction::TakehomeCreate => "takehome.create",
+            AuditAction::TakehomeStart => "takehome.start",
+            AuditAction::TakehomeSubmit => "takehome.submit",
         }
     }
 }

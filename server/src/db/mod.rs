@@ -274,7 +274,7 @@ pub enum WriteLock {
     Chat(PadId),
     /// A user's question bank: the count that bounds it (`interviews::questions`).
     QuestionsOf(UserId),
-    /// One question's co-editor list: the count that bounds it.
+    /// One question's co-editor list and its take-homes: the counts that bound them.
     Question(i64),
 }
 

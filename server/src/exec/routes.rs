@@ -18,6 +18,7 @@ use super::service::{RunRequest, StartRefusal, StopRefusal};
 use super::settings::MAX_TIMEOUT;
 use super::store;
 use crate::audit::{AuditAction, AuditEvent};
+use crate::db::PadId;
 use crate::error::{AppError, AppResult};
 use crate::http::json::ApiJson;
 use crate::interviews::switches::Surface;
@@ -111,33 +112,7 @@ async fn start_run(
         }
     };
 
-    let pad_files = files_store::list(&state.db, access.pad.id).await?;
-    let doc = state
-        .docs
-        .open(access.pad.id)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let texts = doc.file_texts().await;
-    let mut files = Vec::with_capacity(pad_files.len());
-    let mut total = 0usize;
-    for file in &pad_files {
-        let content = texts
-            .get(&file.id)
-            .cloned()
-            .unwrap_or_default()
-            .into_bytes();
-        total += content.len();
-        files.push(SourceFile {
-            name: file.name.clone(),
-            content,
-        });
-    }
-    if total > settings.max_source_bytes {
-        return Err(AppError::too_large(format!(
-            "the pad's sources are over {} bytes",
-            settings.max_source_bytes
-        )));
-    }
+    let (pad_files, files) = pad_sources(&state, access.pad.id).await?;
 
     let entry_file = match &body.entry {
         Some(name) => Some(pad_files.iter().find(|f| &f.name == name).ok_or_else(|| {
@@ -209,15 +184,7 @@ async fn start_run(
                 "repl_open",
                 format!("a REPL ({run_id}) is open on this pad; close it (Stop) first"),
             ),
-            StartRefusal::Queue(refusal) => AppError::RateLimited {
-                retry_after_secs: RETRY_AFTER_SECS,
-                message: match refusal {
-                    Refusal::UserBusy => {
-                        "you already have the maximum number of runs in progress".into()
-                    }
-                    Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
-                },
-            },
+            StartRefusal::Queue(refusal) => queue_refused(refusal),
         })?;
     if matches!(query.wait.as_deref(), Some("1" | "true")) {
         let run = started.finished.await.map_err(|_| AppError::Unavailable {
@@ -231,6 +198,53 @@ async fn start_run(
         axum::Json(json!({ "runId": started.run_id })),
     )
         .into_response())
+}
+
+/// 429 for a run the admission queue refused, with how long to wait.
+pub fn queue_refused(refusal: Refusal) -> AppError {
+    AppError::RateLimited {
+        retry_after_secs: RETRY_AFTER_SECS,
+        message: match refusal {
+            Refusal::UserBusy => "you already have the maximum number of runs in progress".into(),
+            Refusal::QueueFull => "the server is busy running code; retry shortly".into(),
+        },
+    }
+}
+
+/// The pad's files as stored and their current text from the document, as a run takes them;
+/// 413 when the sources together are over `EXEC_MAX_SOURCE_BYTES`.
+pub async fn pad_sources(
+    state: &AppState,
+    pad: PadId,
+) -> AppResult<(Vec<files_store::PadFile>, Vec<SourceFile>)> {
+    let pad_files = files_store::list(&state.db, pad).await?;
+    let doc = state
+        .docs
+        .open(pad)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let texts = doc.file_texts().await;
+    let mut files = Vec::with_capacity(pad_files.len());
+    let mut total = 0usize;
+    for file in &pad_files {
+        let content = texts
+            .get(&file.id)
+            .cloned()
+            .unwrap_or_default()
+            .into_bytes();
+        total += content.len();
+        files.push(SourceFile {
+            name: file.name.clone(),
+            content,
+        });
+    }
+    let max = state.exec.settings().max_source_bytes;
+    if total > max {
+        return Err(AppError::too_large(format!(
+            "the pad's sources are over {max} bytes"
+        )));
+    }
+    Ok((pad_files, files))
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,9 @@
 //! status, latency, client IP and request id. Headers and bodies are never logged.
 //!
 //! Some paths carry a capability: whoever knows an invite's token can join its pad
-//! (`/api/invites/{token}`, `/api/invites/{token}/accept`, the client's `/invite/{token}`). Logs
+//! (`/api/invites/{token}`, `/api/invites/{token}/accept`, the client's `/invite/{token}`), and
+//! whoever knows a take-home's can start it (`/api/takehome-links/{token}[/start]`, the client's
+//! `/take-home/{token}`). Logs
 //! are read by more people, and kept longer, than the invite is meant for, so such segments are
 //! logged as `[redacted]`.
 
@@ -23,7 +25,9 @@ pub const REDACTED: &str = "[redacted]";
 /// The path segments whose next segment is an invite token. A pad's own invite list
 /// (`/api/pads/{slug}/invites/{inviteId}`) names invites by number, which is no secret.
 fn precedes_capability(segment: &str) -> bool {
-    segment.eq_ignore_ascii_case("invites") || segment.eq_ignore_ascii_case("invite")
+    ["invites", "invite", "takehome-links", "take-home"]
+        .iter()
+        .any(|name| segment.eq_ignore_ascii_case(name))
 }
 
 /// `path` with every capability segment replaced by `[redacted]`.
@@ -92,6 +96,11 @@ mod tests {
             "/api/invites/[redacted]/accept"
         );
         assert_eq!(redact_path("/invite/AbC_123-x"), "/invite/[redacted]");
+        assert_eq!(
+            redact_path("/api/takehome-links/AbC_123-x/start"),
+            "/api/takehome-links/[redacted]/start"
+        );
+        assert_eq!(redact_path("/take-home/AbC_123-x"), "/take-home/[redacted]");
         assert_eq!(redact_path("/INVITE/AbC"), "/INVITE/[redacted]");
         assert_eq!(
             redact_path("/api/pads/abc/invites/42"),

@@ -11,6 +11,10 @@
 //! - `summary` — the debrief page and its Markdown export
 //! - `store` — the SQL of interviews and admissions
 //! - `routes` — the HTTP handlers
+//! - `test_cases`, `test_cases_store`, `test_cases_run` — a question's stdin/expected cases, their
+//!   comparison modes and limits; their SQL; running them in the sandbox
+//! - `takehomes`, `takehomes_store`, `takehomes_routes` — take-home links, attempts, the deadline
+//!   sweep and grading; their SQL; the HTTP handlers of tests and take-homes
 
 pub mod notes;
 pub mod notes_store;
@@ -23,6 +27,12 @@ pub mod start;
 pub mod store;
 pub mod summary;
 pub mod switches;
+pub mod takehomes;
+pub mod takehomes_routes;
+pub mod takehomes_store;
+pub mod test_cases;
+pub mod test_cases_run;
+pub mod test_cases_store;
 pub mod waiting_room;
 
 pub use routes::router;

@@ -13,6 +13,7 @@ use super::questions_store::{
     self as store, CreateOutcome, Editor, Question, QuestionFields, ShareOutcome, StarterFile,
 };
 use super::scorecards::{self, Section, TemplateInput};
+use super::test_cases::{self, TestCase, TestCaseInput};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
@@ -85,6 +86,9 @@ pub struct QuestionInput {
     /// The scorecard template its interviews use (instead of each interviewer's own); none: theirs.
     #[serde(default)]
     pub scorecard_template: Option<TemplateInput>,
+    /// stdin / expected-stdout pairs, visible or hidden (`test_cases`).
+    #[serde(default)]
+    pub tests: Vec<TestCaseInput>,
 }
 
 pub fn parse_difficulty(raw: &str) -> AppResult<&'static str> {
@@ -207,6 +211,7 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         .scorecard_template
         .map(scorecards::template_body)
         .transpose()?;
+    let tests = test_cases::validate(input.tests)?;
     Ok(QuestionFields {
         title,
         prompt: input.prompt,
@@ -215,6 +220,7 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         tags,
         files,
         scorecard_template,
+        tests,
     })
 }
 
@@ -247,6 +253,8 @@ pub struct QuestionView {
     pub languages: Vec<LanguageView>,
     pub guidance: String,
     pub scorecard_template: Option<Vec<Section>>,
+    /// Every case, hidden ones included (owner and co-editors only).
+    pub tests: Vec<TestCase>,
     pub editors: Vec<Editor>,
     pub created_at: String,
     pub updated_at: String,
@@ -292,6 +300,7 @@ fn view(question: Question, caller: UserId) -> AppResult<QuestionView> {
         languages: by_language(question.files),
         guidance: row.guidance,
         scorecard_template,
+        tests: question.tests,
         editors: question.editors,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -587,6 +596,7 @@ mod tests {
             languages,
             guidance: "Use a map.".into(),
             scorecard_template: None,
+            tests: vec![],
         }
     }
 

@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use super::test_cases::TestCase;
+use super::test_cases_store;
 use crate::db::{now_text, on_pool, on_tx, Db, UserId, WriteLock, WriteTx};
 
 /// One starter file of one language.
@@ -28,6 +30,7 @@ pub struct QuestionFields {
     pub files: Vec<StarterFile>,
     /// Validated JSON of `scorecards::TemplateInput`.
     pub scorecard_template: Option<String>,
+    pub tests: Vec<TestCase>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -59,6 +62,7 @@ pub struct Question {
     pub tags: Vec<String>,
     pub files: Vec<StarterFile>,
     pub editors: Vec<Editor>,
+    pub tests: Vec<TestCase>,
 }
 
 const QUESTION_COLUMNS: &str =
@@ -98,7 +102,7 @@ async fn insert_children(tx: &mut WriteTx, id: i64, fields: &QuestionFields) -> 
         .map(|_| ())
         })?;
     }
-    Ok(())
+    test_cases_store::insert_for_question(tx, id, &fields.tests).await
 }
 
 /// Why a question was not created.
@@ -178,7 +182,7 @@ pub async fn update(
     if changed == 0 {
         return Ok(false);
     }
-    for table in ["question_tags", "question_files"] {
+    for table in ["question_tags", "question_files", "question_tests"] {
         on_tx!(tx, |conn| sqlx::query(&format!(
             "DELETE FROM {table} WHERE question_id = $1"
         ))
@@ -239,11 +243,13 @@ pub async fn find(db: &Db, id: i64, caller: UserId) -> sqlx::Result<Option<Quest
         .await?;
         Ok::<_, sqlx::Error>((tags, files, editors))
     })?;
+    let tests = test_cases_store::for_question(db, id).await?;
     Ok(Some(Question {
         row,
         tags,
         files,
         editors,
+        tests,
     }))
 }
 

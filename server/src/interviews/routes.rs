@@ -56,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             "/ws/pad/{slug}/notes",
             axum::routing::get(super::notes::upgrade),
         )
+        .merge(super::takehomes_routes::router())
 }
 
 #[derive(Deserialize)]
@@ -77,7 +78,7 @@ struct AdmissionPath {
 }
 
 /// An id from a path; anything that is not one is as unknown as a missing question.
-fn question_id(raw: &str) -> AppResult<i64> {
+pub(super) fn question_id(raw: &str) -> AppResult<i64> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)

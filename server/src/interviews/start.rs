@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::questions;
+use super::questions_store::Question;
 use super::store::{self, NewInterview};
 use super::switches::{self, InterviewView};
+use super::test_cases_store;
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
@@ -46,7 +48,44 @@ pub async fn start(
     req: StartRequest,
 ) -> AppResult<Started> {
     let question = questions::find(state, question, caller).await?;
-    let language = match req.language.as_deref() {
+    let title = req
+        .title
+        .as_deref()
+        .unwrap_or(&question.row.title)
+        .to_string();
+    let (pad, files, language) =
+        interview_pad(state, caller, &question, req.language.as_deref(), &title).await?;
+    let meta = serde_json::json!({ "question": question.row.id, "language": language });
+    state
+        .audit
+        .record(
+            actor,
+            AuditEvent::new(AuditAction::InterviewStart)
+                .target(&pad.slug)
+                .meta(meta),
+        )
+        .await;
+    let row = switches::find(state, pad.id).await?;
+    let interview = switches::view(&state.db, row, Role::Owner).await?;
+    Ok(Started {
+        pad,
+        files,
+        my_role: Role::Owner,
+        interview,
+    })
+}
+
+/// A new interview pad owned by `owner` from `question`: the language's starter files (`language`
+/// an id or alias, default the question's first), the interview row with its copy of the prompt,
+/// guidance and test cases. Answers the pad, its files and the language id.
+pub async fn interview_pad(
+    state: &AppState,
+    owner: UserId,
+    question: &Question,
+    language: Option<&str>,
+    title: &str,
+) -> AppResult<(Pad, Vec<PadFile>, String)> {
+    let language = match language {
         Some(raw) => languages::resolve(raw)?.id.clone(),
         None => question
             .files
@@ -74,9 +113,9 @@ pub async fn start(
             format!("the question has no starter files for {language}"),
         ));
     }
-    let title = lifecycle::validate_title(req.title.as_deref().unwrap_or(&question.row.title))?;
+    let title = lifecycle::validate_title(title)?;
     let (pad, files) =
-        lifecycle::insert_pad(state, caller, &title, &language, "interview", files).await?;
+        lifecycle::insert_pad(state, owner, &title, &language, "interview", files).await?;
     let new = NewInterview {
         pad: pad.id,
         question: question.row.id,
@@ -85,30 +124,17 @@ pub async fn start(
         prompt: &question.row.prompt,
         guidance: &question.row.guidance,
         scorecard_template: question.row.scorecard_template.as_deref(),
-        created_by: caller,
+        created_by: owner,
     };
-    if let Err(err) = store::create(&state.db, &new).await {
+    let created = async {
+        store::create(&state.db, &new).await?;
+        test_cases_store::copy_to_interview(&state.db, question.row.id, pad.id).await
+    };
+    if let Err(err) = created.await {
         // A pad that says it is an interview without one is worse than no pad.
         state.docs.unload(pad.id).await;
         pad_store::delete(&state.db, pad.id).await?;
         return Err(err.into());
     }
-    let meta = serde_json::json!({ "question": question.row.id, "language": language });
-    state
-        .audit
-        .record(
-            actor,
-            AuditEvent::new(AuditAction::InterviewStart)
-                .target(&pad.slug)
-                .meta(meta),
-        )
-        .await;
-    let row = switches::find(state, pad.id).await?;
-    let interview = switches::view(&state.db, row, Role::Owner).await?;
-    Ok(Started {
-        pad,
-        files,
-        my_role: Role::Owner,
-        interview,
-    })
+    Ok((pad, files, language))
 }

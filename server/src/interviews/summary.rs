@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::scorecards::{self, Recommendation, ScorecardView, ScorecardsView};
 use super::switches;
+use super::takehomes::{self, Grading};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
 use crate::exec::store::{self as runs_store, RunSummary};
@@ -50,6 +51,8 @@ pub struct InterviewSummary {
     /// The last `SUMMARY_RUNS` runs, oldest first, without their output.
     pub runs: Vec<RunSummary>,
     pub recordings: Vec<SummaryRecording>,
+    /// The take-home's graded result, when the pad is a take-home.
+    pub takehome: Option<Grading>,
 }
 
 /// The summary of the pad's interview as `user` may see it; 404 when the pad holds none.
@@ -93,6 +96,7 @@ pub async fn summary(state: &AppState, pad: &Pad, user: UserId) -> AppResult<Int
         files,
         runs,
         recordings,
+        takehome: takehomes::grading(state, pad.id).await?,
     })
 }
 
@@ -176,6 +180,9 @@ pub fn markdown(summary: &InterviewSummary) -> String {
             cards.others_submitted
         ));
     }
+    if let Some(grading) = &summary.takehome {
+        takehome_markdown(&mut out, grading);
+    }
     out.push_str("## Final code\n\n");
     for file in &summary.files {
         let fence = fence(&file.content);
@@ -215,6 +222,28 @@ pub fn markdown(summary: &InterviewSummary) -> String {
         ));
     }
     out
+}
+
+fn takehome_markdown(out: &mut String, grading: &Grading) {
+    out.push_str("## Take-home\n\n");
+    if let Some(ms) = grading.time_taken_ms {
+        out.push_str(&format!("Time taken: {} s\n\n", ms / 1000));
+    }
+    out.push_str(&format!(
+        "Passed {} of {} test cases.\n\n",
+        grading.passed, grading.total
+    ));
+    for result in &grading.results {
+        let verdict = if result.passed { "pass" } else { "fail" };
+        let hidden = if result.hidden { " (hidden)" } else { "" };
+        out.push_str(&format!(
+            "- {}{hidden}: {verdict} ({}, {} ms)\n",
+            result.name.replace('\n', " "),
+            result.outcome,
+            result.duration_ms
+        ));
+    }
+    out.push('\n');
 }
 
 fn iso(ms: i64) -> String {

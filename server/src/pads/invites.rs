@@ -42,7 +42,7 @@ pub fn generate_token() -> String {
 }
 
 /// Whether a string can be a token at all; anything else is answered 404 without a lookup.
-fn looks_like_token(token: &str) -> bool {
+pub fn looks_like_token(token: &str) -> bool {
     (16..=64).contains(&token.len())
         && token
             .bytes()

@@ -9,6 +9,7 @@ import { session, useSession } from './session';
 
 function destinationLabel(path: string): string | null {
   if (path.startsWith('/invite/')) return 'the invitation you opened';
+  if (path.startsWith('/take-home/')) return 'the take-home you opened';
   if (path.startsWith('/p/')) return 'the pad you opened';
   if (path === '/settings') return 'your settings';
   return null;

@@ -7,7 +7,8 @@ function isAppPath(path: string): boolean {
     path === '/settings' ||
     /^\/p\/[^/]+(\/[^/]*)?$/.test(path) ||
     /^\/p\/[^/]+\/recordings\/\d+$/.test(path) ||
-    /^\/invite\/[^/]+$/.test(path)
+    /^\/invite\/[^/]+$/.test(path) ||
+    /^\/take-home\/[^/]+$/.test(path)
   );
 }
 

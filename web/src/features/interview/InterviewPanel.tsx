@@ -8,6 +8,7 @@ import { interviewApi, type Interview, type SwitchesPatch } from './interviewApi
 import { renderMarkdown } from './markdown';
 import InterviewSummary from './InterviewSummary';
 import ScorecardPanel from './ScorecardPanel';
+import TestsPanel from './TestsPanel';
 import { formatClock, timerValue } from './timer';
 import type { InterviewState } from './useInterview';
 import './interview.css';
@@ -182,6 +183,7 @@ export default function InterviewPanel(props: { slug: string; state: InterviewSt
           The interviewer has hidden the prompt for now.
         </p>
       )}
+      <TestsPanel slug={props.slug} role={props.role} ended={!!interview.endedAtMs} others={props.state.testsFinished} />
       {interviewer && (
         <>
           <section className="stack" aria-label="Waiting room">

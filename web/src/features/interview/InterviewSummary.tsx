@@ -7,6 +7,7 @@ import { describeError } from '../../api';
 import { saveBlob } from '../../ui/download';
 import { toast } from '../../ui/toast';
 import { interviewApi, RECOMMENDATIONS, type InterviewSummary as Summary, type Scorecard } from './interviewApi';
+import { ResultRow } from './TestsPanel';
 
 const RECOMMENDATION_LABEL = Object.fromEntries(RECOMMENDATIONS.map((r) => [r.value, r.label]));
 
@@ -57,6 +58,24 @@ export default function InterviewSummary(props: { slug: string }) {
       </div>
       {summary && (
         <div className="stack" data-testid="summary">
+          {summary.takehome && (
+            <section className="stack" data-testid="summary-takehome">
+              <h4>Take-home</h4>
+              <p className="small">
+                Passed{' '}
+                <strong data-testid="summary-takehome-passed">
+                  {summary.takehome.passed}/{summary.takehome.total}
+                </strong>
+                {summary.takehome.timeTakenMs != null && ` · took ${Math.round(summary.takehome.timeTakenMs / 60_000)} min`}
+                {summary.takehome.results.length === 0 && ' · grading…'}
+              </p>
+              <ul className="summary-list">
+                {summary.takehome.results.map((r) => (
+                  <ResultRow key={r.index} result={r} />
+                ))}
+              </ul>
+            </section>
+          )}
           <h4>Scorecards</h4>
           {cards.length === 0 && <p className="muted small">No scorecards yet.</p>}
           <ul className="summary-list">

@@ -18,7 +18,10 @@ import {
   type QuestionInput,
   type QuestionSummary,
   type Section,
+  type TestCase,
 } from './interviewApi';
+import TakehomeCreate from './TakehomeCreate';
+import TestCasesEditor from './TestCasesEditor';
 import './interview.css';
 
 /** The editor's working copy: one starter file per language (the API takes more). */
@@ -31,9 +34,10 @@ interface Draft {
   starters: { language: string; name: string; content: string }[];
   /** Kept as it is unless the form replaces or clears it. */
   scorecardTemplate: Section[] | null;
+  tests: TestCase[];
 }
 
-const EMPTY: Draft = { title: '', prompt: '', difficulty: 'medium', tags: '', guidance: '', starters: [], scorecardTemplate: null };
+const EMPTY: Draft = { title: '', prompt: '', difficulty: 'medium', tags: '', guidance: '', starters: [], scorecardTemplate: null, tests: [] };
 
 function toDraft(q: Question): Draft {
   return {
@@ -44,6 +48,7 @@ function toDraft(q: Question): Draft {
     guidance: q.guidance,
     starters: q.languages.map((l) => ({ language: l.language, name: l.files[0]?.name ?? '', content: l.files[0]?.content ?? '' })),
     scorecardTemplate: q.scorecardTemplate,
+    tests: q.tests,
   };
 }
 
@@ -56,6 +61,7 @@ export function toInput(draft: Draft): QuestionInput {
     tags: parseTags(draft.tags),
     guidance: draft.guidance,
     scorecardTemplate: draft.scorecardTemplate ? { sections: draft.scorecardTemplate } : null,
+    tests: draft.tests,
     languages: draft.starters.map((s) => ({
       language: s.language,
       files: s.name.trim() ? [{ name: s.name.trim(), content: s.content }] : [],
@@ -166,6 +172,7 @@ function QuestionForm(props: { question: Question | null; onSaved: (q: Question)
           Add language
         </button>
       </div>
+      <TestCasesEditor cases={draft.tests} onChange={(tests) => set({ tests })} />
       {error && (
         <p className="alert alert-error" role="alert">
           {error}
@@ -260,6 +267,7 @@ function QuestionDetail(props: { id: number; onEdit: (q: Question) => void; onDe
         )}
       </div>
       <pre className="mono small">{question.prompt}</pre>
+      <TakehomeCreate question={question} />
       {question.mine && (
         <form className="row wrap" onSubmit={share}>
           <label htmlFor="q-editor">Share with user id</label>

@@ -34,6 +34,8 @@ export interface Question {
   guidance: string;
   /** The scorecard template its interviews use; null: each interviewer's own. */
   scorecardTemplate: Section[] | null;
+  /** Every case, hidden ones included (the question's people only). */
+  tests: TestCase[];
   editors: Person[];
   createdAt: string;
   updatedAt: string;
@@ -47,6 +49,91 @@ export interface QuestionInput {
   languages: QuestionLanguage[];
   guidance: string;
   scorecardTemplate: { sections: Section[] } | null;
+  tests: TestCase[];
+}
+
+/** How a case's output is compared (server `interviews::test_cases`). */
+export type Compare = 'exact' | 'trimmed' | 'lines';
+export const COMPARES: { value: Compare; label: string }[] = [
+  { value: 'trimmed', label: 'trimmed: trailing spaces and final newlines ignored' },
+  { value: 'exact', label: 'exact: byte for byte' },
+  { value: 'lines', label: 'lines: each line trimmed, blank lines ignored' },
+];
+
+export interface TestCase {
+  name: string;
+  stdin: string;
+  expected: string;
+  hidden: boolean;
+  compare: Compare;
+}
+
+/** A case with its place in the question's list. */
+export interface NumberedCase extends TestCase {
+  index: number;
+}
+
+export interface CaseResult {
+  index: number;
+  name: string;
+  hidden: boolean;
+  passed: boolean;
+  outcome: string;
+  actual: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface TestRun {
+  results: CaseResult[];
+  passed: number;
+  total: number;
+}
+
+export interface Attempt {
+  slug: string;
+  language: string;
+  startedAtMs: number;
+  deadlineMs: number;
+  submittedAtMs: number | null;
+  submittedBy: 'candidate' | 'deadline' | null;
+  gradedAtMs: number | null;
+  nowMs: number;
+}
+
+export interface Grading {
+  timeTakenMs: number | null;
+  passed: number;
+  total: number;
+  results: CaseResult[];
+}
+
+/** The pad's take-home; `grading` for interviewers only. */
+export interface PadTakehome extends Attempt {
+  grading?: Grading | null;
+}
+
+export interface Takehome {
+  id: number;
+  questionId: number;
+  languages: string[];
+  opensAtMs: number;
+  closesAtMs: number;
+  timeLimitMs: number;
+  createdAt: string;
+  attempt?: Attempt;
+}
+
+export interface LinkPreview {
+  title: string;
+  difficulty: Difficulty;
+  languages: string[];
+  opensAtMs: number;
+  closesAtMs: number;
+  timeLimitMs: number;
+  status: 'not_open' | 'open' | 'closed' | 'started' | 'submitted' | 'used';
+  slug?: string;
+  nowMs: number;
 }
 
 export interface QuestionSummary {
@@ -168,6 +255,8 @@ export interface InterviewSummary {
     outcome: string;
   }[];
   recordings: { id: number; name: string; startedAtMs: number; endedAtMs: number | null; playbackPath: string }[];
+  /** The graded take-home, when the pad is one. */
+  takehome: Grading | null;
 }
 
 /** The filter as query parameters, leaving out empty ones. */
@@ -187,6 +276,21 @@ export const questionsApi = {
     client.request<unknown>('DELETE', `/api/questions/${seg(id)}/editors/${seg(userId)}`),
   start: (id: number, body: { language?: string; title?: string }) =>
     client.request<Started>('POST', `/api/questions/${seg(id)}/interviews`, { body }),
+  takehomes: (id: number) => client.request<{ takehomes: Takehome[] }>('GET', `/api/questions/${seg(id)}/takehomes`),
+  createTakehome: (id: number, body: { opensAtMs?: number; closesAtMs: number; timeLimitMs: number; languages?: string[] }) =>
+    client.request<{ takehome: Takehome; url: string }>('POST', `/api/questions/${seg(id)}/takehomes`, { body }),
+};
+
+/** Test cases and take-homes on a pad, and take-home links (the token travels in the path only). */
+export const takehomeApi = {
+  tests: (slug: string) => client.request<{ tests: NumberedCase[] }>('GET', `/api/pads/${seg(slug)}/tests`),
+  runTests: (slug: string, hidden: boolean) =>
+    client.request<TestRun>('POST', `/api/pads/${seg(slug)}/tests/run`, { body: { hidden } }),
+  padTakehome: (slug: string) => client.request<PadTakehome>('GET', `/api/pads/${seg(slug)}/takehome`),
+  submit: (slug: string) => client.request<Attempt>('POST', `/api/pads/${seg(slug)}/takehome/submit`),
+  preview: (token: string) => client.request<LinkPreview>('GET', `/api/takehome-links/${seg(token)}`),
+  start: (token: string, language?: string) =>
+    client.request<Attempt>('POST', `/api/takehome-links/${seg(token)}/start`, { body: { language } }),
 };
 
 export const interviewApi = {

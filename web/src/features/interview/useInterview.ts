@@ -1,22 +1,25 @@
 // The pad's interview as this caller may see it, fetched again whenever the server says it changed
 // (`interview.changed` on the pad socket bumps `interviewVersion`).
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { isApiError } from '../../api';
 import { useStore } from '../../ui/store';
 import type { PadSession } from '../pad/padSession';
-import { interviewApi, type Interview } from './interviewApi';
+import { interviewApi, type CaseResult, type Interview } from './interviewApi';
 import { clockSkew } from './timer';
 
 export interface InterviewState {
   interview: Interview;
   /** Server clock minus ours, for the timer. */
   skewMs: number;
+  /** The last test run someone on the pad made (visible cases only). */
+  testsFinished: { userId: number; name: string; results: CaseResult[] } | null;
 }
 
 export function useInterview(session: PadSession): InterviewState | null {
   const version = useStore(session.store, (s) => s.interviewVersion);
   const kind = useStore(session.store, (s) => s.pad.kind);
-  const [state, setState] = useState<InterviewState | null>(null);
+  const testsFinished = useStore(session.store, (s) => s.testsFinished);
+  const [state, setState] = useState<Omit<InterviewState, 'testsFinished'> | null>(null);
   useEffect(() => {
     if (kind !== 'interview') return;
     let live = true;
@@ -36,5 +39,5 @@ export function useInterview(session: PadSession): InterviewState | null {
       live = false;
     };
   }, [session.slug, version, kind]);
-  return state;
+  return useMemo(() => (state ? { ...state, testsFinished } : null), [state, testsFinished]);
 }

@@ -9,6 +9,7 @@ import { Store } from '../../ui/store';
 import { personColor } from '../../ui/personColor';
 import { toast } from '../../ui/toast';
 import { session } from '../auth/session';
+import type { CaseResult } from '../interview/interviewApi';
 import {
   confirmPending,
   expirePending,
@@ -79,6 +80,8 @@ export interface PadState {
   recording: { id: number | null; at: number; onJoin: boolean } | null;
   /** Bumped by `interview.changed`: the pad's interview is to be fetched again. */
   interviewVersion: number;
+  /** The last test run on the pad (`tests.finished`: visible cases only), by whom. */
+  testsFinished: { userId: number; name: string; results: CaseResult[] } | null;
 }
 
 /** How often a pad whose history is full reminds the typist that edits are not saved. */
@@ -136,6 +139,7 @@ export class PadSession {
       activeFile: files[0]?.name ?? null,
       recording: null,
       interviewVersion: 0,
+      testsFinished: null,
     });
     this.awareness.setLocalState({});
     this.awareness.on('change', this.onAwarenessChange);
@@ -255,6 +259,12 @@ export class PadSession {
       case 'interview.changed':
         this.store.set((s) => ({ interviewVersion: s.interviewVersion + 1 }));
         break;
+      case 'tests.finished': {
+        const { userId, name, results } = msg as { userId?: unknown; name?: unknown; results?: unknown };
+        if (Array.isArray(results))
+          this.store.set({ testsFinished: { userId: Number(userId), name: String(name ?? ''), results: results as CaseResult[] } });
+        break;
+      }
       case 'error': {
         const code = String((msg as { code?: unknown }).code ?? 'error');
         const message = String((msg as { message?: unknown }).message ?? '');
