@@ -1158,6 +1158,12 @@ async fn every_interview_endpoint_answers_each_role() {
             json!(null),
             interviewer,
         ),
+        (
+            Method::GET,
+            "/api/pads/{slug}/interview/integrity",
+            json!(null),
+            interviewer,
+        ),
         // A scorecard template is the user's own, whatever their pad roles.
         (
             Method::GET,
@@ -1294,6 +1300,7 @@ async fn the_matrix_covers_every_published_interview_route() {
             "DELETE /api/questions/{id}",
             "DELETE /api/questions/{id}/editors/{userId}",
             "GET /api/pads/{slug}/interview",
+            "GET /api/pads/{slug}/interview/integrity",
             "GET /api/pads/{slug}/interview/scorecards",
             "GET /api/pads/{slug}/interview/summary",
             "GET /api/pads/{slug}/interview/summary/markdown",

@@ -212,6 +212,16 @@ async fn run(
                 Some(Control::Close(reason)) => { outcome = Some(reason); break; }
                 Some(Control::Role(role)) => session.set_role(role),
                 Some(Control::RecheckRole) => session.mark_role_stale(),
+                // A role being re-read may no longer see interviewer material: it waits for the
+                // next notice rather than risk one reaching a candidate.
+                Some(Control::ForInterviewers(frame)) => {
+                    if !session.role_is_stale()
+                        && session.role().can_see_interviewer_notes()
+                        && write_all(&mut socket, vec![frame]).await.is_err()
+                    {
+                        break;
+                    }
+                }
                 None => break,
             },
             _ = state.shutdown.cancelled() => { outcome = Some(SessionError::ServerShutdown); break; }
@@ -282,7 +292,10 @@ async fn run(
                         role: session.role(),
                         buckets: buckets.clone(),
                     };
-                    state.rooms.handlers().dispatch(ctx, app).await;
+                    if let Some(reason) = state.rooms.handlers().dispatch(ctx, app).await {
+                        outcome = Some(reason);
+                        break;
+                    }
                 }
                 if let Some(reason) = step.close {
                     if room.doc.is_poisoned() {

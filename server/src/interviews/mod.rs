@@ -8,9 +8,11 @@
 //! - `waiting_room` — candidates wait until an interviewer admits them
 //! - `scorecards`, `scorecards_store` — each interviewer's scorecard, anti-anchoring; its SQL
 //! - `summary` — the debrief page and its Markdown export
+//! - `integrity` — the candidate client's paste, large-insertion and focus reports (§5)
 //! - `store` — the SQL of interviews and admissions
 //! - `routes` — the HTTP handlers
 
+pub mod integrity;
 pub mod questions;
 pub mod questions_store;
 pub mod routes;

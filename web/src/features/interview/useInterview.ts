@@ -1,5 +1,6 @@
 // The pad's interview as this caller may see it, fetched again whenever the server says it changed
-// (`interview.changed` on the pad socket bumps `interviewVersion`).
+// (`interview.changed` on the pad socket bumps `interviewVersion`); and, for interviewers, how
+// many `integrity.reported` notices arrived (the integrity list is fetched again on each).
 import { useEffect, useState } from 'react';
 import { isApiError } from '../../api';
 import { useStore } from '../../ui/store';
@@ -11,12 +12,22 @@ export interface InterviewState {
   interview: Interview;
   /** Server clock minus ours, for the timer. */
   skewMs: number;
+  /** Bumped by `integrity.reported` (sent to interviewers only). */
+  integrityVersion: number;
 }
 
 export function useInterview(session: PadSession): InterviewState | null {
   const version = useStore(session.store, (s) => s.interviewVersion);
   const kind = useStore(session.store, (s) => s.pad.kind);
-  const [state, setState] = useState<InterviewState | null>(null);
+  const [state, setState] = useState<Omit<InterviewState, 'integrityVersion'> | null>(null);
+  const [integrityVersion, setIntegrityVersion] = useState(0);
+  useEffect(
+    () =>
+      session.provider.on('app', (message) => {
+        if (message.type === 'integrity.reported') setIntegrityVersion((v) => v + 1);
+      }),
+    [session],
+  );
   useEffect(() => {
     if (kind !== 'interview') return;
     let live = true;
@@ -36,5 +47,5 @@ export function useInterview(session: PadSession): InterviewState | null {
       live = false;
     };
   }, [session.slug, version, kind]);
-  return state;
+  return state && { ...state, integrityVersion };
 }
