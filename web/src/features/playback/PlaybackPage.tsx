@@ -18,7 +18,7 @@ import { useLanguages } from '../pad/useLanguages';
 import { formatClock, formatInstant, formatSpan } from '../recordings/format';
 import { SPEEDS } from './clock';
 import { PlaybackController, isForbidden, isMissing } from './controller';
-import { authorsOf, chatThrough, describeRun, markersOf, runAt, tracksOf, type Marker } from './derive';
+import { authorsOf, chatThrough, describeRun, markersOf, runAt, tracksOf, type Marker, type Track } from './derive';
 import { TerminalTranscript } from './terminalText';
 import { countThrough, type TimelineSnapshot } from './timeline';
 import Tracks from './Tracks';
@@ -299,8 +299,8 @@ function Player(props: { controller: PlaybackController }) {
             start={start}
             loadedThrough={timeline.through}
             onCopyLink={() => void copyLink()}
+            tracks={tracks}
           />
-          <Tracks tracks={tracks} start={start} duration={duration} onJump={(at) => controller.seek(at)} />
         </section>
         <aside className="pb-side" aria-label="What happened">
           <div className="side-tabs" role="tablist">
@@ -339,6 +339,7 @@ function Controls(props: {
   start: number;
   loadedThrough: number;
   onCopyLink: () => void;
+  tracks: Track[];
 }) {
   const { controller, offset, duration, playing, speed, markers, start } = props;
   const shown = markers.length > MAX_MARKERS ? markers.filter((m) => m.kind === 'run' || m.kind === 'chat' || m.kind === 'integrity').slice(0, MAX_MARKERS) : markers;
@@ -406,6 +407,7 @@ function Controls(props: {
           onChange={(e) => controller.seek(start + Number(e.target.value))}
         />
       </div>
+      <Tracks tracks={props.tracks} start={start} duration={duration} onJump={(at) => controller.seek(at)} />
     </div>
   );
 }

@@ -1,7 +1,7 @@
-// One track per participant under the scrubber (issue 13 §5): who typed when, as blocks of edits
-// on the recording's time axis (a block with a large update is marked), the participant's
-// integrity markers (interviewers only: the server sends them to nobody else), and the shared
-// terminal's output. A click on a block or marker seeks there.
+// One track per participant under the scrubber, on its time axis (issue 13 §5): who typed when,
+// as blocks of edits (a block with a large update is outlined), the participant's integrity
+// markers (interviewers only: the server sends them to nobody else), and the shared terminal's
+// output. A click on a block or marker seeks there.
 import { personColor } from '../../ui/personColor';
 import { formatClock } from '../recordings/format';
 import type { Track } from './derive';
