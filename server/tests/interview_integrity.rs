@@ -5,6 +5,7 @@
 
 mod collab_support;
 mod common;
+mod redis_support;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use common::{TestApp, TestUser};
 use opencoder::interviews::integrity::{
     INTEGRITY_MAX_EVENTS_PER_PAD, INTEGRITY_MAX_REPORT_BYTES, INTEGRITY_REPORTS_BURST,
 };
+use redis_support::RedisServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -407,4 +409,38 @@ async fn the_interview_summary_lists_the_reports_in_json_and_markdown() {
         .get(&format!("/api/pads/{slug}/interview"), Some(&cam.token))
         .await;
     assert!(!theirs.body.to_string().contains("4242"));
+}
+
+/// Two nodes on one database and one Redis: a report made on node A reaches the interviewer on
+/// node B, and not the viewer there.
+#[tokio::test]
+async fn the_notice_reaches_interviewers_on_another_node_only() {
+    const SECRET: &str = "integrity-cluster-test-secret-0123456789abcdef";
+    let redis = RedisServer::start();
+    let (a, b) = TestApp::spawn_two_nodes(&redis.url(), SECRET).await;
+    let (ada, cam, val) = (
+        a.signup("Ada").await,
+        a.signup("Cam").await,
+        a.signup("Val").await,
+    );
+    let (slug, file) = pad_with_candidate(&a, &ada, &cam).await;
+    a.add_member(&ada, &slug, &val, "viewer").await;
+    let mut interviewer = connect(&b.base, &slug, &ada.token).await;
+    let mut viewer = connect(&b.base, &slug, &val.token).await;
+    let mut candidate = connect(&a.base, &slug, &cam.token).await;
+    for peer in [&mut interviewer, &mut viewer, &mut candidate] {
+        peer.synced().await;
+    }
+    candidate.send_app(paste(file, 77)).await;
+    assert!(
+        interviewer
+            .until(WAIT, |p| p.has_app("integrity.reported"))
+            .await,
+        "the notice crossed to node B: {:?}",
+        interviewer.apps
+    );
+    viewer.drain(Duration::from_millis(300)).await;
+    assert!(!viewer.has_app("integrity.reported"));
+    let (_, body) = timeline(&b, &slug, &ada).await;
+    assert_eq!(body["events"][0]["chars"], json!(77));
 }
