@@ -5,7 +5,7 @@
 // question's.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { apiCall, createInviteViaApi, inviteNewUser, signUp, uniqueName, waitForEditor, TIMEOUT } from '../lib/app.mjs';
+import { admitNewCandidate, apiCall, inviteNewUser, signUp, startInterviewViaApi, uniqueName, waitForEditor, TIMEOUT } from '../lib/app.mjs';
 
 export const name = 'interview-scorecards';
 
@@ -32,30 +32,16 @@ export async function run({ baseUrl, newPage, screenshot }) {
   const b = await newPage();
   const c = await newPage();
   await signUp(a.page, baseUrl, uniqueName('Ada'));
-  const question = await apiCall(a.page, 'POST', '/api/questions', {
+  const { questionId, slug } = await startInterviewViaApi(a.page, {
     title: 'FizzBuzz',
     prompt: 'Print the numbers 1 to 100, **fizz** for multiples of 3.',
-    difficulty: 'easy',
-    tags: [],
-    languages: [{ language: 'python', files: [] }],
-    guidance: '',
   });
-  assert.equal(question.status, 201, JSON.stringify(question.body));
-  const started = await apiCall(a.page, 'POST', `/api/questions/${question.body.id}/interviews`, { language: 'python' });
-  assert.equal(started.status, 201, JSON.stringify(started.body));
-  const slug = started.body.pad.slug;
   await a.page.goto(`${baseUrl}/p/${slug}`);
   await waitForEditor(a.page);
   await inviteNewUser(a.page, b.page, baseUrl, slug, 'collaborator', 'Bob');
 
   // Cam, the candidate, is let in.
-  const invite = await createInviteViaApi(a.page, slug, 'candidate');
-  await signUp(c.page, baseUrl, uniqueName('Cam'));
-  await c.page.goto(baseUrl + new URL(invite.url).pathname);
-  await c.page.getByRole('button', { name: /Join pad/ }).click();
-  await a.page.getByTestId('waiting-person').waitFor({ timeout: TIMEOUT });
-  await a.page.getByTestId('admit').click();
-  await waitForEditor(c.page);
+  await admitNewCandidate(a.page, c.page, baseUrl, slug, uniqueName('Cam'));
 
   await a.page.getByTestId('scorecard-toggle').locator('summary').click();
   await fillAndSubmit(a.page, 3, ADA_NOTE, 'yes');
@@ -107,6 +93,6 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await a.page.getByText("Its interviews' scorecards use this question's criteria").waitFor({ timeout: TIMEOUT });
   await a.page.getByTestId('save-question').click();
   await a.page.getByTestId('start-interview').waitFor({ timeout: TIMEOUT });
-  const saved = await apiCall(a.page, 'GET', `/api/questions/${question.body.id}`);
+  const saved = await apiCall(a.page, 'GET', `/api/questions/${questionId}`);
   assert.deepEqual(saved.body.scorecardTemplate, template.body.sections);
 }

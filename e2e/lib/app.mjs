@@ -96,6 +96,32 @@ export async function createInviteViaApi(page, slug, role) {
   return res.body.invite;
 }
 
+/** Create a question (Python) from `fields` and start an interview from it; returns `{ questionId, slug }`. */
+export async function startInterviewViaApi(page, fields) {
+  const question = await apiCall(page, 'POST', '/api/questions', {
+    difficulty: 'easy',
+    tags: [],
+    languages: [{ language: 'python', files: [] }],
+    guidance: '',
+    ...fields,
+  });
+  assert.equal(question.status, 201, JSON.stringify(question.body));
+  const started = await apiCall(page, 'POST', `/api/questions/${question.body.id}/interviews`, { language: 'python' });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  return { questionId: question.body.id, slug: started.body.pad.slug };
+}
+
+/** Sign `candidatePage` up as `name`, join through a candidate invite and be let in from `interviewerPage`. */
+export async function admitNewCandidate(interviewerPage, candidatePage, baseUrl, slug, name) {
+  const invite = await createInviteViaApi(interviewerPage, slug, 'candidate');
+  await signUp(candidatePage, baseUrl, name);
+  await candidatePage.goto(baseUrl + new URL(invite.url).pathname);
+  await candidatePage.getByRole('button', { name: /Join pad/ }).click();
+  await interviewerPage.getByTestId('waiting-person').waitFor({ timeout: TIMEOUT });
+  await interviewerPage.getByTestId('admit').click();
+  await waitForEditor(candidatePage);
+}
+
 /** Accept an invite link through the UI (the invite page's Join button). */
 export async function acceptInvite(page, url) {
   await page.goto(url);

@@ -1158,6 +1158,12 @@ async fn every_interview_endpoint_answers_each_role() {
             json!(null),
             interviewer,
         ),
+        (
+            Method::GET,
+            "/api/pads/{slug}/interview/integrity",
+            json!(null),
+            interviewer,
+        ),
         // A scorecard template is the user's own, whatever their pad roles.
         (
             Method::GET,
@@ -1294,6 +1300,7 @@ async fn the_matrix_covers_every_published_interview_route() {
             "DELETE /api/questions/{id}",
             "DELETE /api/questions/{id}/editors/{userId}",
             "GET /api/pads/{slug}/interview",
+            "GET /api/pads/{slug}/interview/integrity",
             "GET /api/pads/{slug}/interview/scorecards",
             "GET /api/pads/{slug}/interview/summary",
             "GET /api/pads/{slug}/interview/summary/markdown",
@@ -1955,18 +1962,7 @@ async fn every_scorecard_limit_is_enforced() {
 async fn a_lock_set_on_one_node_holds_the_candidates_socket_on_the_other() {
     const SECRET: &str = "interviews-cluster-test-secret-0123456789abcdef";
     let redis = RedisServer::start();
-    let url = redis.url();
-    let a = TestApp::spawn_with(&[("REDIS_URL", &url), ("JWT_SECRET", SECRET)]).await;
-    let db_url = format!(
-        "sqlite://{}",
-        a.state.config.data_dir.join("opencoder.db").display()
-    );
-    let b = TestApp::spawn_with(&[
-        ("REDIS_URL", &url),
-        ("JWT_SECRET", SECRET),
-        ("DATABASE_URL", &db_url),
-    ])
-    .await;
+    let (a, b) = TestApp::spawn_two_nodes(&redis.url(), SECRET).await;
     let (ada, cam) = (a.signup("Ada").await, a.signup("Cam").await);
     let (slug, file, _) = interview(&a, &ada).await;
     admit(&a, &ada, &slug, &cam).await;

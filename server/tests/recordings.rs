@@ -591,6 +591,7 @@ async fn timeline_pages_return_every_event_of_the_window_once_in_time_order() {
             window,
             after.as_deref(),
             2,
+            store::Audience::Interviewers,
             &mut replayer,
         )
         .await

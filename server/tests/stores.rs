@@ -1065,10 +1065,17 @@ async fn runs_and_recordings(f: Fixture) {
         Some(serde_json::json!({"n": 1}))
     );
     assert_eq!(
-        rec_store::pad_events_page(db, id, &rec_store::TimePos::default(), i64::MAX, 10)
-            .await
-            .unwrap()
-            .len(),
+        rec_store::pad_events_page(
+            db,
+            id,
+            &rec_store::TimePos::default(),
+            i64::MAX,
+            10,
+            rec_store::Audience::Interviewers
+        )
+        .await
+        .unwrap()
+        .len(),
         1
     );
     assert_eq!(

@@ -123,6 +123,7 @@
 mod app;
 mod awareness;
 mod error;
+mod integrity;
 mod lib0;
 mod limits;
 mod message;
@@ -130,6 +131,7 @@ mod message;
 pub use app::{encode_app, AppMessage};
 pub use awareness::{encode_awareness_entries, AwarenessEntry, AwarenessUpdate};
 pub use error::{AppEncodeError, DecodeError, DecodeErrorKind, PayloadKind};
+pub use integrity::{IntegrityKind, IntegrityReport, InvalidReport, INTEGRITY_TYPE};
 pub use limits::{
     Limits, MAX_APP_MESSAGE_BYTES, MAX_AWARENESS_BYTES, MAX_AWARENESS_ENTRIES, MAX_FRAME_BYTES,
 };

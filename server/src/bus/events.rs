@@ -30,6 +30,8 @@ pub enum DomainEvent {
     FilesChanged { pad: PadId },
     /// The pad's interview changed: a switch, the timer, its end, or the waiting room.
     InterviewChanged { pad: PadId },
+    /// A candidate's client reported an integrity event (interviewers re-read the list).
+    IntegrityReported { pad: PadId },
     /// The transport may have lost events (it reconnected): re-check every live socket's access
     /// and refresh what events would have pushed, as after a lag.
     Resync,

@@ -8,7 +8,8 @@
 //! `state.rooms.broadcast_app(pad, json)`.
 //!
 //! An unknown type is answered with an `error` message (not a close); a handler error becomes an
-//! `error` message to the sender. Registering a type twice panics at startup.
+//! `error` message to the sender, unless it says to close the socket (`AppMsgError::close`: a
+//! message of a known type that breaks its protocol). Registering a type twice panics at startup.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 use super::doc_store::ConnId;
 use super::limits::TokenBucket;
 use super::room::Room;
-use super::session::encode_app_value;
+use super::session::{encode_app_value, SessionError};
 use crate::db::UserId;
 use crate::pads::roles::Role;
 use crate::AppState;
@@ -34,6 +35,8 @@ pub struct AppMsgError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<Duration>,
+    /// Close the sender's socket for this reason instead of answering.
+    pub close: Option<SessionError>,
 }
 
 impl AppMsgError {
@@ -42,6 +45,18 @@ impl AppMsgError {
             code,
             message: message.into(),
             retry_after: None,
+            close: None,
+        }
+    }
+
+    /// The sender broke the protocol: close its socket (with the code `error.rs` maps `reason`
+    /// to) and answer nothing.
+    pub fn close(reason: SessionError) -> Self {
+        AppMsgError {
+            code: "closed",
+            message: reason.to_string(),
+            retry_after: None,
+            close: Some(reason),
         }
     }
 
@@ -50,6 +65,7 @@ impl AppMsgError {
             code: "rate_limited",
             message: "too many messages; slow down".into(),
             retry_after: Some(retry_after),
+            close: None,
         }
     }
 
@@ -129,7 +145,8 @@ impl AppHandlers {
     }
 
     /// Run the handler of `message`'s type; errors (and unknown types) are answered to the sender.
-    pub async fn dispatch(&self, ctx: AppCtx, message: AppMessage) {
+    /// Returns why the socket must close, when the handler said so.
+    pub async fn dispatch(&self, ctx: AppCtx, message: AppMessage) -> Option<SessionError> {
         let msg_type = message.msg_type().to_string();
         let result = match self.map.get(msg_type.as_str()) {
             Some(handler) => handler(ctx.clone(), message).await,
@@ -138,8 +155,16 @@ impl AppHandlers {
                 format!("unknown app message type {msg_type:?}"),
             )),
         };
-        if let Err(err) = result {
-            ctx.reply(&err.to_message(&msg_type));
+        match result {
+            Ok(()) => None,
+            Err(AppMsgError {
+                close: Some(reason),
+                ..
+            }) => Some(reason),
+            Err(err) => {
+                ctx.reply(&err.to_message(&msg_type));
+                None
+            }
         }
     }
 }
@@ -150,4 +175,8 @@ pub fn handlers() -> AppHandlers {
         .register("chat", super::chat::handle)
         .register("run.stdin", crate::exec::console::handle_stdin)
         .register("run.eof", crate::exec::console::handle_eof)
+        .register(
+            oc_proto::INTEGRITY_TYPE,
+            crate::interviews::integrity::handle,
+        )
 }

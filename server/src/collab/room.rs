@@ -43,6 +43,8 @@ pub enum Control {
     Role(Role),
     /// Role events may have been missed: re-read the role before the next message.
     RecheckRole,
+    /// A frame only for connections whose current role may see interviewer material.
+    ForInterviewers(Bytes),
 }
 
 /// What a connection receives from its room.

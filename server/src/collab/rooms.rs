@@ -411,6 +411,12 @@ impl Rooms {
                 room.control(None, Control::RecheckRole);
                 room.broadcast_app(&json!({ "type": "interview.changed" }));
             }
+            DomainEvent::IntegrityReported { pad } => {
+                let Some(room) = self.get(pad) else { return };
+                if let Some(frame) = app_frame(&json!({ "type": "integrity.reported" })) {
+                    room.control(None, Control::ForInterviewers(frame));
+                }
+            }
             DomainEvent::Resync => self.on_lag(state).await,
         }
     }

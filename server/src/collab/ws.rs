@@ -286,6 +286,16 @@ async fn run(
                 }
                 Some(Control::Role(role)) => session.set_role(role),
                 Some(Control::RecheckRole) => session.mark_role_stale(),
+                // A role being re-read may no longer see interviewer material: it waits for the
+                // next notice rather than risk one reaching a candidate.
+                Some(Control::ForInterviewers(frame)) => {
+                    if !session.role_is_stale()
+                        && session.role().can_see_interviewer_notes()
+                        && write_all(&mut socket, vec![frame]).await.is_err()
+                    {
+                        break;
+                    }
+                }
                 None => break,
             },
             _ = state.shutdown.cancelled() => { outcome = Some(SessionError::ServerShutdown); break; }
@@ -357,7 +367,12 @@ async fn run(
                         buckets: buckets.clone(),
                     };
                     match channel {
-                        Channel::Pad(_) => state.rooms.handlers().dispatch(ctx, app).await,
+                        Channel::Pad(_) => {
+                            if let Some(reason) = state.rooms.handlers().dispatch(ctx, app).await {
+                                outcome = Some(reason);
+                                break;
+                            }
+                        }
                         // Chat, run input and every other app message belong to the pad socket.
                         Channel::Notes { .. } => ctx.reply(
                             &AppMsgError::new(

@@ -9,6 +9,7 @@
 //! - `notes`, `notes_store` — the interviewers' private notes socket; the companion pad's SQL
 //! - `scorecards`, `scorecards_store` — each interviewer's scorecard, anti-anchoring; its SQL
 //! - `summary` — the debrief page and its Markdown export
+//! - `integrity` — the candidate client's paste, large-insertion and focus reports (§5)
 //! - `store` — the SQL of interviews and admissions
 //! - `routes` — the HTTP handlers
 //! - `test_cases`, `test_cases_store`, `test_cases_run` — a question's stdin/expected cases, their
@@ -16,6 +17,7 @@
 //! - `takehomes`, `takehomes_store`, `takehomes_routes` — take-home links, attempts, the deadline
 //!   sweep and grading; their SQL; the HTTP handlers of tests and take-homes
 
+pub mod integrity;
 pub mod notes;
 pub mod notes_store;
 pub mod questions;

@@ -9,7 +9,7 @@
 //!   waiting room unless they are interviewers (`can_see_interviewer_notes`);
 //! - interviewers: change the switches, end the interview, admit or turn away; fill their own
 //!   scorecard and, once it is submitted, read the others' (`scorecards`); read the summary and
-//!   export it as Markdown (`summary`);
+//!   export it as Markdown (`summary`); read the integrity timeline (`integrity`);
 //! - any member, before the waiting room: knock;
 //! - interviewers only: the private notes socket `/ws/pad/{slug}/notes` (`notes`).
 
@@ -20,6 +20,7 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::integrity::{self, IntegrityTimeline};
 use super::questions::{self, ListQuery, QuestionInput, QuestionPage, QuestionView};
 use super::scorecards::{self, ScorecardInput, ScorecardsView, TemplateInput, TemplateView};
 use super::start::{self, StartRequest, Started};
@@ -51,6 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_template, set_template))
         .routes(routes!(interview_summary))
         .routes(routes!(summary_markdown))
+        .routes(routes!(integrity_timeline))
         // Not in the OpenAPI description, which cannot describe WebSockets.
         .route(
             "/ws/pad/{slug}/notes",
@@ -424,4 +426,19 @@ async fn set_template(
     Ok(Json(
         scorecards::set_template(&state, current.user.id, body).await?,
     ))
+}
+
+/// The candidate client's integrity reports (interviewers): pastes and large insertions with
+/// their size and file, focus lost and regained, oldest first.
+#[utoipa::path(get, path = "/api/pads/{slug}/interview/integrity", tag = "interviews", params(("slug" = String, Path)),
+    responses((status = 200, body = IntegrityTimeline), (status = 401), (status = 403), (status = 404)))]
+async fn integrity_timeline(
+    State(state): State<AppState>,
+    access: PadAccess,
+) -> AppResult<Json<IntegrityTimeline>> {
+    access.require(
+        Role::can_see_interviewer_notes,
+        "see the integrity timeline",
+    )?;
+    Ok(Json(integrity::timeline(&state.db, access.pad.id).await?))
 }

@@ -1,10 +1,12 @@
 //! The interview summary (issue 13 §4): one page for the debrief — the scorecards the caller may
 //! see (the same anti-anchoring rule as `scorecards::list`), the final code, the run history and
-//! the recordings to open in playback — as JSON and as a Markdown export. Interviewers only.
+//! the recordings to open in playback, the integrity timeline — as JSON and as a Markdown export.
+//! Interviewers only.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::integrity::{self, IntegrityTimeline};
 use super::scorecards::{self, Recommendation, ScorecardView, ScorecardsView};
 use super::switches;
 use super::takehomes::{self, Grading};
@@ -53,6 +55,8 @@ pub struct InterviewSummary {
     pub recordings: Vec<SummaryRecording>,
     /// The take-home's graded result, when the pad is a take-home.
     pub takehome: Option<Grading>,
+    /// The candidate client's pastes, large insertions and focus changes.
+    pub integrity: IntegrityTimeline,
 }
 
 /// The summary of the pad's interview as `user` may see it; 404 when the pad holds none.
@@ -87,6 +91,7 @@ pub async fn summary(state: &AppState, pad: &Pad, user: UserId) -> AppResult<Int
             ended_at_ms: r.ended_at_ms,
         })
         .collect();
+    let integrity = integrity::timeline(&state.db, pad.id).await?;
     Ok(InterviewSummary {
         slug: pad.slug.clone(),
         title: interview.title,
@@ -97,6 +102,7 @@ pub async fn summary(state: &AppState, pad: &Pad, user: UserId) -> AppResult<Int
         runs,
         recordings,
         takehome: takehomes::grading(state, pad.id).await?,
+        integrity,
     })
 }
 
@@ -220,6 +226,21 @@ pub fn markdown(summary: &InterviewSummary) -> String {
             iso(recording.started_at_ms),
             recording.playback_path
         ));
+    }
+    out.push_str("\n## Integrity timeline\n\n");
+    if summary.integrity.events.is_empty() {
+        out.push_str("Nothing reported.\n");
+    }
+    for event in &summary.integrity.events {
+        let who = event.user_name.as_deref().unwrap_or("a deleted user");
+        let size = event.chars.map_or(String::new(), |chars| {
+            let file = event.file.as_deref().unwrap_or("a deleted file");
+            format!(": {chars} characters into {file}")
+        });
+        out.push_str(&format!("- {} {who} {}{size}\n", iso(event.at), event.kind));
+    }
+    if summary.integrity.capped {
+        out.push_str("\nLater reports were not kept (the pad's limit was reached).\n");
     }
     out
 }

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::service::RecordingView;
-use super::store;
+use super::store::{self, Audience};
 use super::timeline::{self, Replayer, TimelineEvent, Window};
 use super::{now_ms, seek, MAX_PAGE};
 use crate::db::{Db, FileId, PadId};
@@ -131,7 +131,12 @@ fn overlay_listed(ids: &mut HashMap<FileId, String>, files_event: &serde_json::V
 
 /// The export as a streamed body. Everything before the events is computed here, so a failure
 /// there is still an error status; the events follow page by page as the client reads.
-pub async fn stream(db: &Db, pad: &Pad, recording: store::Recording) -> AppResult<Body> {
+pub async fn stream(
+    db: &Db,
+    pad: &Pad,
+    recording: store::Recording,
+    audience: Audience,
+) -> AppResult<Body> {
     let window = Window::of(&recording);
     let before = window.from_ms - 1;
     let doc = seek::doc_at_time(db, pad.id, before).await?;
@@ -164,6 +169,7 @@ pub async fn stream(db: &Db, pad: &Pad, recording: store::Recording) -> AppResul
         db: db.clone(),
         pad: pad.id,
         window,
+        audience,
         after: None,
         first: true,
         done: false,
@@ -186,6 +192,7 @@ struct EventPages {
     db: Db,
     pad: PadId,
     window: Window,
+    audience: Audience,
     after: Option<String>,
     /// No event written yet (the next one needs no comma).
     first: bool,
@@ -202,6 +209,7 @@ impl EventPages {
             self.window,
             self.after.as_deref(),
             MAX_PAGE,
+            self.audience,
             &mut self.replayer,
         )
         .await

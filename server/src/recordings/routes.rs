@@ -30,6 +30,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::export::{self, RecordingExport};
 use super::service::{self, RecordingView, StopReason};
+use super::store::Audience;
 use super::timeline::{self, TimelinePage, Window};
 use super::{now_ms, seek, store, DEFAULT_PAGE, MAX_PAGE};
 use crate::error::{AppError, AppResult};
@@ -256,6 +257,7 @@ async fn recording_timeline(
         window,
         query.get("after").map(String::as_str),
         limit,
+        Audience::of(access.role),
     )
     .await?;
     Ok(Json(page))
@@ -329,7 +331,7 @@ async fn export_recording(
         .limits
         .exports
         .check(access.current.user.id)?;
-    let body = export::stream(&state.db, &access.pad, recording).await?;
+    let body = export::stream(&state.db, &access.pad, recording, Audience::of(access.role)).await?;
     // Slugs are URL-safe; the file name needs no escaping.
     let disposition = format!(
         "attachment; filename=\"recording-{}-{id}.json\"",

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::store::{self, ChatRow, EditRow, PadEventRow, RunRow, TimePos};
+use super::store::{self, Audience, ChatRow, EditRow, PadEventRow, RunRow, TimePos};
 use super::{now_ms, seek, MAX_RUNS_PER_PAGE, PAGE_BYTE_BUDGET};
 use crate::db::{Db, PadId, UserId};
 use crate::error::{AppError, AppResult};
@@ -56,6 +56,7 @@ impl Window {
 /// - `chat`: `{messageId, body}`.
 /// - `join`, `leave`: `{}` (a user's first connection to the pad opened / last one closed).
 /// - `files`: `{files: [{id, name, language}], changes?: [{op, fileId, name, from?, language}]}`.
+/// - `integrity` (interviewers only): `{kind, chars?, fileId?, file?}`, see `interviews::integrity`.
 /// - any other kind (`terminal`, …): the object its feature logged with `append_event`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -168,15 +169,26 @@ pub struct Replayer {
     after_edit: Option<(i64, yrs::Doc)>,
 }
 
-/// One page of the window's events after `after` (from the start without it).
+/// One page of the window's events after `after` (from the start without it), as `audience`
+/// may see them.
 pub async fn page(
     db: &Db,
     pad: PadId,
     window: Window,
     after: Option<&str>,
     limit: i64,
+    audience: Audience,
 ) -> AppResult<TimelinePage> {
-    page_with(db, pad, window, after, limit, &mut Replayer::default()).await
+    page_with(
+        db,
+        pad,
+        window,
+        after,
+        limit,
+        audience,
+        &mut Replayer::default(),
+    )
+    .await
 }
 
 /// `page`, reusing `replayer`'s document when this page continues where its last page ended.
@@ -186,6 +198,7 @@ pub async fn page_with(
     window: Window,
     after: Option<&str>,
     limit: i64,
+    audience: Audience,
     replayer: &mut Replayer,
 ) -> AppResult<TimelinePage> {
     let mut cursor = match after {
@@ -204,7 +217,8 @@ pub async fn page_with(
         fetch,
     )
     .await?;
-    let pad_events = store::pad_events_page(db, pad, &cursor.p, window.to_ms, fetch).await?;
+    let pad_events =
+        store::pad_events_page(db, pad, &cursor.p, window.to_ms, fetch, audience).await?;
     let chats = store::chat_page(db, pad, &cursor.c, window.to_ms, fetch).await?;
     let runs = store::runs_page(
         db,

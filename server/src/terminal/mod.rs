@@ -553,7 +553,9 @@ impl Terminals {
                 }
             }
             DomainEvent::Resync => self.recheck_all_roles().await,
-            DomainEvent::PadChanged { .. } | DomainEvent::FilesChanged { .. } => {}
+            DomainEvent::PadChanged { .. }
+            | DomainEvent::FilesChanged { .. }
+            | DomainEvent::IntegrityReported { .. } => {}
         }
     }
 

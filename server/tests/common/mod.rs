@@ -49,6 +49,23 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
+    /// Two nodes of one cluster: A owns the SQLite file, B opens the same one; both use the Redis
+    /// at `redis_url` and sign with `secret`, so a token from either works on both.
+    pub async fn spawn_two_nodes(redis_url: &str, secret: &str) -> (TestApp, TestApp) {
+        let a = Self::spawn_with(&[("REDIS_URL", redis_url), ("JWT_SECRET", secret)]).await;
+        let db_url = format!(
+            "sqlite://{}",
+            a.state.config.data_dir.join("opencoder.db").display()
+        );
+        let b = Self::spawn_with(&[
+            ("REDIS_URL", redis_url),
+            ("JWT_SECRET", secret),
+            ("DATABASE_URL", &db_url),
+        ])
+        .await;
+        (a, b)
+    }
+
     /// Spawn with extra environment variables (as the server would read them).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -8,6 +8,7 @@ import { MonacoBinding } from 'y-monaco';
 import * as Y from 'yjs';
 import type { Language } from '../api';
 import { editorModeFor, tabSizeFor } from '../features/pad/languages';
+import { IntegrityReporter } from '../features/interview/integrity';
 import type { PadSession } from '../features/pad/padSession';
 import { useMyPrefs } from '../features/settings/EditorPrefs';
 import { indentation, type KeyBindings, type TabWidth } from '../ui/prefs';
@@ -23,6 +24,8 @@ interface FileBinding {
   model: Monaco.editor.ITextModel;
   binding: MonacoBinding;
   undo: Y.UndoManager;
+  /** Stops reporting this file's pastes and large insertions (candidates only). */
+  unwatch: () => void;
   viewState: Monaco.editor.ICodeEditorViewState | null;
   mode: string;
 }
@@ -103,6 +106,7 @@ export default function CodeEditor(props: CodeEditorProps) {
   const editorRef = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
   const bindingsRef = useRef(new Map<number, FileBinding>());
+  const integrityRef = useRef<IntegrityReporter | null>(null);
   const shownRef = useRef<number | null>(null);
   const onRunRef = useRef(props.onRun);
   onRunRef.current = props.onRun;
@@ -138,6 +142,15 @@ export default function CodeEditor(props: CodeEditorProps) {
     });
     editorRef.current = editor;
     cursorsRef.current = new RemoteCursors(monaco, editor, session.doc, session.awareness);
+    // The interviewers' integrity timeline: only a candidate's client reports (sizes, never text).
+    const integrity = new IntegrityReporter(
+      (report) => session.provider.sendApp(report),
+      () => session.store.get().role === 'candidate',
+    );
+    integrityRef.current = integrity;
+    const onPaste = (e: ClipboardEvent) => integrity.pasted(e.clipboardData?.getData('text/plain') ?? '');
+    host.addEventListener('paste', onPaste, true);
+    const unwatchWindow = integrity.watchWindow(window);
 
     const activeUndo = () => (shownRef.current ? bindingsRef.current.get(shownRef.current)?.undo : undefined);
     const { KeyMod, KeyCode } = monaco;
@@ -153,9 +166,13 @@ export default function CodeEditor(props: CodeEditorProps) {
 
     const bindings = bindingsRef.current;
     return () => {
+      host.removeEventListener('paste', onPaste, true);
+      unwatchWindow();
+      integrityRef.current = null;
       cursorsRef.current?.dispose();
       cursorsRef.current = null;
       bindings.forEach((b) => {
+        b.unwatch();
         b.undo.destroy();
         b.binding.destroy();
         b.model.dispose();
@@ -180,6 +197,7 @@ export default function CodeEditor(props: CodeEditorProps) {
           editor.setModel(null);
           shownRef.current = null;
         }
+        b.unwatch();
         b.undo.destroy();
         b.binding.destroy();
         b.model.dispose();
@@ -207,7 +225,8 @@ export default function CodeEditor(props: CodeEditorProps) {
       // A run's error markers describe the text it ran; any edit makes them stale.
       model.onDidChangeContent(() => monaco.editor.setModelMarkers(model, RUN_MARKERS, []));
       const undo = new Y.UndoManager(ytext, { trackedOrigins: new Set([binding]), captureTimeout: 400 });
-      bindings.set(file.id, { id: file.id, name: file.name, model, binding, undo, viewState: null, mode });
+      const unwatch = integrityRef.current?.watchFile(ytext, binding, file.id) ?? (() => undefined);
+      bindings.set(file.id, { id: file.id, name: file.name, model, binding, undo, unwatch, viewState: null, mode });
     }
   }, [files, languages, session]);
 

@@ -86,3 +86,51 @@ pub async fn pad_events_between(
         .filter_map(|(at, data)| serde_json::from_str(&data).ok().map(|d| (at, d)))
         .collect())
 }
+
+/// Append one event of `kind` unless the pad already has `cap` of them; `None` when it has.
+/// The count and the insert are one statement, so sequential reports never pass the cap.
+pub async fn insert_pad_event_capped(
+    db: &Db,
+    pad: PadId,
+    at_ms: i64,
+    kind: &str,
+    user: Option<UserId>,
+    data: &Value,
+    cap: i64,
+) -> sqlx::Result<Option<i64>> {
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(
+            "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) \
+             AND (SELECT COUNT(*) FROM pad_events WHERE pad_id = $1 AND kind = $3) < $6 \
+             RETURNING id",
+        )
+        .bind(pad)
+        .bind(at_ms)
+        .bind(kind)
+        .bind(user)
+        .bind(data.to_string())
+        .bind(cap)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// The pad's events of `kind`, oldest first, at most `limit`, with their author's current name.
+pub async fn pad_events_of_kind(
+    db: &Db,
+    pad: PadId,
+    kind: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<super::PadEventRow>> {
+    on_pool!(db, |pool| sqlx::query_as(
+        "SELECT e.id, e.at_ms, e.kind, e.user_id, u.name AS user_name, e.data FROM pad_events e \
+         LEFT JOIN users u ON u.id = e.user_id \
+         WHERE e.pad_id = $1 AND e.kind = $2 ORDER BY e.at_ms, e.id LIMIT $3",
+    )
+    .bind(pad)
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}

@@ -5,6 +5,28 @@ use sqlx::FromRow;
 
 use crate::db::{on_pool, Backend, Db, PadId, UserId};
 
+/// The `pad_events` kind only interviewers see (the integrity timeline, `interviews::integrity`).
+pub const INTERVIEWER_ONLY_KIND: &str = "integrity";
+
+/// Who reads a timeline: whether it may include interviewer-only events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// `Role::can_see_interviewer_notes`.
+    Interviewers,
+    /// Anyone else who may watch playback (viewers).
+    Everyone,
+}
+
+impl Audience {
+    pub fn of(role: crate::pads::roles::Role) -> Audience {
+        if role.can_see_interviewer_notes() {
+            Audience::Interviewers
+        } else {
+            Audience::Everyone
+        }
+    }
+}
+
 /// The position of a source ordered by `(at_ms, id)`: events strictly after it come next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct TimePos<I> {
@@ -22,27 +44,39 @@ pub struct PadEventRow {
     pub data: String,
 }
 
-/// Up to `limit` pad events after `pos` and at or before `to_ms`, in `(at_ms, id)` order.
+/// Up to `limit` pad events after `pos` and at or before `to_ms`, in `(at_ms, id)` order; the
+/// interviewer-only kinds (`INTERVIEWER_ONLY_KIND`) only when `audience` may see them.
 pub async fn pad_events_page(
     db: &Db,
     pad: PadId,
     pos: &TimePos<i64>,
     to_ms: i64,
     limit: i64,
+    audience: Audience,
 ) -> sqlx::Result<Vec<PadEventRow>> {
-    on_pool!(db, |pool| sqlx::query_as(
+    let hide = match audience {
+        Audience::Interviewers => "",
+        Audience::Everyone => " AND e.kind <> $6",
+    };
+    let sql = format!(
         "SELECT e.id, e.at_ms, e.kind, e.user_id, u.name AS user_name, e.data FROM pad_events e \
          LEFT JOIN users u ON u.id = e.user_id \
-         WHERE e.pad_id = $1 AND (e.at_ms > $2 OR (e.at_ms = $2 AND e.id > $3)) AND e.at_ms <= $4 \
+         WHERE e.pad_id = $1 AND (e.at_ms > $2 OR (e.at_ms = $2 AND e.id > $3)) AND e.at_ms <= $4{hide} \
          ORDER BY e.at_ms, e.id LIMIT $5",
-    )
-    .bind(pad)
-    .bind(pos.at)
-    .bind(pos.id)
-    .bind(to_ms)
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
+    );
+    on_pool!(db, |pool| {
+        let query = sqlx::query_as(&sql)
+            .bind(pad)
+            .bind(pos.at)
+            .bind(pos.id)
+            .bind(to_ms)
+            .bind(limit);
+        let query = match audience {
+            Audience::Interviewers => query,
+            Audience::Everyone => query.bind(INTERVIEWER_ONLY_KIND),
+        };
+        query.fetch_all(pool).await
+    })
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -1,11 +1,13 @@
 // The interview beside the editor: the prompt for everyone who may see it, the timer, and the
-// closing message; for interviewers also the switches, the waiting room, the guidance, their
-// private notes, their scorecard and the summary.
+// closing message; for interviewers also the switches, the waiting room, the guidance, the live
+// integrity timeline, their private notes, their scorecard and the summary.
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { can, describeError, type Role } from '../../api';
 import { toast } from '../../ui/toast';
 import { interviewApi, type Interview, type SwitchesPatch } from './interviewApi';
 import { renderMarkdown } from './markdown';
+import IntegrityList from './IntegrityList';
+import type { IntegrityTimeline } from './integrity';
 import InterviewSummary from './InterviewSummary';
 import ScorecardPanel from './ScorecardPanel';
 import TestsPanel from './TestsPanel';
@@ -152,6 +154,27 @@ function NotesSection(props: { slug: string }) {
   );
 }
 
+/** The candidate's integrity reports, fetched again on every `integrity.reported`. */
+function LiveIntegrity(props: { slug: string; version: number }) {
+  const [timeline, setTimeline] = useState<IntegrityTimeline | null>(null);
+  useEffect(() => {
+    let live = true;
+    interviewApi.integrity(props.slug).then(
+      (t) => live && setTimeline(t),
+      (err) => live && toast(`Couldn't load the integrity timeline: ${describeError(err)}`, 'error'),
+    );
+    return () => {
+      live = false;
+    };
+  }, [props.slug, props.version]);
+  return (
+    <section className="stack" aria-label="Integrity timeline">
+      <h3>Integrity timeline</h3>
+      <IntegrityList timeline={timeline} testId="live-integrity" />
+    </section>
+  );
+}
+
 export default function InterviewPanel(props: { slug: string; state: InterviewState; role: Role }) {
   const { interview } = props.state;
   const interviewer = can.record(props.role);
@@ -191,6 +214,7 @@ export default function InterviewPanel(props: { slug: string; state: InterviewSt
             <WaitingList slug={props.slug} interview={interview} />
           </section>
           <Controls slug={props.slug} interview={interview} />
+          <LiveIntegrity slug={props.slug} version={props.state.integrityVersion} />
           {interview.guidance && (
             <details className="interview-guidance">
               <summary>Guidance (interviewers only)</summary>

@@ -1,11 +1,12 @@
 // The debrief in the Interview panel (issue 13 §4): every scorecard the server lets me see (the
 // others' only once mine is submitted), the run history, the recordings to watch, the final files;
-// plus the Markdown and JSON downloads of the same.
+// the candidate client's integrity reports; plus the Markdown and JSON downloads of the same.
 import { useCallback, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { describeError } from '../../api';
 import { saveBlob } from '../../ui/download';
 import { toast } from '../../ui/toast';
+import IntegrityList from './IntegrityList';
 import { interviewApi, RECOMMENDATIONS, type InterviewSummary as Summary, type Scorecard } from './interviewApi';
 import { ResultRow } from './TestsPanel';
 
@@ -109,6 +110,8 @@ export default function InterviewSummary(props: { slug: string }) {
               </li>
             ))}
           </ul>
+          <h4>Integrity timeline</h4>
+          <IntegrityList timeline={summary.integrity} testId="summary-integrity" />
           <h4>Final code</h4>
           {summary.files.map((file) => (
             <details key={file.name}>

@@ -1,6 +1,7 @@
 // The interview endpoints (server `interviews::routes`, OpenAPI tags `questions` and `interviews`).
 import { client, type Member, type Pad, type PadFile, type Role } from '../../api';
 import type { TimerView } from './timer';
+import type { IntegrityTimeline } from './integrity';
 
 const seg = (s: string | number) => encodeURIComponent(String(s));
 
@@ -257,6 +258,8 @@ export interface InterviewSummary {
   recordings: { id: number; name: string; startedAtMs: number; endedAtMs: number | null; playbackPath: string }[];
   /** The graded take-home, when the pad is one. */
   takehome: Grading | null;
+  /** The candidate client's pastes, large insertions and focus changes (interviewers only). */
+  integrity: IntegrityTimeline;
 }
 
 /** The filter as query parameters, leaving out empty ones. */
@@ -315,6 +318,7 @@ export const interviewApi = {
     client.request<{ sections: Section[]; custom: boolean }>('PUT', '/api/scorecard-template', { body }),
   summary: (slug: string) => client.request<InterviewSummary>('GET', `/api/pads/${seg(slug)}/interview/summary`),
   summaryMarkdown: (slug: string) => client.download(`/api/pads/${seg(slug)}/interview/summary/markdown`),
+  integrity: (slug: string) => client.request<IntegrityTimeline>('GET', `/api/pads/${seg(slug)}/interview/integrity`),
 };
 
 /** What the switches take from this role right now (interviewers are never held). */

@@ -1,5 +1,6 @@
 // The pad's interview as this caller may see it, fetched again whenever the server says it changed
-// (`interview.changed` on the pad socket bumps `interviewVersion`).
+// (`interview.changed` on the pad socket bumps `interviewVersion`); and, for interviewers, how
+// many `integrity.reported` notices arrived (the integrity list is fetched again on each).
 import { useEffect, useMemo, useState } from 'react';
 import { isApiError } from '../../api';
 import { useStore } from '../../ui/store';
@@ -13,13 +14,23 @@ export interface InterviewState {
   skewMs: number;
   /** The last test run someone on the pad made (visible cases only). */
   testsFinished: { userId: number; name: string; results: CaseResult[] } | null;
+  /** Bumped by `integrity.reported` (sent to interviewers only). */
+  integrityVersion: number;
 }
 
 export function useInterview(session: PadSession): InterviewState | null {
   const version = useStore(session.store, (s) => s.interviewVersion);
   const kind = useStore(session.store, (s) => s.pad.kind);
   const testsFinished = useStore(session.store, (s) => s.testsFinished);
-  const [state, setState] = useState<Omit<InterviewState, 'testsFinished'> | null>(null);
+  const [state, setState] = useState<Omit<InterviewState, 'testsFinished' | 'integrityVersion'> | null>(null);
+  const [integrityVersion, setIntegrityVersion] = useState(0);
+  useEffect(
+    () =>
+      session.provider.on('app', (message) => {
+        if (message.type === 'integrity.reported') setIntegrityVersion((v) => v + 1);
+      }),
+    [session],
+  );
   useEffect(() => {
     if (kind !== 'interview') return;
     let live = true;
@@ -39,5 +50,8 @@ export function useInterview(session: PadSession): InterviewState | null {
       live = false;
     };
   }, [session.slug, version, kind]);
-  return useMemo(() => (state ? { ...state, testsFinished } : null), [state, testsFinished]);
+  return useMemo(
+    () => (state ? { ...state, testsFinished, integrityVersion } : null),
+    [state, testsFinished, integrityVersion],
+  );
 }

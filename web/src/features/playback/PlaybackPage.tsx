@@ -1,6 +1,7 @@
 // The playback page, `/p/{slug}/recordings/{id}?t=<ms from the start>` (SPEC §7): the pad as it
 // was at any instant of a recording — files in a read-only editor, the run output, chat and
-// terminal output — with a time-proportional scrubber, play/pause, 0.5×–8× and idle gaps capped.
+// terminal output — with a time-proportional scrubber, one track per participant (and the
+// terminal's), play/pause, 0.5×–8× and idle gaps capped.
 // Keyboard: Space plays/pauses, ←/→ step to the previous/next change, Shift+←/→ jump 10 s.
 // Lazily loaded (its own chunk; the editor part shares the Monaco chunk).
 import { lazy, Suspense, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type UIEvent } from 'react';
@@ -17,9 +18,10 @@ import { useLanguages } from '../pad/useLanguages';
 import { formatClock, formatInstant, formatSpan } from '../recordings/format';
 import { SPEEDS } from './clock';
 import { PlaybackController, isForbidden, isMissing } from './controller';
-import { authorsOf, chatThrough, describeRun, markersOf, runAt, type Marker } from './derive';
+import { authorsOf, chatThrough, describeRun, markersOf, runAt, tracksOf, type Marker, type Track } from './derive';
 import { TerminalTranscript } from './terminalText';
 import { countThrough, type TimelineSnapshot } from './timeline';
+import Tracks from './Tracks';
 import { personColor } from '../../ui/personColor';
 
 const PlaybackEditor = lazy(() => import('./PlaybackEditor'));
@@ -190,6 +192,7 @@ function Player(props: { controller: PlaybackController }) {
 
   const markers = useMemo(() => markersOf(events), [events]);
   const authors = useMemo(() => authorsOf(events), [events]);
+  const tracks = useMemo(() => tracksOf(events, duration), [events, duration]);
   const chatCount = useMemo(() => markers.filter((m) => m.kind === 'chat' && m.index < n).length, [markers, n]);
   const lastEdit = useMemo(() => {
     for (let i = n - 1; i >= 0; i--) if (events[i].kind === 'edit') return events[i];
@@ -296,6 +299,7 @@ function Player(props: { controller: PlaybackController }) {
             start={start}
             loadedThrough={timeline.through}
             onCopyLink={() => void copyLink()}
+            tracks={tracks}
           />
         </section>
         <aside className="pb-side" aria-label="What happened">
@@ -335,9 +339,10 @@ function Controls(props: {
   start: number;
   loadedThrough: number;
   onCopyLink: () => void;
+  tracks: Track[];
 }) {
   const { controller, offset, duration, playing, speed, markers, start } = props;
-  const shown = markers.length > MAX_MARKERS ? markers.filter((m) => m.kind === 'run' || m.kind === 'chat').slice(0, MAX_MARKERS) : markers;
+  const shown = markers.length > MAX_MARKERS ? markers.filter((m) => m.kind === 'run' || m.kind === 'chat' || m.kind === 'integrity').slice(0, MAX_MARKERS) : markers;
   const pct = (ms: number) => (duration > 0 ? Math.min(100, Math.max(0, (ms / duration) * 100)) : 0);
   const loadedPct = pct(props.loadedThrough - start);
   return (
@@ -402,6 +407,7 @@ function Controls(props: {
           onChange={(e) => controller.seek(start + Number(e.target.value))}
         />
       </div>
+      <Tracks tracks={props.tracks} start={start} duration={duration} onJump={(at) => controller.seek(at)} />
     </div>
   );
 }

@@ -1,7 +1,9 @@
 // What the pad showed at an instant, derived from the timeline events up to it (pure; unit-tested):
-// the file list, chat, the latest run and its output, and the activity markers.
+// the file list, chat, the latest run and its output, the activity markers, and one track per
+// participant.
 import type { TimelineEvent } from '../../api';
 import { personHue } from '../../ui/personColor';
+import { describeIntegrity } from '../interview/integrity';
 
 export interface FileEntry {
   /** The file's id: its text is the document root `file:<id>`. */
@@ -118,7 +120,7 @@ export function describeRun(run: RunAt): { text: string; tone: 'ok' | 'bad' | 'w
   return { text: run.outcome ?? 'finished', tone: 'warn' };
 }
 
-export type MarkerKind = 'run' | 'chat' | 'join' | 'leave' | 'files' | 'terminal';
+export type MarkerKind = 'run' | 'chat' | 'join' | 'leave' | 'files' | 'terminal' | 'integrity';
 
 export interface Marker {
   at: number;
@@ -164,6 +166,10 @@ export function markersOf(events: readonly TimelineEvent[]): Marker[] {
         out.push({ at: ev.at, kind: 'terminal', label: `Terminal ${state.replace(/_/g, ' ')}`, index });
         break;
       }
+      // Only in interviewers' timelines: the server leaves the kind out for everyone else.
+      case 'integrity':
+        out.push({ at: ev.at, kind: 'integrity', label: `${who} ${describeIntegrity(ev.data ?? {})}`, index });
+        break;
       default:
         break;
     }
@@ -198,4 +204,74 @@ export function authorsOf(events: readonly TimelineEvent[]): Author[] {
     if (!seen.has(key)) seen.set(key, { userId: ev.userId, name: ev.userName ?? 'someone', hue: personHue(ev.userId, ev.userName) });
   }
   return Array.from(seen.values());
+}
+
+/** Edits or terminal output less than this apart (or 1/200 of the recording) make one block. */
+export const TRACK_GAP_MS = 3_000;
+/** An edit whose Yjs update is larger than this (bytes) is marked in its author's track. */
+export const LARGE_UPDATE_BYTES = 2_048;
+
+export interface TrackBlock {
+  from: number;
+  to: number;
+  /** Events in the block. */
+  count: number;
+  /** An edit of the block carried a large update (pasted or generated text, reported or not). */
+  large: boolean;
+}
+
+export interface Track {
+  key: string;
+  kind: 'person' | 'terminal';
+  label: string;
+  userId: number | null;
+  blocks: TrackBlock[];
+  /** Integrity markers of this participant (interviewers' timelines only). */
+  markers: Marker[];
+}
+
+/** Bytes of a base64 text (the timeline carries each edit's update so). */
+function base64Bytes(text: unknown): number {
+  return typeof text === 'string' ? Math.floor((text.length * 3) / 4) : 0;
+}
+
+function addToBlocks(blocks: TrackBlock[], at: number, gap: number, large: boolean) {
+  const last = blocks[blocks.length - 1];
+  if (last && at - last.to <= gap) {
+    last.to = at;
+    last.count += 1;
+    last.large ||= large;
+  } else {
+    blocks.push({ from: at, to: at, count: 1, large });
+  }
+}
+
+/**
+ * One track per participant who edited (who typed what, when: blocks of edits, in order of first
+ * edit) with their integrity markers, then the shared terminal's output when there is any.
+ */
+export function tracksOf(events: readonly TimelineEvent[], durationMs: number): Track[] {
+  const gap = Math.max(TRACK_GAP_MS, durationMs / 200);
+  const people = new Map<string, Track>();
+  const terminal: Track = { key: 'terminal', kind: 'terminal', label: 'Terminal', userId: null, blocks: [], markers: [] };
+  const person = (ev: TimelineEvent) => {
+    const key = ev.userId != null ? `u${ev.userId}` : `n${ev.userName ?? ''}`;
+    let track = people.get(key);
+    if (!track) {
+      track = { key, kind: 'person', label: ev.userName ?? 'someone', userId: ev.userId, blocks: [], markers: [] };
+      people.set(key, track);
+    }
+    return track;
+  };
+  events.forEach((ev, index) => {
+    if (ev.kind === 'edit') {
+      addToBlocks(person(ev).blocks, ev.at, gap, base64Bytes(ev.data?.update) > LARGE_UPDATE_BYTES);
+    } else if (ev.kind === 'terminal') {
+      addToBlocks(terminal.blocks, ev.at, gap, false);
+    } else if (ev.kind === 'integrity') {
+      person(ev).markers.push({ at: ev.at, kind: 'integrity', label: describeIntegrity(ev.data ?? {}), index });
+    }
+  });
+  const tracks = Array.from(people.values());
+  return terminal.blocks.length > 0 ? tracks.concat(terminal) : tracks;
 }
