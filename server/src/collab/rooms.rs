@@ -450,6 +450,7 @@ impl Rooms {
             | DomainEvent::PadChanged { .. }
             | DomainEvent::FilesChanged { .. }
             | DomainEvent::InterviewChanged { .. }
+            | DomainEvent::IntegrityReported { .. }
             | DomainEvent::Resync => {}
         }
     }
