@@ -541,7 +541,13 @@ async fn console_input_from_a_socket_on_another_node_reaches_the_run() {
     bob_on_b
         .send_app(json!({ "type": "run.stdin", "runId": run_id, "data": too_large }))
         .await;
-    assert!(bob_on_b.until(wait, |p| p.has_error("input_too_large")).await, "{:?}", bob_on_b.app_messages("error"));
+    assert!(
+        bob_on_b
+            .until(wait, |p| p.has_error("input_too_large"))
+            .await,
+        "{:?}",
+        bob_on_b.app_messages("error")
+    );
     bob_on_b
         .send_app(json!({ "type": "run.stdin", "runId": "no-such-run", "data": "x" }))
         .await;

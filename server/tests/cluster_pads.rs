@@ -656,3 +656,48 @@ async fn a_newcomer_on_one_node_sees_the_cursors_of_the_other_at_once() {
         "node A handed its awareness states to the newcomer's node"
     );
 }
+
+/// The pad's logged joins and leaves, oldest first.
+async fn joins_and_leaves(db_url: &str, pad: &TestPad) -> Vec<String> {
+    let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM pad_events WHERE pad_id = $1 AND kind IN ('join', 'leave') ORDER BY id",
+    )
+    .bind(pad.id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    kinds
+}
+
+#[tokio::test]
+async fn a_user_connected_through_two_nodes_joins_and_leaves_once() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let mut on_a = connect(&c.a.base, &pad.slug, &owner).await;
+    on_a.synced().await;
+    let mut on_b = connect(&c.b.base, &pad.slug, &owner).await;
+    on_b.synced().await;
+    // Node B must have heard of the connection on A before its own joins: presence crosses
+    // at once, so waiting for B to list A's connection is enough.
+    assert!(
+        on_b.until(Duration::from_secs(2), |p| p
+            .app_messages("presence")
+            .last()
+            .is_some_and(|m| m["users"][0]["connections"] == 2))
+            .await,
+        "{:?}",
+        on_b.app_messages("presence").last()
+    );
+    let third = connect(&c.b.base, &pad.slug, &owner).await;
+    third.close().await;
+    on_b.close().await;
+    on_a.close().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while joins_and_leaves(&c.db_url, &pad).await.len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(joins_and_leaves(&c.db_url, &pad).await, ["join", "leave"]);
+}

@@ -138,11 +138,19 @@ impl Room {
         self.lock().conns.len()
     }
 
-    /// (connections of `user`, all connections).
+    /// (connections of `user` on every node, as last heard from the others; all connections on
+    /// this node). A user connected through two nodes joins the pad once, and leaves it once.
     pub fn counts(&self, user: UserId) -> (usize, usize) {
         let inner = self.lock();
+        let elsewhere: usize = inner
+            .remote
+            .values()
+            .flat_map(|node| &node.users)
+            .filter(|u| u.user_id == user)
+            .map(|u| u.connections)
+            .sum();
         (
-            inner.conns.values().filter(|c| c.who.user == user).count(),
+            inner.conns.values().filter(|c| c.who.user == user).count() + elsewhere,
             inner.conns.len(),
         )
     }

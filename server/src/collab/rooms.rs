@@ -63,7 +63,8 @@ pub struct PresenceChange {
     pub pad: PadId,
     pub user: UserId,
     pub joined: bool,
-    /// This user's connections to the pad, and everyone's.
+    /// This user's connections to the pad on every node (as last heard), and everyone's on this
+    /// node.
     pub user_connections: usize,
     pub room_connections: usize,
 }

@@ -165,17 +165,7 @@ async fn on_gained(state: &AppState, pad: PadId) {
 }
 
 async fn log_event(state: &AppState, pad: PadId, at: i64, kind: &str, change: PresenceChange) {
-    if let Err(err) = store::insert_pad_event(
-        &state.db,
-        None,
-        pad,
-        at,
-        kind,
-        Some(change.user),
-        &serde_json::json!({}),
-    )
-    .await
-    {
+    if let Err(err) = store::insert_presence_event(&state.db, pad, at, kind, change.user).await {
         tracing::warn!(error = %err, %pad, kind, "logging a presence event failed");
     }
 }

@@ -6,6 +6,32 @@ use super::fenced;
 use crate::cluster::store::{check_fence, Fence, FencedError};
 use crate::db::{on_pool, Db, PadId, UserId};
 
+/// Append a `join` or `leave` of `user` unless it is already the user's latest of the two: with
+/// several nodes, a user whose connections span nodes joins once (the first node to log it) and
+/// leaves once. Whether it was appended.
+pub async fn insert_presence_event(
+    db: &Db,
+    pad: PadId,
+    at_ms: i64,
+    kind: &str,
+    user: UserId,
+) -> sqlx::Result<bool> {
+    let id: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+        "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
+         SELECT $1, $2, $3, $4, '{}' WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) \
+         AND COALESCE((SELECT kind FROM pad_events WHERE pad_id = $1 AND user_id = $4 \
+                       AND kind IN ('join', 'leave') ORDER BY at_ms DESC, id DESC LIMIT 1), '') <> $3 \
+         RETURNING id"
+    )
+    .bind(pad)
+    .bind(at_ms)
+    .bind(kind)
+    .bind(user)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(id.is_some())
+}
+
 /// Append one event to the pad's log; with a `fence`, only while it is the pad's lease (`Stale`
 /// otherwise: what only the pad's owner logs, like its terminal's output).
 pub async fn insert_pad_event(
