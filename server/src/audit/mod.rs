@@ -66,6 +66,17 @@ pub enum AuditAction {
     InterviewAdmit,
     InterviewRefuse,
     InterviewScorecardSubmit,
+    AdminGrant,
+    AdminRevoke,
+    AdminUserRename,
+    AdminUserDisable,
+    AdminUserEnable,
+    AdminUserDelete,
+    AdminUserLogoutAll,
+    AdminPadDelete,
+    AdminRunStop,
+    AdminTerminalStop,
+    AdminSignupMode,
 }
 
 impl AuditAction {
@@ -106,6 +117,17 @@ impl AuditAction {
             AuditAction::InterviewAdmit => "interview.admit",
             AuditAction::InterviewRefuse => "interview.refuse",
             AuditAction::InterviewScorecardSubmit => "interview.scorecard.submit",
+            AuditAction::AdminGrant => "admin.grant",
+            AuditAction::AdminRevoke => "admin.revoke",
+            AuditAction::AdminUserRename => "admin.user.rename",
+            AuditAction::AdminUserDisable => "admin.user.disable",
+            AuditAction::AdminUserEnable => "admin.user.enable",
+            AuditAction::AdminUserDelete => "admin.user.delete",
+            AuditAction::AdminUserLogoutAll => "admin.user.logout_all",
+            AuditAction::AdminPadDelete => "admin.pad.delete",
+            AuditAction::AdminRunStop => "admin.run.stop",
+            AuditAction::AdminTerminalStop => "admin.terminal.stop",
+            AuditAction::AdminSignupMode => "admin.signup.mode",
         }
     }
 }

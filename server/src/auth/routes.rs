@@ -34,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
     name: String,
+    /// A live pad invite token: required while sign-up is invite-only.
+    invite: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -72,7 +74,8 @@ fn session_response(
 
 /// Create a name-only account; the recovery key is shown this once.
 #[utoipa::path(post, path = "/api/auth/guest", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, description = "{token, user, recoveryKey} and the oc_token cookie"), (status = 400), (status = 429)))]
+    responses((status = 201, description = "{token, user, recoveryKey} and the oc_token cookie"), (status = 400),
+        (status = 403, description = "signup_closed, or signup_invite_required while sign-up is invite-only"), (status = 429)))]
 async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -82,6 +85,7 @@ async fn signup(
 ) -> AppResult<Response> {
     state.rate_limits.signup.check_or_429(ip).await?;
     let name = validate_name(&body.name)?;
+    crate::admin::admit_signup(&state, body.invite.as_deref()).await?;
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     let user = store::create(&state.db, &name, &hash).await?;
@@ -106,7 +110,8 @@ async fn signup(
 
 /// Exchange a recovery key for a fresh session.
 #[utoipa::path(post, path = "/api/auth/recover", tag = "auth", request_body = RecoverRequest,
-    responses((status = 200, description = "{token, user} and the oc_token cookie"), (status = 401), (status = 429)))]
+    responses((status = 200, description = "{token, user} and the oc_token cookie"), (status = 401),
+        (status = 403, description = "account_disabled"), (status = 429)))]
 async fn recover(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -126,6 +131,7 @@ async fn recover(
             .await;
         return Err(AppError::Unauthenticated("invalid_recovery_key"));
     };
+    let user = crate::admin::refuse_disabled(user)?;
     state
         .audit
         .record(
@@ -199,7 +205,13 @@ async fn delete_me(
             "send {\"confirm\": \"DELETE\"} to delete the account",
         ));
     }
-    delete_account(&state, &current.actor, &current.user, AuditAction::UserDelete).await?;
+    delete_account(
+        &state,
+        &current.actor,
+        &current.user,
+        AuditAction::UserDelete,
+    )
+    .await?;
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -306,7 +318,9 @@ pub async fn delete_account(
     // pads that went with the account is disconnected (4004, not left editing a document that can
     // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
     // typed into is replaced).
-    state.bus.publish(DomainEvent::UserRevoked { user: user.id });
+    state
+        .bus
+        .publish(DomainEvent::UserRevoked { user: user.id });
     for (pad, _, _) in &owned {
         state.bus.publish(DomainEvent::PadDeleted { pad: *pad });
     }
