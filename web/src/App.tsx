@@ -13,6 +13,7 @@ const InvitePage = lazy(() => import('./features/share/InvitePage'));
 const Settings = lazy(() => import('./features/settings/Settings'));
 const PlaybackPage = lazy(() => import('./features/playback/PlaybackPage'));
 const QuestionBank = lazy(() => import('./features/interview/QuestionBank'));
+const AdminPage = lazy(() => import('./features/admin/AdminPage'));
 
 function NotFound() {
   return (
@@ -67,6 +68,14 @@ export function App() {
             element={
               <RequireAuth>
                 <QuestionBank />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/admin"
+            element={
+              <RequireAuth>
+                <AdminPage />
               </RequireAuth>
             }
           />
