@@ -92,6 +92,8 @@ pub struct AppState {
     pub terminals: terminal::Terminals,
     /// The execution backend's last health check, shared by `/health` and `/api/health`.
     pub health: http::health::HealthCache,
+    /// The operator's questions to the other nodes about their sandboxes (`admin::sandboxes`).
+    pub admin_queries: admin::sandboxes::SandboxQueries,
     /// Background work (sweeps, flushes) that shutdown waits for.
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
@@ -213,6 +215,7 @@ impl AppState {
             bus,
             redis,
             ownership,
+            admin_queries: admin::sandboxes::SandboxQueries::default(),
             tasks,
             shutdown,
         })

@@ -5,6 +5,7 @@
 mod collab_support;
 mod common;
 mod exec_support;
+mod redis_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -665,4 +666,97 @@ async fn an_admin_stops_a_running_sandbox() {
         404
     );
     assert_eq!(app.audit_rows("admin.run.stop").await.len(), 1);
+}
+
+/// Two nodes on one database and one Redis: the admin on node B sees and stops a run node A
+/// hosts, and disabling a user through B closes their socket on A.
+#[tokio::test]
+async fn across_two_nodes_an_admin_lists_and_stops_a_run_and_disabling_closes_sockets_everywhere() {
+    oc_sandbox::testing::hold_shared_docker_lock();
+    let redis = redis_support::RedisServer::start();
+    let url = redis.url();
+    let secret = "admin-cluster-test-secret-0123456789abcdef";
+    let a = TestApp::spawn_with(&[
+        ("REDIS_URL", &url),
+        ("JWT_SECRET", secret),
+        ("EXEC_POOL", ""),
+    ])
+    .await;
+    let db_url = format!(
+        "sqlite://{}",
+        a.state.config.data_dir.join("opencoder.db").display()
+    );
+    let b = TestApp::spawn_with(&[
+        ("REDIS_URL", &url),
+        ("JWT_SECRET", secret),
+        ("DATABASE_URL", &db_url),
+        ("EXEC_POOL", ""),
+    ])
+    .await;
+    let ada = admin(&a, "Ada").await;
+    let bob = a.signup("Bob").await;
+    let slug = a
+        .pad_with_file(
+            &bob,
+            "python",
+            "nap.py",
+            "import time\nprint('up', flush=True)\ntime.sleep(60)\n",
+        )
+        .await;
+    let mut on_a = exec_support::joined(&a, &slug, &bob).await;
+    let run_id = exec_support::start(
+        &a,
+        &bob,
+        &slug,
+        json!({ "entry": "nap.py", "timeoutMs": 30000 }),
+    )
+    .await;
+    assert!(
+        on_a.until(exec_support::WAIT, |p| p.has_app("run.output"))
+            .await,
+        "the program never started"
+    );
+
+    let listed = b.get("/api/admin/sandboxes", Some(&ada.token)).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.body["nodes"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        listed.body
+    );
+    assert_eq!(
+        listed.body["runs"][0]["runId"],
+        run_id.as_str(),
+        "{:?}",
+        listed.body
+    );
+    assert_eq!(listed.body["runs"][0]["node"], a.state.bus.node());
+    let stopped = b
+        .post(
+            &format!("/api/admin/runs/{run_id}/stop"),
+            Some(&ada.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(stopped.status, 202, "{:?}", stopped.body);
+    assert!(
+        on_a.until(Duration::from_secs(10), |p| p.has_app("run.finished"))
+            .await,
+        "the run on node A never finished"
+    );
+    let finished = &on_a.app_messages("run.finished")[0];
+    assert_eq!(finished["outcome"], "stopped");
+    assert_eq!(finished["stoppedBy"], "Ada");
+
+    let disabled = b
+        .post(
+            &format!("/api/admin/users/{}/disable", bob.id),
+            Some(&ada.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(disabled.status, 200);
+    assert_eq!(on_a.closed_within(Duration::from_secs(5)).await, Some(4001));
+    drop(redis);
 }

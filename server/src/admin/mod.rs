@@ -8,10 +8,12 @@
 //!
 //! - `store`  — the flags, listings, storage figures and `server_settings`
 //! - `routes` — `/api/admin/*`
+//! - `sandboxes` — runs and terminals of every node, and stopping them where they run
 //! - `cli`    — `opencoder admin …`
 
 pub mod cli;
 pub mod routes;
+pub mod sandboxes;
 pub mod store;
 
 use axum::extract::FromRequestParts;

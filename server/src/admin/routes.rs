@@ -2,6 +2,7 @@
 //! caller who is not (or no longer) an admin gets 403 and an anonymous one 401.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::store::{self, PadOrder, PadRow, Page, UserRow};
-use super::{AdminUser, SignupMode, UserChange};
+use super::{sandboxes, AdminUser, SignupMode, UserChange};
 use crate::audit::cli::AuditFilter;
 use crate::audit::{AuditAction, AuditEvent, AuditRow};
 use crate::auth::names::validate_name;
@@ -247,6 +248,8 @@ pub struct LiveRunRow {
     run: LiveRunView,
     slug: String,
     title: String,
+    /// The bus id of the node that hosts it.
+    node: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -256,66 +259,74 @@ pub struct TerminalRow {
     pad: PadId,
     slug: String,
     title: String,
+    node: String,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Sandboxes {
-    /// The bus id of the node that answered: runs and terminals are those it hosts.
-    node: String,
+    /// The nodes that answered (this one first); with several, those that answered in time.
+    nodes: Vec<String>,
     runs: Vec<LiveRunRow>,
     terminals: Vec<TerminalRow>,
 }
 
-/// Runs in progress and terminals running on the node that answers.
+/// Runs in progress and running terminals on every node.
 #[utoipa::path(get, path = "/api/admin/sandboxes", tag = "admin",
     responses((status = 200, body = Sandboxes), (status = 401), (status = 403)))]
 async fn list_sandboxes(
     _admin: AdminUser,
     State(state): State<AppState>,
 ) -> AppResult<Json<Sandboxes>> {
-    let mut runs = Vec::new();
-    for run in state.exec.live_runs() {
-        // A pad deleted while its run winds down has nothing left to name it by.
-        if let Some(pad) = crate::pads::store::find(&state.db, run.pad).await? {
-            runs.push(LiveRunRow {
-                run,
-                slug: pad.slug,
-                title: pad.title,
-            });
+    let hosted = sandboxes::across_cluster(&state).await;
+    let mut listed = Sandboxes {
+        nodes: hosted.iter().map(|h| h.node.clone()).collect(),
+        runs: Vec::new(),
+        terminals: Vec::new(),
+    };
+    for node in hosted {
+        for run in node.runs {
+            // A pad deleted while its run winds down has nothing left to name it by.
+            if let Some(pad) = crate::pads::store::find(&state.db, run.pad).await? {
+                listed.runs.push(LiveRunRow {
+                    run,
+                    slug: pad.slug,
+                    title: pad.title,
+                    node: node.node.clone(),
+                });
+            }
+        }
+        for id in node.terminals {
+            if let Some(pad) = crate::pads::store::find(&state.db, id).await? {
+                listed.terminals.push(TerminalRow {
+                    pad: pad.id,
+                    slug: pad.slug,
+                    title: pad.title,
+                    node: node.node.clone(),
+                });
+            }
         }
     }
-    let mut terminals = Vec::new();
-    for id in state.terminals.live_pads() {
-        if let Some(pad) = crate::pads::store::find(&state.db, id).await? {
-            terminals.push(TerminalRow {
-                pad: pad.id,
-                slug: pad.slug,
-                title: pad.title,
-            });
-        }
-    }
-    Ok(Json(Sandboxes {
-        node: state.bus.node().to_string(),
-        runs,
-        terminals,
-    }))
+    Ok(Json(listed))
 }
 
-/// Stop a run in progress (as its pad's Stop does; `run.finished` says an operator stopped it).
+/// Stop a run in progress on whichever node hosts it (as its pad's Stop does: `run.finished`
+/// names the admin who stopped it).
 #[utoipa::path(post, path = "/api/admin/runs/{id}/stop", tag = "admin", params(("id" = String, Path)),
-    responses((status = 202, description = "{runId, stopping: true}"), (status = 401), (status = 403),
-        (status = 404, description = "no such run in progress on this node")))]
+    responses((status = 202, description = "{runId, stopping: true, node}"), (status = 401), (status = 403),
+        (status = 404, description = "no node has that run in progress")))]
 async fn stop_run(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> AppResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
-    let run = state
-        .exec
-        .live_runs()
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let (node, run) = sandboxes::across_cluster(&state)
+        .await
         .into_iter()
-        .find(|run| run.run_id == id)
+        .find_map(|h| {
+            let run = h.runs.into_iter().find(|run| run.run_id == id)?;
+            Some((h.node, run))
+        })
         .ok_or(AppError::NotFound)?;
     state
         .audit
@@ -323,43 +334,49 @@ async fn stop_run(
             &admin.actor,
             AuditEvent::new(AuditAction::AdminRunStop)
                 .target(&id)
-                .meta(json!({ "padId": run.pad })),
+                .meta(json!({ "padId": run.pad, "node": node })),
         )
         .await?;
-    state
-        .exec
-        .stop(run.pad, &id, admin.user.id, &admin.user.name)
-        .map_err(|_| AppError::conflict("run_finished", "that run has already finished"))?;
+    sandboxes::stop_run(&state, &node, run.pad, &id, admin.user.id, &admin.user.name);
     Ok((
-        axum::http::StatusCode::ACCEPTED,
-        Json(json!({ "runId": id, "stopping": true })),
+        StatusCode::ACCEPTED,
+        Json(json!({ "runId": id, "stopping": true, "node": node })),
     ))
 }
 
-/// End a pad's terminal on this node: its sockets close and its container is removed.
+/// End a pad's terminal on whichever node hosts it: its sockets close and its container is
+/// removed.
 #[utoipa::path(post, path = "/api/admin/terminals/{slug}/stop", tag = "admin", params(("slug" = String, Path)),
-    responses((status = 200, description = "{ok: true}"), (status = 401), (status = 403),
-        (status = 404, description = "no such pad, or no terminal of it runs on this node")))]
+    responses((status = 202, description = "{stopping: true, node}"), (status = 401), (status = 403),
+        (status = 404, description = "no such pad, or no node runs its terminal")))]
 async fn stop_terminal(
     AdminUser(admin): AdminUser,
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
     let pad = crate::pads::store::find_by_slug(&state.db, &slug)
         .await?
-        .filter(|pad| state.terminals.live_pads().contains(&pad.id))
+        .ok_or(AppError::NotFound)?;
+    let node = sandboxes::across_cluster(&state)
+        .await
+        .into_iter()
+        .find(|h| h.terminals.contains(&pad.id))
+        .map(|h| h.node)
         .ok_or(AppError::NotFound)?;
     state
         .audit
         .require(
             &admin.actor,
-            AuditEvent::new(AuditAction::AdminTerminalStop).target(&pad.slug),
+            AuditEvent::new(AuditAction::AdminTerminalStop)
+                .target(&pad.slug)
+                .meta(json!({ "node": node })),
         )
         .await?;
-    if !state.terminals.stop(pad.id).await {
-        return Err(AppError::NotFound);
-    }
-    Ok(Json(json!({ "ok": true })))
+    sandboxes::stop_terminal(&state, &node, pad.id).await;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "stopping": true, "node": node })),
+    ))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -442,6 +442,9 @@ fn spawn_router(state: &crate::AppState) {
                 Ok(crate::bus::Direct { message: NodeMessage::ConsoleInput { pad, user, run_id, data }, .. }) => {
                     crate::exec::console::on_relayed(&state, pad, user, &run_id, data.as_deref()).await
                 }
+                Ok(direct) if crate::admin::sandboxes::is_for_admin(&direct.message) => {
+                    crate::admin::sandboxes::on_message(&state, direct)
+                }
                 Ok(direct) => crate::terminal::relay::dispatch(&state, direct),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "messages from other nodes were dropped; terminal keepalives and owner checks recover");

@@ -202,15 +202,15 @@ pub struct RunLimitsShown {
     pub idle_ms: Option<u64>,
 }
 
-/// A run in progress on this node, as the admin page lists it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A run in progress on this node, as the admin page lists it (and nodes tell each other).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveRunView {
     pub run_id: String,
     #[schema(value_type = i64)]
     pub pad: PadId,
     /// `run` or `repl`.
-    pub kind: &'static str,
+    pub kind: String,
     pub started_at_ms: i64,
 }
 
@@ -421,7 +421,7 @@ impl ExecService {
             .map(|(run_id, run)| LiveRunView {
                 run_id: run_id.clone(),
                 pad: run.pad,
-                kind: run.kind.as_str(),
+                kind: run.kind.as_str().to_string(),
                 started_at_ms: run.started_at_ms,
             })
             .collect();

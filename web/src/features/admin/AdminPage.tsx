@@ -341,7 +341,9 @@ function SandboxesTab() {
   return (
     <section className="stack" aria-label="Sandboxes">
       <div className="row between">
-        <p className="muted small">{boxes.data ? `Runs and terminals on node ${boxes.data.node}.` : ''}</p>
+        <p className="muted small">
+          {boxes.data ? `Runs and terminals on ${boxes.data.nodes.length} node(s): ${boxes.data.nodes.join(', ')}.` : ''}
+        </p>
         <button className="btn" onClick={boxes.reload}>
           Refresh
         </button>
@@ -360,6 +362,7 @@ function SandboxesTab() {
                   <th>Pad</th>
                   <th>Kind</th>
                   <th>Started</th>
+                  <th>Node</th>
                   <th>Actions</th>
                 </tr>
               </thead>
@@ -371,6 +374,7 @@ function SandboxesTab() {
                     </td>
                     <td>{r.kind}</td>
                     <td>{timeAgo(new Date(r.startedAtMs).toISOString())}</td>
+                    <td className="muted small">{r.node}</td>
                     <td>
                       <button
                         className="btn btn-small btn-danger"
@@ -403,6 +407,7 @@ function SandboxesTab() {
                     <td>
                       {t.title} <span className="muted small">{t.slug}</span>
                     </td>
+                    <td className="muted small">{t.node}</td>
                     <td>
                       <button
                         className="btn btn-small btn-danger"

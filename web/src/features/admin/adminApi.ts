@@ -35,9 +35,10 @@ export interface AdminPadRow {
 }
 
 export interface Sandboxes {
-  node: string;
-  runs: { runId: string; pad: number; kind: string; startedAtMs: number; slug: string; title: string }[];
-  terminals: { pad: number; slug: string; title: string }[];
+  /** The nodes that answered, the one serving this page first. */
+  nodes: string[];
+  runs: { runId: string; pad: number; kind: string; startedAtMs: number; slug: string; title: string; node: string }[];
+  terminals: { pad: number; slug: string; title: string; node: string }[];
 }
 
 export interface Storage {
