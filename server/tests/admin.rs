@@ -569,6 +569,12 @@ async fn the_audit_viewer_filters_pages_and_verifies_and_storage_reports_sizes()
         .await;
     assert_eq!(past.body["rows"].as_array().unwrap().len(), 0);
 
+    for bad in ["limit=0", "limit=201", "limit=-1", "since=yesterday"] {
+        let refused = app
+            .get(&format!("/api/admin/audit?{bad}"), Some(&ada.token))
+            .await;
+        assert_eq!(refused.status, 400, "{bad}: {:?}", refused.body);
+    }
     let first = app.get("/api/admin/audit?limit=3", Some(&ada.token)).await;
     assert_eq!(first.body["hasMore"], true);
     let last_id = first.body["rows"][2]["id"].as_i64().unwrap();
