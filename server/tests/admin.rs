@@ -422,6 +422,23 @@ async fn an_admin_renames_ends_sessions_and_deletes_users_and_pads() {
         .await;
     assert_eq!(listed.body["total"], 0);
 
+    let long = "x".repeat(101);
+    for listing in ["users", "pads"] {
+        let refused = app
+            .get(
+                &format!("/api/admin/{listing}?search={long}"),
+                Some(&ada.token),
+            )
+            .await;
+        assert_eq!(refused.body["error"], "invalid_search", "{listing}");
+        let fits = app
+            .get(
+                &format!("/api/admin/{listing}?search={}", &long[..100]),
+                Some(&ada.token),
+            )
+            .await;
+        assert_eq!(fits.status, 200, "{listing}");
+    }
     let page = app.get("/api/admin/users?limit=0", Some(&ada.token)).await;
     assert_eq!(page.status, 400);
     let page = app

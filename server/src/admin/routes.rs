@@ -27,6 +27,8 @@ use crate::AppState;
 pub const DEFAULT_PAGE: i64 = 50;
 /// Most rows per page of any admin listing.
 pub const MAX_PAGE: i64 = 200;
+/// Longest search text of a listing, in characters.
+pub const MAX_SEARCH_CHARS: usize = 100;
 /// Pads in the storage tab's "largest histories".
 pub const STORAGE_TOP_PADS: i64 = 10;
 
@@ -78,8 +80,15 @@ impl ListQuery {
         Ok((offset, limit))
     }
 
-    fn search(&self) -> &str {
-        self.search.as_deref().map_or("", str::trim)
+    fn search(&self) -> AppResult<&str> {
+        let search = self.search.as_deref().map_or("", str::trim);
+        if search.chars().count() > MAX_SEARCH_CHARS {
+            return Err(AppError::invalid(
+                "invalid_search",
+                format!("search text must be at most {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
+        Ok(search)
     }
 }
 
@@ -99,7 +108,7 @@ async fn list_users(
 ) -> AppResult<Json<Page<UserRow>>> {
     let (offset, limit) = query.window()?;
     Ok(Json(
-        store::search_users(&state.db, query.search(), offset, limit).await?,
+        store::search_users(&state.db, query.search()?, offset, limit).await?,
     ))
 }
 
@@ -222,7 +231,7 @@ async fn list_pads(
 ) -> AppResult<Json<Page<PadRow>>> {
     let (offset, limit) = query.window()?;
     Ok(Json(
-        store::search_pads(&state.db, query.search(), PadOrder::Newest, offset, limit).await?,
+        store::search_pads(&state.db, query.search()?, PadOrder::Newest, offset, limit).await?,
     ))
 }
 
