@@ -219,7 +219,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let outcome = async {
                 // The admin columns may be newer than a database no server has started on since.
                 db.migrate().await?;
-                opencoder::admin::cli::run(&db, &args, &mut std::io::stdout().lock()).await
+                let redis_url = config.redis_url.as_ref().map(|url| url.expose().as_str());
+                opencoder::admin::cli::run(&db, redis_url, &args, &mut std::io::stdout().lock())
+                    .await
             }
             .await;
             db.close().await;

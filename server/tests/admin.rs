@@ -31,12 +31,17 @@ fn admin_cli(app: &TestApp, args: &[&str]) -> String {
 }
 
 fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    cli_with(app, &[], args)
+}
+
+fn cli_with(app: &TestApp, vars: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     std::process::Command::new(BIN)
         .env_clear()
         .current_dir(dir.path())
         .env("DATA_DIR", &app.state.config.data_dir)
         .env("DATABASE_URL", app.state.config.database_url.expose())
+        .envs(vars.iter().copied())
         .arg("admin")
         .args(args)
         .output()
@@ -784,5 +789,28 @@ async fn across_two_nodes_an_admin_lists_and_stops_a_run_and_disabling_closes_so
         .await;
     assert_eq!(disabled.status, 200);
     assert_eq!(on_a.closed_within(Duration::from_secs(5)).await, Some(4001));
+
+    // The CLI, given the cluster's Redis, closes a disabled account's sockets too.
+    let carol = b.signup("Carol").await;
+    let carols = b.create_pad(&carol, json!({ "title": "carol's" })).await;
+    let mut on_b = collab_support::connect(
+        &b.base,
+        carols["pad"]["slug"].as_str().unwrap(),
+        &carol.token,
+    )
+    .await;
+    on_b.synced().await;
+    let output = cli_with(
+        &a,
+        &[("REDIS_URL", &url)],
+        &["disable", &format!("#{}", carol.id)],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("closed on every node"));
+    assert_eq!(on_b.closed_within(Duration::from_secs(5)).await, Some(4001));
     drop(redis);
 }

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use super::store::{self, UserRow};
 use super::{change_signup_mode, change_user, signup_mode, SignupMode, UserChange};
 use crate::audit::{Actor, AuditLog};
+use crate::bus::DomainEvent;
 use crate::db::{Db, UserId};
 
 /// Accounts `users` prints at most.
@@ -100,7 +101,14 @@ fn write_users(out: &mut impl Write, users: &[UserRow]) -> std::io::Result<()> {
     Ok(())
 }
 
-pub async fn run(db: &Db, args: &AdminArgs, out: &mut impl Write) -> anyhow::Result<()> {
+/// `opencoder admin …` on `db`; with `redis_url` (a cluster), a disable also closes the account's
+/// open sockets on every node.
+pub async fn run(
+    db: &Db,
+    redis_url: Option<&str>,
+    args: &AdminArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let audit = AuditLog::new(db.clone());
     let change = |user: &str, change: UserChange, done: &'static str| {
         let (user, audit) = (user.to_string(), audit.clone());
@@ -109,29 +117,45 @@ pub async fn run(db: &Db, args: &AdminArgs, out: &mut impl Write) -> anyhow::Res
             change_user(db, &audit, &cli_actor(), &target, change)
                 .await
                 .map_err(|err| anyhow::anyhow!("{err}"))?;
-            anyhow::Ok(format!("{} (#{}) {done}", target.name, target.id))
+            anyhow::Ok((
+                target.id,
+                format!("{} (#{}) {done}", target.name, target.id),
+            ))
         }
     };
     match &args.command {
         AdminCommand::Grant { user } => writeln!(
             out,
             "{}",
-            change(user, UserChange::Grant, "is an admin").await?
+            change(user, UserChange::Grant, "is an admin").await?.1
         )?,
         AdminCommand::Revoke { user } => writeln!(
             out,
             "{}",
-            change(user, UserChange::Revoke, "is no longer an admin").await?
+            change(user, UserChange::Revoke, "is no longer an admin")
+                .await?
+                .1
         )?,
-        AdminCommand::Disable { user } => writeln!(
-            out,
-            "{}",
-            change(user, UserChange::Disable, "is disabled").await?
-        )?,
+        AdminCommand::Disable { user } => {
+            let (id, done) = change(user, UserChange::Disable, "is disabled").await?;
+            writeln!(out, "{done}")?;
+            match redis_url {
+                Some(url) => {
+                    crate::bus::redis::publish_once(url, DomainEvent::UserRevoked { user: id })
+                        .await?;
+                    writeln!(out, "its open sockets are closed on every node")?
+                }
+                None => writeln!(
+                    out,
+                    "its sessions are refused from the next request; sockets already open close \
+                     when they reconnect (Disable on the admin page closes them at once)"
+                )?,
+            }
+        }
         AdminCommand::Enable { user } => writeln!(
             out,
             "{}",
-            change(user, UserChange::Enable, "is enabled").await?
+            change(user, UserChange::Enable, "is enabled").await?.1
         )?,
         AdminCommand::ListAdmins => write_users(out, &store::admins(db).await?)?,
         AdminCommand::Users { search } => {

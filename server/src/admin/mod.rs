@@ -116,8 +116,8 @@ impl UserChange {
 }
 
 /// Apply `change` to `user`, audited first. Disabling also moves the session epoch, so every
-/// token the account holds dies even before the flag is read; the API then closes its sockets
-/// (the CLI, with no bus, cannot: see the README).
+/// token the account holds dies even before the flag is read; the caller then closes its sockets
+/// (the API on its bus, the CLI through Redis when there is one: see the README).
 pub async fn change_user(
     db: &Db,
     audit: &AuditLog,
