@@ -38,6 +38,7 @@ try {
     const ctx = {
       baseUrl: server.url,
       health: server.health,
+      cli: (args) => server.cli(args),
       browser,
       async newPage() {
         const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });

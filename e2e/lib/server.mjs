@@ -1,5 +1,5 @@
 // Starts a prebuilt `opencoder` (never builds it) on a free loopback port with a fresh DATA_DIR.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,6 +84,10 @@ export async function startServer({ logFile } = {}) {
     url,
     port,
     health,
+    /** `opencoder <args>` against this server's data directory (the operator's CLI). */
+    cli(args) {
+      return spawnSync(bin, args, { env: { PATH: process.env.PATH, DATA_DIR: dataDir }, encoding: 'utf8' });
+    },
     async stop() {
       if (!exited) {
         child.kill('SIGTERM');

@@ -12,6 +12,7 @@
 //!   seeking from checkpoints, JSON export (§7)
 //! - `interviews` — question bank, "Start interview", the interviewer's switches and the waiting
 //!   room (issue 13)
+//! - `admin`   — the operator's admin role, `opencoder admin` and `/api/admin/*` (issue 14 §5)
 //! - `audit`   — the append-only, hash-chained audit log and its CLI (§9)
 //! - `doctor`  — `opencoder doctor`: named ok/warn/fail checks of config, data dir and database
 //! - `bus`     — the pad bus: domain events that carry access changes to live sockets, behind a
@@ -20,6 +21,7 @@
 //!   per pad
 //! - `http`    — the perimeter: client IP, rate limits, headers, CORS, origins, request log (§8)
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -90,6 +92,8 @@ pub struct AppState {
     pub terminals: terminal::Terminals,
     /// The execution backend's last health check, shared by `/health` and `/api/health`.
     pub health: http::health::HealthCache,
+    /// The operator's questions to the other nodes about their sandboxes (`admin::sandboxes`).
+    pub admin_queries: admin::sandboxes::SandboxQueries,
     /// Background work (sweeps, flushes) that shutdown waits for.
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
@@ -211,6 +215,7 @@ impl AppState {
             bus,
             redis,
             ownership,
+            admin_queries: admin::sandboxes::SandboxQueries::default(),
             tasks,
             shutdown,
         })
@@ -252,6 +257,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(recordings::routes::router())
         .merge(terminal::router())
         .merge(interviews::router())
+        .merge(admin::router())
 }
 
 /// The whole application: routes, then the perimeter layers. Read bottom-up for request order:

@@ -1,5 +1,5 @@
 //! The `opencoder` binary: `serve` (default), `migrate`, `backup`, `restore`, `audit`, `doctor`,
-//! `--version`.
+//! `admin`, `--version`.
 //!
 //! Thin on purpose: parse the command line, read the configuration, hand over to the library.
 //! Configuration errors exit non-zero with a message naming the variable (from `config`).
@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use opencoder::admin::cli::AdminArgs;
 use opencoder::audit::cli::AuditArgs;
 use opencoder::config::Config;
 
@@ -54,6 +55,9 @@ enum Command {
     Audit(AuditArgs),
     /// Check the configuration, data directory and database; exit 1 if any check fails.
     Doctor,
+    /// Administer the server: grant or revoke the admin role, list and disable accounts, open
+    /// or close sign-up.
+    Admin(AdminArgs),
 }
 
 /// Where log lines go: the server logs to stdout; the one-shot tools keep stdout for their output.
@@ -204,6 +208,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = opencoder::audit::cli::open(config.database_url.expose()).await?;
             let outcome =
                 opencoder::audit::cli::run(&db, &args, &mut std::io::stdout().lock()).await;
+            db.close().await;
+            outcome?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(args) => {
+            let config = load_config_for_tools()?;
+            init_tracing(config.log_json, LogTarget::Tool);
+            let db = opencoder::audit::cli::open(config.database_url.expose()).await?;
+            let outcome = async {
+                // The admin columns may be newer than a database no server has started on since.
+                db.migrate().await?;
+                let redis_url = config.redis_url.as_ref().map(|url| url.expose().as_str());
+                opencoder::admin::cli::run(&db, redis_url, &args, &mut std::io::stdout().lock())
+                    .await
+            }
+            .await;
             db.close().await;
             outcome?;
             Ok(ExitCode::SUCCESS)

@@ -152,6 +152,7 @@ fn table() -> Vec<Row> {
     use Method as M;
     let view = [401, 404, 200, 200, 200, 200];
     let manage = [401, 404, 403, 403, 403, 200];
+    let not_admin = [401, 403, 403, 403, 403, 403];
     vec![
         row(M::GET, "/api/pads/{slug}", None, view),
         row(
@@ -269,6 +270,22 @@ fn table() -> Vec<Row> {
             Some(json!({})),
             [401, 404, 403, 404, 403, 403],
         ),
+        // Operators only: a pad's owner is no admin of it or of anyone on it (issue 14 §5).
+        row(M::GET, "/api/admin/pads", None, not_admin),
+        row(M::DELETE, "/api/admin/pads/{slug}", None, not_admin),
+        row(
+            M::PATCH,
+            "/api/admin/users/{userId}",
+            Some(json!({ "name": "Renamed" })),
+            not_admin,
+        ),
+        row(
+            M::POST,
+            "/api/admin/users/{userId}/disable",
+            None,
+            not_admin,
+        ),
+        row(M::DELETE, "/api/admin/users/{userId}", None, not_admin),
         row(M::GET, "/api/pads", None, [401, 200, 200, 200, 200, 200]),
         row(
             M::POST,

@@ -212,6 +212,18 @@ async fn fill(database_url: Option<&str>) -> Filled {
         stopped.body["recording"]["endedAt"].as_i64().unwrap(),
     );
     let text_before_backup = file_text(&app, &owner, &slug, &file).await;
+    // The operator's state: an admin, a disabled account and the sign-up mode (stored, and open:
+    // the comparison signs up again).
+    let db = &app.state.db;
+    opencoder::admin::store::set_admin(db, opencoder::db::UserId(owner.id), true)
+        .await
+        .unwrap();
+    opencoder::admin::store::set_disabled(db, opencoder::db::UserId(dave.id), true)
+        .await
+        .unwrap();
+    opencoder::admin::set_signup_mode(db, opencoder::admin::SignupMode::Open)
+        .await
+        .unwrap();
     Filled {
         app,
         data_dir,
@@ -517,6 +529,7 @@ async fn round_trip(source: Option<&str>, targets: &[Backend]) {
         "recording_segments",
         "pad_events",
         "audit_log",
+        "server_settings",
     ] {
         assert!(
             rows[table] > 0,

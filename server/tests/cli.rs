@@ -205,6 +205,49 @@ fn audit_rejects_bad_arguments() {
     assert!(stdout(&ok).contains("0 rows"));
 }
 
+#[test]
+fn admin_refuses_a_missing_database_and_bad_arguments_and_grants_on_a_migrated_one() {
+    let scratch = Scratch::new();
+    let missing = scratch.run(&[], &["admin", "list-admins"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("no database"), "{}", text(&missing));
+    assert!(
+        !scratch.db_path().exists(),
+        "admin never creates a database"
+    );
+
+    assert!(scratch.run(&[], &["migrate"]).status.success());
+    for args in [
+        &["admin"][..],
+        &["admin", "grant"][..],
+        &["admin", "signup", "sometimes"][..],
+        &["admin", "users", "--limit", "3"][..],
+        &["admin", "grant", "Nobody"][..],
+        &["admin", "revoke", "#424242"][..],
+    ] {
+        let out = scratch.run(&[], args);
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let mode = scratch.run(&[], &["admin", "signup"]);
+    assert_eq!(stdout(&mode).trim(), "sign-up is open", "{}", text(&mode));
+    let set = scratch.run(&[], &["admin", "signup", "invite-only"]);
+    assert!(set.status.success(), "{}", text(&set));
+    let mode = scratch.run(&[], &["admin", "signup"]);
+    assert_eq!(stdout(&mode).trim(), "sign-up is invite-only");
+    let empty = scratch.run(&[], &["admin", "list-admins"]);
+    assert!(empty.status.success());
+    assert_eq!(
+        stdout(&empty).lines().count(),
+        1,
+        "only the header: {}",
+        stdout(&empty)
+    );
+    let audit = scratch.run(&[], &["audit", "--action", "admin.signup.mode", "--json"]);
+    let rows: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["user_agent"], "opencoder admin");
+}
+
 #[tokio::test]
 async fn audit_lists_filters_and_verifies_then_detects_tampering() {
     let scratch = Scratch::new();

@@ -102,6 +102,7 @@ on_both_backends! {
     pad_leases_acquire_renew_and_take_over_after_expiry => pad_leases_acquire_renew_and_take_over_after_expiry;
     a_stale_epoch_cannot_write_what_only_the_owner_may => a_stale_epoch_cannot_write_what_only_the_owner_may;
     two_nodes_racing_for_one_lease_exactly_one_wins => two_nodes_racing_for_one_lease_exactly_one_wins;
+    admin_flags_listings_and_settings => admin_flags_listings_and_settings;
 }
 
 /// A member cap no test body reaches.
@@ -1763,7 +1764,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 14] = [
+    const RECORDED: [(i64, &str); 15] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -1778,6 +1779,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (14, "055b20cbd7c818ceb87d4a79bf5c32df57803fe508e38d333855a18d32d70f04cfff41a05ac23acb38df0c720342bf08"),
         (15, "4436562d054f09704276f5ab4d0ab929972bc2410a1fe86b194b1eb7beeae35dd0198e83c3f64466e2d0ed5549cfb7eb"),
         (16, "339120f333a14f853052100a6e14b01caa191942d045541f57fd567e102de12a1450fab9589fb5d6ab157210eed02f7e"),
+        (17, "e59028bcad1f9238127c045dedd8b4ed2ca572d9c6e7a5479c71edff6833a506275ffcec1d3e17ee01c37772cc6121df"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =
@@ -2067,4 +2069,116 @@ async fn two_nodes_racing_for_one_lease_exactly_one_wins(f: Fixture) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// The operator's store: flags, listings with their search (wildcards are literal), storage
+/// figures and the settings every node reads.
+async fn admin_flags_listings_and_settings(f: Fixture) {
+    use opencoder::admin::store::{self as admin_store, PadOrder};
+    let db = &f.db;
+    let ada = user(db, "Ada").await;
+    let bob = user(db, "Bob_100%").await;
+    let found = opencoder::auth::store::find(db, ada)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!found.is_admin && !found.disabled);
+    assert!(admin_store::set_admin(db, ada, true).await.unwrap());
+    assert!(admin_store::set_disabled(db, bob, true).await.unwrap());
+    assert!(!admin_store::set_admin(db, UserId(999_999), true)
+        .await
+        .unwrap());
+    let ada_row = opencoder::auth::store::find(db, ada)
+        .await
+        .unwrap()
+        .unwrap();
+    let bob_row = opencoder::auth::store::find(db, bob)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ada_row.is_admin && !ada_row.disabled);
+    assert!(!bob_row.is_admin && bob_row.disabled);
+    assert_eq!(
+        admin_store::admins(db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>(),
+        [ada]
+    );
+    assert!(admin_store::set_disabled(db, bob, false).await.unwrap());
+    assert!(
+        !opencoder::auth::store::find(db, bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+
+    pad(db, bob, "bobs-pad").await;
+    let all = admin_store::search_users(db, "", 0, 10).await.unwrap();
+    assert_eq!(all.total, 2);
+    assert_eq!(all.items[0].id, bob, "newest first");
+    assert_eq!(all.items[0].pads_owned, 1);
+    let percent = admin_store::search_users(db, "0%", 0, 10).await.unwrap();
+    assert_eq!(percent.total, 1, "a % in the search is a percent sign");
+    assert_eq!(
+        admin_store::search_users(db, "%", 0, 10)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        admin_store::search_users(db, "b_", 0, 10)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        admin_store::search_users(db, "ADA", 0, 10)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    let paged = admin_store::search_users(db, "", 1, 10).await.unwrap();
+    assert_eq!((paged.total, paged.items.len()), (2, 1));
+    assert_eq!(admin_store::users_named(db, "Ada").await.unwrap().len(), 1);
+
+    let pads = admin_store::search_pads(db, "BOB", PadOrder::LargestHistory, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(pads.total, 1, "found by its owner's name");
+    assert_eq!(pads.items[0].slug, "bobs-pad");
+    assert_eq!(pads.items[0].owner_name, "Bob_100%");
+    assert_eq!(pads.items[0].history_bytes, 0);
+    assert!(admin_store::database_bytes(db).await.unwrap() > 0);
+    assert_eq!(admin_store::recordings_bytes(db).await.unwrap(), 0);
+
+    assert_eq!(
+        opencoder::admin::signup_mode(db).await.unwrap(),
+        opencoder::admin::SignupMode::Open
+    );
+    opencoder::admin::set_signup_mode(db, opencoder::admin::SignupMode::InviteOnly)
+        .await
+        .unwrap();
+    let other_node = f.second_pool().await;
+    assert_eq!(
+        opencoder::admin::signup_mode(&other_node).await.unwrap(),
+        opencoder::admin::SignupMode::InviteOnly,
+        "every node reads the same mode"
+    );
+    admin_store::set_setting(db, "signup_mode", "closed")
+        .await
+        .unwrap();
+    assert_eq!(
+        admin_store::setting(db, "signup_mode")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("closed")
+    );
 }

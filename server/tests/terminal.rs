@@ -609,6 +609,42 @@ async fn pad_deletion_closes_the_terminal_and_removes_its_container() {
     wait_no_containers(&app, pad_id).await;
 }
 
+/// An operator's Stop (issue 14 §5) ends the terminal as shutdown would, for this pad only.
+#[tokio::test]
+async fn an_admin_stops_a_pads_terminal_and_its_container() {
+    let app = spawn(&[]).await;
+    let (owner, slug, pad_id) = pad(&app).await;
+    let admin = app.signup("Operator").await;
+    opencoder::admin::store::set_admin(&app.state.db, opencoder::db::UserId(admin.id), true)
+        .await
+        .unwrap();
+    let mut t = connect(&app, &slug, &owner).await;
+    t.running().await;
+    let listed = app.get("/api/admin/sandboxes", Some(&admin.token)).await;
+    assert_eq!(
+        listed.body["terminals"][0]["slug"],
+        slug.as_str(),
+        "{:?}",
+        listed.body
+    );
+    let path = format!("/api/admin/terminals/{slug}/stop");
+    assert_eq!(
+        app.post(&path, Some(&owner.token), json!({})).await.status,
+        403
+    );
+    let stopped = app.post(&path, Some(&admin.token), json!({})).await;
+    assert_eq!(stopped.status, 202, "{:?}", stopped.body);
+    t.expect_closed(1001).await;
+    wait_no_containers(&app, pad_id).await;
+    let listed = app.get("/api/admin/sandboxes", Some(&admin.token)).await;
+    assert_eq!(listed.body["terminals"], json!([]));
+    assert_eq!(
+        app.post(&path, Some(&admin.token), json!({})).await.status,
+        404
+    );
+    assert_eq!(app.audit_rows("admin.terminal.stop").await.len(), 1);
+}
+
 #[tokio::test]
 async fn last_client_leaving_removes_the_container_after_the_grace() {
     let app = spawn(&[("TERMINAL_GRACE_MS", "500")]).await;

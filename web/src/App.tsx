@@ -14,6 +14,7 @@ const Settings = lazy(() => import('./features/settings/Settings'));
 const PlaybackPage = lazy(() => import('./features/playback/PlaybackPage'));
 const QuestionBank = lazy(() => import('./features/interview/QuestionBank'));
 const TakehomePage = lazy(() => import('./features/interview/TakehomePage'));
+const AdminPage = lazy(() => import('./features/admin/AdminPage'));
 
 function NotFound() {
   return (
@@ -68,6 +69,14 @@ export function App() {
             element={
               <RequireAuth>
                 <QuestionBank />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/admin"
+            element={
+              <RequireAuth>
+                <AdminPage />
               </RequireAuth>
             }
           />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterSignIn, sanitizeNext, signInUrlFor } from '../src/features/auth/deepLink';
+import { afterSignIn, inviteTokenIn, sanitizeNext, signInUrlFor } from '../src/features/auth/deepLink';
 
 describe('deep-link return', () => {
   it('keeps in-app destinations', () => {
@@ -49,5 +49,18 @@ describe('deep-link return', () => {
       const url = new URL(signInUrlFor(path), 'http://host');
       expect(afterSignIn(url.search)).toBe(path);
     }
+  });
+});
+
+describe('inviteTokenIn', () => {
+  it('finds the token of an invite destination only', () => {
+    expect(inviteTokenIn('/invite/abc_DEF-123')).toBe('abc_DEF-123');
+    expect(inviteTokenIn('/invite/abc?x=1')).toBe('abc');
+    expect(inviteTokenIn('/dashboard')).toBeUndefined();
+    expect(inviteTokenIn('/p/invite/abc')).toBeUndefined();
+  });
+
+  it('lets /admin be a destination after sign-in', () => {
+    expect(sanitizeNext('/admin')).toBe('/admin');
   });
 });

@@ -1,7 +1,7 @@
 //! `opencoder audit` (SPEC §9): list the audit log with filters, or verify its hash chain.
 //!
-//! There is no web UI for the log by design; operators run this on the host, against the database
-//! the server uses (`DATABASE_URL` / `DATA_DIR`). It only reads: it never creates a database,
+//! Operators run this on the host, against the database the server uses (`DATABASE_URL` /
+//! `DATA_DIR`); the admin page shows the same rows and verification (`admin::routes`). It only reads: it never creates a database,
 //! never migrates and never writes a row. Everything printed is sanitised so a hostile pad name or
 //! user agent cannot smuggle terminal escape sequences onto the operator's screen.
 
@@ -55,6 +55,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub pad: Option<String>,
     pub limit: Option<u32>,
+    /// Only rows before this time (the admin page's time range).
+    pub until: Option<DateTime<Utc>>,
+    /// Only rows with a smaller id: the next page of a newest-first listing.
+    pub before_id: Option<i64>,
 }
 
 impl From<&AuditArgs> for AuditFilter {
@@ -65,6 +69,8 @@ impl From<&AuditArgs> for AuditFilter {
             action: args.action.clone(),
             pad: args.pad.clone(),
             limit: (args.limit > 0).then_some(args.limit),
+            until: None,
+            before_id: None,
         }
     }
 }

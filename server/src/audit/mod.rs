@@ -69,6 +69,17 @@ pub enum AuditAction {
     TakehomeCreate,
     TakehomeStart,
     TakehomeSubmit,
+    AdminGrant,
+    AdminRevoke,
+    AdminUserRename,
+    AdminUserDisable,
+    AdminUserEnable,
+    AdminUserDelete,
+    AdminUserLogoutAll,
+    AdminPadDelete,
+    AdminRunStop,
+    AdminTerminalStop,
+    AdminSignupMode,
 }
 
 impl AuditAction {
@@ -112,6 +123,17 @@ impl AuditAction {
             AuditAction::TakehomeCreate => "takehome.create",
             AuditAction::TakehomeStart => "takehome.start",
             AuditAction::TakehomeSubmit => "takehome.submit",
+            AuditAction::AdminGrant => "admin.grant",
+            AuditAction::AdminRevoke => "admin.revoke",
+            AuditAction::AdminUserRename => "admin.user.rename",
+            AuditAction::AdminUserDisable => "admin.user.disable",
+            AuditAction::AdminUserEnable => "admin.user.enable",
+            AuditAction::AdminUserDelete => "admin.user.delete",
+            AuditAction::AdminUserLogoutAll => "admin.user.logout_all",
+            AuditAction::AdminPadDelete => "admin.pad.delete",
+            AuditAction::AdminRunStop => "admin.run.stop",
+            AuditAction::AdminTerminalStop => "admin.terminal.stop",
+            AuditAction::AdminSignupMode => "admin.signup.mode",
         }
     }
 }

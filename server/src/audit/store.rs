@@ -55,6 +55,13 @@ pub async fn newest_matching(db: &Db, filter: &AuditFilter) -> sqlx::Result<Vec<
             sql.push(" AND at >= ")
                 .push_bind(since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
+        if let Some(until) = &filter.until {
+            sql.push(" AND at < ")
+                .push_bind(until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+        if let Some(before) = filter.before_id {
+            sql.push(" AND id < ").push_bind(before);
+        }
         if let Some(user) = filter.user {
             sql.push(" AND user_id = ").push_bind(user);
         }

@@ -67,7 +67,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<User> {
         .verify(token, now)
         .ok_or(AppError::Unauthenticated("invalid_token"))?;
     match store::find(&state.db, user_id).await? {
-        Some(user) if user.session_epoch == epoch => Ok(user),
+        Some(user) if user.session_epoch == epoch => crate::admin::refuse_disabled(user),
         _ => Err(AppError::Unauthenticated("invalid_token")),
     }
 }

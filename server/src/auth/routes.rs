@@ -14,6 +14,7 @@ use super::store::{self, User};
 use super::{cookie, recovery};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::bus::DomainEvent;
+use crate::db::UserId;
 use crate::error::{AppError, AppResult};
 use crate::http::client_ip::ClientIp;
 use crate::http::json::ApiJson;
@@ -33,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
     name: String,
+    /// A live pad invite token: required while sign-up is invite-only.
+    invite: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -71,7 +74,8 @@ fn session_response(
 
 /// Create a name-only account; the recovery key is shown this once.
 #[utoipa::path(post, path = "/api/auth/guest", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, description = "{token, user, recoveryKey} and the oc_token cookie"), (status = 400), (status = 429)))]
+    responses((status = 201, description = "{token, user, recoveryKey} and the oc_token cookie"), (status = 400),
+        (status = 403, description = "signup_closed, or signup_invite_required while sign-up is invite-only"), (status = 429)))]
 async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -81,6 +85,7 @@ async fn signup(
 ) -> AppResult<Response> {
     state.rate_limits.signup.check_or_429(ip).await?;
     let name = validate_name(&body.name)?;
+    crate::admin::admit_signup(&state, body.invite.as_deref()).await?;
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     let user = store::create(&state.db, &name, &hash).await?;
@@ -105,7 +110,8 @@ async fn signup(
 
 /// Exchange a recovery key for a fresh session.
 #[utoipa::path(post, path = "/api/auth/recover", tag = "auth", request_body = RecoverRequest,
-    responses((status = 200, description = "{token, user} and the oc_token cookie"), (status = 401), (status = 429)))]
+    responses((status = 200, description = "{token, user} and the oc_token cookie"), (status = 401),
+        (status = 403, description = "account_disabled"), (status = 429)))]
 async fn recover(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -125,6 +131,7 @@ async fn recover(
             .await;
         return Err(AppError::Unauthenticated("invalid_recovery_key"));
     };
+    let user = crate::admin::refuse_disabled(user)?;
     state
         .audit
         .record(
@@ -198,41 +205,13 @@ async fn delete_me(
             "send {\"confirm\": \"DELETE\"} to delete the account",
         ));
     }
-    let memberships = crate::pads::store::memberships_of(&state.db, current.user.id).await?;
-    let (owned, joined): (Vec<_>, Vec<_>) = memberships
-        .into_iter()
-        .partition(|(_, _, role)| *role == Role::Owner);
-    // Audited first: an account is not deleted without its row.
-    state
-        .audit
-        .require(
-            &current.actor,
-            AuditEvent::new(AuditAction::UserDelete)
-                .target(current.user.id.to_string())
-                .meta(json!({
-                    "name": current.user.name,
-                    "padsDeleted": owned.iter().map(|(_, slug, _)| slug).collect::<Vec<_>>(),
-                })),
-        )
-        .await?;
-    store::delete(&state.db, current.user.id).await?;
-    // The account's own sockets close first (4001, session revoked). Then everyone else on the
-    // pads that went with the account is disconnected (4004, not left editing a document that can
-    // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
-    // typed into is replaced).
-    state.bus.publish(DomainEvent::UserRevoked {
-        user: current.user.id,
-    });
-    for (pad, _, _) in &owned {
-        state.bus.publish(DomainEvent::PadDeleted { pad: *pad });
-    }
-    for (pad, _, _) in &joined {
-        state.bus.publish(DomainEvent::MemberChanged {
-            pad: *pad,
-            user: current.user.id,
-            role: None,
-        });
-    }
+    delete_account(
+        &state,
+        &current.actor,
+        &current.user,
+        AuditAction::UserDelete,
+    )
+    .await?;
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -259,17 +238,13 @@ async fn logout_all(
     current: CurrentUser,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    state
-        .audit
-        .require(
-            &current.actor,
-            AuditEvent::new(AuditAction::UserLogoutAll).target(current.user.id.to_string()),
-        )
-        .await?;
-    store::bump_epoch(&state.db, current.user.id).await?;
-    state.bus.publish(DomainEvent::UserRevoked {
-        user: current.user.id,
-    });
+    end_sessions(
+        &state,
+        &current.actor,
+        current.user.id,
+        AuditAction::UserLogoutAll,
+    )
+    .await?;
     let cookie = cookie::clear_cookie(&headers, &state.config);
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -299,10 +274,7 @@ async fn rotate_recovery_key(
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     store::set_recovery_hash(&state.db, current.user.id, &hash).await?;
-    let epoch = store::bump_epoch(&state.db, current.user.id).await?;
-    state.bus.publish(DomainEvent::UserRevoked {
-        user: current.user.id,
-    });
+    let epoch = revoke_sessions(&state, current.user.id).await?;
     let user = User {
         session_epoch: epoch,
         ..current.user
@@ -314,4 +286,73 @@ async fn rotate_recovery_key(
         &user,
         json!({ "recoveryKey": key }),
     ))
+}
+
+/// Delete `user` and every pad it owns, audited as `action` (the account itself, or an operator)
+/// before anything changes. Open sockets hear it on every node.
+pub async fn delete_account(
+    state: &AppState,
+    actor: &Actor,
+    user: &User,
+    action: AuditAction,
+) -> AppResult<()> {
+    let memberships = crate::pads::store::memberships_of(&state.db, user.id).await?;
+    let (owned, joined): (Vec<_>, Vec<_>) = memberships
+        .into_iter()
+        .partition(|(_, _, role)| *role == Role::Owner);
+    // Audited first: an account is not deleted without its row.
+    state
+        .audit
+        .require(
+            actor,
+            AuditEvent::new(action)
+                .target(user.id.to_string())
+                .meta(json!({
+                    "name": user.name,
+                    "padsDeleted": owned.iter().map(|(_, slug, _)| slug).collect::<Vec<_>>(),
+                })),
+        )
+        .await?;
+    store::delete(&state.db, user.id).await?;
+    // The account's own sockets close first (4001, session revoked). Then everyone else on the
+    // pads that went with the account is disconnected (4004, not left editing a document that can
+    // no longer be saved), and the pads it belonged to hear it is gone (member lists, a shell it
+    // typed into is replaced).
+    state
+        .bus
+        .publish(DomainEvent::UserRevoked { user: user.id });
+    for (pad, _, _) in &owned {
+        state.bus.publish(DomainEvent::PadDeleted { pad: *pad });
+    }
+    for (pad, _, _) in &joined {
+        state.bus.publish(DomainEvent::MemberChanged {
+            pad: *pad,
+            user: user.id,
+            role: None,
+        });
+    }
+    Ok(())
+}
+
+/// Revoke every token of `user` and close its sockets on every node, audited as `action` first.
+pub async fn end_sessions(
+    state: &AppState,
+    actor: &Actor,
+    user: UserId,
+    action: AuditAction,
+) -> AppResult<()> {
+    state
+        .audit
+        .require(actor, AuditEvent::new(action).target(user.to_string()))
+        .await?;
+    revoke_sessions(state, user).await?;
+    Ok(())
+}
+
+/// Every token of `user` stops working and its sockets close on every node; returns the new
+/// session epoch.
+pub async fn revoke_sessions(state: &AppState, user: UserId) -> AppResult<i64> {
+    let epoch = store::bump_epoch(&state.db, user).await?;
+    state.bus.publish(DomainEvent::UserRevoked { user });
+    Ok(epoch)
 }

@@ -1,4 +1,5 @@
-//! User rows. The only SQL that touches `users`.
+//! User rows. The only SQL that touches `users`, besides the operator's flags and listings
+//! (`admin::store`).
 
 use rusqlite::OptionalExtension;
 use serde::Serialize;
@@ -14,9 +15,15 @@ pub struct User {
     #[serde(skip)]
     pub session_epoch: i64,
     pub created_at: String,
+    /// An operator (granted only by `opencoder admin grant`); the client shows the admin page.
+    pub is_admin: bool,
+    /// Disabled by an operator: refused at sign-in and on every request.
+    #[serde(skip)]
+    pub disabled: bool,
 }
 
-const USER_COLUMNS: &str = "id, name, session_epoch, created_at";
+const USER_COLUMNS: &str =
+    "id, name, session_epoch, created_at, is_admin, disabled_at IS NOT NULL AS disabled";
 
 pub async fn create(db: &Db, name: &str, recovery_hash: &str) -> sqlx::Result<User> {
     let now = now_text();
@@ -55,6 +62,8 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         name: row.get(1)?,
         session_epoch: row.get(2)?,
         created_at: row.get(3)?,
+        is_admin: row.get(4)?,
+        disabled: row.get(5)?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Messages for one node rather than every node: the shared terminal's relay between a socket's
-//! node and the pad's owner, and console input for the node that hosts a run.
+//! node and the pad's owner, console input for the node that hosts a run, and the operator's
+//! view of every node's sandboxes.
 //!
 //! Addressed by the receiver's bus id (`PadBus::node`, the holder of its pad leases). Lossy like
 //! every relayed message: the terminal relay keeps a socket alive with keepalives and ends it when
@@ -95,6 +96,25 @@ pub enum NodeMessage {
     ConsoleAnswer {
         request: u64,
         refusal: Option<crate::exec::console::ConsoleRefusal>,
+    },
+    /// Admin's node → every node: which runs and terminals do you host (`admin::sandboxes`)?
+    SandboxesAsk {
+        request: u64,
+    },
+    /// Answer to `SandboxesAsk`, to the asking node.
+    SandboxesTell {
+        request: u64,
+        hosted: crate::admin::sandboxes::Hosted,
+    },
+    /// Admin's node → every node: an operator stops this run wherever it runs.
+    RunStop {
+        run_id: String,
+        by: UserId,
+        name: String,
+    },
+    /// Admin's node → the pad's owner: an operator stops the pad's terminal.
+    TerminalStop {
+        pad: PadId,
     },
 }
 

@@ -230,6 +230,27 @@ impl RedisBus {
     }
 }
 
+/// Publish one event to every node from a process that is no node (`opencoder admin`), and
+/// return once Redis has taken it.
+pub async fn publish_once(url: &str, event: DomainEvent) -> anyhow::Result<()> {
+    let client = redis::Client::open(url)
+        .map_err(|_| anyhow::anyhow!("REDIS_URL: not a Redis URL this server can use"))?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?;
+    let payload = serde_json::to_vec(&Envelope {
+        origin: uuid::Uuid::new_v4().simple().to_string(),
+        body: Wire::Event { event },
+    })?;
+    redis::cmd("PUBLISH")
+        .arg(BUS_CHANNEL)
+        .arg(payload)
+        .query_async::<()>(&mut connection)
+        .await?;
+    Ok(())
+}
+
 impl RedisBus {
     fn enqueue(&self, body: Wire) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(body) {

@@ -446,6 +446,9 @@ fn spawn_router(state: &crate::AppState) {
                 Ok(crate::bus::Direct { message: NodeMessage::ConsoleAnswer { request, refusal }, .. }) => {
                     state.exec.console_answers().answer(request, refusal)
                 }
+                Ok(direct) if crate::admin::sandboxes::is_for_admin(&direct.message) => {
+                    crate::admin::sandboxes::on_message(&state, direct)
+                }
                 Ok(direct) => crate::terminal::relay::dispatch(&state, direct),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "messages from other nodes were dropped; terminal keepalives and owner checks recover");

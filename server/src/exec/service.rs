@@ -209,6 +209,18 @@ pub struct Collected {
     pub stderr: String,
 }
 
+/// A run in progress on this node, as the admin page lists it (and nodes tell each other).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveRunView {
+    pub run_id: String,
+    #[schema(value_type = i64)]
+    pub pad: PadId,
+    /// `run` or `repl`.
+    pub kind: String,
+    pub started_at_ms: i64,
+}
+
 pub struct StartedRun {
     pub run_id: String,
     /// Resolves with the finished run (for `?wait=1`).
@@ -460,6 +472,24 @@ impl ExecService {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         })
+    }
+
+    /// Runs in progress on this node, oldest first.
+    pub fn live_runs(&self) -> Vec<LiveRunView> {
+        let mut runs: Vec<LiveRunView> = self
+            .live
+            .lock()
+            .iter()
+            .filter(|(_, run)| run.finished.is_none())
+            .map(|(run_id, run)| LiveRunView {
+                run_id: run_id.clone(),
+                pad: run.pad,
+                kind: run.kind.as_str().to_string(),
+                started_at_ms: run.started_at_ms,
+            })
+            .collect();
+        runs.sort_by_key(|run| run.started_at_ms);
+        runs
     }
 
     /// Whether `stop` would act now (checked before its audit row is written).

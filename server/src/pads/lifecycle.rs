@@ -222,14 +222,20 @@ pub async fn update(state: &AppState, pad: &Pad, req: UpdatePad<'_>) -> AppResul
     Ok(updated)
 }
 
-/// Delete the pad and everything in it (owner). Audited; open sockets are closed by the event.
-pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad) -> AppResult<()> {
+/// Delete the pad and everything in it (its owner, or an operator), audited as `action`; open
+/// sockets are closed by the event.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    pad: &Pad,
+    action: AuditAction,
+) -> AppResult<()> {
     // Audited first: a deletion that cannot be audited does not happen (see `audit`).
     state
         .audit
         .require(
             actor,
-            AuditEvent::new(AuditAction::PadDelete)
+            AuditEvent::new(action)
                 .target(&pad.slug)
                 .meta(serde_json::json!({ "title": pad.title })),
         )

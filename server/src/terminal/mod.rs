@@ -288,6 +288,26 @@ impl Terminals {
         self.registry().len()
     }
 
+    /// Pads whose terminal runs on this node.
+    pub fn live_pads(&self) -> Vec<PadId> {
+        let mut pads: Vec<PadId> = self.registry().keys().copied().collect();
+        pads.sort();
+        pads
+    }
+
+    /// End the pad's terminal on this node as shutdown does (sockets closed, container removed);
+    /// `false` when none runs here.
+    pub async fn stop(&self, pad: PadId) -> bool {
+        let Some(tx) = self.existing(pad) else {
+            return false;
+        };
+        let (done, wait) = oneshot::channel();
+        if tx.send(Cmd::Shutdown { done }).await.is_err() {
+            return false;
+        }
+        wait.await.is_ok()
+    }
+
     fn registry(&self) -> MutexGuard<'_, HashMap<PadId, (u64, mpsc::Sender<Cmd>)>> {
         self.inner
             .registry

@@ -464,7 +464,12 @@ pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
         NodeMessage::TerminalClose { conn, code, reason } => {
             to_link(conn, LinkIn::Close(close_reason(code, &reason)))
         }
-        // Routed to the console by the caller (`cluster`).
-        NodeMessage::ConsoleInput { .. } | NodeMessage::ConsoleAnswer { .. } => {}
+        // Routed to the console and the operator's sandboxes by the caller (`cluster`).
+        NodeMessage::ConsoleInput { .. }
+        | NodeMessage::ConsoleAnswer { .. }
+        | NodeMessage::SandboxesAsk { .. }
+        | NodeMessage::SandboxesTell { .. }
+        | NodeMessage::RunStop { .. }
+        | NodeMessage::TerminalStop { .. } => {}
     }
 }

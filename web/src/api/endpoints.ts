@@ -34,7 +34,9 @@ export function endpoints(c: ApiClient) {
     health: () => c.request<Health>('GET', '/api/health'),
 
     auth: {
-      signup: (name: string) => c.request<SignupResponse>('POST', '/api/auth/guest', { body: { name }, quiet401: true }),
+      /** `invite`: the token of the invite being followed (required while sign-up is invite-only). */
+      signup: (name: string, invite?: string) =>
+        c.request<SignupResponse>('POST', '/api/auth/guest', { body: { name, invite }, quiet401: true }),
       recover: (recoveryKey: string) =>
         c.request<SessionResponse>('POST', '/api/auth/recover', { body: { recoveryKey }, quiet401: true }),
       /** `user: null` when the request carried no credentials at all (a visitor). */

@@ -22,6 +22,8 @@ export interface User {
   id: number;
   name: string;
   createdAt: string;
+  /** An operator of this server (granted only on the server machine): the admin page shows. */
+  isAdmin?: boolean;
 }
 
 export interface SessionResponse {

@@ -64,6 +64,11 @@ function UserMenu() {
           <Link role="menuitem" to="/settings" onClick={() => setOpen(false)}>
             Settings
           </Link>
+          {user.isAdmin && (
+            <Link role="menuitem" to="/admin" onClick={() => setOpen(false)}>
+              Admin
+            </Link>
+          )}
           <button
             role="menuitem"
             onClick={() => {

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{done, Done};
+use crate::audit::AuditAction;
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::http::json::ApiJson;
@@ -143,7 +144,13 @@ async fn update_pad(
     responses((status = 200, body = Done), (status = 401), (status = 403), (status = 404)))]
 async fn delete_pad(State(state): State<AppState>, access: PadAccess) -> AppResult<Json<Done>> {
     access.require(Role::can_manage, "delete this pad")?;
-    lifecycle::delete(&state, &access.current.actor, &access.pad).await?;
+    lifecycle::delete(
+        &state,
+        &access.current.actor,
+        &access.pad,
+        AuditAction::PadDelete,
+    )
+    .await?;
     Ok(done())
 }
 

@@ -3,7 +3,7 @@ import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { api, describeError } from '../../api';
 import { AppHeader, Logo } from '../../ui/Header';
 import { Spinner } from '../../ui/common';
-import { afterSignIn } from './deepLink';
+import { afterSignIn, inviteTokenIn } from './deepLink';
 import { RecoveryKeyPanel } from './RecoveryKeyPanel';
 import { session, useSession } from './session';
 
@@ -53,7 +53,7 @@ export function Landing() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api.auth.signup(trimmed);
+      const res = await api.auth.signup(trimmed, inviteTokenIn(next));
       session.signedIn(res.token, res.user);
       setFresh({ recoveryKey: res.recoveryKey, name: res.user.name });
     } catch (err) {

@@ -5,6 +5,7 @@ function isAppPath(path: string): boolean {
   return (
     path === '/dashboard' ||
     path === '/settings' ||
+    path === '/admin' ||
     /^\/p\/[^/]+(\/[^/]*)?$/.test(path) ||
     /^\/p\/[^/]+\/recordings\/\d+$/.test(path) ||
     /^\/invite\/[^/]+$/.test(path) ||
@@ -41,4 +42,11 @@ export function signInUrlFor(path: string): string {
 export function afterSignIn(search: string): string {
   const params = new URLSearchParams(search);
   return sanitizeNext(params.get('next')) ?? '/dashboard';
+}
+
+/** The invite token of an `/invite/<token>` destination: sign-up sends it, as a server whose
+ * sign-up is invite-only requires. */
+export function inviteTokenIn(path: string): string | undefined {
+  const match = /^\/invite\/([^/?#]+)/.exec(path);
+  return match ? decodeURIComponent(match[1]) : undefined;
 }
