@@ -2049,25 +2049,26 @@ async fn two_nodes_racing_for_one_lease_exactly_one_wins(f: Fixture) {
     let id = pad(&f.db, owner, "race").await;
     let pools = [f.db.clone(), f.second_pool().await];
     for round in 0..5 {
+        // Long enough that no attempt of a round, however late under load, sees it expire.
         let attempts = (0..16).map(|i| {
             let db = pools[i % 2].clone();
+            let node = format!("node-{round}-{i}");
             tokio::spawn(async move {
-                lease_store::acquire(&db, id, &format!("node-{round}-{i}"), 100)
-                    .await
-                    .unwrap()
+                let epoch = lease_store::acquire(&db, id, &node, 60_000).await.unwrap();
+                epoch.map(|epoch| (node, epoch))
             })
         });
-        let won: Vec<i64> = futures_util::future::join_all(attempts)
+        let won: Vec<(String, i64)> = futures_util::future::join_all(attempts)
             .await
             .into_iter()
             .filter_map(|r| r.unwrap())
             .collect();
         assert_eq!(
-            won,
+            won.iter().map(|(_, epoch)| *epoch).collect::<Vec<_>>(),
             [round + 1],
             "round {round}: exactly one winner, with the next epoch"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        lease_store::release(&f.db, id, &won[0].0).await.unwrap();
     }
 }
 

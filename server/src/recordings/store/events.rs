@@ -16,7 +16,8 @@ pub async fn insert_presence_event(
     kind: &str,
     user: UserId,
 ) -> sqlx::Result<bool> {
-    let id: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+    let id: Option<i64> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
          SELECT $1, $2, $3, $4, '{}' WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) \
          AND COALESCE((SELECT kind FROM pad_events WHERE pad_id = $1 AND user_id = $4 \
@@ -28,7 +29,8 @@ pub async fn insert_presence_event(
     .bind(kind)
     .bind(user)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     Ok(id.is_some())
 }
 
