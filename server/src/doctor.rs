@@ -225,6 +225,11 @@ pub async fn pad_owners(db: &Db) -> Check {
             } else {
                 String::new()
             };
+            // A holder is `<NODE_ID>.<process>` (older builds: the process part alone).
+            let holder = match holder.rsplit_once('.') {
+                Some((node, process)) => format!("node {node} (process {process})"),
+                None => holder.to_string(),
+            };
             check.detail(format!("{holder}: pads {}{tail}", shown.join(", ")))
         })
 }

@@ -147,9 +147,16 @@ impl AppState {
         let cluster_metrics = metrics::ClusterMetrics::default();
         let bus: SharedBus = match &config.redis_url {
             Some(url) => {
-                RedisBus::connect(url.expose(), &tasks, &shutdown, cluster_metrics.clone())
-                    .await
-                    .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?
+                let node = exec::node::node_id(&config.exec, &config.data_dir)?;
+                RedisBus::connect(
+                    url.expose(),
+                    &node,
+                    &tasks,
+                    &shutdown,
+                    cluster_metrics.clone(),
+                )
+                .await
+                .map_err(|err| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {err}"))?
             }
             None => Arc::new(LocalBus::default()),
         };

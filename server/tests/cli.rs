@@ -867,7 +867,7 @@ async fn doctor_reports_redis_this_node_and_who_owns_which_pads() {
         .0
         .id;
     assert!(
-        opencoder::cluster::store::acquire(&db, pad, "holder-a", 60_000)
+        opencoder::cluster::store::acquire(&db, pad, "eu-2.4f1c", 60_000)
             .await
             .unwrap()
             .is_some()
@@ -890,7 +890,7 @@ async fn doctor_reports_redis_this_node_and_who_owns_which_pads() {
     assert!(report.contains("node id eu-1"), "{report}");
     assert!(report.contains("1 live node(s) own 1 pad(s)"), "{report}");
     assert!(
-        report.contains(&format!("holder-a: pads {}", pad.0)),
+        report.contains(&format!("node eu-2 (process 4f1c): pads {}", pad.0)),
         "{report}"
     );
 

@@ -701,3 +701,14 @@ async fn a_user_connected_through_two_nodes_joins_and_leaves_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(joins_and_leaves(&c.db_url, &pad).await, ["join", "leave"]);
 }
+
+#[tokio::test]
+async fn a_nodes_bus_id_names_its_node_and_this_process() {
+    let c = cluster().await;
+    let config = &c.a.state.config;
+    let node = opencoder::exec::node::node_id(&config.exec, &config.data_dir).unwrap();
+    let (named, process) = c.a.state.bus.node().rsplit_once('.').unwrap();
+    assert_eq!(named, node);
+    assert_eq!(process.len(), 32, "a random id per process");
+    assert_ne!(c.a.state.bus.node(), c.b.state.bus.node());
+}

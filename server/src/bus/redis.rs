@@ -184,15 +184,18 @@ pub struct RedisBus {
 impl RedisBus {
     /// Connect to Redis (failing now if it cannot be reached, so a misconfigured node does not
     /// start) and start the publisher and subscriber tasks on `tasks`, stopped by `shutdown`.
+    /// `node` (`NODE_ID`) prefixes this process's bus id, `<node>.<random>`: random so a restarted
+    /// node never inherits its old leases, named so operators can tell which node holds what.
     pub async fn connect(
         url: &str,
+        node: &str,
         tasks: &TaskTracker,
         shutdown: &CancellationToken,
         metrics: ClusterMetrics,
     ) -> anyhow::Result<Arc<RedisBus>> {
         let client = redis::Client::open(url)?;
         let publisher = client.get_connection_manager().await?;
-        let origin = uuid::Uuid::new_v4().simple().to_string();
+        let origin = format!("{node}.{}", uuid::Uuid::new_v4().simple());
         let local = Receivers {
             events: broadcast::channel(EVENT_BUFFER).0,
             relayed: broadcast::channel(RELAY_BUFFER).0,
