@@ -64,6 +64,13 @@ async fn owner_pad(c: &Cluster) -> (String, TestPad) {
     (owner, pad)
 }
 
+/// A client of the pad on node `app`, synced.
+async fn joined(app: &TestApp, pad: &TestPad, token: &str) -> Peer {
+    let mut peer = connect(&app.base, &pad.slug, token).await;
+    peer.synced().await;
+    peer
+}
+
 /// Read from both peers until their texts are equal and satisfy `done`.
 async fn converge(pa: &mut Peer, pb: &mut Peer, file: &str, done: impl Fn(&str) -> bool) {
     let deadline = Instant::now() + CONVERGE_WITHIN;
@@ -136,10 +143,8 @@ async fn committed_text(db_url: &str, pad: &TestPad) -> String {
 async fn concurrent_edits_on_two_nodes_converge_with_equal_state_vectors() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pa.synced().await;
-    pb.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     for i in 0..40 {
         pa.append(&pad.file, &format!("a{i};")).await;
         pb.append(&pad.file, &format!("b{i};")).await;
@@ -164,10 +169,8 @@ async fn concurrent_edits_on_two_nodes_converge_with_equal_state_vectors() {
 async fn awareness_and_chat_cross_nodes_and_a_leaving_connection_is_cleaned_up() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pa.synced().await;
-    pb.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
 
     pa.set_awareness(json!({ "cursor": { "anchor": 3 } })).await;
     let id = pa.client_id;
@@ -271,10 +274,8 @@ async fn a_checkpoint_claims_only_the_log_its_node_holds() {
 async fn edits_during_a_redis_restart_and_a_flushall_still_converge() {
     let mut c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pa.synced().await;
-    pb.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     for i in 0..10 {
         pa.append(&pad.file, &format!("a{i};")).await;
         if i == 3 {
@@ -309,10 +310,8 @@ async fn every_relayed_message_delivered_twice_changes_nothing() {
     let client = redis::Client::open(c.redis.url()).unwrap();
     let mut tap = client.get_async_pubsub().await.unwrap();
     tap.subscribe("opencoder:bus").await.unwrap();
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pa.synced().await;
-    pb.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     for i in 0..10 {
         pa.append(&pad.file, &format!("a{i};")).await;
         pb.append(&pad.file, &format!("b{i};")).await;
@@ -420,19 +419,22 @@ async fn a_node_killed_mid_edit_loses_no_committed_edit() {
     );
 }
 
-/// An update appending `text` to the file, made from node `app`'s copy of the document by a
-/// client of its own: what a node that dies right after applying it would have relayed live.
-async fn foreign_append(app: &TestApp, pad: &TestPad, text: &str) -> Vec<u8> {
+/// An update appending `text` to the file, made from node `app`'s copy of the document plus
+/// `earlier` updates by a client of its own: what a node that dies right after applying it would
+/// have relayed live.
+async fn foreign_append(app: &TestApp, pad: &TestPad, earlier: &[&[u8]], text: &str) -> Vec<u8> {
     let doc = app.state.docs.open(PadId(pad.id)).await.unwrap();
     let ghost = new_doc();
     let state = doc
         .diff_since(&StateVector::default().encode_v1())
         .await
         .unwrap();
-    ghost
-        .transact_mut()
-        .apply_update(Update::decode_v1(&state).unwrap())
-        .unwrap();
+    for update in std::iter::once(state.as_slice()).chain(earlier.iter().copied()) {
+        ghost
+            .transact_mut()
+            .apply_update(Update::decode_v1(update).unwrap())
+            .unwrap();
+    }
     let before = ghost.transact().state_vector();
     let root = ghost.get_or_insert_text(format!("file:{}", pad.file).as_str());
     let mut txn = ghost.transact_mut();
@@ -469,12 +471,11 @@ async fn committed_within(db_url: &str, pad: &TestPad, within: Duration, want: &
 async fn a_live_update_whose_node_never_commits_it_still_reaches_the_log() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pb.synced().await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
 
     // Sockets see a live update at once; left unconfirmed, node B logs it itself.
     let injected = Instant::now();
-    relay_live(&c.b, &pad, foreign_append(&c.b, &pad, "ghost;").await);
+    relay_live(&c.b, &pad, foreign_append(&c.b, &pad, &[], "ghost;").await);
     assert!(
         pb.until(Duration::from_secs(2), |p| p
             .text(&pad.file)
@@ -496,7 +497,7 @@ async fn a_live_update_whose_node_never_commits_it_still_reaches_the_log() {
     // An edit built on an unconfirmed update takes it into the log first, at once: otherwise the
     // log would hold an edit whose dependency is nowhere, and lose both on reload.
     let injected = Instant::now();
-    relay_live(&c.b, &pad, foreign_append(&c.b, &pad, "ghost2;").await);
+    relay_live(&c.b, &pad, foreign_append(&c.b, &pad, &[], "ghost2;").await);
     assert!(
         pb.until(Duration::from_secs(2), |p| p
             .text(&pad.file)
@@ -516,10 +517,8 @@ async fn a_live_update_whose_node_never_commits_it_still_reaches_the_log() {
 async fn live_updates_confirmed_by_their_commit_are_logged_once() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pa.synced().await;
-    pb.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     let rows_before = committed_rows(&c.db_url, &pad).await.len();
     for i in 0..10 {
         pa.append(&pad.file, &format!("a{i};")).await;
@@ -539,32 +538,11 @@ async fn live_updates_confirmed_by_their_commit_are_logged_once() {
 async fn a_relayed_update_waiting_for_a_commit_whose_relay_was_lost_makes_its_node_repair() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pb.synced().await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     // A commit node B never hears about (its node died between committing and relaying), then a
     // live update that builds on it: nothing in the chain says what is missing.
-    let lost = foreign_append(&c.b, &pad, "lost;").await;
-    let ghost = new_doc();
-    let doc = c.b.state.docs.open(PadId(pad.id)).await.unwrap();
-    for update in [
-        doc.diff_since(&StateVector::default().encode_v1())
-            .await
-            .unwrap(),
-        lost.clone(),
-    ] {
-        ghost
-            .transact_mut()
-            .apply_update(Update::decode_v1(&update).unwrap())
-            .unwrap();
-    }
-    let before = ghost.transact().state_vector();
-    let root = ghost.get_or_insert_text(format!("file:{}", pad.file).as_str());
-    {
-        let mut txn = ghost.transact_mut();
-        let end = root.len(&txn);
-        root.insert(&mut txn, end, "next;");
-    }
-    let next = ghost.transact().encode_diff_v1(&before);
+    let lost = foreign_append(&c.b, &pad, &[], "lost;").await;
+    let next = foreign_append(&c.b, &pad, &[&lost], "next;").await;
 
     log_directly(&c.db_url, &pad, &lost).await;
     relay_live(&c.b, &pad, next);
@@ -598,10 +576,9 @@ async fn log_directly(db_url: &str, pad: &TestPad, update: &[u8]) {
 async fn a_pads_last_commit_whose_relay_was_lost_still_reaches_every_node() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pb.synced().await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     // Nothing follows it, so no gap in the chain and no waiting update point at it.
-    let lost = foreign_append(&c.b, &pad, "tail;").await;
+    let lost = foreign_append(&c.b, &pad, &[], "tail;").await;
     log_directly(&c.db_url, &pad, &lost).await;
     assert!(
         pb.until(LOG_CHECK_EVERY * 3 + Duration::from_secs(1), |p| {
@@ -617,10 +594,8 @@ async fn a_pads_last_commit_whose_relay_was_lost_still_reaches_every_node() {
 async fn while_redis_is_down_edits_still_cross_nodes_through_the_database() {
     let mut c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pa.synced().await;
-    pb.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     c.redis.stop();
     pa.append(&pad.file, "from-a;").await;
     pb.append(&pad.file, "from-b;").await;
@@ -642,13 +617,11 @@ async fn while_redis_is_down_edits_still_cross_nodes_through_the_database() {
 async fn a_newcomer_on_one_node_sees_the_cursors_of_the_other_at_once() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut pa = connect(&c.a.base, &pad.slug, &owner).await;
-    pa.synced().await;
+    let mut pa = joined(&c.a, &pad, &owner).await;
     pa.set_awareness(json!({ "cursor": { "anchor": 1 } })).await;
     pa.drain(Duration::from_millis(200)).await;
     // Joins after A's state was published; A's client does not publish it again.
-    let mut pb = connect(&c.b.base, &pad.slug, &owner).await;
-    pb.synced().await;
+    let mut pb = joined(&c.b, &pad, &owner).await;
     let id = pa.client_id;
     assert!(
         pb.until(Duration::from_secs(2), |p| p.awareness.contains_key(&id))
@@ -675,10 +648,8 @@ async fn joins_and_leaves(db_url: &str, pad: &TestPad) -> Vec<String> {
 async fn a_user_connected_through_two_nodes_joins_and_leaves_once() {
     let c = cluster().await;
     let (owner, pad) = owner_pad(&c).await;
-    let mut on_a = connect(&c.a.base, &pad.slug, &owner).await;
-    on_a.synced().await;
-    let mut on_b = connect(&c.b.base, &pad.slug, &owner).await;
-    on_b.synced().await;
+    let on_a = joined(&c.a, &pad, &owner).await;
+    let mut on_b = joined(&c.b, &pad, &owner).await;
     // Node B must have heard of the connection on A before its own joins: presence crosses
     // at once, so waiting for B to list A's connection is enough.
     assert!(
