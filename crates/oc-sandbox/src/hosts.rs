@@ -2,9 +2,9 @@
 //! compile cache) and terminal backend on its own [`DockerHost`], and a capacity.
 //!
 //! Placement: a run goes to the healthy host that has the run's image and the most free capacity
-//! (capacity minus the runs placed there and not finished); when every such host is full it still goes to the one
+//! (capacity minus the runs placed there and not finished, and its terminal sessions); when every such host is full it still goes to the one
 //! with the most room left (the server's admission queue bounds the total). A terminal session
-//! is placed the same way and stays on its host for its life.
+//! is placed the same way, stays on its host for its life and counts in its load meanwhile.
 //!
 //! A host that goes down: runs already there fail fast with [`SandboxError::HostUnavailable`]
 //! (its backend sees the broken stream and the failed health check), new runs go to the others,
@@ -108,15 +108,16 @@ pub struct HostSet {
     choosing: Arc<std::sync::Mutex<()>>,
 }
 
-/// A run's place on a member, given back when dropped.
-struct Placement<'a> {
-    member: &'a HostMember,
-    placed: &'a AtomicUsize,
+/// A place on a member (a run's, or a terminal session's for its life), given back when dropped.
+struct Placement {
+    /// The member's index in the set.
+    index: usize,
+    placed: Arc<Vec<AtomicUsize>>,
 }
 
-impl Drop for Placement<'_> {
+impl Drop for Placement {
     fn drop(&mut self) {
-        self.placed.fetch_sub(1, Ordering::SeqCst);
+        self.placed[self.index].fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -152,7 +153,7 @@ impl HostSet {
     async fn place(
         &self,
         image_of: impl Fn(&HostMember) -> String,
-    ) -> Result<Placement<'_>, SandboxError> {
+    ) -> Result<Placement, SandboxError> {
         let mut eligible = Vec::new();
         let mut refusals = Vec::new();
         for (i, member) in self.members.iter().enumerate() {
@@ -190,8 +191,8 @@ impl HostSet {
             })?;
         self.placed[best].fetch_add(1, Ordering::SeqCst);
         Ok(Placement {
-            member: &self.members[best],
-            placed: &self.placed[best],
+            index: best,
+            placed: self.placed.clone(),
         })
     }
 }
@@ -231,7 +232,7 @@ impl SandboxBackend for HostSet {
             // The first host reports the unknown language like a single host would.
             None => None,
         };
-        let member = placement.as_ref().map_or(&self.members[0], |p| p.member);
+        let member = &self.members[placement.as_ref().map_or(0, |p| p.index)];
         let result = member.runs.run(spec, output).await;
         let label = match &result {
             Ok(outcome) => outcome.label(),
@@ -302,15 +303,15 @@ impl TerminalBackend for HostSet {
         files: &[SourceFile],
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        let member = self
-            .place(|m| m.terminals.image().to_string())
-            .await?
-            .member;
-        member
+        let placement = self.place(|m| m.terminals.image().to_string()).await?;
+        let member = &self.members[placement.index];
+        let (session, events) = member
             .terminals
             .start(limits, key, files, size)
             .await
-            .map_err(|err| host_error(member, err))
+            .map_err(|err| host_error(member, err))?;
+        // The session counts in its host's load for its life.
+        Ok((session.holding(Box::new(placement)), events))
     }
 
     async fn containers(&self, key: Option<&str>) -> Result<Vec<String>, SandboxError> {

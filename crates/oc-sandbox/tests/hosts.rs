@@ -194,6 +194,11 @@ async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     )
     .await
     .expect("terminal");
+    assert_eq!(
+        set.loads(),
+        vec![CAPACITY, 2],
+        "the terminal counts in its host's load"
+    );
     let on = session.container_id().unwrap().to_string();
     assert_eq!(
         set.members()[1]
@@ -212,10 +217,13 @@ async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
             other => panic!("no terminal output ({other:?}): {out}"),
         }
     }
-    session.close().await;
     for h in fill {
         h.await.unwrap().0.expect("filler run");
     }
+    assert_eq!(set.loads(), vec![0, 1], "while it lives");
+    session.close().await;
+    drop(session);
+    assert_eq!(set.loads(), vec![0, 0]);
     set.shutdown().await;
 }
 

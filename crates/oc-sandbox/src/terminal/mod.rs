@@ -172,6 +172,8 @@ pub struct TerminalSession {
     kind: BackendKind,
     closed: AtomicBool,
     reader: JoinHandle<()>,
+    /// What the session keeps while it lives (its place in a host's load).
+    held: Option<Box<dyn Send + Sync>>,
 }
 
 impl std::fmt::Debug for TerminalSession {
@@ -190,7 +192,14 @@ impl TerminalSession {
             kind,
             closed: AtomicBool::new(false),
             reader,
+            held: None,
         }
+    }
+
+    /// The session keeps `held` until it is dropped.
+    pub(crate) fn holding(mut self, held: Box<dyn Send + Sync>) -> Self {
+        self.held = Some(held);
+        self
     }
 
     /// The session container's id (`None` for a local session).
