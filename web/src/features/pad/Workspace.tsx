@@ -37,6 +37,8 @@ const CodeEditor = lazy(() => import('../../editor/CodeEditor'));
 const TerminalPanel = lazy(() => import('../terminal/TerminalPanel'));
 // The prompt's Markdown renderer and sanitiser load only on interview pads.
 const InterviewPanel = lazy(() => import('../interview/InterviewPanel'));
+// Excalidraw is large: its chunk loads only when the whiteboard is first opened.
+const WhiteboardPanel = lazy(() => import('../whiteboard/WhiteboardPanel'));
 
 let healthCache: Promise<Health | null> | null = null;
 function useHealth(): Health | null {
@@ -328,6 +330,7 @@ function WorkspaceView(props: { session: PadSession }) {
     else setSide((v) => (v === panel ? null : panel));
   }, []);
   const [showOutput, setShowOutput] = useState(true);
+  const [view, setView] = useState<'code' | 'whiteboard'>('code');
   const [drawerTab, setDrawerTab] = useState<DrawerTab>('output');
   // Once opened, the terminal stays mounted (hidden with CSS) so it keeps its socket and scrollback.
   const [terminalMounted, setTerminalMounted] = useState(false);
@@ -698,7 +701,26 @@ function WorkspaceView(props: { session: PadSession }) {
                 onChange={(v) => updatePrefs({ [c.key]: Math.round(v) })}
               />
             ))}
-          <div className="editor-wrap">
+          <div className="side-tabs" role="tablist" aria-label="Code or whiteboard">
+            {(['code', 'whiteboard'] as const).map((v) => (
+              <button key={v} role="tab" aria-selected={view === v} className="side-tab" data-testid={`view-tab-${v}`} onClick={() => setView(v)}>
+                {v === 'code' ? 'Code' : 'Whiteboard'}
+              </button>
+            ))}
+            {view === 'whiteboard' && readOnly && (
+              <span className="chip chip-warn" data-testid="whiteboard-readonly">
+                view only
+              </span>
+            )}
+          </div>
+          {view === 'whiteboard' && (
+            <div className="editor-wrap">
+              <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the whiteboard…" /></div>}>
+                <WhiteboardPanel doc={session.doc} readOnly={readOnly} theme={theme} awareness={session.awareness} />
+              </Suspense>
+            </div>
+          )}
+          <div className="editor-wrap" hidden={view !== 'code'}>
             {!everSynced && (
               <div className="editor-overlay">
                 {status === 'reconnecting' || status === 'offline' ? (
