@@ -7,7 +7,8 @@ import { createPad, inviteNewUser, signUp, uniqueName, TIMEOUT } from '../lib/ap
 export const name = 'whiteboard';
 
 async function openBoard(page) {
-  await page.getByTestId('view-tab-whiteboard').click();
+  await page.getByTestId('whiteboard-toggle').click();
+  assert.equal(await page.getByTestId('whiteboard-toggle').getAttribute('aria-pressed'), 'true');
   await page.locator('[data-testid="whiteboard"] canvas.interactive').waitFor({ timeout: TIMEOUT });
 }
 
@@ -85,7 +86,8 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
   await screenshot(v.page, '-viewer');
 
   // Reopening the board (a fresh mount) shows what the document holds.
-  await b.page.getByTestId('view-tab-code').click();
+  await b.page.getByTestId('whiteboard-toggle').click();
+  await b.page.locator('.monaco-editor').first().waitFor({ state: 'visible' });
   await openBoard(b.page);
   await waitForShapes(b.page, 2, 'the board after reopening it');
   assert.deepEqual(foreign, [], 'nothing is fetched from another origin');

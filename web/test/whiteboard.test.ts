@@ -90,6 +90,22 @@ describe('deletions', () => {
   });
 });
 
+describe('ownership of objects', () => {
+  it('changing a written or merged element in place changes nothing stored', () => {
+    const doc = new Y.Doc();
+    const mine = rect('x', 1, 1);
+    writeScene(doc, [mine], 'a');
+    mine.version = 9;
+    mine.x = 500;
+    expect(boardMap(doc).get('x')?.version).toBe(1);
+    // So the change is seen as one and written.
+    expect(writeScene(doc, [mine], 'a')).toBe(1);
+    const shown = mergeScene(doc, []).elements[0];
+    shown.x = -1;
+    expect(boardMap(doc).get('x')?.x).toBe(500);
+  });
+});
+
 describe('no echo', () => {
   it('reporting back a scene taken from the map writes nothing', () => {
     const { a, b, sync } = pair();

@@ -594,6 +594,20 @@ function WorkspaceView(props: { session: PadSession }) {
           <button className="btn-icon" aria-label="Editor settings" title="Editor settings: font size, tab width, wrap, Vim/Emacs keys" onClick={() => setPrefsOpen(true)}>
             Aa
           </button>
+          {view === 'whiteboard' && readOnly && (
+            <span className="chip chip-warn" data-testid="whiteboard-readonly" title="The server refuses drawing from your role">
+              view only
+            </span>
+          )}
+          <button
+            className="btn btn-small wide-only"
+            aria-pressed={view === 'whiteboard'}
+            data-testid="whiteboard-toggle"
+            title={view === 'whiteboard' ? 'Back to the code' : 'Open the shared whiteboard'}
+            onClick={() => setView((v) => (v === 'whiteboard' ? 'code' : 'whiteboard'))}
+          >
+            {view === 'whiteboard' ? 'Code' : 'Whiteboard'}
+          </button>
           {can.fork(role) && (
             <button className="btn btn-small" onClick={() => void fork()} disabled={forking} title="Make my own copy">
               {forking ? 'Forking…' : 'Fork'}
@@ -701,18 +715,6 @@ function WorkspaceView(props: { session: PadSession }) {
                 onChange={(v) => updatePrefs({ [c.key]: Math.round(v) })}
               />
             ))}
-          <div className="side-tabs" role="tablist" aria-label="Code or whiteboard">
-            {(['code', 'whiteboard'] as const).map((v) => (
-              <button key={v} role="tab" aria-selected={view === v} className="side-tab" data-testid={`view-tab-${v}`} onClick={() => setView(v)}>
-                {v === 'code' ? 'Code' : 'Whiteboard'}
-              </button>
-            ))}
-            {view === 'whiteboard' && readOnly && (
-              <span className="chip chip-warn" data-testid="whiteboard-readonly">
-                view only
-              </span>
-            )}
-          </div>
           {view === 'whiteboard' && (
             <div className="editor-wrap">
               <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the whiteboard…" /></div>}>

@@ -44,9 +44,13 @@ function sameRevision(a: BoardElement, b: BoardElement): boolean {
   return a.version === b.version && a.versionNonce === b.versionNonce && !!a.isDeleted === !!b.isDeleted;
 }
 
-/** What is stored for an element: itself, or a tombstone once erased. */
+/**
+ * What is stored for an element: a copy of it, or a tombstone once erased. A copy, because Yjs keeps
+ * the object it is given and Excalidraw changes its elements in place: a stored original would
+ * change under the map with no update sent.
+ */
 export function stored(element: BoardElement): BoardElement {
-  if (!element.isDeleted) return element;
+  if (!element.isDeleted) return structuredClone(element);
   return { id: element.id, version: element.version, versionNonce: element.versionNonce, isDeleted: true, index: element.index ?? null };
 }
 
@@ -107,7 +111,8 @@ export function mergeScene(doc: Y.Doc, local: readonly BoardElement[]): Merged {
       if (shareable(mine)) reassert.push(mine);
       return;
     }
-    byId.set(id, remote);
+    // A copy for the same reason as in `stored`: the scene's objects are Excalidraw's to change.
+    byId.set(id, { ...remote });
   });
   const elements = [...byId.values()].filter((e) => !e.isDeleted).sort(byDrawingOrder);
   return { elements, reassert };
