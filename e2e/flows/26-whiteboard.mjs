@@ -1,8 +1,9 @@
 // The pad's whiteboard: A draws a rectangle, B (collaborator) sees it without reloading, and V
 // (viewer) sees it too but cannot draw — the board is in view mode and nothing V does reaches the
-// others. Nothing is even asked of another origin (the board's fonts are our own).
+// others. Nothing is even asked of another origin (the board's fonts are our own). A recording of
+// it plays the board back: empty at the start, both rectangles at the end.
 import assert from 'node:assert/strict';
-import { createPad, inviteNewUser, signUp, uniqueName, TIMEOUT } from '../lib/app.mjs';
+import { apiCall, createPad, inviteNewUser, signUp, uniqueName, TIMEOUT } from '../lib/app.mjs';
 
 export const name = 'whiteboard';
 
@@ -50,6 +51,9 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
   const slug = await createPad(a.page, baseUrl, { title: 'System design', language: 'python' });
   await inviteNewUser(a.page, b.page, baseUrl, slug, 'collaborator', 'Bob');
   await inviteNewUser(a.page, v.page, baseUrl, slug, 'viewer', 'Vic');
+  const started = await apiCall(a.page, 'POST', `/api/pads/${slug}/recordings`, { name: 'design' });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const rec = started.body.recording.id;
 
   await openBoard(a.page);
   await openBoard(b.page);
@@ -90,6 +94,21 @@ export async function run({ baseUrl, newPage, screenshot, log }) {
   await b.page.locator('.monaco-editor').first().waitFor({ state: 'visible' });
   await openBoard(b.page);
   await waitForShapes(b.page, 2, 'the board after reopening it');
-  assert.deepEqual(foreign, [], 'nothing is fetched from another origin');
   await screenshot(a.page);
+
+  // Playback: the board at the playhead, read-only.
+  await a.page.waitForTimeout(300);
+  const stopped = await apiCall(a.page, 'POST', `/api/pads/${slug}/recordings/${rec}/stop`, {});
+  assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+  await a.page.goto(`${baseUrl}/p/${slug}/recordings/${rec}`);
+  const scrubber = a.page.getByTestId('pb-scrubber');
+  await scrubber.waitFor({ timeout: TIMEOUT });
+  await a.page.getByTestId('pb-view-tab-whiteboard').click();
+  await a.page.locator('[data-testid="whiteboard"] canvas.interactive').waitFor({ timeout: TIMEOUT });
+  assert.equal(await a.page.getByTestId('whiteboard').getAttribute('data-readonly'), 'true');
+  await waitForShapes(a.page, 0, 'the board at the start of the recording');
+  await scrubber.fill(await scrubber.getAttribute('max'));
+  await waitForShapes(a.page, 2, 'the board at the end of the recording');
+  await screenshot(a.page, '-playback');
+  assert.deepEqual(foreign, [], 'nothing is fetched from another origin');
 }
