@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { excalidrawAssets } from './build/excalidrawAssets';
 import { precompress } from './build/precompress';
 
 // React without @vitejs/plugin-react: esbuild's automatic JSX runtime is all we need.
@@ -18,7 +19,7 @@ export default defineConfig({
       { find: /^monaco-vim$/, replacement: fileURLToPath(new URL('./node_modules/monaco-vim/dist/index.mjs', import.meta.url)) },
     ],
   },
-  plugins: [precompress()],
+  plugins: [excalidrawAssets(), precompress()],
   build: {
     target: 'es2020',
     outDir: 'dist',
@@ -29,6 +30,16 @@ export default defineConfig({
     // Monaco is one big lazy chunk by design; keep the warning for everything else.
     chunkSizeWarningLimit: 4000,
     modulePreload: { polyfill: false },
+    // Rollup folds the whiteboard into a chunk named after one of Excalidraw's own modules; its file
+    // is named after the whiteboard instead, so bench/load.mjs can find and size it.
+    rollupOptions: {
+      output: {
+        chunkFileNames: (chunk) =>
+          chunk.moduleIds.some((id) => id.includes('/src/features/whiteboard/WhiteboardPanel'))
+            ? 'assets/WhiteboardPanel-[hash].js'
+            : 'assets/[name]-[hash].js',
+      },
+    },
   },
   worker: { format: 'es' },
   server: {

@@ -266,7 +266,7 @@ impl<T> OnUnique<T> for Result<T, sqlx::Error> {
 /// | 1003 | text frame, unknown message type or subtype |
 /// | 1007 | malformed frame (truncated varint, bad length, trailing bytes, invalid UTF-8/JSON), or an update yrs rejects |
 /// | 1008 | policy: message rate exceeded, too many connections (per user / per pad), too many awareness client ids, an update parking too much content with missing dependencies, an update writing to a root that is not a file of the pad |
-/// | 1009 | frame, awareness payload, app message or document update over its limit, or the document or a file would exceed its size limit |
+/// | 1009 | frame, awareness payload, app message or document update over its limit, or the document, a file or the whiteboard would exceed its size limit |
 /// | 1011 | internal error |
 /// | 1013 | try again later: the connection could not keep up, or the document log is overloaded |
 /// | 4001 | the user's sessions were revoked (logout everywhere, account deleted) |
@@ -291,6 +291,7 @@ pub fn ws_close(err: &crate::collab::SessionError) -> (u16, &'static str) {
         E::MissingDependencies => (1008, "update with missing dependencies"),
         E::FileTooLarge => (1009, "file size limit reached"),
         E::UnknownRoot => (1008, "not a file of this pad"),
+        E::WhiteboardTooLarge => (1009, "whiteboard size limit reached"),
         E::RateLimited(_) => (1008, "rate limit exceeded"),
         E::TooManyClientIds => (1008, "too many awareness client ids"),
         E::TooManyConnections(_) => (1008, "too many connections"),

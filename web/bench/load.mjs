@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Web client benchmark:
 //  1. production bundle sizes (gzip and brotli): the initial load (entry + its static imports +
-//     CSS), the Monaco/editor chunk, the pad-page chunk, the terminal and playback chunks;
+//     CSS), the Monaco/editor chunk, the pad-page chunk, the terminal, playback and whiteboard chunks;
 //  2. time from navigation to an editable editor on a pad page, in headless Chromium, median of 5
 //     cold loads (fresh browser context, empty cache) and 5 warm reloads;
 //  3. big output: a run printing 60,000 lines (cut at the server's 1 MiB cap) shown on an open pad,
@@ -57,7 +57,9 @@ function bundleReport() {
   const initialKeys = staticClosure(entryKey);
   const initialJs = [...initialKeys].map((k) => manifest[k].file);
   const initialCss = [...initialKeys].flatMap((k) => manifest[k].css ?? []);
-  const findChunk = (name) => Object.keys(manifest).find((k) => manifest[k].name === name && manifest[k].file.endsWith('.js'));
+  // By chunk name, or by file name where vite.config.ts names a merged chunk's file (the whiteboard).
+  const findChunk = (name) =>
+    Object.keys(manifest).find((k) => (manifest[k].name === name || manifest[k].file.startsWith(`assets/${name}-`)) && manifest[k].file.endsWith('.js'));
   const editorKey = findChunk('CodeEditor');
   const padKey = findChunk('PadPage');
   const lazyOnly = (key) => [...staticClosure(key)].filter((k) => !initialKeys.has(k));
@@ -70,6 +72,7 @@ function bundleReport() {
   };
   const terminalKeys = beyondPad('TerminalPanel');
   const playbackKeys = beyondPad('PlaybackPage');
+  const whiteboardKeys = beyondPad('WhiteboardPanel');
   const worker = readdirSync(join(dist, 'assets'))
     .filter((f) => /^editor\.worker-.*\.js$/.test(f))
     .map((f) => join('assets', f));
@@ -83,6 +86,8 @@ function bundleReport() {
     terminalJs: sizes(terminalKeys.map((k) => manifest[k].file)),
     terminalCss: sizes(terminalKeys.flatMap((k) => manifest[k].css ?? [])),
     playbackJs: sizes(playbackKeys.map((k) => manifest[k].file)),
+    whiteboardJs: sizes(whiteboardKeys.map((k) => manifest[k].file)),
+    whiteboardCss: sizes(whiteboardKeys.flatMap((k) => manifest[k].css ?? [])),
   };
 }
 
@@ -212,6 +217,8 @@ row('editor worker', bundles.editorWorker);
 row('terminal JS (lazy)', bundles.terminalJs);
 row('terminal CSS (lazy)', bundles.terminalCss);
 row('playback JS (lazy)', bundles.playbackJs);
+row('whiteboard JS (lazy)', bundles.whiteboardJs);
+row('whiteboard CSS (lazy)', bundles.whiteboardCss);
 if (load) {
   console.log(`\nNavigation → editable editor on a pad page (headless Chromium, ${load.runs} runs):`);
   console.log(`  cold (fresh context, empty cache): median ${load.coldMedianMs} ms   [${load.coldMs.join(', ')}]`);

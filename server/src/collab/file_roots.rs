@@ -2,7 +2,8 @@
 //! the file's stable id, so a rename is metadata only and edits in flight survive it.
 //!
 //! - `check_update`: what every client update must pass before it touches the document — it may
-//!   name no root that is not a file of the pad, and may grow no file past `MAX_FILE_BYTES`.
+//!   name no root that is not a file of the pad or the whiteboard, may grow no file past
+//!   `MAX_FILE_BYTES`, and may take the whiteboard past its bounds (`whiteboard`).
 //! - `rekey`: the one-off rewrite of a document written before texts were keyed by id.
 //!
 //! Must not: touch the database or the document's lock (the document calls in, under its lock).
@@ -18,6 +19,7 @@ use yrs::updates::decoder::{Decoder, DecoderV1};
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, TransactionMut, WriteTxn};
 
 use super::doc_store::{decode_update, guarded, new_doc, DocError};
+use super::whiteboard::{self, WHITEBOARD_ROOT};
 use crate::db::FileId;
 
 const FILE_PREFIX: &str = "file:";
@@ -44,6 +46,10 @@ struct Shape {
     named_roots: Vec<String>,
     /// UTF-8 bytes of text the update inserts, wherever it lands.
     inserted_text_bytes: usize,
+    /// Items the update carries: each can set at most one key of a map (a whiteboard element).
+    items: usize,
+    /// Encoded size of the largest "any" value the update writes (a whiteboard element).
+    largest_value_bytes: usize,
 }
 
 /// Walk a Yjs v1 update's structs (the same layout `yrs::Update::decode_v1` reads).
@@ -91,8 +97,17 @@ fn read_shape(update: &[u8]) -> Result<Shape, yrs::encoding::read::Error> {
                             decoder.read_string()?;
                         }
                     }
-                    if let ItemContent::String(text) = ItemContent::decode(&mut decoder, info)? {
-                        shape.inserted_text_bytes += text.as_str().len();
+                    shape.items += 1;
+                    match ItemContent::decode(&mut decoder, info)? {
+                        ItemContent::String(text) => {
+                            shape.inserted_text_bytes += text.as_str().len();
+                        }
+                        ItemContent::Any(values) => {
+                            let largest = values.iter().map(whiteboard::encoded_any_len).max();
+                            shape.largest_value_bytes =
+                                shape.largest_value_bytes.max(largest.unwrap_or(0));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -101,10 +116,13 @@ fn read_shape(update: &[u8]) -> Result<Shape, yrs::encoding::read::Error> {
     Ok(shape)
 }
 
-/// Refuse an update that names a root other than the pad's files' (`UnknownRoot`) or that would
-/// grow a file's text past `max_file_bytes` (`FileTooLarge`). Cheap for ordinary edits: a file
-/// can only grow by what the update inserts, so the document is only tried out — the update
-/// applied to a copy, every file measured — when some file is within that many bytes of the cap.
+/// Refuse an update that names a root other than the pad's files' and the whiteboard
+/// (`UnknownRoot`), that would grow a file's text past `max_file_bytes` (`FileTooLarge`), or
+/// that would take the whiteboard past `MAX_WHITEBOARD_ELEMENTS` or write an element over
+/// `MAX_WHITEBOARD_ELEMENT_BYTES` (`WhiteboardTooLarge`). Cheap for ordinary edits: a file can
+/// only grow by what the update inserts and the board by one element per item, so the document
+/// is only tried out — the update applied to a copy, then measured — when a file or the board is
+/// within that much of its cap.
 pub fn check_update(
     doc: &Doc,
     files: &HashSet<FileId>,
@@ -112,18 +130,21 @@ pub fn check_update(
     max_file_bytes: usize,
 ) -> Result<(), DocError> {
     let shape = shape(update)?;
-    if shape
-        .named_roots
-        .iter()
-        .any(|root| parse_file_key(root).is_none_or(|id| !files.contains(&id)))
-    {
+    if shape.named_roots.iter().any(|root| {
+        root != WHITEBOARD_ROOT && parse_file_key(root).is_none_or(|id| !files.contains(&id))
+    }) {
         return Err(DocError::UnknownRoot);
     }
-    if shape.inserted_text_bytes == 0 {
-        return Ok(());
+    if shape.largest_value_bytes > whiteboard::MAX_WHITEBOARD_ELEMENT_BYTES {
+        return Err(DocError::WhiteboardTooLarge);
     }
-    let before = file_lengths(doc, files, shape.inserted_text_bytes, max_file_bytes);
-    if before.is_empty() {
+    let before = if shape.inserted_text_bytes == 0 {
+        Vec::new()
+    } else {
+        file_lengths(doc, files, shape.inserted_text_bytes, max_file_bytes)
+    };
+    let board_before = whiteboard::near_cap(&doc.transact(), shape.items);
+    if before.is_empty() && board_before.is_none() {
         return Ok(());
     }
     let trial = copy_of(doc)?;
@@ -141,6 +162,9 @@ pub fn check_update(
         if now > max_file_bytes && now > was {
             return Err(DocError::FileTooLarge);
         }
+    }
+    if board_before.is_some_and(|was| !whiteboard::within_cap(&txn, was)) {
+        return Err(DocError::WhiteboardTooLarge);
     }
     Ok(())
 }
@@ -216,6 +240,7 @@ pub fn rekey(txn: &mut TransactionMut, files: &[(FileId, String)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yrs::Map;
 
     fn typed(root: &str, text: &str) -> Vec<u8> {
         let doc = new_doc();
@@ -266,6 +291,59 @@ mod tests {
             check_update(&doc, &files, &typed("file:7", "0123456789a"), 10),
             Err(DocError::FileTooLarge)
         ));
+    }
+
+    /// An update that sets `count` whiteboard elements of `value_bytes` bytes each, on `doc`.
+    fn drawn(doc: &Doc, from: usize, count: usize, value_bytes: usize) -> Vec<u8> {
+        let board = doc.get_or_insert_map(WHITEBOARD_ROOT);
+        let mut txn = doc.transact_mut();
+        for i in from..from + count {
+            board.insert(&mut txn, format!("e{i}"), "x".repeat(value_bytes));
+        }
+        txn.encode_update_v1()
+    }
+
+    #[test]
+    fn whiteboard_updates_pass_until_the_board_is_full_or_an_element_too_large() {
+        use super::whiteboard::{MAX_WHITEBOARD_ELEMENTS, MAX_WHITEBOARD_ELEMENT_BYTES};
+        let files = HashSet::new();
+        let server = new_doc();
+        let client = new_doc();
+        let full = drawn(&client, 0, MAX_WHITEBOARD_ELEMENTS as usize, 1);
+        check_update(&server, &files, &full, 10).unwrap();
+        server
+            .transact_mut()
+            .apply_update(decode_update(&full).unwrap())
+            .unwrap();
+        // Redrawing an element of a full board is fine; one more element is not.
+        let redraw = drawn(&client, 0, 1, 2);
+        assert!(check_update(&server, &files, &redraw, 10).is_ok());
+        assert!(matches!(
+            check_update(
+                &server,
+                &files,
+                &drawn(&client, MAX_WHITEBOARD_ELEMENTS as usize, 1, 1),
+                10
+            ),
+            Err(DocError::WhiteboardTooLarge)
+        ));
+        // The value's encoding carries a few bytes of header beyond the text.
+        assert!(matches!(
+            check_update(
+                &new_doc(),
+                &files,
+                &drawn(&new_doc(), 0, 1, MAX_WHITEBOARD_ELEMENT_BYTES),
+                10
+            ),
+            Err(DocError::WhiteboardTooLarge)
+        ));
+        assert!(check_update(
+            &new_doc(),
+            &files,
+            &drawn(&new_doc(), 0, 1, MAX_WHITEBOARD_ELEMENT_BYTES - 8),
+            10
+        )
+        .is_ok());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Real-time collaboration (SPEC §4). One Yjs document per pad (via `yrs`); the text of the file
-//! with id `N` is the root `Y.Text` named `file:N`.
+//! with id `N` is the root `Y.Text` named `file:N`; the whiteboard is the root `Y.Map` `whiteboard`.
 //!
 //! - `doc_store` — loaded documents (shared by REST and sockets), load = checkpoint + log tail
 //! - `file_roots` — which roots an update may write, per-file size, re-keying old documents
+//! - `whiteboard` — the root map `whiteboard` (Excalidraw elements), its bounds, fork and export
 //! - `persist`   — the group-commit writer of the update log and checkpoints
 //! - `room`      — one live pad: connections, fan-out, awareness
 //! - `rooms`     — the registry of rooms, connection limits, domain events → sockets
@@ -30,6 +31,7 @@ pub mod routes;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod whiteboard;
 pub mod ws;
 
 pub use doc_store::{file_key, get_text, set_text, DocError, DocStore, PadDoc};

@@ -63,6 +63,9 @@ pub enum SessionError {
     /// The update writes to a root that is not one of the pad's files (`file:<id>`).
     #[error("the update writes to a root that is not a file of this pad")]
     UnknownRoot,
+    /// The update would take the whiteboard past `collab::whiteboard`'s limits.
+    #[error("the whiteboard would exceed its size limit")]
+    WhiteboardTooLarge,
     /// A per-connection message rate was exceeded.
     #[error("too many {0} messages")]
     RateLimited(&'static str),
@@ -113,6 +116,7 @@ impl From<DocError> for SessionError {
             DocError::MissingDependencies => SessionError::MissingDependencies,
             DocError::FileTooLarge => SessionError::FileTooLarge,
             DocError::UnknownRoot => SessionError::UnknownRoot,
+            DocError::WhiteboardTooLarge => SessionError::WhiteboardTooLarge,
             DocError::Overloaded => SessionError::Overloaded,
             // A full history is answered by the session (a `history_full` error), never a close.
             DocError::Poisoned | DocError::Db(_) | DocError::HistoryFull => SessionError::Internal,

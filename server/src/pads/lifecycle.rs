@@ -13,10 +13,12 @@ use super::store::{self, Member, NewPad, Pad};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::bus::DomainEvent;
 use crate::collab::doc_store::set_text;
+use crate::collab::whiteboard;
 use crate::db::{FileId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 use oc_sandbox::Language;
+use yrs::Any;
 
 /// Characters in a title after trimming (SPEC §3).
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -93,6 +95,20 @@ pub(crate) async fn insert_pad(
     kind: &str,
     files: Vec<(NewFile, String)>,
 ) -> AppResult<(Pad, Vec<PadFile>)> {
+    insert_pad_with_board(state, owner, title, language, kind, files, Vec::new()).await
+}
+
+/// `insert_pad` whose new document also gets whiteboard elements (a fork's copy), written in the
+/// same edit as the texts, so the pad never exists with half its content.
+async fn insert_pad_with_board(
+    state: &AppState,
+    owner: UserId,
+    title: &str,
+    language: &str,
+    kind: &str,
+    files: Vec<(NewFile, String)>,
+    board: Vec<(String, Any)>,
+) -> AppResult<(Pad, Vec<PadFile>)> {
     let rows: Vec<NewFile> = files.iter().map(|(f, _)| f.clone()).collect();
     let mut created = None;
     for _ in 0..SLUG_ATTEMPTS {
@@ -125,13 +141,16 @@ pub(crate) async fn insert_pad(
     let growth = texts
         .iter()
         .map(|(_, text)| text.len() + TEXT_ENCODING_SLACK)
-        .sum();
+        .sum::<usize>()
+        + whiteboard::entries_len(&board)
+        + board.len() * TEXT_ENCODING_SLACK;
     let written = state
         .docs
         .edit_within(pad.id, Some(owner), growth, move |txn| {
             for (file, text) in &texts {
                 set_text(txn, *file, text);
             }
+            whiteboard::write_entries(txn, board);
         })
         .await;
     if let Err(err) = written {
@@ -260,6 +279,7 @@ pub async fn fork(
     let rows = files_store::list(&state.db, pad.id).await?;
     let doc = state.docs.open(pad.id).await.map_err(AppError::from)?;
     let mut texts = doc.file_texts().await;
+    let board = doc.whiteboard();
     let files: Vec<(NewFile, String)> = rows
         .into_iter()
         .map(|row| {
@@ -273,13 +293,14 @@ pub async fn fork(
             )
         })
         .collect();
-    let (forked, files) = insert_pad(
+    let (forked, files) = insert_pad_with_board(
         state,
         user,
         &fork_title(&pad.title),
         &pad.language,
         &pad.kind,
         files,
+        board,
     )
     .await?;
     state

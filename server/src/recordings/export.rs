@@ -10,6 +10,7 @@
 //!   recording: {id, name, startedAt, endedAt, durationMs, active, autoStarted, createdBy, stopReason},
 //!   files: {name: text},          // every file as it was just before the window opened
 //!   initialState: base64,         // the same document as one Yjs v1 update
+//!   whiteboard?: {...},           // the whiteboard at the window's end, a `.excalidraw` file
 //!   events: [TimelineEvent]       // the whole timeline, in order (see `timeline::TimelineEvent`)
 //! }
 //! ```
@@ -31,11 +32,13 @@ use base64::Engine;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use yrs::Transact;
 
 use super::service::RecordingView;
 use super::store::{self, Audience};
 use super::timeline::{self, Replayer, TimelineEvent, Window};
 use super::{now_ms, seek, MAX_PAGE};
+use crate::collab::whiteboard;
 use crate::db::{Db, FileId, PadId};
 use crate::error::{AppError, AppResult};
 use crate::pads::files_store::{self, TextKeys};
@@ -65,6 +68,11 @@ pub struct RecordingExport {
     pub files: BTreeMap<String, String>,
     /// The document just before the window opened, as one Yjs v1 update (base64).
     pub initial_state: String,
+    /// The whiteboard as it was when the window closed, as the content of a `whiteboard.excalidraw`
+    /// file; absent when nothing was drawn on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub whiteboard: Option<serde_json::Value>,
     pub events: Vec<TimelineEvent>,
 }
 
@@ -145,6 +153,9 @@ pub async fn stream(
     let files = seek::visible_files(seek::file_texts(&doc, &names, before), listed.as_ref());
     let initial_state = STANDARD.encode(seek::encode_state(&doc));
     drop(doc);
+    let at_end = seek::doc_at_time(db, pad.id, window.to_ms).await?;
+    let whiteboard = whiteboard::excalidraw_file(&at_end.transact());
+    drop(at_end);
     let head = RecordingExport {
         version: EXPORT_VERSION,
         exported_at: now_ms(),
@@ -157,6 +168,7 @@ pub async fn stream(
         recording: recording.into(),
         files,
         initial_state,
+        whiteboard,
         events: Vec::new(),
     };
     // `events` is the struct's last field: its JSON ends `"events":[]}`; the pages go between.

@@ -58,6 +58,7 @@ pub use super::file_roots::file_key;
 use super::limits::{MAX_DOC_BYTES, MAX_UPDATE_BYTES};
 use super::persist::{Committed, Persist, QUEUE_WAIT_TIMEOUT};
 use super::settings::CollabSettings;
+use super::whiteboard;
 use crate::bus::{PadMessage, SharedBus};
 use crate::db::{Db, FileId, PadId, UserId};
 use crate::metrics::PersistMetrics;
@@ -107,6 +108,9 @@ pub enum DocError {
     FileTooLarge,
     #[error("the update writes to a root that is not a file of the pad")]
     UnknownRoot,
+    /// Past `MAX_WHITEBOARD_ELEMENTS`, or an element over `MAX_WHITEBOARD_ELEMENT_BYTES`.
+    #[error("the whiteboard would exceed its size limit")]
+    WhiteboardTooLarge,
     #[error("the document log is too far behind; try again later")]
     Overloaded,
     /// The pad used its update-log budget (`COLLAB_HISTORY_BYTES`); it stays readable.
@@ -233,6 +237,13 @@ impl PadDoc {
                 (file, text)
             })
             .collect()
+    }
+
+    /// The whiteboard's elements as stored (`whiteboard::entries`).
+    pub fn whiteboard(&self) -> Vec<(String, yrs::Any)> {
+        let state = self.lock();
+        let txn = state.doc.transact();
+        whiteboard::entries(&txn)
     }
 
     pub async fn file_text(&self, file: FileId) -> String {

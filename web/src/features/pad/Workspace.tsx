@@ -37,6 +37,8 @@ const CodeEditor = lazy(() => import('../../editor/CodeEditor'));
 const TerminalPanel = lazy(() => import('../terminal/TerminalPanel'));
 // The prompt's Markdown renderer and sanitiser load only on interview pads.
 const InterviewPanel = lazy(() => import('../interview/InterviewPanel'));
+// Excalidraw is large: its chunk loads only when the whiteboard is first opened.
+const WhiteboardPanel = lazy(() => import('../whiteboard/WhiteboardPanel'));
 
 let healthCache: Promise<Health | null> | null = null;
 function useHealth(): Health | null {
@@ -328,6 +330,7 @@ function WorkspaceView(props: { session: PadSession }) {
     else setSide((v) => (v === panel ? null : panel));
   }, []);
   const [showOutput, setShowOutput] = useState(true);
+  const [view, setView] = useState<'code' | 'whiteboard'>('code');
   const [drawerTab, setDrawerTab] = useState<DrawerTab>('output');
   // Once opened, the terminal stays mounted (hidden with CSS) so it keeps its socket and scrollback.
   const [terminalMounted, setTerminalMounted] = useState(false);
@@ -591,6 +594,20 @@ function WorkspaceView(props: { session: PadSession }) {
           <button className="btn-icon" aria-label="Editor settings" title="Editor settings: font size, tab width, wrap, Vim/Emacs keys" onClick={() => setPrefsOpen(true)}>
             Aa
           </button>
+          {view === 'whiteboard' && readOnly && (
+            <span className="chip chip-warn" data-testid="whiteboard-readonly" title="The server refuses drawing from your role">
+              view only
+            </span>
+          )}
+          <button
+            className="btn btn-small wide-only"
+            aria-pressed={view === 'whiteboard'}
+            data-testid="whiteboard-toggle"
+            title={view === 'whiteboard' ? 'Back to the code' : 'Open the shared whiteboard'}
+            onClick={() => setView((v) => (v === 'whiteboard' ? 'code' : 'whiteboard'))}
+          >
+            {view === 'whiteboard' ? 'Code' : 'Whiteboard'}
+          </button>
           {can.fork(role) && (
             <button className="btn btn-small" onClick={() => void fork()} disabled={forking} title="Make my own copy">
               {forking ? 'Forking…' : 'Fork'}
@@ -698,7 +715,14 @@ function WorkspaceView(props: { session: PadSession }) {
                 onChange={(v) => updatePrefs({ [c.key]: Math.round(v) })}
               />
             ))}
-          <div className="editor-wrap">
+          {view === 'whiteboard' && (
+            <div className="editor-wrap">
+              <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the whiteboard…" /></div>}>
+                <WhiteboardPanel doc={session.doc} readOnly={readOnly} theme={theme} awareness={session.awareness} />
+              </Suspense>
+            </div>
+          )}
+          <div className="editor-wrap" hidden={view !== 'code'}>
             {!everSynced && (
               <div className="editor-overlay">
                 {status === 'reconnecting' || status === 'offline' ? (

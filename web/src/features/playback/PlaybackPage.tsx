@@ -25,6 +25,7 @@ import Tracks from './Tracks';
 import { personColor } from '../../ui/personColor';
 
 const PlaybackEditor = lazy(() => import('./PlaybackEditor'));
+const WhiteboardPanel = lazy(() => import('../whiteboard/WhiteboardPanel'));
 
 type SideTab = 'chat' | 'output' | 'terminal' | 'events';
 const EMPTY_SNAPSHOT: TimelineSnapshot = { events: [], hasMore: true, loading: false, error: null, through: -Infinity };
@@ -131,6 +132,8 @@ function Player(props: { controller: PlaybackController }) {
   const navigate = useNavigate();
   const recording = useStore(controller.store, (s) => s.recording)!;
   const pad = useStore(controller.store, (s) => s.pad);
+  const playbackDoc = useStore(controller.store, (s) => s.doc);
+  const [view, setView] = useState<'code' | 'whiteboard'>('code');
   const start = useStore(controller.store, (s) => s.start);
   const end = useStore(controller.store, (s) => s.end);
   const t = useStore(controller.store, (s) => s.t);
@@ -272,10 +275,23 @@ function Player(props: { controller: PlaybackController }) {
               </span>
             )}
           </div>
+          <div className="side-tabs" role="tablist" aria-label="Code or whiteboard">
+            {(['code', 'whiteboard'] as const).map((v) => (
+              <button key={v} role="tab" aria-selected={view === v} className="side-tab" data-testid={`pb-view-tab-${v}`} onClick={() => setView(v)}>
+                {v === 'code' ? 'Code' : 'Whiteboard'}
+              </button>
+            ))}
+          </div>
           <div className="editor-wrap">
-            <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the editor…" /></div>}>
-              <PlaybackEditor controller={controller} theme={theme} languages={languages} />
-            </Suspense>
+            {view === 'whiteboard' && playbackDoc ? (
+              <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the whiteboard…" /></div>}>
+                <WhiteboardPanel doc={playbackDoc.doc} readOnly theme={theme} />
+              </Suspense>
+            ) : (
+              <Suspense fallback={<div className="editor-overlay"><Spinner label="Loading the editor…" /></div>}>
+                <PlaybackEditor controller={controller} theme={theme} languages={languages} />
+              </Suspense>
+            )}
             {docLoading && (
               <div className="pb-doc-loading" role="status">
                 <Spinner label={`Loading the files at ${formatClock(offset)}…`} />
