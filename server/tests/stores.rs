@@ -15,14 +15,14 @@ use opencoder::cluster::store::{self as lease_store, Fence, FencedError};
 use opencoder::collab::persist::Persist;
 use opencoder::collab::store::{self as collab_store, LogWrite};
 use opencoder::db::{Db, PadId, UserId};
-use opencoder::interviews::questions_store::{
-    self, CreateOutcome, Filter, QuestionFields, ShareOutcome, StarterFile,
+use opencoder::interviews::questions::store::{
+    CreateOutcome, Filter, QuestionFields, ShareOutcome, StarterFile,
 };
 use opencoder::interviews::store as interview_store;
-use opencoder::interviews::takehomes_store::{self, NewAttempt, NewTakehome};
+use opencoder::interviews::takehomes::store::{NewAttempt, NewTakehome};
+use opencoder::interviews::test_cases::run::CaseResult;
 use opencoder::interviews::test_cases::{Compare, TestCase};
-use opencoder::interviews::test_cases_run::CaseResult;
-use opencoder::interviews::test_cases_store;
+use opencoder::interviews::{questions, takehomes, test_cases};
 use opencoder::metrics::PersistMetrics;
 use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
 use opencoder::pads::invites_store::{self, AcceptOutcome, Liveness, NewInvite};
@@ -1264,21 +1264,23 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         tests: vec![case("seen", false), case("secret", true)],
     };
     let CreateOutcome::Created(question) =
-        questions_store::create(db, ada, &fields, 5).await.unwrap()
+        questions::store::create(db, ada, &fields, 5).await.unwrap()
     else {
         panic!("under the limit")
     };
-    let found = questions_store::find(db, question, ada)
+    let found = questions::store::find(db, question, ada)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(found.tests, fields.tests);
     let slug_pad = pad(db, ada, "takehome-pad").await;
-    test_cases_store::copy_to_interview(db, question, slug_pad)
+    test_cases::store::copy_to_interview(db, question, slug_pad)
         .await
         .unwrap();
     assert_eq!(
-        test_cases_store::for_interview(db, slug_pad).await.unwrap(),
+        test_cases::store::for_interview(db, slug_pad)
+            .await
+            .unwrap(),
         fields.tests
     );
 
@@ -1295,14 +1297,14 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
     let other = f.second_pool().await;
     let (h1, h2) = (new("h1"), new("h2"));
     let (a, b) = tokio::join!(
-        takehomes_store::create(db, &h1, 1),
-        takehomes_store::create(&other, &h2, 1)
+        takehomes::store::create(db, &h1, 1),
+        takehomes::store::create(&other, &h2, 1)
     );
     let ids: Vec<i64> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(ids.len(), 1);
     let takehome = ids[0];
-    let row = takehomes_store::find(db, takehome).await.unwrap().unwrap();
-    let by_hash = if takehomes_store::find_by_token_hash(db, "h1")
+    let row = takehomes::store::find(db, takehome).await.unwrap().unwrap();
+    let by_hash = if takehomes::store::find_by_token_hash(db, "h1")
         .await
         .unwrap()
         .is_some()
@@ -1312,7 +1314,7 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         "h2"
     };
     assert_eq!(
-        takehomes_store::find_by_token_hash(db, by_hash)
+        takehomes::store::find_by_token_hash(db, by_hash)
             .await
             .unwrap()
             .unwrap()
@@ -1328,27 +1330,27 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         started_at_ms: 100,
         deadline_ms: 1_100,
     };
-    assert!(takehomes_store::insert_attempt(db, &attempt(cam))
+    assert!(takehomes::store::insert_attempt(db, &attempt(cam))
         .await
         .unwrap());
     assert!(
-        !takehomes_store::insert_attempt(db, &attempt(dan))
+        !takehomes::store::insert_attempt(db, &attempt(dan))
             .await
             .unwrap(),
         "one start per link"
     );
-    assert!(takehomes_store::overdue(db, 1_099)
+    assert!(takehomes::store::overdue(db, 1_099)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        takehomes_store::overdue(db, 1_100).await.unwrap(),
+        takehomes::store::overdue(db, 1_100).await.unwrap(),
         vec![slug_pad]
     );
     // Submitting twice at once, from two nodes: one wins.
     let (a, b) = tokio::join!(
-        takehomes_store::submit(db, slug_pad, 1_100, "deadline"),
-        takehomes_store::submit(&other, slug_pad, 1_100, "candidate")
+        takehomes::store::submit(db, slug_pad, 1_100, "deadline"),
+        takehomes::store::submit(&other, slug_pad, 1_100, "candidate")
     );
     assert_eq!(
         [a.unwrap(), b.unwrap()]
@@ -1357,18 +1359,18 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
             .count(),
         1
     );
-    assert!(takehomes_store::overdue(db, 5_000)
+    assert!(takehomes::store::overdue(db, 5_000)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        takehomes_store::ungraded(db, 0).await.unwrap(),
+        takehomes::store::ungraded(db, 0).await.unwrap(),
         vec![slug_pad]
     );
     // One claim at a time; a stale one is taken over.
     let (a, b) = tokio::join!(
-        takehomes_store::claim_grading(db, slug_pad, 2_000, 0),
-        takehomes_store::claim_grading(&other, slug_pad, 2_000, 0)
+        takehomes::store::claim_grading(db, slug_pad, 2_000, 0),
+        takehomes::store::claim_grading(&other, slug_pad, 2_000, 0)
     );
     assert_eq!(
         [a.unwrap(), b.unwrap()]
@@ -1377,15 +1379,15 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
             .count(),
         1
     );
-    assert!(takehomes_store::ungraded(db, 2_000)
+    assert!(takehomes::store::ungraded(db, 2_000)
         .await
         .unwrap()
         .is_empty());
-    assert!(takehomes_store::claim_grading(db, slug_pad, 3_000, 2_000)
+    assert!(takehomes::store::claim_grading(db, slug_pad, 3_000, 2_000)
         .await
         .unwrap()
         .is_none());
-    assert!(takehomes_store::claim_grading(db, slug_pad, 9_000, 2_001)
+    assert!(takehomes::store::claim_grading(db, slug_pad, 9_000, 2_001)
         .await
         .unwrap()
         .is_some());
@@ -1399,14 +1401,14 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         stderr: String::new(),
         duration_ms: 12,
     }];
-    takehomes_store::store_results(db, slug_pad, &results, 9_500)
+    takehomes::store::store_results(db, slug_pad, &results, 9_500)
         .await
         .unwrap();
     assert_eq!(
-        takehomes_store::results(db, slug_pad).await.unwrap(),
+        takehomes::store::results(db, slug_pad).await.unwrap(),
         results
     );
-    let graded = takehomes_store::attempt_on_pad(db, slug_pad)
+    let graded = takehomes::store::attempt_on_pad(db, slug_pad)
         .await
         .unwrap()
         .unwrap();
@@ -1414,12 +1416,14 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         (graded.graded_at_ms, graded.candidate_id),
         (Some(9_500), cam)
     );
-    assert!(takehomes_store::claim_grading(db, slug_pad, 99_000, 98_000)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        takehomes::store::claim_grading(db, slug_pad, 99_000, 98_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        takehomes_store::for_question(db, question)
+        takehomes::store::for_question(db, question)
             .await
             .unwrap()
             .len(),
@@ -1451,17 +1455,17 @@ async fn questions_and_interviews(f: Fixture) {
         CreateOutcome::TooMany => panic!("under the limit"),
     };
     let sum = created(
-        questions_store::create(db, ada, &fields("Two sum", "arrays", "python"), 2)
+        questions::store::create(db, ada, &fields("Two sum", "arrays", "python"), 2)
             .await
             .unwrap(),
     );
     let walk = created(
-        questions_store::create(db, ada, &fields("Graph walk", "graphs", "go"), 2)
+        questions::store::create(db, ada, &fields("Graph walk", "graphs", "go"), 2)
             .await
             .unwrap(),
     );
     assert!(matches!(
-        questions_store::create(db, ada, &fields("Third", "x", "go"), 2)
+        questions::store::create(db, ada, &fields("Third", "x", "go"), 2)
             .await
             .unwrap(),
         CreateOutcome::TooMany
@@ -1470,8 +1474,8 @@ async fn questions_and_interviews(f: Fixture) {
     let other = f.second_pool().await;
     let (b1, b2) = (fields("B1", "x", "go"), fields("B2", "x", "go"));
     let (a, b) = tokio::join!(
-        questions_store::create(db, bob, &b1, 1),
-        questions_store::create(&other, bob, &b2, 1)
+        questions::store::create(db, bob, &b1, 1),
+        questions::store::create(&other, bob, &b2, 1)
     );
     let wins = [a.unwrap(), b.unwrap()]
         .iter()
@@ -1479,7 +1483,7 @@ async fn questions_and_interviews(f: Fixture) {
         .count();
     assert_eq!(wins, 1);
 
-    let found = questions_store::find(db, sum, ada).await.unwrap().unwrap();
+    let found = questions::store::find(db, sum, ada).await.unwrap().unwrap();
     assert_eq!(
         (
             found.row.title.as_str(),
@@ -1489,53 +1493,56 @@ async fn questions_and_interviews(f: Fixture) {
         ("Two sum", vec!["arrays".to_string()], 1)
     );
     assert!(
-        questions_store::find(db, sum, bob).await.unwrap().is_none(),
+        questions::store::find(db, sum, bob)
+            .await
+            .unwrap()
+            .is_none(),
         "a stranger sees nothing"
     );
     assert!(
-        !questions_store::update(db, sum, bob, &fields("Taken", "x", "go"))
+        !questions::store::update(db, sum, bob, &fields("Taken", "x", "go"))
             .await
             .unwrap()
     );
     assert_eq!(
-        questions_store::add_editor(db, sum, ada, bob, 1)
+        questions::store::add_editor(db, sum, ada, bob, 1)
             .await
             .unwrap(),
         ShareOutcome::Added
     );
     assert_eq!(
-        questions_store::add_editor(db, sum, ada, bob, 1)
+        questions::store::add_editor(db, sum, ada, bob, 1)
             .await
             .unwrap(),
         ShareOutcome::Already
     );
     let carl = user(db, "Carl").await;
     assert_eq!(
-        questions_store::add_editor(db, sum, ada, carl, 1)
+        questions::store::add_editor(db, sum, ada, carl, 1)
             .await
             .unwrap(),
         ShareOutcome::TooMany
     );
     assert_eq!(
-        questions_store::add_editor(db, sum, bob, carl, 5)
+        questions::store::add_editor(db, sum, bob, carl, 5)
             .await
             .unwrap(),
         ShareOutcome::Missing,
         "not the owner"
     );
     assert!(
-        questions_store::update(db, sum, bob, &fields("Two sum v2", "hashing", "python"))
+        questions::store::update(db, sum, bob, &fields("Two sum v2", "hashing", "python"))
             .await
             .unwrap()
     );
-    let found = questions_store::find(db, sum, bob).await.unwrap().unwrap();
+    let found = questions::store::find(db, sum, bob).await.unwrap().unwrap();
     assert_eq!(
         (found.row.title.as_str(), found.tags.clone()),
         ("Two sum v2", vec!["hashing".to_string()])
     );
 
     let list = |filter: Filter| async move {
-        questions_store::list(db, ada, &filter, 10)
+        questions::store::list(db, ada, &filter, 10)
             .await
             .unwrap()
             .into_iter()
@@ -1591,7 +1598,7 @@ async fn questions_and_interviews(f: Fixture) {
         .await,
         vec![sum]
     );
-    let summary = &questions_store::list(db, ada, &Filter::default(), 1)
+    let summary = &questions::store::list(db, ada, &Filter::default(), 1)
         .await
         .unwrap()[0];
     assert_eq!(
@@ -1702,10 +1709,10 @@ async fn questions_and_interviews(f: Fixture) {
     );
     // The question goes; the interview keeps its copy.
     assert!(
-        !questions_store::delete(db, sum, bob).await.unwrap(),
+        !questions::store::delete(db, sum, bob).await.unwrap(),
         "a co-editor cannot delete"
     );
-    assert!(questions_store::delete(db, sum, ada).await.unwrap());
+    assert!(questions::store::delete(db, sum, ada).await.unwrap());
     let kept = interview_store::find(db, pad_id).await.unwrap().unwrap();
     assert_eq!(
         (kept.question_id, kept.prompt.as_str(), kept.ended_at_ms),

@@ -58,7 +58,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             "/ws/pad/{slug}/notes",
             axum::routing::get(super::notes::upgrade),
         )
-        .merge(super::takehomes_routes::router())
+        .merge(super::takehomes::routes::router())
 }
 
 #[derive(Deserialize)]

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::questions;
-use super::questions_store::Question;
+use super::questions::store::Question;
 use super::store::{self, NewInterview};
 use super::switches::{self, InterviewView};
-use super::test_cases_store;
+use super::test_cases;
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
@@ -128,7 +128,7 @@ pub async fn interview_pad(
     };
     let created = async {
         store::create(&state.db, &new).await?;
-        test_cases_store::copy_to_interview(&state.db, question.row.id, pad.id).await
+        test_cases::store::copy_to_interview(&state.db, question.row.id, pad.id).await
     };
     if let Err(err) = created.await {
         // A pad that says it is an interview without one is worse than no pad.

@@ -6,7 +6,7 @@
 //! claim. Whoever's update changed the row acts; everybody else (a second Submit, the sweep of
 //! another node) changes nothing.
 
-use super::test_cases_run::CaseResult;
+use super::super::test_cases::run::CaseResult;
 use crate::db::{now_text, on_pool, on_tx, Db, PadId, UserId, WriteLock};
 
 #[derive(Debug, Clone, sqlx::FromRow)]

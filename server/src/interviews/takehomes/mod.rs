@@ -3,7 +3,7 @@
 //! interview pad — owned by the take-home's creator, the candidate its only candidate, admitted,
 //! recorded — and a deadline stamped by the server. Submitting (or the deadline) ends the
 //! interview, which makes the pad read-only for the candidate (`switches`), and grades the attempt:
-//! every case, hidden ones included, runs in the sandbox (`test_cases_run`).
+//! every case, hidden ones included, runs in the sandbox (`test_cases::run`).
 //!
 //! One start per link: a link is made for one candidate, so whoever starts it first owns it and a
 //! forwarded link cannot give a second person a second attempt; the candidate opening it again
@@ -14,6 +14,9 @@
 //! is a conditional update that only one caller wins, and so is claiming the grading; a claim
 //! older than `GRADING_STALE_MS` (its node died mid-grading) is taken over by the next sweep.
 
+pub mod routes;
+pub mod store;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -22,10 +25,9 @@ use super::questions;
 use super::start;
 use super::store as interview_store;
 use super::switches::{self, now_ms};
-use super::takehomes_store::{self as store, AttemptRow, NewAttempt, NewTakehome, TakehomeRow};
+use super::test_cases;
 use super::test_cases::for_role;
-use super::test_cases_run::{run_cases, CaseResult, WhenBusy};
-use super::test_cases_store;
+use super::test_cases::run::{run_cases, CaseResult, WhenBusy};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::bus::DomainEvent;
 use crate::db::{PadId, UserId};
@@ -36,6 +38,7 @@ use crate::pads::members::full_error;
 use crate::pads::roles::Role;
 use crate::pads::store::{self as pad_store, GrantOutcome, Pad};
 use crate::AppState;
+use store::{AttemptRow, NewAttempt, NewTakehome, TakehomeRow};
 
 /// Shortest time limit: short enough for an automated test of the deadline, not useful otherwise.
 pub const MIN_TIME_LIMIT_MS: i64 = 5 * 1000;
@@ -305,7 +308,7 @@ pub async fn preview(state: &AppState, token: &str, caller: UserId) -> AppResult
     let row = by_token(state, token).await?;
     let now = now_ms();
     let (status, attempt) = status(state, &row, caller, now).await?;
-    let question = super::questions_store::find(&state.db, row.question_id, row.created_by)
+    let question = super::questions::store::find(&state.db, row.question_id, row.created_by)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(LinkPreview {
@@ -374,7 +377,7 @@ pub async fn start(
             format!("this take-home is in {}", offered.join(", ")),
         ));
     }
-    let question = super::questions_store::find(&state.db, row.question_id, row.created_by)
+    let question = super::questions::store::find(&state.db, row.question_id, row.created_by)
         .await?
         .ok_or_else(|| unavailable("closed"))?;
     let (pad, _, language) = start::interview_pad(
@@ -560,7 +563,7 @@ async fn grade(state: &AppState, pad: PadId) -> AppResult<()> {
         return Ok(());
     };
     let cases = for_role(
-        test_cases_store::for_interview(&state.db, pad).await?,
+        test_cases::store::for_interview(&state.db, pad).await?,
         Role::Owner,
     );
     let results = match run_cases(

@@ -2,7 +2,7 @@
 //! its interviewers and never sent to a candidate.
 //!
 //! The guarantee is structural rather than a filter. The notes live in their own Yjs document: a
-//! hidden companion pad (`notes_store`) whose document log, checkpoints, relay across nodes, gap
+//! hidden companion pad (`notes::store`) whose document log, checkpoints, relay across nodes, gap
 //! repair and history budget are the collaboration module's, unchanged. The interview pad's
 //! document never holds them, so its sync, awareness, playback, export and fork cannot carry them.
 //! The companion is reached only through `GET /ws/pad/{slug}/notes` (`upgrade`): it has no
@@ -18,12 +18,13 @@
 //! them, and the companion has its own history budget (`COLLAB_HISTORY_BYTES`) and connection
 //! limits, like any pad.
 
+pub mod store;
+
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::notes_store;
 use crate::auth::extractors::authenticate;
 use crate::collab::ws::{accept, upgrade_token, Channel};
 use crate::error::{AppError, AppResult};
@@ -51,7 +52,7 @@ pub async fn upgrade(
     // Notes belong to an interview: a pad without one has none.
     super::switches::find(&state, pad.id).await?;
     let (notes, file) =
-        notes_store::find_or_create(&state.db, pad.id, pad.owner_id, &generate_slug()).await?;
+        store::find_or_create(&state.db, pad.id, pad.owner_id, &generate_slug()).await?;
     Ok(accept(
         state,
         ws,

@@ -11,16 +11,18 @@
 //! only how many the others have submitted. Candidates and viewers reach none of it (the routes
 //! require `can_see_interviewer_notes`).
 
+pub mod store;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::scorecards_store::{self as store, ScorecardRow};
 use super::switches::{self, now_ms};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::pads::store::Pad;
 use crate::AppState;
+use store::ScorecardRow;
 
 /// Sections of one scorecard.
 pub const MAX_SECTIONS: usize = 12;

@@ -11,6 +11,9 @@
 //! when it starts (like its prompt), and shown to a candidate only when visible: hidden cases'
 //! stdin and expected output never leave the server toward a candidate (`for_role`).
 
+pub mod run;
+pub mod store;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -6,12 +6,11 @@
 //! these endpoints, which only owners and co-editors reach, copied into an interview when it
 //! starts, and never sent to a candidate (`switches::InterviewView`).
 
+pub mod store;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::questions_store::{
-    self as store, CreateOutcome, Editor, Question, QuestionFields, ShareOutcome, StarterFile,
-};
 use super::scorecards::{self, Section, TemplateInput};
 use super::test_cases::{self, TestCase, TestCaseInput};
 use crate::audit::{Actor, AuditAction, AuditEvent};
@@ -20,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::pads::files::{validate_file_name, MAX_FILES_PER_PAD};
 use crate::pads::{languages, lifecycle};
 use crate::AppState;
+use store::{CreateOutcome, Editor, Question, QuestionFields, ShareOutcome, StarterFile};
 
 /// Bytes of a question's Markdown prompt.
 pub const MAX_PROMPT_BYTES: usize = 32 * 1024;

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::test_cases::TestCase;
-use super::test_cases_store;
+use super::super::test_cases;
+use super::super::test_cases::TestCase;
 use crate::db::{now_text, on_pool, on_tx, Db, UserId, WriteLock, WriteTx};
 
 /// One starter file of one language.
@@ -102,7 +102,7 @@ async fn insert_children(tx: &mut WriteTx, id: i64, fields: &QuestionFields) -> 
         .map(|_| ())
         })?;
     }
-    test_cases_store::insert_for_question(tx, id, &fields.tests).await
+    test_cases::store::insert_for_question(tx, id, &fields.tests).await
 }
 
 /// Why a question was not created.
@@ -243,7 +243,7 @@ pub async fn find(db: &Db, id: i64, caller: UserId) -> sqlx::Result<Option<Quest
         .await?;
         Ok::<_, sqlx::Error>((tags, files, editors))
     })?;
-    let tests = test_cases_store::for_question(db, id).await?;
+    let tests = test_cases::store::for_question(db, id).await?;
     Ok(Some(Question {
         row,
         tags,

@@ -1,7 +1,7 @@
 //! Test case rows: a question's (`question_tests`) and the copy an interview took when it started
 //! (`interview_tests`). The only SQL that touches them.
 
-use super::test_cases::TestCase;
+use super::super::test_cases::TestCase;
 use crate::db::{on_pool, on_tx, Db, PadId, WriteTx};
 
 const CASE_COLUMNS: &str = "name, stdin, expected, hidden, compare";

@@ -17,15 +17,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::routes::question_id;
-use super::switches::{self, Surface};
-use super::takehomes::{
+use super::super::routes::question_id;
+use super::super::switches::{self, Surface};
+use super::super::takehomes::{
     self, AttemptView, CreateTakehome, CreatedTakehome, LinkPreview, PadTakehome, StartTakehome,
     SubmittedBy, TakehomeView,
 };
-use super::test_cases::{for_role, NumberedCase};
-use super::test_cases_run::{run_cases, CaseResult, WhenBusy};
-use super::test_cases_store;
+use super::super::test_cases;
+use super::super::test_cases::run::{run_cases, CaseResult, WhenBusy};
+use super::super::test_cases::{for_role, NumberedCase};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::http::json::ApiJson;
@@ -73,7 +73,7 @@ async fn list_tests(
 ) -> AppResult<Json<TestCaseList>> {
     access.require(Role::can_view, "see this pad")?;
     switches::find(&state, access.pad.id).await?;
-    let cases = test_cases_store::for_interview(&state.db, access.pad.id).await?;
+    let cases = test_cases::store::for_interview(&state.db, access.pad.id).await?;
     Ok(Json(TestCaseList {
         tests: for_role(cases, access.role),
     }))
@@ -115,7 +115,7 @@ async fn run_tests(
     access.require_open(&state, Surface::Run).await?;
     let interview = switches::find(&state, access.pad.id).await?;
     let cases: Vec<NumberedCase> = for_role(
-        test_cases_store::for_interview(&state.db, access.pad.id).await?,
+        test_cases::store::for_interview(&state.db, access.pad.id).await?,
         access.role,
     )
     .into_iter()

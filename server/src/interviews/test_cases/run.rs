@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::test_cases::NumberedCase;
+use super::super::test_cases::NumberedCase;
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::exec::routes::{pad_sources, queue_refused};
