@@ -1,6 +1,6 @@
 // Small screens: at 800 px the editor keeps at least half the window's height and the side panels
 // become tabs; on a 390 px phone the header's parts do not overlap, nothing scrolls sideways, Run
-// is on screen, and Chat is a tab away.
+// is on screen, and Chat and the whiteboard are a tab away.
 import assert from 'node:assert/strict';
 import { createPad, signUp, uniqueName, waitForEditor } from '../lib/app.mjs';
 
@@ -20,6 +20,9 @@ async function checkTabs(page) {
   await page.getByTestId('pane-tab-chat').click();
   await page.getByRole('complementary', { name: 'Chat' }).waitFor();
   assert.equal(await page.locator('.monaco-editor').first().isVisible(), false, 'one pane at a time');
+  await page.getByTestId('pane-tab-board').click();
+  await page.getByTestId('whiteboard').waitFor({ state: 'visible', timeout: 30000 });
+  assert.equal(await page.locator('.monaco-editor').first().isVisible(), false, 'the board replaces the code');
   await page.getByTestId('pane-tab-code').click();
   await page.locator('.monaco-editor').first().waitFor({ state: 'visible' });
 }

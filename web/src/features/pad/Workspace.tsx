@@ -59,7 +59,9 @@ type DrawerTab = 'output' | 'terminal';
 
 const SIDE_LABEL: Record<SidePanel, string> = { chat: 'Chat', people: 'People', recordings: 'Recordings', interview: 'Interview' };
 type NarrowPane = 'code' | 'files' | SidePanel;
-const PANE_LABEL: Record<NarrowPane, string> = { code: 'Code', files: 'Files', ...SIDE_LABEL };
+/** A narrow screen's tabs: its panes, and the whiteboard (the code pane showing the board). */
+type PaneTab = NarrowPane | 'board';
+const PANE_LABEL: Record<PaneTab, string> = { code: 'Code', board: 'Board', files: 'Files', ...SIDE_LABEL };
 /** The drag handles on the code column's edges: the files panel on its left, the side panel on its right. */
 const COLUMN_SPLITTERS = [
   { key: 'filesWidth', sign: 1, range: FILES_WIDTH, label: 'Resize the files panel', className: 'splitter-start', testId: 'split-files' },
@@ -331,6 +333,13 @@ function WorkspaceView(props: { session: PadSession }) {
   }, []);
   const [showOutput, setShowOutput] = useState(true);
   const [view, setView] = useState<'code' | 'whiteboard'>('code');
+  // On a narrow screen the whiteboard has a tab of its own (the toolbar's toggle is wide-only).
+  const paneTabSelected = (tab: PaneTab) =>
+    tab === 'board' ? pane === 'code' && view === 'whiteboard' : tab === 'code' ? pane === 'code' && view === 'code' : pane === tab;
+  const pickPaneTab = (tab: PaneTab) => {
+    if (tab === 'board' || tab === 'code') setView(tab === 'board' ? 'whiteboard' : 'code');
+    setPane(tab === 'board' ? 'code' : tab);
+  };
   const [drawerTab, setDrawerTab] = useState<DrawerTab>('output');
   // Once opened, the terminal stays mounted (hidden with CSS) so it keeps its socket and scrollback.
   const [terminalMounted, setTerminalMounted] = useState(false);
@@ -685,8 +694,8 @@ function WorkspaceView(props: { session: PadSession }) {
       )}
       {narrow && (
         <div className="pane-tabs" role="tablist" aria-label="Panes">
-          {(['code', 'files', ...(interview ? (['interview'] as const) : []), 'chat', 'people', ...(canWatch ? (['recordings'] as const) : [])] as const).map((p) => (
-            <button key={p} role="tab" aria-selected={pane === p} className="side-tab" data-testid={`pane-tab-${p}`} onClick={() => setPane(p)}>
+          {(['code', 'board', 'files', ...(interview ? (['interview'] as const) : []), 'chat', 'people', ...(canWatch ? (['recordings'] as const) : [])] as const).map((p) => (
+            <button key={p} role="tab" aria-selected={paneTabSelected(p)} className="side-tab" data-testid={`pane-tab-${p}`} onClick={() => pickPaneTab(p)}>
               {PANE_LABEL[p]}
               {p === 'chat' && unread > 0 && pane !== 'chat' && <span className="badge">{unread > 99 ? '99+' : unread}</span>}
             </button>
