@@ -19,6 +19,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+mod collected;
+pub use collected::Collected;
+
 use super::console::{
     ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES,
 };
@@ -200,13 +203,6 @@ pub struct RunLimitsShown {
     /// A REPL's `REPL_IDLE_MS`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_ms: Option<u64>,
-}
-
-/// What `run_collected` gives back.
-pub struct Collected {
-    pub result: Result<Outcome, SandboxError>,
-    pub stdout: String,
-    pub stderr: String,
 }
 
 /// A run in progress on this node, as the admin page lists it (and nodes tell each other).
@@ -423,54 +419,6 @@ impl ExecService {
         Ok(StartedRun {
             run_id,
             finished: done_rx,
-        })
-    }
-
-    /// One run outside the pad's live runs, its output collected instead of broadcast or stored:
-    /// a test case, judged on its output. The same admission (the user's places, the global
-    /// slots) and the same limits as an ordinary run with the default timeout.
-    pub async fn run_collected(
-        &self,
-        user: UserId,
-        language: String,
-        entry: String,
-        files: Vec<SourceFile>,
-        stdin: Vec<u8>,
-    ) -> Result<Collected, Refusal> {
-        let reservation = self.queue.reserve(user)?;
-        let _ticket = reservation.ready().await;
-        let spec = RunSpec {
-            language,
-            files,
-            entry: Some(entry),
-            stdin,
-            live_stdin: None,
-            repl: false,
-            limits: RunLimits {
-                wall: self.settings.default_timeout,
-                output_bytes: self.settings.output_bytes,
-                memory_mb: self.settings.memory_mb,
-                cpus: self.settings.cpus,
-                ..RunLimits::default()
-            },
-        };
-        let (tx, mut rx) = mpsc::channel::<OutputChunk>(OUTPUT_CHANNEL_CHUNKS);
-        // Bounded by the sandbox's output cap.
-        let collect = async {
-            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-            while let Some(chunk) = rx.recv().await {
-                match chunk.stream {
-                    Stream::Stdout => stdout.extend_from_slice(&chunk.data),
-                    Stream::Stderr => stderr.extend_from_slice(&chunk.data),
-                }
-            }
-            (stdout, stderr)
-        };
-        let (result, (stdout, stderr)) = tokio::join!(self.backend.run(spec, tx), collect);
-        Ok(Collected {
-            result,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
         })
     }
 
