@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as DockerError;
-use bollard::models::ContainerCreateBody;
+use bollard::models::{ContainerCreateBody, ContainerSummary, ContainerSummaryStateEnum};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
@@ -42,6 +42,9 @@ pub const REJOIN_SETTLE: Duration = Duration::from_secs(3);
 pub const IMAGE_ID_TTL: Duration = Duration::from_secs(60);
 /// Removals run at once by a sweep.
 const SWEEP_PARALLELISM: usize = 4;
+/// How long a container may stay `created` (between its creation and its start) before a sweep of
+/// stopped containers takes it for a leftover: well past two daemon calls at their timeout.
+pub const STARTING_GRACE: Duration = Duration::from_secs(120);
 
 /// How to reach one engine.
 #[derive(Debug, Clone)]
@@ -625,7 +628,14 @@ impl DockerHost {
         let list = self
             .call("list", docker.list_containers(Some(opts)))
             .await?;
-        Ok(list.into_iter().filter_map(|c| c.id).collect())
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(list
+            .into_iter()
+            .filter(|c| !(only_stopped && being_started(c, now)))
+            .filter_map(|c| c.id)
+            .collect())
     }
 
     /// This connection's containers of `kind`, plus `extra` labels.
@@ -693,5 +703,49 @@ impl DockerHost {
             self.remove(&id).await;
         })
         .await)
+    }
+}
+
+/// A container is `created` for the moment between its creation and its start: one being started
+/// right now is no leftover (removing it would kill a run as it begins). `now` in Unix seconds.
+fn being_started(container: &ContainerSummary, now: i64) -> bool {
+    container.state == Some(ContainerSummaryStateEnum::CREATED)
+        && container
+            .created
+            .is_some_and(|at| now - at < STARTING_GRACE.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(state: ContainerSummaryStateEnum, created: i64) -> ContainerSummary {
+        ContainerSummary {
+            state: Some(state),
+            created: Some(created),
+            ..ContainerSummary::default()
+        }
+    }
+
+    #[test]
+    fn only_a_container_created_moments_ago_counts_as_being_started() {
+        let now = 1_000_000;
+        assert!(being_started(
+            &summary(ContainerSummaryStateEnum::CREATED, now - 5),
+            now
+        ));
+        let grace = STARTING_GRACE.as_secs() as i64;
+        assert!(!being_started(
+            &summary(ContainerSummaryStateEnum::CREATED, now - grace - 1),
+            now
+        ));
+        assert!(!being_started(
+            &summary(ContainerSummaryStateEnum::EXITED, now),
+            now
+        ));
+        assert!(!being_started(
+            &summary(ContainerSummaryStateEnum::DEAD, now),
+            now
+        ));
     }
 }
