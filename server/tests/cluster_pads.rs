@@ -13,9 +13,10 @@ use collab_support::{connect, connect_with, new_doc, BinaryServer, Http, Peer, T
 use common::postgres::TempPostgres;
 use common::TestApp;
 use futures_util::StreamExt;
-use opencoder::bus::{PadMessage, Relayed};
+use opencoder::bus::{NodePresence, PadMessage, Relayed};
 use opencoder::collab::doc_store::{GAP_REPAIR_AFTER, LIVE_CONFIRM_AFTER, LOG_CHECK_EVERY};
-use opencoder::db::{FileId, PadId};
+use opencoder::collab::limits::PRESENCE_EXPIRY;
+use opencoder::db::{FileId, PadId, UserId};
 use redis_support::RedisServer;
 use serde_json::json;
 use yrs::updates::decoder::Decode;
@@ -663,14 +664,93 @@ async fn a_user_connected_through_two_nodes_joins_and_leaves_once() {
     );
     let third = connect(&c.b.base, &pad.slug, &owner).await;
     third.close().await;
-    on_b.close().await;
-    on_a.close().await;
+    // The last connections on both nodes close at once: each node may still count the other's
+    // when its own closes, and the leave is logged all the same once the news crosses.
+    tokio::join!(on_b.close(), on_a.close());
     let deadline = Instant::now() + Duration::from_secs(5);
     while joins_and_leaves(&c.db_url, &pad).await.len() < 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(joins_and_leaves(&c.db_url, &pad).await, ["join", "leave"]);
+}
+
+/// What a node that is not started tells of `user`'s connections to the pad there.
+fn ghost_node_says(pad: &TestPad, user: i64, connections: usize) -> Relayed {
+    let users = (connections > 0)
+        .then(|| NodePresence {
+            user_id: UserId(user),
+            name: "Owner".into(),
+            connections,
+        })
+        .into_iter()
+        .collect();
+    Relayed {
+        pad: PadId(pad.id),
+        message: PadMessage::Presence {
+            node: "ghost.0".into(),
+            users,
+        },
+    }
+}
+
+async fn until_logged(db_url: &str, pad: &TestPad, want: &[&str], within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let logged = joins_and_leaves(db_url, pad).await;
+        if logged == want || Instant::now() >= deadline {
+            return logged;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_leave_counted_on_another_node_is_logged_when_that_node_tells_or_is_forgotten() {
+    let c = cluster().await;
+    let (owner, pad) = owner_pad(&c).await;
+    let user: i64 = {
+        let pool = sqlx::PgPool::connect(&c.db_url).await.unwrap();
+        let id = sqlx::query_scalar("SELECT owner_id FROM pads WHERE id = $1")
+            .bind(pad.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        id
+    };
+    // Node A counts a connection of the user on another node when its own closes: no leave yet.
+    let on_a = joined(&c.a, &pad, &owner).await;
+    c.a.state.rooms.on_relayed(ghost_node_says(&pad, user, 1));
+    on_a.close().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(joins_and_leaves(&c.db_url, &pad).await, ["join"]);
+    // The other node tells its connection closed: the user is gone everywhere.
+    c.a.state.rooms.on_relayed(ghost_node_says(&pad, user, 0));
+    assert_eq!(
+        until_logged(&c.db_url, &pad, &["join", "leave"], Duration::from_secs(3)).await,
+        ["join", "leave"]
+    );
+
+    // A node that never tells (it died) is forgotten after `PRESENCE_EXPIRY`: the leave follows.
+    let on_a = joined(&c.a, &pad, &owner).await;
+    c.a.state.rooms.on_relayed(ghost_node_says(&pad, user, 1));
+    on_a.close().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        joins_and_leaves(&c.db_url, &pad).await,
+        ["join", "leave", "join"]
+    );
+    assert_eq!(
+        until_logged(
+            &c.db_url,
+            &pad,
+            &["join", "leave", "join", "leave"],
+            PRESENCE_EXPIRY + Duration::from_secs(5)
+        )
+        .await,
+        ["join", "leave", "join", "leave"]
+    );
 }
 
 #[tokio::test]

@@ -321,16 +321,24 @@ impl Room {
     /// Another node told who is connected to the pad there. A node heard of for the first time is
     /// told who is here in return, so both know each other at once. When a connection joined
     /// there, the awareness states of this node's connections follow, so the newcomer sees their
-    /// cursors at once rather than at their clients' next refresh.
-    pub fn on_node_presence(&self, node: String, users: Vec<NodePresence>, now: Instant) {
+    /// cursors at once rather than at their clients' next refresh. The users whose connections
+    /// there changed in number.
+    pub fn on_node_presence(
+        &self,
+        node: String,
+        users: Vec<NodePresence>,
+        now: Instant,
+    ) -> Vec<UserId> {
         let connections =
             |users: &[NodePresence]| users.iter().map(|u| u.connections).sum::<usize>();
-        let (changed, new_node, joined, anyone_here) = {
+        let (changed, changed_users, new_node, joined, anyone_here) = {
             let mut inner = self.lock();
             let previous = inner.remote.get(&node).map(|p| p.users.clone());
             let new_node = previous.is_none();
-            let joined = connections(&users) > previous.as_deref().map_or(0, connections);
-            let changed = previous.unwrap_or_default() != users;
+            let previous = previous.unwrap_or_default();
+            let joined = connections(&users) > connections(&previous);
+            let changed = previous != users;
+            let changed_users = users_whose_count_differs(&previous, &users);
             if users.is_empty() {
                 inner.remote.remove(&node);
             } else {
@@ -342,7 +350,13 @@ impl Room {
                     },
                 );
             }
-            (changed, new_node, joined, !inner.conns.is_empty())
+            (
+                changed,
+                changed_users,
+                new_node,
+                joined,
+                !inner.conns.is_empty(),
+            )
         };
         if changed {
             self.broadcast_presence();
@@ -355,28 +369,40 @@ impl Room {
                 self.bus.relay(self.pad, PadMessage::Frame(frame.into()));
             }
         }
+        changed_users
     }
 
     /// Forget nodes not heard from for `PRESENCE_EXPIRY` (they died), and repeat who is here
-    /// every `PRESENCE_REFRESH` while anyone is.
-    pub fn refresh_presence(&self, now: Instant) {
+    /// every `PRESENCE_REFRESH` while anyone is. The users who were connected through the
+    /// forgotten nodes.
+    pub fn refresh_presence(&self, now: Instant) -> Vec<UserId> {
         let (expired, tell) = {
             let mut inner = self.lock();
-            let before = inner.remote.len();
-            inner
+            let expired: Vec<RemotePresence> = inner
                 .remote
-                .retain(|_, node| now.saturating_duration_since(node.heard_at) < PRESENCE_EXPIRY);
+                .extract_if(|_, node| {
+                    now.saturating_duration_since(node.heard_at) >= PRESENCE_EXPIRY
+                })
+                .map(|(_, node)| node)
+                .collect();
             let due = inner
                 .told_at
                 .is_none_or(|t| now.saturating_duration_since(t) >= PRESENCE_REFRESH);
-            (inner.remote.len() != before, due && !inner.conns.is_empty())
+            (expired, due && !inner.conns.is_empty())
         };
-        if expired {
+        if !expired.is_empty() {
             self.broadcast_presence();
         }
         if tell {
             self.tell_nodes(now);
         }
+        let mut users: Vec<UserId> = expired
+            .iter()
+            .flat_map(|node| node.users.iter().map(|u| u.user_id))
+            .collect();
+        users.sort_unstable_by_key(|u| u.0);
+        users.dedup();
+        users
     }
 
     /// Apply awareness entries published by `conn` (already stamped by its session). Entries for
@@ -567,4 +593,23 @@ impl PadPort for Room {
     fn awareness_snapshot(&self) -> Option<Vec<u8>> {
         self.awareness_frame()
     }
+}
+
+/// The users whose connection count differs between two presence lists of one node.
+fn users_whose_count_differs(before: &[NodePresence], after: &[NodePresence]) -> Vec<UserId> {
+    let count = |users: &[NodePresence], user: UserId| {
+        users
+            .iter()
+            .find(|u| u.user_id == user)
+            .map_or(0, |u| u.connections)
+    };
+    let mut changed: Vec<UserId> = before
+        .iter()
+        .chain(after)
+        .map(|u| u.user_id)
+        .filter(|&user| count(before, user) != count(after, user))
+        .collect();
+    changed.sort_unstable_by_key(|u| u.0);
+    changed.dedup();
+    changed
 }

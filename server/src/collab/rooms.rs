@@ -67,6 +67,11 @@ pub struct PresenceChange {
     /// node.
     pub user_connections: usize,
     pub room_connections: usize,
+    /// The connection was on this node; otherwise another node told of a change in the user's
+    /// connections there (or was forgotten), and `joined` says whether any remain anywhere. Of
+    /// two nodes whose last connections close at once, each may still count the other's: the
+    /// news from the other one decides the leave.
+    pub here: bool,
 }
 
 impl Rooms {
@@ -85,6 +90,26 @@ impl Rooms {
             joined,
             user_connections,
             room_connections,
+            here: true,
+        }
+    }
+
+    /// Announce what another node's news changed for `users` (nothing for a notes room: its
+    /// comings and goings stay out of the interview's recordings).
+    fn notify_remote_presence(&self, room: &Room, users: Vec<UserId>) {
+        if users.is_empty() || self.registry().notes_of.values().any(|&n| n == room.pad) {
+            return;
+        }
+        for user in users {
+            let (user_connections, room_connections) = room.counts(user);
+            self.notify_presence(PresenceChange {
+                pad: room.pad,
+                user,
+                joined: user_connections > 0,
+                user_connections,
+                room_connections,
+                here: false,
+            });
         }
     }
 
@@ -278,7 +303,8 @@ impl Rooms {
             }
             PadMessage::Presence { node, users } => {
                 if let Some(room) = self.get(relayed.pad) {
-                    room.on_node_presence(node, users, Instant::now());
+                    let changed = room.on_node_presence(node, users, Instant::now());
+                    self.notify_remote_presence(&room, changed);
                 }
             }
         }
@@ -289,7 +315,8 @@ impl Rooms {
     pub async fn sweep(&self, now: Instant) {
         let rooms: Vec<Arc<Room>> = self.registry().rooms.values().cloned().collect();
         for room in rooms {
-            room.refresh_presence(now);
+            let forgotten = room.refresh_presence(now);
+            self.notify_remote_presence(&room, forgotten);
         }
         let idle: Vec<Arc<Room>> = {
             let mut registry = self.registry();

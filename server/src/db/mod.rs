@@ -276,6 +276,9 @@ pub enum WriteLock {
     QuestionsOf(UserId),
     /// One question's co-editor list and its take-homes: the counts that bound them.
     Question(i64),
+    /// A pad's joins and leaves: each is appended only when it differs from the user's latest,
+    /// which nodes logging at once must not both read before either writes.
+    Presence(PadId),
 }
 
 impl WriteLock {
@@ -290,6 +293,7 @@ impl WriteLock {
             WriteLock::Chat(pad) => (4, key(pad)),
             WriteLock::QuestionsOf(user) => (5, (user.0 & i64::from(i32::MAX)) as i32),
             WriteLock::Question(id) => (6, (id & i64::from(i32::MAX)) as i32),
+            WriteLock::Presence(pad) => (7, key(pad)),
         }
     }
 }

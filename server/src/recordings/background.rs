@@ -52,6 +52,7 @@ pub fn spawn_background(state: &AppState) {
             tokio::select! {
                 _ = state.shutdown.cancelled() => break,
                 received = presence.recv() => match received {
+                    Ok(change) if !change.here => on_remote_presence(&state, change).await,
                     Ok(change) => {
                         if change.room_connections == 0 {
                             interests.remove(&change.pad);
@@ -128,6 +129,13 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
             state.recordings.mark_empty(pad, at);
         }
     }
+}
+
+/// Another node's news changed a user's connections: the log follows whether any remain
+/// anywhere (a no-op when it already says so).
+async fn on_remote_presence(state: &AppState, change: PresenceChange) {
+    let kind = if change.joined { "join" } else { "leave" };
+    log_event(state, change.pad, now_ms(), kind, change).await;
 }
 
 /// Auto-record on this node's first join, if this node owns the pad (taking the lease now when

@@ -4,11 +4,13 @@ use serde_json::Value;
 
 use super::fenced;
 use crate::cluster::store::{check_fence, Fence, FencedError};
-use crate::db::{on_pool, Db, PadId, UserId};
+use crate::db::{on_pool, on_tx, Db, PadId, UserId, WriteLock};
 
 /// Append a `join` or `leave` of `user` unless it is already the user's latest of the two: with
 /// several nodes, a user whose connections span nodes joins once (the first node to log it) and
-/// leaves once. Whether it was appended.
+/// leaves once. Under the pad's presence lock, so two nodes logging at once cannot both append,
+/// and ids follow the order of appending (clocks of nodes may differ; ids do not).
+/// Whether it was appended.
 pub async fn insert_presence_event(
     db: &Db,
     pad: PadId,
@@ -16,21 +18,22 @@ pub async fn insert_presence_event(
     kind: &str,
     user: UserId,
 ) -> sqlx::Result<bool> {
-    let id: Option<i64> = on_pool!(db, |pool| {
-        sqlx::query_scalar(
+    let mut tx = db.write_tx().await?;
+    tx.lock(WriteLock::Presence(pad)).await?;
+    let id: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
         "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
          SELECT $1, $2, $3, $4, '{}' WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) \
          AND COALESCE((SELECT kind FROM pad_events WHERE pad_id = $1 AND user_id = $4 \
-                       AND kind IN ('join', 'leave') ORDER BY at_ms DESC, id DESC LIMIT 1), '') <> $3 \
+                       AND kind IN ('join', 'leave') ORDER BY id DESC LIMIT 1), '') <> $3 \
          RETURNING id"
     )
     .bind(pad)
     .bind(at_ms)
     .bind(kind)
     .bind(user)
-    .fetch_optional(pool)
-    .await
-    })?;
+    .fetch_optional(&mut *conn)
+    .await)?;
+    tx.commit().await?;
     Ok(id.is_some())
 }
 
