@@ -378,12 +378,15 @@ impl Room {
     pub fn refresh_presence(&self, now: Instant) -> Vec<UserId> {
         let (expired, tell) = {
             let mut inner = self.lock();
-            let expired: Vec<RemotePresence> = inner
+            let silent: Vec<String> = inner
                 .remote
-                .extract_if(|_, node| {
-                    now.saturating_duration_since(node.heard_at) >= PRESENCE_EXPIRY
-                })
-                .map(|(_, node)| node)
+                .iter()
+                .filter(|(_, node)| now.saturating_duration_since(node.heard_at) >= PRESENCE_EXPIRY)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let expired: Vec<RemotePresence> = silent
+                .iter()
+                .filter_map(|id| inner.remote.remove(id))
                 .collect();
             let due = inner
                 .told_at
