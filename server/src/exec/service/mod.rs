@@ -6,33 +6,35 @@
 //! The HTTP handler only validates and calls `start`; everything else happens here so the same
 //! path serves HTTP now and other callers later.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oc_sandbox::{
-    BackendKind, Outcome, OutputChunk, RunLimits, RunSpec, SandboxBackend, SandboxError,
-    SourceFile, Stream,
-};
-use serde::Serialize;
+use oc_sandbox::{BackendKind, Outcome, RunLimits, RunSpec, SandboxBackend, SourceFile};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 mod collected;
+mod forward;
+mod live;
+mod record;
 pub use collected::Collected;
+pub use live::LiveRunView;
+pub use record::{RunLimitsShown, RunRecord, STOPPED};
+
+use live::{stoppable, Console, ConsoleEnds, Ended, LiveRun, LiveRuns};
+use record::{base_record, finished_message, record_of, RunInfo};
 
 use super::console::{
     ConsoleInput, ConsoleRefusal, CONSOLE_CHANNEL_CHUNKS, CONSOLE_MESSAGE_BYTES, CONSOLE_RUN_BYTES,
 };
 use super::metrics::{run_durations, LanguageLabels, RunDurations};
-use super::output::{Coalescer, OutputKind, Utf8Stream};
+use super::output::OutputKind;
 use super::queue::{Refusal, Reservation, RunQueue};
 use super::repl::{RunKind, IDLE};
 use super::replay::RunReplay;
 use super::settings::ExecSettings;
 use super::store;
-use super::transcript::Layout;
 use crate::db::{Db, PadId, UserId};
 
 /// Output chunks buffered between the sandbox and the broadcaster; a slow consumer slows the
@@ -41,121 +43,6 @@ const OUTPUT_CHANNEL_CHUNKS: usize = 64;
 
 /// Sends an app message to every client on a pad (wired to the collaboration rooms).
 pub type PadBroadcast = Arc<dyn Fn(PadId, serde_json::Value) + Send + Sync>;
-
-/// Runs in progress and what was sent for them so far, so a client that joins mid-run sees the
-/// whole run. Bounded: a run's replay is one buffer capped by `EXEC_OUTPUT_BYTES`, and the number
-/// of runs by admission (at most one per pad).
-#[derive(Default)]
-struct LiveRuns {
-    runs: Mutex<HashMap<String, LiveRun>>,
-}
-
-struct LiveRun {
-    pad: PadId,
-    kind: RunKind,
-    started_at_ms: i64,
-    /// `run.started`, once broadcast (a run is registered before its task sends it).
-    started: Option<serde_json::Value>,
-    output: RunReplay,
-    /// `run.finished`, once broadcast: the run stays here until it is stored, so a stop request
-    /// in between is told it finished rather than that it never existed.
-    finished: Option<serde_json::Value>,
-    stop: CancellationToken,
-    /// Why the run was ended before it finished, once someone stopped it or a REPL went idle.
-    ended: Option<Ended>,
-    /// When console input was last accepted (a REPL's idle clock).
-    last_input: tokio::time::Instant,
-    /// The console of an interactive run until its input is closed (`None` from the start for
-    /// a run whose input ends after the pre-filled stdin).
-    console: Option<Console>,
-    /// `run.eof`, once someone closed the console input.
-    input_closed: Option<serde_json::Value>,
-}
-
-/// Why a run was ended from outside; the first reason stays.
-#[derive(Debug, Clone)]
-enum Ended {
-    /// Someone stopped it.
-    StoppedBy { user: UserId, name: String },
-    /// A REPL nobody typed into for `REPL_IDLE_MS`.
-    Idle,
-}
-
-/// The server's ends of a run's console: the program's stdin and the echo of what was typed.
-struct Console {
-    input: mpsc::Sender<Vec<u8>>,
-    echo: mpsc::UnboundedSender<String>,
-    /// Console input accepted so far (at most `CONSOLE_RUN_BYTES`).
-    bytes: usize,
-}
-
-/// The run task's ends of its console.
-struct ConsoleEnds {
-    input: oc_sandbox::LiveStdin,
-    echo: mpsc::UnboundedReceiver<String>,
-}
-
-impl LiveRun {
-    fn messages<'a>(&'a self, run_id: &'a str) -> impl Iterator<Item = serde_json::Value> + 'a {
-        self.started
-            .iter()
-            .cloned()
-            .chain(self.output.messages(run_id))
-            .chain(self.input_closed.iter().cloned())
-            .chain(self.finished.iter().cloned())
-    }
-}
-
-impl LiveRuns {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LiveRun>> {
-        self.runs
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-}
-
-/// A finished run, as stored and as returned by `?wait=1`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunRecord {
-    pub run_id: String,
-    pub kind: RunKind,
-    pub language: String,
-    pub entry: String,
-    pub started_at_ms: i64,
-    pub finished_at_ms: i64,
-    pub exit_code: Option<i64>,
-    pub signal: Option<String>,
-    pub timed_out: bool,
-    pub oom_killed: bool,
-    pub truncated: bool,
-    pub duration_ms: u64,
-    pub backend: String,
-    pub pooled: bool,
-    pub compile_cache: Option<String>,
-    pub outcome: String,
-    /// Display name of whoever stopped the run (outcome `stopped`); the stored run keeps their
-    /// id (`stopped_by_user`) and shows their current name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_by: Option<String>,
-    #[serde(skip)]
-    pub stopped_by_user: Option<UserId>,
-    /// Set when the sandbox itself failed (Docker down, …) rather than the program.
-    pub error: Option<String>,
-    pub stdout: String,
-    pub stderr: String,
-    /// How stdout, stderr and console input interleaved (stored beside them).
-    #[serde(skip)]
-    pub layout: Layout,
-}
-
-/// A run's output as it went to clients: each stream's text and how they interleaved.
-#[derive(Default)]
-struct Captured {
-    stdout: String,
-    stderr: String,
-    layout: Layout,
-}
 
 /// What a caller asks to run, already validated by the handler.
 pub struct RunRequest {
@@ -191,30 +78,6 @@ pub enum StopRefusal {
     Finished,
     /// No run with that id is in progress on this pad.
     Unknown,
-}
-
-/// The limits a run ran under, sent with `run.finished` so clients can say which one ended it.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunLimitsShown {
-    pub timeout_ms: u64,
-    pub output_bytes: usize,
-    pub memory_mb: u64,
-    /// A REPL's `REPL_IDLE_MS`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub idle_ms: Option<u64>,
-}
-
-/// A run in progress on this node, as the admin page lists it (and nodes tell each other).
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LiveRunView {
-    pub run_id: String,
-    #[schema(value_type = i64)]
-    pub pad: PadId,
-    /// `run` or `repl`.
-    pub kind: String,
-    pub started_at_ms: i64,
 }
 
 pub struct StartedRun {
@@ -649,181 +512,4 @@ impl ExecService {
         self.live.lock().remove(&record.run_id);
         record
     }
-
-    /// Broadcast output, coalesced into messages of at most `COALESCE_BYTES` sent within
-    /// `COALESCE_WINDOW`, and keep the (already capped) copy for the record. Console input is
-    /// echoed between the output sent before and after it, and kept in the record's stdout, where
-    /// a terminal would show it.
-    async fn forward_output(
-        &self,
-        pad: PadId,
-        run_id: String,
-        mut rx: mpsc::Receiver<OutputChunk>,
-        mut echo: Option<mpsc::UnboundedReceiver<String>>,
-    ) -> Captured {
-        let (mut out_decoder, mut err_decoder) = (Utf8Stream::default(), Utf8Stream::default());
-        let mut captured = Captured::default();
-        let mut coalescer = Coalescer::default();
-        let mut seq = 0u64;
-        // Sends what is pending, then the console input `typed` if any.
-        let mut flush =
-            |coalescer: &mut Coalescer, captured: &mut Captured, typed: Option<String>| {
-                let pending = coalescer
-                    .take()
-                    .into_iter()
-                    .map(|(stream, text)| (OutputKind::from(stream), text));
-                for (kind, text) in pending.chain(typed.map(|t| (OutputKind::Stdin, t))) {
-                    match kind {
-                        OutputKind::Stdout | OutputKind::Stdin => captured.stdout.push_str(&text),
-                        OutputKind::Stderr => captured.stderr.push_str(&text),
-                    }
-                    captured.layout.push(kind, &text);
-                    seq += 1;
-                    self.publish_output(pad, &run_id, seq, kind, &text);
-                }
-            };
-        loop {
-            let due = coalescer.due();
-            tokio::select! {
-                // Input typed after the output that is already here is shown after it.
-                biased;
-                typed = recv_echo(&mut echo) => match typed {
-                    Some(typed) => flush(&mut coalescer, &mut captured, Some(typed)),
-                    None => echo = None,
-                },
-                chunk = rx.recv() => {
-                    let Some(chunk) = chunk else { break };
-                    let text = match chunk.stream {
-                        Stream::Stdout => out_decoder.push(&chunk.data),
-                        Stream::Stderr => err_decoder.push(&chunk.data),
-                    };
-                    coalescer.push(chunk.stream, &text, tokio::time::Instant::now());
-                    if coalescer.is_full() {
-                        flush(&mut coalescer, &mut captured, None);
-                    }
-                }
-                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
-                    flush(&mut coalescer, &mut captured, None);
-                }
-            }
-        }
-        let now = tokio::time::Instant::now();
-        coalescer.push(Stream::Stdout, &out_decoder.finish(), now);
-        coalescer.push(Stream::Stderr, &err_decoder.finish(), now);
-        flush(&mut coalescer, &mut captured, None);
-        // Input accepted while the program was exiting still belongs to the transcript.
-        while let Some(typed) = echo.as_mut().and_then(|echo| echo.try_recv().ok()) {
-            flush(&mut coalescer, &mut captured, Some(typed));
-        }
-        captured
-    }
-}
-
-/// The next echo of console input; pending forever for a run without (or no longer with) a console.
-async fn recv_echo(echo: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
-    match echo {
-        Some(echo) => echo.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The live run `run_id` of `pad`, if it has not finished.
-fn stoppable<'a>(
-    live: &'a mut HashMap<String, LiveRun>,
-    pad: PadId,
-    run_id: &str,
-) -> Result<&'a mut LiveRun, StopRefusal> {
-    let run = live
-        .get_mut(run_id)
-        .filter(|run| run.pad == pad)
-        .ok_or(StopRefusal::Unknown)?;
-    if run.finished.is_some() {
-        return Err(StopRefusal::Finished);
-    }
-    Ok(run)
-}
-
-/// The `outcome` of a run someone stopped.
-pub const STOPPED: &str = "stopped";
-
-/// What every record of a run shares, whatever became of it.
-struct RunInfo<'a> {
-    run_id: String,
-    kind: RunKind,
-    language: &'a str,
-    entry: &'a str,
-    started_at_ms: i64,
-    finished_at_ms: i64,
-    elapsed: Duration,
-}
-
-fn base_record(run: RunInfo<'_>, backend: BackendKind, captured: Captured) -> RunRecord {
-    RunRecord {
-        run_id: run.run_id,
-        kind: run.kind,
-        language: run.language.to_string(),
-        entry: run.entry.to_string(),
-        started_at_ms: run.started_at_ms,
-        finished_at_ms: run.finished_at_ms,
-        exit_code: None,
-        signal: None,
-        timed_out: false,
-        oom_killed: false,
-        truncated: false,
-        duration_ms: run.elapsed.as_millis() as u64,
-        backend: backend.as_str().to_string(),
-        pooled: false,
-        compile_cache: None,
-        outcome: String::new(),
-        stopped_by: None,
-        stopped_by_user: None,
-        error: None,
-        stdout: captured.stdout,
-        stderr: captured.stderr,
-        layout: captured.layout,
-    }
-}
-
-fn record_of(
-    run: RunInfo<'_>,
-    result: Result<Outcome, SandboxError>,
-    backend: BackendKind,
-    captured: Captured,
-) -> RunRecord {
-    let base = base_record(run, backend, captured);
-    match result {
-        Ok(outcome) => RunRecord {
-            exit_code: outcome.exit_code,
-            signal: outcome.signal.clone(),
-            timed_out: outcome.timed_out,
-            oom_killed: outcome.oom_killed,
-            truncated: outcome.truncated,
-            duration_ms: outcome.duration.as_millis() as u64,
-            backend: outcome.backend.as_str().to_string(),
-            pooled: outcome.pooled,
-            compile_cache: outcome
-                .compile_cache
-                .map(|c| format!("{c:?}").to_ascii_lowercase()),
-            outcome: outcome.label().to_string(),
-            ..base
-        },
-        Err(err) => {
-            tracing::warn!(error = %err, "sandbox run failed");
-            RunRecord {
-                outcome: err.label().to_string(),
-                error: Some(err.to_string()),
-                ..base
-            }
-        }
-    }
-}
-
-fn finished_message(record: &RunRecord, limits: RunLimitsShown) -> serde_json::Value {
-    json!({
-        "type": "run.finished", "runId": record.run_id, "kind": record.kind, "exitCode": record.exit_code, "signal": record.signal,
-        "timedOut": record.timed_out, "oomKilled": record.oom_killed, "truncated": record.truncated,
-        "durationMs": record.duration_ms, "backend": record.backend, "pooled": record.pooled,
-        "compileCache": record.compile_cache, "outcome": record.outcome, "stoppedBy": record.stopped_by,
-        "error": record.error, "limits": limits,
-    })
 }
