@@ -27,7 +27,8 @@
 //! - when someone who typed into the current shell is kicked or loses the right to type, the
 //!   shell is replaced at once (debounce or not) so nothing they left running survives.
 //!
-//! Split by job: `clients` (what each client is told, leaving), `container` (start, stop,
+//! Split by job: `clients` (what each client is told, leaving), `commands` (joins, restarts, file
+//! syncs and access changes), `container` (start, stop,
 //! restart and replacement of the session container) and `byte_bucket` (the output pump's
 //! pace); the actor loop and input stay here.
 //!
@@ -35,6 +36,7 @@
 
 mod byte_bucket;
 mod clients;
+mod commands;
 mod container;
 mod protocol;
 
@@ -489,48 +491,7 @@ impl PadTerminal {
                     out,
                     close,
                     ack,
-                } => {
-                    if self.clients.len() >= MAX_CLIENTS_PER_PAD {
-                        let _ = ack.send(Err(CLOSE_TOO_MANY));
-                        continue;
-                    }
-                    if ack.send(Ok(())).is_err() {
-                        continue;
-                    }
-                    self.clients.insert(
-                        conn,
-                        Client {
-                            user,
-                            role,
-                            role_stale: false,
-                            out,
-                            close: Some(close),
-                            size: None,
-                            last_refusal: None,
-                        },
-                    );
-                    self.empty_since = None;
-                    self.send_to(conn, role_message(role));
-                    // Only a role that may type brings a container into being.
-                    let starts = matches!(self.phase, Phase::New) && role.can_edit();
-                    if !starts {
-                        // (A starting terminal announces `starting` to everyone.)
-                        let status = self.status_message();
-                        self.send_to(conn, status);
-                        if matches!(self.phase, Phase::New) {
-                            self.send_to(conn, error_message("not_running", NOT_STARTED));
-                        }
-                    }
-                    let size = self.size_message();
-                    self.send_to(conn, size);
-                    if !self.scrollback.is_empty() {
-                        let replay = Bytes::from(self.scrollback.contents());
-                        self.send_to(conn, Out::Binary(replay));
-                    }
-                    if starts {
-                        let _ = self.start(&[user]);
-                    }
-                }
+                } => self.on_join(conn, user, role, out, close, ack),
                 Cmd::Leave { conn } => self.drop_client(conn, None),
                 Cmd::Input { conn, bytes } => {
                     if let Some(role) = self.current_role(conn).await {
@@ -542,63 +503,8 @@ impl PadTerminal {
                         self.on_resize(conn, size);
                     }
                 }
-                Cmd::Restart { by, reply } => {
-                    let user = match by {
-                        Requester::Socket(conn) => match self.current_role(conn).await {
-                            Some(role) if role.can_edit() => match self.clients.get(&conn) {
-                                Some(client) => client.user,
-                                None => continue,
-                            },
-                            Some(_) => {
-                                self.refuse(
-                                    conn,
-                                    "read_only",
-                                    "your role may not restart the terminal",
-                                );
-                                continue;
-                            }
-                            None => continue,
-                        },
-                        Requester::Api(user) => user,
-                    };
-                    let result = self.requested_restart(user);
-                    match (by, reply, result) {
-                        (_, Some(reply), result) => {
-                            let _ = reply.send(result.map_err(RestartRefused::into_app_error));
-                        }
-                        (Requester::Socket(conn), None, Err(RestartRefused::TooSoon(_))) => {
-                            self.refuse(
-                                conn,
-                                "restart_too_soon",
-                                &RestartRefused::too_soon_message(),
-                            );
-                        }
-                        // `too_many_containers` was told to everyone by the start itself.
-                        (_, None, _) => {}
-                    }
-                }
-                Cmd::SyncFiles { reply } => match &self.phase {
-                    Phase::Running { session, .. } => {
-                        let session = session.clone();
-                        let state = self.state.clone();
-                        let pad = self.pad;
-                        self.state.tasks.spawn(async move {
-                            let result = async {
-                                let files = pad_files(&state, pad).await?;
-                                session.sync_files(&files).await.map_err(sandbox_error)?;
-                                Ok(files.len())
-                            }
-                            .await;
-                            let _ = reply.send(result);
-                        });
-                    }
-                    _ => {
-                        let _ = reply.send(Err(AppError::conflict(
-                            "terminal_not_running",
-                            "the terminal is not running",
-                        )));
-                    }
-                },
+                Cmd::Restart { by, reply } => self.on_restart(by, reply).await,
+                Cmd::SyncFiles { reply } => self.on_sync_files(reply),
                 Cmd::Started { gen, result, slot } => self.on_started(gen, result, slot),
                 Cmd::Output { gen, bytes } => {
                     if matches!(&self.phase, Phase::Running { gen: g, .. } if *g == gen) {
@@ -612,55 +518,8 @@ impl PadTerminal {
                         self.stop(Status::Exited { code, error: None });
                     }
                 }
-                Cmd::Member { user, role } => {
-                    let conns: Vec<ConnId> = self
-                        .clients
-                        .iter()
-                        .filter(|(_, c)| c.user == user)
-                        .map(|(conn, _)| *conn)
-                        .collect();
-                    for conn in conns {
-                        match role {
-                            None => self.drop_client(conn, Some(CLOSE_FORBIDDEN)),
-                            Some(role) => {
-                                if let Some(client) = self.clients.get_mut(&conn) {
-                                    client.role = role;
-                                    client.role_stale = false;
-                                }
-                                if self.typist == Some(conn) && !role.can_edit() {
-                                    self.typist = None;
-                                }
-                                self.send_to(conn, role_message(role));
-                            }
-                        }
-                    }
-                    if !role.is_some_and(Role::can_edit) {
-                        self.on_typing_right_lost(user);
-                    }
-                }
-                Cmd::UserRevoked { user } => {
-                    let conns: Vec<ConnId> = self
-                        .clients
-                        .iter()
-                        .filter(|(_, c)| c.user == user)
-                        .map(|(conn, _)| *conn)
-                        .collect();
-                    for conn in conns {
-                        self.drop_client(conn, Some(CLOSE_REVOKED));
-                    }
-                    // A deleted account (not just logged out everywhere) has no membership left:
-                    // nothing it typed into the shell may outlive it.
-                    if self.typed.contains(&user) {
-                        match crate::pads::store::member_role(&self.state.db, self.pad, user).await
-                        {
-                            Ok(Some(_)) => {}
-                            Ok(None) => self.on_typing_right_lost(user),
-                            Err(err) => {
-                                tracing::error!(error = %err, "re-reading a revoked user's role failed")
-                            }
-                        }
-                    }
-                }
+                Cmd::Member { user, role } => self.on_member(user, role),
+                Cmd::UserRevoked { user } => self.on_user_revoked(user).await,
                 Cmd::RecheckRoles => {
                     for client in self.clients.values_mut() {
                         client.role_stale = true;
