@@ -1,6 +1,6 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { useNavigate } from 'react-router-dom';
-import { api, can, describeError, type Health, type PadDetail } from '../../api';
+import { api, can, describeError, type PadDetail } from '../../api';
 import { ErrorMessage, Kbd, Spinner, modKey } from '../../ui/common';
 import { ConfirmDialog, Modal } from '../../ui/Modal';
 import { ChatIcon, PeopleIcon, RecordIcon, TerminalIcon } from '../../ui/icons';
@@ -15,7 +15,6 @@ import { session as authSession, useUser } from '../auth/session';
 import { ChatPanel } from '../chat/ChatPanel';
 import { MembersPanel } from '../members/MembersPanel';
 import { RecordingIndicator, RecordingsPanel } from '../recordings/RecordingsPanel';
-import { RecordingsWatcher } from '../recordings/recordingsWatcher';
 import { OutputPanel } from '../run/OutputPanel';
 import { ReplButton } from '../run/ReplButton';
 import { isReplShortcut, replAvailability } from '../run/repl';
@@ -28,6 +27,10 @@ import { fileNameFor, starterReplacesSilently } from './languageSwitch';
 import { languageName } from './languages';
 import { PadSession } from './padSession';
 import { ShortcutsHelp } from './ShortcutsHelp';
+import { SyncFilesButton } from './SyncFilesButton';
+import { TitleEditor } from './TitleEditor';
+import { Banners, ClosedScreen } from './Banners';
+import { useHealth, useRecordingsWatcher } from './workspaceHooks';
 import { useLanguages } from './useLanguages';
 import { heldBy } from '../interview/interviewApi';
 import { useInterview } from '../interview/useInterview';
@@ -39,20 +42,6 @@ const TerminalPanel = lazy(() => import('../terminal/TerminalPanel'));
 const InterviewPanel = lazy(() => import('../interview/InterviewPanel'));
 // Excalidraw is large: its chunk loads only when the whiteboard is first opened.
 const WhiteboardPanel = lazy(() => import('../whiteboard/WhiteboardPanel'));
-
-let healthCache: Promise<Health | null> | null = null;
-function useHealth(): Health | null {
-  const [health, setHealth] = useState<Health | null>(null);
-  useEffect(() => {
-    healthCache ??= api.health().catch(() => null);
-    let live = true;
-    void healthCache.then((h) => live && setHealth(h));
-    return () => {
-      live = false;
-    };
-  }, []);
-  return health;
-}
 
 type SidePanel = 'chat' | 'people' | 'recordings' | 'interview';
 type DrawerTab = 'output' | 'terminal';
@@ -69,43 +58,6 @@ const COLUMN_SPLITTERS = [
 ] as const;
 /** On a narrow screen the output takes at most this share of the code pane: the editor keeps the larger part. */
 const NARROW_DRAWER_MAX_SHARE = 0.35;
-
-/** The workspace's recordings poller, running while the caller's role may see recordings. */
-function useRecordingsWatcher(slug: string, enabled: boolean): RecordingsWatcher {
-  const watcher = useMemo(() => new RecordingsWatcher(slug), [slug]);
-  useEffect(() => {
-    if (!enabled) return;
-    watcher.start();
-    return () => watcher.stop();
-  }, [watcher, enabled]);
-  return watcher;
-}
-
-/** "Sync files" for the terminal: writes the pad's current files into the shell's directory. */
-function SyncFilesButton(props: { slug: string }) {
-  const [busy, setBusy] = useState(false);
-  return (
-    <button
-      className="btn btn-ghost btn-small"
-      disabled={busy}
-      data-testid="terminal-sync"
-      title="Copy the pad's current files into the terminal's working directory (same-named files are overwritten)"
-      onClick={async () => {
-        setBusy(true);
-        try {
-          const res = await api.terminal.syncFiles(props.slug);
-          toast(`Copied ${res.files} file${res.files === 1 ? '' : 's'} into the terminal's directory.`, 'success');
-        } catch (err) {
-          toast(`Couldn't sync files: ${describeError(err)}`, 'error');
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
-      {busy ? 'Syncing…' : '⇅ Sync files'}
-    </button>
-  );
-}
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -126,171 +78,6 @@ export function Workspace(props: { detail: PadDetail }) {
 
   if (!session) return null;
   return <WorkspaceView session={session} />;
-}
-
-function TitleEditor(props: { session: PadSession; canEdit: boolean }) {
-  const title = useStore(props.session.store, (s) => s.pad.title);
-  const [editing, setEditing] = useState(false);
-  const [value, setValue] = useState(title);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const cancelled = useRef(false);
-
-  useEffect(() => {
-    if (!editing) setValue(title);
-  }, [title, editing]);
-
-  const save = async () => {
-    if (cancelled.current) {
-      cancelled.current = false;
-      return;
-    }
-    const next = value.trim();
-    if (!next || next === title) {
-      setEditing(false);
-      setValue(title);
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const res = await api.pads.update(props.session.slug, { title: next });
-      props.session.store.set((s) => ({ pad: { ...s.pad, ...(res?.pad ?? { title: next }) } }));
-      setEditing(false);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  if (!editing) {
-    return (
-      <div className="pad-title-wrap">
-        <h1 className="pad-title-text" title={title}>
-          {title || 'Untitled pad'}
-        </h1>
-        {props.canEdit && (
-          <button className="btn-icon" aria-label="Rename pad" title="Rename pad" onClick={() => setEditing(true)}>
-            ✎
-          </button>
-        )}
-      </div>
-    );
-  }
-  return (
-    <form
-      className="row"
-      onSubmit={(e: FormEvent) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
-      <label className="sr-only" htmlFor="pad-title-input">
-        Pad title
-      </label>
-      <input
-        id="pad-title-input"
-        className="input"
-        autoFocus
-        value={value}
-        maxLength={120}
-        disabled={busy}
-        onChange={(e) => setValue(e.target.value)}
-        onBlur={() => void save()}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            cancelled.current = true;
-            setEditing(false);
-            setValue(title);
-            setError(null);
-          }
-        }}
-      />
-      {error && (
-        <span className="alert alert-error small" role="alert">
-          {error}
-        </span>
-      )}
-    </form>
-  );
-}
-
-function Banners(props: { session: PadSession; health: Health | null }) {
-  const { session, health } = props;
-  const role = useStore(session.store, (s) => s.role);
-  const status = useStore(session.store, (s) => s.status);
-  const everSynced = useStore(session.store, (s) => s.everSynced);
-  const exec = health?.exec;
-  return (
-    <>
-      {exec && exec.isolated === false && (
-        <div className="banner banner-warn" role="note">
-          <strong>Code runs unsandboxed on this server</strong> ({String(exec.backend ?? 'local')} backend): programs run
-          as a plain process on the host, without Docker isolation. Only run code you trust.
-        </div>
-      )}
-      {exec && exec.available === false && (
-        <div className="banner banner-error" role="note">
-          Running code is unavailable right now{exec.detail ? `: ${String(exec.detail)}` : '.'}
-        </div>
-      )}
-      {role === 'viewer' && (
-        <div className="banner banner-info" role="note" data-testid="viewer-banner">
-          <strong>View only.</strong> You can watch, chat and fork, but not edit or run. Ask the owner for edit access.
-        </div>
-      )}
-      {(status === 'offline' || (status === 'reconnecting' && everSynced)) && (
-        <div className="banner banner-warn" role="status">
-          {status === 'offline'
-            ? "You're offline. Keep typing — your edits are kept here and sync when you're back."
-            : 'Connection lost. Reconnecting… your edits are kept here and sync when it’s back.'}
-          <button className="btn btn-small" onClick={() => session.provider.reconnectNow()}>
-            Retry now
-          </button>
-        </div>
-      )}
-    </>
-  );
-}
-
-function ClosedScreen(props: { session: PadSession }) {
-  const reason = useStore(props.session.store, (s) => s.closeReason);
-  const title = useStore(props.session.store, (s) => s.pad.title);
-  const navigate = useNavigate();
-  const [left, setLeft] = useState(8);
-  const noAccess = reason?.kind === 'no_access';
-  useEffect(() => {
-    if (!noAccess) return;
-    const t = setInterval(() => setLeft((n) => n - 1), 1000);
-    return () => clearInterval(t);
-  }, [noAccess]);
-  useEffect(() => {
-    if (noAccess && left <= 0) navigate('/dashboard', { replace: true });
-  }, [left, noAccess, navigate]);
-  if (!reason || reason.kind === 'destroyed') return null;
-  return (
-    <div className="modal-backdrop">
-      <div className="modal card" role="alertdialog" aria-labelledby="closed-title" aria-describedby="closed-body">
-        <div className="modal-head">
-          <h2 id="closed-title">{noAccess ? 'You no longer have access' : 'Signed out'}</h2>
-        </div>
-        <div className="modal-body stack">
-          <p id="closed-body" data-testid="closed-message">
-            {noAccess
-              ? `You were removed from “${title}”, or the pad was deleted. You can't see or edit it any more.`
-              : 'Your session ended (you signed out everywhere, or the account was deleted). Sign in again to continue.'}
-          </p>
-          {noAccess && <p className="muted small">Going back to your pads in {Math.max(0, left)} s…</p>}
-          <div className="row end">
-            <button className="btn btn-primary" autoFocus onClick={() => navigate(noAccess ? '/dashboard' : '/', { replace: true })}>
-              {noAccess ? 'Back to your pads' : 'Sign in'}
-            </button>
-          </div>
-        </div>
-      </div>
-    </div>
-  );
 }
 
 function WorkspaceView(props: { session: PadSession }) {
