@@ -205,7 +205,7 @@ fn parse_bool(var: &'static str, value: Option<&str>) -> Result<bool, ConfigErro
     }
 }
 
-fn parse_num<T: std::str::FromStr>(
+fn parse_num<T>(
     var: &'static str,
     value: Option<&str>,
     default: T,
@@ -213,7 +213,7 @@ fn parse_num<T: std::str::FromStr>(
     max: T,
 ) -> Result<T, ConfigError>
 where
-    T: PartialOrd + fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
 {
     let Some(raw) = value else { return Ok(default) };
     let parsed: T = raw

@@ -11,11 +11,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{TestApp, TestUser};
-use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opencoder");
 

@@ -44,7 +44,7 @@ pub fn for_file_name(name: &str) -> Option<&'static Language> {
     let ext = ext.to_ascii_lowercase();
     oc_sandbox::languages()
         .iter()
-        .find(|lang| lang.extensions.iter().any(|e| *e == ext))
+        .find(|lang| lang.extensions.contains(&ext))
 }
 
 #[cfg(test)]

@@ -127,7 +127,8 @@ mod tests {
     /// The SPEC §3 table, row by row: (capability, owner, collaborator, candidate, viewer).
     #[test]
     fn capabilities_match_the_spec_table() {
-        let table: [(&str, fn(Role) -> bool, [bool; 4]); 8] = [
+        type Row = (&'static str, fn(Role) -> bool, [bool; 4]);
+        let table: [Row; 8] = [
             ("view", Role::can_view, [true, true, true, true]),
             ("chat", Role::can_chat, [true, true, true, true]),
             ("edit/run", Role::can_edit, [true, true, true, false]),
@@ -149,8 +150,8 @@ mod tests {
             let actual = [Owner, Collaborator, Candidate, Viewer].map(capability);
             assert_eq!(actual, expected, "capability {name}");
         }
-        assert_eq!(Role::can_run(Candidate), true);
-        assert_eq!(Role::can_watch_playback(Candidate), false);
+        assert!(Role::can_run(Candidate));
+        assert!(!Role::can_watch_playback(Candidate));
     }
 
     #[test]

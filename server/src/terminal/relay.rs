@@ -397,17 +397,10 @@ pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
             .relayed()
             .get(&(from.clone(), conn))
             .cloned();
-        match sender {
-            Some(sender) => {
-                if sender.try_send(input).is_err() {
-                    tracing::debug!(
-                        "a relayed terminal socket's queue is full; its message is dropped"
-                    );
-                }
-            }
+        let Some(sender) = sender else {
             // Dropped here (silent too long, e.g. while Redis was down) or never joined here:
             // the socket reconnects and joins whoever owns the pad now.
-            None if !matches!(input, RelayIn::Leave) => {
+            if !matches!(input, RelayIn::Leave) {
                 let (code, reason) = CLOSE_MOVED;
                 state.bus.send(
                     Some(&from),
@@ -418,7 +411,10 @@ pub(crate) fn dispatch(state: &AppState, Direct { from, message }: Direct) {
                     },
                 );
             }
-            None => {}
+            return;
+        };
+        if sender.try_send(input).is_err() {
+            tracing::debug!("a relayed terminal socket's queue is full; its message is dropped");
         }
     };
     let to_link = |conn: ConnId, input: LinkIn| {
