@@ -84,3 +84,15 @@ pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
     // Linux reports these in USER_HZ, 100 on every mainstream architecture.
     Some(ticks as f64 / 100.0)
 }
+
+/// Resident set size of a process in KiB; `None` off Linux or when the process is gone.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -9,6 +9,7 @@ mod exec;
 mod http;
 mod machine;
 mod playback;
+mod setup_api;
 mod terminal;
 
 use clap::{Parser, Subcommand};

@@ -14,9 +14,7 @@ use bytes::Bytes;
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::{header, Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::Method;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -24,6 +22,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::machine::Machine;
+use crate::setup_api::call;
 
 /// Keys typed on one line before it is cleared.
 const LINE_KEYS: usize = 40;
@@ -239,41 +238,4 @@ async fn drain(socket: &mut Socket, quiet: Duration) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// One JSON request over a fresh HTTP/1.1 connection (setup only).
-async fn call(
-    authority: &str,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
-    let stream = TcpStream::connect(authority).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let mut request = Request::builder()
-        .method(method.clone())
-        .uri(path)
-        .header(header::HOST, authority);
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(b) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Bytes::from(serde_json::to_vec(&b)?)
-        }
-        None => Bytes::new(),
-    };
-    let response = sender.send_request(request.body(Full::new(body))?).await?;
-    let status = response.status();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    if !status.is_success() {
-        bail!(
-            "{method} {path} → {status}: {}",
-            String::from_utf8_lossy(&bytes)
-        );
-    }
-    Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }

@@ -36,9 +36,6 @@ use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::{header, Method, Request};
-use hyper_util::rt::TokioIo;
 use oc_proto::{Limits, MessageRef};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -50,6 +47,12 @@ use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact};
 
 use crate::machine::Machine;
+
+mod opencoder;
+mod process;
+
+use opencoder::opencoder_setup;
+use process::{mib, probe_generator_lag, sample_processes, ProcessSample};
 
 /// Connections one opencoder user may hold (the server's `MAX_CONNECTIONS_PER_USER`).
 const CONNECTIONS_PER_USER: usize = 20;
@@ -138,56 +141,6 @@ struct Shared {
 struct Deliveries {
     all: Histogram<u64>,
     cross_node: Histogram<u64>,
-}
-
-/// CPU and memory of one process over the measured window.
-struct ProcessSample {
-    cpu_percent: Option<f64>,
-    rss_before_kib: Option<u64>,
-    rss_peak_kib: u64,
-    rss_end_kib: Option<u64>,
-}
-
-/// Samples processes' RSS every 250 ms while the run is measured, and their CPU over it.
-async fn sample_processes(pids: Vec<u32>, shared: Arc<Shared>) -> Vec<ProcessSample> {
-    let rss_before: Vec<Option<u64>> = pids.iter().map(|&pid| rss_kib(pid)).collect();
-    tokio::time::sleep_until(shared.measure_from.into()).await;
-    let started = Instant::now();
-    let ticks_at_start: Vec<Option<u64>> = pids.iter().map(|&pid| cpu_ticks(pid)).collect();
-    let mut peaks = vec![0u64; pids.len()];
-    while Instant::now() < shared.measure_until {
-        for (peak, &pid) in peaks.iter_mut().zip(&pids) {
-            *peak = (*peak).max(rss_kib(pid).unwrap_or(0));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    pids.iter()
-        .enumerate()
-        .map(|(i, &pid)| ProcessSample {
-            cpu_percent: ticks_at_start[i]
-                .zip(cpu_ticks(pid))
-                .map(|(start, end)| (end - start) as f64 / clock_ticks_per_sec() / seconds * 100.0),
-            rss_before_kib: rss_before[i],
-            rss_peak_kib: peaks[i],
-            rss_end_kib: rss_kib(pid),
-        })
-        .collect()
-}
-
-/// How late the generator's runtime wakes a task that asked to sleep `LAG_PROBE_PERIOD`, over the
-/// measured window (µs).
-async fn probe_generator_lag(shared: Arc<Shared>) -> Histogram<u64> {
-    let mut lag = Histogram::<u64>::new(3).expect("3 significant digits is valid");
-    while Instant::now() < shared.measure_until {
-        let asked = Instant::now();
-        tokio::time::sleep(LAG_PROBE_PERIOD).await;
-        if asked >= shared.measure_from {
-            let late = asked.elapsed().saturating_sub(LAG_PROBE_PERIOD);
-            let _ = lag.record((late.as_micros() as u64).max(1));
-        }
-    }
-    lag
 }
 
 pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
@@ -401,10 +354,6 @@ pub async fn run(args: CollabArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn mib(kib: u64) -> f64 {
-    (kib as f64 / 1024.0 * 10.0).round() / 10.0
-}
-
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 async fn connect(url: &str, protocol: Option<&str>) -> anyhow::Result<Socket> {
@@ -576,171 +525,6 @@ async fn client(
         debug_assert_eq!(text.get_string(&txn).len(), typed);
     }
     deliveries
-}
-
-/// Sign up enough users (each holds at most `CONNECTIONS_PER_USER` sockets), create the pads and
-/// make every user a member of the pads it connects to. Returns, per pad, the socket path, each
-/// client's subprotocol header and the root its typists type into (the starter file's).
-async fn opencoder_setup(
-    args: &CollabArgs,
-) -> anyhow::Result<Vec<(String, Vec<Option<String>>, String)>> {
-    let api = Api::new(&args.urls[0])?;
-    let per_pad = args.typists + args.watchers;
-    let total = args.pads * per_pad;
-    let users_needed = total.div_ceil(CONNECTIONS_PER_USER);
-    let mut tokens = Vec::with_capacity(users_needed);
-    for i in 0..users_needed {
-        let body = api
-            .call(
-                Method::POST,
-                "/api/auth/guest",
-                None,
-                Some(json!({ "name": format!("bench {i}") })),
-            )
-            .await?;
-        tokens.push(
-            body["token"]
-                .as_str()
-                .context("sign-up returned no token")?
-                .to_string(),
-        );
-    }
-    let mut rooms = Vec::with_capacity(args.pads);
-    let mut invites: HashMap<usize, String> = HashMap::new();
-    let mut connection = 0;
-    for pad in 0..args.pads {
-        let owner = connection / CONNECTIONS_PER_USER;
-        let created = api
-            .call(
-                Method::POST,
-                "/api/pads",
-                Some(&tokens[owner]),
-                Some(json!({ "title": format!("bench {pad}"), "language": "python" })),
-            )
-            .await?;
-        let slug = created["pad"]["slug"]
-            .as_str()
-            .context("pad without slug")?
-            .to_string();
-        let starter = created["files"][0]["id"]
-            .as_i64()
-            .context("pad without a starter file")?;
-        invites.clear();
-        let mut protocols = Vec::with_capacity(per_pad);
-        for _ in 0..per_pad {
-            let user = connection / CONNECTIONS_PER_USER;
-            if user != owner && !invites.contains_key(&user) {
-                let invite = api
-                    .call(
-                        Method::POST,
-                        &format!("/api/pads/{slug}/invites"),
-                        Some(&tokens[owner]),
-                        Some(json!({ "role": "collaborator" })),
-                    )
-                    .await?;
-                let token = invite["invite"]["token"]
-                    .as_str()
-                    .context("invite without token")?
-                    .to_string();
-                api.call(
-                    Method::POST,
-                    &format!("/api/invites/{token}/accept"),
-                    Some(&tokens[user]),
-                    Some(json!({})),
-                )
-                .await?;
-                invites.insert(user, token);
-            }
-            protocols.push(Some(format!("opencoder.v1, oc.bearer.{}", tokens[user])));
-            connection += 1;
-        }
-        rooms.push((
-            format!("/ws/pad/{slug}"),
-            protocols,
-            format!("file:{starter}"),
-        ));
-    }
-    Ok(rooms)
-}
-
-/// A tiny JSON-over-HTTP/1.1 client (one request per connection; setup only).
-struct Api {
-    authority: String,
-}
-
-impl Api {
-    fn new(url: &str) -> anyhow::Result<Api> {
-        let authority = url
-            .strip_prefix("http://")
-            .context("--url must be http://host:port")?
-            .trim_end_matches('/');
-        Ok(Api {
-            authority: authority.to_string(),
-        })
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let stream = TcpStream::connect(&self.authority).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(path)
-            .header(header::HOST, &self.authority);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(b) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Bytes::from(serde_json::to_vec(&b)?)
-            }
-            None => Bytes::new(),
-        };
-        let response = sender.send_request(request.body(Full::new(body))?).await?;
-        let status = response.status();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        if !status.is_success() {
-            bail!(
-                "{method} {path} → {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            );
-        }
-        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-/// Linux reports CPU time in USER_HZ, 100 on every mainstream architecture.
-fn clock_ticks_per_sec() -> f64 {
-    100.0
-}
-
-/// Resident set size in KiB.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 #[cfg(test)]
