@@ -124,13 +124,7 @@ impl PadTerminal {
     /// A member's role changed (`None`: removed): their sockets follow at once, and a typist
     /// who lost the right to type has the shell replaced.
     pub(super) fn on_member(&mut self, user: UserId, role: Option<Role>) {
-        let conns: Vec<ConnId> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.user == user)
-            .map(|(conn, _)| *conn)
-            .collect();
-        for conn in conns {
+        for conn in self.conns_of(user) {
             match role {
                 None => self.drop_client(conn, Some(CLOSE_FORBIDDEN)),
                 Some(role) => {
@@ -152,13 +146,7 @@ impl PadTerminal {
 
     /// A user's sessions were revoked: their sockets close; a deleted account's shell goes too.
     pub(super) async fn on_user_revoked(&mut self, user: UserId) {
-        let conns: Vec<ConnId> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.user == user)
-            .map(|(conn, _)| *conn)
-            .collect();
-        for conn in conns {
+        for conn in self.conns_of(user) {
             self.drop_client(conn, Some(CLOSE_REVOKED));
         }
         // A deleted account (not just logged out everywhere) has no membership left:
@@ -172,5 +160,14 @@ impl PadTerminal {
                 }
             }
         }
+    }
+
+    /// The sockets of `user` on this terminal.
+    fn conns_of(&self, user: UserId) -> Vec<ConnId> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.user == user)
+            .map(|(conn, _)| *conn)
+            .collect()
     }
 }
