@@ -2,7 +2,8 @@
 # Code-execution benchmark (SPEC §5): hello-world runs over HTTP for Python, JavaScript and C,
 # first against a server with a warm pool (python, javascript, c), then against one without
 # (cold: every run creates its container), plus a plain `docker run --rm` of the same image and
-# command under the same flags as the baseline, in the same run. Needs Docker and the runner
+# command under the same flags as the baseline, and `docker exec` of python3 and node into a
+# running container under those flags (the floor of starting an interpreter), in the same run. Needs Docker and the runner
 # image (scripts/ensure-docker.sh, scripts/build-runner-image.sh).
 #
 # Targets on 2 cores: Python warm p50 <= 60 ms, cold p50 <= 350 ms, >= 20 warm runs/s; C with a

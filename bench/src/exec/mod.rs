@@ -1,13 +1,13 @@
 //! `oc-bench exec`: end-to-end hello-world runs over HTTP (`POST /api/pads/{slug}/runs?wait=1`)
 //! for Python, JavaScript and C, against a running server, plus a plain `docker run --rm` of the
-//! same image and command under the same flags as the baseline.
+//! same image and command under the same flags as the baseline, and `docker exec` of the
+//! interpreters into a running container as the floor of starting one (`baseline`).
 //!
 //! Latency runs are sequential with a pause between them (`--gap-ms`) so a warm pool has time to
 //! refill: the figure is what one user pressing Run sees. Throughput uses `--clients` users
 //! running back to back. C runs the same source every time, so after the first run every compile
 //! is a cache hit (reported).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -16,6 +16,8 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
 use crate::machine::Machine;
+
+mod baseline;
 
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
@@ -147,7 +149,7 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
-fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds")
 }
 
@@ -164,10 +166,10 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
     let client = Client::signup(&http, &args.url, "bench").await?;
 
     println!(
-        "{:<24} {:>5} {:>9} {:>9} {:>9}  notes",
+        "{:<30} {:>5} {:>9} {:>9} {:>9}  notes",
         "scenario", "runs", "p50 ms", "p99 ms", "max ms"
     );
-    let mut python_p50 = None;
+    let (mut python_p50, mut javascript_p50) = (None, None);
     for (language, file, source) in PROGRAMS {
         let slug = client.pad(language, file, source).await?;
         let mut h = histogram();
@@ -184,15 +186,17 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
             notes.push_str(&format!(", {hits}/{} compile-cache hits", args.runs));
         }
         println!(
-            "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  {notes}",
+            "{:<30} {:>5} {:>9.1} {:>9.1} {:>9.1}  {notes}",
             format!("{language} ({})", args.label),
             h.len(),
             ms(&h, 0.5),
             ms(&h, 0.99),
             h.max() as f64 / 1000.0
         );
-        if *language == "python" {
-            python_p50 = Some(ms(&h, 0.5));
+        match *language {
+            "python" => python_p50 = Some(ms(&h, 0.5)),
+            "javascript" => javascript_p50 = Some(ms(&h, 0.5)),
+            _ => {}
         }
     }
 
@@ -226,7 +230,7 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
             h.add(wh)?;
         }
         println!(
-            "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  {:.1} runs/s with {} clients, {failed} failed",
+            "{:<30} {:>5} {:>9.1} {:>9.1} {:>9.1}  {:.1} runs/s with {} clients, {failed} failed",
             format!("python x{} ({})", args.clients, args.label),
             ok,
             ms(&h, 0.5),
@@ -238,76 +242,49 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
     }
 
     if let Some(image) = &args.baseline_image {
-        let mut h = histogram();
-        let runtime: Vec<&str> = args
-            .baseline_runtime
-            .iter()
-            .flat_map(|r| ["--runtime", r.as_str()])
-            .collect();
-        for _ in 0..args.runs.min(20) {
-            let started = Instant::now();
-            let out = Command::new("docker")
-                .args(["run"])
-                .args(&runtime)
-                .args([
-                    "--rm",
-                    "--network",
-                    "none",
-                    "--ipc",
-                    "private",
-                    "--read-only",
-                    "--tmpfs",
-                    "/tmp:rw,exec,nosuid,nodev,size=128m,mode=1777",
-                    "--cap-drop",
-                    "ALL",
-                    "--security-opt",
-                    "no-new-privileges",
-                    "--user",
-                    "65534:65534",
-                    "--pids-limit",
-                    "256",
-                    "--ulimit",
-                    "nofile=64:64",
-                    "--memory",
-                    "512m",
-                    "--memory-swap",
-                    "512m",
-                    "--cpus",
-                    "1",
-                    "-e",
-                    "HOME=/tmp",
-                    image,
-                    "python3",
-                    "-c",
-                    "print(\"Hello, world!\")",
-                ])
-                .output()
-                .context("running the docker CLI")?;
-            if !out.status.success() {
-                bail!(
-                    "docker run failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
+        let runtime = args.baseline_runtime.as_deref();
+        let runtime_name = runtime.unwrap_or("runc");
+        let row = |name: String, h: &Histogram<u64>, note: &str| {
+            println!(
+                "{:<30} {:>5} {:>9.1} {:>9.1} {:>9.1}  {note}",
+                name,
+                h.len(),
+                ms(h, 0.5),
+                ms(h, 0.99),
+                h.max() as f64 / 1000.0
+            );
+        };
+        let runs = args.runs.min(20);
+        let docker_run = baseline::docker_run(image, runtime, runs)?;
+        row(
+            format!("python docker run ({runtime_name})"),
+            &docker_run,
+            "baseline: plain docker run --rm, same flags",
+        );
+        let floors = baseline::docker_exec(image, runtime, runs)?;
+        for (language, h) in &floors {
+            row(
+                format!("{language} docker exec ({runtime_name})"),
+                h,
+                "floor: docker exec of the interpreter into a running container, same flags",
+            );
+        }
+        for (language, p50) in [("python", python_p50), ("javascript", javascript_p50)] {
+            let Some(p50) = p50 else { continue };
+            if language == "python" {
+                println!(
+                    "ratio: opencoder python ({}) p50 / docker run p50 = {:.2}",
+                    args.label,
+                    p50 / ms(&docker_run, 0.5)
                 );
             }
-            h.record(started.elapsed().as_micros() as u64)?;
-        }
-        println!(
-            "{:<24} {:>5} {:>9.1} {:>9.1} {:>9.1}  baseline: plain docker run --rm, same flags",
-            format!(
-                "python docker run ({})",
-                args.baseline_runtime.as_deref().unwrap_or("runc")
-            ),
-            h.len(),
-            ms(&h, 0.5),
-            ms(&h, 0.99),
-            h.max() as f64 / 1000.0
-        );
-        if let Some(p50) = python_p50 {
-            println!(
-                "ratio: opencoder python ({}) p50 / docker run p50 = {:.2}",
-                args.label,
-                p50 / ms(&h, 0.5)
-            );
+            if let Some((_, floor)) = floors.iter().find(|(l, _)| *l == language) {
+                println!(
+                    "ratio: opencoder {language} ({}) p50 / docker exec p50 = {:.2}",
+                    args.label,
+                    p50 / ms(floor, 0.5)
+                );
+            }
         }
     }
     Ok(())
