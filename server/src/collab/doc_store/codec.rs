@@ -43,8 +43,6 @@ pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, Do
         .map_err(|_| DocError::BadUpdate)
 }
 
-/// Apply an update from the log (this node's or another's); `false` when yrs panicked. One that
-/// no longer applies would be a bug: it is skipped rather than losing the pad.
 /// Whether applying `update` would add content or deletions `doc` lacks.
 pub(super) fn adds_to(doc: &Doc, update: &Update) -> bool {
     let txn = doc.transact();
@@ -60,10 +58,26 @@ pub(super) fn adds_to(doc: &Doc, update: &Update) -> bool {
     !unknown.is_empty()
 }
 
-/// Whether a stored or relayed update (Yjs v1) would change `doc`; one that does not decode
-/// counts as a change, so that applying it reports the failure.
-pub(super) fn changes(doc: &Doc, bytes: &[u8]) -> bool {
-    decode_update(bytes).map_or(true, |update| adds_to(doc, &update))
+/// A stored or relayed update (Yjs v1), decoded once: `Err(Some(why))` when yrs refused it,
+/// `Err(None)` when decoding it panicked yrs.
+pub(super) type Decoded = Result<Update, Option<String>>;
+
+fn decode_stored(bytes: &[u8]) -> Decoded {
+    match guarded(|| Update::decode_v1(bytes)) {
+        Some(Ok(update)) => Ok(update),
+        Some(Err(err)) => Err(Some(err.to_string())),
+        None => Err(None),
+    }
+}
+
+/// A stored or relayed update that would change `doc`, decoded for `apply_decoded`; `None` when
+/// it changes nothing. One that does not decode counts as a change, so that applying it reports
+/// the failure.
+pub(super) fn change_to(doc: &Doc, bytes: &[u8]) -> Option<Decoded> {
+    match decode_stored(bytes) {
+        Ok(update) if !adds_to(doc, &update) => None,
+        decoded => Some(decoded),
+    }
 }
 
 /// Encoded size of what yrs holds back in `doc` for missing dependencies (0 when nothing is).
@@ -76,14 +90,23 @@ pub(super) fn parked_len(doc: &Doc) -> usize {
         + store.pending_ds().map_or(0, |ds| ds.encode_v1().len())
 }
 
+/// Apply an update from the log (this node's or another's); `false` when yrs panicked. One that
+/// no longer applies would be a bug: it is skipped rather than losing the pad.
 pub(super) fn apply_stored(pad: PadId, doc: &Doc, bytes: &[u8]) -> bool {
-    let applied = guarded(|| match Update::decode_v1(bytes) {
-        Ok(update) => doc
-            .transact_mut()
-            .apply_update(update)
-            .map_err(|e| e.to_string()),
-        Err(err) => Err(err.to_string()),
-    });
+    apply_decoded(pad, doc, decode_stored(bytes))
+}
+
+/// `apply_stored` of an update decoded already.
+pub(super) fn apply_decoded(pad: PadId, doc: &Doc, decoded: Decoded) -> bool {
+    let applied = match decoded {
+        Ok(update) => guarded(|| {
+            doc.transact_mut()
+                .apply_update(update)
+                .map_err(|e| e.to_string())
+        }),
+        Err(Some(err)) => Some(Err(err)),
+        Err(None) => None,
+    };
     match applied {
         Some(Ok(())) => true,
         Some(Err(err)) => {

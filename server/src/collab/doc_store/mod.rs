@@ -46,8 +46,8 @@ mod codec;
 mod registry;
 
 use codec::{
-    adds_to, apply_stored, changes, encoded_len, integrate_bounding_pending, is_empty_update,
-    parked_len,
+    adds_to, apply_decoded, apply_stored, change_to, encoded_len, integrate_bounding_pending,
+    is_empty_update, parked_len, Decoded,
 };
 pub(crate) use codec::{decode_state_vector, decode_update, guarded, state_from_log};
 pub use codec::{get_text, new_doc, set_text};
@@ -459,11 +459,11 @@ impl PadDoc {
             return;
         }
         // Confirmed or not, content still missing (a live copy that parked) is applied again.
-        if !changes(&state.doc, bytes) {
+        let Some(decoded) = change_to(&state.doc, bytes) else {
             state.advance(prev, id);
             return;
-        }
-        if self.apply_relayed(&mut state, bytes) {
+        };
+        if self.apply_relayed(&mut state, decoded) {
             state.advance(prev, id);
             self.count_and_fan_out(&mut state, None, bytes);
         }
@@ -471,10 +471,10 @@ impl PadDoc {
 
     /// Apply an update another node sent (not logged here); `false` when yrs failed and the
     /// document is poisoned. Content it parks marks the document for repair from the log.
-    fn apply_relayed(&self, state: &mut DocState, bytes: &Bytes) -> bool {
+    fn apply_relayed(&self, state: &mut DocState, decoded: Decoded) -> bool {
         let doc = state.doc.clone();
         let parked_before = parked_len(&doc);
-        if !apply_stored(self.pad, &doc, bytes) {
+        if !apply_decoded(self.pad, &doc, decoded) {
             state.poisoned = true;
             return false;
         }
@@ -488,10 +488,13 @@ impl PadDoc {
     /// stays unconfirmed; see the module docs) and fan it out.
     fn apply_live(&self, user: Option<UserId>, bytes: &Bytes) {
         let mut state = self.lock();
-        if state.usable().is_err()
-            || !changes(&state.doc, bytes)
-            || !self.apply_relayed(&mut state, bytes)
-        {
+        if state.usable().is_err() {
+            return;
+        }
+        let Some(decoded) = change_to(&state.doc, bytes) else {
+            return;
+        };
+        if !self.apply_relayed(&mut state, decoded) {
             return;
         }
         state.unconfirmed_bytes += bytes.len();
