@@ -732,9 +732,25 @@ async fn a_leave_counted_on_another_node_is_logged_when_that_node_tells_or_is_fo
         ["join", "leave"]
     );
 
-    // A node that never tells (it died) is forgotten after `PRESENCE_EXPIRY`: the leave follows.
-    let on_a = joined(&c.a, &pad, &owner).await;
+    // News of a connection elsewhere logs nothing here (that node logs its own join): news may be
+    // stale, and only this node's own connections are sure.
     c.a.state.rooms.on_relayed(ghost_node_says(&pad, user, 1));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(joins_and_leaves(&c.db_url, &pad).await, ["join", "leave"]);
+    // The user's first connection here joins although another node is counted.
+    let on_a = joined(&c.a, &pad, &owner).await;
+    assert_eq!(
+        until_logged(
+            &c.db_url,
+            &pad,
+            &["join", "leave", "join"],
+            Duration::from_secs(3)
+        )
+        .await,
+        ["join", "leave", "join"]
+    );
+    // A node that never tells again (it died) is forgotten after `PRESENCE_EXPIRY`: the leave
+    // follows.
     on_a.close().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(

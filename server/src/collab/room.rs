@@ -89,6 +89,17 @@ struct RoomInner {
     told_at: Option<Instant>,
 }
 
+/// Connections to a room after a change (`Room::counts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// The user's connections on this node.
+    pub user_here: usize,
+    /// The user's connections on every node, as last heard from the others.
+    pub user_everywhere: usize,
+    /// Everyone's connections on this node.
+    pub room_here: usize,
+}
+
 struct RemotePresence {
     users: Vec<NodePresence>,
     heard_at: Instant,
@@ -138,9 +149,9 @@ impl Room {
         self.lock().conns.len()
     }
 
-    /// (connections of `user` on every node, as last heard from the others; all connections on
-    /// this node). A user connected through two nodes joins the pad once, and leaves it once.
-    pub fn counts(&self, user: UserId) -> (usize, usize) {
+    /// How many connections `user` and everyone have, here and (as last heard) elsewhere. A user
+    /// connected through two nodes joins the pad once, and leaves it once.
+    pub fn counts(&self, user: UserId) -> Counts {
         let inner = self.lock();
         let elsewhere: usize = inner
             .remote
@@ -149,10 +160,12 @@ impl Room {
             .filter(|u| u.user_id == user)
             .map(|u| u.connections)
             .sum();
-        (
-            inner.conns.values().filter(|c| c.who.user == user).count() + elsewhere,
-            inner.conns.len(),
-        )
+        let user_here = inner.conns.values().filter(|c| c.who.user == user).count();
+        Counts {
+            user_here,
+            user_everywhere: user_here + elsewhere,
+            room_here: inner.conns.len(),
+        }
     }
 
     /// Since when nobody is connected.

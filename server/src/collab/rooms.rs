@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::app::AppHandlers;
 use super::doc_store::{ConnId, DocError, DocStore};
 use super::limits::{MAX_CONNECTIONS_PER_PAD, MAX_CONNECTIONS_PER_USER};
-use super::room::{app_frame, ConnChannels, Control, Participant, Room};
+use super::room::{app_frame, ConnChannels, Control, Counts, Participant, Room};
 use super::session::SessionError;
 use super::store;
 use super::ws::Channel;
@@ -62,15 +62,14 @@ struct RoomsInner {
 pub struct PresenceChange {
     pub pad: PadId,
     pub user: UserId,
+    /// A connection joined (or left) here; for news from elsewhere, whether the user has
+    /// connections here.
     pub joined: bool,
-    /// This user's connections to the pad on every node (as last heard), and everyone's on this
-    /// node.
-    pub user_connections: usize,
-    pub room_connections: usize,
+    pub counts: Counts,
     /// The connection was on this node; otherwise another node told of a change in the user's
-    /// connections there (or was forgotten), and `joined` says whether any remain anywhere. Of
-    /// two nodes whose last connections close at once, each may still count the other's: the
-    /// news from the other one decides the leave.
+    /// connections there (or was forgotten). News from elsewhere may be stale, this node's own
+    /// connections are not: of two nodes whose last connections close at once, each may still
+    /// count the other's, and the news from the other one decides the leave.
     pub here: bool,
 }
 
@@ -83,13 +82,11 @@ impl Rooms {
     /// Counted right after the change (joins: under the registry lock, so of two simultaneous
     /// first joins exactly one sees a single connection).
     fn presence_change(room: &Room, user: UserId, joined: bool) -> PresenceChange {
-        let (user_connections, room_connections) = room.counts(user);
         PresenceChange {
             pad: room.pad,
             user,
             joined,
-            user_connections,
-            room_connections,
+            counts: room.counts(user),
             here: true,
         }
     }
@@ -101,13 +98,12 @@ impl Rooms {
             return;
         }
         for user in users {
-            let (user_connections, room_connections) = room.counts(user);
+            let counts = room.counts(user);
             self.notify_presence(PresenceChange {
                 pad: room.pad,
                 user,
-                joined: user_connections > 0,
-                user_connections,
-                room_connections,
+                joined: counts.user_here > 0,
+                counts,
                 here: false,
             });
         }

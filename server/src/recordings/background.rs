@@ -54,7 +54,7 @@ pub fn spawn_background(state: &AppState) {
                 received = presence.recv() => match received {
                     Ok(change) if !change.here => on_remote_presence(&state, change).await,
                     Ok(change) => {
-                        if change.room_connections == 0 {
+                        if change.counts.room_here == 0 {
                             interests.remove(&change.pad);
                         } else {
                             interests.entry(change.pad).or_insert_with(|| state.ownership.want(change.pad));
@@ -111,10 +111,13 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
     let at = now_ms();
     let pad = change.pad;
     if change.joined {
-        if change.user_connections == 1 {
+        // The user's first connection here: logged unless the log already says `join` (another
+        // node's connection came first), so news of a closing connection elsewhere that this node
+        // still counts never keeps the join out.
+        if change.counts.user_here == 1 {
             log_event(state, pad, at, "join", change).await;
         }
-        if change.room_connections == 1 {
+        if change.counts.room_here == 1 {
             if let Err(err) = first_join(state, pad, change.user).await {
                 tracing::error!(error = %err, %pad, "auto-record on join failed");
             }
@@ -122,19 +125,25 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
             state.recordings.mark_occupied(pad);
         }
     } else {
-        if change.user_connections == 0 {
+        if change.counts.user_everywhere == 0 {
             log_event(state, pad, at, "leave", change).await;
         }
-        if change.room_connections == 0 {
+        if change.counts.room_here == 0 {
             state.recordings.mark_empty(pad, at);
         }
     }
 }
 
-/// Another node's news changed a user's connections: the log follows whether any remain
-/// anywhere (a no-op when it already says so).
+/// Another node's news changed a user's connections: the log says `join` while the user has
+/// connections here (a join this node did not log because it counted a connection elsewhere that
+/// was closing), `leave` once none remain anywhere; a no-op when it already says so. Stale news
+/// of connections elsewhere never logs a join.
 async fn on_remote_presence(state: &AppState, change: PresenceChange) {
-    let kind = if change.joined { "join" } else { "leave" };
+    let kind = match (change.joined, change.counts.user_everywhere) {
+        (true, _) => "join",
+        (false, 0) => "leave",
+        (false, _) => return,
+    };
     log_event(state, change.pad, now_ms(), kind, change).await;
 }
 
