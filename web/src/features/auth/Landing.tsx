@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router-dom';
-import { api, describeError } from '../../api';
+import { api, describeCode, describeError } from '../../api';
 import { AppHeader, Logo } from '../../ui/Header';
 import { Spinner } from '../../ui/common';
 import { afterSignIn, inviteTokenIn } from './deepLink';
 import { RecoveryKeyPanel } from './RecoveryKeyPanel';
 import { session, useSession } from './session';
+import { SsoButton, ssoErrorIn, useAuthConfig } from './sso';
 
 function destinationLabel(path: string): string | null {
   if (path.startsWith('/invite/')) return 'the invitation you opened';
@@ -27,6 +28,8 @@ export function Landing() {
   const [error, setError] = useState<string | null>(null);
   const [fresh, setFresh] = useState<{ recoveryKey: string; name: string } | null>(null);
   const [switching, setSwitching] = useState(false);
+  const config = useAuthConfig();
+  const ssoError = ssoErrorIn(location.search);
 
   const dest = destinationLabel(next);
 
@@ -91,8 +94,10 @@ export function Landing() {
           <span className="pill">self-hosted · open source</span>
           <h1>Code together, on your own port.</h1>
           <p className="muted">
-            Pick a name — no email, no password — and share the link. Edit together with live cursors, run code in a
-            sandbox and watch the output stream in.
+            {config && !config.names && config.sso
+              ? `Sign in with ${config.sso.label} and share the link.`
+              : 'Pick a name — no email, no password — and share the link.'}{' '}
+            Edit together with live cursors, run code in a sandbox and watch the output stream in.
           </p>
         </div>
 
@@ -100,6 +105,11 @@ export function Landing() {
           <p className="alert alert-info">Your session has ended. Sign back in with your recovery key, or start a new account.</p>
         )}
         {dest && !signedIn && <p className="alert alert-info">Sign in to continue to {dest}.</p>}
+        {ssoError && !signedIn && (
+          <p className="alert alert-error" role="alert" data-testid="sso-error">
+            {describeCode(ssoError)}
+          </p>
+        )}
 
         {s.status === 'error' && (
           <p className="alert alert-warn">Couldn't check whether you're signed in ({s.message}). You can still sign in below.</p>
@@ -150,8 +160,18 @@ export function Landing() {
               </p>
             )}
           </div>
+        ) : config === null ? (
+          <Spinner label="Loading…" />
+        ) : !config.names && config.sso ? (
+          <SsoButton label={config.sso.label} invite={inviteTokenIn(next)} primary />
         ) : mode === 'signup' ? (
           <form className="stack" onSubmit={signup} aria-label="Guest signup">
+            {config.sso && (
+              <>
+                <SsoButton label={config.sso.label} invite={inviteTokenIn(next)} primary />
+                <p className="muted small">or pick a name:</p>
+              </>
+            )}
             <label htmlFor="signup-name" className="sr-only">
               Your name
             </label>

@@ -8,6 +8,7 @@ import { toast } from '../../ui/toast';
 import { RecoveryKeyPanel } from '../auth/RecoveryKeyPanel';
 import { SignOutDialog } from '../auth/SignOutDialog';
 import { session, useUser } from '../auth/session';
+import { SsoButton, useAuthConfig } from '../auth/sso';
 import { EditorPrefsForm } from './EditorPrefs';
 
 export default function Settings() {
@@ -29,6 +30,7 @@ export default function Settings() {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [deleteBusy, setDeleteBusy] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  const authConfig = useAuthConfig();
 
   if (!user) return null;
 
@@ -78,6 +80,17 @@ export default function Settings() {
             <p className="muted small">Others see this name on your cursor, in chat and in member lists.</p>
           </form>
         </section>
+
+        {authConfig?.sso && (
+          <section className="card stack" aria-labelledby="sso-h">
+            <h2 id="sso-h">Single sign-on</h2>
+            <p className="muted small">
+              Link this account to your {authConfig.sso.label} identity, then sign in with {authConfig.sso.label} on
+              any device{authConfig.names ? '' : ' (the only way into this server)'}.
+            </p>
+            <SsoButton label={authConfig.sso.label} link />
+          </section>
+        )}
 
         <section className="card stack" aria-labelledby="appearance-h">
           <h2 id="appearance-h">Appearance</h2>
