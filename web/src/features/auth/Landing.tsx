@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { api, describeCode, describeError } from '../../api';
 import { AppHeader, Logo } from '../../ui/Header';
@@ -6,7 +6,7 @@ import { Spinner } from '../../ui/common';
 import { afterSignIn, inviteTokenIn } from './deepLink';
 import { RecoveryKeyPanel } from './RecoveryKeyPanel';
 import { session, useSession } from './session';
-import { SsoButton, ssoErrorIn, useAuthConfig } from './sso';
+import { SsoButton, ssoErrorIn, takeSsoNext, useAuthConfig } from './sso';
 
 function destinationLabel(path: string): string | null {
   if (path.startsWith('/invite/')) return 'the invitation you opened';
@@ -33,6 +33,19 @@ export function Landing() {
 
   const dest = destinationLabel(next);
 
+  // Back from the identity provider signed in: on to where the sign-in started from. Back with a
+  // refusal: that destination is dropped (a retry keeps it again), so a later name sign-up is
+  // never moved off its recovery key.
+  useEffect(() => {
+    if (ssoError) {
+      takeSsoNext();
+      return;
+    }
+    if (s.status !== 'signedIn' || fresh) return;
+    const back = takeSsoNext();
+    if (back) navigate(back, { replace: true });
+  }, [s.status, fresh, ssoError, navigate]);
+
   if (fresh) {
     return (
       <div className="landing">
@@ -57,8 +70,9 @@ export function Landing() {
     setError(null);
     try {
       const res = await api.auth.signup(trimmed, inviteTokenIn(next));
-      session.signedIn(res.token, res.user);
+      // The recovery key panel first, so nothing that follows a sign-in moves past it.
       setFresh({ recoveryKey: res.recoveryKey, name: res.user.name });
+      session.signedIn(res.token, res.user);
     } catch (err) {
       setError(describeError(err));
     } finally {
@@ -163,12 +177,12 @@ export function Landing() {
         ) : config === null ? (
           <Spinner label="Loading…" />
         ) : !config.names && config.sso ? (
-          <SsoButton label={config.sso.label} invite={inviteTokenIn(next)} primary />
+          <SsoButton label={config.sso.label} next={next} invite={inviteTokenIn(next)} primary />
         ) : mode === 'signup' ? (
           <form className="stack" onSubmit={signup} aria-label="Guest signup">
             {config.sso && (
               <>
-                <SsoButton label={config.sso.label} invite={inviteTokenIn(next)} primary />
+                <SsoButton label={config.sso.label} next={next} invite={inviteTokenIn(next)} primary />
                 <p className="muted small">or pick a name:</p>
               </>
             )}

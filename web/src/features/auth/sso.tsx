@@ -4,6 +4,17 @@
 // (the session cookie), or on `/?sso_error=<code>`.
 import { useEffect, useState } from 'react';
 import { api, describeError, type AuthConfig } from '../../api';
+import { sanitizeNext } from './deepLink';
+
+/** Where the signing-in tab meant to go; the provider sends it back to `/`, which moves on. */
+const NEXT_KEY = 'oc_sso_next';
+
+/** The destination kept when this tab left for the provider (once), or null. */
+export function takeSsoNext(): string | null {
+  const stored = sessionStorage.getItem(NEXT_KEY);
+  sessionStorage.removeItem(NEXT_KEY);
+  return sanitizeNext(stored);
+}
 
 let configRequest: Promise<AuthConfig> | null = null;
 
@@ -30,7 +41,7 @@ export function ssoErrorIn(search: string): string | null {
   return new URLSearchParams(search).get('sso_error');
 }
 
-export function SsoButton(props: { label: string; invite?: string; link?: boolean; primary?: boolean }) {
+export function SsoButton(props: { label: string; next: string; invite?: string; link?: boolean; primary?: boolean }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const start = async () => {
@@ -38,6 +49,7 @@ export function SsoButton(props: { label: string; invite?: string; link?: boolea
     setError(null);
     try {
       const { url } = await api.auth.ssoStart({ invite: props.invite, link: props.link });
+      sessionStorage.setItem(NEXT_KEY, props.next);
       window.location.assign(url);
     } catch (err) {
       setError(describeError(err));

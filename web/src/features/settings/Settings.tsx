@@ -88,7 +88,7 @@ export default function Settings() {
               Link this account to your {authConfig.sso.label} identity, then sign in with {authConfig.sso.label} on
               any device{authConfig.names ? '' : ' (the only way into this server)'}.
             </p>
-            <SsoButton label={authConfig.sso.label} link />
+            <SsoButton label={authConfig.sso.label} next="/settings" link />
           </section>
         )}
 
