@@ -24,6 +24,9 @@ use crate::db::UserId;
 use crate::error::AppError;
 use crate::AppState;
 
+/// The longest provider error code kept for the log (RFC 6749's codes are under 30 characters).
+const MAX_PROVIDER_ERROR_CHARS: usize = 64;
+
 /// Why a callback did not sign anyone in; `code()` goes to the client, the details to the log.
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
@@ -152,7 +155,13 @@ pub async fn complete(
     };
     let pending = pending.ok_or(SsoError::StateMismatch)?;
     if let Some(error) = callback.error {
-        return Err(SsoError::Provider(error));
+        // Anyone can put anything in the query: only an error-code-shaped part reaches the log.
+        let code = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(MAX_PROVIDER_ERROR_CHARS)
+            .collect();
+        return Err(SsoError::Provider(code));
     }
     let sent_state = callback.state.unwrap_or_default();
     if !bool::from(sent_state.as_bytes().ct_eq(pending.state.as_bytes())) {
