@@ -57,8 +57,12 @@ export async function run({ newPage, screenshot }) {
 
     // Sign out: through the provider's logout page, then back to the front page, signed out.
     await page.goto(`${origin}/settings`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.getByRole('button', { name: 'Make a new recovery key' }).count(), 0, 'no recovery key where SSO is the only way in');
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Sign out' }).click();
+    const dialog = page.getByRole('dialog');
+    assert.equal(await dialog.getByTestId('sign-out-reminder').textContent(), 'Sign back in with Interop ID.');
+    await dialog.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Yes, sign me out' }).click({ timeout: TIMEOUT });
     await page.getByTestId('sso-sign-in').waitFor({ timeout: TIMEOUT });
     assert.equal(page.url(), `${origin}/`);

@@ -117,14 +117,20 @@ export default function Settings() {
 
         <section className="card stack" aria-labelledby="signin-h">
           <h2 id="signin-h">Signing in</h2>
-          <p className="muted">
-            There's no email or password. Your recovery key signs you back in on any browser. If you lost it, or think
-            someone else has it, make a new one — the old key stops working at once.
-          </p>
+          {authConfig && !authConfig.names ? (
+            <p className="muted">You sign in with {authConfig.sso?.label}, on any browser.</p>
+          ) : (
+            <p className="muted">
+              There's no email or password. Your recovery key signs you back in on any browser. If you lost it, or think
+              someone else has it, make a new one — the old key stops working at once.
+            </p>
+          )}
           <div className="row wrap">
-            <button className="btn" onClick={() => setConfirmRotate(true)}>
-              Make a new recovery key
-            </button>
+            {(!authConfig || authConfig.names) && (
+              <button className="btn" onClick={() => setConfirmRotate(true)}>
+                Make a new recovery key
+              </button>
+            )}
             <button className="btn" onClick={() => setSigningOut(true)}>
               Sign out
             </button>
