@@ -99,3 +99,28 @@ async fn an_unreachable_provider_is_503_and_a_stray_callback_signs_nobody_in() {
         "{cookies:?}"
     );
 }
+
+#[tokio::test]
+async fn start_and_callback_share_the_sign_up_budget() {
+    let mut vars = sso_vars("all");
+    vars.push(("SIGNUP_RATE_LIMIT_PER_MINUTE", "3"));
+    let app = TestApp::spawn_with(&vars).await;
+    for _ in 0..2 {
+        let r = app.post("/api/auth/oidc/start", None, json!({})).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let r = app
+        .get("/api/auth/oidc/callback?code=c&state=s", None)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    for r in [
+        app.post("/api/auth/oidc/start", None, json!({})).await,
+        app.get("/api/auth/oidc/callback?code=c&state=s", None)
+            .await,
+        app.post("/api/auth/guest", None, json!({ "name": "Ada" }))
+            .await,
+    ] {
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
+        assert!(r.headers.contains_key("retry-after"));
+    }
+}

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
 import { Browser, CLIENT_ID, CLIENT_SECRET, signInAtProvider, startProvider } from './oidc_provider.mjs'
-import { api, freePort, startServer } from './support.mjs'
+import { api, freePort, sleep, startServer } from './support.mjs'
 
 let idp
 let mixed
 let ssoOnly
+let quick
 
 const ADA = { sub: 'ada-0001', name: 'Ada Lovelace', groups: ['opencoder-admins', 'staff'] }
 
@@ -33,15 +34,18 @@ function ssoEnv (issuer, port, extra = {}) {
 }
 
 before(async () => {
-  const [mixedPort, ssoPort] = [await freePort(), await freePort()]
-  idp = await startProvider([`http://127.0.0.1:${mixedPort}`, `http://127.0.0.1:${ssoPort}`])
+  const [mixedPort, ssoPort, quickPort] = [await freePort(), await freePort(), await freePort()]
+  idp = await startProvider([mixedPort, ssoPort, quickPort].map((port) => `http://127.0.0.1:${port}`))
   mixed = await startServer(ssoEnv(idp.issuer, mixedPort), mixedPort)
   ssoOnly = await startServer(ssoEnv(idp.issuer, ssoPort, { AUTH_MODE: 'sso' }), ssoPort)
+  // Sign-ins there expire a second after they start.
+  quick = await startServer(ssoEnv(idp.issuer, quickPort, { OIDC_LOGIN_TTL_SECS: '1' }), quickPort)
 })
 
 after(async () => {
   await mixed?.stop()
   await ssoOnly?.stop()
+  await quick?.stop()
   await idp?.stop()
 })
 
@@ -162,6 +166,14 @@ test('an ID token that expired before it arrived is refused', async () => {
   // The same identity signs in once tokens are fresh again.
   const { done } = await signIn(mixed, { sub: 'old-1', name: 'Old', groups: [] })
   assert.equal(done.location, `${mixed.base}/`)
+})
+
+test('a sign-in that outlived OIDC_LOGIN_TTL_SECS is refused as expired', async () => {
+  const browser = new Browser()
+  const callback = await signInAtProvider(browser, quick.base, idp.control, { sub: 'slow-1', name: 'Slow', groups: [] })
+  await sleep(1500)
+  assertRefused(await browser.request(callback), 'sso_login_expired')
+  assert.equal(await me(browser, quick.base), null)
 })
 
 test('the provider refusing the sign-in is reported, not a session', async () => {

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 
 use super::claims;
 use super::provider::{error_chain, Provider};
-use super::settings::LOGIN_TTL;
+use super::settings::EXPIRED_NOTICE;
 use super::store::{self, NewLogin};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::auth::{recovery, User};
@@ -79,9 +79,12 @@ fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-fn expiry_text(from: chrono::DateTime<Utc>) -> String {
-    let ttl = chrono::Duration::from_std(LOGIN_TTL).expect("a ten-minute TTL fits");
-    (from + ttl).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+fn time_text(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).expect("the sign-in lifetimes are at most an hour")
 }
 
 pub async fn start(
@@ -108,6 +111,7 @@ pub async fn start(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let binding = hex::encode(bytes);
+    let now = Utc::now();
     store::insert_login(
         &state.db,
         NewLogin {
@@ -117,8 +121,9 @@ pub async fn start(
             pkce_verifier: verifier.secret(),
             link_user_id: link_user,
             invite,
-            expires_at: &expiry_text(Utc::now()),
+            expires_at: &time_text(now + chrono_duration(state.config.oidc.login_ttl)),
         },
+        &time_text(now - chrono_duration(EXPIRED_NOTICE)),
     )
     .await?;
     Ok(Started {

@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::flow::{self, Callback};
 use super::provider::Provider;
-use super::settings::LOGIN_TTL;
+use super::settings::EXPIRED_NOTICE;
 use crate::audit::Actor;
 use crate::auth::extractors::cookie_value;
 use crate::auth::tokens::TOKEN_TTL_SECS;
@@ -101,7 +101,7 @@ async fn start(
         BINDING_COOKIE,
         &started.binding,
         BINDING_PATH,
-        LOGIN_TTL.as_secs(),
+        (state.config.oidc.login_ttl + EXPIRED_NOTICE).as_secs(),
         &headers,
         &state.config,
     );

@@ -10,8 +10,12 @@ use crate::config::{get, invalid, number, ConfigError, Mode, Secret};
 /// Path of the callback under `PUBLIC_BASE_URL`; registered at the provider as the redirect URI.
 pub const CALLBACK_PATH: &str = "/api/auth/oidc/callback";
 
-/// How long a started sign-in may take at the provider before its callback is refused.
-pub const LOGIN_TTL: Duration = Duration::from_secs(600);
+/// A sign-in past its lifetime is kept (row and cookie) this much longer, so a late callback is
+/// told it expired rather than that it is unknown; then it is swept.
+pub const EXPIRED_NOTICE: Duration = Duration::from_secs(300);
+
+/// Ceiling of `OIDC_LOGIN_TTL_SECS`.
+pub const MAX_LOGIN_TTL_SECS: u64 = 3600;
 
 /// Every request to the provider (discovery, keys, token) gives up after this.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +44,9 @@ pub struct OidcSettings {
     /// `OIDC_CLOCK_SKEW_SECS` (60): how far past its expiry an ID token is still accepted, for
     /// clocks that differ between this server and the provider.
     pub clock_skew: Duration,
+    /// `OIDC_LOGIN_TTL_SECS` (600): how long a started sign-in may take at the provider before
+    /// its callback is refused (`sso_login_expired`); also the sign-in cookie's lifetime.
+    pub login_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -98,10 +105,12 @@ impl OidcSettings {
             ));
         }
         let skew = number(vars, "OIDC_CLOCK_SKEW_SECS", 60, 0, MAX_CLOCK_SKEW_SECS)?;
+        let login_ttl = number(vars, "OIDC_LOGIN_TTL_SECS", 600, 1, MAX_LOGIN_TTL_SECS)?;
         Ok(OidcSettings {
             mode,
             provider,
             clock_skew: Duration::from_secs(skew),
+            login_ttl: Duration::from_secs(login_ttl),
         })
     }
 

@@ -26,13 +26,14 @@ pub struct NewLogin<'a> {
     pub expires_at: &'a str,
 }
 
-/// Record a started sign-in, dropping the ones that expired unused (abandoned at the provider).
-pub async fn insert_login(db: &Db, login: NewLogin<'_>) -> sqlx::Result<()> {
+/// Record a started sign-in, dropping the ones that expired before `sweep_before` (abandoned at
+/// the provider).
+pub async fn insert_login(db: &Db, login: NewLogin<'_>, sweep_before: &str) -> sqlx::Result<()> {
     let now = now_text();
     on_pool!(db, |pool| sqlx::query(
         "DELETE FROM oidc_logins WHERE expires_at < $1"
     )
-    .bind(&now)
+    .bind(sweep_before)
     .execute(pool)
     .await
     .map(|done| done.rows_affected()))?;
