@@ -124,3 +124,24 @@ async fn start_and_callback_share_the_sign_up_budget() {
         assert!(r.headers.contains_key("retry-after"));
     }
 }
+
+/// `opencoder doctor` says when the provider does not answer: a failure where SSO is the only
+/// way in, a warning beside name accounts.
+#[tokio::test]
+async fn doctor_reports_a_provider_that_does_not_answer() {
+    use opencoder::doctor::Status;
+    for (mode, status) in [("sso", Status::Fail), ("all", Status::Warn)] {
+        let vars = sso_vars(mode)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = opencoder::config::Config::from_vars(&vars).unwrap();
+        let check = opencoder::auth::oidc::doctor::check(&config).await;
+        assert_eq!(check.status, status, "{mode}: {}", check.summary);
+        assert!(
+            check.summary.starts_with("OIDC_ISSUER"),
+            "{}",
+            check.summary
+        );
+    }
+}

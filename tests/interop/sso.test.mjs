@@ -5,10 +5,15 @@
 // name-only account, sign-up modes, and SSO-only mode refusing name sign-up.
 
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { promisify } from 'node:util'
 
 import { Browser, CLIENT_ID, CLIENT_SECRET, signInAtProvider, startProvider } from './oidc_provider.mjs'
-import { api, freePort, sleep, startServer } from './support.mjs'
+import { BIN, api, freePort, sleep, startServer } from './support.mjs'
 
 let idp
 let mixed
@@ -269,4 +274,18 @@ test('SSO-only mode refuses name sign-up and recovery, and signs in with the pro
   const { browser, done } = await signIn(ssoOnly, { sub: 'sam-1', name: 'Sam', groups: [] })
   assert.equal(done.location, `${ssoOnly.base}/`)
   assert.equal((await me(browser, ssoOnly.base)).name, 'Sam')
+})
+
+test('opencoder doctor sees the provider answer discovery', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opencoder-doctor-'))
+  try {
+    // Asynchronously: the provider answers from this very process.
+    const { stdout } = await promisify(execFile)(BIN, ['doctor'], {
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, ...ssoEnv(idp.issuer, 4000) }
+    }).catch((err) => err)
+    const line = stdout.split('\n').find((l) => l.includes('] sso '))
+    assert.match(line, /^\[ ok \] sso .*answers discovery \(logout goes through the provider\)/)
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
 })

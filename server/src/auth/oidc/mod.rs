@@ -7,11 +7,13 @@
 //! - `provider` — discovery (cached, refreshed), the client, the HTTP client that follows no redirect
 //! - `flow`     — starting and completing a sign-in; linking, creating or finding the account
 //! - `claims`   — the name and the admin role a verified ID token gives
+//! - `doctor`   — `opencoder doctor`'s check that the provider answers
 //! - `logout`   — the provider's end-session URL for a signing-out browser
 //! - `store`    — sign-ins under way and identity links
 //! - `routes`   — `/api/auth/config`, `/api/auth/oidc/start`, `/api/auth/oidc/callback`
 
 pub mod claims;
+pub mod doctor;
 pub mod flow;
 pub mod logout;
 pub mod provider;
