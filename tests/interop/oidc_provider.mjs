@@ -4,6 +4,7 @@
 // `provider.nextAccount` signs in (no dev interactions, no form). A `Browser` keeps one
 // cookie jar per origin and follows redirects by hand, so each step of the flow can be seen.
 
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 
 import Provider from 'oidc-provider'
@@ -13,16 +14,23 @@ import { freePort, sleep } from './support.mjs'
 export const CLIENT_ID = 'opencoder-interop'
 export const CLIENT_SECRET = 'interop-client-secret-0123456789'
 
+/** A fresh RS256 signing key: each start of the provider signs with a key of its own. */
+function signingKey () {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' }
+}
+
 /**
- * Start the provider for opencoder servers at `rpOrigins`. Returns `{ issuer, provider, control,
+ * Start the provider for opencoder servers at `rpOrigins`. Returns `{ issuer, port, control,
  * stop }`: `control.nextAccount` = `{ sub, name, groups }` signs in at the next login step;
  * `control.idTokenTtl` is the ID tokens' lifetime in seconds; `control.tokenDelayMs` holds each
- * token response that long after it is made (the ID token ages on its way).
+ * token response that long after it is made (the ID token ages on its way). Pass `port` and
+ * `control` of a stopped provider to start it again as the same issuer with a new signing key.
  */
-export async function startProvider (rpOrigins) {
-  const port = await freePort()
+export async function startProvider (rpOrigins, { port, control } = {}) {
+  port ??= await freePort()
   const issuer = `http://127.0.0.1:${port}`
-  const control = { nextAccount: null, idTokenTtl: 3600, tokenDelayMs: 0 }
+  control ??= { nextAccount: null, idTokenTtl: 3600, tokenDelayMs: 0 }
   const accounts = new Map()
   const provider = new Provider(issuer, {
     clients: [{
@@ -41,6 +49,7 @@ export async function startProvider (rpOrigins) {
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
     ttl: { IdToken: () => control.idTokenTtl },
     cookies: { keys: ['interop-provider-cookie-key-0123456789'] },
+    jwks: { keys: [signingKey()] },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx, sub) => {
       const account = accounts.get(sub)
@@ -79,6 +88,7 @@ export async function startProvider (rpOrigins) {
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
   return {
     issuer,
+    port,
     control,
     async stop () {
       server.closeAllConnections()

@@ -19,6 +19,7 @@ let idp
 let mixed
 let ssoOnly
 let quick
+let rpOrigins
 
 const ADA = { sub: 'ada-0001', name: 'Ada Lovelace', groups: ['opencoder-admins', 'staff'] }
 
@@ -40,7 +41,8 @@ function ssoEnv (issuer, port, extra = {}) {
 
 before(async () => {
   const [mixedPort, ssoPort, quickPort] = [await freePort(), await freePort(), await freePort()]
-  idp = await startProvider([mixedPort, ssoPort, quickPort].map((port) => `http://127.0.0.1:${port}`))
+  rpOrigins = [mixedPort, ssoPort, quickPort].map((port) => `http://127.0.0.1:${port}`)
+  idp = await startProvider(rpOrigins)
   mixed = await startServer(ssoEnv(idp.issuer, mixedPort), mixedPort)
   ssoOnly = await startServer(ssoEnv(idp.issuer, ssoPort, { AUTH_MODE: 'sso' }), ssoPort)
   // Sign-ins there expire a second after they start.
@@ -171,6 +173,18 @@ test('an ID token that expired before it arrived is refused', async () => {
   // The same identity signs in once tokens are fresh again.
   const { done } = await signIn(mixed, { sub: 'old-1', name: 'Old', groups: [] })
   assert.equal(done.location, `${mixed.base}/`)
+})
+
+test('new signing keys at the provider are fetched at the next sign-in', async () => {
+  const rot = { sub: 'rot-1', name: 'Rot', groups: [] }
+  assert.equal((await signIn(mixed, rot)).done.location, `${mixed.base}/`)
+  // The same issuer, restarted with another key: opencoder's cached keys no longer verify.
+  const { port, control } = idp
+  await idp.stop()
+  idp = await startProvider(rpOrigins, { port, control })
+  const { browser, done } = await signIn(mixed, rot)
+  assert.equal(done.location, `${mixed.base}/`)
+  assert.equal((await me(browser, mixed.base)).name, 'Rot')
 })
 
 test('a sign-in that outlived OIDC_LOGIN_TTL_SECS is refused as expired', async () => {

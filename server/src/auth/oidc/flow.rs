@@ -6,8 +6,8 @@
 use chrono::Utc;
 use openidconnect::core::CoreResponseType;
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    RequestTokenError, Scope,
+    AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, CsrfToken, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RequestTokenError, Scope,
 };
 use rand::RngCore;
 use serde_json::json;
@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::claims;
-use super::provider::{error_chain, Provider};
+use super::provider::{error_chain, IdToken, IdTokenClaims, OidcClient, Provider};
 use super::settings::EXPIRED_NOTICE;
 use super::store::{self, NewLogin};
 use crate::audit::{Actor, AuditAction, AuditEvent};
@@ -199,24 +199,20 @@ pub async fn complete(
         .extra_fields()
         .id_token()
         .ok_or_else(|| SsoError::IdTokenInvalid("the token response has no ID token".into()))?;
-    let skew = chrono::Duration::from_std(state.config.oidc.clock_skew)
-        .expect("the skew is at most five minutes");
-    let verifier = client
-        .id_token_verifier()
-        .set_time_fn(move || Utc::now() - skew);
-    let verified = match id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
-        Ok(claims) => claims,
-        Err(err) => {
-            if matches!(
-                err,
-                openidconnect::ClaimsVerificationError::SignatureVerification(_)
-            ) {
-                // The provider may have rotated its keys since discovery.
-                provider.forget().await;
-            }
-            return Err(SsoError::IdTokenInvalid(err.to_string()));
+    let nonce = Nonce::new(pending.nonce);
+    let verified = match verify(state, client, id_token, &nonce) {
+        Err(ClaimsVerificationError::SignatureVerification(_)) => {
+            // The provider may have rotated its keys since discovery: once more with fresh ones.
+            provider.forget().await;
+            let fresh = provider
+                .discovered()
+                .await
+                .map_err(|err| SsoError::Unavailable(err.to_string()))?;
+            verify(state, &fresh.client, id_token, &nonce)
         }
-    };
+        other => other,
+    }
+    .map_err(|err| SsoError::IdTokenInvalid(err.to_string()))?;
     let issuer = verified.issuer().to_string();
     let subject = verified.subject().to_string();
     let meta = json!({ "issuer": issuer, "subject": subject });
@@ -260,6 +256,22 @@ pub async fn complete(
         user,
         id_token: id_token.to_string(),
     })
+}
+
+/// The crate's verification of the ID token (signature against the provider's keys, issuer,
+/// audience, nonce, expiry), with `OIDC_CLOCK_SKEW_SECS` of grace on the expiry.
+fn verify<'t>(
+    state: &AppState,
+    client: &OidcClient,
+    id_token: &'t IdToken,
+    nonce: &Nonce,
+) -> Result<&'t IdTokenClaims, ClaimsVerificationError> {
+    let skew = chrono::Duration::from_std(state.config.oidc.clock_skew)
+        .expect("the skew is at most five minutes");
+    let verifier = client
+        .id_token_verifier()
+        .set_time_fn(move || Utc::now() - skew);
+    id_token.claims(&verifier, nonce)
 }
 
 /// A signed-in account that asked to be linked gets this identity, unless another has it.
@@ -342,7 +354,7 @@ async fn map_admin(
     provider: &Provider,
     actor: &Actor,
     user: User,
-    verified: &super::provider::IdTokenClaims,
+    verified: &IdTokenClaims,
 ) -> Result<User, SsoError> {
     let Some((claim, value)) = &provider.settings.admin_claim else {
         return Ok(user);

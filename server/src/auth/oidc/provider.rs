@@ -133,8 +133,8 @@ impl Provider {
         Ok(fresh)
     }
 
-    /// Forget the discovered copy, so the next sign-in discovers again (after a signature that
-    /// did not verify: the provider may have rotated its keys).
+    /// Forget the discovered copy, so the next `discovered` fetches the provider's keys again
+    /// (after a signature that did not verify: the provider may have rotated its keys).
     pub async fn forget(&self) {
         *self.cache.lock().await = None;
     }
