@@ -308,6 +308,17 @@ mod tests {
     }
 
     #[test]
+    fn the_client_secret_is_never_printed() {
+        let s = OidcSettings::from_vars(&vars(&[
+            ("OIDC_ISSUER", "https://id.example.com"),
+            ("OIDC_CLIENT_ID", "pad"),
+            ("OIDC_CLIENT_SECRET", "hunter2-hunter2"),
+        ]))
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn scopes_always_include_openid_once() {
         let s = OidcSettings::from_vars(&vars(&[
             ("OIDC_ISSUER", "https://id.example.com"),
