@@ -59,6 +59,8 @@ export async function run({ newPage, screenshot }) {
     await page.goto(`${origin}/settings`);
     await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor({ timeout: TIMEOUT });
     assert.equal(await page.getByRole('button', { name: 'Make a new recovery key' }).count(), 0, 'no recovery key where SSO is the only way in');
+    await page.getByTestId('sso-linked').waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.getByTestId('sso-link').count(), 0, 'a linked account is not offered the link again');
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     const dialog = page.getByRole('dialog');
     assert.equal(await dialog.getByTestId('sign-out-reminder').textContent(), 'Sign back in with Interop ID.');

@@ -27,6 +27,7 @@ const CORE_ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/auth/config"),
     ("post", "/api/auth/oidc/start"),
     ("get", "/api/auth/oidc/callback"),
+    ("get", "/api/auth/oidc/link"),
 ];
 
 const METHODS: &[&str] = &[

@@ -33,6 +33,9 @@ async fn without_a_provider_only_names_exist_and_the_sso_routes_are_absent() {
         .get("/api/auth/oidc/callback?code=c&state=s", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let ada = app.signup("Ada").await;
+    let r = app.get("/api/auth/oidc/link", Some(&ada.token)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -79,6 +82,10 @@ async fn an_unreachable_provider_is_503_and_a_stray_callback_signs_nobody_in() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let r = app.get("/api/auth/oidc/link", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.get("/api/auth/oidc/link", Some(&ada.token)).await;
+    assert_eq!(r.body, json!({ "linked": false }));
 
     let r = app
         .get("/api/auth/oidc/callback?code=c&state=s", None)

@@ -237,9 +237,12 @@ test('a name-only account links itself and then signs in with the provider', asy
   const signup = await api(mixed.base, 'POST', '/api/auth/guest', null, { name: 'Nia' })
   const browser = new Browser()
   browser.jar(mixed.base).set('oc_token', signup.token)
+  const linked = async () => JSON.parse((await browser.request(`${mixed.base}/api/auth/oidc/link`)).text).linked
+  assert.equal(await linked(), false)
   const callback = await signInAtProvider(browser, mixed.base, idp.control, { sub: 'nia-1', name: 'Nia SSO', groups: [] }, { link: true })
   const done = await browser.request(callback)
   assert.equal(done.location, `${mixed.base}/`)
+  assert.equal(await linked(), true)
   const fresh = await signIn(mixed, { sub: 'nia-1', name: 'Nia SSO', groups: [] })
   const user = await me(fresh.browser, mixed.base)
   assert.equal(user.id, signup.user.id)

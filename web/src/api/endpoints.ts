@@ -51,6 +51,8 @@ export function endpoints(c: ApiClient) {
       /** Start a single sign-on; send the browser to `url`. `link`: link the signed-in account instead. */
       ssoStart: (body: { invite?: string; link?: boolean }) =>
         c.request<{ url: string }>('POST', '/api/auth/oidc/start', { body }),
+      /** Whether the signed-in account is linked to an identity at the provider. */
+      ssoLinked: () => c.request<{ linked: boolean }>('GET', '/api/auth/oidc/link'),
       logoutAll: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout-all'),
       rotateRecoveryKey: () => c.request<SignupResponse>('POST', '/api/auth/recovery-key'),
     },

@@ -1,5 +1,5 @@
 //! `/api/auth/oidc/*` and `/api/auth/config`: which ways in exist, starting a single sign-on,
-//! and the provider's callback.
+//! the provider's callback, and whether an account is linked.
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_config))
         .routes(routes!(start))
         .routes(routes!(callback))
+        .routes(routes!(link_status))
 }
 
 /// Which ways in this server offers: name-only accounts (`names`), single sign-on (`sso`, with
@@ -110,6 +111,19 @@ async fn start(
         axum::Json(json!({ "url": started.url })),
     )
         .into_response())
+}
+
+/// Whether the signed-in account is linked to an identity at the provider.
+#[utoipa::path(get, path = "/api/auth/oidc/link", tag = "auth",
+    responses((status = 200, description = "`{linked: bool}`"), (status = 401),
+        (status = 404, description = "single sign-on is not configured")))]
+async fn link_status(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> AppResult<impl IntoResponse> {
+    provider(&state)?;
+    let linked = super::store::is_linked(&state.db, current.user.id).await?;
+    Ok(axum::Json(json!({ "linked": linked })))
 }
 
 #[derive(Deserialize, IntoParams)]

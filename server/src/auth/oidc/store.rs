@@ -143,3 +143,14 @@ pub async fn link(db: &Db, issuer: &str, subject: &str, user: UserId) -> sqlx::R
     .await
     .map(|done| done.rows_affected() == 1))
 }
+
+/// Whether the account is linked to a provider identity (the settings page says so).
+pub async fn is_linked(db: &Db, user: UserId) -> sqlx::Result<bool> {
+    let found: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT 1 FROM user_identities WHERE user_id = $1 LIMIT 1"
+    )
+    .bind(user)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(found.is_some())
+}

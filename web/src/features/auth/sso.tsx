@@ -76,3 +76,20 @@ export function SsoButton(props: { label: string; next: string; invite?: string;
     </div>
   );
 }
+
+/** Whether the signed-in account is linked (null while asking, or when the server cannot say). */
+export function useSsoLinked(enabled: boolean): boolean | null {
+  const [linked, setLinked] = useState<boolean | null>(null);
+  useEffect(() => {
+    if (!enabled) return;
+    let live = true;
+    api.auth
+      .ssoLinked()
+      .then((r) => live && setLinked(r.linked))
+      .catch(() => live && setLinked(null));
+    return () => {
+      live = false;
+    };
+  }, [enabled]);
+  return linked;
+}

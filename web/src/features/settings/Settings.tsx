@@ -8,7 +8,7 @@ import { toast } from '../../ui/toast';
 import { RecoveryKeyPanel } from '../auth/RecoveryKeyPanel';
 import { SignOutDialog } from '../auth/SignOutDialog';
 import { session, useUser } from '../auth/session';
-import { SsoButton, useAuthConfig } from '../auth/sso';
+import { SsoButton, useAuthConfig, useSsoLinked } from '../auth/sso';
 import { EditorPrefsForm } from './EditorPrefs';
 
 export default function Settings() {
@@ -31,6 +31,7 @@ export default function Settings() {
   const [deleteBusy, setDeleteBusy] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const authConfig = useAuthConfig();
+  const ssoLinked = useSsoLinked(Boolean(authConfig?.sso));
 
   if (!user) return null;
 
@@ -84,11 +85,19 @@ export default function Settings() {
         {authConfig?.sso && (
           <section className="card stack" aria-labelledby="sso-h">
             <h2 id="sso-h">Single sign-on</h2>
-            <p className="muted small">
-              Link this account to your {authConfig.sso.label} identity, then sign in with {authConfig.sso.label} on
-              any device{authConfig.names ? '' : ' (the only way into this server)'}.
-            </p>
-            <SsoButton label={authConfig.sso.label} next="/settings" link />
+            {ssoLinked ? (
+              <p data-testid="sso-linked">
+                This account is linked to {authConfig.sso.label}: sign in with {authConfig.sso.label} on any device.
+              </p>
+            ) : (
+              <>
+                <p className="muted small">
+                  Link this account to your {authConfig.sso.label} identity, then sign in with {authConfig.sso.label} on
+                  any device{authConfig.names ? '' : ' (the only way into this server)'}.
+                </p>
+                <SsoButton label={authConfig.sso.label} next="/settings" link />
+              </>
+            )}
           </section>
         )}
 
