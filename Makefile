@@ -48,7 +48,9 @@ test-interop:
 test-web:
 	cd web && npm run test:unit
 
+# The single sign-on flow runs the interop suite's OpenID provider (tests/interop/oidc_provider.mjs).
 test-e2e:
+	cd tests/interop && npm ci --no-audit --no-fund
 	cd e2e && npm ci --no-audit --no-fund && OPENCODER_BIN=$(CURDIR)/target/debug/opencoder WEB_DIST=$(CURDIR)/web/dist npm test
 
 bench:

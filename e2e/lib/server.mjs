@@ -21,7 +21,9 @@ export function freePort() {
   });
 }
 
-export async function startServer({ logFile } = {}) {
+/** `env` goes on top of the test settings; `port` (default: a free one) lets a caller know the
+ * server's origin before it starts (an identity provider must know its redirect URI). */
+export async function startServer({ logFile, env: extra = {}, port: fixedPort } = {}) {
   const bin = resolve(process.env.OPENCODER_BIN ?? join(repoRoot, 'target', 'debug', 'opencoder'));
   const webDist = resolve(process.env.WEB_DIST ?? join(repoRoot, 'web', 'dist'));
   if (!existsSync(bin)) {
@@ -30,7 +32,7 @@ export async function startServer({ logFile } = {}) {
   if (!existsSync(join(webDist, 'index.html'))) {
     throw new Error(`web client not built at ${webDist}. Build it first: cd web && npm ci && npm run build (or set WEB_DIST).`);
   }
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), 'oc-e2e-'));
   const env = {
     ...process.env,
@@ -41,6 +43,7 @@ export async function startServer({ logFile } = {}) {
     RATE_LIMIT_PER_MINUTE: '100000',
     SIGNUP_RATE_LIMIT_PER_MINUTE: '10000',
     RUST_LOG: process.env.RUST_LOG ?? 'warn',
+    ...extra,
   };
   delete env.OPENCODER_ENV;
   delete env.NODE_ENV;

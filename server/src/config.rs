@@ -146,6 +146,8 @@ pub struct Config {
     pub db: crate::db::DbSettings,
     /// The `RECORDING_*` settings (see `recordings::settings`).
     pub recordings: crate::recordings::settings::RecordingSettings,
+    /// `AUTH_MODE` and the `OIDC_*` settings (see `auth::oidc::settings`).
+    pub oidc: crate::auth::oidc::OidcSettings,
 }
 
 /// Read `.env` (if present) without overriding real environment variables, then snapshot the environment.
@@ -433,6 +435,7 @@ impl Config {
             collab: crate::collab::CollabSettings::from_vars(vars)?,
             db: crate::db::DbSettings::from_vars(vars)?,
             recordings: crate::recordings::settings::RecordingSettings::from_vars(vars)?,
+            oidc: crate::auth::oidc::OidcSettings::from_vars(vars)?,
         })
     }
 
@@ -440,6 +443,8 @@ impl Config {
     /// Development tolerates a missing secret: `prepare` generates one.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_local_backend()?;
+        self.oidc
+            .validate(self.mode, self.public_base_url.as_deref())?;
         if self.mode != Mode::Production {
             return Ok(());
         }

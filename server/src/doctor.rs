@@ -125,6 +125,7 @@ pub async fn run(config: &Config) -> Report {
     report.push(database);
     report.push(node(config));
     report.push(redis(config).await);
+    report.push(crate::auth::oidc::doctor::check(config).await);
     if let Some(db) = db {
         report.push(audit_chain(&db).await);
         if config.redis_url.is_some() {

@@ -94,6 +94,8 @@ pub struct AppState {
     pub health: http::health::HealthCache,
     /// The operator's questions to the other nodes about their sandboxes (`admin::sandboxes`).
     pub admin_queries: admin::sandboxes::SandboxQueries,
+    /// The single sign-on provider, when `OIDC_ISSUER` is set.
+    pub oidc: Option<auth::oidc::Provider>,
     /// Background work (sweeps, flushes) that shutdown waits for.
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
@@ -137,6 +139,12 @@ impl AppState {
                 ),
                 UnlockThrottle::default(),
             ),
+        };
+        let oidc = match (&config.oidc.provider, &config.public_base_url) {
+            (Some(provider), Some(base)) => {
+                Some(auth::oidc::Provider::new(provider.clone(), base)?)
+            }
+            _ => None,
         };
         let languages = Arc::new(exec::language_table(&config.exec)?);
         let sandbox_metrics = Arc::new(oc_sandbox::Metrics::new());
@@ -223,6 +231,7 @@ impl AppState {
             redis,
             ownership,
             admin_queries: admin::sandboxes::SandboxQueries::default(),
+            oidc,
             tasks,
             shutdown,
         })

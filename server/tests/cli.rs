@@ -430,6 +430,7 @@ fn doctor_passes_on_a_healthy_dev_config_and_never_prints_the_secret() {
         "database",
         "node",
         "cluster",
+        "sso",
         "audit chain",
     ] {
         let line = report

@@ -23,6 +23,11 @@ const CORE_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/auth/logout"),
     ("post", "/api/auth/logout-all"),
     ("post", "/api/auth/recovery-key"),
+    // single sign-on (issue 14 §6)
+    ("get", "/api/auth/config"),
+    ("post", "/api/auth/oidc/start"),
+    ("get", "/api/auth/oidc/callback"),
+    ("get", "/api/auth/oidc/link"),
 ];
 
 const METHODS: &[&str] = &[

@@ -1771,7 +1771,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 15] = [
+    const RECORDED: [(i64, &str); 16] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -1787,6 +1787,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (15, "4436562d054f09704276f5ab4d0ab929972bc2410a1fe86b194b1eb7beeae35dd0198e83c3f64466e2d0ed5549cfb7eb"),
         (16, "339120f333a14f853052100a6e14b01caa191942d045541f57fd567e102de12a1450fab9589fb5d6ab157210eed02f7e"),
         (17, "e59028bcad1f9238127c045dedd8b4ed2ca572d9c6e7a5479c71edff6833a506275ffcec1d3e17ee01c37772cc6121df"),
+        (18, "3fdbb8d9bb7d3e8ea3768fe2ddff1ec401a5fa5746405e5f38018632d01bc7baa4296f30a88995fcb499897e674605ca"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

@@ -51,11 +51,12 @@ export async function until (predicate, ms = 5000, what = 'condition') {
   throw new Error(`timed out waiting for ${what}`)
 }
 
-/** The real binary with a fresh DATA_DIR and `env` on top of the test settings; `stop()`
+/** The real binary with a fresh DATA_DIR and `env` on top of the test settings, on `port` (a
+ * free one when not given: pass one to know the server's origin before it starts); `stop()`
  * terminates it and removes the directory. */
-export async function startServer (env = {}) {
+export async function startServer (env = {}, port = null) {
   const dataDir = mkdtempSync(join(tmpdir(), 'opencoder-interop-'))
-  const port = await freePort()
+  port ??= await freePort()
   const child = spawn(BIN, [], {
     env: {
       PATH: process.env.PATH,

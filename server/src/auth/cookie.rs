@@ -1,5 +1,6 @@
 //! The session cookie (SPEC §2): HttpOnly, SameSite=Lax, Path=/, Secure in production or over
-//! HTTPS, Domain from COOKIE_DOMAIN, Max-Age seven days. Built here only.
+//! HTTPS, Domain from COOKIE_DOMAIN, Max-Age seven days. Built here only, with the single sign-on
+//! cookies, which share every attribute but their path and lifetime.
 
 use axum::http::{HeaderMap, HeaderValue};
 
@@ -19,8 +20,8 @@ fn is_https(headers: &HeaderMap, config: &Config) -> bool {
     config.is_production() || forwarded_https || public_https
 }
 
-fn attributes(headers: &HeaderMap, config: &Config) -> String {
-    let mut attrs = String::from("; Path=/; HttpOnly; SameSite=Lax");
+fn attributes(path: &str, headers: &HeaderMap, config: &Config) -> String {
+    let mut attrs = format!("; Path={path}; HttpOnly; SameSite=Lax");
     if is_https(headers, config) {
         attrs.push_str("; Secure");
     }
@@ -34,12 +35,41 @@ fn attributes(headers: &HeaderMap, config: &Config) -> String {
 pub fn session_cookie(token: &str, headers: &HeaderMap, config: &Config) -> HeaderValue {
     let value = format!(
         "{COOKIE_NAME}={token}{}; Max-Age={TOKEN_TTL_SECS}",
-        attributes(headers, config)
+        attributes("/", headers, config)
     );
     HeaderValue::from_str(&value).expect("JWTs and validated domains are valid header text")
 }
 
+/// A cookie only `path` and below receive, for `max_age_secs`; `value` must be header-safe
+/// (hex, a JWT).
+pub fn scoped_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_secs: u64,
+    headers: &HeaderMap,
+    config: &Config,
+) -> HeaderValue {
+    let value = format!(
+        "{name}={value}{}; Max-Age={max_age_secs}",
+        attributes(path, headers, config)
+    );
+    HeaderValue::from_str(&value).expect("callers pass header-safe values")
+}
+
+pub fn clear_scoped_cookie(
+    name: &str,
+    path: &str,
+    headers: &HeaderMap,
+    config: &Config,
+) -> HeaderValue {
+    scoped_cookie(name, "", path, 0, headers, config)
+}
+
 pub fn clear_cookie(headers: &HeaderMap, config: &Config) -> HeaderValue {
-    let value = format!("{COOKIE_NAME}={}; Max-Age=0", attributes(headers, config));
+    let value = format!(
+        "{COOKIE_NAME}={}; Max-Age=0",
+        attributes("/", headers, config)
+    );
     HeaderValue::from_str(&value).expect("validated domains are valid header text")
 }

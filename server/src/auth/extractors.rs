@@ -47,7 +47,7 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<(String, TokenSource)> 
     cookie_value(headers, COOKIE_NAME).map(|t| (t, TokenSource::Cookie))
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -28,9 +28,27 @@ pub fn validate_name(raw: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
+/// A valid name made from a name someone else chose (an identity provider's `name` claim):
+/// disallowed characters dropped, cut to `MAX_NAME_CHARS`. `None` when nothing is left.
+pub fn fit_name(raw: &str) -> Option<String> {
+    let kept: String = raw.chars().filter(|c| !is_disallowed(*c)).collect();
+    let cut: String = kept.trim().chars().take(MAX_NAME_CHARS).collect();
+    validate_name(&cut).ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::validate_name;
+    use super::{fit_name, validate_name};
+
+    #[test]
+    fn foreign_names_are_fitted() {
+        assert_eq!(
+            fit_name(" Ada\u{202E} Lovelace ").as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(fit_name(&"y".repeat(80)).unwrap().chars().count(), 60);
+        assert_eq!(fit_name("\u{200B} \u{0007}"), None);
+    }
 
     #[test]
     fn names_are_trimmed_and_checked() {

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extractors::{token_from_headers, CurrentUser};
+use super::extractors::{cookie_value, token_from_headers, CurrentUser};
 use super::names::validate_name;
 use super::store::{self, User};
 use super::{cookie, recovery};
@@ -72,10 +72,26 @@ fn session_response(
     (status, [(header::SET_COOKIE, cookie)], axum::Json(body)).into_response()
 }
 
+/// With `AUTH_MODE=sso` the provider is the only way in: no name-only account is created and no
+/// recovery key signs in (sessions already issued last until they end; see the README).
+fn refuse_when_sso_only(state: &AppState) -> AppResult<()> {
+    if state.config.oidc.names_allowed() {
+        return Ok(());
+    }
+    let label = state
+        .oidc
+        .as_ref()
+        .map_or("SSO", |p| p.settings.label.as_str());
+    Err(AppError::Forbidden {
+        code: "sso_only",
+        message: format!("this server signs people in only with {label}"),
+    })
+}
+
 /// Create a name-only account; the recovery key is shown this once.
 #[utoipa::path(post, path = "/api/auth/guest", tag = "auth", request_body = SignupRequest,
     responses((status = 201, description = "{token, user, recoveryKey} and the oc_token cookie"), (status = 400),
-        (status = 403, description = "signup_closed, or signup_invite_required while sign-up is invite-only"), (status = 429)))]
+        (status = 403, description = "signup_closed, signup_invite_required while sign-up is invite-only, or sso_only with AUTH_MODE=sso"), (status = 429)))]
 async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -84,6 +100,7 @@ async fn signup(
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> AppResult<Response> {
     state.rate_limits.signup.check_or_429(ip).await?;
+    refuse_when_sso_only(&state)?;
     let name = validate_name(&body.name)?;
     crate::admin::admit_signup(&state, body.invite.as_deref()).await?;
     let key = recovery::generate();
@@ -111,7 +128,7 @@ async fn signup(
 /// Exchange a recovery key for a fresh session.
 #[utoipa::path(post, path = "/api/auth/recover", tag = "auth", request_body = RecoverRequest,
     responses((status = 200, description = "{token, user} and the oc_token cookie"), (status = 401),
-        (status = 403, description = "account_disabled"), (status = 429)))]
+        (status = 403, description = "account_disabled, or sso_only with AUTH_MODE=sso"), (status = 429)))]
 async fn recover(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -120,6 +137,7 @@ async fn recover(
     ApiJson(body): ApiJson<RecoverRequest>,
 ) -> AppResult<Response> {
     state.rate_limits.signup.check_or_429(ip).await?;
+    refuse_when_sso_only(&state)?;
     let user = match recovery::hash(&body.recovery_key) {
         Some(hash) => store::find_by_recovery_hash(&state.db, &hash).await?,
         None => None,
@@ -220,15 +238,36 @@ async fn delete_me(
         .into_response())
 }
 
-/// Clear the session cookie on this browser.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 200, description = "{ok: true}")))]
+/// Clear the session cookie on this browser. After a single sign-on, when the provider ends
+/// sessions itself, `redirect` is its logout URL: the client sends the browser there, and the
+/// provider sends it back to this server's front page.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 200, description = "{ok: true, redirect?: provider logout URL}")))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let cookie = cookie::clear_cookie(&headers, &state.config);
-    (
-        [(header::SET_COOKIE, cookie)],
-        axum::Json(json!({ "ok": true })),
-    )
-        .into_response()
+    use super::oidc::routes::{ID_TOKEN_COOKIE, ID_TOKEN_PATH};
+    let id_token = cookie_value(&headers, ID_TOKEN_COOKIE);
+    let redirect = match (&state.oidc, &id_token, &state.config.public_base_url) {
+        (Some(provider), Some(token), Some(base)) => {
+            super::oidc::logout::end_session_url(provider, Some(token), base).await
+        }
+        _ => None,
+    };
+    let mut body = json!({ "ok": true });
+    if let Some(url) = redirect {
+        body["redirect"] = json!(url);
+    }
+    let mut response = axum::Json(body).into_response();
+    let cookies = response.headers_mut();
+    cookies.append(
+        header::SET_COOKIE,
+        cookie::clear_cookie(&headers, &state.config),
+    );
+    if id_token.is_some() {
+        cookies.append(
+            header::SET_COOKIE,
+            cookie::clear_scoped_cookie(ID_TOKEN_COOKIE, ID_TOKEN_PATH, &headers, &state.config),
+        );
+    }
+    response
 }
 
 /// Revoke every token of this account, everywhere.

@@ -1,5 +1,5 @@
 //! User rows. The only SQL that touches `users`, besides the operator's flags and listings
-//! (`admin::store`).
+//! (`admin::store`) and the account a first single sign-on creates with its link (`oidc::store`).
 
 use rusqlite::OptionalExtension;
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub struct User {
     pub disabled: bool,
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "id, name, session_epoch, created_at, is_admin, disabled_at IS NOT NULL AS disabled";
 
 pub async fn create(db: &Db, name: &str, recovery_hash: &str) -> sqlx::Result<User> {

@@ -1,6 +1,7 @@
 // Typed wrappers, one per endpoint in the server's OpenAPI (`GET /api/openapi.json`).
 import type { ApiClient } from './client';
 import type {
+  AuthConfig,
   ChatMessage,
   Health,
   Invite,
@@ -43,7 +44,15 @@ export function endpoints(c: ApiClient) {
       me: () => c.request<{ user: User | null }>('GET', '/api/auth/me', { quiet401: true }),
       rename: (name: string) => c.request<{ user: User }>('PATCH', '/api/auth/me', { body: { name } }),
       deleteAccount: () => c.request<{ ok: boolean }>('DELETE', '/api/auth/me', { body: { confirm: 'DELETE' } }),
-      logout: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout', { quiet401: true }),
+      /** `redirect`: the identity provider's logout, after a single sign-on (send the browser there). */
+      logout: () => c.request<{ ok: boolean; redirect?: string }>('POST', '/api/auth/logout', { quiet401: true }),
+      /** Which ways in the server offers: name-only accounts, single sign-on (its button label). */
+      config: () => c.request<AuthConfig>('GET', '/api/auth/config'),
+      /** Start a single sign-on; send the browser to `url`. `link`: link the signed-in account instead. */
+      ssoStart: (body: { invite?: string; link?: boolean }) =>
+        c.request<{ url: string }>('POST', '/api/auth/oidc/start', { body }),
+      /** Whether the signed-in account is linked to an identity at the provider. */
+      ssoLinked: () => c.request<{ linked: boolean }>('GET', '/api/auth/oidc/link'),
       logoutAll: () => c.request<{ ok: boolean }>('POST', '/api/auth/logout-all'),
       rotateRecoveryKey: () => c.request<SignupResponse>('POST', '/api/auth/recovery-key'),
     },

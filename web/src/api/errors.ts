@@ -38,6 +38,15 @@ const SENTENCES: Record<string, string> = {
   run_in_progress: 'A run is still going on this pad. Stop it first, or wait for it to finish.',
   run_finished: 'That run has already finished.',
   invalid_cursor: 'The timeline position is no longer valid. Reload the page.',
+  sso_only: 'This server signs people in only through its single sign-on. Use the sign-in button.',
+  sso_state_mismatch:
+    "That sign-in didn't match one started in this browser (it was already used, or came from elsewhere). Start again.",
+  sso_login_expired: 'The sign-in took too long at the identity provider. Start again.',
+  sso_provider_error: 'The identity provider refused or cancelled the sign-in.',
+  sso_code_rejected: 'The identity provider refused to complete the sign-in. Start again.',
+  sso_id_token_invalid: "The identity provider's answer could not be verified (it may have expired). Start again.",
+  sso_unavailable: "Can't reach the identity provider right now. Try again later.",
+  sso_already_linked: 'That identity is already linked to another account here.',
   internal: 'Something went wrong on the server. Try again; if it keeps happening, tell the operator.',
 };
 
@@ -60,4 +69,17 @@ function describeApiError(err: ApiError): string {
   if (!msg) return `The request failed (${err.status}).`;
   const sentence = msg.charAt(0).toUpperCase() + msg.slice(1);
   return /[.!?]$/.test(sentence) ? sentence : sentence + '.';
+}
+
+/** Codes that reach the client only in the single sign-on callback's redirect, without the
+ * server's own message. */
+const REDIRECT_SENTENCES: Record<string, string> = {
+  signup_closed: 'Sign-up is closed on this server. Ask its operator for an account.',
+  signup_invite_required: 'Sign-up on this server needs an invite link. Open the invite you were sent, then sign in.',
+  account_disabled: "This account has been disabled by the server's operator.",
+};
+
+/** The sentence for an error code the server put in a redirect (`/?sso_error=<code>`). */
+export function describeCode(code: string): string {
+  return REDIRECT_SENTENCES[code] ?? SENTENCES[code] ?? `The sign-in failed (${code}).`;
 }

@@ -18,5 +18,5 @@ export const client = createApiClient({
 export const api = endpoints(client);
 
 export { ApiError, isApiError } from './client';
-export { describeError, formatWait } from './errors';
+export { describeCode, describeError, formatWait } from './errors';
 export * from './types';

@@ -259,3 +259,9 @@ export interface RecordingState {
   /** With `yjs=true`: the document at `t` as one Yjs v1 update (base64). */
   yjsState?: string;
 }
+
+/** `GET /api/auth/config`: the ways in. `sso` is null when single sign-on is not configured. */
+export interface AuthConfig {
+  names: boolean;
+  sso: { label: string } | null;
+}

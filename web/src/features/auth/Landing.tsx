@@ -1,11 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router-dom';
-import { api, describeError } from '../../api';
+import { api, describeCode, describeError } from '../../api';
 import { AppHeader, Logo } from '../../ui/Header';
 import { Spinner } from '../../ui/common';
 import { afterSignIn, inviteTokenIn } from './deepLink';
 import { RecoveryKeyPanel } from './RecoveryKeyPanel';
 import { session, useSession } from './session';
+import { SsoButton, ssoErrorIn, takeSsoNext, useAuthConfig } from './sso';
 
 function destinationLabel(path: string): string | null {
   if (path.startsWith('/invite/')) return 'the invitation you opened';
@@ -27,8 +28,23 @@ export function Landing() {
   const [error, setError] = useState<string | null>(null);
   const [fresh, setFresh] = useState<{ recoveryKey: string; name: string } | null>(null);
   const [switching, setSwitching] = useState(false);
+  const config = useAuthConfig();
+  const ssoError = ssoErrorIn(location.search);
 
   const dest = destinationLabel(next);
+
+  // Back from the identity provider signed in: on to where the sign-in started from. Back with a
+  // refusal: that destination is dropped (a retry keeps it again), so a later name sign-up is
+  // never moved off its recovery key.
+  useEffect(() => {
+    if (ssoError) {
+      takeSsoNext();
+      return;
+    }
+    if (s.status !== 'signedIn' || fresh) return;
+    const back = takeSsoNext();
+    if (back) navigate(back, { replace: true });
+  }, [s.status, fresh, ssoError, navigate]);
 
   if (fresh) {
     return (
@@ -54,8 +70,9 @@ export function Landing() {
     setError(null);
     try {
       const res = await api.auth.signup(trimmed, inviteTokenIn(next));
-      session.signedIn(res.token, res.user);
+      // The recovery key panel first, so nothing that follows a sign-in moves past it.
       setFresh({ recoveryKey: res.recoveryKey, name: res.user.name });
+      session.signedIn(res.token, res.user);
     } catch (err) {
       setError(describeError(err));
     } finally {
@@ -91,8 +108,10 @@ export function Landing() {
           <span className="pill">self-hosted · open source</span>
           <h1>Code together, on your own port.</h1>
           <p className="muted">
-            Pick a name — no email, no password — and share the link. Edit together with live cursors, run code in a
-            sandbox and watch the output stream in.
+            {config && !config.names && config.sso
+              ? `Sign in with ${config.sso.label} and share the link.`
+              : 'Pick a name — no email, no password — and share the link.'}{' '}
+            Edit together with live cursors, run code in a sandbox and watch the output stream in.
           </p>
         </div>
 
@@ -100,6 +119,11 @@ export function Landing() {
           <p className="alert alert-info">Your session has ended. Sign back in with your recovery key, or start a new account.</p>
         )}
         {dest && !signedIn && <p className="alert alert-info">Sign in to continue to {dest}.</p>}
+        {ssoError && !signedIn && (
+          <p className="alert alert-error" role="alert" data-testid="sso-error">
+            {describeCode(ssoError)}
+          </p>
+        )}
 
         {s.status === 'error' && (
           <p className="alert alert-warn">Couldn't check whether you're signed in ({s.message}). You can still sign in below.</p>
@@ -150,8 +174,18 @@ export function Landing() {
               </p>
             )}
           </div>
+        ) : config === null ? (
+          <Spinner label="Loading…" />
+        ) : !config.names && config.sso ? (
+          <SsoButton label={config.sso.label} next={next} invite={inviteTokenIn(next)} primary />
         ) : mode === 'signup' ? (
           <form className="stack" onSubmit={signup} aria-label="Guest signup">
+            {config.sso && (
+              <>
+                <SsoButton label={config.sso.label} next={next} invite={inviteTokenIn(next)} primary />
+                <p className="muted small">or pick a name:</p>
+              </>
+            )}
             <label htmlFor="signup-name" className="sr-only">
               Your name
             </label>

@@ -4,10 +4,13 @@ import { describeError } from '../../api';
 import { ConfirmDialog } from '../../ui/Modal';
 import { toast } from '../../ui/toast';
 import { session } from './session';
+import { useAuthConfig } from './sso';
 
-/** Sign out of this browser, after reminding that only the recovery key signs back in. */
+/** Sign out of this browser, after reminding how to sign back in: the recovery key, or the
+ * single sign-on where it is the only way in. */
 export function SignOutDialog(props: { onClose: () => void }) {
   const navigate = useNavigate();
+  const config = useAuthConfig();
   const [busy, setBusy] = useState(false);
   return (
     <ConfirmDialog
@@ -26,14 +29,19 @@ export function SignOutDialog(props: { onClose: () => void }) {
         navigate('/');
       }}
     >
-      <p data-testid="sign-out-reminder">
-        There is no password or email: your <strong>recovery key</strong> is the only way back into this account. If
-        you haven't saved it, cancel and make a new one in{' '}
-        <Link to="/settings" onClick={props.onClose}>
-          Settings
-        </Link>{' '}
-        first.
-      </p>
+      {config && !config.names && config.sso ? (
+        <p data-testid="sign-out-reminder">Sign back in with {config.sso.label}.</p>
+      ) : (
+        <p data-testid="sign-out-reminder">
+          There is no password or email: your <strong>recovery key</strong> is the only way back into this account
+          {config?.sso ? ` (or ${config.sso.label}, if you linked it in Settings)` : ''}. If you haven't saved it, cancel
+          and make a new one in{' '}
+          <Link to="/settings" onClick={props.onClose}>
+            Settings
+          </Link>{' '}
+          first.
+        </p>
+      )}
     </ConfirmDialog>
   );
 }

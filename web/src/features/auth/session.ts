@@ -59,12 +59,16 @@ export const session = {
     set({ status: 'signedOut', reason });
   },
 
+  /** After a single sign-on the server may answer the provider's logout URL: the browser goes
+   * there so the provider's session ends too, and the provider sends it back to `/`. */
   async logout(): Promise<void> {
+    let redirect: string | undefined;
     try {
-      await api.auth.logout();
+      redirect = (await api.auth.logout()).redirect;
     } finally {
       session.clear('signedOut');
     }
+    if (redirect) window.location.assign(redirect);
   },
 };
 

@@ -8,6 +8,7 @@ import { toast } from '../../ui/toast';
 import { RecoveryKeyPanel } from '../auth/RecoveryKeyPanel';
 import { SignOutDialog } from '../auth/SignOutDialog';
 import { session, useUser } from '../auth/session';
+import { SsoButton, useAuthConfig, useSsoLinked } from '../auth/sso';
 import { EditorPrefsForm } from './EditorPrefs';
 
 export default function Settings() {
@@ -29,6 +30,8 @@ export default function Settings() {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [deleteBusy, setDeleteBusy] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  const authConfig = useAuthConfig();
+  const ssoLinked = useSsoLinked(Boolean(authConfig?.sso));
 
   if (!user) return null;
 
@@ -79,6 +82,25 @@ export default function Settings() {
           </form>
         </section>
 
+        {authConfig?.sso && (
+          <section className="card stack" aria-labelledby="sso-h">
+            <h2 id="sso-h">Single sign-on</h2>
+            {ssoLinked ? (
+              <p data-testid="sso-linked">
+                This account is linked to {authConfig.sso.label}: sign in with {authConfig.sso.label} on any device.
+              </p>
+            ) : (
+              <>
+                <p className="muted small">
+                  Link this account to your {authConfig.sso.label} identity, then sign in with {authConfig.sso.label} on
+                  any device{authConfig.names ? '' : ' (the only way into this server)'}.
+                </p>
+                <SsoButton label={authConfig.sso.label} next="/settings" link />
+              </>
+            )}
+          </section>
+        )}
+
         <section className="card stack" aria-labelledby="appearance-h">
           <h2 id="appearance-h">Appearance</h2>
           <div className="row" role="radiogroup" aria-label="Theme">
@@ -104,14 +126,20 @@ export default function Settings() {
 
         <section className="card stack" aria-labelledby="signin-h">
           <h2 id="signin-h">Signing in</h2>
-          <p className="muted">
-            There's no email or password. Your recovery key signs you back in on any browser. If you lost it, or think
-            someone else has it, make a new one — the old key stops working at once.
-          </p>
+          {authConfig && !authConfig.names ? (
+            <p className="muted">You sign in with {authConfig.sso?.label}, on any browser.</p>
+          ) : (
+            <p className="muted">
+              There's no email or password. Your recovery key signs you back in on any browser. If you lost it, or think
+              someone else has it, make a new one — the old key stops working at once.
+            </p>
+          )}
           <div className="row wrap">
-            <button className="btn" onClick={() => setConfirmRotate(true)}>
-              Make a new recovery key
-            </button>
+            {(!authConfig || authConfig.names) && (
+              <button className="btn" onClick={() => setConfirmRotate(true)}>
+                Make a new recovery key
+              </button>
+            )}
             <button className="btn" onClick={() => setSigningOut(true)}>
               Sign out
             </button>
