@@ -33,12 +33,13 @@ build_log="$(mktemp)"
 trap 'rm -f "$build_log"' EXIT
 
 build() {
-  local dir="$root/deploy/$1" image="$2" recipe have start
+  local dir="$root/deploy/$1" image="$2" recipe have start previous
   recipe="$(cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-32)"
   if [ "$force" = 0 ]; then
     have="$(docker image inspect --format '{{ index .Config.Labels "opencoder.deploy.recipe" }}' "$image" 2>/dev/null || true)"
     [ "$have" = "$recipe" ] && return 0
   fi
+  previous="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
   start=$(date +%s)
   # --network host: apt reaches the mirror without the default bridge (some CI hosts run dockerd
   # without a usable docker0); nothing else differs.
@@ -46,6 +47,10 @@ build() {
   if ! docker build --network host --force-rm --label "opencoder.deploy.recipe=$recipe" -t "$image" "$dir" >"$build_log" 2>&1; then
     tail -n 40 "$build_log" >&2
     die "docker build of $image failed"
+  fi
+  # The image the tag named before is left untagged: remove it (kept while a container uses it).
+  if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then
+    docker image rm "$previous" >/dev/null 2>&1 || true
   fi
   log "built $image ($(docker image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}')) in $(( $(date +%s) - start ))s"
 }

@@ -66,6 +66,7 @@ cp "$root/deploy/Dockerfile" "$context/Dockerfile"
 
 tag_args=()
 for t in "${tags[@]}"; do tag_args+=(-t "$t"); done
+previous="$(docker image inspect --format '{{.Id}}' "${tags[0]}" 2>/dev/null || true)"
 start=$(date +%s)
 # --network host: the build needs no network at all, and the default bridge is not needed either
 # (some CI hosts run dockerd without a usable docker0).
@@ -83,4 +84,9 @@ if ! docker build --network host --force-rm --build-arg "STAGE_ID=$stage_id" --l
   die "docker build failed"
 fi
 remove_stage
+# The image the tag named before is left untagged: remove it (kept while a container or another
+# tag uses it).
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "${tags[0]}")" ]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true
+fi
 log "built ${tags[*]} ($(docker image inspect --format '{{.Size}}' "${tags[0]}" | awk '{printf "%.0f MB", $1/1e6}'), opencoder $version) in $(( $(date +%s) - start ))s"

@@ -72,6 +72,8 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+# Interrupted: exit (non-zero), which runs the clean-up.
+trap 'exit 130' INT TERM
 
 "$root/scripts/build-cluster-images.sh"
 "$root/scripts/build-server-image.sh" --binary "$BIN" --web "$WEB" --tag "$image"
