@@ -79,6 +79,11 @@ trap 'exit 130' INT TERM
 "$root/scripts/build-server-image.sh" --binary "$BIN" --web "$WEB" --tag "$image"
 log "images ready at $(elapsed)"
 
+# What the image promises: a fixed non-root user, the data volume, the port, the health check.
+facts="$(docker image inspect --format '{{.Config.User}} {{json .Config.Volumes}} {{json .Config.ExposedPorts}} {{json .Config.Healthcheck.Test}}' "$image")"
+[ "$facts" = '10001:10001 {"/var/lib/opencoder":{}} {"4000/tcp":{}} ["CMD","opencoder","healthcheck"]' ] \
+  || fail "the server image's configuration is not what deploy/Dockerfile promises: $facts"
+
 brought_up=1
 # `up` starts the services in dependency order, each after what it depends on is healthy; it
 # fails when one never gets there.
@@ -99,6 +104,9 @@ proxy="$(port_of proxy 8080)"
 node1="$(port_of node1 4000)"
 node2="$(port_of node2 4000)"
 log "proxy $proxy, node1 $node1, node2 $node2"
+# The image's own HEALTHCHECK command, inside a running node, and the user the server runs as.
+"${compose[@]}" exec -T node1 opencoder healthcheck || fail "opencoder healthcheck failed inside node1"
+[ "$("${compose[@]}" exec -T node1 id -u | tr -d '\r')" = 10001 ] || fail "node1 does not run as uid 10001"
 
 smoke_log="$(mktemp)"
 node "$here/smoke.mjs" "$proxy" "$node1" "$node2" | tee "$smoke_log" || { rm -f "$smoke_log"; fail "the smoke check failed"; }
