@@ -31,6 +31,7 @@ command -v docker-compose >/dev/null 2>&1 || fail "docker-compose is not install
 [ -x "$BIN" ] || fail "no server binary at $BIN (cargo build -p opencoder, or set OPENCODER_BIN)"
 [ -f "$WEB/index.html" ] || fail "no built web client at $WEB (make web, or set WEB_DIST)"
 [ -d "$root/tests/interop/node_modules/yjs" ] || fail "tests/interop's modules are missing (cd tests/interop && npm ci)"
+[ -S /var/run/docker.sock ] || fail "no Docker socket at /var/run/docker.sock (the compose file mounts it into the nodes)"
 docker image inspect opencoder-runner:latest >/dev/null 2>&1 \
   || fail "the sandbox image opencoder-runner:latest is missing (run scripts/build-runner-image.sh)"
 
