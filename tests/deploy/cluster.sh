@@ -66,7 +66,7 @@ cleanup() {
   # Sandbox containers the nodes started (labelled with their NODE_ID) that outlived them.
   local leftovers
   leftovers="$(docker ps -aq --filter "label=opencoder.sandbox.node=$project-node1"; \
-               docker ps -aq --filter "label=opencoder.sandbox.node=$project-node2")"
+               docker ps -aq --filter "label=opencoder.sandbox.node=$project-node2")" || true
   [ -z "$leftovers" ] || docker rm -f $leftovers >/dev/null 2>&1 || true
   docker image rm "$image" >/dev/null 2>&1 || true
   if [ "$status" = 0 ]; then log "passed in $(elapsed)"; else log "FAILED after $(elapsed)"; fi
