@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test deps-test sandbox web web-deps build-release test-rust test-interop test-web test-e2e bench clean
+.PHONY: run test deps-test sandbox web web-deps build-release test-rust test-interop test-web test-e2e test-deploy bench clean
 
 run: sandbox web build-release
 	./target/release/opencoder serve
@@ -31,12 +31,14 @@ deps-test: sandbox
 	scripts/ensure-chromium.sh
 	scripts/ensure-postgres.sh
 	scripts/ensure-redis.sh
+	scripts/ensure-docker-compose.sh
 
 test: deps-test web
 	$(MAKE) test-rust
 	$(MAKE) test-interop
 	$(MAKE) test-web
 	$(MAKE) test-e2e
+	$(MAKE) test-deploy
 
 test-rust:
 	$(CARGO) build -p opencoder
@@ -52,6 +54,13 @@ test-web:
 test-e2e:
 	cd tests/interop && npm ci --no-audit --no-fund
 	cd e2e && npm ci --no-audit --no-fund && OPENCODER_BIN=$(CURDIR)/target/debug/opencoder WEB_DIST=$(CURDIR)/web/dist npm test
+
+## The container images and the cluster compose file, deployed and smoke-checked (the debug binary
+## in the image: no release build here).
+test-deploy:
+	$(CARGO) build -p opencoder
+	test -d tests/interop/node_modules || (cd tests/interop && npm ci --no-audit --no-fund)
+	OPENCODER_BIN=$(CURDIR)/target/debug/opencoder WEB_DIST=$(CURDIR)/web/dist tests/deploy/cluster.sh
 
 bench:
 	@cat bench/README.md

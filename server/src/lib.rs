@@ -33,6 +33,7 @@ pub mod db;
 pub mod doctor;
 pub mod error;
 pub mod exec;
+pub mod healthcheck;
 pub mod http;
 pub mod interviews;
 pub mod metrics;

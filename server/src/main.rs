@@ -1,5 +1,5 @@
 //! The `opencoder` binary: `serve` (default), `migrate`, `backup`, `restore`, `audit`, `doctor`,
-//! `admin`, `--version`.
+//! `healthcheck`, `admin`, `--version`.
 //!
 //! Thin on purpose: parse the command line, read the configuration, hand over to the library.
 //! Configuration errors exit non-zero with a message naming the variable (from `config`).
@@ -55,6 +55,13 @@ enum Command {
     Audit(AuditArgs),
     /// Check the configuration, data directory and database; exit 1 if any check fails.
     Doctor,
+    /// Ask this server's `/healthz` (with --ready: `/readyz`) on its configured port; exit 0 on
+    /// a 200, 1 otherwise. The container image's HEALTHCHECK.
+    Healthcheck {
+        /// Check readiness (database, Redis, execution backend) instead of liveness.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Administer the server: grant or revoke the admin role, list and disable accounts, open
     /// or close sign-up.
     Admin(AdminArgs),
@@ -239,6 +246,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Healthcheck { ready } => {
+            let config = load_config_for_tools()?;
+            let probe = if ready {
+                opencoder::healthcheck::Probe::Ready
+            } else {
+                opencoder::healthcheck::Probe::Live
+            };
+            let addr = opencoder::healthcheck::target(config.host, config.port);
+            match opencoder::healthcheck::check(addr, probe).await {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(err) => {
+                    eprintln!("opencoder healthcheck: {err}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
     }
 }
