@@ -1,7 +1,8 @@
 //! Docker sandboxes (bollard): one engine connection ([`DockerHost`]) shared by the run backend
 //! ([`DockerBackend`]) and terminal sessions (`crate::terminal::DockerTerminals`).
 //!
-//! - `host`      — the engine: client, version negotiation, health, images, create/remove, sweep
+//! - `client`    — the engine's client (how it connects) and how its failures are classified
+//! - `host`      — the engine: version negotiation, health, images, create/remove, sweep
 //! - `labels`    — the labels on every sandbox container and who owns one
 //! - `lockdown`  — the controls every sandbox container gets (network, root, users, limits, env)
 //! - `container` — a run container: its create body, and the guard that always removes it
@@ -11,6 +12,7 @@
 pub mod advisories;
 mod attach;
 pub(crate) mod backend;
+mod client;
 mod container;
 pub(crate) mod host;
 pub(crate) mod labels;

@@ -1,0 +1,87 @@
+//! The Docker client of one engine and how its failures are classified: a connection error
+//! means "the daemon is not there", anything else "this request failed".
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bollard::errors::Error as DockerError;
+use bollard::Docker;
+
+use crate::SandboxError;
+
+/// The Docker client. bollard refuses to build a client for a unix socket that does not exist
+/// yet, so a daemon that is not there at start gets its client on the first call that finds the
+/// socket: a daemon that comes up later is used without a restart.
+pub(crate) struct Client {
+    pub(crate) address: Option<String>,
+    pub(crate) docker: Mutex<Option<Docker>>,
+    pub(crate) timeout: Duration,
+}
+
+impl Client {
+    pub(crate) fn connect(address: Option<&str>, timeout: Duration) -> Result<Docker, DockerError> {
+        let docker = match address {
+            Some(address) => Docker::connect_with_host(address)?,
+            None => Docker::connect_with_defaults()?,
+        };
+        Ok(docker.with_timeout(timeout.max(Duration::from_secs(5))))
+    }
+
+    pub(crate) fn get(&self) -> Result<Docker, DockerError> {
+        let mut slot = self.docker.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(docker) = slot.as_ref() {
+            return Ok(docker.clone());
+        }
+        let docker = Self::connect(self.address.as_deref(), self.timeout)?;
+        *slot = Some(docker.clone());
+        Ok(docker)
+    }
+}
+
+/// Docker errors that mean "the daemon is not there" rather than "this request failed".
+pub(crate) fn is_connection_error(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::IOError { .. }
+            | DockerError::HyperResponseError { .. }
+            | DockerError::HttpClientError { .. }
+            | DockerError::SocketNotFoundError(_)
+            | DockerError::RequestTimeoutError
+            | DockerError::HyperLegacyError { .. }
+    )
+}
+
+pub(crate) fn status_of(e: &DockerError) -> Option<u16> {
+    match e {
+        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// Classified failure of one Docker call.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    Down(String),
+    Timeout(String),
+    Api(Option<u16>, String),
+}
+
+impl CallError {
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            CallError::Down(m) | CallError::Timeout(m) | CallError::Api(_, m) => m,
+        }
+    }
+    pub(crate) fn into_sandbox(self) -> SandboxError {
+        match self {
+            CallError::Down(m) | CallError::Timeout(m) => SandboxError::Unavailable(m),
+            CallError::Api(_, m) => SandboxError::Internal(m),
+        }
+    }
+}
+
+impl From<CallError> for SandboxError {
+    fn from(e: CallError) -> Self {
+        e.into_sandbox()
+    }
+}
