@@ -11,6 +11,7 @@
 //! and the host rejoins by itself once its health check passes again (its backend's supervisor
 //! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -41,21 +42,26 @@ pub struct HostSpec {
     pub address: String,
     /// Runs this host takes at once before others are preferred.
     pub capacity: usize,
+    /// Certificate directory of a `tcp://` host reached over TLS (`;tls=DIR` in the entry).
+    pub tls_dir: Option<PathBuf>,
 }
 
-/// Parses `address=capacity,address=capacity` (whitespace allowed; empty = none). Only
-/// `unix://` and `tcp://` (plain, for a trusted network) are accepted: this build's Docker
-/// client has neither TLS client certificates nor `ssh://` compiled in.
+/// Parses `address=capacity[;tls=DIR],…` (whitespace allowed; empty = none). Addresses are
+/// `unix:///path` and `tcp://host:port`; a `tcp://` entry may name the directory of its TLS
+/// certificates (`ca.pem`, `cert.pem`, `key.pem`: see [`crate::docker::tls`]).
 pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
     let mut out: Vec<HostSpec> = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (address, capacity) = part
+        let mut fields = part.split(';').map(str::trim);
+        let head = fields.next().unwrap_or_default();
+        let (address, capacity) = head
             .rsplit_once('=')
             .ok_or_else(|| format!("host entry {part:?} is not address=capacity"))?;
         let address = address.trim().trim_end_matches('/').to_string();
-        if !(address.starts_with("unix:///") || address.starts_with("tcp://")) {
+        let tcp = address.starts_with("tcp://");
+        if !(address.starts_with("unix:///") || tcp) {
             return Err(format!(
-                "host {address:?}: only unix:///path and tcp://host:port are supported (no TLS or ssh:// in this build)"
+                "host {address:?}: only unix:///path and tcp://host:port are supported"
             ));
         }
         let capacity: usize = capacity
@@ -67,15 +73,53 @@ pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
                 "host entry {part:?}: capacity must be 1 to {MAX_HOST_CAPACITY}"
             ));
         }
+        let mut tls_dir = None;
+        for field in fields {
+            match field.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                Some(("tls", dir)) if tcp && !dir.is_empty() && tls_dir.is_none() => {
+                    tls_dir = Some(PathBuf::from(dir))
+                }
+                Some(("tls", _)) if !tcp => {
+                    return Err(format!("host {address:?}: tls= is for tcp:// hosts"))
+                }
+                _ => {
+                    return Err(format!(
+                        "host entry {part:?}: unknown option {field:?} (only tls=DIR)"
+                    ))
+                }
+            }
+        }
         if out.iter().any(|h| h.address == address) {
             return Err(format!("host {address:?} is listed twice"));
         }
-        out.push(HostSpec { address, capacity });
+        out.push(HostSpec {
+            address,
+            capacity,
+            tls_dir,
+        });
     }
     if out.len() > MAX_HOSTS {
         return Err(format!("at most {MAX_HOSTS} hosts"));
     }
     Ok(out)
+}
+
+/// Whether a plain `tcp://` address only reaches this machine (a loopback IP or `localhost`):
+/// anything else without TLS hands the engine, root on its host, to anyone on the network.
+pub fn is_loopback_tcp(address: &str) -> bool {
+    let Some(rest) = address.strip_prefix("tcp://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An address as shown in health reports, logs and metrics: any `user:password@` removed.
@@ -354,17 +398,35 @@ mod tests {
             vec![
                 HostSpec {
                     address: "unix:///var/run/docker.sock".into(),
-                    capacity: 8
+                    capacity: 8,
+                    tls_dir: None,
                 },
                 HostSpec {
                     address: "unix:///run/oc-docker2.sock".into(),
-                    capacity: 4
+                    capacity: 4,
+                    tls_dir: None,
                 },
             ]
         );
         assert_eq!(
             parse_hosts_spec("tcp://10.0.0.2:2375=2").unwrap()[0].capacity,
             2
+        );
+        assert_eq!(
+            parse_hosts_spec("tcp://10.0.0.2:2376=2 ; tls=/etc/oc/b ,tcp://10.0.0.3:2376=1")
+                .unwrap(),
+            vec![
+                HostSpec {
+                    address: "tcp://10.0.0.2:2376".into(),
+                    capacity: 2,
+                    tls_dir: Some("/etc/oc/b".into()),
+                },
+                HostSpec {
+                    address: "tcp://10.0.0.3:2376".into(),
+                    capacity: 1,
+                    tls_dir: None,
+                },
+            ]
         );
         assert!(parse_hosts_spec("").unwrap().is_empty());
         for bad in [
@@ -376,11 +438,38 @@ mod tests {
             "https://box=2",
             "/var/run/docker.sock=2",
             "unix:///a=1,unix:///a=2",
+            "unix:///a=1;tls=/d",
+            "tcp://h:1=1;tls=",
+            "tcp://h:1=1;tls=/a;tls=/b",
+            "tcp://h:1=1;verify=no",
         ] {
             assert!(parse_hosts_spec(bad).is_err(), "{bad:?} accepted");
         }
         let many: Vec<String> = (0..=MAX_HOSTS).map(|i| format!("unix:///s{i}=1")).collect();
         assert!(parse_hosts_spec(&many.join(",")).is_err());
+    }
+
+    #[test]
+    fn loopback_tcp() {
+        for near in [
+            "tcp://127.0.0.1:2375",
+            "tcp://127.8.0.1:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2375",
+            "tcp://LOCALHOST",
+        ] {
+            assert!(is_loopback_tcp(near), "{near}");
+        }
+        for far in [
+            "tcp://10.0.0.2:2375",
+            "tcp://docker.example:2375",
+            "tcp://[::2]:2375",
+            "tcp://127.0.0.1.example:2375",
+            "tcp://localhost.example:2375",
+            "unix:///var/run/docker.sock",
+        ] {
+            assert!(!is_loopback_tcp(far), "{far}");
+        }
     }
 
     #[test]

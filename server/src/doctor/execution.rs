@@ -4,6 +4,7 @@
 
 use super::{Check, Status};
 use crate::config::Config;
+use crate::exec::Engine;
 
 /// Docker reachability, the engine's components against the runc escape advisories, every
 /// language's image, the seccomp mode, the runtime and the warm pool (SPEC §5). Connects with
@@ -39,17 +40,8 @@ pub async fn execution(config: &Config) -> Vec<Check> {
     }
     // Every engine runs and terminals may use: each must answer and hold every language's image.
     let several = !settings.docker_hosts.is_empty();
-    let addresses: Vec<Option<String>> = if several {
-        settings
-            .docker_hosts
-            .iter()
-            .map(|h| Some(h.address.clone()))
-            .collect()
-    } else {
-        vec![settings.docker_host.clone()]
-    };
-    for address in addresses {
-        if !host_checks(&mut checks, settings, &languages, address).await && !several {
+    for engine in settings.engines() {
+        if !host_checks(&mut checks, settings, &languages, &engine).await && !several {
             return checks;
         }
     }
@@ -75,20 +67,44 @@ pub async fn execution(config: &Config) -> Vec<Check> {
     checks
 }
 
-/// Checks one Docker engine (`None`: `DOCKER_HOST`): it answers, and it holds every language's
+/// How an engine is reached, for its `docker` check; plain TCP to another machine is a warning
+/// (production refuses it outright: see `ExecSettings::refuse_plain_remote_engines`).
+fn transport(engine: &Engine) -> (Status, String) {
+    let address = engine.address.as_deref().unwrap_or_default();
+    match &engine.tls_dir {
+        Some(dir) => (
+            Status::Ok,
+            format!("over TLS with the certificates in {}", dir.display()),
+        ),
+        None if !address.starts_with("tcp://") => (Status::Ok, "over a local socket".into()),
+        None if oc_sandbox::hosts::is_loopback_tcp(address) => {
+            (Status::Ok, "over plain TCP on this machine".into())
+        }
+        None => (
+            Status::Warn,
+            "over plain TCP without TLS: whoever reaches the port controls the engine \
+             (set EXEC_DOCKER_TLS_DIR or ;tls=DIR)"
+                .into(),
+        ),
+    }
+}
+
+/// Checks one Docker engine: it answers (and how it is reached), and it holds every language's
 /// image. Returns whether it answered.
 async fn host_checks(
     checks: &mut Vec<Check>,
     settings: &crate::exec::ExecSettings,
     languages: &std::sync::Arc<oc_sandbox::LanguageTable>,
-    address: Option<String>,
+    engine: &Engine,
 ) -> bool {
+    let address = engine.address.clone();
     let name = match &address {
         Some(address) => format!("{}: ", oc_sandbox::hosts::display_address(address)),
         None => String::new(),
     };
     let host = oc_sandbox::DockerHost::connect(oc_sandbox::HostConfig {
         address: address.clone(),
+        tls_dir: engine.tls_dir.clone(),
         ..oc_sandbox::HostConfig::default()
     })
     .await;
@@ -133,9 +149,11 @@ async fn host_checks(
         docker.shutdown().await;
         return false;
     }
-    checks.push(Check::ok(
+    let (status, how) = transport(engine);
+    checks.push(Check::new(
         "docker",
-        format!("{name}{}", docker.host().detail()),
+        status,
+        format!("{name}{}, {how}", docker.host().detail()),
     ));
     checks.push(escape_advisories(&name, docker.host().components().await));
     let mut missing = Vec::new();
@@ -165,7 +183,7 @@ async fn host_checks(
     });
     docker.shutdown().await;
     if let Some(runtime) = &settings.runtime {
-        checks.push(runtime_check(&name, settings, languages, address, runtime).await);
+        checks.push(runtime_check(&name, settings, languages, engine, runtime).await);
     }
     true
 }
@@ -266,11 +284,12 @@ async fn runtime_check(
     name: &str,
     settings: &crate::exec::ExecSettings,
     languages: &std::sync::Arc<oc_sandbox::LanguageTable>,
-    address: Option<String>,
+    engine: &Engine,
     runtime: &str,
 ) -> Check {
     let host = match oc_sandbox::DockerHost::connect(oc_sandbox::HostConfig {
-        address,
+        address: engine.address.clone(),
+        tls_dir: engine.tls_dir.clone(),
         runtime: Some(runtime.to_string()),
         ..oc_sandbox::HostConfig::default()
     })

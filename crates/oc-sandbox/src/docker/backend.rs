@@ -494,6 +494,7 @@ impl SandboxBackend for DockerBackend {
         let available = up && image.is_ok();
         let host = HostHealth {
             address: display_address(inner.host.address().unwrap_or(DEFAULT_ADDRESS)),
+            tls: inner.host.tls_dir().is_some(),
             available,
             detail: detail.clone(),
             image: image.is_ok(),

@@ -4,6 +4,7 @@
 //! share one client, one set of call timeouts and one view of whether the daemon is up.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,10 +18,11 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio_util::task::TaskTracker;
 
-use super::client::Client;
+use super::client::{describe, Client};
 pub(crate) use super::client::{is_connection_error, status_of, CallError};
 use super::labels::{base_labels, hostname, is_leftover, ContainerKind, KIND_LABEL};
 use super::labels::{INSTANCE_LABEL, SANDBOX_LABEL};
+use super::tls::Tls;
 use crate::metrics::Metrics;
 use crate::SandboxError;
 
@@ -70,6 +72,9 @@ pub struct HostConfig {
     /// for gVisor); `None`: the daemon's default runtime. [`DockerHost::connect`] refuses a
     /// runtime the daemon does not list.
     pub runtime: Option<String>,
+    /// Talk TLS to a `tcp://` address with the certificates in this directory (`ca.pem`,
+    /// `cert.pem`, `key.pem`; see [`super::tls`]). `None`: plain TCP or a unix socket.
+    pub tls_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -81,6 +86,7 @@ impl Default for HostConfig {
             remove_leftovers_on_start: false,
             metrics: Arc::new(Metrics::new()),
             runtime: None,
+            tls_dir: None,
         }
     }
 }
@@ -179,19 +185,21 @@ impl DockerHost {
     /// to, sweeps this node's leftovers. Must be called inside a Tokio runtime. A daemon that is
     /// down is not an error here: the host reports unavailable and recovers when it comes back.
     pub async fn connect(cfg: HostConfig) -> Result<DockerHost, SandboxError> {
-        let docker = match Client::connect(cfg.address.as_deref(), cfg.call_timeout) {
-            Ok(docker) => Some(docker),
-            // No socket yet: unavailable until the daemon creates it.
-            Err(DockerError::SocketNotFoundError(_)) => None,
-            Err(e) => return Err(SandboxError::Internal(format!("docker client: {e}"))),
+        let tls = match (&cfg.tls_dir, cfg.address.as_deref()) {
+            (None, _) => None,
+            (Some(dir), Some(address)) if address.starts_with("tcp://") => Some(Tls::load(dir)?),
+            (Some(_), address) => {
+                return Err(SandboxError::InvalidRequest(format!(
+                    "TLS certificates are for tcp:// addresses, not {}",
+                    address.unwrap_or(crate::hosts::DEFAULT_ADDRESS)
+                )))
+            }
         };
+        let client = Client::new(cfg.address.clone(), tls, cfg.call_timeout)
+            .map_err(|e| SandboxError::Internal(format!("docker client: {e}")))?;
         let host = DockerHost {
             inner: Arc::new(HostInner {
-                client: Client {
-                    address: cfg.address.clone(),
-                    docker: Mutex::new(docker),
-                    timeout: cfg.call_timeout,
-                },
+                client,
                 cfg,
                 instance: uuid::Uuid::new_v4().simple().to_string(),
                 health: HealthState {
@@ -233,6 +241,11 @@ impl DockerHost {
             }
         }
         Ok(host)
+    }
+
+    /// The certificate directory of a host reached over TLS (`None`: plain TCP or a socket).
+    pub fn tls_dir(&self) -> Option<&Path> {
+        self.inner.client.tls().map(|tls| tls.dir.as_path())
     }
 
     /// The configured address (`None`: `DOCKER_HOST`, else the local socket).
@@ -319,6 +332,7 @@ impl DockerHost {
     pub(crate) fn classify(&self, what: &str, e: DockerError) -> CallError {
         Metrics::inc(&self.metrics().docker_errors);
         if is_connection_error(&e) {
+            let e = describe(&e);
             self.mark_down(format!("docker daemon unreachable: {e}"));
             CallError::Down(format!("docker daemon unreachable ({what}): {e}"))
         } else {
@@ -354,7 +368,7 @@ impl DockerHost {
         let docker = match self.inner.client.get() {
             Ok(docker) => docker,
             Err(e) => {
-                self.mark_down(format!("docker daemon unreachable: {e}"));
+                self.mark_down(format!("docker daemon unreachable: {}", describe(&e)));
                 return false;
             }
         };
@@ -381,7 +395,7 @@ impl DockerHost {
                     health.set(true, health.detail());
                 }
             }
-            Ok(Err(e)) => self.mark_down(format!("docker daemon unreachable: {e}")),
+            Ok(Err(e)) => self.mark_down(format!("docker daemon unreachable: {}", describe(&e))),
             Err(_) => self.mark_down(format!("docker daemon did not answer a ping within {t:?}")),
         }
         health.is_up()

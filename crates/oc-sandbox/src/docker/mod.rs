@@ -3,6 +3,7 @@
 //!
 //! - `client`    — the engine's client (how it connects) and how its failures are classified
 //! - `host`      — the engine: version negotiation, health, images, create/remove, sweep
+//! - `tls`       — `tcp://` engines over TLS with client certificates (the Docker convention)
 //! - `labels`    — the labels on every sandbox container and who owns one
 //! - `lockdown`  — the controls every sandbox container gets (network, root, users, limits, env)
 //! - `container` — a run container: its create body, and the guard that always removes it
@@ -17,6 +18,7 @@ mod container;
 pub(crate) mod host;
 pub(crate) mod labels;
 pub(crate) mod lockdown;
+pub mod tls;
 
 pub use backend::{DockerBackend, DockerConfig};
 pub use host::{
