@@ -9,11 +9,16 @@
 //! A host that goes down: runs already there fail fast with [`SandboxError::HostUnavailable`]
 //! (its backend sees the broken stream and the failed health check), new runs go to the others,
 //! and the host rejoins by itself once its health check passes again (its backend's supervisor
-//! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`).
+//! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`). A run whose
+//! host fails before its container received its input (found down at the start, or creating,
+//! starting or attaching its container failed) is placed again on another host, at most once:
+//! nothing of it ran. Once the container may have its input, the run is never moved (user code
+//! must not run twice).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -34,6 +39,9 @@ pub const DEFAULT_ADDRESS: &str = "default";
 pub const MAX_HOST_CAPACITY: usize = 1024;
 /// Largest number of hosts in `EXEC_DOCKER_HOSTS`.
 pub const MAX_HOSTS: usize = 64;
+/// Outcome label (`opencoder_exec_host_runs_total`) of a run its host lost before it started,
+/// counted there before the run was placed again on another host.
+pub const REPLACED: &str = "replaced";
 
 /// One entry of `EXEC_DOCKER_HOSTS`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,15 +202,21 @@ impl HostSet {
 
     /// A place on the healthy member with `image` and the most free capacity, or why there is
     /// none. The choice and the reservation happen together, so concurrent runs spread.
+    /// `lost`: a member that already failed this run (it is not chosen again).
     async fn place(
         &self,
         image_of: impl Fn(&HostMember) -> String,
+        lost: Option<usize>,
     ) -> Result<Placement, SandboxError> {
         let mut eligible = Vec::new();
         let mut refusals = Vec::new();
         for (i, member) in self.members.iter().enumerate() {
             let host = member.runs.host();
             let name = member.address();
+            if lost == Some(i) {
+                refusals.push(format!("{name}: failed as the run was starting there"));
+                continue;
+            }
             if let Err(e) = host.ensure_up().await {
                 refusals.push(format!("{name}: {e}"));
                 continue;
@@ -269,25 +283,55 @@ impl SandboxBackend for HostSet {
         spec: RunSpec,
         output: mpsc::Sender<OutputChunk>,
     ) -> Result<Outcome, SandboxError> {
+        let started = Instant::now();
+        let mut spec = spec;
         let languages = self.members[0].runs.languages().clone();
         let lang = languages.get(&spec.language).cloned();
-        let placement = match &lang {
-            Some(lang) => Some(self.place(|m| m.runs.image_for(lang).to_string()).await?),
-            // The first host reports the unknown language like a single host would.
-            None => None,
-        };
-        let member = &self.members[placement.as_ref().map_or(0, |p| p.index)];
-        let result = member.runs.run(spec, output).await;
-        let label = match &result {
-            Ok(outcome) => outcome.label(),
-            Err(SandboxError::Unavailable(_)) => "host_unavailable",
-            Err(err) => err.label(),
-        };
-        member
-            .runs
-            .metrics()
-            .record_host_run(&member.address(), label);
-        result.map_err(|err| host_error(member, err))
+        let mut lost = None;
+        loop {
+            let placement = match &lang {
+                Some(lang) => Some(
+                    self.place(|m| m.runs.image_for(lang).to_string(), lost)
+                        .await?,
+                ),
+                // The first host reports the unknown language like a single host would.
+                None => None,
+            };
+            let index = placement.as_ref().map_or(0, |p| p.index);
+            let member = &self.members[index];
+            let result = member
+                .runs
+                .run_here(&mut spec, output.clone(), started)
+                .await;
+            let label = match &result {
+                // Lost before it started: placed again on another host, at most once.
+                Err(failure) if failure.before_start && lost.is_none() => {
+                    tracing::warn!(
+                        host = %member.address(),
+                        error = %failure.error,
+                        "the run's Docker host failed before the run started; placing it again"
+                    );
+                    member
+                        .runs
+                        .metrics()
+                        .record_host_run(&member.address(), REPLACED);
+                    lost = Some(index);
+                    continue;
+                }
+                Ok(outcome) => outcome.label(),
+                Err(failure) => match &failure.error {
+                    SandboxError::Unavailable(_) => "host_unavailable",
+                    err => err.label(),
+                },
+            };
+            member
+                .runs
+                .metrics()
+                .record_host_run(&member.address(), label);
+            let result = result.map_err(|failure| host_error(member, failure.error));
+            member.runs.record(&spec.language, &result, started);
+            return result;
+        }
     }
 
     async fn health(&self) -> BackendHealth {
@@ -347,7 +391,9 @@ impl TerminalBackend for HostSet {
         files: &[SourceFile],
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        let placement = self.place(|m| m.terminals.image().to_string()).await?;
+        let placement = self
+            .place(|m| m.terminals.image().to_string(), None)
+            .await?;
         let member = &self.members[placement.index];
         let (session, events) = member
             .terminals

@@ -446,3 +446,95 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
         .to_string();
     assert!(err.contains("ca.pem"), "{err}");
 }
+
+/// A member whose health is only checked when a call fails (its supervisor sleeps for an hour):
+/// a daemon stopped under it still looks up when the next run is placed there.
+async fn member_checked_lazily(cfg: HostConfig) -> HostMember {
+    let host = DockerHost::connect(cfg).await.expect("docker host");
+    let runs = DockerBackend::new(
+        host.clone(),
+        oc_sandbox::DockerConfig {
+            pool: oc_sandbox::PoolConfig {
+                health_interval: Duration::from_secs(3600),
+                ..oc_sandbox::PoolConfig::default()
+            },
+            ..config()
+        },
+    )
+    .await
+    .expect("run backend");
+    assert!(runs.health().await.available, "{:?}", runs.health().await);
+    HostMember {
+        runs,
+        terminals: DockerTerminals::new(host, IMAGE.into(), None).expect("terminals"),
+        capacity: CAPACITY,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_whose_host_is_lost_before_it_starts_goes_to_another_host_once() {
+    require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
+    let second = start_second();
+    let metrics = Arc::new(Metrics::new());
+    let at = |address: Option<&str>| HostConfig {
+        address: address.map(str::to_string),
+        metrics: metrics.clone(),
+        ..host_config()
+    };
+    // The second daemon is listed first: with equal room, runs are placed there.
+    let set = HostSet::new(vec![
+        member_checked_lazily(at(Some(&second.unix))).await,
+        member_checked_lazily(at(None)).await,
+    ])
+    .unwrap();
+    let [lost, first] = [0, 1].map(|i| set.members()[i].address());
+    // Placement still takes it for up: its daemon stops between its last check and the runs.
+    second_daemon("stop");
+    assert!(set.members()[0].runs.host().is_up());
+    let handles: Vec<_> = (0..CAPACITY)
+        .map(|i| {
+            let set = set.clone();
+            tokio::spawn(async move {
+                let code = format!("print('moved {i}')");
+                (i, try_run(&set, spec("python", "main.py", &code)).await)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, r) = h.await.unwrap();
+        let r = r.expect("a run lost before it started is placed again");
+        assert_eq!(r.stdout, format!("moved {i}\n"), "{}", r.all());
+    }
+    let replaced = metrics.runs_on_host(&lost, "replaced");
+    assert!(replaced >= 1, "no run was placed on the stopped host");
+    assert_eq!(metrics.runs_on_host(&first, "ok"), CAPACITY as u64);
+    assert_eq!(metrics.runs_on_host(&lost, "host_unavailable"), 0);
+    set.shutdown().await;
+
+    // At most once: two addresses of the same stopped daemon, both still taken for up. The run
+    // is placed again once, then fails with the host's reason.
+    let second = start_second();
+    let set = HostSet::new(vec![
+        member_checked_lazily(at(Some(&second.unix))).await,
+        member_checked_lazily(HostConfig {
+            tls_dir: Some(second.certs.join("client")),
+            ..at(Some(&second.tls))
+        })
+        .await,
+    ])
+    .unwrap();
+    second_daemon("stop");
+    let err = try_run(&set, spec("python", "main.py", "print('never')"))
+        .await
+        .expect_err("both hosts are gone");
+    match err {
+        SandboxError::HostUnavailable(why) => assert!(why.contains(&second.tls), "{why}"),
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(metrics.runs_on_host(&second.unix, "replaced"), replaced + 1);
+    assert_eq!(metrics.runs_on_host(&second.tls, "host_unavailable"), 1);
+    assert_eq!(metrics.runs_on_host(&second.tls, "replaced"), 0);
+    set.shutdown().await;
+    start_second();
+}
