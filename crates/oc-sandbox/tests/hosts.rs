@@ -338,9 +338,9 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
         ..host_config()
     };
 
-    // Our certificate: the host answers, says it is TLS, and takes its share of runs.
+    // Our certificate: the host answers, says it is TLS, and takes its share of runs. It is
+    // listed first, so that a terminal started on an idle set lands there.
     let set = HostSet::new(vec![
-        member(None, &metrics).await,
         member_on(
             HostConfig {
                 metrics: metrics.clone(),
@@ -349,6 +349,7 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
             IMAGE,
         )
         .await,
+        member(None, &metrics).await,
     ])
     .unwrap();
     let health = SandboxBackend::health(&set).await;
@@ -358,7 +359,7 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
     );
     assert_eq!(
         health.hosts.iter().map(|h| h.tls).collect::<Vec<_>>(),
-        vec![false, true]
+        vec![true, false]
     );
     let handles: Vec<_> = (0..4).map(|_| start_sleeper(&set, 1)).collect();
     wait_in_flight(&set, 4).await;
@@ -368,9 +369,7 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
         assert_eq!(r.expect("run").stdout, "slept\n");
     }
     assert_eq!(metrics.runs_on_host(&second.tls, "ok"), CAPACITY as u64);
-    // A terminal over TLS (attach and exec through the same client).
-    let first_full: Vec<_> = (0..CAPACITY).map(|_| start_sleeper(&set, 3)).collect();
-    wait_in_flight(&set, CAPACITY).await;
+    // A terminal over TLS: its shell's stream is hijacked over the same verified connection.
     let (session, mut rx) = TerminalBackend::start(
         &set,
         &TerminalLimits::default(),
@@ -380,6 +379,15 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
     )
     .await
     .expect("terminal over TLS");
+    let on = session.container_id().unwrap().to_string();
+    assert_eq!(
+        set.members()[0]
+            .terminals
+            .containers(Some("hosts-tls-test"))
+            .await
+            .unwrap(),
+        vec![on]
+    );
     session.write(b"echo T$((6*7))\n").await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut out = String::new();
@@ -390,9 +398,7 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
         }
     }
     session.close().await;
-    for h in first_full {
-        h.await.unwrap().0.expect("filler run");
-    }
+    drop(session);
     set.shutdown().await;
 
     // A client certificate from another CA: the daemon refuses it; the host is down with a

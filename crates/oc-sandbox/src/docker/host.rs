@@ -245,7 +245,11 @@ impl DockerHost {
 
     /// The certificate directory of a host reached over TLS (`None`: plain TCP or a socket).
     pub fn tls_dir(&self) -> Option<&Path> {
-        self.inner.client.tls().map(|tls| tls.dir.as_path())
+        self.tls().map(|tls| tls.dir.as_path())
+    }
+
+    pub(crate) fn tls(&self) -> Option<&Tls> {
+        self.inner.client.tls()
     }
 
     /// The configured address (`None`: `DOCKER_HOST`, else the local socket).
@@ -395,7 +399,16 @@ impl DockerHost {
                     health.set(true, health.detail());
                 }
             }
-            Ok(Err(e)) => self.mark_down(format!("docker daemon unreachable: {}", describe(&e))),
+            Ok(Err(e)) => {
+                let why = match (self.tls(), self.address()) {
+                    (Some(tls), Some(address)) if super::tls::explain(&e).is_none() => {
+                        tls.diagnose(address).await
+                    }
+                    _ => None,
+                };
+                let why = why.unwrap_or_else(|| describe(&e));
+                self.mark_down(format!("docker daemon unreachable: {why}"))
+            }
             Err(_) => self.mark_down(format!("docker daemon did not answer a ping within {t:?}")),
         }
         health.is_up()

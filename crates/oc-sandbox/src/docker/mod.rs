@@ -13,7 +13,7 @@
 pub mod advisories;
 mod attach;
 pub(crate) mod backend;
-mod client;
+pub(crate) mod client;
 mod container;
 pub(crate) mod host;
 pub(crate) mod labels;

@@ -105,6 +105,49 @@ impl Tls {
     }
 }
 
+impl Tls {
+    /// A TLS stream to the daemon at `address` (`tcp://host:port`), verified as the client's
+    /// connections are: for the terminal's exec hijack, which speaks HTTP on it by hand.
+    pub(crate) async fn stream(
+        &self,
+        address: &str,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        let authority = address.strip_prefix("tcp://").unwrap_or(address);
+        let authority = authority.trim_end_matches('/');
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let tcp = tokio::net::TcpStream::connect(authority).await?;
+        tokio_rustls::TlsConnector::from(self.config.clone())
+            .connect(name, tcp)
+            .await
+    }
+
+    /// Why the daemon at `address` refuses us, if TLS is the reason. Under TLS 1.3 the daemon
+    /// checks our certificate after our side of the handshake is done, so a request can fail
+    /// with nothing but a closed connection: this handshake waits for the daemon's answer (an
+    /// alert, or silence while it waits for a request) to name the reason.
+    pub(crate) async fn diagnose(&self, address: &str) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        let mut stream = match tokio::time::timeout(DIAGNOSE_TIMEOUT, self.stream(address)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return explain(&e),
+            Err(_) => return None,
+        };
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(DIAGNOSE_TIMEOUT, stream.read(&mut byte)).await {
+            Ok(Err(e)) => explain(&e),
+            _ => None,
+        }
+    }
+}
+
+/// How long [`Tls::diagnose`] waits for the handshake, then for the daemon's verdict.
+const DIAGNOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What a TLS failure somewhere in `e`'s causes means, in words: the daemon refusing our client
 /// certificate, or its own certificate not passing our checks.
 pub(crate) fn explain(e: &(dyn std::error::Error + 'static)) -> Option<String> {
