@@ -70,8 +70,9 @@ pub struct ExecSettings {
     /// `address=capacity[;tls=DIR],…` (`unix:///…`, `tcp://…`); runs and terminals are placed on
     /// the healthy host with the image and the most free capacity.
     pub docker_hosts: Vec<oc_sandbox::hosts::HostSpec>,
-    /// `EXEC_DOCKER_TLS_DIR` (unset = plain TCP): the certificate directory (`ca.pem`,
-    /// `cert.pem`, `key.pem`) of every `tcp://` engine that names none of its own.
+    /// `EXEC_DOCKER_TLS_DIR` (unset = `DOCKER_CERT_PATH` when `DOCKER_TLS_VERIFY` is set, else
+    /// plain TCP): the certificate directory (`ca.pem`, `cert.pem`, `key.pem`) of every `tcp://`
+    /// engine that names none of its own.
     pub docker_tls_dir: Option<PathBuf>,
     /// `REPL_IDLE_MS` (300000): a REPL session nobody typed into for this long is closed.
     pub repl_idle: Duration,
@@ -227,7 +228,12 @@ impl ExecSettings {
                 get(vars, "EXEC_DOCKER_HOSTS").unwrap_or_default(),
             )
             .map_err(|e| invalid("EXEC_DOCKER_HOSTS", e))?,
-            docker_tls_dir: get(vars, "EXEC_DOCKER_TLS_DIR").map(PathBuf::from),
+            // The Docker CLI's own variables count too, so a DOCKER_HOST set up for the CLI works.
+            docker_tls_dir: get(vars, "EXEC_DOCKER_TLS_DIR")
+                .or_else(|| {
+                    get(vars, "DOCKER_TLS_VERIFY").and_then(|_| get(vars, "DOCKER_CERT_PATH"))
+                })
+                .map(PathBuf::from),
             node_id: get(vars, "NODE_ID").map(parse_node_id).transpose()?,
             repl_idle: Duration::from_millis(number(
                 vars,
@@ -314,6 +320,25 @@ mod tests {
             tls_dirs(settings(&[("EXEC_DOCKER_TLS_DIR", "/shared")])),
             vec![None]
         );
+        // The Docker CLI's variables, unless EXEC_DOCKER_TLS_DIR says otherwise.
+        let cli = [
+            ("DOCKER_HOST", "tcp://10.0.0.2:2376"),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", "/home/ops/.docker"),
+        ];
+        assert_eq!(
+            tls_dirs(settings(&cli)),
+            vec![Some("/home/ops/.docker".into())]
+        );
+        assert_eq!(tls_dirs(settings(&cli[..2])), vec![None]);
+        assert_eq!(
+            tls_dirs(settings(&[cli[0], cli[2]])),
+            vec![None],
+            "DOCKER_CERT_PATH alone does not turn TLS on"
+        );
+        let mut chosen = cli.to_vec();
+        chosen.push(("EXEC_DOCKER_TLS_DIR", "/shared"));
+        assert_eq!(tls_dirs(settings(&chosen)), vec![Some("/shared".into())]);
     }
 
     #[test]
