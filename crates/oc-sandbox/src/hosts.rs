@@ -13,7 +13,8 @@
 //! host fails before its container received its input (found down at the start, or creating,
 //! starting or attaching its container failed) is placed again on another host, at most once:
 //! nothing of it ran. Once the container may have its input, the run is never moved (user code
-//! must not run twice).
+//! must not run twice). A terminal session whose host goes down while it is being set up is
+//! placed again the same way (nobody has typed into it yet).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -214,7 +215,7 @@ impl HostSet {
             let host = member.runs.host();
             let name = member.address();
             if lost == Some(i) {
-                refusals.push(format!("{name}: failed as the run was starting there"));
+                refusals.push(format!("{name}: failed as this was starting there"));
                 continue;
             }
             if let Err(e) = host.ensure_up().await {
@@ -391,17 +392,30 @@ impl TerminalBackend for HostSet {
         files: &[SourceFile],
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        let placement = self
-            .place(|m| m.terminals.image().to_string(), None)
-            .await?;
-        let member = &self.members[placement.index];
-        let (session, events) = member
-            .terminals
-            .start(limits, key, files, size)
-            .await
-            .map_err(|err| host_error(member, err))?;
-        // The session counts in its host's load for its life.
-        Ok((session.holding(Box::new(placement)), events))
+        let mut lost = None;
+        loop {
+            let placement = self
+                .place(|m| m.terminals.image().to_string(), lost)
+                .await?;
+            let member = &self.members[placement.index];
+            match member.terminals.start(limits, key, files, size).await {
+                // The session counts in its host's load for its life.
+                Ok((session, events)) => return Ok((session.holding(Box::new(placement)), events)),
+                // Its host went down while the session was being set up: nobody has typed
+                // anything yet, so another host may take it (once).
+                Err(SandboxError::Unavailable(why))
+                    if lost.is_none() && !member.runs.host().is_up() =>
+                {
+                    tracing::warn!(
+                        host = %member.address(),
+                        error = %why,
+                        "the terminal's Docker host failed while it started; placing it again"
+                    );
+                    lost = Some(placement.index);
+                }
+                Err(err) => return Err(host_error(member, err)),
+            }
+        }
     }
 
     async fn containers(&self, key: Option<&str>) -> Result<Vec<String>, SandboxError> {

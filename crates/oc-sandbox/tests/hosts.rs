@@ -478,7 +478,7 @@ async fn member_checked_lazily(cfg: HostConfig) -> HostMember {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_run_whose_host_is_lost_before_it_starts_goes_to_another_host_once() {
+async fn a_run_or_terminal_whose_host_is_lost_before_it_starts_goes_to_another_host_once() {
     require_docker().await;
     let _alone = SECOND_DAEMON.lock().await;
     let second = start_second();
@@ -516,6 +516,45 @@ async fn a_run_whose_host_is_lost_before_it_starts_goes_to_another_host_once() {
     assert!(replaced >= 1, "no run was placed on the stopped host");
     assert_eq!(metrics.runs_on_host(&first, "ok"), CAPACITY as u64);
     assert_eq!(metrics.runs_on_host(&lost, "host_unavailable"), 0);
+    set.shutdown().await;
+
+    // A terminal whose host goes down while it is set up starts on the other host.
+    let second = start_second();
+    let set = HostSet::new(vec![
+        member_checked_lazily(at(Some(&second.unix))).await,
+        member_checked_lazily(at(None)).await,
+    ])
+    .unwrap();
+    second_daemon("stop");
+    let (session, mut rx) = TerminalBackend::start(
+        &set,
+        &TerminalLimits::default(),
+        "hosts-moved-terminal",
+        &[],
+        TermSize::default(),
+    )
+    .await
+    .expect("a terminal lost as it started is placed again");
+    let on = session.container_id().unwrap().to_string();
+    assert_eq!(
+        set.members()[1]
+            .terminals
+            .containers(Some("hosts-moved-terminal"))
+            .await
+            .unwrap(),
+        vec![on]
+    );
+    session.write(b"echo T$((6*7))\n").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut out = String::new();
+    while !out.contains("T42") {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
+            other => panic!("no terminal output ({other:?}): {out}"),
+        }
+    }
+    session.close().await;
+    drop(session);
     set.shutdown().await;
 
     // At most once: two addresses of the same stopped daemon, both still taken for up. The run
