@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use super::client::{describe, Client};
 pub(crate) use super::client::{is_connection_error, status_of, CallError};
+use super::health::HealthState;
 use super::labels::{base_labels, hostname, is_leftover, ContainerKind, KIND_LABEL};
 use super::labels::{INSTANCE_LABEL, SANDBOX_LABEL};
 use super::tls::Tls;
@@ -91,69 +91,6 @@ impl Default for HostConfig {
     }
 }
 
-/// Daemon reachability as last observed.
-#[derive(Debug)]
-struct HealthState {
-    up: AtomicBool,
-    detail: Mutex<String>,
-    last_check: Mutex<Option<Instant>>,
-    /// Has been up at least once: a later down → up is a return, which settles first.
-    ever_up: AtomicBool,
-    /// When a returning daemon first answered again (cleared when it goes down).
-    answering_since: Mutex<Option<Instant>>,
-}
-
-impl HealthState {
-    fn is_up(&self) -> bool {
-        self.up.load(Ordering::SeqCst)
-    }
-    fn detail(&self) -> String {
-        self.detail
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-    fn set(&self, up: bool, detail: String) {
-        if up {
-            self.ever_up.store(true, Ordering::SeqCst);
-        } else {
-            *self
-                .answering_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
-        }
-        self.record(up, detail);
-    }
-    /// A returning daemon that has not settled yet: down, keeping when it started answering.
-    fn settling(&self) {
-        self.record(
-            false,
-            format!("docker daemon answering again; taking work once it has for {REJOIN_SETTLE:?}"),
-        );
-    }
-    fn record(&self, up: bool, detail: String) {
-        self.up.store(up, Ordering::SeqCst);
-        *self.detail.lock().unwrap_or_else(|e| e.into_inner()) = detail;
-        *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-    }
-    /// For a daemon answering a ping while marked down: `true` once it may take work again (at
-    /// once on first contact; after `REJOIN_SETTLE` when it is coming back).
-    fn settled(&self) -> bool {
-        if !self.ever_up.load(Ordering::SeqCst) {
-            return true;
-        }
-        let mut since = self
-            .answering_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        since.get_or_insert_with(Instant::now).elapsed() >= REJOIN_SETTLE
-    }
-
-    fn checked_within(&self, d: Duration) -> bool {
-        matches!(*self.last_check.lock().unwrap_or_else(|e| e.into_inner()), Some(t) if t.elapsed() < d)
-    }
-}
-
 struct HostInner {
     client: Client,
     cfg: HostConfig,
@@ -202,13 +139,7 @@ impl DockerHost {
                 client,
                 cfg,
                 instance: uuid::Uuid::new_v4().simple().to_string(),
-                health: HealthState {
-                    up: AtomicBool::new(false),
-                    detail: Mutex::new("not checked yet".into()),
-                    last_check: Mutex::new(None),
-                    ever_up: AtomicBool::new(false),
-                    answering_since: Mutex::new(None),
-                },
+                health: HealthState::default(),
                 image_ids: Mutex::new(HashMap::new()),
                 removals: TaskTracker::new(),
             }),

@@ -2,7 +2,8 @@
 //! ([`DockerBackend`]) and terminal sessions (`crate::terminal::DockerTerminals`).
 //!
 //! - `client`    — the engine's client (how it connects) and how its failures are classified
-//! - `host`      — the engine: version negotiation, health, images, create/remove, sweep
+//! - `health`    — what is known of a daemon's reachability (up, why, settling after a return)
+//! - `host`      — the engine: version negotiation, health checks, images, create/remove, sweep
 //! - `tls`       — `tcp://` engines over TLS with client certificates (the Docker convention)
 //! - `labels`    — the labels on every sandbox container and who owns one
 //! - `lockdown`  — the controls every sandbox container gets (network, root, users, limits, env)
@@ -15,6 +16,7 @@ mod attach;
 pub(crate) mod backend;
 pub(crate) mod client;
 mod container;
+mod health;
 pub(crate) mod host;
 pub(crate) mod labels;
 pub(crate) mod lockdown;
