@@ -113,22 +113,27 @@ pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
     Ok(out)
 }
 
+/// The host part of a `tcp://host:port` address (brackets of an IPv6 address removed, any
+/// `user@` dropped); `None` for other schemes.
+pub fn tcp_host(address: &str) -> Option<&str> {
+    let rest = address.strip_prefix("tcp://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    Some(match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    })
+}
+
 /// Whether a plain `tcp://` address only reaches this machine (a loopback IP or `localhost`):
 /// anything else without TLS hands the engine, root on its host, to anyone on the network.
 pub fn is_loopback_tcp(address: &str) -> bool {
-    let Some(rest) = address.strip_prefix("tcp://") else {
-        return false;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let host = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    tcp_host(address).is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 /// An address as shown in health reports, logs and metrics: any `user:password@` removed.

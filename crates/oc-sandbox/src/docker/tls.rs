@@ -112,14 +112,12 @@ impl Tls {
         &self,
         address: &str,
     ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
-        let authority = address.strip_prefix("tcp://").unwrap_or(address);
-        let authority = authority.trim_end_matches('/');
-        let host = match authority.strip_prefix('[') {
-            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-        };
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let host = crate::hosts::tcp_host(address)
+            .ok_or_else(|| invalid(format!("{address} is not a tcp:// address")))?;
         let name = rustls::pki_types::ServerName::try_from(host.to_string())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            .map_err(|e| invalid(e.to_string()))?;
+        let authority = address.trim_start_matches("tcp://").trim_end_matches('/');
         let tcp = tokio::net::TcpStream::connect(authority).await?;
         tokio_rustls::TlsConnector::from(self.config.clone())
             .connect(name, tcp)
