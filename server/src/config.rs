@@ -448,6 +448,7 @@ impl Config {
         if self.mode != Mode::Production {
             return Ok(());
         }
+        self.exec.refuse_plain_remote_engines()?;
         let secret = self.jwt_secret.expose();
         if secret.is_empty() {
             return Err(invalid(

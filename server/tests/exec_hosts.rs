@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use common::TestApp;
 use serde_json::json;
 
-const SECOND: &str = "unix:///run/oc-docker2.sock";
 /// One test at a time uses the second daemon (one of them stops it).
 static SECOND_DAEMON: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn second_daemon(arg: &str) {
+/// Runs the script; on `start`, its output: the daemon's socket address, its TLS address
+/// (`--tlsverify`) and the directory of the certificates it generated.
+fn second_daemon(arg: &str) -> Vec<String> {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../scripts/start-second-docker.sh"
@@ -26,17 +27,26 @@ fn second_daemon(arg: &str) {
         .expect("bash runs");
     assert!(
         out.status.success(),
-        "scripts/start-second-docker.sh {arg} failed (it needs root and dockerd):\n{}",
+        "scripts/start-second-docker.sh {arg} failed (it needs root, dockerd and openssl):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Starts the second daemon; its socket address.
+fn start_second() -> String {
+    second_daemon("start").swap_remove(0)
 }
 
 /// An app on both hosts, one place each, no warm pool; and a user with `n` pads holding
 /// `sleep.py` (sleeps `seconds`, prints `done`).
 async fn two_host_app(n: usize, seconds: u32) -> (TestApp, common::TestUser, Vec<String>) {
     oc_sandbox::testing::hold_shared_docker_lock();
-    second_daemon("start");
-    let hosts = format!("unix:///var/run/docker.sock=1,{SECOND}=1");
+    let second = start_second();
+    let hosts = format!("unix:///var/run/docker.sock=1,{second}=1");
     let app =
         TestApp::spawn_with(&[("EXEC_DOCKER_HOSTS", hosts.as_str()), ("EXEC_POOL", "")]).await;
     let ada = app.signup("Ada").await;
@@ -68,6 +78,7 @@ async fn two_host_app(n: usize, seconds: u32) -> (TestApp, common::TestUser, Vec
 async fn runs_use_every_host_and_health_lists_them() {
     let _alone = SECOND_DAEMON.lock().await;
     let (app, ada, paths) = two_host_app(2, 1).await;
+    let second = start_second();
 
     let anonymous = app.get("/api/health", None).await;
     assert_eq!(
@@ -90,7 +101,7 @@ async fn runs_use_every_host_and_health_lists_them() {
         .collect();
     assert_eq!(
         addresses,
-        vec!["unix:///var/run/docker.sock", SECOND],
+        vec!["unix:///var/run/docker.sock", second.as_str()],
         "{}",
         health.body
     );
@@ -98,6 +109,7 @@ async fn runs_use_every_host_and_health_lists_them() {
         assert_eq!(host["available"], true, "{host}");
         assert_eq!(host["image"], true, "{host}");
         assert_eq!(host["capacity"], 1, "{host}");
+        assert_eq!(host["tls"], false, "{host}");
         assert!(
             host["detail"].as_str().unwrap().starts_with("docker "),
             "{host}"
@@ -119,7 +131,7 @@ async fn runs_use_every_host_and_health_lists_them() {
         assert_eq!(r.body["run"]["stdout"], "done\n", "{:?}", r.body);
     }
     let metrics = app.state.metrics.render();
-    for host in ["unix:///var/run/docker.sock", SECOND] {
+    for host in ["unix:///var/run/docker.sock", second.as_str()] {
         let series = format!("opencoder_exec_host_runs_total{{host=\"{host}\",outcome=\"ok\"}} 1");
         assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
     }
@@ -129,7 +141,10 @@ async fn runs_use_every_host_and_health_lists_them() {
 fn doctor_names_the_host_that_lacks_the_image() {
     let _alone = SECOND_DAEMON.blocking_lock();
     oc_sandbox::testing::hold_shared_docker_lock();
-    second_daemon("start");
+    let started = second_daemon("start");
+    let [second, tls, certs] = &started[..] else {
+        panic!("the script printed {started:?}");
+    };
     // Tagged on the default daemon only.
     let image = "oc-doctor-test-only-first:latest";
     let tag = std::process::Command::new("docker")
@@ -143,7 +158,8 @@ fn doctor_names_the_host_that_lacks_the_image() {
         String::from_utf8_lossy(&tag.stderr)
     );
     let dir = tempfile::tempdir().unwrap();
-    let hosts = format!("unix:///var/run/docker.sock=1,{SECOND}=1");
+    // The second daemon twice: over its socket, and over TLS with our certificate.
+    let hosts = format!("unix:///var/run/docker.sock=1,{second}=1,{tls}=1;tls={certs}/client");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_opencoder"))
         .env_clear()
         .current_dir(dir.path())
@@ -172,20 +188,29 @@ fn doctor_names_the_host_that_lacks_the_image() {
             .collect()
     };
     let docker = lines("docker");
-    assert_eq!(docker.len(), 2, "{report}");
+    assert_eq!(docker.len(), 3, "{report}");
     assert!(docker.iter().all(|l| l.starts_with("[ ok ]")), "{report}");
+    assert!(docker[1].contains("over a local socket"), "{report}");
+    assert!(
+        docker[2].contains(&format!("over TLS with the certificates in {certs}/client")),
+        "{report}"
+    );
     let images = lines("images");
-    assert_eq!(images.len(), 2, "{report}");
+    assert_eq!(images.len(), 3, "{report}");
     assert!(
         images[0].starts_with("[ ok ]") && images[0].contains("unix:///var/run/docker.sock"),
         "{report}"
     );
     assert!(
-        images[1].starts_with("[FAIL]") && images[1].contains(&format!("missing on {SECOND}")),
+        images[1].starts_with("[FAIL]") && images[1].contains(&format!("missing on {second}")),
         "{report}"
     );
     assert!(
-        images[1].contains(&format!("scripts/load-runner-image.sh {SECOND}")),
+        images[1].contains(&format!("scripts/load-runner-image.sh {second}")),
+        "{report}"
+    );
+    assert!(
+        images[2].starts_with("[FAIL]") && images[2].contains(&format!("missing on {tls}")),
         "{report}"
     );
 }
@@ -194,6 +219,7 @@ fn doctor_names_the_host_that_lacks_the_image() {
 async fn runs_on_a_host_that_goes_down_finish_with_host_unavailable_and_it_rejoins() {
     let _alone = SECOND_DAEMON.lock().await;
     let (app, ada, paths) = two_host_app(3, 5).await;
+    let second = start_second();
     let body = || json!({ "entry": "sleep.py" });
     let stop = async {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -234,7 +260,7 @@ async fn runs_on_a_host_that_goes_down_finish_with_host_unavailable_and_it_rejoi
         failed.body["run"]["error"]
             .as_str()
             .unwrap()
-            .contains(SECOND),
+            .contains(&second),
         "{:?}",
         failed.body
     );
@@ -244,7 +270,7 @@ async fn runs_on_a_host_that_goes_down_finish_with_host_unavailable_and_it_rejoi
     assert_eq!(r.body["run"]["outcome"], "ok", "{:?}", r.body);
 
     // Back, it rejoins by itself (health is re-checked at most every EXEC_CHECK_TTL).
-    second_daemon("start");
+    start_second();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let health = app.get("/api/health", Some(&ada.token)).await;
@@ -266,6 +292,6 @@ async fn runs_on_a_host_that_goes_down_finish_with_host_unavailable_and_it_rejoi
         assert_eq!(r.body["run"]["outcome"], "ok", "{:?}", r.body);
     }
     let metrics = app.state.metrics.render();
-    let series = format!("opencoder_exec_host_runs_total{{host=\"{SECOND}\",outcome=\"ok\"}} 1");
+    let series = format!("opencoder_exec_host_runs_total{{host=\"{second}\",outcome=\"ok\"}} 1");
     assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
 }

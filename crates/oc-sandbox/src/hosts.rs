@@ -9,10 +9,17 @@
 //! A host that goes down: runs already there fail fast with [`SandboxError::HostUnavailable`]
 //! (its backend sees the broken stream and the failed health check), new runs go to the others,
 //! and the host rejoins by itself once its health check passes again (its backend's supervisor
-//! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`).
+//! keeps probing, and placement re-checks a down host at most every `DOWN_RECHECK`). A run whose
+//! host fails before its container received its input (found down at the start, or creating,
+//! starting or attaching its container failed) is placed again on another host, at most once:
+//! nothing of it ran. Once the container may have its input, the run is never moved (user code
+//! must not run twice). A terminal session whose host goes down while it is being set up is
+//! placed again the same way (nobody has typed into it yet).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -33,6 +40,9 @@ pub const DEFAULT_ADDRESS: &str = "default";
 pub const MAX_HOST_CAPACITY: usize = 1024;
 /// Largest number of hosts in `EXEC_DOCKER_HOSTS`.
 pub const MAX_HOSTS: usize = 64;
+/// Outcome label (`opencoder_exec_host_runs_total`) of a run its host lost before it started,
+/// counted there before the run was placed again on another host.
+pub const REPLACED: &str = "replaced";
 
 /// One entry of `EXEC_DOCKER_HOSTS`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,21 +51,26 @@ pub struct HostSpec {
     pub address: String,
     /// Runs this host takes at once before others are preferred.
     pub capacity: usize,
+    /// Certificate directory of a `tcp://` host reached over TLS (`;tls=DIR` in the entry).
+    pub tls_dir: Option<PathBuf>,
 }
 
-/// Parses `address=capacity,address=capacity` (whitespace allowed; empty = none). Only
-/// `unix://` and `tcp://` (plain, for a trusted network) are accepted: this build's Docker
-/// client has neither TLS client certificates nor `ssh://` compiled in.
+/// Parses `address=capacity[;tls=DIR],…` (whitespace allowed; empty = none). Addresses are
+/// `unix:///path` and `tcp://host:port`; a `tcp://` entry may name the directory of its TLS
+/// certificates (`ca.pem`, `cert.pem`, `key.pem`: see [`crate::docker::tls`]).
 pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
     let mut out: Vec<HostSpec> = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (address, capacity) = part
+        let mut fields = part.split(';').map(str::trim);
+        let head = fields.next().unwrap_or_default();
+        let (address, capacity) = head
             .rsplit_once('=')
             .ok_or_else(|| format!("host entry {part:?} is not address=capacity"))?;
         let address = address.trim().trim_end_matches('/').to_string();
-        if !(address.starts_with("unix:///") || address.starts_with("tcp://")) {
+        let tcp = address.starts_with("tcp://");
+        if !(address.starts_with("unix:///") || tcp) {
             return Err(format!(
-                "host {address:?}: only unix:///path and tcp://host:port are supported (no TLS or ssh:// in this build)"
+                "host {address:?}: only unix:///path and tcp://host:port are supported"
             ));
         }
         let capacity: usize = capacity
@@ -67,15 +82,58 @@ pub fn parse_hosts_spec(spec: &str) -> Result<Vec<HostSpec>, String> {
                 "host entry {part:?}: capacity must be 1 to {MAX_HOST_CAPACITY}"
             ));
         }
+        let mut tls_dir = None;
+        for field in fields {
+            match field.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                Some(("tls", dir)) if tcp && !dir.is_empty() && tls_dir.is_none() => {
+                    tls_dir = Some(PathBuf::from(dir))
+                }
+                Some(("tls", _)) if !tcp => {
+                    return Err(format!("host {address:?}: tls= is for tcp:// hosts"))
+                }
+                _ => {
+                    return Err(format!(
+                        "host entry {part:?}: unknown option {field:?} (only tls=DIR)"
+                    ))
+                }
+            }
+        }
         if out.iter().any(|h| h.address == address) {
             return Err(format!("host {address:?} is listed twice"));
         }
-        out.push(HostSpec { address, capacity });
+        out.push(HostSpec {
+            address,
+            capacity,
+            tls_dir,
+        });
     }
     if out.len() > MAX_HOSTS {
         return Err(format!("at most {MAX_HOSTS} hosts"));
     }
     Ok(out)
+}
+
+/// The host part of a `tcp://host:port` address (brackets of an IPv6 address removed, any
+/// `user@` dropped); `None` for other schemes.
+pub fn tcp_host(address: &str) -> Option<&str> {
+    let rest = address.strip_prefix("tcp://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    Some(match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    })
+}
+
+/// Whether a plain `tcp://` address only reaches this machine (a loopback IP or `localhost`):
+/// anything else without TLS hands the engine, root on its host, to anyone on the network.
+pub fn is_loopback_tcp(address: &str) -> bool {
+    tcp_host(address).is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 /// An address as shown in health reports, logs and metrics: any `user:password@` removed.
@@ -150,15 +208,21 @@ impl HostSet {
 
     /// A place on the healthy member with `image` and the most free capacity, or why there is
     /// none. The choice and the reservation happen together, so concurrent runs spread.
+    /// `lost`: a member that already failed this run (it is not chosen again).
     async fn place(
         &self,
         image_of: impl Fn(&HostMember) -> String,
+        lost: Option<usize>,
     ) -> Result<Placement, SandboxError> {
         let mut eligible = Vec::new();
         let mut refusals = Vec::new();
         for (i, member) in self.members.iter().enumerate() {
             let host = member.runs.host();
             let name = member.address();
+            if lost == Some(i) {
+                refusals.push(format!("{name}: failed as this was starting there"));
+                continue;
+            }
             if let Err(e) = host.ensure_up().await {
                 refusals.push(format!("{name}: {e}"));
                 continue;
@@ -225,25 +289,55 @@ impl SandboxBackend for HostSet {
         spec: RunSpec,
         output: mpsc::Sender<OutputChunk>,
     ) -> Result<Outcome, SandboxError> {
+        let started = Instant::now();
+        let mut spec = spec;
         let languages = self.members[0].runs.languages().clone();
         let lang = languages.get(&spec.language).cloned();
-        let placement = match &lang {
-            Some(lang) => Some(self.place(|m| m.runs.image_for(lang).to_string()).await?),
-            // The first host reports the unknown language like a single host would.
-            None => None,
-        };
-        let member = &self.members[placement.as_ref().map_or(0, |p| p.index)];
-        let result = member.runs.run(spec, output).await;
-        let label = match &result {
-            Ok(outcome) => outcome.label(),
-            Err(SandboxError::Unavailable(_)) => "host_unavailable",
-            Err(err) => err.label(),
-        };
-        member
-            .runs
-            .metrics()
-            .record_host_run(&member.address(), label);
-        result.map_err(|err| host_error(member, err))
+        let mut lost = None;
+        loop {
+            let placement = match &lang {
+                Some(lang) => Some(
+                    self.place(|m| m.runs.image_for(lang).to_string(), lost)
+                        .await?,
+                ),
+                // The first host reports the unknown language like a single host would.
+                None => None,
+            };
+            let index = placement.as_ref().map_or(0, |p| p.index);
+            let member = &self.members[index];
+            let result = member
+                .runs
+                .run_here(&mut spec, output.clone(), started)
+                .await;
+            let label = match &result {
+                // Lost before it started: placed again on another host, at most once.
+                Err(failure) if failure.before_start && lost.is_none() => {
+                    tracing::warn!(
+                        host = %member.address(),
+                        error = %failure.error,
+                        "the run's Docker host failed before the run started; placing it again"
+                    );
+                    member
+                        .runs
+                        .metrics()
+                        .record_host_run(&member.address(), REPLACED);
+                    lost = Some(index);
+                    continue;
+                }
+                Ok(outcome) => outcome.label(),
+                Err(failure) => match &failure.error {
+                    SandboxError::Unavailable(_) => "host_unavailable",
+                    err => err.label(),
+                },
+            };
+            member
+                .runs
+                .metrics()
+                .record_host_run(&member.address(), label);
+            let result = result.map_err(|failure| host_error(member, failure.error));
+            member.runs.record(&spec.language, &result, started);
+            return result;
+        }
     }
 
     async fn health(&self) -> BackendHealth {
@@ -303,15 +397,30 @@ impl TerminalBackend for HostSet {
         files: &[SourceFile],
         size: TermSize,
     ) -> Result<(TerminalSession, mpsc::Receiver<TerminalEvent>), SandboxError> {
-        let placement = self.place(|m| m.terminals.image().to_string()).await?;
-        let member = &self.members[placement.index];
-        let (session, events) = member
-            .terminals
-            .start(limits, key, files, size)
-            .await
-            .map_err(|err| host_error(member, err))?;
-        // The session counts in its host's load for its life.
-        Ok((session.holding(Box::new(placement)), events))
+        let mut lost = None;
+        loop {
+            let placement = self
+                .place(|m| m.terminals.image().to_string(), lost)
+                .await?;
+            let member = &self.members[placement.index];
+            match member.terminals.start(limits, key, files, size).await {
+                // The session counts in its host's load for its life.
+                Ok((session, events)) => return Ok((session.holding(Box::new(placement)), events)),
+                // Its host went down while the session was being set up: nobody has typed
+                // anything yet, so another host may take it (once).
+                Err(SandboxError::Unavailable(why))
+                    if lost.is_none() && !member.runs.host().is_up() =>
+                {
+                    tracing::warn!(
+                        host = %member.address(),
+                        error = %why,
+                        "the terminal's Docker host failed while it started; placing it again"
+                    );
+                    lost = Some(placement.index);
+                }
+                Err(err) => return Err(host_error(member, err)),
+            }
+        }
     }
 
     async fn containers(&self, key: Option<&str>) -> Result<Vec<String>, SandboxError> {
@@ -354,17 +463,35 @@ mod tests {
             vec![
                 HostSpec {
                     address: "unix:///var/run/docker.sock".into(),
-                    capacity: 8
+                    capacity: 8,
+                    tls_dir: None,
                 },
                 HostSpec {
                     address: "unix:///run/oc-docker2.sock".into(),
-                    capacity: 4
+                    capacity: 4,
+                    tls_dir: None,
                 },
             ]
         );
         assert_eq!(
             parse_hosts_spec("tcp://10.0.0.2:2375=2").unwrap()[0].capacity,
             2
+        );
+        assert_eq!(
+            parse_hosts_spec("tcp://10.0.0.2:2376=2 ; tls=/etc/oc/b ,tcp://10.0.0.3:2376=1")
+                .unwrap(),
+            vec![
+                HostSpec {
+                    address: "tcp://10.0.0.2:2376".into(),
+                    capacity: 2,
+                    tls_dir: Some("/etc/oc/b".into()),
+                },
+                HostSpec {
+                    address: "tcp://10.0.0.3:2376".into(),
+                    capacity: 1,
+                    tls_dir: None,
+                },
+            ]
         );
         assert!(parse_hosts_spec("").unwrap().is_empty());
         for bad in [
@@ -376,11 +503,38 @@ mod tests {
             "https://box=2",
             "/var/run/docker.sock=2",
             "unix:///a=1,unix:///a=2",
+            "unix:///a=1;tls=/d",
+            "tcp://h:1=1;tls=",
+            "tcp://h:1=1;tls=/a;tls=/b",
+            "tcp://h:1=1;verify=no",
         ] {
             assert!(parse_hosts_spec(bad).is_err(), "{bad:?} accepted");
         }
         let many: Vec<String> = (0..=MAX_HOSTS).map(|i| format!("unix:///s{i}=1")).collect();
         assert!(parse_hosts_spec(&many.join(",")).is_err());
+    }
+
+    #[test]
+    fn loopback_tcp() {
+        for near in [
+            "tcp://127.0.0.1:2375",
+            "tcp://127.8.0.1:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2375",
+            "tcp://LOCALHOST",
+        ] {
+            assert!(is_loopback_tcp(near), "{near}");
+        }
+        for far in [
+            "tcp://10.0.0.2:2375",
+            "tcp://docker.example:2375",
+            "tcp://[::2]:2375",
+            "tcp://127.0.0.1.example:2375",
+            "tcp://localhost.example:2375",
+            "unix:///var/run/docker.sock",
+        ] {
+            assert!(!is_loopback_tcp(far), "{far}");
+        }
     }
 
     #[test]

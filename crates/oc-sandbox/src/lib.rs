@@ -324,6 +324,8 @@ pub struct BackendHealth {
 pub struct HostHealth {
     /// Its address without credentials (`default`: `DOCKER_HOST` or the local socket).
     pub address: String,
+    /// Reached over TLS with client certificates (`tcp://` with a certificate directory).
+    pub tls: bool,
     pub available: bool,
     /// The daemon's version, or why it is unavailable.
     pub detail: String,

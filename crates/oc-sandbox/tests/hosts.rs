@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,12 +16,21 @@ use oc_sandbox::{
     TermSize, TerminalBackend, TerminalEvent, TerminalLimits,
 };
 
-const SECOND: &str = "unix:///run/oc-docker2.sock";
 /// One test at a time uses the second daemon (one of them stops it).
 static SECOND_DAEMON: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const CAPACITY: usize = 2;
 
-fn second_daemon(arg: &str) {
+/// The second daemon as `scripts/start-second-docker.sh` reports it.
+struct Second {
+    /// Its socket (`OC_DOCKER2_SOCKET`, default `/run/oc-docker2.sock`).
+    unix: String,
+    /// Its TLS listener (`tcp://127.0.0.1:<port>`, `--tlsverify`).
+    tls: String,
+    /// The certificates: `client/` (ours), `other-ca/` (a client certificate of another CA).
+    certs: PathBuf,
+}
+
+fn second_daemon(arg: &str) -> Option<Second> {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../scripts/start-second-docker.sh"
@@ -31,9 +41,22 @@ fn second_daemon(arg: &str) {
         .expect("bash runs");
     assert!(
         out.status.success(),
-        "scripts/start-second-docker.sh {arg} failed (it needs root and dockerd):\n{}",
+        "scripts/start-second-docker.sh {arg} failed (it needs root, dockerd and openssl):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().collect::<Vec<_>>()[..] {
+        [unix, tls, certs] => Some(Second {
+            unix: unix.to_string(),
+            tls: tls.to_string(),
+            certs: PathBuf::from(certs),
+        }),
+        _ => None,
+    }
+}
+
+fn start_second() -> Second {
+    second_daemon("start").expect("the script prints the daemon's addresses")
 }
 
 async fn member(address: Option<&str>, metrics: &Arc<Metrics>) -> HostMember {
@@ -41,20 +64,32 @@ async fn member(address: Option<&str>, metrics: &Arc<Metrics>) -> HostMember {
 }
 
 async fn member_with(address: Option<&str>, metrics: &Arc<Metrics>, image: &str) -> HostMember {
-    let host = DockerHost::connect(HostConfig {
+    let cfg = HostConfig {
         address: address.map(str::to_string),
-        // As the server (`DOCKER_CALL_TIMEOUT`): a daemon just restarted can be slow at first.
-        call_timeout: Duration::from_secs(20),
         metrics: metrics.clone(),
-        ..HostConfig::default()
-    })
-    .await
-    .expect("docker host");
+        ..host_config()
+    };
+    let member = member_on(cfg, image).await;
+    let host = member.runs.host();
     assert!(
         host.check_health().await,
         "{address:?} does not answer: {}",
         host.detail()
     );
+    member
+}
+
+fn host_config() -> HostConfig {
+    HostConfig {
+        // As the server (`DOCKER_CALL_TIMEOUT`): a daemon just restarted can be slow at first.
+        call_timeout: Duration::from_secs(20),
+        ..HostConfig::default()
+    }
+}
+
+/// A member on the host of `cfg`, whether it answers or not.
+async fn member_on(cfg: HostConfig, image: &str) -> HostMember {
+    let host = DockerHost::connect(cfg).await.expect("docker host");
     HostMember {
         runs: DockerBackend::new(
             host.clone(),
@@ -97,11 +132,11 @@ async fn wait_in_flight(set: &HostSet, n: usize) {
 async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     require_docker().await;
     let _alone = SECOND_DAEMON.lock().await;
-    second_daemon("start");
+    let second = start_second();
     let metrics = Arc::new(Metrics::new());
     let set = HostSet::new(vec![
         member(None, &metrics).await,
-        member(Some(SECOND), &metrics).await,
+        member(Some(&second.unix), &metrics).await,
     ])
     .unwrap();
     let [first, second] = [0, 1].map(|i| set.members()[i].address());
@@ -161,7 +196,7 @@ async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     assert!(health.available && !health.hosts[1].available, "{health:?}");
 
     // Restarted, it rejoins by itself: a full first host sends runs there again.
-    second_daemon("start");
+    start_second();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !SandboxBackend::health(&set).await.hosts[1].available {
         assert!(Instant::now() < deadline, "the second host did not rejoin");
@@ -245,13 +280,13 @@ fn tag_on_first_only(tag: &str) {
 async fn a_host_without_the_image_gets_no_runs() {
     require_docker().await;
     let _alone = SECOND_DAEMON.lock().await;
-    second_daemon("start");
+    let second = start_second();
     let image = "oc-hosts-test-only-first:latest";
     tag_on_first_only(image);
     let metrics = Arc::new(Metrics::new());
     let set = HostSet::new(vec![
         member_with(None, &metrics, image).await,
-        member_with(Some(SECOND), &metrics, image).await,
+        member_with(Some(&second.unix), &metrics, image).await,
     ])
     .unwrap();
     let health = SandboxBackend::health(&set).await;
@@ -278,4 +313,273 @@ async fn a_host_without_the_image_gets_no_runs() {
         Vec::<String>::new()
     );
     set.shutdown().await;
+}
+
+/// A client directory with `ca` as the CA the daemon's certificate is checked against and the
+/// client certificate and key of `client`.
+fn cert_dir(ca: &Path, client: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(ca.join("ca.pem"), dir.path().join("ca.pem")).unwrap();
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(client.join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
+    require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
+    let second = start_second();
+    let metrics = Arc::new(Metrics::new());
+    let over_tls = |dir: PathBuf| HostConfig {
+        address: Some(second.tls.clone()),
+        tls_dir: Some(dir),
+        ..host_config()
+    };
+
+    // Our certificate: the host answers, says it is TLS, and takes its share of runs. It is
+    // listed first, so that a terminal started on an idle set lands there.
+    let set = HostSet::new(vec![
+        member_on(
+            HostConfig {
+                metrics: metrics.clone(),
+                ..over_tls(second.certs.join("client"))
+            },
+            IMAGE,
+        )
+        .await,
+        member(None, &metrics).await,
+    ])
+    .unwrap();
+    let health = SandboxBackend::health(&set).await;
+    assert!(
+        health.hosts.iter().all(|h| h.available && h.image),
+        "{health:?}"
+    );
+    assert_eq!(
+        health.hosts.iter().map(|h| h.tls).collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    let handles: Vec<_> = (0..4).map(|_| start_sleeper(&set, 1)).collect();
+    wait_in_flight(&set, 4).await;
+    assert_eq!(set.loads(), vec![CAPACITY, CAPACITY], "not spread");
+    for h in handles {
+        let (r, _) = h.await.unwrap();
+        assert_eq!(r.expect("run").stdout, "slept\n");
+    }
+    assert_eq!(metrics.runs_on_host(&second.tls, "ok"), CAPACITY as u64);
+    // A terminal over TLS: its shell's stream is hijacked over the same verified connection.
+    let (session, mut rx) = TerminalBackend::start(
+        &set,
+        &TerminalLimits::default(),
+        "hosts-tls-test",
+        &[],
+        TermSize::default(),
+    )
+    .await
+    .expect("terminal over TLS");
+    let on = session.container_id().unwrap().to_string();
+    assert_eq!(
+        set.members()[0]
+            .terminals
+            .containers(Some("hosts-tls-test"))
+            .await
+            .unwrap(),
+        vec![on]
+    );
+    session.write(b"echo T$((6*7))\n").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut out = String::new();
+    while !out.contains("T42") {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
+            other => panic!("no terminal output ({other:?}): {out}"),
+        }
+    }
+    session.close().await;
+    drop(session);
+    set.shutdown().await;
+
+    // A client certificate from another CA: the daemon refuses it; the host is down with a
+    // clear detail and no run goes there.
+    let other_ca = second.certs.join("other-ca");
+    // The daemon's certificate checked against another CA: we refuse the daemon.
+    let wrong_ca = cert_dir(&second.certs.join("rogue-ca"), &second.certs.join("client"));
+    for (dir, why) in [
+        (
+            other_ca.as_path(),
+            "the daemon refused our client certificate",
+        ),
+        (wrong_ca.path(), "the daemon's certificate"),
+    ] {
+        let metrics = Arc::new(Metrics::new());
+        let refused = member_on(
+            HostConfig {
+                metrics: metrics.clone(),
+                ..over_tls(dir.to_path_buf())
+            },
+            IMAGE,
+        )
+        .await;
+        let set = HostSet::new(vec![member(None, &metrics).await, refused]).unwrap();
+        let health = SandboxBackend::health(&set).await;
+        let host = &health.hosts[1];
+        assert!(!host.available && host.tls, "{health:?}");
+        assert!(host.detail.contains(why), "{}", host.detail);
+        let handles: Vec<_> = (0..CAPACITY + 1)
+            .map(|_| {
+                let set = set.clone();
+                tokio::spawn(async move { run(&set, spec("python", "main.py", "print(1)")).await })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.await.unwrap().stdout, "1\n");
+        }
+        assert_eq!(
+            metrics.runs_on_host(&set.members()[0].address(), "ok"),
+            CAPACITY as u64 + 1
+        );
+        assert_eq!(metrics.runs_on_host(&second.tls, "ok"), 0);
+        set.shutdown().await;
+    }
+
+    // A TLS host's certificate directory must hold the three files.
+    let empty = tempfile::tempdir().unwrap();
+    let err = DockerHost::connect(over_tls(empty.path().to_path_buf()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ca.pem"), "{err}");
+}
+
+/// A member whose health is only checked when a call fails (its supervisor sleeps for an hour):
+/// a daemon stopped under it still looks up when the next run is placed there.
+async fn member_checked_lazily(cfg: HostConfig) -> HostMember {
+    let host = DockerHost::connect(cfg).await.expect("docker host");
+    let runs = DockerBackend::new(
+        host.clone(),
+        oc_sandbox::DockerConfig {
+            pool: oc_sandbox::PoolConfig {
+                health_interval: Duration::from_secs(3600),
+                ..oc_sandbox::PoolConfig::default()
+            },
+            ..config()
+        },
+    )
+    .await
+    .expect("run backend");
+    assert!(runs.health().await.available, "{:?}", runs.health().await);
+    HostMember {
+        runs,
+        terminals: DockerTerminals::new(host, IMAGE.into(), None).expect("terminals"),
+        capacity: CAPACITY,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_or_terminal_whose_host_is_lost_before_it_starts_goes_to_another_host_once() {
+    require_docker().await;
+    let _alone = SECOND_DAEMON.lock().await;
+    let second = start_second();
+    let metrics = Arc::new(Metrics::new());
+    let at = |address: Option<&str>| HostConfig {
+        address: address.map(str::to_string),
+        metrics: metrics.clone(),
+        ..host_config()
+    };
+    // The second daemon is listed first: with equal room, runs are placed there.
+    let set = HostSet::new(vec![
+        member_checked_lazily(at(Some(&second.unix))).await,
+        member_checked_lazily(at(None)).await,
+    ])
+    .unwrap();
+    let [lost, first] = [0, 1].map(|i| set.members()[i].address());
+    // Placement still takes it for up: its daemon stops between its last check and the runs.
+    second_daemon("stop");
+    assert!(set.members()[0].runs.host().is_up());
+    let handles: Vec<_> = (0..CAPACITY)
+        .map(|i| {
+            let set = set.clone();
+            tokio::spawn(async move {
+                let code = format!("print('moved {i}')");
+                (i, try_run(&set, spec("python", "main.py", &code)).await)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, r) = h.await.unwrap();
+        let r = r.expect("a run lost before it started is placed again");
+        assert_eq!(r.stdout, format!("moved {i}\n"), "{}", r.all());
+    }
+    let replaced = metrics.runs_on_host(&lost, "replaced");
+    assert!(replaced >= 1, "no run was placed on the stopped host");
+    assert_eq!(metrics.runs_on_host(&first, "ok"), CAPACITY as u64);
+    assert_eq!(metrics.runs_on_host(&lost, "host_unavailable"), 0);
+    set.shutdown().await;
+
+    // A terminal whose host goes down while it is set up starts on the other host.
+    let second = start_second();
+    let set = HostSet::new(vec![
+        member_checked_lazily(at(Some(&second.unix))).await,
+        member_checked_lazily(at(None)).await,
+    ])
+    .unwrap();
+    second_daemon("stop");
+    let (session, mut rx) = TerminalBackend::start(
+        &set,
+        &TerminalLimits::default(),
+        "hosts-moved-terminal",
+        &[],
+        TermSize::default(),
+    )
+    .await
+    .expect("a terminal lost as it started is placed again");
+    let on = session.container_id().unwrap().to_string();
+    assert_eq!(
+        set.members()[1]
+            .terminals
+            .containers(Some("hosts-moved-terminal"))
+            .await
+            .unwrap(),
+        vec![on]
+    );
+    session.write(b"echo T$((6*7))\n").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut out = String::new();
+    while !out.contains("T42") {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
+            other => panic!("no terminal output ({other:?}): {out}"),
+        }
+    }
+    session.close().await;
+    drop(session);
+    set.shutdown().await;
+
+    // At most once: two addresses of the same stopped daemon, both still taken for up. The run
+    // is placed again once, then fails with the host's reason.
+    let second = start_second();
+    let set = HostSet::new(vec![
+        member_checked_lazily(at(Some(&second.unix))).await,
+        member_checked_lazily(HostConfig {
+            tls_dir: Some(second.certs.join("client")),
+            ..at(Some(&second.tls))
+        })
+        .await,
+    ])
+    .unwrap();
+    second_daemon("stop");
+    let err = try_run(&set, spec("python", "main.py", "print('never')"))
+        .await
+        .expect_err("both hosts are gone");
+    match err {
+        SandboxError::HostUnavailable(why) => assert!(why.contains(&second.tls), "{why}"),
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(metrics.runs_on_host(&second.unix, "replaced"), replaced + 1);
+    assert_eq!(metrics.runs_on_host(&second.tls, "host_unavailable"), 1);
+    assert_eq!(metrics.runs_on_host(&second.tls, "replaced"), 0);
+    set.shutdown().await;
+    start_second();
 }

@@ -29,7 +29,7 @@ use oc_sandbox::{
 pub use service::{ExecService, PadBroadcast};
 
 use crate::config::Config;
-pub use settings::ExecSettings;
+pub use settings::{Engine, ExecSettings};
 
 /// The compile cache under `DATA_DIR` (of the first host, with several: each other host `i` has
 /// its own `compile-cache-<i>`, as a cache directory has one owner that evicts from it).
@@ -154,14 +154,8 @@ pub async fn build_sandboxes(
             Err(err) => anyhow::bail!("the Docker sandbox cannot be set up ({err}); fix EXEC_DOCKER_HOSTS or the EXEC_* settings"),
         };
     }
-    let host = match connect_host(
-        settings,
-        &node_id,
-        settings.docker_host.clone(),
-        metrics.clone(),
-    )
-    .await
-    {
+    let engine = settings.engines().remove(0);
+    let host = match connect_host(settings, &node_id, &engine, metrics.clone()).await {
         Ok(host) => host,
         Err(err) if settings.allow_local => return Ok(unreachable(&err)),
         Err(err) => anyhow::bail!(
@@ -208,20 +202,21 @@ pub async fn build_sandboxes(
     Ok(Sandboxes { runs, terminals })
 }
 
-/// One Docker engine of this server (`None`: `DOCKER_HOST`), its leftovers swept when asked to.
+/// One Docker engine of this server, its leftovers swept when asked to.
 async fn connect_host(
     settings: &ExecSettings,
     node_id: &str,
-    address: Option<String>,
+    engine: &Engine,
     metrics: Arc<oc_sandbox::Metrics>,
 ) -> anyhow::Result<DockerHost> {
     Ok(DockerHost::connect(HostConfig {
-        address,
+        address: engine.address.clone(),
         call_timeout: DOCKER_CALL_TIMEOUT,
         node_id: node_id.to_string(),
         remove_leftovers_on_start: settings.remove_leftovers,
         metrics,
         runtime: settings.runtime.clone(),
+        tls_dir: engine.tls_dir.clone(),
     })
     .await?)
 }
@@ -262,14 +257,9 @@ async fn host_set(
     metrics: Arc<oc_sandbox::Metrics>,
 ) -> anyhow::Result<HostSet> {
     let mut members = Vec::new();
-    for (i, spec) in settings.docker_hosts.iter().enumerate() {
-        let host = connect_host(
-            settings,
-            node_id,
-            Some(spec.address.clone()),
-            metrics.clone(),
-        )
-        .await?;
+    let engines = settings.engines();
+    for (i, (engine, spec)) in engines.iter().zip(&settings.docker_hosts).enumerate() {
+        let host = connect_host(settings, node_id, engine, metrics.clone()).await?;
         let cache = if i == 0 {
             COMPILE_CACHE_DIR.to_string()
         } else {

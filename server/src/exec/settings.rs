@@ -67,9 +67,13 @@ pub struct ExecSettings {
     /// configuration like every other setting (so a daemon that is not there yet can be named).
     pub docker_host: Option<String>,
     /// `EXEC_DOCKER_HOSTS` (unset = the single engine of `DOCKER_HOST`): several engines as
-    /// `address=capacity,…` (`unix:///…`, plain `tcp://…`); runs and terminals are placed on the
-    /// healthy host with the image and the most free capacity.
+    /// `address=capacity[;tls=DIR],…` (`unix:///…`, `tcp://…`); runs and terminals are placed on
+    /// the healthy host with the image and the most free capacity.
     pub docker_hosts: Vec<oc_sandbox::hosts::HostSpec>,
+    /// `EXEC_DOCKER_TLS_DIR` (unset = `DOCKER_CERT_PATH` when `DOCKER_TLS_VERIFY` is set, else
+    /// plain TCP): the certificate directory (`ca.pem`, `cert.pem`, `key.pem`) of every `tcp://`
+    /// engine that names none of its own.
+    pub docker_tls_dir: Option<PathBuf>,
     /// `REPL_IDLE_MS` (300000): a REPL session nobody typed into for this long is closed.
     pub repl_idle: Duration,
     /// `REPL_MAX_MS` (1800000): a REPL session's lifetime (its wall limit), however busy.
@@ -115,7 +119,69 @@ fn parse_node_id(raw: &str) -> Result<String, ConfigError> {
     Ok(raw.to_string())
 }
 
+/// One Docker engine this server uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    /// `None`: `DOCKER_HOST` unset, the local socket.
+    pub address: Option<String>,
+    /// Reached over TLS with the certificates there.
+    pub tls_dir: Option<PathBuf>,
+}
+
 impl ExecSettings {
+    /// The engines runs and terminals use: those of `EXEC_DOCKER_HOSTS`, else the one of
+    /// `DOCKER_HOST`. A `tcp://` engine without its own `;tls=` uses `EXEC_DOCKER_TLS_DIR`.
+    pub fn engines(&self) -> Vec<Engine> {
+        let tls = |address: &str, own: Option<&PathBuf>| {
+            own.or(self.docker_tls_dir.as_ref())
+                .filter(|_| address.starts_with("tcp://"))
+                .cloned()
+        };
+        if self.docker_hosts.is_empty() {
+            let address = self.docker_host.clone();
+            return vec![Engine {
+                tls_dir: address.as_deref().and_then(|a| tls(a, None)),
+                address,
+            }];
+        }
+        self.docker_hosts
+            .iter()
+            .map(|h| Engine {
+                address: Some(h.address.clone()),
+                tls_dir: tls(&h.address, h.tls_dir.as_ref()),
+            })
+            .collect()
+    }
+
+    /// Production refuses a `tcp://` engine without TLS that is not on this machine: its API is
+    /// root on its host for anyone who can reach the port.
+    pub fn refuse_plain_remote_engines(&self) -> Result<(), ConfigError> {
+        let var = if self.docker_hosts.is_empty() {
+            "DOCKER_HOST"
+        } else {
+            "EXEC_DOCKER_HOSTS"
+        };
+        for engine in self.engines() {
+            let Some(address) = engine.address.as_deref() else {
+                continue;
+            };
+            if address.starts_with("tcp://")
+                && engine.tls_dir.is_none()
+                && !oc_sandbox::hosts::is_loopback_tcp(address)
+            {
+                return Err(invalid(
+                    var,
+                    format!(
+                        "{} is a remote Docker engine over plain TCP, refused in production; \
+                         give it TLS client certificates (EXEC_DOCKER_TLS_DIR or ;tls=DIR)",
+                        oc_sandbox::hosts::display_address(address)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<ExecSettings, ConfigError> {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -162,6 +228,12 @@ impl ExecSettings {
                 get(vars, "EXEC_DOCKER_HOSTS").unwrap_or_default(),
             )
             .map_err(|e| invalid("EXEC_DOCKER_HOSTS", e))?,
+            // The Docker CLI's own variables count too, so a DOCKER_HOST set up for the CLI works.
+            docker_tls_dir: get(vars, "EXEC_DOCKER_TLS_DIR")
+                .or_else(|| {
+                    get(vars, "DOCKER_TLS_VERIFY").and_then(|_| get(vars, "DOCKER_CERT_PATH"))
+                })
+                .map(PathBuf::from),
             node_id: get(vars, "NODE_ID").map(parse_node_id).transpose()?,
             repl_idle: Duration::from_millis(number(
                 vars,
@@ -199,10 +271,115 @@ mod tests {
             .unwrap()
             .docker_hosts
             .is_empty());
-        for bad in ["ssh://box=2", "unix:///a=0", "unix:///a"] {
+        for bad in [
+            "ssh://box=2",
+            "unix:///a=0",
+            "unix:///a",
+            "unix:///a=1;tls=/d",
+        ] {
             let err = ExecSettings::from_vars(&vars(bad)).unwrap_err().to_string();
             assert!(err.starts_with("EXEC_DOCKER_HOSTS"), "{err}");
         }
+    }
+
+    #[test]
+    fn tcp_engines_get_their_tls_directory() {
+        let settings = |pairs: &[(&str, &str)]| {
+            ExecSettings::from_vars(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+            .unwrap()
+        };
+        let tls_dirs = |s: ExecSettings| -> Vec<Option<PathBuf>> {
+            s.engines().into_iter().map(|e| e.tls_dir).collect()
+        };
+        let hosts =
+            "unix:///var/run/docker.sock=2,tcp://10.0.0.2:2376=2;tls=/own,tcp://10.0.0.3:2376=2";
+        assert_eq!(
+            tls_dirs(settings(&[
+                ("EXEC_DOCKER_HOSTS", hosts),
+                ("EXEC_DOCKER_TLS_DIR", "/shared")
+            ])),
+            vec![None, Some("/own".into()), Some("/shared".into())]
+        );
+        assert_eq!(
+            tls_dirs(settings(&[("EXEC_DOCKER_HOSTS", hosts)])),
+            vec![None, Some("/own".into()), None]
+        );
+        assert_eq!(
+            tls_dirs(settings(&[
+                ("DOCKER_HOST", "tcp://10.0.0.2:2376"),
+                ("EXEC_DOCKER_TLS_DIR", "/shared")
+            ])),
+            vec![Some("/shared".into())]
+        );
+        assert_eq!(
+            tls_dirs(settings(&[("EXEC_DOCKER_TLS_DIR", "/shared")])),
+            vec![None]
+        );
+        // The Docker CLI's variables, unless EXEC_DOCKER_TLS_DIR says otherwise.
+        let cli = [
+            ("DOCKER_HOST", "tcp://10.0.0.2:2376"),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", "/home/ops/.docker"),
+        ];
+        assert_eq!(
+            tls_dirs(settings(&cli)),
+            vec![Some("/home/ops/.docker".into())]
+        );
+        assert_eq!(tls_dirs(settings(&cli[..2])), vec![None]);
+        assert_eq!(
+            tls_dirs(settings(&[cli[0], cli[2]])),
+            vec![None],
+            "DOCKER_CERT_PATH alone does not turn TLS on"
+        );
+        let mut chosen = cli.to_vec();
+        chosen.push(("EXEC_DOCKER_TLS_DIR", "/shared"));
+        assert_eq!(tls_dirs(settings(&chosen)), vec![Some("/shared".into())]);
+    }
+
+    #[test]
+    fn production_refuses_a_remote_engine_over_plain_tcp() {
+        let config = |pairs: &[(&str, &str)]| {
+            let strong = "0123456789abcdef".repeat(4);
+            let mut vars: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            vars.insert("OPENCODER_ENV".into(), "production".into());
+            vars.insert("JWT_SECRET".into(), strong);
+            crate::config::Config::from_vars(&vars)
+        };
+        for (var, value) in [
+            ("DOCKER_HOST", "tcp://10.0.0.2:2375"),
+            (
+                "EXEC_DOCKER_HOSTS",
+                "unix:///var/run/docker.sock=2,tcp://docker-b.internal:2375=2",
+            ),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(var) && err.contains("TLS"), "{err}");
+        }
+        for fine in [
+            vec![("DOCKER_HOST", "tcp://127.0.0.1:2375")],
+            vec![(
+                "EXEC_DOCKER_HOSTS",
+                "tcp://[::1]:2375=1,unix:///run/b.sock=1",
+            )],
+            vec![("EXEC_DOCKER_HOSTS", "tcp://10.0.0.2:2376=1;tls=/etc/oc/b")],
+            vec![
+                ("DOCKER_HOST", "tcp://10.0.0.2:2376"),
+                ("EXEC_DOCKER_TLS_DIR", "/etc/oc/docker"),
+            ],
+        ] {
+            assert!(config(&fine).is_ok(), "{fine:?}");
+        }
+        // Development allows it (a trusted network is the operator's call there).
+        let dev = HashMap::from([("DOCKER_HOST".to_string(), "tcp://10.0.0.2:2375".to_string())]);
+        assert!(crate::config::Config::from_vars(&dev).is_ok());
     }
 
     #[test]

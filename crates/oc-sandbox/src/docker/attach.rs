@@ -24,6 +24,9 @@ const MAX_FRAME_LINE: usize = 128;
 /// What the attach loop observed.
 #[derive(Debug, Default)]
 pub(crate) struct Drive {
+    /// The attach stream opened: from here on the container may have received its input (and
+    /// the program may have started), so the run is never given to another host.
+    pub(crate) attached: bool,
     pub(crate) setup_seen: bool,
     pub(crate) compiled: Option<i64>,
     pub(crate) artifacts: Option<Vec<u8>>,
@@ -89,6 +92,7 @@ pub(crate) async fn drive(
             return d;
         }
     };
+    d.attached = true;
     let mut output = attached.output;
     let mut input = attached.input;
     let writer = async move {

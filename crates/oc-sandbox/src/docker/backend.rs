@@ -282,17 +282,75 @@ impl Inner {
     }
 }
 
+/// Why a run on one host failed.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) error: SandboxError,
+    /// The host failed (`Unavailable`) before the run's container received its input: nothing
+    /// of the run executed (its sources, compile step and program travel in that input), so
+    /// another host may take it.
+    pub(crate) before_start: bool,
+}
+
+impl From<SandboxError> for Failure {
+    fn from(error: SandboxError) -> Self {
+        Failure {
+            error,
+            before_start: false,
+        }
+    }
+}
+
+impl Failure {
+    /// A failure before the container received its input.
+    fn before_start(error: SandboxError) -> Self {
+        let before_start = matches!(error, SandboxError::Unavailable(_));
+        Failure {
+            error,
+            before_start,
+        }
+    }
+}
+
 impl DockerBackend {
+    /// One run on this host, not counted in the metrics (the caller counts its final result).
+    /// `spec` is only borrowed (its live stdin included) so that a run that failed before it
+    /// started can go to another host.
+    pub(crate) async fn run_here(
+        &self,
+        spec: &mut RunSpec,
+        output: mpsc::Sender<OutputChunk>,
+        started: Instant,
+    ) -> Result<Outcome, Failure> {
+        let _running = InFlight::enter(&self.inner.in_flight);
+        self.run_inner(spec, output, started).await
+    }
+
+    /// Counts a run's final result.
+    pub(crate) fn record(
+        &self,
+        language: &str,
+        result: &Result<Outcome, SandboxError>,
+        started: Instant,
+    ) {
+        self.metrics().record_result(
+            "docker",
+            &self.inner.cfg.languages,
+            language,
+            result,
+            started,
+        );
+    }
+
     async fn run_inner(
         &self,
-        mut spec: RunSpec,
+        spec: &mut RunSpec,
         tx: mpsc::Sender<OutputChunk>,
         started: Instant,
-    ) -> Result<Outcome, SandboxError> {
+    ) -> Result<Outcome, Failure> {
         let inner = &self.inner;
-        let (lang, entry) = resolve_run(&spec, &inner.cfg.languages, inner.cfg.max_input_bytes)?;
-        let mut live_stdin = spec.live_stdin.take();
-        inner.ensure_up().await?;
+        let (lang, entry) = resolve_run(spec, &inner.cfg.languages, inner.cfg.max_input_bytes)?;
+        inner.ensure_up().await.map_err(Failure::before_start)?;
 
         let names: Vec<&str> = spec.files.iter().map(|f| f.name.as_str()).collect();
         let plan = lang.plan(&entry, &names, &script::docker_paths());
@@ -307,7 +365,11 @@ impl DockerBackend {
         let mut cached = None;
         let mut cache_status = None;
         if let (Some(compile), Some(cache), true) = (&plan.compile, &inner.cache, lang.cache) {
-            let image_id = inner.host.image_id(&inner.image_for(&lang)).await?;
+            let image_id = inner
+                .host
+                .image_id(&inner.image_for(&lang))
+                .await
+                .map_err(Failure::before_start)?;
             // What is built and what is kept both shape the entry.
             let recipe: Vec<String> = compile
                 .iter()
@@ -344,6 +406,8 @@ impl DockerBackend {
         // Retries: a pooled container may have died (daemon restart) -> once more with a cold
         // one; cached artifacts that fail to unpack -> drop the entry and compile instead.
         let mut attempt = 0;
+        // Once a container may have received the input, the run never goes to another host.
+        let mut attached_before = false;
         let (drive, pooled) = loop {
             attempt += 1;
             let from_pool = if attempt == 1 {
@@ -356,17 +420,24 @@ impl DockerBackend {
             let (id, pooled) = match from_pool {
                 Some(id) => (id, true),
                 None => (
-                    inner.create_started(&lang, &spec.limits, false).await?,
+                    inner
+                        .create_started(&lang, &spec.limits, false)
+                        .await
+                        .map_err(|e| match attached_before {
+                            false => Failure::before_start(e),
+                            true => e.into(),
+                        })?,
                     false,
                 ),
             };
             let guard = ContainerGuard::new(inner.clone(), id);
             let stdin = attach::Stdin {
                 prefilled: &spec.stdin,
-                live: live_stdin.as_mut(),
+                live: spec.live_stdin.as_mut(),
             };
             let drive =
                 attach::drive(inner, guard.id(), &tar, stdin, &spec.limits, mode, &tx).await;
+            attached_before |= drive.attached;
             let usable = drive.setup_seen || drive.timed_out || drive.truncated;
             if drive.killed || !usable {
                 // Killed: make sure nothing keeps running before we return.
@@ -397,7 +468,11 @@ impl DockerBackend {
             drive.timed_out || drive.truncated || (drive.setup_seen && drive.exit_code.is_some());
         if !finished {
             if !inner.host.is_up() {
-                return Err(SandboxError::Unavailable(inner.host.detail()));
+                let error = SandboxError::Unavailable(inner.host.detail());
+                return Err(match attached_before {
+                    false => Failure::before_start(error),
+                    true => error.into(),
+                });
             }
             let stderr = String::from_utf8_lossy(&drive.setup_stderr)
                 .trim()
@@ -416,7 +491,7 @@ impl DockerBackend {
             if let Some(e) = &drive.error {
                 msg.push_str(&format!(" [{e}]"));
             }
-            return Err(SandboxError::Internal(msg));
+            return Err(SandboxError::Internal(msg).into());
         }
 
         let compile_failed = matches!(drive.compiled, Some(s) if s != 0);
@@ -470,12 +545,12 @@ impl SandboxBackend for DockerBackend {
         output: mpsc::Sender<OutputChunk>,
     ) -> Result<Outcome, SandboxError> {
         let started = Instant::now();
-        let language = spec.language.clone();
-        let _running = InFlight::enter(&self.inner.in_flight);
-        let res = self.run_inner(spec, output, started).await;
-        let cfg = &self.inner.cfg;
-        self.metrics()
-            .record_result("docker", &cfg.languages, &language, &res, started);
+        let mut spec = spec;
+        let res = self
+            .run_here(&mut spec, output, started)
+            .await
+            .map_err(|f| f.error);
+        self.record(&spec.language, &res, started);
         res
     }
 
@@ -494,6 +569,7 @@ impl SandboxBackend for DockerBackend {
         let available = up && image.is_ok();
         let host = HostHealth {
             address: display_address(inner.host.address().unwrap_or(DEFAULT_ADDRESS)),
+            tls: inner.host.tls_dir().is_some(),
             available,
             detail: detail.clone(),
             image: image.is_ok(),

@@ -4,7 +4,7 @@
 //! share one client, one set of call timeouts and one view of whether the daemon is up.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,12 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio_util::task::TaskTracker;
 
+use super::client::{describe, Client};
+pub(crate) use super::client::{is_connection_error, status_of, CallError};
+use super::health::HealthState;
 use super::labels::{base_labels, hostname, is_leftover, ContainerKind, KIND_LABEL};
 use super::labels::{INSTANCE_LABEL, SANDBOX_LABEL};
+use super::tls::Tls;
 use crate::metrics::Metrics;
 use crate::SandboxError;
 
@@ -68,6 +72,9 @@ pub struct HostConfig {
     /// for gVisor); `None`: the daemon's default runtime. [`DockerHost::connect`] refuses a
     /// runtime the daemon does not list.
     pub runtime: Option<String>,
+    /// Talk TLS to a `tcp://` address with the certificates in this directory (`ca.pem`,
+    /// `cert.pem`, `key.pem`; see [`super::tls`]). `None`: plain TCP or a unix socket.
+    pub tls_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -79,147 +86,8 @@ impl Default for HostConfig {
             remove_leftovers_on_start: false,
             metrics: Arc::new(Metrics::new()),
             runtime: None,
+            tls_dir: None,
         }
-    }
-}
-
-/// Daemon reachability as last observed.
-#[derive(Debug)]
-struct HealthState {
-    up: AtomicBool,
-    detail: Mutex<String>,
-    last_check: Mutex<Option<Instant>>,
-    /// Has been up at least once: a later down → up is a return, which settles first.
-    ever_up: AtomicBool,
-    /// When a returning daemon first answered again (cleared when it goes down).
-    answering_since: Mutex<Option<Instant>>,
-}
-
-impl HealthState {
-    fn is_up(&self) -> bool {
-        self.up.load(Ordering::SeqCst)
-    }
-    fn detail(&self) -> String {
-        self.detail
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-    fn set(&self, up: bool, detail: String) {
-        if up {
-            self.ever_up.store(true, Ordering::SeqCst);
-        } else {
-            *self
-                .answering_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
-        }
-        self.record(up, detail);
-    }
-    /// A returning daemon that has not settled yet: down, keeping when it started answering.
-    fn settling(&self) {
-        self.record(
-            false,
-            format!("docker daemon answering again; taking work once it has for {REJOIN_SETTLE:?}"),
-        );
-    }
-    fn record(&self, up: bool, detail: String) {
-        self.up.store(up, Ordering::SeqCst);
-        *self.detail.lock().unwrap_or_else(|e| e.into_inner()) = detail;
-        *self.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-    }
-    /// For a daemon answering a ping while marked down: `true` once it may take work again (at
-    /// once on first contact; after `REJOIN_SETTLE` when it is coming back).
-    fn settled(&self) -> bool {
-        if !self.ever_up.load(Ordering::SeqCst) {
-            return true;
-        }
-        let mut since = self
-            .answering_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        since.get_or_insert_with(Instant::now).elapsed() >= REJOIN_SETTLE
-    }
-
-    fn checked_within(&self, d: Duration) -> bool {
-        matches!(*self.last_check.lock().unwrap_or_else(|e| e.into_inner()), Some(t) if t.elapsed() < d)
-    }
-}
-
-/// The Docker client. bollard refuses to build a client for a unix socket that does not exist
-/// yet, so a daemon that is not there at start gets its client on the first call that finds the
-/// socket: a daemon that comes up later is used without a restart.
-struct Client {
-    address: Option<String>,
-    docker: Mutex<Option<Docker>>,
-    timeout: Duration,
-}
-
-impl Client {
-    fn connect(address: Option<&str>, timeout: Duration) -> Result<Docker, DockerError> {
-        let docker = match address {
-            Some(address) => Docker::connect_with_host(address)?,
-            None => Docker::connect_with_defaults()?,
-        };
-        Ok(docker.with_timeout(timeout.max(Duration::from_secs(5))))
-    }
-
-    fn get(&self) -> Result<Docker, DockerError> {
-        let mut slot = self.docker.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(docker) = slot.as_ref() {
-            return Ok(docker.clone());
-        }
-        let docker = Self::connect(self.address.as_deref(), self.timeout)?;
-        *slot = Some(docker.clone());
-        Ok(docker)
-    }
-}
-
-/// Docker errors that mean "the daemon is not there" rather than "this request failed".
-pub(crate) fn is_connection_error(e: &DockerError) -> bool {
-    matches!(
-        e,
-        DockerError::IOError { .. }
-            | DockerError::HyperResponseError { .. }
-            | DockerError::HttpClientError { .. }
-            | DockerError::SocketNotFoundError(_)
-            | DockerError::RequestTimeoutError
-            | DockerError::HyperLegacyError { .. }
-    )
-}
-
-pub(crate) fn status_of(e: &DockerError) -> Option<u16> {
-    match e {
-        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
-}
-
-/// Classified failure of one Docker call.
-#[derive(Debug)]
-pub(crate) enum CallError {
-    Down(String),
-    Timeout(String),
-    Api(Option<u16>, String),
-}
-
-impl CallError {
-    pub(crate) fn message(&self) -> &str {
-        match self {
-            CallError::Down(m) | CallError::Timeout(m) | CallError::Api(_, m) => m,
-        }
-    }
-    pub(crate) fn into_sandbox(self) -> SandboxError {
-        match self {
-            CallError::Down(m) | CallError::Timeout(m) => SandboxError::Unavailable(m),
-            CallError::Api(_, m) => SandboxError::Internal(m),
-        }
-    }
-}
-
-impl From<CallError> for SandboxError {
-    fn from(e: CallError) -> Self {
-        e.into_sandbox()
     }
 }
 
@@ -254,28 +122,24 @@ impl DockerHost {
     /// to, sweeps this node's leftovers. Must be called inside a Tokio runtime. A daemon that is
     /// down is not an error here: the host reports unavailable and recovers when it comes back.
     pub async fn connect(cfg: HostConfig) -> Result<DockerHost, SandboxError> {
-        let docker = match Client::connect(cfg.address.as_deref(), cfg.call_timeout) {
-            Ok(docker) => Some(docker),
-            // No socket yet: unavailable until the daemon creates it.
-            Err(DockerError::SocketNotFoundError(_)) => None,
-            Err(e) => return Err(SandboxError::Internal(format!("docker client: {e}"))),
+        let tls = match (&cfg.tls_dir, cfg.address.as_deref()) {
+            (None, _) => None,
+            (Some(dir), Some(address)) if address.starts_with("tcp://") => Some(Tls::load(dir)?),
+            (Some(_), address) => {
+                return Err(SandboxError::InvalidRequest(format!(
+                    "TLS certificates are for tcp:// addresses, not {}",
+                    address.unwrap_or(crate::hosts::DEFAULT_ADDRESS)
+                )))
+            }
         };
+        let client = Client::new(cfg.address.clone(), tls, cfg.call_timeout)
+            .map_err(|e| SandboxError::Internal(format!("docker client: {e}")))?;
         let host = DockerHost {
             inner: Arc::new(HostInner {
-                client: Client {
-                    address: cfg.address.clone(),
-                    docker: Mutex::new(docker),
-                    timeout: cfg.call_timeout,
-                },
+                client,
                 cfg,
                 instance: uuid::Uuid::new_v4().simple().to_string(),
-                health: HealthState {
-                    up: AtomicBool::new(false),
-                    detail: Mutex::new("not checked yet".into()),
-                    last_check: Mutex::new(None),
-                    ever_up: AtomicBool::new(false),
-                    answering_since: Mutex::new(None),
-                },
+                health: HealthState::default(),
                 image_ids: Mutex::new(HashMap::new()),
                 removals: TaskTracker::new(),
             }),
@@ -308,6 +172,15 @@ impl DockerHost {
             }
         }
         Ok(host)
+    }
+
+    /// The certificate directory of a host reached over TLS (`None`: plain TCP or a socket).
+    pub fn tls_dir(&self) -> Option<&Path> {
+        self.tls().map(|tls| tls.dir.as_path())
+    }
+
+    pub(crate) fn tls(&self) -> Option<&Tls> {
+        self.inner.client.tls()
     }
 
     /// The configured address (`None`: `DOCKER_HOST`, else the local socket).
@@ -394,6 +267,7 @@ impl DockerHost {
     pub(crate) fn classify(&self, what: &str, e: DockerError) -> CallError {
         Metrics::inc(&self.metrics().docker_errors);
         if is_connection_error(&e) {
+            let e = describe(&e);
             self.mark_down(format!("docker daemon unreachable: {e}"));
             CallError::Down(format!("docker daemon unreachable ({what}): {e}"))
         } else {
@@ -429,7 +303,7 @@ impl DockerHost {
         let docker = match self.inner.client.get() {
             Ok(docker) => docker,
             Err(e) => {
-                self.mark_down(format!("docker daemon unreachable: {e}"));
+                self.mark_down(format!("docker daemon unreachable: {}", describe(&e)));
                 return false;
             }
         };
@@ -456,7 +330,16 @@ impl DockerHost {
                     health.set(true, health.detail());
                 }
             }
-            Ok(Err(e)) => self.mark_down(format!("docker daemon unreachable: {e}")),
+            Ok(Err(e)) => {
+                let why = match (self.tls(), self.address()) {
+                    (Some(tls), Some(address)) if super::tls::explain(&e).is_none() => {
+                        tls.diagnose(address).await
+                    }
+                    _ => None,
+                };
+                let why = why.unwrap_or_else(|| describe(&e));
+                self.mark_down(format!("docker daemon unreachable: {why}"))
+            }
             Err(_) => self.mark_down(format!("docker daemon did not answer a ping within {t:?}")),
         }
         health.is_up()

@@ -79,7 +79,7 @@ impl DockerTerminals {
         seccomp_profile: Option<&Path>,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
-            endpoint: Endpoint::of(host.address()),
+            endpoint: Endpoint::of(&host),
             seccomp: load_seccomp_profile(seccomp_profile)?,
             host,
             image,

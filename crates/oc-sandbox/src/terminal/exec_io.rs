@@ -15,8 +15,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::docker::WORKDIR;
 use super::TermSize;
+use crate::docker::client::describe;
 use crate::docker::lockdown::{base_env, SANDBOX_USER};
+use crate::docker::tls::Tls;
 use crate::docker::DockerHost;
+use crate::hosts::display_address;
 use crate::SandboxError;
 
 /// Largest response head of the daemon's upgrade answer.
@@ -31,15 +34,21 @@ const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 pub(super) enum Endpoint {
     Unix(PathBuf),
     Tcp(String),
+    /// `tcp://host:port` over TLS with the host's certificates.
+    Tls(String, Tls),
     Unsupported(String),
 }
 
 impl Endpoint {
-    /// The endpoint of `address` (the host's configured one), else of `DOCKER_HOST`, else the
-    /// local socket.
-    pub(super) fn of(address: Option<&str>) -> Endpoint {
+    /// The endpoint of `host`: its configured address (over TLS when it has certificates), else
+    /// `DOCKER_HOST`, else the local socket.
+    pub(super) fn of(host: &DockerHost) -> Endpoint {
+        if let (Some(address), Some(tls)) = (host.address(), host.tls()) {
+            return Endpoint::Tls(address.to_string(), tls.clone());
+        }
         let from_env = std::env::var("DOCKER_HOST").ok();
-        let chosen = address
+        let chosen = host
+            .address()
             .or(from_env.as_deref())
             .map(str::trim)
             .filter(|h| !h.is_empty());
@@ -51,7 +60,8 @@ impl Endpoint {
         } else if let Some(a) = h.strip_prefix("tcp://") {
             if std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty()) {
                 Endpoint::Unsupported(format!(
-                    "DOCKER_HOST {h} with TLS is not supported for terminals"
+                    "DOCKER_HOST {h} with DOCKER_TLS_VERIFY is not supported for terminals; \
+                     use EXEC_DOCKER_TLS_DIR"
                 ))
             } else {
                 Endpoint::Tcp(a.trim_end_matches('/').to_string())
@@ -83,6 +93,13 @@ pub(super) async fn hijack_exec(
                 .await
                 .map_err(|e| SandboxError::Unavailable(format!("docker at {addr}: {e}")))?,
         ),
+        Endpoint::Tls(address, tls) => Box::new(tls.stream(address).await.map_err(|e| {
+            SandboxError::Unavailable(format!(
+                "docker at {}: {}",
+                display_address(address),
+                describe(&e)
+            ))
+        })?),
         Endpoint::Unsupported(m) => return Err(SandboxError::Unavailable(m.clone())),
     };
     let body = serde_json::json!({
@@ -110,10 +127,9 @@ pub(super) async fn hijack_exec(
                 "docker exec start: oversized response head".into(),
             ));
         }
-        let n = conn
-            .read(&mut buf)
-            .await
-            .map_err(|e| SandboxError::Unavailable(format!("docker exec start: {e}")))?;
+        let n = conn.read(&mut buf).await.map_err(|e| {
+            SandboxError::Unavailable(format!("docker exec start: {}", describe(&e)))
+        })?;
         if n == 0 {
             return Err(SandboxError::Internal(
                 "docker exec start: connection closed".into(),
