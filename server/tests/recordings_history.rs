@@ -397,9 +397,9 @@ async fn recorded_pad(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_histories_held_stay_within_their_memory_budget() {
-    // Each update carries ~1 KB: a 10-update history is estimated ~25 KB (twice its bytes plus
-    // bookkeeping), a 20-update one ~50 KB. The budget holds one small history, not two.
-    const BUDGET: u64 = 40_000;
+    // Each update carries ~1 KB: a 10-update history is estimated ~11 KB (its bytes plus
+    // bookkeeping), a 20-update one ~21 KB. The budget holds one small history, not two.
+    const BUDGET: u64 = 16_000;
     let app = TestApp::spawn_with(&[("RECORDING_HISTORY_CACHE_BYTES", &BUDGET.to_string())]).await;
     let owner = app.signup("Ada").await;
     let histories = app.state.recordings.histories();

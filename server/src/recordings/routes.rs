@@ -306,7 +306,7 @@ async fn recording_state(
             with_yjs,
         )
         .await?;
-    let names = export::file_names(&state.db, access.pad.id, t).await?;
+    let (names, listed) = export::files_at(&state.db, access.pad.id, t).await?;
     let (texts, yjs) = match held {
         Some(held) => (seek::named_texts(held.texts, &names, t), held.yjs),
         // Not held in memory: rebuilt from the nearest checkpoint.
@@ -316,7 +316,6 @@ async fn recording_state(
             (seek::file_texts(&doc, &names, t), yjs)
         }
     };
-    let listed = export::listed_files(&state.db, access.pad.id, t).await?;
     let files = seek::visible_files(texts, listed.as_ref());
     let yjs_state = yjs.map(|bytes| STANDARD.encode(bytes));
     Ok(Json(PadState {

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use crate::config::{number, ConfigError};
 
 /// Default of `RECORDING_HISTORY_CACHE_BYTES`: a 100,000-keystroke recording's history takes
-/// about 40 MB (`bench/playback.sh`), so a handful of long recordings scrubbed at once.
+/// about 8 MiB (estimated ~10 MB; `bench/playback.sh`), so dozens of long recordings scrubbed at
+/// once.
 pub const HISTORY_CACHE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone)]
