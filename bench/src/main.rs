@@ -6,12 +6,16 @@
 
 mod collab;
 mod exec;
+mod heap;
 mod http;
 mod machine;
 mod playback;
 mod terminal;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 #[derive(Parser)]
 #[command(name = "oc-bench", version, about = "Load generators for opencoder")]
