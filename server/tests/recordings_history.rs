@@ -479,3 +479,38 @@ async fn the_histories_held_stay_within_their_memory_budget() {
         .unwrap();
     assert!(held.is_none(), "an over-budget history is not built");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histories_answer_the_same_on_postgres() {
+    let url = common::postgres::TempPostgres::shared()
+        .create_database()
+        .await;
+    let secret = "history-postgres-test-secret-of-at-least-32-bytes";
+    let app = TestApp::spawn_with(&[("DATABASE_URL", url.as_str()), ("JWT_SECRET", secret)]).await;
+    assert_eq!(app.state.db.backend(), opencoder::db::Backend::Postgres);
+    let owner = app.signup("Ada").await;
+    let pad = pad_with_files(&app, &owner).await;
+    let rec = start_recording(&app, &owner, &pad).await;
+    let doc = client_doc(&app, pad.id).await;
+    let mut rng = Rng(5);
+    // After each round, an instant at or after all of its edits and before the next round's.
+    let mut rounds = Vec::new();
+    for _ in 0..6 {
+        let mut want = Vec::new();
+        for _ in 0..25 {
+            want = edit(&app, &owner, &pad, &doc, &mut rng).await;
+        }
+        app.state.docs.flush_log().await;
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        rounds.push((opencoder::recordings::now_ms(), want));
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    // Latest first, then back: the history is built once and read at every instant.
+    for (t, want) in rounds.iter().rev().chain(rounds.iter()) {
+        let body = state(&app, &owner, &pad, rec, *t, true).await;
+        assert_eq!(file(&body, FILES[0]), want[0], "a.txt at {t}");
+        assert_eq!(file(&body, FILES[1]), want[1], "b.txt at {t}");
+        assert_eq!(&yjs_texts(&body, &pad), want, "yjsState at {t}");
+    }
+    assert_eq!(app.state.recordings.histories().usage().histories, 1);
+}
