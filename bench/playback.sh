@@ -6,6 +6,8 @@
 # directory is deleted afterwards. Extra arguments go to `oc-bench playback`, e.g.
 #   bench/playback.sh --updates 200000 --seeks 5000 --json
 #   bench/playback.sh --segment-updates 100
+#   bench/playback.sh --yjs                     # HTTP states with the Yjs state, as the page asks
+#   bench/playback.sh --history-cache-bytes 0   # no history held: every state rebuilt (before)
 #
 # Targets: state at t p99 <= 20 ms; <= 60 bytes stored per keystroke, checkpoints included.
 set -euo pipefail

@@ -6,6 +6,7 @@
 
 mod collab;
 mod exec;
+mod heap;
 mod http;
 mod machine;
 mod playback;
@@ -13,6 +14,9 @@ mod setup_api;
 mod terminal;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 #[derive(Parser)]
 #[command(name = "oc-bench", version, about = "Load generators for opencoder")]

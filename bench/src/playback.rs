@@ -9,9 +9,15 @@
 //! recording; the generator types far faster than a person), and the recording is stopped.
 //!
 //! Measured:
-//! - state at a random instant of the recording, through the library (`seek_time` + the file
-//!   texts: what the endpoint does) and through HTTP (`GET …/state?t=`, one keep-alive
-//!   connection): p50, p99, max, and how many segments and single updates a seek applied;
+//! - the first state asked of the recording: it loads the recording's history into memory
+//!   (`recordings::history`); how long that took and the heap it took (live bytes, counted by
+//!   `heap`), beside the cache's own estimate;
+//! - state at a random instant of the recording, through the library — rebuilt from checkpoints
+//!   (`seek_time` + the file texts: what the endpoint does when the history is not held) and
+//!   read from the history, at the same instants, checked equal — and through HTTP
+//!   (`GET …/state?t=`, one keep-alive connection): p50, p99, max, and how many segments and
+//!   single updates a rebuilt seek applied. `--history-cache-bytes 0` measures HTTP with no
+//!   history held (every state rebuilt, as before histories);
 //! - bytes per keystroke: payloads (the log, the engine's checkpoints, the recording's seek data)
 //!   and the database pages in use (the database holds nothing else of size), divided by the
 //!   number of updates.
@@ -38,6 +44,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, Update};
 
+use crate::heap;
 use crate::machine::Machine;
 
 #[derive(Debug, Clone, Args)]
@@ -54,6 +61,13 @@ pub struct PlaybackArgs {
     /// Updates per recording segment (default: the server's `SEGMENT_UPDATES`).
     #[arg(long)]
     pub segment_updates: Option<u64>,
+    /// `RECORDING_HISTORY_CACHE_BYTES` of the server (default: its default; 0 measures HTTP
+    /// without histories in memory, every state rebuilt from checkpoints).
+    #[arg(long)]
+    pub history_cache_bytes: Option<u64>,
+    /// Ask for the Yjs state too over HTTP (`&yjs=true`, what the playback page asks).
+    #[arg(long)]
+    pub yjs: bool,
     /// Seed of the typing model and of the seek instants.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -220,6 +234,9 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
     env.insert("RECORDING_STATES_PER_MINUTE".into(), "1000000".into());
     env.insert("EXEC_POOL".into(), String::new());
     env.insert("EXEC_REMOVE_LEFTOVERS".into(), "0".into());
+    if let Some(bytes) = args.history_cache_bytes {
+        env.insert("RECORDING_HISTORY_CACHE_BYTES".into(), bytes.to_string());
+    }
     let mut config = opencoder::config::Config::from_vars(&env).context("config")?;
     config.prepare().context("data dir")?;
     let state = opencoder::AppState::new(config).await?;
@@ -371,10 +388,35 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         }
     }
 
-    // Seeks through the library.
+    // The recording's history in memory: built by the first state asked of it.
+    let stopped = store::find_recording(&state.db, pad, recording_id)
+        .await?
+        .context("recording row")?;
+    let max_merge = state.recordings.limits.state_max_bytes;
+    let histories = state.recordings.histories();
+    let heap_before = heap::live_bytes();
+    let started = Instant::now();
+    let held = histories
+        .state_at(&state.db, &slug, &stopped, to, max_merge, false)
+        .await?;
+    let history_build = started.elapsed();
+    let history_heap = heap::live_bytes().saturating_sub(heap_before);
+    if let Some(held) = &held {
+        let texts = seek::named_texts(held.texts.clone(), &names, to);
+        for (file, text) in typist.texts() {
+            if texts.get(&file).map_or("", String::as_str) != text {
+                bail!("the history's state at the end differs from the typed document in {file}");
+            }
+        }
+    }
+    let history_usage = histories.usage();
+
+    // Seeks through the library: rebuilt from checkpoints, and read from the history, at the
+    // same instants, alternating.
     let mut rng = Rng(args.seed.wrapping_mul(7).max(1));
     let mut random_t = move || times[rng.below(times.len() as u64) as usize];
     let mut lib = histogram();
+    let mut lib_history = histogram();
     let mut replayed = counts();
     let mut segments = counts();
     for _ in 0..args.seeks {
@@ -382,16 +424,29 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         let began = Instant::now();
         let seeked = seek::seek_time(&state.db, pad, t).await?;
         let files = seek::file_texts(&seeked.doc, &names, t);
-        std::hint::black_box(files);
+        std::hint::black_box(&files);
         lib.record(began.elapsed().as_micros().max(1) as u64)?;
         replayed.record(seeked.replayed as u64)?;
         segments.record(seeked.segments as u64)?;
+        if held.is_some() {
+            let began = Instant::now();
+            let held = histories
+                .state_at(&state.db, &slug, &stopped, t, max_merge, false)
+                .await?
+                .context("the history stays held")?;
+            let texts = seek::named_texts(held.texts, &names, t);
+            lib_history.record(began.elapsed().as_micros().max(1) as u64)?;
+            if texts != files {
+                bail!("the history's state at {t} differs from the one rebuilt from checkpoints");
+            }
+        }
     }
     // Seeks through HTTP.
     let mut http = histogram();
     for _ in 0..args.http_seeks {
         let t = random_t();
-        let path = format!("/api/pads/{slug}/recordings/{recording_id}/state?t={t}");
+        let yjs = if args.yjs { "&yjs=true" } else { "" };
+        let path = format!("/api/pads/{slug}/recordings/{recording_id}/state?t={t}{yjs}");
         let began = Instant::now();
         let (status, body) = client.call(Method::GET, &path, Some(&token), None).await?;
         http.record(began.elapsed().as_micros().max(1) as u64)?;
@@ -417,7 +472,12 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         "catchUpSeconds": catch_up.as_secs_f64(),
         "recordingMs": to - from,
         "seekLibrary": { "count": lib.len(), "p50Ms": ms(&lib, 0.5), "p99Ms": ms(&lib, 0.99), "maxMs": lib.max() as f64 / 1000.0 },
-        "seekHttp": { "count": http.len(), "p50Ms": ms(&http, 0.5), "p99Ms": ms(&http, 0.99), "maxMs": http.max() as f64 / 1000.0 },
+        "seekHistory": { "count": lib_history.len(), "p50Ms": ms(&lib_history, 0.5), "p99Ms": ms(&lib_history, 0.99), "maxMs": lib_history.max() as f64 / 1000.0 },
+        "history": {
+            "held": held.is_some(), "firstStateMs": history_build.as_secs_f64() * 1000.0,
+            "heapBytes": history_heap, "estimatedBytes": history_usage.bytes, "budgetBytes": history_usage.budget,
+        },
+        "seekHttp": { "yjs": args.yjs, "count": http.len(), "p50Ms": ms(&http, 0.5), "p99Ms": ms(&http, 0.99), "maxMs": http.max() as f64 / 1000.0 },
         "perSeek": {
             "segmentsP99": segments.value_at_quantile(0.99), "segmentsMax": segments.max(),
             "singleUpdatesP99": replayed.value_at_quantile(0.99), "singleUpdatesMax": replayed.max(),
@@ -462,7 +522,14 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         "{:<22} {:>8} {:>9} {:>9} {:>9}",
         "state at random t", "count", "p50 ms", "p99 ms", "max ms"
     );
-    for (name, h) in [("library", &lib), ("HTTP", &http)] {
+    for (name, h) in [
+        ("library, rebuilt", &lib),
+        ("library, history", &lib_history),
+        (if args.yjs { "HTTP, yjs=true" } else { "HTTP" }, &http),
+    ] {
+        if h.is_empty() {
+            continue;
+        }
         println!(
             "{:<22} {:>8} {:>9.2} {:>9.2} {:>9.2}",
             name,
@@ -473,7 +540,15 @@ async fn measure(args: &PlaybackArgs, data_dir: &std::path::Path) -> anyhow::Res
         );
     }
     println!(
-        "per seek: one checkpoint, segments p99 {} (max {}), single updates p99 {} (max {})",
+        "history in memory: {}; first state {:.1} ms, heap {:.1} MiB (estimated {:.1} MiB, budget {:.0} MiB)",
+        if held.is_some() { "held" } else { "not held" },
+        history_build.as_secs_f64() * 1000.0,
+        history_heap as f64 / 1048576.0,
+        history_usage.bytes as f64 / 1048576.0,
+        history_usage.budget as f64 / 1048576.0,
+    );
+    println!(
+        "rebuilt, per seek: one checkpoint, segments p99 {} (max {}), single updates p99 {} (max {})",
         segments.value_at_quantile(0.99),
         segments.max(),
         replayed.value_at_quantile(0.99),

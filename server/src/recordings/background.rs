@@ -73,6 +73,8 @@ pub fn spawn_background(state: &AppState) {
                             tracing::warn!(error = %err, %pad, "logging a file list change failed");
                         }
                     }
+                    // Every node drops the deleted pad's histories (its id may come back).
+                    Ok(DomainEvent::PadDeleted { pad }) => state.recordings.histories().forget_pad(pad),
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "recordings missed domain events"),
                     Err(RecvError::Closed) => break,

@@ -79,20 +79,31 @@ pub struct RecordingExport {
 /// The pad's file names at `t_ms`, from the newest `files` event at or before it.
 pub async fn listed_files(db: &Db, pad: PadId, t_ms: i64) -> AppResult<Option<BTreeSet<String>>> {
     let data = store::latest_pad_event(db, pad, "files", t_ms).await?;
-    Ok(data.and_then(|d| {
-        d["files"].as_array().map(|files| {
-            files
-                .iter()
-                .filter_map(|f| f["name"].as_str().map(str::to_string))
-                .collect()
-        })
-    }))
+    Ok(data.as_ref().and_then(listed_names))
+}
+
+fn listed_names(files_event: &serde_json::Value) -> Option<BTreeSet<String>> {
+    files_event["files"].as_array().map(|files| {
+        files
+            .iter()
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 /// What the document's file roots stand for at `t_ms`: file ids named through the file list of
 /// the time (the newest `files` event at or before it, over today's rows), or file names for a
 /// document not yet re-keyed by id then (`seek::FileNames`).
 pub async fn file_names(db: &Db, pad: PadId, t_ms: i64) -> AppResult<seek::FileNames> {
+    Ok(files_at(db, pad, t_ms).await?.0)
+}
+
+/// `file_names` and `listed_files` at `t_ms`, reading the file list of the time once.
+pub async fn files_at(
+    db: &Db,
+    pad: PadId,
+    t_ms: i64,
+) -> AppResult<(seek::FileNames, Option<BTreeSet<String>>)> {
     let by_name_before = match files_store::text_keys(db, pad).await? {
         TextKeys::ById => i64::MIN,
         TextKeys::ByIdSince(at_ms) => at_ms,
@@ -103,13 +114,15 @@ pub async fn file_names(db: &Db, pad: PadId, t_ms: i64) -> AppResult<seek::FileN
         .into_iter()
         .map(|f| (f.id, f.name))
         .collect();
-    if let Some(data) = store::latest_pad_event(db, pad, "files", t_ms).await? {
-        overlay_listed(&mut ids, &data);
+    let listed = store::latest_pad_event(db, pad, "files", t_ms).await?;
+    if let Some(data) = &listed {
+        overlay_listed(&mut ids, data);
     }
-    Ok(seek::FileNames {
+    let names = seek::FileNames {
         by_name_before,
         ids,
-    })
+    };
+    Ok((names, listed.as_ref().and_then(listed_names)))
 }
 
 /// `file_names` at every instant of `[from_ms, to_ms]`: the names at `from_ms`, then one entry

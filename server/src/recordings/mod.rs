@@ -22,6 +22,7 @@
 //!
 //! - `store`    — all SQL
 //! - `seek`     — the document at an instant: nearest checkpoint + segments + single updates
+//! - `history`  — recordings' histories held in memory (bounded) so scrubbing does not rebuild
 //! - `timeline` — paginated, time-ordered events of a window (cursor over every source)
 //! - `service`  — start/stop/delete/settings, audited; auto-record on join/leave
 //! - `export`   — the JSON export (documented schema, `version: 1`), streamed page by page
@@ -31,10 +32,12 @@
 //!
 //! Must not: write the document log, or keep any recording state in memory that the database
 //! does not have (the original's manual stop left a live in-memory recording behind, §12.21);
-//! the only memory is which pads are empty since when (presence, for the idle grace).
+//! the only memory is which pads are empty since when (presence, for the idle grace), and the
+//! histories `history` keeps as a cache of what the log holds.
 
 pub mod background;
 pub mod export;
+pub mod history;
 pub mod limits;
 pub mod routes;
 pub mod seek;
@@ -52,6 +55,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::db::{Db, PadId, UserId};
+use history::HistoryCache;
 use limits::PlaybackLimits;
 use settings::RecordingSettings;
 
@@ -101,6 +105,7 @@ struct RecorderInner {
     empty_since: Mutex<HashMap<PadId, i64>>,
     /// Wakes the background task (a recording started, a tunable changed).
     wake: Notify,
+    histories: HistoryCache,
 }
 
 impl Recorder {
@@ -112,9 +117,15 @@ impl Recorder {
                 writer: tokio::sync::Mutex::new(()),
                 empty_since: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
+                histories: HistoryCache::new(settings.history_cache_bytes),
             }),
             limits: PlaybackLimits::new(settings),
         }
+    }
+
+    /// The recordings' histories held for scrubbing (`RECORDING_HISTORY_CACHE_BYTES`).
+    pub fn histories(&self) -> &HistoryCache {
+        &self.inner.histories
     }
 
     pub fn idle_grace(&self) -> Duration {

@@ -293,17 +293,31 @@ async fn recording_state(
         .states
         .check(access.current.user.id)?;
     let t = Window::of(&recording).clamp(t);
-    let doc = seek::doc_at_time_within(
-        &state.db,
-        access.pad.id,
-        t,
-        state.recordings.limits.state_max_bytes,
-    )
-    .await?;
-    let listed = export::listed_files(&state.db, access.pad.id, t).await?;
-    let names = export::file_names(&state.db, access.pad.id, t).await?;
-    let files = seek::visible_files(seek::file_texts(&doc, &names, t), listed.as_ref());
-    let yjs_state = with_yjs.then(|| STANDARD.encode(seek::encode_state(&doc)));
+    let max_merge = state.recordings.limits.state_max_bytes;
+    let held = state
+        .recordings
+        .histories()
+        .state_at(
+            &state.db,
+            &access.pad.slug,
+            &recording,
+            t,
+            max_merge,
+            with_yjs,
+        )
+        .await?;
+    let (names, listed) = export::files_at(&state.db, access.pad.id, t).await?;
+    let (texts, yjs) = match held {
+        Some(held) => (seek::named_texts(held.texts, &names, t), held.yjs),
+        // Not held in memory: rebuilt from the nearest checkpoint.
+        None => {
+            let doc = seek::doc_at_time_within(&state.db, access.pad.id, t, max_merge).await?;
+            let yjs = with_yjs.then(|| seek::encode_state(&doc));
+            (seek::file_texts(&doc, &names, t), yjs)
+        }
+    };
+    let files = seek::visible_files(texts, listed.as_ref());
+    let yjs_state = yjs.map(|bytes| STANDARD.encode(bytes));
     Ok(Json(PadState {
         t,
         files,

@@ -30,7 +30,7 @@ use crate::collab::file_roots::parse_file_key;
 use crate::db::{Db, FileId, PadId};
 use crate::error::{AppError, AppResult};
 
-const FILE_PREFIX: &str = "file:";
+pub(crate) const FILE_PREFIX: &str = "file:";
 
 /// How a stored blob is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,20 +249,30 @@ impl FileNames {
 /// Every file text of a document at `at_ms`, by file name.
 pub fn file_texts(doc: &Doc, names: &FileNames, at_ms: i64) -> BTreeMap<String, String> {
     let txn = doc.transact();
-    let roots: Vec<(String, String)> = txn
+    let texts = txn
         .root_refs()
-        .filter_map(|(root, _)| names.name(at_ms, root).map(|name| (root.to_string(), name)))
-        .collect();
-    roots
-        .into_iter()
-        .map(|(root, name)| {
+        .filter(|(root, _)| names.name(at_ms, root).is_some())
+        .map(|(root, _)| {
             let text = txn
-                .get_text(root.as_str())
+                .get_text(root)
                 .map(|t| t.get_string(&txn))
                 .unwrap_or_default();
-            (name, text)
-        })
+            (root.to_string(), text)
+        });
+    named_texts(texts, names, at_ms)
+}
+
+/// Texts by document root, renamed to the files they are at `at_ms`; roots that are no file then,
+/// and empty texts, are left out.
+pub fn named_texts(
+    texts: impl IntoIterator<Item = (String, String)>,
+    names: &FileNames,
+    at_ms: i64,
+) -> BTreeMap<String, String> {
+    texts
+        .into_iter()
         .filter(|(_, text)| !text.is_empty())
+        .filter_map(|(root, text)| names.name(at_ms, &root).map(|name| (name, text)))
         .collect()
 }
 

@@ -230,6 +230,7 @@ pub async fn delete(state: &AppState, actor: &Actor, pad: &Pad, id: i64) -> AppR
     if !store::delete_recording(&state.db, pad.id, id).await? {
         return Err(AppError::NotFound);
     }
+    state.recordings.histories().forget_recording(pad.id, id);
     let active = store::active_recording(&state.db, pad.id)
         .await?
         .map(|r| r.id);

@@ -146,6 +146,54 @@ pub async fn update_bytes_between(
     Ok(bytes.max(0) as u64)
 }
 
+/// One update of the log with its id and time.
+#[derive(Debug, Clone, FromRow)]
+pub struct LoggedUpdate {
+    pub id: i64,
+    pub at_ms: i64,
+    pub update_bytes: Vec<u8>,
+}
+
+/// The pad's updates after `after` logged at or before `at_most_ms`, in log order (a recording's
+/// history in memory reads its log with this; see `recordings::history`).
+pub async fn logged_updates_after(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    at_most_ms: i64,
+) -> sqlx::Result<Vec<LoggedUpdate>> {
+    on_pool!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, at_ms, update_bytes FROM doc_updates WHERE pad_id = $1 AND id > $2 AND at_ms <= $3 ORDER BY id",
+    )
+    .bind(pad)
+    .bind(after)
+    .bind(at_most_ms)
+    .fetch_all(pool)
+    .await
+    })
+}
+
+/// The bytes and the number of the updates `logged_updates_after` would return, without reading
+/// them.
+pub async fn update_bytes_and_count_after(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    at_most_ms: i64,
+) -> sqlx::Result<(u64, u64)> {
+    let (bytes, count): (i64, i64) = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT COALESCE(SUM(length(update_bytes)), 0), COUNT(*) FROM doc_updates \
+         WHERE pad_id = $1 AND id > $2 AND at_ms <= $3",
+    )
+    .bind(pad)
+    .bind(after)
+    .bind(at_most_ms)
+    .fetch_one(pool)
+    .await)?;
+    Ok((bytes.max(0) as u64, count.max(0) as u64))
+}
+
 /// The last update id logged at or before `t_ms`, or 0 when there is none. Scans only the
 /// checkpoint bracket of `t_ms` (see the module docs).
 pub async fn last_update_at_or_before(db: &Db, pad: PadId, t_ms: i64) -> sqlx::Result<i64> {
