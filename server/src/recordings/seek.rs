@@ -140,7 +140,7 @@ async fn replay_blocking(plan: Plan) -> anyhow::Result<Seeked> {
 
 /// The document as it was at `t_ms` (every update logged at or before it).
 pub async fn seek_time(db: &Db, pad: PadId, t_ms: i64) -> anyhow::Result<Seeked> {
-    Ok(replay_blocking(plan_time(db, pad, t_ms, None).await?).await?)
+    replay_blocking(plan_time(db, pad, t_ms, None).await?).await
 }
 
 pub async fn doc_at_time(db: &Db, pad: PadId, t_ms: i64) -> anyhow::Result<Doc> {
