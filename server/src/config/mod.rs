@@ -6,12 +6,18 @@
 //! `validate` and name the variable and the fix (SPEC §8).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ipnet::IpNet;
-use rand::RngCore;
+
+mod secret;
+mod vars;
+
+use secret::load_or_generate_secret;
+pub use secret::Secret;
+pub(crate) use vars::{flag, get, number};
+use vars::{parse_cookie_domain, parse_origins, parse_proxies};
 
 /// Secrets shorter than this are refused in production (SPEC §8).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -38,25 +44,6 @@ const WELL_KNOWN_SECRETS: &[&str] = &[
     "dev-secret-change-me-in-production-please-32b",
     "replace-me-with-openssl-rand-hex-64",
 ];
-
-/// A value that must never be printed: `Debug` and `Display` show `***`.
-#[derive(Clone)]
-pub struct Secret<T>(T);
-
-impl<T> Secret<T> {
-    pub fn new(value: T) -> Self {
-        Self(value)
-    }
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -156,135 +143,6 @@ pub fn environment() -> HashMap<String, String> {
     std::env::vars().collect()
 }
 
-/// A variable's value, trimmed; unset and empty are the same. Shared by every settings module.
-pub(crate) fn get<'a>(vars: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-/// A true/false variable (`1/0`, `true/false`, `yes/no`, `on/off`); unset is false.
-pub(crate) fn flag(vars: &HashMap<String, String>, var: &'static str) -> Result<bool, ConfigError> {
-    match get(vars, var).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("0" | "false" | "no" | "off") => Ok(false),
-        Some("1" | "true" | "yes" | "on") => Ok(true),
-        Some(other) => Err(invalid(var, format!("expected true/false, got {other:?}"))),
-    }
-}
-
-/// A number variable within `min..=max`; unset is `default`.
-pub(crate) fn number<T>(
-    vars: &HashMap<String, String>,
-    var: &'static str,
-    default: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
-{
-    let Some(raw) = get(vars, var) else {
-        return Ok(default);
-    };
-    let value: T = raw
-        .parse()
-        .map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
-    if value < min || value > max {
-        return Err(invalid(
-            var,
-            format!("must be between {min} and {max}, got {value}"),
-        ));
-    }
-    Ok(value)
-}
-
-fn parse_bool(var: &'static str, value: Option<&str>) -> Result<bool, ConfigError> {
-    match value.map(|v| v.to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(v) => match v.as_str() {
-            "1" | "true" | "yes" | "on" => Ok(true),
-            "0" | "false" | "no" | "off" => Ok(false),
-            _ => Err(invalid(var, format!("expected 1/0/true/false, got {v:?}"))),
-        },
-    }
-}
-
-fn parse_num<T>(
-    var: &'static str,
-    value: Option<&str>,
-    default: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
-{
-    let Some(raw) = value else { return Ok(default) };
-    let parsed: T = raw
-        .parse()
-        .map_err(|_| invalid(var, format!("expected a number, got {raw:?}")))?;
-    if parsed < min || parsed > max {
-        return Err(invalid(
-            var,
-            format!("must be between {min} and {max}, got {parsed}"),
-        ));
-    }
-    Ok(parsed)
-}
-
-fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
-    let mut origins = Vec::new();
-    for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-        let origin = origin.trim_end_matches('/');
-        let valid_scheme = origin.starts_with("http://") || origin.starts_with("https://");
-        if !valid_scheme || origin[origin.find("://").unwrap_or(0) + 3..].contains('/') {
-            return Err(invalid(
-                "ALLOWED_ORIGINS",
-                format!("{origin:?} is not an origin like https://pad.example.com"),
-            ));
-        }
-        origins.push(origin.to_ascii_lowercase());
-    }
-    if origins.is_empty() {
-        return Err(invalid("ALLOWED_ORIGINS", "set but lists no origin"));
-    }
-    Ok(origins)
-}
-
-/// `COOKIE_DOMAIN` goes verbatim into `Set-Cookie`, so it must be a bare host name: anything else
-/// (`;`, spaces, a scheme, a port) would inject cookie attributes or make the header unbuildable.
-fn parse_cookie_domain(raw: &str) -> Result<String, ConfigError> {
-    let host = raw.strip_prefix('.').unwrap_or(raw);
-    let valid = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-    if !valid {
-        return Err(invalid(
-            "COOKIE_DOMAIN",
-            format!("{raw:?} is not a host name like pad.example.com (no scheme, port or path)"),
-        ));
-    }
-    Ok(raw.to_ascii_lowercase())
-}
-
-fn parse_proxies(raw: &str) -> Result<Vec<IpNet>, ConfigError> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse::<IpNet>()
-                .or_else(|_| p.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| invalid("TRUSTED_PROXIES", format!("{p:?} is not an IP or CIDR")))
-        })
-        .collect()
-}
-
 impl Config {
     /// Build the configuration from a snapshot of variables and apply the production refusals.
     /// Pure: touches neither the disk nor the process environment (`prepare` does the disk).
@@ -317,7 +175,7 @@ impl Config {
                 .map_err(|_| invalid("HOST", format!("{h:?} is not an IP address")))?,
             None => IpAddr::from([0, 0, 0, 0]),
         };
-        let port = parse_num("PORT", get(vars, "PORT"), 4000u16, 0, u16::MAX)?;
+        let port = number(vars, "PORT", 4000u16, 0, u16::MAX)?;
         let data_dir = PathBuf::from(get(vars, "DATA_DIR").unwrap_or("./data"));
         let database_url = match get(vars, "DATABASE_URL") {
             Some(url) if crate::db::Backend::of_url(url).is_some() => url.to_string(),
@@ -393,41 +251,29 @@ impl Config {
             metrics_token: get(vars, "METRICS_TOKEN").map(|t| Secret::new(t.to_string())),
             jwt_secret: Secret::new(jwt_secret),
             jwt_secret_source,
-            enable_hsts: parse_bool("ENABLE_HSTS", get(vars, "ENABLE_HSTS"))?,
+            enable_hsts: flag(vars, "ENABLE_HSTS")?,
             allowed_origins,
-            rate_limit_per_minute: parse_num(
+            rate_limit_per_minute: number(
+                vars,
                 "RATE_LIMIT_PER_MINUTE",
-                get(vars, "RATE_LIMIT_PER_MINUTE"),
                 120,
                 1,
                 MAX_RATE_LIMIT_PER_MINUTE,
             )?,
-            signup_rate_limit_per_minute: parse_num(
+            signup_rate_limit_per_minute: number(
+                vars,
                 "SIGNUP_RATE_LIMIT_PER_MINUTE",
-                get(vars, "SIGNUP_RATE_LIMIT_PER_MINUTE"),
                 10,
                 1,
                 10_000,
             )?,
-            pad_max_members: parse_num(
-                "PAD_MAX_MEMBERS",
-                get(vars, "PAD_MAX_MEMBERS"),
-                250,
-                2,
-                100_000,
-            )?,
+            pad_max_members: number(vars, "PAD_MAX_MEMBERS", 250, 2, 100_000)?,
             cookie_domain: get(vars, "COOKIE_DOMAIN")
                 .map(parse_cookie_domain)
                 .transpose()?,
             trusted_proxies,
             public_base_url,
-            max_body_bytes: parse_num(
-                "MAX_BODY_BYTES",
-                get(vars, "MAX_BODY_BYTES"),
-                1 << 20,
-                1024,
-                64 << 20,
-            )?,
+            max_body_bytes: number(vars, "MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20)?,
             web_dir: get(vars, "WEB_DIR").map(PathBuf::from),
             log_json,
             exec: crate::exec::ExecSettings::from_vars(vars)?,
@@ -563,38 +409,6 @@ impl Config {
         }
         warnings
     }
-}
-
-fn load_or_generate_secret(path: &Path) -> std::io::Result<Vec<u8>> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = existing.trim();
-        if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(existing.as_bytes().to_vec());
-        }
-    }
-    let mut bytes = [0u8; 48];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    write_private(path, secret.as_bytes())?;
-    Ok(secret.into_bytes())
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, contents)
 }
 
 #[cfg(test)]
