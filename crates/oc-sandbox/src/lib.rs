@@ -22,12 +22,14 @@
 
 pub mod cache;
 pub mod docker;
+mod end_frame;
 pub mod hosts;
 pub mod languages;
 pub mod local;
 pub mod metrics;
 mod output;
 pub mod pool;
+mod prestart;
 mod repl;
 mod script;
 pub mod terminal;

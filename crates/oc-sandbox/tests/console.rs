@@ -4,10 +4,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use common::*;
-use oc_sandbox::{LocalBackend, LocalConfig, OutputChunk, SandboxBackend, Stream};
+use oc_sandbox::{
+    DockerConfig, LocalBackend, LocalConfig, Outcome, OutputChunk, PoolConfig, SandboxBackend,
+    Stream,
+};
 use tokio::sync::mpsc;
 
 const PROGRAM: &str = "import sys\n\
@@ -17,7 +21,7 @@ print('rest:' + repr(sys.stdin.read()), flush=True)\n";
 
 /// Sends each console line only once the program answered the previous one (so it cannot have
 /// been read before the program started), the last two 300 ms apart, then closes the input.
-async fn interactive_run(backend: &dyn SandboxBackend) {
+async fn interactive_run(backend: &dyn SandboxBackend) -> Outcome {
     let mut spec = spec("python", "main.py", PROGRAM);
     spec.stdin = b"zero\n".to_vec();
     let (input, live) = mpsc::channel(4);
@@ -70,11 +74,35 @@ async fn interactive_run(backend: &dyn SandboxBackend) {
     let outcome = outcome.expect("run failed");
     assert!(outcome.success(), "{outcome:?}\n{stdout}");
     assert_eq!(stdout, "ready\ngot:zero\ngot:one\ngot:two\nrest:''\n");
+    outcome
 }
 
 #[tokio::test]
 async fn docker_program_reads_console_lines_then_eof() {
     interactive_run(&backend().await).await;
+}
+
+/// The same through a pre-started interpreter from the warm pool.
+#[tokio::test]
+async fn docker_pre_started_program_reads_console_lines_then_eof() {
+    let b = backend_with(DockerConfig {
+        pool: PoolConfig {
+            sizes: BTreeMap::from([("python".to_string(), 1)]),
+            ..PoolConfig::default()
+        },
+        ..config()
+    })
+    .await;
+    let t = Instant::now();
+    while b.pool_stats().languages[0].ready == 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "the pool never filled"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(interactive_run(&b).await.pooled);
+    b.shutdown().await;
 }
 
 #[tokio::test]

@@ -108,14 +108,17 @@ async fn symlinks_planted_by_a_run_never_reach_the_next_run_from_the_pool() {
         };
         wait_ready().await;
         // The first run prepares its container for whoever comes next: its sources, the run
-        // script, a would-be build directory and the whole source directory become links (to a
-        // host path and to places in the container), plus a marker.
+        // script or the pre-started interpreter's loader and fifo, a would-be build directory
+        // and the whole source directory become links (to a host path and to places in the
+        // container), plus a marker.
         let plant = format!(
             r#"import os, shutil
 c = {canary:?}
 open("/tmp/marker", "w").write("planted")
-for p in ["/tmp/app/main.py", "/tmp/.oc/run.sh"]:
-    os.remove(p); os.symlink(c, p)
+for p in ["/tmp/app/main.py", "/tmp/.oc/run.sh", "/tmp/.oc/loader.py", "/tmp/.oc/go"]:
+    if os.path.lexists(p):
+        os.remove(p)
+    os.symlink(c, p)
 shutil.rmtree("/tmp/.oc/build", ignore_errors=True)
 os.symlink(c, "/tmp/.oc/build")
 os.rename("/tmp/app", "/tmp/app-old"); os.symlink("/etc", "/tmp/app")

@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 
 use super::backend::Inner;
 use super::host::is_connection_error;
+use crate::end_frame::{EndScanner, EndToken};
 use crate::output::{OutputSink, Push};
-use crate::script::{self, CompileMode, Frame};
+use crate::script::{self, CompileMode, Frame, StderrSplit};
 use crate::{LiveStdin, OutputChunk, RunLimits, Stream};
 
 /// Setup-phase stderr kept for the error message.
@@ -48,6 +49,16 @@ pub(crate) struct Stdin<'a> {
     pub(crate) live: Option<&'a mut LiveStdin>,
 }
 
+/// What goes in and out of one run's container.
+pub(crate) struct RunIo<'a> {
+    /// The run's input (sources, script), in parts, before the program's stdin.
+    pub(crate) input: &'a [&'a [u8]],
+    pub(crate) stdin: Stdin<'a>,
+    /// The token of the end frame PID 1 writes once the program exited.
+    pub(crate) end: &'a EndToken,
+    pub(crate) tx: &'a mpsc::Sender<OutputChunk>,
+}
+
 enum StdoutState {
     AwaitSetup,
     AwaitCompile,
@@ -55,17 +66,22 @@ enum StdoutState {
     Program,
 }
 
-/// Attaches, streams the tar and stdin in, relays output, enforces deadlines and the output cap,
-/// then collects the exit status.
+/// Attaches, streams the run's input and stdin in, relays output, enforces deadlines and the
+/// output cap, then collects the exit status: from the end frames when the program exited on
+/// its own, else from the engine once the container stopped.
 pub(crate) async fn drive(
     inner: &Inner,
     id: &str,
-    tar: &[u8],
-    stdin: Stdin<'_>,
+    run: RunIo<'_>,
     limits: &RunLimits,
     mode: CompileMode,
-    tx: &mpsc::Sender<OutputChunk>,
 ) -> Drive {
+    let RunIo {
+        input: run_input,
+        stdin,
+        end,
+        tx,
+    } = run;
     let mut d = Drive::default();
     let opts = AttachContainerOptionsBuilder::new()
         .stdin(true)
@@ -96,10 +112,9 @@ pub(crate) async fn drive(
     let mut output = attached.output;
     let mut input = attached.input;
     let writer = async move {
-        input
-            .write_all(script::input_header(tar.len()).as_bytes())
-            .await?;
-        input.write_all(tar).await?;
+        for part in run_input {
+            input.write_all(part).await?;
+        }
         input.write_all(stdin.prefilled).await?;
         input.flush().await?;
         if let Some(live) = stdin.live {
@@ -121,6 +136,11 @@ pub(crate) async fn drive(
     let mut sink = OutputSink::new(tx.clone(), limits.output_bytes);
     let mut state = StdoutState::AwaitSetup;
     let mut frame_buf: Vec<u8> = Vec::new();
+    let mut stderr_split = StderrSplit::default();
+    let mut stdout_end = EndScanner::new(end);
+    let mut stderr_end = EndScanner::new(end);
+    // The end frames' statuses, stdout's and stderr's.
+    let mut ended: [Option<i64>; 2] = [None, None];
     let mut deadline = tokio::time::Instant::now() + inner.host.call_timeout();
 
     'outer: loop {
@@ -157,23 +177,19 @@ pub(crate) async fn drive(
                     LogOutput::StdIn { .. } => continue,
                 };
                 if !is_stdout {
-                    if matches!(state, StdoutState::AwaitSetup) {
-                        let room = SETUP_STDERR_BYTES.saturating_sub(d.setup_stderr.len());
-                        d.setup_stderr.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                    } else {
-                        match sink.push_by(Stream::Stderr, &bytes, deadline).await {
-                            Push::Ok => {}
-                            Push::Capped => {
-                                d.truncated = true;
-                                d.killed = true;
-                                break;
-                            }
-                            Push::Deadline => {
-                                d.timed_out = true;
-                                d.killed = true;
-                                break;
-                            }
+                    let (setup, program) = stderr_split.feed(&bytes);
+                    keep_setup_stderr(&mut d, &setup);
+                    if !program.is_empty() {
+                        let scanned = stderr_end.feed(&program);
+                        if !deliver(&mut sink, Stream::Stderr, &scanned.output, deadline, &mut d).await {
+                            break;
                         }
+                        if !note_end(&mut ended[1], scanned.status, &mut d) {
+                            break;
+                        }
+                    }
+                    if program_ended(&ended, &mut d) {
+                        break;
                     }
                     continue;
                 }
@@ -181,18 +197,15 @@ pub(crate) async fn drive(
                 while !bytes.is_empty() {
                     match &mut state {
                         StdoutState::Program => {
-                            match sink.push_by(Stream::Stdout, &bytes, deadline).await {
-                                Push::Ok => {}
-                                Push::Capped => {
-                                    d.truncated = true;
-                                    d.killed = true;
-                                    break 'outer;
-                                }
-                                Push::Deadline => {
-                                    d.timed_out = true;
-                                    d.killed = true;
-                                    break 'outer;
-                                }
+                            let scanned = stdout_end.feed(&bytes);
+                            if !deliver(&mut sink, Stream::Stdout, &scanned.output, deadline, &mut d).await {
+                                break 'outer;
+                            }
+                            if !note_end(&mut ended[0], scanned.status, &mut d) {
+                                break 'outer;
+                            }
+                            if program_ended(&ended, &mut d) {
+                                break 'outer;
                             }
                             break;
                         }
@@ -233,9 +246,6 @@ pub(crate) async fn drive(
                                         state = StdoutState::Program;
                                         deadline = tokio::time::Instant::now() + limits.wall;
                                     }
-                                    // Anything the shell buffered on stderr during setup is
-                                    // harmless (tar warnings); drop it.
-                                    d.setup_stderr.clear();
                                 }
                                 (StdoutState::AwaitCompile, Some(Frame::Compiled { status, artifact_len })) => {
                                     d.compiled = Some(status);
@@ -261,8 +271,21 @@ pub(crate) async fn drive(
     }
     drop(output);
     drop(_input_keep);
-    if d.killed {
+    if d.killed || d.exit_code.is_some() {
         return d;
+    }
+    let setup_tail = stderr_split.finish();
+    keep_setup_stderr(&mut d, &setup_tail);
+    // No end frame (a failed compile step, a program killed by a signal, a container that
+    // died): what the streams held back is output after all.
+    for (stream, scanner) in [
+        (Stream::Stdout, &mut stdout_end),
+        (Stream::Stderr, &mut stderr_end),
+    ] {
+        let held = scanner.finish();
+        if !held.is_empty() && !deliver(&mut sink, stream, &held, deadline, &mut d).await {
+            return d;
+        }
     }
 
     // The output stream ended: PID 1 exited (or the container died). Collect the status.
@@ -300,4 +323,65 @@ pub(crate) async fn drive(
         }
     }
     d
+}
+
+/// Sends program output; `false` when the run must stop (cap reached, deadline passed).
+async fn deliver(
+    sink: &mut OutputSink,
+    stream: Stream,
+    bytes: &[u8],
+    deadline: tokio::time::Instant,
+    d: &mut Drive,
+) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    match sink.push_by(stream, bytes, deadline).await {
+        Push::Ok => true,
+        Push::Capped => {
+            d.truncated = true;
+            d.killed = true;
+            false
+        }
+        Push::Deadline => {
+            d.timed_out = true;
+            d.killed = true;
+            false
+        }
+    }
+}
+
+/// Records a stream's end frame; `false` (and the run stopped) for a garbled one.
+fn note_end(slot: &mut Option<i64>, status: Option<Result<i64, ()>>, d: &mut Drive) -> bool {
+    match status {
+        None => true,
+        Some(Ok(status)) => {
+            *slot = Some(status);
+            true
+        }
+        Some(Err(())) => {
+            d.error = Some("sandbox protocol error (garbled end frame)".into());
+            d.killed = true;
+            false
+        }
+    }
+}
+
+/// Both streams carried the end frame: the program is gone and all its output is in. A status
+/// of 128 or more (a signal, maybe the OOM killer) is left to the engine, which knows which.
+fn program_ended(ended: &[Option<i64>; 2], d: &mut Drive) -> bool {
+    match ended {
+        [Some(status), Some(_)] if *status < 128 => {
+            d.exit_code = Some(*status);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Keeps the beginning of setup's stderr for the error message should setup fail.
+fn keep_setup_stderr(d: &mut Drive, bytes: &[u8]) {
+    let room = SETUP_STDERR_BYTES.saturating_sub(d.setup_stderr.len());
+    d.setup_stderr
+        .extend_from_slice(&bytes[..bytes.len().min(room)]);
 }

@@ -35,10 +35,12 @@ use super::host::DockerHost;
 use super::labels::ContainerKind;
 use super::lockdown::{load_seccomp_profile, DEFAULT_IMAGE};
 use crate::cache::CompileCache;
+use crate::end_frame::EndToken;
 use crate::hosts::{display_address, DEFAULT_ADDRESS};
 use crate::languages::{Language, LanguageTable};
 use crate::metrics::Metrics;
 use crate::pool::{self, Pool, PoolConfig};
+use crate::prestart::{self, Interpreter};
 use crate::script::{self, CompileMode};
 use crate::{
     resolve_run, signal_from_status, BackendHealth, BackendKind, CacheStatus, HostHealth, Outcome,
@@ -395,13 +397,18 @@ impl DockerBackend {
             cache_key = Some(key);
         }
 
+        let end = EndToken::new();
         let build_tar = |mode: CompileMode, artifacts: Option<&[u8]>| {
-            let script_text = script::run_script(&plan, mode, &spec.limits);
+            let script_text = script::run_script(&plan, mode, &spec.limits, &end);
             script::input_tar(&spec.files, &script_text, artifacts)
                 .map_err(|e| SandboxError::Internal(format!("building the input archive: {e}")))
         };
         let mut tar = build_tar(mode, cached.as_deref())?;
         drop(cached);
+        // The pool's containers of this language wait with its interpreter started when its own
+        // run step allows it; a run of another kind (a REPL) cannot use them.
+        let interpreter = Interpreter::of(&lang);
+        let pool_fits = interpreter == inner.cfg.languages.get(&lang.id).and_then(Interpreter::of);
 
         // Retries: a pooled container may have died (daemon restart) -> once more with a cold
         // one; cached artifacts that fail to unpack -> drop the entry and compile instead.
@@ -410,7 +417,7 @@ impl DockerBackend {
         let mut attached_before = false;
         let (drive, pooled) = loop {
             attempt += 1;
-            let from_pool = if attempt == 1 {
+            let from_pool = if attempt == 1 && pool_fits {
                 inner
                     .pool
                     .take(&lang.id, &spec.limits, inner.host.metrics())
@@ -435,8 +442,25 @@ impl DockerBackend {
                 prefilled: &spec.stdin,
                 live: spec.live_stdin.as_mut(),
             };
-            let drive =
-                attach::drive(inner, guard.id(), &tar, stdin, &spec.limits, mode, &tx).await;
+            let header;
+            let warm_input;
+            let input: [&[u8]; 2] = match interpreter.filter(|_| pooled) {
+                Some(_) => {
+                    warm_input = prestart::input(&plan, &spec.files, &spec.limits, &end);
+                    [&warm_input, &[]]
+                }
+                None => {
+                    header = script::input_header(tar.len());
+                    [header.as_bytes(), &tar]
+                }
+            };
+            let run = attach::RunIo {
+                input: &input,
+                stdin,
+                end: &end,
+                tx: &tx,
+            };
+            let drive = attach::drive(inner, guard.id(), run, &spec.limits, mode).await;
             attached_before |= drive.attached;
             let usable = drive.setup_seen || drive.timed_out || drive.truncated;
             if drive.killed || !usable {

@@ -9,6 +9,7 @@ use super::backend::Inner;
 use super::labels::ContainerKind;
 use super::lockdown::{base_env, sandbox_host_config, SANDBOX_USER};
 use crate::languages::Language;
+use crate::prestart::Interpreter;
 use crate::script;
 use crate::{RunLimits, SandboxError};
 
@@ -34,7 +35,11 @@ impl Inner {
             POOL_LABEL.to_string(),
             if pooled { "1" } else { "0" }.to_string(),
         );
-        let cmd = script::container_cmd();
+        // A pooled container of a language that allows it waits with its interpreter started.
+        let cmd = match Interpreter::of(lang).filter(|_| pooled) {
+            Some(interpreter) => interpreter.container_cmd(),
+            None => script::container_cmd(),
+        };
         ContainerCreateBody {
             image: Some(self.image_for(lang)),
             entrypoint: Some(vec![cmd[0].clone()]),
@@ -59,7 +64,8 @@ impl Inner {
         }
     }
 
-    /// Creates and starts an idle container (waiting for its input tar).
+    /// Creates and starts an idle container (waiting for its input: the tar of [`script`], or a
+    /// pre-started interpreter's input for a pooled one).
     pub(crate) async fn create_started(
         &self,
         lang: &Language,
