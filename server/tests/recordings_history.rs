@@ -376,7 +376,7 @@ async fn a_history_answers_only_for_its_own_recording_and_goes_with_it() {
     // A pad created next (SQLite may hand it the deleted pad's id) answers with its own text.
     let pad = pad_with_files(&app, &owner).await;
     let rec = start_recording(&app, &owner, &pad).await;
-    tokio::time::sleep(Duration::from_millis(3)).await;
+    settle(&app).await;
     let body = state(&app, &owner, &pad, rec, i64::MAX, false).await;
     assert_eq!(file(&body, FILES[0]), "alpha\nbeta\n");
 }
