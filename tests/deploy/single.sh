@@ -29,7 +29,7 @@ export NODE_ID="$project"
 export JWT_SECRET="$(random_hex 32)"
 export DOCKER_GID="$(stat -c %g /var/run/docker.sock)"
 export BIND_ADDRESS=127.0.0.1
-export PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export PORT="$(node --input-type=module -e "import { freePort } from '$root/tests/interop/support.mjs'; console.log(await freePort())")"
 export OPENCODER_ENV=production
 # No warm containers: the test shares its Docker engine with other suites.
 export EXEC_POOL=""
