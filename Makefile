@@ -55,12 +55,12 @@ test-e2e:
 	cd tests/interop && npm ci --no-audit --no-fund
 	cd e2e && npm ci --no-audit --no-fund && OPENCODER_BIN=$(CURDIR)/target/debug/opencoder WEB_DIST=$(CURDIR)/web/dist npm test
 
-## The container images and the cluster compose file, deployed and smoke-checked (the debug binary
-## in the image: no release build here).
+## The container images and both compose files (single node, cluster), deployed and smoke-checked
+## (the debug binary in the image: no release build here).
 test-deploy:
 	$(CARGO) build -p opencoder
 	test -d tests/interop/node_modules || (cd tests/interop && npm ci --no-audit --no-fund)
-	OPENCODER_BIN=$(CURDIR)/target/debug/opencoder WEB_DIST=$(CURDIR)/web/dist tests/deploy/cluster.sh
+	OPENCODER_BIN=$(CURDIR)/target/debug/opencoder WEB_DIST=$(CURDIR)/web/dist tests/deploy/run.sh
 
 bench:
 	@cat bench/README.md

@@ -67,6 +67,28 @@ async fn start_recording(app: &TestApp, owner: &TestUser, pad: &Pad) -> i64 {
     r.body["recording"]["id"].as_i64().unwrap()
 }
 
+/// Stops the recording; returns the response's body.
+async fn stop_recording(app: &TestApp, owner: &TestUser, pad: &Pad, rec: i64) -> Value {
+    let r = app
+        .post(
+            &rec_path(pad, &format!("/{rec}/stop")),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+/// A fresh client document holding a Yjs update (v1).
+fn doc_from_update(update: &[u8]) -> Doc {
+    let doc = collab_support::new_doc();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(update).unwrap())
+        .unwrap();
+    doc
+}
+
 /// A client document starting from the pad's current server state.
 async fn client_doc(app: &TestApp, pad: i64) -> Doc {
     let server = app.state.docs.open(PadId(pad)).await.unwrap();
@@ -74,11 +96,41 @@ async fn client_doc(app: &TestApp, pad: i64) -> Doc {
         .diff_since(&StateVector::default().encode_v1())
         .await
         .unwrap();
-    let doc = collab_support::new_doc();
-    doc.transact_mut()
-        .apply_update(Update::decode_v1(&full).unwrap())
+    doc_from_update(&full)
+}
+
+/// An update of the owner's client, applied through the pad's real update path.
+async fn apply(app: &TestApp, owner: &TestUser, pad: &Pad, update: &[u8]) {
+    app.state
+        .docs
+        .apply_update(PadId(pad.id), Some(UserId(owner.id)), update)
+        .await
         .unwrap();
-    doc
+}
+
+/// Inserts `s` at the start of `root` in `doc` and applies it to the pad.
+async fn insert_at_start(
+    app: &TestApp,
+    owner: &TestUser,
+    pad: &Pad,
+    doc: &Doc,
+    root: &str,
+    s: &str,
+) {
+    let text = doc.get_or_insert_text(root);
+    let update = {
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, s);
+        txn.encode_update_v1()
+    };
+    apply(app, owner, pad, &update).await;
+}
+
+/// The update log written, and the clock past its last entry: an instant read next is after
+/// every edit so far.
+async fn settle(app: &TestApp) {
+    app.state.docs.flush_log().await;
+    tokio::time::sleep(Duration::from_millis(3)).await;
 }
 
 fn text_of(doc: &Doc, root: &str) -> String {
@@ -119,11 +171,7 @@ async fn edit(app: &TestApp, owner: &TestUser, pad: &Pad, doc: &Doc, rng: &mut R
         }
         txn.encode_update_v1()
     };
-    app.state
-        .docs
-        .apply_update(PadId(pad.id), Some(UserId(owner.id)), &update)
-        .await
-        .unwrap();
+    apply(app, owner, pad, &update).await;
     pad.roots.iter().map(|r| text_of(doc, r)).collect()
 }
 
@@ -153,15 +201,17 @@ fn file<'a>(body: &'a Value, name: &str) -> &'a str {
     body["files"][name].as_str().unwrap_or("")
 }
 
-/// The texts of a `yjsState`, loaded into a fresh client document.
-fn yjs_texts(body: &Value, pad: &Pad) -> Vec<String> {
+/// A fresh client document loaded with a `yjsState`.
+fn yjs_doc(body: &Value) -> Doc {
     let bytes = STANDARD
         .decode(body["yjsState"].as_str().expect("yjsState"))
         .unwrap();
-    let doc = collab_support::new_doc();
-    doc.transact_mut()
-        .apply_update(Update::decode_v1(&bytes).unwrap())
-        .unwrap();
+    doc_from_update(&bytes)
+}
+
+/// The texts of a `yjsState`, loaded into a fresh client document.
+fn yjs_texts(body: &Value, pad: &Pad) -> Vec<String> {
+    let doc = yjs_doc(body);
     pad.roots.iter().map(|r| text_of(&doc, r)).collect()
 }
 
@@ -177,8 +227,7 @@ async fn every_instant_is_answered_from_the_history_as_the_document_was_then() {
         for _ in 0..20 {
             edit(&app, &owner, &pad, &doc, &mut rng).await;
         }
-        app.state.docs.flush_log().await;
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        settle(&app).await;
         let initial: Vec<String> = pad.roots.iter().map(|r| text_of(&doc, r)).collect();
         let rec = start_recording(&app, &owner, &pad).await;
         let mut expected = Vec::new();
@@ -188,17 +237,9 @@ async fn every_instant_is_answered_from_the_history_as_the_document_was_then() {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
-        app.state.docs.flush_log().await;
-        tokio::time::sleep(Duration::from_millis(3)).await;
-        let r = app
-            .post(
-                &rec_path(&pad, &format!("/{rec}/stop")),
-                Some(&owner.token),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        let started_at = r.body["recording"]["startedAt"].as_i64().unwrap();
+        settle(&app).await;
+        let stopped = stop_recording(&app, &owner, &pad, rec).await;
+        let started_at = stopped["recording"]["startedAt"].as_i64().unwrap();
         let times = last_times(&app, &pad, expected.len()).await;
 
         // The recording's start, then every distinct instant of the trace.
@@ -237,12 +278,7 @@ async fn every_instant_is_answered_from_the_history_as_the_document_was_then() {
             true,
         )
         .await;
-        let bytes = STANDARD.decode(body["yjsState"].as_str().unwrap()).unwrap();
-        let replay = collab_support::new_doc();
-        replay
-            .transact_mut()
-            .apply_update(Update::decode_v1(&bytes).unwrap())
-            .unwrap();
+        let replay = yjs_doc(&body);
         let full = client_doc(&app, pad.id).await;
         let missing = full
             .transact()
@@ -273,8 +309,7 @@ async fn history_logged_after_a_state_was_read_is_in_the_next_state() {
         for _ in 0..30 {
             want = edit(&app, &owner, &pad, &doc, &mut rng).await;
         }
-        app.state.docs.flush_log().await;
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        settle(&app).await;
         // The recording is still going: a late instant is clamped to now, after every edit.
         let body = state(&app, &owner, &pad, rec, i64::MAX, round % 2 == 0).await;
         assert_eq!(file(&body, FILES[0]), want[0], "round {round}");
@@ -295,21 +330,10 @@ async fn a_history_answers_only_for_its_own_recording_and_goes_with_it() {
         let pad = pad_with_files(&app, &owner).await;
         let rec = start_recording(&app, &owner, &pad).await;
         let doc = client_doc(&app, pad.id).await;
-        let text = doc.get_or_insert_text(pad.roots[0].as_str());
-        let update = {
-            let mut txn = doc.transact_mut();
-            text.insert(&mut txn, 0, secret);
-            txn.encode_update_v1()
-        };
-        app.state
-            .docs
-            .apply_update(PadId(pad.id), Some(UserId(owner.id)), &update)
-            .await
-            .unwrap();
+        insert_at_start(&app, &owner, &pad, &doc, &pad.roots[0], secret).await;
         recorded.push((pad, rec, secret));
     }
-    app.state.docs.flush_log().await;
-    tokio::time::sleep(Duration::from_millis(3)).await;
+    settle(&app).await;
     for _ in 0..2 {
         for (pad, rec, secret) in &recorded {
             let body = state(&app, &owner, pad, *rec, i64::MAX, false).await;
@@ -320,14 +344,7 @@ async fn a_history_answers_only_for_its_own_recording_and_goes_with_it() {
 
     // A second recording of the same pad has its own history.
     let (first, first_rec, secret) = &recorded[0];
-    let r = app
-        .post(
-            &rec_path(first, &format!("/{first_rec}/stop")),
-            Some(&owner.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    stop_recording(&app, &owner, first, *first_rec).await;
     tokio::time::sleep(Duration::from_millis(3)).await;
     let second_rec = start_recording(&app, &owner, first).await;
     let body = state(&app, &owner, first, second_rec, i64::MAX, false).await;
@@ -359,7 +376,7 @@ async fn a_history_answers_only_for_its_own_recording_and_goes_with_it() {
     // A pad created next (SQLite may hand it the deleted pad's id) answers with its own text.
     let pad = pad_with_files(&app, &owner).await;
     let rec = start_recording(&app, &owner, &pad).await;
-    tokio::time::sleep(Duration::from_millis(3)).await;
+    settle(&app).await;
     let body = state(&app, &owner, &pad, rec, i64::MAX, false).await;
     assert_eq!(file(&body, FILES[0]), "alpha\nbeta\n");
 }
@@ -375,22 +392,11 @@ async fn recorded_pad(
     let pad = pad_with_files(app, owner).await;
     let rec = start_recording(app, owner, &pad).await;
     let doc = client_doc(app, pad.id).await;
-    let text = doc.get_or_insert_text(pad.roots[0].as_str());
     for i in 0..n {
-        let update = {
-            let mut txn = doc.transact_mut();
-            let line = format!("{i:04} {}\n", "y".repeat(size));
-            text.insert(&mut txn, 0, &line);
-            txn.encode_update_v1()
-        };
-        app.state
-            .docs
-            .apply_update(PadId(pad.id), Some(UserId(owner.id)), &update)
-            .await
-            .unwrap();
+        let line = format!("{i:04} {}\n", "y".repeat(size));
+        insert_at_start(app, owner, &pad, &doc, &pad.roots[0], &line).await;
     }
-    app.state.docs.flush_log().await;
-    tokio::time::sleep(Duration::from_millis(3)).await;
+    settle(app).await;
     let want = text_of(&doc, &pad.roots[0]);
     (pad, rec, want)
 }
@@ -441,21 +447,10 @@ async fn the_histories_held_stay_within_their_memory_budget() {
     let (d, d_rec, _) = recorded_pad(&app, &owner, 8, 1_000).await;
     state(&app, &owner, &d, d_rec, i64::MAX, false).await;
     let doc = client_doc(&app, d.id).await;
-    let text = doc.get_or_insert_text(d.roots[1].as_str());
     for _ in 0..20 {
-        let update = {
-            let mut txn = doc.transact_mut();
-            text.insert(&mut txn, 0, &"z".repeat(1_000));
-            txn.encode_update_v1()
-        };
-        app.state
-            .docs
-            .apply_update(PadId(d.id), Some(UserId(owner.id)), &update)
-            .await
-            .unwrap();
+        insert_at_start(&app, &owner, &d, &doc, &d.roots[1], &"z".repeat(1_000)).await;
     }
-    app.state.docs.flush_log().await;
-    tokio::time::sleep(Duration::from_millis(3)).await;
+    settle(&app).await;
     let body = state(&app, &owner, &d, d_rec, i64::MAX, false).await;
     assert_eq!(file(&body, FILES[1]).len(), 20_000);
     let usage = histories.usage();
@@ -500,8 +495,7 @@ async fn histories_answer_the_same_on_postgres() {
         for _ in 0..25 {
             want = edit(&app, &owner, &pad, &doc, &mut rng).await;
         }
-        app.state.docs.flush_log().await;
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        settle(&app).await;
         rounds.push((opencoder::recordings::now_ms(), want));
         tokio::time::sleep(Duration::from_millis(3)).await;
     }

@@ -7,38 +7,20 @@
 
 import assert from 'node:assert/strict'
 
-import { PadClient, api, signup, until } from '../interop/support.mjs'
+import { PadClient, api, until } from '../interop/support.mjs'
+import { DEADLINE, padForTwo, ready, runSeenBy, step, ws } from './steps.mjs'
 
 const [proxy, node1, node2] = process.argv.slice(2)
 if (!proxy || !node1 || !node2) {
   console.error('usage: node smoke.mjs <proxy URL> <node1 URL> <node2 URL>')
   process.exit(2)
 }
-const ws = (base) => base.replace(/^http/, 'ws')
-// Generous: a loaded 2-core CI machine, a cold sandbox.
-const DEADLINE = 30000
 
-async function step (what, body) {
-  const start = Date.now()
-  await body()
-  console.log(`deploy smoke: ${what} (${Date.now() - start} ms)`)
-}
-
-await step('the proxy answered /readyz with 200', async () => {
-  await until(async () => {
-    try { return (await fetch(`${proxy}/readyz`)).status === 200 } catch { return false }
-  }, 120000, `/readyz through the proxy at ${proxy}`)
-})
+await step('the proxy answered /readyz with 200', () => ready(proxy, 'through the proxy'))
 
 let alice, bob, pad, file
 await step('signed up and created a pad through the proxy', async () => {
-  alice = await signup(proxy, 'Alice')
-  bob = await signup(proxy, 'Bob')
-  const created = await api(proxy, 'POST', '/api/pads', alice.token, { title: 'deploy smoke', language: 'python' })
-  pad = created.pad
-  file = created.files[0]
-  const { invite } = await api(proxy, 'POST', `/api/pads/${pad.slug}/invites`, alice.token, { role: 'collaborator' })
-  await api(proxy, 'POST', `/api/invites/${invite.token}/accept`, bob.token, {})
+  ;({ alice, bob, pad, file } = await padForTwo(proxy))
 })
 // cluster.sh reads it to check the proxy's pad affinity in its log.
 console.log(`deploy smoke: pad ${pad.slug}`)
@@ -76,18 +58,7 @@ try {
     // shows the converged text (it does as soon as that node applied both edits).
     await until(async () => (await api(proxy, 'GET', `/api/pads/${pad.slug}/files/${file.id}`, alice.token)).content === code,
       DEADLINE, 'the converged text through the proxy')
-    const { run } = await api(proxy, 'POST', `/api/pads/${pad.slug}/runs?wait=1`, bob.token, {})
-    assert.equal(run.exitCode, 0, JSON.stringify(run))
-    assert.equal(run.stdout, 'hello from node1\n42\n', JSON.stringify(run))
-    for (const [name, client] of [['node1', a], ['node2', b]]) {
-      await until(() => client.apps.some((m) => m.type === 'run.finished' && m.runId === run.runId),
-        DEADLINE, `run.finished on ${name}`)
-      const finished = client.apps.find((m) => m.type === 'run.finished' && m.runId === run.runId)
-      assert.equal(finished.backend, 'docker', `${name}: ${JSON.stringify(finished)}`)
-      const stdout = client.apps.filter((m) => m.type === 'run.output' && m.runId === run.runId && m.stream === 'stdout')
-        .map((m) => m.data).join('')
-      assert.equal(stdout, 'hello from node1\n42\n', `${name} saw the output`)
-    }
+    await runSeenBy(proxy, bob.token, pad.slug, [['node1', a], ['node2', b]], 'hello from node1\n42\n')
   })
   for (const x of clients) assert.deepEqual(x.denied, [])
 } finally {

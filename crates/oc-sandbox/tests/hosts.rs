@@ -13,7 +13,7 @@ use common::*;
 use oc_sandbox::hosts::{HostMember, HostSet};
 use oc_sandbox::{
     DockerBackend, DockerHost, DockerTerminals, HostConfig, Metrics, SandboxBackend, SandboxError,
-    TermSize, TerminalBackend, TerminalEvent, TerminalLimits,
+    TermSize, TerminalBackend, TerminalEvent, TerminalLimits, TerminalSession,
 };
 
 /// One test at a time uses the second daemon (one of them stops it).
@@ -128,6 +128,39 @@ async fn wait_in_flight(set: &HostSet, n: usize) {
     }
 }
 
+/// A terminal started on `set` under `key` (`what` names it when it fails to start): it is on
+/// member `on` and answers what is typed into it.
+async fn terminal_answering_on(set: &HostSet, on: usize, key: &str, what: &str) -> TerminalSession {
+    let (session, mut rx) = TerminalBackend::start(
+        set,
+        &TerminalLimits::default(),
+        key,
+        &[],
+        TermSize::default(),
+    )
+    .await
+    .expect(what);
+    let id = session.container_id().unwrap().to_string();
+    assert_eq!(
+        set.members()[on]
+            .terminals
+            .containers(Some(key))
+            .await
+            .unwrap(),
+        vec![id]
+    );
+    session.write(b"echo T$((6*7))\n").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut out = String::new();
+    while !out.contains("T42") {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
+            other => panic!("no terminal output ({other:?}): {out}"),
+        }
+    }
+    session
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
     require_docker().await;
@@ -220,33 +253,7 @@ async fn runs_spread_survive_a_host_going_down_and_it_rejoins() {
         wait_in_flight(&set, i + 1).await;
     }
     assert_eq!(set.loads(), vec![CAPACITY, 1]);
-    let (session, mut rx) = TerminalBackend::start(
-        &set,
-        &TerminalLimits::default(),
-        "hosts-test",
-        &[],
-        TermSize::default(),
-    )
-    .await
-    .expect("terminal");
-    let on = session.container_id().unwrap().to_string();
-    assert_eq!(
-        set.members()[1]
-            .terminals
-            .containers(Some("hosts-test"))
-            .await
-            .unwrap(),
-        vec![on]
-    );
-    session.write(b"echo T$((6*7))\n").await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut out = String::new();
-    while !out.contains("T42") {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
-            other => panic!("no terminal output ({other:?}): {out}"),
-        }
-    }
+    let session = terminal_answering_on(&set, 1, "hosts-test", "terminal").await;
     for h in fill {
         h.await.unwrap().0.expect("filler run");
     }
@@ -370,33 +377,7 @@ async fn a_tls_host_takes_runs_only_with_the_right_certificates() {
     }
     assert_eq!(metrics.runs_on_host(&second.tls, "ok"), CAPACITY as u64);
     // A terminal over TLS: its shell's stream is hijacked over the same verified connection.
-    let (session, mut rx) = TerminalBackend::start(
-        &set,
-        &TerminalLimits::default(),
-        "hosts-tls-test",
-        &[],
-        TermSize::default(),
-    )
-    .await
-    .expect("terminal over TLS");
-    let on = session.container_id().unwrap().to_string();
-    assert_eq!(
-        set.members()[0]
-            .terminals
-            .containers(Some("hosts-tls-test"))
-            .await
-            .unwrap(),
-        vec![on]
-    );
-    session.write(b"echo T$((6*7))\n").await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut out = String::new();
-    while !out.contains("T42") {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
-            other => panic!("no terminal output ({other:?}): {out}"),
-        }
-    }
+    let session = terminal_answering_on(&set, 0, "hosts-tls-test", "terminal over TLS").await;
     session.close().await;
     drop(session);
     set.shutdown().await;
@@ -526,33 +507,13 @@ async fn a_run_or_terminal_whose_host_is_lost_before_it_starts_goes_to_another_h
     ])
     .unwrap();
     second_daemon("stop");
-    let (session, mut rx) = TerminalBackend::start(
+    let session = terminal_answering_on(
         &set,
-        &TerminalLimits::default(),
+        1,
         "hosts-moved-terminal",
-        &[],
-        TermSize::default(),
+        "a terminal lost as it started is placed again",
     )
-    .await
-    .expect("a terminal lost as it started is placed again");
-    let on = session.container_id().unwrap().to_string();
-    assert_eq!(
-        set.members()[1]
-            .terminals
-            .containers(Some("hosts-moved-terminal"))
-            .await
-            .unwrap(),
-        vec![on]
-    );
-    session.write(b"echo T$((6*7))\n").await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut out = String::new();
-    while !out.contains("T42") {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(TerminalEvent::Output(b))) => out.push_str(&String::from_utf8_lossy(&b)),
-            other => panic!("no terminal output ({other:?}): {out}"),
-        }
-    }
+    .await;
     session.close().await;
     drop(session);
     set.shutdown().await;

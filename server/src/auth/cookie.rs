@@ -5,8 +5,10 @@
 use axum::http::{HeaderMap, HeaderValue};
 
 use super::extractors::COOKIE_NAME;
+use super::store::User;
 use super::tokens::TOKEN_TTL_SECS;
 use crate::config::Config;
+use crate::AppState;
 
 fn is_https(headers: &HeaderMap, config: &Config) -> bool {
     let forwarded_https = headers
@@ -38,6 +40,16 @@ pub fn session_cookie(token: &str, headers: &HeaderMap, config: &Config) -> Head
         attributes("/", headers, config)
     );
     HeaderValue::from_str(&value).expect("JWTs and validated domains are valid header text")
+}
+
+/// A new session for `user`, however they signed in: its token, issued now at the user's current
+/// session epoch, and the session cookie carrying it.
+pub fn new_session(state: &AppState, user: &User, headers: &HeaderMap) -> (String, HeaderValue) {
+    let token = state
+        .tokens
+        .issue(user.id, user.session_epoch, chrono::Utc::now().timestamp());
+    let cookie = session_cookie(&token, headers, &state.config);
+    (token, cookie)
 }
 
 /// A cookie only `path` and below receive, for `max_age_secs`; `value` must be header-safe

@@ -61,15 +61,36 @@ fn session_response(
     user: &User,
     extra: serde_json::Value,
 ) -> Response {
-    let token = state
-        .tokens
-        .issue(user.id, user.session_epoch, chrono::Utc::now().timestamp());
+    let (token, cookie) = cookie::new_session(state, user, headers);
     let mut body = json!({ "token": token, "user": user });
     if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
         body.extend(extra);
     }
-    let cookie = cookie::session_cookie(&token, headers, &state.config);
     (status, [(header::SET_COOKIE, cookie)], axum::Json(body)).into_response()
+}
+
+/// `user` has just signed in: `action` is audited as theirs (from the request's address) and the
+/// answer carries a new session.
+async fn signed_in(
+    state: &AppState,
+    actor: Actor,
+    headers: &HeaderMap,
+    user: &User,
+    action: AuditAction,
+    status: StatusCode,
+    extra: serde_json::Value,
+) -> Response {
+    state
+        .audit
+        .record(
+            &Actor {
+                user: Some(user.id),
+                ..actor
+            },
+            AuditEvent::new(action).target(user.id.to_string()),
+        )
+        .await;
+    session_response(status, state, headers, user, extra)
 }
 
 /// With `AUTH_MODE=sso` the provider is the only way in: no name-only account is created and no
@@ -106,23 +127,16 @@ async fn signup(
     let key = recovery::generate();
     let hash = recovery::hash(&key).expect("generated keys are well-formed");
     let user = store::create(&state.db, &name, &hash).await?;
-    state
-        .audit
-        .record(
-            &Actor {
-                user: Some(user.id),
-                ..actor
-            },
-            AuditEvent::new(AuditAction::UserSignup).target(user.id.to_string()),
-        )
-        .await;
-    Ok(session_response(
-        StatusCode::CREATED,
+    Ok(signed_in(
         &state,
+        actor,
         &headers,
         &user,
+        AuditAction::UserSignup,
+        StatusCode::CREATED,
         json!({ "recoveryKey": key }),
-    ))
+    )
+    .await)
 }
 
 /// Exchange a recovery key for a fresh session.
@@ -150,23 +164,16 @@ async fn recover(
         return Err(AppError::Unauthenticated("invalid_recovery_key"));
     };
     let user = crate::admin::refuse_disabled(user)?;
-    state
-        .audit
-        .record(
-            &Actor {
-                user: Some(user.id),
-                ..actor
-            },
-            AuditEvent::new(AuditAction::UserRecover).target(user.id.to_string()),
-        )
-        .await;
-    Ok(session_response(
-        StatusCode::OK,
+    Ok(signed_in(
         &state,
+        actor,
         &headers,
         &user,
+        AuditAction::UserRecover,
+        StatusCode::OK,
         json!({}),
-    ))
+    )
+    .await)
 }
 
 /// Who is signed in. A request that carries no credentials at all is a visitor, not an error:

@@ -165,17 +165,10 @@ async fn callback(
         cookie::clear_scoped_cookie(BINDING_COOKIE, BINDING_PATH, &headers, &state.config);
     let mut response = match outcome {
         Ok(done) => {
-            let token = state.tokens.issue(
-                done.user.id,
-                done.user.session_epoch,
-                chrono::Utc::now().timestamp(),
-            );
+            let (_, session) = cookie::new_session(&state, &done.user, &headers);
             let mut response = see_other("/");
             let cookies = response.headers_mut();
-            cookies.append(
-                header::SET_COOKIE,
-                cookie::session_cookie(&token, &headers, &state.config),
-            );
+            cookies.append(header::SET_COOKIE, session);
             if done.id_token.len() <= MAX_ID_TOKEN_COOKIE_BYTES {
                 cookies.append(
                     header::SET_COOKIE,

@@ -1,8 +1,8 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { api, can, describeError, type PadDetail } from '../../api';
-import { ErrorMessage, Kbd, Spinner, modKey } from '../../ui/common';
-import { ConfirmDialog, Modal } from '../../ui/Modal';
+import { ErrorMessage, Kbd, Spinner } from '../../ui/common';
+import { Modal } from '../../ui/Modal';
 import { ChatIcon, PeopleIcon, RecordIcon, TerminalIcon } from '../../ui/icons';
 import { AppHeader } from '../../ui/Header';
 import { useNarrow } from '../../ui/media';
@@ -16,15 +16,13 @@ import { ChatPanel } from '../chat/ChatPanel';
 import { MembersPanel } from '../members/MembersPanel';
 import { RecordingIndicator, RecordingsPanel } from '../recordings/RecordingsPanel';
 import { OutputPanel } from '../run/OutputPanel';
-import { ReplButton } from '../run/ReplButton';
-import { isReplShortcut, replAvailability } from '../run/repl';
+import { isReplShortcut } from '../run/repl';
+import { RerunDialog, RunButtons, useRunControls } from '../run/RunControls';
 import { EditorPrefsForm, useMyPrefs } from '../settings/EditorPrefs';
 import { ShareDialog } from '../share/ShareDialog';
 import { ConnectionChip, PresenceAvatars } from './Presence';
 import { FilesPanel } from './FilesPanel';
-import { fileRoot } from '../../editor/fileRoot';
-import { fileNameFor, starterReplacesSilently } from './languageSwitch';
-import { languageName } from './languages';
+import { FileLanguage } from './FileLanguage';
 import { PadSession } from './padSession';
 import { ShortcutsHelp } from './ShortcutsHelp';
 import { SyncFilesButton } from './SyncFilesButton';
@@ -92,9 +90,7 @@ function WorkspaceView(props: { session: PadSession }) {
   const everSynced = useStore(session.store, (s) => s.everSynced);
   const status = useStore(session.store, (s) => s.status);
   const unread = useStore(session.store, (s) => s.unread);
-  const runRequested = useStore(session.store, (s) => s.runRequested);
   const running = useStore(session.store, (s) => !!s.run && !s.run.finished);
-  const replOpen = useStore(session.store, (s) => !!s.run && !s.run.finished && s.run.repl);
   const padLanguage = useStore(session.store, (s) => s.pad.language);
   const [showFiles, setShowFiles] = useState(true);
   const interview = useInterview(session);
@@ -130,7 +126,6 @@ function WorkspaceView(props: { session: PadSession }) {
   const [drawerTab, setDrawerTab] = useState<DrawerTab>('output');
   // Once opened, the terminal stays mounted (hidden with CSS) so it keeps its socket and scrollback.
   const [terminalMounted, setTerminalMounted] = useState(false);
-  const [stdin, setStdin] = useState('');
   const [shareOpen, setShareOpen] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
   const [forking, setForking] = useState(false);
@@ -195,43 +190,12 @@ function WorkspaceView(props: { session: PadSession }) {
     [],
   );
 
-  // A press of Run while a run is going asks before stopping it (one run per pad at a time).
-  const [rerunAsk, setRerunAsk] = useState(false);
-  const runOptions = useCallback(() => {
-    const s = session.state;
-    const file = s.files.find((f) => f.name === s.activeFile);
-    return { entry: file?.name, language: file?.language, stdin };
-  }, [session, stdin]);
-  const run = useCallback(() => {
-    if (!can.run(session.state.role)) {
-      toast("Your role can't run code on this pad.", 'error');
-      return;
-    }
+  const showOutputTab = useCallback(() => {
     setShowOutput(true);
     setDrawerTab('output');
-    const current = session.state.run;
-    if (current && !current.finished) {
-      // Run closes an open REPL (it loads the program again anyway); a run in progress asks first.
-      if (current.repl) void session.stopAndRun(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
-      else setRerunAsk(true);
-      return;
-    }
-    void session.run(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
-  }, [session, runOptions]);
-  const openRepl = useCallback(() => {
-    const s = session.state;
-    const { enabled, why } = replAvailability({ canRun: can.run(s.role), run: s.run, requested: s.runRequested });
-    if (!enabled) {
-      toast(why, 'error');
-      return;
-    }
-    setShowOutput(true);
-    setDrawerTab('output');
-    void session.run({ ...runOptions(), repl: true });
-  }, [session, runOptions]);
-  const stop = useCallback(() => {
-    if (can.run(session.state.role)) void session.stopRun();
-  }, [session]);
+  }, []);
+  const controls = useRunControls(session, showOutputTab);
+  const { run, openRepl, stop } = controls;
 
   const fork = async () => {
     setForking(true);
@@ -284,10 +248,7 @@ function WorkspaceView(props: { session: PadSession }) {
         else if (digit === '3') toggleSide('people');
         else if (digit === '4') {
           if (showOutputRef.current && drawerTabRef.current === 'output') setShowOutput(false);
-          else {
-            setShowOutput(true);
-            setDrawerTab('output');
-          }
+          else showOutputTab();
         } else if (digit === '5') openTerminal(true);
         else if (digit === '6' && canWatchRef.current) toggleSide('recordings');
         else return;
@@ -301,46 +262,9 @@ function WorkspaceView(props: { session: PadSession }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [run, openRepl, stop, openTerminal, toggleFiles, toggleSide]);
+  }, [run, openRepl, stop, openTerminal, toggleFiles, toggleSide, showOutputTab]);
 
   const active = useMemo(() => files.find((f) => f.name === activeFile) ?? null, [files, activeFile]);
-  const [langBusy, setLangBusy] = useState(false);
-  /** A language switch waiting for the user's answer: the file holds someone's code. */
-  const [langAsk, setLangAsk] = useState<{ fileId: number; language: string; name: string } | null>(null);
-  const applyLanguage = async (change: { fileId: number; language: string; name: string }, starter: boolean) => {
-    const file = session.state.files.find((f) => f.id === change.fileId);
-    const to = languages.find((l) => l.id === change.language);
-    if (!file) return;
-    setLangBusy(true);
-    try {
-      const taken = session.state.files.some((f) => f.name === change.name && f.id !== file.id);
-      const name = taken ? file.name : change.name;
-      await api.files.update(session.slug, file.id, { language: change.language, ...(name !== file.name ? { name } : {}) });
-      if (session.state.activeFile === file.name) session.setActiveFile(name);
-      if (starter && to?.template) {
-        const text = session.doc.getText(fileRoot(file.id));
-        session.doc.transact(() => {
-          text.delete(0, text.length);
-          text.insert(0, to.template!);
-        });
-      }
-      await session.refreshFiles();
-      if (taken) toast(`${change.name} already exists, so ${file.name} kept its name.`, 'info');
-    } catch (err) {
-      toast(`Couldn't change the language: ${describeError(err)}`, 'error');
-    } finally {
-      setLangBusy(false);
-    }
-  };
-  const changeLanguage = (language: string) => {
-    const to = languages.find((l) => l.id === language);
-    if (!active || !to) return;
-    const from = languages.find((l) => l.id === active.language);
-    const change = { fileId: active.id, language, name: fileNameFor(active.name, from, to) };
-    const content = session.doc.getText(fileRoot(active.id)).toString();
-    if (!to.template || starterReplacesSilently(content, from)) void applyLanguage(change, !!to.template);
-    else setLangAsk(change);
-  };
 
   return (
     <div className="workspace">
@@ -360,28 +284,7 @@ function WorkspaceView(props: { session: PadSession }) {
           <button className="btn-icon wide-only" aria-pressed={showFiles} title={`Files (Alt+1)`} aria-label="Toggle files" onClick={toggleFiles}>
             ☰
           </button>
-          {active && (
-            <div className="row small muted">
-              <span className="mono file-crumb">{active.name}</span>
-              <label className="sr-only" htmlFor="file-language">
-                Language of {active.name}
-              </label>
-              <select
-                id="file-language"
-                className="input input-small"
-                value={active.language}
-                disabled={!canEdit || langBusy}
-                onChange={(e) => changeLanguage(e.target.value)}
-              >
-                {!languages.some((l) => l.id === active.language) && <option value={active.language}>{languageName(active.language, languages)}</option>}
-                {languages.map((l) => (
-                  <option key={l.id} value={l.id}>
-                    {l.name}
-                  </option>
-                ))}
-              </select>
-            </div>
-          )}
+          {active && <FileLanguage session={session} file={active} languages={languages} canEdit={canEdit} />}
         </div>
         <div className="row">
           <button className="btn btn-ghost btn-small wide-only" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
@@ -455,20 +358,7 @@ function WorkspaceView(props: { session: PadSession }) {
               <RecordIcon />
             </button>
           )}
-          {running && canRun && (
-            <button className="btn btn-danger btn-small" data-testid="stop-run" onClick={stop} title={`Stop the run (${modKey}+.)`}>
-              ■ Stop
-            </button>
-          )}
-          <ReplButton session={session} canRun={canRun} languages={languages} language={active?.language} onOpen={openRepl} />
-          <button
-            className="btn btn-primary run-button"
-            onClick={run}
-            disabled={!canRun || runRequested}
-            title={canRun ? `${replOpen ? 'Close the REPL and run' : 'Run'} (${modKey}+Enter)` : 'Viewers cannot run code'}
-          >
-            {runRequested || (running && !replOpen) ? <Spinner /> : '▶'} {running && !replOpen ? 'Running' : 'Run'} <Kbd>{modKey}↵</Kbd>
-          </button>
+          <RunButtons session={session} controls={controls} canRun={canRun} languages={languages} language={active?.language} />
         </div>
       </div>
       <Banners session={session} health={health} />
@@ -600,8 +490,8 @@ function WorkspaceView(props: { session: PadSession }) {
             <div className="drawer-pane" hidden={!showOutput || drawerTab !== 'output'}>
               <OutputPanel
                 session={session}
-                stdin={stdin}
-                setStdin={setStdin}
+                stdin={controls.stdin}
+                setStdin={controls.setStdin}
                 canRun={canRun}
                 languages={languages}
                 onRepl={openRepl}
@@ -663,53 +553,7 @@ function WorkspaceView(props: { session: PadSession }) {
           <p className="muted small">Saved in this browser for your account; also under Settings.</p>
         </Modal>
       )}
-      {rerunAsk && (
-        <ConfirmDialog
-          title="A run is in progress"
-          confirmLabel="Stop and run again"
-          danger
-          onCancel={() => setRerunAsk(false)}
-          onConfirm={() => {
-            setRerunAsk(false);
-            void session.stopAndRun(runOptions()).then((result) => result === 'busy' && setRerunAsk(true));
-          }}
-        >
-          The pad runs one program at a time. Stop the current run and start the open file again?
-        </ConfirmDialog>
-      )}
-      {langAsk && (
-        <Modal title={`Switch to ${languageName(langAsk.language, languages)}?`} onClose={() => setLangAsk(null)}>
-          <div className="stack">
-            <p>
-              The file has code in it. It becomes <span className="mono">{langAsk.name}</span>; do you want the{' '}
-              {languageName(langAsk.language, languages)} starter in place of its code, or keep the code as it is?
-            </p>
-            <div className="row end">
-              <button className="btn" data-autofocus onClick={() => setLangAsk(null)}>
-                Cancel
-              </button>
-              <button
-                className="btn"
-                onClick={() => {
-                  setLangAsk(null);
-                  void applyLanguage(langAsk, false);
-                }}
-              >
-                Keep the code
-              </button>
-              <button
-                className="btn btn-danger"
-                onClick={() => {
-                  setLangAsk(null);
-                  void applyLanguage(langAsk, true);
-                }}
-              >
-                Replace with the starter
-              </button>
-            </div>
-          </div>
-        </Modal>
-      )}
+      <RerunDialog controls={controls} />
       <ClosedScreen session={session} />
     </div>
   );
