@@ -98,7 +98,7 @@ async fn test_cases_are_written_by_the_questions_people_within_their_limits() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(
         r.body["tests"],
-        json!([{ "name": "Case 1", "stdin": "1 1\n", "expected": "2\n", "hidden": false, "compare": "trimmed" }])
+        json!([{ "name": "Case 1", "kind": "stdin", "stdin": "1 1\n", "expected": "2\n", "hidden": false, "compare": "trimmed" }])
     );
     let case = |stdin: usize, expected: usize| json!({ "stdin": "1".repeat(stdin), "expected": "2".repeat(expected) });
     // At each limit: accepted. One past: refused, and what was saved stays.
