@@ -37,6 +37,16 @@ export function ResultRow(props: { result: CaseResult }) {
       {!r.passed && (
         <details>
           <summary className="small">output</summary>
+          {r.returned !== undefined && (
+            <p className="small" data-testid="test-returned">
+              returned <code>{r.returned}</code>
+            </p>
+          )}
+          {r.error && (
+            <p className="small" data-testid="test-error">
+              error: <code>{r.error}</code>
+            </p>
+          )}
           <pre className="summary-code">{r.actual || '(no output)'}</pre>
           {r.stderr && <pre className="summary-code">{r.stderr}</pre>}
         </details>
