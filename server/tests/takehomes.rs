@@ -23,7 +23,10 @@ use takehome_support::{code, graded, now_ms, run_tests, spawn, start, takehome, 
 const HIDDEN_NAME: &str = "hidden-secret-case";
 const HIDDEN_STDIN: &str = "4100 2345\n";
 const HIDDEN_EXPECTED: &str = "  6445  \n\n";
-const SOLUTION: &str = "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)\n";
+/// Answers on stdin when run, and as `add(a, b)` when a function case's harness loads it.
+const SOLUTION: &str = "import sys\n\ndef add(a, b):\n    return a + b\n\nif __name__ == \"__main__\":\n    a, b = map(int, sys.stdin.read().split())\n    print(add(a, b))\n";
+/// A hidden function case (`function_tests` covers them in depth): kept from candidates alike.
+const HIDDEN_CALL: &str = "hidden-secret-call";
 
 /// One case per comparison mode that the solution passes, one it fails (exact, no final
 /// newline), and the hidden one (lines).
@@ -170,7 +173,15 @@ async fn test_cases_are_written_by_the_questions_people_within_their_limits() {
 async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_interviewers() {
     let app = spawn().await;
     let (ada, cam) = (app.signup("Ada").await, app.signup("Cam").await);
-    let id = create_question(&app, &ada).await;
+    let mut tests = cases();
+    tests.as_array_mut().unwrap().push(json!({
+        "name": HIDDEN_CALL, "kind": "function", "args": "[7301, 8402]", "expected": "15703", "hidden": true,
+    }));
+    let mut body = question(tests);
+    body["signature"] = json!({ "function": "add", "params": ["a", "b"] });
+    let r = app.post("/api/questions", Some(&ada.token), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
     let token = takehome(&app, &ada, id, window(MAX_TIME_LIMIT_MS)).await;
     let (slug, file) = start(&app, &cam, &token).await;
     let mut watcher = connect(&app.base, &slug, &cam.token).await;
@@ -207,11 +218,17 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
     );
     assert_eq!(all.body["results"][3]["actual"], "6445\n");
     assert_eq!(
+        verdicts(&all.body["results"])[4],
+        (HIDDEN_CALL.to_string(), true)
+    );
+    assert_eq!(all.body["results"][4]["returned"], "15703");
+    assert_eq!(
         (all.body["passed"].as_u64(), all.body["total"].as_u64()),
-        (Some(3), Some(4))
+        (Some(4), Some(5))
     );
 
-    // Nothing the candidate can reach mentions the hidden case: REST, the socket, a fork.
+    // Nothing the candidate can reach mentions the hidden cases: REST, the socket, the document,
+    // a fork.
     assert!(
         watcher
             .until(Duration::from_secs(10), |p| p
@@ -225,6 +242,7 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
         .iter()
         .all(|m| m["userId"].is_i64() && m["results"].as_array().unwrap().len() == 3));
     let mut seen = serde_json::to_string(&watcher.apps).unwrap();
+    seen.push_str(&watcher.text(&file.to_string()));
     for path in ["tests", "interview", "takehome", "files"] {
         let r = app
             .get(&format!("/api/pads/{slug}/{path}"), Some(&cam.token))
@@ -266,7 +284,16 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
             "a fork carries no test cases"
         );
     }
-    for secret in [HIDDEN_NAME, "4100", "2345", "6445"] {
+    for secret in [
+        HIDDEN_NAME,
+        "4100",
+        "2345",
+        "6445",
+        HIDDEN_CALL,
+        "7301",
+        "8402",
+        "15703",
+    ] {
         assert!(
             !seen.contains(secret),
             "{secret} reached the candidate: {seen}"
