@@ -43,6 +43,7 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await a.page.getByTestId('test-hidden').nth(2).check();
   assert.equal(await a.page.getByTestId('test-problem').count(), 0);
   await a.page.getByTestId('save-question').click();
+  await a.page.getByTestId('question-signature').getByText('function test cases run in python').waitFor({ timeout: TIMEOUT });
 
   await a.page.getByTestId('takehome-toggle').locator('summary').click();
   await a.page.getByTestId('create-takehome').click();

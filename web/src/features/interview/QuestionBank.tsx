@@ -324,6 +324,13 @@ function QuestionDetail(props: { id: number; onEdit: (q: Question) => void; onDe
           </button>
         )}
       </div>
+      {question.signature && (
+        <p className="small" data-testid="question-signature">
+          Function <code>{`${question.signature.function}(${question.signature.params.join(', ')})`}</code>: function test cases run in{' '}
+          {question.functionLanguages.join(', ') || 'none of its languages'}
+          {question.functionLanguages.length < question.languages.length && '; its other languages take stdin/stdout cases only'}.
+        </p>
+      )}
       <pre className="mono small">{question.prompt}</pre>
       <TakehomeCreate question={question} />
       {question.mine && (
