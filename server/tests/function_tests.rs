@@ -41,13 +41,17 @@ fn cases() -> Value {
         call("wrong", "[2, 2]", "5"),
         call("raises", r#"["boom", 1]"#, "0"),
         call("forges", r#"["forge", 0]"#, "99"),
+        call("lingers", r#"["linger", 0]"#, "0"),
         { "name": HIDDEN_NAME, "kind": "function", "args": HIDDEN_ARGS, "expected": HIDDEN_EXPECTED, "hidden": true },
     ])
 }
 
 /// Prints on each call; on "forge" it prints result-like lines with every marker it could guess
-/// (none: stdin is empty by now) and returns a wrong value.
+/// (none: stdin is empty by now) and returns a wrong value; on "linger" it leaves a thread or a
+/// timer running for ten minutes, far past the run's timeout, and returns.
 const PYTHON: &str = r#"import sys
+import threading
+import time
 
 def add(a, b):
     print("debug", a, b)
@@ -58,6 +62,9 @@ def add(a, b):
         print("OC-RESULT-" + "0" * 32 + ' {"returned": 99}')
         print(leaked + ' {"returned": 99}')
         sys.stdout.write('\n{"returned": 99}\n')
+        return 0
+    if a == "linger":
+        threading.Thread(target=time.sleep, args=(600,)).start()
         return 0
     if isinstance(a, dict):
         return {"keys": sorted(a), "sum": a["x"] + b}
@@ -77,6 +84,10 @@ async function add(a, b) {
     console.log("OC-RESULT-" + "0".repeat(32) + ' {"returned": 99}');
     console.log(leaked + ' {"returned": 99}');
     process.stdout.write('\n{"returned": 99}\n');
+    return 0;
+  }
+  if (a === "linger") {
+    setTimeout(() => {}, 600000);
     return 0;
   }
   if (typeof a === "object") {
@@ -100,6 +111,10 @@ export function add(a: any, b: any): any {
     try { leaked = fs.readFileSync(0, "utf8"); } catch (e) {}
     console.log("OC-RESULT-" + "0".repeat(32) + ' {"returned": 99}');
     console.log(leaked + ' {"returned": 99}');
+    return 0;
+  }
+  if (a === "linger") {
+    setTimeout(() => {}, 600000);
     return 0;
   }
   if (typeof a === "object") {
@@ -350,7 +365,7 @@ async fn signatures_and_function_cases_are_checked_and_starters_generated() {
     let r = app
         .get(&format!("/api/questions/{id}"), Some(&ada.token))
         .await;
-    assert_eq!(r.body["tests"].as_array().unwrap().len(), 7);
+    assert_eq!(r.body["tests"].as_array().unwrap().len(), 8);
     assert_eq!(r.body["languages"], {
         let created = create(&app, &ada, question(languages, signature(), json!([]))).await;
         created.body["languages"].clone()
@@ -384,6 +399,7 @@ async fn judged_in(language: &str, source: &str) {
             ("wrong".to_string(), false),
             ("raises".to_string(), false),
             ("forges".to_string(), false),
+            ("lingers".to_string(), true),
         ],
         "{results:#}"
     );
@@ -419,14 +435,17 @@ async fn judged_in(language: &str, source: &str) {
         .unwrap()
         .contains(r#"{"returned": 99}"#));
 
+    // What the call left running did not hold the run: the harness ends it once it reported.
+    assert_eq!(results[6]["outcome"], "ok", "{results:#}");
+
     // The interviewer's run includes the hidden call.
     let all = run_tests(&app, &ada, &slug, true).await;
     assert_eq!(all.status, StatusCode::OK, "{:?}", all.body);
     assert_eq!(
-        verdicts(&all.body["results"])[6],
+        verdicts(&all.body["results"])[7],
         (HIDDEN_NAME.to_string(), true)
     );
-    assert_eq!(all.body["results"][6]["returned"], HIDDEN_EXPECTED);
+    assert_eq!(all.body["results"][7]["returned"], HIDDEN_EXPECTED);
 
     // Nothing the candidate can reach mentions the hidden call: REST, the socket, the document.
     assert!(
@@ -453,7 +472,7 @@ async fn judged_in(language: &str, source: &str) {
             .as_array()
             .unwrap()
             .len(),
-        6
+        7
     );
     for secret in [HIDDEN_NAME, "41007", "23458", HIDDEN_EXPECTED] {
         assert!(
@@ -475,7 +494,7 @@ async fn judged_in(language: &str, source: &str) {
     let grading = &graded["grading"];
     assert_eq!(
         (grading["passed"].as_u64(), grading["total"].as_u64()),
-        (Some(4), Some(7)),
+        (Some(5), Some(8)),
         "{grading:#}"
     );
     assert_eq!(grading["results"][3]["returned"], "4");

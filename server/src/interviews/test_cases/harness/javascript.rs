@@ -16,6 +16,7 @@ const marker = input.slice(0, newline);
 const args = JSON.parse(input.slice(newline + 1));
 const writeSync = fs.writeSync;
 const stringify = JSON.stringify;
+const exit = process.exit.bind(process);
 const entry = __ENTRY__;
 const name = __FUNCTION__;
 
@@ -41,6 +42,9 @@ async function main() {
     payload = stringify({ error: describe(error) });
   }
   writeSync(1, "\n" + marker + " " + payload + "\n");
+  // The call is over: timers or sockets the candidate left open do not hold the run until its
+  // timeout.
+  exit(0);
 }
 
 main();

@@ -1,9 +1,9 @@
 //! Function-signature harnesses (issue 13 §7, the bonus): for a `function` test case the server
 //! adds one generated file next to the candidate's files and runs it as the entry. The harness
-//! loads the candidate's entry file as a module (its `if __name__ == "__main__"` block or
-//! top-level prints run as they would on import), calls the question's function with the case's
+//! loads the candidate's entry file as a module (its top-level code runs as on any import; a
+//! Python `if __name__ == "__main__":` block does not), calls the question's function with the case's
 //! arguments decoded from JSON, and reports what it returned, or the error it raised, as one JSON
-//! line on stdout.
+//! line on stdout, then ends the process so nothing the call left running holds the run.
 //!
 //! **The result channel.** Each run gets a fresh 128-bit random marker. The server hands it to
 //! the harness on **stdin** (first line, then the arguments), and the harness reads all of stdin

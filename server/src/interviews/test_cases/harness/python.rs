@@ -39,6 +39,9 @@ def _main():
         except BaseException:
             pass
     _os.write(_out, ("\n" + _marker + " " + _payload + "\n").encode("utf-8"))
+    # The call is over: threads or exit handlers the candidate left behind neither hold the
+    # run until its timeout nor print after the result.
+    _os._exit(0)
 
 
 _main()
