@@ -61,6 +61,8 @@ export async function run({ baseUrl, newPage, screenshot }) {
   await a.page.goto(`${baseUrl}/p/${slug}`);
   await waitForEditor(a.page);
 
+  // The visible calls are listed with what they must return.
+  assert.equal((await c.page.getByTestId('test-call').first().textContent()).trim(), '[2, 3] → 5');
   await replaceEditorText(c.page, SOLUTION);
   await c.page.waitForTimeout(500);
   await c.page.getByTestId('run-tests').click();

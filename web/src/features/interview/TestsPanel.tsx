@@ -143,6 +143,12 @@ export default function TestsPanel(props: {
             {cases.map((c) => (
               <li key={c.index} className="small">
                 {c.name}
+                {c.kind === 'function' && (
+                  <span className="muted" data-testid="test-call">
+                    {' '}
+                    <code>{c.args}</code> → <code>{c.expected}</code>
+                  </span>
+                )}
                 {c.hidden && <span className="muted"> (hidden)</span>}
               </li>
             ))}
