@@ -21,7 +21,8 @@ use opencoder::interviews::questions::store::{
 use opencoder::interviews::store as interview_store;
 use opencoder::interviews::takehomes::store::{NewAttempt, NewTakehome};
 use opencoder::interviews::test_cases::run::CaseResult;
-use opencoder::interviews::test_cases::{Compare, TestCase};
+use opencoder::interviews::test_cases::signature::Signature;
+use opencoder::interviews::test_cases::{CaseKind, Compare, TestCase};
 use opencoder::interviews::{questions, takehomes, test_cases};
 use opencoder::metrics::PersistMetrics;
 use opencoder::pads::files_store::{self, DeleteOutcome, NewFile};
@@ -1244,10 +1245,23 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
     );
     let case = |name: &str, hidden: bool| TestCase {
         name: name.into(),
+        kind: CaseKind::Stdin,
         stdin: "1 2\n".into(),
+        args: None,
         expected: "3\n".into(),
         hidden,
         compare: Compare::Lines,
+        function_name: None,
+    };
+    let call = TestCase {
+        name: "call".into(),
+        kind: CaseKind::Function,
+        stdin: String::new(),
+        args: Some("[1, 2]".into()),
+        expected: "3".into(),
+        hidden: true,
+        compare: Compare::Trimmed,
+        function_name: Some("add".into()),
     };
     let fields = QuestionFields {
         title: "Sum".into(),
@@ -1261,7 +1275,11 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
             content: String::new(),
         }],
         scorecard_template: None,
-        tests: vec![case("seen", false), case("secret", true)],
+        signature: Some(Signature {
+            function: "add".into(),
+            params: vec!["a".into(), "b".into()],
+        }),
+        tests: vec![case("seen", false), case("secret", true), call],
     };
     let CreateOutcome::Created(question) =
         questions::store::create(db, ada, &fields, 5).await.unwrap()
@@ -1273,6 +1291,10 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         .unwrap()
         .unwrap();
     assert_eq!(found.tests, fields.tests);
+    assert_eq!(
+        found.row.signature.as_deref(),
+        Some(r#"{"function":"add","params":["a","b"]}"#)
+    );
     let slug_pad = pad(db, ada, "takehome-pad").await;
     test_cases::store::copy_to_interview(db, question, slug_pad)
         .await
@@ -1400,6 +1422,8 @@ async fn takehomes_submit_and_grade_once(f: Fixture) {
         actual: "3\n".into(),
         stderr: String::new(),
         duration_ms: 12,
+        returned: Some("[1,2]".into()),
+        error: Some("ValueError: no".into()),
     }];
     takehomes::store::store_results(db, slug_pad, &results, 9_500)
         .await
@@ -1448,6 +1472,7 @@ async fn questions_and_interviews(f: Fixture) {
             content: "x".into(),
         }],
         scorecard_template: Some(r#"{"sections":[]}"#.into()),
+        signature: None,
         tests: vec![],
     };
     let created = |outcome: CreateOutcome| match outcome {
@@ -1771,7 +1796,7 @@ on_both_backends! {
 /// checksums (SHA-384 of each file); a changed byte would make every such database refuse to start.
 #[tokio::test]
 async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
-    const RECORDED: [(i64, &str); 16] = [
+    const RECORDED: [(i64, &str); 17] = [
         (1, "a710581702674aad4f7724b8723395edb010f70cb0ba54d8aa514e655d3dadd3dca254095177878eabebde15ea027f49"),
         (3, "30ed0007192b9d60d788360891679b184e8e0c73e35a3fbb5434bdabb2c06e107728295f0a46c393ea7cfe6dd1bde5a4"),
         (4, "4996a1d5250e5bc296e0064399800618789daa3532ef72f65da085e0d5810425dbc104d0d091e207e3e3fb8fd4eefbb9"),
@@ -1788,6 +1813,7 @@ async fn sqlite_migrations_keep_the_checksums_existing_databases_recorded() {
         (16, "339120f333a14f853052100a6e14b01caa191942d045541f57fd567e102de12a1450fab9589fb5d6ab157210eed02f7e"),
         (17, "e59028bcad1f9238127c045dedd8b4ed2ca572d9c6e7a5479c71edff6833a506275ffcec1d3e17ee01c37772cc6121df"),
         (18, "3fdbb8d9bb7d3e8ea3768fe2ddff1ec401a5fa5746405e5f38018632d01bc7baa4296f30a88995fcb499897e674605ca"),
+        (19, "dd8425ad5069ed890454ac7761b3675d37172d4adcdf82a70f8441a6f978fa1e53c05fc40cd1f262cc286102dd5dac39"),
     ];
     let f = Fixture::sqlite().await;
     let applied: Vec<(i64, String)> =

@@ -5,6 +5,7 @@
 
 mod collab_support;
 mod common;
+mod takehome_support;
 
 use std::time::Duration;
 
@@ -16,25 +17,16 @@ use opencoder::interviews::test_cases::{
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use takehome_support::{code, graded, now_ms, run_tests, spawn, start, takehome, verdicts, window};
 
 /// Marks what only interviewers may ever see: the hidden case's name, stdin and expected output.
 const HIDDEN_NAME: &str = "hidden-secret-case";
 const HIDDEN_STDIN: &str = "4100 2345\n";
 const HIDDEN_EXPECTED: &str = "  6445  \n\n";
-const SOLUTION: &str = "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)\n";
-
-async fn spawn() -> TestApp {
-    // The sandbox's daemon-restart test takes this lock exclusively; never run beside it.
-    oc_sandbox::testing::hold_shared_docker_lock();
-    let app = TestApp::spawn().await;
-    let health = app.get("/api/health", None).await;
-    assert_eq!(
-        health.body["exec"]["backend"], "docker",
-        "these tests need Docker and the runner image: run scripts/ensure-docker.sh and scripts/build-runner-image.sh (health: {})",
-        health.body
-    );
-    app
-}
+/// Answers on stdin when run, and as `add(a, b)` when a function case's harness loads it.
+const SOLUTION: &str = "import sys\n\ndef add(a, b):\n    return a + b\n\nif __name__ == \"__main__\":\n    a, b = map(int, sys.stdin.read().split())\n    print(add(a, b))\n";
+/// A hidden function case (`function_tests` covers them in depth): kept from candidates alike.
+const HIDDEN_CALL: &str = "hidden-secret-call";
 
 /// One case per comparison mode that the solution passes, one it fails (exact, no final
 /// newline), and the hidden one (lines).
@@ -64,109 +56,6 @@ async fn create_question(app: &TestApp, user: &TestUser) -> i64 {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body["id"].as_i64().unwrap()
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// A take-home link from `question`, open now for an hour; returns its token.
-async fn takehome(app: &TestApp, owner: &TestUser, question: i64, body: Value) -> String {
-    let r = app
-        .post(
-            &format!("/api/questions/{question}/takehomes"),
-            Some(&owner.token),
-            body,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let url = r.body["url"].as_str().unwrap();
-    url.rsplit('/').next().unwrap().to_string()
-}
-
-fn window(limit_ms: i64) -> Value {
-    json!({ "closesAtMs": now_ms() + 3_600_000, "timeLimitMs": limit_ms })
-}
-
-/// The candidate starts the take-home; returns the pad's slug and its file id.
-async fn start(app: &TestApp, candidate: &TestUser, token: &str) -> (String, i64) {
-    let r = app
-        .post(
-            &format!("/api/takehome-links/{token}/start"),
-            Some(&candidate.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let slug = r.body["slug"].as_str().unwrap().to_string();
-    let files = app
-        .get(&format!("/api/pads/{slug}/files"), Some(&candidate.token))
-        .await;
-    assert_eq!(files.status, StatusCode::OK, "{:?}", files.body);
-    (slug, files.body["files"][0]["id"].as_i64().unwrap())
-}
-
-/// The candidate types the solution on the pad socket; waits until the server has it.
-async fn code(app: &TestApp, candidate: &TestUser, slug: &str, file: i64) {
-    let mut peer = connect(&app.base, slug, &candidate.token).await;
-    peer.synced().await;
-    peer.insert(&file.to_string(), 0, SOLUTION).await;
-    for _ in 0..100 {
-        let r = app
-            .get(
-                &format!("/api/pads/{slug}/files/{file}"),
-                Some(&candidate.token),
-            )
-            .await;
-        if r.body["content"]
-            .as_str()
-            .unwrap_or("")
-            .contains("sys.stdin")
-        {
-            peer.close().await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the solution never reached the server");
-}
-
-async fn run_tests(app: &TestApp, user: &TestUser, slug: &str, hidden: bool) -> common::Resp {
-    app.post(
-        &format!("/api/pads/{slug}/tests/run"),
-        Some(&user.token),
-        json!({ "hidden": hidden }),
-    )
-    .await
-}
-
-fn verdicts(results: &Value) -> Vec<(String, bool)> {
-    results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["passed"].as_bool().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// Poll the interviewer's view until the attempt is graded.
-async fn graded(app: &TestApp, owner: &TestUser, slug: &str) -> Value {
-    for _ in 0..300 {
-        let r = app
-            .get(&format!("/api/pads/{slug}/takehome"), Some(&owner.token))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-        if r.body["gradedAtMs"].is_i64() {
-            return r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the take-home was never graded");
 }
 
 #[tokio::test]
@@ -212,7 +101,7 @@ async fn test_cases_are_written_by_the_questions_people_within_their_limits() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(
         r.body["tests"],
-        json!([{ "name": "Case 1", "stdin": "1 1\n", "expected": "2\n", "hidden": false, "compare": "trimmed" }])
+        json!([{ "name": "Case 1", "kind": "stdin", "stdin": "1 1\n", "expected": "2\n", "hidden": false, "compare": "trimmed" }])
     );
     let case = |stdin: usize, expected: usize| json!({ "stdin": "1".repeat(stdin), "expected": "2".repeat(expected) });
     // At each limit: accepted. One past: refused, and what was saved stays.
@@ -284,12 +173,20 @@ async fn test_cases_are_written_by_the_questions_people_within_their_limits() {
 async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_interviewers() {
     let app = spawn().await;
     let (ada, cam) = (app.signup("Ada").await, app.signup("Cam").await);
-    let id = create_question(&app, &ada).await;
+    let mut tests = cases();
+    tests.as_array_mut().unwrap().push(json!({
+        "name": HIDDEN_CALL, "kind": "function", "args": "[7301, 8402]", "expected": "15703", "hidden": true,
+    }));
+    let mut body = question(tests);
+    body["signature"] = json!({ "function": "add", "params": ["a", "b"] });
+    let r = app.post("/api/questions", Some(&ada.token), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
     let token = takehome(&app, &ada, id, window(MAX_TIME_LIMIT_MS)).await;
     let (slug, file) = start(&app, &cam, &token).await;
     let mut watcher = connect(&app.base, &slug, &cam.token).await;
     watcher.synced().await;
-    code(&app, &cam, &slug, file).await;
+    code(&app, &cam, &slug, file, SOLUTION).await;
 
     // The candidate sees and runs the visible cases only.
     let listed = app
@@ -321,11 +218,17 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
     );
     assert_eq!(all.body["results"][3]["actual"], "6445\n");
     assert_eq!(
+        verdicts(&all.body["results"])[4],
+        (HIDDEN_CALL.to_string(), true)
+    );
+    assert_eq!(all.body["results"][4]["returned"], "15703");
+    assert_eq!(
         (all.body["passed"].as_u64(), all.body["total"].as_u64()),
-        (Some(3), Some(4))
+        (Some(4), Some(5))
     );
 
-    // Nothing the candidate can reach mentions the hidden case: REST, the socket, a fork.
+    // Nothing the candidate can reach mentions the hidden cases: REST, the socket, the document,
+    // a fork.
     assert!(
         watcher
             .until(Duration::from_secs(10), |p| p
@@ -339,6 +242,7 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
         .iter()
         .all(|m| m["userId"].is_i64() && m["results"].as_array().unwrap().len() == 3));
     let mut seen = serde_json::to_string(&watcher.apps).unwrap();
+    seen.push_str(&watcher.text(&file.to_string()));
     for path in ["tests", "interview", "takehome", "files"] {
         let r = app
             .get(&format!("/api/pads/{slug}/{path}"), Some(&cam.token))
@@ -380,7 +284,16 @@ async fn each_comparison_mode_is_judged_on_real_runs_and_hidden_cases_stay_with_
             "a fork carries no test cases"
         );
     }
-    for secret in [HIDDEN_NAME, "4100", "2345", "6445"] {
+    for secret in [
+        HIDDEN_NAME,
+        "4100",
+        "2345",
+        "6445",
+        HIDDEN_CALL,
+        "7301",
+        "8402",
+        "15703",
+    ] {
         assert!(
             !seen.contains(secret),
             "{secret} reached the candidate: {seen}"
@@ -572,7 +485,7 @@ async fn a_submission_locks_the_pad_and_is_graded_once_with_every_case() {
     let id = create_question(&app, &ada).await;
     let token = takehome(&app, &ada, id, window(MAX_TIME_LIMIT_MS)).await;
     let (slug, file) = start(&app, &cam, &token).await;
-    code(&app, &cam, &slug, file).await;
+    code(&app, &cam, &slug, file, SOLUTION).await;
 
     // Only the candidate submits; two submissions at once: one wins.
     let r = app
@@ -688,7 +601,7 @@ async fn the_deadline_submits_and_grades_by_itself() {
     let id = create_question(&app, &ada).await;
     let token = takehome(&app, &ada, id, window(MIN_TIME_LIMIT_MS)).await;
     let (slug, file) = start(&app, &cam, &token).await;
-    code(&app, &cam, &slug, file).await;
+    code(&app, &cam, &slug, file, SOLUTION).await;
     let body = graded(&app, &ada, &slug).await;
     assert_eq!(body["submittedBy"], "deadline");
     let taken = body["grading"]["timeTakenMs"].as_i64().unwrap();

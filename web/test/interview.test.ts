@@ -81,8 +81,10 @@ describe('switches and forms', () => {
         { language: 'go', name: '', content: '' },
       ],
       scorecardTemplate: null,
+      signature: { function: '', params: 'ignored' },
       tests: [{ name: '', stdin: '1 2', expected: '3', hidden: true, compare: 'lines' }],
     });
+    expect(input.signature).toBeNull();
     expect(input.tests).toEqual([{ name: '', stdin: '1 2', expected: '3', hidden: true, compare: 'lines' }]);
     expect(input.languages).toEqual([
       { language: 'python', files: [{ name: 'sol.py', content: 'x' }] },

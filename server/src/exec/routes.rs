@@ -22,6 +22,7 @@ use crate::db::PadId;
 use crate::error::{AppError, AppResult};
 use crate::http::json::ApiJson;
 use crate::interviews::switches::Surface;
+use crate::interviews::test_cases::harness;
 use crate::pads::access::PadAccess;
 use crate::pads::files_store;
 use crate::pads::roles::Role;
@@ -327,7 +328,8 @@ async fn last_run(State(state): State<AppState>, access: PadAccess) -> AppResult
     )
 }
 
-/// The languages this server can run, with their starter files and whether they have a REPL.
+/// The languages this server can run, with their starter files, whether they have a REPL and
+/// whether they run function test cases (a harness, `interviews::test_cases::harness`).
 #[utoipa::path(get, path = "/api/languages", tag = "runs", responses((status = 200, description = "{languages}")))]
 async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
     let languages: Vec<_> = state
@@ -338,6 +340,7 @@ async fn list_languages(State(state): State<AppState>) -> impl IntoResponse {
             json!({
                 "id": l.id, "name": l.name, "aliases": l.aliases, "extensions": l.extensions,
                 "editorMode": l.editor_mode, "defaultFile": l.default_file, "template": l.template, "repl": l.repl.is_some(),
+                "functionTests": harness::for_language(&l.id).is_some(),
             })
         })
         .collect();

@@ -14,6 +14,9 @@
 //! - `routes` — the HTTP handlers
 //! - `test_cases`, `test_cases::store`, `test_cases::run` — a question's stdin/expected cases, their
 //!   comparison modes and limits; their SQL; running them in the sandbox
+//! - `test_cases::signature`, `test_cases::harness` — a question's function signature; the
+//!   generated per-language harnesses that call it for function cases, their result channel and
+//!   the structural JSON comparison
 //! - `takehomes`, `takehomes::store`, `takehomes::routes` — take-home links, attempts, the deadline
 //!   sweep and grading; their SQL; the HTTP handlers of tests and take-homes
 

@@ -129,6 +129,8 @@ export interface Language {
   template?: string;
   /** A REPL can be opened after a run (`RunRequest.repl`). */
   repl?: boolean;
+  /** Runs function test cases (the server has a harness for it). */
+  functionTests?: boolean;
 }
 
 export interface RunRequest {

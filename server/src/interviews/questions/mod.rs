@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::scorecards::{self, Section, TemplateInput};
-use super::test_cases::{self, TestCase, TestCaseInput};
+use super::test_cases::signature::{self, Signature};
+use super::test_cases::{self, harness, TestCase, TestCaseInput};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::db::UserId;
 use crate::error::{AppError, AppResult};
@@ -86,7 +87,11 @@ pub struct QuestionInput {
     /// The scorecard template its interviews use (instead of each interviewer's own); none: theirs.
     #[serde(default)]
     pub scorecard_template: Option<TemplateInput>,
-    /// stdin / expected-stdout pairs, visible or hidden (`test_cases`).
+    /// The function its candidates write; languages with a harness given no files get a
+    /// starter generated from it, and `function` test cases call it.
+    #[serde(default)]
+    pub signature: Option<Signature>,
+    /// stdin / expected-stdout pairs or function calls, visible or hidden (`test_cases`).
     #[serde(default)]
     pub tests: Vec<TestCaseInput>,
 }
@@ -152,6 +157,7 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         ));
     }
     tags.sort();
+    let signature = input.signature.map(signature::validate).transpose()?;
     if input.languages.is_empty() {
         return Err(AppError::invalid(
             "invalid_languages",
@@ -170,10 +176,14 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         }
         seen_languages.push(&language.id);
         if entry.files.is_empty() {
+            let generated = signature
+                .as_ref()
+                .zip(harness::for_language(&language.id))
+                .map(|(signature, harness)| harness.starter(signature));
             files.push(StarterFile {
                 language: language.id.clone(),
                 name: language.default_file.clone(),
-                content: language.template.clone(),
+                content: generated.unwrap_or_else(|| language.template.clone()),
             });
         }
         for file in &entry.files {
@@ -211,7 +221,8 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         .scorecard_template
         .map(scorecards::template_body)
         .transpose()?;
-    let tests = test_cases::validate(input.tests)?;
+    let languages: Vec<String> = seen_languages.iter().map(|l| l.to_string()).collect();
+    let tests = test_cases::validate(input.tests, signature.as_ref(), &languages)?;
     Ok(QuestionFields {
         title,
         prompt: input.prompt,
@@ -220,6 +231,7 @@ pub fn validate(input: QuestionInput) -> AppResult<QuestionFields> {
         tags,
         files,
         scorecard_template,
+        signature,
         tests,
     })
 }
@@ -253,6 +265,9 @@ pub struct QuestionView {
     pub languages: Vec<LanguageView>,
     pub guidance: String,
     pub scorecard_template: Option<Vec<Section>>,
+    pub signature: Option<Signature>,
+    /// The question's languages that can run function cases (those with a harness).
+    pub function_languages: Vec<String>,
     /// Every case, hidden ones included (owner and co-editors only).
     pub tests: Vec<TestCase>,
     pub editors: Vec<Editor>,
@@ -286,6 +301,18 @@ fn view(question: Question, caller: UserId) -> AppResult<QuestionView> {
         .as_deref()
         .map(scorecards::parse_template)
         .transpose()?;
+    let signature = row
+        .signature
+        .as_deref()
+        .map(serde_json::from_str::<Signature>)
+        .transpose()
+        .map_err(|err| AppError::Internal(err.into()))?;
+    let languages = by_language(question.files);
+    let function_languages = languages
+        .iter()
+        .filter(|l| harness::for_language(&l.language).is_some())
+        .map(|l| l.language.clone())
+        .collect();
     Ok(QuestionView {
         id: row.id,
         owner: Editor {
@@ -297,9 +324,11 @@ fn view(question: Question, caller: UserId) -> AppResult<QuestionView> {
         prompt: row.prompt,
         difficulty: row.difficulty,
         tags: question.tags,
-        languages: by_language(question.files),
+        languages,
         guidance: row.guidance,
         scorecard_template,
+        signature,
+        function_languages,
         tests: question.tests,
         editors: question.editors,
         created_at: row.created_at,
@@ -596,6 +625,7 @@ mod tests {
             languages,
             guidance: "Use a map.".into(),
             scorecard_template: None,
+            signature: None,
             tests: vec![],
         }
     }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::super::test_cases;
+use super::super::test_cases::signature::Signature;
 use super::super::test_cases::TestCase;
 use crate::db::{now_text, on_pool, on_tx, Db, UserId, WriteLock, WriteTx};
 
@@ -30,7 +31,17 @@ pub struct QuestionFields {
     pub files: Vec<StarterFile>,
     /// Validated JSON of `scorecards::TemplateInput`.
     pub scorecard_template: Option<String>,
+    pub signature: Option<Signature>,
     pub tests: Vec<TestCase>,
+}
+
+impl QuestionFields {
+    /// The signature as its column stores it.
+    fn signature_json(&self) -> Option<String> {
+        self.signature
+            .as_ref()
+            .map(|s| serde_json::json!(s).to_string())
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -43,6 +54,8 @@ pub struct QuestionRow {
     pub difficulty: String,
     pub guidance: String,
     pub scorecard_template: Option<String>,
+    /// JSON of `Signature`.
+    pub signature: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -67,7 +80,7 @@ pub struct Question {
 
 const QUESTION_COLUMNS: &str =
     "q.id, q.owner_id, u.name AS owner_name, q.title, q.prompt, q.difficulty, q.guidance, \
-q.scorecard_template, q.created_at, q.updated_at";
+q.scorecard_template, q.signature, q.created_at, q.updated_at";
 
 /// The caller (`$1`) is the owner or a co-editor of the question row named `table`.
 fn visible_to(table: &str) -> String {
@@ -135,8 +148,8 @@ pub async fn create(
     let now = now_text();
     let id: i64 = on_tx!(tx, |conn| {
         sqlx::query_scalar(
-        "INSERT INTO questions (owner_id, title, prompt, difficulty, guidance, created_at, updated_at, scorecard_template)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id"
+        "INSERT INTO questions (owner_id, title, prompt, difficulty, guidance, created_at, updated_at, scorecard_template, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id"
     )
     .bind(owner)
     .bind(&fields.title)
@@ -145,6 +158,7 @@ pub async fn create(
     .bind(&fields.guidance)
     .bind(&now)
     .bind(&fields.scorecard_template)
+    .bind(fields.signature_json())
     .fetch_one(&mut *conn)
     .await
     })?;
@@ -163,7 +177,7 @@ pub async fn update(
     let mut tx = db.write_tx().await?;
     let sql = format!(
         "UPDATE questions SET title = $2, prompt = $3, difficulty = $4, guidance = $5, updated_at = $6,
-             scorecard_template = $8
+             scorecard_template = $8, signature = $9
          WHERE questions.id = $7 AND {}",
         visible_to("questions")
     );
@@ -176,6 +190,7 @@ pub async fn update(
         .bind(now_text())
         .bind(id)
         .bind(&fields.scorecard_template)
+        .bind(fields.signature_json())
         .execute(&mut *conn)
         .await
         .map(|done| done.rows_affected()))?;

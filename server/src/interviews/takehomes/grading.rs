@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::super::switches::{self, now_ms};
 use super::super::test_cases;
 use super::super::test_cases::for_role;
-use super::super::test_cases::run::{run_cases, CaseResult, WhenBusy};
+use super::super::test_cases::run::{run_cases, unrunnable, CaseResult, WhenBusy};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::bus::DomainEvent;
 use crate::db::PadId;
@@ -119,16 +119,7 @@ async fn grade(state: &AppState, pad: PadId) -> AppResult<()> {
         // case fails with that reason, so the attempt is graded rather than retried forever.
         Err(err) => cases
             .into_iter()
-            .map(|numbered| CaseResult {
-                index: numbered.index,
-                name: numbered.case.name,
-                hidden: numbered.case.hidden,
-                passed: false,
-                outcome: err.code().to_string(),
-                actual: String::new(),
-                stderr: err.to_string(),
-                duration_ms: 0,
-            })
+            .map(|numbered| unrunnable(numbered.index, numbered.case, err.code(), err.to_string()))
             .collect(),
     };
     store::store_results(&state.db, pad, &results, now_ms()).await?;

@@ -238,8 +238,8 @@ pub async fn store_results(
     for result in results {
         on_tx!(tx, |conn| {
             sqlx::query(
-            "INSERT INTO takehome_results (pad_id, sort_order, name, hidden, passed, outcome, actual, stderr, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO takehome_results (pad_id, sort_order, name, hidden, passed, outcome, actual, stderr, duration_ms, returned, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )
         .bind(pad)
         .bind(result.index as i64)
@@ -250,6 +250,8 @@ pub async fn store_results(
         .bind(&result.actual)
         .bind(&result.stderr)
         .bind(result.duration_ms as i64)
+        .bind(&result.returned)
+        .bind(&result.error)
         .execute(&mut *conn)
         .await
         .map(|_| ())
@@ -277,16 +279,20 @@ struct ResultRow {
     actual: String,
     stderr: String,
     duration_ms: i64,
+    returned: Option<String>,
+    error: Option<String>,
 }
 
 pub async fn results(db: &Db, pad: PadId) -> sqlx::Result<Vec<CaseResult>> {
-    let rows: Vec<ResultRow> = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT sort_order, name, hidden, passed, outcome, actual, stderr, duration_ms
+    let rows: Vec<ResultRow> = on_pool!(db, |pool| {
+        sqlx::query_as(
+        "SELECT sort_order, name, hidden, passed, outcome, actual, stderr, duration_ms, returned, error
          FROM takehome_results WHERE pad_id = $1 ORDER BY sort_order"
     )
     .bind(pad)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(rows
         .into_iter()
         .map(|row| CaseResult {
@@ -298,6 +304,8 @@ pub async fn results(db: &Db, pad: PadId) -> sqlx::Result<Vec<CaseResult>> {
             actual: row.actual,
             stderr: row.stderr,
             duration_ms: row.duration_ms as u64,
+            returned: row.returned,
+            error: row.error,
         })
         .collect())
 }

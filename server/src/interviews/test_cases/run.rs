@@ -7,19 +7,25 @@
 //! ordinary run and never takes more than one of the server's global slots; a case is a short
 //! program, so the whole run takes about the sum of a few short runs.
 //!
-//! A case passes when the program ends normally with status 0 and its stdout matches as the
-//! case's comparison says (`test_cases::Compare`).
+//! A stdin case passes when the program ends normally with status 0 and its stdout matches as
+//! the case's comparison says (`test_cases::Compare`). A function case runs the language's
+//! generated harness as the entry, beside the pad's files (a pad file of the harness's name is
+//! left out), with a fresh marker and the arguments on stdin; it passes when the program ends
+//! normally and the harness reports a value structurally equal to the expected one
+//! (`harness::compare`). What the candidate printed stays the case's output either way.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::super::test_cases::NumberedCase;
+use super::harness::{self, compare::json_equal, Report};
+use super::{CaseKind, NumberedCase, TestCase};
 use crate::db::{PadId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::exec::routes::{pad_sources, queue_refused};
 use crate::AppState;
+use oc_sandbox::SourceFile;
 
 /// Bytes of a case's stdout (and of its stderr) kept in a result; the comparison sees all of it.
 pub const RESULT_OUTPUT_BYTES: usize = 4 * 1024;
@@ -46,6 +52,13 @@ pub struct CaseResult {
     /// stderr, cut at `RESULT_OUTPUT_BYTES`.
     pub stderr: String,
     pub duration_ms: u64,
+    /// Function cases: what the function returned, as canonical JSON cut at
+    /// `RESULT_OUTPUT_BYTES`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<String>,
+    /// Function cases: why no value was judged (the exception it raised, no result, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `text` cut to at most `max` bytes at a character boundary.
@@ -89,6 +102,27 @@ pub async fn run_cases(
     let mut results = Vec::with_capacity(cases.len());
     for numbered in cases {
         let case = numbered.case;
+        let run = match case.kind {
+            CaseKind::Stdin => Ok(CaseRun {
+                entry: entry.clone(),
+                files: files.clone(),
+                stdin: case.stdin.clone().into_bytes(),
+                marker: None,
+            }),
+            CaseKind::Function => function_run(&language.id, &entry, &files, &case),
+        };
+        let run = match run {
+            Ok(run) => run,
+            Err(error) => {
+                results.push(unrunnable(
+                    numbered.index,
+                    case,
+                    "unsupported_language",
+                    error,
+                ));
+                continue;
+            }
+        };
         let clock = Instant::now();
         let mut tries = 0;
         let collected = loop {
@@ -97,9 +131,9 @@ pub async fn run_cases(
                 .run_collected(
                     user,
                     language.id.clone(),
-                    entry.clone(),
-                    files.clone(),
-                    case.stdin.clone().into_bytes(),
+                    run.entry.clone(),
+                    run.files.clone(),
+                    run.stdin.clone(),
                 )
                 .await;
             match (attempt, when_busy) {
@@ -114,9 +148,22 @@ pub async fn run_cases(
                 }
             }
         };
+        let (stdout, report) = match &run.marker {
+            Some(marker) => {
+                let (printed, report) = harness::read_report(&collected.stdout, marker);
+                (printed, Some(report))
+            }
+            None => (collected.stdout, None),
+        };
+        let judged = match &report {
+            None => case.compare.matches(&case.expected, &stdout),
+            Some(Report::Returned(value)) => serde_json::from_str(&case.expected)
+                .is_ok_and(|expected| json_equal(&expected, value)),
+            Some(_) => false,
+        };
         let (passed, outcome, duration_ms) = match &collected.result {
             Ok(outcome) => (
-                outcome.success() && case.compare.matches(&case.expected, &collected.stdout),
+                outcome.success() && judged,
                 outcome.label().to_string(),
                 outcome.duration.as_millis() as u64,
             ),
@@ -126,18 +173,83 @@ pub async fn run_cases(
                 clock.elapsed().as_millis() as u64,
             ),
         };
+        let returned = match &report {
+            Some(Report::Returned(value)) => Some(bounded(value.to_string(), RESULT_OUTPUT_BYTES)),
+            _ => None,
+        };
         results.push(CaseResult {
             index: numbered.index,
             name: case.name,
             hidden: case.hidden,
             passed,
             outcome,
-            actual: bounded(collected.stdout, RESULT_OUTPUT_BYTES),
+            actual: bounded(stdout, RESULT_OUTPUT_BYTES),
             stderr: bounded(collected.stderr, RESULT_OUTPUT_BYTES),
             duration_ms,
+            returned,
+            error: report
+                .and_then(|r| r.error())
+                .map(|e| bounded(e, RESULT_OUTPUT_BYTES)),
         });
     }
     Ok(results)
+}
+
+/// What one case's sandbox run is given.
+struct CaseRun {
+    entry: String,
+    files: Vec<SourceFile>,
+    stdin: Vec<u8>,
+    /// Function cases: the marker of the harness's result line.
+    marker: Option<String>,
+}
+
+/// The run of a function case: the pad's files and the language's harness as the entry.
+fn function_run(
+    language: &str,
+    entry: &str,
+    files: &[SourceFile],
+    case: &TestCase,
+) -> Result<CaseRun, String> {
+    let harness = harness::for_language(language).ok_or_else(|| {
+        format!(
+            "function test cases run only in {}; this pad is in {language}",
+            harness::languages().join(", ")
+        )
+    })?;
+    let function = case.function_name.as_deref().unwrap_or_default();
+    let mut files: Vec<SourceFile> = files
+        .iter()
+        .filter(|f| f.name != harness.file)
+        .cloned()
+        .collect();
+    files.push(SourceFile {
+        name: harness.file.to_string(),
+        content: harness.source(entry, function).into_bytes(),
+    });
+    let marker = harness::new_marker();
+    Ok(CaseRun {
+        entry: harness.file.to_string(),
+        files,
+        stdin: harness::stdin(&marker, case.args.as_deref().unwrap_or("[]")),
+        marker: Some(marker),
+    })
+}
+
+/// The result of a case that could not be run at all.
+pub fn unrunnable(index: usize, case: TestCase, outcome: &str, error: String) -> CaseResult {
+    CaseResult {
+        index,
+        name: case.name,
+        hidden: case.hidden,
+        passed: false,
+        outcome: outcome.to_string(),
+        actual: String::new(),
+        stderr: error.clone(),
+        duration_ms: 0,
+        returned: None,
+        error: (case.kind == CaseKind::Function).then_some(error),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::super::test_cases::TestCase;
 use crate::db::{on_pool, on_tx, Db, PadId, WriteTx};
 
-const CASE_COLUMNS: &str = "name, stdin, expected, hidden, compare";
+const CASE_COLUMNS: &str = "name, kind, stdin, args, expected, hidden, compare, function_name";
 
 /// Insert a question's cases in order, inside the caller's transaction.
 pub async fn insert_for_question(
@@ -15,8 +15,8 @@ pub async fn insert_for_question(
     for (order, case) in cases.iter().enumerate() {
         on_tx!(tx, |conn| {
             sqlx::query(
-            "INSERT INTO question_tests (question_id, sort_order, name, stdin, expected, hidden, compare)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO question_tests (question_id, sort_order, name, stdin, expected, hidden, compare, kind, args, function_name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )
         .bind(question)
         .bind(order as i64)
@@ -25,6 +25,9 @@ pub async fn insert_for_question(
         .bind(&case.expected)
         .bind(case.hidden)
         .bind(case.compare.as_str())
+        .bind(case.kind.as_str())
+        .bind(&case.args)
+        .bind(&case.function_name)
         .execute(&mut *conn)
         .await
         .map(|_| ())
@@ -47,8 +50,9 @@ pub async fn for_question(db: &Db, question: i64) -> sqlx::Result<Vec<TestCase>>
 pub async fn copy_to_interview(db: &Db, question: i64, pad: PadId) -> sqlx::Result<()> {
     on_pool!(db, |pool| {
         sqlx::query(
-        "INSERT INTO interview_tests (pad_id, sort_order, name, stdin, expected, hidden, compare)
-         SELECT $1, sort_order, name, stdin, expected, hidden, compare FROM question_tests WHERE question_id = $2"
+        "INSERT INTO interview_tests (pad_id, sort_order, name, stdin, expected, hidden, compare, kind, args, function_name)
+         SELECT $1, sort_order, name, stdin, expected, hidden, compare, kind, args, function_name
+         FROM question_tests WHERE question_id = $2"
     )
     .bind(pad)
     .bind(question)

@@ -20,6 +20,7 @@ import {
   type Section,
   type TestCase,
 } from './interviewApi';
+import { fromSignature, harnessLanguages, toSignature, withoutHarness, type SignatureDraft } from './functionTests';
 import TakehomeCreate from './TakehomeCreate';
 import TestCasesEditor from './TestCasesEditor';
 import './interview.css';
@@ -34,10 +35,21 @@ interface Draft {
   starters: { language: string; name: string; content: string }[];
   /** Kept as it is unless the form replaces or clears it. */
   scorecardTemplate: Section[] | null;
+  signature: SignatureDraft;
   tests: TestCase[];
 }
 
-const EMPTY: Draft = { title: '', prompt: '', difficulty: 'medium', tags: '', guidance: '', starters: [], scorecardTemplate: null, tests: [] };
+const EMPTY: Draft = {
+  title: '',
+  prompt: '',
+  difficulty: 'medium',
+  tags: '',
+  guidance: '',
+  starters: [],
+  scorecardTemplate: null,
+  signature: fromSignature(null),
+  tests: [],
+};
 
 function toDraft(q: Question): Draft {
   return {
@@ -48,11 +60,13 @@ function toDraft(q: Question): Draft {
     guidance: q.guidance,
     starters: q.languages.map((l) => ({ language: l.language, name: l.files[0]?.name ?? '', content: l.files[0]?.content ?? '' })),
     scorecardTemplate: q.scorecardTemplate,
+    signature: fromSignature(q.signature),
     tests: q.tests,
   };
 }
 
-/** What the API takes; a starter left without a name gets the language's own file. */
+/** What the API takes; a starter left without a name gets the language's own file (generated
+ * from the signature in a language with a harness). */
 export function toInput(draft: Draft): QuestionInput {
   return {
     title: draft.title,
@@ -61,6 +75,7 @@ export function toInput(draft: Draft): QuestionInput {
     tags: parseTags(draft.tags),
     guidance: draft.guidance,
     scorecardTemplate: draft.scorecardTemplate ? { sections: draft.scorecardTemplate } : null,
+    signature: toSignature(draft.signature),
     tests: draft.tests,
     languages: draft.starters.map((s) => ({
       language: s.language,
@@ -76,6 +91,13 @@ function QuestionForm(props: { question: Question | null; onSaved: (q: Question)
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
+  const signature = toSignature(draft.signature);
+  const withHarness = harnessLanguages(languages);
+  const hasFunctionCases = draft.tests.some((t) => t.kind === 'function');
+  const cannotCall = withoutHarness(
+    draft.starters.map((s) => s.language),
+    languages,
+  );
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -143,6 +165,7 @@ function QuestionForm(props: { question: Question | null; onSaved: (q: Question)
           <textarea
             className="input"
             aria-label={`${s.language} starter code`}
+            placeholder={s.name.trim() ? '' : signature ? 'empty: generated from the function signature' : "empty: the language's own starter"}
             value={s.content}
             onChange={(e) => set({ starters: draft.starters.map((x, j) => (j === i ? { ...x, content: e.target.value } : x)) })}
           />
@@ -165,14 +188,49 @@ function QuestionForm(props: { question: Question | null; onSaved: (q: Question)
           disabled={draft.starters.some((s) => s.language === adding)}
           onClick={() => {
             const language = languages.find((l) => l.id === adding);
-            const starter = { language: adding, name: language?.defaultFile ?? '', content: language?.template ?? '' };
+            // With a signature, a language with a harness is left to the server, which writes
+            // its starter from the signature.
+            const generated = signature && language?.functionTests;
+            const starter = generated
+              ? { language: adding, name: '', content: '' }
+              : { language: adding, name: language?.defaultFile ?? '', content: language?.template ?? '' };
             set({ starters: [...draft.starters, starter] });
           }}
         >
           Add language
         </button>
       </div>
-      <TestCasesEditor cases={draft.tests} onChange={(tests) => set({ tests })} />
+      <fieldset className="stack" aria-label="Function signature">
+        <legend>Function signature (optional: for function test cases)</legend>
+        <div className="row wrap">
+          <input
+            className="input"
+            aria-label="Function name"
+            data-testid="signature-function"
+            placeholder="twoSum"
+            value={draft.signature.function}
+            onChange={(e) => set({ signature: { ...draft.signature, function: e.target.value } })}
+          />
+          <input
+            className="input grow"
+            aria-label="Parameters"
+            data-testid="signature-params"
+            placeholder="nums, target"
+            value={draft.signature.params}
+            onChange={(e) => set({ signature: { ...draft.signature, params: e.target.value } })}
+          />
+        </div>
+        <p className="muted small" data-testid="harness-languages">
+          Function test cases run in {withHarness.map((l) => l.name).join(', ') || 'no language of this server'}; other languages keep
+          stdin/stdout cases only.
+        </p>
+        {hasFunctionCases && cannotCall.length > 0 && (
+          <p className="alert alert-error small" role="alert" data-testid="harness-missing">
+            Function cases cannot run in {cannotCall.join(', ')}: remove {cannotCall.length > 1 ? 'them' : 'it'} or use stdin/stdout cases.
+          </p>
+        )}
+      </fieldset>
+      <TestCasesEditor cases={draft.tests} signature={signature} onChange={(tests) => set({ tests })} />
       {error && (
         <p className="alert alert-error" role="alert">
           {error}
@@ -266,6 +324,13 @@ function QuestionDetail(props: { id: number; onEdit: (q: Question) => void; onDe
           </button>
         )}
       </div>
+      {question.signature && (
+        <p className="small" data-testid="question-signature">
+          Function <code>{`${question.signature.function}(${question.signature.params.join(', ')})`}</code>: function test cases run in{' '}
+          {question.functionLanguages.join(', ') || 'none of its languages'}
+          {question.functionLanguages.length < question.languages.length && '; its other languages take stdin/stdout cases only'}.
+        </p>
+      )}
       <pre className="mono small">{question.prompt}</pre>
       <TakehomeCreate question={question} />
       {question.mine && (

@@ -37,6 +37,16 @@ export function ResultRow(props: { result: CaseResult }) {
       {!r.passed && (
         <details>
           <summary className="small">output</summary>
+          {r.returned !== undefined && (
+            <p className="small" data-testid="test-returned">
+              returned <code>{r.returned}</code>
+            </p>
+          )}
+          {r.error && (
+            <p className="small" data-testid="test-error">
+              error: <code>{r.error}</code>
+            </p>
+          )}
           <pre className="summary-code">{r.actual || '(no output)'}</pre>
           {r.stderr && <pre className="summary-code">{r.stderr}</pre>}
         </details>
@@ -133,6 +143,12 @@ export default function TestsPanel(props: {
             {cases.map((c) => (
               <li key={c.index} className="small">
                 {c.name}
+                {c.kind === 'function' && (
+                  <span className="muted" data-testid="test-call">
+                    {' '}
+                    <code>{c.args}</code> → <code>{c.expected}</code>
+                  </span>
+                )}
                 {c.hidden && <span className="muted"> (hidden)</span>}
               </li>
             ))}

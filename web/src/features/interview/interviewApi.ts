@@ -35,6 +35,10 @@ export interface Question {
   guidance: string;
   /** The scorecard template its interviews use; null: each interviewer's own. */
   scorecardTemplate: Section[] | null;
+  /** The function candidates write; function cases call it. */
+  signature: Signature | null;
+  /** The question's languages with a harness (that run function cases). */
+  functionLanguages: string[];
   /** Every case, hidden ones included (the question's people only). */
   tests: TestCase[];
   editors: Person[];
@@ -50,7 +54,14 @@ export interface QuestionInput {
   languages: QuestionLanguage[];
   guidance: string;
   scorecardTemplate: { sections: Section[] } | null;
+  signature: Signature | null;
   tests: TestCase[];
+}
+
+/** A question's function signature (server `interviews::test_cases::signature`). */
+export interface Signature {
+  function: string;
+  params: string[];
 }
 
 /** How a case's output is compared (server `interviews::test_cases`). */
@@ -61,9 +72,17 @@ export const COMPARES: { value: Compare; label: string }[] = [
   { value: 'lines', label: 'lines: each line trimmed, blank lines ignored' },
 ];
 
+/** `stdin`: stdin in, stdout compared as text; `function`: JSON arguments in, the returned value
+ * compared as JSON (server `interviews::test_cases::harness`). */
+export type CaseKind = 'stdin' | 'function';
+
 export interface TestCase {
   name: string;
+  kind?: CaseKind;
   stdin: string;
+  /** Function cases: the arguments, JSON text of an array. */
+  args?: string;
+  /** stdout, or for a function case the JSON text of the value it must return. */
   expected: string;
   hidden: boolean;
   compare: Compare;
@@ -83,6 +102,10 @@ export interface CaseResult {
   actual: string;
   stderr: string;
   durationMs: number;
+  /** Function cases: what the function returned (canonical JSON). */
+  returned?: string;
+  /** Function cases: what it raised, or why no value came back. */
+  error?: string;
 }
 
 export interface TestRun {
