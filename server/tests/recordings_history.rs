@@ -6,13 +6,15 @@
 mod collab_support;
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{TestApp, TestUser};
 use opencoder::db::{PadId, UserId};
-use opencoder::recordings::{seek, store};
+use opencoder::recordings::{background, seek, store};
 use serde_json::{json, Value};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -473,6 +475,81 @@ async fn the_histories_held_stay_within_their_memory_budget() {
         .await
         .unwrap();
     assert!(held.is_none(), "an over-budget history is not built");
+}
+
+/// A state rebuilt from checkpoints while the recording's start checkpoint is being written has
+/// every update up to its instant. A seek reads its base checkpoint, then the next one to bound the
+/// updates it scans; the start checkpoint (written by the background a while after the recording
+/// starts) landing between the two reads once bounded the scan at the recording's start, and the
+/// state lost every edit made since. The recording is added like a start adds it, with edits
+/// logged before its checkpoint is written; seeks run while it is written, in rounds, as the race
+/// is only hit when a write lands between two reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_rebuilt_while_the_start_checkpoint_is_written_has_every_update() {
+    const ROUNDS: usize = 20;
+    const SEEKERS: usize = 3;
+    let app = TestApp::spawn().await;
+    let owner = app.signup("Ada").await;
+    let db = &app.state.db;
+    for round in 0..ROUNDS {
+        // Seeded files before the start, so the recording gets a start checkpoint.
+        let pad = pad_with_files(&app, &owner).await;
+        settle(&app).await;
+        let started_at = opencoder::recordings::now_ms();
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        let doc = client_doc(&app, pad.id).await;
+        for i in 0..10 {
+            insert_at_start(&app, &owner, &pad, &doc, &pad.roots[1], &format!("{i} ")).await;
+        }
+        settle(&app).await;
+        let want = text_of(&doc, &pad.roots[1]);
+        let t = opencoder::recordings::now_ms();
+        let rec = store::insert_recording(db, PadId(pad.id), "r", None, started_at, false)
+            .await
+            .unwrap();
+        let recording = store::find_recording(db, PadId(pad.id), rec)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let seekers: Vec<_> = (0..SEEKERS)
+            .map(|_| {
+                let (db, stop) = (db.clone(), stop.clone());
+                let (root, want) = (pad.roots[1].clone(), want.clone());
+                tokio::spawn(async move {
+                    let mut wrong = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let doc = seek::doc_at_time(&db, PadId(pad.id), t).await.unwrap();
+                        let got = text_of(&doc, &root);
+                        if got != want {
+                            wrong.push(got);
+                        }
+                    }
+                    wrong
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        background::write_due_checkpoints(&app.state, &recording)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        stop.store(true, Ordering::Relaxed);
+        for seeker in seekers {
+            let wrong = seeker.await.unwrap();
+            assert!(
+                wrong.is_empty(),
+                "round {round}: {} seeks answered {:?}, not {want:?}",
+                wrong.len(),
+                wrong[0]
+            );
+        }
+        let base = store::checkpoint_at_or_before_time(db, PadId(pad.id), t)
+            .await
+            .unwrap();
+        assert!(base.v2, "the start checkpoint was written (round {round})");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

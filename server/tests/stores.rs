@@ -1168,9 +1168,19 @@ async fn runs_and_recordings(f: Fixture) {
             .unwrap(),
         3
     );
+    // A segment bounds the single updates of an instant only when it ends after it: one ending
+    // at or before it (written while a seek read, so not chained) would cut its later updates off.
     assert_eq!(
-        rec_store::next_segment_end(db, id, first).await.unwrap(),
+        rec_store::next_segment_end(db, id, first, 2_001)
+            .await
+            .unwrap(),
         Some(third)
+    );
+    assert_eq!(
+        rec_store::next_segment_end(db, id, first, 2_002)
+            .await
+            .unwrap(),
+        None
     );
     assert_eq!(
         rec_store::edits_page(db, id, 0, i64::MAX, 2_001, 2_002, 10)

@@ -177,8 +177,13 @@ async fn plan_time(db: &Db, pad: PadId, t_ms: i64, max_bytes: Option<u64>) -> Ap
     }
     let found = store::segments_between(db, pad, base.upto, base.next_upto, Some(t_ms)).await?;
     let (segments, end) = chain(base.upto, found);
-    // The single updates of `t_ms` lie before the next segment's end (or the next checkpoint).
-    let bound = match (store::next_segment_end(db, pad, end).await?, base.next_upto) {
+    // The single updates of `t_ms` lie before the next segment's end (or the next checkpoint)
+    // logged after `t_ms`. Checkpoints and segments are written while this reads: each bound is
+    // chosen by time, never by what happened to exist when an earlier query ran.
+    let bound = match (
+        store::next_segment_end(db, pad, end, t_ms).await?,
+        base.next_upto,
+    ) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };

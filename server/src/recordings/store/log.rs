@@ -12,7 +12,11 @@ pub struct SeekBase {
     /// third of the size for a document typed with many cursor moves and deletions.
     pub state: Option<Vec<u8>>,
     pub v2: bool,
-    /// The upto of the next checkpoint after this one, bounding the updates to scan.
+    /// The upto of the first checkpoint after this one whose update was logged after the instant
+    /// sought (none for a seek by update), bounding the updates to scan: the log's times do not
+    /// decrease along its ids, so no update of the instant lies past it. A checkpoint written
+    /// while the seek reads (logged at or before the instant, yet not the base) is no bound: the
+    /// updates after it are still the instant's.
     pub next_upto: Option<i64>,
 }
 
@@ -45,7 +49,7 @@ pub async fn checkpoint_at_or_before_time(
         Some((upto, state, v2)) => (upto, Some(state), v2),
         None => (0, None, false),
     };
-    let next_upto = next_checkpoint_after(db, pad, upto).await?;
+    let next_upto = next_checkpoint_logged_after(db, pad, upto, t_ms).await?;
     Ok(SeekBase {
         upto,
         state,
@@ -86,20 +90,32 @@ pub async fn checkpoint_at_or_before_update(
     })
 }
 
-async fn next_checkpoint_after(db: &Db, pad: PadId, upto: i64) -> sqlx::Result<Option<i64>> {
+/// The first checkpoint after update `upto` whose update was logged after `t_ms` (see
+/// `SeekBase::next_upto`).
+async fn next_checkpoint_logged_after(
+    db: &Db,
+    pad: PadId,
+    upto: i64,
+    t_ms: i64,
+) -> sqlx::Result<Option<i64>> {
     on_pool!(db, |pool| {
         sqlx::query_scalar(
-        "SELECT MIN(upto) FROM ( \
-            SELECT (SELECT upto_update_id FROM doc_checkpoints WHERE pad_id = $1 AND upto_update_id > $2 \
-                    ORDER BY upto_update_id LIMIT 1) AS upto \
+            "SELECT MIN(upto) FROM ( \
+            SELECT (SELECT c.upto_update_id FROM doc_checkpoints c \
+                    JOIN doc_updates u ON u.id = c.upto_update_id \
+                    WHERE c.pad_id = $1 AND c.upto_update_id > $2 AND u.at_ms > $3 \
+                    ORDER BY c.upto_update_id LIMIT 1) AS upto \
             UNION ALL \
-            SELECT (SELECT upto_update_id FROM recording_checkpoints WHERE pad_id = $1 AND upto_update_id > $2 \
-                    ORDER BY upto_update_id LIMIT 1)) AS nexts",
-    )
-    .bind(pad)
-    .bind(upto)
-    .fetch_one(pool)
-    .await
+            SELECT (SELECT c.upto_update_id FROM recording_checkpoints c \
+                    JOIN doc_updates u ON u.id = c.upto_update_id \
+                    WHERE c.pad_id = $1 AND c.upto_update_id > $2 AND u.at_ms > $3 \
+                    ORDER BY c.upto_update_id LIMIT 1)) AS nexts",
+        )
+        .bind(pad)
+        .bind(upto)
+        .bind(t_ms)
+        .fetch_one(pool)
+        .await
     })
 }
 

@@ -180,14 +180,24 @@ pub async fn segment_bytes_between(
     Ok(bytes.max(0) as u64)
 }
 
-/// The end of the first segment ending after update `after` (bounds a scan of single updates).
-pub async fn next_segment_end(db: &Db, pad: PadId, after: i64) -> sqlx::Result<Option<i64>> {
+/// The end of the first segment ending after update `after` whose last update was logged after
+/// `t_ms`: it bounds a scan of the single updates of `t_ms` (the log's times do not decrease along
+/// its ids). A segment ending at or before `t_ms` is no bound even when it was not chained (it was
+/// written while the seek read, or lies past a gap): the updates after it are still `t_ms`'s.
+pub async fn next_segment_end(
+    db: &Db,
+    pad: PadId,
+    after: i64,
+    t_ms: i64,
+) -> sqlx::Result<Option<i64>> {
     on_pool!(db, |pool| {
         sqlx::query_scalar(
-        "SELECT upto_update_id FROM recording_segments WHERE pad_id = $1 AND upto_update_id > $2 ORDER BY upto_update_id LIMIT 1",
+        "SELECT s.upto_update_id FROM recording_segments s JOIN doc_updates u ON u.id = s.upto_update_id \
+         WHERE s.pad_id = $1 AND s.upto_update_id > $2 AND u.at_ms > $3 ORDER BY s.upto_update_id LIMIT 1",
     )
     .bind(pad)
     .bind(after)
+    .bind(t_ms)
     .fetch_optional(pool)
     .await
     })
