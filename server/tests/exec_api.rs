@@ -3,24 +3,13 @@
 
 mod collab_support;
 mod common;
+mod exec_support;
 
 use std::time::Duration;
 
 use common::{TestApp, TestUser};
+use exec_support::spawn_docker;
 use serde_json::{json, Value};
-
-async fn spawn(extra: &[(&str, &str)]) -> TestApp {
-    // The sandbox's daemon-restart test takes this lock exclusively; never run beside it.
-    oc_sandbox::testing::hold_shared_docker_lock();
-    let app = TestApp::spawn_with(extra).await;
-    let health = app.get("/api/health", None).await;
-    assert_eq!(
-        health.body["exec"]["backend"], "docker",
-        "these tests need Docker and the runner image: run scripts/ensure-docker.sh and scripts/build-runner-image.sh (health: {})",
-        health.body
-    );
-    app
-}
 
 /// A pad whose file `name` holds `source`.
 async fn pad_with(
@@ -40,7 +29,7 @@ async fn run_wait(app: &TestApp, token: &str, slug: &str, body: Value) -> common
 
 #[tokio::test]
 async fn python_runs_with_stdin_and_the_run_is_stored() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(
         &app,
@@ -73,7 +62,7 @@ async fn python_runs_with_stdin_and_the_run_is_stored() {
 
 #[tokio::test]
 async fn without_wait_the_run_is_accepted_and_reported_later() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
     let r = app
@@ -102,7 +91,7 @@ async fn without_wait_the_run_is_accepted_and_reported_later() {
 
 #[tokio::test]
 async fn roles_and_limits_are_enforced() {
-    let app = spawn(&[
+    let app = spawn_docker(&[
         ("EXEC_MAX_STDIN_BYTES", "1024"),
         ("EXEC_MAX_SOURCE_BYTES", "2048"),
     ])
@@ -183,7 +172,7 @@ async fn roles_and_limits_are_enforced() {
 
 #[tokio::test]
 async fn a_timeout_is_reported() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "loop.py", "while True:\n    pass\n").await;
     let r = run_wait(
@@ -201,7 +190,7 @@ async fn a_timeout_is_reported() {
 #[tokio::test]
 async fn concurrent_runs_respect_global_and_per_user_limits() {
     // Two runs at a time overall, two per user, a queue of twenty.
-    let app = spawn(&[
+    let app = spawn_docker(&[
         ("EXEC_CONCURRENCY", "2"),
         ("EXEC_PER_USER_CONCURRENCY", "2"),
         ("EXEC_QUEUE", "20"),
@@ -273,7 +262,7 @@ async fn concurrent_runs_respect_global_and_per_user_limits() {
 
 #[tokio::test]
 async fn metrics_and_languages_are_published() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "m.py", "print('m')\n").await;
     assert_eq!(
@@ -360,7 +349,7 @@ async fn metrics_and_languages_are_published() {
 
 #[tokio::test]
 async fn everyone_on_the_pad_sees_the_run_stream_live() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let bob = app.signup("Bob").await;
     let source = "import sys\nprint('out line')\nprint('err line', file=sys.stderr)\nprint('héllo €')\nsys.exit(3)\n";
@@ -400,7 +389,7 @@ async fn everyone_on_the_pad_sees_the_run_stream_live() {
 
 #[tokio::test]
 async fn sandboxed_code_cannot_reach_the_server_or_the_host() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let port = app.addr.port();
     // The server listens on the host; from inside the sandbox try its port on loopback, on the
@@ -449,7 +438,7 @@ print(open("/proc/self/status").read().count("CapEff:\t0000000000000000"))
 
 #[tokio::test]
 async fn a_late_joiner_sees_a_run_in_progress_from_its_start() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let source =
         "import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second', flush=True)\n";
@@ -591,7 +580,7 @@ async fn a_docker_daemon_that_comes_up_later_is_used_without_a_restart() {
 async fn byte_at_a_time_output_is_replayed_from_one_bounded_buffer() {
     const OUTPUT_CAP: usize = 32 * 1024;
     const WRITTEN: usize = 20_000;
-    let app = spawn(&[("EXEC_OUTPUT_BYTES", &OUTPUT_CAP.to_string())]).await;
+    let app = spawn_docker(&[("EXEC_OUTPUT_BYTES", &OUTPUT_CAP.to_string())]).await;
     let ada = app.signup("Ada").await;
     let source = format!(
         // A pause after each byte, so each reaches the server as its own chunk.
@@ -872,7 +861,7 @@ async fn stop(app: &TestApp, token: Option<&str>, slug: &str, run_id: &str) -> c
 
 #[tokio::test]
 async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let bob = app.signup("Bob").await;
     let slug = pad_with(
@@ -960,7 +949,7 @@ async fn a_pad_runs_one_program_at_a_time_and_outputs_never_mix() {
 async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
     let node = test_node();
     let _cleanup = RemoveNodeContainers(node.clone());
-    let app = spawn(&[("NODE_ID", &node), ("EXEC_POOL", "")]).await;
+    let app = spawn_docker(&[("NODE_ID", &node), ("EXEC_POOL", "")]).await;
     let ada = app.signup("Ada").await;
     let carl = app.signup("Carl").await;
     let val = app.signup("Val").await;
@@ -1116,7 +1105,7 @@ async fn stopping_a_run_removes_its_container_and_names_who_stopped_it() {
 
 #[tokio::test]
 async fn a_pad_without_runs_has_no_last_run() {
-    let app = spawn(&[]).await;
+    let app = spawn_docker(&[]).await;
     let ada = app.signup("Ada").await;
     let slug = pad_with(&app, &ada, "python", "a.py", "print(1)\n").await;
     let last = app

@@ -5,6 +5,7 @@
 
 mod collab_support;
 mod common;
+mod exec_support;
 mod takehome_support;
 
 use std::time::Duration;

@@ -20,7 +20,7 @@ pub async fn spawn_docker(vars: &[(&str, &str)]) -> TestApp {
     let health = app.get("/api/health", None).await;
     assert_eq!(
         health.body["exec"]["backend"], "docker",
-        "these tests need Docker and the runner image: {}",
+        "these tests need Docker and the runner image: run scripts/ensure-docker.sh and scripts/build-runner-image.sh (health: {})",
         health.body
     );
     app

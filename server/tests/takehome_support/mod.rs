@@ -9,17 +9,9 @@ use serde_json::{json, Value};
 use crate::collab_support::connect;
 use crate::common::{self, TestApp, TestUser};
 
+/// A server with the Docker sandbox.
 pub async fn spawn() -> TestApp {
-    // The sandbox's daemon-restart test takes this lock exclusively; never run beside it.
-    oc_sandbox::testing::hold_shared_docker_lock();
-    let app = TestApp::spawn().await;
-    let health = app.get("/api/health", None).await;
-    assert_eq!(
-        health.body["exec"]["backend"], "docker",
-        "these tests need Docker and the runner image: run scripts/ensure-docker.sh and scripts/build-runner-image.sh (health: {})",
-        health.body
-    );
-    app
+    crate::exec_support::spawn_docker(&[]).await
 }
 
 pub fn now_ms() -> i64 {
