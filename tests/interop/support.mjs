@@ -93,7 +93,8 @@ export async function startServer (env = {}, port = null) {
   }
 }
 
-export async function api (base, method, path, token, body) {
+/** One request, whatever its status: `{status, text, json}` (`json` null when the body is not JSON). */
+export async function request (base, method, path, token, body) {
   const headers = {}
   if (token) headers.authorization = `Bearer ${token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -101,8 +102,14 @@ export async function api (base, method, path, token, body) {
   const text = await res.text()
   let json = null
   try { json = JSON.parse(text) } catch {}
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
-  return json
+  return { status: res.status, text, json }
+}
+
+/** One request that must succeed: its JSON body. */
+export async function api (base, method, path, token, body) {
+  const res = await request(base, method, path, token, body)
+  if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} → ${res.status} ${res.text}`)
+  return res.json
 }
 
 export async function signup (base, name) {
@@ -222,6 +229,27 @@ export async function twoPeoplePad (title) {
   const { invite } = await api(server.base, 'POST', `/api/pads/${created.pad.slug}/invites`, alice.token, { role: 'collaborator' })
   await api(server.base, 'POST', `/api/invites/${invite.token}/accept`, bob.token, {})
   return { server, alice, bob, pad: created.pad, file: created.files[0] }
+}
+
+/**
+ * An interview pad `interviewer` starts from their question `questionId`, with `candidate` invited
+ * as its candidate, knocking and let in from the waiting room. Returns the start's answer
+ * (`pad`, `files`).
+ */
+export async function admittedInterview (base, interviewer, candidate, questionId, language = 'python') {
+  const started = await api(base, 'POST', `/api/questions/${questionId}/interviews`, interviewer.token, { language })
+  const slug = started.pad.slug
+  const { invite } = await api(base, 'POST', `/api/pads/${slug}/invites`, interviewer.token, { role: 'candidate' })
+  await api(base, 'POST', `/api/invites/${invite.token}/accept`, candidate.token, {})
+  await api(base, 'POST', `/api/pads/${slug}/interview/knock`, candidate.token, {})
+  await api(base, 'POST', `/api/pads/${slug}/interview/admissions/${candidate.id}`, interviewer.token, { admit: true })
+  return { ...started, inviteToken: invite.token }
+}
+
+/** Whether any of `frames` (received bytes) holds `text` as UTF-8. */
+export function holds (frames, text) {
+  const needle = Buffer.from(text)
+  return frames.some((frame) => Buffer.from(frame).includes(needle))
 }
 
 /** The newest PostgreSQL server programs of Debian's `postgresql` package. */
