@@ -112,6 +112,28 @@ export async function api (base, method, path, token, body) {
   return res.json
 }
 
+/**
+ * Every GET operation of the server's API description (`/api/openapi.json`), fetched as `token`:
+ * `{path, status, text, json}` each. `values(template)` gives each path parameter of a template
+ * its values (name → array; an empty array skips the template); a parameter it does not name
+ * throws, so a new route cannot be left out unnoticed.
+ */
+export async function everyGet (base, token, values) {
+  const spec = await api(base, 'GET', '/api/openapi.json')
+  const answers = []
+  for (const [template, operations] of Object.entries(spec.paths)) {
+    if (!operations.get) continue
+    const known = values(template)
+    let paths = [template]
+    for (const [, name] of template.matchAll(/\{(\w+)\}/g)) {
+      if (!known[name]) throw new Error(`no value for {${name}} of GET ${template}`)
+      paths = paths.flatMap((path) => known[name].map((v) => path.replace(`{${name}}`, encodeURIComponent(v))))
+    }
+    for (const path of paths) answers.push({ path, ...await request(base, 'GET', path, token) })
+  }
+  return answers
+}
+
 export async function signup (base, name) {
   const body = await api(base, 'POST', '/api/auth/guest', null, { name })
   return { id: body.user.id, name, token: body.token }
@@ -250,6 +272,40 @@ export async function admittedInterview (base, interviewer, candidate, questionI
 export function holds (frames, text) {
   const needle = Buffer.from(text)
   return frames.some((frame) => Buffer.from(frame).includes(needle))
+}
+
+/**
+ * Everything a Y.Doc holds, as text: every root (whatever type the server gave it, since a stock
+ * client that never asked for a root cannot know it), and inside it every item of sequences and
+ * maps — map keys, strings, JSON and binary values, embeds, formatting attributes, nested types
+ * and subdocuments, recursively — deleted items included while their content is kept.
+ */
+export function docContents (doc) {
+  const out = []
+  // Binary (a ContentBinary's bytes, or bytes inside a value) as Latin-1, so text in it shows.
+  const json = (value) => JSON.stringify(value, (_key, v) => v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v)
+  const item = (it) => {
+    if (it.parentSub !== null) out.push(it.parentSub)
+    const content = it.content
+    if (content instanceof Y.ContentType) type(content.type)
+    else if (content instanceof Y.ContentDoc) out.push(docContents(content.doc))
+    else if (content instanceof Y.ContentString) out.push(content.str)
+    else if (content instanceof Y.ContentFormat) out.push(content.key, json(content.value))
+    else out.push(json(content.getContent()))
+  }
+  const type = (t) => {
+    if (typeof t.nodeName === 'string') out.push(t.nodeName)
+    for (let it = t._start; it !== null; it = it.right) item(it)
+    for (const last of t._map.values()) {
+      // A map key's earlier values are the items left of its current one.
+      for (let it = last; it !== null; it = it.left) item(it)
+    }
+  }
+  for (const [name, root] of doc.share) {
+    out.push(name)
+    type(root)
+  }
+  return out.join('\n')
 }
 
 /** The newest PostgreSQL server programs of Debian's `postgresql` package. */
