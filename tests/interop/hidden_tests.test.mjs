@@ -152,8 +152,11 @@ test('interview: the candidate runs the visible cases and the interviewer all; n
   assert.deepEqual(finished().map((m) => m.results.map((r) => r.name)), [VISIBLE_NAMES, VISIBLE_NAMES])
   assert.ok(holds(candidate.frames, VISIBLE_NAMES[1]), 'the frames searched hold what the candidate may see')
 
+  // A fork would carry no cases, and a candidate may not fork at all.
+  const fork = await request(server.base, 'POST', `/api/pads/${slug}/fork`, cam.token, {})
+  assert.equal(fork.status, 403, fork.text)
   const tokens = { invite: [started.inviteToken], takehome: [] }
-  const fetched = await everythingFetched(cam, slug, tokens) + refused.text + JSON.stringify(own)
+  const fetched = await everythingFetched(cam, slug, tokens) + refused.text + fork.text + JSON.stringify(own)
   assertCandidateReads(fetched, slug, fileId)
   // Ask for everyone's presence once more: the frames now include the interviewer's.
   candidate.send(Uint8Array.of(3))
