@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
+use oc_sandbox::docker::INSTANCE_LABEL;
 use oc_sandbox::{BackendKind, TerminalBackend};
 use opencoder::db::PadId;
 use opencoder::terminal::{TerminalChoice, Terminals};
@@ -170,9 +171,87 @@ impl Term {
     }
 }
 
-async fn spawn(extra: &[(&str, &str)]) -> TestApp {
+/// A test server that removes every container its Docker connections created when it is dropped
+/// (the test's end, or its panic). Nothing else would: a `TestApp` is never shut down — its
+/// runtime just stops, so the sessions' asynchronous removal never runs — and its node id is new
+/// (a fresh `DATA_DIR`), so no later server's leftover sweep, which takes only its own node's
+/// containers of dead processes, ever claims them.
+struct App {
+    app: TestApp,
+    /// `opencoder.sandbox.instance` of each Docker connection of its terminals (runs share them).
+    instances: Vec<String>,
+}
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if self.instances.is_empty() {
+            return;
+        }
+        // Nothing new starts once the server shuts down; then remove what is there. This blocks
+        // the test's runtime on purpose: its tasks cannot start a container meanwhile, and
+        // after the drop the runtime ends without running them again. A create the daemon was
+        // already handling may land a moment later, hence the second empty listing.
+        self.app.state.shutdown.cancel();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut empty_listings = 0;
+        while empty_listings < 2 && Instant::now() < deadline {
+            let ids = self.containers();
+            if ids.is_empty() {
+                empty_listings += 1;
+            } else {
+                empty_listings = 0;
+                let _ = std::process::Command::new("docker")
+                    .args(["rm", "--force", "--volumes"])
+                    .args(&ids)
+                    .output();
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+impl App {
+    /// Ids of every container (any state) of this server's Docker connections.
+    fn containers(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for instance in &self.instances {
+            let Ok(output) = std::process::Command::new("docker")
+                .args(["ps", "--all", "--quiet", "--no-trunc", "--filter"])
+                .arg(format!("label={INSTANCE_LABEL}={instance}"))
+                .output()
+            else {
+                continue;
+            };
+            ids.extend(
+                String::from_utf8_lossy(&output.stdout)
+                    .split_whitespace()
+                    .map(str::to_string),
+            );
+        }
+        ids
+    }
+}
+
+async fn spawn(extra: &[(&str, &str)]) -> App {
     oc_sandbox::testing::hold_shared_docker_lock();
-    TestApp::spawn_with(extra).await
+    let app = TestApp::spawn_with(extra).await;
+    let instances = match app.state.terminals.backend() {
+        TerminalChoice::Ready(b) => b
+            .hosts()
+            .iter()
+            .map(|host| host.instance_id().to_string())
+            .collect(),
+        TerminalChoice::Unavailable(_) => Vec::new(),
+    };
+    App { app, instances }
 }
 
 /// A pad owned by a fresh user, with a second file `notes.txt`.
@@ -775,7 +854,7 @@ async fn terminal_containers_created(app: &TestApp, pad_id: i64, since: f64) -> 
         .args(["--filter", "type=container", "--filter", "event=create"])
         .args([
             "--filter",
-            &format!("label=opencoder.sandbox.instance={}", host.instance_id()),
+            &format!("label={INSTANCE_LABEL}={}", host.instance_id()),
         ])
         .args([
             "--filter",

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test'
 
 import WebSocket from 'ws'
 
-import { PadClient, api, signup, sleep, startServer, until } from './support.mjs'
+import { PadClient, admittedInterview, api, holds, signup, sleep, startServer, until } from './support.mjs'
 
 const MARKER = 'INTEROP-NOTES-MARKER-a91e: strong on recursion'
 
@@ -25,13 +25,9 @@ before(async () => {
   const question = await api(server.base, 'POST', '/api/questions', ada.token, {
     title: 'Interop', prompt: 'p', difficulty: 'easy', tags: [], languages: [{ language: 'python', files: [] }], guidance: ''
   })
-  const started = await api(server.base, 'POST', `/api/questions/${question.id}/interviews`, ada.token, { language: 'python' })
+  const started = await admittedInterview(server.base, ada, cam, question.id)
   slug = started.pad.slug
   file = started.files[0]
-  const { invite } = await api(server.base, 'POST', `/api/pads/${slug}/invites`, ada.token, { role: 'candidate' })
-  await api(server.base, 'POST', `/api/invites/${invite.token}/accept`, cam.token, {})
-  await api(server.base, 'POST', `/api/pads/${slug}/interview/knock`, cam.token, {})
-  await api(server.base, 'POST', `/api/pads/${slug}/interview/admissions/${cam.id}`, ada.token, { admit: true })
 })
 
 after(async () => {
@@ -46,11 +42,6 @@ function upgradeStatus (path, token) {
     ws.once('unexpected-response', (_req, res) => { resolve(res.statusCode); ws.terminate() })
     ws.once('error', (err) => { if (err.message.includes('Unexpected server response')) return; reject(err) })
   })
-}
-
-function holds (frames, text) {
-  const needle = Buffer.from(text)
-  return frames.some((frame) => Buffer.from(frame).includes(needle))
 }
 
 test('a candidate on the pad socket never receives a frame holding the notes', async () => {

@@ -93,7 +93,8 @@ export async function startServer (env = {}, port = null) {
   }
 }
 
-export async function api (base, method, path, token, body) {
+/** One request, whatever its status: `{status, text, json}` (`json` null when the body is not JSON). */
+export async function request (base, method, path, token, body) {
   const headers = {}
   if (token) headers.authorization = `Bearer ${token}`
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -101,8 +102,36 @@ export async function api (base, method, path, token, body) {
   const text = await res.text()
   let json = null
   try { json = JSON.parse(text) } catch {}
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
-  return json
+  return { status: res.status, text, json }
+}
+
+/** One request that must succeed: its JSON body. */
+export async function api (base, method, path, token, body) {
+  const res = await request(base, method, path, token, body)
+  if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} → ${res.status} ${res.text}`)
+  return res.json
+}
+
+/**
+ * Every GET operation of the server's API description (`/api/openapi.json`), fetched as `token`:
+ * `{path, status, text, json}` each. `values(template)` gives each path parameter of a template
+ * its values (name → array; an empty array skips the template); a parameter it does not name
+ * throws, so a new route cannot be left out unnoticed.
+ */
+export async function everyGet (base, token, values) {
+  const spec = await api(base, 'GET', '/api/openapi.json')
+  const answers = []
+  for (const [template, operations] of Object.entries(spec.paths)) {
+    if (!operations.get) continue
+    const known = values(template)
+    let paths = [template]
+    for (const [, name] of template.matchAll(/\{(\w+)\}/g)) {
+      if (!known[name]) throw new Error(`no value for {${name}} of GET ${template}`)
+      paths = paths.flatMap((path) => known[name].map((v) => path.replace(`{${name}}`, encodeURIComponent(v))))
+    }
+    for (const path of paths) answers.push({ path, ...await request(base, 'GET', path, token) })
+  }
+  return answers
 }
 
 export async function signup (base, name) {
@@ -222,6 +251,61 @@ export async function twoPeoplePad (title) {
   const { invite } = await api(server.base, 'POST', `/api/pads/${created.pad.slug}/invites`, alice.token, { role: 'collaborator' })
   await api(server.base, 'POST', `/api/invites/${invite.token}/accept`, bob.token, {})
   return { server, alice, bob, pad: created.pad, file: created.files[0] }
+}
+
+/**
+ * An interview pad `interviewer` starts from their question `questionId`, with `candidate` invited
+ * as its candidate, knocking and let in from the waiting room. Returns the start's answer
+ * (`pad`, `files`).
+ */
+export async function admittedInterview (base, interviewer, candidate, questionId, language = 'python') {
+  const started = await api(base, 'POST', `/api/questions/${questionId}/interviews`, interviewer.token, { language })
+  const slug = started.pad.slug
+  const { invite } = await api(base, 'POST', `/api/pads/${slug}/invites`, interviewer.token, { role: 'candidate' })
+  await api(base, 'POST', `/api/invites/${invite.token}/accept`, candidate.token, {})
+  await api(base, 'POST', `/api/pads/${slug}/interview/knock`, candidate.token, {})
+  await api(base, 'POST', `/api/pads/${slug}/interview/admissions/${candidate.id}`, interviewer.token, { admit: true })
+  return { ...started, inviteToken: invite.token }
+}
+
+/** Whether any of `frames` (received bytes) holds `text` as UTF-8. */
+export function holds (frames, text) {
+  const needle = Buffer.from(text)
+  return frames.some((frame) => Buffer.from(frame).includes(needle))
+}
+
+/**
+ * Everything a Y.Doc holds, as text: every root (whatever type the server gave it, since a stock
+ * client that never asked for a root cannot know it), and inside it every item of sequences and
+ * maps — map keys, strings, JSON and binary values, embeds, formatting attributes, nested types
+ * and subdocuments, recursively — deleted items included while their content is kept.
+ */
+export function docContents (doc) {
+  const out = []
+  // Binary (a ContentBinary's bytes, or bytes inside a value) as Latin-1, so text in it shows.
+  const json = (value) => JSON.stringify(value, (_key, v) => v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v)
+  const item = (it) => {
+    if (it.parentSub !== null) out.push(it.parentSub)
+    const content = it.content
+    if (content instanceof Y.ContentType) type(content.type)
+    else if (content instanceof Y.ContentDoc) out.push(docContents(content.doc))
+    else if (content instanceof Y.ContentString) out.push(content.str)
+    else if (content instanceof Y.ContentFormat) out.push(content.key, json(content.value))
+    else out.push(json(content.getContent()))
+  }
+  const type = (t) => {
+    if (typeof t.nodeName === 'string') out.push(t.nodeName)
+    for (let it = t._start; it !== null; it = it.right) item(it)
+    for (const last of t._map.values()) {
+      // A map key's earlier values are the items left of its current one.
+      for (let it = last; it !== null; it = it.left) item(it)
+    }
+  }
+  for (const [name, root] of doc.share) {
+    out.push(name)
+    type(root)
+  }
+  return out.join('\n')
 }
 
 /** The newest PostgreSQL server programs of Debian's `postgresql` package. */
