@@ -85,6 +85,12 @@ impl Outcome {
     fn rate(&self) -> f64 {
         self.requests() as f64 / self.elapsed.as_secs_f64()
     }
+    /// Server CPU time per request in µs: the figure to compare builds by on a shared machine,
+    /// where the throughput depends on what else runs.
+    fn server_us_per_request(&self) -> Option<f64> {
+        let rate = self.rate();
+        (rate > 0.0).then_some(self.server_cores? * 1e6 / rate)
+    }
     fn ms(&self, quantile: f64) -> f64 {
         self.histogram.value_at_quantile(quantile) as f64 / 1000.0
     }
@@ -102,6 +108,7 @@ impl Outcome {
             "errors": self.errors,
             "firstError": self.first_error,
             "serverCpuCores": self.server_cores,
+            "serverCpuUsPerRequest": self.server_us_per_request().map(|us| us.round()),
             "clientCpuCores": self.client_cores,
         })
     }
@@ -165,6 +172,9 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             );
             if let (Some(server), Some(client)) = (o.server_cores, o.client_cores) {
                 println!("  CPU while measuring: server {server:.2} cores, bench client {client:.2} cores");
+                if let Some(us) = o.server_us_per_request() {
+                    println!("  server CPU per request: {us:.0} µs");
+                }
             } else if let Some(client) = o.client_cores {
                 println!("  CPU while measuring: bench client {client:.2} cores (pass --server-pid for the server's)");
             }
