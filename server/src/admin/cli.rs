@@ -114,9 +114,11 @@ pub async fn run(
         let (user, audit) = (user.to_string(), audit.clone());
         async move {
             let target = resolve(db, &user).await?;
+            // `#`: an internal error keeps its causes (the database error under a failed audit
+            // append), which the bare message would drop.
             change_user(db, &audit, &cli_actor(), &target, change)
                 .await
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
+                .map_err(|err| anyhow::anyhow!("{err:#}"))?;
             anyhow::Ok((
                 target.id,
                 format!("{} (#{}) {done}", target.name, target.id),
@@ -177,7 +179,7 @@ pub async fn run(
         AdminCommand::Signup { mode: Some(mode) } => {
             change_signup_mode(db, &audit, &cli_actor(), *mode)
                 .await
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
+                .map_err(|err| anyhow::anyhow!("{err:#}"))?;
             writeln!(out, "sign-up is now {}", mode.as_str())?
         }
     }
