@@ -33,16 +33,25 @@ fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
 
 fn cli_with(app: &TestApp, vars: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
-    std::process::Command::new(BIN)
-        .env_clear()
-        .current_dir(dir.path())
-        .env("DATA_DIR", &app.state.config.data_dir)
-        .env("DATABASE_URL", app.state.config.database_url.expose())
-        .envs(vars.iter().copied())
-        .arg("admin")
-        .args(args)
-        .output()
-        .expect("run opencoder")
+    let run = || {
+        std::process::Command::new(BIN)
+            .env_clear()
+            .current_dir(dir.path())
+            .env("DATA_DIR", &app.state.config.data_dir)
+            .env("DATABASE_URL", app.state.config.database_url.expose())
+            .envs(vars.iter().copied())
+            .arg("admin")
+            .args(args)
+            .output()
+            .expect("run opencoder")
+    };
+    // The servers run on this test's runtime. While the CLI runs, their tasks must go on: one
+    // frozen inside a write transaction would keep SQLite's lock from the CLI until its busy
+    // timeout. A multi-threaded test hands this worker's tasks to the others meanwhile.
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+        _ => run(),
+    }
 }
 
 /// A signed-up user made an admin through the binary.
@@ -698,7 +707,7 @@ async fn an_admin_stops_a_running_sandbox() {
 
 /// Two nodes on one database and one Redis: the admin on node B sees and stops a run node A
 /// hosts, and disabling a user through B closes their socket on A.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn across_two_nodes_an_admin_lists_and_stops_a_run_and_disabling_closes_sockets_everywhere() {
     oc_sandbox::testing::hold_shared_docker_lock();
     let redis = redis_support::RedisServer::start();
