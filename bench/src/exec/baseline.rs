@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
+use oc_sandbox::docker::docker_run_flags;
+use oc_sandbox::RunLimits;
 
 use super::histogram;
 
@@ -19,37 +21,9 @@ const FLOORS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The lockdown of a sandbox run (`oc-sandbox`'s container settings), as `docker` flags.
-fn sandbox_flags(runtime: Option<&str>) -> Vec<&str> {
-    let mut flags: Vec<&str> = runtime.into_iter().flat_map(|r| ["--runtime", r]).collect();
-    flags.extend([
-        "--network",
-        "none",
-        "--ipc",
-        "private",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,exec,nosuid,nodev,size=128m,mode=1777",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--user",
-        "65534:65534",
-        "--pids-limit",
-        "256",
-        "--ulimit",
-        "nofile=64:64",
-        "--memory",
-        "512m",
-        "--memory-swap",
-        "512m",
-        "--cpus",
-        "1",
-        "-e",
-        "HOME=/tmp",
-    ]);
-    flags
+/// The lockdown of a sandbox run with the default limits, as `docker` flags.
+fn sandbox_flags(runtime: Option<&str>) -> Vec<String> {
+    docker_run_flags(&RunLimits::default(), runtime)
 }
 
 fn docker(args: &[&str]) -> anyhow::Result<Output> {
@@ -73,8 +47,9 @@ pub(super) fn docker_run(
     runtime: Option<&str>,
     runs: usize,
 ) -> anyhow::Result<Histogram<u64>> {
+    let flags = sandbox_flags(runtime);
     let mut args = vec!["run", "--rm"];
-    args.extend(sandbox_flags(runtime));
+    args.extend(flags.iter().map(String::as_str));
     args.extend([image, "python3", "-c", "print(\"Hello, world!\")"]);
     let mut h = histogram();
     for _ in 0..runs {
@@ -92,8 +67,9 @@ pub(super) fn docker_exec(
     runtime: Option<&str>,
     runs: usize,
 ) -> anyhow::Result<Vec<(&'static str, Histogram<u64>)>> {
+    let flags = sandbox_flags(runtime);
     let mut args = vec!["run", "-d", "--rm"];
-    args.extend(sandbox_flags(runtime));
+    args.extend(flags.iter().map(String::as_str));
     args.extend([image, "sleep", "600"]);
     let id = String::from_utf8(docker(&args)?.stdout)?.trim().to_string();
     let timed = FLOORS

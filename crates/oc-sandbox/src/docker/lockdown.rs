@@ -122,3 +122,87 @@ pub(crate) fn sandbox_host_config(
         ..Default::default()
     }
 }
+
+/// The same lockdown as `docker run` flags (without the operator's seccomp profile), for
+/// comparing the sandbox with the plain CLI on equal terms: benchmarks time `docker run --rm`
+/// and `docker exec` under exactly these.
+pub fn docker_run_flags(limits: &RunLimits, runtime: Option<&str>) -> Vec<String> {
+    let host = sandbox_host_config(limits, None, runtime);
+    let mut flags: Vec<String> = Vec::new();
+    let mut flag = |name: &str, value: String| {
+        flags.push(format!("--{name}"));
+        flags.push(value);
+    };
+    if let Some(runtime) = &host.runtime {
+        flag("runtime", runtime.clone());
+    }
+    flag("network", host.network_mode.unwrap_or_default());
+    flag("ipc", host.ipc_mode.unwrap_or_default());
+    flag("shm-size", host.shm_size.unwrap_or_default().to_string());
+    for (path, options) in host.tmpfs.unwrap_or_default() {
+        flag("tmpfs", format!("{path}:{options}"));
+    }
+    for cap in host.cap_drop.unwrap_or_default() {
+        flag("cap-drop", cap);
+    }
+    for option in host.security_opt.unwrap_or_default() {
+        flag("security-opt", option);
+    }
+    flag("user", SANDBOX_USER.to_string());
+    flag("pids-limit", host.pids_limit.unwrap_or_default().to_string());
+    for limit in host.ulimits.unwrap_or_default() {
+        let (name, soft, hard) = (limit.name.unwrap_or_default(), limit.soft, limit.hard);
+        flag("ulimit", format!("{name}={}:{}", soft.unwrap_or(0), hard.unwrap_or(0)));
+    }
+    flag("memory", host.memory.unwrap_or_default().to_string());
+    flag("memory-swap", host.memory_swap.unwrap_or_default().to_string());
+    flag("cpus", limits.cpus.to_string());
+    flag("cgroupns", "private".to_string());
+    flag("oom-score-adj", host.oom_score_adj.unwrap_or_default().to_string());
+    flag("log-driver", "none".to_string());
+    for variable in base_env() {
+        flag("env", variable);
+    }
+    flags.push("--read-only".to_string());
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_flags_carry_every_control_of_the_api_config() {
+        let limits = RunLimits {
+            memory_mb: 300,
+            pids: 77,
+            tmpfs_mb: 9,
+            cpus: 0.5,
+            ..RunLimits::default()
+        };
+        let flags = docker_run_flags(&limits, Some("runsc")).join(" ");
+        for expected in [
+            "--runtime runsc",
+            "--network none",
+            "--ipc private",
+            &format!("--shm-size {SHM_BYTES}"),
+            "--tmpfs /tmp:rw,exec,nosuid,nodev,size=9m,mode=1777",
+            "--cap-drop ALL",
+            "--security-opt no-new-privileges",
+            "--user 65534:65534",
+            "--pids-limit 77",
+            "--ulimit nofile=64:256",
+            "--ulimit core=0:0",
+            "--memory 314572800",
+            "--memory-swap 314572800",
+            "--cpus 0.5",
+            "--cgroupns private",
+            "--log-driver none",
+            "--env HOME=/tmp",
+            "--read-only",
+        ] {
+            assert!(flags.contains(expected), "{expected:?} missing from {flags}");
+        }
+        assert!(!docker_run_flags(&limits, None).join(" ").contains("--runtime"));
+    }
+}

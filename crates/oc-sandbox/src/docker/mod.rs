@@ -30,4 +30,4 @@ pub use host::{
 pub use labels::{
     ContainerKind, INSTANCE_LABEL, KIND_LABEL, NODE_LABEL, OWNER_LABEL, SANDBOX_LABEL,
 };
-pub use lockdown::{DEFAULT_IMAGE, SHM_BYTES};
+pub use lockdown::{docker_run_flags, DEFAULT_IMAGE, SHM_BYTES};
