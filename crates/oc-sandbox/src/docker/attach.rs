@@ -38,6 +38,9 @@ pub(crate) struct Drive {
     /// Setup-phase stderr (tar errors), not shown to the user.
     pub(crate) setup_stderr: Vec<u8>,
     pub(crate) exit_code: Option<i64>,
+    /// The status came from the end frames: PID 1 is exiting by itself, the engine may not have
+    /// seen it stop yet.
+    pub(crate) ended_by_frames: bool,
     pub(crate) oom_killed: bool,
     /// Stream or protocol trouble.
     pub(crate) error: Option<String>,
@@ -373,6 +376,7 @@ fn program_ended(ended: &[Option<i64>; 2], d: &mut Drive) -> bool {
     match ended {
         [Some(status), Some(_)] if *status < 128 => {
             d.exit_code = Some(*status);
+            d.ended_by_frames = true;
             true
         }
         _ => false,

@@ -51,6 +51,9 @@ use crate::{
 const SETTLE_POLL: Duration = Duration::from_millis(20);
 /// Attempts at one run: a dead pooled container or unusable cached artifacts are retried.
 const RUN_ATTEMPTS: u32 = 3;
+/// How long a run container that ended at its end frames is given to stop by itself before it is
+/// force-removed anyway.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
 /// Setup-phase stderr shown in a setup failure's message.
 const SETUP_ERROR_CHARS: usize = 500;
 
@@ -271,6 +274,22 @@ impl Inner {
         }
     }
 
+    /// Removes, in the background, a container whose PID 1 is exiting by itself, once the engine
+    /// saw it stop (at most [`EXIT_WAIT`] later). Removing a container that still runs makes the
+    /// engine kill it first: one more call of the OCI runtime per run, on the engine's CPU.
+    pub(crate) fn spawn_remove_after_exit(self: &Arc<Self>, id: String) {
+        let inner = self.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            self.tracker.spawn_on(
+                async move {
+                    inner.host.wait_stopped(&id, EXIT_WAIT).await;
+                    inner.remove_now(&id).await
+                },
+                &handle,
+            );
+        }
+    }
+
     /// After a daemon outage: remove this backend's containers that are no longer running.
     pub(crate) async fn remove_own_stopped(&self) {
         match self.host.own_ids(ContainerKind::Run, None, true).await {
@@ -466,6 +485,8 @@ impl DockerBackend {
             if drive.killed || !usable {
                 // Killed: make sure nothing keeps running before we return.
                 guard.remove_now().await;
+            } else if drive.ended_by_frames {
+                guard.retire();
             } else {
                 drop(guard); // removed in the background
             }

@@ -107,6 +107,13 @@ impl ContainerGuard {
     pub(crate) fn id(&self) -> &str {
         self.id.as_deref().unwrap_or("")
     }
+    /// The run ended at its end frames: the container is removed in the background once it
+    /// stopped by itself.
+    pub(crate) fn retire(mut self) {
+        if let Some(id) = self.id.take() {
+            self.inner.spawn_remove_after_exit(id);
+        }
+    }
     /// Removes the container now (waiting for it).
     pub(crate) async fn remove_now(mut self) {
         if let Some(id) = self.id.take() {

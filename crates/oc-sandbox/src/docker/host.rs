@@ -12,6 +12,7 @@ use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, ContainerSummary, ContainerSummaryStateEnum};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -427,6 +428,19 @@ impl DockerHost {
             return Err(e.into_sandbox());
         }
         Ok(created.id)
+    }
+
+    /// Waits until a container is not running (or `timeout` passed, or the engine failed to
+    /// say): what comes after may proceed either way.
+    pub(crate) async fn wait_stopped(&self, id: &str, timeout: Duration) {
+        let Ok(docker) = self.inner.client.get() else {
+            return;
+        };
+        let opts = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        let mut waiter = docker.wait_container(id, Some(opts));
+        let _ = tokio::time::timeout(timeout, waiter.next()).await;
     }
 
     /// Force-removes a container (killing whatever runs in it), retrying; `true` once it is gone.
