@@ -10,6 +10,12 @@
 # compile-cache hit within 1.5x of the Python warm p50.
 # When the daemon lists gVisor's runsc (scripts/ensure-gvisor.sh), the same warm and cold rounds
 # and the baseline run again with EXEC_RUNTIME=runsc, side by side with the default runtime.
+# Per host: a second Docker daemon on this machine (scripts/start-second-docker.sh, left
+# running) is measured alone over its unix socket and over tcp:// with TLS client certificates
+# (what a remote engine costs in transport), then both engines as EXEC_DOCKER_HOSTS with the
+# throughput round reporting how many runs each host took. Both daemons share this machine's
+# cores, so two hosts here measure placement and transport, not added capacity.
+# EXEC_BENCH_HOSTS=0 skips the per-host rounds.
 # Extra arguments go to every `oc-bench exec` call (e.g. -n 50 --gap-ms 500).
 set -euo pipefail
 source "$(dirname "$0")/server.sh"
@@ -33,4 +39,17 @@ if docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
     "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label "cold runsc" --clients 0 "$@"
 else
     echo "runsc is not registered (scripts/ensure-gvisor.sh): no gVisor figures" >&2
+fi
+
+if [[ "${EXEC_BENCH_HOSTS:-1}" != 0 ]]; then
+    mapfile -t second < <("$bench_root/scripts/start-second-docker.sh")
+    unix_host="${second[0]}" tls_host="${second[1]}" tls_dir="${second[2]}/client"
+    first_host="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+    pool=(EXEC_POOL=python=4,javascript=2,c=2 EXEC_CONCURRENCY=8 EXEC_PER_USER_CONCURRENCY=2)
+    start_opencoder "${pool[@]}" EXEC_DOCKER_HOSTS="$unix_host=8"
+    "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label "warm, 2nd host (unix)" --clients 0 "$@"
+    start_opencoder "${pool[@]}" EXEC_DOCKER_HOSTS="$tls_host=8;tls=$tls_dir"
+    "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label "warm, 2nd host (tcp+TLS)" --clients 0 "$@"
+    start_opencoder "${pool[@]}" EXEC_DOCKER_HOSTS="$first_host=8,$unix_host=8"
+    "$bench_root/target/release/oc-bench" exec --url "http://$server_addr" --label "warm, two hosts" "$@"
 fi

@@ -8,6 +8,7 @@
 //! running back to back. C runs the same source every time, so after the first run every compile
 //! is a cache hit (reported).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -145,6 +146,78 @@ impl Client {
     }
 }
 
+/// Where runs went, from the server's `/metrics` (open to loopback): runs per Docker host (only
+/// with several hosts) and warm-pool hits and misses.
+#[derive(Debug, Default, PartialEq)]
+struct Placement {
+    host_runs: BTreeMap<String, u64>,
+    pool_hits: u64,
+    pool_misses: u64,
+}
+
+impl Placement {
+    async fn read(http: &reqwest::Client, base: &str) -> anyhow::Result<Placement> {
+        let res = http.get(format!("{base}/metrics")).send().await?;
+        if !res.status().is_success() {
+            bail!("GET /metrics: {}", res.status());
+        }
+        Ok(Placement::parse(&res.text().await?))
+    }
+
+    fn parse(exposition: &str) -> Placement {
+        let mut placement = Placement::default();
+        for line in exposition.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            let value = value as u64;
+            if let Some(labels) = series.strip_prefix("opencoder_exec_host_runs_total{") {
+                let host = labels
+                    .split("host=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or("?");
+                *placement.host_runs.entry(host.to_string()).or_default() += value;
+            } else if series == "opencoder_exec_pool_hits_total" {
+                placement.pool_hits = value;
+            } else if series == "opencoder_exec_pool_misses_total" {
+                placement.pool_misses = value;
+            }
+        }
+        placement
+    }
+
+    /// What happened between `before` and `self`.
+    fn since(&self, before: &Placement) -> Placement {
+        Placement {
+            host_runs: self
+                .host_runs
+                .iter()
+                .map(|(host, n)| {
+                    let earlier = before.host_runs.get(host).copied().unwrap_or(0);
+                    (host.clone(), n.saturating_sub(earlier))
+                })
+                .collect(),
+            pool_hits: self.pool_hits.saturating_sub(before.pool_hits),
+            pool_misses: self.pool_misses.saturating_sub(before.pool_misses),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut text = format!(
+            "pool: {} hits, {} misses",
+            self.pool_hits, self.pool_misses
+        );
+        for (host, runs) in &self.host_runs {
+            text.push_str(&format!("; {host}: {runs} runs"));
+        }
+        text
+    }
+}
+
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
@@ -201,6 +274,7 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
     }
 
     if args.clients > 0 {
+        let before = Placement::read(&http, &args.url).await?;
         let (language, file, source) = PROGRAMS[0];
         let mut workers = Vec::new();
         for i in 0..args.clients {
@@ -239,6 +313,8 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
             ok as f64 / args.duration as f64,
             args.clients
         );
+        let during = Placement::read(&http, &args.url).await?.since(&before);
+        println!("{:<30} {}", "", during.describe());
     }
 
     if let Some(image) = &args.baseline_image {
@@ -288,4 +364,35 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_runs_per_host_and_pool_counts_from_the_exposition() {
+        let before = Placement::parse(
+            "# TYPE opencoder_exec_pool_hits counter\n\
+             opencoder_exec_pool_hits_total 3\n\
+             opencoder_exec_pool_misses_total 1\n\
+             opencoder_exec_host_runs_total{host=\"unix:///a.sock\",outcome=\"ok\"} 2\n",
+        );
+        let after = Placement::parse(
+            "opencoder_exec_pool_hits_total 10\n\
+             opencoder_exec_pool_misses_total 4\n\
+             opencoder_exec_host_runs_total{host=\"unix:///a.sock\",outcome=\"ok\"} 7\n\
+             opencoder_exec_host_runs_total{host=\"unix:///a.sock\",outcome=\"error\"} 1\n\
+             opencoder_exec_host_runs_total{host=\"tcp://127.0.0.1:2376\",outcome=\"ok\"} 5\n",
+        );
+        let during = after.since(&before);
+        assert_eq!(during.pool_hits, 7);
+        assert_eq!(during.pool_misses, 3);
+        assert_eq!(during.host_runs["unix:///a.sock"], 6);
+        assert_eq!(during.host_runs["tcp://127.0.0.1:2376"], 5);
+        assert_eq!(
+            during.describe(),
+            "pool: 7 hits, 3 misses; tcp://127.0.0.1:2376: 5 runs; unix:///a.sock: 6 runs"
+        );
+    }
 }
