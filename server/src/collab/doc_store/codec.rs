@@ -44,9 +44,20 @@ pub(crate) fn decode_state_vector(state_vector: &[u8]) -> Result<StateVector, Do
 }
 
 /// Whether applying `update` would add content or deletions `doc` lacks.
-pub(super) fn adds_to(doc: &Doc, update: &Update) -> bool {
+///
+/// Content past the document's clock for its client is new even when it does not follow on
+/// directly: a relayed update can overtake the one before it (yrs parks it until the gap fills).
+/// `Update::extends` answers only for content that follows on directly, and skipping an
+/// overtaking update would lose it while its log id still counted as held.
+pub(crate) fn adds_to(doc: &Doc, update: &Update) -> bool {
     let txn = doc.transact();
-    if update.extends(&txn.state_vector()) {
+    let known = txn.state_vector();
+    let inserts_unknown = update.insertions(true).iter().any(|(client, clocks)| {
+        clocks
+            .iter()
+            .any(|clock_range| clock_range.end > known.get(client))
+    });
+    if inserts_unknown {
         return true;
     }
     let deletes = update.delete_set();
@@ -218,4 +229,46 @@ pub fn get_text(txn: &TransactionMut, file: FileId) -> String {
     txn.get_text(file_key(file).as_str())
         .map(|t| t.get_string(txn))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two successive updates of one writer: typing "ab", then "cd".
+    fn two_updates() -> (Update, Update) {
+        let writer = new_doc();
+        let text = writer.get_or_insert_text("t");
+        let mut updates = Vec::new();
+        for chunk in ["ab", "cd"] {
+            let before = writer.transact().state_vector();
+            let len = text.len(&writer.transact());
+            text.insert(&mut writer.transact_mut(), len, chunk);
+            updates.push(writer.transact().encode_diff_v1(&before));
+        }
+        let second = decode_update(&updates[1]).unwrap();
+        let first = decode_update(&updates[0]).unwrap();
+        (first, second)
+    }
+
+    #[test]
+    fn an_update_that_overtook_the_one_before_it_still_adds_to_the_document() {
+        let (first, second) = two_updates();
+        let reader = new_doc();
+        assert!(adds_to(&reader, &second));
+        assert!(adds_to(&reader, &first));
+    }
+
+    #[test]
+    fn only_content_the_document_lacks_adds_to_it() {
+        let (first, second) = two_updates();
+        let reader = new_doc();
+        reader.transact_mut().apply_update(first).unwrap();
+        let (first_again, _) = two_updates();
+        // A different writer's "ab": same text, different content.
+        assert!(adds_to(&reader, &first_again));
+        assert!(adds_to(&reader, &second));
+        let encoded = reader.transact().encode_diff_v1(&StateVector::default());
+        assert!(!adds_to(&reader, &decode_update(&encoded).unwrap()));
+    }
 }

@@ -9,7 +9,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{GetString, ReadTxn, Text, Transact, Update};
 
 use super::*;
-use crate::collab::doc_store::{decode_state_vector, decode_update, guarded, new_doc};
+use crate::collab::doc_store::{adds_to, decode_state_vector, decode_update, guarded, new_doc};
 
 /// An in-memory pad: a yrs document, an update log, and awareness by client id.
 struct MemoryPad {
@@ -44,7 +44,7 @@ impl PadPort for MemoryPad {
     }
     fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
         let update = decode_update(update)?;
-        Ok(update.extends(&self.doc.transact().state_vector()) || !update.delete_set().is_empty())
+        Ok(adds_to(&self.doc, &update))
     }
     fn apply_update(&self, _: ConnId, _: UserId, update: &[u8]) -> Result<Applied, DocError> {
         let decoded = decode_update(update)?;
