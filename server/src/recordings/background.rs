@@ -27,6 +27,7 @@ use super::store::Recording;
 use super::{now_ms, seek, service, store, CHECKPOINT_SCAN_EVERY};
 use crate::bus::DomainEvent;
 use crate::cluster::{Interest, OwnershipChange};
+use crate::collab::room::Counts;
 use crate::collab::rooms::PresenceChange;
 use crate::db::PadId;
 use crate::AppState;
@@ -117,7 +118,7 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
         // node's connection came first), so news of a closing connection elsewhere that this node
         // still counts never keeps the join out.
         if change.counts.user_here == 1 {
-            log_event(state, pad, at, "join", change).await;
+            log_event(state, pad, at, change, || Some("join")).await;
         }
         if change.counts.room_here == 1 {
             if let Err(err) = first_join(state, pad, change.user).await {
@@ -128,7 +129,7 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
         }
     } else {
         if change.counts.user_everywhere == 0 {
-            log_event(state, pad, at, "leave", change).await;
+            log_event(state, pad, at, change, || Some("leave")).await;
         }
         if change.counts.room_here == 0 {
             state.recordings.mark_empty(pad, at);
@@ -141,12 +142,34 @@ async fn on_presence(state: &AppState, change: PresenceChange) {
 /// was closing), `leave` once none remain anywhere; a no-op when it already says so. Stale news
 /// of connections elsewhere never logs a join.
 async fn on_remote_presence(state: &AppState, change: PresenceChange) {
-    let kind = match (change.joined, change.counts.user_everywhere) {
-        (true, _) => "join",
-        (false, 0) => "leave",
-        (false, _) => return,
+    if presence_now(state, change).is_none() {
+        return;
+    }
+    log_event(state, change.pad, now_ms(), change, || {
+        presence_now(state, change)
+    })
+    .await;
+}
+
+/// What the log should say of `change.user` after another node's news, counted now rather than
+/// when the news came (and again under the log's lock): this node's last connection may have
+/// closed since, and the other node may have logged the leave meanwhile; a join logged from the
+/// old count would reopen the user's presence after it.
+fn presence_now(state: &AppState, change: PresenceChange) -> Option<&'static str> {
+    let counts = match state.rooms.get(change.pad) {
+        Some(room) => room.counts(change.user),
+        // The room closed since: nobody is here, the others count as the news said.
+        None => Counts {
+            user_here: 0,
+            user_everywhere: change.counts.user_everywhere - change.counts.user_here,
+            room_here: 0,
+        },
     };
-    log_event(state, change.pad, now_ms(), kind, change).await;
+    match (counts.user_here > 0, counts.user_everywhere) {
+        (true, _) => Some("join"),
+        (false, 0) => Some("leave"),
+        (false, _) => None,
+    }
 }
 
 /// Auto-record on this node's first join, if this node owns the pad (taking the lease now when
@@ -183,9 +206,17 @@ async fn on_gained(state: &AppState, pad: PadId) {
     }
 }
 
-async fn log_event(state: &AppState, pad: PadId, at: i64, kind: &str, change: PresenceChange) {
-    if let Err(err) = store::insert_presence_event(&state.db, pad, at, kind, change.user).await {
-        tracing::warn!(error = %err, %pad, kind, "logging a presence event failed");
+/// Log the `join` or `leave` that `kind` decides under the log's lock (see
+/// `store::insert_presence_event`).
+async fn log_event(
+    state: &AppState,
+    pad: PadId,
+    at: i64,
+    change: PresenceChange,
+    kind: impl FnOnce() -> Option<&'static str>,
+) {
+    if let Err(err) = store::insert_presence_event(&state.db, pad, at, change.user, kind).await {
+        tracing::warn!(error = %err, %pad, joined = change.joined, "logging a presence event failed");
     }
 }
 

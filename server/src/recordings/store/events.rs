@@ -10,16 +10,22 @@ use crate::db::{on_pool, on_tx, Db, PadId, UserId, WriteLock};
 /// several nodes, a user whose connections span nodes joins once (the first node to log it) and
 /// leaves once. Under the pad's presence lock, so two nodes logging at once cannot both append,
 /// and ids follow the order of appending (clocks of nodes may differ; ids do not).
-/// Whether it was appended.
+///
+/// `kind` is asked under that lock (`None`: nothing to log): a caller deciding from connection
+/// counts that change meanwhile (news from another node) decides after any entry another node was
+/// appending, not before it. Whether it was appended.
 pub async fn insert_presence_event(
     db: &Db,
     pad: PadId,
     at_ms: i64,
-    kind: &str,
     user: UserId,
+    kind: impl FnOnce() -> Option<&'static str>,
 ) -> sqlx::Result<bool> {
     let mut tx = db.write_tx().await?;
     tx.lock(WriteLock::Presence(pad)).await?;
+    let Some(kind) = kind() else {
+        return Ok(false);
+    };
     let id: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
         "INSERT INTO pad_events (pad_id, at_ms, kind, user_id, data) \
          SELECT $1, $2, $3, $4, '{}' WHERE EXISTS (SELECT 1 FROM pads WHERE id = $1) \
