@@ -207,10 +207,7 @@ impl Placement {
     }
 
     fn describe(&self) -> String {
-        let mut text = format!(
-            "pool: {} hits, {} misses",
-            self.pool_hits, self.pool_misses
-        );
+        let mut text = format!("pool: {} hits, {} misses", self.pool_hits, self.pool_misses);
         for (host, runs) in &self.host_runs {
             text.push_str(&format!("; {host}: {runs} runs"));
         }

@@ -149,16 +149,28 @@ pub fn docker_run_flags(limits: &RunLimits, runtime: Option<&str>) -> Vec<String
         flag("security-opt", option);
     }
     flag("user", SANDBOX_USER.to_string());
-    flag("pids-limit", host.pids_limit.unwrap_or_default().to_string());
+    flag(
+        "pids-limit",
+        host.pids_limit.unwrap_or_default().to_string(),
+    );
     for limit in host.ulimits.unwrap_or_default() {
         let (name, soft, hard) = (limit.name.unwrap_or_default(), limit.soft, limit.hard);
-        flag("ulimit", format!("{name}={}:{}", soft.unwrap_or(0), hard.unwrap_or(0)));
+        flag(
+            "ulimit",
+            format!("{name}={}:{}", soft.unwrap_or(0), hard.unwrap_or(0)),
+        );
     }
     flag("memory", host.memory.unwrap_or_default().to_string());
-    flag("memory-swap", host.memory_swap.unwrap_or_default().to_string());
+    flag(
+        "memory-swap",
+        host.memory_swap.unwrap_or_default().to_string(),
+    );
     flag("cpus", limits.cpus.to_string());
     flag("cgroupns", "private".to_string());
-    flag("oom-score-adj", host.oom_score_adj.unwrap_or_default().to_string());
+    flag(
+        "oom-score-adj",
+        host.oom_score_adj.unwrap_or_default().to_string(),
+    );
     flag("log-driver", "none".to_string());
     for variable in base_env() {
         flag("env", variable);
@@ -201,8 +213,13 @@ mod tests {
             "--env HOME=/tmp",
             "--read-only",
         ] {
-            assert!(flags.contains(expected), "{expected:?} missing from {flags}");
+            assert!(
+                flags.contains(expected),
+                "{expected:?} missing from {flags}"
+            );
         }
-        assert!(!docker_run_flags(&limits, None).join(" ").contains("--runtime"));
+        assert!(!docker_run_flags(&limits, None)
+            .join(" ")
+            .contains("--runtime"));
     }
 }

@@ -45,11 +45,11 @@ use yrs::{Doc, GetString, ReadTxn, StateVector, Transact};
 mod codec;
 mod registry;
 
+pub(crate) use codec::{adds_to, decode_state_vector, decode_update, guarded, state_from_log};
 use codec::{
     apply_decoded, apply_stored, change_to, encoded_len, integrate_bounding_pending,
     is_empty_update, parked_len, Decoded,
 };
-pub(crate) use codec::{adds_to, decode_state_vector, decode_update, guarded, state_from_log};
 pub use codec::{get_text, new_doc, set_text};
 pub use registry::DocStore;
 
