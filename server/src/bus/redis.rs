@@ -41,6 +41,10 @@ pub const PUBLISH_QUEUE: usize = 4 * EVENT_BUFFER;
 /// Relayed pad messages buffered for this node's receiver before it is considered lagging (it
 /// then re-reads every open document's log).
 pub const RELAY_BUFFER: usize = 4 * EVENT_BUFFER;
+/// Queued messages the publisher sends in one pipelined round trip to Redis, at most: under load
+/// a node publishes hundreds of messages a second, and one round trip each queues them behind
+/// Redis's replies whenever the cores are busy.
+pub const PUBLISH_BATCH: usize = 256;
 /// Waits between reconnection attempts, doubling up to the cap.
 pub const RECONNECT_FIRST: Duration = Duration::from_millis(100);
 pub const RECONNECT_CAP: Duration = Duration::from_secs(2);
@@ -322,32 +326,37 @@ impl Publisher {
     async fn resync(&mut self) {
         if self.lost.swap(false, Ordering::SeqCst) {
             tracing::info!("publishing to Redis works again; asking the other nodes to resync");
-            self.publish(Wire::Event {
+            self.publish(vec![Wire::Event {
                 event: DomainEvent::Resync,
-            })
+            }])
             .await;
         }
     }
 
-    async fn publish(&mut self, body: Wire) -> bool {
-        let payload = match serde_json::to_vec(&Envelope {
-            origin: self.origin.clone(),
-            body,
-        }) {
-            Ok(payload) => payload,
-            Err(err) => {
-                tracing::error!(error = %err, "encoding a bus message failed");
-                return true;
+    /// Publish `bodies` in order, in one pipelined round trip; `false` when it failed (then none
+    /// or only some may have reached Redis: the other nodes are asked to resync).
+    async fn publish(&mut self, bodies: Vec<Wire>) -> bool {
+        let mut pipe = redis::pipe();
+        let mut messages = 0;
+        for body in bodies {
+            match serde_json::to_vec(&Envelope {
+                origin: self.origin.clone(),
+                body,
+            }) {
+                Ok(payload) => {
+                    pipe.cmd("PUBLISH").arg(BUS_CHANNEL).arg(payload).ignore();
+                    messages += 1;
+                }
+                Err(err) => tracing::error!(error = %err, "encoding a bus message failed"),
             }
-        };
-        let sent: redis::RedisResult<()> = redis::cmd("PUBLISH")
-            .arg(BUS_CHANNEL)
-            .arg(payload)
-            .query_async(&mut self.redis)
-            .await;
+        }
+        if messages == 0 {
+            return true;
+        }
+        let sent: redis::RedisResult<()> = pipe.query_async(&mut self.redis).await;
         match sent {
             Ok(()) => {
-                self.metrics.published();
+                self.metrics.published(messages);
                 true
             }
             Err(err) => {
@@ -379,7 +388,15 @@ async fn publish_loop(
             _ = retry.tick(), if publisher.lost.load(Ordering::SeqCst) => publisher.resync().await,
             body = queued.recv() => match body {
                 Some(body) => {
-                    if publisher.publish(body).await {
+                    // Whatever queued meanwhile goes in the same round trip.
+                    let mut bodies = vec![body];
+                    while bodies.len() < PUBLISH_BATCH {
+                        match queued.try_recv() {
+                            Ok(body) => bodies.push(body),
+                            Err(_) => break,
+                        }
+                    }
+                    if publisher.publish(bodies).await {
                         publisher.resync().await;
                     }
                 }

@@ -90,12 +90,12 @@ impl ClusterMetrics {
         }
     }
 
-    pub fn published(&self) {
+    pub fn published(&self, messages: usize) {
         self.messages
             .get_or_create(&DirectionLabels {
                 direction: "published",
             })
-            .inc();
+            .inc_by(messages as u64);
     }
 
     pub fn received(&self) {
