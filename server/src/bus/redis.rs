@@ -382,26 +382,20 @@ async fn publish_loop(
 ) {
     let mut retry = tokio::time::interval(RECONNECT_CAP);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut bodies = Vec::new();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = retry.tick(), if publisher.lost.load(Ordering::SeqCst) => publisher.resync().await,
-            body = queued.recv() => match body {
-                Some(body) => {
-                    // Whatever queued meanwhile goes in the same round trip.
-                    let mut bodies = vec![body];
-                    while bodies.len() < PUBLISH_BATCH {
-                        match queued.try_recv() {
-                            Ok(body) => bodies.push(body),
-                            Err(_) => break,
-                        }
-                    }
-                    if publisher.publish(bodies).await {
-                        publisher.resync().await;
-                    }
+            // Whatever queued meanwhile goes in the same round trip; 0 once the queue closed.
+            received = queued.recv_many(&mut bodies, PUBLISH_BATCH) => {
+                if received == 0 {
+                    return;
                 }
-                None => return,
-            },
+                if publisher.publish(std::mem::take(&mut bodies)).await {
+                    publisher.resync().await;
+                }
+            }
         }
     }
 }
